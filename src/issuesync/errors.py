@@ -1,0 +1,91 @@
+"""The one exception tree of issuesync, grouped by what the caller should do.
+
+::
+
+    IssueSyncError
+    ├── ConfigurationError        fatal: fix the settings, then start again
+    ├── StoreError                fatal for this operation: the database said no
+    ├── AuthError
+    │   ├── AuthenticationError   401: no or wrong credentials
+    │   └── PermissionDeniedError 403: known user, not allowed
+    ├── NotFoundError             404: the named thing does not exist
+    ├── InvalidInputError         400: the request is wrong; carries per-field errors
+    │   └── QueryError            400: a query (JQL) does not parse or names unknown things
+    ├── ConflictError             409: the request clashes with the current state
+    └── PayloadTooLargeError      413: over a configured size limit
+
+The API layers translate these into their dialect's error shape; the CLI prints
+the message on one line and exits non-zero. Vendor and HTTP errors from remote
+trackers are translated into this tree at the adapter's edge.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+
+
+class IssueSyncError(Exception):
+    """Base of every error issuesync raises on purpose."""
+
+    status_code: int = 500
+
+    def __init__(self, message: str, *, field_errors: Mapping[str, str] | None = None) -> None:
+        super().__init__(message)
+        self.message = message
+        self.field_errors: dict[str, str] = dict(field_errors or {})
+
+
+class ConfigurationError(IssueSyncError):
+    """The settings cannot work; the user must change them."""
+
+
+class StoreError(IssueSyncError):
+    """The database refused or failed an operation."""
+
+
+class AuthError(IssueSyncError):
+    """Credentials are missing, wrong, or not enough."""
+
+
+class AuthenticationError(AuthError):
+    """No valid credentials were given."""
+
+    status_code = 401
+
+
+class PermissionDeniedError(AuthError):
+    """The user is known but may not do this."""
+
+    status_code = 403
+
+
+class NotFoundError(IssueSyncError):
+    """The named resource does not exist (or is not visible to the caller)."""
+
+    status_code = 404
+
+
+class InvalidInputError(IssueSyncError):
+    """The input is wrong; ``field_errors`` names the fields when it can."""
+
+    status_code = 400
+
+
+class QueryError(InvalidInputError):
+    """A query does not parse or cannot be evaluated; the message names the position."""
+
+    def __init__(self, message: str, *, position: int | None = None) -> None:
+        super().__init__(message)
+        self.position = position
+
+
+class ConflictError(IssueSyncError):
+    """The request clashes with the current state (a duplicate key, say)."""
+
+    status_code = 409
+
+
+class PayloadTooLargeError(IssueSyncError):
+    """The request body is over a configured limit."""
+
+    status_code = 413

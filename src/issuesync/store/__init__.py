@@ -1,0 +1,1 @@
+"""The store: SQLAlchemy tables, the unit of work and the Alembic migrations."""

@@ -1,0 +1,1 @@
+"""Trackers: the adapter contract and one sub-package per tracker."""

@@ -1,0 +1,1 @@
+"""The built-in tracker: a small real tracker with a Jira-compatible REST API."""

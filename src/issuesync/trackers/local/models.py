@@ -1,0 +1,452 @@
+"""Tables of the built-in tracker.
+
+Timestamps are epoch milliseconds (``*_ms``) so that millisecond precision is
+exact and comparisons are plain integer comparisons on SQLite and PostgreSQL.
+Multi-valued fields (labels, components, versions, option/user custom fields)
+are rows of their own so that JQL compiles to indexed ``EXISTS`` sub-queries.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from enum import StrEnum
+
+from sqlalchemy import (
+    BigInteger,
+    Boolean,
+    Date,
+    Float,
+    ForeignKey,
+    Index,
+    Integer,
+    String,
+    Text,
+    UniqueConstraint,
+)
+from sqlalchemy.orm import Mapped, mapped_column, relationship
+
+from issuesync.store.base import Base
+from issuesync.store.users import User
+
+
+class StatusCategory(StrEnum):
+    """Jira's three status categories."""
+
+    NEW = "new"
+    IN_PROGRESS = "indeterminate"
+    DONE = "done"
+
+
+class CustomFieldType(StrEnum):
+    """The custom field types the built-in tracker supports."""
+
+    STRING = "string"
+    TEXT = "text"
+    NUMBER = "number"
+    DATE = "date"
+    DATETIME = "datetime"
+    OPTION = "option"
+    OPTIONS = "options"
+    USER = "user"
+    USERS = "users"
+
+    @property
+    def multiple(self) -> bool:
+        """Whether a value of this type is a list."""
+        return self in (CustomFieldType.OPTIONS, CustomFieldType.USERS)
+
+
+class VersionKind(StrEnum):
+    """Which of an issue's version fields a version is in."""
+
+    FIX = "fix"
+    AFFECTED = "affected"
+
+
+class Status(Base):
+    """A status; global as in Jira, used by the workflows of projects."""
+
+    __tablename__ = "tracker_statuses"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    name: Mapped[str] = mapped_column(String(255), unique=True)
+    description: Mapped[str] = mapped_column(Text, default="")
+    category: Mapped[str] = mapped_column(String(16))
+
+
+class IssueType(Base):
+    """An issue type; sub-task types need a parent."""
+
+    __tablename__ = "tracker_issue_types"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    name: Mapped[str] = mapped_column(String(255), unique=True)
+    description: Mapped[str] = mapped_column(Text, default="")
+    subtask: Mapped[bool] = mapped_column(Boolean, default=False)
+
+
+class Priority(Base):
+    """A priority; ``position`` orders them, highest first."""
+
+    __tablename__ = "tracker_priorities"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    name: Mapped[str] = mapped_column(String(255), unique=True)
+    description: Mapped[str] = mapped_column(Text, default="")
+    position: Mapped[int] = mapped_column(Integer)
+
+
+class Resolution(Base):
+    """A resolution, set when an issue reaches a done status."""
+
+    __tablename__ = "tracker_resolutions"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    name: Mapped[str] = mapped_column(String(255), unique=True)
+    description: Mapped[str] = mapped_column(Text, default="")
+
+
+class Project(Base):
+    """A project; its issues are keyed ``KEY-N`` with N from ``issue_counter``."""
+
+    __tablename__ = "tracker_projects"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    key: Mapped[str] = mapped_column(String(32), unique=True)
+    name: Mapped[str] = mapped_column(String(255), unique=True)
+    description: Mapped[str] = mapped_column(Text, default="")
+    lead_id: Mapped[int | None] = mapped_column(ForeignKey("users.id", ondelete="SET NULL"))
+    initial_status_id: Mapped[int] = mapped_column(ForeignKey("tracker_statuses.id"))
+    issue_counter: Mapped[int] = mapped_column(Integer, default=0)
+    created_ms: Mapped[int] = mapped_column(BigInteger)
+
+    lead: Mapped[User | None] = relationship()
+    initial_status: Mapped[Status] = relationship()
+
+
+class ProjectStatus(Base):
+    """A status in a project's workflow."""
+
+    __tablename__ = "tracker_project_statuses"
+    __table_args__ = (UniqueConstraint("project_id", "status_id"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    project_id: Mapped[int] = mapped_column(ForeignKey("tracker_projects.id", ondelete="CASCADE"))
+    status_id: Mapped[int] = mapped_column(ForeignKey("tracker_statuses.id"))
+    position: Mapped[int] = mapped_column(Integer)
+
+    status: Mapped[Status] = relationship(lazy="joined")
+
+
+class Transition(Base):
+    """A workflow transition; ``from_status_id`` None means "from any status"."""
+
+    __tablename__ = "tracker_transitions"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    project_id: Mapped[int] = mapped_column(
+        ForeignKey("tracker_projects.id", ondelete="CASCADE"), index=True
+    )
+    name: Mapped[str] = mapped_column(String(255))
+    from_status_id: Mapped[int | None] = mapped_column(ForeignKey("tracker_statuses.id"))
+    to_status_id: Mapped[int] = mapped_column(ForeignKey("tracker_statuses.id"))
+
+    to_status: Mapped[Status] = relationship(foreign_keys=[to_status_id], lazy="joined")
+
+
+class Component(Base):
+    """A project component."""
+
+    __tablename__ = "tracker_components"
+    __table_args__ = (UniqueConstraint("project_id", "name"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    project_id: Mapped[int] = mapped_column(ForeignKey("tracker_projects.id", ondelete="CASCADE"))
+    name: Mapped[str] = mapped_column(String(255))
+    description: Mapped[str] = mapped_column(Text, default="")
+
+
+class Version(Base):
+    """A project version (a fix version or an affected version of issues)."""
+
+    __tablename__ = "tracker_versions"
+    __table_args__ = (UniqueConstraint("project_id", "name"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    project_id: Mapped[int] = mapped_column(ForeignKey("tracker_projects.id", ondelete="CASCADE"))
+    name: Mapped[str] = mapped_column(String(255))
+    description: Mapped[str] = mapped_column(Text, default="")
+    released: Mapped[bool] = mapped_column(Boolean, default=False)
+    archived: Mapped[bool] = mapped_column(Boolean, default=False)
+    release_date: Mapped[dt.date | None] = mapped_column(Date)
+
+
+class CustomField(Base):
+    """A custom field, usable in every project; its id is ``customfield_<id>``."""
+
+    __tablename__ = "tracker_custom_fields"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    name: Mapped[str] = mapped_column(String(255), unique=True)
+    description: Mapped[str] = mapped_column(Text, default="")
+    field_type: Mapped[str] = mapped_column(String(16))
+
+    options: Mapped[list[CustomFieldOption]] = relationship(
+        order_by="CustomFieldOption.position", lazy="selectin", cascade="all, delete-orphan"
+    )
+
+    @property
+    def field_id(self) -> str:
+        """The Jira-style id of this field."""
+        return f"customfield_{self.id}"
+
+
+class CustomFieldOption(Base):
+    """An allowed value of an option or options custom field."""
+
+    __tablename__ = "tracker_custom_field_options"
+    __table_args__ = (UniqueConstraint("field_id", "value"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    field_id: Mapped[int] = mapped_column(
+        ForeignKey("tracker_custom_fields.id", ondelete="CASCADE")
+    )
+    value: Mapped[str] = mapped_column(String(255))
+    position: Mapped[int] = mapped_column(Integer, default=0)
+
+
+class Issue(Base):
+    """An issue; ``key`` is ``PROJECT-N`` and stays unique."""
+
+    __tablename__ = "tracker_issues"
+    __table_args__ = (
+        UniqueConstraint("project_id", "number"),
+        Index("ix_tracker_issues_project_updated", "project_id", "updated_ms"),
+        Index("ix_tracker_issues_project_created", "project_id", "created_ms"),
+    )
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    key: Mapped[str] = mapped_column(String(64), unique=True)
+    project_id: Mapped[int] = mapped_column(ForeignKey("tracker_projects.id", ondelete="CASCADE"))
+    number: Mapped[int] = mapped_column(Integer)
+    issue_type_id: Mapped[int] = mapped_column(ForeignKey("tracker_issue_types.id"))
+    status_id: Mapped[int] = mapped_column(ForeignKey("tracker_statuses.id"), index=True)
+    priority_id: Mapped[int | None] = mapped_column(ForeignKey("tracker_priorities.id"))
+    resolution_id: Mapped[int | None] = mapped_column(ForeignKey("tracker_resolutions.id"))
+    summary: Mapped[str] = mapped_column(String(255))
+    description: Mapped[str | None] = mapped_column(Text)
+    assignee_id: Mapped[int | None] = mapped_column(
+        ForeignKey("users.id", ondelete="SET NULL"), index=True
+    )
+    reporter_id: Mapped[int | None] = mapped_column(
+        ForeignKey("users.id", ondelete="SET NULL"), index=True
+    )
+    creator_id: Mapped[int | None] = mapped_column(ForeignKey("users.id", ondelete="SET NULL"))
+    parent_id: Mapped[int | None] = mapped_column(
+        ForeignKey("tracker_issues.id", ondelete="CASCADE"), index=True
+    )
+    due_date: Mapped[dt.date | None] = mapped_column(Date)
+    created_ms: Mapped[int] = mapped_column(BigInteger)
+    updated_ms: Mapped[int] = mapped_column(BigInteger, index=True)
+    resolution_ms: Mapped[int | None] = mapped_column(BigInteger)
+
+
+class IssueLabel(Base):
+    """One label of an issue."""
+
+    __tablename__ = "tracker_issue_labels"
+
+    issue_id: Mapped[int] = mapped_column(
+        ForeignKey("tracker_issues.id", ondelete="CASCADE"), primary_key=True
+    )
+    label: Mapped[str] = mapped_column(String(255), primary_key=True, index=True)
+
+
+class IssueComponent(Base):
+    """One component of an issue."""
+
+    __tablename__ = "tracker_issue_components"
+
+    issue_id: Mapped[int] = mapped_column(
+        ForeignKey("tracker_issues.id", ondelete="CASCADE"), primary_key=True
+    )
+    component_id: Mapped[int] = mapped_column(
+        ForeignKey("tracker_components.id", ondelete="CASCADE"), primary_key=True, index=True
+    )
+
+
+class IssueVersion(Base):
+    """One fix or affected version of an issue."""
+
+    __tablename__ = "tracker_issue_versions"
+
+    issue_id: Mapped[int] = mapped_column(
+        ForeignKey("tracker_issues.id", ondelete="CASCADE"), primary_key=True
+    )
+    version_id: Mapped[int] = mapped_column(
+        ForeignKey("tracker_versions.id", ondelete="CASCADE"), primary_key=True, index=True
+    )
+    kind: Mapped[str] = mapped_column(String(16), primary_key=True)
+
+
+class CustomValue(Base):
+    """One value of a custom field on an issue; multi-valued fields have one row per value.
+
+    Exactly one of the typed columns is set, by the field's type: string and text
+    fields use ``string_value``; option fields ``option_id``; user fields ``user_id``.
+    """
+
+    __tablename__ = "tracker_custom_values"
+    __table_args__ = (
+        Index("ix_tracker_custom_values_issue_field", "issue_id", "field_id"),
+        Index("ix_tracker_custom_values_field_option", "field_id", "option_id"),
+    )
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    issue_id: Mapped[int] = mapped_column(ForeignKey("tracker_issues.id", ondelete="CASCADE"))
+    field_id: Mapped[int] = mapped_column(
+        ForeignKey("tracker_custom_fields.id", ondelete="CASCADE")
+    )
+    string_value: Mapped[str | None] = mapped_column(Text)
+    number_value: Mapped[float | None] = mapped_column(Float)
+    date_value: Mapped[dt.date | None] = mapped_column(Date)
+    datetime_ms: Mapped[int | None] = mapped_column(BigInteger)
+    option_id: Mapped[int | None] = mapped_column(
+        ForeignKey("tracker_custom_field_options.id", ondelete="CASCADE")
+    )
+    user_id: Mapped[int | None] = mapped_column(ForeignKey("users.id", ondelete="CASCADE"))
+
+
+class LinkType(Base):
+    """An issue link type, e.g. Blocks: "blocks" / "is blocked by"."""
+
+    __tablename__ = "tracker_link_types"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    name: Mapped[str] = mapped_column(String(255), unique=True)
+    inward: Mapped[str] = mapped_column(String(255))
+    outward: Mapped[str] = mapped_column(String(255))
+
+
+class IssueLink(Base):
+    """A link: ``outward_issue`` <outward> ``inward_issue`` (A blocks B)."""
+
+    __tablename__ = "tracker_issue_links"
+    __table_args__ = (UniqueConstraint("link_type_id", "source_issue_id", "target_issue_id"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    link_type_id: Mapped[int] = mapped_column(
+        ForeignKey("tracker_link_types.id", ondelete="CASCADE")
+    )
+    source_issue_id: Mapped[int] = mapped_column(
+        ForeignKey("tracker_issues.id", ondelete="CASCADE"), index=True
+    )
+    target_issue_id: Mapped[int] = mapped_column(
+        ForeignKey("tracker_issues.id", ondelete="CASCADE"), index=True
+    )
+    created_ms: Mapped[int] = mapped_column(BigInteger)
+
+    link_type: Mapped[LinkType] = relationship(lazy="joined")
+
+
+class Comment(Base):
+    """A comment on an issue."""
+
+    __tablename__ = "tracker_comments"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    issue_id: Mapped[int] = mapped_column(
+        ForeignKey("tracker_issues.id", ondelete="CASCADE"), index=True
+    )
+    author_id: Mapped[int | None] = mapped_column(ForeignKey("users.id", ondelete="SET NULL"))
+    update_author_id: Mapped[int | None] = mapped_column(
+        ForeignKey("users.id", ondelete="SET NULL")
+    )
+    body: Mapped[str] = mapped_column(Text)
+    created_ms: Mapped[int] = mapped_column(BigInteger)
+    updated_ms: Mapped[int] = mapped_column(BigInteger)
+
+
+class Attachment(Base):
+    """An attachment; its content lives on disk under the home, addressed by sha256."""
+
+    __tablename__ = "tracker_attachments"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    issue_id: Mapped[int] = mapped_column(
+        ForeignKey("tracker_issues.id", ondelete="CASCADE"), index=True
+    )
+    filename: Mapped[str] = mapped_column(String(255))
+    author_id: Mapped[int | None] = mapped_column(ForeignKey("users.id", ondelete="SET NULL"))
+    size: Mapped[int] = mapped_column(BigInteger)
+    mime_type: Mapped[str] = mapped_column(String(255))
+    sha256: Mapped[str] = mapped_column(String(64), index=True)
+    created_ms: Mapped[int] = mapped_column(BigInteger)
+
+
+class Worklog(Base):
+    """Time logged on an issue."""
+
+    __tablename__ = "tracker_worklogs"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    issue_id: Mapped[int] = mapped_column(
+        ForeignKey("tracker_issues.id", ondelete="CASCADE"), index=True
+    )
+    author_id: Mapped[int | None] = mapped_column(ForeignKey("users.id", ondelete="SET NULL"))
+    update_author_id: Mapped[int | None] = mapped_column(
+        ForeignKey("users.id", ondelete="SET NULL")
+    )
+    comment: Mapped[str] = mapped_column(Text, default="")
+    started_ms: Mapped[int] = mapped_column(BigInteger)
+    time_spent_seconds: Mapped[int] = mapped_column(Integer)
+    created_ms: Mapped[int] = mapped_column(BigInteger)
+    updated_ms: Mapped[int] = mapped_column(BigInteger)
+
+
+class Watcher(Base):
+    """A user watching an issue."""
+
+    __tablename__ = "tracker_watchers"
+
+    issue_id: Mapped[int] = mapped_column(
+        ForeignKey("tracker_issues.id", ondelete="CASCADE"), primary_key=True
+    )
+    user_id: Mapped[int] = mapped_column(
+        ForeignKey("users.id", ondelete="CASCADE"), primary_key=True
+    )
+
+
+class ChangeGroup(Base):
+    """One edit of an issue by one author at one time: a changelog history entry."""
+
+    __tablename__ = "tracker_change_groups"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    issue_id: Mapped[int] = mapped_column(
+        ForeignKey("tracker_issues.id", ondelete="CASCADE"), index=True
+    )
+    author_id: Mapped[int | None] = mapped_column(ForeignKey("users.id", ondelete="SET NULL"))
+    created_ms: Mapped[int] = mapped_column(BigInteger)
+
+    items: Mapped[list[ChangeItem]] = relationship(
+        order_by="ChangeItem.id", lazy="selectin", cascade="all, delete-orphan"
+    )
+
+
+class ChangeItem(Base):
+    """One field changed within a change group, with raw and display values."""
+
+    __tablename__ = "tracker_change_items"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    group_id: Mapped[int] = mapped_column(
+        ForeignKey("tracker_change_groups.id", ondelete="CASCADE"), index=True
+    )
+    field: Mapped[str] = mapped_column(String(255))
+    field_type: Mapped[str] = mapped_column(String(16))
+    field_id: Mapped[str | None] = mapped_column(String(64))
+    from_value: Mapped[str | None] = mapped_column(Text)
+    from_string: Mapped[str | None] = mapped_column(Text)
+    to_value: Mapped[str | None] = mapped_column(Text)
+    to_string: Mapped[str | None] = mapped_column(Text)

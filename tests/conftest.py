@@ -1,0 +1,85 @@
+"""Shared fixtures: real databases (SQLite files and, when reachable, PostgreSQL)."""
+
+from __future__ import annotations
+
+import os
+import uuid
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+from sqlalchemy import create_engine, text
+
+from issuesync.store.db import Database, connect
+from issuesync.store.migrate import upgrade
+
+POSTGRES_URL = os.environ.get(
+    "ISSUESYNC_TEST_POSTGRES_URL", "postgresql+psycopg://postgres@127.0.0.1:5432/test"
+)
+POSTGRES_REQUIRED = os.environ.get("ISSUESYNC_TEST_POSTGRES") == "1"
+
+
+def _postgres_reason() -> str | None:
+    """Why PostgreSQL cannot be used, or None when it can."""
+    try:
+        engine = create_engine(POSTGRES_URL, connect_args={"connect_timeout": 3})
+        with engine.connect() as conn:
+            conn.execute(text("SELECT 1"))
+        engine.dispose()
+    except Exception as exc:  # noqa: BLE001 - any failure means "not reachable"
+        return f"PostgreSQL at {POSTGRES_URL} is not reachable ({type(exc).__name__}: {exc})"
+    return None
+
+
+_PG_REASON: str | bool | None = False
+
+
+def postgres_unavailable() -> str | None:
+    """Skip reason for PostgreSQL tests; fails the run instead when they are required."""
+    global _PG_REASON  # noqa: PLW0603 - probe once per test session
+    if _PG_REASON is False:
+        _PG_REASON = _postgres_reason()
+    reason = _PG_REASON
+    assert not isinstance(reason, bool)
+    if reason and POSTGRES_REQUIRED:
+        pytest.fail(f"ISSUESYNC_TEST_POSTGRES=1 but {reason}")
+    return reason
+
+
+@pytest.fixture
+def sqlite_url(tmp_path: Path) -> str:
+    return f"sqlite:///{tmp_path / 'issuesync.db'}"
+
+
+@pytest.fixture
+def postgres_url() -> Iterator[str]:
+    """A PostgreSQL URL whose search_path is a fresh schema, dropped afterwards."""
+    reason = postgres_unavailable()
+    if reason:
+        pytest.skip(reason)
+    schema = f"t_{uuid.uuid4().hex[:16]}"
+    admin = create_engine(POSTGRES_URL)
+    with admin.begin() as conn:
+        conn.execute(text(f'CREATE SCHEMA "{schema}"'))
+    sep = "&" if "?" in POSTGRES_URL else "?"
+    yield f"{POSTGRES_URL}{sep}options=-csearch_path%3D{schema}"
+    with admin.begin() as conn:
+        conn.execute(text(f'DROP SCHEMA "{schema}" CASCADE'))
+    admin.dispose()
+
+
+@pytest.fixture(params=["sqlite", pytest.param("postgres", marks=pytest.mark.postgres)])
+def database_url(request: pytest.FixtureRequest) -> str:
+    """Each test using this runs once on SQLite and once on PostgreSQL."""
+    name = "sqlite_url" if request.param == "sqlite" else "postgres_url"
+    url: str = request.getfixturevalue(name)
+    return url
+
+
+@pytest.fixture
+def database(database_url: str) -> Iterator[Database]:
+    """A migrated database on each backend."""
+    db = connect(database_url)
+    upgrade(db)
+    yield db
+    db.dispose()
