@@ -4,14 +4,20 @@ from __future__ import annotations
 
 import os
 import uuid
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from pathlib import Path
 
+import httpx
 import pytest
+from pydantic import SecretStr
 from sqlalchemy import create_engine, text
 
+from issuesync.accounts import NewUser, create_user
+from issuesync.app import Services, bootstrap, build_services, create_app
+from issuesync.config import Settings
 from issuesync.store.db import Database, connect
 from issuesync.store.migrate import upgrade
+from issuesync.testing.server import LiveServer
 
 POSTGRES_URL = os.environ.get(
     "ISSUESYNC_TEST_POSTGRES_URL", "postgresql+psycopg://postgres@127.0.0.1:5432/test"
@@ -83,3 +89,85 @@ def database(database_url: str) -> Iterator[Database]:
     upgrade(db)
     yield db
     db.dispose()
+
+
+ADMIN_PASSWORD = "admin-secret"
+
+
+@pytest.fixture
+def home(tmp_path: Path) -> Path:
+    return tmp_path / "home"
+
+
+@pytest.fixture
+def live_server() -> Iterator[LiveServer]:
+    """A bound loopback port; the ``services`` fixture serves the app on it."""
+    server = LiveServer()
+    yield server
+    server.stop()
+
+
+@pytest.fixture
+def services(home: Path, database_url: str, live_server: LiveServer) -> Iterator[Services]:
+    """The wired services on a fresh, migrated database, with the admin created."""
+    settings = Settings(
+        home=home,
+        database_url=database_url,
+        admin_user="admin",
+        admin_password=SecretStr(ADMIN_PASSWORD),
+        base_url=live_server.url,
+        max_attachment_size=1024 * 1024,
+    )
+    built = build_services(settings)
+    bootstrap(built)
+    yield built
+    built.close()
+
+
+@pytest.fixture
+def server(services: Services, live_server: LiveServer) -> str:
+    """The app served over real HTTP on 127.0.0.1; returns its base URL."""
+    live_server.start(create_app(services))
+    return live_server.url
+
+
+@pytest.fixture
+def admin(server: str) -> Iterator[httpx.Client]:
+    """An HTTP client authenticated as the administrator."""
+    with httpx.Client(base_url=server, auth=("admin", ADMIN_PASSWORD), timeout=30) as client:
+        yield client
+
+
+@pytest.fixture
+def anonymous(server: str) -> Iterator[httpx.Client]:
+    """An HTTP client without credentials."""
+    with httpx.Client(base_url=server, timeout=30) as client:
+        yield client
+
+
+@pytest.fixture
+def make_client(server: str, services: Services) -> Iterator[Callable[..., httpx.Client]]:
+    """Create a user (with the given roles) and return a client authenticated as them."""
+    clients: list[httpx.Client] = []
+
+    def make(
+        name: str, *, admin: bool = False, project_admin: tuple[str, ...] = (), email: str | None = None
+    ) -> httpx.Client:
+        password = f"{name}-password"
+        create_user(
+            services.uow_factory,
+            NewUser(
+                name=name,
+                email=email or f"{name}@example.test",
+                password=password,
+                admin=admin,
+                project_admin_keys=project_admin,
+            ),
+        )
+        client = httpx.Client(base_url=server, auth=(name, password), timeout=30)
+        clients.append(client)
+        return client
+
+    yield make
+    for client in clients:
+        client.close()

@@ -63,46 +63,43 @@ class VersionKind(StrEnum):
     AFFECTED = "affected"
 
 
-class Status(Base):
-    """A status; global as in Jira, used by the workflows of projects."""
+class NamedRow(Base):
+    """A row of a small reference table, found by id or by its unique name."""
 
-    __tablename__ = "tracker_statuses"
+    __abstract__ = True
 
     id: Mapped[int] = mapped_column(primary_key=True)
     name: Mapped[str] = mapped_column(String(255), unique=True)
+
+
+class Status(NamedRow):
+    """A status; global as in Jira, used by the workflows of projects."""
+
+    __tablename__ = "tracker_statuses"
     description: Mapped[str] = mapped_column(Text, default="")
     category: Mapped[str] = mapped_column(String(16))
 
 
-class IssueType(Base):
+class IssueType(NamedRow):
     """An issue type; sub-task types need a parent."""
 
     __tablename__ = "tracker_issue_types"
-
-    id: Mapped[int] = mapped_column(primary_key=True)
-    name: Mapped[str] = mapped_column(String(255), unique=True)
     description: Mapped[str] = mapped_column(Text, default="")
     subtask: Mapped[bool] = mapped_column(Boolean, default=False)
 
 
-class Priority(Base):
+class Priority(NamedRow):
     """A priority; ``position`` orders them, highest first."""
 
     __tablename__ = "tracker_priorities"
-
-    id: Mapped[int] = mapped_column(primary_key=True)
-    name: Mapped[str] = mapped_column(String(255), unique=True)
     description: Mapped[str] = mapped_column(Text, default="")
     position: Mapped[int] = mapped_column(Integer)
 
 
-class Resolution(Base):
+class Resolution(NamedRow):
     """A resolution, set when an issue reaches a done status."""
 
     __tablename__ = "tracker_resolutions"
-
-    id: Mapped[int] = mapped_column(primary_key=True)
-    name: Mapped[str] = mapped_column(String(255), unique=True)
     description: Mapped[str] = mapped_column(Text, default="")
 
 
@@ -181,13 +178,10 @@ class Version(Base):
     release_date: Mapped[dt.date | None] = mapped_column(Date)
 
 
-class CustomField(Base):
+class CustomField(NamedRow):
     """A custom field, usable in every project; its id is ``customfield_<id>``."""
 
     __tablename__ = "tracker_custom_fields"
-
-    id: Mapped[int] = mapped_column(primary_key=True)
-    name: Mapped[str] = mapped_column(String(255), unique=True)
     description: Mapped[str] = mapped_column(Text, default="")
     field_type: Mapped[str] = mapped_column(String(16))
 
@@ -317,13 +311,10 @@ class CustomValue(Base):
     user_id: Mapped[int | None] = mapped_column(ForeignKey("users.id", ondelete="CASCADE"))
 
 
-class LinkType(Base):
+class LinkType(NamedRow):
     """An issue link type, e.g. Blocks: "blocks" / "is blocked by"."""
 
     __tablename__ = "tracker_link_types"
-
-    id: Mapped[int] = mapped_column(primary_key=True)
-    name: Mapped[str] = mapped_column(String(255), unique=True)
     inward: Mapped[str] = mapped_column(String(255))
     outward: Mapped[str] = mapped_column(String(255))
 

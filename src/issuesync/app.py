@@ -1,0 +1,130 @@
+"""The composition root: settings in, store, services and the HTTP app out. Nothing runs at import."""
+
+from __future__ import annotations
+
+import logging
+from dataclasses import dataclass
+
+from fastapi import FastAPI
+from sqlalchemy import select
+
+from issuesync import __version__
+from issuesync.api.errors import ErrorShapes, install_error_handlers, jira_error
+from issuesync.auth import Authenticator
+from issuesync.config import Settings
+from issuesync.errors import ConfigurationError
+from issuesync.security import (
+    SecretBox,
+    generate_password,
+    hash_password,
+    load_or_create_secret_key,
+)
+from issuesync.store.base import now_ms
+from issuesync.store.db import Database, connect
+from issuesync.store.migrate import is_current, upgrade
+from issuesync.store.uow import UnitOfWorkFactory
+from issuesync.store.users import User
+from issuesync.trackers.local.blobs import BlobStore
+from issuesync.trackers.local.defaults import ensure_defaults
+from issuesync.trackers.local.tracker import LocalTracker
+
+log = logging.getLogger(__name__)
+
+
+@dataclass
+class Services:
+    """Everything a surface of issuesync needs, built once per process."""
+
+    settings: Settings
+    database: Database
+    uow_factory: UnitOfWorkFactory
+    authenticator: Authenticator
+    tracker: LocalTracker
+    secrets: SecretBox
+
+    def close(self) -> None:
+        """Release the database connections."""
+        self.database.dispose()
+
+
+def build_services(settings: Settings) -> Services:
+    """Wire the store and the services for these settings (opens no connection yet)."""
+    settings.home.mkdir(parents=True, exist_ok=True)
+    database = connect(settings.resolved_database_url)
+    uow_factory = UnitOfWorkFactory(database)
+    key = load_or_create_secret_key(
+        settings.home, settings.secret_key.get_secret_value() if settings.secret_key else None
+    )
+    blobs = BlobStore(settings.attachments_dir, settings.max_attachment_size)
+    return Services(
+        settings=settings,
+        database=database,
+        uow_factory=uow_factory,
+        authenticator=Authenticator(uow_factory),
+        tracker=LocalTracker(uow_factory, blobs, settings.resolved_base_url),
+        secrets=SecretBox(key),
+    )
+
+
+def bootstrap(services: Services, *, migrate: bool = True) -> str | None:
+    """Bring the store up to date and create what a first start needs.
+
+    Returns the generated admin password when one had to be made (it is stored
+    only hashed, so the caller must show it now or never).
+    """
+    if migrate:
+        upgrade(services.database)
+    elif not is_current(services.database):
+        raise ConfigurationError(
+            "The database is not up to date: run `issuesync db upgrade` first."
+        )
+    settings = services.settings
+    generated: str | None = None
+    with services.uow_factory() as uow:
+        ensure_defaults(uow.session)
+        admin = uow.session.scalar(select(User).where(User.name == settings.admin_user))
+        if admin is None:
+            password = (
+                settings.admin_password.get_secret_value() if settings.admin_password else None
+            )
+            if password is None:
+                password = generated = generate_password()
+            uow.session.add(
+                User(
+                    name=settings.admin_user,
+                    display_name="Administrator",
+                    email=None,
+                    is_admin=True,
+                    active=True,
+                    password_hash=hash_password(password),
+                    created_ms=now_ms(),
+                )
+            )
+        uow.commit()
+    return generated
+
+
+def create_app(services: Services) -> FastAPI:
+    """The HTTP application with every surface mounted."""
+    # Imported here so that building services for the CLI does not load the routers.
+    from issuesync.api.health import router as health_router  # noqa: PLC0415
+    from issuesync.trackers.local.routes import (  # noqa: PLC0415
+        JIRA_PREFIX,
+        build_content_router,
+        build_router,
+    )
+
+    app = FastAPI(
+        title="issuesync",
+        version=__version__,
+        description="Keeps issues in two issue-tracker projects in step.",
+    )
+    app.state.services = services
+    shapes = ErrorShapes()
+    shapes.register(JIRA_PREFIX, jira_error)
+    shapes.register("/secure/attachment", jira_error)
+    install_error_handlers(app, shapes)
+    app.include_router(health_router)
+    app.include_router(build_router())
+    app.include_router(build_content_router())
+    return app

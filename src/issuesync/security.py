@@ -1,0 +1,126 @@
+"""Passwords, API tokens and secrets at rest.
+
+- Passwords are stored as scrypt hashes (stdlib ``hashlib.scrypt``, a memory-hard
+  KDF); the format is ``scrypt$n$r$p$salt$hash`` so parameters can change later.
+- API tokens are 256-bit random strings; only their sha256 is stored, which is
+  enough for a secret with that much entropy and keeps each request cheap.
+- Secrets that must be read back (tracker passwords) are encrypted with Fernet
+  (AES-128-CBC + HMAC-SHA256, from ``cryptography``) under the instance's key.
+"""
+
+from __future__ import annotations
+
+import base64
+import hashlib
+import hmac
+import os
+import secrets
+from pathlib import Path
+
+from cryptography.fernet import Fernet, InvalidToken
+
+from issuesync.errors import ConfigurationError
+
+_SCRYPT_N = 2**14
+_SCRYPT_R = 8
+_SCRYPT_P = 1
+TOKEN_PREFIX = "isy_"
+
+
+def hash_password(password: str) -> str:
+    """A salted scrypt hash of ``password`` in a self-describing format."""
+    salt = os.urandom(16)
+    digest = hashlib.scrypt(
+        password.encode(), salt=salt, n=_SCRYPT_N, r=_SCRYPT_R, p=_SCRYPT_P, dklen=32
+    )
+    return "$".join(
+        [
+            "scrypt",
+            str(_SCRYPT_N),
+            str(_SCRYPT_R),
+            str(_SCRYPT_P),
+            base64.b64encode(salt).decode(),
+            base64.b64encode(digest).decode(),
+        ]
+    )
+
+
+def verify_password(password: str, stored: str | None) -> bool:
+    """Whether ``password`` matches the stored hash (constant-time comparison)."""
+    if not stored:
+        return False
+    try:
+        scheme, n, r, p, salt, digest = stored.split("$")
+        if scheme != "scrypt":
+            return False
+        expected = base64.b64decode(digest)
+        actual = hashlib.scrypt(
+            password.encode(),
+            salt=base64.b64decode(salt),
+            n=int(n),
+            r=int(r),
+            p=int(p),
+            dklen=len(expected),
+        )
+    except ValueError:
+        return False
+    return hmac.compare_digest(actual, expected)
+
+
+def generate_password() -> str:
+    """A random password for a generated admin account."""
+    return secrets.token_urlsafe(18)
+
+
+def generate_token() -> str:
+    """A new API token; show it once, store only :func:`token_digest` of it."""
+    return TOKEN_PREFIX + secrets.token_urlsafe(32)
+
+
+def token_digest(token: str) -> str:
+    """The stored form of an API token."""
+    return hashlib.sha256(token.encode()).hexdigest()
+
+
+class SecretBox:
+    """Encrypts and decrypts secrets at rest with the instance's key."""
+
+    def __init__(self, key: str) -> None:
+        try:
+            self._fernet = Fernet(key.encode())
+        except (ValueError, TypeError) as exc:
+            raise ConfigurationError(
+                "ISSUESYNC_SECRET_KEY is not a valid key: it must be 32 url-safe base64-encoded "
+                "bytes (make one with: python -c 'from cryptography.fernet import Fernet; "
+                "print(Fernet.generate_key().decode())')"
+            ) from exc
+
+    def encrypt(self, plaintext: str) -> str:
+        """The ciphertext of ``plaintext``, as text."""
+        return self._fernet.encrypt(plaintext.encode()).decode()
+
+    def decrypt(self, ciphertext: str) -> str:
+        """The plaintext of ``ciphertext``; a wrong key is a configuration error."""
+        try:
+            return self._fernet.decrypt(ciphertext.encode()).decode()
+        except InvalidToken as exc:
+            raise ConfigurationError(
+                "a stored secret cannot be decrypted: ISSUESYNC_SECRET_KEY is not the key "
+                "it was encrypted with"
+            ) from exc
+
+
+def load_or_create_secret_key(home: Path, configured: str | None) -> str:
+    """The configured key, or the one kept in ``<home>/secret.key`` (made on first start)."""
+    if configured:
+        return configured
+    path = home / "secret.key"
+    if path.exists():
+        return path.read_text().strip()
+    home.mkdir(parents=True, exist_ok=True)
+    key = Fernet.generate_key().decode()
+    # Create the file readable by its owner only, before any key is written into it.
+    fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+    with os.fdopen(fd, "w") as handle:
+        handle.write(key + "\n")
+    return key

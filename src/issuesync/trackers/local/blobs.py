@@ -1,0 +1,74 @@
+"""Attachment content on disk, addressed by sha256, written atomically."""
+
+from __future__ import annotations
+
+import hashlib
+import os
+import tempfile
+from pathlib import Path
+from typing import BinaryIO
+
+from issuesync.errors import PayloadTooLargeError
+
+CHUNK = 1024 * 1024
+
+
+class BlobStore:
+    """Content-addressed files under ``root``: ``ab/cd/abcd...`` by sha256.
+
+    Identical content is stored once; a write goes to a temporary file in the
+    same directory tree and is renamed into place, so a crash never leaves a
+    partial file under a content address.
+    """
+
+    def __init__(self, root: Path, max_size: int) -> None:
+        self.root = root
+        self.max_size = max_size
+
+    def path(self, sha256: str) -> Path:
+        """Where the content with this digest lives."""
+        return self.root / sha256[:2] / sha256[2:4] / sha256
+
+    def put(self, source: BinaryIO) -> tuple[str, int]:
+        """Store ``source``; returns (sha256, size). Over ``max_size`` raises 413 and keeps nothing."""
+        self.root.mkdir(parents=True, exist_ok=True)
+        digest = hashlib.sha256()
+        size = 0
+        fd, tmp_name = tempfile.mkstemp(dir=self.root, prefix=".upload-")
+        tmp = Path(tmp_name)
+        try:
+            with os.fdopen(fd, "wb") as out:
+                while chunk := source.read(CHUNK):
+                    size += len(chunk)
+                    if size > self.max_size:
+                        raise PayloadTooLargeError(
+                            f"The attachment is larger than the limit of {self.max_size} bytes "
+                            "(ISSUESYNC_MAX_ATTACHMENT_SIZE)."
+                        )
+                    digest.update(chunk)
+                    out.write(chunk)
+                out.flush()
+                os.fsync(out.fileno())
+            sha = digest.hexdigest()
+            target = self.path(sha)
+            target.parent.mkdir(parents=True, exist_ok=True)
+            if target.exists():
+                tmp.unlink()
+            else:
+                tmp.replace(target)
+        except BaseException:
+            tmp.unlink(missing_ok=True)
+            raise
+        return sha, size
+
+    def open(self, sha256: str) -> BinaryIO:
+        """Open stored content for reading."""
+        return self.path(sha256).open("rb")
+
+    def exists(self, sha256: str) -> bool:
+        """Whether this content is stored."""
+        return self.path(sha256).exists()
+
+    def remove(self, sha256: str) -> None:
+        """Delete stored content (call only when nothing refers to it any more)."""
+        self.path(sha256).unlink(missing_ok=True)

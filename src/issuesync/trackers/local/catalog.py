@@ -1,0 +1,363 @@
+"""Projects, components, versions, fields and the other lists of the built-in tracker."""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Mapping
+
+from sqlalchemy import func, or_, select
+
+from issuesync.errors import ConflictError, InvalidInputError, NotFoundError
+from issuesync.store.users import User
+from issuesync.trackers.local.context import Operation
+from issuesync.trackers.local.defaults import default_initial_status, install_default_workflow
+from issuesync.trackers.local.fielddefs import (
+    SYSTEM_FIELDS,
+    JsonDict,
+    custom_field_type,
+    describe_custom_field,
+)
+from issuesync.trackers.local.jiratime import parse_date
+from issuesync.trackers.local.models import (
+    Component,
+    CustomField,
+    CustomFieldOption,
+    CustomFieldType,
+    Project,
+    ProjectStatus,
+    Version,
+)
+from issuesync.trackers.local.render import (
+    component_json,
+    issue_type_json,
+    link_type_json,
+    priority_json,
+    status_json,
+    user_json,
+    version_json,
+)
+from issuesync.trackers.local.users import UserDirectory
+
+PROJECT_KEY = re.compile(r"^[A-Z][A-Z0-9_]{0,9}$")
+
+
+def project_json(op: Operation, project: Project, *, full: bool) -> JsonDict:
+    """A project; ``full`` adds what ``GET project/{key}`` shows."""
+    api = f"{op.base_url}/rest/api/2"
+    body: JsonDict = {
+        "self": f"{api}/project/{project.id}",
+        "id": str(project.id),
+        "key": project.key,
+        "name": project.name,
+        "projectTypeKey": "software",
+    }
+    if full:
+        lead = op.session.get(User, project.lead_id) if project.lead_id else None
+        body["description"] = project.description
+        body["lead"] = user_json(lead, api) if lead else None
+        body["issueTypes"] = [issue_type_json(t, api) for t in op.ref.issue_types.by_id.values()]
+        body["components"] = [component_json(c, api) for c in _components(op, project)]
+        body["versions"] = [version_json(v, api) for v in _versions(op, project)]
+    return body
+
+
+def _components(op: Operation, project: Project) -> list[Component]:
+    return list(
+        op.session.scalars(
+            select(Component).where(Component.project_id == project.id).order_by(Component.name)
+        )
+    )
+
+
+def _versions(op: Operation, project: Project) -> list[Version]:
+    return list(
+        op.session.scalars(
+            select(Version).where(Version.project_id == project.id).order_by(Version.id)
+        )
+    )
+
+
+def list_projects(op: Operation) -> list[JsonDict]:
+    """Every project, by key."""
+    return [
+        project_json(op, p, full=False)
+        for p in op.session.scalars(select(Project).order_by(Project.key))
+    ]
+
+
+def get_project(op: Operation, key: str) -> JsonDict:
+    """One project with its issue types, components and versions."""
+    return project_json(op, op.project(key), full=True)
+
+
+def create_project(op: Operation, body: Mapping[str, object]) -> JsonDict:
+    """Create a project with the default workflow (administrators only)."""
+    op.actor.require_admin()
+    key, name = body.get("key"), body.get("name")
+    errors: dict[str, str] = {}
+    if not isinstance(key, str) or not PROJECT_KEY.match(key):
+        errors["projectKey"] = (
+            "Project keys must start with an uppercase letter, followed by one or more uppercase "
+            "alphanumeric characters (at most 10)."
+        )
+    if not isinstance(name, str) or not name.strip():
+        errors["projectName"] = "You must specify a valid project name."
+    description = body.get("description", "")
+    if not isinstance(description, str):
+        errors["description"] = "The description must be text."
+    if errors:
+        raise InvalidInputError("The project could not be created.", field_errors=errors)
+    assert isinstance(key, str)
+    assert isinstance(name, str)
+    assert isinstance(description, str)
+    clash = op.session.scalar(
+        select(Project).where(or_(Project.key == key, func.lower(Project.name) == name.lower()))
+    )
+    if clash is not None:
+        field = "projectKey" if clash.key == key else "projectName"
+        raise ConflictError(
+            f"A project with that {'key' if field == 'projectKey' else 'name'} already exists.",
+            field_errors={
+                field: f"A project with that {'key' if field == 'projectKey' else 'name'} already exists."
+            },
+        )
+    lead_ref = body.get("lead") or body.get("leadAccountId")
+    lead = UserDirectory(op.session).resolve(lead_ref, "projectLead") if lead_ref else None
+    project = Project(
+        key=key,
+        name=name.strip(),
+        description=description,
+        lead_id=lead.id if lead else op.actor.id,
+        initial_status_id=default_initial_status(op.session).id,
+        issue_counter=0,
+        created_ms=op.now,
+    )
+    op.session.add(project)
+    op.session.flush()
+    install_default_workflow(op.session, project.id)
+    api = f"{op.base_url}/rest/api/2"
+    return {"self": f"{api}/project/{project.id}", "id": project.id, "key": project.key}
+
+
+def project_statuses(op: Operation, key: str) -> list[JsonDict]:
+    """Jira's ``GET project/{key}/statuses``: the statuses each issue type can be in."""
+    project = op.project(key)
+    statuses = [
+        ps.status
+        for ps in op.session.scalars(
+            select(ProjectStatus)
+            .where(ProjectStatus.project_id == project.id)
+            .order_by(ProjectStatus.position)
+        )
+    ]
+    api = f"{op.base_url}/rest/api/2"
+    return [
+        {
+            "self": f"{api}/issuetype/{t.id}",
+            "id": str(t.id),
+            "name": t.name,
+            "subtask": t.subtask,
+            "statuses": [status_json(s, api) for s in statuses],
+        }
+        for t in op.ref.issue_types.by_id.values()
+    ]
+
+
+def list_components(op: Operation, key: str) -> list[JsonDict]:
+    """A project's components."""
+    api = f"{op.base_url}/rest/api/2"
+    return [component_json(c, api) for c in _components(op, op.project(key))]
+
+
+def list_versions(op: Operation, key: str) -> list[JsonDict]:
+    """A project's versions."""
+    api = f"{op.base_url}/rest/api/2"
+    return [version_json(v, api) for v in _versions(op, op.project(key))]
+
+
+def _owning_project(op: Operation, body: Mapping[str, object]) -> Project:
+    ref = body.get("project") or body.get("projectId")
+    if not isinstance(ref, str | int) or isinstance(ref, bool):
+        raise InvalidInputError(
+            "The project is missing.", field_errors={"project": "project is required"}
+        )
+    try:
+        project = op.project(str(ref))
+    except NotFoundError as exc:
+        raise InvalidInputError(
+            str(exc), field_errors={"project": f"project '{ref}' does not exist"}
+        ) from exc
+    op.require_project_admin(project)
+    return project
+
+
+def _name(body: Mapping[str, object]) -> str:
+    name = body.get("name")
+    if not isinstance(name, str) or not name.strip() or len(name) > 255:
+        raise InvalidInputError(
+            "A name is required.", field_errors={"name": "You must specify a valid name."}
+        )
+    return name.strip()
+
+
+def create_component(op: Operation, body: Mapping[str, object]) -> JsonDict:
+    """Create a component in a project (project admins)."""
+    project = _owning_project(op, body)
+    name = _name(body)
+    if any(c.name.lower() == name.lower() for c in _components(op, project)):
+        raise ConflictError(
+            "A component with that name already exists.", field_errors={"name": "already exists"}
+        )
+    description = body.get("description")
+    component = Component(
+        project_id=project.id,
+        name=name,
+        description=description if isinstance(description, str) else "",
+    )
+    op.session.add(component)
+    op.session.flush()
+    return component_json(component, f"{op.base_url}/rest/api/2")
+
+
+def create_version(op: Operation, body: Mapping[str, object]) -> JsonDict:
+    """Create a version in a project (project admins)."""
+    project = _owning_project(op, body)
+    name = _name(body)
+    if any(v.name.lower() == name.lower() for v in _versions(op, project)):
+        raise ConflictError(
+            "A version with this name already exists in this project.",
+            field_errors={"name": "already exists"},
+        )
+    description = body.get("description")
+    version = Version(
+        project_id=project.id,
+        name=name,
+        description=description if isinstance(description, str) else "",
+        released=bool(body.get("released", False)),
+        archived=bool(body.get("archived", False)),
+        release_date=parse_date(body.get("releaseDate"), "releaseDate"),
+    )
+    op.session.add(version)
+    op.session.flush()
+    return version_json(version, f"{op.base_url}/rest/api/2")
+
+
+def list_fields(op: Operation) -> list[JsonDict]:
+    """System and custom fields as ``/field`` lists them."""
+    return [f.describe() for f in SYSTEM_FIELDS] + [
+        describe_custom_field(c)
+        for c in sorted(op.ref.custom_fields.by_id.values(), key=lambda c: c.id)
+    ]
+
+
+def create_custom_field(op: Operation, body: Mapping[str, object]) -> JsonDict:
+    """Create a custom field (administrators): ``{name, type, description?, options?}``."""
+    op.actor.require_admin()
+    name = _name(body)
+    raw_type = body.get("type")
+    kind = custom_field_type(raw_type) if isinstance(raw_type, str) else None
+    if kind is None:
+        allowed = ", ".join(t.value for t in CustomFieldType)
+        raise InvalidInputError(
+            "The custom field type is not known.",
+            field_errors={"type": f"Use one of: {allowed} (or Jira's type key)."},
+        )
+    if name.lower() in op.ref.custom_fields.by_name:
+        raise ConflictError(
+            f"A custom field named '{name}' already exists.",
+            field_errors={"name": "already exists"},
+        )
+    options = body.get("options", [])
+    if not isinstance(options, list) or not all(isinstance(o, str) and o.strip() for o in options):
+        raise InvalidInputError(
+            "Options must be a list of texts.", field_errors={"options": "a list of strings"}
+        )
+    if options and kind not in (CustomFieldType.OPTION, CustomFieldType.OPTIONS):
+        raise InvalidInputError(
+            "Only option fields have options.",
+            field_errors={"options": "not allowed for this type"},
+        )
+    description = body.get("description")
+    field = CustomField(
+        name=name,
+        field_type=kind.value,
+        description=description if isinstance(description, str) else "",
+    )
+    field.options = [
+        CustomFieldOption(value=o.strip(), position=i) for i, o in enumerate(dict.fromkeys(options))
+    ]
+    op.session.add(field)
+    op.session.flush()
+    return describe_custom_field(field)
+
+
+def list_issue_types(op: Operation) -> list[JsonDict]:
+    """Every issue type."""
+    api = f"{op.base_url}/rest/api/2"
+    return [issue_type_json(t, api) for t in op.ref.issue_types.by_id.values()]
+
+
+def list_priorities(op: Operation) -> list[JsonDict]:
+    """Every priority, highest first."""
+    api = f"{op.base_url}/rest/api/2"
+    return [priority_json(p, api) for p in op.ref.priorities.by_id.values()]
+
+
+def list_statuses(op: Operation) -> list[JsonDict]:
+    """Every status."""
+    api = f"{op.base_url}/rest/api/2"
+    return [status_json(s, api) for s in op.ref.statuses.by_id.values()]
+
+
+def list_resolutions(op: Operation) -> list[JsonDict]:
+    """Every resolution."""
+    api = f"{op.base_url}/rest/api/2"
+    return [
+        {
+            "self": f"{api}/resolution/{r.id}",
+            "id": str(r.id),
+            "name": r.name,
+            "description": r.description,
+        }
+        for r in op.ref.resolutions.by_id.values()
+    ]
+
+
+def list_link_types(op: Operation) -> JsonDict:
+    """Every issue link type."""
+    api = f"{op.base_url}/rest/api/2"
+    return {
+        "issueLinkTypes": [
+            link_type_json(t.id, t.name, t.inward, t.outward, api)
+            for t in op.ref.link_types.by_id.values()
+        ]
+    }
+
+
+def get_user(op: Operation, username: str) -> JsonDict:
+    """A user by name or e-mail."""
+    user = UserDirectory(op.session).find(username)
+    if user is None:
+        raise NotFoundError(f"The user named '{username}' does not exist")
+    return user_json(user, f"{op.base_url}/rest/api/2")
+
+
+def search_users(op: Operation, text: str, start_at: int, max_results: int) -> list[JsonDict]:
+    """Users whose name, display name or e-mail starts with ``text``."""
+    pattern = text.lower().replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_") + "%"
+    users = op.session.scalars(
+        select(User)
+        .where(
+            User.active,
+            or_(
+                func.lower(User.name).like(pattern, escape="\\"),
+                func.lower(User.display_name).like(pattern, escape="\\"),
+                func.lower(User.email).like(pattern, escape="\\"),
+            ),
+        )
+        .order_by(User.name)
+        .offset(start_at)
+        .limit(max_results)
+    )
+    api = f"{op.base_url}/rest/api/2"
+    return [user_json(u, api) for u in users]

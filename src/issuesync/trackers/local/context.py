@@ -1,0 +1,82 @@
+"""What every operation of the built-in tracker works with: one session and its reference data."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from issuesync.auth import Principal
+from issuesync.errors import NotFoundError, PermissionDeniedError
+from issuesync.store.base import now_ms
+from issuesync.trackers.local.models import ChangeGroup, Issue, Project
+from issuesync.trackers.local.refdata import ReferenceData
+from issuesync.trackers.local.render import Renderer
+from issuesync.trackers.local.writer import Changes
+
+
+@dataclass
+class Operation:
+    """One request's view of the tracker: its session, caller, clock and renderer."""
+
+    session: Session
+    actor: Principal
+    base_url: str
+    now: int = field(default_factory=now_ms)
+    _ref: ReferenceData | None = None
+
+    @property
+    def ref(self) -> ReferenceData:
+        """Reference data, read on first use."""
+        if self._ref is None:
+            self._ref = ReferenceData.load(self.session)
+        return self._ref
+
+    def renderer(self) -> Renderer:
+        """A renderer sharing this operation's session and reference data."""
+        return Renderer(self.session, self.ref, self.base_url)
+
+    def issue(self, key_or_id: str) -> Issue:
+        """The issue with this key (case-insensitive) or numeric id; 404 otherwise."""
+        found: Issue | None
+        if key_or_id.isdigit():
+            found = self.session.get(Issue, int(key_or_id))
+        else:
+            found = self.session.scalar(select(Issue).where(Issue.key == key_or_id.upper()))
+        if found is None:
+            raise NotFoundError("Issue Does Not Exist")
+        return found
+
+    def project(self, key_or_id: str) -> Project:
+        """The project with this key (case-insensitive) or numeric id; 404 otherwise."""
+        found: Project | None
+        if key_or_id.isdigit():
+            found = self.session.get(Project, int(key_or_id))
+        else:
+            found = self.session.scalar(select(Project).where(Project.key == key_or_id.upper()))
+        if found is None:
+            raise NotFoundError(f"No project could be found with key '{key_or_id}'.")
+        return found
+
+    def project_of(self, issue: Issue) -> Project:
+        """The project an issue is in."""
+        project = self.session.get(Project, issue.project_id)
+        assert project is not None  # a foreign key guarantees it
+        return project
+
+    def require_project_admin(self, project: Project) -> None:
+        """Raise 403 unless the caller administers ``project``."""
+        if not self.actor.administers(project.key):
+            raise PermissionDeniedError(
+                f"You do not have permission to do this in project {project.key}: "
+                "it needs the project admin role."
+            )
+
+    def touch(self, issue: Issue, changes: Changes | None = None) -> None:
+        """Mark ``issue`` updated now, with a change-history entry if anything changed."""
+        issue.updated_ms = max(self.now, issue.updated_ms + 1 if issue.updated_ms else self.now)
+        if changes and changes.items:
+            group = ChangeGroup(issue_id=issue.id, author_id=self.actor.id, created_ms=self.now)
+            group.items = list(changes.items)
+            self.session.add(group)

@@ -1,0 +1,266 @@
+"""Issues of the built-in tracker: create, read, edit, delete, transition, search."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+
+from sqlalchemy import delete, func, or_, select, update
+
+from issuesync.errors import InvalidInputError, NotFoundError
+from issuesync.trackers.local.context import Operation
+from issuesync.trackers.local.defaults import DEFAULT_PRIORITY, DEFAULT_RESOLUTION
+from issuesync.trackers.local.fielddefs import JsonDict
+from issuesync.trackers.local.models import (
+    Attachment,
+    Issue,
+    Project,
+    StatusCategory,
+    Transition,
+)
+from issuesync.trackers.local.render import FieldSelection
+from issuesync.trackers.local.writer import Changes, IssueWriter
+
+
+def _mapping(value: object, name: str) -> Mapping[str, object]:
+    if value is None:
+        return {}
+    if not isinstance(value, Mapping):
+        raise InvalidInputError(
+            f"'{name}' must be an object.", field_errors={name: "must be an object"}
+        )
+    return value
+
+
+def create_issue(
+    op: Operation, fields: Mapping[str, object], updates: Mapping[str, object]
+) -> JsonDict:
+    """Create an issue from Jira's create body; returns ``{id, key, self}``."""
+    errors: dict[str, str] = {}
+    project_ref = fields.get("project")
+    if project_ref is None:
+        errors["project"] = "project is required"
+    if fields.get("issuetype") is None:
+        errors["issuetype"] = "issue type is required"
+    if "summary" not in fields and "summary" not in updates:
+        errors["summary"] = "You must specify a summary of the issue."
+    if errors:
+        raise InvalidInputError("The issue could not be created.", field_errors=errors)
+    project = _resolve_project(op, project_ref)
+    issue = Issue(
+        project_id=project.id,
+        status_id=project.initial_status_id,
+        creator_id=op.actor.id,
+        reporter_id=op.actor.id,
+        created_ms=op.now,
+        updated_ms=op.now,
+    )
+    default_priority = op.ref.priorities.by_name.get(DEFAULT_PRIORITY.lower())
+    issue.priority_id = default_priority.id if default_priority else None
+    writer = IssueWriter(op.session, op.ref, op.actor, project, op.now, creating=True)
+    writer.apply(issue, fields, updates, creating=True)
+    issue_type = op.ref.issue_types.get(issue.issue_type_id)
+    if issue_type.subtask and issue.parent_id is None:
+        raise InvalidInputError(
+            "The issue could not be created.",
+            field_errors={
+                "parent": "Issue type is a sub-task but parent issue key or id not specified."
+            },
+        )
+    if not issue_type.subtask and issue.parent_id is not None:
+        raise InvalidInputError(
+            "The issue could not be created.",
+            field_errors={
+                "issuetype": "A parent is given, so the issue type must be a sub-task type."
+            },
+        )
+    # The counter is incremented in the database, so concurrent creators never share a number.
+    number = op.session.execute(
+        update(Project)
+        .where(Project.id == project.id)
+        .values(issue_counter=Project.issue_counter + 1)
+        .returning(Project.issue_counter)
+    ).scalar_one()
+    issue.number = number
+    issue.key = f"{project.key}-{number}"
+    op.session.add(issue)
+    op.session.flush()
+    writer.write_collections(issue)
+    writer.write_comments_and_links(issue)
+    return {
+        "id": str(issue.id),
+        "key": issue.key,
+        "self": f"{op.base_url}/rest/api/2/issue/{issue.id}",
+    }
+
+
+def _resolve_project(op: Operation, ref: object) -> Project:
+    key: object = ref
+    if isinstance(ref, Mapping):
+        key = ref.get("key") or ref.get("id")
+    if isinstance(key, int):
+        key = str(key)
+    if not isinstance(key, str):
+        raise InvalidInputError(
+            "project", field_errors={"project": "Specify a valid project id or key"}
+        )
+    try:
+        return op.project(key)
+    except NotFoundError as exc:
+        raise InvalidInputError(
+            "project",
+            field_errors={"project": f"Specify a valid project id or key ('{key}' does not exist)"},
+        ) from exc
+
+
+def get_issue(
+    op: Operation, key: str, fields: str | Sequence[str] | None, expand: str | None
+) -> JsonDict:
+    """An issue with the selected fields; ``expand=changelog`` adds its history."""
+    issue = op.issue(key)
+    selection = FieldSelection.parse(fields, default="*all")
+    return op.renderer().issues([issue], selection, changelog=_expands(expand, "changelog"))[0]
+
+
+def _expands(expand: str | None, name: str) -> bool:
+    return bool(expand) and name in {e.strip() for e in (expand or "").split(",")}
+
+
+def edit_issue(
+    op: Operation, key: str, fields: Mapping[str, object], updates: Mapping[str, object]
+) -> None:
+    """Apply Jira's edit body; every change lands in the history."""
+    issue = op.issue(key)
+    project = op.project_of(issue)
+    writer = IssueWriter(op.session, op.ref, op.actor, project, op.now)
+    writer.apply(issue, fields, updates, creating=False)
+    writer.write_collections(issue)
+    writer.write_comments_and_links(issue)
+    op.touch(issue, writer.changes)
+
+
+def delete_issue(op: Operation, key: str, *, delete_subtasks: bool) -> list[str]:
+    """Delete an issue (and its sub-tasks when asked); returns the attachment digests freed."""
+    issue = op.issue(key)
+    op.require_project_admin(op.project_of(issue))
+    subtasks = op.session.scalar(select(func.count()).where(Issue.parent_id == issue.id)) or 0
+    if subtasks and not delete_subtasks:
+        raise InvalidInputError(
+            f"The issue '{issue.key}' has sub-tasks; set deleteSubtasks=true to delete them too."
+        )
+    ids = [issue.id, *op.session.scalars(select(Issue.id).where(Issue.parent_id == issue.id))]
+    digests = set(op.session.scalars(select(Attachment.sha256).where(Attachment.issue_id.in_(ids))))
+    op.session.execute(delete(Issue).where(Issue.parent_id == issue.id))
+    op.session.delete(issue)
+    op.session.flush()
+    still_used = set(
+        op.session.scalars(select(Attachment.sha256).where(Attachment.sha256.in_(digests)))
+    )
+    return sorted(digests - still_used)
+
+
+def available_transitions(op: Operation, issue: Issue) -> list[Transition]:
+    """The transitions that can run from the issue's current status."""
+    return list(
+        op.session.scalars(
+            select(Transition)
+            .where(
+                Transition.project_id == issue.project_id,
+                or_(
+                    Transition.from_status_id == issue.status_id,
+                    Transition.from_status_id.is_(None),
+                ),
+            )
+            .order_by(Transition.id)
+        )
+    )
+
+
+def list_transitions(op: Operation, key: str) -> JsonDict:
+    """Jira's ``GET issue/{key}/transitions``."""
+    issue = op.issue(key)
+    renderer = op.renderer()
+    return {
+        "expand": "transitions",
+        "transitions": [
+            {
+                "id": str(t.id),
+                "name": t.name,
+                "to": renderer.status(t.to_status),
+                "hasScreen": False,
+                "isGlobal": t.from_status_id is None,
+                "isInitial": False,
+                "isAvailable": True,
+                "isConditional": False,
+                "fields": {},
+            }
+            for t in available_transitions(op, issue)
+        ],
+    }
+
+
+def do_transition(
+    op: Operation,
+    key: str,
+    transition_ref: Mapping[str, object],
+    fields: Mapping[str, object],
+    updates: Mapping[str, object],
+) -> None:
+    """Run a transition; a done status gets a resolution, leaving one clears it."""
+    issue = op.issue(key)
+    wanted = transition_ref.get("id")
+    wanted_name = transition_ref.get("name")
+    available = available_transitions(op, issue)
+    chosen = next(
+        (
+            t
+            for t in available
+            if (wanted is not None and str(t.id) == str(wanted))
+            or (
+                wanted is None
+                and isinstance(wanted_name, str)
+                and t.name.lower() == wanted_name.lower()
+            )
+        ),
+        None,
+    )
+    if chosen is None:
+        status = op.ref.statuses.get(issue.status_id).name
+        raise InvalidInputError(
+            f"It seems that you have tried to perform a workflow operation ({wanted or wanted_name}) that is "
+            f"not valid for the current state of this issue ({issue.key}, in status '{status}'). "
+            f"Valid transitions: {', '.join(f'{t.id} ({t.name})' for t in available) or 'none'}."
+        )
+    project = op.project_of(issue)
+    writer = IssueWriter(op.session, op.ref, op.actor, project, op.now)
+    writer.apply(issue, fields, updates, creating=False)
+    old = op.ref.statuses.get(issue.status_id)
+    new = op.ref.statuses.get(chosen.to_status_id)
+    writer.changes.record("status", (str(old.id), old.name), (str(new.id), new.name))
+    issue.status_id = new.id
+    _settle_resolution(op, issue, writer.changes, resolution_given="resolution" in fields)
+    writer.write_collections(issue)
+    writer.write_comments_and_links(issue)
+    op.touch(issue, writer.changes)
+
+
+def _settle_resolution(
+    op: Operation, issue: Issue, changes: Changes, *, resolution_given: bool
+) -> None:
+    """Jira's default post-functions: done statuses are resolved, others are not."""
+    done = op.ref.statuses.get(issue.status_id).category == StatusCategory.DONE.value
+    if done and issue.resolution_id is None and not resolution_given:
+        resolution = op.ref.resolutions.by_name.get(DEFAULT_RESOLUTION.lower())
+        if resolution is not None:
+            changes.record("resolution", (None, None), (str(resolution.id), resolution.name))
+            issue.resolution_id = resolution.id
+            issue.resolution_ms = op.now
+    elif not done and issue.resolution_id is not None:
+        old = op.ref.resolutions.get(issue.resolution_id)
+        changes.record("resolution", (str(old.id), old.name), (None, None))
+        issue.resolution_id = None
+        issue.resolution_ms = None
+
+
+def body_parts(body: Mapping[str, object]) -> tuple[Mapping[str, object], Mapping[str, object]]:
+    """The ``fields`` and ``update`` objects of a create, edit or transition body."""
+    return _mapping(body.get("fields"), "fields"), _mapping(body.get("update"), "update")

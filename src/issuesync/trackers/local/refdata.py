@@ -1,0 +1,109 @@
+"""Reference data of the built-in tracker, loaded once per operation and looked up by id or name."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from typing import Generic, TypeVar
+
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from issuesync.errors import InvalidInputError
+from issuesync.trackers.local.models import (
+    CustomField,
+    IssueType,
+    LinkType,
+    NamedRow,
+    Priority,
+    Resolution,
+    Status,
+)
+
+N = TypeVar("N", bound=NamedRow)
+
+
+@dataclass
+class Catalog(Generic[N]):
+    """Rows of one small table, by id and by lower-cased name."""
+
+    label: str
+    by_id: dict[int, N] = field(default_factory=dict)
+    by_name: dict[str, N] = field(default_factory=dict)
+
+    @classmethod
+    def of(cls, label: str, rows: list[N]) -> Catalog[N]:
+        """A catalog of these rows."""
+        return cls(label, {r.id: r for r in rows}, {r.name.lower(): r for r in rows})
+
+    def get(self, row_id: int) -> N:
+        """The row with this id (it must exist: ids come from foreign keys)."""
+        return self.by_id[row_id]
+
+    def resolve(self, ref: object, field_id: str) -> N:
+        """The row a Jira reference names: ``{"id": ..}``, ``{"name": ..}`` or a bare name/id."""
+        value: object = ref
+        if isinstance(ref, Mapping):
+            if "id" in ref and ref["id"] is not None:
+                value = ref["id"]
+                row = self.by_id.get(_as_int(value) or -1)
+                if row is None:
+                    raise InvalidInputError(
+                        f"{self.label} with id '{value}' does not exist",
+                        field_errors={field_id: f"valid {self.label} id is required"},
+                    )
+                return row
+            value = ref.get("name")
+        if isinstance(value, str):
+            row = self.by_name.get(value.lower())
+            if row is None and value.isdigit():
+                row = self.by_id.get(int(value))
+            if row is not None:
+                return row
+        raise InvalidInputError(
+            f"{self.label} '{value}' does not exist",
+            field_errors={field_id: f"Specify a valid '{self.label}' id or name"},
+        )
+
+
+def _as_int(value: object) -> int | None:
+    if isinstance(value, bool):
+        return None
+    if isinstance(value, int):
+        return value
+    if isinstance(value, str) and value.isdigit():
+        return int(value)
+    return None
+
+
+@dataclass
+class ReferenceData:
+    """Statuses, issue types, priorities, resolutions, link types and custom fields."""
+
+    statuses: Catalog[Status]
+    issue_types: Catalog[IssueType]
+    priorities: Catalog[Priority]
+    resolutions: Catalog[Resolution]
+    link_types: Catalog[LinkType]
+    custom_fields: Catalog[CustomField]
+
+    @classmethod
+    def load(cls, session: Session) -> ReferenceData:
+        """Read every reference table (each is small)."""
+        return cls(
+            statuses=Catalog.of("status", list(session.scalars(select(Status)))),
+            issue_types=Catalog.of("issue type", list(session.scalars(select(IssueType)))),
+            priorities=Catalog.of(
+                "priority", list(session.scalars(select(Priority).order_by(Priority.position)))
+            ),
+            resolutions=Catalog.of("resolution", list(session.scalars(select(Resolution)))),
+            link_types=Catalog.of("issue link type", list(session.scalars(select(LinkType)))),
+            custom_fields=Catalog.of("custom field", list(session.scalars(select(CustomField)))),
+        )
+
+    def custom_field(self, field_id: str) -> CustomField | None:
+        """The custom field ``customfield_<id>``, or None."""
+        if not field_id.startswith("customfield_"):
+            return None
+        number = _as_int(field_id.removeprefix("customfield_"))
+        return self.custom_fields.by_id.get(number) if number is not None else None

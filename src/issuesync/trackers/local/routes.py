@@ -1,0 +1,534 @@
+"""The built-in tracker's Jira REST v2 compatible routes under ``/rest/api/2``."""
+
+from __future__ import annotations
+
+import json
+from typing import Annotated
+
+from fastapi import APIRouter, Header, Query, Request, Response
+from fastapi.responses import FileResponse
+from pydantic import BaseModel, ConfigDict, Field, JsonValue
+from starlette.concurrency import run_in_threadpool
+from starlette.datastructures import UploadFile
+
+from issuesync import __version__
+from issuesync.api.deps import PrincipalDep, ServicesDep
+from issuesync.errors import InvalidInputError, PayloadTooLargeError, PermissionDeniedError
+from issuesync.store.base import now_ms
+from issuesync.trackers.local import catalog, issues, subresources
+from issuesync.trackers.local.fielddefs import JsonDict
+from issuesync.trackers.local.jiratime import format_ms
+from issuesync.trackers.local.search import search
+
+JIRA_PREFIX = "/rest/api/2"
+MULTIPART_OVERHEAD = 64 * 1024
+
+Json = dict[str, JsonValue]
+
+
+class _Body(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+
+class IssueBody(_Body):
+    """Create or edit an issue: ``fields`` to set, ``update`` operations per field."""
+
+    fields: Json = Field(default_factory=dict)
+    update: dict[str, list[Json]] = Field(default_factory=dict)
+    properties: list[Json] | None = None
+    historyMetadata: Json | None = None  # noqa: N815 - Jira's name
+
+
+class TransitionBody(IssueBody):
+    """Run a transition: ``{"transition": {"id": "11"}}`` plus optional fields and update."""
+
+    transition: Json
+
+
+class CommentBody(_Body):
+    """A comment's text."""
+
+    body: str
+    visibility: Json | None = None
+    properties: list[Json] | None = None
+
+
+class ProjectBody(_Body):
+    """Create a project."""
+
+    key: str
+    name: str
+    description: str = ""
+    lead: str | None = None
+    projectTypeKey: str | None = None  # noqa: N815 - Jira's name
+    projectTemplateKey: str | None = None  # noqa: N815 - Jira's name
+    url: str | None = None
+    assigneeType: str | None = None  # noqa: N815 - Jira's name
+
+
+class ComponentBody(_Body):
+    """Create a component."""
+
+    name: str
+    project: str | None = None
+    projectId: int | None = None  # noqa: N815 - Jira's name
+    description: str | None = None
+    leadUserName: str | None = None  # noqa: N815 - Jira's name
+    assigneeType: str | None = None  # noqa: N815 - Jira's name
+
+
+class VersionBody(_Body):
+    """Create a version."""
+
+    name: str
+    project: str | None = None
+    projectId: int | None = None  # noqa: N815 - Jira's name
+    description: str | None = None
+    released: bool = False
+    archived: bool = False
+    releaseDate: str | None = None  # noqa: N815 - Jira's name
+    startDate: str | None = None  # noqa: N815 - Jira's name
+
+
+class CustomFieldBody(_Body):
+    """Create a custom field: a type of ours (string, option, ...) or Jira's type key."""
+
+    name: str
+    type: str
+    description: str | None = None
+    searcherKey: str | None = None  # noqa: N815 - Jira's name
+    options: list[str] = Field(default_factory=list)
+
+
+class WorklogBody(_Body):
+    """Log work on an issue."""
+
+    timeSpent: str | None = None  # noqa: N815 - Jira's name
+    timeSpentSeconds: int | None = None  # noqa: N815 - Jira's name
+    started: str | None = None
+    comment: str = ""
+    visibility: Json | None = None
+
+
+class LinkBody(_Body):
+    """Link two issues: the inward issue <type's outward verb> the outward issue."""
+
+    type: Json
+    inwardIssue: Json  # noqa: N815 - Jira's name
+    outwardIssue: Json  # noqa: N815 - Jira's name
+    comment: Json | None = None
+
+
+class SearchBody(_Body):
+    """JQL search, as a POST body."""
+
+    jql: str = ""
+    startAt: int = Field(default=0, ge=0)  # noqa: N815 - Jira's name
+    maxResults: int = Field(default=50, ge=0)  # noqa: N815 - Jira's name
+    fields: list[str] | None = None
+    expand: list[str] | str | None = None
+    validateQuery: bool | str | None = None  # noqa: N815 - Jira's name
+    properties: list[str] | None = None
+
+
+StartAt = Annotated[int, Query(alias="startAt", ge=0)]
+MaxResults = Annotated[int, Query(alias="maxResults", ge=0)]
+
+
+def build_router() -> APIRouter:  # noqa: C901, PLR0915 - one route table, read top to bottom
+    """Every route of the Jira-compatible API."""
+    router = APIRouter(prefix=JIRA_PREFIX, tags=["built-in tracker (Jira REST v2)"])
+
+    @router.get("/serverInfo")
+    def server_info(services: ServicesDep, _: PrincipalDep) -> JsonDict:
+        return {
+            "baseUrl": services.settings.resolved_base_url,
+            "version": "8.20.0",
+            "versionNumbers": [8, 20, 0],
+            "deploymentType": "Server",
+            "buildNumber": 820000,
+            "serverTitle": f"issuesync {__version__} built-in tracker",
+            "serverTime": format_ms(now_ms()),
+        }
+
+    @router.get("/myself")
+    def myself(services: ServicesDep, actor: PrincipalDep) -> JsonDict:
+        with services.tracker.read(actor) as op:
+            user = catalog.get_user(op, actor.name)
+        user["groups"] = {
+            "size": 1,
+            "items": [{"name": "jira-administrators" if actor.is_admin else "jira-users"}],
+        }
+        return user
+
+    # -- projects and their parts ---------------------------------------------------------
+
+    @router.get("/project")
+    def projects(services: ServicesDep, actor: PrincipalDep) -> list[JsonDict]:
+        with services.tracker.read(actor) as op:
+            return catalog.list_projects(op)
+
+    @router.post("/project", status_code=201)
+    def create_project(body: ProjectBody, services: ServicesDep, actor: PrincipalDep) -> JsonDict:
+        with services.tracker.write(actor) as op:
+            return catalog.create_project(op, body.model_dump(exclude_none=True))
+
+    @router.get("/project/{key}")
+    def project(key: str, services: ServicesDep, actor: PrincipalDep) -> JsonDict:
+        with services.tracker.read(actor) as op:
+            return catalog.get_project(op, key)
+
+    @router.get("/project/{key}/statuses")
+    def project_statuses(key: str, services: ServicesDep, actor: PrincipalDep) -> list[JsonDict]:
+        with services.tracker.read(actor) as op:
+            return catalog.project_statuses(op, key)
+
+    @router.get("/project/{key}/components")
+    def project_components(key: str, services: ServicesDep, actor: PrincipalDep) -> list[JsonDict]:
+        with services.tracker.read(actor) as op:
+            return catalog.list_components(op, key)
+
+    @router.get("/project/{key}/versions")
+    def project_versions(key: str, services: ServicesDep, actor: PrincipalDep) -> list[JsonDict]:
+        with services.tracker.read(actor) as op:
+            return catalog.list_versions(op, key)
+
+    @router.post("/component", status_code=201)
+    def create_component(
+        body: ComponentBody, services: ServicesDep, actor: PrincipalDep
+    ) -> JsonDict:
+        with services.tracker.write(actor) as op:
+            return catalog.create_component(op, body.model_dump(exclude_none=True))
+
+    @router.post("/version", status_code=201)
+    def create_version(body: VersionBody, services: ServicesDep, actor: PrincipalDep) -> JsonDict:
+        with services.tracker.write(actor) as op:
+            return catalog.create_version(op, body.model_dump(exclude_none=True))
+
+    # -- lists ------------------------------------------------------------------------------
+
+    @router.get("/issuetype")
+    def issue_types(services: ServicesDep, actor: PrincipalDep) -> list[JsonDict]:
+        with services.tracker.read(actor) as op:
+            return catalog.list_issue_types(op)
+
+    @router.get("/priority")
+    def priorities(services: ServicesDep, actor: PrincipalDep) -> list[JsonDict]:
+        with services.tracker.read(actor) as op:
+            return catalog.list_priorities(op)
+
+    @router.get("/status")
+    def statuses(services: ServicesDep, actor: PrincipalDep) -> list[JsonDict]:
+        with services.tracker.read(actor) as op:
+            return catalog.list_statuses(op)
+
+    @router.get("/resolution")
+    def resolutions(services: ServicesDep, actor: PrincipalDep) -> list[JsonDict]:
+        with services.tracker.read(actor) as op:
+            return catalog.list_resolutions(op)
+
+    @router.get("/field")
+    def fields(services: ServicesDep, actor: PrincipalDep) -> list[JsonDict]:
+        with services.tracker.read(actor) as op:
+            return catalog.list_fields(op)
+
+    @router.post("/field", status_code=201)
+    def create_field(body: CustomFieldBody, services: ServicesDep, actor: PrincipalDep) -> JsonDict:
+        with services.tracker.write(actor) as op:
+            return catalog.create_custom_field(op, body.model_dump(exclude_none=True))
+
+    @router.get("/issueLinkType")
+    def link_types(services: ServicesDep, actor: PrincipalDep) -> JsonDict:
+        with services.tracker.read(actor) as op:
+            return catalog.list_link_types(op)
+
+    @router.get("/user")
+    def user(
+        services: ServicesDep, actor: PrincipalDep, username: Annotated[str, Query(min_length=1)]
+    ) -> JsonDict:
+        with services.tracker.read(actor) as op:
+            return catalog.get_user(op, username)
+
+    @router.get("/user/search")
+    def user_search(
+        services: ServicesDep,
+        actor: PrincipalDep,
+        username: Annotated[str, Query()] = "",
+        start_at: StartAt = 0,
+        max_results: MaxResults = 50,
+    ) -> list[JsonDict]:
+        with services.tracker.read(actor) as op:
+            return catalog.search_users(op, username, start_at, min(max_results, 1000))
+
+    # -- issues -----------------------------------------------------------------------------
+
+    @router.post("/issue", status_code=201)
+    def create_issue(body: IssueBody, services: ServicesDep, actor: PrincipalDep) -> JsonDict:
+        with services.tracker.write(actor) as op:
+            return issues.create_issue(op, body.fields, body.update)
+
+    @router.get("/issue/{key}")
+    def get_issue(
+        key: str,
+        services: ServicesDep,
+        actor: PrincipalDep,
+        fields: Annotated[list[str] | None, Query()] = None,
+        expand: Annotated[str | None, Query()] = None,
+    ) -> JsonDict:
+        with services.tracker.read(actor) as op:
+            return issues.get_issue(op, key, fields, expand)
+
+    @router.put("/issue/{key}", status_code=204)
+    def edit_issue(
+        key: str, body: IssueBody, services: ServicesDep, actor: PrincipalDep
+    ) -> Response:
+        with services.tracker.write(actor) as op:
+            issues.edit_issue(op, key, body.fields, body.update)
+        return Response(status_code=204)
+
+    @router.delete("/issue/{key}", status_code=204)
+    def delete_issue(
+        key: str,
+        services: ServicesDep,
+        actor: PrincipalDep,
+        delete_subtasks: Annotated[bool, Query(alias="deleteSubtasks")] = False,
+    ) -> Response:
+        with services.tracker.write(actor) as op:
+            freed = issues.delete_issue(op, key, delete_subtasks=delete_subtasks)
+        services.tracker.forget_blobs(freed)
+        return Response(status_code=204)
+
+    @router.get("/issue/{key}/transitions")
+    def transitions(key: str, services: ServicesDep, actor: PrincipalDep) -> JsonDict:
+        with services.tracker.read(actor) as op:
+            return issues.list_transitions(op, key)
+
+    @router.post("/issue/{key}/transitions", status_code=204)
+    def transition(
+        key: str, body: TransitionBody, services: ServicesDep, actor: PrincipalDep
+    ) -> Response:
+        with services.tracker.write(actor) as op:
+            issues.do_transition(op, key, body.transition, body.fields, body.update)
+        return Response(status_code=204)
+
+    # -- comments ---------------------------------------------------------------------------
+
+    @router.get("/issue/{key}/comment")
+    def comments(
+        key: str,
+        services: ServicesDep,
+        actor: PrincipalDep,
+        start_at: StartAt = 0,
+        max_results: MaxResults = 50,
+    ) -> JsonDict:
+        with services.tracker.read(actor) as op:
+            return subresources.list_comments(op, key, start_at, min(max_results, 1000))
+
+    @router.post("/issue/{key}/comment", status_code=201)
+    def add_comment(
+        key: str, body: CommentBody, services: ServicesDep, actor: PrincipalDep
+    ) -> JsonDict:
+        with services.tracker.write(actor) as op:
+            return subresources.add_comment(op, key, body.model_dump())
+
+    @router.get("/issue/{key}/comment/{comment_id}")
+    def comment(key: str, comment_id: str, services: ServicesDep, actor: PrincipalDep) -> JsonDict:
+        with services.tracker.read(actor) as op:
+            return subresources.get_comment(op, key, comment_id)
+
+    @router.put("/issue/{key}/comment/{comment_id}")
+    def edit_comment(
+        key: str, comment_id: str, body: CommentBody, services: ServicesDep, actor: PrincipalDep
+    ) -> JsonDict:
+        with services.tracker.write(actor) as op:
+            return subresources.edit_comment(op, key, comment_id, body.model_dump())
+
+    @router.delete("/issue/{key}/comment/{comment_id}", status_code=204)
+    def delete_comment(
+        key: str, comment_id: str, services: ServicesDep, actor: PrincipalDep
+    ) -> Response:
+        with services.tracker.write(actor) as op:
+            subresources.delete_comment(op, key, comment_id)
+        return Response(status_code=204)
+
+    # -- attachments ------------------------------------------------------------------------
+
+    @router.post("/issue/{key}/attachments")
+    async def add_attachments(
+        key: str,
+        request: Request,
+        services: ServicesDep,
+        actor: PrincipalDep,
+        atlassian_token: Annotated[str | None, Header(alias="X-Atlassian-Token")] = None,
+    ) -> list[JsonDict]:
+        if (atlassian_token or "").lower() != "no-check":
+            raise PermissionDeniedError(
+                "XSRF check failed: send the header 'X-Atlassian-Token: no-check'."
+            )
+        limit = services.settings.max_attachment_size
+        declared = request.headers.get("content-length")
+        if declared and declared.isdigit() and int(declared) > limit + MULTIPART_OVERHEAD:
+            raise PayloadTooLargeError(
+                f"The attachment is larger than the limit of {limit} bytes (ISSUESYNC_MAX_ATTACHMENT_SIZE)."
+            )
+        form = await request.form()
+        uploads = [v for k, v in form.multi_items() if k == "file" and isinstance(v, UploadFile)]
+        if not uploads:
+            raise InvalidInputError(
+                "No file was sent: use multipart/form-data with a part named 'file'."
+            )
+        files = [
+            (u.filename or "attachment", u.content_type or "application/octet-stream", u.file)
+            for u in uploads
+        ]
+        try:
+            return await run_in_threadpool(services.tracker.attach, actor, key, files)
+        finally:
+            await form.close()
+
+    @router.get("/attachment/{attachment_id}")
+    def attachment(attachment_id: str, services: ServicesDep, actor: PrincipalDep) -> JsonDict:
+        with services.tracker.read(actor) as op:
+            return subresources.get_attachment(op, attachment_id)
+
+    @router.delete("/attachment/{attachment_id}", status_code=204)
+    def delete_attachment(
+        attachment_id: str, services: ServicesDep, actor: PrincipalDep
+    ) -> Response:
+        services.tracker.detach(actor, attachment_id)
+        return Response(status_code=204)
+
+    @router.get("/attachment/content/{attachment_id}", response_class=FileResponse)
+    def attachment_content(
+        attachment_id: str, services: ServicesDep, actor: PrincipalDep
+    ) -> FileResponse:
+        return _content(services, actor, attachment_id)
+
+    # -- work logs, watchers, links ---------------------------------------------------------
+
+    @router.get("/issue/{key}/worklog")
+    def worklogs(key: str, services: ServicesDep, actor: PrincipalDep) -> JsonDict:
+        with services.tracker.read(actor) as op:
+            return subresources.list_worklogs(op, key)
+
+    @router.post("/issue/{key}/worklog", status_code=201)
+    def add_worklog(
+        key: str, body: WorklogBody, services: ServicesDep, actor: PrincipalDep
+    ) -> JsonDict:
+        with services.tracker.write(actor) as op:
+            return subresources.add_worklog(op, key, body.model_dump(exclude_none=True))
+
+    @router.get("/issue/{key}/watchers")
+    def watchers(key: str, services: ServicesDep, actor: PrincipalDep) -> JsonDict:
+        with services.tracker.read(actor) as op:
+            return subresources.list_watchers(op, key)
+
+    @router.post("/issue/{key}/watchers", status_code=204)
+    async def add_watcher(
+        key: str, request: Request, services: ServicesDep, actor: PrincipalDep
+    ) -> Response:
+        # Jira's body is a bare JSON string (the user name); an empty body means the caller.
+        raw = await request.body()
+        username = _json_string(raw) if raw.strip() else None
+
+        def run() -> None:
+            with services.tracker.write(actor) as op:
+                subresources.add_watcher(op, key, username)
+
+        await run_in_threadpool(run)
+        return Response(status_code=204)
+
+    @router.delete("/issue/{key}/watchers", status_code=204)
+    def remove_watcher(
+        key: str,
+        services: ServicesDep,
+        actor: PrincipalDep,
+        username: Annotated[str, Query(min_length=1)],
+    ) -> Response:
+        with services.tracker.write(actor) as op:
+            subresources.remove_watcher(op, key, username)
+        return Response(status_code=204)
+
+    @router.post("/issueLink", status_code=201)
+    def create_link(body: LinkBody, services: ServicesDep, actor: PrincipalDep) -> JsonDict:
+        with services.tracker.write(actor) as op:
+            return subresources.create_link(op, body.model_dump(exclude_none=True))
+
+    @router.get("/issueLink/{link_id}")
+    def link(link_id: str, services: ServicesDep, actor: PrincipalDep) -> JsonDict:
+        with services.tracker.read(actor) as op:
+            found = subresources.get_link(op, link_id)
+            renderer = op.renderer()
+            source = op.issue(str(found.source_issue_id))
+            target = op.issue(str(found.target_issue_id))
+            lt = found.link_type
+            return {
+                "id": str(found.id),
+                "type": {
+                    "id": str(lt.id),
+                    "name": lt.name,
+                    "inward": lt.inward,
+                    "outward": lt.outward,
+                },
+                "inwardIssue": renderer.issue_ref(source),
+                "outwardIssue": renderer.issue_ref(target),
+            }
+
+    @router.delete("/issueLink/{link_id}", status_code=204)
+    def delete_link(link_id: str, services: ServicesDep, actor: PrincipalDep) -> Response:
+        with services.tracker.write(actor) as op:
+            subresources.delete_link(op, link_id)
+        return Response(status_code=204)
+
+    # -- search -----------------------------------------------------------------------------
+
+    @router.get("/search")
+    def search_get(
+        services: ServicesDep,
+        actor: PrincipalDep,
+        jql: str = "",
+        start_at: StartAt = 0,
+        max_results: MaxResults = 50,
+        fields: Annotated[list[str] | None, Query()] = None,
+        expand: Annotated[str | None, Query()] = None,
+    ) -> JsonDict:
+        with services.tracker.read(actor) as op:
+            return search(op, jql, start_at, max_results, fields, expand)
+
+    @router.post("/search")
+    def search_post(body: SearchBody, services: ServicesDep, actor: PrincipalDep) -> JsonDict:
+        with services.tracker.read(actor) as op:
+            return search(op, body.jql, body.startAt, body.maxResults, body.fields, body.expand)
+
+    return router
+
+
+def build_content_router() -> APIRouter:
+    """Jira's attachment content URL, ``/secure/attachment/{id}/{filename}``."""
+    router = APIRouter(tags=["built-in tracker (Jira REST v2)"])
+
+    @router.get("/secure/attachment/{attachment_id}/{filename}", response_class=FileResponse)
+    def content(
+        attachment_id: str, filename: str, services: ServicesDep, actor: PrincipalDep
+    ) -> FileResponse:
+        del filename  # Jira puts it in the URL for browsers; the id is what counts
+        return _content(services, actor, attachment_id)
+
+    return router
+
+
+def _content(services: ServicesDep, actor: PrincipalDep, attachment_id: str) -> FileResponse:
+    with services.tracker.read(actor) as op:
+        row = subresources.attachment(op, attachment_id)
+        sha, filename, mime = row.sha256, row.filename, row.mime_type
+    return FileResponse(services.tracker.blobs.path(sha), media_type=mime, filename=filename)
+
+
+def _json_string(raw: bytes) -> str:
+    try:
+        value = json.loads(raw)
+    except ValueError as exc:
+        raise InvalidInputError("The body must be a JSON string: the user name.") from exc
+    if not isinstance(value, str) or not value:
+        raise InvalidInputError("The body must be a JSON string: the user name.")
+    return value

@@ -1,0 +1,340 @@
+"""Comments, attachments, work logs, watchers and links of issues in the built-in tracker."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+
+from sqlalchemy import func, select
+
+from issuesync.errors import InvalidInputError, NotFoundError, PermissionDeniedError
+from issuesync.store.users import User
+from issuesync.trackers.local.context import Operation
+from issuesync.trackers.local.fielddefs import JsonDict
+from issuesync.trackers.local.jiratime import parse_datetime_ms
+from issuesync.trackers.local.models import (
+    Attachment,
+    Comment,
+    Issue,
+    IssueLink,
+    Watcher,
+    Worklog,
+)
+from issuesync.trackers.local.render import user_json
+from issuesync.trackers.local.users import UserDirectory
+from issuesync.trackers.local.writer import Changes, IssueWriter
+
+MAX_COMMENT = 32_767
+
+
+def _comment_body(body: Mapping[str, object]) -> str:
+    text = body.get("body")
+    if not isinstance(text, str) or not text.strip():
+        raise InvalidInputError(
+            "The comment is empty.", field_errors={"comment": "Comment body can not be empty!"}
+        )
+    if len(text) > MAX_COMMENT:
+        raise InvalidInputError(
+            "The comment is too long.",
+            field_errors={"comment": f"The entered text is too long ({MAX_COMMENT} max)."},
+        )
+    return text
+
+
+def _own_or_admin(op: Operation, issue: Issue, author_id: int | None, what: str) -> None:
+    if author_id == op.actor.id or op.actor.administers(op.project_of(issue).key):
+        return
+    raise PermissionDeniedError(
+        f"You do not have permission to change this {what}: it is someone else's."
+    )
+
+
+# -- comments ---------------------------------------------------------------------------
+
+
+def list_comments(op: Operation, key: str, start_at: int, max_results: int) -> JsonDict:
+    """A page of an issue's comments, oldest first."""
+    issue = op.issue(key)
+    total = op.session.scalar(select(func.count()).where(Comment.issue_id == issue.id)) or 0
+    rows = op.session.scalars(
+        select(Comment)
+        .where(Comment.issue_id == issue.id)
+        .order_by(Comment.id)
+        .offset(start_at)
+        .limit(max_results)
+    )
+    renderer = op.renderer()
+    return {
+        "startAt": start_at,
+        "maxResults": max_results,
+        "total": total,
+        "comments": [renderer.comment(c) for c in rows],
+    }
+
+
+def _comment(op: Operation, issue: Issue, comment_id: str) -> Comment:
+    comment = op.session.get(Comment, int(comment_id)) if comment_id.isdigit() else None
+    if comment is None or comment.issue_id != issue.id:
+        raise NotFoundError(f"Can not find a comment for the id: {comment_id}.")
+    return comment
+
+
+def get_comment(op: Operation, key: str, comment_id: str) -> JsonDict:
+    """One comment."""
+    issue = op.issue(key)
+    return op.renderer().comment(_comment(op, issue, comment_id))
+
+
+def add_comment(op: Operation, key: str, body: Mapping[str, object]) -> JsonDict:
+    """Add a comment; the issue's ``updated`` moves."""
+    issue = op.issue(key)
+    comment = Comment(
+        issue_id=issue.id,
+        author_id=op.actor.id,
+        update_author_id=op.actor.id,
+        body=_comment_body(body),
+        created_ms=op.now,
+        updated_ms=op.now,
+    )
+    op.session.add(comment)
+    op.touch(issue)
+    op.session.flush()
+    return op.renderer().comment(comment)
+
+
+def edit_comment(op: Operation, key: str, comment_id: str, body: Mapping[str, object]) -> JsonDict:
+    """Edit a comment (its author or a project admin)."""
+    issue = op.issue(key)
+    comment = _comment(op, issue, comment_id)
+    _own_or_admin(op, issue, comment.author_id, "comment")
+    comment.body = _comment_body(body)
+    comment.update_author_id = op.actor.id
+    comment.updated_ms = op.now
+    op.touch(issue)
+    return op.renderer().comment(comment)
+
+
+def delete_comment(op: Operation, key: str, comment_id: str) -> None:
+    """Delete a comment (its author or a project admin)."""
+    issue = op.issue(key)
+    comment = _comment(op, issue, comment_id)
+    _own_or_admin(op, issue, comment.author_id, "comment")
+    op.session.delete(comment)
+    op.touch(issue)
+
+
+# -- attachments ------------------------------------------------------------------------
+
+
+def add_attachments(
+    op: Operation, key: str, stored: list[tuple[str, str, str, int]]
+) -> list[JsonDict]:
+    """Record already-stored content ``(filename, mime type, sha256, size)`` as attachments."""
+    issue = op.issue(key)
+    rows = [
+        Attachment(
+            issue_id=issue.id,
+            filename=filename,
+            mime_type=mime,
+            sha256=sha,
+            size=size,
+            author_id=op.actor.id,
+            created_ms=op.now,
+        )
+        for filename, mime, sha, size in stored
+    ]
+    op.session.add_all(rows)
+    op.session.flush()
+    changes = Changes()
+    for row in rows:
+        changes.record("Attachment", (None, None), (str(row.id), row.filename))
+    op.touch(issue, changes)
+    renderer = op.renderer()
+    return [renderer.attachment(r) for r in rows]
+
+
+def attachment(op: Operation, attachment_id: str) -> Attachment:
+    """An attachment by id; 404 otherwise."""
+    row = op.session.get(Attachment, int(attachment_id)) if attachment_id.isdigit() else None
+    if row is None:
+        raise NotFoundError(f"The attachment with id '{attachment_id}' does not exist.")
+    return row
+
+
+def get_attachment(op: Operation, attachment_id: str) -> JsonDict:
+    """Attachment metadata."""
+    return op.renderer().attachment(attachment(op, attachment_id))
+
+
+def delete_attachment(op: Operation, attachment_id: str) -> str | None:
+    """Delete an attachment; returns its sha256 when no other attachment shares the content."""
+    row = attachment(op, attachment_id)
+    issue = op.session.get(Issue, row.issue_id)
+    assert issue is not None  # a foreign key guarantees it
+    _own_or_admin(op, issue, row.author_id, "attachment")
+    changes = Changes()
+    changes.record("Attachment", (str(row.id), row.filename), (None, None))
+    op.session.delete(row)
+    op.touch(issue, changes)
+    op.session.flush()
+    shared = op.session.scalar(select(func.count()).where(Attachment.sha256 == row.sha256)) or 0
+    return None if shared else row.sha256
+
+
+# -- work logs --------------------------------------------------------------------------
+
+
+def list_worklogs(op: Operation, key: str) -> JsonDict:
+    """All work logs of an issue."""
+    issue = op.issue(key)
+    rows = list(
+        op.session.scalars(select(Worklog).where(Worklog.issue_id == issue.id).order_by(Worklog.id))
+    )
+    renderer = op.renderer()
+    return {
+        "startAt": 0,
+        "maxResults": len(rows),
+        "total": len(rows),
+        "worklogs": [renderer.worklog(w, issue.id) for w in rows],
+    }
+
+
+def add_worklog(op: Operation, key: str, body: Mapping[str, object]) -> JsonDict:
+    """Log work: ``timeSpentSeconds`` or ``timeSpent`` ("1h 30m"), optional ``started`` and ``comment``."""
+    issue = op.issue(key)
+    seconds = body.get("timeSpentSeconds")
+    if seconds is None and isinstance(body.get("timeSpent"), str):
+        seconds = parse_duration(str(body["timeSpent"]))
+    if isinstance(seconds, bool) or not isinstance(seconds, int) or seconds <= 0:
+        raise InvalidInputError(
+            "The work log needs a positive time.",
+            field_errors={"timeLogged": "You must indicate the time spent working."},
+        )
+    comment = body.get("comment", "")
+    if not isinstance(comment, str):
+        raise InvalidInputError(
+            "The work log comment must be text.", field_errors={"comment": "must be a string"}
+        )
+    started = parse_datetime_ms(body["started"], "started") if body.get("started") else op.now
+    row = Worklog(
+        issue_id=issue.id,
+        author_id=op.actor.id,
+        update_author_id=op.actor.id,
+        comment=comment,
+        started_ms=started or op.now,
+        time_spent_seconds=seconds,
+        created_ms=op.now,
+        updated_ms=op.now,
+    )
+    op.session.add(row)
+    op.touch(issue)
+    op.session.flush()
+    return op.renderer().worklog(row, issue.id)
+
+
+def parse_duration(text: str) -> int:
+    """Seconds in Jira's duration text ("1w 2d 3h 30m"; 8-hour days, 5-day weeks)."""
+    units = {"w": 5 * 8 * 3600, "d": 8 * 3600, "h": 3600, "m": 60}
+    total = 0
+    for part in text.split():
+        number, unit = part[:-1], part[-1:].lower()
+        if unit not in units or not number.isdigit():
+            raise InvalidInputError(
+                f"Invalid time duration '{text}'.",
+                field_errors={"timeLogged": "Use a duration like '1h 30m'."},
+            )
+        total += int(number) * units[unit]
+    return total
+
+
+# -- watchers ---------------------------------------------------------------------------
+
+
+def list_watchers(op: Operation, key: str) -> JsonDict:
+    """Who watches an issue."""
+    issue = op.issue(key)
+    users = list(
+        op.session.scalars(
+            select(User)
+            .join(Watcher, Watcher.user_id == User.id)
+            .where(Watcher.issue_id == issue.id)
+        )
+    )
+    api = f"{op.base_url}/rest/api/2"
+    return {
+        "self": f"{api}/issue/{issue.key}/watchers",
+        "isWatching": any(u.id == op.actor.id for u in users),
+        "watchCount": len(users),
+        "watchers": [user_json(u, api) for u in users],
+    }
+
+
+def add_watcher(op: Operation, key: str, username: str | None) -> None:
+    """Add a watcher (the caller when no name is given)."""
+    issue = op.issue(key)
+    user_id = op.actor.id
+    if username:
+        user = UserDirectory(op.session).resolve(username, "watcher")
+        assert user is not None
+        user_id = user.id
+    if op.session.get(Watcher, (issue.id, user_id)) is None:
+        op.session.add(Watcher(issue_id=issue.id, user_id=user_id))
+
+
+def remove_watcher(op: Operation, key: str, username: str) -> None:
+    """Remove a watcher; others may only be removed by a project admin."""
+    issue = op.issue(key)
+    user = UserDirectory(op.session).resolve(username, "username")
+    assert user is not None
+    if user.id != op.actor.id:
+        op.require_project_admin(op.project_of(issue))
+    row = op.session.get(Watcher, (issue.id, user.id))
+    if row is not None:
+        op.session.delete(row)
+
+
+# -- links ------------------------------------------------------------------------------
+
+
+def create_link(op: Operation, body: Mapping[str, object]) -> JsonDict:
+    """Jira's ``POST issueLink``: ``{type, inwardIssue, outwardIssue}``.
+
+    As in Jira, the link goes from ``inwardIssue`` to ``outwardIssue``: with type
+    Blocks, the inward issue blocks the outward one.
+    """
+    inward, outward = body.get("inwardIssue"), body.get("outwardIssue")
+    if inward is None or outward is None:
+        raise InvalidInputError(
+            "Both issues of the link must be given.",
+            field_errors={"inwardIssue" if inward is None else "outwardIssue": "is required"},
+        )
+    writer_issue = op.issue(_issue_ref(inward))
+    writer = IssueWriter(op.session, op.ref, op.actor, op.project_of(writer_issue), op.now)
+    link = writer.build_link(
+        writer_issue, {"type": body.get("type"), "outwardIssue": {"key": _issue_ref(outward)}}
+    )
+    op.session.add(link)
+    op.touch(writer_issue)
+    op.session.flush()
+    return {"id": str(link.id), "self": f"{op.base_url}/rest/api/2/issueLink/{link.id}"}
+
+
+def _issue_ref(value: object) -> str:
+    ref = value.get("key") or value.get("id") if isinstance(value, Mapping) else value
+    if isinstance(ref, int | str) and str(ref):
+        return str(ref)
+    raise InvalidInputError(
+        "An issue of the link is not named.", field_errors={"issue": "give a key or an id"}
+    )
+
+
+def get_link(op: Operation, link_id: str) -> IssueLink:
+    """A link by id; 404 otherwise."""
+    link = op.session.get(IssueLink, int(link_id)) if link_id.isdigit() else None
+    if link is None:
+        raise NotFoundError(f"No issue link with id '{link_id}' exists.")
+    return link
+
+
+def delete_link(op: Operation, link_id: str) -> None:
+    """Delete a link."""
+    op.session.delete(get_link(op, link_id))

@@ -1,0 +1,67 @@
+"""The built-in tracker's service facade: every operation runs in one unit of work."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from contextlib import contextmanager
+from typing import BinaryIO
+
+from issuesync.auth import Principal
+from issuesync.store.uow import UnitOfWorkFactory
+from issuesync.trackers.local import subresources
+from issuesync.trackers.local.blobs import BlobStore
+from issuesync.trackers.local.context import Operation
+from issuesync.trackers.local.fielddefs import JsonDict
+
+
+class LocalTracker:
+    """Opens operations on the built-in tracker for a caller.
+
+    ``read`` operations never write; ``write`` operations commit when their block
+    ends without an error and roll back otherwise. Attachment content is kept in
+    a :class:`BlobStore`, written before the transaction that refers to it and
+    removed only after the transaction that dropped the last reference commits.
+    """
+
+    def __init__(self, uow_factory: UnitOfWorkFactory, blobs: BlobStore, base_url: str) -> None:
+        self.uow_factory = uow_factory
+        self.blobs = blobs
+        self.base_url = base_url.rstrip("/")
+
+    @contextmanager
+    def read(self, actor: Principal) -> Iterator[Operation]:
+        """An operation that only reads."""
+        with self.uow_factory(readonly=True) as uow:
+            yield Operation(uow.session, actor, self.base_url)
+
+    @contextmanager
+    def write(self, actor: Principal) -> Iterator[Operation]:
+        """An operation whose changes are committed together at the end of the block."""
+        with self.uow_factory() as uow:
+            yield Operation(uow.session, actor, self.base_url)
+            uow.commit()
+
+    def attach(
+        self, actor: Principal, key: str, files: list[tuple[str, str, BinaryIO]]
+    ) -> list[JsonDict]:
+        """Store ``(filename, mime type, content)`` files and attach them to an issue."""
+        with self.read(actor) as op:
+            op.issue(key)  # 404 before any content is written
+        stored = []
+        for filename, mime, content in files:
+            sha, size = self.blobs.put(content)
+            stored.append((filename, mime, sha, size))
+        with self.write(actor) as op:
+            return subresources.add_attachments(op, key, stored)
+
+    def detach(self, actor: Principal, attachment_id: str) -> None:
+        """Delete an attachment, and its content when nothing else refers to it."""
+        with self.write(actor) as op:
+            orphan = subresources.delete_attachment(op, attachment_id)
+        if orphan:
+            self.blobs.remove(orphan)
+
+    def forget_blobs(self, digests: list[str]) -> None:
+        """Remove content that a committed deletion left without references."""
+        for digest in digests:
+            self.blobs.remove(digest)

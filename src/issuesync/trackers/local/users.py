@@ -1,0 +1,57 @@
+"""Looking users up by the references Jira clients send."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+
+from sqlalchemy import func, or_, select
+from sqlalchemy.orm import Session
+
+from issuesync.errors import InvalidInputError
+from issuesync.store.users import User
+
+
+class UserDirectory:
+    """Resolves ``{"name": ..}``, ``{"key": ..}``, ``{"emailAddress": ..}`` or a bare name."""
+
+    def __init__(self, session: Session) -> None:
+        self._session = session
+        self._cache: dict[str, User] = {}
+
+    def find(self, reference: str) -> User | None:
+        """The user named, keyed or e-mailed ``reference`` (case-insensitive), or None."""
+        lowered = reference.lower()
+        if lowered in self._cache:
+            return self._cache[lowered]
+        user = self._session.scalar(
+            select(User)
+            .where(or_(func.lower(User.name) == lowered, func.lower(User.email) == lowered))
+            .order_by((func.lower(User.name) == lowered).desc(), User.id)
+            .limit(1)
+        )
+        if user is not None:
+            self._cache[lowered] = user
+        return user
+
+    def resolve(self, ref: object, field_id: str) -> User | None:
+        """The user a field value names; None for null; InvalidInputError for unknown users."""
+        if ref is None:
+            return None
+        text: object = ref
+        if isinstance(ref, Mapping):
+            text = ref.get("name") or ref.get("key") or ref.get("emailAddress")
+            if text is None and not any(ref.get(k) for k in ("name", "key", "emailAddress")):
+                if not ref:
+                    return None
+        if isinstance(text, str) and text:
+            user = self.find(text)
+            if user is not None and user.active:
+                return user
+            raise InvalidInputError(
+                f"User '{text}' does not exist.",
+                field_errors={field_id: f"User '{text}' does not exist."},
+            )
+        raise InvalidInputError(
+            f"Invalid user for '{field_id}'",
+            field_errors={field_id: 'expected a user as {"name": "..."}'},
+        )

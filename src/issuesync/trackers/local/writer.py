@@ -1,0 +1,787 @@
+"""Applying Jira-shaped ``fields`` and ``update`` to an issue, recording the change history.
+
+This is the one place that knows how a Jira client writes each field. The REST
+routes and, later, the sync engine's ``local`` adapter both write through it.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass, field
+from typing import TypeVar
+
+from sqlalchemy import delete, select
+from sqlalchemy.orm import Session
+
+from issuesync.auth import Principal
+from issuesync.errors import InvalidInputError
+from issuesync.store.users import User
+from issuesync.trackers.local.jiratime import format_date, format_ms, parse_date, parse_datetime_ms
+from issuesync.trackers.local.models import (
+    ChangeItem,
+    Comment,
+    Component,
+    CustomField,
+    CustomFieldType,
+    CustomValue,
+    Issue,
+    IssueComponent,
+    IssueLabel,
+    IssueLink,
+    IssueVersion,
+    Project,
+    Version,
+    VersionKind,
+)
+from issuesync.trackers.local.refdata import ReferenceData
+from issuesync.trackers.local.users import UserDirectory
+
+K = TypeVar("K")
+
+MAX_SUMMARY = 255
+MAX_LABEL = 255
+
+# Fields a client may name in ``fields`` or ``update`` but that are not written there.
+READ_ONLY_FIELDS = frozenset(
+    {
+        "status",
+        "created",
+        "updated",
+        "creator",
+        "resolutiondate",
+        "subtasks",
+        "watches",
+        "attachment",
+        "worklog",
+        "issuekey",
+        "key",
+        "id",
+    }
+)
+
+
+@dataclass
+class Changes:
+    """Change-history items gathered while one edit is applied."""
+
+    items: list[ChangeItem] = field(default_factory=list)
+
+    def record(
+        self,
+        name: str,
+        old: tuple[str | None, str | None],
+        new: tuple[str | None, str | None],
+        *,
+        custom_id: str | None = None,
+    ) -> None:
+        """Record a change of field ``name`` from ``old`` to ``new`` (value, display string)."""
+        if old == new:
+            return
+        self.items.append(
+            ChangeItem(
+                field=name,
+                field_type="custom" if custom_id else "jira",
+                field_id=custom_id or name,
+                from_value=old[0],
+                from_string=old[1],
+                to_value=new[0],
+                to_string=new[1],
+            )
+        )
+
+
+def _ids(values: Sequence[object]) -> str | None:
+    return ", ".join(str(v) for v in values) or None
+
+
+@dataclass
+class IssueWriter:
+    """Writes field values of one issue in one unit of work."""
+
+    session: Session
+    ref: ReferenceData
+    actor: Principal
+    project: Project
+    now_ms: int
+    creating: bool = False
+    users: UserDirectory = field(init=False)
+    changes: Changes = field(default_factory=Changes)
+    pending_comments: list[str] = field(default_factory=list)
+    pending_links: list[Mapping[str, object]] = field(default_factory=list)
+    # The wanted state of multi-valued fields, gathered before it is written.
+    _labels: list[str] | None = None
+    _components: list[int] | None = None
+    _versions: dict[VersionKind, list[int]] = field(default_factory=dict)
+    _custom_rows: dict[int, list[CustomValue]] = field(default_factory=dict)
+
+    def __post_init__(self) -> None:
+        self.users = UserDirectory(self.session)
+
+    # -- entry point -----------------------------------------------------------------------
+
+    def apply(
+        self,
+        issue: Issue,
+        fields: Mapping[str, object],
+        update: Mapping[str, object],
+        *,
+        creating: bool,
+    ) -> None:
+        """Apply ``fields`` (set) and ``update`` (operations) to ``issue``.
+
+        Every problem is collected first and raised together, as Jira does, so a
+        client learns of all its mistakes at once and nothing is half-written.
+        """
+        errors: dict[str, str] = {}
+        both = set(fields) & set(update)
+        for name in sorted(both):
+            errors[name] = f"Field '{name}' cannot be set in both 'fields' and 'update'."
+        operations: list[tuple[str, str, object]] = [
+            (name, "set", value) for name, value in fields.items() if name not in both
+        ]
+        for name, ops in update.items():
+            if name in both:
+                continue
+            if not isinstance(ops, list):
+                errors[name] = 'Expected a list of operations, e.g. [{"set": ...}].'
+                continue
+            for op in ops:
+                if not isinstance(op, Mapping) or len(op) != 1:
+                    errors[name] = (
+                        "Each operation must be an object with one verb: set, add, remove."
+                    )
+                    break
+                ((verb, value),) = op.items()
+                operations.append((name, str(verb), value))
+        for name, verb, value in operations:
+            if name == "project" and not creating:
+                errors[name] = "Field 'project' cannot be changed; move the issue instead."
+                continue
+            try:
+                self._apply_one(issue, name, verb, value, creating=creating)
+            except InvalidInputError as exc:
+                errors.update(exc.field_errors or {name: exc.message})
+        if errors:
+            raise InvalidInputError("The issue could not be saved.", field_errors=errors)
+
+    def _apply_one(
+        self, issue: Issue, name: str, verb: str, value: object, *, creating: bool
+    ) -> None:
+        if name == "project":
+            return  # resolved by the caller before the issue exists
+        handler = _SINGLE.get(name)
+        if handler is not None:
+            if verb != "set":
+                raise InvalidInputError(
+                    name, field_errors={name: f"Field '{name}' supports only 'set'."}
+                )
+            handler(self, issue, value)
+            return
+        multi = _MULTI.get(name)
+        if multi is not None:
+            multi(self, issue, verb, value)
+            return
+        if name == "parent":
+            self._set_parent(issue, value, creating=creating)
+            return
+        if name == "comment":
+            self._comment(verb, value)
+            return
+        if name == "issuelinks":
+            self._link(verb, value)
+            return
+        custom = self.ref.custom_field(name)
+        if custom is not None:
+            self._custom(issue, custom, verb, value)
+            return
+        if name in READ_ONLY_FIELDS:
+            reason = "use a transition" if name == "status" else "it is set by the tracker"
+            raise InvalidInputError(
+                name, field_errors={name: f"Field '{name}' cannot be set: {reason}."}
+            )
+        raise InvalidInputError(
+            name,
+            field_errors={
+                name: f"Field '{name}' cannot be set. It is not on the appropriate screen, or unknown."
+            },
+        )
+
+    # -- single-valued system fields ------------------------------------------------------
+
+    def set_summary(self, issue: Issue, value: object) -> None:
+        if not isinstance(value, str) or not value.strip():
+            raise InvalidInputError(
+                "summary", field_errors={"summary": "You must specify a summary of the issue."}
+            )
+        if len(value) > MAX_SUMMARY:
+            raise InvalidInputError(
+                "summary", field_errors={"summary": "Summary must be less than 255 characters."}
+            )
+        if issue.summary is not None:
+            self.changes.record("summary", (None, issue.summary), (None, value))
+        issue.summary = value
+
+    def set_description(self, issue: Issue, value: object) -> None:
+        if value is not None and not isinstance(value, str):
+            raise InvalidInputError(
+                "description", field_errors={"description": "Description must be a string."}
+            )
+        text = value or None
+        if issue.id is not None:
+            self.changes.record("description", (None, issue.description), (None, text))
+        issue.description = text
+
+    def set_issuetype(self, issue: Issue, value: object) -> None:
+        new = self.ref.issue_types.resolve(value, "issuetype")
+        if issue.issue_type_id is not None and issue.id is not None:
+            old = self.ref.issue_types.get(issue.issue_type_id)
+            if old.subtask != new.subtask:
+                raise InvalidInputError(
+                    "issuetype",
+                    field_errors={
+                        "issuetype": "A sub-task and a standard issue type cannot be swapped by an edit."
+                    },
+                )
+            self.changes.record("issuetype", (str(old.id), old.name), (str(new.id), new.name))
+        issue.issue_type_id = new.id
+
+    def set_priority(self, issue: Issue, value: object) -> None:
+        new = None if value is None else self.ref.priorities.resolve(value, "priority")
+        if issue.id is not None:
+            old = self.ref.priorities.by_id.get(issue.priority_id or -1)
+            self.changes.record(
+                "priority",
+                (str(old.id) if old else None, old.name if old else None),
+                (str(new.id) if new else None, new.name if new else None),
+            )
+        issue.priority_id = new.id if new else None
+
+    def set_resolution(self, issue: Issue, value: object) -> None:
+        new = None if value is None else self.ref.resolutions.resolve(value, "resolution")
+        old = self.ref.resolutions.by_id.get(issue.resolution_id or -1)
+        if issue.id is not None:
+            self.changes.record(
+                "resolution",
+                (str(old.id) if old else None, old.name if old else None),
+                (str(new.id) if new else None, new.name if new else None),
+            )
+        issue.resolution_id = new.id if new else None
+        if new is None:
+            issue.resolution_ms = None
+        elif old is None:
+            issue.resolution_ms = self.now_ms
+
+    def _set_user(self, issue: Issue, attribute: str, value: object) -> None:
+        user = self.users.resolve(value, attribute)
+        old_id: int | None = getattr(issue, f"{attribute}_id")
+        if issue.id is not None and old_id != (user.id if user else None):
+            old = self.session.get(User, old_id) if old_id else None
+            self.changes.record(
+                attribute,
+                (old.name if old else None, old.display_name if old else None),
+                (user.name if user else None, user.display_name if user else None),
+            )
+        setattr(issue, f"{attribute}_id", user.id if user else None)
+
+    def set_assignee(self, issue: Issue, value: object) -> None:
+        self._set_user(issue, "assignee", value)
+
+    def set_reporter(self, issue: Issue, value: object) -> None:
+        self._set_user(issue, "reporter", value)
+
+    def set_duedate(self, issue: Issue, value: object) -> None:
+        day = parse_date(value, "duedate")
+        if issue.id is not None:
+            self.changes.record(
+                "duedate",
+                (format_date(issue.due_date), format_date(issue.due_date)),
+                (format_date(day), format_date(day)),
+            )
+        issue.due_date = day
+
+    def _set_parent(self, issue: Issue, value: object, *, creating: bool) -> None:
+        parent = self.find_issue(value, "parent")
+        if parent.project_id != self.project.id:
+            raise InvalidInputError(
+                "parent", field_errors={"parent": "The parent issue must be in the same project."}
+            )
+        if parent.parent_id is not None:
+            raise InvalidInputError(
+                "parent", field_errors={"parent": "A sub-task cannot be the parent of an issue."}
+            )
+        if not creating and issue.parent_id is None:
+            raise InvalidInputError(
+                "parent", field_errors={"parent": "Only a sub-task can be moved to another parent."}
+            )
+        if parent.id == issue.id:
+            raise InvalidInputError(
+                "parent", field_errors={"parent": "An issue cannot be its own parent."}
+            )
+        if not creating and issue.parent_id != parent.id:
+            old = self.session.get(Issue, issue.parent_id)
+            self.changes.record(
+                "Parent",
+                (str(issue.parent_id), old.key if old else None),
+                (str(parent.id), parent.key),
+            )
+        issue.parent_id = parent.id
+
+    def find_issue(self, value: object, field_id: str) -> Issue:
+        """The issue a reference ``{"key": ..}`` / ``{"id": ..}`` / bare key names."""
+        ref: object = value
+        if isinstance(value, Mapping):
+            ref = value.get("key") or value.get("id")
+        found: Issue | None = None
+        if isinstance(ref, int) or (isinstance(ref, str) and ref.isdigit()):
+            found = self.session.get(Issue, int(ref))
+        elif isinstance(ref, str):
+            found = self.session.scalar(select(Issue).where(Issue.key == ref.upper()))
+        if found is None:
+            raise InvalidInputError(
+                field_id, field_errors={field_id: f"Issue '{ref}' does not exist."}
+            )
+        return found
+
+    # -- multi-valued system fields --------------------------------------------------------
+
+    def labels(self, issue: Issue, verb: str, value: object) -> None:
+        current = self._current_labels(issue)
+        if verb == "set":
+            if not isinstance(value, list):
+                raise InvalidInputError(
+                    "labels", field_errors={"labels": "Labels must be a list of strings."}
+                )
+            wanted = [self._label(v) for v in value]
+        elif verb in ("add", "remove"):
+            label = self._label(value)
+            wanted = (
+                current + [label]
+                if verb == "add" and label not in current
+                else [v for v in current if not (verb == "remove" and v == label)]
+            )
+        else:
+            raise InvalidInputError(
+                "labels", field_errors={"labels": f"Unknown operation '{verb}'."}
+            )
+        wanted = list(dict.fromkeys(wanted))
+        if issue.id is not None:
+            self.changes.record(
+                "labels",
+                (None, " ".join(sorted(current)) or None),
+                (None, " ".join(sorted(wanted)) or None),
+            )
+        self._labels = wanted
+
+    def _current_labels(self, issue: Issue) -> list[str]:
+        if self._labels is not None:
+            return self._labels
+        if issue.id is None:
+            return []
+        return list(
+            self.session.scalars(select(IssueLabel.label).where(IssueLabel.issue_id == issue.id))
+        )
+
+    @staticmethod
+    def _label(value: object) -> str:
+        if not isinstance(value, str) or not value or len(value) > MAX_LABEL:
+            raise InvalidInputError(
+                "labels", field_errors={"labels": "A label must be a non-empty string."}
+            )
+        if any(ch.isspace() for ch in value):
+            raise InvalidInputError(
+                "labels",
+                field_errors={
+                    "labels": "The label '" + value + "' contains spaces which is invalid."
+                },
+            )
+        return value
+
+    def components(self, issue: Issue, verb: str, value: object) -> None:
+        rows = {
+            c.id: c
+            for c in self.session.scalars(
+                select(Component).where(Component.project_id == self.project.id)
+            )
+        }
+        current = self._components
+        if current is None:
+            current = (
+                []
+                if issue.id is None
+                else list(
+                    self.session.scalars(
+                        select(IssueComponent.component_id).where(
+                            IssueComponent.issue_id == issue.id
+                        )
+                    )
+                )
+            )
+        wanted = self._collection(
+            verb,
+            value,
+            current,
+            lambda v: self._named_row(rows, v, "components", "Component"),
+            "components",
+        )
+        self._components = wanted
+        if issue.id is not None:
+            self.changes.record(
+                "Component",
+                (_ids(sorted(current)), _names(rows, current)),
+                (_ids(sorted(wanted)), _names(rows, wanted)),
+            )
+
+    def _set_versions(self, issue: Issue, verb: str, value: object, kind: VersionKind) -> None:
+        field_id = "fixVersions" if kind is VersionKind.FIX else "versions"
+        rows = {
+            v.id: v
+            for v in self.session.scalars(
+                select(Version).where(Version.project_id == self.project.id)
+            )
+        }
+        current = self._versions.get(kind)
+        if current is None:
+            current = (
+                []
+                if issue.id is None
+                else list(
+                    self.session.scalars(
+                        select(IssueVersion.version_id).where(
+                            IssueVersion.issue_id == issue.id, IssueVersion.kind == kind.value
+                        )
+                    )
+                )
+            )
+        wanted = self._collection(
+            verb, value, current, lambda v: self._named_row(rows, v, field_id, "Version"), field_id
+        )
+        self._versions[kind] = wanted
+        if issue.id is not None:
+            label = "Fix Version" if kind is VersionKind.FIX else "Version"
+            self.changes.record(
+                label,
+                (_ids(sorted(current)), _names(rows, current)),
+                (_ids(sorted(wanted)), _names(rows, wanted)),
+            )
+
+    def fix_versions(self, issue: Issue, verb: str, value: object) -> None:
+        self._set_versions(issue, verb, value, VersionKind.FIX)
+
+    def affected_versions(self, issue: Issue, verb: str, value: object) -> None:
+        self._set_versions(issue, verb, value, VersionKind.AFFECTED)
+
+    @staticmethod
+    def _collection(
+        verb: str,
+        value: object,
+        current: list[int],
+        resolve: Callable[[object], int],
+        field_id: str,
+    ) -> list[int]:
+        if verb == "set":
+            if not isinstance(value, list):
+                raise InvalidInputError(field_id, field_errors={field_id: "Expected a list."})
+            return list(dict.fromkeys(resolve(v) for v in value))
+        if verb == "add":
+            new = resolve(value)
+            return current if new in current else [*current, new]
+        if verb == "remove":
+            gone = resolve(value)
+            return [c for c in current if c != gone]
+        raise InvalidInputError(field_id, field_errors={field_id: f"Unknown operation '{verb}'."})
+
+    @staticmethod
+    def _named_row(
+        rows: Mapping[int, Component] | Mapping[int, Version],
+        value: object,
+        field_id: str,
+        label: str,
+    ) -> int:
+        if isinstance(value, Mapping):
+            if value.get("id") is not None:
+                key = str(value["id"])
+                if key.isdigit() and int(key) in rows:
+                    return int(key)
+                raise InvalidInputError(
+                    field_id, field_errors={field_id: f"{label} id '{key}' is not valid"}
+                )
+            value = value.get("name")
+        if isinstance(value, str):
+            for row_id, row in rows.items():
+                if row.name.lower() == value.lower():
+                    return row_id
+        raise InvalidInputError(
+            field_id, field_errors={field_id: f"{label} name '{value}' is not valid"}
+        )
+
+    # -- comments and links given with an edit ---------------------------------------------
+
+    def _comment(self, verb: str, value: object) -> None:
+        body = value.get("body") if isinstance(value, Mapping) else None
+        if verb != "add" or not isinstance(body, str) or not body.strip():
+            raise InvalidInputError(
+                "comment", field_errors={"comment": 'Use [{"add": {"body": "..."}}] to comment.'}
+            )
+        self.pending_comments.append(body)
+
+    def _link(self, verb: str, value: object) -> None:
+        if verb != "add" or not isinstance(value, Mapping):
+            raise InvalidInputError(
+                "issuelinks",
+                field_errors={"issuelinks": 'Use [{"add": {"type": ..., "outwardIssue": ...}}].'},
+            )
+        self.pending_links.append(value)
+
+    # -- custom fields ---------------------------------------------------------------------
+
+    def _custom(self, issue: Issue, custom: CustomField, verb: str, value: object) -> None:
+        kind = CustomFieldType(custom.field_type)
+        field_id = custom.field_id
+        old_rows = self._custom_rows.get(custom.id)
+        if old_rows is None:
+            old_rows = (
+                []
+                if issue.id is None
+                else list(
+                    self.session.scalars(
+                        select(CustomValue)
+                        .where(CustomValue.issue_id == issue.id, CustomValue.field_id == custom.id)
+                        .order_by(CustomValue.id)
+                    )
+                )
+            )
+        if kind.multiple:
+            current = [r.option_id if r.option_id is not None else r.user_id or 0 for r in old_rows]
+            wanted_keys = self._collection(
+                verb, value, current, lambda v: self._custom_ref(custom, v), field_id
+            )
+            new_rows = [self._custom_row(custom, k) for k in wanted_keys]
+        else:
+            if verb != "set":
+                raise InvalidInputError(
+                    field_id, field_errors={field_id: f"Field '{field_id}' supports only 'set'."}
+                )
+            new_rows = [] if value is None or value == "" else [self._custom_value(custom, value)]
+        self._custom_rows[custom.id] = new_rows
+        if issue.id is not None:
+            self.changes.record(
+                custom.name,
+                (
+                    _ids([self._custom_key(r) for r in old_rows]),
+                    self._custom_text(custom, old_rows),
+                ),
+                (
+                    _ids([self._custom_key(r) for r in new_rows]),
+                    self._custom_text(custom, new_rows),
+                ),
+                custom_id=field_id,
+            )
+
+    def _custom_value(self, custom: CustomField, value: object) -> CustomValue:
+        kind = CustomFieldType(custom.field_type)
+        field_id = custom.field_id
+        row = CustomValue(field_id=custom.id)
+        if kind in (CustomFieldType.STRING, CustomFieldType.TEXT):
+            if not isinstance(value, str):
+                raise InvalidInputError(field_id, field_errors={field_id: "Expected a string."})
+            if kind is CustomFieldType.STRING and len(value) > MAX_SUMMARY:
+                raise InvalidInputError(
+                    field_id, field_errors={field_id: "Text must be less than 255 characters."}
+                )
+            row.string_value = value
+        elif kind is CustomFieldType.NUMBER:
+            if (
+                isinstance(value, bool)
+                or not isinstance(value, int | float)
+                or not math.isfinite(value)
+            ):
+                raise InvalidInputError(field_id, field_errors={field_id: "Expected a number."})
+            row.number_value = float(value)
+        elif kind is CustomFieldType.DATE:
+            row.date_value = parse_date(value, field_id)
+        elif kind is CustomFieldType.DATETIME:
+            row.datetime_ms = parse_datetime_ms(value, field_id)
+        else:
+            return self._custom_row(custom, self._custom_ref(custom, value))
+        return row
+
+    def _custom_ref(self, custom: CustomField, value: object) -> int:
+        """The option id or user id a value of an option/user field names."""
+        kind = CustomFieldType(custom.field_type)
+        field_id = custom.field_id
+        if kind in (CustomFieldType.USER, CustomFieldType.USERS):
+            user = self.users.resolve(value, field_id)
+            if user is None:
+                raise InvalidInputError(field_id, field_errors={field_id: "Expected a user."})
+            return user.id
+        ref = value
+        if isinstance(value, Mapping):
+            if value.get("id") is not None:
+                for option in custom.options:
+                    if str(option.id) == str(value["id"]):
+                        return option.id
+                raise InvalidInputError(
+                    field_id, field_errors={field_id: f"Option id '{value['id']}' is not valid"}
+                )
+            ref = value.get("value")
+        for option in custom.options:
+            if isinstance(ref, str) and option.value.lower() == ref.lower():
+                return option.id
+        raise InvalidInputError(
+            field_id, field_errors={field_id: f"Option value '{ref}' is not valid"}
+        )
+
+    @staticmethod
+    def _custom_row(custom: CustomField, ref: int) -> CustomValue:
+        kind = CustomFieldType(custom.field_type)
+        if kind in (CustomFieldType.USER, CustomFieldType.USERS):
+            return CustomValue(field_id=custom.id, user_id=ref)
+        return CustomValue(field_id=custom.id, option_id=ref)
+
+    @staticmethod
+    def _custom_key(row: CustomValue) -> object:
+        for value in (
+            row.option_id,
+            row.user_id,
+            row.string_value,
+            row.number_value,
+            row.date_value,
+            row.datetime_ms,
+        ):
+            if value is not None:
+                return value
+        return None
+
+    def _custom_text(self, custom: CustomField, rows: list[CustomValue]) -> str | None:
+        texts: list[str] = []
+        options = {o.id: o.value for o in custom.options}
+        for row in rows:
+            if row.option_id is not None:
+                texts.append(options.get(row.option_id, str(row.option_id)))
+            elif row.user_id is not None:
+                user = self.session.get(User, row.user_id)
+                texts.append(user.display_name if user else str(row.user_id))
+            elif row.datetime_ms is not None:
+                texts.append(format_ms(row.datetime_ms) or "")
+            elif row.number_value is not None:
+                texts.append(_number_text(row.number_value))
+            else:
+                texts.append(str(self._custom_key(row)))
+        return ", ".join(texts) or None
+
+    # -- flushing what was gathered --------------------------------------------------------
+
+    def write_collections(self, issue: Issue) -> None:
+        """Store labels, components, versions and custom values gathered for ``issue``."""
+        fresh = issue.id is None or self.creating
+        if self._labels is not None:
+            if not fresh:
+                self.session.execute(delete(IssueLabel).where(IssueLabel.issue_id == issue.id))
+            self.session.add_all(
+                IssueLabel(issue_id=issue.id, label=label) for label in self._labels
+            )
+        if self._components is not None:
+            if not fresh:
+                self.session.execute(
+                    delete(IssueComponent).where(IssueComponent.issue_id == issue.id)
+                )
+            self.session.add_all(
+                IssueComponent(issue_id=issue.id, component_id=c) for c in self._components
+            )
+        for kind, versions in self._versions.items():
+            if not fresh:
+                self.session.execute(
+                    delete(IssueVersion).where(
+                        IssueVersion.issue_id == issue.id, IssueVersion.kind == kind.value
+                    )
+                )
+            self.session.add_all(
+                IssueVersion(issue_id=issue.id, version_id=v, kind=kind.value) for v in versions
+            )
+        for field_id, rows in self._custom_rows.items():
+            if not fresh:
+                self.session.execute(
+                    delete(CustomValue).where(
+                        CustomValue.issue_id == issue.id, CustomValue.field_id == field_id
+                    )
+                )
+            for row in rows:
+                value = CustomValue(
+                    issue_id=issue.id,
+                    field_id=field_id,
+                    string_value=row.string_value,
+                    number_value=row.number_value,
+                    date_value=row.date_value,
+                    datetime_ms=row.datetime_ms,
+                    option_id=row.option_id,
+                    user_id=row.user_id,
+                )
+                self.session.add(value)
+
+    def write_comments_and_links(self, issue: Issue) -> None:
+        """Add the comments and links that came with the edit."""
+        for body in self.pending_comments:
+            self.session.add(
+                Comment(
+                    issue_id=issue.id,
+                    author_id=self.actor.id,
+                    update_author_id=self.actor.id,
+                    body=body,
+                    created_ms=self.now_ms,
+                    updated_ms=self.now_ms,
+                )
+            )
+        for link in self.pending_links:
+            self.session.add(self.build_link(issue, link))
+
+    def build_link(self, issue: Issue, link: Mapping[str, object]) -> IssueLink:
+        """An issue link from ``issue`` as Jira's ``issuelinks`` ``add`` describes it."""
+        link_type = self.ref.link_types.resolve(link.get("type"), "issuelinks")
+        if link.get("outwardIssue") is not None:
+            other = self.find_issue(link["outwardIssue"], "issuelinks")
+            source, target = issue, other
+        elif link.get("inwardIssue") is not None:
+            other = self.find_issue(link["inwardIssue"], "issuelinks")
+            source, target = other, issue
+        else:
+            raise InvalidInputError(
+                "issuelinks", field_errors={"issuelinks": "Name an outwardIssue or an inwardIssue."}
+            )
+        if source.id == target.id:
+            raise InvalidInputError(
+                "issuelinks", field_errors={"issuelinks": "An issue cannot be linked to itself."}
+            )
+        return IssueLink(
+            link_type_id=link_type.id,
+            source_issue_id=source.id,
+            target_issue_id=target.id,
+            created_ms=self.now_ms,
+        )
+
+
+def _names(rows: Mapping[int, Component] | Mapping[int, Version], ids: list[int]) -> str | None:
+    return ", ".join(rows[i].name for i in ids if i in rows) or None
+
+
+def _number_text(value: float) -> str:
+    return str(int(value)) if value.is_integer() else str(value)
+
+
+_SINGLE: dict[str, Callable[[IssueWriter, Issue, object], None]] = {
+    "summary": IssueWriter.set_summary,
+    "description": IssueWriter.set_description,
+    "issuetype": IssueWriter.set_issuetype,
+    "priority": IssueWriter.set_priority,
+    "resolution": IssueWriter.set_resolution,
+    "assignee": IssueWriter.set_assignee,
+    "reporter": IssueWriter.set_reporter,
+    "duedate": IssueWriter.set_duedate,
+}
+
+_MULTI: dict[str, Callable[[IssueWriter, Issue, str, object], None]] = {
+    "labels": IssueWriter.labels,
+    "components": IssueWriter.components,
+    "fixVersions": IssueWriter.fix_versions,
+    "versions": IssueWriter.affected_versions,
+}
