@@ -8,6 +8,7 @@ from alembic import command
 from alembic.config import Config
 from alembic.runtime.migration import MigrationContext
 from alembic.script import ScriptDirectory
+from sqlalchemy import text
 
 from issuesync.store.db import Database
 
@@ -22,13 +23,30 @@ def alembic_config(url: str) -> Config:
     return config
 
 
+# Any fixed number: PostgreSQL advisory locks are keyed by a bigint.
+MIGRATION_LOCK_ID = 0x1555_E5_0C
+
+
 def upgrade(database: Database, revision: str = "head") -> None:
-    """Bring the database up to ``revision`` (the newest by default)."""
+    """Bring the database up to ``revision`` (the newest by default).
+
+    On PostgreSQL an advisory lock makes workers that start together migrate
+    one after the other; the later ones find nothing left to do.
+    """
     config = alembic_config(database.url)
     with database.write_engine.connect() as connection:
-        config.attributes["connection"] = connection
-        command.upgrade(config, revision)
-        connection.commit()
+        postgres = connection.dialect.name == "postgresql"
+        if postgres:
+            connection.execute(text("SELECT pg_advisory_lock(:id)"), {"id": MIGRATION_LOCK_ID})
+            connection.commit()
+        try:
+            config.attributes["connection"] = connection
+            command.upgrade(config, revision)
+            connection.commit()
+        finally:
+            if postgres:
+                connection.execute(text("SELECT pg_advisory_unlock(:id)"), {"id": MIGRATION_LOCK_ID})
+                connection.commit()
 
 
 def is_current(database: Database) -> bool:

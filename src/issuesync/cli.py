@@ -1,0 +1,231 @@
+"""The ``issuesync`` command line: every error is one line and a non-zero exit code."""
+
+from __future__ import annotations
+
+import logging
+import sys
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from typing import Annotated, TypeVar
+
+import typer
+from pydantic import ValidationError
+from rich.console import Console
+from sqlalchemy.exc import SQLAlchemyError
+
+from issuesync import __version__
+from issuesync.accounts import NewUser, create_token, create_user
+from issuesync.app import Services, bootstrap, build_services, create_app
+from issuesync.config import Settings
+from issuesync.errors import IssueSyncError
+from issuesync.security import generate_password
+
+app = typer.Typer(
+    name="issuesync",
+    help="Keeps issues in two issue-tracker projects in step.",
+    no_args_is_help=True,
+    pretty_exceptions_enable=False,
+    add_completion=False,
+)
+db_app = typer.Typer(help="The database: migrations.", no_args_is_help=True)
+user_app = typer.Typer(help="Users of issuesync and of its built-in tracker.", no_args_is_help=True)
+token_app = typer.Typer(help="API tokens.", no_args_is_help=True)
+app.add_typer(db_app, name="db")
+app.add_typer(user_app, name="user")
+app.add_typer(token_app, name="token")
+
+out = Console(soft_wrap=True)
+err = Console(stderr=True, soft_wrap=True)
+T = TypeVar("T")
+
+
+class CliError(Exception):
+    """An error to show on one line, with the exit code to use."""
+
+    def __init__(self, message: str, code: int = 1) -> None:
+        super().__init__(message)
+        self.message = message
+        self.code = code
+
+
+def _settings() -> Settings:
+    try:
+        return Settings()
+    except ValidationError as exc:
+        problems = "; ".join(
+            f"ISSUESYNC_{'_'.join(str(p) for p in e['loc']).upper()}: {e['msg']}" for e in exc.errors()
+        )
+        raise CliError(f"the configuration is not valid: {problems}") from exc
+
+
+@contextmanager
+def _services(*, migrate: bool = True) -> Iterator[Services]:
+    services = build_services(_settings())
+    try:
+        generated = bootstrap(services, migrate=migrate)
+        if generated:
+            _announce_admin(services.settings.admin_user, generated)
+        yield services
+    finally:
+        services.close()
+
+
+def _announce_admin(name: str, password: str) -> None:
+    out.print(
+        f"[bold]Created the administrator '{name}' with the password:[/bold] {password}\n"
+        "It is shown only this once and stored hashed; set ISSUESYNC_ADMIN_PASSWORD "
+        "before the first start to choose it yourself."
+    )
+
+
+def _version(value: bool) -> None:
+    if value:
+        out.print(f"issuesync {__version__}")
+        raise typer.Exit
+
+
+@app.callback()
+def _main(
+    version: Annotated[
+        bool,
+        typer.Option("--version", callback=_version, is_eager=True, help="Show the version and exit."),
+    ] = False,
+) -> None:
+    """issuesync: keeps issues in two issue-tracker projects in step."""
+    del version
+
+
+@app.command()
+def serve(
+    host: Annotated[str | None, typer.Option(help="Address to listen on (ISSUESYNC_HOST).")] = None,
+    port: Annotated[int | None, typer.Option(help="Port to listen on (ISSUESYNC_PORT).")] = None,
+) -> None:
+    """Run the server: the REST APIs and the built-in tracker."""
+    import uvicorn  # noqa: PLC0415 - only this command needs the server
+
+    settings = _settings()
+    if host is not None:
+        settings.host = host
+    if port is not None:
+        settings.port = port
+    services = build_services(settings)
+    try:
+        generated = bootstrap(services)
+        if generated:
+            _announce_admin(settings.admin_user, generated)
+        out.print(
+            f"issuesync {__version__} serving on http://{settings.host}:{settings.port} "
+            f"(database: {services.database.write_engine.url.render_as_string(hide_password=True)}, "
+            f"home: {settings.home.resolve()})"
+        )
+        logging.basicConfig(level=settings.log_level.upper(), format="%(levelname)s %(name)s: %(message)s")
+        uvicorn.run(
+            create_app(services),
+            host=settings.host,
+            port=settings.port,
+            log_level=settings.log_level,
+            access_log=False,
+        )
+    finally:
+        services.close()
+
+
+@db_app.command("upgrade")
+def db_upgrade() -> None:
+    """Apply the database migrations (safe to run again)."""
+    with _services():
+        out.print("The database is up to date.")
+
+
+@user_app.command("create")
+def user_create(
+    name: Annotated[str, typer.Argument(help="The login name.")],
+    admin: Annotated[bool, typer.Option("--admin", help="Make the user an administrator.")] = False,
+    project_admin: Annotated[
+        list[str] | None,
+        typer.Option("--project-admin", help="A project key the user administers (repeatable)."),
+    ] = None,
+    email: Annotated[str | None, typer.Option(help="E-mail address (users are mapped by it).")] = None,
+    display_name: Annotated[str | None, typer.Option(help="The name people see.")] = None,
+    password: Annotated[
+        str | None,
+        typer.Option(help="The password; when omitted one is generated and shown once.", envvar="ISSUESYNC_USER_PASSWORD"),
+    ] = None,
+) -> None:
+    """Create a user of issuesync and of its built-in tracker."""
+    chosen = password or generate_password()
+    with _services() as services:
+        create_user(
+            services.uow_factory,
+            NewUser(
+                name=name,
+                display_name=display_name,
+                email=email,
+                password=chosen,
+                admin=admin,
+                project_admin_keys=tuple(project_admin or ()),
+            ),
+        )
+    roles = ["admin"] if admin else []
+    roles += [f"project admin of {k.upper()}" for k in project_admin or ()]
+    out.print(f"Created user '{name}'" + (f" ({', '.join(roles)})" if roles else "") + ".")
+    if password is None:
+        out.print(f"Password (shown once): {chosen}")
+
+
+@token_app.command("create")
+def token_create(
+    user: Annotated[str, typer.Argument(help="The user the token acts as.")],
+    name: Annotated[str, typer.Option(help="A label for the token.")] = "cli",
+) -> None:
+    """Create an API token; it is printed once and stored only hashed."""
+    with _services() as services:
+        token = create_token(services.uow_factory, user, name)
+    out.print(token, highlight=False)
+    err.print(
+        f"Use it as `Authorization: Bearer <token>` or as the password of '{user}' in HTTP Basic."
+    )
+
+
+@app.command()
+def demo() -> None:
+    """Create two projects with realistic issues, sub-tasks, comments and attachments."""
+    from issuesync.demo import create_demo  # noqa: PLC0415
+
+    with _services() as services:
+        made = create_demo(services)
+    if made:
+        out.print(
+            f"Created the demo projects {' and '.join(made)} with users alice, bob and carol "
+            f"(no password set: use `issuesync user create` for a login of your own)."
+        )
+    else:
+        out.print("The demo projects SHOP and VEND already exist; nothing to do.")
+
+
+def _run(command: Callable[[], T]) -> T:
+    try:
+        return command()
+    except CliError as exc:
+        err.print(f"error: {exc.message}", highlight=False)
+        sys.exit(exc.code)
+    except IssueSyncError as exc:
+        details = "; ".join(f"{k}: {v}" for k, v in exc.field_errors.items())
+        err.print(f"error: {exc.message}" + (f" ({details})" if details else ""), highlight=False)
+        sys.exit(1)
+    except SQLAlchemyError as exc:
+        reason = str(getattr(exc, "orig", None) or exc).strip().splitlines()[0]
+        err.print(
+            f"error: the database failed: {reason} (check ISSUESYNC_DATABASE_URL)", highlight=False
+        )
+        sys.exit(1)
+    except OSError as exc:
+        err.print(f"error: {exc.strerror or exc} ({exc.filename or 'I/O'})", highlight=False)
+        sys.exit(1)
+    except KeyboardInterrupt:
+        sys.exit(130)
+
+
+def main() -> None:
+    """Entry point of the ``issuesync`` command."""
+    _run(lambda: app(standalone_mode=True))

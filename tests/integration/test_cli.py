@@ -1,0 +1,153 @@
+"""The command line, run as a user runs it: a real process, its output and exit code."""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import httpx
+import pytest
+
+from issuesync import __version__
+from issuesync.app import bootstrap, build_services
+from issuesync.config import Settings
+from issuesync.testing.server import LiveServer
+
+
+def run(home: Path, *args: str, env: dict[str, str] | None = None) -> subprocess.CompletedProcess[str]:
+    environment = {
+        k: v for k, v in os.environ.items() if not k.startswith("ISSUESYNC_")
+    } | {"ISSUESYNC_HOME": str(home), "ISSUESYNC_ADMIN_PASSWORD": "admin-pw"}
+    environment |= env or {}
+    return subprocess.run(
+        [sys.executable, "-m", "issuesync", *args],
+        capture_output=True,
+        text=True,
+        env=environment,
+        timeout=120,
+        check=False,
+    )
+
+
+def assert_one_line_error(result: subprocess.CompletedProcess[str], contains: str) -> None:
+    assert result.returncode != 0
+    assert "Traceback" not in result.stderr + result.stdout
+    lines = result.stderr.strip().splitlines()
+    assert len(lines) == 1, result.stderr
+    assert lines[0].startswith("error: ")
+    assert contains in lines[0]
+
+
+def test_version(tmp_path: Path) -> None:
+    result = run(tmp_path, "--version")
+    assert result.returncode == 0
+    assert result.stdout.strip() == f"issuesync {__version__}"
+
+
+def test_db_upgrade_creates_the_database_and_is_repeatable(tmp_path: Path) -> None:
+    first = run(tmp_path, "db", "upgrade")
+    assert first.returncode == 0, first.stderr
+    assert (tmp_path / "issuesync.db").exists()
+    assert (tmp_path / "secret.key").exists()
+    assert oct((tmp_path / "secret.key").stat().st_mode & 0o777) == "0o600"
+    again = run(tmp_path, "db", "upgrade")
+    assert again.returncode == 0
+    assert "up to date" in again.stdout
+
+
+def test_generated_admin_password_is_printed_once(tmp_path: Path) -> None:
+    env = {"ISSUESYNC_ADMIN_PASSWORD": ""}
+    first = run(tmp_path, "db", "upgrade", env=env)
+    assert "Created the administrator 'admin'" in first.stdout
+    second = run(tmp_path, "db", "upgrade", env=env)
+    assert "Created the administrator" not in second.stdout
+
+
+def test_user_and_token_work_against_the_api(tmp_path: Path) -> None:
+    created = run(tmp_path, "user", "create", "dora", "--project-admin", "pa", "--email", "dora@x.test")
+    assert created.returncode == 0, created.stderr
+    assert "project admin of PA" in created.stdout
+    password = created.stdout.split("Password (shown once):")[1].strip()
+    token = run(tmp_path, "token", "create", "dora")
+    assert token.returncode == 0, token.stderr
+    secret = token.stdout.strip()
+    assert secret.startswith("isy_")
+
+    settings = Settings(home=tmp_path)
+    services = build_services(settings)
+    bootstrap(services)
+    server = LiveServer()
+    try:
+        from issuesync.app import create_app
+
+        server.start(create_app(services))
+        for auth_header in (
+            {"Authorization": f"Bearer {secret}"},
+            {"Authorization": httpx.BasicAuth("dora", secret)._auth_header},
+            {"Authorization": httpx.BasicAuth("dora", password)._auth_header},
+        ):
+            me = httpx.get(f"{server.url}/rest/api/2/myself", headers=auth_header, timeout=30)
+            assert me.status_code == 200, me.text
+            assert me.json()["name"] == "dora"
+            assert me.json()["emailAddress"] == "dora@x.test"
+    finally:
+        server.stop()
+        services.close()
+
+
+@pytest.mark.parametrize(
+    ("args", "env", "contains"),
+    [
+        (("user", "create", "a b"), {}, "not a valid user name"),
+        (("token", "create", "nobody"), {}, "no user named 'nobody'"),
+        (("db", "upgrade"), {"ISSUESYNC_PORT": "eighty"}, "ISSUESYNC_PORT"),
+        (
+            ("db", "upgrade"),
+            {"ISSUESYNC_DATABASE_URL": "postgresql://nobody@127.0.0.1:1/none"},
+            "ISSUESYNC_DATABASE_URL",
+        ),
+        (("db", "upgrade"), {"ISSUESYNC_SECRET_KEY": "too-short"}, "ISSUESYNC_SECRET_KEY"),
+        (("user", "create", "dup", "--project-admin", "not a key!"), {}, "not a project key"),
+    ],
+)
+def test_errors_are_one_line_without_traceback(
+    tmp_path: Path, args: tuple[str, ...], env: dict[str, str], contains: str
+) -> None:
+    assert_one_line_error(run(tmp_path, *args, env=env), contains)
+
+
+def test_duplicate_user_is_refused(tmp_path: Path) -> None:
+    assert run(tmp_path, "user", "create", "erin").returncode == 0
+    assert_one_line_error(run(tmp_path, "user", "create", "erin"), "already exists")
+
+
+def test_demo_creates_two_projects_once(tmp_path: Path) -> None:
+    first = run(tmp_path, "demo")
+    assert first.returncode == 0, first.stderr
+    assert "SHOP and VEND" in first.stdout
+    second = run(tmp_path, "demo")
+    assert second.returncode == 0
+    assert "already exist" in second.stdout
+
+    services = build_services(Settings(home=tmp_path))
+    try:
+        from issuesync.auth import Principal
+        from issuesync.trackers.local.search import search
+
+        admin = Principal(1, "admin", "Administrator", None, True, frozenset())
+        with services.tracker.read(admin) as op:
+            shop = search(op, "project = SHOP", 0, 100, "*all", None)
+            assert shop["total"] >= 8
+            issues = shop["issues"]
+            assert isinstance(issues, list)
+            fields = [i["fields"] for i in issues]
+            assert any(f["subtasks"] for f in fields)
+            assert any(f["comment"]["total"] for f in fields)
+            assert any(f["attachment"] for f in fields)
+            assert {f["status"]["name"] for f in fields} >= {"To Do", "In Progress", "Done"}
+            vend = search(op, "project = VEND", 0, 100, None, None)
+            assert vend["total"] >= 5
+    finally:
+        services.close()
