@@ -6,6 +6,7 @@ import base64
 import binascii
 import hashlib
 import threading
+import time
 from dataclasses import dataclass
 
 from sqlalchemy import select
@@ -15,6 +16,10 @@ from issuesync.security import TOKEN_PREFIX, token_digest, verify_password
 from issuesync.store.base import now_ms
 from issuesync.store.uow import UnitOfWorkFactory
 from issuesync.store.users import ApiToken, User
+
+
+MAX_REMEMBERED = 4096
+TOKEN_TOUCH_INTERVAL_MS = 60_000
 
 
 @dataclass(frozen=True)
@@ -62,19 +67,54 @@ class Authenticator:
 
     A password check costs a deliberate ~50 ms of scrypt; a successful check is
     remembered per user as the sha256 of the password together with the stored
-    hash it matched, so a changed password invalidates it at once and repeated
-    requests of a script cost one indexed lookup.
+    hash it matched, so a changed password invalidates it at once.
+
+    Scripts send the same header with every request, so a successful check is
+    also remembered by the sha256 of the whole header for ``ttl_s`` seconds: a
+    deactivated user, a changed role or a deleted token takes effect within that
+    time, and a script's requests cost no database round trip for credentials.
     """
 
-    def __init__(self, uow_factory: UnitOfWorkFactory) -> None:
+    def __init__(self, uow_factory: UnitOfWorkFactory, *, ttl_s: float = 10.0) -> None:
         self._uow_factory = uow_factory
         self._verified: dict[int, tuple[str, str]] = {}
+        self._recent: dict[str, tuple[float, Principal]] = {}
+        self._ttl_s = ttl_s
         self._lock = threading.Lock()
 
     def authenticate(self, authorization: str | None) -> Principal:
         """The principal for an ``Authorization`` header value, or AuthenticationError."""
         if not authorization:
             raise AuthenticationError("You are not authenticated. Authentication required.")
+        remembered = self.remembered(authorization)
+        if remembered is not None:
+            return remembered
+        principal = self._check(authorization)
+        key = hashlib.sha256(authorization.encode()).hexdigest()
+        now = time.monotonic()
+        with self._lock:
+            if len(self._recent) >= MAX_REMEMBERED:
+                self._recent.clear()
+            self._recent[key] = (now + self._ttl_s, principal)
+        return principal
+
+    def remembered(self, authorization: str | None) -> Principal | None:
+        """The principal of a recent successful check of this exact header, or None."""
+        if not authorization:
+            return None
+        key = hashlib.sha256(authorization.encode()).hexdigest()
+        with self._lock:
+            hit = self._recent.get(key)
+        if hit is not None and hit[0] > time.monotonic():
+            return hit[1]
+        return None
+
+    def forget(self) -> None:
+        """Drop every remembered check (after users or tokens changed in this process)."""
+        with self._lock:
+            self._recent.clear()
+
+    def _check(self, authorization: str) -> Principal:
         scheme, _, credentials = authorization.partition(" ")
         credentials = credentials.strip()
         if scheme.lower() == "bearer" and credentials:
@@ -101,7 +141,7 @@ class Authenticator:
             principal = Principal.of(user)
             # Recording last use costs a write; only do it when it is a minute stale.
             now = now_ms()
-            if row.last_used_ms is None or now - row.last_used_ms > 60_000:
+            if row.last_used_ms is None or now - row.last_used_ms > TOKEN_TOUCH_INTERVAL_MS:
                 row.last_used_ms = now
                 uow.commit()
             return principal

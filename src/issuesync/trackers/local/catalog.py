@@ -36,9 +36,11 @@ from issuesync.trackers.local.render import (
     user_json,
     version_json,
 )
+from issuesync.trackers.local.refdata import bump_reference_revision
 from issuesync.trackers.local.users import UserDirectory
 
 PROJECT_KEY = re.compile(r"^[A-Z][A-Z0-9_]{0,9}$")
+MAX_NAME = 255
 
 
 def project_json(op: Operation, project: Project, *, full: bool) -> JsonDict:
@@ -100,8 +102,10 @@ def create_project(op: Operation, body: Mapping[str, object]) -> JsonDict:
             "Project keys must start with an uppercase letter, followed by one or more uppercase "
             "alphanumeric characters (at most 10)."
         )
-    if not isinstance(name, str) or not name.strip():
-        errors["projectName"] = "You must specify a valid project name."
+    if not isinstance(name, str) or not name.strip() or len(name.strip()) > MAX_NAME:
+        errors["projectName"] = (
+            f"You must specify a valid project name (at most {MAX_NAME} characters)."
+        )
     description = body.get("description", "")
     if not isinstance(description, str):
         errors["description"] = "The description must be text."
@@ -193,7 +197,7 @@ def _owning_project(op: Operation, body: Mapping[str, object]) -> Project:
 
 def _name(body: Mapping[str, object]) -> str:
     name = body.get("name")
-    if not isinstance(name, str) or not name.strip() or len(name) > 255:
+    if not isinstance(name, str) or not name.strip() or len(name) > MAX_NAME:
         raise InvalidInputError(
             "A name is required.", field_errors={"name": "You must specify a valid name."}
         )
@@ -268,7 +272,9 @@ def create_custom_field(op: Operation, body: Mapping[str, object]) -> JsonDict:
             field_errors={"name": "already exists"},
         )
     options = body.get("options", [])
-    if not isinstance(options, list) or not all(isinstance(o, str) and o.strip() for o in options):
+    if not isinstance(options, list) or not all(
+        isinstance(o, str) and o.strip() and len(o.strip()) <= MAX_NAME for o in options
+    ):
         raise InvalidInputError(
             "Options must be a list of texts.", field_errors={"options": "a list of strings"}
         )
@@ -288,6 +294,7 @@ def create_custom_field(op: Operation, body: Mapping[str, object]) -> JsonDict:
     ]
     op.session.add(field)
     op.session.flush()
+    bump_reference_revision(op.session)
     return describe_custom_field(field)
 
 

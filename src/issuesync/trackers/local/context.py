@@ -10,8 +10,8 @@ from sqlalchemy.orm import Session
 from issuesync.auth import Principal
 from issuesync.errors import NotFoundError, PermissionDeniedError
 from issuesync.store.base import now_ms
-from issuesync.trackers.local.models import ChangeGroup, Issue, Project
-from issuesync.trackers.local.refdata import ReferenceData
+from issuesync.trackers.local.models import ChangeGroup, Issue, Project, row_id
+from issuesync.trackers.local.refdata import ReferenceCache, ReferenceData
 from issuesync.trackers.local.render import Renderer
 from issuesync.trackers.local.writer import Changes
 
@@ -23,14 +23,15 @@ class Operation:
     session: Session
     actor: Principal
     base_url: str
+    reference: ReferenceCache
     now: int = field(default_factory=now_ms)
     _ref: ReferenceData | None = None
 
     @property
     def ref(self) -> ReferenceData:
-        """Reference data, read on first use."""
+        """Reference data, from the process-wide cache when it is current."""
         if self._ref is None:
-            self._ref = ReferenceData.load(self.session)
+            self._ref = self.reference.get(self.session)
         return self._ref
 
     def renderer(self) -> Renderer:
@@ -41,7 +42,8 @@ class Operation:
         """The issue with this key (case-insensitive) or numeric id; 404 otherwise."""
         found: Issue | None
         if key_or_id.isdigit():
-            found = self.session.get(Issue, int(key_or_id))
+            number = row_id(key_or_id)
+            found = self.session.get(Issue, number) if number is not None else None
         else:
             found = self.session.scalar(select(Issue).where(Issue.key == key_or_id.upper()))
         if found is None:
@@ -52,7 +54,8 @@ class Operation:
         """The project with this key (case-insensitive) or numeric id; 404 otherwise."""
         found: Project | None
         if key_or_id.isdigit():
-            found = self.session.get(Project, int(key_or_id))
+            number = row_id(key_or_id)
+            found = self.session.get(Project, number) if number is not None else None
         else:
             found = self.session.scalar(select(Project).where(Project.key == key_or_id.upper()))
         if found is None:

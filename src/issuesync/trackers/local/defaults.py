@@ -5,6 +5,7 @@ from __future__ import annotations
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
+from issuesync.trackers.local.refdata import bump_reference_revision
 from issuesync.trackers.local.models import (
     IssueType,
     LinkType,
@@ -61,6 +62,11 @@ DEFAULT_LINK_TYPES: tuple[tuple[str, str, str], ...] = (
 
 def ensure_defaults(session: Session) -> None:
     """Create the shipped statuses, types, priorities, resolutions and link types if missing."""
+    if _add_missing(session):
+        bump_reference_revision(session)
+
+
+def _add_missing(session: Session) -> bool:  # noqa: C901 - five lists, one pattern
     existing = set(session.scalars(select(Status.name)))
     for name, category in DEFAULT_STATUSES:
         if name not in existing:
@@ -81,7 +87,9 @@ def ensure_defaults(session: Session) -> None:
     for name, inward, outward in DEFAULT_LINK_TYPES:
         if name not in existing:
             session.add(LinkType(name=name, inward=inward, outward=outward))
+    added = bool(session.new)
     session.flush()
+    return added
 
 
 def default_initial_status(session: Session) -> Status:

@@ -22,6 +22,7 @@ from sqlalchemy import (
     String,
     Text,
     UniqueConstraint,
+    text,
 )
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
@@ -61,6 +62,19 @@ class VersionKind(StrEnum):
 
     FIX = "fix"
     AFFECTED = "affected"
+
+
+class TrackerRevision(Base):
+    """A counter that moves whenever a kind of cached data changes (e.g. ``reference``).
+
+    Processes cache reference data and compare one integer per operation, so a
+    custom field created by one worker is seen by every other at once.
+    """
+
+    __tablename__ = "tracker_revisions"
+
+    name: Mapped[str] = mapped_column(String(64), primary_key=True)
+    revision: Mapped[int] = mapped_column(BigInteger, default=0)
 
 
 class NamedRow(Base):
@@ -217,6 +231,14 @@ class Issue(Base):
         UniqueConstraint("project_id", "number"),
         Index("ix_tracker_issues_project_updated", "project_id", "updated_ms"),
         Index("ix_tracker_issues_project_created", "project_id", "created_ms"),
+        # Partial: most issues have no parent, and a full index's statistics would
+        # make the planners shun it for "parent_id IN (...)" look-ups.
+        Index(
+            "ix_tracker_issues_parent",
+            "parent_id",
+            sqlite_where=text("parent_id IS NOT NULL"),
+            postgresql_where=text("parent_id IS NOT NULL"),
+        ),
     )
 
     id: Mapped[int] = mapped_column(primary_key=True)
@@ -237,7 +259,7 @@ class Issue(Base):
     )
     creator_id: Mapped[int | None] = mapped_column(ForeignKey("users.id", ondelete="SET NULL"))
     parent_id: Mapped[int | None] = mapped_column(
-        ForeignKey("tracker_issues.id", ondelete="CASCADE"), index=True
+        ForeignKey("tracker_issues.id", ondelete="CASCADE")
     )
     due_date: Mapped[dt.date | None] = mapped_column(Date)
     created_ms: Mapped[int] = mapped_column(BigInteger)
@@ -441,3 +463,21 @@ class ChangeItem(Base):
     from_string: Mapped[str | None] = mapped_column(Text)
     to_value: Mapped[str | None] = mapped_column(Text)
     to_string: Mapped[str | None] = mapped_column(Text)
+
+
+MAX_ROW_ID = 2**63 - 1  # the largest id SQLite's and PostgreSQL's integers can hold
+
+
+def row_id(value: object) -> int | None:
+    """The row id ``value`` (an int or ASCII digits) names, or None when it cannot name a row.
+
+    Ids beyond 64 bits and digits such as '²' would make the database or ``int()`` fail;
+    they name no row, so a lookup by them is simply "not found".
+    """
+    if isinstance(value, bool):
+        return None
+    if isinstance(value, str) and value.isascii() and value.isdigit():
+        value = int(value)
+    if isinstance(value, int) and 0 <= value <= MAX_ROW_ID:
+        return value
+    return None

@@ -4,9 +4,10 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 from dataclasses import dataclass, field
-from typing import Generic, TypeVar
+import threading
+from typing import Any, Generic, TypeVar
 
-from sqlalchemy import select
+from sqlalchemy import select, update
 from sqlalchemy.orm import Session
 
 from issuesync.errors import InvalidInputError
@@ -18,6 +19,7 @@ from issuesync.trackers.local.models import (
     Priority,
     Resolution,
     Status,
+    TrackerRevision,
 )
 
 N = TypeVar("N", bound=NamedRow)
@@ -56,7 +58,7 @@ class Catalog(Generic[N]):
             value = ref.get("name")
         if isinstance(value, str):
             row = self.by_name.get(value.lower())
-            if row is None and value.isdigit():
+            if row is None and value.isascii() and value.isdigit():
                 row = self.by_id.get(int(value))
             if row is not None:
                 return row
@@ -71,7 +73,7 @@ def _as_int(value: object) -> int | None:
         return None
     if isinstance(value, int):
         return value
-    if isinstance(value, str) and value.isdigit():
+    if isinstance(value, str) and value.isascii() and value.isdigit():
         return int(value)
     return None
 
@@ -101,9 +103,66 @@ class ReferenceData:
             custom_fields=Catalog.of("custom field", list(session.scalars(select(CustomField)))),
         )
 
+    def rows(self) -> list[NamedRow]:
+        """Every row held."""
+        catalogs: list[Catalog[Any]] = [
+            self.statuses,
+            self.issue_types,
+            self.priorities,
+            self.resolutions,
+            self.link_types,
+            self.custom_fields,
+        ]
+        return [row for catalog in catalogs for row in catalog.by_id.values()]
+
     def custom_field(self, field_id: str) -> CustomField | None:
         """The custom field ``customfield_<id>``, or None."""
         if not field_id.startswith("customfield_"):
             return None
         number = _as_int(field_id.removeprefix("customfield_"))
         return self.custom_fields.by_id.get(number) if number is not None else None
+
+
+REFERENCE = "reference"
+
+
+class ReferenceCache:
+    """Reference data shared by the operations of a process, checked against a revision.
+
+    Each operation reads one integer (the ``reference`` revision); only when it
+    moved is the data read again. The rows are detached from the session that
+    read them and are never written through, so threads may share them.
+    """
+
+    def __init__(self) -> None:
+        self._lock = threading.Lock()
+        self._cached: tuple[int, ReferenceData] | None = None
+
+    def get(self, session: Session) -> ReferenceData:
+        """Current reference data for this session's view of the store."""
+        revision = session.scalar(
+            select(TrackerRevision.revision).where(TrackerRevision.name == REFERENCE)
+        )
+        current = revision or 0
+        with self._lock:
+            cached = self._cached
+        if cached is not None and cached[0] == current:
+            return cached[1]
+        data = ReferenceData.load(session)
+        for row in data.rows():
+            session.expunge(row)
+        with self._lock:
+            self._cached = (current, data)
+        return data
+
+
+def bump_reference_revision(session: Session) -> None:
+    """Record that reference data changed, so every process reads it again."""
+    updated = session.execute(
+        update(TrackerRevision)
+        .where(TrackerRevision.name == REFERENCE)
+        .values(revision=TrackerRevision.revision + 1)
+    )
+    if not getattr(updated, "rowcount", 0):
+        session.add(TrackerRevision(name=REFERENCE, revision=1))
+        session.flush()

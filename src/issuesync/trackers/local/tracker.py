@@ -12,6 +12,7 @@ from issuesync.trackers.local import subresources
 from issuesync.trackers.local.blobs import BlobStore
 from issuesync.trackers.local.context import Operation
 from issuesync.trackers.local.fielddefs import JsonDict
+from issuesync.trackers.local.refdata import ReferenceCache
 
 
 class LocalTracker:
@@ -27,32 +28,45 @@ class LocalTracker:
         self.uow_factory = uow_factory
         self.blobs = blobs
         self.base_url = base_url.rstrip("/")
+        self.reference = ReferenceCache()
 
     @contextmanager
     def read(self, actor: Principal) -> Iterator[Operation]:
         """An operation that only reads."""
         with self.uow_factory(readonly=True) as uow:
-            yield Operation(uow.session, actor, self.base_url)
+            yield Operation(uow.session, actor, self.base_url, self.reference)
 
     @contextmanager
     def write(self, actor: Principal) -> Iterator[Operation]:
         """An operation whose changes are committed together at the end of the block."""
         with self.uow_factory() as uow:
-            yield Operation(uow.session, actor, self.base_url)
+            yield Operation(uow.session, actor, self.base_url, self.reference)
             uow.commit()
 
     def attach(
         self, actor: Principal, key: str, files: list[tuple[str, str, BinaryIO]]
     ) -> list[JsonDict]:
-        """Store ``(filename, mime type, content)`` files and attach them to an issue."""
+        """Store ``(filename, mime type, content)`` files and attach them to an issue.
+
+        When any file is refused (one over the size limit, say) none is attached,
+        and content this call stored that nothing refers to is removed again.
+        """
+        named = [(*subresources.attachment_names(f, m), c) for f, m, c in files]
         with self.read(actor) as op:
             op.issue(key)  # 404 before any content is written
-        stored = []
-        for filename, mime, content in files:
-            sha, size = self.blobs.put(content)
-            stored.append((filename, mime, sha, size))
-        with self.write(actor) as op:
-            return subresources.add_attachments(op, key, stored)
+        stored: list[tuple[str, str, str, int]] = []
+        try:
+            for filename, mime, content in named:
+                sha, size = self.blobs.put(content)
+                stored.append((filename, mime, sha, size))
+            with self.write(actor) as op:
+                return subresources.add_attachments(op, key, stored)
+        except BaseException:
+            digests = [sha for _, _, sha, _ in stored]
+            with self.read(actor) as op:
+                unused = subresources.unreferenced(op, digests)
+            self.forget_blobs(unused)
+            raise
 
     def detach(self, actor: Principal, attachment_id: str) -> None:
         """Delete an attachment, and its content when nothing else refers to it."""
