@@ -17,7 +17,6 @@ import argparse
 import os
 import random
 import socket
-import statistics
 import subprocess
 import sys
 import tempfile
@@ -43,11 +42,32 @@ from issuesync.trackers.local.models import (
     Project,
 )
 
-PASSWORD = "bench-password"
-WORDS = (
-    "checkout gateway invoice search index timeout cart payment export report login session "
-    "cache database latency error crash upgrade certificate customer vendor release build"
-).split()
+PASSWORD = "bench-password"  # noqa: S105 - a throwaway server's admin
+WORDS = [
+    "checkout",
+    "gateway",
+    "invoice",
+    "search",
+    "index",
+    "timeout",
+    "cart",
+    "payment",
+    "export",
+    "report",
+    "login",
+    "session",
+    "cache",
+    "database",
+    "latency",
+    "error",
+    "crash",
+    "upgrade",
+    "certificate",
+    "customer",
+    "vendor",
+    "release",
+    "build",
+]
 DAY_MS = 86_400_000
 
 
@@ -132,7 +152,7 @@ def seed(settings: Settings, key: str, count: int) -> None:
                         "created_ms": now,
                         "updated_ms": now,
                     }
-                    for i in ids[:: 4]
+                    for i in ids[::4]
                 ],
             )
             uow.commit()
@@ -142,9 +162,9 @@ def seed(settings: Settings, key: str, count: int) -> None:
     services.close()
 
 
-def start_server(env: dict[str, str]) -> subprocess.Popen[bytes]:
+def start_server(env: dict[str, str], workers: int = 1) -> subprocess.Popen[bytes]:
     process = subprocess.Popen(  # noqa: S603 - our own entry point
-        [sys.executable, "-m", "issuesync", "serve"],
+        [sys.executable, "-m", "issuesync", "serve", "--workers", str(workers)],
         env=env,
         stdout=subprocess.DEVNULL,
         stderr=subprocess.PIPE,
@@ -195,7 +215,9 @@ def bench_create(base: str, clients: int, count: int) -> float:
     return made / (time.perf_counter() - started)
 
 
-def bench_search(base: str, jql: Callable[[int], str], runs: int, max_results: int) -> tuple[float, float, int]:
+def bench_search(
+    base: str, jql: Callable[[int], str], runs: int, max_results: int
+) -> tuple[float, float, int]:
     """p50 and p99 latency in ms of GET /search, and the last total."""
     latencies = []
     total = 0
@@ -220,6 +242,7 @@ def main() -> None:
     parser.add_argument("--clients", type=int, default=8)
     parser.add_argument("--searches", type=int, default=300)
     parser.add_argument("--database-url", default=None)
+    parser.add_argument("--workers", type=int, default=1, help="server processes")
     args = parser.parse_args()
 
     with tempfile.TemporaryDirectory(prefix="issuesync-bench-") as home:
@@ -233,30 +256,51 @@ def main() -> None:
         if args.database_url:
             env["ISSUESYNC_DATABASE_URL"] = args.database_url
         settings = Settings(
-            home=Path(home), database_url=args.database_url, admin_password=PASSWORD  # type: ignore[arg-type]
+            home=Path(home),
+            database_url=args.database_url,
+            admin_password=PASSWORD,  # type: ignore[arg-type]
         )
-        print(f"database: {settings.resolved_database_url.split('@')[-1]}")
+        print(
+            f"database: {settings.resolved_database_url.split('@')[-1]}, "
+            f"server workers: {args.workers}, cores: {os.cpu_count()}"
+        )
         started = time.perf_counter()
         seed(settings, "BIG", args.issues)
-        print(f"seeded {args.issues} issues in project BIG in {time.perf_counter() - started:.1f} s")
-        server = start_server(env)
+        print(
+            f"seeded {args.issues} issues in project BIG in {time.perf_counter() - started:.1f} s"
+        )
+        server = start_server(env, args.workers)
         base = f"http://127.0.0.1:{port}"
         try:
             rate = bench_create(base, args.clients, args.create)
-            print(f"create: {rate:.0f} issues/s over HTTP ({args.create} issues, {args.clients} clients)")
-            p50, p99, total = bench_search(
-                base, lambda _: "project = BIG AND updated >= -1d ORDER BY updated", args.searches, 50
+            print(
+                f"create: {rate:.0f} issues/s over HTTP "
+                f"({args.create} issues, {args.clients} clients)"
             )
-            print(f"search 'project = BIG AND updated >= -1d ORDER BY updated' (50/page, total {total}): "
-                  f"p50 {p50:.1f} ms, p99 {p99:.1f} ms")
             p50, p99, total = bench_search(
                 base,
-                lambda run: f'project = BIG AND text ~ "{WORDS[run % len(WORDS)]}" ORDER BY updated DESC',
+                lambda _: "project = BIG AND updated >= -1d ORDER BY updated",
+                args.searches,
+                50,
+            )
+            print(
+                "search 'project = BIG AND updated >= -1d ORDER BY updated' "
+                f"(50/page, total {total}): "
+                f"p50 {p50:.1f} ms, p99 {p99:.1f} ms"
+            )
+            p50, p99, total = bench_search(
+                base,
+                lambda run: (
+                    f'project = BIG AND text ~ "{WORDS[run % len(WORDS)]}" ORDER BY updated DESC'
+                ),
                 max(args.searches // 3, 20),
                 50,
             )
-            print(f"search 'project = BIG AND text ~ <word> ORDER BY updated DESC' (50/page, total {total}): "
-                  f"p50 {p50:.1f} ms, p99 {p99:.1f} ms")
+            print(
+                "search 'project = BIG AND text ~ <word> ORDER BY updated DESC' "
+                f"(50/page, total {total}): "
+                f"p50 {p50:.1f} ms, p99 {p99:.1f} ms"
+            )
         finally:
             server.terminate()
             server.wait(timeout=30)

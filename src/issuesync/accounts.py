@@ -33,7 +33,8 @@ def create_user(uow_factory: UnitOfWorkFactory, new: NewUser) -> int:
     name = new.name.strip()
     if not name or len(name) > MAX_NAME or any(ch.isspace() or ch == ":" for ch in name):
         raise InvalidInputError(
-            f"'{new.name}' is not a valid user name: use no spaces or colons, at most 255 characters."
+            f"'{new.name}' is not a valid user name: "
+            "use no spaces or colons, at most 255 characters."
         )
     if new.email is not None and "@" not in new.email:
         raise InvalidInputError(f"'{new.email}' is not an e-mail address.")
@@ -68,7 +69,11 @@ def _project_keys(keys: Iterable[str]) -> list[str]:
     return list(dict.fromkeys(cleaned))
 
 
-def create_token(uow_factory: UnitOfWorkFactory, user_name: str, token_name: str = "cli") -> str:
+def create_token(
+    uow_factory: UnitOfWorkFactory,
+    user_name: str,
+    token_name: str = "cli",  # noqa: S107 - a label, not a secret
+) -> str:
     """Create an API token for a user; the token is returned once and stored only hashed."""
     token = generate_token()
     with uow_factory() as uow:
@@ -77,7 +82,10 @@ def create_token(uow_factory: UnitOfWorkFactory, user_name: str, token_name: str
             raise NotFoundError(f"There is no user named '{user_name}'.")
         uow.session.add(
             ApiToken(
-                user_id=user.id, name=token_name, token_hash=token_digest(token), created_ms=now_ms()
+                user_id=user.id,
+                name=token_name,
+                token_hash=token_digest(token),
+                created_ms=now_ms(),
             )
         )
         uow.commit()

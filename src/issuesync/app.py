@@ -1,4 +1,7 @@
-"""The composition root: settings in, store, services and the HTTP app out. Nothing runs at import."""
+"""The composition root: settings in; store, services and the HTTP app out.
+
+Nothing runs at import.
+"""
 
 from __future__ import annotations
 
@@ -127,4 +130,17 @@ def create_app(services: Services) -> FastAPI:
     app.include_router(health_router)
     app.include_router(build_router())
     app.include_router(build_content_router())
+    return app
+
+
+def app_from_environment() -> FastAPI:
+    """An app built from the environment's settings: the factory each server worker calls.
+
+    The parent process has already migrated the database; a worker only checks
+    that it is current, and closes its connections when the server stops.
+    """
+    services = build_services(Settings())
+    bootstrap(services, migrate=False)
+    app = create_app(services)
+    app.router.on_shutdown.append(services.close)
     return app

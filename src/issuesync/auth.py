@@ -17,7 +17,6 @@ from issuesync.store.base import now_ms
 from issuesync.store.uow import UnitOfWorkFactory
 from issuesync.store.users import ApiToken, User
 
-
 MAX_REMEMBERED = 4096
 TOKEN_TOUCH_INTERVAL_MS = 60_000
 

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import logging
+import os
 import sys
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
@@ -53,7 +54,8 @@ def _settings() -> Settings:
         return Settings()
     except ValidationError as exc:
         problems = "; ".join(
-            f"ISSUESYNC_{'_'.join(str(p) for p in e['loc']).upper()}: {e['msg']}" for e in exc.errors()
+            f"ISSUESYNC_{'_'.join(str(p) for p in e['loc']).upper()}: {e['msg']}"
+            for e in exc.errors()
         )
         raise CliError(f"the configuration is not valid: {problems}") from exc
 
@@ -78,6 +80,10 @@ def _announce_admin(name: str, password: str) -> None:
     )
 
 
+def _safe_url(services: Services) -> str:
+    return services.database.write_engine.url.render_as_string(hide_password=True)
+
+
 def _version(value: bool) -> None:
     if value:
         out.print(f"issuesync {__version__}")
@@ -88,7 +94,9 @@ def _version(value: bool) -> None:
 def _main(
     version: Annotated[
         bool,
-        typer.Option("--version", callback=_version, is_eager=True, help="Show the version and exit."),
+        typer.Option(
+            "--version", callback=_version, is_eager=True, help="Show the version and exit."
+        ),
     ] = False,
 ) -> None:
     """issuesync: keeps issues in two issue-tracker projects in step."""
@@ -99,15 +107,20 @@ def _main(
 def serve(
     host: Annotated[str | None, typer.Option(help="Address to listen on (ISSUESYNC_HOST).")] = None,
     port: Annotated[int | None, typer.Option(help="Port to listen on (ISSUESYNC_PORT).")] = None,
+    workers: Annotated[
+        int,
+        typer.Option(min=1, max=64, help="Server processes; more use more cores (SQLite too)."),
+    ] = 1,
 ) -> None:
     """Run the server: the REST APIs and the built-in tracker."""
     import uvicorn  # noqa: PLC0415 - only this command needs the server
 
-    settings = _settings()
+    # Workers read their settings from the environment, so overrides go there too.
     if host is not None:
-        settings.host = host
+        os.environ["ISSUESYNC_HOST"] = host
     if port is not None:
-        settings.port = port
+        os.environ["ISSUESYNC_PORT"] = str(port)
+    settings = _settings()
     services = build_services(settings)
     try:
         generated = bootstrap(services)
@@ -115,17 +128,31 @@ def serve(
             _announce_admin(settings.admin_user, generated)
         out.print(
             f"issuesync {__version__} serving on http://{settings.host}:{settings.port} "
-            f"(database: {services.database.write_engine.url.render_as_string(hide_password=True)}, "
+            f"(database: {_safe_url(services)}, "
             f"home: {settings.home.resolve()})"
         )
-        logging.basicConfig(level=settings.log_level.upper(), format="%(levelname)s %(name)s: %(message)s")
-        uvicorn.run(
-            create_app(services),
-            host=settings.host,
-            port=settings.port,
-            log_level=settings.log_level,
-            access_log=False,
+        logging.basicConfig(
+            level=settings.log_level.upper(), format="%(levelname)s %(name)s: %(message)s"
         )
+        if workers == 1:
+            uvicorn.run(
+                create_app(services),
+                host=settings.host,
+                port=settings.port,
+                log_level=settings.log_level,
+                access_log=False,
+            )
+        else:
+            services.close()
+            uvicorn.run(
+                "issuesync.app:app_from_environment",
+                factory=True,
+                workers=workers,
+                host=settings.host,
+                port=settings.port,
+                log_level=settings.log_level,
+                access_log=False,
+            )
     finally:
         services.close()
 
@@ -145,11 +172,16 @@ def user_create(
         list[str] | None,
         typer.Option("--project-admin", help="A project key the user administers (repeatable)."),
     ] = None,
-    email: Annotated[str | None, typer.Option(help="E-mail address (users are mapped by it).")] = None,
+    email: Annotated[
+        str | None, typer.Option(help="E-mail address (users are mapped by it).")
+    ] = None,
     display_name: Annotated[str | None, typer.Option(help="The name people see.")] = None,
     password: Annotated[
         str | None,
-        typer.Option(help="The password; when omitted one is generated and shown once.", envvar="ISSUESYNC_USER_PASSWORD"),
+        typer.Option(
+            help="The password; when omitted one is generated and shown once.",
+            envvar="ISSUESYNC_USER_PASSWORD",
+        ),
     ] = None,
 ) -> None:
     """Create a user of issuesync and of its built-in tracker."""

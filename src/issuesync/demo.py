@@ -52,8 +52,14 @@ CUSTOMER_ISSUES = (
             ("alice", "Happens on every browser; the gateway log shows an upstream timeout."),
             ("admin", "Escalated to the vendor; linked in their tracker once synced."),
         ),
-        attachment=("gateway-502.log", "2026-11-20T09:14:03Z upstream timed out (110) while reading\n"),
-        subtasks=("Capture a HAR file of the failing checkout", "Check the gateway timeout setting"),
+        attachment=(
+            "gateway-502.log",
+            "2026-11-20T09:14:03Z upstream timed out (110) while reading\n",
+        ),
+        subtasks=(
+            "Capture a HAR file of the failing checkout",
+            "Check the gateway timeout setting",
+        ),
     ),
     DemoIssue(
         "Invoice PDF shows the wrong VAT rate for Austria",
@@ -62,7 +68,10 @@ CUSTOMER_ISSUES = (
         "Invoices for AT customers show 19% VAT; it must be 20%.",
         labels=("billing",),
         comments=(("alice", "Affects every invoice since the 1 November release."),),
-        attachment=("invoice-AT-1042.txt", "Net 100.00 EUR\nVAT 19%: 19.00 EUR\nTotal 119.00 EUR\n"),
+        attachment=(
+            "invoice-AT-1042.txt",
+            "Net 100.00 EUR\nVAT 19%: 19.00 EUR\nTotal 119.00 EUR\n",
+        ),
     ),
     DemoIssue(
         "Export order history as CSV",
@@ -156,11 +165,18 @@ def create_demo(services: Services) -> list[str]:
 def _principals(services: Services) -> dict[str, Principal]:
     with services.uow_factory(readonly=True) as uow:
         names = [u.name for u in DEMO_USERS]
-        return {u.name: Principal.of(u) for u in uow.session.scalars(select(User).where(User.name.in_(names)))}
+        return {
+            u.name: Principal.of(u)
+            for u in uow.session.scalars(select(User).where(User.name.in_(names)))
+        }
 
 
 def _create_issue(
-    services: Services, principals: dict[str, Principal], actor: Principal, project: str, demo: DemoIssue
+    services: Services,
+    principals: dict[str, Principal],
+    actor: Principal,
+    project: str,
+    demo: DemoIssue,
 ) -> None:
     tracker = services.tracker
     fields: dict[str, object] = {

@@ -24,7 +24,7 @@ from issuesync.errors import ConfigurationError
 _SCRYPT_N = 2**14
 _SCRYPT_R = 8
 _SCRYPT_P = 1
-TOKEN_PREFIX = "isy_"
+TOKEN_PREFIX = "isy_"  # noqa: S105 - a prefix that marks tokens, not a secret
 
 
 def hash_password(password: str) -> str:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import base64
 import os
 import subprocess
 import sys
@@ -11,17 +12,26 @@ import httpx
 import pytest
 
 from issuesync import __version__
-from issuesync.app import bootstrap, build_services
+from issuesync.app import bootstrap, build_services, create_app
+from issuesync.auth import Principal
 from issuesync.config import Settings
 from issuesync.testing.server import LiveServer
+from issuesync.trackers.local.search import search
 
 
-def run(home: Path, *args: str, env: dict[str, str] | None = None) -> subprocess.CompletedProcess[str]:
-    environment = {
-        k: v for k, v in os.environ.items() if not k.startswith("ISSUESYNC_")
-    } | {"ISSUESYNC_HOME": str(home), "ISSUESYNC_ADMIN_PASSWORD": "admin-pw"}
+def basic(user: str, secret: str) -> str:
+    return "Basic " + base64.b64encode(f"{user}:{secret}".encode()).decode()
+
+
+def run(
+    home: Path, *args: str, env: dict[str, str] | None = None
+) -> subprocess.CompletedProcess[str]:
+    environment = {k: v for k, v in os.environ.items() if not k.startswith("ISSUESYNC_")} | {
+        "ISSUESYNC_HOME": str(home),
+        "ISSUESYNC_ADMIN_PASSWORD": "admin-pw",
+    }
     environment |= env or {}
-    return subprocess.run(
+    return subprocess.run(  # noqa: S603 - our own entry point, arguments from the test
         [sys.executable, "-m", "issuesync", *args],
         capture_output=True,
         text=True,
@@ -66,7 +76,9 @@ def test_generated_admin_password_is_printed_once(tmp_path: Path) -> None:
 
 
 def test_user_and_token_work_against_the_api(tmp_path: Path) -> None:
-    created = run(tmp_path, "user", "create", "dora", "--project-admin", "pa", "--email", "dora@x.test")
+    created = run(
+        tmp_path, "user", "create", "dora", "--project-admin", "pa", "--email", "dora@x.test"
+    )
     assert created.returncode == 0, created.stderr
     assert "project admin of PA" in created.stdout
     password = created.stdout.split("Password (shown once):")[1].strip()
@@ -80,13 +92,11 @@ def test_user_and_token_work_against_the_api(tmp_path: Path) -> None:
     bootstrap(services)
     server = LiveServer()
     try:
-        from issuesync.app import create_app
-
         server.start(create_app(services))
         for auth_header in (
             {"Authorization": f"Bearer {secret}"},
-            {"Authorization": httpx.BasicAuth("dora", secret)._auth_header},
-            {"Authorization": httpx.BasicAuth("dora", password)._auth_header},
+            {"Authorization": basic("dora", secret)},
+            {"Authorization": basic("dora", password)},
         ):
             me = httpx.get(f"{server.url}/rest/api/2/myself", headers=auth_header, timeout=30)
             assert me.status_code == 200, me.text
@@ -133,10 +143,9 @@ def test_demo_creates_two_projects_once(tmp_path: Path) -> None:
 
     services = build_services(Settings(home=tmp_path))
     try:
-        from issuesync.auth import Principal
-        from issuesync.trackers.local.search import search
-
-        admin = Principal(1, "admin", "Administrator", None, True, frozenset())
+        admin = Principal(
+            1, "admin", "Administrator", None, is_admin=True, project_admin_keys=frozenset()
+        )
         with services.tracker.read(admin) as op:
             shop = search(op, "project = SHOP", 0, 100, "*all", None)
             assert shop["total"] >= 8

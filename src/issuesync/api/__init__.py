@@ -1,1 +1,5 @@
-"""HTTP surfaces: shared dependencies and error shapes; the dialects' routers live with their owners."""
+"""HTTP surfaces: shared dependencies and error shapes.
+
+Each dialect's routers live with what they serve (the built-in tracker's in
+``trackers/local``).
+"""

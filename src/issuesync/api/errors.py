@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Callable, Mapping, Sequence
+from http import HTTPStatus
 
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
@@ -68,10 +69,17 @@ def _respond(
     field_errors: Mapping[str, str] | None = None,
 ) -> JSONResponse:
     shape = shapes.for_path(request.url.path)
-    headers = {"WWW-Authenticate": 'Basic realm="issuesync"'} if status == 401 else None
+    headers = (
+        {"WWW-Authenticate": 'Basic realm="issuesync"'}
+        if status == HTTPStatus.UNAUTHORIZED
+        else None
+    )
     return JSONResponse(
         shape(status, message, field_errors or {}), status_code=status, headers=headers
     )
+
+
+_LOCATIONS = frozenset({"body", "query", "path", "header", "cookie"})
 
 
 def _validation_errors(errors: Sequence[Mapping[str, object]]) -> tuple[str, dict[str, str]]:
@@ -82,11 +90,11 @@ def _validation_errors(errors: Sequence[Mapping[str, object]]) -> tuple[str, dic
             ctx = error.get("ctx")
             detail = ctx.get("error") if isinstance(ctx, Mapping) else None
             return f"The request body is not valid JSON: {detail or 'malformed JSON'}.", {}
-        loc = [
-            str(part)
-            for part in error.get("loc", ())
-            if part not in ("body", "query", "path", "header")
-        ]  # type: ignore[union-attr]
+        raw = error.get("loc", ())
+        parts = [str(part) for part in raw] if isinstance(raw, tuple | list) else []
+        # The first part says where (body, query, ...); only the rest names a field, which
+        # may itself be called "body" (a comment's text).
+        loc = parts[1:] if parts and parts[0] in _LOCATIONS else parts
         name = ".".join(loc) or "body"
         if error.get("type") == "missing" and not loc:
             return "The request body is missing: send a JSON object.", {}
@@ -105,7 +113,7 @@ def install_error_handlers(app: FastAPI, shapes: ErrorShapes) -> None:
     @app.exception_handler(IssueSyncError)
     async def _issuesync_error(request: Request, exc: IssueSyncError) -> JSONResponse:
         status = exc.status_code
-        if status >= 500:
+        if status >= HTTPStatus.INTERNAL_SERVER_ERROR:
             log.error("request failed: %s", exc.message)
         return _respond(shapes, request, status, exc.message, exc.field_errors)
 
@@ -117,15 +125,15 @@ def install_error_handlers(app: FastAPI, shapes: ErrorShapes) -> None:
     @app.exception_handler(StarletteHTTPException)
     async def _http_error(request: Request, exc: StarletteHTTPException) -> JSONResponse:
         message = str(exc.detail)
-        if exc.status_code == 404 and message == "Not Found":
+        if exc.status_code == HTTPStatus.NOT_FOUND and message == "Not Found":
             message = f"No resource at {request.url.path}."
-        elif exc.status_code == 405:
+        elif exc.status_code == HTTPStatus.METHOD_NOT_ALLOWED:
             message = f"Method {request.method} is not allowed at {request.url.path}."
         return _respond(shapes, request, exc.status_code, message)
 
     @app.exception_handler(Exception)
     async def _unexpected(request: Request, exc: Exception) -> JSONResponse:
-        log.exception("unexpected error on %s %s", request.method, request.url.path, exc_info=exc)
+        log.error("unexpected error on %s %s", request.method, request.url.path, exc_info=exc)
         return _respond(shapes, request, 500, "Internal error; the server log has the details.")
 
 

@@ -45,7 +45,9 @@ def upgrade(database: Database, revision: str = "head") -> None:
             connection.commit()
         finally:
             if postgres:
-                connection.execute(text("SELECT pg_advisory_unlock(:id)"), {"id": MIGRATION_LOCK_ID})
+                connection.execute(
+                    text("SELECT pg_advisory_unlock(:id)"), {"id": MIGRATION_LOCK_ID}
+                )
                 connection.commit()
 
 

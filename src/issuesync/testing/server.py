@@ -5,6 +5,7 @@ from __future__ import annotations
 import socket
 import threading
 import time
+
 import uvicorn
 from fastapi import FastAPI
 

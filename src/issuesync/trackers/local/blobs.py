@@ -30,7 +30,10 @@ class BlobStore:
         return self.root / sha256[:2] / sha256[2:4] / sha256
 
     def put(self, source: BinaryIO) -> tuple[str, int]:
-        """Store ``source``; returns (sha256, size). Over ``max_size`` raises 413 and keeps nothing."""
+        """Store ``source``; returns (sha256, size).
+
+        Content over ``max_size`` raises PayloadTooLargeError and nothing is kept.
+        """
         self.root.mkdir(parents=True, exist_ok=True)
         digest = hashlib.sha256()
         size = 0
@@ -41,10 +44,7 @@ class BlobStore:
                 while chunk := source.read(CHUNK):
                     size += len(chunk)
                     if size > self.max_size:
-                        raise PayloadTooLargeError(
-                            f"The attachment is larger than the limit of {self.max_size} bytes "
-                            "(ISSUESYNC_MAX_ATTACHMENT_SIZE)."
-                        )
+                        self._too_large()
                     digest.update(chunk)
                     out.write(chunk)
                 out.flush()
@@ -60,6 +60,12 @@ class BlobStore:
             tmp.unlink(missing_ok=True)
             raise
         return sha, size
+
+    def _too_large(self) -> None:
+        raise PayloadTooLargeError(
+            f"The attachment is larger than the limit of {self.max_size} bytes "
+            "(ISSUESYNC_MAX_ATTACHMENT_SIZE)."
+        )
 
     def open(self, sha256: str) -> BinaryIO:
         """Open stored content for reading."""

@@ -27,6 +27,7 @@ from issuesync.trackers.local.models import (
     ProjectStatus,
     Version,
 )
+from issuesync.trackers.local.refdata import bump_reference_revision
 from issuesync.trackers.local.render import (
     component_json,
     issue_type_json,
@@ -36,7 +37,6 @@ from issuesync.trackers.local.render import (
     user_json,
     version_json,
 )
-from issuesync.trackers.local.refdata import bump_reference_revision
 from issuesync.trackers.local.users import UserDirectory
 
 PROJECT_KEY = re.compile(r"^[A-Z][A-Z0-9_]{0,9}$")
@@ -119,11 +119,10 @@ def create_project(op: Operation, body: Mapping[str, object]) -> JsonDict:
     )
     if clash is not None:
         field = "projectKey" if clash.key == key else "projectName"
+        what = "key" if field == "projectKey" else "name"
         raise ConflictError(
-            f"A project with that {'key' if field == 'projectKey' else 'name'} already exists.",
-            field_errors={
-                field: f"A project with that {'key' if field == 'projectKey' else 'name'} already exists."
-            },
+            f"A project with that {what} already exists.",
+            field_errors={field: f"A project with that {what} already exists."},
         )
     lead_ref = body.get("lead") or body.get("leadAccountId")
     lead = UserDirectory(op.session).resolve(lead_ref, "projectLead") if lead_ref else None

@@ -5,7 +5,6 @@ from __future__ import annotations
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from issuesync.trackers.local.refdata import bump_reference_revision
 from issuesync.trackers.local.models import (
     IssueType,
     LinkType,
@@ -16,6 +15,7 @@ from issuesync.trackers.local.models import (
     StatusCategory,
     Transition,
 )
+from issuesync.trackers.local.refdata import bump_reference_revision
 
 DEFAULT_STATUSES: tuple[tuple[str, StatusCategory], ...] = (
     ("To Do", StatusCategory.NEW),
@@ -66,7 +66,7 @@ def ensure_defaults(session: Session) -> None:
         bump_reference_revision(session)
 
 
-def _add_missing(session: Session) -> bool:  # noqa: C901 - five lists, one pattern
+def _add_missing(session: Session) -> bool:
     existing = set(session.scalars(select(Status.name)))
     for name, category in DEFAULT_STATUSES:
         if name not in existing:

@@ -226,7 +226,8 @@ def do_transition(
     if chosen is None:
         status = op.ref.statuses.get(issue.status_id).name
         raise InvalidInputError(
-            f"It seems that you have tried to perform a workflow operation ({wanted or wanted_name}) that is "
+            "It seems that you have tried to perform a workflow operation "
+            f"({wanted or wanted_name}) that is "
             f"not valid for the current state of this issue ({issue.key}, in status '{status}'). "
             f"Valid transitions: {', '.join(f'{t.id} ({t.name})' for t in available) or 'none'}."
         )

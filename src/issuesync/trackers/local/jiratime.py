@@ -6,6 +6,9 @@ import datetime as dt
 
 from issuesync.errors import InvalidInputError
 
+ISO_DATE_LENGTH = len("2024-01-31")
+OFFSET_LENGTH = len("+0000")
+
 
 def format_ms(ms: int | None) -> str | None:
     """Epoch ms as Jira formats them: ``2026-11-22T21:40:11.123+0000``."""
@@ -26,7 +29,7 @@ def parse_date(value: object, field_id: str) -> dt.date | None:
         return None
     if isinstance(value, str):
         try:
-            return dt.date.fromisoformat(value[:10]) if len(value) >= 10 else _bad_date(field_id)
+            return dt.date.fromisoformat(value[:ISO_DATE_LENGTH])
         except ValueError:
             pass
     return _bad_date(field_id)
@@ -46,10 +49,10 @@ def parse_datetime_ms(value: object, field_id: str) -> int | None:
     if isinstance(value, str):
         text = value.strip()
         # Python wants +00:00 where Jira writes +0000.
-        if len(text) > 5 and text[-5] in "+-" and text[-4:].isdigit():
+        if len(text) > OFFSET_LENGTH and text[-OFFSET_LENGTH] in "+-" and text[-4:].isdigit():
             text = text[:-2] + ":" + text[-2:]
         try:
-            moment = dt.datetime.fromisoformat(text.replace("Z", "+00:00"))
+            moment = dt.datetime.fromisoformat(text)  # 3.11 reads "Z" too
         except ValueError:
             pass
         else:
@@ -59,6 +62,6 @@ def parse_datetime_ms(value: object, field_id: str) -> int | None:
     raise InvalidInputError(
         f"Invalid date-time format for '{field_id}'",
         field_errors={
-            field_id: "Error parsing date-time. Please use ISO 8601, e.g. 2024-01-31T10:00:00.000+0000."
+            field_id: "Error parsing date-time. Use ISO 8601, e.g. 2024-01-31T10:00:00.000+0000."
         },
     )

@@ -2,9 +2,9 @@
 
 from __future__ import annotations
 
+import threading
 from collections.abc import Mapping
 from dataclasses import dataclass, field
-import threading
 from typing import Any, Generic, TypeVar
 
 from sqlalchemy import select, update

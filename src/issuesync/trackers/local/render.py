@@ -37,6 +37,7 @@ from issuesync.trackers.local.models import (
 )
 from issuesync.trackers.local.refdata import ReferenceData
 
+ISSUE_EXPANDS = "renderedFields,names,schema,operations,editmeta,changelog,versionedRepresentations"
 STATUS_CATEGORIES: dict[str, tuple[int, str, str]] = {
     "new": (2, "blue-gray", "To Do"),
     "indeterminate": (4, "yellow", "In Progress"),
@@ -55,7 +56,7 @@ class FieldSelection:
 
     @classmethod
     def parse(cls, raw: str | Sequence[str] | None, *, default: str) -> FieldSelection:
-        """Parse ``*all``, ``*navigable``, ``-field`` and field names (comma-separated or a list)."""
+        """Parse ``*all``, ``*navigable``, ``-field`` and field names, comma-separated or listed."""
         parts: list[str] = []
         for chunk in [raw] if isinstance(raw, str) else list(raw or []):
             parts.extend(p.strip() for p in chunk.split(",") if p.strip())
@@ -216,7 +217,7 @@ class Renderer:
         rendered = []
         for issue in issues:
             body: JsonDict = {
-                "expand": "renderedFields,names,schema,operations,editmeta,changelog,versionedRepresentations",
+                "expand": ISSUE_EXPANDS,
                 "id": str(issue.id),
                 "self": f"{self.api}/issue/{issue.id}",
                 "key": issue.key,
@@ -285,7 +286,9 @@ class _Parts:
     watchers: dict[int, int] = field(default_factory=dict)
 
     @classmethod
-    def load(cls, renderer: Renderer, issues: Sequence[Issue], selection: FieldSelection) -> _Parts:
+    def load(  # noqa: C901, PLR0912 - one query per kind of part, each behind its field
+        cls, renderer: Renderer, issues: Sequence[Issue], selection: FieldSelection
+    ) -> _Parts:
         parts = cls(renderer)
         session = renderer.session
         ids = [i.id for i in issues]

@@ -5,9 +5,9 @@ from __future__ import annotations
 import json
 from typing import Annotated
 
-from fastapi import APIRouter, Header, Query, Request, Response
+from fastapi import APIRouter, Depends, Header, Query, Request, Response
 from fastapi.responses import FileResponse
-from pydantic import BaseModel, ConfigDict, Field, JsonValue
+from pydantic import BaseModel, ConfigDict, Field, JsonValue, model_validator
 from starlette.concurrency import run_in_threadpool
 from starlette.datastructures import UploadFile
 
@@ -22,12 +22,31 @@ from issuesync.trackers.local.search import search
 
 JIRA_PREFIX = "/rest/api/2"
 MULTIPART_OVERHEAD = 64 * 1024
+MAX_INT = 2**31 - 1  # Jira's paging parameters are Java ints
+NUL = "\x00"  # PostgreSQL cannot store it in text; refused everywhere so both stores agree
 
 Json = dict[str, JsonValue]
 
 
+def _has_nul(value: object) -> bool:
+    if isinstance(value, str):
+        return NUL in value
+    if isinstance(value, dict):
+        return any(_has_nul(k) or _has_nul(v) for k, v in value.items())
+    if isinstance(value, list):
+        return any(_has_nul(v) for v in value)
+    return False
+
+
 class _Body(BaseModel):
     model_config = ConfigDict(extra="forbid")
+
+    @model_validator(mode="before")
+    @classmethod
+    def _no_nul(cls, data: object) -> object:
+        if _has_nul(data):
+            raise ValueError("Text must not contain NUL characters (\\u0000).")
+        return data
 
 
 class IssueBody(_Body):
@@ -123,21 +142,32 @@ class SearchBody(_Body):
     """JQL search, as a POST body."""
 
     jql: str = ""
-    startAt: int = Field(default=0, ge=0)  # noqa: N815 - Jira's name
-    maxResults: int = Field(default=50, ge=0)  # noqa: N815 - Jira's name
+    startAt: int = Field(default=0, ge=0, le=MAX_INT)  # noqa: N815 - Jira's name
+    maxResults: int = Field(default=50, ge=0, le=MAX_INT)  # noqa: N815 - Jira's name
     fields: list[str] | None = None
     expand: list[str] | str | None = None
     validateQuery: bool | str | None = None  # noqa: N815 - Jira's name
     properties: list[str] | None = None
 
 
-StartAt = Annotated[int, Query(alias="startAt", ge=0)]
-MaxResults = Annotated[int, Query(alias="maxResults", ge=0)]
+StartAt = Annotated[int, Query(alias="startAt", ge=0, le=MAX_INT)]
+MaxResults = Annotated[int, Query(alias="maxResults", ge=0, le=MAX_INT)]
+
+
+def _refuse_nul(request: Request) -> None:
+    """Refuse NUL characters in the path and query, as bodies do."""
+    path: str = request.scope.get("path", "")
+    if NUL in path or any(NUL in k or NUL in v for k, v in request.query_params.multi_items()):
+        raise InvalidInputError("The URL must not contain NUL characters (%00).")
 
 
 def build_router() -> APIRouter:  # noqa: C901, PLR0915 - one route table, read top to bottom
     """Every route of the Jira-compatible API."""
-    router = APIRouter(prefix=JIRA_PREFIX, tags=["built-in tracker (Jira REST v2)"])
+    router = APIRouter(
+        prefix=JIRA_PREFIX,
+        tags=["built-in tracker (Jira REST v2)"],
+        dependencies=[Depends(_refuse_nul)],
+    )
 
     @router.get("/serverInfo")
     def server_info(services: ServicesDep, _: PrincipalDep) -> JsonDict:
@@ -369,7 +399,8 @@ def build_router() -> APIRouter:  # noqa: C901, PLR0915 - one route table, read 
         declared = request.headers.get("content-length")
         if declared and declared.isdigit() and int(declared) > limit + MULTIPART_OVERHEAD:
             raise PayloadTooLargeError(
-                f"The attachment is larger than the limit of {limit} bytes (ISSUESYNC_MAX_ATTACHMENT_SIZE)."
+                f"The attachment is larger than the limit of {limit} bytes "
+                "(ISSUESYNC_MAX_ATTACHMENT_SIZE)."
             )
         form = await request.form()
         uploads = [v for k, v in form.multi_items() if k == "file" and isinstance(v, UploadFile)]
@@ -529,6 +560,6 @@ def _json_string(raw: bytes) -> str:
         value = json.loads(raw)
     except ValueError as exc:
         raise InvalidInputError("The body must be a JSON string: the user name.") from exc
-    if not isinstance(value, str) or not value:
+    if not isinstance(value, str) or not value or NUL in value:
         raise InvalidInputError("The body must be a JSON string: the user name.")
     return value

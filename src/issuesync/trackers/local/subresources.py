@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Mapping
+from typing import TypeVar
 
 from sqlalchemy import func, select
 
@@ -18,12 +19,23 @@ from issuesync.trackers.local.models import (
     IssueLink,
     Watcher,
     Worklog,
+    row_id,
 )
 from issuesync.trackers.local.render import user_json
 from issuesync.trackers.local.users import UserDirectory
 from issuesync.trackers.local.writer import Changes, IssueWriter
 
 MAX_COMMENT = 32_767
+MAX_WORKLOG_SECONDS = 2**31 - 1  # the column is a 32-bit integer, as Jira's is
+MAX_FILENAME = 255
+NUL = "\x00"
+
+R = TypeVar("R", Comment, Attachment, IssueLink)
+
+
+def _get(model: type[R], op: Operation, raw_id: str) -> R | None:
+    number = row_id(raw_id)
+    return op.session.get(model, number) if number is not None else None
 
 
 def _comment_body(body: Mapping[str, object]) -> str:
@@ -72,7 +84,7 @@ def list_comments(op: Operation, key: str, start_at: int, max_results: int) -> J
 
 
 def _comment(op: Operation, issue: Issue, comment_id: str) -> Comment:
-    comment = op.session.get(Comment, int(comment_id)) if comment_id.isdigit() else None
+    comment = _get(Comment, op, comment_id)
     if comment is None or comment.issue_id != issue.id:
         raise NotFoundError(f"Can not find a comment for the id: {comment_id}.")
     return comment
@@ -152,9 +164,27 @@ def add_attachments(
     return [renderer.attachment(r) for r in rows]
 
 
+def attachment_names(filename: str, mime: str) -> tuple[str, str]:
+    """A file's name (refused when it cannot be stored) and its MIME type (a default if so)."""
+    if not filename.strip() or len(filename) > MAX_FILENAME or NUL in filename:
+        raise InvalidInputError(
+            "The file name is not valid.",
+            field_errors={"file": f"A file name must have 1 to {MAX_FILENAME} characters."},
+        )
+    if len(mime) > MAX_FILENAME or NUL in mime:
+        mime = "application/octet-stream"
+    return filename, mime
+
+
+def unreferenced(op: Operation, digests: list[str]) -> list[str]:
+    """Those of ``digests`` that no attachment refers to."""
+    used = set(op.session.scalars(select(Attachment.sha256).where(Attachment.sha256.in_(digests))))
+    return sorted(set(digests) - used)
+
+
 def attachment(op: Operation, attachment_id: str) -> Attachment:
     """An attachment by id; 404 otherwise."""
-    row = op.session.get(Attachment, int(attachment_id)) if attachment_id.isdigit() else None
+    row = _get(Attachment, op, attachment_id)
     if row is None:
         raise NotFoundError(f"The attachment with id '{attachment_id}' does not exist.")
     return row
@@ -199,12 +229,16 @@ def list_worklogs(op: Operation, key: str) -> JsonDict:
 
 
 def add_worklog(op: Operation, key: str, body: Mapping[str, object]) -> JsonDict:
-    """Log work: ``timeSpentSeconds`` or ``timeSpent`` ("1h 30m"), optional ``started`` and ``comment``."""
+    """Log work: ``timeSpentSeconds`` or ``timeSpent`` ("1h 30m"); ``started``, ``comment``."""
     issue = op.issue(key)
     seconds = body.get("timeSpentSeconds")
     if seconds is None and isinstance(body.get("timeSpent"), str):
         seconds = parse_duration(str(body["timeSpent"]))
-    if isinstance(seconds, bool) or not isinstance(seconds, int) or seconds <= 0:
+    if (
+        isinstance(seconds, bool)
+        or not isinstance(seconds, int)
+        or not 0 < seconds <= MAX_WORKLOG_SECONDS
+    ):
         raise InvalidInputError(
             "The work log needs a positive time.",
             field_errors={"timeLogged": "You must indicate the time spent working."},
@@ -273,9 +307,7 @@ def add_watcher(op: Operation, key: str, username: str | None) -> None:
     issue = op.issue(key)
     user_id = op.actor.id
     if username:
-        user = UserDirectory(op.session).resolve(username, "watcher")
-        assert user is not None
-        user_id = user.id
+        user_id = _user(op, username).id
     if op.session.get(Watcher, (issue.id, user_id)) is None:
         op.session.add(Watcher(issue_id=issue.id, user_id=user_id))
 
@@ -283,13 +315,20 @@ def add_watcher(op: Operation, key: str, username: str | None) -> None:
 def remove_watcher(op: Operation, key: str, username: str) -> None:
     """Remove a watcher; others may only be removed by a project admin."""
     issue = op.issue(key)
-    user = UserDirectory(op.session).resolve(username, "username")
-    assert user is not None
+    user = _user(op, username)
     if user.id != op.actor.id:
         op.require_project_admin(op.project_of(issue))
     row = op.session.get(Watcher, (issue.id, user.id))
     if row is not None:
         op.session.delete(row)
+
+
+def _user(op: Operation, username: str) -> User:
+    """An active user by name or e-mail; 404 otherwise, as Jira answers for watchers."""
+    user = UserDirectory(op.session).find(username)
+    if user is None or not user.active:
+        raise NotFoundError(f"The user '{username}' does not exist.")
+    return user
 
 
 # -- links ------------------------------------------------------------------------------
@@ -307,10 +346,16 @@ def create_link(op: Operation, body: Mapping[str, object]) -> JsonDict:
             "Both issues of the link must be given.",
             field_errors={"inwardIssue" if inward is None else "outwardIssue": "is required"},
         )
+    # As Jira, a missing issue or link type is 404, before anything else is checked.
     writer_issue = op.issue(_issue_ref(inward))
+    target = op.issue(_issue_ref(outward))
+    try:
+        link_type = op.ref.link_types.resolve(body.get("type"), "type")
+    except InvalidInputError as exc:
+        raise NotFoundError(exc.message) from exc
     writer = IssueWriter(op.session, op.ref, op.actor, op.project_of(writer_issue), op.now)
     link = writer.build_link(
-        writer_issue, {"type": body.get("type"), "outwardIssue": {"key": _issue_ref(outward)}}
+        writer_issue, {"type": {"id": link_type.id}, "outwardIssue": {"id": target.id}}
     )
     op.session.add(link)
     op.touch(writer_issue)
@@ -329,7 +374,7 @@ def _issue_ref(value: object) -> str:
 
 def get_link(op: Operation, link_id: str) -> IssueLink:
     """A link by id; 404 otherwise."""
-    link = op.session.get(IssueLink, int(link_id)) if link_id.isdigit() else None
+    link = _get(IssueLink, op, link_id)
     if link is None:
         raise NotFoundError(f"No issue link with id '{link_id}' exists.")
     return link

@@ -39,10 +39,9 @@ class UserDirectory:
             return None
         text: object = ref
         if isinstance(ref, Mapping):
+            if not ref:
+                return None  # {} clears a user field, as null does
             text = ref.get("name") or ref.get("key") or ref.get("emailAddress")
-            if text is None and not any(ref.get(k) for k in ("name", "key", "emailAddress")):
-                if not ref:
-                    return None
         if isinstance(text, str) and text:
             user = self.find(text)
             if user is not None and user.active:

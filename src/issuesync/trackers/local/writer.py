@@ -6,6 +6,7 @@ routes and, later, the sync engine's ``local`` adapter both write through it.
 
 from __future__ import annotations
 
+import contextlib
 import math
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
@@ -33,6 +34,7 @@ from issuesync.trackers.local.models import (
     Project,
     Version,
     VersionKind,
+    row_id,
 )
 from issuesync.trackers.local.refdata import ReferenceData
 from issuesync.trackers.local.users import UserDirectory
@@ -165,7 +167,7 @@ class IssueWriter:
         if errors:
             raise InvalidInputError("The issue could not be saved.", field_errors=errors)
 
-    def _apply_one(
+    def _apply_one(  # noqa: PLR0911 - a dispatch table over the kinds of field
         self, issue: Issue, name: str, verb: str, value: object, *, creating: bool
     ) -> None:
         if name == "project":
@@ -203,7 +205,8 @@ class IssueWriter:
         raise InvalidInputError(
             name,
             field_errors={
-                name: f"Field '{name}' cannot be set. It is not on the appropriate screen, or unknown."
+                name: f"Field '{name}' cannot be set. "
+                "It is not on the appropriate screen, or unknown."
             },
         )
 
@@ -240,7 +243,8 @@ class IssueWriter:
                 raise InvalidInputError(
                     "issuetype",
                     field_errors={
-                        "issuetype": "A sub-task and a standard issue type cannot be swapped by an edit."
+                        "issuetype": "A sub-task type and a standard type cannot be swapped "
+                        "by an edit."
                     },
                 )
             self.changes.record("issuetype", (str(old.id), old.name), (str(new.id), new.name))
@@ -334,7 +338,8 @@ class IssueWriter:
             ref = value.get("key") or value.get("id")
         found: Issue | None = None
         if isinstance(ref, int) or (isinstance(ref, str) and ref.isdigit()):
-            found = self.session.get(Issue, int(ref))
+            number = row_id(ref)
+            found = self.session.get(Issue, number) if number is not None else None
         elif isinstance(ref, str):
             found = self.session.scalar(select(Issue).where(Issue.key == ref.upper()))
         if found is None:
@@ -355,11 +360,10 @@ class IssueWriter:
             wanted = [self._label(v) for v in value]
         elif verb in ("add", "remove"):
             label = self._label(value)
-            wanted = (
-                current + [label]
-                if verb == "add" and label not in current
-                else [v for v in current if not (verb == "remove" and v == label)]
-            )
+            if verb == "add":
+                wanted = current if label in current else [*current, label]
+            else:
+                wanted = [v for v in current if v != label]
         else:
             raise InvalidInputError(
                 "labels", field_errors={"labels": f"Unknown operation '{verb}'."}
@@ -501,16 +505,17 @@ class IssueWriter:
         if isinstance(value, Mapping):
             if value.get("id") is not None:
                 key = str(value["id"])
-                if key.isdigit() and int(key) in rows:
-                    return int(key)
+                number = row_id(key)
+                if number is not None and number in rows:
+                    return number
                 raise InvalidInputError(
                     field_id, field_errors={field_id: f"{label} id '{key}' is not valid"}
                 )
             value = value.get("name")
         if isinstance(value, str):
-            for row_id, row in rows.items():
+            for candidate, row in rows.items():
                 if row.name.lower() == value.lower():
-                    return row_id
+                    return candidate
         raise InvalidInputError(
             field_id, field_errors={field_id: f"{label} name '{value}' is not valid"}
         )
@@ -591,13 +596,14 @@ class IssueWriter:
                 )
             row.string_value = value
         elif kind is CustomFieldType.NUMBER:
-            if (
-                isinstance(value, bool)
-                or not isinstance(value, int | float)
-                or not math.isfinite(value)
-            ):
+            number = math.nan
+            if isinstance(value, int | float) and not isinstance(value, bool):
+                # An integer beyond a double's range would overflow; it is no number we keep.
+                with contextlib.suppress(OverflowError):
+                    number = float(value)
+            if not math.isfinite(number):
                 raise InvalidInputError(field_id, field_errors={field_id: "Expected a number."})
-            row.number_value = float(value)
+            row.number_value = number
         elif kind is CustomFieldType.DATE:
             row.date_value = parse_date(value, field_id)
         elif kind is CustomFieldType.DATETIME:
