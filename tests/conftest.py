@@ -151,7 +151,11 @@ def make_client(server: str, services: Services) -> Iterator[Callable[..., httpx
     clients: list[httpx.Client] = []
 
     def make(
-        name: str, *, admin: bool = False, project_admin: tuple[str, ...] = (), email: str | None = None
+        name: str,
+        *,
+        admin: bool = False,
+        project_admin: tuple[str, ...] = (),
+        email: str | None = None,
     ) -> httpx.Client:
         password = f"{name}-password"
         create_user(

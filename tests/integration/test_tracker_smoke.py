@@ -4,10 +4,15 @@ from __future__ import annotations
 
 
 def test_create_and_search(admin) -> None:
-    assert admin.post("/rest/api/2/project", json={"key": "PA", "name": "Project A"}).status_code == 201
+    assert (
+        admin.post("/rest/api/2/project", json={"key": "PA", "name": "Project A"}).status_code
+        == 201
+    )
     created = admin.post(
         "/rest/api/2/issue",
-        json={"fields": {"project": {"key": "PA"}, "summary": "Hello", "issuetype": {"name": "Task"}}},
+        json={
+            "fields": {"project": {"key": "PA"}, "summary": "Hello", "issuetype": {"name": "Task"}}
+        },
     )
     assert created.status_code == 201, created.text
     assert created.json()["key"] == "PA-1"
