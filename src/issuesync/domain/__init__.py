@@ -1,0 +1,1 @@
+"""Pure models and rules: no database, web framework or HTTP client in here."""
