@@ -52,6 +52,7 @@ from issuesync.trackers.local.jql_values import (
     user_ids,
 )
 from issuesync.trackers.local.models import (
+    MAX_ROW_ID,
     Comment,
     Component,
     CustomField,
@@ -70,6 +71,7 @@ from issuesync.trackers.local.models import (
     StatusCategory,
     Version,
     VersionKind,
+    row_id,
 )
 
 _ALIASES: Final = {
@@ -342,7 +344,10 @@ def _issues(items: Items, ctx: JqlContext, label: str) -> set[int]:
     for value in plain_values(items, label):
         text = value.text.strip()
         if text.isdigit():
-            found = ctx.session.scalar(select(Issue.id).where(Issue.id == int(text)))
+            rid = row_id(text)
+            found = (
+                None if rid is None else ctx.session.scalar(select(Issue.id).where(Issue.id == rid))
+            )
         else:
             project_ids, number = _split_key(text, ctx, label)
             query = select(Issue.id).where(Issue.project_id.in_(sorted(project_ids)))
@@ -362,7 +367,8 @@ def _split_key(text: str, ctx: JqlContext, label: str) -> tuple[set[int], int]:
         raise QueryError(f"The issue key '{text}' for field '{label}' is invalid.")
     prefix, number = match.groups()
     query = select(Project.id).where(matches_name(Project.key, prefix))
-    return set(ctx.session.scalars(query)), int(number)
+    # A number no issue can have still compares sensibly, without overflowing the database.
+    return set(ctx.session.scalars(query)), min(int(number), MAX_ROW_ID)
 
 
 class _IssueKeys(Family):
@@ -401,7 +407,8 @@ def _integer(item: Value | FunctionCall, label: str) -> int:
     number = parse_number(item, label)
     if not number.is_integer():
         raise QueryError(f"The value '{number}' is not a valid number for the field '{label}'.")
-    return int(number)
+    # Beyond any row id, clamp so that the database never sees an overflowing integer.
+    return max(-MAX_ROW_ID, min(int(number), MAX_ROW_ID))
 
 
 class _Priorities(Lookup):

@@ -24,6 +24,7 @@ from sqlalchemy.sql.elements import SQLCoreOperations
 from issuesync.domain.jql import Empty, FunctionCall, Operand, Value, ValueList
 from issuesync.errors import QueryError
 from issuesync.store.users import User
+from issuesync.trackers.local.models import row_id
 
 DAY_MS: Final = 86_400_000
 _UNIT_MS: Final = {"m": 60_000, "h": 3_600_000, "d": DAY_MS, "w": 7 * DAY_MS}
@@ -214,8 +215,9 @@ def lookup_ids(
     for item in items:
         by_name = or_(*(matches_name(column, item.text) for column in names))
         found = set(session.scalars(query.where(by_name)))
-        if not found and item.text.isdigit():
-            found = set(session.scalars(query.where(by_id == int(item.text))))
+        rid = row_id(item.text)
+        if not found and rid is not None:
+            found = set(session.scalars(query.where(by_id == rid)))
         if not found:
             raise unknown_value(item.text, field)
         ids |= found

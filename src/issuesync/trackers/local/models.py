@@ -465,7 +465,7 @@ class ChangeItem(Base):
     to_string: Mapped[str | None] = mapped_column(Text)
 
 
-MAX_ROW_ID = 2**63 - 1  # the largest id SQLite's and PostgreSQL's integers can hold
+MAX_ROW_ID = 2**31 - 1  # ids and numbers are INTEGER columns: 32 bits on PostgreSQL
 
 
 def row_id(value: object) -> int | None:
