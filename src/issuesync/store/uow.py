@@ -7,6 +7,7 @@ Service functions open one with ``with uow_factory() as uow:`` (or
 
 from __future__ import annotations
 
+import threading
 from types import TracebackType
 from typing import Self
 
@@ -20,8 +21,11 @@ from issuesync.store.db import Database
 class UnitOfWork:
     """One transaction against the store."""
 
-    def __init__(self, session_factory: sessionmaker[Session]) -> None:
+    def __init__(
+        self, session_factory: sessionmaker[Session], lock: threading.Lock | None = None
+    ) -> None:
         self._session_factory = session_factory
+        self._lock = lock
         self._session: Session | None = None
         self._committed = False
 
@@ -33,6 +37,8 @@ class UnitOfWork:
         return self._session
 
     def __enter__(self) -> Self:
+        if self._lock is not None:
+            self._lock.acquire()
         self._session = self._session_factory()
         self._committed = False
         return self
@@ -50,6 +56,8 @@ class UnitOfWork:
         finally:
             session.close()
             self._session = None
+            if self._lock is not None:
+                self._lock.release()
 
     def commit(self) -> None:
         """Commit the transaction; a constraint violation becomes a ``ConflictError``."""
@@ -69,11 +77,21 @@ class UnitOfWork:
 
 
 class UnitOfWorkFactory:
-    """Makes units of work for one database; ``readonly=True`` ones never write."""
+    """Makes units of work for one database; ``readonly=True`` ones never write.
+
+    SQLite has one writer at a time. Its busy handler makes a waiting writer
+    sleep in growing steps, so threads of one process that queue there leave the
+    database idle between writes; a lock in the process hands the turn over at
+    once instead. Writers of other processes still queue on the busy timeout.
+    A write unit of work must therefore not open another write unit of work.
+    """
 
     def __init__(self, database: Database) -> None:
         self._write = sessionmaker(database.write_engine, expire_on_commit=False)
         self._read = sessionmaker(database.read_engine, expire_on_commit=False)
+        self._write_lock = threading.Lock() if database.is_sqlite else None
 
     def __call__(self, *, readonly: bool = False) -> UnitOfWork:
-        return UnitOfWork(self._read if readonly else self._write)
+        if readonly:
+            return UnitOfWork(self._read)
+        return UnitOfWork(self._write, self._write_lock)

@@ -22,8 +22,9 @@ class User(Base):
     password_hash: Mapped[str | None] = mapped_column(String(255))
     created_ms: Mapped[int] = mapped_column(BigInteger)
 
+    # Loaded when asked for: most look-ups of users (authors, assignees) never need it.
     project_admin_keys: Mapped[list[ProjectAdmin]] = relationship(
-        back_populates="user", cascade="all, delete-orphan", lazy="selectin"
+        back_populates="user", cascade="all, delete-orphan"
     )
 
     def administers(self, project_key: str) -> bool:

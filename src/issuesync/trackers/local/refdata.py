@@ -126,6 +126,9 @@ class ReferenceData:
 REFERENCE = "reference"
 
 
+_REVISION = select(TrackerRevision.revision).where(TrackerRevision.name == REFERENCE)
+
+
 class ReferenceCache:
     """Reference data shared by the operations of a process, checked against a revision.
 
@@ -140,9 +143,7 @@ class ReferenceCache:
 
     def get(self, session: Session) -> ReferenceData:
         """Current reference data for this session's view of the store."""
-        revision = session.scalar(
-            select(TrackerRevision.revision).where(TrackerRevision.name == REFERENCE)
-        )
+        revision = session.scalar(_REVISION)
         current = revision or 0
         with self._lock:
             cached = self._cached

@@ -3,16 +3,19 @@
 from __future__ import annotations
 
 import json
-from typing import Annotated
+from collections.abc import Callable
+from typing import Annotated, Any, TypeVar
 
 from fastapi import APIRouter, Depends, Header, Query, Request, Response
 from fastapi.responses import FileResponse
-from pydantic import BaseModel, ConfigDict, Field, JsonValue, model_validator
+from pydantic import BaseModel, ConfigDict, Field, model_validator
 from starlette.concurrency import run_in_threadpool
 from starlette.datastructures import UploadFile
 
 from issuesync import __version__
 from issuesync.api.deps import PrincipalDep, ServicesDep
+from issuesync.app import Services
+from issuesync.auth import Principal
 from issuesync.errors import InvalidInputError, PayloadTooLargeError, PermissionDeniedError
 from issuesync.store.base import now_ms
 from issuesync.trackers.local import catalog, issues, subresources
@@ -25,7 +28,9 @@ MULTIPART_OVERHEAD = 64 * 1024
 MAX_INT = 2**31 - 1  # Jira's paging parameters are Java ints
 NUL = "\x00"  # PostgreSQL cannot store it in text; refused everywhere so both stores agree
 
-Json = dict[str, JsonValue]
+# Field values are free-form JSON whose shape depends on the field; the services
+# check each one, so pydantic only checks that an object arrived.
+Json = dict[str, Any]
 
 
 def _has_nul(value: object) -> bool:
@@ -161,6 +166,31 @@ def _refuse_nul(request: Request) -> None:
         raise InvalidInputError("The URL must not contain NUL characters (%00).")
 
 
+T = TypeVar("T")
+
+
+async def _read(services: Services, actor: Principal, action: Callable[..., T], *args: object) -> T:
+    """Run a service function in a read operation, off the event loop."""
+
+    def run() -> T:
+        with services.tracker.read(actor) as op:
+            return action(op, *args)
+
+    return await run_in_threadpool(run)
+
+
+async def _write(
+    services: Services, actor: Principal, action: Callable[..., T], *args: object
+) -> T:
+    """Run a service function in a write operation (committed at its end), off the event loop."""
+
+    def run() -> T:
+        with services.tracker.write(actor) as op:
+            return action(op, *args)
+
+    return await run_in_threadpool(run)
+
+
 def build_router() -> APIRouter:  # noqa: C901, PLR0915 - one route table, read top to bottom
     """Every route of the Jira-compatible API."""
     router = APIRouter(
@@ -182,9 +212,8 @@ def build_router() -> APIRouter:  # noqa: C901, PLR0915 - one route table, read 
         }
 
     @router.get("/myself")
-    def myself(services: ServicesDep, actor: PrincipalDep) -> JsonDict:
-        with services.tracker.read(actor) as op:
-            user = catalog.get_user(op, actor.name)
+    async def myself(services: ServicesDep, actor: PrincipalDep) -> JsonDict:
+        user = await _read(services, actor, catalog.get_user, actor.name)
         user["groups"] = {
             "size": 1,
             "items": [{"name": "jira-administrators" if actor.is_admin else "jira-users"}],
@@ -194,191 +223,193 @@ def build_router() -> APIRouter:  # noqa: C901, PLR0915 - one route table, read 
     # -- projects and their parts ---------------------------------------------------------
 
     @router.get("/project")
-    def projects(services: ServicesDep, actor: PrincipalDep) -> list[JsonDict]:
-        with services.tracker.read(actor) as op:
-            return catalog.list_projects(op)
+    async def projects(services: ServicesDep, actor: PrincipalDep) -> list[JsonDict]:
+        return await _read(services, actor, catalog.list_projects)
 
     @router.post("/project", status_code=201)
-    def create_project(body: ProjectBody, services: ServicesDep, actor: PrincipalDep) -> JsonDict:
-        with services.tracker.write(actor) as op:
-            return catalog.create_project(op, body.model_dump(exclude_none=True))
+    async def create_project(
+        body: ProjectBody, services: ServicesDep, actor: PrincipalDep
+    ) -> JsonDict:
+        return await _write(
+            services, actor, catalog.create_project, body.model_dump(exclude_none=True)
+        )
 
     @router.get("/project/{key}")
-    def project(key: str, services: ServicesDep, actor: PrincipalDep) -> JsonDict:
-        with services.tracker.read(actor) as op:
-            return catalog.get_project(op, key)
+    async def project(key: str, services: ServicesDep, actor: PrincipalDep) -> JsonDict:
+        return await _read(services, actor, catalog.get_project, key)
 
     @router.get("/project/{key}/statuses")
-    def project_statuses(key: str, services: ServicesDep, actor: PrincipalDep) -> list[JsonDict]:
-        with services.tracker.read(actor) as op:
-            return catalog.project_statuses(op, key)
+    async def project_statuses(
+        key: str, services: ServicesDep, actor: PrincipalDep
+    ) -> list[JsonDict]:
+        return await _read(services, actor, catalog.project_statuses, key)
 
     @router.get("/project/{key}/components")
-    def project_components(key: str, services: ServicesDep, actor: PrincipalDep) -> list[JsonDict]:
-        with services.tracker.read(actor) as op:
-            return catalog.list_components(op, key)
+    async def project_components(
+        key: str, services: ServicesDep, actor: PrincipalDep
+    ) -> list[JsonDict]:
+        return await _read(services, actor, catalog.list_components, key)
 
     @router.get("/project/{key}/versions")
-    def project_versions(key: str, services: ServicesDep, actor: PrincipalDep) -> list[JsonDict]:
-        with services.tracker.read(actor) as op:
-            return catalog.list_versions(op, key)
+    async def project_versions(
+        key: str, services: ServicesDep, actor: PrincipalDep
+    ) -> list[JsonDict]:
+        return await _read(services, actor, catalog.list_versions, key)
 
     @router.post("/component", status_code=201)
-    def create_component(
+    async def create_component(
         body: ComponentBody, services: ServicesDep, actor: PrincipalDep
     ) -> JsonDict:
-        with services.tracker.write(actor) as op:
-            return catalog.create_component(op, body.model_dump(exclude_none=True))
+        return await _write(
+            services, actor, catalog.create_component, body.model_dump(exclude_none=True)
+        )
 
     @router.post("/version", status_code=201)
-    def create_version(body: VersionBody, services: ServicesDep, actor: PrincipalDep) -> JsonDict:
-        with services.tracker.write(actor) as op:
-            return catalog.create_version(op, body.model_dump(exclude_none=True))
+    async def create_version(
+        body: VersionBody, services: ServicesDep, actor: PrincipalDep
+    ) -> JsonDict:
+        return await _write(
+            services, actor, catalog.create_version, body.model_dump(exclude_none=True)
+        )
 
     # -- lists ------------------------------------------------------------------------------
 
     @router.get("/issuetype")
-    def issue_types(services: ServicesDep, actor: PrincipalDep) -> list[JsonDict]:
-        with services.tracker.read(actor) as op:
-            return catalog.list_issue_types(op)
+    async def issue_types(services: ServicesDep, actor: PrincipalDep) -> list[JsonDict]:
+        return await _read(services, actor, catalog.list_issue_types)
 
     @router.get("/priority")
-    def priorities(services: ServicesDep, actor: PrincipalDep) -> list[JsonDict]:
-        with services.tracker.read(actor) as op:
-            return catalog.list_priorities(op)
+    async def priorities(services: ServicesDep, actor: PrincipalDep) -> list[JsonDict]:
+        return await _read(services, actor, catalog.list_priorities)
 
     @router.get("/status")
-    def statuses(services: ServicesDep, actor: PrincipalDep) -> list[JsonDict]:
-        with services.tracker.read(actor) as op:
-            return catalog.list_statuses(op)
+    async def statuses(services: ServicesDep, actor: PrincipalDep) -> list[JsonDict]:
+        return await _read(services, actor, catalog.list_statuses)
 
     @router.get("/resolution")
-    def resolutions(services: ServicesDep, actor: PrincipalDep) -> list[JsonDict]:
-        with services.tracker.read(actor) as op:
-            return catalog.list_resolutions(op)
+    async def resolutions(services: ServicesDep, actor: PrincipalDep) -> list[JsonDict]:
+        return await _read(services, actor, catalog.list_resolutions)
 
     @router.get("/field")
-    def fields(services: ServicesDep, actor: PrincipalDep) -> list[JsonDict]:
-        with services.tracker.read(actor) as op:
-            return catalog.list_fields(op)
+    async def fields(services: ServicesDep, actor: PrincipalDep) -> list[JsonDict]:
+        return await _read(services, actor, catalog.list_fields)
 
     @router.post("/field", status_code=201)
-    def create_field(body: CustomFieldBody, services: ServicesDep, actor: PrincipalDep) -> JsonDict:
-        with services.tracker.write(actor) as op:
-            return catalog.create_custom_field(op, body.model_dump(exclude_none=True))
+    async def create_field(
+        body: CustomFieldBody, services: ServicesDep, actor: PrincipalDep
+    ) -> JsonDict:
+        return await _write(
+            services, actor, catalog.create_custom_field, body.model_dump(exclude_none=True)
+        )
 
     @router.get("/issueLinkType")
-    def link_types(services: ServicesDep, actor: PrincipalDep) -> JsonDict:
-        with services.tracker.read(actor) as op:
-            return catalog.list_link_types(op)
+    async def link_types(services: ServicesDep, actor: PrincipalDep) -> JsonDict:
+        return await _read(services, actor, catalog.list_link_types)
 
     @router.get("/user")
-    def user(
+    async def user(
         services: ServicesDep, actor: PrincipalDep, username: Annotated[str, Query(min_length=1)]
     ) -> JsonDict:
-        with services.tracker.read(actor) as op:
-            return catalog.get_user(op, username)
+        return await _read(services, actor, catalog.get_user, username)
 
     @router.get("/user/search")
-    def user_search(
+    async def user_search(
         services: ServicesDep,
         actor: PrincipalDep,
         username: Annotated[str, Query()] = "",
         start_at: StartAt = 0,
         max_results: MaxResults = 50,
     ) -> list[JsonDict]:
-        with services.tracker.read(actor) as op:
-            return catalog.search_users(op, username, start_at, min(max_results, 1000))
+        return await _read(
+            services, actor, catalog.search_users, username, start_at, min(max_results, 1000)
+        )
 
     # -- issues -----------------------------------------------------------------------------
 
     @router.post("/issue", status_code=201)
-    def create_issue(body: IssueBody, services: ServicesDep, actor: PrincipalDep) -> JsonDict:
-        with services.tracker.write(actor) as op:
-            return issues.create_issue(op, body.fields, body.update)
+    async def create_issue(body: IssueBody, services: ServicesDep, actor: PrincipalDep) -> JsonDict:
+        return await _write(services, actor, issues.create_issue, body.fields, body.update)
 
     @router.get("/issue/{key}")
-    def get_issue(
+    async def get_issue(
         key: str,
         services: ServicesDep,
         actor: PrincipalDep,
         fields: Annotated[list[str] | None, Query()] = None,
         expand: Annotated[str | None, Query()] = None,
     ) -> JsonDict:
-        with services.tracker.read(actor) as op:
-            return issues.get_issue(op, key, fields, expand)
+        return await _read(services, actor, issues.get_issue, key, fields, expand)
 
     @router.put("/issue/{key}", status_code=204)
-    def edit_issue(
+    async def edit_issue(
         key: str, body: IssueBody, services: ServicesDep, actor: PrincipalDep
     ) -> Response:
-        with services.tracker.write(actor) as op:
-            issues.edit_issue(op, key, body.fields, body.update)
+        await _write(services, actor, issues.edit_issue, key, body.fields, body.update)
         return Response(status_code=204)
 
     @router.delete("/issue/{key}", status_code=204)
-    def delete_issue(
+    async def delete_issue(
         key: str,
         services: ServicesDep,
         actor: PrincipalDep,
         delete_subtasks: Annotated[bool, Query(alias="deleteSubtasks")] = False,
     ) -> Response:
-        with services.tracker.write(actor) as op:
-            freed = issues.delete_issue(op, key, delete_subtasks=delete_subtasks)
+        freed = await _write(services, actor, issues.delete_issue, key, delete_subtasks)
         services.tracker.forget_blobs(freed)
         return Response(status_code=204)
 
     @router.get("/issue/{key}/transitions")
-    def transitions(key: str, services: ServicesDep, actor: PrincipalDep) -> JsonDict:
-        with services.tracker.read(actor) as op:
-            return issues.list_transitions(op, key)
+    async def transitions(key: str, services: ServicesDep, actor: PrincipalDep) -> JsonDict:
+        return await _read(services, actor, issues.list_transitions, key)
 
     @router.post("/issue/{key}/transitions", status_code=204)
-    def transition(
+    async def transition(
         key: str, body: TransitionBody, services: ServicesDep, actor: PrincipalDep
     ) -> Response:
-        with services.tracker.write(actor) as op:
-            issues.do_transition(op, key, body.transition, body.fields, body.update)
+        await _write(
+            services, actor, issues.do_transition, key, body.transition, body.fields, body.update
+        )
         return Response(status_code=204)
 
     # -- comments ---------------------------------------------------------------------------
 
     @router.get("/issue/{key}/comment")
-    def comments(
+    async def comments(
         key: str,
         services: ServicesDep,
         actor: PrincipalDep,
         start_at: StartAt = 0,
         max_results: MaxResults = 50,
     ) -> JsonDict:
-        with services.tracker.read(actor) as op:
-            return subresources.list_comments(op, key, start_at, min(max_results, 1000))
+        return await _read(
+            services, actor, subresources.list_comments, key, start_at, min(max_results, 1000)
+        )
 
     @router.post("/issue/{key}/comment", status_code=201)
-    def add_comment(
+    async def add_comment(
         key: str, body: CommentBody, services: ServicesDep, actor: PrincipalDep
     ) -> JsonDict:
-        with services.tracker.write(actor) as op:
-            return subresources.add_comment(op, key, body.model_dump())
+        return await _write(services, actor, subresources.add_comment, key, body.model_dump())
 
     @router.get("/issue/{key}/comment/{comment_id}")
-    def comment(key: str, comment_id: str, services: ServicesDep, actor: PrincipalDep) -> JsonDict:
-        with services.tracker.read(actor) as op:
-            return subresources.get_comment(op, key, comment_id)
+    async def comment(
+        key: str, comment_id: str, services: ServicesDep, actor: PrincipalDep
+    ) -> JsonDict:
+        return await _read(services, actor, subresources.get_comment, key, comment_id)
 
     @router.put("/issue/{key}/comment/{comment_id}")
-    def edit_comment(
+    async def edit_comment(
         key: str, comment_id: str, body: CommentBody, services: ServicesDep, actor: PrincipalDep
     ) -> JsonDict:
-        with services.tracker.write(actor) as op:
-            return subresources.edit_comment(op, key, comment_id, body.model_dump())
+        return await _write(
+            services, actor, subresources.edit_comment, key, comment_id, body.model_dump()
+        )
 
     @router.delete("/issue/{key}/comment/{comment_id}", status_code=204)
-    def delete_comment(
+    async def delete_comment(
         key: str, comment_id: str, services: ServicesDep, actor: PrincipalDep
     ) -> Response:
-        with services.tracker.write(actor) as op:
-            subresources.delete_comment(op, key, comment_id)
+        await _write(services, actor, subresources.delete_comment, key, comment_id)
         return Response(status_code=204)
 
     # -- attachments ------------------------------------------------------------------------
@@ -418,9 +449,10 @@ def build_router() -> APIRouter:  # noqa: C901, PLR0915 - one route table, read 
             await form.close()
 
     @router.get("/attachment/{attachment_id}")
-    def attachment(attachment_id: str, services: ServicesDep, actor: PrincipalDep) -> JsonDict:
-        with services.tracker.read(actor) as op:
-            return subresources.get_attachment(op, attachment_id)
+    async def attachment(
+        attachment_id: str, services: ServicesDep, actor: PrincipalDep
+    ) -> JsonDict:
+        return await _read(services, actor, subresources.get_attachment, attachment_id)
 
     @router.delete("/attachment/{attachment_id}", status_code=204)
     def delete_attachment(
@@ -438,21 +470,20 @@ def build_router() -> APIRouter:  # noqa: C901, PLR0915 - one route table, read 
     # -- work logs, watchers, links ---------------------------------------------------------
 
     @router.get("/issue/{key}/worklog")
-    def worklogs(key: str, services: ServicesDep, actor: PrincipalDep) -> JsonDict:
-        with services.tracker.read(actor) as op:
-            return subresources.list_worklogs(op, key)
+    async def worklogs(key: str, services: ServicesDep, actor: PrincipalDep) -> JsonDict:
+        return await _read(services, actor, subresources.list_worklogs, key)
 
     @router.post("/issue/{key}/worklog", status_code=201)
-    def add_worklog(
+    async def add_worklog(
         key: str, body: WorklogBody, services: ServicesDep, actor: PrincipalDep
     ) -> JsonDict:
-        with services.tracker.write(actor) as op:
-            return subresources.add_worklog(op, key, body.model_dump(exclude_none=True))
+        return await _write(
+            services, actor, subresources.add_worklog, key, body.model_dump(exclude_none=True)
+        )
 
     @router.get("/issue/{key}/watchers")
-    def watchers(key: str, services: ServicesDep, actor: PrincipalDep) -> JsonDict:
-        with services.tracker.read(actor) as op:
-            return subresources.list_watchers(op, key)
+    async def watchers(key: str, services: ServicesDep, actor: PrincipalDep) -> JsonDict:
+        return await _read(services, actor, subresources.list_watchers, key)
 
     @router.post("/issue/{key}/watchers", status_code=204)
     async def add_watcher(
@@ -470,51 +501,34 @@ def build_router() -> APIRouter:  # noqa: C901, PLR0915 - one route table, read 
         return Response(status_code=204)
 
     @router.delete("/issue/{key}/watchers", status_code=204)
-    def remove_watcher(
+    async def remove_watcher(
         key: str,
         services: ServicesDep,
         actor: PrincipalDep,
         username: Annotated[str, Query(min_length=1)],
     ) -> Response:
-        with services.tracker.write(actor) as op:
-            subresources.remove_watcher(op, key, username)
+        await _write(services, actor, subresources.remove_watcher, key, username)
         return Response(status_code=204)
 
     @router.post("/issueLink", status_code=201)
-    def create_link(body: LinkBody, services: ServicesDep, actor: PrincipalDep) -> JsonDict:
-        with services.tracker.write(actor) as op:
-            return subresources.create_link(op, body.model_dump(exclude_none=True))
+    async def create_link(body: LinkBody, services: ServicesDep, actor: PrincipalDep) -> JsonDict:
+        return await _write(
+            services, actor, subresources.create_link, body.model_dump(exclude_none=True)
+        )
 
     @router.get("/issueLink/{link_id}")
-    def link(link_id: str, services: ServicesDep, actor: PrincipalDep) -> JsonDict:
-        with services.tracker.read(actor) as op:
-            found = subresources.get_link(op, link_id)
-            renderer = op.renderer()
-            source = op.issue(str(found.source_issue_id))
-            target = op.issue(str(found.target_issue_id))
-            lt = found.link_type
-            return {
-                "id": str(found.id),
-                "type": {
-                    "id": str(lt.id),
-                    "name": lt.name,
-                    "inward": lt.inward,
-                    "outward": lt.outward,
-                },
-                "inwardIssue": renderer.issue_ref(source),
-                "outwardIssue": renderer.issue_ref(target),
-            }
+    async def link(link_id: str, services: ServicesDep, actor: PrincipalDep) -> JsonDict:
+        return await _read(services, actor, subresources.link_json, link_id)
 
     @router.delete("/issueLink/{link_id}", status_code=204)
-    def delete_link(link_id: str, services: ServicesDep, actor: PrincipalDep) -> Response:
-        with services.tracker.write(actor) as op:
-            subresources.delete_link(op, link_id)
+    async def delete_link(link_id: str, services: ServicesDep, actor: PrincipalDep) -> Response:
+        await _write(services, actor, subresources.delete_link, link_id)
         return Response(status_code=204)
 
     # -- search -----------------------------------------------------------------------------
 
     @router.get("/search")
-    def search_get(
+    async def search_get(
         services: ServicesDep,
         actor: PrincipalDep,
         jql: str = "",
@@ -523,13 +537,20 @@ def build_router() -> APIRouter:  # noqa: C901, PLR0915 - one route table, read 
         fields: Annotated[list[str] | None, Query()] = None,
         expand: Annotated[str | None, Query()] = None,
     ) -> JsonDict:
-        with services.tracker.read(actor) as op:
-            return search(op, jql, start_at, max_results, fields, expand)
+        return await _read(services, actor, search, jql, start_at, max_results, fields, expand)
 
     @router.post("/search")
-    def search_post(body: SearchBody, services: ServicesDep, actor: PrincipalDep) -> JsonDict:
-        with services.tracker.read(actor) as op:
-            return search(op, body.jql, body.startAt, body.maxResults, body.fields, body.expand)
+    async def search_post(body: SearchBody, services: ServicesDep, actor: PrincipalDep) -> JsonDict:
+        return await _read(
+            services,
+            actor,
+            search,
+            body.jql,
+            body.startAt,
+            body.maxResults,
+            body.fields,
+            body.expand,
+        )
 
     return router
 

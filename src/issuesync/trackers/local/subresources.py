@@ -380,6 +380,24 @@ def get_link(op: Operation, link_id: str) -> IssueLink:
     return link
 
 
+def link_json(op: Operation, link_id: str) -> JsonDict:
+    """Jira's ``GET issueLink/{id}``: the link type and both issues."""
+    found = get_link(op, link_id)
+    renderer = op.renderer()
+    link_type = found.link_type
+    return {
+        "id": str(found.id),
+        "type": {
+            "id": str(link_type.id),
+            "name": link_type.name,
+            "inward": link_type.inward,
+            "outward": link_type.outward,
+        },
+        "inwardIssue": renderer.issue_ref(op.issue(str(found.source_issue_id))),
+        "outwardIssue": renderer.issue_ref(op.issue(str(found.target_issue_id))),
+    }
+
+
 def delete_link(op: Operation, link_id: str) -> None:
     """Delete a link."""
     op.session.delete(get_link(op, link_id))

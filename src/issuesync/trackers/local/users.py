@@ -4,11 +4,13 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 
-from sqlalchemy import func, or_, select
+from sqlalchemy import bindparam, func, or_, select
 from sqlalchemy.orm import Session
 
 from issuesync.errors import InvalidInputError
 from issuesync.store.users import User
+
+_BY_NAME = select(User).where(User.name == bindparam("name"))
 
 
 class UserDirectory:
@@ -23,15 +25,21 @@ class UserDirectory:
         lowered = reference.lower()
         if lowered in self._cache:
             return self._cache[lowered]
-        user = self._session.scalar(
+        # The exact login name is the common case and an indexed look-up.
+        user = self._session.scalar(_BY_NAME, {"name": reference})
+        if user is None:
+            user = self._by_any(lowered)
+        if user is not None:
+            self._cache[lowered] = user
+        return user
+
+    def _by_any(self, lowered: str) -> User | None:
+        return self._session.scalar(
             select(User)
             .where(or_(func.lower(User.name) == lowered, func.lower(User.email) == lowered))
             .order_by((func.lower(User.name) == lowered).desc(), User.id)
             .limit(1)
         )
-        if user is not None:
-            self._cache[lowered] = user
-        return user
 
     def resolve(self, ref: object, field_id: str) -> User | None:
         """The user a field value names; None for null; InvalidInputError for unknown users."""

@@ -12,11 +12,12 @@ from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import TypeVar
 
-from sqlalchemy import delete, select
+from sqlalchemy import delete, insert, select
 from sqlalchemy.orm import Session
 
 from issuesync.auth import Principal
 from issuesync.errors import InvalidInputError
+from issuesync.store.base import Base
 from issuesync.store.users import User
 from issuesync.trackers.local.jiratime import format_date, format_ms, parse_date, parse_datetime_ms
 from issuesync.trackers.local.models import (
@@ -684,16 +685,15 @@ class IssueWriter:
         if self._labels is not None:
             if not fresh:
                 self.session.execute(delete(IssueLabel).where(IssueLabel.issue_id == issue.id))
-            self.session.add_all(
-                IssueLabel(issue_id=issue.id, label=label) for label in self._labels
-            )
+            self._insert(IssueLabel, [{"issue_id": issue.id, "label": x} for x in self._labels])
         if self._components is not None:
             if not fresh:
                 self.session.execute(
                     delete(IssueComponent).where(IssueComponent.issue_id == issue.id)
                 )
-            self.session.add_all(
-                IssueComponent(issue_id=issue.id, component_id=c) for c in self._components
+            self._insert(
+                IssueComponent,
+                [{"issue_id": issue.id, "component_id": c} for c in self._components],
             )
         for kind, versions in self._versions.items():
             if not fresh:
@@ -702,8 +702,9 @@ class IssueWriter:
                         IssueVersion.issue_id == issue.id, IssueVersion.kind == kind.value
                     )
                 )
-            self.session.add_all(
-                IssueVersion(issue_id=issue.id, version_id=v, kind=kind.value) for v in versions
+            self._insert(
+                IssueVersion,
+                [{"issue_id": issue.id, "version_id": v, "kind": kind.value} for v in versions],
             )
         for field_id, rows in self._custom_rows.items():
             if not fresh:
@@ -712,18 +713,27 @@ class IssueWriter:
                         CustomValue.issue_id == issue.id, CustomValue.field_id == field_id
                     )
                 )
-            for row in rows:
-                value = CustomValue(
-                    issue_id=issue.id,
-                    field_id=field_id,
-                    string_value=row.string_value,
-                    number_value=row.number_value,
-                    date_value=row.date_value,
-                    datetime_ms=row.datetime_ms,
-                    option_id=row.option_id,
-                    user_id=row.user_id,
-                )
-                self.session.add(value)
+            self._insert(
+                CustomValue,
+                [
+                    {
+                        "issue_id": issue.id,
+                        "field_id": field_id,
+                        "string_value": row.string_value,
+                        "number_value": row.number_value,
+                        "date_value": row.date_value,
+                        "datetime_ms": row.datetime_ms,
+                        "option_id": row.option_id,
+                        "user_id": row.user_id,
+                    }
+                    for row in rows
+                ],
+            )
+
+    def _insert(self, table: type[Base], rows: list[dict[str, object]]) -> None:
+        # Plain multi-row INSERTs: these rows are never read back in the same operation.
+        if rows:
+            self.session.execute(insert(Base.metadata.tables[table.__tablename__]), rows)
 
     def write_comments_and_links(self, issue: Issue) -> None:
         """Add the comments and links that came with the edit."""
