@@ -47,6 +47,7 @@ class Services:
 
     def close(self) -> None:
         """Release the database connections."""
+        self.uow_factory.close()
         self.database.dispose()
 
 

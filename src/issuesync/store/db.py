@@ -25,6 +25,14 @@ class Database:
     read_engine: Engine
 
     @property
+    def sqlite_path(self) -> Path | None:
+        """The file of an SQLite database (None in memory or on another database)."""
+        url = make_url(self.url)
+        if url.get_backend_name() != "sqlite" or url.database in (None, "", ":memory:"):
+            return None
+        return Path(url.database or "")
+
+    @property
     def is_sqlite(self) -> bool:
         """Whether this is an SQLite database."""
         return self.write_engine.dialect.name == "sqlite"

@@ -7,7 +7,9 @@ Service functions open one with ``with uow_factory() as uow:`` (or
 
 from __future__ import annotations
 
+import os
 import threading
+from pathlib import Path
 from types import TracebackType
 from typing import Self
 
@@ -17,12 +19,17 @@ from sqlalchemy.orm import Session, sessionmaker
 from issuesync.errors import ConflictError, StoreError
 from issuesync.store.db import Database
 
+try:
+    import fcntl
+except ImportError:  # pragma: no cover - Windows
+    fcntl = None  # type: ignore[assignment]
+
 
 class UnitOfWork:
     """One transaction against the store."""
 
     def __init__(
-        self, session_factory: sessionmaker[Session], lock: threading.Lock | None = None
+        self, session_factory: sessionmaker[Session], lock: WriterLock | None = None
     ) -> None:
         self._session_factory = session_factory
         self._lock = lock
@@ -76,20 +83,69 @@ class UnitOfWork:
         self.session.flush()
 
 
+class WriterLock:
+    """Queues the writers of one SQLite database, in this process and across processes.
+
+    SQLite has one writer at a time, and its busy handler makes a waiting writer
+    sleep in growing steps, which leaves the database idle between writes. Here
+    threads queue on a lock and processes on an advisory ``flock`` of a file
+    beside the database, so the turn passes at once. A process without ``fcntl``
+    (Windows) falls back to SQLite's busy timeout across processes.
+    """
+
+    def __init__(self, path: Path | None) -> None:
+        self._thread_lock = threading.Lock()
+        self._fd: int | None = None
+        if path is not None and fcntl is not None:
+            self._fd = os.open(path, os.O_RDWR | os.O_CREAT, 0o600)
+
+    def acquire(self) -> None:
+        """Wait for this database's write turn."""
+        self._thread_lock.acquire()
+        if self._fd is not None and fcntl is not None:
+            try:
+                fcntl.flock(self._fd, fcntl.LOCK_EX)
+            except BaseException:
+                self._thread_lock.release()
+                raise
+
+    def release(self) -> None:
+        """Give the write turn to the next writer."""
+        if self._fd is not None and fcntl is not None:
+            fcntl.flock(self._fd, fcntl.LOCK_UN)
+        self._thread_lock.release()
+
+    def close(self) -> None:
+        """Close the lock file."""
+        if self._fd is not None:
+            os.close(self._fd)
+            self._fd = None
+
+
 class UnitOfWorkFactory:
     """Makes units of work for one database; ``readonly=True`` ones never write.
 
-    SQLite has one writer at a time. Its busy handler makes a waiting writer
-    sleep in growing steps, so threads of one process that queue there leave the
-    database idle between writes; a lock in the process hands the turn over at
-    once instead. Writers of other processes still queue on the busy timeout.
-    A write unit of work must therefore not open another write unit of work.
+    On SQLite, write units of work take the database's :class:`WriterLock`, so a
+    write unit of work must not open another write unit of work.
     """
 
     def __init__(self, database: Database) -> None:
         self._write = sessionmaker(database.write_engine, expire_on_commit=False)
         self._read = sessionmaker(database.read_engine, expire_on_commit=False)
-        self._write_lock = threading.Lock() if database.is_sqlite else None
+        self._write_lock = (
+            WriterLock(
+                database.sqlite_path.with_name(database.sqlite_path.name + ".writelock")
+                if database.sqlite_path
+                else None
+            )
+            if database.is_sqlite
+            else None
+        )
+
+    def close(self) -> None:
+        """Release the lock file, if any."""
+        if self._write_lock is not None:
+            self._write_lock.close()
 
     def __call__(self, *, readonly: bool = False) -> UnitOfWork:
         if readonly:

@@ -11,7 +11,12 @@ from issuesync.auth import Principal
 from issuesync.errors import NotFoundError, PermissionDeniedError
 from issuesync.store.base import now_ms
 from issuesync.trackers.local.models import ChangeGroup, Issue, Project, row_id
-from issuesync.trackers.local.refdata import ReferenceCache, ReferenceData
+from issuesync.trackers.local.refdata import (
+    ProjectRef,
+    ProjectRefs,
+    ReferenceCache,
+    ReferenceData,
+)
 from issuesync.trackers.local.render import Renderer
 from issuesync.trackers.local.writer import Changes
 
@@ -28,6 +33,7 @@ class Operation:
     actor: Principal
     base_url: str
     reference: ReferenceCache
+    project_refs: ProjectRefs = field(default_factory=ProjectRefs)
     now: int = field(default_factory=now_ms)
     _ref: ReferenceData | None = None
 
@@ -65,6 +71,15 @@ class Operation:
         if found is None:
             raise NotFoundError(f"No project could be found with key '{key_or_id}'.")
         return found
+
+    def project_ref(self, key_or_id: str) -> ProjectRef:
+        """Like :meth:`project`, but only the unchanging facts, from a cache when it can."""
+        known = self.project_refs.get(key_or_id.upper())
+        if known is not None:
+            return known
+        ref = ProjectRef.of(self.project(key_or_id))
+        self.project_refs.remember(ref)
+        return ref
 
     def project_of(self, issue: Issue) -> Project:
         """The project an issue is in."""

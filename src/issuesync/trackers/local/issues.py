@@ -18,6 +18,7 @@ from issuesync.trackers.local.models import (
     StatusCategory,
     Transition,
 )
+from issuesync.trackers.local.refdata import ProjectRef
 from issuesync.trackers.local.render import FieldSelection
 from issuesync.trackers.local.writer import Changes, IssueWriter
 
@@ -86,13 +87,15 @@ def create_issue(
             },
         )
     # The counter is incremented in the database, so concurrent creators never share a number.
-    number = op.session.execute(_NEXT_NUMBER, {"project": project.id}).scalar_one()
+    # Core statements on the session's connection: the ORM's execution machinery is
+    # not needed for plain rows, and creating issues is the tracker's hottest write.
+    connection = op.session.connection()
+    number = connection.execute(_NEXT_NUMBER, {"project": project.id}).scalar_one()
     issue.number = number
     issue.key = f"{project.key}-{number}"
-    # A plain INSERT ... RETURNING: the ORM's unit-of-work flush costs several times more,
-    # and creating issues is the tracker's hottest write. The instance stays transient.
+    # The instance only gathered the values; it stays transient.
     row = {c.key: getattr(issue, c.key) for c in _ISSUES.columns if c.key != "id"}
-    issue.id = op.session.execute(_INSERT_ISSUE, row).scalar_one()
+    issue.id = connection.execute(_INSERT_ISSUE, row).scalar_one()
     writer.write_collections(issue)
     writer.write_comments_and_links(issue)
     return {
@@ -102,7 +105,7 @@ def create_issue(
     }
 
 
-def _resolve_project(op: Operation, ref: object) -> Project:
+def _resolve_project(op: Operation, ref: object) -> ProjectRef:
     key: object = ref
     if isinstance(ref, Mapping):
         key = ref.get("key") or ref.get("id")
@@ -113,7 +116,7 @@ def _resolve_project(op: Operation, ref: object) -> Project:
             "project", field_errors={"project": "Specify a valid project id or key"}
         )
     try:
-        return op.project(key)
+        return op.project_ref(key)
     except NotFoundError as exc:
         raise InvalidInputError(
             "project",
@@ -140,7 +143,7 @@ def edit_issue(
     """Apply Jira's edit body; every change lands in the history."""
     issue = op.issue(key)
     project = op.project_of(issue)
-    writer = IssueWriter(op.session, op.ref, op.actor, project, op.now)
+    writer = IssueWriter(op.session, op.ref, op.actor, ProjectRef.of(project), op.now)
     writer.apply(issue, fields, updates, creating=False)
     writer.write_collections(issue)
     writer.write_comments_and_links(issue)
@@ -241,7 +244,7 @@ def do_transition(
             f"Valid transitions: {', '.join(f'{t.id} ({t.name})' for t in available) or 'none'}."
         )
     project = op.project_of(issue)
-    writer = IssueWriter(op.session, op.ref, op.actor, project, op.now)
+    writer = IssueWriter(op.session, op.ref, op.actor, ProjectRef.of(project), op.now)
     writer.apply(issue, fields, updates, creating=False)
     old = op.ref.statuses.get(issue.status_id)
     new = op.ref.statuses.get(chosen.to_status_id)

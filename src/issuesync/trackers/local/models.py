@@ -246,7 +246,10 @@ class Issue(Base):
     project_id: Mapped[int] = mapped_column(ForeignKey("tracker_projects.id", ondelete="CASCADE"))
     number: Mapped[int] = mapped_column(Integer)
     issue_type_id: Mapped[int] = mapped_column(ForeignKey("tracker_issue_types.id"))
-    status_id: Mapped[int] = mapped_column(ForeignKey("tracker_statuses.id"), index=True)
+    # No index on status or on updated alone: few distinct statuses, and searches that
+    # matter name the project, whose (project_id, updated_ms) index serves them.
+    # Every index costs each issue insert on a large project.
+    status_id: Mapped[int] = mapped_column(ForeignKey("tracker_statuses.id"))
     priority_id: Mapped[int | None] = mapped_column(ForeignKey("tracker_priorities.id"))
     resolution_id: Mapped[int | None] = mapped_column(ForeignKey("tracker_resolutions.id"))
     summary: Mapped[str] = mapped_column(String(255))
@@ -263,7 +266,7 @@ class Issue(Base):
     )
     due_date: Mapped[dt.date | None] = mapped_column(Date)
     created_ms: Mapped[int] = mapped_column(BigInteger)
-    updated_ms: Mapped[int] = mapped_column(BigInteger, index=True)
+    updated_ms: Mapped[int] = mapped_column(BigInteger)
     resolution_ms: Mapped[int | None] = mapped_column(BigInteger)
 
 

@@ -17,6 +17,7 @@ from issuesync.trackers.local.models import (
     LinkType,
     NamedRow,
     Priority,
+    Project,
     Resolution,
     Status,
     TrackerRevision,
@@ -167,3 +168,36 @@ def bump_reference_revision(session: Session) -> None:
     if not getattr(updated, "rowcount", 0):
         session.add(TrackerRevision(name=REFERENCE, revision=1))
         session.flush()
+
+
+@dataclass(frozen=True)
+class ProjectRef:
+    """What never changes about a project: its id, key and initial status."""
+
+    id: int
+    key: str
+    initial_status_id: int
+
+    @classmethod
+    def of(cls, project: Project) -> ProjectRef:
+        """The reference of a loaded project."""
+        return cls(project.id, project.key, project.initial_status_id)
+
+
+class ProjectRefs:
+    """Project references by key, shared by the operations of a process.
+
+    Keys, ids and initial statuses never change and projects are not deleted, so
+    an entry never goes stale; a project another worker created is simply a miss.
+    """
+
+    def __init__(self) -> None:
+        self._by_key: dict[str, ProjectRef] = {}
+
+    def get(self, key: str) -> ProjectRef | None:
+        """The reference for an upper-case key, if known."""
+        return self._by_key.get(key)
+
+    def remember(self, ref: ProjectRef) -> None:
+        """Keep a reference (dict assignment is atomic, so threads may share this)."""
+        self._by_key[ref.key] = ref

@@ -21,6 +21,7 @@ from issuesync.trackers.local.models import (
     Worklog,
     row_id,
 )
+from issuesync.trackers.local.refdata import ProjectRef
 from issuesync.trackers.local.render import user_json
 from issuesync.trackers.local.users import UserDirectory
 from issuesync.trackers.local.writer import Changes, IssueWriter
@@ -353,7 +354,8 @@ def create_link(op: Operation, body: Mapping[str, object]) -> JsonDict:
         link_type = op.ref.link_types.resolve(body.get("type"), "type")
     except InvalidInputError as exc:
         raise NotFoundError(exc.message) from exc
-    writer = IssueWriter(op.session, op.ref, op.actor, op.project_of(writer_issue), op.now)
+    project = ProjectRef.of(op.project_of(writer_issue))
+    writer = IssueWriter(op.session, op.ref, op.actor, project, op.now)
     link = writer.build_link(
         writer_issue, {"type": {"id": link_type.id}, "outwardIssue": {"id": target.id}}
     )

@@ -12,7 +12,7 @@ from issuesync.trackers.local import subresources
 from issuesync.trackers.local.blobs import BlobStore
 from issuesync.trackers.local.context import Operation
 from issuesync.trackers.local.fielddefs import JsonDict
-from issuesync.trackers.local.refdata import ReferenceCache
+from issuesync.trackers.local.refdata import ProjectRefs, ReferenceCache
 
 
 class LocalTracker:
@@ -29,18 +29,19 @@ class LocalTracker:
         self.blobs = blobs
         self.base_url = base_url.rstrip("/")
         self.reference = ReferenceCache()
+        self.project_refs = ProjectRefs()
 
     @contextmanager
     def read(self, actor: Principal) -> Iterator[Operation]:
         """An operation that only reads."""
         with self.uow_factory(readonly=True) as uow:
-            yield Operation(uow.session, actor, self.base_url, self.reference)
+            yield Operation(uow.session, actor, self.base_url, self.reference, self.project_refs)
 
     @contextmanager
     def write(self, actor: Principal) -> Iterator[Operation]:
         """An operation whose changes are committed together at the end of the block."""
         with self.uow_factory() as uow:
-            yield Operation(uow.session, actor, self.base_url, self.reference)
+            yield Operation(uow.session, actor, self.base_url, self.reference, self.project_refs)
             uow.commit()
 
     def attach(

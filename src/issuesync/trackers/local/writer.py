@@ -32,12 +32,11 @@ from issuesync.trackers.local.models import (
     IssueLabel,
     IssueLink,
     IssueVersion,
-    Project,
     Version,
     VersionKind,
     row_id,
 )
-from issuesync.trackers.local.refdata import ReferenceData
+from issuesync.trackers.local.refdata import ProjectRef, ReferenceData
 from issuesync.trackers.local.users import UserDirectory
 
 K = TypeVar("K")
@@ -105,7 +104,7 @@ class IssueWriter:
     session: Session
     ref: ReferenceData
     actor: Principal
-    project: Project
+    project: ProjectRef
     now_ms: int
     creating: bool = False
     users: UserDirectory = field(init=False)
@@ -733,7 +732,8 @@ class IssueWriter:
     def _insert(self, table: type[Base], rows: list[dict[str, object]]) -> None:
         # Plain multi-row INSERTs: these rows are never read back in the same operation.
         if rows:
-            self.session.execute(insert(Base.metadata.tables[table.__tablename__]), rows)
+            table_ = Base.metadata.tables[table.__tablename__]
+            self.session.connection().execute(insert(table_), rows)
 
     def write_comments_and_links(self, issue: Issue) -> None:
         """Add the comments and links that came with the edit."""

@@ -2,7 +2,7 @@
 
 Revision ID: 0001
 Revises:
-Create Date: 2026-11-22 21:59:29.774043
+Create Date: 2026-11-22 22:32:33.690505
 """
 
 from __future__ import annotations
@@ -285,12 +285,6 @@ def upgrade() -> None:
         )
         batch_op.create_index(
             batch_op.f("ix_tracker_issues_reporter_id"), ["reporter_id"], unique=False
-        )
-        batch_op.create_index(
-            batch_op.f("ix_tracker_issues_status_id"), ["status_id"], unique=False
-        )
-        batch_op.create_index(
-            batch_op.f("ix_tracker_issues_updated_ms"), ["updated_ms"], unique=False
         )
 
     op.create_table(
@@ -738,8 +732,6 @@ def downgrade() -> None:
     op.drop_table("tracker_transitions")
     op.drop_table("tracker_project_statuses")
     with op.batch_alter_table("tracker_issues", schema=None) as batch_op:
-        batch_op.drop_index(batch_op.f("ix_tracker_issues_updated_ms"))
-        batch_op.drop_index(batch_op.f("ix_tracker_issues_status_id"))
         batch_op.drop_index(batch_op.f("ix_tracker_issues_reporter_id"))
         batch_op.drop_index("ix_tracker_issues_project_updated")
         batch_op.drop_index("ix_tracker_issues_project_created")
