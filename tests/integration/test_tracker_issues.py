@@ -568,6 +568,19 @@ def test_transitions_set_and_clear_the_resolution(admin) -> None:
     assert fields["resolution"]["name"] == "Won't Do"
     assert [c["body"] for c in fields["comment"]["comments"]] == ["Closing"]
 
+    # ... and so does one given as an update operation.
+    reopen = admin.post(url, json={"transition": {"id": transition_id(admin, key, "Reopen")}})
+    assert reopen.status_code == 204, reopen.text
+    duplicate = admin.post(
+        url,
+        json={
+            "transition": {"id": transition_id(admin, key, "Done")},
+            "update": {"resolution": [{"set": {"name": "Duplicate"}}]},
+        },
+    )
+    assert duplicate.status_code == 204, duplicate.text
+    assert fields_of(admin, key)["resolution"]["name"] == "Duplicate"
+
 
 def test_impossible_transition_changes_nothing(admin) -> None:
     create_project(admin, "PA")

@@ -250,7 +250,12 @@ def do_transition(
     new = op.ref.statuses.get(chosen.to_status_id)
     writer.changes.record("status", (str(old.id), old.name), (str(new.id), new.name))
     issue.status_id = new.id
-    _settle_resolution(op, issue, writer.changes, resolution_given="resolution" in fields)
+    _settle_resolution(
+        op,
+        issue,
+        writer.changes,
+        resolution_given="resolution" in fields or "resolution" in updates,
+    )
     writer.write_collections(issue)
     writer.write_comments_and_links(issue)
     op.touch(issue, writer.changes)
