@@ -222,6 +222,6 @@ def _move_to(services: Services, actor: Principal, key: str, status: str) -> Non
                 return
             options = issues.available_transitions(op, issue)
             chosen = next((t for t in options if t.to_status.name == status), None) or options[0]
-            transition_id = chosen.id
+            transition_id = chosen.number
         with services.tracker.write(actor) as op:
             issues.do_transition(op, key, {"id": str(transition_id)}, {}, {})

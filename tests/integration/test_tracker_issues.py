@@ -722,3 +722,20 @@ def test_delete_issue(admin, make_client) -> None:
     assert search_keys(admin, "project = PA") == [other]
     # Deleted numbers are not reused.
     assert create_issue(admin, "PA", "After") == "PA-5"
+
+
+def test_transition_ids_belong_to_the_workflow_not_the_project(admin) -> None:
+    create_project(admin, "PA")
+    create_project(admin, "PB")
+    first, second = create_issue(admin, "PA", "One"), create_issue(admin, "PB", "Two")
+    ids = [
+        {
+            t["name"]: t["id"]
+            for t in admin.get(f"{API}/issue/{key}/transitions").json()["transitions"]
+        }
+        for key in (first, second)
+    ]
+    assert ids[0] == ids[1] == {"Start Progress": "11", "Done": "31"}
+    moved = admin.post(f"{API}/issue/{second}/transitions", json={"transition": {"id": "11"}})
+    assert moved.status_code == 204, moved.text
+    assert fields_of(admin, second)["status"]["name"] == "In Progress"

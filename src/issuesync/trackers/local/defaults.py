@@ -108,10 +108,11 @@ def install_default_workflow(session: Session, project_id: int) -> None:
         session.add(
             ProjectStatus(project_id=project_id, status_id=statuses[name].id, position=position)
         )
-    for name, source, target in DEFAULT_TRANSITIONS:
+    for position, (name, source, target) in enumerate(DEFAULT_TRANSITIONS):
         session.add(
             Transition(
                 project_id=project_id,
+                number=11 + 10 * position,  # Jira numbers a workflow's transitions 11, 21, ...
                 name=name,
                 from_status_id=statuses[source].id if source else None,
                 to_status_id=statuses[target].id,

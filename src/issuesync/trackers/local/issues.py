@@ -182,7 +182,7 @@ def available_transitions(op: Operation, issue: Issue) -> list[Transition]:
                     Transition.from_status_id.is_(None),
                 ),
             )
-            .order_by(Transition.id)
+            .order_by(Transition.number)
         )
     )
 
@@ -195,7 +195,7 @@ def list_transitions(op: Operation, key: str) -> JsonDict:
         "expand": "transitions",
         "transitions": [
             {
-                "id": str(t.id),
+                "id": str(t.number),
                 "name": t.name,
                 "to": renderer.status(t.to_status),
                 "hasScreen": False,
@@ -226,7 +226,7 @@ def do_transition(
         (
             t
             for t in available
-            if (wanted is not None and str(t.id) == str(wanted))
+            if (wanted is not None and str(t.number) == str(wanted))
             or (
                 wanted is None
                 and isinstance(wanted_name, str)
@@ -237,11 +237,12 @@ def do_transition(
     )
     if chosen is None:
         status = op.ref.statuses.get(issue.status_id).name
+        valid = ", ".join(f"{t.number} ({t.name})" for t in available)
         raise InvalidInputError(
             "It seems that you have tried to perform a workflow operation "
             f"({wanted or wanted_name}) that is "
             f"not valid for the current state of this issue ({issue.key}, in status '{status}'). "
-            f"Valid transitions: {', '.join(f'{t.id} ({t.name})' for t in available) or 'none'}."
+            f"Valid transitions: {valid or 'none'}."
         )
     project = op.project_of(issue)
     writer = IssueWriter(op.session, op.ref, op.actor, ProjectRef.of(project), op.now)

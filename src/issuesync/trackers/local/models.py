@@ -150,14 +150,21 @@ class ProjectStatus(Base):
 
 
 class Transition(Base):
-    """A workflow transition; ``from_status_id`` None means "from any status"."""
+    """A workflow transition; ``from_status_id`` None means "from any status".
+
+    ``number`` is the id the API shows. As in Jira, it belongs to the workflow, so
+    every project with the default workflow has the same transition ids (11, 21, ...)
+    and a script written for one project works for another.
+    """
 
     __tablename__ = "tracker_transitions"
+    __table_args__ = (UniqueConstraint("project_id", "number"),)
 
     id: Mapped[int] = mapped_column(primary_key=True)
     project_id: Mapped[int] = mapped_column(
         ForeignKey("tracker_projects.id", ondelete="CASCADE"), index=True
     )
+    number: Mapped[int] = mapped_column(Integer)
     name: Mapped[str] = mapped_column(String(255))
     from_status_id: Mapped[int | None] = mapped_column(ForeignKey("tracker_statuses.id"))
     to_status_id: Mapped[int] = mapped_column(ForeignKey("tracker_statuses.id"))

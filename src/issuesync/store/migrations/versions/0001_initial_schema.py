@@ -2,7 +2,7 @@
 
 Revision ID: 0001
 Revises:
-Create Date: 2026-11-22 22:32:33.690505
+Create Date: 2026-11-22 22:40:10.680160
 """
 
 from __future__ import annotations
@@ -313,6 +313,7 @@ def upgrade() -> None:
         "tracker_transitions",
         sa.Column("id", sa.Integer(), nullable=False),
         sa.Column("project_id", sa.Integer(), nullable=False),
+        sa.Column("number", sa.Integer(), nullable=False),
         sa.Column("name", sa.String(length=255), nullable=False),
         sa.Column("from_status_id", sa.Integer(), nullable=True),
         sa.Column("to_status_id", sa.Integer(), nullable=False),
@@ -333,6 +334,9 @@ def upgrade() -> None:
             name=op.f("fk_tracker_transitions_to_status_id_tracker_statuses"),
         ),
         sa.PrimaryKeyConstraint("id", name=op.f("pk_tracker_transitions")),
+        sa.UniqueConstraint(
+            "project_id", "number", name=op.f("uq_tracker_transitions_project_id_number")
+        ),
     )
     with op.batch_alter_table("tracker_transitions", schema=None) as batch_op:
         batch_op.create_index(
