@@ -24,16 +24,18 @@ import subprocess
 import sys
 import tempfile
 import time
-from collections.abc import Callable
+import uuid
+from collections.abc import Callable, Iterator
 from concurrent.futures import ThreadPoolExecutor
+from contextlib import contextmanager
 from http import HTTPStatus
 from pathlib import Path
 
 import httpx
-from sqlalchemy import insert, select, text
+from sqlalchemy import create_engine, insert, select, text
 
 from issuesync.app import bootstrap, build_services
-from issuesync.config import Settings
+from issuesync.config import Settings, normalize_database_url
 from issuesync.store.base import now_ms
 from issuesync.store.users import User
 from issuesync.trackers.local.defaults import default_initial_status, install_default_workflow
@@ -255,6 +257,25 @@ def bench_search(
     return percentile(latencies, 0.5), percentile(latencies, 0.99), total
 
 
+@contextmanager
+def throwaway_schema(url: str | None) -> Iterator[str | None]:
+    """For a PostgreSQL URL, a fresh schema to benchmark in, dropped afterwards."""
+    if not url or not url.startswith(("postgresql", "postgres:")):
+        yield url
+        return
+    schema = f"bench_{uuid.uuid4().hex[:12]}"
+    admin = create_engine(normalize_database_url(url))
+    with admin.begin() as conn:
+        conn.execute(text(f'CREATE SCHEMA "{schema}"'))
+    try:
+        separator = "&" if "?" in url else "?"
+        yield f"{url}{separator}options=-csearch_path%3D{schema}"
+    finally:
+        with admin.begin() as conn:
+            conn.execute(text(f'DROP SCHEMA "{schema}" CASCADE'))
+        admin.dispose()
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0] if __doc__ else None)
     parser.add_argument("--issues", type=int, default=100_000)
@@ -265,7 +286,11 @@ def main() -> None:
     parser.add_argument("--workers", type=int, default=1, help="server processes")
     args = parser.parse_args()
 
-    with tempfile.TemporaryDirectory(prefix="issuesync-bench-") as home:
+    with (
+        tempfile.TemporaryDirectory(prefix="issuesync-bench-") as home,
+        throwaway_schema(args.database_url) as database_url,
+    ):
+        args.database_url = database_url
         port = free_port()
         env = {k: v for k, v in os.environ.items() if not k.startswith("ISSUESYNC_")} | {
             "ISSUESYNC_HOME": home,
