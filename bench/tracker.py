@@ -162,9 +162,16 @@ def seed(settings: Settings, key: str, count: int) -> None:
                 ],
             )
             uow.commit()
-    with services.database.write_engine.connect() as conn:
-        conn.execute(text("ANALYZE"))
-        conn.commit()
+    # What autovacuum (PostgreSQL) or PRAGMA optimize (SQLite) would have done by the
+    # time a real project had grown this large: statistics and a visibility map.
+    engine = services.database.write_engine
+    if engine.dialect.name == "postgresql":
+        with engine.connect().execution_options(isolation_level="AUTOCOMMIT") as conn:
+            conn.execute(text("VACUUM ANALYZE"))
+    else:
+        with engine.connect() as conn:
+            conn.execute(text("ANALYZE"))
+            conn.commit()
     services.close()
 
 
