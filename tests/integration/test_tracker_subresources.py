@@ -338,6 +338,8 @@ def test_watchers(admin, make_client) -> None:
     assert sorted(w["name"] for w in watching["watchers"]) == ["alice", "bob"]
     assert admin.get(url).json()["isWatching"] is False
     assert fields_of(admin, key)["watches"]["watchCount"] == 2
+    assert fields_of(admin, key)["watches"]["isWatching"] is False
+    assert fields_of(alice, key)["watches"]["isWatching"] is True
 
     assert_error(alice.delete(url, params={"username": "bob"}), 403)
     assert_error(admin.post(url, json="nobody"), 404)

@@ -46,7 +46,7 @@ class Operation:
 
     def renderer(self) -> Renderer:
         """A renderer sharing this operation's session and reference data."""
-        return Renderer(self.session, self.ref, self.base_url)
+        return Renderer(self.session, self.ref, self.base_url, viewer_id=self.actor.id)
 
     def issue(self, key_or_id: str) -> Issue:
         """The issue with this key (case-insensitive) or numeric id; 404 otherwise."""

@@ -88,6 +88,7 @@ class Renderer:
     session: Session
     ref: ReferenceData
     base_url: str
+    viewer_id: int | None = None
     _users: dict[int, User] = field(default_factory=dict)
     _projects: dict[int, Project] = field(default_factory=dict)
 
@@ -284,6 +285,7 @@ class _Parts:
     attachments: dict[int, list[Attachment]] = field(default_factory=lambda: defaultdict(list))
     worklogs: dict[int, list[Worklog]] = field(default_factory=lambda: defaultdict(list))
     watchers: dict[int, int] = field(default_factory=dict)
+    watched: set[int] = field(default_factory=set)
 
     @classmethod
     def load(  # noqa: C901, PLR0912 - one query per kind of part, each behind its field
@@ -375,6 +377,14 @@ class _Parts:
                     .group_by(Watcher.issue_id)
                 ).all()
             )
+            if renderer.viewer_id is not None and parts.watchers:
+                parts.watched = set(
+                    session.scalars(
+                        select(Watcher.issue_id).where(
+                            Watcher.issue_id.in_(ids), Watcher.user_id == renderer.viewer_id
+                        )
+                    )
+                )
         renderer.preload_users(user_ids)
         return parts
 
@@ -459,7 +469,7 @@ class _Parts:
             lambda: {
                 "self": f"{r.api}/issue/{issue.key}/watchers",
                 "watchCount": self.watchers.get(issue.id, 0),
-                "isWatching": False,
+                "isWatching": issue.id in self.watched,
             },
         )
         for custom in ref.custom_fields.by_id.values():
