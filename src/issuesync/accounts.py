@@ -90,3 +90,40 @@ def create_token(
         )
         uow.commit()
     return token
+
+
+@dataclass(frozen=True)
+class TokenInfo:
+    """What may be shown about an API token: never the token itself."""
+
+    id: int
+    user: str
+    name: str
+    created_ms: int
+    last_used_ms: int | None
+
+
+def list_tokens(uow_factory: UnitOfWorkFactory, user_name: str) -> list[TokenInfo]:
+    """The API tokens of a user, oldest first."""
+    with uow_factory(readonly=True) as uow:
+        user = uow.session.scalar(select(User).where(User.name == user_name))
+        if user is None:
+            raise NotFoundError(f"There is no user named '{user_name}'.")
+        rows = uow.session.scalars(
+            select(ApiToken).where(ApiToken.user_id == user.id).order_by(ApiToken.id)
+        )
+        return [TokenInfo(t.id, user.name, t.name, t.created_ms, t.last_used_ms) for t in rows]
+
+
+def revoke_token(uow_factory: UnitOfWorkFactory, token_id: int) -> TokenInfo:
+    """Delete an API token; requests with it fail from now on (after at most 10 s elsewhere)."""
+    with uow_factory() as uow:
+        token = uow.session.get(ApiToken, token_id)
+        if token is None:
+            raise NotFoundError(f"There is no API token with id {token_id}.")
+        info = TokenInfo(
+            token.id, token.user.name, token.name, token.created_ms, token.last_used_ms
+        )
+        uow.session.delete(token)
+        uow.commit()
+    return info

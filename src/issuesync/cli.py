@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import datetime as dt
 import logging
 import os
 import sys
@@ -12,10 +13,17 @@ from typing import Annotated, TypeVar
 import typer
 from pydantic import ValidationError
 from rich.console import Console
+from rich.table import Table
 from sqlalchemy.exc import SQLAlchemyError
 
 from issuesync import __version__
-from issuesync.accounts import NewUser, create_token, create_user
+from issuesync.accounts import (
+    NewUser,
+    create_token,
+    create_user,
+    list_tokens,
+    revoke_token,
+)
 from issuesync.app import Services, bootstrap, build_services, create_app
 from issuesync.config import Settings
 from issuesync.errors import IssueSyncError
@@ -217,6 +225,36 @@ def token_create(
     err.print(
         f"Use it as `Authorization: Bearer <token>` or as the password of '{user}' in HTTP Basic."
     )
+
+
+@token_app.command("list")
+def token_list(user: Annotated[str, typer.Argument(help="Whose tokens to list.")]) -> None:
+    """List a user's API tokens (ids, labels and use; never the tokens)."""
+    with _services() as services:
+        tokens = list_tokens(services.uow_factory, user)
+    if not tokens:
+        out.print(f"'{user}' has no API tokens.")
+        return
+    table = Table("id", "name", "created", "last used")
+    for token in tokens:
+        table.add_row(str(token.id), token.name, _when(token.created_ms), _when(token.last_used_ms))
+    out.print(table)
+
+
+@token_app.command("revoke")
+def token_revoke(
+    token_id: Annotated[int, typer.Argument(help="The token's id, from `token list`.")],
+) -> None:
+    """Revoke an API token; running servers stop accepting it within 10 seconds."""
+    with _services() as services:
+        info = revoke_token(services.uow_factory, token_id)
+    out.print(f"Revoked token {info.id} ('{info.name}') of '{info.user}'.")
+
+
+def _when(ms: int | None) -> str:
+    if ms is None:
+        return "never"
+    return dt.datetime.fromtimestamp(ms / 1000, tz=dt.UTC).strftime("%Y-%m-%d %H:%M:%S UTC")
 
 
 @app.command()

@@ -15,6 +15,7 @@ from issuesync import __version__
 from issuesync.app import bootstrap, build_services, create_app
 from issuesync.auth import Principal
 from issuesync.config import Settings
+from issuesync.errors import AuthenticationError
 from issuesync.testing.server import LiveServer
 from issuesync.trackers.local.search import search
 
@@ -126,6 +127,28 @@ def test_errors_are_one_line_without_traceback(
     tmp_path: Path, args: tuple[str, ...], env: dict[str, str], contains: str
 ) -> None:
     assert_one_line_error(run(tmp_path, *args, env=env), contains)
+
+
+def test_tokens_can_be_listed_and_revoked(tmp_path: Path) -> None:
+    assert run(tmp_path, "user", "create", "hal").returncode == 0
+    secret = run(tmp_path, "token", "create", "hal", "--name", "ci-bot").stdout.strip()
+    listed = run(tmp_path, "token", "list", "hal")
+    assert listed.returncode == 0, listed.stderr
+    assert "ci-bot" in listed.stdout
+    assert secret not in listed.stdout
+    token_id = next(line.split()[1] for line in listed.stdout.splitlines() if "ci-bot" in line)
+    revoked = run(tmp_path, "token", "revoke", token_id)
+    assert revoked.returncode == 0, revoked.stderr
+    assert "ci-bot" in revoked.stdout
+    assert "no API tokens" in run(tmp_path, "token", "list", "hal").stdout
+    assert_one_line_error(run(tmp_path, "token", "revoke", token_id), "no API token")
+
+    services = build_services(Settings(home=tmp_path))
+    try:
+        with pytest.raises(AuthenticationError):
+            services.authenticator.authenticate(f"Bearer {secret}")
+    finally:
+        services.close()
 
 
 def test_duplicate_user_is_refused(tmp_path: Path) -> None:
