@@ -28,7 +28,7 @@ from issuesync.trackers.local.models import (
     Version,
 )
 from issuesync.trackers.local.refdata import bump_reference_revision
-from issuesync.trackers.local.render import (
+from issuesync.trackers.local.shapes import (
     component_json,
     issue_type_json,
     link_type_json,

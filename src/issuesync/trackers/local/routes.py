@@ -4,11 +4,10 @@ from __future__ import annotations
 
 import json
 from collections.abc import Callable
-from typing import Annotated, Any, TypeVar
+from typing import Annotated, TypeVar
 
 from fastapi import APIRouter, Depends, Header, Query, Request, Response
 from fastapi.responses import FileResponse
-from pydantic import BaseModel, ConfigDict, Field, model_validator
 from starlette.concurrency import run_in_threadpool
 from starlette.datastructures import UploadFile
 
@@ -19,141 +18,26 @@ from issuesync.auth import Principal
 from issuesync.errors import InvalidInputError, PayloadTooLargeError, PermissionDeniedError
 from issuesync.store.base import now_ms
 from issuesync.trackers.local import catalog, issues, subresources
+from issuesync.trackers.local.bodies import (
+    MAX_INT,
+    NUL,
+    CommentBody,
+    ComponentBody,
+    CustomFieldBody,
+    IssueBody,
+    LinkBody,
+    ProjectBody,
+    SearchBody,
+    TransitionBody,
+    VersionBody,
+    WorklogBody,
+)
 from issuesync.trackers.local.fielddefs import JsonDict
 from issuesync.trackers.local.jiratime import format_ms
 from issuesync.trackers.local.search import search
 
 JIRA_PREFIX = "/rest/api/2"
 MULTIPART_OVERHEAD = 64 * 1024
-MAX_INT = 2**31 - 1  # Jira's paging parameters are Java ints
-NUL = "\x00"  # PostgreSQL cannot store it in text; refused everywhere so both stores agree
-
-# Field values are free-form JSON whose shape depends on the field; the services
-# check each one, so pydantic only checks that an object arrived.
-Json = dict[str, Any]
-
-
-def _has_nul(value: object) -> bool:
-    if isinstance(value, str):
-        return NUL in value
-    if isinstance(value, dict):
-        return any(_has_nul(k) or _has_nul(v) for k, v in value.items())
-    if isinstance(value, list):
-        return any(_has_nul(v) for v in value)
-    return False
-
-
-class _Body(BaseModel):
-    model_config = ConfigDict(extra="forbid")
-
-    @model_validator(mode="before")
-    @classmethod
-    def _no_nul(cls, data: object) -> object:
-        if _has_nul(data):
-            raise ValueError("Text must not contain NUL characters (\\u0000).")
-        return data
-
-
-class IssueBody(_Body):
-    """Create or edit an issue: ``fields`` to set, ``update`` operations per field."""
-
-    fields: Json = Field(default_factory=dict)
-    update: dict[str, list[Json]] = Field(default_factory=dict)
-    properties: list[Json] | None = None
-    historyMetadata: Json | None = None  # noqa: N815 - Jira's name
-
-
-class TransitionBody(IssueBody):
-    """Run a transition: ``{"transition": {"id": "11"}}`` plus optional fields and update."""
-
-    transition: Json
-
-
-class CommentBody(_Body):
-    """A comment's text."""
-
-    body: str
-    visibility: Json | None = None
-    properties: list[Json] | None = None
-
-
-class ProjectBody(_Body):
-    """Create a project."""
-
-    key: str
-    name: str
-    description: str = ""
-    lead: str | None = None
-    projectTypeKey: str | None = None  # noqa: N815 - Jira's name
-    projectTemplateKey: str | None = None  # noqa: N815 - Jira's name
-    url: str | None = None
-    assigneeType: str | None = None  # noqa: N815 - Jira's name
-
-
-class ComponentBody(_Body):
-    """Create a component."""
-
-    name: str
-    project: str | None = None
-    projectId: int | None = None  # noqa: N815 - Jira's name
-    description: str | None = None
-    leadUserName: str | None = None  # noqa: N815 - Jira's name
-    assigneeType: str | None = None  # noqa: N815 - Jira's name
-
-
-class VersionBody(_Body):
-    """Create a version."""
-
-    name: str
-    project: str | None = None
-    projectId: int | None = None  # noqa: N815 - Jira's name
-    description: str | None = None
-    released: bool = False
-    archived: bool = False
-    releaseDate: str | None = None  # noqa: N815 - Jira's name
-    startDate: str | None = None  # noqa: N815 - Jira's name
-
-
-class CustomFieldBody(_Body):
-    """Create a custom field: a type of ours (string, option, ...) or Jira's type key."""
-
-    name: str
-    type: str
-    description: str | None = None
-    searcherKey: str | None = None  # noqa: N815 - Jira's name
-    options: list[str] = Field(default_factory=list)
-
-
-class WorklogBody(_Body):
-    """Log work on an issue."""
-
-    timeSpent: str | None = None  # noqa: N815 - Jira's name
-    timeSpentSeconds: int | None = None  # noqa: N815 - Jira's name
-    started: str | None = None
-    comment: str = ""
-    visibility: Json | None = None
-
-
-class LinkBody(_Body):
-    """Link two issues: the inward issue <type's outward verb> the outward issue."""
-
-    type: Json
-    inwardIssue: Json  # noqa: N815 - Jira's name
-    outwardIssue: Json  # noqa: N815 - Jira's name
-    comment: Json | None = None
-
-
-class SearchBody(_Body):
-    """JQL search, as a POST body."""
-
-    jql: str = ""
-    startAt: int = Field(default=0, ge=0, le=MAX_INT)  # noqa: N815 - Jira's name
-    maxResults: int = Field(default=50, ge=0, le=MAX_INT)  # noqa: N815 - Jira's name
-    fields: list[str] | None = None
-    expand: list[str] | str | None = None
-    validateQuery: bool | str | None = None  # noqa: N815 - Jira's name
-    properties: list[str] | None = None
-
 
 StartAt = Annotated[int, Query(alias="startAt", ge=0, le=MAX_INT)]
 MaxResults = Annotated[int, Query(alias="maxResults", ge=0, le=MAX_INT)]

@@ -22,7 +22,7 @@ from issuesync.trackers.local.models import (
     row_id,
 )
 from issuesync.trackers.local.refdata import ProjectRef
-from issuesync.trackers.local.render import user_json
+from issuesync.trackers.local.shapes import user_json
 from issuesync.trackers.local.users import UserDirectory
 from issuesync.trackers.local.writer import Changes, IssueWriter
 

@@ -6,8 +6,6 @@ routes and, later, the sync engine's ``local`` adapter both write through it.
 
 from __future__ import annotations
 
-import contextlib
-import math
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import TypeVar
@@ -19,7 +17,8 @@ from issuesync.auth import Principal
 from issuesync.errors import InvalidInputError
 from issuesync.store.base import Base
 from issuesync.store.users import User
-from issuesync.trackers.local.jiratime import format_date, format_ms, parse_date, parse_datetime_ms
+from issuesync.trackers.local.customvalues import CustomValues
+from issuesync.trackers.local.jiratime import format_date, parse_date
 from issuesync.trackers.local.models import (
     ChangeItem,
     Comment,
@@ -108,6 +107,7 @@ class IssueWriter:
     now_ms: int
     creating: bool = False
     users: UserDirectory = field(init=False)
+    custom_values: CustomValues = field(init=False)
     changes: Changes = field(default_factory=Changes)
     pending_comments: list[str] = field(default_factory=list)
     pending_links: list[Mapping[str, object]] = field(default_factory=list)
@@ -119,6 +119,7 @@ class IssueWriter:
 
     def __post_init__(self) -> None:
         self.users = UserDirectory(self.session)
+        self.custom_values = CustomValues(self.session, self.users)
 
     # -- entry point -----------------------------------------------------------------------
 
@@ -559,122 +560,31 @@ class IssueWriter:
         if kind.multiple:
             current = [r.option_id if r.option_id is not None else r.user_id or 0 for r in old_rows]
             wanted_keys = self._collection(
-                verb, value, current, lambda v: self._custom_ref(custom, v), field_id
+                verb, value, current, lambda v: self.custom_values.ref(custom, v), field_id
             )
-            new_rows = [self._custom_row(custom, k) for k in wanted_keys]
+            new_rows = [self.custom_values.row(custom, k) for k in wanted_keys]
         else:
             if verb != "set":
                 raise InvalidInputError(
                     field_id, field_errors={field_id: f"Field '{field_id}' supports only 'set'."}
                 )
-            new_rows = [] if value is None or value == "" else [self._custom_value(custom, value)]
+            new_rows = (
+                [] if value is None or value == "" else [self.custom_values.value(custom, value)]
+            )
         self._custom_rows[custom.id] = new_rows
         if issue.id is not None:
             self.changes.record(
                 custom.name,
                 (
-                    _ids([self._custom_key(r) for r in old_rows]),
-                    self._custom_text(custom, old_rows),
+                    _ids([self.custom_values.key(r) for r in old_rows]),
+                    self.custom_values.text(custom, old_rows),
                 ),
                 (
-                    _ids([self._custom_key(r) for r in new_rows]),
-                    self._custom_text(custom, new_rows),
+                    _ids([self.custom_values.key(r) for r in new_rows]),
+                    self.custom_values.text(custom, new_rows),
                 ),
                 custom_id=field_id,
             )
-
-    def _custom_value(self, custom: CustomField, value: object) -> CustomValue:
-        kind = CustomFieldType(custom.field_type)
-        field_id = custom.field_id
-        row = CustomValue(field_id=custom.id)
-        if kind in (CustomFieldType.STRING, CustomFieldType.TEXT):
-            if not isinstance(value, str):
-                raise InvalidInputError(field_id, field_errors={field_id: "Expected a string."})
-            if kind is CustomFieldType.STRING and len(value) > MAX_SUMMARY:
-                raise InvalidInputError(
-                    field_id, field_errors={field_id: "Text must be less than 255 characters."}
-                )
-            row.string_value = value
-        elif kind is CustomFieldType.NUMBER:
-            number = math.nan
-            if isinstance(value, int | float) and not isinstance(value, bool):
-                # An integer beyond a double's range would overflow; it is no number we keep.
-                with contextlib.suppress(OverflowError):
-                    number = float(value)
-            if not math.isfinite(number):
-                raise InvalidInputError(field_id, field_errors={field_id: "Expected a number."})
-            row.number_value = number
-        elif kind is CustomFieldType.DATE:
-            row.date_value = parse_date(value, field_id)
-        elif kind is CustomFieldType.DATETIME:
-            row.datetime_ms = parse_datetime_ms(value, field_id)
-        else:
-            return self._custom_row(custom, self._custom_ref(custom, value))
-        return row
-
-    def _custom_ref(self, custom: CustomField, value: object) -> int:
-        """The option id or user id a value of an option/user field names."""
-        kind = CustomFieldType(custom.field_type)
-        field_id = custom.field_id
-        if kind in (CustomFieldType.USER, CustomFieldType.USERS):
-            user = self.users.resolve(value, field_id)
-            if user is None:
-                raise InvalidInputError(field_id, field_errors={field_id: "Expected a user."})
-            return user.id
-        ref = value
-        if isinstance(value, Mapping):
-            if value.get("id") is not None:
-                for option in custom.options:
-                    if str(option.id) == str(value["id"]):
-                        return option.id
-                raise InvalidInputError(
-                    field_id, field_errors={field_id: f"Option id '{value['id']}' is not valid"}
-                )
-            ref = value.get("value")
-        for option in custom.options:
-            if isinstance(ref, str) and option.value.lower() == ref.lower():
-                return option.id
-        raise InvalidInputError(
-            field_id, field_errors={field_id: f"Option value '{ref}' is not valid"}
-        )
-
-    @staticmethod
-    def _custom_row(custom: CustomField, ref: int) -> CustomValue:
-        kind = CustomFieldType(custom.field_type)
-        if kind in (CustomFieldType.USER, CustomFieldType.USERS):
-            return CustomValue(field_id=custom.id, user_id=ref)
-        return CustomValue(field_id=custom.id, option_id=ref)
-
-    @staticmethod
-    def _custom_key(row: CustomValue) -> object:
-        for value in (
-            row.option_id,
-            row.user_id,
-            row.string_value,
-            row.number_value,
-            row.date_value,
-            row.datetime_ms,
-        ):
-            if value is not None:
-                return value
-        return None
-
-    def _custom_text(self, custom: CustomField, rows: list[CustomValue]) -> str | None:
-        texts: list[str] = []
-        options = {o.id: o.value for o in custom.options}
-        for row in rows:
-            if row.option_id is not None:
-                texts.append(options.get(row.option_id, str(row.option_id)))
-            elif row.user_id is not None:
-                user = self.session.get(User, row.user_id)
-                texts.append(user.display_name if user else str(row.user_id))
-            elif row.datetime_ms is not None:
-                texts.append(format_ms(row.datetime_ms) or "")
-            elif row.number_value is not None:
-                texts.append(_number_text(row.number_value))
-            else:
-                texts.append(str(self._custom_key(row)))
-        return ", ".join(texts) or None
 
     # -- flushing what was gathered --------------------------------------------------------
 
@@ -778,10 +688,6 @@ class IssueWriter:
 
 def _names(rows: Mapping[int, Component] | Mapping[int, Version], ids: list[int]) -> str | None:
     return ", ".join(rows[i].name for i in ids if i in rows) or None
-
-
-def _number_text(value: float) -> str:
-    return str(int(value)) if value.is_integer() else str(value)
 
 
 _SINGLE: dict[str, Callable[[IssueWriter, Issue, object], None]] = {
