@@ -14,10 +14,10 @@ from pathlib import Path
 
 import pytest
 import schemathesis
-from schemathesis import GenerationMode
 from hypothesis import HealthCheck, given, settings
 from hypothesis.errors import Unsatisfiable
 from pydantic import SecretStr
+from schemathesis import GenerationMode
 from schemathesis.checks import not_a_server_error
 
 from issuesync.app import Services, bootstrap, build_services, create_app
