@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 from collections.abc import Callable
+from functools import partial
 from typing import Annotated, TypeVar
 
 from fastapi import APIRouter, Depends, Header, Query, Request, Response
@@ -17,7 +18,7 @@ from issuesync.app import Services
 from issuesync.auth import Principal
 from issuesync.errors import InvalidInputError, PayloadTooLargeError, PermissionDeniedError
 from issuesync.store.base import now_ms
-from issuesync.trackers.local import catalog, issues, subresources
+from issuesync.trackers.local import catalog, issues, meta, subresources
 from issuesync.trackers.local.bodies import (
     MAX_INT,
     NUL,
@@ -213,6 +214,40 @@ def build_router() -> APIRouter:  # noqa: C901, PLR0915 - one route table, read 
     @router.post("/issue", status_code=201)
     async def create_issue(body: IssueBody, services: ServicesDep, actor: PrincipalDep) -> JsonDict:
         return await _write(services, actor, issues.create_issue, body.fields, body.update)
+
+    # Before "/issue/{key}", which would take "createmeta" for an issue key.
+    @router.get("/issue/createmeta")
+    async def create_meta(
+        services: ServicesDep,
+        actor: PrincipalDep,
+        project_keys: Annotated[list[str] | None, Query(alias="projectKeys")] = None,
+        project_ids: Annotated[list[str] | None, Query(alias="projectIds")] = None,
+        issuetype_names: Annotated[list[str] | None, Query(alias="issuetypeNames")] = None,
+        issuetype_ids: Annotated[list[str] | None, Query(alias="issuetypeIds")] = None,
+        expand: Annotated[str | None, Query()] = None,
+    ) -> JsonDict:
+        with_fields = "projects.issuetypes.fields" in (expand or "")
+        return await _read(
+            services,
+            actor,
+            partial(meta.create_meta, with_fields=with_fields),
+            [*(project_keys or []), *(project_ids or [])],
+            issuetype_names or [],
+            issuetype_ids or [],
+        )
+
+    @router.get("/issue/{key}/editmeta")
+    async def edit_meta(key: str, services: ServicesDep, actor: PrincipalDep) -> JsonDict:
+        return await _read(services, actor, meta.edit_meta, key)
+
+    @router.get("/mypermissions")
+    async def my_permissions(
+        services: ServicesDep,
+        actor: PrincipalDep,
+        project_key: Annotated[str | None, Query(alias="projectKey")] = None,
+        permissions: Annotated[str | None, Query()] = None,
+    ) -> JsonDict:
+        return await _read(services, actor, meta.my_permissions, project_key, permissions)
 
     @router.get("/issue/{key}")
     async def get_issue(
