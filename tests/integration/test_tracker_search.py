@@ -151,3 +151,25 @@ def test_invalid_search_requests_are_400(admin) -> None:
         response = admin.get(url, params={"jql": jql})
         assert response.status_code in (200, 400), (jql, response.text)
     assert_error(send_raw(admin, "POST", url, b'{"jql": "project = PA"'), 400, message="JSON")
+
+
+def test_expand_names_and_schema(admin) -> None:
+    _issues(admin, 2)
+    severity = admin.post(f"{API}/field", json={"name": "Severity", "type": "string"}).json()
+    found = admin.get(
+        f"{API}/search",
+        params={
+            "jql": "project = PA",
+            "fields": f"summary,{severity['id']}",
+            "expand": "names,schema",
+        },
+    ).json()
+    assert found["names"] == {"summary": "Summary", severity["id"]: "Severity"}
+    assert found["schema"]["summary"] == {"type": "string", "system": "summary"}
+    assert found["schema"][severity["id"]]["type"] == "string"
+    plain = admin.get(f"{API}/search", params={"jql": "project = PA"}).json()
+    assert "names" not in plain
+    assert "schema" not in plain
+    one = admin.get(f"{API}/issue/PA-1", params={"expand": "names"}).json()
+    assert one["names"]["summary"] == "Summary"
+    assert "schema" not in one

@@ -127,10 +127,14 @@ def _resolve_project(op: Operation, ref: object) -> ProjectRef:
 def get_issue(
     op: Operation, key: str, fields: str | Sequence[str] | None, expand: str | None
 ) -> JsonDict:
-    """An issue with the selected fields; ``expand=changelog`` adds its history."""
+    """An issue with the selected fields; ``expand`` adds ``changelog``, ``names``, ``schema``."""
     issue = op.issue(key)
     selection = FieldSelection.parse(fields, default="*all")
-    return op.renderer().issues([issue], selection, changelog=_expands(expand, "changelog"))[0]
+    renderer = op.renderer()
+    body = renderer.issues([issue], selection, changelog=_expands(expand, "changelog"))[0]
+    return body | renderer.names_and_schema(
+        selection, names=_expands(expand, "names"), schema=_expands(expand, "schema")
+    )
 
 
 def _expands(expand: str | None, name: str) -> bool:

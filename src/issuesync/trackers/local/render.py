@@ -10,7 +10,13 @@ from sqlalchemy import func, or_, select
 from sqlalchemy.orm import Session
 
 from issuesync.store.users import User
-from issuesync.trackers.local.fielddefs import NAVIGABLE_FIELD_IDS, SYSTEM_FIELD_IDS, JsonDict
+from issuesync.trackers.local.fielddefs import (
+    NAVIGABLE_FIELD_IDS,
+    SYSTEM_FIELD_IDS,
+    SYSTEM_FIELDS,
+    JsonDict,
+    describe_custom_field,
+)
 from issuesync.trackers.local.jiratime import format_date, format_ms
 from issuesync.trackers.local.models import (
     Attachment,
@@ -233,6 +239,19 @@ class Renderer:
                 body["changelog"] = self.changelog(issue.id)
             rendered.append(body)
         return rendered
+
+    def names_and_schema(self, selection: FieldSelection, *, names: bool, schema: bool) -> JsonDict:
+        """Jira's ``expand=names`` / ``expand=schema``: the selected fields' names and schemas."""
+        described = [f.describe() for f in SYSTEM_FIELDS] + [
+            describe_custom_field(c) for c in self.ref.custom_fields.by_id.values()
+        ]
+        chosen = [f for f in described if selection.wants(str(f["id"])) and f["id"] != "issuekey"]
+        extra: JsonDict = {}
+        if names:
+            extra["names"] = {str(f["id"]): f["name"] for f in chosen}
+        if schema:
+            extra["schema"] = {str(f["id"]): f["schema"] for f in chosen if "schema" in f}
+        return extra
 
     def changelog(self, issue_id: int) -> JsonDict:
         """The change history of an issue, oldest first."""

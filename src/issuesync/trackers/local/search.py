@@ -51,10 +51,12 @@ def search(
     )
     expands = _expand_set(expand)
     selection = FieldSelection.parse(fields, default="*navigable")
-    rendered = (
-        op.renderer().issues(issues, selection, changelog="changelog" in expands) if issues else []
+    renderer = op.renderer()
+    rendered = renderer.issues(issues, selection, changelog="changelog" in expands)
+    extra = renderer.names_and_schema(
+        selection, names="names" in expands, schema="schema" in expands
     )
-    return {
+    return extra | {
         "expand": "schema,names",
         "startAt": start_at,
         "maxResults": max_results,
