@@ -6,11 +6,11 @@ routes and, later, the sync engine's ``local`` adapter both write through it.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from typing import TypeVar
 
-from sqlalchemy import delete, insert, select
+from sqlalchemy import Select, delete, insert, select
 from sqlalchemy.orm import Session
 
 from issuesync.auth import Principal
@@ -18,6 +18,13 @@ from issuesync.errors import InvalidInputError
 from issuesync.store.base import Base
 from issuesync.store.users import User
 from issuesync.trackers.local.customvalues import CustomValues
+from issuesync.trackers.local.fieldops import (
+    apply_operation,
+    ids_text,
+    named_row,
+    names_text,
+    valid_label,
+)
 from issuesync.trackers.local.jiratime import format_date, parse_date
 from issuesync.trackers.local.models import (
     ChangeItem,
@@ -90,10 +97,6 @@ class Changes:
                 to_string=new[1],
             )
         )
-
-
-def _ids(values: Sequence[object]) -> str | None:
-    return ", ".join(str(v) for v in values) or None
 
 
 @dataclass
@@ -358,9 +361,9 @@ class IssueWriter:
                 raise InvalidInputError(
                     "labels", field_errors={"labels": "Labels must be a list of strings."}
                 )
-            wanted = [self._label(v) for v in value]
+            wanted = [valid_label(v) for v in value]
         elif verb in ("add", "remove"):
-            label = self._label(value)
+            label = valid_label(value)
             if verb == "add":
                 wanted = current if label in current else [*current, label]
             else:
@@ -387,21 +390,6 @@ class IssueWriter:
             self.session.scalars(select(IssueLabel.label).where(IssueLabel.issue_id == issue.id))
         )
 
-    @staticmethod
-    def _label(value: object) -> str:
-        if not isinstance(value, str) or not value or len(value) > MAX_LABEL:
-            raise InvalidInputError(
-                "labels", field_errors={"labels": "A label must be a non-empty string."}
-            )
-        if any(ch.isspace() for ch in value):
-            raise InvalidInputError(
-                "labels",
-                field_errors={
-                    "labels": "The label '" + value + "' contains spaces which is invalid."
-                },
-            )
-        return value
-
     def components(self, issue: Issue, verb: str, value: object) -> None:
         rows = {
             c.id: c
@@ -409,36 +397,16 @@ class IssueWriter:
                 select(Component).where(Component.project_id == self.project.id)
             )
         }
-        current = self._components
-        if current is None:
-            current = (
-                []
-                if issue.id is None
-                else list(
-                    self.session.scalars(
-                        select(IssueComponent.component_id).where(
-                            IssueComponent.issue_id == issue.id
-                        )
-                    )
-                )
+        if self._components is None:
+            self._components = self._stored_ids(
+                issue,
+                select(IssueComponent.component_id).where(IssueComponent.issue_id == issue.id),
             )
-        wanted = self._collection(
-            verb,
-            value,
-            current,
-            lambda v: self._named_row(rows, v, "components", "Component"),
-            "components",
+        self._components = self._edit_ids(
+            issue, verb, value, self._components, rows, ("components", "Component", "Component")
         )
-        self._components = wanted
-        if issue.id is not None:
-            self.changes.record(
-                "Component",
-                (_ids(sorted(current)), _names(rows, current)),
-                (_ids(sorted(wanted)), _names(rows, wanted)),
-            )
 
     def _set_versions(self, issue: Issue, verb: str, value: object, kind: VersionKind) -> None:
-        field_id = "fixVersions" if kind is VersionKind.FIX else "versions"
         rows = {
             v.id: v
             for v in self.session.scalars(
@@ -447,79 +415,49 @@ class IssueWriter:
         }
         current = self._versions.get(kind)
         if current is None:
-            current = (
-                []
-                if issue.id is None
-                else list(
-                    self.session.scalars(
-                        select(IssueVersion.version_id).where(
-                            IssueVersion.issue_id == issue.id, IssueVersion.kind == kind.value
-                        )
-                    )
-                )
+            current = self._stored_ids(
+                issue,
+                select(IssueVersion.version_id).where(
+                    IssueVersion.issue_id == issue.id, IssueVersion.kind == kind.value
+                ),
             )
-        wanted = self._collection(
-            verb, value, current, lambda v: self._named_row(rows, v, field_id, "Version"), field_id
+        names = (
+            ("fixVersions", "Version", "Fix Version")
+            if kind is VersionKind.FIX
+            else ("versions", "Version", "Version")
         )
-        self._versions[kind] = wanted
+        self._versions[kind] = self._edit_ids(issue, verb, value, current, rows, names)
+
+    def _stored_ids(self, issue: Issue, query: Select[int]) -> list[int]:
+        return [] if issue.id is None else list(self.session.scalars(query))
+
+    def _edit_ids(
+        self,
+        issue: Issue,
+        verb: str,
+        value: object,
+        current: list[int],
+        rows: Mapping[int, Component] | Mapping[int, Version],
+        names: tuple[str, str, str],
+    ) -> list[int]:
+        """Apply one operation to a component or version list; record it in the history."""
+        field_id, label, history = names
+        wanted = apply_operation(
+            verb, value, current, lambda v: named_row(rows, v, field_id, label), field_id
+        )
         if issue.id is not None:
-            label = "Fix Version" if kind is VersionKind.FIX else "Version"
             self.changes.record(
-                label,
-                (_ids(sorted(current)), _names(rows, current)),
-                (_ids(sorted(wanted)), _names(rows, wanted)),
+                history,
+                (ids_text(sorted(current)), names_text(rows, current)),
+                (ids_text(sorted(wanted)), names_text(rows, wanted)),
             )
+        return wanted
 
     def fix_versions(self, issue: Issue, verb: str, value: object) -> None:
         self._set_versions(issue, verb, value, VersionKind.FIX)
 
     def affected_versions(self, issue: Issue, verb: str, value: object) -> None:
         self._set_versions(issue, verb, value, VersionKind.AFFECTED)
-
-    @staticmethod
-    def _collection(
-        verb: str,
-        value: object,
-        current: list[int],
-        resolve: Callable[[object], int],
-        field_id: str,
-    ) -> list[int]:
-        if verb == "set":
-            if not isinstance(value, list):
-                raise InvalidInputError(field_id, field_errors={field_id: "Expected a list."})
-            return list(dict.fromkeys(resolve(v) for v in value))
-        if verb == "add":
-            new = resolve(value)
-            return current if new in current else [*current, new]
-        if verb == "remove":
-            gone = resolve(value)
-            return [c for c in current if c != gone]
-        raise InvalidInputError(field_id, field_errors={field_id: f"Unknown operation '{verb}'."})
-
-    @staticmethod
-    def _named_row(
-        rows: Mapping[int, Component] | Mapping[int, Version],
-        value: object,
-        field_id: str,
-        label: str,
-    ) -> int:
-        if isinstance(value, Mapping):
-            if value.get("id") is not None:
-                key = str(value["id"])
-                number = row_id(key)
-                if number is not None and number in rows:
-                    return number
-                raise InvalidInputError(
-                    field_id, field_errors={field_id: f"{label} id '{key}' is not valid"}
-                )
-            value = value.get("name")
-        if isinstance(value, str):
-            for candidate, row in rows.items():
-                if row.name.lower() == value.lower():
-                    return candidate
-        raise InvalidInputError(
-            field_id, field_errors={field_id: f"{label} name '{value}' is not valid"}
-        )
 
     # -- comments and links given with an edit ---------------------------------------------
 
@@ -559,7 +497,7 @@ class IssueWriter:
             )
         if kind.multiple:
             current = [r.option_id if r.option_id is not None else r.user_id or 0 for r in old_rows]
-            wanted_keys = self._collection(
+            wanted_keys = apply_operation(
                 verb, value, current, lambda v: self.custom_values.ref(custom, v), field_id
             )
             new_rows = [self.custom_values.row(custom, k) for k in wanted_keys]
@@ -576,11 +514,11 @@ class IssueWriter:
             self.changes.record(
                 custom.name,
                 (
-                    _ids([self.custom_values.key(r) for r in old_rows]),
+                    ids_text([self.custom_values.key(r) for r in old_rows]),
                     self.custom_values.text(custom, old_rows),
                 ),
                 (
-                    _ids([self.custom_values.key(r) for r in new_rows]),
+                    ids_text([self.custom_values.key(r) for r in new_rows]),
                     self.custom_values.text(custom, new_rows),
                 ),
                 custom_id=field_id,
@@ -684,10 +622,6 @@ class IssueWriter:
             target_issue_id=target.id,
             created_ms=self.now_ms,
         )
-
-
-def _names(rows: Mapping[int, Component] | Mapping[int, Version], ids: list[int]) -> str | None:
-    return ", ".join(rows[i].name for i in ids if i in rows) or None
 
 
 _SINGLE: dict[str, Callable[[IssueWriter, Issue, object], None]] = {
