@@ -12,7 +12,10 @@
     ├── InvalidInputError         400: the request is wrong; carries per-field errors
     │   └── QueryError            400: a query (JQL) does not parse or names unknown things
     ├── ConflictError             409: the request clashes with the current state
-    └── PayloadTooLargeError      413: over a configured size limit
+    ├── PayloadTooLargeError      413: over a configured size limit
+    └── TrackerError              raised at a tracker adapter's edge
+        ├── TrackerOfflineError   retryable: the tracker cannot be reached; back off, retry
+        └── TrackerRejectedError  per-issue: the tracker refused a write; park that issue
 
 The API layers translate these into their dialect's error shape; the CLI prints
 the message on one line and exits non-zero. Vendor and HTTP errors from remote
@@ -89,3 +92,21 @@ class PayloadTooLargeError(IssueSyncError):
     """The request body is over a configured limit."""
 
     status_code = 413
+
+
+class TrackerError(IssueSyncError):
+    """A tracker adapter could not do what the engine asked."""
+
+    status_code = 502
+
+
+class TrackerOfflineError(TrackerError):
+    """The tracker cannot be reached now; the work waits and is retried."""
+
+    status_code = 503
+
+
+class TrackerRejectedError(TrackerError):
+    """The tracker refused a write; ``message`` is the tracker's reason."""
+
+    status_code = 422

@@ -2,10 +2,10 @@
 
 from __future__ import annotations
 
-from issuesync.store import users
+from issuesync.store import sync, users
 from issuesync.store.base import Base
 from issuesync.trackers.local import models
 
 metadata = Base.metadata
 
-__all__ = ["metadata", "models", "users"]
+__all__ = ["metadata", "models", "sync", "users"]

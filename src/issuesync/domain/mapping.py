@@ -1,0 +1,176 @@
+"""How one connector's configuration turns its issue into changes for the partner, and back.
+
+The sending connector translates: its field mappings (direction ``BOTH`` or
+``OUTGOING``) pick the local fields that are sent, name them by the partner's
+field id and map their values; its workflow mappings map the status; its
+outgoing issue-type mappings map the issue type. The receiving connector only
+filters: it writes the fields its own mappings accept (``BOTH`` or
+``INCOMING``). Each side's configuration is complete (see
+``complete_configurations``), so a one-sided configuration still works.
+
+Comments and attachments are not fields; the pseudo-fields ``comment`` and
+``attachment`` in a mapping switch their synchronization on.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass
+from typing import Any
+
+from issuesync.domain.integration import (
+    GLOBAL_WORKFLOW,
+    Configuration,
+    FieldMapping,
+    ValueMapping,
+)
+from issuesync.domain.replica import FieldValue
+
+COMMENT = "comment"
+ATTACHMENT = "attachment"
+STATUS = "status"
+SUB_OBJECTS = (COMMENT, ATTACHMENT)
+
+
+def _same(a: object, b: object) -> bool:
+    if isinstance(a, str) and isinstance(b, str):
+        return a.casefold() == b.casefold()
+    return bool(a == b)
+
+
+def _map_value(value: FieldValue, pairs: list[ValueMapping], *, outgoing: bool) -> FieldValue:
+    if not pairs or value is None:
+        return value
+    if isinstance(value, list):
+        mapped = [_map_value(item, pairs, outgoing=outgoing) for item in value]
+        return sorted(str(item) for item in mapped)
+    for pair in pairs:
+        source, target = (pair.local, pair.remote) if outgoing else (pair.remote, pair.local)
+        if _same(source, value):
+            return target  # type: ignore[no-any-return]
+    return value
+
+
+@dataclass(frozen=True)
+class ConnectorMapping:
+    """A connector's configuration, compiled for the routes."""
+
+    configuration: Configuration
+
+    @property
+    def outgoing_fields(self) -> list[FieldMapping]:
+        """Field mappings whose local field is sent (comments and attachments excluded)."""
+        return [
+            m
+            for m in self.configuration.field_mappings
+            if m.direction.outgoing and m.local_field not in SUB_OBJECTS
+        ]
+
+    @property
+    def incoming_fields(self) -> set[str]:
+        """Local fields the partner's changes may be written into."""
+        return {
+            m.local_field
+            for m in self.configuration.field_mappings
+            if m.direction.incoming and m.local_field not in SUB_OBJECTS
+        }
+
+    def syncs(self, sub_object: str, *, outgoing: bool) -> bool:
+        """Whether comments (``comment``) or attachments (``attachment``) go this way."""
+        return any(
+            m.local_field == sub_object
+            and (m.direction.outgoing if outgoing else m.direction.incoming)
+            for m in self.configuration.field_mappings
+        )
+
+    def to_remote(self, mapping: FieldMapping, value: FieldValue) -> FieldValue:
+        """A local value as the partner's field should hold it."""
+        return _map_value(value, mapping.value_mappings, outgoing=True)
+
+    def remote_status(self, status: str | None, issue_type: str | None) -> str | None:
+        """The partner status: the issue type's pairs, then the global ones, else the same name."""
+        if status is None:
+            return None
+        for workflow in self._workflows(issue_type):
+            for pair in workflow.status_mappings:
+                if _same(pair.local, status):
+                    return str(pair.remote)
+        return status
+
+    def _workflows(self, issue_type: str | None) -> list[Any]:
+        chosen = [
+            w
+            for w in self.configuration.workflow_mappings
+            if issue_type is not None and _same(w.id, issue_type)
+        ]
+        chosen += [w for w in self.configuration.workflow_mappings if w.id == GLOBAL_WORKFLOW]
+        return chosen
+
+    def remote_issue_type(self, issue_type: str | None) -> str | None:
+        """The partner's issue type for a local one (outgoing mappings, else the same name)."""
+        if issue_type is None:
+            return None
+        for pair in self.configuration.issue_type_mappings.outgoing:
+            if _same(pair.local, issue_type):
+                return pair.remote
+        return issue_type
+
+    def local_issue_type(self, remote_type: str | None, proposed: str | None) -> str | None:
+        """The local type for the partner's raw type (incoming mappings), else the proposed one."""
+        if remote_type is not None:
+            for pair in self.configuration.issue_type_mappings.incoming:
+                if _same(pair.remote, remote_type):
+                    return pair.local
+        return proposed
+
+    def defaults_for(self, issue_type: str | None) -> dict[str, Any]:
+        """``fieldDefaults`` that apply to a new issue of this type."""
+        values: dict[str, Any] = {}
+        for default in self.configuration.field_defaults:
+            if default.issue_type is None:
+                values.setdefault(default.field, default.value)
+        for default in self.configuration.field_defaults:
+            if (
+                default.issue_type is not None
+                and issue_type
+                and _same(default.issue_type, issue_type)
+            ):
+                values[default.field] = default.value
+        return values
+
+
+@dataclass
+class Shadow:
+    """The last state both sides agreed on, for one linked issue, in this side's terms.
+
+    ``fields`` holds canonical values of the local fields that are synchronized
+    (and ``status``); ``sent`` holds, per field, the ``sequenceId`` of the last
+    message that carried it to the partner.
+    """
+
+    fields: dict[str, FieldValue]
+    sent: dict[str, int]
+
+    @classmethod
+    def empty(cls) -> Shadow:
+        """The shadow of an issue never synchronized."""
+        return cls({}, {})
+
+    @classmethod
+    def load(cls, data: Mapping[str, Any] | None) -> Shadow:
+        """From its stored JSON."""
+        if not data:
+            return cls.empty()
+        return cls(dict(data.get("fields", {})), dict(data.get("sent", {})))
+
+    def dump(self) -> dict[str, Any]:
+        """To its stored JSON."""
+        return {"fields": self.fields, "sent": self.sent}
+
+    def knows(self, field: str) -> bool:
+        """Whether the field has an agreed value."""
+        return field in self.fields
+
+    def changed(self, field: str, value: FieldValue) -> bool:
+        """Whether ``value`` differs from the agreed one (an unknown field always differs)."""
+        return field not in self.fields or self.fields[field] != value
