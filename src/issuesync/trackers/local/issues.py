@@ -13,6 +13,7 @@ from issuesync.trackers.local.defaults import DEFAULT_PRIORITY, DEFAULT_RESOLUTI
 from issuesync.trackers.local.fielddefs import JsonDict
 from issuesync.trackers.local.models import (
     Attachment,
+    DeletedIssue,
     Issue,
     Project,
     StatusCategory,
@@ -163,7 +164,15 @@ def delete_issue(op: Operation, key: str, delete_subtasks: bool) -> list[str]:
         raise InvalidInputError(
             f"The issue '{issue.key}' has sub-tasks; set deleteSubtasks=true to delete them too."
         )
-    ids = [issue.id, *op.session.scalars(select(Issue.id).where(Issue.parent_id == issue.id))]
+    subtask_rows = op.session.execute(
+        select(Issue.id, Issue.key).where(Issue.parent_id == issue.id)
+    ).all()
+    ids = [issue.id, *(row.id for row in subtask_rows)]
+    # Recorded in the deletion's transaction, so a sync adapter learns of every one.
+    op.session.add_all(
+        DeletedIssue(project_id=issue.project_id, key=deleted_key, deleted_ms=op.now)
+        for deleted_key in [issue.key, *(row.key for row in subtask_rows)]
+    )
     digests = set(op.session.scalars(select(Attachment.sha256).where(Attachment.issue_id.in_(ids))))
     op.session.execute(delete(Issue).where(Issue.parent_id == issue.id))
     op.session.delete(issue)

@@ -475,6 +475,38 @@ class ChangeItem(Base):
     to_string: Mapped[str | None] = mapped_column(Text)
 
 
+class DeletedIssue(Base):
+    """A deleted issue, kept so that a sync adapter can tell its peer (``deleted_since``).
+
+    Written by the deletion itself, in its transaction. The key is kept, not a
+    foreign key: the issue row is gone. Deletions are rare, so rows are kept.
+    """
+
+    __tablename__ = "tracker_deleted_issues"
+    __table_args__ = (
+        Index("ix_tracker_deleted_issues_project_deleted", "project_id", "deleted_ms"),
+    )
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    project_id: Mapped[int] = mapped_column(ForeignKey("tracker_projects.id", ondelete="CASCADE"))
+    key: Mapped[str] = mapped_column(String(64))
+    deleted_ms: Mapped[int] = mapped_column(BigInteger)
+
+
+class IdempotencyRecord(Base):
+    """What a create made for a caller's idempotency key, so a retried create returns it.
+
+    ``object_id`` is the id of the issue, comment or attachment that the first
+    call made; it is recorded in the same transaction as the object itself.
+    """
+
+    __tablename__ = "tracker_idempotency"
+
+    key: Mapped[str] = mapped_column(String(255), primary_key=True)
+    object_id: Mapped[str] = mapped_column(String(64))
+    created_ms: Mapped[int] = mapped_column(BigInteger)
+
+
 MAX_ROW_ID = 2**31 - 1  # ids and numbers are INTEGER columns: 32 bits on PostgreSQL
 
 

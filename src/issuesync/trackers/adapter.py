@@ -1,0 +1,208 @@
+"""The one contract every tracker adapter implements, and what the engine may ask of it.
+
+An adapter works on one project of one tracker, as one (sync) user. It speaks
+:class:`~issuesync.domain.replica.Replica` and canonical field values (see
+``domain/replica.py``); it never leaks its tracker's JSON or its HTTP errors:
+those are translated at the adapter's edge into ``issuesync.errors``:
+
+- :class:`~issuesync.errors.TrackerOfflineError`: the tracker cannot be reached
+  (messages wait in ``offline``; the route retries);
+- :class:`~issuesync.errors.AuthenticationError` /
+  :class:`~issuesync.errors.PermissionDeniedError`: the sync user is wrong or
+  not allowed (the route stops, visible in the status);
+- :class:`~issuesync.errors.NotFoundError`: the issue is missing;
+- :class:`~issuesync.errors.TrackerRejectedError`: the tracker refused a write,
+  with its reason (the message goes to ``error``).
+
+Writes that create something take an ``idempotency_key``: called twice with
+the same key (after a crash between the tracker's write and the engine's
+commit), the adapter returns what the first call made instead of making a
+second one. That is how "every change applied once" survives a crash.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator, Mapping, Sequence
+from dataclasses import dataclass, field
+from typing import Protocol
+
+from issuesync.domain.replica import FieldValue, HubAttachment, HubComment, Replica, UserRef
+
+
+@dataclass(frozen=True)
+class Capabilities:
+    """What an adapter can do; the engine degrades clearly where it cannot."""
+
+    comments: bool = True
+    comment_edit: bool = True
+    comment_delete: bool = True
+    comment_author: bool = False  # may write a comment in another user's name
+    attachments: bool = True
+    attachment_delete: bool = True
+    subtasks: bool = True
+    deletions: bool = False  # reports deleted issues through ``deleted_since``
+    worklogs: bool = False
+
+
+@dataclass(frozen=True)
+class FieldInfo:
+    """A field of the project's schema, by Jira's id and by name."""
+
+    id: str
+    name: str
+    type: str  # string, text, number, date, datetime, option, options, user, users, array, ...
+    custom: bool = False
+    required: bool = False
+    allowed_values: tuple[str, ...] = ()
+
+
+@dataclass(frozen=True)
+class ProjectSchema:
+    """What a project offers: issue types, statuses, priorities and fields, by name."""
+
+    key: str
+    name: str
+    issue_types: tuple[str, ...]
+    subtask_types: tuple[str, ...]
+    statuses: tuple[str, ...]
+    priorities: tuple[str, ...]
+    fields: tuple[FieldInfo, ...] = ()
+    initial_status: str | None = None
+
+    def field(self, id_or_name: str) -> FieldInfo | None:
+        """The field with this id or (case-insensitive) name."""
+        lowered = id_or_name.lower()
+        for info in self.fields:
+            if info.id == id_or_name or info.name.lower() == lowered:
+                return info
+        return None
+
+
+@dataclass(frozen=True)
+class Deletion:
+    """An issue the tracker deleted, when it can say so."""
+
+    key: str
+    deleted_ms: int
+
+
+@dataclass(frozen=True)
+class IssueDraft:
+    """An issue to create: canonical field values in this tracker's terms."""
+
+    issue_type: str
+    fields: Mapping[str, FieldValue]
+    parent_key: str | None = None
+    reporter: UserRef | None = None
+
+
+@dataclass(frozen=True)
+class ConnectionCheck:
+    """One line of a connection test."""
+
+    name: str
+    ok: bool
+    detail: str = ""
+
+
+@dataclass(frozen=True)
+class ConnectionReport:
+    """The result of a connection test; never contains a credential."""
+
+    checks: tuple[ConnectionCheck, ...] = field(default_factory=tuple)
+
+    @property
+    def ok(self) -> bool:
+        """Whether every check passed."""
+        return all(check.ok for check in self.checks)
+
+
+class Tracker(Protocol):
+    """One project of one tracker, as the sync user sees it."""
+
+    name: str
+    capabilities: Capabilities
+    project_key: str
+
+    def describe(self) -> ProjectSchema:
+        """The project's schema."""
+        ...
+
+    def clock_ms(self) -> int:
+        """The tracker's "now" in epoch ms: the signpost of a poll."""
+        ...
+
+    def changed_since(
+        self, since_ms: int | None, queries: Sequence[str], page_size: int = 200
+    ) -> Iterator[list[Replica]]:
+        """Pages of the project's issues updated at or after ``since_ms`` that match any query.
+
+        No query means every issue of the project. Pages are ordered by update
+        time; every issue updated at or after ``since_ms`` before the call is
+        yielded at least once, even when issues change during the paging.
+        """
+        ...
+
+    def matching(self, keys: Sequence[str], queries: Sequence[str]) -> set[str]:
+        """Which of ``keys`` match any of ``queries`` (all of them when there is no query)."""
+        ...
+
+    def deleted_since(self, since_ms: int | None) -> list[Deletion]:
+        """Issues of the project deleted at or after ``since_ms`` (capability ``deletions``)."""
+        ...
+
+    def get(self, key: str) -> Replica | None:
+        """The issue, or None when it does not exist (any more)."""
+        ...
+
+    def create(self, draft: IssueDraft, *, idempotency_key: str) -> Replica:
+        """Create an issue; once per ``idempotency_key``."""
+        ...
+
+    def update(self, key: str, fields: Mapping[str, FieldValue]) -> Replica:
+        """Set fields (canonical values; users already resolved) and return the issue after."""
+        ...
+
+    def transition(self, key: str, status: str) -> Replica:
+        """Move the issue to ``status`` through the workflow (shortest path of transitions)."""
+        ...
+
+    def find_user(self, ref: UserRef) -> UserRef | None:
+        """The tracker's user with this e-mail, else this login name; None when unknown."""
+        ...
+
+    def add_comment(
+        self, key: str, body: str, author: UserRef | None, *, idempotency_key: str
+    ) -> HubComment:
+        """Add a comment (in ``author``'s name when the tracker allows); once per key."""
+        ...
+
+    def edit_comment(self, key: str, comment_id: str, body: str) -> HubComment:
+        """Replace a comment's body."""
+        ...
+
+    def delete_comment(self, key: str, comment_id: str) -> None:
+        """Delete a comment; deleting one that is gone already is not an error."""
+        ...
+
+    def read_attachment(self, attachment_id: str) -> bytes:
+        """An attachment's content."""
+        ...
+
+    def add_attachment(
+        self, key: str, filename: str, mimetype: str, content: bytes, *, idempotency_key: str
+    ) -> HubAttachment:
+        """Attach a file; once per key."""
+        ...
+
+    def delete_attachment(self, key: str, attachment_id: str) -> None:
+        """Delete an attachment; deleting one that is gone already is not an error."""
+        ...
+
+    def test_connection(self) -> ConnectionReport:
+        """Reachable, authenticated, project exists, allowed to write."""
+        ...
+
+    def close(self) -> None:
+        """Release connections."""
+        ...

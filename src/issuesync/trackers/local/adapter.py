@@ -1,0 +1,523 @@
+"""The sync engine's ``local`` adapter: one project of the built-in tracker, in-process.
+
+It calls the same service functions as the tracker's REST routes (``issues``,
+``subresources``), inside the tracker's own operations, so the engine and the
+HTTP API can never disagree; issues are rendered as Jira JSON by the batch
+:class:`~issuesync.trackers.local.render.Renderer` and read into replicas by
+:mod:`issuesync.trackers.jirashape`.
+
+Errors are translated at this edge: a refused write (``InvalidInputError``,
+``ConflictError``, ``PayloadTooLargeError``) becomes ``TrackerRejectedError``
+with the field errors in its message; ``NotFoundError`` and the auth errors
+pass as they are; a query that cannot be compiled is a ``ConfigurationError``.
+
+Creates are idempotent through ``tracker_idempotency``: the record of a key is
+written in the transaction that makes the object, so a retry after a crash
+finds it, and two racing calls cannot both commit (the key is the primary key).
+
+Comments are written in their author's name when that user exists here
+(``comment_author``), and comments and attachments are edited and deleted in
+their author's name: the engine mirrors what happened on the peer, which the
+tracker's "own or project admin" rule would otherwise refuse to a plain sync user.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import functools
+import hashlib
+import io
+from collections.abc import Callable, Iterator, Mapping, Sequence
+from typing import ParamSpec, TypeVar
+
+from sqlalchemy import ColumnElement, and_, or_, select
+from sqlalchemy.exc import IntegrityError, SQLAlchemyError
+
+from issuesync.auth import Principal
+from issuesync.domain.jql import parse_jql
+from issuesync.domain.replica import FieldValue, HubAttachment, HubComment, Replica, UserRef
+from issuesync.errors import (
+    ConfigurationError,
+    ConflictError,
+    InvalidInputError,
+    IssueSyncError,
+    NotFoundError,
+    PayloadTooLargeError,
+    QueryError,
+    TrackerRejectedError,
+)
+from issuesync.store.base import now_ms
+from issuesync.store.users import User
+from issuesync.trackers import jirashape
+from issuesync.trackers.adapter import (
+    Capabilities,
+    ConnectionCheck,
+    ConnectionReport,
+    Deletion,
+    IssueDraft,
+    ProjectSchema,
+    Tracker,
+)
+from issuesync.trackers.local import issues, replicas, subresources, workflow
+from issuesync.trackers.local.context import Operation
+from issuesync.trackers.local.jql_sql import JqlContext, compile_jql
+from issuesync.trackers.local.models import (
+    DeletedIssue,
+    IdempotencyRecord,
+    Issue,
+    Project,
+    row_id,
+)
+from issuesync.trackers.local.tracker import LocalTracker
+
+P = ParamSpec("P")
+T = TypeVar("T")
+
+MAX_RECORD_KEY = 255
+KEYS_PER_QUERY = 500
+
+
+def _reason(exc: IssueSyncError) -> str:
+    details = "; ".join(f"{name}: {text}" for name, text in exc.field_errors.items())
+    return f"{exc.message} ({details})" if details else exc.message
+
+
+def _at_edge(method: Callable[P, T]) -> Callable[P, T]:
+    """Translate the tracker's refusals into ``TrackerRejectedError``, keeping field errors."""
+
+    @functools.wraps(method)
+    def translated(*args: P.args, **kwargs: P.kwargs) -> T:
+        try:
+            return method(*args, **kwargs)
+        except (InvalidInputError, ConflictError, PayloadTooLargeError) as exc:
+            raise TrackerRejectedError(_reason(exc), field_errors=exc.field_errors) from exc
+
+    return translated
+
+
+class LocalAdapter(Tracker):
+    """:class:`~issuesync.trackers.adapter.Tracker` for one project of the built-in tracker."""
+
+    name = "local"
+    capabilities = Capabilities(comment_author=True, deletions=True, worklogs=False)
+
+    def __init__(self, tracker: LocalTracker, project_key: str, actor: Principal) -> None:
+        self.project_key = project_key.upper()
+        self._tracker = tracker
+        self._actor = actor
+
+    # -- reading ---------------------------------------------------------------------------
+
+    def describe(self) -> ProjectSchema:
+        """Issue types, the workflow's statuses, priorities and fields with allowed values."""
+        with self._tracker.read(self._actor) as op:
+            return replicas.describe_project(op, op.project(self.project_key))
+
+    def clock_ms(self) -> int:
+        """Now, in epoch ms: the built-in tracker shares this process's clock."""
+        return now_ms()
+
+    def changed_since(
+        self, since_ms: int | None, queries: Sequence[str], page_size: int = 200
+    ) -> Iterator[list[Replica]]:
+        """Keyset pages over ``(updated_ms, id)``: an issue that changes while the pages are
+        read moves past the cursor and comes again, never skipped.
+
+        Each page is one short read transaction, so a slow consumer holds no snapshot.
+        With queries, an idle call is one indexed probe; without, the first page query.
+        """
+        if page_size < 1:
+            raise ValueError("page_size must be at least 1")
+        condition: ColumnElement[bool] | None = None
+        after: tuple[int, int] | None = None
+        while True:
+            with self._tracker.read(self._actor) as op:
+                project_id = op.project_ref(self.project_key).id
+                if condition is None:
+                    probe = self._condition(op, project_id, since_ms, ())
+                    if (
+                        queries
+                        and op.session.scalar(select(Issue.id).where(probe).limit(1)) is None
+                    ):
+                        return  # idle: one indexed probe, before the queries are compiled
+                    condition = self._condition(op, project_id, since_ms, queries)
+                statement = select(Issue).where(condition)
+                if after is not None:
+                    updated, last_id = after
+                    statement = statement.where(
+                        Issue.updated_ms >= updated,
+                        or_(Issue.updated_ms > updated, Issue.id > last_id),
+                    )
+                rows = list(
+                    op.session.scalars(
+                        statement.order_by(Issue.updated_ms, Issue.id).limit(page_size)
+                    )
+                )
+                if not rows:
+                    return
+                page = replicas.render_replicas(op, rows)
+                after = (rows[-1].updated_ms, rows[-1].id)
+            yield page
+            if len(rows) < page_size:
+                return
+
+    def matching(self, keys: Sequence[str], queries: Sequence[str]) -> set[str]:
+        """Those of ``keys`` (as given) whose issue is in the project and matches a query."""
+        if not queries:
+            return set(keys)
+        wanted = sorted({k.upper() for k in keys})
+        found: set[str] = set()
+        with self._tracker.read(self._actor) as op:
+            project_id = op.project_ref(self.project_key).id
+            condition = self._condition(op, project_id, None, queries)
+            for start in range(0, len(wanted), KEYS_PER_QUERY):
+                chunk = wanted[start : start + KEYS_PER_QUERY]
+                found.update(
+                    op.session.scalars(select(Issue.key).where(condition, Issue.key.in_(chunk)))
+                )
+        return {k for k in keys if k.upper() in found}
+
+    def deleted_since(self, since_ms: int | None) -> list[Deletion]:
+        """Deletions recorded by the tracker's ``delete_issue``, oldest first."""
+        with self._tracker.read(self._actor) as op:
+            project_id = op.project_ref(self.project_key).id
+            statement = select(DeletedIssue.key, DeletedIssue.deleted_ms).where(
+                DeletedIssue.project_id == project_id
+            )
+            if since_ms is not None:
+                statement = statement.where(DeletedIssue.deleted_ms >= since_ms)
+            rows = op.session.execute(statement.order_by(DeletedIssue.deleted_ms, DeletedIssue.id))
+            return [Deletion(key=key, deleted_ms=ms) for key, ms in rows]
+
+    def get(self, key: str) -> Replica | None:
+        """The issue; None when it does not exist or is in another project."""
+        with self._tracker.read(self._actor) as op:
+            issue = self._find(op, key)
+            return replicas.render_replicas(op, [issue])[0] if issue is not None else None
+
+    def find_user(self, ref: UserRef) -> UserRef | None:
+        """The user with this e-mail (case-insensitive), else this login name."""
+        with self._tracker.read(self._actor) as op:
+            user = replicas.user_by_email(op.session, ref.email) or replicas.user_by_name(
+                op.session, ref.username
+            )
+            return replicas.user_ref(user) if user is not None else None
+
+    def read_attachment(self, attachment_id: str) -> bytes:
+        """An attachment's content, from the tracker's blob store."""
+        with self._tracker.read(self._actor) as op:
+            row = subresources.attachment(op, attachment_id)
+            issue = op.session.get(Issue, row.issue_id)
+            if issue is None or issue.project_id != op.project_ref(self.project_key).id:
+                raise NotFoundError(f"The attachment with id '{attachment_id}' does not exist.")
+            digest = row.sha256
+        try:
+            with self._tracker.blobs.open(digest) as content:
+                return content.read()
+        except FileNotFoundError as exc:
+            raise NotFoundError(
+                f"The content of attachment {attachment_id} is missing from the attachment store."
+            ) from exc
+
+    # -- writing issues --------------------------------------------------------------------
+
+    @_at_edge
+    def create(self, draft: IssueDraft, *, idempotency_key: str) -> Replica:
+        """Create the issue (and move it to ``fields["status"]`` if given), once per key."""
+        record_key = self._record_key("issue", idempotency_key)
+
+        def make() -> Replica:
+            with self._tracker.write(self._actor) as op:
+                record = op.session.get(IdempotencyRecord, record_key)
+                if record is not None:
+                    return self._created_issue(op, record.object_id)
+                values = dict(draft.fields)
+                status = values.pop("status", None)
+                reporter = replicas.reporter_name(
+                    op.session, values.pop("reporter", None), draft.reporter
+                )
+                values.pop("issuetype", None)
+                body = jirashape.to_jira_fields(
+                    values,
+                    replicas.write_schema(op, self.project_key),
+                    replicas.login_of(op.session),
+                )
+                body |= {
+                    "project": {"key": self.project_key},
+                    "issuetype": {"name": draft.issue_type},
+                }
+                if draft.parent_key:
+                    body["parent"] = {"key": draft.parent_key}
+                if reporter is not None:
+                    body["reporter"] = {"name": reporter}
+                created = issues.create_issue(op, body, {})
+                issue = op.issue(str(created["id"]))
+                if isinstance(status, str) and status:
+                    workflow.move_to_status(op, issue, status)
+                self._record(op, record_key, issue.id)
+                return replicas.render_replicas(op, [issue])[0]
+
+        return self._once(record_key, make, self._created_issue)
+
+    @_at_edge
+    def update(self, key: str, fields: Mapping[str, FieldValue]) -> Replica:
+        """Edit the fields (a ``status`` moves through the workflow) in one transaction."""
+        with self._tracker.write(self._actor) as op:
+            issue = self._issue(op, key)
+            values = dict(fields)
+            status = values.pop("status", None)
+            if values:
+                body = jirashape.to_jira_fields(
+                    values,
+                    replicas.write_schema(op, self.project_key),
+                    replicas.login_of(op.session),
+                )
+                issues.edit_issue(op, issue.key, body, {})
+            if isinstance(status, str) and status:
+                workflow.move_to_status(op, issue, status)
+            return replicas.render_replicas(op, [issue])[0]
+
+    @_at_edge
+    def transition(self, key: str, status: str) -> Replica:
+        """Move the issue along the shortest path of transitions; nothing when it is there."""
+        with self._tracker.write(self._actor) as op:
+            issue = self._issue(op, key)
+            workflow.move_to_status(op, issue, status)
+            return replicas.render_replicas(op, [issue])[0]
+
+    # -- comments --------------------------------------------------------------------------
+
+    @_at_edge
+    def add_comment(
+        self, key: str, body: str, author: UserRef | None, *, idempotency_key: str
+    ) -> HubComment:
+        """Comment in ``author``'s name when that user exists here, else the sync user's."""
+        record_key = self._record_key("comment", idempotency_key)
+
+        def make() -> HubComment:
+            with self._tracker.write(self._actor) as op:
+                record = op.session.get(IdempotencyRecord, record_key)
+                if record is not None:
+                    return replicas.comment_of(op, record.object_id)
+                issue = self._issue(op, key)
+                user = None
+                if author is not None:
+                    user = replicas.user_by_email(
+                        op.session, author.email
+                    ) or replicas.user_by_name(op.session, author.username)
+                writer = self._acting_as(op, user.id if user and user.active else None)
+                created = subresources.add_comment(writer, issue.key, {"body": body})
+                self._record(op, record_key, str(created["id"]))
+                return jirashape.comment_from_jira(created)
+
+        return self._once(record_key, make, replicas.comment_of)
+
+    @_at_edge
+    def edit_comment(self, key: str, comment_id: str, body: str) -> HubComment:
+        """Replace a comment's body."""
+        with self._tracker.write(self._actor) as op:
+            issue = self._issue(op, key)
+            comment = replicas.comment_row(op.session, comment_id, issue.id)
+            if comment is None:
+                raise NotFoundError(f"Can not find a comment for the id: {comment_id}.")
+            editor = self._acting_as(op, comment.author_id)
+            return jirashape.comment_from_jira(
+                subresources.edit_comment(editor, issue.key, comment_id, {"body": body})
+            )
+
+    @_at_edge
+    def delete_comment(self, key: str, comment_id: str) -> None:
+        """Delete a comment; one (or an issue) that is gone already is no error."""
+        with self._tracker.write(self._actor) as op:
+            issue = self._find(op, key)
+            comment = replicas.comment_row(op.session, comment_id, issue.id) if issue else None
+            if issue is not None and comment is not None:
+                subresources.delete_comment(
+                    self._acting_as(op, comment.author_id), issue.key, comment_id
+                )
+
+    # -- attachments -----------------------------------------------------------------------
+
+    @_at_edge
+    def add_attachment(
+        self, key: str, filename: str, mimetype: str, content: bytes, *, idempotency_key: str
+    ) -> HubAttachment:
+        """Store the content, then attach it in one transaction with the key's record.
+
+        As ``LocalTracker.attach``: content is written before the transaction that
+        refers to it, and removed again when that transaction did not keep it.
+        """
+        record_key = self._record_key("attachment", idempotency_key)
+        filename, mimetype = subresources.attachment_names(filename, mimetype)
+        with self._tracker.read(self._actor) as op:
+            record = op.session.get(IdempotencyRecord, record_key)
+            if record is not None:
+                return replicas.attachment_of(op, record.object_id)
+            self._issue(op, key)  # 404 before any content is written
+        digest, size = self._tracker.blobs.put(io.BytesIO(content))
+
+        def make() -> tuple[HubAttachment, bool]:
+            with self._tracker.write(self._actor) as op:
+                record = op.session.get(IdempotencyRecord, record_key)
+                if record is not None:
+                    return replicas.attachment_of(op, record.object_id), False
+                issue = self._issue(op, key)
+                (created,) = subresources.add_attachments(
+                    op, issue.key, [(filename, mimetype, digest, size)]
+                )
+                self._record(op, record_key, str(created["id"]))
+                return jirashape.attachment_from_jira(created), True
+
+        try:
+            attachment, made = self._once(
+                record_key, make, lambda op, oid: (replicas.attachment_of(op, oid), False)
+            )
+        except BaseException:
+            self._forget_unreferenced(digest)
+            raise
+        if not made:
+            self._forget_unreferenced(digest)
+        return attachment
+
+    @_at_edge
+    def delete_attachment(self, key: str, attachment_id: str) -> None:
+        """Delete an attachment of the issue, and its content when nothing else refers to it."""
+        orphan: str | None = None
+        with self._tracker.write(self._actor) as op:
+            issue = self._find(op, key)
+            row = replicas.attachment_row(op.session, attachment_id, issue.id) if issue else None
+            if row is not None:
+                remover = self._acting_as(op, row.author_id)
+                orphan = subresources.delete_attachment(remover, attachment_id)
+        if orphan:
+            self._tracker.forget_blobs([orphan])
+
+    # -- the connection --------------------------------------------------------------------
+
+    def test_connection(self) -> ConnectionReport:
+        """The sync user exists and is active, the project exists, a write can begin."""
+        user_name, key = self._actor.name, self.project_key
+        try:
+            with self._tracker.read(self._actor) as op:
+                user = op.session.get(User, self._actor.id)
+                user_ok = user is not None and user.active
+                found = op.session.scalar(select(Project.id).where(Project.key == key))
+            # A write transaction, rolled back: the store accepts writes now.
+            with self._tracker.uow_factory() as uow:
+                uow.session.execute(select(1))
+        except (IssueSyncError, SQLAlchemyError) as exc:
+            # The type only: a driver's message may name the database's address.
+            failed = ConnectionCheck("store", ok=False, detail=f"failed: {type(exc).__name__}")
+            return ConnectionReport((failed,))
+        may_write = user_ok and found is not None
+        checks = (
+            ConnectionCheck("user", user_ok, f"sync user '{user_name}' exists and is active"),
+            ConnectionCheck("project", found is not None, f"project {key} exists"),
+            ConnectionCheck("write", may_write, "may create and edit issues, comment, attach"),
+        )
+        return ConnectionReport(checks)
+
+    def close(self) -> None:
+        """Nothing to release: the tracker's services own the connections."""
+
+    # -- helpers ---------------------------------------------------------------------------
+
+    def _find(self, op: Operation, key: str) -> Issue | None:
+        project_id = op.project_ref(self.project_key).id  # a missing project raises
+        try:
+            issue = op.issue(key)
+        except NotFoundError:
+            return None
+        return issue if issue.project_id == project_id else None
+
+    def _issue(self, op: Operation, key: str) -> Issue:
+        issue = self._find(op, key)
+        if issue is None:
+            raise NotFoundError(f"Issue {key} does not exist in project {self.project_key}.")
+        return issue
+
+    def _condition(
+        self, op: Operation, project_id: int, since_ms: int | None, queries: Sequence[str]
+    ) -> ColumnElement[bool]:
+        parts: list[ColumnElement[bool]] = [Issue.project_id == project_id]
+        if since_ms is not None:
+            parts.append(Issue.updated_ms >= since_ms)
+        context = JqlContext(session=op.session, now_ms=op.now, current_user_id=self._actor.id)
+        compiled: list[ColumnElement[bool]] = []
+        for text in queries:
+            try:
+                compiled.append(compile_jql(parse_jql(text), context).where)
+            except QueryError as exc:
+                raise ConfigurationError(
+                    f"The query '{text}' for project {self.project_key} cannot be used: "
+                    f"{exc.message}"
+                ) from exc
+        if compiled:
+            parts.append(or_(*compiled))
+        return and_(*parts)
+
+    def _acting_as(self, op: Operation, user_id: int | None) -> Operation:
+        """``op`` in the name of ``user_id`` (a comment's author, say); ``op`` for None."""
+        if user_id is None or user_id == self._actor.id:
+            return op
+        user = op.session.get(User, user_id)
+        if user is None:
+            return op
+        return dataclasses.replace(op, actor=Principal.of(user))
+
+    def _record_key(self, kind: str, idempotency_key: str) -> str:
+        key = f"{kind}:{self.project_key}:{idempotency_key}"
+        if len(key) > MAX_RECORD_KEY:
+            key = f"{kind}:{self.project_key}:sha256:{hashlib.sha256(key.encode()).hexdigest()}"
+        return key
+
+    @staticmethod
+    def _record(op: Operation, record_key: str, object_id: int | str) -> None:
+        op.session.add(
+            IdempotencyRecord(key=record_key, object_id=str(object_id), created_ms=op.now)
+        )
+        op.session.flush()
+
+    def _once(
+        self, record_key: str, make: Callable[[], T], made: Callable[[Operation, str], T]
+    ) -> T:
+        """``make()``; when a racing call recorded the key first, what that call made."""
+        try:
+            return make()
+        except (ConflictError, IntegrityError) as exc:
+            with self._tracker.read(self._actor) as op:
+                record = op.session.get(IdempotencyRecord, record_key)
+                if record is not None:
+                    return made(op, record.object_id)
+            if isinstance(exc, IntegrityError):
+                raise ConflictError(f"the change clashes with existing data: {exc.orig}") from exc
+            raise
+
+    def _created_issue(self, op: Operation, object_id: str) -> Replica:
+        number = row_id(object_id)
+        issue = op.session.get(Issue, number) if number is not None else None
+        if issue is None:
+            raise NotFoundError(f"The issue created for this key ({object_id}) was deleted since.")
+        return replicas.render_replicas(op, [issue])[0]
+
+    def _forget_unreferenced(self, digest: str) -> None:
+        with self._tracker.read(self._actor) as op:
+            unused = subresources.unreferenced(op, [digest])
+        self._tracker.forget_blobs(unused)
+
+
+def local_adapter_for(tracker: LocalTracker, project_key: str, user_name: str) -> LocalAdapter:
+    """The adapter for ``project_key``, acting as the user called ``user_name``.
+
+    Raises:
+        ConfigurationError: no user has that name.
+    """
+    with tracker.uow_factory(readonly=True) as uow:
+        user = uow.session.scalar(select(User).where(User.name == user_name))
+        if user is None:
+            raise ConfigurationError(
+                f"The sync user '{user_name}' does not exist in the built-in tracker: "
+                "create it (issuesync user create) or name another one."
+            )
+        actor = Principal.of(user)
+    return LocalAdapter(tracker, project_key, actor)
