@@ -1,0 +1,242 @@
+"""``issuesync integration …`` and ``issuesync syncinfo …``: the Backbone resources on the CLI.
+
+The commands are built by :func:`integration_commands` and
+:func:`syncinfo_commands` around the services opener of ``cli.py``, so that
+this module does not import the CLI's entry point. Errors are raised from
+:mod:`issuesync.errors`; the CLI's runner prints them on one line.
+"""
+
+from __future__ import annotations
+
+import json
+import sys
+from collections.abc import Callable
+from contextlib import AbstractContextManager
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Annotated, Any
+
+import typer
+from rich.console import Console
+from rich.table import Table
+
+from issuesync.app import Services
+from issuesync.engine.connectors import connector_rows
+from issuesync.engine.integration_json import integration_json
+from issuesync.engine.integrations import (
+    create_integration,
+    delete_integration,
+    get_integration,
+    list_integrations,
+    parse_integration_spec,
+    project_checker,
+    set_running,
+)
+from issuesync.engine.syncinfo import delete_sync_info, import_sync_info, list_sync_info
+from issuesync.errors import InvalidInputError
+
+
+@dataclass(frozen=True)
+class CliContext:
+    """What the commands need from the CLI: a way to open the services, and stdout."""
+
+    open_services: Callable[[], AbstractContextManager[Services]]
+    out: Console
+
+
+def read_json_file(file: Path) -> Any:  # noqa: ANN401 - any JSON document
+    """The JSON document in ``file`` (``-``: standard input); bad JSON is an input error."""
+    text = sys.stdin.read() if str(file) == "-" else file.read_text(encoding="utf-8")
+    try:
+        return json.loads(text)
+    except json.JSONDecodeError as exc:
+        raise InvalidInputError(
+            f"{file} is not valid JSON: {exc.msg} (line {exc.lineno}, column {exc.colno})."
+        ) from exc
+    except UnicodeDecodeError as exc:
+        raise InvalidInputError(f"{file} is not UTF-8 text.") from exc
+
+
+def _echo_json(document: object) -> None:
+    # Plain text, not rich: the output is for jq and files as much as for people.
+    typer.echo(json.dumps(document, indent=2, ensure_ascii=False))
+
+
+FileOption = Annotated[
+    Path,
+    typer.Option(
+        "--file", "-f", help="The JSON file to read ('-' for standard input).", show_default=False
+    ),
+]
+
+
+def integration_commands(context: CliContext) -> typer.Typer:
+    """The ``integration`` command group."""
+    group = typer.Typer(
+        help="Integrations: two connectors kept in step (Backbone's synchronizations).",
+        no_args_is_help=True,
+    )
+
+    @group.command("create")
+    def create(file: FileOption) -> None:
+        """Create an integration from a JSON body as `POST /integrations` takes it."""
+        spec = parse_integration_spec(read_json_file(file))
+        with context.open_services() as services, services.uow_factory() as uow:
+            row = create_integration(
+                uow.session,
+                spec,
+                actor=services.settings.admin_user,
+                secrets=services.secrets,
+                project_exists=project_checker(uow.session),
+            )
+            document = integration_json(uow.session, row)
+            uow.commit()
+        _echo_json(document)
+
+    @group.command("list")
+    def list_(
+        project: Annotated[
+            str | None, typer.Option("--project", "-p", help="Only those syncing this project.")
+        ] = None,
+    ) -> None:
+        """List the integrations: keys, projects, connectors, and whether they run."""
+        with (
+            context.open_services() as services,
+            services.uow_factory(readonly=True) as uow,
+        ):
+            rows = []
+            for row in list_integrations(uow.session, project):
+                first, second = connector_rows(uow.session, row.id)
+                rows.append(
+                    (
+                        row.key,
+                        row.summary,
+                        f"{first.project_key} <> {second.project_key}",
+                        f"{first.key}, {second.key}",
+                        "yes" if row.running else "no",
+                    )
+                )
+        if not rows:
+            context.out.print("No integrations" + (f" for {project}." if project else "."))
+            return
+        table = Table("key", "summary", "projects", "connectors", "running")
+        for values in rows:
+            table.add_row(*values)
+        context.out.print(table)
+
+    @group.command("show")
+    def show(
+        key: Annotated[str, typer.Argument(help="The integration's key, e.g. INT-1.")],
+    ) -> None:
+        """Show an integration with its status, as JSON."""
+        with (
+            context.open_services() as services,
+            services.uow_factory(readonly=True) as uow,
+        ):
+            document = integration_json(
+                uow.session, get_integration(uow.session, key), with_status=True
+            )
+        _echo_json(document)
+
+    def switch(key: str, running: bool) -> None:
+        with context.open_services() as services, services.uow_factory() as uow:
+            row = set_running(uow.session, key, running, services.settings.admin_user)
+            row_key = row.key
+            uow.commit()
+        if running:
+            context.out.print(f"{row_key} is RUNNING: the workers start its routes.")
+        else:
+            context.out.print(f"{row_key} is STOPPED: the workers stop its routes.")
+
+    @group.command("start")
+    def start(key: Annotated[str, typer.Argument(help="The integration's key.")]) -> None:
+        """Start synchronizing an integration."""
+        switch(key, running=True)
+
+    @group.command("stop")
+    def stop(key: Annotated[str, typer.Argument(help="The integration's key.")]) -> None:
+        """Stop synchronizing an integration (its messages wait)."""
+        switch(key, running=False)
+
+    @group.command("delete")
+    def delete(key: Annotated[str, typer.Argument(help="The integration's key.")]) -> None:
+        """Delete an integration with its sync information and messages (cannot be undone)."""
+        with context.open_services() as services, services.uow_factory() as uow:
+            row_key = get_integration(uow.session, key).key
+            delete_integration(uow.session, key)
+            uow.commit()
+        context.out.print(f"Deleted {row_key} with its connectors and sync information.")
+
+    return group
+
+
+ConnectorArgument = Annotated[
+    str, typer.Argument(help="The connector's key, e.g. PA-1 (see `integration show`).")
+]
+
+
+def syncinfo_commands(context: CliContext) -> typer.Typer:
+    """The ``syncinfo`` command group."""
+    group = typer.Typer(
+        help="Sync information: which local issue is linked to which remote issue.",
+        no_args_is_help=True,
+    )
+
+    @group.command("list")
+    def list_(
+        connector: ConnectorArgument,
+        local_issue_key: Annotated[
+            str | None, typer.Option(help="Only the entry of this issue of the connector.")
+        ] = None,
+        remote_issue_key: Annotated[
+            str | None, typer.Option(help="Only the entry of this issue of the partner.")
+        ] = None,
+    ) -> None:
+        """List a connector's sync information as JSON."""
+        with (
+            context.open_services() as services,
+            services.uow_factory(readonly=True) as uow,
+        ):
+            entries = list_sync_info(uow.session, connector, local_issue_key, remote_issue_key)
+        _echo_json(entries)
+
+    @group.command("import")
+    def import_(connector: ConnectorArgument, file: FileOption) -> None:
+        """Link existing issues: import a JSON array of entries (by localIssueKey)."""
+        entries = read_json_file(file)
+        with context.open_services() as services, services.uow_factory() as uow:
+            count = import_sync_info(uow.session, connector, entries)
+            uow.commit()
+        noun = "entry" if count == 1 else "entries"
+        context.out.print(f"Imported {count} sync information {noun} into {connector.upper()}.")
+
+    @group.command("delete")
+    def delete(
+        connector: ConnectorArgument,
+        entry_id: Annotated[
+            int | None, typer.Option("--id", help="The entry's id (see `syncinfo list`).")
+        ] = None,
+        everything: Annotated[
+            bool,
+            typer.Option(
+                "--all",
+                "--yes",
+                help="Delete every entry of the connector (cannot be undone).",
+            ),
+        ] = False,
+    ) -> None:
+        """Delete one entry (--id) or all of a connector's sync information (--all)."""
+        if entry_id is None and not everything:
+            raise InvalidInputError(
+                f"give --id N to delete one entry, or --all to delete every entry of "
+                f"{connector.upper()} (cannot be undone)"
+            )
+        if entry_id is not None and everything:
+            raise InvalidInputError("give either --id or --all, not both")
+        with context.open_services() as services, services.uow_factory() as uow:
+            count = delete_sync_info(uow.session, connector, entry_id)
+            uow.commit()
+        noun = "entry" if count == 1 else "entries"
+        context.out.print(f"Deleted {count} sync information {noun} of {connector.upper()}.")
+
+    return group

@@ -1,0 +1,1 @@
+"""The sync engine: integrations, routes, transports and the work they share."""
