@@ -134,6 +134,16 @@ def create_app(services: Services) -> FastAPI:
     return app
 
 
+def install_engine(app: FastAPI, services: Services) -> None:
+    """Run the sync engine alongside the app: started with it, stopped before it closes."""
+    from issuesync.engine.runner import Engine  # noqa: PLC0415 - the engine needs Services
+
+    engine = Engine(services)
+    app.state.engine = engine
+    app.router.on_startup.append(engine.start)
+    app.router.on_shutdown.insert(0, engine.stop)
+
+
 def app_from_environment() -> FastAPI:
     """An app built from the environment's settings: the factory each server worker calls.
 
@@ -143,5 +153,8 @@ def app_from_environment() -> FastAPI:
     services = build_services(Settings())
     bootstrap(services, migrate=False)
     app = create_app(services)
+    if services.settings.engine_enabled:
+        # Each worker runs an engine; connector leases let only one run a connector.
+        install_engine(app, services)
     app.router.on_shutdown.append(services.close)
     return app

@@ -24,7 +24,9 @@ from issuesync.accounts import (
     list_tokens,
     revoke_token,
 )
-from issuesync.app import Services, bootstrap, build_services, create_app
+from issuesync.app import Services, bootstrap, build_services, create_app, install_engine
+from issuesync.cli_integrations import CliContext, integration_commands, syncinfo_commands
+from issuesync.cli_sync import add_resync_command, messages_commands, run_worker
 from issuesync.config import Settings
 from issuesync.errors import IssueSyncError
 from issuesync.security import generate_password
@@ -80,6 +82,14 @@ def _services(*, migrate: bool = True) -> Iterator[Services]:
         services.close()
 
 
+_context = CliContext(open_services=_services, out=out)
+_integration_app = integration_commands(_context)
+add_resync_command(_integration_app, _services, out)
+app.add_typer(_integration_app, name="integration")
+app.add_typer(messages_commands(_services, out), name="messages")
+app.add_typer(syncinfo_commands(_context), name="syncinfo")
+
+
 def _announce_admin(name: str, password: str) -> None:
     out.print(
         f"[bold]Created the administrator '{name}' with the password:[/bold] {password}\n"
@@ -120,7 +130,7 @@ def serve(
         typer.Option(min=1, max=64, help="Server processes; more use more cores (SQLite too)."),
     ] = 1,
 ) -> None:
-    """Run the server: the REST APIs and the built-in tracker."""
+    """Run the server: the REST APIs, the built-in tracker and the sync engine."""
     import uvicorn  # noqa: PLC0415 - only this command needs the server
 
     # Workers read their settings from the environment, so overrides go there too.
@@ -143,8 +153,11 @@ def serve(
             level=settings.log_level.upper(), format="%(levelname)s %(name)s: %(message)s"
         )
         if workers == 1:
+            application = create_app(services)
+            if settings.engine_enabled:
+                install_engine(application, services)
             uvicorn.run(
-                create_app(services),
+                application,
                 host=settings.host,
                 port=settings.port,
                 log_level=settings.log_level,
@@ -163,6 +176,17 @@ def serve(
             )
     finally:
         services.close()
+
+
+@app.command()
+def worker() -> None:
+    """Run the sync engine alone, without the API (several may run: they share the work)."""
+    settings = _settings()
+    logging.basicConfig(
+        level=settings.log_level.upper(), format="%(levelname)s %(name)s: %(message)s"
+    )
+    with _services(migrate=False) as services:
+        run_worker(services, out)
 
 
 @db_app.command("upgrade")

@@ -27,6 +27,8 @@ class Settings(BaseSettings):
     secret_key: SecretStr | None = None
     max_attachment_size: int = Field(default=10 * 1024 * 1024, ge=1)
     log_level: str = "info"
+    engine_enabled: bool = Field(default=True, description="run the sync engine in `serve`")
+    engine_lease_ms: int = Field(default=30_000, ge=1000, description="connector lease length")
 
     @property
     def resolved_database_url(self) -> str:

@@ -1,0 +1,264 @@
+"""``issuesync messages …``, ``integration resync`` and ``worker``: the engine on the CLI."""
+
+from __future__ import annotations
+
+import json
+import signal
+import threading
+import time
+from collections.abc import Callable
+from contextlib import AbstractContextManager
+from typing import Annotated, Any
+
+import typer
+from rich.console import Console
+from rich.progress import BarColumn, Progress, TaskProgressColumn, TextColumn
+from rich.table import Table
+from sqlalchemy.orm import Session
+
+from issuesync.app import Services
+from issuesync.domain.diff import Winner
+from issuesync.domain.message import InvalidMessageError, Message, ReceiveState, SendState
+from issuesync.engine import incoming, queues
+from issuesync.engine.integrations import ConnectorConfig, connector_by_key
+from issuesync.engine.resync import ResyncRequest, request_resync
+from issuesync.engine.runner import Engine
+from issuesync.engine.tasks import get_task, task_json
+from issuesync.errors import InvalidInputError
+from issuesync.store.base import now_ms
+from issuesync.store.sync import ConnectorState, MessageRow
+
+OpenServices = Callable[[], AbstractContextManager[Services]]
+
+_STATES = [s.value for s in ReceiveState] + [s.value for s in SendState if s.value != "new"]
+
+
+def _state(value: str | None) -> str | None:
+    if value is not None and value not in _STATES:
+        raise InvalidInputError(f"Unknown state '{value}': use one of {', '.join(_STATES)}.")
+    return value
+
+
+def _echo_json(document: object) -> None:
+    typer.echo(json.dumps(document, indent=2, ensure_ascii=False))
+
+
+def _chosen(
+    session: Session,
+    connector: ConnectorConfig,
+    ids: list[int] | None,
+    issue: str | None,
+    state: str | None,
+) -> list[MessageRow]:
+    if not ids and issue is None and state is None:
+        raise InvalidInputError("Name the messages: give ids, --issue KEY or --state STATE.")
+    if ids:
+        return [queues.get_message(session, connector.id, message_id) for message_id in ids]
+    views = queues.list_messages(session, connector.id, state=_state(state), issue_key=issue)
+    rows = [session.get(MessageRow, view.id) for view in views]
+    return [row for row in rows if row is not None]
+
+
+ConnectorArg = Annotated[str, typer.Argument(help="The connector's key, e.g. PA-1.")]
+IdsArg = Annotated[list[int] | None, typer.Argument(help="Message ids (from `messages list`).")]
+IssueOpt = Annotated[
+    str | None, typer.Option("--issue", help="All messages of this (partner's) issue key.")
+]
+StateOpt = Annotated[str | None, typer.Option("--state", help="All messages in this state.")]
+
+
+def messages_commands(open_services: OpenServices, out: Console) -> typer.Typer:  # noqa: C901, PLR0915 - one closure per command
+    """The ``messages`` command group."""
+    group = typer.Typer(
+        help="Messages in a connector's queues: list, show, retry, discard, resolve conflicts.",
+        no_args_is_help=True,
+    )
+
+    @group.command("list")
+    def list_(
+        connector: ConnectorArg,
+        state: StateOpt = None,
+        issue: IssueOpt = None,
+        queue: Annotated[
+            str, typer.Option(help="receive or send.", case_sensitive=False)
+        ] = "receive",
+        as_json: Annotated[bool, typer.Option("--json", help="Print JSON.")] = False,
+    ) -> None:
+        """List a connector's messages (by default its receive queue)."""
+        if queue not in (queues.RECEIVE, queues.SEND):
+            raise InvalidInputError("--queue must be 'receive' or 'send'.")
+        with open_services() as services, services.uow_factory(readonly=True) as uow:
+            config = connector_by_key(uow.session, connector)
+            views = queues.list_messages(
+                uow.session, config.id, queue=queue, state=_state(state), issue_key=issue
+            )
+        if as_json:
+            _echo_json([view.to_json() for view in views])
+            return
+        if not views:
+            out.print(f"No {queue} messages of {config.key} match.")
+            return
+        table = Table("id", "state", "kind", "issue", "seq", "attempts", "reason")
+        for view in views:
+            table.add_row(
+                str(view.id),
+                view.state,
+                view.kind,
+                view.issue_key,
+                str(view.sequence_id),
+                str(view.attempts),
+                view.reason or "",
+            )
+        out.print(table)
+
+    @group.command("show")
+    def show(
+        connector: ConnectorArg,
+        message_id: Annotated[int, typer.Argument(help="The message's id.")],
+    ) -> None:
+        """Show one message as JSON, with its replica decoded."""
+        with open_services() as services, services.uow_factory(readonly=True) as uow:
+            config = connector_by_key(uow.session, connector)
+            row = queues.get_message(uow.session, config.id, message_id)
+            document: dict[str, Any] = {"state": row.state, "reason": row.reason}
+            try:
+                message = Message.loads(row.body)
+            except InvalidMessageError as exc:
+                document["invalid"] = str(exc)
+            else:
+                document["message"] = message.to_json()
+                if message.replica is not None:
+                    document["replica"] = message.replica.decode().to_json()
+        _echo_json(document)
+
+    @group.command("retry")
+    def retry(
+        connector: ConnectorArg,
+        ids: IdsArg = None,
+        issue: IssueOpt = None,
+        state: StateOpt = None,
+    ) -> None:
+        """Queue messages again (error, offline, sequence-error, issue-missing, discard)."""
+        with open_services() as services, services.uow_factory() as uow:
+            config = connector_by_key(uow.session, connector)
+            count = queues.retry(_chosen(uow.session, config, ids, issue, state), now_ms())
+            uow.commit()
+        out.print(f"{count} message(s) of {config.key} queued again.")
+
+    @group.command("discard")
+    def discard(
+        connector: ConnectorArg,
+        ids: IdsArg = None,
+        issue: IssueOpt = None,
+        state: StateOpt = None,
+    ) -> None:
+        """Give messages up: they move to discard and stop holding their issue."""
+        with open_services() as services, services.uow_factory() as uow:
+            config = connector_by_key(uow.session, connector)
+            chosen = _chosen(uow.session, config, ids, issue, state)
+            count = queues.discard(chosen, now_ms())
+            uow.commit()
+        out.print(f"{count} message(s) of {config.key} discarded.")
+
+    @group.command("resolve")
+    def resolve(
+        connector: ConnectorArg,
+        message_id: Annotated[int, typer.Argument(help="The message in error with a conflict.")],
+        keep: Annotated[
+            str, typer.Option(help="'local' keeps this side's values, 'remote' the partner's.")
+        ],
+    ) -> None:
+        """Settle a conflict by picking a side; the message is then applied again."""
+        if keep not in (Winner.LOCAL, Winner.REMOTE):
+            raise InvalidInputError("--keep must be 'local' or 'remote'.")
+        with open_services() as services, services.uow_factory() as uow:
+            config = connector_by_key(uow.session, connector)
+            count = incoming.resolve(uow.session, config.id, message_id, Winner(keep))
+            uow.commit()
+        out.print(f"{count} field(s) of message {message_id} settled for the {keep} side.")
+
+    return group
+
+
+def add_resync_command(group: typer.Typer, open_services: OpenServices, out: Console) -> None:
+    """``integration resync CONNECTOR``: a task, followed with a progress bar."""
+
+    @group.command("resync")
+    def resync(
+        connector: Annotated[str, typer.Argument(help="The connector that sends, e.g. PA-1.")],
+        jql: Annotated[
+            str | None, typer.Option(help="Which issues (combined with the connector's own).")
+        ] = None,
+        field_mapping: Annotated[
+            list[str] | None,
+            typer.Option("--field-mapping", help="A field mapping id to resync (repeatable)."),
+        ] = None,
+        status: Annotated[
+            bool, typer.Option("--status", help="Also force the status on the other side.")
+        ] = False,
+    ) -> None:
+        """Send the current values of matching issues again, forcing them on the other side."""
+        request = ResyncRequest.parse(
+            {"jql": jql, "fieldMappings": field_mapping, "sendStatusField": status}
+        )
+        with open_services() as services:
+            with services.uow_factory() as uow:
+                config = connector_by_key(uow.session, connector)
+                task_id = request_resync(uow.session, config, request).id
+                uow.commit()
+            engine = None if _held_elsewhere(services, config.id) else Engine(services)
+            try:
+                if engine is not None:
+                    engine.refresh()
+                    threading.Thread(
+                        target=engine.run_connector, args=(config.id,), kwargs={"force": True}
+                    ).start()
+                shown = _follow(services, task_id, out)
+            finally:
+                if engine is not None:
+                    engine.stop()
+        if shown["hasFailed"]:
+            raise InvalidInputError(f"The resync failed: {shown['failureMessage']}")
+        out.print(shown["message"])
+
+
+def _held_elsewhere(services: Services, connector_id: int) -> bool:
+    with services.uow_factory(readonly=True) as uow:
+        state = uow.session.get(ConnectorState, connector_id)
+        return bool(state and state.lease_owner and (state.lease_until_ms or 0) > now_ms())
+
+
+def _follow(services: Services, task_id: str, out: Console) -> dict[str, Any]:
+    with Progress(
+        TextColumn("{task.description}"), BarColumn(), TaskProgressColumn(), console=out
+    ) as progress:
+        bar = progress.add_task("resync", total=100)
+        deadline = time.monotonic() + 3600
+        while time.monotonic() < deadline:
+            with services.uow_factory(readonly=True) as uow:
+                shown = task_json(get_task(uow.session, task_id))
+            progress.update(bar, completed=shown["progress"], description=shown["message"])
+            if shown["finished"]:
+                return shown
+            time.sleep(0.2)
+    raise InvalidInputError(f"The resync task {task_id} did not finish within an hour.")
+
+
+def run_worker(services: Services, out: Console) -> None:
+    """Run the engine alone until SIGTERM or Ctrl-C."""
+    engine = Engine(services)
+    stopping = threading.Event()
+
+    def stop(*_: object) -> None:
+        stopping.set()
+
+    signal.signal(signal.SIGTERM, stop)
+    signal.signal(signal.SIGINT, stop)
+    engine.start()
+    out.print(f"issuesync worker {engine.owner} running; stop it with Ctrl-C or SIGTERM.")
+    try:
+        while not stopping.wait(1.0):
+            pass
+    finally:
+        engine.stop()
+        out.print("issuesync worker stopped.")

@@ -1,0 +1,667 @@
+"""The incoming route: apply the partner's messages to the local project, in order, once.
+
+Per issue, messages are applied in ``sequenceId`` order. Each one is read in
+one short transaction, written to the tracker (creates carry an idempotency
+key, so a crash before the bookkeeping commits cannot make a duplicate), and
+then archived together with its sync information, shadow and traces in one
+transaction. What cannot be applied moves to the state that says why:
+``sequence-error`` (a gap), ``discard`` (older than what was applied),
+``issue-missing`` (the parent is not linked yet), ``offline`` (the tracker is
+down), ``error`` (the tracker refused, or a conflict waits for a person; the
+issue's later messages wait behind it) and ``invalid`` (not a message).
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+from collections import defaultdict
+from dataclasses import dataclass, field
+
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from issuesync.domain.diff import FieldConflict, IncomingPlan, Winner, incoming_plan
+from issuesync.domain.mapping import ATTACHMENT, COMMENT, STATUS, Shadow
+from issuesync.domain.message import (
+    ChangeAction,
+    InvalidMessageError,
+    Message,
+    MessageKind,
+    ReceiveState,
+    Trace,
+    TraceType,
+)
+from issuesync.domain.replica import (
+    FieldValue,
+    Replica,
+    UserRef,
+    body_digest,
+    canonical_fields,
+)
+from issuesync.engine import queues
+from issuesync.engine.route import Route, info_by_local, info_by_remote, load_shadow, store_shadow
+from issuesync.errors import (
+    InvalidInputError,
+    NotFoundError,
+    TrackerOfflineError,
+    TrackerRejectedError,
+)
+from issuesync.store.base import now_ms
+from issuesync.store.sync import ConflictRow, MessageRow, SyncInfo, TraceRow
+from issuesync.trackers.adapter import IssueDraft
+
+log = logging.getLogger(__name__)
+
+USER_FIELDS = ("assignee", "reporter")
+
+
+class IssueMissingError(Exception):
+    """The message needs an issue that is not linked yet (a sub-task's parent)."""
+
+
+class ConflictPendingError(Exception):
+    """Both sides changed a field and nobody has picked a side."""
+
+    def __init__(self, conflicts: list[FieldConflict]) -> None:
+        names = ", ".join(
+            f"{c.field} (here {json.dumps(c.local_value)}, there {json.dumps(c.remote_value)})"
+            for c in conflicts
+        )
+        super().__init__(
+            f"conflict: changed on both sides: {names}; pick a side with "
+            "`issuesync messages resolve`"
+        )
+        self.conflicts = conflicts
+
+
+@dataclass
+class IncomingResult:
+    """What one run of the incoming route did, by resulting state."""
+
+    counts: dict[str, int] = field(default_factory=lambda: defaultdict(int))
+    offline: bool = False
+
+    @property
+    def applied(self) -> int:
+        """Messages archived."""
+        return self.counts[ReceiveState.ARCHIVE]
+
+
+@dataclass
+class _Work:
+    """One pending message, read out of its row."""
+
+    row_id: int
+    state: str
+    attempts: int
+    issue_key: str
+    sequence_id: int
+    body: str
+
+
+def process(route: Route) -> IncomingResult:
+    """Apply what is pending in the connector's receive queue."""
+    result = IncomingResult()
+    with route.uow_factory(readonly=True) as uow:
+        rows = queues.pending(uow.session, route.id, route.batch_size)
+        work = [_Work(r.id, r.state, r.attempts, r.issue_key, r.sequence_id, r.body) for r in rows]
+        held = queues.held_issues(uow.session, route.id, sorted({w.issue_key for w in work}))
+    by_issue: dict[str, list[_Work]] = defaultdict(list)
+    for item in work:
+        by_issue[item.issue_key].append(item)
+    for issue_key, items in by_issue.items():
+        if issue_key in held:
+            continue
+        for item in sorted(items, key=lambda w: (w.sequence_id, w.row_id)):
+            state = _handle(route, item)
+            result.counts[state] += 1
+            if state == ReceiveState.OFFLINE:
+                result.offline = True
+                return result
+            if state not in (ReceiveState.ARCHIVE, ReceiveState.DISCARD, ReceiveState.INVALID):
+                break  # the issue's later messages wait behind this one
+    return result
+
+
+def _handle(route: Route, item: _Work) -> str:  # noqa: PLR0911 - one return per outcome
+    try:
+        message = Message.loads(item.body)
+    except InvalidMessageError as exc:
+        return _finish(route, item, ReceiveState.INVALID, str(exc))
+    if message.kind is MessageKind.RESPONSE:
+        _link_response(route, item, message)
+        return ReceiveState.ARCHIVE
+    with route.uow_factory(readonly=True) as uow:
+        info = info_by_remote(uow.session, route.id, message.source_issue_key)
+        expected = (info.incoming_sequence_id if info else 0) + 1
+        ignored = info is not None and info.incoming_changes_ignored
+        if message.sequence_id > expected:
+            # Messages a person discarded are given up, not missing.
+            expected += queues.discarded_between(
+                uow.session, route.id, item.issue_key, expected, message.sequence_id
+            )
+    if ignored:
+        return _finish(
+            route, item, ReceiveState.DISCARD, "incoming changes are ignored for this issue"
+        )
+    if message.sequence_id < expected:
+        return _finish(
+            route,
+            item,
+            ReceiveState.DISCARD,
+            f"sequenceId {message.sequence_id} is older than the next expected, {expected}",
+        )
+    if message.sequence_id > expected and message.kind is not MessageKind.RESYNC:
+        return _gap(route, item, expected)
+    try:
+        _apply(route, item, message)
+    except TrackerOfflineError as exc:
+        return _finish(route, item, ReceiveState.OFFLINE, exc.message)
+    except IssueMissingError as exc:
+        return _finish(route, item, ReceiveState.ISSUE_MISSING, str(exc))
+    except ConflictPendingError as exc:
+        _record_conflicts(route, item, message, exc.conflicts)
+        return _finish(route, item, ReceiveState.ERROR, str(exc))
+    except (TrackerRejectedError, NotFoundError, InvalidInputError) as exc:
+        return _finish(route, item, ReceiveState.ERROR, _reason(exc))
+    return ReceiveState.ARCHIVE
+
+
+def _reason(exc: TrackerRejectedError | NotFoundError | InvalidInputError) -> str:
+    details = "; ".join(f"{k}: {v}" for k, v in exc.field_errors.items())
+    return f"{exc.message} ({details})" if details else exc.message
+
+
+def _gap(route: Route, item: _Work, expected: int) -> str:
+    retries = route.connector.configuration.advanced.sequence_error_retries
+    with route.uow_factory() as uow:
+        row = uow.session.get(MessageRow, item.row_id)
+        if row is None:
+            return ReceiveState.DISCARD
+        row.attempts += 1
+        missing = f"waiting for sequenceId {expected} (this is {item.sequence_id})"
+        state = ReceiveState.SEQUENCE_ERROR if row.attempts <= retries else ReceiveState.ERROR
+        if state is ReceiveState.ERROR:
+            missing = f"sequenceId {expected} never arrived after {retries} retries"
+        queues.set_state(row, state, now_ms(), missing)
+        uow.commit()
+    return state
+
+
+def _finish(route: Route, item: _Work, state: str, reason: str | None) -> str:
+    with route.uow_factory() as uow:
+        row = uow.session.get(MessageRow, item.row_id)
+        if row is not None:
+            queues.set_state(row, state, now_ms(), reason)
+            if state == ReceiveState.DISCARD:
+                _prune(route, uow.session, row.issue_key)
+        uow.commit()
+    return state
+
+
+def _prune(route: Route, session: Session, issue_key: str) -> None:
+    advanced = route.connector.configuration.advanced
+    queues.prune(
+        session,
+        route.id,
+        issue_key,
+        archived=advanced.archived_messages_per_issue,
+        discarded=advanced.discarded_messages_per_issue,
+    )
+
+
+def _link_response(route: Route, item: _Work, message: Message) -> None:
+    """The partner created or linked our issue's twin: remember its key and trace ids."""
+    with route.uow_factory() as uow:
+        session = uow.session
+        if message.remote_issue_key is not None:
+            info = info_by_local(session, route.id, message.remote_issue_key)
+            if info is not None and info.remote_issue_key is None:
+                info.remote_issue_key = message.source_issue_key
+            for trace in message.traces:
+                trace_row = session.scalars(
+                    select(TraceRow).where(
+                        TraceRow.connector_id == route.id,
+                        TraceRow.kind == str(trace.type),
+                        TraceRow.local_id == trace.local_id,
+                    )
+                ).first()
+                if trace_row is not None:
+                    trace_row.remote_id = trace.remote_id
+        row = session.get(MessageRow, item.row_id)
+        if row is not None:
+            queues.set_state(row, ReceiveState.ARCHIVE, now_ms())
+            _prune(route, session, row.issue_key)
+        uow.commit()
+
+
+@dataclass
+class _Outcome:
+    """What applying a message changed, for the bookkeeping transaction."""
+
+    local_key: str
+    after: Replica
+    created: bool
+    parent_info_id: int | None = None
+    written: set[str] = field(default_factory=set)
+    agreed: dict[str, FieldValue] = field(default_factory=dict)
+    conflicts: list[FieldConflict] = field(default_factory=list)
+    traces_added: list[tuple[TraceType, str, str, str | None]] = field(default_factory=list)
+    traces_changed: list[tuple[TraceType, str, str | None]] = field(default_factory=list)
+    traces_removed: list[tuple[TraceType, str]] = field(default_factory=list)
+    notes: list[str] = field(default_factory=list)
+
+
+def _apply(route: Route, item: _Work, message: Message) -> None:
+    with route.uow_factory(readonly=True) as uow:
+        session = uow.session
+        info = info_by_remote(session, route.id, message.source_issue_key)
+        shadow = load_shadow(info)
+        local_key = info.local_issue_key if info else None
+        decisions = _decisions(session, item.row_id)
+        parent_key: str | None = None
+        if message.parent_key is not None:
+            parent = info_by_remote(session, route.id, message.parent_key)
+            if parent is None and local_key is None:
+                raise IssueMissingError(f"waiting for the parent {message.parent_key} to be linked")
+            parent_key = parent.local_issue_key if parent else None
+        traces = _traces_for(session, route.id, message)
+    if message.kind is MessageKind.DELETE:
+        outcome = None
+    elif local_key is None:
+        outcome = _create(route, message, parent_key)
+    else:
+        outcome = _update(route, message, local_key, shadow, decisions)
+    if outcome is not None:
+        _apply_comments(route, message, outcome, traces)
+        _apply_attachments(route, message, outcome, traces)
+    _commit(route, item, message, outcome)
+
+
+def _decisions(session: Session, row_id: int) -> dict[str, str]:
+    rows = session.scalars(
+        select(ConflictRow).where(ConflictRow.message_id == row_id, ConflictRow.winner.is_not(None))
+    )
+    return {row.field: str(row.winner) for row in rows}
+
+
+def _traces_for(
+    session: Session, connector_id: int, message: Message
+) -> dict[tuple[str, str], str]:
+    """This side's ids of the message's comments and attachments, by (kind, partner's id)."""
+    wanted = [c.source_id for c in message.comments] + [a.source_id for a in message.attachments]
+    if not wanted:
+        return {}
+    rows = session.scalars(
+        select(TraceRow).where(
+            TraceRow.connector_id == connector_id, TraceRow.remote_id.in_(wanted)
+        )
+    )
+    return {(row.kind, row.remote_id or ""): row.local_id or "" for row in rows}
+
+
+def _resolve_users(route: Route, values: dict[str, FieldValue], notes: list[str]) -> None:
+    """Map users by e-mail, then by login name; an unknown one becomes the sync user."""
+    for name in USER_FIELDS:
+        value = values.get(name)
+        if not isinstance(value, dict):
+            continue
+        ref = UserRef(email=value.get("email"), username=value.get("username"))
+        found = route.tracker.find_user(ref)
+        if found is None:
+            sync_user = route.connector.user
+            found = route.tracker.find_user(UserRef(username=sync_user)) if sync_user else None
+            notes.append(f"{name}: {ref.label} is unknown here; set to the sync user")
+        values[name] = found.canonical() if found is not None else None
+
+
+def _create(route: Route, message: Message, parent_key: str | None) -> _Outcome:
+    mapping = route.mapping
+    replica = message.replica.decode() if message.replica else None
+    raw_type = (
+        replica.hub_issue.issue_type.name if replica and replica.hub_issue.issue_type else None
+    )
+    issue_type = mapping.local_issue_type(raw_type, message.issue_type)
+    if issue_type is None:
+        raise TrackerRejectedError("The message names no issue type and no mapping gives one.")
+    accepted = mapping.incoming_fields
+    values: dict[str, FieldValue] = {
+        name: value for name, value in message.changes.items() if name in accepted
+    }
+    for name, value in mapping.defaults_for(issue_type).items():
+        if values.get(name) in (None, "", []):
+            values[name] = value
+    notes: list[str] = []
+    _resolve_users(route, values, notes)
+    reporter = values.pop("reporter", None)
+    draft = IssueDraft(
+        issue_type=issue_type,
+        fields=values,
+        parent_key=parent_key,
+        reporter=UserRef(**reporter) if isinstance(reporter, dict) else None,
+    )
+    after = route.tracker.create(
+        draft, idempotency_key=f"{route.connector.key}:{message.id}:create"
+    )
+    _link_created(route, message, after)
+    status = message.changes.get(STATUS)
+    if isinstance(status, str) and canonical_fields(after.hub_issue).get(STATUS) != status:
+        after = route.tracker.transition(after.key, status)
+    written = set(values) | ({STATUS} if isinstance(status, str) else set())
+    return _Outcome(after.key, after, created=True, written=written, notes=notes)
+
+
+def _link_created(route: Route, message: Message, created: Replica) -> None:
+    """Link a new issue to its source at once, before anything else can fail or crash.
+
+    From here on the new issue is known as a twin: a later step that fails
+    leaves the message in ``error`` with the link in place, and the outgoing
+    route never takes the issue for a new local one and sends it back.
+    """
+    with route.uow_factory() as uow:
+        session = uow.session
+        info = info_by_local(session, route.id, created.key)
+        if info is None:
+            info = SyncInfo(
+                connector_id=route.id,
+                local_issue_key=created.key,
+                first_sync_ms=now_ms(),
+                outgoing_sequence_id=0,
+                incoming_sequence_id=0,
+                incoming_changes_ignored=False,
+            )
+            session.add(info)
+        info.remote_issue_key = message.source_issue_key
+        info.last_change_seen_ms = max(info.last_change_seen_ms or 0, created.updated)
+        shadow = load_shadow(info)
+        values = canonical_fields(created.hub_issue)
+        for mapping in route.mapping.outgoing_fields:
+            shadow.fields[mapping.local_field] = values.get(mapping.local_field)
+        shadow.fields[STATUS] = values.get(STATUS)
+        store_shadow(info, shadow)
+        uow.commit()
+
+
+def _update(
+    route: Route, message: Message, local_key: str, shadow: Shadow, decisions: dict[str, str]
+) -> _Outcome:
+    current = route.tracker.get(local_key)
+    if current is None:
+        raise TrackerRejectedError(f"The local issue {local_key} no longer exists.")
+    plan: IncomingPlan = incoming_plan(
+        route.mapping,
+        message,
+        current.hub_issue,
+        shadow,
+        automatic=route.automatic_conflict_resolution,
+        local_wins_ties=route.connector.position == 1,
+        force=_forced(message, decisions),
+    )
+    for name, winner in decisions.items():
+        if winner == Winner.LOCAL and name in message.changes:
+            plan.writes.pop(name, None)
+            if name == STATUS:
+                plan.status = None
+            plan.agreed[name] = message.changes[name]
+            plan.conflicts = [c for c in plan.conflicts if c.field != name]
+    if plan.blocked:
+        raise ConflictPendingError([c for c in plan.conflicts if c.winner is None])
+    notes: list[str] = []
+    writes = dict(plan.writes)
+    _resolve_users(route, writes, notes)
+    after = current
+    if writes:
+        after = route.tracker.update(local_key, writes)
+    if plan.status is not None:
+        after = route.tracker.transition(local_key, plan.status)
+    written = set(writes) | ({STATUS} if plan.status is not None else set())
+    return _Outcome(
+        local_key,
+        after,
+        created=False,
+        written=written,
+        agreed=plan.agreed,
+        conflicts=plan.conflicts,
+        notes=notes,
+    )
+
+
+def _forced(message: Message, decisions: dict[str, str]) -> frozenset[str]:
+    """Fields written whatever this side did: a resync's, and those a person gave the partner."""
+    if message.kind is MessageKind.RESYNC:
+        return frozenset(message.changes)
+    return frozenset(name for name, winner in decisions.items() if winner == Winner.REMOTE)
+
+
+def _apply_comments(
+    route: Route, message: Message, outcome: _Outcome, traces: dict[tuple[str, str], str]
+) -> None:
+    if not message.comments or not route.mapping.syncs(COMMENT, outgoing=False):
+        return
+    kind = str(TraceType.COMMENT)
+    for change in message.comments:
+        local_id = traces.get((kind, change.source_id))
+        if change.action is ChangeAction.DELETE:
+            if local_id:
+                route.tracker.delete_comment(outcome.local_key, local_id)
+                outcome.traces_removed.append((TraceType.COMMENT, local_id))
+            continue
+        body = change.body or ""
+        if local_id and change.action is ChangeAction.UPDATE:
+            route.tracker.edit_comment(outcome.local_key, local_id, body)
+            outcome.traces_changed.append((TraceType.COMMENT, local_id, body_digest(body)))
+        elif not local_id:
+            author = change.author if route.tracker.capabilities.comment_author else None
+            if author is not None:
+                author = route.tracker.find_user(author)
+            comment = route.tracker.add_comment(
+                outcome.local_key,
+                body,
+                author,
+                idempotency_key=f"{route.connector.key}:{message.id}:comment:{change.source_id}",
+            )
+            outcome.traces_added.append(
+                (TraceType.COMMENT, comment.id, change.source_id, body_digest(comment.body))
+            )
+
+
+def _apply_attachments(
+    route: Route, message: Message, outcome: _Outcome, traces: dict[tuple[str, str], str]
+) -> None:
+    if not message.attachments or not route.mapping.syncs(ATTACHMENT, outgoing=False):
+        return
+    kind = str(TraceType.ATTACHMENT)
+    for change in message.attachments:
+        local_id = traces.get((kind, change.source_id))
+        if change.action is ChangeAction.DELETE:
+            if local_id:
+                route.tracker.delete_attachment(outcome.local_key, local_id)
+                outcome.traces_removed.append((TraceType.ATTACHMENT, local_id))
+            continue
+        if local_id or change.checksum is None:
+            continue
+        content = route.transport.blobs.read(change.checksum)
+        attachment = route.tracker.add_attachment(
+            outcome.local_key,
+            change.filename or "attachment",
+            change.mimetype or "application/octet-stream",
+            content,
+            idempotency_key=f"{route.connector.key}:{message.id}:attachment:{change.source_id}",
+        )
+        outcome.traces_added.append(
+            (TraceType.ATTACHMENT, attachment.id, change.source_id, change.checksum)
+        )
+
+
+def _commit(route: Route, item: _Work, message: Message, outcome: _Outcome | None) -> None:
+    """Archive the message with its sync information, shadow, traces and answer: one transaction."""
+    with route.uow_factory() as uow:
+        session = uow.session
+        now = now_ms()
+        info = info_by_remote(session, route.id, message.source_issue_key)
+        if message.kind is MessageKind.RESYNC:
+            queues.discard_older(
+                session, route.id, message.source_issue_key, message.sequence_id, now
+            )
+        if outcome is None:  # a deletion on the other side: stop synchronizing this issue
+            if info is not None:
+                info.incoming_changes_ignored = True
+                info.incoming_sequence_id = message.sequence_id
+                info.last_incoming_change_ms = now
+        else:
+            info = _bookkeep(route, session, message, outcome, info, now)
+        row = session.get(MessageRow, item.row_id)
+        if row is not None:
+            note = "; ".join(outcome.notes) if outcome and outcome.notes else None
+            queues.set_state(row, ReceiveState.ARCHIVE, now, note)
+            _prune(route, session, row.issue_key)
+        uow.commit()
+
+
+def _bookkeep(
+    route: Route,
+    session: Session,
+    message: Message,
+    outcome: _Outcome,
+    info: SyncInfo | None,
+    now: int,
+) -> SyncInfo:
+    if info is None:
+        info = info_by_local(session, route.id, outcome.local_key)
+    if info is None:
+        info = SyncInfo(
+            connector_id=route.id,
+            local_issue_key=outcome.local_key,
+            first_sync_ms=now,
+            outgoing_sequence_id=0,
+            incoming_sequence_id=0,
+            incoming_changes_ignored=False,
+        )
+        session.add(info)
+    info.remote_issue_key = message.source_issue_key
+    info.incoming_sequence_id = message.sequence_id
+    info.last_incoming_change_ms = now
+    info.last_change_seen_ms = max(info.last_change_seen_ms or 0, outcome.after.updated)
+    shadow = load_shadow(info)
+    values = canonical_fields(outcome.after.hub_issue)
+    for name in outcome.written:
+        shadow.fields[name] = values.get(name)
+    for name, value in outcome.agreed.items():
+        shadow.fields[name] = value
+    if outcome.created:
+        # Everything this side holds of the mapped fields is now agreed: nothing to send back.
+        for mapping in route.mapping.outgoing_fields:
+            shadow.fields[mapping.local_field] = values.get(mapping.local_field)
+        shadow.fields[STATUS] = values.get(STATUS)
+    store_shadow(info, shadow)
+    for conflict in outcome.conflicts:
+        session.add(_conflict_row(route.id, None, outcome.local_key, conflict, now))
+    response = _record_traces(session, route.id, outcome)
+    if outcome.created or response:
+        answer = Message(
+            integration_key=message.integration_key,
+            from_connector=route.connector.key,
+            to_connector=route.connector.partner_key,
+            source_issue_key=outcome.local_key,
+            remote_issue_key=message.source_issue_key,
+            sequence_id=0,
+            kind=MessageKind.RESPONSE,
+            created=now,
+            issue_updated=outcome.after.updated,
+            traces=response,
+        )
+        route.transport.deliver(session, route.id, route.connector.partner_id, answer, now)
+    return info
+
+
+def _record_traces(session: Session, connector_id: int, outcome: _Outcome) -> list[Trace]:
+    answer: list[Trace] = []
+    for kind, local_id, remote_id, digest in outcome.traces_added:
+        session.add(
+            TraceRow(
+                connector_id=connector_id,
+                local_issue_key=outcome.local_key,
+                kind=str(kind),
+                local_id=local_id,
+                remote_id=remote_id,
+                digest=digest,
+            )
+        )
+        # In an answer, localId is the receiver's (the original sender's) id.
+        answer.append(
+            Trace(type=kind, local_id=remote_id, remote_id=local_id, action=ChangeAction.ADD)
+        )
+    for kind, local_id, digest in outcome.traces_changed:
+        for row in session.scalars(
+            select(TraceRow).where(
+                TraceRow.connector_id == connector_id,
+                TraceRow.kind == str(kind),
+                TraceRow.local_id == local_id,
+            )
+        ):
+            row.digest = digest
+    for kind, local_id in outcome.traces_removed:
+        for row in session.scalars(
+            select(TraceRow).where(
+                TraceRow.connector_id == connector_id,
+                TraceRow.kind == str(kind),
+                TraceRow.local_id == local_id,
+            )
+        ):
+            session.delete(row)
+    return answer
+
+
+def _conflict_row(
+    connector_id: int, message_id: int | None, issue_key: str, conflict: FieldConflict, now: int
+) -> ConflictRow:
+    return ConflictRow(
+        connector_id=connector_id,
+        message_id=message_id,
+        local_issue_key=issue_key,
+        field=conflict.field,
+        local_value=json.dumps(conflict.local_value),
+        remote_value=json.dumps(conflict.remote_value),
+        winner=str(conflict.winner) if conflict.winner else None,
+        created_ms=now,
+        resolved_ms=now if conflict.winner else None,
+    )
+
+
+def _record_conflicts(
+    route: Route, item: _Work, message: Message, conflicts: list[FieldConflict]
+) -> None:
+    with route.uow_factory() as uow:
+        session = uow.session
+        info = info_by_remote(session, route.id, message.source_issue_key)
+        issue_key = info.local_issue_key if info else message.source_issue_key
+        existing = set(
+            session.scalars(select(ConflictRow.field).where(ConflictRow.message_id == item.row_id))
+        )
+        now = now_ms()
+        for conflict in conflicts:
+            if conflict.field not in existing:
+                session.add(_conflict_row(route.id, item.row_id, issue_key, conflict, now))
+        uow.commit()
+
+
+def resolve(session: Session, connector_id: int, message_id: int, keep: Winner) -> int:
+    """Decide a message's open conflicts for one side and queue it again; returns fields decided."""
+    row = queues.get_message(session, connector_id, message_id)
+    open_rows = list(
+        session.scalars(
+            select(ConflictRow).where(
+                ConflictRow.message_id == row.id, ConflictRow.winner.is_(None)
+            )
+        )
+    )
+    if not open_rows:
+        raise InvalidInputError(f"Message {message_id} has no conflict waiting for a decision.")
+    now = now_ms()
+    for conflict in open_rows:
+        conflict.winner = str(keep)
+        conflict.resolved_ms = now
+    queues.set_state(row, ReceiveState.NEW, now)
+    row.attempts = 0
+    return len(open_rows)

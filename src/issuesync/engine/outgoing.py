@@ -1,0 +1,325 @@
+"""The outgoing route: find what changed in the local project and send it, once.
+
+Each poll reads the tracker's clock (the signpost), asks for issues updated
+since the cursor minus a look-back window, diffs each against its shadow and
+sends one message per changed issue. Messages, shadows, traces and sync
+information of a page are committed together; the cursor moves to the signpost
+only after every page is committed. A crash anywhere means the next poll reads
+some issues again, finds nothing new in them, and sends nothing twice.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import logging
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+
+from sqlalchemy import delete
+from sqlalchemy.orm import Session
+
+from issuesync.domain.diff import OutgoingDiff, TraceState, outgoing_diff
+from issuesync.domain.mapping import STATUS, Shadow
+from issuesync.domain.message import (
+    BlobMetadata,
+    ChangeAction,
+    Message,
+    MessageKind,
+    ReplicaEnvelope,
+    Trace,
+    TraceType,
+)
+from issuesync.domain.replica import Replica
+from issuesync.engine.cursor import Cursor
+from issuesync.engine.route import (
+    Route,
+    infos_by_local,
+    load_shadow,
+    store_shadow,
+    trace_states,
+    traces_of,
+)
+from issuesync.store.base import now_ms
+from issuesync.store.sync import ConnectorState, SyncInfo, TraceRow
+
+log = logging.getLogger(__name__)
+
+Progress = Callable[[int], None]
+
+
+@dataclass
+class PollResult:
+    """What one poll did."""
+
+    issues_seen: int = 0
+    messages_sent: int = 0
+
+
+def poll(route: Route) -> PollResult:
+    """Run the outgoing route once."""
+    result = PollResult()
+    with route.uow_factory(readonly=True) as uow:
+        state = uow.session.get(ConnectorState, route.id)
+        cursor = Cursor.loads(state.cursor if state else None)
+    signpost = route.tracker.clock_ms()
+    queries = route.connector.configuration.sync.outgoing_jqls
+    for page in route.tracker.changed_since(
+        cursor.since(route.lookback_ms), queries, route.page_size
+    ):
+        result.issues_seen += len(page)
+        result.messages_sent += send_page(route, page)
+    deletions_at = cursor.deletions_ms
+    if route.tracker.capabilities.deletions:
+        deletions_at = route.tracker.clock_ms()
+        result.messages_sent += _send_deletions(route, cursor)
+    with route.uow_factory() as uow:
+        state = uow.session.get(ConnectorState, route.id)
+        if state is not None:
+            state.cursor = Cursor(updated_ms=signpost, deletions_ms=deletions_at).dumps()
+            state.last_poll_ms = now_ms()
+        uow.commit()
+    return result
+
+
+def send_page(
+    route: Route,
+    page: Sequence[Replica],
+    *,
+    resync: ResyncOptions | None = None,
+) -> int:
+    """Diff a page of issues and send what changed, in one transaction; returns messages sent."""
+    sent = 0
+    with route.uow_factory() as uow:
+        session = uow.session
+        keys = [replica.key for replica in page]
+        infos = infos_by_local(session, route.id, keys)
+        traces = traces_of(session, route.id, keys)
+        now = now_ms()
+        for replica in page:
+            info = infos.get(replica.key)
+            if info is not None and info.incoming_changes_ignored:
+                continue
+            if (
+                resync is None
+                and info is not None
+                and replica.updated < (info.last_change_seen_ms or 0)
+            ):
+                continue  # an older read than what this route has already handled
+            rows = traces.get(replica.key, {})
+            sent += _send_issue(route, session, replica, info, rows, now, resync)
+        uow.commit()
+    return sent
+
+
+@dataclass(frozen=True)
+class ResyncOptions:
+    """What a resync sends: the chosen field mappings' current values, and maybe the status."""
+
+    mapping_ids: frozenset[str] | None = None
+    send_status: bool = False
+
+
+def _send_issue(
+    route: Route,
+    session: Session,
+    replica: Replica,
+    info: SyncInfo | None,
+    rows: dict[tuple[TraceType, str], TraceRow],
+    now: int,
+    resync: ResyncOptions | None,
+) -> int:
+    sequence_id = (info.outgoing_sequence_id if info else 0) + 1
+    shadow = load_shadow(info)
+    states = trace_states(rows)
+    if resync is not None:
+        diff = _resync_diff(route, replica, shadow, states, sequence_id, resync)
+    else:
+        diff = outgoing_diff(route.mapping, replica.hub_issue, shadow, states, sequence_id)
+    if diff.empty:
+        if info is not None and (info.last_change_seen_ms or 0) < replica.updated:
+            info.last_change_seen_ms = replica.updated
+        return 0
+    blobs = _store_blobs(route, replica, diff)
+    if resync is not None:
+        kind = MessageKind.RESYNC
+    elif info is None or (info.remote_issue_key is None and info.outgoing_sequence_id == 0):
+        kind = MessageKind.CREATE
+    else:
+        kind = MessageKind.UPDATE
+    issue = replica.hub_issue
+    connector = route.connector
+    message = Message(
+        integration_key=connector.integration_key,
+        from_connector=connector.key,
+        to_connector=connector.partner_key,
+        source_issue_key=replica.key,
+        remote_issue_key=info.remote_issue_key if info else None,
+        sequence_id=sequence_id,
+        ack_sequence_id=info.incoming_sequence_id if info else 0,
+        kind=kind,
+        created=now,
+        issue_updated=replica.updated,
+        issue_type=route.mapping.remote_issue_type(
+            issue.issue_type.name if issue.issue_type else None
+        ),
+        parent_key=issue.parent_key,
+        changes=diff.changes,
+        comments=diff.comments,
+        attachments=diff.attachments,
+        replica=ReplicaEnvelope.of(replica),
+        traces=_traces(diff),
+        blob_metadata_list=blobs,
+    )
+    if info is None:
+        info = SyncInfo(
+            connector_id=route.id,
+            local_issue_key=replica.key,
+            first_sync_ms=now,
+            outgoing_sequence_id=0,
+            incoming_sequence_id=0,
+            incoming_changes_ignored=False,
+        )
+        session.add(info)
+    info.outgoing_sequence_id = sequence_id
+    info.last_outgoing_change_ms = now
+    info.last_change_seen_ms = max(info.last_change_seen_ms or 0, replica.updated)
+    store_shadow(info, shadow)
+    _record_traces(session, route.id, replica.key, rows, diff)
+    route.transport.deliver(session, route.id, connector.partner_id, message, now)
+    return 1
+
+
+def _resync_diff(
+    route: Route,
+    replica: Replica,
+    shadow: Shadow,
+    states: dict[tuple[TraceType, str], TraceState],
+    sequence_id: int,
+    options: ResyncOptions,
+) -> OutgoingDiff:
+    """The chosen mappings' current values, whatever the shadow says (and new comments).
+
+    Fields that are not chosen are not sent, and their shadow is left alone, so
+    a later poll still sends them if they changed.
+    """
+    chosen = [
+        m
+        for m in route.mapping.outgoing_fields
+        if options.mapping_ids is None or m.id in options.mapping_ids
+    ]
+    probe = Shadow(dict(shadow.fields), dict(shadow.sent))
+    for mapping in chosen:
+        probe.fields.pop(mapping.local_field, None)
+    if options.send_status:
+        probe.fields.pop(STATUS, None)
+    diff = outgoing_diff(route.mapping, replica.hub_issue, probe, states, sequence_id)
+    sent_fields = [(m.remote_field, m.local_field) for m in chosen]
+    if options.send_status:
+        sent_fields.append((STATUS, STATUS))
+    allowed = {remote for remote, _ in sent_fields}
+    diff.changes = {name: value for name, value in diff.changes.items() if name in allowed}
+    for remote, local in sent_fields:
+        if remote in diff.changes:
+            shadow.fields[local] = probe.fields[local]
+            shadow.sent[local] = sequence_id
+    return diff
+
+
+def _store_blobs(route: Route, replica: Replica, diff: OutgoingDiff) -> list[BlobMetadata]:
+    """Put the content of attachments being added where the partner can fetch it."""
+    found: list[BlobMetadata] = []
+    by_id = {a.id: a for a in replica.hub_issue.attachments}
+    for change in diff.attachments:
+        if change.action is not ChangeAction.ADD:
+            continue
+        attachment = by_id[change.source_id]
+        if attachment.checksum is None or not route.transport.blobs.has(attachment.checksum):
+            content = route.tracker.read_attachment(attachment.id)
+            checksum = hashlib.sha256(content).hexdigest()
+            route.transport.blobs.put(content)
+            change.checksum = checksum
+            change.filesize = len(content)
+            for trace in diff.traces_added:
+                if trace.kind is TraceType.ATTACHMENT and trace.local_id == attachment.id:
+                    trace.digest = checksum
+        assert change.checksum is not None
+        found.append(
+            BlobMetadata(
+                blob_id=change.checksum, checksum=change.checksum, size=change.filesize or 0
+            )
+        )
+    return found
+
+
+def _traces(diff: OutgoingDiff) -> list[Trace]:
+    traces = [
+        Trace(type=t.kind, local_id=t.local_id, remote_id=t.remote_id, action=ChangeAction.ADD)
+        for t in diff.traces_added
+    ]
+    traces += [
+        Trace(type=t.kind, local_id=t.local_id, remote_id=t.remote_id, action=ChangeAction.UPDATE)
+        for t in diff.traces_changed
+    ]
+    traces += [
+        Trace(type=t.kind, local_id=t.local_id, remote_id=t.remote_id, action=ChangeAction.DELETE)
+        for t in diff.traces_removed
+    ]
+    return traces
+
+
+def _record_traces(
+    session: Session,
+    connector_id: int,
+    issue_key: str,
+    rows: dict[tuple[TraceType, str], TraceRow],
+    diff: OutgoingDiff,
+) -> None:
+    for trace in diff.traces_added:
+        session.add(
+            TraceRow(
+                connector_id=connector_id,
+                local_issue_key=issue_key,
+                kind=str(trace.kind),
+                local_id=trace.local_id,
+                remote_id=None,
+                digest=trace.digest,
+            )
+        )
+    for trace in diff.traces_changed:
+        rows[(trace.kind, trace.local_id)].digest = trace.digest
+    removed = [rows[(t.kind, t.local_id)].id for t in diff.traces_removed]
+    if removed:
+        session.execute(delete(TraceRow).where(TraceRow.id.in_(removed)))
+
+
+def _send_deletions(route: Route, cursor: Cursor) -> int:
+    deletions = route.tracker.deleted_since(cursor.deletions_since(route.lookback_ms))
+    if not deletions:
+        return 0
+    sent = 0
+    with route.uow_factory() as uow:
+        infos = infos_by_local(uow.session, route.id, [d.key for d in deletions])
+        now = now_ms()
+        for deletion in deletions:
+            info = infos.get(deletion.key)
+            if info is None or info.incoming_changes_ignored:
+                continue
+            info.outgoing_sequence_id += 1
+            info.incoming_changes_ignored = True
+            info.last_outgoing_change_ms = now
+            message = Message(
+                integration_key=route.connector.integration_key,
+                from_connector=route.connector.key,
+                to_connector=route.connector.partner_key,
+                source_issue_key=deletion.key,
+                remote_issue_key=info.remote_issue_key,
+                sequence_id=info.outgoing_sequence_id,
+                ack_sequence_id=info.incoming_sequence_id,
+                kind=MessageKind.DELETE,
+                created=now,
+                issue_updated=deletion.deleted_ms,
+            )
+            route.transport.deliver(uow.session, route.id, route.connector.partner_id, message, now)
+            sent += 1
+        uow.commit()
+    return sent

@@ -1,0 +1,321 @@
+"""Send and receive queues in the store: the index of every message and its state.
+
+Whatever the transport, the database says which state (folder) a message is
+in; the file transport moves files to follow it.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+
+from sqlalchemy import delete, func, select, update
+from sqlalchemy.orm import Session
+
+from issuesync.domain.message import (
+    PENDING_STATES,
+    Message,
+    MessageKind,
+    ReceiveState,
+    SendState,
+)
+from issuesync.errors import InvalidInputError, NotFoundError
+from issuesync.store.sync import MessageRow
+
+RECEIVE = "receive"
+SEND = "send"
+
+
+def add_received(
+    session: Session,
+    connector_id: int,
+    message: Message,
+    now: int,
+    *,
+    state: str = ReceiveState.NEW,
+    reason: str | None = None,
+) -> bool:
+    """Put a message into a connector's receive queue; False when it is there already."""
+    exists = session.scalar(
+        select(MessageRow.id).where(
+            MessageRow.connector_id == connector_id,
+            MessageRow.queue == RECEIVE,
+            MessageRow.uuid == message.id,
+        )
+    )
+    if exists is not None:
+        return False
+    session.add(_row(connector_id, RECEIVE, message, now, state, reason))
+    return True
+
+
+def add_sent(session: Session, connector_id: int, message: Message, now: int) -> MessageRow:
+    """Put a message into a connector's send queue, to be delivered by its transport."""
+    row = _row(connector_id, SEND, message, now, SendState.NEW, None)
+    session.add(row)
+    return row
+
+
+def _row(
+    connector_id: int, queue: str, message: Message, now: int, state: str, reason: str | None
+) -> MessageRow:
+    return MessageRow(
+        uuid=message.id,
+        connector_id=connector_id,
+        queue=queue,
+        state=str(state),
+        kind=str(message.kind),
+        issue_key=message.source_issue_key,
+        sequence_id=message.sequence_id,
+        body=message.dumps(),
+        reason=reason,
+        attempts=0,
+        created_ms=now,
+        updated_ms=now,
+    )
+
+
+def pending(session: Session, connector_id: int, limit: int) -> list[MessageRow]:
+    """Messages waiting to be applied, oldest first."""
+    return list(
+        session.scalars(
+            select(MessageRow)
+            .where(
+                MessageRow.connector_id == connector_id,
+                MessageRow.queue == RECEIVE,
+                MessageRow.state.in_([str(s) for s in PENDING_STATES]),
+            )
+            .order_by(MessageRow.id)
+            .limit(limit)
+        )
+    )
+
+
+def held_issues(session: Session, connector_id: int, keys: Sequence[str]) -> set[str]:
+    """Which of these issues have a message in ``error``: their later messages wait."""
+    if not keys:
+        return set()
+    return set(
+        session.scalars(
+            select(MessageRow.issue_key)
+            .where(
+                MessageRow.connector_id == connector_id,
+                MessageRow.queue == RECEIVE,
+                MessageRow.state == ReceiveState.ERROR,
+                MessageRow.issue_key.in_(list(keys)),
+            )
+            .distinct()
+        )
+    )
+
+
+def issues_in_error(session: Session, connector_id: int) -> int:
+    """How many issues have a message in ``error`` (the status's ``issuesInError``)."""
+    return (
+        session.scalar(
+            select(func.count(func.distinct(MessageRow.issue_key))).where(
+                MessageRow.connector_id == connector_id,
+                MessageRow.queue == RECEIVE,
+                MessageRow.state == ReceiveState.ERROR,
+            )
+        )
+        or 0
+    )
+
+
+def set_state(row: MessageRow, state: str, now: int, reason: str | None = None) -> None:
+    """Move a message to another state (folder)."""
+    row.state = str(state)
+    row.reason = reason
+    row.updated_ms = now
+
+
+@dataclass(frozen=True)
+class MessageView:
+    """A message as the CLI and the API list it."""
+
+    id: int
+    uuid: str
+    queue: str
+    state: str
+    kind: str
+    issue_key: str
+    sequence_id: int
+    reason: str | None
+    attempts: int
+    created_ms: int
+    updated_ms: int
+
+    def to_json(self) -> dict[str, object]:
+        """JSON for listings."""
+        return {
+            "id": self.id,
+            "messageId": self.uuid,
+            "queue": self.queue,
+            "state": self.state,
+            "kind": self.kind,
+            "issueKey": self.issue_key,
+            "sequenceId": self.sequence_id,
+            "reason": self.reason,
+            "attempts": self.attempts,
+            "created": self.created_ms,
+            "updated": self.updated_ms,
+        }
+
+
+def _view(row: MessageRow) -> MessageView:
+    return MessageView(
+        row.id,
+        row.uuid,
+        row.queue,
+        row.state,
+        row.kind,
+        row.issue_key,
+        row.sequence_id,
+        row.reason,
+        row.attempts,
+        row.created_ms,
+        row.updated_ms,
+    )
+
+
+def list_messages(
+    session: Session,
+    connector_id: int,
+    *,
+    queue: str = RECEIVE,
+    state: str | None = None,
+    issue_key: str | None = None,
+    limit: int = 1000,
+) -> list[MessageView]:
+    """A connector's messages, filtered by state and issue."""
+    query = select(MessageRow).where(
+        MessageRow.connector_id == connector_id, MessageRow.queue == queue
+    )
+    if state is not None:
+        query = query.where(MessageRow.state == state)
+    if issue_key is not None:
+        query = query.where(MessageRow.issue_key == issue_key.upper())
+    rows = session.scalars(query.order_by(MessageRow.id).limit(limit))
+    return [_view(row) for row in rows]
+
+
+def get_message(session: Session, connector_id: int, message_id: int) -> MessageRow:
+    """One message of a connector; 404 when it has no such message."""
+    row = session.get(MessageRow, message_id)
+    if row is None or row.connector_id != connector_id:
+        raise NotFoundError(f"The connector has no message with id {message_id}.")
+    return row
+
+
+_RETRYABLE = (
+    ReceiveState.ERROR,
+    ReceiveState.OFFLINE,
+    ReceiveState.SEQUENCE_ERROR,
+    ReceiveState.ISSUE_MISSING,
+    ReceiveState.DISCARD,
+)
+
+
+def retry(rows: Sequence[MessageRow], now: int) -> int:
+    """Send messages back to ``new`` to be applied again; returns how many."""
+    count = 0
+    for row in rows:
+        if row.queue == SEND:
+            if row.state == SendState.ERROR:
+                set_state(row, SendState.NEW, now)
+                count += 1
+            continue
+        if row.state not in _RETRYABLE:
+            raise InvalidInputError(
+                f"Message {row.id} is in state '{row.state}' and cannot be retried."
+            )
+        set_state(row, ReceiveState.NEW, now)
+        row.attempts = 0
+        count += 1
+    return count
+
+
+def discard(rows: Sequence[MessageRow], now: int) -> int:
+    """Give messages up: they move to ``discard`` and stop holding their issue."""
+    count = 0
+    for row in rows:
+        if row.queue != RECEIVE or row.state in (ReceiveState.ARCHIVE, ReceiveState.DISCARD):
+            continue
+        set_state(row, ReceiveState.DISCARD, now, "discarded by a user")
+        count += 1
+    return count
+
+
+def prune(
+    session: Session, connector_id: int, issue_key: str, *, archived: int, discarded: int
+) -> None:
+    """Keep the newest ``archived``/``discarded`` messages of an issue (``advanced`` settings)."""
+    for state, keep in ((ReceiveState.ARCHIVE, archived), (ReceiveState.DISCARD, discarded)):
+        ids = list(
+            session.scalars(
+                select(MessageRow.id)
+                .where(
+                    MessageRow.connector_id == connector_id,
+                    MessageRow.queue == RECEIVE,
+                    MessageRow.issue_key == issue_key,
+                    MessageRow.state == state,
+                )
+                .order_by(MessageRow.id.desc())
+                .offset(keep)
+            )
+        )
+        if ids:
+            session.execute(delete(MessageRow).where(MessageRow.id.in_(ids)))
+
+
+def prune_sent(session: Session, connector_id: int, before_ms: int) -> None:
+    """Forget delivered messages of a send queue older than ``before_ms``."""
+    session.execute(
+        delete(MessageRow).where(
+            MessageRow.connector_id == connector_id,
+            MessageRow.queue == SEND,
+            MessageRow.state == SendState.SENT,
+            MessageRow.updated_ms < before_ms,
+        )
+    )
+
+
+def discarded_between(
+    session: Session, connector_id: int, issue_key: str, first: int, before: int
+) -> int:
+    """How many of an issue's sequence ids from ``first`` on were discarded, contiguously."""
+    discarded = set(
+        session.scalars(
+            select(MessageRow.sequence_id).where(
+                MessageRow.connector_id == connector_id,
+                MessageRow.queue == RECEIVE,
+                MessageRow.issue_key == issue_key,
+                MessageRow.state == ReceiveState.DISCARD,
+                MessageRow.sequence_id >= first,
+                MessageRow.sequence_id < before,
+            )
+        )
+    )
+    count = 0
+    while first + count in discarded:
+        count += 1
+    return count
+
+
+def discard_older(
+    session: Session, connector_id: int, issue_key: str, below_sequence: int, now: int
+) -> None:
+    """A resync supersedes what was pending for the issue: older messages go to ``discard``."""
+    session.execute(
+        update(MessageRow)
+        .where(
+            MessageRow.connector_id == connector_id,
+            MessageRow.queue == RECEIVE,
+            MessageRow.issue_key == issue_key,
+            MessageRow.sequence_id < below_sequence,
+            MessageRow.kind != MessageKind.RESPONSE,
+            MessageRow.state.in_([str(s) for s in (*PENDING_STATES, ReceiveState.ERROR)]),
+        )
+        .values(state=ReceiveState.DISCARD, reason="superseded by a resync", updated_ms=now)
+    )

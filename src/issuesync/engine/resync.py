@@ -1,0 +1,130 @@
+"""Resync (seed 000): send the current values of chosen field mappings for matching issues.
+
+A resync is a task. It is asked for in the store (:func:`request_resync`) and
+run by the engine that holds the connector (:func:`run_resync`), between the
+connector's routes, so it never races the outgoing route over an issue's
+sequence ids.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Sequence
+
+from pydantic import BaseModel, ConfigDict, Field, ValidationError
+from sqlalchemy.orm import Session
+
+from issuesync.domain.jql import parse_jql
+from issuesync.engine.integrations import ConnectorConfig
+from issuesync.engine.outgoing import ResyncOptions, send_page
+from issuesync.engine.route import Route
+from issuesync.engine.tasks import RESYNC, create_task, get_task
+from issuesync.errors import InvalidInputError, IssueSyncError, QueryError
+from issuesync.store.base import now_ms
+from issuesync.store.sync import TaskRow
+
+
+class ResyncRequest(BaseModel):
+    """The body of ``POST /connectors/{key}/resync`` (seed 000)."""
+
+    model_config = ConfigDict(extra="forbid", populate_by_name=True)
+
+    jql: str | None = None
+    field_mappings: list[str] | None = Field(default=None, alias="fieldMappings")
+    responsibility: bool = False
+    send_status_field: bool = Field(default=False, alias="sendStatusField")
+
+    @classmethod
+    def parse(cls, body: object) -> ResyncRequest:
+        """Validate a body; errors name the field."""
+        try:
+            return cls.model_validate(body)
+        except ValidationError as exc:
+            first = exc.errors()[0]
+            where = ".".join(str(p) for p in first["loc"]) or "body"
+            raise InvalidInputError(
+                f"The resync request is not valid: {where}: {first['msg']}",
+                field_errors={where: first["msg"]},
+            ) from exc
+
+
+def request_resync(session: Session, connector: ConnectorConfig, request: ResyncRequest) -> TaskRow:
+    """Check the request and queue it as a task of the connector."""
+    known = {m.id for m in connector.configuration.field_mappings}
+    for index, mapping_id in enumerate(request.field_mappings or ()):
+        if mapping_id not in known:
+            raise InvalidInputError(
+                f"The connector {connector.key} has no field mapping with id '{mapping_id}'.",
+                field_errors={f"fieldMappings[{index}]": "unknown field mapping id"},
+            )
+    if request.jql:
+        try:
+            parse_jql(request.jql)
+        except QueryError as exc:
+            raise InvalidInputError(exc.message, field_errors={"jql": exc.message}) from exc
+    return create_task(
+        session,
+        RESYNC,
+        f"Starting resync for connector {connector.key}",
+        connector_id=connector.id,
+        integration_id=connector.integration_id,
+        parameters=request.model_dump(mode="json", by_alias=True),
+    )
+
+
+def combined_queries(configured: Sequence[str], jql: str | None) -> list[str]:
+    """The resync's JQL combined with the connector's own queries (AND)."""
+    if not jql:
+        return list(configured)
+    if not configured:
+        return [jql]
+    return [f"({query}) AND ({jql})" for query in configured]
+
+
+def run_resync(route: Route, task_id: str) -> None:
+    """Run a queued resync task to its end, updating its progress; failures end up in the task."""
+    with route.uow_factory(readonly=True) as uow:
+        task = get_task(uow.session, task_id)
+        request = ResyncRequest.model_validate(json.loads(task.parameters))
+    options = ResyncOptions(
+        mapping_ids=frozenset(request.field_mappings) if request.field_mappings else None,
+        send_status=request.send_status_field,
+    )
+    queries = combined_queries(route.connector.configuration.sync.outgoing_jqls, request.jql)
+    try:
+        replicas = [
+            replica
+            for page in route.tracker.changed_since(None, queries, route.page_size)
+            for replica in page
+        ]
+        total = len(replicas)
+        _update(route, task_id, message=f"Resyncing {total} issues of {route.connector.key}")
+        for start in range(0, total, route.page_size):
+            if _cancelled(route, task_id):
+                return
+            send_page(route, replicas[start : start + route.page_size], resync=options)
+            done = min(start + route.page_size, total)
+            _update(route, task_id, progress=done * 100 // max(total, 1))
+        _update(
+            route,
+            task_id,
+            progress=100,
+            finished=True,
+            message=f"Resync finished: {total} issues of {route.connector.key} sent.",
+        )
+    except IssueSyncError as exc:
+        _update(route, task_id, finished=True, failed=True, failure_message=exc.message)
+
+
+def _cancelled(route: Route, task_id: str) -> bool:
+    with route.uow_factory(readonly=True) as uow:
+        return get_task(uow.session, task_id).cancelled
+
+
+def _update(route: Route, task_id: str, **values: object) -> None:
+    with route.uow_factory() as uow:
+        task = get_task(uow.session, task_id)
+        for name, value in values.items():
+            setattr(task, name, value)
+        task.updated_ms = now_ms()
+        uow.commit()

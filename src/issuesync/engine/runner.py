@@ -1,0 +1,373 @@
+"""The engine: runs the routes of every started integration's connectors, on their intervals.
+
+One scheduler thread looks at the store every second for integrations that were
+started, stopped or changed (so the CLI, another process or the API can steer a
+running server), and hands due routes to a small thread pool. A connector's two
+routes never run at once; a connector runs in one process at a time, the one
+holding its lease (``connector_states.lease_owner``), so ``serve --workers N``,
+``issuesync worker`` and several hosts on PostgreSQL share the work safely.
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+import socket
+import threading
+import uuid
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass, field
+
+from sqlalchemy import or_, select, update
+
+from issuesync.app import Services
+from issuesync.engine import incoming, outgoing
+from issuesync.engine.integrations import ConnectorConfig, connector_configs, connector_secret
+from issuesync.engine.resync import run_resync
+from issuesync.engine.route import Route
+from issuesync.engine.tasks import RESYNC, pending_tasks
+from issuesync.engine.transport import BlobArea, Transport, VmTransport
+from issuesync.errors import IssueSyncError, TrackerOfflineError
+from issuesync.store.base import now_ms
+from issuesync.store.sync import ConnectorRow, ConnectorState, IntegrationRow
+from issuesync.trackers.registry import TrackerAccess, open_tracker
+
+log = logging.getLogger(__name__)
+
+STARTED = "STARTED"
+STOPPED = "STOPPED"
+BACKOFF_MS = 30_000
+
+
+@dataclass
+class _Slot:
+    """A connector this engine runs."""
+
+    route: Route
+    version: int
+    next_out: int = 0
+    next_in: int = 0
+    busy: bool = False
+    offline: bool = False
+    lock: threading.Lock = field(default_factory=threading.Lock)
+
+
+class Engine:
+    """Runs connectors' routes; ``start``/``stop`` in a server, ``step``/``settle`` in tests."""
+
+    def __init__(
+        self,
+        services: Services,
+        *,
+        owner: str | None = None,
+        lease_ms: int | None = None,
+        lookback_ms: int = 5_000,
+        workers: int = 4,
+        reload_ms: int = 1_000,
+        backoff_ms: int = BACKOFF_MS,
+    ) -> None:
+        self.services = services
+        self.owner = owner or f"{socket.gethostname()}:{os.getpid()}:{uuid.uuid4().hex[:8]}"
+        self.lease_ms = lease_ms or services.settings.engine_lease_ms
+        self.lookback_ms = lookback_ms
+        self.workers = workers
+        self.reload_ms = reload_ms
+        self.backoff_ms = backoff_ms
+        self.blobs = BlobArea(services.settings.home / "data" / "blobs")
+        self._slots: dict[int, _Slot] = {}
+        self._slots_lock = threading.Lock()
+        self._stop = threading.Event()
+        self._wake = threading.Event()
+        self._thread: threading.Thread | None = None
+        self._pool: ThreadPoolExecutor | None = None
+        self._last_reload = 0
+
+    # -- what runs -------------------------------------------------------------------------
+
+    def refresh(self) -> None:
+        """Follow the store: take up started integrations, drop stopped or changed ones."""
+        now = now_ms()
+        with self.services.uow_factory(readonly=True) as uow:
+            session = uow.session
+            running = list(session.scalars(select(IntegrationRow.id).where(IntegrationRow.running)))
+            wanted: dict[int, tuple[ConnectorConfig, int]] = {}
+            for integration_id in running:
+                versions = {
+                    row.id: row.modified_ms
+                    for row in session.scalars(
+                        select(ConnectorRow).where(ConnectorRow.integration_id == integration_id)
+                    )
+                }
+                for config in connector_configs(session, integration_id):
+                    wanted[config.id] = (config, versions.get(config.id, 0))
+        with self._slots_lock:
+            for connector_id in list(self._slots):
+                slot = self._slots[connector_id]
+                if connector_id not in wanted or wanted[connector_id][1] != slot.version:
+                    with slot.lock:
+                        self._release(connector_id, stopped=connector_id not in wanted)
+                        slot.route.tracker.close()
+                        del self._slots[connector_id]
+            for connector_id, (config, version) in wanted.items():
+                if connector_id in self._slots:
+                    continue
+                if not self._lease(connector_id, now):
+                    continue
+                route = self._route(config)
+                if route is None:
+                    continue
+                delay = config.initial_delay_ms
+                self._slots[connector_id] = _Slot(route, version, now + delay, now + delay)
+            self._renew(now)
+
+    def _route(self, config: ConnectorConfig) -> Route | None:
+        with self.services.uow_factory(readonly=True) as uow:
+            secret = connector_secret(uow.session, self.services.secrets, config.id)
+        access = TrackerAccess(
+            config.system, config.project_key, config.base_url, config.user, secret
+        )
+        try:
+            tracker = open_tracker(access, self.services.tracker, self.services.settings.admin_user)
+        except IssueSyncError as exc:
+            self._report(config.id, outgoing_details=exc.message, incoming_details=exc.message)
+            return None
+        return Route(
+            connector=config,
+            tracker=tracker,
+            transport=self._transport(config),
+            uow_factory=self.services.uow_factory,
+            lookback_ms=self.lookback_ms,
+        )
+
+    def _transport(self, config: ConnectorConfig) -> Transport:
+        if "file" in (config.send_queue.type, config.receive_queue.type):
+            from issuesync.engine.filetransport import FileTransport  # noqa: PLC0415
+
+            return FileTransport(
+                self.services.settings.home, config, self.blobs, self.services.uow_factory
+            )
+        return VmTransport(self.blobs)
+
+    def _lease(self, connector_id: int, now: int) -> bool:
+        with self.services.uow_factory() as uow:
+            taken = uow.session.execute(
+                update(ConnectorState)
+                .where(
+                    ConnectorState.connector_id == connector_id,
+                    or_(
+                        ConnectorState.lease_owner.is_(None),
+                        ConnectorState.lease_owner == self.owner,
+                        ConnectorState.lease_until_ms < now,
+                    ),
+                )
+                .values(
+                    lease_owner=self.owner,
+                    lease_until_ms=now + self.lease_ms,
+                    start_ms=now,
+                    incoming_status=STARTED,
+                    outgoing_status=STARTED,
+                    incoming_details="",
+                    outgoing_details="",
+                )
+            )
+            uow.commit()
+        return bool(getattr(taken, "rowcount", 0))
+
+    def _renew(self, now: int) -> None:
+        ids = list(self._slots)
+        if not ids:
+            return
+        with self.services.uow_factory() as uow:
+            uow.session.execute(
+                update(ConnectorState)
+                .where(
+                    ConnectorState.connector_id.in_(ids),
+                    ConnectorState.lease_owner == self.owner,
+                    ConnectorState.lease_until_ms < now + self.lease_ms // 2,
+                )
+                .values(lease_until_ms=now + self.lease_ms)
+            )
+            uow.commit()
+
+    def _release(self, connector_id: int, *, stopped: bool) -> None:
+        values: dict[str, object] = {"lease_owner": None, "lease_until_ms": None}
+        if stopped:
+            values |= {"incoming_status": STOPPED, "outgoing_status": STOPPED, "start_ms": None}
+        with self.services.uow_factory() as uow:
+            uow.session.execute(
+                update(ConnectorState)
+                .where(
+                    ConnectorState.connector_id == connector_id,
+                    ConnectorState.lease_owner == self.owner,
+                )
+                .values(**values)
+            )
+            uow.commit()
+
+    def _report(self, connector_id: int, **values: object) -> None:
+        with self.services.uow_factory() as uow:
+            uow.session.execute(
+                update(ConnectorState)
+                .where(ConnectorState.connector_id == connector_id)
+                .values(**values)
+            )
+            uow.commit()
+
+    # -- running routes --------------------------------------------------------------------
+
+    def routes(self) -> list[Route]:
+        """The routes this engine runs now."""
+        with self._slots_lock:
+            return [slot.route for slot in self._slots.values()]
+
+    def route(self, connector_id: int) -> Route | None:
+        """The route of a connector this engine runs, if it runs it."""
+        slot = self._slots.get(connector_id)
+        return slot.route if slot else None
+
+    def run_connector(self, connector_id: int, *, force: bool = False) -> int:
+        """Run a connector's due routes (all of them with ``force``); returns messages moved."""
+        slot = self._slots.get(connector_id)
+        if slot is None:
+            return 0
+        moved = 0
+        with slot.lock:
+            now = now_ms()
+            interval = slot.route.connector.configuration.sync
+            pump = getattr(slot.route.transport, "pump", None)
+            if pump is not None:
+                moved += max(self._guard(slot, "incoming", pump), 0)
+            # Incoming first: a message a crash interrupted is finished (and its new issue
+            # linked) before the outgoing route could take that issue for a local one.
+            if force or now >= slot.next_in:
+                applied = self._guard(slot, "incoming", lambda: _incoming(slot.route))
+                full = applied >= slot.route.batch_size
+                slot.next_in = (
+                    now
+                    if full
+                    else now + (interval.incoming_interval_ms if applied >= 0 else self.backoff_ms)
+                )
+                moved += max(applied, 0)
+            if force or now >= slot.next_out:
+                sent = self._guard(
+                    slot, "outgoing", lambda: outgoing.poll(slot.route).messages_sent
+                )
+                slot.next_out = now + (
+                    interval.outgoing_interval_ms if sent >= 0 else self.backoff_ms
+                )
+                if sent > 0:
+                    moved += sent
+                    self._nudge(slot.route.connector.partner_id)
+            if pump is not None and moved:
+                moved += max(self._guard(slot, "outgoing", pump), 0)
+            moved += self._run_tasks(slot)
+        return moved
+
+    def _run_tasks(self, slot: _Slot) -> int:
+        """Run the connector's queued resyncs (the caller holds the slot's lock)."""
+        with self.services.uow_factory(readonly=True) as uow:
+            waiting = [t.id for t in pending_tasks(uow.session, slot.route.id, RESYNC)]
+        for task_id in waiting:
+            run_resync(slot.route, task_id)
+            self._nudge(slot.route.connector.partner_id)
+        return len(waiting)
+
+    def _nudge(self, connector_id: int) -> None:
+        """The partner has new messages: let its incoming route run now."""
+        partner = self._slots.get(connector_id)
+        if partner is not None:
+            partner.next_in = 0
+            self._wake.set()
+
+    def _guard(self, slot: _Slot, route_name: str, work: object) -> int:
+        """Run a route; failures are reported in the connector's state, never raised."""
+        details = f"{route_name}_details"
+        try:
+            result = work()  # type: ignore[operator]
+        except TrackerOfflineError as exc:
+            slot.offline = True
+            self._report(slot.route.id, online=False, **{details: exc.message})
+            return -1
+        except IssueSyncError as exc:
+            self._report(slot.route.id, **{details: exc.message})
+            return -1
+        except Exception as exc:
+            log.exception("the %s route of %s failed", route_name, slot.route.connector.key)
+            self._report(slot.route.id, **{details: f"internal error: {exc.__class__.__name__}"})
+            return -1
+        return int(result)
+
+    def step(self) -> int:
+        """Refresh, then run every connector's routes once; returns messages moved."""
+        self.refresh()
+        return sum(self.run_connector(cid, force=True) for cid in list(self._slots))
+
+    def settle(self, max_rounds: int = 50) -> int:
+        """Step until a round moves nothing (or ``max_rounds``); returns the rounds it took."""
+        for rounds in range(1, max_rounds + 1):
+            if self.step() == 0:
+                return rounds
+        return max_rounds
+
+    # -- in a server -----------------------------------------------------------------------
+
+    def start(self) -> None:
+        """Run in background threads until :meth:`stop`."""
+        if self._thread is not None:
+            return
+        self._stop.clear()
+        self._pool = ThreadPoolExecutor(self.workers, thread_name_prefix="issuesync-route")
+        self._thread = threading.Thread(target=self._loop, name="issuesync-engine", daemon=True)
+        self._thread.start()
+
+    def stop(self, timeout: float = 30.0) -> None:
+        """Stop scheduling, let running routes finish, and give up the leases."""
+        self._stop.set()
+        self._wake.set()
+        if self._thread is not None:
+            self._thread.join(timeout)
+            self._thread = None
+        if self._pool is not None:
+            self._pool.shutdown(wait=True)
+            self._pool = None
+        with self._slots_lock:
+            for connector_id, slot in list(self._slots.items()):
+                with slot.lock:
+                    self._release(connector_id, stopped=False)
+                    slot.route.tracker.close()
+            self._slots.clear()
+
+    def _loop(self) -> None:
+        while not self._stop.is_set():
+            now = now_ms()
+            if now - self._last_reload >= self.reload_ms:
+                self._last_reload = now
+                try:
+                    self.refresh()
+                except Exception:
+                    log.exception("the engine could not read the integrations")
+            with self._slots_lock:
+                due = [
+                    (cid, slot)
+                    for cid, slot in self._slots.items()
+                    if not slot.busy and now >= min(slot.next_in, slot.next_out)
+                ]
+            for connector_id, slot in due:
+                slot.busy = True
+                assert self._pool is not None
+                self._pool.submit(self._run_in_pool, connector_id, slot)
+            self._wake.wait(0.05)
+            self._wake.clear()
+
+    def _run_in_pool(self, connector_id: int, slot: _Slot) -> None:
+        try:
+            self.run_connector(connector_id)
+        finally:
+            slot.busy = False
+
+
+def _incoming(route: Route) -> int:
+    result = incoming.process(route)
+    if result.offline:
+        raise TrackerOfflineError("The tracker is offline; messages wait in 'offline'.")
+    return result.applied + result.counts.get("discard", 0) + result.counts.get("invalid", 0)

@@ -1,0 +1,136 @@
+"""Helpers for end-to-end sync tests: two built-in projects, an integration, an engine."""
+
+from __future__ import annotations
+
+import copy
+from collections.abc import Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass
+from typing import Any
+
+import httpx
+from integration_helpers import SEED_REQUEST
+from sqlalchemy import select
+from tracker_helpers import API, create_project
+
+from issuesync.accounts import NewUser, create_user
+from issuesync.app import Services
+from issuesync.domain.integration import IntegrationSpec
+from issuesync.engine.integrations import (
+    connector_configs,
+    create_integration,
+    project_checker,
+    set_running,
+)
+from issuesync.engine.runner import Engine
+from issuesync.store.sync import MessageRow, SyncInfo
+
+SEED_BODY = SEED_REQUEST
+
+
+def local_body(**sync: object) -> dict[str, Any]:
+    """The seed's body for two built-in projects (no base URL: the ``local`` tracker)."""
+    body = copy.deepcopy(SEED_BODY)
+    for side in ("firstConnector", "secondConnector"):
+        del body[side]["connection"]["application"]["baseUrl"]
+        if sync:
+            body[side]["configuration"] = {"sync": {"incomingInterval": "1s", **sync}}
+    return body
+
+
+@dataclass
+class Pair:
+    """Two built-in projects PA and PB kept in step by INT-1, and the engine that runs it."""
+
+    services: Services
+    client: httpx.Client
+    engine: Engine
+    key: str
+    first_id: int
+    second_id: int
+
+    def settle(self) -> int:
+        """Run both connectors until nothing moves."""
+        return self.engine.settle()
+
+    def fields(self, key: str) -> dict[str, Any]:
+        """An issue's fields over HTTP."""
+        response = self.client.get(f"{API}/issue/{key}")
+        assert response.status_code == 200, response.text
+        fields: dict[str, Any] = response.json()["fields"]
+        return fields
+
+    def twin(self, key: str) -> str:
+        """The partner's key of an issue, from the sync information."""
+        first = key.startswith("PA-")
+        connector = self.first_id if first else self.second_id
+        with self.services.uow_factory(readonly=True) as uow:
+            info = uow.session.scalar(
+                select(SyncInfo).where(
+                    SyncInfo.connector_id == connector, SyncInfo.local_issue_key == key
+                )
+            )
+            assert info is not None, f"{key} is not linked"
+            assert info.remote_issue_key is not None, f"{key} has no twin yet"
+            return info.remote_issue_key
+
+    def messages(self, connector_id: int, state: str | None = None) -> list[MessageRow]:
+        """Receive-queue messages of a connector."""
+        with self.services.uow_factory(readonly=True) as uow:
+            query = select(MessageRow).where(
+                MessageRow.connector_id == connector_id, MessageRow.queue == "receive"
+            )
+            if state is not None:
+                query = query.where(MessageRow.state == state)
+            rows = list(uow.session.scalars(query.order_by(MessageRow.id)))
+            uow.session.expunge_all()
+            return rows
+
+    def edit(self, key: str, **fields: object) -> None:
+        """Edit an issue over HTTP."""
+        response = self.client.put(f"{API}/issue/{key}", json={"fields": fields})
+        assert response.status_code == 204, response.text
+
+    def comment(self, key: str, body: str) -> str:
+        """Add a comment over HTTP; returns its id."""
+        response = self.client.post(f"{API}/issue/{key}/comment", json={"body": body})
+        assert response.status_code == 201, response.text
+        comment_id: str = response.json()["id"]
+        return comment_id
+
+    def comments(self, key: str) -> list[str]:
+        """The bodies of an issue's comments."""
+        response = self.client.get(f"{API}/issue/{key}/comment")
+        assert response.status_code == 200, response.text
+        return [c["body"] for c in response.json()["comments"]]
+
+
+@contextmanager
+def integration_pair(
+    services: Services, client: httpx.Client, body: dict[str, Any] | None = None
+) -> Iterator[Pair]:
+    """Projects PA and PB, the sync user ``backbone``, INT-1 started, and a stopped engine."""
+    create_project(client, "PA")
+    create_project(client, "PB")
+    create_user(
+        services.uow_factory,
+        NewUser(name="backbone", email="backbone@example.test", password="backbone"),
+    )
+    spec = IntegrationSpec.model_validate(body or local_body())
+    with services.uow_factory() as uow:
+        row = create_integration(
+            uow.session,
+            spec,
+            actor="admin",
+            secrets=services.secrets,
+            project_exists=project_checker(uow.session),
+        )
+        key = row.key
+        first, second = connector_configs(uow.session, row.id)
+        set_running(uow.session, key, running=True, actor="admin")
+        uow.commit()
+    engine = Engine(services, backoff_ms=0)
+    try:
+        yield Pair(services, client, engine, key, first.id, second.id)
+    finally:
+        engine.stop()
