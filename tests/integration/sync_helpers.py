@@ -129,7 +129,7 @@ def integration_pair(
         first, second = connector_configs(uow.session, row.id)
         set_running(uow.session, key, running=True, actor="admin")
         uow.commit()
-    engine = Engine(services, backoff_ms=0)
+    engine = Engine(services, backoff_ms=0, deletion_check_ms=0)
     try:
         yield Pair(services, client, engine, key, first.id, second.id)
     finally:

@@ -307,7 +307,7 @@ def test_files_follow_their_message_state_and_come_back_on_retry(
         _set_state(services, b, message.id, ReceiveState.NEW)
     else:
         with services.uow_factory() as uow:
-            queues.retry(uow.session, [uow.session.get_one(MessageRow, row.id)], now_ms())
+            queues.retry([uow.session.get_one(MessageRow, row.id)], now_ms())
             uow.commit()
     assert b.transport.pump() == 1
     assert _names(b.folder / "RECEIVE") == [name]
@@ -336,7 +336,7 @@ def test_unwritable_exchange_folder_parks_the_message_in_send_error(services, ce
 
     exchange.unlink()
     with services.uow_factory() as uow:
-        queues.retry(uow.session, [uow.session.get_one(MessageRow, row.id)], now_ms())
+        queues.retry([uow.session.get_one(MessageRow, row.id)], now_ms())
         uow.commit()
     assert a.transport.pump() == 1
     assert _names(a.folder / "SEND" / "error") == []

@@ -354,3 +354,37 @@ def test_a_resync_request_names_what_is_wrong(pair: Pair) -> None:
         with pytest.raises(InvalidInputError) as extra:
             ResyncRequest.parse({"jql": "x = 1", "colour": "red"})
         assert "colour" in extra.value.field_errors
+
+
+def test_the_file_transport_syncs_through_folders_and_sets_bad_files_aside(
+    services: Services, admin: httpx.Client
+) -> None:
+    body = local_body()
+    queues_of = {
+        "firstConnector": ("INT-1/PA-1_to_PB-2", "INT-1/PB-2_to_PA-1"),
+        "secondConnector": ("INT-1/PB-2_to_PA-1", "INT-1/PA-1_to_PB-2"),
+    }
+    for side, (send, receive) in queues_of.items():
+        body[side]["connection"]["connector"] = {
+            "sendQueue": {"@type": "file", "path": send},
+            "receiveQueue": {"@type": "file", "path": receive},
+        }
+    with integration_pair(services, admin, body) as pair:
+        key = create_issue(pair.client, "PA", "Over files")
+        pair.comment(key, "a comment in a file")
+        pair.settle()
+        twin = pair.twin(key)
+        assert pair.comments(twin) == ["a comment in a file"]
+
+        data = services.settings.home / "data" / "default"
+        archived = list((data / "INT-1" / "PB-2" / "RECEIVE" / "archive").glob("*.bac"))
+        assert archived, "the applied message's file is in RECEIVE/archive"
+        exchange = data / "INT-1" / "PA-1_to_PB-2"
+        (exchange / "garbage.bac").write_text("{not json")
+        (exchange / "notes.txt").write_text("not a message")
+        pair.edit(key, summary="Over files, edited")
+        pair.settle()
+        invalid = data / "INT-1" / "PB-2" / "RECEIVE" / "invalid"
+        names = sorted(p.name for p in invalid.iterdir() if not p.name.endswith(".reason.txt"))
+        assert names == ["garbage.bac", "notes.txt"]
+        assert pair.fields(twin)["summary"] == "Over files, edited"

@@ -172,6 +172,19 @@ def list_invalid(home: Path, config: ConnectorConfig) -> list[InvalidFile]:
 # --- the transport ---------------------------------------------------------------------------
 
 
+def addressed_to(to_connector: str, connector_key: str, project_key: str) -> bool:
+    """Whether a message is for this connector.
+
+    The two halves of a distributed integration live on two issuesync nodes,
+    and each numbers its connectors itself: a node knows its partner's
+    connector only by project, so ``PB-7`` from the partner means our ``PB-2``.
+    """
+    if to_connector == connector_key:
+        return True
+    project, _, number = to_connector.rpartition("-")
+    return project == project_key and number.isdigit()
+
+
 class FileTransport:
     """Messages and blobs through folders; ``pump`` moves them each engine tick."""
 
@@ -370,7 +383,7 @@ class FileTransport:
         return (None, problem) if problem else (message, "")
 
     def _refusal(self, message: Message) -> str | None:
-        if message.to_connector != self.config.key:
+        if not addressed_to(message.to_connector, self.config.key, self.config.project_key):
             return f"addressed to connector '{message.to_connector}', not '{self.config.key}'"
         if not _MESSAGE_ID.match(message.id):
             return "id: not a message id (up to 36 letters, digits and '-')"

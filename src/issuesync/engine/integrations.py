@@ -173,6 +173,10 @@ def create_integration(
     for side, connector in zip(SIDES, specs, strict=True):
         application = connector.connection.application
         system = application.resolved_system
+        if spec.distributed and side == SIDES[1]:
+            # The partner node runs this half; its project is not ours to check.
+            errors |= _distributed_errors(specs)
+            continue
         side_errors = _application_errors(side, application, system, systems)
         if not side_errors and not project_exists(system, connector.project_key):
             side_errors[f"{side}.projectKey"] = (
@@ -237,11 +241,30 @@ def create_integration(
             modified_ms=now,
         )
         _apply_application(row, application, secrets)
+        if spec.distributed and position == len(specs):
+            row.system = PARTNER_SYSTEM
         session.add(row)
         session.flush()
         session.add(ConnectorState(connector_id=row.id))
     session.flush()
     return integration
+
+
+PARTNER_SYSTEM = "partner"
+
+
+def _distributed_errors(specs: tuple[ConnectorSpec, ConnectorSpec]) -> dict[str, str]:
+    """A distributed integration exchanges files with its partner node: both queues are files."""
+    settings = specs[0].connection.connector
+    queues = (settings.send_queue, settings.receive_queue) if settings else (None, None)
+    if all(queue is not None and queue.type == "file" for queue in queues):
+        return {}
+    return {
+        "firstConnector.connection.connector": (
+            "a distributed integration needs file queues: sendQueue and receiveQueue "
+            "with '@type': 'file' and the folders shared with the partner node"
+        )
+    }
 
 
 def _application_errors(

@@ -69,7 +69,8 @@ def poll(route: Route) -> PollResult:
         result.issues_seen += len(page)
         result.messages_sent += send_page(route, page)
     deletions_at = cursor.deletions_ms
-    if route.tracker.capabilities.deletions:
+    if route.tracker.capabilities.deletions and _deletions_due(route, cursor, signpost):
+        # Deletions are asked for less often: an idle poll is then one search call.
         deletions_at = route.tracker.clock_ms()
         result.messages_sent += _send_deletions(route, cursor)
     with route.uow_factory() as uow:
@@ -290,6 +291,12 @@ def _record_traces(
     removed = [rows[(t.kind, t.local_id)].id for t in diff.traces_removed]
     if removed:
         session.execute(delete(TraceRow).where(TraceRow.id.in_(removed)))
+
+
+def _deletions_due(route: Route, cursor: Cursor, now: int) -> bool:
+    if cursor.deletions_ms is None:
+        return True
+    return now - cursor.deletions_ms >= route.deletion_check_ms
 
 
 def _send_deletions(route: Route, cursor: Cursor) -> int:

@@ -31,6 +31,7 @@ class Route:
     lookback_ms: int = 5_000
     page_size: int = 200
     batch_size: int = 200
+    deletion_check_ms: int = 30_000
     mapping: ConnectorMapping = field(init=False)
 
     def __post_init__(self) -> None:

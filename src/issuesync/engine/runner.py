@@ -22,7 +22,12 @@ from sqlalchemy import or_, select, update
 
 from issuesync.app import Services
 from issuesync.engine import incoming, outgoing
-from issuesync.engine.integrations import ConnectorConfig, connector_configs, connector_secret
+from issuesync.engine.integrations import (
+    PARTNER_SYSTEM,
+    ConnectorConfig,
+    connector_configs,
+    connector_secret,
+)
 from issuesync.engine.resync import run_resync
 from issuesync.engine.route import Route
 from issuesync.engine.tasks import RESYNC, pending_tasks
@@ -65,6 +70,7 @@ class Engine:
         workers: int = 4,
         reload_ms: int = 1_000,
         backoff_ms: int = BACKOFF_MS,
+        deletion_check_ms: int = 30_000,
     ) -> None:
         self.services = services
         self.owner = owner or f"{socket.gethostname()}:{os.getpid()}:{uuid.uuid4().hex[:8]}"
@@ -73,6 +79,7 @@ class Engine:
         self.workers = workers
         self.reload_ms = reload_ms
         self.backoff_ms = backoff_ms
+        self.deletion_check_ms = deletion_check_ms
         self.blobs = BlobArea(services.settings.home / "data" / "blobs")
         self._slots: dict[int, _Slot] = {}
         self._slots_lock = threading.Lock()
@@ -99,6 +106,8 @@ class Engine:
                     )
                 }
                 for config in connector_configs(session, integration_id):
+                    if config.system == PARTNER_SYSTEM:
+                        continue  # the other node of a distributed integration runs it
                     wanted[config.id] = (config, versions.get(config.id, 0))
         with self._slots_lock:
             for connector_id in list(self._slots):
@@ -137,6 +146,7 @@ class Engine:
             transport=self._transport(config),
             uow_factory=self.services.uow_factory,
             lookback_ms=self.lookback_ms,
+            deletion_check_ms=self.deletion_check_ms,
         )
 
     def _transport(self, config: ConnectorConfig) -> Transport:

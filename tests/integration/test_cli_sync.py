@@ -1,0 +1,141 @@
+"""`issuesync messages …`, `integration resync` as a user runs them: real processes."""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+from pydantic import SecretStr
+from sqlalchemy import select
+
+from issuesync.accounts import NewUser, create_user
+from issuesync.app import bootstrap, build_services
+from issuesync.auth import Principal
+from issuesync.config import Settings
+from issuesync.domain.integration import IntegrationSpec
+from issuesync.engine.integrations import create_integration, project_checker, set_running
+from issuesync.engine.runner import Engine
+from issuesync.store.users import User
+from issuesync.trackers.local import catalog, issues
+
+
+def run(home: Path, *args: str) -> subprocess.CompletedProcess[str]:
+    environment = {k: v for k, v in os.environ.items() if not k.startswith("ISSUESYNC_")} | {
+        "ISSUESYNC_HOME": str(home),
+        "ISSUESYNC_ADMIN_PASSWORD": "admin-pw",
+    }
+    return subprocess.run(  # noqa: S603 - our own entry point, arguments from the test
+        [sys.executable, "-m", "issuesync", *args],
+        capture_output=True,
+        text=True,
+        env=environment,
+        timeout=120,
+        check=False,
+    )
+
+
+@pytest.fixture
+def home(tmp_path: Path) -> Path:
+    """A home with PA and PB, INT-1 started, and PA-1 synced; PA-2's create is in error."""
+    home = tmp_path / "home"
+    services = build_services(Settings(home=home, admin_password=SecretStr("admin-pw")))
+    try:
+        bootstrap(services)
+        with services.uow_factory(readonly=True) as uow:
+            user = uow.session.scalars(select(User).where(User.name == "admin")).one()
+            admin = Principal.of(user)
+        with services.tracker.write(admin) as op:
+            for key in ("PA", "PB"):
+                catalog.create_project(op, {"key": key, "name": key})
+            for summary in ("Fine", "Refused"):
+                fields = {"project": {"key": "PA"}, "issuetype": {"name": "Task"}}
+                issues.create_issue(op, fields | {"summary": summary}, {})
+        create_user(services.uow_factory, NewUser(name="backbone", email="b@x.test", password="b"))
+        mappings = [
+            {"localField": "summary", "remoteField": "summary"},
+            {
+                "localField": "priority",
+                "remoteField": "priority",
+                "valueMappings": [{"local": "Medium", "remote": "Nope"}],
+            },
+        ]
+        body = {
+            "firstConnector": {
+                "projectKey": "PA",
+                "connection": {"application": {"user": "backbone"}},
+                "configuration": {"fieldMappings": mappings},
+            },
+            "secondConnector": {
+                "projectKey": "PB",
+                "connection": {"application": {"user": "backbone"}},
+            },
+        }
+        with services.uow_factory() as uow:
+            row = create_integration(
+                uow.session,
+                IntegrationSpec.model_validate(body),
+                actor="admin",
+                secrets=services.secrets,
+                project_exists=project_checker(uow.session),
+            )
+            set_running(uow.session, row.key, running=True, actor="admin")
+            uow.commit()
+        engine = Engine(services, backoff_ms=0)
+        try:
+            engine.settle()
+        finally:
+            engine.stop()
+    finally:
+        services.close()
+    return home
+
+
+def test_messages_can_be_listed_shown_retried_and_discarded(home: Path) -> None:
+    listed = run(home, "messages", "list", "PB-2", "--state", "error", "--json")
+    assert listed.returncode == 0, listed.stderr
+    errors = json.loads(listed.stdout)
+    assert len(errors) == 2  # "Medium" maps to a priority PB does not have: both creates refused
+    assert all("priority" in e["reason"] for e in errors)
+
+    shown = run(home, "messages", "show", "PB-2", str(errors[0]["id"]))
+    assert shown.returncode == 0, shown.stderr
+    document = json.loads(shown.stdout)
+    assert document["message"]["kind"] == "create"
+    assert document["replica"]["hubIssue"]["key"] == errors[0]["issueKey"]
+
+    retried = run(home, "messages", "retry", "PB-2", str(errors[0]["id"]))
+    assert retried.returncode == 0, retried.stderr
+    assert "1 message(s) of PB-2 queued again" in retried.stdout
+    discarded = run(home, "messages", "discard", "PB-2", "--state", "error")
+    assert "1 message(s) of PB-2 discarded" in discarded.stdout
+
+    table = run(home, "messages", "list", "PB-2")
+    assert "discard" in table.stdout
+    assert "new" in table.stdout
+
+
+def test_cli_errors_are_one_line(home: Path) -> None:
+    for args, expected in (
+        (("messages", "list", "XX-9"), "No connector"),
+        (("messages", "list", "PB-2", "--state", "lost"), "Unknown state 'lost'"),
+        (("messages", "retry", "PB-2"), "Name the messages"),
+        (("messages", "resolve", "PB-2", "1", "--keep", "mine"), "--keep must be"),
+        (("integration", "resync", "PA-1", "--jql", "project = "), "jql"),
+        (("integration", "resync", "PA-1", "--field-mapping", "nope"), "fieldMappings[0]"),
+    ):
+        result = run(home, *args)
+        assert result.returncode != 0, args
+        assert "Traceback" not in result.stderr
+        lines = result.stderr.strip().splitlines()
+        assert len(lines) == 1, result.stderr
+        assert expected in lines[0], (args, lines[0])
+
+
+def test_resync_runs_as_a_task_with_progress(home: Path) -> None:
+    result = run(home, "integration", "resync", "PA-1", "--jql", "summary ~ Fine")
+    assert result.returncode == 0, result.stderr
+    assert "Resync finished: 1 issues of PA-1 sent." in result.stdout

@@ -1,0 +1,137 @@
+"""Two issuesync nodes, one project each, synchronized through a folder they share."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+from pydantic import SecretStr
+from sqlalchemy import select
+
+from issuesync.accounts import NewUser, create_user
+from issuesync.app import Services, bootstrap, build_services
+from issuesync.auth import Principal
+from issuesync.config import Settings
+from issuesync.domain.integration import IntegrationSpec
+from issuesync.domain.replica import UserRef
+from issuesync.engine.integrations import create_integration, project_checker, set_running
+from issuesync.engine.runner import Engine
+from issuesync.errors import InvalidInputError
+from issuesync.store.users import User
+from issuesync.trackers.adapter import IssueDraft
+from issuesync.trackers.local import catalog
+from issuesync.trackers.local.adapter import LocalAdapter, local_adapter_for
+
+
+def _node(home: Path) -> Services:
+    settings = Settings(
+        home=home, admin_password=SecretStr("admin-pw"), base_url="http://127.0.0.1:9"
+    )
+    services = build_services(settings)
+    bootstrap(services)
+    return services
+
+
+def _body(local: str, partner: str, send: Path, receive: Path) -> dict[str, object]:
+    return {
+        "summary": f"{local} <> {partner} (distributed)",
+        "distributed": True,
+        "firstConnector": {
+            "projectKey": local,
+            "connection": {
+                "application": {"user": "backbone"},
+                "connector": {
+                    "sendQueue": {"@type": "file", "path": str(send)},
+                    "receiveQueue": {"@type": "file", "path": str(receive)},
+                },
+            },
+        },
+        "secondConnector": {"projectKey": partner},
+    }
+
+
+def _set_up(services: Services, local: str, body: dict[str, object]) -> LocalAdapter:
+    with services.uow_factory(readonly=True) as uow:
+        admin = Principal.of(uow.session.scalars(select(User).where(User.name == "admin")).one())
+    with services.tracker.write(admin) as op:
+        catalog.create_project(op, {"key": local, "name": local})
+    create_user(services.uow_factory, NewUser(name="backbone", email="bb@x.test", password="b"))
+    with services.uow_factory() as uow:
+        row = create_integration(
+            uow.session,
+            IntegrationSpec.model_validate(body),
+            actor="admin",
+            secrets=services.secrets,
+            project_exists=project_checker(uow.session),
+        )
+        set_running(uow.session, row.key, running=True, actor="admin")
+        uow.commit()
+    return local_adapter_for(services.tracker, local, "admin")
+
+
+@pytest.fixture
+def nodes(tmp_path: Path) -> Iterator[tuple[LocalAdapter, LocalAdapter, Engine, Engine]]:
+    shared = tmp_path / "shared"
+    one, two = _node(tmp_path / "one"), _node(tmp_path / "two")
+    engines = [Engine(one, backoff_ms=0), Engine(two, backoff_ms=0)]
+    try:
+        pa = _set_up(one, "PA", _body("PA", "PB", shared / "a_to_b", shared / "b_to_a"))
+        pb = _set_up(two, "PB", _body("PB", "PA", shared / "b_to_a", shared / "a_to_b"))
+        yield pa, pb, engines[0], engines[1]
+    finally:
+        for engine in engines:
+            engine.stop()
+        one.close()
+        two.close()
+
+
+def _settle(first: Engine, second: Engine) -> None:
+    for _ in range(30):
+        if first.step() + second.step() == 0:
+            return
+    pytest.fail("the two nodes never became quiet")
+
+
+def test_two_nodes_sync_through_a_shared_folder(
+    nodes: tuple[LocalAdapter, LocalAdapter, Engine, Engine],
+) -> None:
+    pa, pb, one, two = nodes
+    made = pa.create(
+        IssueDraft(issue_type="Task", fields={"summary": "From node one", "labels": ["x"]}),
+        idempotency_key="test-1",
+    )
+    pa.add_comment(made.key, "hello from one", None, idempotency_key="test-c1")
+    pa.add_attachment(made.key, "a.txt", "text/plain", b"shared bytes", idempotency_key="t-a1")
+    _settle(one, two)
+
+    [twin] = [r for page in pb.changed_since(None, []) for r in page]
+    assert twin.hub_issue.summary == "From node one"
+    assert [c.body for c in twin.hub_issue.comments] == ["hello from one"]
+    [attachment] = twin.hub_issue.attachments
+    assert pb.read_attachment(attachment.id) == b"shared bytes"
+
+    pb.update(twin.key, {"summary": "Edited on node two"})
+    _settle(one, two)
+    back = pa.get(made.key)
+    assert back is not None
+    assert back.hub_issue.summary == "Edited on node two"
+    assert pa.find_user(UserRef(username="backbone")) is not None
+
+
+def test_a_distributed_integration_needs_file_queues(tmp_path: Path) -> None:
+    services = _node(tmp_path / "home")
+    try:
+        body = _body("PA", "PB", tmp_path / "s", tmp_path / "r")
+        body["firstConnector"]["connection"]["connector"] = None  # type: ignore[index]
+        with services.uow_factory() as uow, pytest.raises(InvalidInputError) as refused:
+            create_integration(
+                uow.session,
+                IntegrationSpec.model_validate(body),
+                actor="admin",
+                secrets=services.secrets,
+                project_exists=lambda _system, _key: True,
+            )
+        assert "firstConnector.connection.connector" in refused.value.field_errors
+    finally:
+        services.close()
