@@ -185,6 +185,7 @@ def worker() -> None:
     logging.basicConfig(
         level=settings.log_level.upper(), format="%(levelname)s %(name)s: %(message)s"
     )
+    logging.getLogger("alembic").setLevel(logging.WARNING)
     with _services(migrate=False) as services:
         run_worker(services, out)
 

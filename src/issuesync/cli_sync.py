@@ -30,7 +30,7 @@ from issuesync.store.sync import ConnectorState, MessageRow
 
 OpenServices = Callable[[], AbstractContextManager[Services]]
 
-_STATES = [s.value for s in ReceiveState] + [s.value for s in SendState if s.value != "new"]
+_STATES = list(dict.fromkeys([*(s.value for s in ReceiveState), *(s.value for s in SendState)]))
 
 
 def _state(value: str | None) -> str | None:

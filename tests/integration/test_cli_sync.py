@@ -138,4 +138,4 @@ def test_cli_errors_are_one_line(home: Path) -> None:
 def test_resync_runs_as_a_task_with_progress(home: Path) -> None:
     result = run(home, "integration", "resync", "PA-1", "--jql", "summary ~ Fine")
     assert result.returncode == 0, result.stderr
-    assert "Resync finished: 1 issues of PA-1 sent." in result.stdout
+    assert "Resync finished: 1 issue of PA-1 sent." in result.stdout

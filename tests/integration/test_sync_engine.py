@@ -15,6 +15,7 @@ from issuesync.domain.diff import Winner
 from issuesync.engine import incoming, queues
 from issuesync.engine.integrations import connector_by_key
 from issuesync.engine.resync import ResyncRequest, request_resync
+from issuesync.engine.syncinfo import import_sync_info
 from issuesync.engine.tasks import get_task, task_json
 from issuesync.errors import InvalidInputError, TrackerOfflineError
 from issuesync.store.base import now_ms
@@ -189,8 +190,11 @@ def test_a_rejected_write_parks_that_issue_only(services: Services, admin: httpx
             queues.discard([r for r in rows if r], now_ms())
             uow.commit()
         pair.settle()
-        # The create was given up; the update of an unlinked issue creates its twin.
-        assert pair.fields(pair.twin(bad))["summary"] == "Bad, edited"
+        # The create was given up; the next message creates the twin from its replica,
+        # and the mapping still names a priority PB lacks: refused for the same reason.
+        states = [(m.state, m.reason or "") for m in pair.messages(pair.second_id)]
+        assert [s for s, _ in states if s in ("discard", "error")] == ["discard", "error"]
+        assert "priority" in next(r for s, r in states if s == "error")
 
 
 def test_a_sub_task_waits_for_its_parent(services: Services, admin: httpx.Client) -> None:
@@ -388,3 +392,23 @@ def test_the_file_transport_syncs_through_folders_and_sets_bad_files_aside(
         names = sorted(p.name for p in invalid.iterdir() if not p.name.endswith(".reason.txt"))
         assert names == ["garbage.bac", "notes.txt"]
         assert pair.fields(twin)["summary"] == "Over files, edited"
+
+
+def test_imported_links_pair_equal_comments_instead_of_copying_them(pair: Pair) -> None:
+    # Two issues made apart, with the same comment, then linked by importing sync information.
+    pair.engine.refresh()
+    mine = create_issue(pair.client, "PA", "Made on A")
+    theirs = create_issue(pair.client, "PB", "Made on A")
+    pair.comment(mine, "We agreed on this.")
+    pair.comment(theirs, "We agreed on this.")
+    with pair.services.uow_factory() as uow:
+        import_sync_info(uow.session, "PA-1", [{"localIssueKey": mine, "remoteIssueKey": theirs}])
+        import_sync_info(uow.session, "PB-2", [{"localIssueKey": theirs, "remoteIssueKey": mine}])
+        uow.commit()
+    pair.settle()
+    assert pair.comments(mine) == ["We agreed on this."]
+    assert pair.comments(theirs) == ["We agreed on this."]
+    pair.comment(mine, "And one more.")
+    pair.settle()
+    assert pair.comments(theirs) == ["We agreed on this.", "And one more."]
+    assert pair.engine.step() == 0

@@ -312,6 +312,11 @@ def complete_configurations(
     """
     one = first.model_copy(deep=True) if first else Configuration()
     two = second.model_copy(deep=True) if second else Configuration()
+    policy = "automatic_conflict_resolution"
+    for a, b in ((one, two), (two, one)):
+        # Both sides must settle a conflict the same way: one side's choice is both's.
+        if policy not in a.sync.model_fields_set and policy in b.sync.model_fields_set:
+            a.sync.automatic_conflict_resolution = b.sync.automatic_conflict_resolution
     if not one.field_mappings and not two.field_mappings:
         one.field_mappings = default_field_mappings()
     if not one.field_mappings:

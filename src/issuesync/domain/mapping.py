@@ -87,6 +87,29 @@ class ConnectorMapping:
         """A local value as the partner's field should hold it."""
         return _map_value(value, mapping.value_mappings, outgoing=True)
 
+    def to_local(self, mapping: FieldMapping, value: FieldValue) -> FieldValue:
+        """A partner's value as the local field should hold it."""
+        return _map_value(value, mapping.value_mappings, outgoing=False)
+
+    @property
+    def incoming_mappings(self) -> list[FieldMapping]:
+        """Field mappings whose local field takes the partner's changes."""
+        return [
+            m
+            for m in self.configuration.field_mappings
+            if m.direction.incoming and m.local_field not in SUB_OBJECTS
+        ]
+
+    def local_status(self, status: str | None, issue_type: str | None) -> str | None:
+        """The local status for a partner's one: the reverse of :meth:`remote_status`."""
+        if status is None:
+            return None
+        for workflow in self._workflows(issue_type):
+            for pair in workflow.status_mappings:
+                if _same(pair.remote, status):
+                    return str(pair.local)
+        return status
+
     def remote_status(self, status: str | None, issue_type: str | None) -> str | None:
         """The partner status: the issue type's pairs, then the global ones, else the same name."""
         if status is None:

@@ -22,25 +22,30 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from issuesync.domain.diff import FieldConflict, IncomingPlan, Winner, incoming_plan
-from issuesync.domain.mapping import ATTACHMENT, COMMENT, STATUS, Shadow
+from issuesync.domain.mapping import STATUS, Shadow
 from issuesync.domain.message import (
-    ChangeAction,
     InvalidMessageError,
     Message,
     MessageKind,
     ReceiveState,
-    Trace,
-    TraceType,
 )
 from issuesync.domain.replica import (
     FieldValue,
     Replica,
     UserRef,
-    body_digest,
     canonical_fields,
 )
 from issuesync.engine import queues
 from issuesync.engine.route import Route, info_by_local, info_by_remote, load_shadow, store_shadow
+from issuesync.engine.subobjects import (
+    Outcome,
+    adopt_twins,
+    apply_attachments,
+    apply_comments,
+    issue_traces,
+    record_traces,
+    traces_for,
+)
 from issuesync.errors import (
     InvalidInputError,
     NotFoundError,
@@ -170,7 +175,9 @@ def _handle(route: Route, item: _Work) -> str:  # noqa: PLR0911 - one return per
 
 def _reason(exc: TrackerRejectedError | NotFoundError | InvalidInputError) -> str:
     details = "; ".join(f"{k}: {v}" for k, v in exc.field_errors.items())
-    return f"{exc.message} ({details})" if details else exc.message
+    if not details or details in exc.message:
+        return exc.message
+    return f"{exc.message} ({details})"
 
 
 def _gap(route: Route, item: _Work, expected: int) -> str:
@@ -236,23 +243,6 @@ def _link_response(route: Route, item: _Work, message: Message) -> None:
         uow.commit()
 
 
-@dataclass
-class _Outcome:
-    """What applying a message changed, for the bookkeeping transaction."""
-
-    local_key: str
-    after: Replica
-    created: bool
-    parent_info_id: int | None = None
-    written: set[str] = field(default_factory=set)
-    agreed: dict[str, FieldValue] = field(default_factory=dict)
-    conflicts: list[FieldConflict] = field(default_factory=list)
-    traces_added: list[tuple[TraceType, str, str, str | None]] = field(default_factory=list)
-    traces_changed: list[tuple[TraceType, str, str | None]] = field(default_factory=list)
-    traces_removed: list[tuple[TraceType, str]] = field(default_factory=list)
-    notes: list[str] = field(default_factory=list)
-
-
 def _apply(route: Route, item: _Work, message: Message) -> None:
     with route.uow_factory(readonly=True) as uow:
         session = uow.session
@@ -266,7 +256,8 @@ def _apply(route: Route, item: _Work, message: Message) -> None:
             if parent is None and local_key is None:
                 raise IssueMissingError(f"waiting for the parent {message.parent_key} to be linked")
             parent_key = parent.local_issue_key if parent else None
-        traces = _traces_for(session, route.id, message)
+        traces = traces_for(session, route.id, message)
+        known_traces = issue_traces(session, route.id, local_key)
     if message.kind is MessageKind.DELETE:
         outcome = None
     elif local_key is None:
@@ -274,8 +265,9 @@ def _apply(route: Route, item: _Work, message: Message) -> None:
     else:
         outcome = _update(route, message, local_key, shadow, decisions)
     if outcome is not None:
-        _apply_comments(route, message, outcome, traces)
-        _apply_attachments(route, message, outcome, traces)
+        adopt_twins(message, outcome, traces, known_traces)
+        apply_comments(route, message, outcome, traces)
+        apply_attachments(route, message, outcome, traces)
     _commit(route, item, message, outcome)
 
 
@@ -284,21 +276,6 @@ def _decisions(session: Session, row_id: int) -> dict[str, str]:
         select(ConflictRow).where(ConflictRow.message_id == row_id, ConflictRow.winner.is_not(None))
     )
     return {row.field: str(row.winner) for row in rows}
-
-
-def _traces_for(
-    session: Session, connector_id: int, message: Message
-) -> dict[tuple[str, str], str]:
-    """This side's ids of the message's comments and attachments, by (kind, partner's id)."""
-    wanted = [c.source_id for c in message.comments] + [a.source_id for a in message.attachments]
-    if not wanted:
-        return {}
-    rows = session.scalars(
-        select(TraceRow).where(
-            TraceRow.connector_id == connector_id, TraceRow.remote_id.in_(wanted)
-        )
-    )
-    return {(row.kind, row.remote_id or ""): row.local_id or "" for row in rows}
 
 
 def _resolve_users(route: Route, values: dict[str, FieldValue], notes: list[str]) -> None:
@@ -316,7 +293,7 @@ def _resolve_users(route: Route, values: dict[str, FieldValue], notes: list[str]
         values[name] = found.canonical() if found is not None else None
 
 
-def _create(route: Route, message: Message, parent_key: str | None) -> _Outcome:
+def _create(route: Route, message: Message, parent_key: str | None) -> Outcome:
     mapping = route.mapping
     replica = message.replica.decode() if message.replica else None
     raw_type = (
@@ -329,6 +306,18 @@ def _create(route: Route, message: Message, parent_key: str | None) -> _Outcome:
     values: dict[str, FieldValue] = {
         name: value for name, value in message.changes.items() if name in accepted
     }
+    status = message.changes.get(STATUS)
+    if replica is not None:
+        # A create that is not the partner's first message (its create was given up,
+        # or the link was deleted) carries only what changed: the replica has the rest.
+        theirs = canonical_fields(replica.hub_issue)
+        for entry in mapping.incoming_mappings:
+            if entry.local_field not in values and theirs.get(entry.remote_field) is not None:
+                values[entry.local_field] = mapping.to_local(entry, theirs[entry.remote_field])
+        if status is None:
+            status = mapping.local_status(
+                replica.hub_issue.status.name if replica.hub_issue.status else None, issue_type
+            )
     for name, value in mapping.defaults_for(issue_type).items():
         if values.get(name) in (None, "", []):
             values[name] = value
@@ -345,11 +334,10 @@ def _create(route: Route, message: Message, parent_key: str | None) -> _Outcome:
         draft, idempotency_key=f"{route.connector.key}:{message.id}:create"
     )
     _link_created(route, message, after)
-    status = message.changes.get(STATUS)
     if isinstance(status, str) and canonical_fields(after.hub_issue).get(STATUS) != status:
         after = route.tracker.transition(after.key, status)
     written = set(values) | ({STATUS} if isinstance(status, str) else set())
-    return _Outcome(after.key, after, created=True, written=written, notes=notes)
+    return Outcome(after.key, after, created=True, written=written, notes=notes)
 
 
 def _link_created(route: Route, message: Message, created: Replica) -> None:
@@ -385,7 +373,7 @@ def _link_created(route: Route, message: Message, created: Replica) -> None:
 
 def _update(
     route: Route, message: Message, local_key: str, shadow: Shadow, decisions: dict[str, str]
-) -> _Outcome:
+) -> Outcome:
     current = route.tracker.get(local_key)
     if current is None:
         raise TrackerRejectedError(f"The local issue {local_key} no longer exists.")
@@ -416,7 +404,7 @@ def _update(
     if plan.status is not None:
         after = route.tracker.transition(local_key, plan.status)
     written = set(writes) | ({STATUS} if plan.status is not None else set())
-    return _Outcome(
+    return Outcome(
         local_key,
         after,
         created=False,
@@ -434,67 +422,7 @@ def _forced(message: Message, decisions: dict[str, str]) -> frozenset[str]:
     return frozenset(name for name, winner in decisions.items() if winner == Winner.REMOTE)
 
 
-def _apply_comments(
-    route: Route, message: Message, outcome: _Outcome, traces: dict[tuple[str, str], str]
-) -> None:
-    if not message.comments or not route.mapping.syncs(COMMENT, outgoing=False):
-        return
-    kind = str(TraceType.COMMENT)
-    for change in message.comments:
-        local_id = traces.get((kind, change.source_id))
-        if change.action is ChangeAction.DELETE:
-            if local_id:
-                route.tracker.delete_comment(outcome.local_key, local_id)
-                outcome.traces_removed.append((TraceType.COMMENT, local_id))
-            continue
-        body = change.body or ""
-        if local_id and change.action is ChangeAction.UPDATE:
-            route.tracker.edit_comment(outcome.local_key, local_id, body)
-            outcome.traces_changed.append((TraceType.COMMENT, local_id, body_digest(body)))
-        elif not local_id:
-            author = change.author if route.tracker.capabilities.comment_author else None
-            if author is not None:
-                author = route.tracker.find_user(author)
-            comment = route.tracker.add_comment(
-                outcome.local_key,
-                body,
-                author,
-                idempotency_key=f"{route.connector.key}:{message.id}:comment:{change.source_id}",
-            )
-            outcome.traces_added.append(
-                (TraceType.COMMENT, comment.id, change.source_id, body_digest(comment.body))
-            )
-
-
-def _apply_attachments(
-    route: Route, message: Message, outcome: _Outcome, traces: dict[tuple[str, str], str]
-) -> None:
-    if not message.attachments or not route.mapping.syncs(ATTACHMENT, outgoing=False):
-        return
-    kind = str(TraceType.ATTACHMENT)
-    for change in message.attachments:
-        local_id = traces.get((kind, change.source_id))
-        if change.action is ChangeAction.DELETE:
-            if local_id:
-                route.tracker.delete_attachment(outcome.local_key, local_id)
-                outcome.traces_removed.append((TraceType.ATTACHMENT, local_id))
-            continue
-        if local_id or change.checksum is None:
-            continue
-        content = route.transport.blobs.read(change.checksum)
-        attachment = route.tracker.add_attachment(
-            outcome.local_key,
-            change.filename or "attachment",
-            change.mimetype or "application/octet-stream",
-            content,
-            idempotency_key=f"{route.connector.key}:{message.id}:attachment:{change.source_id}",
-        )
-        outcome.traces_added.append(
-            (TraceType.ATTACHMENT, attachment.id, change.source_id, change.checksum)
-        )
-
-
-def _commit(route: Route, item: _Work, message: Message, outcome: _Outcome | None) -> None:
+def _commit(route: Route, item: _Work, message: Message, outcome: Outcome | None) -> None:
     """Archive the message with its sync information, shadow, traces and answer: one transaction."""
     with route.uow_factory() as uow:
         session = uow.session
@@ -523,7 +451,7 @@ def _bookkeep(
     route: Route,
     session: Session,
     message: Message,
-    outcome: _Outcome,
+    outcome: Outcome,
     info: SyncInfo | None,
     now: int,
 ) -> SyncInfo:
@@ -557,7 +485,7 @@ def _bookkeep(
     store_shadow(info, shadow)
     for conflict in outcome.conflicts:
         session.add(_conflict_row(route.id, None, outcome.local_key, conflict, now))
-    response = _record_traces(session, route.id, outcome)
+    response = record_traces(session, route.id, outcome)
     if outcome.created or response:
         answer = Message(
             integration_key=message.integration_key,
@@ -573,44 +501,6 @@ def _bookkeep(
         )
         route.transport.deliver(session, route.id, route.connector.partner_id, answer, now)
     return info
-
-
-def _record_traces(session: Session, connector_id: int, outcome: _Outcome) -> list[Trace]:
-    answer: list[Trace] = []
-    for kind, local_id, remote_id, digest in outcome.traces_added:
-        session.add(
-            TraceRow(
-                connector_id=connector_id,
-                local_issue_key=outcome.local_key,
-                kind=str(kind),
-                local_id=local_id,
-                remote_id=remote_id,
-                digest=digest,
-            )
-        )
-        # In an answer, localId is the receiver's (the original sender's) id.
-        answer.append(
-            Trace(type=kind, local_id=remote_id, remote_id=local_id, action=ChangeAction.ADD)
-        )
-    for kind, local_id, digest in outcome.traces_changed:
-        for row in session.scalars(
-            select(TraceRow).where(
-                TraceRow.connector_id == connector_id,
-                TraceRow.kind == str(kind),
-                TraceRow.local_id == local_id,
-            )
-        ):
-            row.digest = digest
-    for kind, local_id in outcome.traces_removed:
-        for row in session.scalars(
-            select(TraceRow).where(
-                TraceRow.connector_id == connector_id,
-                TraceRow.kind == str(kind),
-                TraceRow.local_id == local_id,
-            )
-        ):
-            session.delete(row)
-    return answer
 
 
 def _conflict_row(

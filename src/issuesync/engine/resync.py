@@ -19,9 +19,9 @@ from issuesync.engine.integrations import ConnectorConfig
 from issuesync.engine.outgoing import ResyncOptions, send_page
 from issuesync.engine.route import Route
 from issuesync.engine.tasks import RESYNC, create_task, get_task
-from issuesync.errors import InvalidInputError, IssueSyncError, QueryError
+from issuesync.errors import ConflictError, InvalidInputError, IssueSyncError, QueryError
 from issuesync.store.base import now_ms
-from issuesync.store.sync import TaskRow
+from issuesync.store.sync import IntegrationRow, TaskRow
 
 
 class ResyncRequest(BaseModel):
@@ -50,6 +50,12 @@ class ResyncRequest(BaseModel):
 
 def request_resync(session: Session, connector: ConnectorConfig, request: ResyncRequest) -> TaskRow:
     """Check the request and queue it as a task of the connector."""
+    integration = session.get(IntegrationRow, connector.integration_id)
+    if integration is None or not integration.running:
+        raise ConflictError(
+            f"{connector.integration_key} is stopped: start it "
+            f"(`issuesync integration start {connector.integration_key}`) before a resync."
+        )
     known = {m.id for m in connector.configuration.field_mappings}
     for index, mapping_id in enumerate(request.field_mappings or ()):
         if mapping_id not in known:
@@ -98,7 +104,7 @@ def run_resync(route: Route, task_id: str) -> None:
             for replica in page
         ]
         total = len(replicas)
-        _update(route, task_id, message=f"Resyncing {total} issues of {route.connector.key}")
+        _update(route, task_id, message=f"Resyncing {_issues(total)} of {route.connector.key}")
         for start in range(0, total, route.page_size):
             if _cancelled(route, task_id):
                 return
@@ -110,10 +116,14 @@ def run_resync(route: Route, task_id: str) -> None:
             task_id,
             progress=100,
             finished=True,
-            message=f"Resync finished: {total} issues of {route.connector.key} sent.",
+            message=f"Resync finished: {_issues(total)} of {route.connector.key} sent.",
         )
     except IssueSyncError as exc:
         _update(route, task_id, finished=True, failed=True, failure_message=exc.message)
+
+
+def _issues(count: int) -> str:
+    return "1 issue" if count == 1 else f"{count} issues"
 
 
 def _cancelled(route: Route, task_id: str) -> bool:

@@ -54,6 +54,7 @@ class _Slot:
     next_in: int = 0
     busy: bool = False
     offline: bool = False
+    failing: set[str] = field(default_factory=set)
     lock: threading.Lock = field(default_factory=threading.Lock)
 
 
@@ -123,7 +124,8 @@ class Engine:
                 if not self._lease(connector_id, now):
                     continue
                 route = self._route(config)
-                if route is None:
+                if route is None:  # reported; the routes are not running
+                    self._release(connector_id, stopped=True)
                     continue
                 delay = config.initial_delay_ms
                 self._slots[connector_id] = _Slot(route, version, now + delay, now + delay)
@@ -296,15 +298,22 @@ class Engine:
             result = work()  # type: ignore[operator]
         except TrackerOfflineError as exc:
             slot.offline = True
+            slot.failing.add(details)
             self._report(slot.route.id, online=False, **{details: exc.message})
             return -1
         except IssueSyncError as exc:
+            slot.failing.add(details)
             self._report(slot.route.id, **{details: exc.message})
             return -1
         except Exception as exc:
+            slot.failing.add(details)
             log.exception("the %s route of %s failed", route_name, slot.route.connector.key)
             self._report(slot.route.id, **{details: f"internal error: {exc.__class__.__name__}"})
             return -1
+        if slot.offline or details in slot.failing:
+            slot.offline = False
+            slot.failing.discard(details)
+            self._report(slot.route.id, online=True, **{details: ""})
         return int(result)
 
     def step(self) -> int:
@@ -343,7 +352,7 @@ class Engine:
         with self._slots_lock:
             for connector_id, slot in list(self._slots.items()):
                 with slot.lock:
-                    self._release(connector_id, stopped=False)
+                    self._release(connector_id, stopped=True)
                     slot.route.tracker.close()
             self._slots.clear()
 

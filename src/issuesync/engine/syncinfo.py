@@ -73,9 +73,9 @@ def list_sync_info(
     connector = connector_row_by_key(session, connector_key)
     query = select(SyncInfo).where(SyncInfo.connector_id == connector.id).order_by(SyncInfo.id)
     if local_issue_key:
-        query = query.where(SyncInfo.local_issue_key == local_issue_key)
+        query = query.where(SyncInfo.local_issue_key == local_issue_key.upper())
     if remote_issue_key:
-        query = query.where(SyncInfo.remote_issue_key == remote_issue_key)
+        query = query.where(SyncInfo.remote_issue_key == remote_issue_key.upper())
     return [sync_info_json(row, connector.key) for row in session.scalars(query)]
 
 

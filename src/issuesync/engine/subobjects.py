@@ -1,0 +1,234 @@
+"""Comments and attachments of an incoming message: applied one by one, followed by traces.
+
+A comment or attachment the partner added is created here once (an idempotency
+key per message and sub-object), edited or deleted through its trace, or
+paired with an equal one this side already has.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from issuesync.domain.diff import FieldConflict
+from issuesync.domain.mapping import ATTACHMENT, COMMENT
+from issuesync.domain.message import ChangeAction, Message, Trace, TraceType
+from issuesync.domain.replica import FieldValue, Replica, body_digest
+from issuesync.engine.route import Route
+from issuesync.store.sync import TraceRow
+
+
+@dataclass
+class Outcome:
+    """What applying a message changed, for the bookkeeping transaction."""
+
+    local_key: str
+    after: Replica
+    created: bool
+    parent_info_id: int | None = None
+    written: set[str] = field(default_factory=set)
+    agreed: dict[str, FieldValue] = field(default_factory=dict)
+    conflicts: list[FieldConflict] = field(default_factory=list)
+    traces_added: list[tuple[TraceType, str, str, str | None]] = field(default_factory=list)
+    traces_linked: list[tuple[TraceType, str, str, str | None]] = field(default_factory=list)
+    traces_changed: list[tuple[TraceType, str, str | None]] = field(default_factory=list)
+    traces_removed: list[tuple[TraceType, str]] = field(default_factory=list)
+    notes: list[str] = field(default_factory=list)
+
+
+def traces_for(session: Session, connector_id: int, message: Message) -> dict[tuple[str, str], str]:
+    """This side's ids of the message's comments and attachments, by (kind, partner's id)."""
+    wanted = [c.source_id for c in message.comments] + [a.source_id for a in message.attachments]
+    if not wanted:
+        return {}
+    rows = session.scalars(
+        select(TraceRow).where(
+            TraceRow.connector_id == connector_id, TraceRow.remote_id.in_(wanted)
+        )
+    )
+    return {(row.kind, row.remote_id or ""): row.local_id or "" for row in rows}
+
+
+def issue_traces(
+    session: Session, connector_id: int, local_key: str | None
+) -> dict[str, str | None]:
+    """The local issue's traced sub-objects: local id to partner id (None: not answered yet)."""
+    if local_key is None:
+        return {}
+    rows = session.execute(
+        select(TraceRow.local_id, TraceRow.remote_id).where(
+            TraceRow.connector_id == connector_id, TraceRow.local_issue_key == local_key
+        )
+    )
+    return {local_id: remote_id for local_id, remote_id in rows if local_id is not None}
+
+
+def adopt_twins(
+    message: Message,
+    outcome: Outcome,
+    traces: dict[tuple[str, str], str],
+    issue_traces: dict[str, str | None],
+) -> None:
+    """Pair added comments and attachments with equal ones this side has, instead of copying.
+
+    Issues linked by importing sync information, or both sides adding the same
+    text at once, would otherwise end up with each comment twice. A local one
+    is a candidate when it has no trace, or one still waiting for its partner id.
+    """
+    if outcome.created:
+        return
+
+    def free(local_id: str) -> bool:
+        return issue_traces.get(local_id) is None
+
+    issue = outcome.after.hub_issue
+    comments = [c for c in issue.comments if free(c.id)]
+    for change in message.comments:
+        key = (str(TraceType.COMMENT), change.source_id)
+        if change.action is not ChangeAction.ADD or key in traces:
+            continue
+        found = next((c for c in comments if c.body == (change.body or "")), None)
+        if found is not None:
+            comments.remove(found)
+            traces[key] = found.id
+            digest = body_digest(found.body)
+            outcome.traces_linked.append((TraceType.COMMENT, found.id, change.source_id, digest))
+    files = [a for a in issue.attachments if free(a.id)]
+    for added in message.attachments:
+        key = (str(TraceType.ATTACHMENT), added.source_id)
+        if added.action is not ChangeAction.ADD or key in traces:
+            continue
+        same = (a for a in files if (a.checksum, a.filename) == (added.checksum, added.filename))
+        match = next(same, None)
+        if match is not None:
+            files.remove(match)
+            traces[key] = match.id
+            outcome.traces_linked.append(
+                (TraceType.ATTACHMENT, match.id, added.source_id, match.checksum)
+            )
+
+
+def apply_comments(
+    route: Route, message: Message, outcome: Outcome, traces: dict[tuple[str, str], str]
+) -> None:
+    if not message.comments or not route.mapping.syncs(COMMENT, outgoing=False):
+        return
+    kind = str(TraceType.COMMENT)
+    for change in message.comments:
+        local_id = traces.get((kind, change.source_id))
+        if change.action is ChangeAction.DELETE:
+            if local_id:
+                route.tracker.delete_comment(outcome.local_key, local_id)
+                outcome.traces_removed.append((TraceType.COMMENT, local_id))
+            continue
+        body = change.body or ""
+        if local_id and change.action is ChangeAction.UPDATE:
+            route.tracker.edit_comment(outcome.local_key, local_id, body)
+            outcome.traces_changed.append((TraceType.COMMENT, local_id, body_digest(body)))
+        elif not local_id:
+            author = change.author if route.tracker.capabilities.comment_author else None
+            if author is not None:
+                author = route.tracker.find_user(author)
+            comment = route.tracker.add_comment(
+                outcome.local_key,
+                body,
+                author,
+                idempotency_key=f"{route.connector.key}:{message.id}:comment:{change.source_id}",
+            )
+            outcome.traces_added.append(
+                (TraceType.COMMENT, comment.id, change.source_id, body_digest(comment.body))
+            )
+
+
+def apply_attachments(
+    route: Route, message: Message, outcome: Outcome, traces: dict[tuple[str, str], str]
+) -> None:
+    if not message.attachments or not route.mapping.syncs(ATTACHMENT, outgoing=False):
+        return
+    kind = str(TraceType.ATTACHMENT)
+    for change in message.attachments:
+        local_id = traces.get((kind, change.source_id))
+        if change.action is ChangeAction.DELETE:
+            if local_id:
+                route.tracker.delete_attachment(outcome.local_key, local_id)
+                outcome.traces_removed.append((TraceType.ATTACHMENT, local_id))
+            continue
+        if local_id or change.checksum is None:
+            continue
+        content = route.transport.blobs.read(change.checksum)
+        attachment = route.tracker.add_attachment(
+            outcome.local_key,
+            change.filename or "attachment",
+            change.mimetype or "application/octet-stream",
+            content,
+            idempotency_key=f"{route.connector.key}:{message.id}:attachment:{change.source_id}",
+        )
+        outcome.traces_added.append(
+            (TraceType.ATTACHMENT, attachment.id, change.source_id, change.checksum)
+        )
+
+
+def record_traces(session: Session, connector_id: int, outcome: Outcome) -> list[Trace]:
+    answer: list[Trace] = []
+    for kind, local_id, remote_id, digest in outcome.traces_added:
+        session.add(
+            TraceRow(
+                connector_id=connector_id,
+                local_issue_key=outcome.local_key,
+                kind=str(kind),
+                local_id=local_id,
+                remote_id=remote_id,
+                digest=digest,
+            )
+        )
+        # In an answer, localId is the receiver's (the original sender's) id.
+        answer.append(
+            Trace(type=kind, local_id=remote_id, remote_id=local_id, action=ChangeAction.ADD)
+        )
+    for kind, local_id, remote_id, digest in outcome.traces_linked:
+        rows = list(
+            session.scalars(
+                select(TraceRow).where(
+                    TraceRow.connector_id == connector_id,
+                    TraceRow.kind == str(kind),
+                    TraceRow.local_id == local_id,
+                )
+            )
+        )
+        for row in rows:
+            row.remote_id = remote_id
+        if not rows:
+            session.add(
+                TraceRow(
+                    connector_id=connector_id,
+                    local_issue_key=outcome.local_key,
+                    kind=str(kind),
+                    local_id=local_id,
+                    remote_id=remote_id,
+                    digest=digest,
+                )
+            )
+        answer.append(
+            Trace(type=kind, local_id=remote_id, remote_id=local_id, action=ChangeAction.ADD)
+        )
+    for kind, local_id, digest in outcome.traces_changed:
+        for row in session.scalars(
+            select(TraceRow).where(
+                TraceRow.connector_id == connector_id,
+                TraceRow.kind == str(kind),
+                TraceRow.local_id == local_id,
+            )
+        ):
+            row.digest = digest
+    for kind, local_id in outcome.traces_removed:
+        for row in session.scalars(
+            select(TraceRow).where(
+                TraceRow.connector_id == connector_id,
+                TraceRow.kind == str(kind),
+                TraceRow.local_id == local_id,
+            )
+        ):
+            session.delete(row)
+    return answer
