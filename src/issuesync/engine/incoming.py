@@ -226,16 +226,18 @@ def _link_response(route: Route, item: _Work, message: Message) -> None:
             info = info_by_local(session, route.id, message.remote_issue_key)
             if info is not None and info.remote_issue_key is None:
                 info.remote_issue_key = message.source_issue_key
-            for trace in message.traces:
-                trace_row = session.scalars(
+            if message.traces:
+                rows = session.scalars(
                     select(TraceRow).where(
                         TraceRow.connector_id == route.id,
-                        TraceRow.kind == str(trace.type),
-                        TraceRow.local_id == trace.local_id,
+                        TraceRow.local_issue_key == message.remote_issue_key,
                     )
-                ).first()
-                if trace_row is not None:
-                    trace_row.remote_id = trace.remote_id
+                )
+                by_id = {(row.kind, row.local_id): row for row in rows}
+                for trace in message.traces:
+                    trace_row = by_id.get((str(trace.type), trace.local_id))
+                    if trace_row is not None:
+                        trace_row.remote_id = trace.remote_id
         row = session.get(MessageRow, item.row_id)
         if row is not None:
             queues.set_state(row, ReceiveState.ARCHIVE, now_ms())
@@ -285,10 +287,10 @@ def _resolve_users(route: Route, values: dict[str, FieldValue], notes: list[str]
         if not isinstance(value, dict):
             continue
         ref = UserRef(email=value.get("email"), username=value.get("username"))
-        found = route.tracker.find_user(ref)
+        found = route.find_user(ref)
         if found is None:
             sync_user = route.connector.user
-            found = route.tracker.find_user(UserRef(username=sync_user)) if sync_user else None
+            found = route.find_user(UserRef(username=sync_user)) if sync_user else None
             notes.append(f"{name}: {ref.label} is unknown here; set to the sync user")
         values[name] = found.canonical() if found is not None else None
 

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import time
 from collections import defaultdict
 from collections.abc import Sequence
 from dataclasses import dataclass, field
@@ -13,11 +14,15 @@ from sqlalchemy.orm import Session
 from issuesync.domain.diff import TraceState
 from issuesync.domain.mapping import ConnectorMapping, Shadow
 from issuesync.domain.message import TraceType
+from issuesync.domain.replica import UserRef
 from issuesync.engine.integrations import ConnectorConfig
 from issuesync.engine.transport import Transport
 from issuesync.store.sync import SyncInfo, TraceRow
 from issuesync.store.uow import UnitOfWorkFactory
 from issuesync.trackers.adapter import Tracker
+
+USER_CACHE_S = 60.0
+USER_CACHE_SIZE = 10_000
 
 
 @dataclass
@@ -33,9 +38,25 @@ class Route:
     batch_size: int = 200
     deletion_check_ms: int = 30_000
     mapping: ConnectorMapping = field(init=False)
+    _users: dict[tuple[str | None, str | None], tuple[UserRef | None, float]] = field(
+        init=False, default_factory=dict
+    )
 
     def __post_init__(self) -> None:
         self.mapping = ConnectorMapping(self.connector.configuration)
+
+    def find_user(self, ref: UserRef) -> UserRef | None:
+        """The tracker's user for ``ref``, remembered for a minute (users rarely change)."""
+        key = ((ref.email or "").lower() or None, ref.username)
+        known = self._users.get(key)
+        now = time.monotonic()
+        if known is not None and known[1] > now:
+            return known[0]
+        found = self.tracker.find_user(ref)
+        if len(self._users) > USER_CACHE_SIZE:
+            self._users.clear()
+        self._users[key] = (found, now + USER_CACHE_S)
+        return found
 
     @property
     def id(self) -> int:

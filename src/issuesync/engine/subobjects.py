@@ -130,7 +130,7 @@ def apply_comments(
         elif not local_id:
             author = change.author if route.tracker.capabilities.comment_author else None
             if author is not None:
-                author = route.tracker.find_user(author)
+                author = route.find_user(author)
             comment = route.tracker.add_comment(
                 outcome.local_key,
                 body,
