@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -18,6 +19,7 @@ from issuesync.domain.replica import UserRef
 from issuesync.engine.integrations import create_integration, project_checker, set_running
 from issuesync.engine.runner import Engine
 from issuesync.errors import InvalidInputError
+from issuesync.store.sync import ConnectorRow, MessageRow
 from issuesync.store.users import User
 from issuesync.trackers.adapter import IssueDraft
 from issuesync.trackers.local import catalog
@@ -135,3 +137,44 @@ def test_a_distributed_integration_needs_file_queues(tmp_path: Path) -> None:
         assert "firstConnector.connection.connector" in refused.value.field_errors
     finally:
         services.close()
+
+
+def test_users_map_by_email_then_name_else_the_sync_user(
+    nodes: tuple[LocalAdapter, LocalAdapter, Engine, Engine],
+) -> None:
+    pa, pb, one, two = nodes
+    home_one, home_two = one.services, two.services
+    create_user(home_one.uow_factory, NewUser(name="alice", email="alice@x.test", password="a"))
+    create_user(home_two.uow_factory, NewUser(name="alicia", email="ALICE@x.test", password="a"))
+    create_user(home_one.uow_factory, NewUser(name="carol", email="carol@one.test", password="c"))
+    create_user(home_two.uow_factory, NewUser(name="carol", email="carol@two.test", password="c"))
+    create_user(home_one.uow_factory, NewUser(name="bob", email="bob@x.test", password="b"))
+    for assignee in ("alice", "carol", "bob"):
+        pa.create(
+            IssueDraft(
+                issue_type="Task",
+                fields={"summary": f"for {assignee}", "assignee": {"username": assignee}},
+            ),
+            idempotency_key=f"user-{assignee}",
+        )
+    for services in (home_one, home_two):
+        with services.uow_factory() as uow:
+            row = uow.session.scalars(select(ConnectorRow).where(ConnectorRow.position == 1)).one()
+            configuration = json.loads(row.configuration)
+            configuration["fieldMappings"].append(
+                {"id": "assignee", "localField": "assignee", "remoteField": "assignee"}
+            )
+            row.configuration = json.dumps(configuration)
+            row.modified_ms += 1
+            uow.commit()
+    _settle(one, two)
+    assignees = {
+        r.hub_issue.summary: (r.hub_issue.assignee.username if r.hub_issue.assignee else None)
+        for page in pb.changed_since(None, [])
+        for r in page
+    }
+    assert assignees == {"for alice": "alicia", "for carol": "carol", "for bob": "backbone"}
+    with home_two.uow_factory(readonly=True) as uow:
+        archived = select(MessageRow.reason).where(MessageRow.state == "archive")
+        notes = [reason or "" for reason in uow.session.scalars(archived)]
+    assert any("bob" in note and "sync user" in note for note in notes)

@@ -412,3 +412,30 @@ def test_imported_links_pair_equal_comments_instead_of_copying_them(pair: Pair) 
     pair.settle()
     assert pair.comments(theirs) == ["We agreed on this.", "And one more."]
     assert pair.engine.step() == 0
+
+
+def test_field_defaults_and_issue_type_mappings_shape_a_new_twin(
+    services: Services, admin: httpx.Client
+) -> None:
+    body = local_body()
+    body["firstConnector"]["configuration"] = {
+        "fieldMappings": [{"localField": "summary", "remoteField": "summary"}],
+        "issueTypeMappings": {"outgoing": [{"local": "Bug", "remote": "Story"}]},
+    }
+    body["secondConnector"]["configuration"] = {
+        "fieldMappings": [{"localField": "summary", "remoteField": "summary"}],
+        "fieldDefaults": [
+            {"field": "labels", "value": ["from-partner"]},
+            {"field": "priority", "value": "Low", "issueType": "Story"},
+        ],
+    }
+    with integration_pair(services, admin, body) as pair:
+        bug = create_issue(pair.client, "PA", "A bug", issuetype="Bug")
+        task = create_issue(pair.client, "PA", "A task")
+        pair.settle()
+        twin_bug, twin_task = pair.fields(pair.twin(bug)), pair.fields(pair.twin(task))
+        assert twin_bug["issuetype"]["name"] == "Story"
+        assert twin_bug["labels"] == ["from-partner"]
+        assert twin_bug["priority"]["name"] == "Low"
+        assert twin_task["issuetype"]["name"] == "Task"
+        assert twin_task["priority"]["name"] != "Low"
