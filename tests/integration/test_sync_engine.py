@@ -439,3 +439,21 @@ def test_field_defaults_and_issue_type_mappings_shape_a_new_twin(
         assert twin_bug["priority"]["name"] == "Low"
         assert twin_task["issuetype"]["name"] == "Task"
         assert twin_task["priority"]["name"] != "Low"
+
+
+def test_retention_keeps_the_newest_messages_of_each_issue(pair: Pair) -> None:
+    key = create_issue(pair.client, "PA", "Edited often")
+    other = create_issue(pair.client, "PA", "Edited once")
+    pair.settle()
+    for round_number in range(4):
+        pair.edit(key, summary=f"Edited often, round {round_number}")
+        pair.settle()
+    archived = [m for m in pair.messages(pair.second_id, "archive") if m.issue_key == key]
+    assert len(archived) == 5  # the engine swept before these arrived
+    with pair.services.uow_factory() as uow:
+        removed = queues.sweep(uow.session, pair.second_id, archived=2, discarded=2)
+        uow.commit()
+    assert removed == 3
+    kept = [m for m in pair.messages(pair.second_id, "archive") if m.issue_key == key]
+    assert [m.sequence_id for m in kept] == [4, 5]
+    assert [m.issue_key for m in pair.messages(pair.second_id, "archive")].count(other) == 1

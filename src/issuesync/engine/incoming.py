@@ -201,21 +201,8 @@ def _finish(route: Route, item: _Work, state: str, reason: str | None) -> str:
         row = uow.session.get(MessageRow, item.row_id)
         if row is not None:
             queues.set_state(row, state, now_ms(), reason)
-            if state == ReceiveState.DISCARD:
-                _prune(route, uow.session, row.issue_key)
         uow.commit()
     return state
-
-
-def _prune(route: Route, session: Session, issue_key: str) -> None:
-    advanced = route.connector.configuration.advanced
-    queues.prune(
-        session,
-        route.id,
-        issue_key,
-        archived=advanced.archived_messages_per_issue,
-        discarded=advanced.discarded_messages_per_issue,
-    )
 
 
 def _link_response(route: Route, item: _Work, message: Message) -> None:
@@ -241,7 +228,6 @@ def _link_response(route: Route, item: _Work, message: Message) -> None:
         row = session.get(MessageRow, item.row_id)
         if row is not None:
             queues.set_state(row, ReceiveState.ARCHIVE, now_ms())
-            _prune(route, session, row.issue_key)
         uow.commit()
 
 
@@ -445,7 +431,6 @@ def _commit(route: Route, item: _Work, message: Message, outcome: Outcome | None
         if row is not None:
             note = "; ".join(outcome.notes) if outcome and outcome.notes else None
             queues.set_state(row, ReceiveState.ARCHIVE, now, note)
-            _prune(route, session, row.issue_key)
         uow.commit()
 
 

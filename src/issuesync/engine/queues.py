@@ -247,26 +247,32 @@ def discard(rows: Sequence[MessageRow], now: int) -> int:
     return count
 
 
-def prune(
-    session: Session, connector_id: int, issue_key: str, *, archived: int, discarded: int
-) -> None:
-    """Keep the newest ``archived``/``discarded`` messages of an issue (``advanced`` settings)."""
+def sweep(session: Session, connector_id: int, *, archived: int, discarded: int) -> int:
+    """Keep each issue's newest ``archived``/``discarded`` messages (``advanced`` settings).
+
+    One windowed delete per state for the whole connector, run now and then by the
+    engine, instead of two queries after every applied message.
+    """
+    removed = 0
     for state, keep in ((ReceiveState.ARCHIVE, archived), (ReceiveState.DISCARD, discarded)):
-        ids = list(
-            session.scalars(
-                select(MessageRow.id)
-                .where(
-                    MessageRow.connector_id == connector_id,
-                    MessageRow.queue == RECEIVE,
-                    MessageRow.issue_key == issue_key,
-                    MessageRow.state == state,
-                )
-                .order_by(MessageRow.id.desc())
-                .offset(keep)
+        ranked = (
+            select(
+                MessageRow.id,
+                func.row_number()
+                .over(partition_by=MessageRow.issue_key, order_by=MessageRow.id.desc())
+                .label("newest"),
             )
+            .where(
+                MessageRow.connector_id == connector_id,
+                MessageRow.queue == RECEIVE,
+                MessageRow.state == state,
+            )
+            .subquery()
         )
-        if ids:
-            session.execute(delete(MessageRow).where(MessageRow.id.in_(ids)))
+        doomed = select(ranked.c.id).where(ranked.c.newest > keep)
+        result = session.execute(delete(MessageRow).where(MessageRow.id.in_(doomed)))
+        removed += int(getattr(result, "rowcount", 0) or 0)
+    return removed
 
 
 def prune_sent(session: Session, connector_id: int, before_ms: int) -> None:

@@ -21,7 +21,7 @@ from dataclasses import dataclass, field
 from sqlalchemy import or_, select, update
 
 from issuesync.app import Services
-from issuesync.engine import incoming, outgoing
+from issuesync.engine import incoming, outgoing, queues
 from issuesync.engine.integrations import (
     PARTNER_SYSTEM,
     ConnectorConfig,
@@ -42,6 +42,7 @@ log = logging.getLogger(__name__)
 STARTED = "STARTED"
 STOPPED = "STOPPED"
 BACKOFF_MS = 30_000
+SWEEP_MS = 60_000
 
 
 @dataclass
@@ -54,6 +55,8 @@ class _Slot:
     next_in: int = 0
     busy: bool = False
     offline: bool = False
+    nudged: bool = False
+    next_sweep: int = 0
     failing: set[str] = field(default_factory=set)
     lock: threading.Lock = field(default_factory=threading.Lock)
 
@@ -252,11 +255,12 @@ class Engine:
             # Incoming first: a message a crash interrupted is finished (and its new issue
             # linked) before the outgoing route could take that issue for a local one.
             if force or now >= slot.next_in:
+                slot.nudged = False
                 applied = self._guard(slot, "incoming", lambda: _incoming(slot.route))
                 full = applied >= slot.route.batch_size
                 slot.next_in = (
                     now
-                    if full
+                    if full or slot.nudged
                     else now + (interval.incoming_interval_ms if applied >= 0 else self.backoff_ms)
                 )
                 moved += max(applied, 0)
@@ -273,6 +277,9 @@ class Engine:
             if pump is not None and moved:
                 moved += max(self._guard(slot, "outgoing", pump), 0)
             moved += self._run_tasks(slot)
+            if now >= slot.next_sweep:
+                slot.next_sweep = now + SWEEP_MS
+                self._guard(slot, "incoming", lambda: _sweep(slot.route))
         return moved
 
     def _run_tasks(self, slot: _Slot) -> int:
@@ -289,6 +296,7 @@ class Engine:
         partner = self._slots.get(connector_id)
         if partner is not None:
             partner.next_in = 0
+            partner.nudged = True  # survives a run of the partner that is under way
             self._wake.set()
 
     def _guard(self, slot: _Slot, route_name: str, work: object) -> int:
@@ -390,3 +398,17 @@ def _incoming(route: Route) -> int:
     if result.offline:
         raise TrackerOfflineError("The tracker is offline; messages wait in 'offline'.")
     return result.applied + result.counts.get("discard", 0) + result.counts.get("invalid", 0)
+
+
+def _sweep(route: Route) -> int:
+    """Retention: drop archived and discarded messages beyond the ``advanced`` settings."""
+    advanced = route.connector.configuration.advanced
+    with route.uow_factory() as uow:
+        removed = queues.sweep(
+            uow.session,
+            route.id,
+            archived=advanced.archived_messages_per_issue,
+            discarded=advanced.discarded_messages_per_issue,
+        )
+        uow.commit()
+    return removed
