@@ -20,6 +20,7 @@ from issuesync.app import Services
 from issuesync.domain.diff import Winner
 from issuesync.domain.message import InvalidMessageError, Message, ReceiveState, SendState
 from issuesync.engine import incoming, queues
+from issuesync.engine.filetransport import list_invalid
 from issuesync.engine.integrations import ConnectorConfig, connector_by_key
 from issuesync.engine.resync import ResyncRequest, request_resync
 from issuesync.engine.runner import Engine
@@ -92,8 +93,23 @@ def messages_commands(open_services: OpenServices, out: Console) -> typer.Typer:
             views = queues.list_messages(
                 uow.session, config.id, queue=queue, state=_state(state), issue_key=issue
             )
+        files = []
+        if state == ReceiveState.INVALID and "file" in (
+            config.send_queue.type,
+            config.receive_queue.type,
+        ):
+            # Files that are not messages were never indexed: they are only on disk.
+            files = list_invalid(services.settings.home, config)
         if as_json:
-            _echo_json([view.to_json() for view in views])
+            documents = [view.to_json() for view in views]
+            documents += [
+                {"state": "invalid", "file": str(f.path), "reason": f.reason} for f in files
+            ]
+            _echo_json(documents)
+            return
+        for found in files:
+            out.print(f"invalid file {found.path}: {found.reason}", highlight=False)
+        if not views and files:
             return
         if not views:
             out.print(f"No {queue} messages of {config.key} match.")

@@ -139,3 +139,45 @@ def test_resync_runs_as_a_task_with_progress(home: Path) -> None:
     result = run(home, "integration", "resync", "PA-1", "--jql", "summary ~ Fine")
     assert result.returncode == 0, result.stderr
     assert "Resync finished: 1 issue of PA-1 sent." in result.stdout
+
+
+def test_a_fixed_configuration_lets_refused_messages_through(home: Path, tmp_path: Path) -> None:
+    fix = tmp_path / "fix.json"
+    fix.write_text(
+        json.dumps(
+            {
+                "firstConnector": {
+                    "projectKey": "PA",
+                    "configuration": {
+                        "fieldMappings": [
+                            {"localField": "summary", "remoteField": "summary"},
+                            {"localField": "priority", "remoteField": "priority"},
+                        ]
+                    },
+                },
+                "secondConnector": {"projectKey": "PB"},
+            }
+        )
+    )
+    updated = run(home, "integration", "update", "INT-1", "--file", str(fix))
+    assert updated.returncode == 0, updated.stderr
+    shown = json.loads(updated.stdout)
+    mappings = shown["firstConnector"]["configuration"]["fieldMappings"]
+    assert all(not m["valueMappings"] for m in mappings)
+    # Sent messages keep what they carried: give them up and send the issues again.
+    discarded = run(home, "messages", "discard", "PB-2", "--state", "error")
+    assert "2 message(s) of PB-2 discarded" in discarded.stdout
+    resync = run(home, "integration", "resync", "PA-1")
+    assert "Resync finished: 2 issues of PA-1 sent." in resync.stdout, resync.stderr
+
+    services = build_services(Settings(home=home, admin_password=SecretStr("admin-pw")))
+    try:
+        engine = Engine(services, backoff_ms=0)
+        try:
+            engine.settle()
+        finally:
+            engine.stop()
+    finally:
+        services.close()
+    listed = json.loads(run(home, "messages", "list", "PB-2", "--json").stdout)
+    assert sorted(m["state"] for m in listed) == ["archive"] * 2 + ["discard"] * 2

@@ -275,7 +275,7 @@ def _resolve_users(route: Route, values: dict[str, FieldValue], notes: list[str]
         ref = UserRef(email=value.get("email"), username=value.get("username"))
         found = route.find_user(ref)
         if found is None:
-            sync_user = route.connector.user
+            sync_user = route.sync_user or route.connector.user
             found = route.find_user(UserRef(username=sync_user)) if sync_user else None
             notes.append(f"{name}: {ref.label} is unknown here; set to the sync user")
         values[name] = found.canonical() if found is not None else None

@@ -37,6 +37,7 @@ class Route:
     page_size: int = 200
     batch_size: int = 200
     deletion_check_ms: int = 30_000
+    sync_user: str | None = None  # who the tracker acts as; unknown users fall back to it
     mapping: ConnectorMapping = field(init=False)
     _users: dict[tuple[str | None, str | None], tuple[UserRef | None, float]] = field(
         init=False, default_factory=dict

@@ -43,6 +43,7 @@ STARTED = "STARTED"
 STOPPED = "STOPPED"
 BACKOFF_MS = 30_000
 SWEEP_MS = 60_000
+SENT_KEPT_MS = 24 * 3_600_000
 
 
 @dataclass
@@ -152,6 +153,7 @@ class Engine:
             uow_factory=self.services.uow_factory,
             lookback_ms=self.lookback_ms,
             deletion_check_ms=self.deletion_check_ms,
+            sync_user=config.user or self.services.settings.admin_user,
         )
 
     def _transport(self, config: ConnectorConfig) -> Transport:
@@ -410,5 +412,7 @@ def _sweep(route: Route) -> int:
             archived=advanced.archived_messages_per_issue,
             discarded=advanced.discarded_messages_per_issue,
         )
+        # Delivered messages of a file send queue: their files are the partner's now.
+        queues.prune_sent(uow.session, route.id, now_ms() - SENT_KEPT_MS)
         uow.commit()
     return removed
