@@ -7,12 +7,11 @@ from __future__ import annotations
 
 import logging
 from dataclasses import dataclass
+from typing import TYPE_CHECKING
 
-from fastapi import FastAPI
 from sqlalchemy import select
 
 from issuesync import __version__
-from issuesync.api.errors import ErrorShapes, install_error_handlers, jira_error
 from issuesync.auth import Authenticator
 from issuesync.config import Settings
 from issuesync.errors import ConfigurationError
@@ -30,6 +29,9 @@ from issuesync.store.users import User
 from issuesync.trackers.local.blobs import BlobStore
 from issuesync.trackers.local.defaults import ensure_defaults
 from issuesync.trackers.local.tracker import LocalTracker
+
+if TYPE_CHECKING:  # the web framework loads only when a server is built (the CLI starts faster)
+    from fastapi import FastAPI
 
 log = logging.getLogger(__name__)
 
@@ -110,7 +112,14 @@ def bootstrap(services: Services, *, migrate: bool = True) -> str | None:
 
 def create_app(services: Services) -> FastAPI:
     """The HTTP application with every surface mounted."""
-    # Imported here so that building services for the CLI does not load the routers.
+    # Imported here so that building services for the CLI does not load the web stack.
+    from fastapi import FastAPI  # noqa: PLC0415
+
+    from issuesync.api.errors import (  # noqa: PLC0415
+        ErrorShapes,
+        install_error_handlers,
+        jira_error,
+    )
     from issuesync.api.health import router as health_router  # noqa: PLC0415
     from issuesync.trackers.local.routes import (  # noqa: PLC0415
         JIRA_PREFIX,
