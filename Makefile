@@ -4,7 +4,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 
-.PHONY: run test lint typecheck pytest install bench bench-sync clean
+.PHONY: run test lint typecheck pytest install bench bench-sync soak clean
 
 $(STAMP): pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -35,6 +35,11 @@ bench: $(STAMP)
 
 bench-sync: $(STAMP)
 	$(BIN)/python bench/sync.py
+
+# Longer runs than `make test`: 300 random interleavings, the process and crash tests.
+soak: $(STAMP)
+	ISSUESYNC_SOAK=1 $(BIN)/pytest -p no:cacheprovider --timeout 3600 \
+		tests/integration/test_sync_properties.py tests/e2e
 
 clean:
 	rm -rf $(VENV) .mypy_cache .ruff_cache .pytest_cache

@@ -206,9 +206,10 @@ def test_the_cli_steers_a_running_server_and_integrations_survive_restarts(
 
 # -- the crash test ----------------------------------------------------------------------------
 
-ISSUES_A = 1200
-ISSUES_B = 150
-KILLS = 8
+SOAK = os.environ.get("ISSUESYNC_SOAK") == "1"  # make soak: more issues, more kills
+ISSUES_A = 3000 if SOAK else 1200
+ISSUES_B = 300 if SOAK else 150
+KILLS = 30 if SOAK else 8
 
 
 def _seed(services: Services) -> None:
@@ -293,7 +294,7 @@ def _content(services: Services, project: str) -> dict[str, tuple[str, Counter[s
         return found
 
 
-@pytest.mark.timeout(600)
+@pytest.mark.timeout(3600 if SOAK else 600)
 def test_sigkill_at_random_moments_loses_and_duplicates_nothing(tmp_path: Path) -> None:
     home = tmp_path / "home"
     settings = Settings(home=home, admin_password=SecretStr(ADMIN_PASSWORD), engine_lease_ms=1500)

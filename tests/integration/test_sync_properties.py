@@ -6,6 +6,7 @@ in between so that messages cross in flight, then lets the engine settle.
 
 from __future__ import annotations
 
+import os
 from collections.abc import Iterator
 
 import httpx
@@ -19,6 +20,7 @@ from issuesync.app import Services
 from issuesync.domain.message import Message, MessageKind
 from issuesync.engine import incoming, outgoing
 
+SOAK = os.environ.get("ISSUESYNC_SOAK") == "1"
 SUMMARIES = ["alpha", "beta", "gamma"]
 LABELS = [[], ["x"], ["x", "y"]]
 PRIORITIES = ["High", "Medium", "Low"]
@@ -70,7 +72,9 @@ def _state(pair: Pair, key: str) -> tuple[object, ...]:
 
 
 @settings(
-    max_examples=20,
+    # make test: the same 20 examples every run; make soak: 300 new ones.
+    max_examples=300 if SOAK else 20,
+    derandomize=not SOAK,
     deadline=None,
     suppress_health_check=[HealthCheck.function_scoped_fixture, HealthCheck.too_slow],
 )
