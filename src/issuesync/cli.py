@@ -305,8 +305,7 @@ def _run(command: Callable[[], T]) -> T:
         err.print(f"error: {exc.message}", highlight=False)
         sys.exit(exc.code)
     except IssueSyncError as exc:
-        details = "; ".join(f"{k}: {v}" for k, v in exc.field_errors.items())
-        err.print(f"error: {exc.message}" + (f" ({details})" if details else ""), highlight=False)
+        err.print(f"error: {exc.describe()}", highlight=False)
         sys.exit(1)
     except SQLAlchemyError as exc:
         reason = str(getattr(exc, "orig", None) or exc).strip().splitlines()[0]

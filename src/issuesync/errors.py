@@ -37,6 +37,13 @@ class IssueSyncError(Exception):
         self.message = message
         self.field_errors: dict[str, str] = dict(field_errors or {})
 
+    def describe(self) -> str:
+        """The message with the field errors it does not already name, on one line."""
+        details = "; ".join(f"{name}: {text}" for name, text in self.field_errors.items())
+        if not details or details in self.message:
+            return self.message
+        return f"{self.message} ({details})"
+
 
 class ConfigurationError(IssueSyncError):
     """The settings cannot work; the user must change them."""

@@ -169,15 +169,8 @@ def _handle(route: Route, item: _Work) -> str:  # noqa: PLR0911 - one return per
         _record_conflicts(route, item, message, exc.conflicts)
         return _finish(route, item, ReceiveState.ERROR, str(exc))
     except (TrackerRejectedError, NotFoundError, InvalidInputError) as exc:
-        return _finish(route, item, ReceiveState.ERROR, _reason(exc))
+        return _finish(route, item, ReceiveState.ERROR, exc.describe())
     return ReceiveState.ARCHIVE
-
-
-def _reason(exc: TrackerRejectedError | NotFoundError | InvalidInputError) -> str:
-    details = "; ".join(f"{k}: {v}" for k, v in exc.field_errors.items())
-    if not details or details in exc.message:
-        return exc.message
-    return f"{exc.message} ({details})"
 
 
 def _gap(route: Route, item: _Work, expected: int) -> str:

@@ -171,64 +171,39 @@ def apply_attachments(
 
 
 def record_traces(session: Session, connector_id: int, outcome: Outcome) -> list[Trace]:
+    """Write the traces an applied message made; returns those the partner must learn of."""
+    rows: dict[tuple[str, str | None], TraceRow] = {
+        (row.kind, row.local_id): row
+        for row in session.scalars(
+            select(TraceRow).where(
+                TraceRow.connector_id == connector_id,
+                TraceRow.local_issue_key == outcome.local_key,
+            )
+        )
+    }
     answer: list[Trace] = []
-    for kind, local_id, remote_id, digest in outcome.traces_added:
-        session.add(
-            TraceRow(
+    # A new sub-object gets a trace; one paired with an equal local one may have one waiting.
+    for kind, local_id, remote_id, digest in outcome.traces_added + outcome.traces_linked:
+        row = rows.get((str(kind), local_id))
+        if row is None:
+            row = TraceRow(
                 connector_id=connector_id,
                 local_issue_key=outcome.local_key,
                 kind=str(kind),
                 local_id=local_id,
-                remote_id=remote_id,
                 digest=digest,
             )
-        )
+            session.add(row)
+            rows[(str(kind), local_id)] = row
+        row.remote_id = remote_id
         # In an answer, localId is the receiver's (the original sender's) id.
         answer.append(
             Trace(type=kind, local_id=remote_id, remote_id=local_id, action=ChangeAction.ADD)
         )
-    for kind, local_id, remote_id, digest in outcome.traces_linked:
-        rows = list(
-            session.scalars(
-                select(TraceRow).where(
-                    TraceRow.connector_id == connector_id,
-                    TraceRow.kind == str(kind),
-                    TraceRow.local_id == local_id,
-                )
-            )
-        )
-        for row in rows:
-            row.remote_id = remote_id
-        if not rows:
-            session.add(
-                TraceRow(
-                    connector_id=connector_id,
-                    local_issue_key=outcome.local_key,
-                    kind=str(kind),
-                    local_id=local_id,
-                    remote_id=remote_id,
-                    digest=digest,
-                )
-            )
-        answer.append(
-            Trace(type=kind, local_id=remote_id, remote_id=local_id, action=ChangeAction.ADD)
-        )
     for kind, local_id, digest in outcome.traces_changed:
-        for row in session.scalars(
-            select(TraceRow).where(
-                TraceRow.connector_id == connector_id,
-                TraceRow.kind == str(kind),
-                TraceRow.local_id == local_id,
-            )
-        ):
-            row.digest = digest
+        if (changed := rows.get((str(kind), local_id))) is not None:
+            changed.digest = digest
     for kind, local_id in outcome.traces_removed:
-        for row in session.scalars(
-            select(TraceRow).where(
-                TraceRow.connector_id == connector_id,
-                TraceRow.kind == str(kind),
-                TraceRow.local_id == local_id,
-            )
-        ):
-            session.delete(row)
+        if (removed := rows.pop((str(kind), local_id), None)) is not None:
+            session.delete(removed)
     return answer

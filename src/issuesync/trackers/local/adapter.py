@@ -77,11 +77,6 @@ MAX_RECORD_KEY = 255
 KEYS_PER_QUERY = 500
 
 
-def _reason(exc: IssueSyncError) -> str:
-    details = "; ".join(f"{name}: {text}" for name, text in exc.field_errors.items())
-    return f"{exc.message} ({details})" if details else exc.message
-
-
 def _at_edge(method: Callable[P, T]) -> Callable[P, T]:
     """Translate the tracker's refusals into ``TrackerRejectedError``, keeping field errors."""
 
@@ -90,7 +85,7 @@ def _at_edge(method: Callable[P, T]) -> Callable[P, T]:
         try:
             return method(*args, **kwargs)
         except (InvalidInputError, ConflictError, PayloadTooLargeError) as exc:
-            raise TrackerRejectedError(_reason(exc), field_errors=exc.field_errors) from exc
+            raise TrackerRejectedError(exc.describe(), field_errors=exc.field_errors) from exc
 
     return translated
 
