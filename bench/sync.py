@@ -786,7 +786,7 @@ def summary_rows(results: dict[str, dict[str, Any]]) -> list[tuple[str, str, str
     )
     directions = {"forward": (SOURCE, TARGET), "reverse": (TARGET, SOURCE)}
     for name, (source, target) in directions.items():
-        figures = results["latency"].get(name)
+        figures = results.get("latency", {}).get(name)
         if figures is None:
             continue
         rows.append(
@@ -847,6 +847,8 @@ def run_all(args: argparse.Namespace) -> None:
         results: dict[str, dict[str, Any]] = {}
         walls: dict[str, float] = {}
         for name, timeout in timeouts.items():
+            if name == "latency" and args.edits + args.reverse_edits == 0:
+                continue  # --edits 0 --reverse-edits 0: the initial sync and idle polls only
             results[name], walls[name] = run_phase(name, args, home, database_url, timeout)
     print_summary(args, results, walls, database)
 

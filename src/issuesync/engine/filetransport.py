@@ -223,6 +223,13 @@ class FileTransport:
         del partner_id  # the partner takes the file from the exchange folder
         queues.add_sent(session, sender_id, message, now)
 
+    def deliver_many(
+        self, session: Session, sender_id: int, partner_id: int, messages: list[Message], now: int
+    ) -> None:
+        """Add the messages to the sender's send queue, in one statement."""
+        del partner_id
+        queues.add_many(session, sender_id, queues.SEND, messages, now)
+
     def list_invalid(self) -> list[InvalidFile]:
         """The files this connector refused, with their reasons."""
         return list_invalid(self.home, self.config)

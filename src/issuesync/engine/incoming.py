@@ -30,12 +30,18 @@ from issuesync.domain.message import (
     ReceiveState,
 )
 from issuesync.domain.replica import (
-    FieldValue,
     Replica,
-    UserRef,
     canonical_fields,
 )
-from issuesync.engine import queues
+from issuesync.engine import batch, queues
+from issuesync.engine.creating import (
+    agree_on_created,
+    create_key,
+    new_sync_info,
+    plan_create,
+    resolve_users,
+    response,
+)
 from issuesync.engine.route import Route, info_by_local, info_by_remote, load_shadow, store_shadow
 from issuesync.engine.subobjects import (
     Outcome,
@@ -54,11 +60,8 @@ from issuesync.errors import (
 )
 from issuesync.store.base import now_ms
 from issuesync.store.sync import ConflictRow, MessageRow, SyncInfo, TraceRow
-from issuesync.trackers.adapter import IssueDraft
 
 log = logging.getLogger(__name__)
-
-USER_FIELDS = ("assignee", "reporter")
 
 
 class IssueMissingError(Exception):
@@ -93,32 +96,28 @@ class IncomingResult:
         return self.counts[ReceiveState.ARCHIVE]
 
 
-@dataclass
-class _Work:
-    """One pending message, read out of its row."""
-
-    row_id: int
-    state: str
-    attempts: int
-    issue_key: str
-    sequence_id: int
-    body: str
-
-
 def process(route: Route) -> IncomingResult:
-    """Apply what is pending in the connector's receive queue."""
+    """Apply what is pending in the connector's receive queue.
+
+    The first message of each issue goes through the batch path when it can
+    (a partner's new issue, an answer to ours); the rest, and whatever the batch
+    path leaves, one by one in ``sequenceId`` order.
+    """
     result = IncomingResult()
     with route.uow_factory(readonly=True) as uow:
         rows = queues.pending(uow.session, route.id, route.batch_size)
-        work = [_Work(r.id, r.state, r.attempts, r.issue_key, r.sequence_id, r.body) for r in rows]
+        work = [queues.Pending.of(row) for row in rows]
         held = queues.held_issues(uow.session, route.id, sorted({w.issue_key for w in work}))
-    by_issue: dict[str, list[_Work]] = defaultdict(list)
-    for item in work:
-        by_issue[item.issue_key].append(item)
-    for issue_key, items in by_issue.items():
-        if issue_key in held:
-            continue
-        for item in sorted(items, key=lambda w: (w.sequence_id, w.row_id)):
+    by_issue: dict[str, list[queues.Pending]] = defaultdict(list)
+    for item in sorted(work, key=lambda w: (w.sequence_id, w.row_id)):
+        if item.issue_key not in held:
+            by_issue[item.issue_key].append(item)
+    done = batch.apply(route, [items[0] for items in by_issue.values()])
+    for items in by_issue.values():
+        for item in items:
+            if item.row_id in done:
+                result.counts[ReceiveState.ARCHIVE] += 1
+                continue
             state = _handle(route, item)
             result.counts[state] += 1
             if state == ReceiveState.OFFLINE:
@@ -129,7 +128,7 @@ def process(route: Route) -> IncomingResult:
     return result
 
 
-def _handle(route: Route, item: _Work) -> str:  # noqa: PLR0911 - one return per outcome
+def _handle(route: Route, item: queues.Pending) -> str:  # noqa: PLR0911 - one return per outcome
     try:
         message = Message.loads(item.body)
     except InvalidMessageError as exc:
@@ -173,7 +172,7 @@ def _handle(route: Route, item: _Work) -> str:  # noqa: PLR0911 - one return per
     return ReceiveState.ARCHIVE
 
 
-def _gap(route: Route, item: _Work, expected: int) -> str:
+def _gap(route: Route, item: queues.Pending, expected: int) -> str:
     retries = route.connector.configuration.advanced.sequence_error_retries
     with route.uow_factory() as uow:
         row = uow.session.get(MessageRow, item.row_id)
@@ -189,7 +188,7 @@ def _gap(route: Route, item: _Work, expected: int) -> str:
     return state
 
 
-def _finish(route: Route, item: _Work, state: str, reason: str | None) -> str:
+def _finish(route: Route, item: queues.Pending, state: str, reason: str | None) -> str:
     with route.uow_factory() as uow:
         row = uow.session.get(MessageRow, item.row_id)
         if row is not None:
@@ -198,7 +197,7 @@ def _finish(route: Route, item: _Work, state: str, reason: str | None) -> str:
     return state
 
 
-def _link_response(route: Route, item: _Work, message: Message) -> None:
+def _link_response(route: Route, item: queues.Pending, message: Message) -> None:
     """The partner created or linked our issue's twin: remember its key and trace ids."""
     with route.uow_factory() as uow:
         session = uow.session
@@ -224,7 +223,7 @@ def _link_response(route: Route, item: _Work, message: Message) -> None:
         uow.commit()
 
 
-def _apply(route: Route, item: _Work, message: Message) -> None:
+def _apply(route: Route, item: queues.Pending, message: Message) -> None:
     with route.uow_factory(readonly=True) as uow:
         session = uow.session
         info = info_by_remote(session, route.id, message.source_issue_key)
@@ -259,66 +258,13 @@ def _decisions(session: Session, row_id: int) -> dict[str, str]:
     return {row.field: str(row.winner) for row in rows}
 
 
-def _resolve_users(route: Route, values: dict[str, FieldValue], notes: list[str]) -> None:
-    """Map users by e-mail, then by login name; an unknown one becomes the sync user."""
-    for name in USER_FIELDS:
-        value = values.get(name)
-        if not isinstance(value, dict):
-            continue
-        ref = UserRef(email=value.get("email"), username=value.get("username"))
-        found = route.find_user(ref)
-        if found is None:
-            sync_user = route.sync_user or route.connector.user
-            found = route.find_user(UserRef(username=sync_user)) if sync_user else None
-            notes.append(f"{name}: {ref.label} is unknown here; set to the sync user")
-        values[name] = found.canonical() if found is not None else None
-
-
 def _create(route: Route, message: Message, parent_key: str | None) -> Outcome:
-    mapping = route.mapping
-    replica = message.replica.decode() if message.replica else None
-    raw_type = (
-        replica.hub_issue.issue_type.name if replica and replica.hub_issue.issue_type else None
-    )
-    issue_type = mapping.local_issue_type(raw_type, message.issue_type)
-    if issue_type is None:
-        raise TrackerRejectedError("The message names no issue type and no mapping gives one.")
-    accepted = mapping.incoming_fields
-    values: dict[str, FieldValue] = {
-        name: value for name, value in message.changes.items() if name in accepted
-    }
-    status = message.changes.get(STATUS)
-    if replica is not None:
-        # A create that is not the partner's first message (its create was given up,
-        # or the link was deleted) carries only what changed: the replica has the rest.
-        theirs = canonical_fields(replica.hub_issue)
-        for entry in mapping.incoming_mappings:
-            if entry.local_field not in values and theirs.get(entry.remote_field) is not None:
-                values[entry.local_field] = mapping.to_local(entry, theirs[entry.remote_field])
-        if status is None:
-            status = mapping.local_status(
-                replica.hub_issue.status.name if replica.hub_issue.status else None, issue_type
-            )
-    for name, value in mapping.defaults_for(issue_type).items():
-        if values.get(name) in (None, "", []):
-            values[name] = value
-    notes: list[str] = []
-    _resolve_users(route, values, notes)
-    reporter = values.pop("reporter", None)
-    draft = IssueDraft(
-        issue_type=issue_type,
-        fields=values,
-        parent_key=parent_key,
-        reporter=UserRef(**reporter) if isinstance(reporter, dict) else None,
-    )
-    after = route.tracker.create(
-        draft, idempotency_key=f"{route.connector.key}:{message.id}:create"
-    )
+    plan = plan_create(route, message, parent_key)
+    after = route.tracker.create(plan.draft, idempotency_key=create_key(route, message))
     _link_created(route, message, after)
-    if isinstance(status, str) and canonical_fields(after.hub_issue).get(STATUS) != status:
-        after = route.tracker.transition(after.key, status)
-    written = set(values) | ({STATUS} if isinstance(status, str) else set())
-    return Outcome(after.key, after, created=True, written=written, notes=notes)
+    if plan.status is not None and canonical_fields(after.hub_issue).get(STATUS) != plan.status:
+        after = route.tracker.transition(after.key, plan.status)
+    return Outcome(after.key, after, created=True, written=plan.written, notes=plan.notes)
 
 
 def _link_created(route: Route, message: Message, created: Replica) -> None:
@@ -332,23 +278,11 @@ def _link_created(route: Route, message: Message, created: Replica) -> None:
         session = uow.session
         info = info_by_local(session, route.id, created.key)
         if info is None:
-            info = SyncInfo(
-                connector_id=route.id,
-                local_issue_key=created.key,
-                first_sync_ms=now_ms(),
-                outgoing_sequence_id=0,
-                incoming_sequence_id=0,
-                incoming_changes_ignored=False,
-            )
+            info = new_sync_info(route.id, created.key, now_ms())
             session.add(info)
         info.remote_issue_key = message.source_issue_key
         info.last_change_seen_ms = max(info.last_change_seen_ms or 0, created.updated)
-        shadow = load_shadow(info)
-        values = canonical_fields(created.hub_issue)
-        for mapping in route.mapping.outgoing_fields:
-            shadow.fields[mapping.local_field] = values.get(mapping.local_field)
-        shadow.fields[STATUS] = values.get(STATUS)
-        store_shadow(info, shadow)
+        agree_on_created(route, info, created)
         uow.commit()
 
 
@@ -378,7 +312,7 @@ def _update(
         raise ConflictPendingError([c for c in plan.conflicts if c.winner is None])
     notes: list[str] = []
     writes = dict(plan.writes)
-    _resolve_users(route, writes, notes)
+    resolve_users(route, writes, notes)
     after = current
     if writes:
         after = route.tracker.update(local_key, writes)
@@ -403,7 +337,7 @@ def _forced(message: Message, decisions: dict[str, str]) -> frozenset[str]:
     return frozenset(name for name, winner in decisions.items() if winner == Winner.REMOTE)
 
 
-def _commit(route: Route, item: _Work, message: Message, outcome: Outcome | None) -> None:
+def _commit(route: Route, item: queues.Pending, message: Message, outcome: Outcome | None) -> None:
     """Archive the message with its sync information, shadow, traces and answer: one transaction."""
     with route.uow_factory() as uow:
         session = uow.session
@@ -438,47 +372,27 @@ def _bookkeep(
     if info is None:
         info = info_by_local(session, route.id, outcome.local_key)
     if info is None:
-        info = SyncInfo(
-            connector_id=route.id,
-            local_issue_key=outcome.local_key,
-            first_sync_ms=now,
-            outgoing_sequence_id=0,
-            incoming_sequence_id=0,
-            incoming_changes_ignored=False,
-        )
+        info = new_sync_info(route.id, outcome.local_key, now)
         session.add(info)
     info.remote_issue_key = message.source_issue_key
     info.incoming_sequence_id = message.sequence_id
     info.last_incoming_change_ms = now
     info.last_change_seen_ms = max(info.last_change_seen_ms or 0, outcome.after.updated)
-    shadow = load_shadow(info)
-    values = canonical_fields(outcome.after.hub_issue)
-    for name in outcome.written:
-        shadow.fields[name] = values.get(name)
-    for name, value in outcome.agreed.items():
-        shadow.fields[name] = value
     if outcome.created:
-        # Everything this side holds of the mapped fields is now agreed: nothing to send back.
-        for mapping in route.mapping.outgoing_fields:
-            shadow.fields[mapping.local_field] = values.get(mapping.local_field)
-        shadow.fields[STATUS] = values.get(STATUS)
-    store_shadow(info, shadow)
+        agree_on_created(route, info, outcome.after, outcome.written)
+    else:
+        shadow = load_shadow(info)
+        values = canonical_fields(outcome.after.hub_issue)
+        for name in outcome.written:
+            shadow.fields[name] = values.get(name)
+        for name, value in outcome.agreed.items():
+            shadow.fields[name] = value
+        store_shadow(info, shadow)
     for conflict in outcome.conflicts:
         session.add(_conflict_row(route.id, None, outcome.local_key, conflict, now))
-    response = record_traces(session, route.id, outcome)
-    if outcome.created or response:
-        answer = Message(
-            integration_key=message.integration_key,
-            from_connector=route.connector.key,
-            to_connector=route.connector.partner_key,
-            source_issue_key=outcome.local_key,
-            remote_issue_key=message.source_issue_key,
-            sequence_id=0,
-            kind=MessageKind.RESPONSE,
-            created=now,
-            issue_updated=outcome.after.updated,
-            traces=response,
-        )
+    traces = record_traces(session, route.id, outcome)
+    if outcome.created or traces:
+        answer = response(route, message, outcome.local_key, outcome.after.updated, traces, now)
         route.transport.deliver(session, route.id, route.connector.partner_id, answer, now)
     return info
 
@@ -500,7 +414,7 @@ def _conflict_row(
 
 
 def _record_conflicts(
-    route: Route, item: _Work, message: Message, conflicts: list[FieldConflict]
+    route: Route, item: queues.Pending, message: Message, conflicts: list[FieldConflict]
 ) -> None:
     with route.uow_factory() as uow:
         session = uow.session

@@ -13,9 +13,9 @@ from __future__ import annotations
 import hashlib
 import logging
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
-from sqlalchemy import delete
+from sqlalchemy import delete, insert
 from sqlalchemy.orm import Session
 
 from issuesync.domain.diff import OutgoingDiff, TraceState, outgoing_diff
@@ -35,6 +35,7 @@ from issuesync.engine.route import (
     Route,
     infos_by_local,
     load_shadow,
+    shadow_text,
     store_shadow,
     trace_states,
     traces_of,
@@ -64,10 +65,11 @@ def poll(route: Route) -> PollResult:
     signpost = route.tracker.clock_ms()
     queries = route.connector.configuration.sync.outgoing_jqls
     for page in route.tracker.changed_since(
-        cursor.since(route.lookback_ms), queries, route.page_size
+        cursor.since(route.lookback_ms), queries, route.page_size, known=route.seen
     ):
         result.issues_seen += len(page)
         result.messages_sent += send_page(route, page)
+        route.seen.update((replica.key, replica.updated) for replica in page)
     deletions_at = cursor.deletions_ms
     if route.tracker.capabilities.deletions and _deletions_due(route, cursor, signpost):
         # Deletions are asked for less often: an idle poll is then one search call.
@@ -79,7 +81,15 @@ def poll(route: Route) -> PollResult:
             state.cursor = Cursor(updated_ms=signpost, deletions_ms=deletions_at).dumps()
             state.last_poll_ms = now_ms()
         uow.commit()
+    _forget_seen(route, signpost - route.lookback_ms)
     return result
+
+
+def _forget_seen(route: Route, since_ms: int) -> None:
+    """Drop what the next poll's window cannot return any more."""
+    stale = [key for key, updated in route.seen.items() if updated < since_ms]
+    for key in stale:
+        del route.seen[key]
 
 
 def send_page(
@@ -96,6 +106,7 @@ def send_page(
         infos = infos_by_local(session, route.id, keys)
         traces = traces_of(session, route.id, keys)
         now = now_ms()
+        outbox = _Outbox()
         for replica in page:
             info = infos.get(replica.key)
             if info is not None and info.incoming_changes_ignored:
@@ -107,9 +118,29 @@ def send_page(
             ):
                 continue  # an older read than what this route has already handled
             rows = traces.get(replica.key, {})
-            sent += _send_issue(route, session, replica, info, rows, now, resync)
+            sent += _send_issue(route, session, replica, info, rows, now, resync, outbox)
+        outbox.write(route, session, now)
         uow.commit()
     return sent
+
+
+@dataclass
+class _Outbox:
+    """New rows of a page, written together: plain multi-row inserts instead of ORM objects."""
+
+    infos: list[dict[str, object]] = field(default_factory=list)
+    traces: list[dict[str, object]] = field(default_factory=list)
+    messages: list[Message] = field(default_factory=list)
+
+    def write(self, route: Route, session: Session, now: int) -> None:
+        session.flush()
+        if self.infos:
+            session.execute(insert(SyncInfo), self.infos)
+        if self.traces:
+            session.execute(insert(TraceRow), self.traces)
+        if self.messages:
+            partner = route.connector.partner_id
+            route.transport.deliver_many(session, route.id, partner, self.messages, now)
 
 
 @dataclass(frozen=True)
@@ -128,6 +159,7 @@ def _send_issue(
     rows: dict[tuple[TraceType, str], TraceRow],
     now: int,
     resync: ResyncOptions | None,
+    outbox: _Outbox,
 ) -> int:
     sequence_id = (info.outgoing_sequence_id if info else 0) + 1
     shadow = load_shadow(info)
@@ -172,21 +204,29 @@ def _send_issue(
         blob_metadata_list=blobs,
     )
     if info is None:
-        info = SyncInfo(
-            connector_id=route.id,
-            local_issue_key=replica.key,
-            first_sync_ms=now,
-            outgoing_sequence_id=0,
-            incoming_sequence_id=0,
-            incoming_changes_ignored=False,
+        outbox.infos.append(
+            {
+                "connector_id": route.id,
+                "local_issue_key": replica.key,
+                "first_sync_ms": now,
+                "outgoing_sequence_id": sequence_id,
+                "incoming_sequence_id": 0,
+                "incoming_changes_ignored": False,
+                "last_outgoing_change_ms": now,
+                "last_change_seen_ms": replica.updated,
+                "shadow": shadow_text(shadow),
+            }
         )
-        session.add(info)
-    info.outgoing_sequence_id = sequence_id
-    info.last_outgoing_change_ms = now
-    info.last_change_seen_ms = max(info.last_change_seen_ms or 0, replica.updated)
-    store_shadow(info, shadow)
-    _record_traces(session, route.id, replica.key, rows, diff)
-    route.transport.deliver(session, route.id, connector.partner_id, message, now)
+    else:
+        info.outgoing_sequence_id = sequence_id
+        info.last_outgoing_change_ms = now
+        info.last_change_seen_ms = max(info.last_change_seen_ms or 0, replica.updated)
+        store_shadow(info, shadow)
+    _record_traces(route.id, replica.key, rows, diff, outbox)
+    if diff.traces_removed:
+        removed = [rows[(t.kind, t.local_id)].id for t in diff.traces_removed]
+        session.execute(delete(TraceRow).where(TraceRow.id.in_(removed)))
+    outbox.messages.append(message)
     return 1
 
 
@@ -269,28 +309,25 @@ def _traces(diff: OutgoingDiff) -> list[Trace]:
 
 
 def _record_traces(
-    session: Session,
     connector_id: int,
     issue_key: str,
     rows: dict[tuple[TraceType, str], TraceRow],
     diff: OutgoingDiff,
+    outbox: _Outbox,
 ) -> None:
-    for trace in diff.traces_added:
-        session.add(
-            TraceRow(
-                connector_id=connector_id,
-                local_issue_key=issue_key,
-                kind=str(trace.kind),
-                local_id=trace.local_id,
-                remote_id=None,
-                digest=trace.digest,
-            )
-        )
+    outbox.traces.extend(
+        {
+            "connector_id": connector_id,
+            "local_issue_key": issue_key,
+            "kind": str(trace.kind),
+            "local_id": trace.local_id,
+            "remote_id": None,
+            "digest": trace.digest,
+        }
+        for trace in diff.traces_added
+    )
     for trace in diff.traces_changed:
         rows[(trace.kind, trace.local_id)].digest = trace.digest
-    removed = [rows[(t.kind, t.local_id)].id for t in diff.traces_removed]
-    if removed:
-        session.execute(delete(TraceRow).where(TraceRow.id.in_(removed)))
 
 
 def _deletions_due(route: Route, cursor: Cursor, now: int) -> bool:

@@ -9,7 +9,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from dataclasses import dataclass
 
-from sqlalchemy import delete, func, select, update
+from sqlalchemy import delete, func, insert, select, update
 from sqlalchemy.orm import Session
 
 from issuesync.domain.message import (
@@ -34,17 +34,23 @@ def add_received(
     *,
     state: str = ReceiveState.NEW,
     reason: str | None = None,
+    fresh: bool = False,
 ) -> bool:
-    """Put a message into a connector's receive queue; False when it is there already."""
-    exists = session.scalar(
-        select(MessageRow.id).where(
-            MessageRow.connector_id == connector_id,
-            MessageRow.queue == RECEIVE,
-            MessageRow.uuid == message.id,
+    """Put a message into a connector's receive queue; False when it is there already.
+
+    ``fresh``: the message was made in this transaction, so it cannot be there
+    (the unique ``uuid`` would refuse it anyway); the look-up is skipped.
+    """
+    if not fresh:
+        exists = session.scalar(
+            select(MessageRow.id).where(
+                MessageRow.connector_id == connector_id,
+                MessageRow.queue == RECEIVE,
+                MessageRow.uuid == message.id,
+            )
         )
-    )
-    if exists is not None:
-        return False
+        if exists is not None:
+            return False
     session.add(_row(connector_id, RECEIVE, message, now, state, reason))
     return True
 
@@ -59,20 +65,55 @@ def add_sent(session: Session, connector_id: int, message: Message, now: int) ->
 def _row(
     connector_id: int, queue: str, message: Message, now: int, state: str, reason: str | None
 ) -> MessageRow:
-    return MessageRow(
-        uuid=message.id,
-        connector_id=connector_id,
-        queue=queue,
-        state=str(state),
-        kind=str(message.kind),
-        issue_key=message.source_issue_key,
-        sequence_id=message.sequence_id,
-        body=message.dumps(),
-        reason=reason,
-        attempts=0,
-        created_ms=now,
-        updated_ms=now,
-    )
+    return MessageRow(**_values(connector_id, queue, message, now, state, reason))
+
+
+def _values(
+    connector_id: int, queue: str, message: Message, now: int, state: str, reason: str | None
+) -> dict[str, object]:
+    return {
+        "uuid": message.id,
+        "connector_id": connector_id,
+        "queue": queue,
+        "state": str(state),
+        "kind": str(message.kind),
+        "issue_key": message.source_issue_key,
+        "sequence_id": message.sequence_id,
+        "body": message.dumps(),
+        "reason": reason,
+        "attempts": 0,
+        "created_ms": now,
+        "updated_ms": now,
+    }
+
+
+def add_many(
+    session: Session, connector_id: int, queue: str, messages: Sequence[Message], now: int
+) -> None:
+    """Put messages made in this transaction into a queue (state new): one multi-row insert."""
+    if messages:
+        state = ReceiveState.NEW if queue == RECEIVE else SendState.NEW
+        session.execute(
+            insert(MessageRow),
+            [_values(connector_id, queue, m, now, state, None) for m in messages],
+        )
+
+
+@dataclass(frozen=True)
+class Pending:
+    """One pending message, read out of its row."""
+
+    row_id: int
+    state: str
+    attempts: int
+    issue_key: str
+    sequence_id: int
+    body: str
+
+    @classmethod
+    def of(cls, row: MessageRow) -> Pending:
+        """The row's message as the incoming route works with it."""
+        return cls(row.id, row.state, row.attempts, row.issue_key, row.sequence_id, row.body)
 
 
 def pending(session: Session, connector_id: int, limit: int) -> list[MessageRow]:
@@ -128,6 +169,18 @@ def set_state(row: MessageRow, state: str, now: int, reason: str | None = None) 
     row.state = str(state)
     row.reason = reason
     row.updated_ms = now
+
+
+def set_states(session: Session, moves: Sequence[tuple[int, str, str | None]], now: int) -> None:
+    """Move many messages, given as ``(row id, state, reason)``, in one statement."""
+    if moves:
+        session.execute(
+            update(MessageRow),
+            [
+                {"id": row_id, "state": str(state), "reason": reason, "updated_ms": now}
+                for row_id, state, reason in moves
+            ],
+        )
 
 
 @dataclass(frozen=True)

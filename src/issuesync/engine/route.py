@@ -42,6 +42,10 @@ class Route:
     _users: dict[tuple[str | None, str | None], tuple[UserRef | None, float]] = field(
         init=False, default_factory=dict
     )
+    # Issues handled at this update time (read by the outgoing route, or made by the
+    # incoming one): the look-back window need not read them again. In memory only:
+    # after a restart they are read once more and the shadow finds nothing to send.
+    seen: dict[str, int] = field(init=False, default_factory=dict)
 
     def __post_init__(self) -> None:
         self.mapping = ConnectorMapping(self.connector.configuration)
@@ -79,7 +83,12 @@ def load_shadow(info: SyncInfo | None) -> Shadow:
 
 def store_shadow(info: SyncInfo, shadow: Shadow) -> None:
     """Keep the shadow with its sync information row."""
-    info.shadow = json.dumps(shadow.dump(), separators=(",", ":"), sort_keys=True)
+    info.shadow = shadow_text(shadow)
+
+
+def shadow_text(shadow: Shadow) -> str:
+    """The shadow as its sync information row keeps it."""
+    return json.dumps(shadow.dump(), separators=(",", ":"), sort_keys=True)
 
 
 def infos_by_local(session: Session, connector_id: int, keys: Sequence[str]) -> dict[str, SyncInfo]:

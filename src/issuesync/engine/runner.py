@@ -256,6 +256,9 @@ class Engine:
                 moved += max(self._guard(slot, "incoming", pump), 0)
             # Incoming first: a message a crash interrupted is finished (and its new issue
             # linked) before the outgoing route could take that issue for a local one.
+            # For the same reason the outgoing route waits while the incoming one fails:
+            # a batch that failed after the tracker's write has twins not linked yet.
+            incoming_failed = False
             if force or now >= slot.next_in:
                 slot.nudged = False
                 applied = self._guard(slot, "incoming", lambda: _incoming(slot.route))
@@ -266,7 +269,8 @@ class Engine:
                     else now + (interval.incoming_interval_ms if applied >= 0 else self.backoff_ms)
                 )
                 moved += max(applied, 0)
-            if force or now >= slot.next_out:
+                incoming_failed = applied < 0
+            if (force or now >= slot.next_out) and not incoming_failed:
                 sent = self._guard(
                     slot, "outgoing", lambda: outgoing.poll(slot.route).messages_sent
                 )

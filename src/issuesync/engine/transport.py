@@ -62,7 +62,13 @@ class Transport(Protocol):
     def deliver(
         self, session: Session, sender_id: int, partner_id: int, message: Message, now: int
     ) -> None:
-        """Put ``message`` on its way, inside the sender's transaction."""
+        """Put ``message`` (made in this transaction) on its way, in the sender's transaction."""
+        ...
+
+    def deliver_many(
+        self, session: Session, sender_id: int, partner_id: int, messages: list[Message], now: int
+    ) -> None:
+        """:meth:`deliver` for many messages at once."""
         ...
 
 
@@ -79,4 +85,11 @@ class VmTransport:
     ) -> None:
         """Insert the message into the partner's receive queue."""
         del sender_id  # nothing waits in the sender's send queue
-        queues.add_received(session, partner_id, message, now)
+        queues.add_received(session, partner_id, message, now, fresh=True)
+
+    def deliver_many(
+        self, session: Session, sender_id: int, partner_id: int, messages: list[Message], now: int
+    ) -> None:
+        """Insert the messages into the partner's receive queue, in one statement."""
+        del sender_id
+        queues.add_many(session, partner_id, queues.RECEIVE, messages, now)

@@ -97,6 +97,33 @@ class IssueDraft:
 
 
 @dataclass(frozen=True)
+class CommentDraft:
+    """A comment to add, once per ``idempotency_key``, in ``author``'s name where allowed."""
+
+    body: str
+    idempotency_key: str
+    author: UserRef | None = None
+
+
+@dataclass(frozen=True)
+class NewIssue:
+    """One issue of :meth:`Tracker.create_many`: the draft, its status and its first comments."""
+
+    draft: IssueDraft
+    idempotency_key: str
+    status: str | None = None
+    comments: tuple[CommentDraft, ...] = ()
+
+
+@dataclass(frozen=True)
+class CreatedIssue:
+    """What :meth:`Tracker.create_many` made of one :class:`NewIssue`."""
+
+    replica: Replica  # after the status and the comments
+    comments: tuple[HubComment, ...]  # one per requested comment, in the same order
+
+
+@dataclass(frozen=True)
 class ConnectionCheck:
     """One line of a connection test."""
 
@@ -133,13 +160,22 @@ class Tracker(Protocol):
         ...
 
     def changed_since(
-        self, since_ms: int | None, queries: Sequence[str], page_size: int = 200
+        self,
+        since_ms: int | None,
+        queries: Sequence[str],
+        page_size: int = 200,
+        *,
+        known: Mapping[str, int] | None = None,
     ) -> Iterator[list[Replica]]:
         """Pages of the project's issues updated at or after ``since_ms`` that match any query.
 
         No query means every issue of the project. Pages are ordered by update
         time; every issue updated at or after ``since_ms`` before the call is
         yielded at least once, even when issues change during the paging.
+
+        ``known`` maps issue keys to the update time the caller has already read
+        them at: the adapter may leave those out, if its tracker moves an issue's
+        update time on every change (one that keeps whole seconds must not).
         """
         ...
 
@@ -157,6 +193,16 @@ class Tracker(Protocol):
 
     def create(self, draft: IssueDraft, *, idempotency_key: str) -> Replica:
         """Create an issue; once per ``idempotency_key``."""
+        ...
+
+    def create_many(self, new_issues: Sequence[NewIssue]) -> list[CreatedIssue]:
+        """Create issues with their status and first comments, each once per key.
+
+        The initial sync's path: a tracker with a bulk API uses it, the built-in
+        one writes the batch in one transaction; :func:`create_each` is the
+        plain way, one call at a time. Either all are made or an error is raised
+        (an issue the tracker refuses makes the engine retry them one by one).
+        """
         ...
 
     def update(self, key: str, fields: Mapping[str, FieldValue]) -> Replica:
@@ -206,3 +252,21 @@ class Tracker(Protocol):
     def close(self) -> None:
         """Release connections."""
         ...
+
+
+def create_each(tracker: Tracker, new_issues: Sequence[NewIssue]) -> list[CreatedIssue]:
+    """:meth:`Tracker.create_many` for an adapter without a bulk API: one call at a time."""
+    made: list[CreatedIssue] = []
+    for new in new_issues:
+        replica = tracker.create(new.draft, idempotency_key=new.idempotency_key)
+        comments = tuple(
+            tracker.add_comment(replica.key, c.body, c.author, idempotency_key=c.idempotency_key)
+            for c in new.comments
+        )
+        status = replica.hub_issue.status
+        if new.status is not None and (status.name if status else None) != new.status:
+            replica = tracker.transition(replica.key, new.status)
+        elif comments:
+            replica = tracker.get(replica.key) or replica
+        made.append(CreatedIssue(replica, comments))
+    return made

@@ -53,12 +53,14 @@ from issuesync.trackers.adapter import (
     Capabilities,
     ConnectionCheck,
     ConnectionReport,
+    CreatedIssue,
     Deletion,
     IssueDraft,
+    NewIssue,
     ProjectSchema,
     Tracker,
 )
-from issuesync.trackers.local import issues, replicas, subresources, workflow
+from issuesync.trackers.local import drafts, issues, replicas, subresources, workflow
 from issuesync.trackers.local.context import Operation
 from issuesync.trackers.local.jql_sql import JqlContext, compile_jql
 from issuesync.trackers.local.models import (
@@ -113,13 +115,20 @@ class LocalAdapter(Tracker):
         return now_ms()
 
     def changed_since(
-        self, since_ms: int | None, queries: Sequence[str], page_size: int = 200
+        self,
+        since_ms: int | None,
+        queries: Sequence[str],
+        page_size: int = 200,
+        *,
+        known: Mapping[str, int] | None = None,
     ) -> Iterator[list[Replica]]:
         """Keyset pages over ``(updated_ms, id)``: an issue that changes while the pages are
         read moves past the cursor and comes again, never skipped.
 
         Each page is one short read transaction, so a slow consumer holds no snapshot.
         With queries, an idle call is one indexed probe; without, the first page query.
+        Every write moves ``updated_ms`` on (``Operation.touch``), so an issue that
+        ``known`` has at its current update time is left out without being rendered.
         """
         if page_size < 1:
             raise ValueError("page_size must be at least 1")
@@ -150,9 +159,11 @@ class LocalAdapter(Tracker):
                 )
                 if not rows:
                     return
-                page = replicas.render_replicas(op, rows)
+                fresh = [r for r in rows if known is None or known.get(r.key) != r.updated_ms]
+                page = replicas.render_replicas(op, fresh) if fresh else []
                 after = (rows[-1].updated_ms, rows[-1].id)
-            yield page
+            if page:
+                yield page
             if len(rows) < page_size:
                 return
 
@@ -226,33 +237,26 @@ class LocalAdapter(Tracker):
                 record = op.session.get(IdempotencyRecord, record_key)
                 if record is not None:
                     return self._created_issue(op, record.object_id)
-                values = dict(draft.fields)
-                status = values.pop("status", None)
-                reporter = replicas.reporter_name(
-                    op.session, values.pop("reporter", None), draft.reporter
-                )
-                values.pop("issuetype", None)
-                body = jirashape.to_jira_fields(
-                    values,
-                    replicas.write_schema(op, self.project_key),
-                    replicas.login_of(op.session),
-                )
-                body |= {
-                    "project": {"key": self.project_key},
-                    "issuetype": {"name": draft.issue_type},
-                }
-                if draft.parent_key:
-                    body["parent"] = {"key": draft.parent_key}
-                if reporter is not None:
-                    body["reporter"] = {"name": reporter}
-                created = issues.create_issue(op, body, {})
-                issue = op.issue(str(created["id"]))
-                if isinstance(status, str) and status:
-                    workflow.move_to_status(op, issue, status)
+                issue = drafts.new_issue(op, self.project_key, draft, None)
                 self._record(op, record_key, issue.id)
-                return replicas.render_replicas(op, [issue])[0]
+                return replicas.render_replicas(op, [op.issue(str(issue.id))])[0]
 
         return self._once(record_key, make, self._created_issue)
+
+    @_at_edge
+    def create_many(self, new_issues: Sequence[NewIssue]) -> list[CreatedIssue]:
+        """The batch in one transaction (see ``drafts``); a racing call's records are reused."""
+        if not new_issues:
+            return []
+
+        def make() -> list[CreatedIssue]:
+            with self._tracker.write(self._actor) as op:
+                return drafts.create_issues(op, self.project_key, new_issues, self._record_key)
+
+        try:
+            return make()
+        except IntegrityError:
+            return make()  # another call recorded some keys first: now they are found
 
     @_at_edge
     def update(self, key: str, fields: Mapping[str, FieldValue]) -> Replica:

@@ -49,6 +49,21 @@ def create_issue(
     op: Operation, fields: Mapping[str, object], updates: Mapping[str, object]
 ) -> JsonDict:
     """Create an issue from Jira's create body; returns ``{id, key, self}``."""
+    issue = insert_issue(op, fields, updates)
+    return {
+        "id": str(issue.id),
+        "key": issue.key,
+        "self": f"{op.base_url}/rest/api/2/issue/{issue.id}",
+    }
+
+
+def insert_issue(
+    op: Operation, fields: Mapping[str, object], updates: Mapping[str, object]
+) -> Issue:
+    """:func:`create_issue`'s work; the result holds the row's values but is not in the session.
+
+    Load the issue by id (or key) for anything beyond its column values.
+    """
     errors: dict[str, str] = {}
     project_ref = fields.get("project")
     if project_ref is None:
@@ -99,11 +114,7 @@ def create_issue(
     issue.id = connection.execute(_INSERT_ISSUE, row).scalar_one()
     writer.write_collections(issue)
     writer.write_comments_and_links(issue)
-    return {
-        "id": str(issue.id),
-        "key": issue.key,
-        "self": f"{op.base_url}/rest/api/2/issue/{issue.id}",
-    }
+    return issue
 
 
 def _resolve_project(op: Operation, ref: object) -> ProjectRef:

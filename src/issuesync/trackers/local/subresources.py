@@ -39,7 +39,8 @@ def _get(model: type[R], op: Operation, raw_id: str) -> R | None:
     return op.session.get(model, number) if number is not None else None
 
 
-def _comment_body(body: Mapping[str, object]) -> str:
+def comment_body(body: Mapping[str, object]) -> str:
+    """The text of a comment body, checked: not empty, not too long."""
     text = body.get("body")
     if not isinstance(text, str) or not text.strip():
         raise InvalidInputError(
@@ -104,7 +105,7 @@ def add_comment(op: Operation, key: str, body: Mapping[str, object]) -> JsonDict
         issue_id=issue.id,
         author_id=op.actor.id,
         update_author_id=op.actor.id,
-        body=_comment_body(body),
+        body=comment_body(body),
         created_ms=op.now,
         updated_ms=op.now,
     )
@@ -119,7 +120,7 @@ def edit_comment(op: Operation, key: str, comment_id: str, body: Mapping[str, ob
     issue = op.issue(key)
     comment = _comment(op, issue, comment_id)
     _own_or_admin(op, issue, comment.author_id, "comment")
-    comment.body = _comment_body(body)
+    comment.body = comment_body(body)
     comment.update_author_id = op.actor.id
     comment.updated_ms = op.now
     op.touch(issue)

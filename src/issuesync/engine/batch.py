@@ -1,0 +1,278 @@
+"""The incoming route's batch path: many of the partner's new issues at once, many answers at once.
+
+An initial sync is thousands of create messages, each answered by a response.
+One by one, each costs a dozen transactions; here a batch costs three: one
+read, one tracker call (:meth:`~issuesync.trackers.adapter.Tracker.create_many`,
+one transaction in the built-in tracker) and one commit that links every twin,
+records its shadow and traces, answers the partner and archives the messages.
+
+The guarantees are those of the one-message path: creates carry idempotency
+keys, so a crash between the tracker's write and the commit makes the next
+run find the same twins instead of making new ones; the incoming route runs
+before the outgoing one, so an unlinked twin is never taken for a new local
+issue. Whatever the batch path cannot take (an update, a gap in the sequence,
+a sub-task whose parent is not linked yet, attachments, a message that does
+not parse), or a batch the tracker refuses, is left to the one-message path,
+which gives each message its own outcome.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Sequence
+from dataclasses import dataclass
+
+from sqlalchemy import insert, select
+from sqlalchemy.orm import Session
+
+from issuesync.domain.mapping import COMMENT
+from issuesync.domain.message import (
+    ChangeAction,
+    InvalidMessageError,
+    Message,
+    MessageKind,
+    ReceiveState,
+    Trace,
+    TraceType,
+)
+from issuesync.domain.replica import UserRef, body_digest
+from issuesync.engine import queues
+from issuesync.engine.creating import (
+    CreatePlan,
+    agree_on_created,
+    comment_key,
+    create_key,
+    created_shadow,
+    plan_create,
+    response,
+)
+from issuesync.engine.route import Route, infos_by_local, shadow_text
+from issuesync.errors import IssueSyncError, TrackerOfflineError
+from issuesync.store.base import now_ms
+from issuesync.store.sync import SyncInfo, TraceRow
+from issuesync.trackers.adapter import CommentDraft, CreatedIssue, NewIssue
+
+log = logging.getLogger(__name__)
+
+KEYS_PER_QUERY = 500
+
+
+@dataclass
+class _Create:
+    item: queues.Pending
+    message: Message
+    plan: CreatePlan
+    request: NewIssue
+    source_ids: tuple[str, ...]  # the partner's ids of the requested comments, in order
+
+
+def apply(route: Route, leading: Sequence[queues.Pending]) -> set[int]:
+    """Apply what the batch path can of these messages (each its issue's first pending one).
+
+    Returns the row ids of the messages it archived; the caller handles the rest.
+    """
+    messages: list[tuple[queues.Pending, Message]] = []
+    for item in leading:
+        try:
+            messages.append((item, Message.loads(item.body)))
+        except InvalidMessageError:
+            continue  # the one-message path moves it to ``invalid`` with the reason
+    responses = [(i, m) for i, m in messages if m.kind is MessageKind.RESPONSE]
+    creates = [(i, m) for i, m in messages if m.kind is MessageKind.CREATE]
+    done = _link_responses(route, responses) if responses else set()
+    if creates:
+        done |= _create_twins(route, creates)
+    return done
+
+
+# -- the partner's answers -----------------------------------------------------------------
+
+
+def _link_responses(route: Route, responses: list[tuple[queues.Pending, Message]]) -> set[int]:
+    """Remember the partner's twin keys and sub-object ids, and archive the answers."""
+    local_keys = [m.remote_issue_key for _, m in responses if m.remote_issue_key is not None]
+    with route.uow_factory() as uow:
+        session = uow.session
+        infos = infos_by_local(session, route.id, local_keys)
+        traces: dict[tuple[str, str, str], TraceRow] = {}
+        if any(m.traces for _, m in responses):
+            for row in session.scalars(
+                select(TraceRow).where(
+                    TraceRow.connector_id == route.id, TraceRow.local_issue_key.in_(local_keys)
+                )
+            ):
+                traces[(row.local_issue_key, row.kind, row.local_id or "")] = row
+        for _, message in responses:
+            if message.remote_issue_key is None:
+                continue
+            info = infos.get(message.remote_issue_key)
+            if info is not None and info.remote_issue_key is None:
+                info.remote_issue_key = message.source_issue_key
+            for trace in message.traces:
+                key = (message.remote_issue_key, str(trace.type), trace.local_id)
+                if (traced := traces.get(key)) is not None:
+                    traced.remote_id = trace.remote_id
+        now = now_ms()
+        session.flush()
+        queues.set_states(
+            session, [(i.row_id, ReceiveState.ARCHIVE, None) for i, _ in responses], now
+        )
+        uow.commit()
+    return {item.row_id for item, _ in responses}
+
+
+# -- the partner's new issues --------------------------------------------------------------
+
+
+def _create_twins(route: Route, creates: list[tuple[queues.Pending, Message]]) -> set[int]:
+    batch = _plan(route, creates)
+    if not batch:
+        return set()
+    try:
+        made = route.tracker.create_many([c.request for c in batch])
+    except TrackerOfflineError:
+        return set()  # the one-message path moves the first to ``offline`` and stops
+    except IssueSyncError as exc:
+        # One refused issue fails the batch: each then gets its own outcome, one by one.
+        log.info("a batch of %d creates goes one by one: %s", len(batch), exc.describe())
+        return set()
+    _commit(route, batch, made)
+    return {c.item.row_id for c in batch}
+
+
+def _plan(route: Route, creates: list[tuple[queues.Pending, Message]]) -> list[_Create]:
+    """The creates the batch path can take: first of their issue, not linked, nothing to wait on."""
+    with route.uow_factory(readonly=True) as uow:
+        session = uow.session
+        sources = [m.source_issue_key for _, m in creates]
+        parents = [m.parent_key for _, m in creates if m.parent_key is not None]
+        linked = _by_remote(session, route.id, sources + parents)
+    syncs_comments = route.mapping.syncs(COMMENT, outgoing=False)
+    batch: list[_Create] = []
+    for item, message in creates:
+        if message.sequence_id != 1 or message.source_issue_key in linked:
+            continue
+        if any(a.action is not ChangeAction.DELETE for a in message.attachments):
+            continue
+        parent_key: str | None = None
+        if message.parent_key is not None:
+            if message.parent_key not in linked:
+                continue
+            parent_key = linked[message.parent_key]
+        try:
+            plan = plan_create(route, message, parent_key)
+        except IssueSyncError:
+            continue
+        comments = (
+            [c for c in message.comments if c.action is not ChangeAction.DELETE]
+            if syncs_comments
+            else []
+        )
+        drafts = tuple(
+            CommentDraft(
+                body=c.body or "",
+                idempotency_key=comment_key(route, message, c.source_id),
+                author=_author(route, c.author),
+            )
+            for c in comments
+        )
+        request = NewIssue(plan.draft, create_key(route, message), plan.status, drafts)
+        batch.append(_Create(item, message, plan, request, tuple(c.source_id for c in comments)))
+    return batch
+
+
+def _by_remote(session: Session, connector_id: int, remote_keys: list[str]) -> dict[str, str]:
+    """Local keys of the twins of these partner issues."""
+    found: dict[str, str] = {}
+    wanted = sorted(set(remote_keys))
+    for start in range(0, len(wanted), KEYS_PER_QUERY):
+        chunk = wanted[start : start + KEYS_PER_QUERY]
+        rows = session.execute(
+            select(SyncInfo.remote_issue_key, SyncInfo.local_issue_key)
+            .where(SyncInfo.connector_id == connector_id, SyncInfo.remote_issue_key.in_(chunk))
+            .order_by(SyncInfo.id.desc())  # the oldest link wins, as in ``info_by_remote``
+        )
+        found.update((remote, local) for remote, local in rows if remote is not None)
+    return found
+
+
+def _author(route: Route, author: UserRef | None) -> UserRef | None:
+    """The comment's author as this tracker knows them, where it writes in others' names."""
+    if author is None or not route.tracker.capabilities.comment_author:
+        return None
+    return route.find_user(author)
+
+
+def _commit(route: Route, batch: list[_Create], made: list[CreatedIssue]) -> None:
+    """Link every twin, agree on its fields, trace its comments, answer, archive: one commit.
+
+    Plain multi-row inserts: the rows are new, and thousands of ORM objects
+    would cost more than the tracker's writes did.
+    """
+    now = now_ms()
+    infos: list[dict[str, object]] = []
+    traces: list[dict[str, object]] = []
+    replies: list[Message] = []
+    moves: list[tuple[int, str, str | None]] = []
+    with route.uow_factory() as uow:
+        session = uow.session
+        existing = infos_by_local(session, route.id, [m.replica.key for m in made])
+        for create, created in zip(batch, made, strict=True):
+            replica, message = created.replica, create.message
+            info = existing.get(replica.key)
+            if info is None:  # the usual case: a new twin
+                shadow = created_shadow(route, replica, create.plan.written)
+                infos.append(
+                    {
+                        "connector_id": route.id,
+                        "local_issue_key": replica.key,
+                        "remote_issue_key": message.source_issue_key,
+                        "first_sync_ms": now,
+                        "outgoing_sequence_id": 0,
+                        "incoming_sequence_id": message.sequence_id,
+                        "incoming_changes_ignored": False,
+                        "last_incoming_change_ms": now,
+                        "last_change_seen_ms": replica.updated,
+                        "shadow": shadow_text(shadow),
+                    }
+                )
+            else:  # linked from this side before (sync information imported, say)
+                info.remote_issue_key = message.source_issue_key
+                info.incoming_sequence_id = message.sequence_id
+                info.last_incoming_change_ms = now
+                info.last_change_seen_ms = max(info.last_change_seen_ms or 0, replica.updated)
+                agree_on_created(route, info, replica, create.plan.written)
+            answer: list[Trace] = []
+            for comment, source_id in zip(created.comments, create.source_ids, strict=True):
+                traces.append(
+                    {
+                        "connector_id": route.id,
+                        "local_issue_key": replica.key,
+                        "kind": str(TraceType.COMMENT),
+                        "local_id": comment.id,
+                        "remote_id": source_id,
+                        "digest": body_digest(comment.body),
+                    }
+                )
+                # In an answer, localId is the receiver's (the original sender's) id.
+                answer.append(
+                    Trace(
+                        type=TraceType.COMMENT,
+                        local_id=source_id,
+                        remote_id=comment.id,
+                        action=ChangeAction.ADD,
+                    )
+                )
+            replies.append(response(route, message, replica.key, replica.updated, answer, now))
+            notes = "; ".join(create.plan.notes) or None
+            moves.append((create.item.row_id, ReceiveState.ARCHIVE, notes))
+        session.flush()
+        if infos:
+            session.execute(insert(SyncInfo), infos)
+        if traces:
+            session.execute(insert(TraceRow), traces)
+        route.transport.deliver_many(session, route.id, route.connector.partner_id, replies, now)
+        queues.set_states(session, moves, now)
+        uow.commit()
+    # The outgoing route need not read the twins back: their shadows say they agree.
+    route.seen.update((created.replica.key, created.replica.updated) for created in made)

@@ -1,0 +1,156 @@
+"""What the incoming route's two paths share: planning a twin, its first shadow, the answer.
+
+The one-message path (``incoming``) and the batch path (``batch``) create a
+partner's new issue from the same plan, give the twin the same shadow and
+answer the partner with the same response message, so they cannot drift apart.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+from issuesync.domain.mapping import STATUS, Shadow
+from issuesync.domain.message import Message, MessageKind, Trace
+from issuesync.domain.replica import FieldValue, Replica, UserRef, canonical_fields
+from issuesync.engine.route import Route, load_shadow, store_shadow
+from issuesync.errors import TrackerRejectedError
+from issuesync.store.sync import SyncInfo
+from issuesync.trackers.adapter import IssueDraft
+
+USER_FIELDS = ("assignee", "reporter")
+
+
+@dataclass
+class CreatePlan:
+    """The twin of a partner's issue, as this tracker will be asked to create it."""
+
+    draft: IssueDraft
+    status: str | None
+    written: set[str] = field(default_factory=set)
+    notes: list[str] = field(default_factory=list)
+
+
+def create_key(route: Route, message: Message) -> str:
+    """The idempotency key of the twin a create message makes."""
+    return f"{route.connector.key}:{message.id}:create"
+
+
+def comment_key(route: Route, message: Message, source_id: str) -> str:
+    """The idempotency key of a comment a message adds."""
+    return f"{route.connector.key}:{message.id}:comment:{source_id}"
+
+
+def resolve_users(route: Route, values: dict[str, FieldValue], notes: list[str]) -> None:
+    """Map users by e-mail, then by login name; an unknown one becomes the sync user."""
+    for name in USER_FIELDS:
+        value = values.get(name)
+        if not isinstance(value, dict):
+            continue
+        ref = UserRef(email=value.get("email"), username=value.get("username"))
+        found = route.find_user(ref)
+        if found is None:
+            sync_user = route.sync_user or route.connector.user
+            found = route.find_user(UserRef(username=sync_user)) if sync_user else None
+            notes.append(f"{name}: {ref.label} is unknown here; set to the sync user")
+        values[name] = found.canonical() if found is not None else None
+
+
+def plan_create(route: Route, message: Message, parent_key: str | None) -> CreatePlan:
+    """The draft, status and notes of the twin of the message's issue.
+
+    Raises:
+        TrackerRejectedError: neither the message nor a mapping names an issue type.
+    """
+    mapping = route.mapping
+    replica = message.replica.decode() if message.replica else None
+    raw_type = (
+        replica.hub_issue.issue_type.name if replica and replica.hub_issue.issue_type else None
+    )
+    issue_type = mapping.local_issue_type(raw_type, message.issue_type)
+    if issue_type is None:
+        raise TrackerRejectedError("The message names no issue type and no mapping gives one.")
+    accepted = mapping.incoming_fields
+    values: dict[str, FieldValue] = {
+        name: value for name, value in message.changes.items() if name in accepted
+    }
+    status = message.changes.get(STATUS)
+    if replica is not None:
+        # A create that is not the partner's first message (its create was given up,
+        # or the link was deleted) carries only what changed: the replica has the rest.
+        theirs = canonical_fields(replica.hub_issue)
+        for entry in mapping.incoming_mappings:
+            if entry.local_field not in values and theirs.get(entry.remote_field) is not None:
+                values[entry.local_field] = mapping.to_local(entry, theirs[entry.remote_field])
+        if status is None:
+            status = mapping.local_status(
+                replica.hub_issue.status.name if replica.hub_issue.status else None, issue_type
+            )
+    for name, value in mapping.defaults_for(issue_type).items():
+        if values.get(name) in (None, "", []):
+            values[name] = value
+    notes: list[str] = []
+    resolve_users(route, values, notes)
+    reporter = values.pop("reporter", None)
+    draft = IssueDraft(
+        issue_type=issue_type,
+        fields=values,
+        parent_key=parent_key,
+        reporter=UserRef(**reporter) if isinstance(reporter, dict) else None,
+    )
+    wanted = status if isinstance(status, str) else None
+    written = set(values) | ({STATUS} if wanted is not None else set())
+    return CreatePlan(draft, wanted, written, notes)
+
+
+def new_sync_info(connector_id: int, local_key: str, now: int) -> SyncInfo:
+    """A sync information row for a local issue that nothing was sent or applied for yet."""
+    return SyncInfo(
+        connector_id=connector_id,
+        local_issue_key=local_key,
+        first_sync_ms=now,
+        outgoing_sequence_id=0,
+        incoming_sequence_id=0,
+        incoming_changes_ignored=False,
+    )
+
+
+def agree_on_created(
+    route: Route, info: SyncInfo, created: Replica, written: set[str] | None = None
+) -> None:
+    """The twin's shadow: every mapped field as the twin holds it is agreed, nothing to send back.
+
+    ``written`` adds the fields the create wrote that are mapped one way only.
+    """
+    store_shadow(info, created_shadow(route, created, written, load_shadow(info)))
+
+
+def created_shadow(
+    route: Route, created: Replica, written: set[str] | None, shadow: Shadow | None = None
+) -> Shadow:
+    """:func:`agree_on_created`'s shadow, on ``shadow`` (an empty one when None)."""
+    shadow = shadow or Shadow.empty()
+    values = canonical_fields(created.hub_issue)
+    for name in written or ():
+        shadow.fields[name] = values.get(name)
+    for mapping in route.mapping.outgoing_fields:
+        shadow.fields[mapping.local_field] = values.get(mapping.local_field)
+    shadow.fields[STATUS] = values.get(STATUS)
+    return shadow
+
+
+def response(
+    route: Route, message: Message, local_key: str, updated: int, traces: list[Trace], now: int
+) -> Message:
+    """The answer telling the partner our twin's key and the ids of the sub-objects made."""
+    return Message(
+        integration_key=message.integration_key,
+        from_connector=route.connector.key,
+        to_connector=route.connector.partner_key,
+        source_issue_key=local_key,
+        remote_issue_key=message.source_issue_key,
+        sequence_id=0,
+        kind=MessageKind.RESPONSE,
+        created=now,
+        issue_updated=updated,
+        traces=traces,
+    )
