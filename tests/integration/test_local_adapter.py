@@ -2,13 +2,14 @@
 
 from __future__ import annotations
 
+import dataclasses
 import hashlib
 import time
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 
 import pytest
-from sqlalchemy import event, select
+from sqlalchemy import event, func, select
 
 from issuesync.accounts import NewUser, create_user
 from issuesync.app import Services
@@ -16,10 +17,13 @@ from issuesync.auth import Principal
 from issuesync.domain.replica import UserRef, canonical_fields
 from issuesync.errors import ConfigurationError, NotFoundError, TrackerRejectedError
 from issuesync.store.users import User
-from issuesync.trackers.adapter import IssueDraft, Tracker
-from issuesync.trackers.local import catalog, issues
+from issuesync.trackers import jirashape
+from issuesync.trackers.adapter import CommentDraft, IssueDraft, NewIssue, Tracker, create_each
+from issuesync.trackers.local import catalog, issues, replicas
 from issuesync.trackers.local.adapter import LocalAdapter, local_adapter_for
 from issuesync.trackers.local.models import (
+    Comment,
+    Issue,
     ProjectStatus,
     Status,
     StatusCategory,
@@ -461,3 +465,149 @@ def test_connection_report(world: World) -> None:
     assert [c.name for c in missing.checks if not c.ok] == ["project", "write"]
     with pytest.raises(ConfigurationError, match="ghost"):
         local_adapter_for(world.services.tracker, "SYN", "ghost")
+
+
+# -- batches and rendering ------------------------------------------------------------------
+
+
+def _new(
+    summary: str, key: str, *comments: tuple[str, UserRef | None], **fields: object
+) -> NewIssue:
+    drafts = tuple(
+        CommentDraft(body=body, idempotency_key=f"{key}:c{n}", author=author)
+        for n, (body, author) in enumerate(comments)
+    )
+    return NewIssue(
+        IssueDraft(issue_type="Task", fields={"summary": summary, **fields}),
+        idempotency_key=key,
+        comments=drafts,
+    )
+
+
+def _counts(world: World) -> tuple[int, int]:
+    with world.services.uow_factory(readonly=True) as uow:
+        issues_n = uow.session.scalar(select(func.count()).select_from(Issue))
+        comments_n = uow.session.scalar(select(func.count()).select_from(Comment))
+    return int(issues_n or 0), int(comments_n or 0)
+
+
+def test_create_many_makes_each_issue_and_comment_once(world: World) -> None:
+    alice = UserRef(username="alice")
+    by_mail = UserRef(email="BOB@example.test")
+    requests = [
+        _new("First", "b-1", ("Hello", alice), ("Hi", by_mail), labels=["x"]),
+        _new("Second", "b-2", ("Who?", UserRef(username="ghost"))),
+        dataclasses.replace(_new("Third", "b-3"), status="In Progress"),
+    ]
+    made = world.adapter.create_many(requests)
+
+    assert [m.replica.hub_issue.summary for m in made] == ["First", "Second", "Third"]
+    first, second, third = made
+    assert [c.body for c in first.comments] == ["Hello", "Hi"]
+    assert [c.author.username for c in first.comments if c.author] == ["alice", "bob"]
+    assert second.comments[0].author is not None
+    assert second.comments[0].author.username == "sync"  # unknown here: the sync user's
+    assert first.replica.hub_issue.comments == list(first.comments)
+    assert first.replica.hub_issue.labels[0].label == "x"
+    assert third.replica.hub_issue.status is not None
+    assert third.replica.hub_issue.status.name == "In Progress"
+    assert world.adapter.get(first.replica.key) == first.replica
+
+    before = _counts(world)
+    again = world.adapter.create_many(requests)  # a retry after a crash
+    assert _counts(world) == before
+    assert [m.replica.key for m in again] == [m.replica.key for m in made]
+    assert [c.id for c in again[0].comments] == [c.id for c in first.comments]
+
+    # A comment added to the batch later (its issue made already) is made once too.
+    longer = dataclasses.replace(
+        requests[1], comments=(*requests[1].comments, CommentDraft("More", "b-2:more"))
+    )
+    (grown,) = world.adapter.create_many([longer])
+    assert grown.replica.key == second.replica.key
+    assert [c.body for c in grown.comments] == ["Who?", "More"]
+    assert _counts(world) == (before[0], before[1] + 1)
+
+
+def test_create_many_refuses_a_batch_with_a_bad_issue_as_a_whole(world: World) -> None:
+    before = _counts(world)
+    bad = _new("Bad", "bad-1", priority="No such priority")
+    with pytest.raises(TrackerRejectedError) as caught:
+        world.adapter.create_many([_new("Good", "good-1", ("note", None)), bad])
+    assert "priority" in caught.value.describe()
+    assert _counts(world) == before  # nothing half-made
+
+
+def test_create_each_is_the_same_one_call_at_a_time(world: World) -> None:
+    requests = [
+        _new("One", "e-1", ("a", UserRef(username="alice")), ("b", None)),
+        dataclasses.replace(_new("Two", "e-2"), status="Done"),
+    ]
+    made = create_each(world.adapter, requests)
+    assert [m.replica.hub_issue.summary for m in made] == ["One", "Two"]
+    assert [c.body for c in made[0].comments] == ["a", "b"]
+    assert made[0].replica.hub_issue.comments == list(made[0].comments)
+    assert made[1].replica.hub_issue.status is not None
+    assert made[1].replica.hub_issue.status.name == "Done"
+    assert create_each(world.adapter, requests)[0].replica.key == made[0].replica.key
+
+
+def test_changed_since_leaves_out_issues_known_at_their_update_time(world: World) -> None:
+    keys = [world.create(f"Issue {n}") for n in range(4)]
+    everything = [r for page in world.adapter.changed_since(None, [], page_size=2) for r in page]
+    known = {r.key: r.updated for r in everything}
+    assert list(world.adapter.changed_since(None, [], page_size=2, known=known)) == []
+
+    world.adapter.update(keys[1], {"summary": "Changed"})
+    pages = list(world.adapter.changed_since(None, [], page_size=2, known=known))
+    assert [r.key for page in pages for r in page] == [keys[1]]
+
+
+def test_replicas_are_what_the_jira_json_of_the_issue_reads_as(world: World) -> None:
+    """The direct renderer and Jira JSON read by ``jirashape`` agree on every kind of field."""
+    _add_review_workflow(world)
+    parent = world.create("Parent")
+    full = world.create("Full")
+    world.adapter.update(
+        full,
+        {
+            "description": "Steps",
+            "priority": "High",
+            "labels": ["b", "a"],
+            "components": ["Backend"],
+            "fixVersions": ["1.0"],
+            "versions": ["2.0"],
+            "duedate": "2030-01-31",
+            "assignee": {"email": "alice@example.test", "username": "alice"},
+            "Severity": "High",
+            "Tags": ["Y", "X"],
+            "Reviewer": {"email": "bob@example.test", "username": "bob"},
+            "Reviewers": [{"email": "bob@example.test", "username": "bob"}],
+            "Points": 3.5,
+            "Deadline": "2030-02-01",
+            "Seen": 1_767_225_600_123,
+            "Note": "hello",
+        },
+    )
+    world.adapter.add_comment(full, "Hello", UserRef(username="alice"), idempotency_key="r-1")
+    world.adapter.add_attachment(full, "a.txt", "text/plain", b"abc", idempotency_key="r-2")
+    world.adapter.transition(full, "Done")
+    child = world.adapter.create(
+        IssueDraft(issue_type="Sub-task", fields={"summary": "Child"}, parent_key=parent),
+        idempotency_key="r-3",
+    ).key
+    keys = [parent, full, child]
+    with world.services.tracker.read(world.admin) as op:
+        rows = [op.issue(key) for key in keys]
+        direct = replicas.render_replicas(op, rows)
+        custom = replicas.custom_fields(op)
+        via_jira = [
+            jirashape.issue_to_replica(body, custom)
+            for body in op.renderer().issues(rows, replicas.SELECTION)
+        ]
+    assert direct == via_jira
+    assert [r.to_json() for r in direct] == [r.to_json() for r in via_jira]
+    assert direct[1].hub_issue.resolution is not None  # every part was there to compare
+    assert direct[1].hub_issue.attachments
+    assert direct[1].hub_issue.custom_fields["Reviewers"].value
+    assert direct[2].hub_issue.parent_key == parent

@@ -112,13 +112,17 @@ class Renderer:
 
     def user(self, user_id: int | None) -> JsonDict | None:
         """A user, or None."""
+        user = self.user_row(user_id)
+        return user_json(user, self.api) if user is not None else None
+
+    def user_row(self, user_id: int | None) -> User | None:
+        """A user's row (preloaded for the page, else fetched once), or None."""
         if user_id is None:
             return None
         user = self._users.get(user_id) or self.session.get(User, user_id)
-        if user is None:
-            return None
-        self._users[user_id] = user
-        return user_json(user, self.api)
+        if user is not None:
+            self._users[user_id] = user
+        return user
 
     def preload_users(self, ids: Iterable[int | None]) -> None:
         """Load these users in one query."""
@@ -129,9 +133,7 @@ class Renderer:
 
     def project(self, project_id: int) -> JsonDict:
         """A project reference."""
-        project = self._projects.get(project_id) or self.session.get(Project, project_id)
-        assert project is not None  # a foreign key guarantees it
-        self._projects[project_id] = project
+        project = self.project_row(project_id)
         return {
             "self": f"{self.api}/project/{project.id}",
             "id": str(project.id),
@@ -139,6 +141,13 @@ class Renderer:
             "name": project.name,
             "projectTypeKey": "software",
         }
+
+    def project_row(self, project_id: int) -> Project:
+        """A project's row, fetched once per renderer."""
+        project = self._projects.get(project_id) or self.session.get(Project, project_id)
+        assert project is not None  # a foreign key guarantees it
+        self._projects[project_id] = project
+        return project
 
     def status(self, status: Status) -> JsonDict:
         """A status with its category."""
@@ -225,7 +234,7 @@ class Renderer:
         self, issues: Sequence[Issue], selection: FieldSelection, *, changelog: bool = False
     ) -> list[JsonDict]:
         """Render a page of issues with the selected fields."""
-        parts = _Parts.load(self, issues, selection)
+        parts = PageParts.load(self, issues, selection)
         rendered = []
         for issue in issues:
             body: JsonDict = {
@@ -290,7 +299,7 @@ class Renderer:
 
 
 @dataclass
-class _Parts:
+class PageParts:
     """Everything a page of issues refers to, fetched with one query per kind."""
 
     renderer: Renderer
@@ -314,7 +323,7 @@ class _Parts:
     @classmethod
     def load(  # noqa: C901, PLR0912 - one query per kind of part, each behind its field
         cls, renderer: Renderer, issues: Sequence[Issue], selection: FieldSelection
-    ) -> _Parts:
+    ) -> PageParts:
         parts = cls(renderer)
         session = renderer.session
         ids = [i.id for i in issues]
@@ -498,7 +507,7 @@ class _Parts:
         )
         for custom in ref.custom_fields.by_id.values():
             if selection.wants(custom.field_id):
-                out[custom.field_id] = self._custom(
+                out[custom.field_id] = self.custom_json(
                     custom, self.custom.get(issue.id, {}).get(custom.id, [])
                 )
         return out
@@ -521,7 +530,8 @@ class _Parts:
             body["inwardIssue"] = r.issue_ref(other) if other else None
         return body
 
-    def _custom(self, custom: CustomField, values: list[CustomValue]) -> object:
+    def custom_json(self, custom: CustomField, values: list[CustomValue]) -> object:
+        """A custom field's values as Jira renders them."""
         r = self.renderer
         kind = CustomFieldType(custom.field_type)
         options = {o.id: o for o in custom.options}

@@ -1,8 +1,9 @@
 """The built-in tracker in the sync adapter's terms: replicas, the project's schema, users.
 
-Issues are rendered as Jira JSON by the batch renderer (one query per kind of
-part for a whole page) and read into replicas by :mod:`issuesync.trackers.jirashape`,
-the same code that reads a remote Jira's answers.
+Issues are rendered straight into replicas by :mod:`~issuesync.trackers.local.hubrender`,
+one query per kind of part for a whole page; a test holds that equal to rendering
+them as Jira JSON and reading that with :mod:`issuesync.trackers.jirashape`, the
+code that reads a remote Jira's answers.
 """
 
 from __future__ import annotations
@@ -19,6 +20,7 @@ from issuesync.errors import NotFoundError
 from issuesync.store.users import User
 from issuesync.trackers import jirashape
 from issuesync.trackers.adapter import FieldInfo, ProjectSchema
+from issuesync.trackers.local import hubrender
 from issuesync.trackers.local.context import Operation
 from issuesync.trackers.local.models import (
     Attachment,
@@ -59,10 +61,8 @@ SYSTEM_FIELDS: Final = (
 
 
 def render_replicas(op: Operation, rows: Sequence[Issue]) -> list[Replica]:
-    """A page of issues as replicas, rendered in one batch."""
-    rendered = op.renderer().issues(rows, SELECTION)
-    custom = custom_fields(op)
-    return [jirashape.issue_to_replica(body, custom) for body in rendered]
+    """A page of issues as replicas, rendered in one batch (see ``hubrender``)."""
+    return hubrender.render(op.renderer(), rows, SELECTION, custom_fields(op))
 
 
 def custom_fields(op: Operation) -> dict[str, FieldInfo]:
