@@ -22,7 +22,7 @@ import logging
 from collections.abc import Sequence
 from dataclasses import dataclass
 
-from sqlalchemy import insert, select
+from sqlalchemy import bindparam, insert, select, update
 from sqlalchemy.orm import Session
 
 from issuesync.domain.mapping import COMMENT
@@ -48,7 +48,7 @@ from issuesync.engine.creating import (
 )
 from issuesync.engine.route import Route, infos_by_local, shadow_text
 from issuesync.errors import IssueSyncError, TrackerOfflineError
-from issuesync.store.base import now_ms
+from issuesync.store.base import now_ms, table_of
 from issuesync.store.sync import SyncInfo, TraceRow
 from issuesync.trackers.adapter import CommentDraft, CreatedIssue, NewIssue
 
@@ -89,36 +89,61 @@ def apply(route: Route, leading: Sequence[queues.Pending]) -> set[int]:
 
 
 def _link_responses(route: Route, responses: list[tuple[queues.Pending, Message]]) -> set[int]:
-    """Remember the partner's twin keys and sub-object ids, and archive the answers."""
-    local_keys = [m.remote_issue_key for _, m in responses if m.remote_issue_key is not None]
+    """Remember the partner's twin keys and sub-object ids, and archive the answers.
+
+    Two multi-row updates, whatever the number of answers: a key is only set
+    where none is known yet, a trace's partner id wherever the trace exists.
+    """
+    links = [
+        {"c": route.id, "local": m.remote_issue_key, "remote": m.source_issue_key}
+        for _, m in responses
+        if m.remote_issue_key is not None
+    ]
+    traced = [
+        {
+            "c": route.id,
+            "local": m.remote_issue_key,
+            "k": str(t.type),
+            "lid": t.local_id,
+            "remote": t.remote_id,
+        }
+        for _, m in responses
+        if m.remote_issue_key is not None
+        for t in m.traces
+    ]
     with route.uow_factory() as uow:
-        session = uow.session
-        infos = infos_by_local(session, route.id, local_keys)
-        traces: dict[tuple[str, str, str], TraceRow] = {}
-        if any(m.traces for _, m in responses):
-            for row in session.scalars(
-                select(TraceRow).where(
-                    TraceRow.connector_id == route.id, TraceRow.local_issue_key.in_(local_keys)
-                )
-            ):
-                traces[(row.local_issue_key, row.kind, row.local_id or "")] = row
-        for _, message in responses:
-            if message.remote_issue_key is None:
-                continue
-            info = infos.get(message.remote_issue_key)
-            if info is not None and info.remote_issue_key is None:
-                info.remote_issue_key = message.source_issue_key
-            for trace in message.traces:
-                key = (message.remote_issue_key, str(trace.type), trace.local_id)
-                if (traced := traces.get(key)) is not None:
-                    traced.remote_id = trace.remote_id
-        now = now_ms()
-        session.flush()
-        queues.set_states(
-            session, [(i.row_id, ReceiveState.ARCHIVE, None) for i, _ in responses], now
-        )
+        connection = uow.session.connection()
+        if links:
+            connection.execute(_LINK, links)
+        if traced:
+            connection.execute(_TRACE, traced)
+        moves = [(item.row_id, ReceiveState.ARCHIVE, None) for item, _ in responses]
+        queues.set_states(uow.session, moves, now_ms())
         uow.commit()
     return {item.row_id for item, _ in responses}
+
+
+_INFOS = table_of(SyncInfo)
+_TRACES = table_of(TraceRow)
+_LINK = (
+    update(_INFOS)
+    .where(
+        _INFOS.c.connector_id == bindparam("c"),
+        _INFOS.c.local_issue_key == bindparam("local"),
+        _INFOS.c.remote_issue_key.is_(None),
+    )
+    .values(remote_issue_key=bindparam("remote"))
+)
+_TRACE = (
+    update(_TRACES)
+    .where(
+        _TRACES.c.connector_id == bindparam("c"),
+        _TRACES.c.local_issue_key == bindparam("local"),
+        _TRACES.c.kind == bindparam("k"),
+        _TRACES.c.local_id == bindparam("lid"),
+    )
+    .values(remote_id=bindparam("remote"))
+)
 
 
 # -- the partner's new issues --------------------------------------------------------------
@@ -268,9 +293,9 @@ def _commit(route: Route, batch: list[_Create], made: list[CreatedIssue]) -> Non
             moves.append((create.item.row_id, ReceiveState.ARCHIVE, notes))
         session.flush()
         if infos:
-            session.execute(insert(SyncInfo), infos)
+            session.execute(insert(_INFOS), infos)
         if traces:
-            session.execute(insert(TraceRow), traces)
+            session.execute(insert(_TRACES), traces)
         route.transport.deliver_many(session, route.id, route.connector.partner_id, replies, now)
         queues.set_states(session, moves, now)
         uow.commit()

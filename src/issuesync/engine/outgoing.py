@@ -40,7 +40,7 @@ from issuesync.engine.route import (
     trace_states,
     traces_of,
 )
-from issuesync.store.base import now_ms
+from issuesync.store.base import now_ms, table_of
 from issuesync.store.sync import ConnectorState, SyncInfo, TraceRow
 
 log = logging.getLogger(__name__)
@@ -135,9 +135,9 @@ class _Outbox:
     def write(self, route: Route, session: Session, now: int) -> None:
         session.flush()
         if self.infos:
-            session.execute(insert(SyncInfo), self.infos)
+            session.execute(insert(table_of(SyncInfo)), self.infos)
         if self.traces:
-            session.execute(insert(TraceRow), self.traces)
+            session.execute(insert(table_of(TraceRow)), self.traces)
         if self.messages:
             partner = route.connector.partner_id
             route.transport.deliver_many(session, route.id, partner, self.messages, now)

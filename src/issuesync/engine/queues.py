@@ -20,6 +20,7 @@ from issuesync.domain.message import (
     SendState,
 )
 from issuesync.errors import InvalidInputError, NotFoundError
+from issuesync.store.base import table_of
 from issuesync.store.sync import MessageRow
 
 RECEIVE = "receive"
@@ -94,7 +95,7 @@ def add_many(
     if messages:
         state = ReceiveState.NEW if queue == RECEIVE else SendState.NEW
         session.execute(
-            insert(MessageRow),
+            insert(table_of(MessageRow)),
             [_values(connector_id, queue, m, now, state, None) for m in messages],
         )
 

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import time
 
-from sqlalchemy import MetaData
+from sqlalchemy import MetaData, Table
 from sqlalchemy.orm import DeclarativeBase
 
 # Stable constraint names, so Alembic migrations are the same on SQLite and PostgreSQL.
@@ -21,6 +21,12 @@ class Base(DeclarativeBase):
     """Base of all tables; one metadata for one set of migrations."""
 
     metadata = MetaData(naming_convention=NAMING_CONVENTION)
+
+
+def table_of(model: type[Base]) -> Table:
+    """The Core table of a mapped class: multi-row inserts of plain dicts skip the ORM's
+    per-row bookkeeping, which costs more than the database's work for new rows."""
+    return Base.metadata.tables[model.__tablename__]
 
 
 def now_ms() -> int:

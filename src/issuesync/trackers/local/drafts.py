@@ -9,13 +9,14 @@ thousands of issues a matter of seconds rather than minutes.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 
 from sqlalchemy import func, insert, or_, select
 
 from issuesync.domain.replica import HubComment, UserRef
 from issuesync.errors import NotFoundError
+from issuesync.store.base import table_of
 from issuesync.store.users import User
 from issuesync.trackers import jirashape
 from issuesync.trackers.adapter import CreatedIssue, IssueDraft, NewIssue
@@ -35,23 +36,35 @@ def new_issue(op: Operation, project_key: str, draft: IssueDraft, status: str | 
     The result holds the new row's values (id, key, status before the move) but
     is not in the session: load it to render it.
     """
-    values = dict(draft.fields)
-    from_fields = values.pop("status", None)
-    status = status or _text(from_fields)
-    reporter = replicas.reporter_name(op.session, values.pop("reporter", None), draft.reporter)
-    values.pop("issuetype", None)
-    body = jirashape.to_jira_fields(
-        values, replicas.write_schema(op, project_key), replicas.login_of(op.session)
-    )
-    body |= {"project": {"key": project_key}, "issuetype": {"name": draft.issue_type}}
-    if draft.parent_key:
-        body["parent"] = {"key": draft.parent_key}
-    if reporter is not None:
-        body["reporter"] = {"name": reporter}
-    issue = issues.insert_issue(op, body, {})
-    if status:
-        workflow.move_to_status(op, issue, status)
-    return issue
+    return new_issues(op, project_key, [(draft, status)])[0]
+
+
+def new_issues(
+    op: Operation, project_key: str, drafts: Sequence[tuple[IssueDraft, str | None]]
+) -> list[Issue]:
+    """:func:`new_issue` for many drafts: checked one by one, written together."""
+    schema = replicas.write_schema(op, project_key)
+    login = replicas.login_of(op.session)
+    bodies: list[tuple[Mapping[str, object], Mapping[str, object]]] = []
+    statuses: list[str | None] = []
+    for draft, status in drafts:
+        values = dict(draft.fields)
+        from_fields = values.pop("status", None)
+        statuses.append(status or _text(from_fields))
+        reporter = replicas.reporter_name(op.session, values.pop("reporter", None), draft.reporter)
+        values.pop("issuetype", None)
+        body = jirashape.to_jira_fields(values, schema, login)
+        body |= {"project": {"key": project_key}, "issuetype": {"name": draft.issue_type}}
+        if draft.parent_key:
+            body["parent"] = {"key": draft.parent_key}
+        if reporter is not None:
+            body["reporter"] = {"name": reporter}
+        bodies.append((body, {}))
+    made = issues.insert_issues(op, bodies)
+    for issue, status in zip(made, statuses, strict=True):
+        if status:
+            workflow.move_to_status(op, issue, status)
+    return made
 
 
 def _text(value: object) -> str | None:
@@ -78,14 +91,18 @@ def create_issues(
     ]
     batch = _Batch(known=_records(op, issue_keys + [k for ks in comment_keys for k in ks]))
     authors = _Authors(op, [c.author for r in requests for c in r.comments])
-    made: list[int] = []
-    for request, key in zip(requests, issue_keys, strict=True):
-        if key in batch.known:
-            made.append(_recorded_issue(batch.known[key]))
-            continue
-        issue = new_issue(op, project_key, request.draft, request.status)
-        batch.records.append({"key": key, "object_id": str(issue.id), "created_ms": op.now})
-        made.append(issue.id)
+    fresh = [
+        (r, key) for r, key in zip(requests, issue_keys, strict=True) if key not in batch.known
+    ]
+    created = new_issues(op, project_key, [(r.draft, r.status) for r, _ in fresh])
+    new_ids = {key: issue.id for (_, key), issue in zip(fresh, created, strict=True)}
+    batch.records.extend(
+        {"key": key, "object_id": str(issue_id), "created_ms": op.now}
+        for key, issue_id in new_ids.items()
+    )
+    made = [
+        new_ids[key] if key in new_ids else _recorded_issue(batch.known[key]) for key in issue_keys
+    ]
     for request, issue_id, keys in zip(requests, made, comment_keys, strict=True):
         for comment, key in zip(request.comments, keys, strict=True):
             if key in batch.known:
@@ -177,14 +194,16 @@ class _Authors:
 def _write(op: Operation, batch: _Batch) -> None:
     """The comments and every new record: two multi-row inserts."""
     if batch.comments:
+        comments = table_of(Comment)
         ids = op.session.scalars(
-            insert(Comment).returning(Comment.id, sort_by_parameter_order=True), batch.comments
+            insert(comments).returning(comments.c.id, sort_by_parameter_order=True),
+            batch.comments,
         ).all()
         for key, comment_id in zip(batch.comment_keys, ids, strict=True):
             batch.records.append({"key": key, "object_id": str(comment_id), "created_ms": op.now})
             batch.known[key] = str(comment_id)
     if batch.records:
-        op.session.execute(insert(IdempotencyRecord), batch.records)
+        op.session.execute(insert(table_of(IdempotencyRecord)), batch.records)
 
 
 def _requested_comments(

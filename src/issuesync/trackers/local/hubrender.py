@@ -2,9 +2,8 @@
 
 The same replica as rendering each issue as Jira JSON and reading that with
 :func:`issuesync.trackers.jirashape.issue_to_replica` (a test holds the two
-equal), without the JSON in between and without validating what the store's
-typed columns already guarantee: the sync engine renders every issue it
-reads or writes, so this is one of its hottest paths. Custom field values
+equal), without the Jira JSON in between: the sync engine renders every issue
+it reads or writes, so this is one of its hottest paths. Custom field values
 do go through their Jira JSON, so that their canonical forms have one source.
 """
 
@@ -12,19 +11,7 @@ from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
 
-from issuesync.domain.replica import (
-    CustomFieldValue,
-    HubAttachment,
-    HubComment,
-    HubIssue,
-    ItemRef,
-    LabelRef,
-    NamedRef,
-    ProjectRef,
-    Replica,
-    UserRef,
-    due_to_ms,
-)
+from issuesync.domain.replica import Replica, due_to_ms
 from issuesync.trackers import jirashape
 from issuesync.trackers.adapter import FieldInfo
 from issuesync.trackers.local.models import (
@@ -44,10 +31,17 @@ def render(
     selection: FieldSelection,
     custom_fields: Mapping[str, FieldInfo],
 ) -> list[Replica]:
-    """A page of issues as replicas: the page's parts in one query per kind, as for Jira JSON."""
+    """A page of issues as replicas: the page's parts in one query per kind, as for Jira JSON.
+
+    Each replica is validated from one plain dict, in pydantic's core: a tenth of
+    the time of building (or even constructing) its dozen nested models one by one.
+    """
     parts = PageParts.load(renderer, issues, selection)
     page = _Page(renderer, parts, custom_fields)
-    return [Replica.model_construct(hub_issue=page.hub_issue(issue)) for issue in issues]
+    return [Replica.model_validate({"hub_issue": page.hub_issue(issue)}) for issue in issues]
+
+
+Json = dict[str, object]
 
 
 class _Page:
@@ -56,13 +50,13 @@ class _Page:
     ) -> None:
         self.renderer = renderer
         self.parts = parts
-        self.users: dict[int, UserRef | None] = {}
+        self.users: dict[int, Json | None] = {}
         custom = renderer.ref.custom_fields.by_id.values()
         self.custom = [
             (c, custom_fields[c.field_id]) for c in custom if c.field_id in custom_fields
         ]
 
-    def hub_issue(self, issue: Issue) -> HubIssue:
+    def hub_issue(self, issue: Issue) -> Json:
         ref, parts = self.renderer.ref, self.parts
         project = self.renderer.project_row(issue.project_id)
         parent = parts.related.get(issue.parent_id) if issue.parent_id is not None else None
@@ -70,95 +64,89 @@ class _Page:
         status = ref.statuses.get(issue.status_id)
         priority = ref.priorities.get(issue.priority_id) if issue.priority_id else None
         resolution = ref.resolutions.get(issue.resolution_id) if issue.resolution_id else None
-        return HubIssue.model_construct(
-            id=str(issue.id),
-            key=issue.key,
-            summary=issue.summary or "",
-            description=issue.description,
-            environment=None,
-            project=ProjectRef.model_construct(
-                id=str(project.id), key=project.key, name=project.name
-            ),
-            issue_type=_named(issue_type.id, issue_type.name),
-            status=_named(status.id, status.name),
-            priority=_named(priority.id, priority.name) if priority else None,
-            resolution=_named(resolution.id, resolution.name) if resolution else None,
-            labels=[LabelRef.model_construct(label=label) for label in parts.labels[issue.id]],
-            components=_items(parts.components[issue.id]),
-            fix_versions=_items(parts.versions[(issue.id, VersionKind.FIX.value)]),
-            affected_versions=_items(parts.versions[(issue.id, VersionKind.AFFECTED.value)]),
-            assignee=self.user(issue.assignee_id),
-            reporter=self.user(issue.reporter_id),
-            due=due_to_ms(issue.due_date),
-            created=issue.created_ms,
-            updated=issue.updated_ms,
-            parent_id=str(parent.id) if parent is not None else None,
-            parent_key=parent.key if parent is not None else None,
-            custom_fields=self.custom_values(issue),
-            custom_keys={},
-            comments=[self.comment(c) for c in parts.comments[issue.id]],
-            attachments=[self.attachment(a) for a in parts.attachments[issue.id]],
-            work_logs=[],
-        )
+        return {
+            "id": str(issue.id),
+            "key": issue.key,
+            "summary": issue.summary or "",
+            "description": issue.description,
+            "project": {"id": str(project.id), "key": project.key, "name": project.name},
+            "issue_type": _named(issue_type.id, issue_type.name),
+            "status": _named(status.id, status.name),
+            "priority": _named(priority.id, priority.name) if priority else None,
+            "resolution": _named(resolution.id, resolution.name) if resolution else None,
+            "labels": [{"label": label} for label in parts.labels[issue.id]],
+            "components": _items(parts.components[issue.id]),
+            "fix_versions": _items(parts.versions[(issue.id, VersionKind.FIX.value)]),
+            "affected_versions": _items(parts.versions[(issue.id, VersionKind.AFFECTED.value)]),
+            "assignee": self.user(issue.assignee_id),
+            "reporter": self.user(issue.reporter_id),
+            "due": due_to_ms(issue.due_date),
+            "created": issue.created_ms,
+            "updated": issue.updated_ms,
+            "parent_id": str(parent.id) if parent is not None else None,
+            "parent_key": parent.key if parent is not None else None,
+            "custom_fields": self.custom_values(issue),
+            "comments": [self.comment(c) for c in parts.comments[issue.id]],
+            "attachments": [self.attachment(a) for a in parts.attachments[issue.id]],
+        }
 
-    def user(self, user_id: int | None) -> UserRef | None:
+    def user(self, user_id: int | None) -> Json | None:
         if user_id is None:
             return None
         if user_id not in self.users:
             row = self.renderer.user_row(user_id)
             self.users[user_id] = (
-                UserRef.model_construct(
-                    key=row.name,
-                    username=row.name,
-                    email=row.email,
-                    display_name=row.display_name,
-                    active=bool(row.active),
-                )
+                {
+                    "key": row.name,
+                    "username": row.name,
+                    "email": row.email,
+                    "display_name": row.display_name,
+                    "active": bool(row.active),
+                }
                 if row is not None
                 else None
             )
         return self.users[user_id]
 
-    def comment(self, comment: Comment) -> HubComment:
-        return HubComment.model_construct(
-            id=str(comment.id),
-            body=comment.body or "",
-            author=self.user(comment.author_id),
-            update_author=self.user(comment.update_author_id),
-            created=comment.created_ms,
-            updated=comment.updated_ms,
-            internal=False,
-        )
+    def comment(self, comment: Comment) -> Json:
+        return {
+            "id": str(comment.id),
+            "body": comment.body or "",
+            "author": self.user(comment.author_id),
+            "update_author": self.user(comment.update_author_id),
+            "created": comment.created_ms,
+            "updated": comment.updated_ms,
+        }
 
-    def attachment(self, attachment: Attachment) -> HubAttachment:
-        return HubAttachment.model_construct(
-            id=str(attachment.id),
-            filename=attachment.filename or "",
-            mimetype=attachment.mime_type or "application/octet-stream",
-            filesize=int(attachment.size or 0),
-            created=attachment.created_ms,
-            author=self.user(attachment.author_id),
-            checksum=attachment.sha256,
-        )
+    def attachment(self, attachment: Attachment) -> Json:
+        return {
+            "id": str(attachment.id),
+            "filename": attachment.filename or "",
+            "mimetype": attachment.mime_type or "application/octet-stream",
+            "filesize": int(attachment.size or 0),
+            "created": attachment.created_ms,
+            "author": self.user(attachment.author_id),
+            "checksum": attachment.sha256,
+        }
 
-    def custom_values(self, issue: Issue) -> dict[str, CustomFieldValue]:
+    def custom_values(self, issue: Issue) -> dict[str, Json]:
         values = self.parts.custom.get(issue.id, {})
         return {
-            info.name: CustomFieldValue.model_construct(
-                id=custom.field_id,
-                name=info.name,
-                type=jirashape.HUB_TYPES.get(info.type, info.type.upper()),
-                value=jirashape.custom_value(
+            info.name: {
+                "id": custom.field_id,
+                "name": info.name,
+                "type": jirashape.HUB_TYPES.get(info.type, info.type.upper()),
+                "value": jirashape.custom_value(
                     info, self.parts.custom_json(custom, values.get(custom.id, []))
                 ),
-            )
+            }
             for custom, info in self.custom
         }
 
 
-def _named(row_id: int, name: str) -> NamedRef | None:
-    return NamedRef.model_construct(id=str(row_id), name=name, description=None) if name else None
+def _named(row_id: int, name: str) -> Json | None:
+    return {"id": str(row_id), "name": name} if name else None
 
 
-def _items(rows: Sequence[Component | Version]) -> list[ItemRef]:
-    return [ItemRef.model_construct(id=str(row.id), name=row.name) for row in rows if row.name]
+def _items(rows: Sequence[Component | Version]) -> list[Json]:
+    return [{"id": str(row.id), "name": row.name} for row in rows if row.name]

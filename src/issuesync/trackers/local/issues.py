@@ -2,12 +2,13 @@
 
 from __future__ import annotations
 
+from collections import defaultdict
 from collections.abc import Mapping, Sequence
 
 from sqlalchemy import bindparam, delete, func, insert, or_, select, update
 
 from issuesync.errors import InvalidInputError, NotFoundError
-from issuesync.store.base import Base
+from issuesync.store.base import Base, table_of
 from issuesync.trackers.local.context import Operation
 from issuesync.trackers.local.defaults import DEFAULT_PRIORITY, DEFAULT_RESOLUTION
 from issuesync.trackers.local.fielddefs import JsonDict
@@ -24,13 +25,13 @@ from issuesync.trackers.local.render import FieldSelection
 from issuesync.trackers.local.writer import Changes, IssueWriter
 
 # Core statements on the tables, built once: the hottest write skips the ORM's machinery.
-_ISSUES = Base.metadata.tables[Issue.__tablename__]
-_PROJECTS = Base.metadata.tables[Project.__tablename__]
-_INSERT_ISSUE = insert(_ISSUES).returning(_ISSUES.c.id)
-_NEXT_NUMBER = (
+_ISSUES = table_of(Issue)
+_PROJECTS = table_of(Project)
+_INSERT_ISSUES = insert(_ISSUES).returning(_ISSUES.c.id, sort_by_parameter_order=True)
+_NEXT_NUMBERS = (
     update(_PROJECTS)
     .where(_PROJECTS.c.id == bindparam("project"))
-    .values(issue_counter=_PROJECTS.c.issue_counter + 1)
+    .values(issue_counter=_PROJECTS.c.issue_counter + bindparam("count"))
     .returning(_PROJECTS.c.issue_counter)
 )
 
@@ -64,6 +65,58 @@ def insert_issue(
 
     Load the issue by id (or key) for anything beyond its column values.
     """
+    return insert_issues(op, [(fields, updates)])[0]
+
+
+def insert_issues(
+    op: Operation, bodies: Sequence[tuple[Mapping[str, object], Mapping[str, object]]]
+) -> list[Issue]:
+    """Create issues from Jira create bodies (``fields``, ``update``), in order, in ``op``.
+
+    Every body is checked before anything is written, and the rows are written
+    together: one counter update per project, one multi-row insert for the
+    issues and one per kind of collection (labels, components, ...). The
+    results hold the rows' values but are not in the session.
+    """
+    prepared = [_prepare(op, fields, updates) for fields, updates in bodies]
+    if not prepared:
+        return []
+    connection = op.session.connection()
+    # The counter moves in the database, so concurrent creators never share a number.
+    by_project: dict[int, list[Issue]] = defaultdict(list)
+    keys: dict[int, str] = {}
+    for issue, _, project in prepared:
+        by_project[project.id].append(issue)
+        keys[project.id] = project.key
+    for project_id, made in by_project.items():
+        last = connection.execute(
+            _NEXT_NUMBERS, {"project": project_id, "count": len(made)}
+        ).scalar_one()
+        for number, issue in enumerate(made, start=last - len(made) + 1):
+            issue.number = number
+            issue.key = f"{keys[project_id]}-{number}"
+    # The instances only gathered the values; they stay transient.
+    rows = [
+        {c.key: getattr(issue, c.key) for c in _ISSUES.columns if c.key != "id"}
+        for issue, _, _ in prepared
+    ]
+    ids = connection.execute(_INSERT_ISSUES, rows).scalars().all()
+    collections: dict[type[Base], list[dict[str, object]]] = defaultdict(list)
+    for (issue, writer, _), issue_id in zip(prepared, ids, strict=True):
+        issue.id = issue_id
+        for table, new_rows in writer.new_collection_rows(issue).items():
+            collections[table].extend(new_rows)
+    for table, new_rows in collections.items():
+        connection.execute(insert(table_of(table)), new_rows)
+    for issue, writer, _ in prepared:
+        writer.write_comments_and_links(issue)
+    return [issue for issue, _, _ in prepared]
+
+
+def _prepare(
+    op: Operation, fields: Mapping[str, object], updates: Mapping[str, object]
+) -> tuple[Issue, IssueWriter, ProjectRef]:
+    """Check one create body and gather its values; nothing is written yet."""
     errors: dict[str, str] = {}
     project_ref = fields.get("project")
     if project_ref is None:
@@ -102,19 +155,7 @@ def insert_issue(
                 "issuetype": "A parent is given, so the issue type must be a sub-task type."
             },
         )
-    # The counter is incremented in the database, so concurrent creators never share a number.
-    # Core statements on the session's connection: the ORM's execution machinery is
-    # not needed for plain rows, and creating issues is the tracker's hottest write.
-    connection = op.session.connection()
-    number = connection.execute(_NEXT_NUMBER, {"project": project.id}).scalar_one()
-    issue.number = number
-    issue.key = f"{project.key}-{number}"
-    # The instance only gathered the values; it stays transient.
-    row = {c.key: getattr(issue, c.key) for c in _ISSUES.columns if c.key != "id"}
-    issue.id = connection.execute(_INSERT_ISSUE, row).scalar_one()
-    writer.write_collections(issue)
-    writer.write_comments_and_links(issue)
-    return issue
+    return issue, writer, project
 
 
 def _resolve_project(op: Operation, ref: object) -> ProjectRef:

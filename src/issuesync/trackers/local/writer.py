@@ -528,54 +528,62 @@ class IssueWriter:
 
     def write_collections(self, issue: Issue) -> None:
         """Store labels, components, versions and custom values gathered for ``issue``."""
-        fresh = issue.id is None or self.creating
-        if self._labels is not None:
-            if not fresh:
+        if issue.id is not None and not self.creating:
+            # An edit replaces each collection it names.
+            if self._labels is not None:
                 self.session.execute(delete(IssueLabel).where(IssueLabel.issue_id == issue.id))
-            self._insert(IssueLabel, [{"issue_id": issue.id, "label": x} for x in self._labels])
-        if self._components is not None:
-            if not fresh:
+            if self._components is not None:
                 self.session.execute(
                     delete(IssueComponent).where(IssueComponent.issue_id == issue.id)
                 )
-            self._insert(
-                IssueComponent,
-                [{"issue_id": issue.id, "component_id": c} for c in self._components],
-            )
-        for kind, versions in self._versions.items():
-            if not fresh:
+            for kind in self._versions:
                 self.session.execute(
                     delete(IssueVersion).where(
                         IssueVersion.issue_id == issue.id, IssueVersion.kind == kind.value
                     )
                 )
-            self._insert(
-                IssueVersion,
-                [{"issue_id": issue.id, "version_id": v, "kind": kind.value} for v in versions],
-            )
-        for field_id, rows in self._custom_rows.items():
-            if not fresh:
+            for field_id in self._custom_rows:
                 self.session.execute(
                     delete(CustomValue).where(
                         CustomValue.issue_id == issue.id, CustomValue.field_id == field_id
                     )
                 )
-            self._insert(
-                CustomValue,
-                [
-                    {
-                        "issue_id": issue.id,
-                        "field_id": field_id,
-                        "string_value": row.string_value,
-                        "number_value": row.number_value,
-                        "date_value": row.date_value,
-                        "datetime_ms": row.datetime_ms,
-                        "option_id": row.option_id,
-                        "user_id": row.user_id,
-                    }
-                    for row in rows
-                ],
-            )
+        for table, rows in self.new_collection_rows(issue).items():
+            self._insert(table, rows)
+
+    def new_collection_rows(self, issue: Issue) -> dict[type[Base], list[dict[str, object]]]:
+        """The rows of the collections gathered for ``issue``, by table (insert them in bulk)."""
+        rows: dict[type[Base], list[dict[str, object]]] = {}
+        if self._labels:
+            rows[IssueLabel] = [{"issue_id": issue.id, "label": x} for x in self._labels]
+        if self._components:
+            rows[IssueComponent] = [
+                {"issue_id": issue.id, "component_id": c} for c in self._components
+            ]
+        versions: list[dict[str, object]] = [
+            {"issue_id": issue.id, "version_id": v, "kind": kind.value}
+            for kind, ids in self._versions.items()
+            for v in ids
+        ]
+        if versions:
+            rows[IssueVersion] = versions
+        values: list[dict[str, object]] = [
+            {
+                "issue_id": issue.id,
+                "field_id": field_id,
+                "string_value": row.string_value,
+                "number_value": row.number_value,
+                "date_value": row.date_value,
+                "datetime_ms": row.datetime_ms,
+                "option_id": row.option_id,
+                "user_id": row.user_id,
+            }
+            for field_id, custom_rows in self._custom_rows.items()
+            for row in custom_rows
+        ]
+        if values:
+            rows[CustomValue] = values
+        return rows
 
     def _insert(self, table: type[Base], rows: list[dict[str, object]]) -> None:
         # Plain multi-row INSERTs: these rows are never read back in the same operation.
