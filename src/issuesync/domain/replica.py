@@ -16,11 +16,10 @@ from __future__ import annotations
 import base64
 import datetime as dt
 import hashlib
-import json
 from collections.abc import Mapping
 from typing import Any
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
 HUB_VERSION = {"major": 1, "minor": 4, "patch": 0}
 
@@ -182,18 +181,24 @@ class Replica(BaseModel):
         return self.model_dump(mode="json", by_alias=True, exclude_none=True)
 
     def encode(self) -> str:
-        """The base64 ``encodedPayload`` of Exalate's node API."""
-        raw = json.dumps(self.to_json(), separators=(",", ":"), ensure_ascii=False)
+        """The base64 ``encodedPayload`` of Exalate's node API (compact JSON inside)."""
+        raw = self.model_dump_json(by_alias=True, exclude_none=True)
         return base64.b64encode(raw.encode()).decode("ascii")
 
     @classmethod
     def decode(cls, payload: str) -> Replica:
         """Read an ``encodedPayload``; raises ``ValueError`` when it is not one."""
         try:
-            data = json.loads(base64.b64decode(payload, validate=True))
-        except (ValueError, UnicodeDecodeError) as exc:
+            raw = base64.b64decode(payload, validate=True)
+        except ValueError as exc:
             raise ValueError(f"not a base64 JSON payload: {exc}") from exc
-        return cls.model_validate(data)
+        try:
+            return cls.model_validate_json(raw)
+        except ValidationError as exc:
+            first = exc.errors()[0]
+            if first["type"] in ("json_invalid", "json_type"):
+                raise ValueError(f"not a base64 JSON payload: {first['msg']}") from exc
+            raise
 
 
 def due_to_ms(day: dt.date | None) -> int | None:

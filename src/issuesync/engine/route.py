@@ -35,7 +35,7 @@ class Route:
     uow_factory: UnitOfWorkFactory
     lookback_ms: int = 5_000
     page_size: int = 200
-    batch_size: int = 200
+    batch_size: int = 500
     deletion_check_ms: int = 30_000
     sync_user: str | None = None  # who the tracker acts as; unknown users fall back to it
     mapping: ConnectorMapping = field(init=False)
