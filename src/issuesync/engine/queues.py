@@ -9,7 +9,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from dataclasses import dataclass
 
-from sqlalchemy import delete, func, insert, select, update
+from sqlalchemy import bindparam, delete, func, insert, select, update
 from sqlalchemy.orm import Session
 
 from issuesync.domain.message import (
@@ -175,13 +175,22 @@ def set_state(row: MessageRow, state: str, now: int, reason: str | None = None) 
 def set_states(session: Session, moves: Sequence[tuple[int, str, str | None]], now: int) -> None:
     """Move many messages, given as ``(row id, state, reason)``, in one statement."""
     if moves:
-        session.execute(
-            update(MessageRow),
+        session.flush()  # the plain update below must not race ORM changes of the same rows
+        session.connection().execute(
+            _SET_STATE,
             [
-                {"id": row_id, "state": str(state), "reason": reason, "updated_ms": now}
+                {"row": row_id, "to": str(state), "why": reason, "at": now}
                 for row_id, state, reason in moves
             ],
         )
+
+
+_MESSAGES = table_of(MessageRow)
+_SET_STATE = (
+    update(_MESSAGES)
+    .where(_MESSAGES.c.id == bindparam("row"))
+    .values(state=bindparam("to"), reason=bindparam("why"), updated_ms=bindparam("at"))
+)
 
 
 @dataclass(frozen=True)

@@ -11,7 +11,7 @@ from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
 
-from issuesync.domain.replica import Replica, due_to_ms
+from issuesync.domain.replica import HUB_VERSION, Replica, due_to_ms
 from issuesync.trackers import jirashape
 from issuesync.trackers.adapter import FieldInfo
 from issuesync.trackers.local.models import (
@@ -38,7 +38,10 @@ def render(
     """
     parts = PageParts.load(renderer, issues, selection)
     page = _Page(renderer, parts, custom_fields)
-    return [Replica.model_validate({"hub_issue": page.hub_issue(issue)}) for issue in issues]
+    return [
+        Replica.model_validate({"version": dict(HUB_VERSION), "hub_issue": page.hub_issue(issue)})
+        for issue in issues
+    ]
 
 
 Json = dict[str, object]
