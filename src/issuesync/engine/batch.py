@@ -22,7 +22,7 @@ import logging
 from collections.abc import Sequence
 from dataclasses import dataclass
 
-from sqlalchemy import bindparam, insert, select, update
+from sqlalchemy import insert, select
 from sqlalchemy.orm import Session
 
 from issuesync.domain.mapping import COMMENT
@@ -48,7 +48,7 @@ from issuesync.engine.creating import (
 )
 from issuesync.engine.route import Route, infos_by_local, shadow_text
 from issuesync.errors import IssueSyncError, TrackerOfflineError
-from issuesync.store.base import now_ms, table_of
+from issuesync.store.base import now_ms, table_of, update_rows
 from issuesync.store.sync import SyncInfo, TraceRow
 from issuesync.trackers.adapter import CommentDraft, CreatedIssue, NewIssue
 
@@ -95,17 +95,21 @@ def _link_responses(route: Route, responses: list[tuple[queues.Pending, Message]
     where none is known yet, a trace's partner id wherever the trace exists.
     """
     links = [
-        {"c": route.id, "local": m.remote_issue_key, "remote": m.source_issue_key}
+        {
+            "connector_id": route.id,
+            "local_issue_key": m.remote_issue_key,
+            "remote_issue_key": m.source_issue_key,
+        }
         for _, m in responses
         if m.remote_issue_key is not None
     ]
     traced = [
         {
-            "c": route.id,
-            "local": m.remote_issue_key,
-            "k": str(t.type),
-            "lid": t.local_id,
-            "remote": t.remote_id,
+            "connector_id": route.id,
+            "local_issue_key": m.remote_issue_key,
+            "kind": str(t.type),
+            "local_id": t.local_id,
+            "remote_id": t.remote_id,
         }
         for _, m in responses
         if m.remote_issue_key is not None
@@ -113,10 +117,16 @@ def _link_responses(route: Route, responses: list[tuple[queues.Pending, Message]
     ]
     with route.uow_factory() as uow:
         connection = uow.session.connection()
-        if links:
-            connection.execute(_LINK, links)
-        if traced:
-            connection.execute(_TRACE, traced)
+        update_rows(
+            connection,
+            _INFOS,
+            ("connector_id", "local_issue_key"),
+            links,
+            only_if_null="remote_issue_key",
+        )
+        update_rows(
+            connection, _TRACES, ("connector_id", "local_issue_key", "kind", "local_id"), traced
+        )
         moves = [(item.row_id, ReceiveState.ARCHIVE, None) for item, _ in responses]
         queues.set_states(uow.session, moves, now_ms())
         uow.commit()
@@ -125,25 +135,6 @@ def _link_responses(route: Route, responses: list[tuple[queues.Pending, Message]
 
 _INFOS = table_of(SyncInfo)
 _TRACES = table_of(TraceRow)
-_LINK = (
-    update(_INFOS)
-    .where(
-        _INFOS.c.connector_id == bindparam("c"),
-        _INFOS.c.local_issue_key == bindparam("local"),
-        _INFOS.c.remote_issue_key.is_(None),
-    )
-    .values(remote_issue_key=bindparam("remote"))
-)
-_TRACE = (
-    update(_TRACES)
-    .where(
-        _TRACES.c.connector_id == bindparam("c"),
-        _TRACES.c.local_issue_key == bindparam("local"),
-        _TRACES.c.kind == bindparam("k"),
-        _TRACES.c.local_id == bindparam("lid"),
-    )
-    .values(remote_id=bindparam("remote"))
-)
 
 
 # -- the partner's new issues --------------------------------------------------------------

@@ -6,10 +6,11 @@ in; the file transport moves files to follow it.
 
 from __future__ import annotations
 
+from collections import defaultdict
 from collections.abc import Sequence
 from dataclasses import dataclass
 
-from sqlalchemy import bindparam, delete, func, insert, select, update
+from sqlalchemy import delete, func, insert, select, update
 from sqlalchemy.orm import Session
 
 from issuesync.domain.message import (
@@ -173,24 +174,25 @@ def set_state(row: MessageRow, state: str, now: int, reason: str | None = None) 
 
 
 def set_states(session: Session, moves: Sequence[tuple[int, str, str | None]], now: int) -> None:
-    """Move many messages, given as ``(row id, state, reason)``, in one statement."""
-    if moves:
-        session.flush()  # the plain update below must not race ORM changes of the same rows
-        session.connection().execute(
-            _SET_STATE,
-            [
-                {"row": row_id, "to": str(state), "why": reason, "at": now}
-                for row_id, state, reason in moves
-            ],
-        )
+    """Move many messages, given as ``(row id, state, reason)``: one statement per outcome."""
+    if not moves:
+        return
+    session.flush()  # the plain updates below must not race ORM changes of the same rows
+    by_outcome: dict[tuple[str, str | None], list[int]] = defaultdict(list)
+    for row_id, state, reason in moves:
+        by_outcome[(str(state), reason)].append(row_id)
+    connection = session.connection()
+    for (state, reason), ids in by_outcome.items():
+        for start in range(0, len(ids), IDS_PER_STATEMENT):
+            connection.execute(
+                update(_MESSAGES)
+                .where(_MESSAGES.c.id.in_(ids[start : start + IDS_PER_STATEMENT]))
+                .values(state=state, reason=reason, updated_ms=now)
+            )
 
 
+IDS_PER_STATEMENT = 500
 _MESSAGES = table_of(MessageRow)
-_SET_STATE = (
-    update(_MESSAGES)
-    .where(_MESSAGES.c.id == bindparam("row"))
-    .values(state=bindparam("to"), reason=bindparam("why"), updated_ms=bindparam("at"))
-)
 
 
 @dataclass(frozen=True)

@@ -3,8 +3,9 @@
 from __future__ import annotations
 
 import time
+from collections.abc import Mapping, Sequence
 
-from sqlalchemy import MetaData, Table
+from sqlalchemy import Connection, MetaData, Table, bindparam, column, update, values
 from sqlalchemy.orm import DeclarativeBase
 
 # Stable constraint names, so Alembic migrations are the same on SQLite and PostgreSQL.
@@ -27,6 +28,48 @@ def table_of(model: type[Base]) -> Table:
     """The Core table of a mapped class: multi-row inserts of plain dicts skip the ORM's
     per-row bookkeeping, which costs more than the database's work for new rows."""
     return Base.metadata.tables[model.__tablename__]
+
+
+def update_rows(
+    connection: Connection,
+    table: Table,
+    keys: Sequence[str],
+    rows: Sequence[Mapping[str, object]],
+    *,
+    only_if_null: str | None = None,
+) -> None:
+    """Set columns of many rows, each found by its ``keys`` columns: ``rows`` hold both.
+
+    PostgreSQL gets one ``UPDATE ... FROM (VALUES ...)``; thousands of single-row
+    updates would cost a server round of planning and WAL each. SQLite cannot
+    name a ``VALUES`` list's columns, and runs the single-row updates as fast
+    as one statement, so it gets those. ``only_if_null`` leaves rows alone whose
+    column of that name is set already.
+    """
+    if not rows:
+        return
+    names = list(rows[0])
+    changed = [name for name in names if name not in keys]
+    if connection.dialect.name == "postgresql":
+        given = values(*(column(n, table.c[n].type) for n in names), name="given").data(
+            [tuple(row[n] for n in names) for row in rows]
+        )
+        where = [table.c[k] == given.c[k] for k in keys]
+        if only_if_null is not None:
+            where.append(table.c[only_if_null].is_(None))
+        connection.execute(update(table).where(*where).values({n: given.c[n] for n in changed}))
+        return
+    where = [table.c[k] == bindparam(f"k_{k}") for k in keys]
+    if only_if_null is not None:
+        where.append(table.c[only_if_null].is_(None))
+    statement = update(table).where(*where).values({n: bindparam(f"v_{n}") for n in changed})
+    connection.execute(
+        statement,
+        [
+            {**{f"k_{k}": row[k] for k in keys}, **{f"v_{n}": row[n] for n in changed}}
+            for row in rows
+        ],
+    )
 
 
 def now_ms() -> int:
