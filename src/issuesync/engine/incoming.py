@@ -105,8 +105,7 @@ def process(route: Route) -> IncomingResult:
     """
     result = IncomingResult()
     with route.uow_factory(readonly=True) as uow:
-        rows = queues.pending(uow.session, route.id, route.batch_size)
-        work = [queues.Pending.of(row) for row in rows]
+        work = queues.pending(uow.session, route.id, route.batch_size)
         held = queues.held_issues(uow.session, route.id, sorted({w.issue_key for w in work}))
     by_issue: dict[str, list[queues.Pending]] = defaultdict(list)
     for item in sorted(work, key=lambda w: (w.sequence_id, w.row_id)):

@@ -112,26 +112,27 @@ class Pending:
     sequence_id: int
     body: str
 
-    @classmethod
-    def of(cls, row: MessageRow) -> Pending:
-        """The row's message as the incoming route works with it."""
-        return cls(row.id, row.state, row.attempts, row.issue_key, row.sequence_id, row.body)
 
-
-def pending(session: Session, connector_id: int, limit: int) -> list[MessageRow]:
-    """Messages waiting to be applied, oldest first."""
-    return list(
-        session.scalars(
-            select(MessageRow)
-            .where(
-                MessageRow.connector_id == connector_id,
-                MessageRow.queue == RECEIVE,
-                MessageRow.state.in_([str(s) for s in PENDING_STATES]),
-            )
-            .order_by(MessageRow.id)
-            .limit(limit)
+def pending(session: Session, connector_id: int, limit: int) -> list[Pending]:
+    """Messages waiting to be applied, oldest first (plain rows: no ORM objects to track)."""
+    rows = session.execute(
+        select(
+            MessageRow.id,
+            MessageRow.state,
+            MessageRow.attempts,
+            MessageRow.issue_key,
+            MessageRow.sequence_id,
+            MessageRow.body,
         )
+        .where(
+            MessageRow.connector_id == connector_id,
+            MessageRow.queue == RECEIVE,
+            MessageRow.state.in_([str(s) for s in PENDING_STATES]),
+        )
+        .order_by(MessageRow.id)
+        .limit(limit)
     )
+    return [Pending(*row) for row in rows]
 
 
 def held_issues(session: Session, connector_id: int, keys: Sequence[str]) -> set[str]:
