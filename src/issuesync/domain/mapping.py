@@ -16,6 +16,7 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 from dataclasses import dataclass
+from functools import cached_property
 from typing import Any
 
 from issuesync.domain.integration import (
@@ -57,23 +58,21 @@ class ConnectorMapping:
 
     configuration: Configuration
 
-    @property
-    def outgoing_fields(self) -> list[FieldMapping]:
+    # Asked for every issue of every poll: worked out once (a configuration is not edited
+    # in place; a changed one makes the engine build a new route and a new mapping).
+    @cached_property
+    def outgoing_fields(self) -> tuple[FieldMapping, ...]:
         """Field mappings whose local field is sent (comments and attachments excluded)."""
-        return [
+        return tuple(
             m
             for m in self.configuration.field_mappings
             if m.direction.outgoing and m.local_field not in SUB_OBJECTS
-        ]
+        )
 
-    @property
-    def incoming_fields(self) -> set[str]:
+    @cached_property
+    def incoming_fields(self) -> frozenset[str]:
         """Local fields the partner's changes may be written into."""
-        return {
-            m.local_field
-            for m in self.configuration.field_mappings
-            if m.direction.incoming and m.local_field not in SUB_OBJECTS
-        }
+        return frozenset(m.local_field for m in self.incoming_mappings)
 
     def syncs(self, sub_object: str, *, outgoing: bool) -> bool:
         """Whether comments (``comment``) or attachments (``attachment``) go this way."""
@@ -91,14 +90,14 @@ class ConnectorMapping:
         """A partner's value as the local field should hold it."""
         return _map_value(value, mapping.value_mappings, outgoing=False)
 
-    @property
-    def incoming_mappings(self) -> list[FieldMapping]:
+    @cached_property
+    def incoming_mappings(self) -> tuple[FieldMapping, ...]:
         """Field mappings whose local field takes the partner's changes."""
-        return [
+        return tuple(
             m
             for m in self.configuration.field_mappings
             if m.direction.incoming and m.local_field not in SUB_OBJECTS
-        ]
+        )
 
     def local_status(self, status: str | None, issue_type: str | None) -> str | None:
         """The local status for a partner's one: the reverse of :meth:`remote_status`."""
