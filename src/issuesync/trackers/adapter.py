@@ -198,10 +198,12 @@ class Tracker(Protocol):
     def create_many(self, new_issues: Sequence[NewIssue]) -> list[CreatedIssue]:
         """Create issues with their status and first comments, each once per key.
 
-        The initial sync's path: a tracker with a bulk API uses it, the built-in
-        one writes the batch in one transaction; :func:`create_each` is the
-        plain way, one call at a time. Either all are made or an error is raised
-        (an issue the tracker refuses makes the engine retry them one by one).
+        Returns one :class:`CreatedIssue` per request, in the order given. The
+        initial sync's path: a tracker with a bulk API uses it, the built-in one
+        writes the batch in one transaction; :func:`create_each` is the plain
+        way, one call at a time. An error means the engine retries the requests
+        one by one (an adapter without transactions may have made some of them:
+        their keys make the retries find them).
         """
         ...
 
