@@ -20,6 +20,7 @@ Three measurements on one temporary home (and, on PostgreSQL, one throwaway sche
 
 Usage: .venv/bin/python bench/sync.py [--issues 10000] [--edits 200] [--reverse-edits 20]
        [--database-url postgresql://postgres@127.0.0.1:5432/test] [--profile DIR]
+``--edits 0 --reverse-edits 0`` leaves the latency phase out (a quick look at the initial sync).
 Each phase runs in its own process (``--phase seed|initial-sync|latency|idle-poll --home H``);
 ``--profile DIR`` runs the initial sync under cProfile and prints its hotspots.
 """
