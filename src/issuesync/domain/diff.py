@@ -74,6 +74,7 @@ def outgoing_diff(
             diff.changes[mapping_entry.remote_field] = mapping.to_remote(mapping_entry, value)
             shadow.fields[local] = value
             shadow.sent[local] = sequence_id
+            shadow.sent_at[local] = issue.updated or 0
     status = values.get(STATUS)
     if isinstance(status, str) and shadow.changed(STATUS, status):
         issue_type = values.get("issuetype")
@@ -82,6 +83,7 @@ def outgoing_diff(
         )
         shadow.fields[STATUS] = status
         shadow.sent[STATUS] = sequence_id
+        shadow.sent_at[STATUS] = issue.updated or 0
     if mapping.syncs(COMMENT, outgoing=True):
         _comments(issue, traces, diff)
     if mapping.syncs(ATTACHMENT, outgoing=True):
@@ -197,15 +199,26 @@ def incoming_plan(
     A field changed here since the shadow (or sent in a message the partner
     had not seen, per ``ackSequenceId``) and changed there to something else
     is a conflict. With automatic resolution the newer change wins (ties go
-    to the first connector, so both sides decide alike); otherwise the
-    conflict waits for a person. ``force`` names fields a person decided.
+    to the first connector); otherwise the conflict waits for a person.
+    ``force`` names fields a person decided.
+
+    Both sides must pick the same winner. When the two changes crossed in
+    flight, each side compares the times its own message and the partner's
+    carried (``Shadow.sent_at``, ``issueUpdated``): the same two numbers on
+    both sides. A change not sent yet is decided here alone (the partner
+    learns the outcome from our next message), by the issue's update time.
     """
     plan = IncomingPlan()
     accepted = mapping.incoming_fields | {STATUS}
     values = canonical_fields(current)
-    remote_newer = message.issue_updated > (current.updated or 0) or (
-        message.issue_updated == (current.updated or 0) and not local_wins_ties
-    )
+
+    def remote_newer(name: str, in_flight: bool) -> bool:
+        ours = shadow.sent_at.get(name) if in_flight else None
+        local_time = ours if ours is not None else (current.updated or 0)
+        return message.issue_updated > local_time or (
+            message.issue_updated == local_time and not local_wins_ties
+        )
+
     for name, incoming in message.changes.items():
         if name not in accepted:
             continue
@@ -216,7 +229,8 @@ def incoming_plan(
         unsent = shadow.knows(name) and shadow.fields[name] != local
         in_flight = shadow.sent.get(name, 0) > message.ack_sequence_id
         if (unsent or in_flight) and name not in force:
-            winner = (Winner.REMOTE if remote_newer else Winner.LOCAL) if automatic else None
+            newer = remote_newer(name, in_flight)
+            winner = (Winner.REMOTE if newer else Winner.LOCAL) if automatic else None
             plan.conflicts.append(FieldConflict(name, local, incoming, winner))
             if winner is not Winner.REMOTE:
                 if winner is Winner.LOCAL and not in_flight:

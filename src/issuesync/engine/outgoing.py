@@ -248,7 +248,7 @@ def _resync_diff(
         for m in route.mapping.outgoing_fields
         if options.mapping_ids is None or m.id in options.mapping_ids
     ]
-    probe = Shadow(dict(shadow.fields), dict(shadow.sent))
+    probe = Shadow(dict(shadow.fields), dict(shadow.sent), dict(shadow.sent_at))
     for mapping in chosen:
         probe.fields.pop(mapping.local_field, None)
     if options.send_status:
@@ -263,6 +263,7 @@ def _resync_diff(
         if remote in diff.changes:
             shadow.fields[local] = probe.fields[local]
             shadow.sent[local] = sequence_id
+            shadow.sent_at[local] = probe.sent_at[local]
     return diff
 
 
