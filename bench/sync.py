@@ -46,7 +46,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, cast
 
-from sqlalchemy import distinct, event, func, insert, select, text
+from sqlalchemy import distinct, event, func, insert, select
 from sqlalchemy.orm import Session
 
 from issuesync.accounts import NewUser, create_user
@@ -71,7 +71,7 @@ from issuesync.trackers.local.models import (
     Priority,
     Project,
 )
-from tracker import DAY_MS, WORDS, percentile, throwaway_schema
+from tracker import DAY_MS, WORDS, analyze, percentile, throwaway_schema
 
 PASSWORD = "bench-password"  # noqa: S105 - a throwaway home's admin
 SYNC_USER = "backbone"
@@ -254,18 +254,6 @@ def integration_body() -> dict[str, Any]:
         "firstConnector": side(SOURCE),
         "secondConnector": side(TARGET),
     }
-
-
-def analyze(services: Services) -> None:
-    """What autovacuum or ``PRAGMA optimize`` would have done on a project this large."""
-    engine = services.database.write_engine
-    if engine.dialect.name == "postgresql":
-        with engine.connect().execution_options(isolation_level="AUTOCOMMIT") as conn:
-            conn.execute(text("VACUUM ANALYZE"))
-    else:
-        with engine.connect() as conn:
-            conn.execute(text("ANALYZE"))
-            conn.commit()
 
 
 def phase_seed(args: argparse.Namespace) -> dict[str, Any]:

@@ -34,7 +34,7 @@ from pathlib import Path
 import httpx
 from sqlalchemy import create_engine, insert, select, text
 
-from issuesync.app import bootstrap, build_services
+from issuesync.app import Services, bootstrap, build_services
 from issuesync.config import Settings, normalize_database_url
 from issuesync.store.base import now_ms
 from issuesync.store.users import User
@@ -162,8 +162,13 @@ def seed(settings: Settings, key: str, count: int) -> None:
                 ],
             )
             uow.commit()
-    # What autovacuum (PostgreSQL) or PRAGMA optimize (SQLite) would have done by the
-    # time a real project had grown this large: statistics and a visibility map.
+    analyze(services)
+    services.close()
+
+
+def analyze(services: Services) -> None:
+    """What autovacuum (PostgreSQL) or ``PRAGMA optimize`` (SQLite) would have done by the
+    time a real project had grown this large: statistics and a visibility map."""
     engine = services.database.write_engine
     if engine.dialect.name == "postgresql":
         with engine.connect().execution_options(isolation_level="AUTOCOMMIT") as conn:
@@ -172,7 +177,6 @@ def seed(settings: Settings, key: str, count: int) -> None:
         with engine.connect() as conn:
             conn.execute(text("ANALYZE"))
             conn.commit()
-    services.close()
 
 
 def start_server(env: dict[str, str], workers: int = 1) -> subprocess.Popen[bytes]:

@@ -14,7 +14,7 @@ from sqlalchemy import event, func, select
 from issuesync.accounts import NewUser, create_user
 from issuesync.app import Services
 from issuesync.auth import Principal
-from issuesync.domain.replica import UserRef, canonical_fields
+from issuesync.domain.replica import FieldValue, UserRef, canonical_fields
 from issuesync.errors import ConfigurationError, NotFoundError, TrackerRejectedError
 from issuesync.store.users import User
 from issuesync.trackers import jirashape
@@ -230,33 +230,35 @@ def test_create_a_subtask_in_a_status(world: World) -> None:
     assert child.hub_issue.resolution is not None
 
 
+# A value for every kind of field the adapter writes (users by username, else e-mail).
+EVERY_KIND_OF_FIELD: dict[str, FieldValue] = {
+    "summary": "After",
+    "description": "Steps to reproduce",
+    "priority": "High",
+    "labels": ["b", "a"],
+    "components": ["Backend"],
+    "fixVersions": ["1.0"],
+    "versions": ["2.0"],
+    "duedate": "2030-01-31",
+    "assignee": {"email": "ALICE@example.test", "username": "alice-remote"},
+    "reporter": {"email": None, "username": "bob"},
+    "Severity": "High",
+    "Tags": ["Y", "X"],
+    "Reviewer": {"email": "bob@example.test", "username": "bob"},
+    "Reviewers": [
+        {"email": "bob@example.test", "username": "bob"},
+        {"email": "alice@example.test", "username": "alice"},
+    ],
+    "Points": 3.5,
+    "Deadline": "2030-02-01",
+    "Seen": 1_767_225_600_123,
+    "Note": "hello",
+}
+
+
 def test_update_writes_every_kind_of_field(world: World) -> None:
     key = world.create("Before")
-    seen_ms = 1_767_225_600_123
-    values = {
-        "summary": "After",
-        "description": "Steps to reproduce",
-        "priority": "High",
-        "labels": ["b", "a"],
-        "components": ["Backend"],
-        "fixVersions": ["1.0"],
-        "versions": ["2.0"],
-        "duedate": "2030-01-31",
-        # Resolved by username when it exists here, else by e-mail.
-        "assignee": {"email": "ALICE@example.test", "username": "alice-remote"},
-        "reporter": {"email": None, "username": "bob"},
-        "Severity": "High",
-        "Tags": ["Y", "X"],
-        "Reviewer": {"email": "bob@example.test", "username": "bob"},
-        "Reviewers": [
-            {"email": "bob@example.test", "username": "bob"},
-            {"email": "alice@example.test", "username": "alice"},
-        ],
-        "Points": 3.5,
-        "Deadline": "2030-02-01",
-        "Seen": seen_ms,
-        "Note": "hello",
-    }
+    values = dict(EVERY_KIND_OF_FIELD)
     replica = world.adapter.update(key, values)
     canonical = canonical_fields(replica.hub_issue)
     alice = {"email": "alice@example.test", "username": "alice"}
@@ -568,27 +570,7 @@ def test_replicas_are_what_the_jira_json_of_the_issue_reads_as(world: World) -> 
     _add_review_workflow(world)
     parent = world.create("Parent")
     full = world.create("Full")
-    world.adapter.update(
-        full,
-        {
-            "description": "Steps",
-            "priority": "High",
-            "labels": ["b", "a"],
-            "components": ["Backend"],
-            "fixVersions": ["1.0"],
-            "versions": ["2.0"],
-            "duedate": "2030-01-31",
-            "assignee": {"email": "alice@example.test", "username": "alice"},
-            "Severity": "High",
-            "Tags": ["Y", "X"],
-            "Reviewer": {"email": "bob@example.test", "username": "bob"},
-            "Reviewers": [{"email": "bob@example.test", "username": "bob"}],
-            "Points": 3.5,
-            "Deadline": "2030-02-01",
-            "Seen": 1_767_225_600_123,
-            "Note": "hello",
-        },
-    )
+    world.adapter.update(full, EVERY_KIND_OF_FIELD)
     world.adapter.add_comment(full, "Hello", UserRef(username="alice"), idempotency_key="r-1")
     world.adapter.add_attachment(full, "a.txt", "text/plain", b"abc", idempotency_key="r-2")
     world.adapter.transition(full, "Done")
