@@ -19,8 +19,10 @@ Three measurements on one temporary home (and, on PostgreSQL, one throwaway sche
    would be requests to a remote tracker.
 
 Usage: .venv/bin/python bench/sync.py [--issues 10000] [--edits 200] [--reverse-edits 20]
-       [--database-url postgresql://postgres@127.0.0.1:5432/test] [--profile DIR]
+       [--database-url postgresql://postgres@127.0.0.1:5432/test] [--profile DIR] [--workers N]
 ``--edits 0 --reverse-edits 0`` leaves the latency phase out (a quick look at the initial sync).
+``--workers N`` runs the initial sync in N engine processes that share the connectors (as
+``serve --workers N`` or N ``issuesync worker`` do); on SQLite too, one core each.
 Each phase runs in its own process (``--phase seed|initial-sync|latency|idle-poll --home H``);
 ``--profile DIR`` runs the initial sync under cProfile and prints its hotspots.
 """
@@ -58,7 +60,7 @@ from issuesync.engine import outgoing
 from issuesync.engine.integrations import create_integration, project_checker, set_running
 from issuesync.engine.runner import Engine
 from issuesync.store.base import now_ms
-from issuesync.store.sync import ConnectorRow, MessageRow, SyncInfo
+from issuesync.store.sync import ConnectorRow, ConnectorState, MessageRow, SyncInfo
 from issuesync.store.users import User
 from issuesync.trackers.adapter import Tracker
 from issuesync.trackers.local import issues
@@ -439,31 +441,38 @@ def phase_initial_sync(args: argparse.Namespace) -> dict[str, Any]:
         print(f"  ... {made}/{args.issues} twins after {elapsed:.0f} s ({made / elapsed:.0f}/s)")
 
     try:
-        with stopped_at_exit(Engine(services, backoff_ms=0)) as engine:
-            if profiler is not None:
-                profiler.enable()
-            run = run_until_quiet(engine, (source_id, target_id), deadline, progress)
-            if profiler is not None:
-                profiler.disable()
+        if args.workers > 1:
+            run, peak = run_in_workers(args, services, (source_id, target_id), deadline, progress)
+        else:
+            with stopped_at_exit(Engine(services, backoff_ms=0)) as engine:
+                if profiler is not None:
+                    profiler.enable()
+                run = run_until_quiet(engine, (source_id, target_id), deadline, progress)
+                if profiler is not None:
+                    profiler.disable()
+            peak = peak_rss_mb()
         verified = verify_twins(services, args.issues)
     finally:
         services.close()
     rate = args.issues / run.seconds
-    peak = peak_rss_mb()
+    how = f"{args.workers} worker processes" if args.workers > 1 else f"{run.rounds} rounds"
     print(
         f"initial sync: {args.issues} issues x {COMMENTS_PER_ISSUE} comments in "
-        f"{run.seconds:.1f} s, {run.rounds} rounds: {rate:.0f} issues/s end to end "
+        f"{run.seconds:.1f} s, {how}: {rate:.0f} issues/s end to end "
         f"(target >= {SYNC_RATE_TARGET:.0f}) {mark(rate >= SYNC_RATE_TARGET)}"
     )
     print(
-        f"  peak RSS {peak:.0f} MB (target <= {RSS_TARGET_MB:.0f}; {rss_at_start:.0f} MB "
-        f"at start of the process) {mark(peak <= RSS_TARGET_MB)}"
+        f"  peak RSS {peak:.0f} MB{' (the largest worker)' if args.workers > 1 else ''} "
+        f"(target <= {RSS_TARGET_MB:.0f}; {rss_at_start:.0f} MB at start of the process) "
+        f"{mark(peak <= RSS_TARGET_MB)}"
     )
-    print(
-        f"  time by connector (outgoing + incoming): {SOURCE} "
-        f"{run.by_connector[source_id]:.1f} s, {TARGET} {run.by_connector[target_id]:.1f} s; "
-        f"{statements.count / args.issues:.1f} SQL statements per issue"
-    )
+    if args.workers == 1:
+        print(
+            f"  time by connector (outgoing + incoming): {SOURCE} "
+            f"{run.by_connector[source_id]:.1f} s, {TARGET} "
+            f"{run.by_connector[target_id]:.1f} s; "
+            f"{statements.count / args.issues:.1f} SQL statements per issue"
+        )
     print(
         f"  verified: {verified['dst_issues']} issues in {TARGET}, "
         f"{verified['dst_comments']} comments, no duplicate, every message archived"
@@ -479,7 +488,115 @@ def phase_initial_sync(args: argparse.Namespace) -> dict[str, Any]:
         "rounds": run.rounds,
         "statements_per_issue": statements.count / args.issues,
         "profiled": bool(profiler),
+        "workers": args.workers,
     }
+
+
+def sync_done(services: Services, expected: int) -> bool:
+    """Every SRC issue has its twin, SRC has linked it, and no message waits."""
+    source_id, _ = connector_ids(services)
+    with services.uow_factory(readonly=True) as uow:
+        session = uow.session
+        waiting = session.scalar(
+            select(func.count())
+            .select_from(MessageRow)
+            .where(MessageRow.queue == "receive", MessageRow.state != "archive")
+        )
+        linked = session.scalar(
+            select(func.count())
+            .select_from(SyncInfo)
+            .where(SyncInfo.connector_id == source_id, SyncInfo.remote_issue_key.is_not(None))
+        )
+    return not waiting and linked == expected and twins_made(services) == expected
+
+
+def lease_owners(services: Services) -> dict[int, str | None]:
+    with services.uow_factory(readonly=True) as uow:
+        rows = uow.session.execute(
+            select(ConnectorState.connector_id, ConnectorState.lease_owner)
+        ).all()
+    return {connector_id: owner for connector_id, owner in rows}
+
+
+def run_in_workers(
+    args: argparse.Namespace,
+    services: Services,
+    order: tuple[int, ...],
+    deadline: float,
+    progress: Callable[[float], None],
+) -> tuple[SyncRun, float]:
+    """The initial sync by ``--workers`` engine processes that share the connectors.
+
+    Each worker (``--phase sync-worker``) steps the connectors it holds, as the
+    one-process run does; the clock starts once the leases are shared out (that
+    takes the engines a second or two) and stops when everything is linked.
+    Returns the run and the largest worker's peak RSS.
+    """
+    control = Path(args.home) / "workers"
+    control.mkdir(exist_ok=True)
+    command = [sys.executable, str(Path(__file__).resolve()), "--phase", "sync-worker"]
+    command += ["--home", args.home]
+    if args.database_url:
+        command += ["--database-url", args.database_url]
+    results = [control / f"worker-{n}.json" for n in range(args.workers)]
+    workers = [
+        subprocess.Popen([*command, "--result", str(path)])  # noqa: S603
+        for path in results
+    ]
+    try:
+        wanted = min(args.workers, len(order))
+        while True:
+            owners = lease_owners(services)
+            if all(owners.get(cid) for cid in order) and len(set(owners.values())) >= wanted:
+                break
+            if time.monotonic() > deadline or any(w.poll() is not None for w in workers):
+                msg = "the workers did not share out the connectors"
+                raise SystemExit(msg)
+            time.sleep(0.1)
+        (control / "go").touch()
+        started = last_report = time.perf_counter()
+        while not sync_done(services, args.issues):
+            if time.monotonic() > deadline or any(w.poll() is not None for w in workers):
+                msg = "the initial sync did not finish (time limit, or a worker died)"
+                raise SystemExit(msg)
+            time.sleep(0.05)
+            if time.perf_counter() - last_report >= 10:
+                last_report = time.perf_counter()
+                progress(last_report - started)
+        run = SyncRun(seconds=time.perf_counter() - started)
+    finally:
+        (control / "stop").touch()
+        for worker in workers:
+            try:
+                worker.wait(timeout=60)
+            except subprocess.TimeoutExpired:
+                worker.kill()
+                worker.wait()
+    peaks = [json.loads(path.read_text())["peak_rss_mb"] for path in results]
+    return run, max(peaks)
+
+
+def phase_sync_worker(args: argparse.Namespace) -> dict[str, Any]:
+    """One engine process of ``--workers N``: waits for ``go``, steps its connectors until
+    ``stop`` (files in ``<home>/workers``)."""
+    control = Path(args.home) / "workers"
+    services = open_services(args.home, args.database_url)
+    try:
+        with stopped_at_exit(Engine(services, backoff_ms=0)) as engine:
+            next_refresh = 0.0
+            while not (control / "stop").exists():
+                if time.monotonic() >= next_refresh:
+                    engine.refresh()  # says it is alive; gives back or takes its share
+                    next_refresh = time.monotonic() + engine.reload_ms / 1000
+                if not (control / "go").exists():
+                    time.sleep(0.05)
+                    continue
+                moved = sum(engine.run_connector(r.id, force=True) for r in engine.routes())
+                if not moved:
+                    time.sleep(0.005)
+    finally:
+        services.close()
+    return {"peak_rss_mb": peak_rss_mb()}
 
 
 # --- 2. propagation latency -----------------------------------------------------------------
@@ -703,6 +820,7 @@ PHASES: dict[str, Callable[[argparse.Namespace], dict[str, Any]]] = {
     "initial-sync": phase_initial_sync,
     "latency": phase_latency,
     "idle-poll": phase_idle_poll,
+    "sync-worker": phase_sync_worker,
 }
 
 
@@ -734,6 +852,8 @@ def run_phase(
         str(args.sync_timeout),
         "--edit-timeout",
         str(args.edit_timeout),
+        "--workers",
+        str(args.workers),
     ]
     if database_url:
         command += ["--database-url", database_url]
@@ -759,7 +879,9 @@ def summary_rows(results: dict[str, dict[str, Any]]) -> list[tuple[str, str, str
     sync = results["initial-sync"]
     rows.append(
         (
-            "initial sync" + (" (profiled)" if sync["profiled"] else ""),
+            "initial sync"
+            + (f" ({sync['workers']} workers)" if sync["workers"] > 1 else "")
+            + (" (profiled)" if sync["profiled"] else ""),
             f"{sync['rate']:.0f} issues/s ({sync['issues']} in {sync['seconds']:.1f} s)",
             f">= {SYNC_RATE_TARGET:.0f} issues/s",
             mark(sync["rate"] >= SYNC_RATE_TARGET),
@@ -853,10 +975,15 @@ def main() -> None:
     parser.add_argument("--sync-timeout", type=float, default=1800.0, help="seconds")
     parser.add_argument("--edit-timeout", type=float, default=30.0, help="seconds per edit")
     parser.add_argument("--profile", default=None, help="cProfile the initial sync into DIR")
+    parser.add_argument(
+        "--workers", type=int, default=1, help="engine processes of the initial sync"
+    )
     parser.add_argument("--phase", choices=["all", *PHASES], default="all")
     parser.add_argument("--home", default=None, help="a phase's home (set by --phase all)")
     parser.add_argument("--result", default=None, help="where a phase writes its figures")
     args = parser.parse_args()
+    if args.profile and args.workers > 1:
+        parser.error("--profile profiles one process: use it with --workers 1")
     if args.phase == "all":
         run_all(args)
         return

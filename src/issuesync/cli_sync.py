@@ -222,7 +222,9 @@ def add_resync_command(group: typer.Typer, open_services: OpenServices, out: Con
                 config = connector_by_key(uow.session, connector)
                 task_id = request_resync(uow.session, config, request).id
                 uow.commit()
-            engine = None if _held_elsewhere(services, config.id) else Engine(services)
+            engine = (
+                None if _held_elsewhere(services, config.id) else Engine(services, shares=False)
+            )
             try:
                 if engine is not None:
                     engine.refresh()

@@ -6,11 +6,19 @@ running server), and hands due routes to a small thread pool. A connector's two
 routes never run at once; a connector runs in one process at a time, the one
 holding its lease (``connector_states.lease_owner``), so ``serve --workers N``,
 ``issuesync worker`` and several hosts on PostgreSQL share the work safely.
+
+The connectors are shared fairly: every engine says it is alive in
+``engine_workers`` each time it reads the integrations, and holds at most its
+share (the connectors to run divided by the live engines, rounded up). An
+engine over its share gives the surplus back, so a worker started later gets
+work within a second or two; the two halves of an integration then usually run
+in two processes, on two cores.
 """
 
 from __future__ import annotations
 
 import logging
+import math
 import os
 import socket
 import threading
@@ -18,7 +26,7 @@ import uuid
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 
-from sqlalchemy import or_, select, update
+from sqlalchemy import delete, func, or_, select, update
 
 from issuesync.app import Services
 from issuesync.engine import incoming, outgoing, queues
@@ -34,7 +42,7 @@ from issuesync.engine.tasks import RESYNC, pending_tasks
 from issuesync.engine.transport import BlobArea, Transport, VmTransport
 from issuesync.errors import IssueSyncError, TrackerOfflineError
 from issuesync.store.base import now_ms
-from issuesync.store.sync import ConnectorRow, ConnectorState, IntegrationRow
+from issuesync.store.sync import ConnectorRow, ConnectorState, EngineWorker, IntegrationRow
 from issuesync.trackers.registry import TrackerAccess, open_tracker
 
 log = logging.getLogger(__name__)
@@ -76,8 +84,12 @@ class Engine:
         reload_ms: int = 1_000,
         backoff_ms: int = BACKOFF_MS,
         deletion_check_ms: int = 30_000,
+        shares: bool = True,
     ) -> None:
+        """``shares=False``: a one-off engine (the CLI's resync) that does not count as a
+        worker, so the running ones keep their shares."""
         self.services = services
+        self.shares = shares
         self.owner = owner or f"{socket.gethostname()}:{os.getpid()}:{uuid.uuid4().hex[:8]}"
         self.lease_ms = lease_ms or services.settings.engine_lease_ms
         self.lookback_ms = lookback_ms
@@ -114,17 +126,20 @@ class Engine:
                     if config.system == PARTNER_SYSTEM:
                         continue  # the other node of a distributed integration runs it
                     wanted[config.id] = (config, versions.get(config.id, 0))
+        share = math.ceil(len(wanted) / self._heartbeat(now)) if self.shares else len(wanted)
         with self._slots_lock:
             for connector_id in list(self._slots):
                 slot = self._slots[connector_id]
                 if connector_id not in wanted or wanted[connector_id][1] != slot.version:
-                    with slot.lock:
-                        self._release(connector_id, stopped=connector_id not in wanted)
-                        slot.route.tracker.close()
-                        del self._slots[connector_id]
+                    self._drop(connector_id, stopped=connector_id not in wanted)
+            surplus = max(len(self._slots) - share, 0)
+            for connector_id in sorted(self._slots, reverse=True)[:surplus]:
+                self._drop(connector_id, stopped=False)  # another worker's share now
             for connector_id, (config, version) in wanted.items():
                 if connector_id in self._slots:
                     continue
+                if len(self._slots) >= share:
+                    break
                 if not self._lease(connector_id, now):
                     continue
                 route = self._route(config)
@@ -134,6 +149,33 @@ class Engine:
                 delay = config.initial_delay_ms
                 self._slots[connector_id] = _Slot(route, version, now + delay, now + delay)
             self._renew(now)
+
+    def _drop(self, connector_id: int, *, stopped: bool) -> None:
+        """Stop running a connector here (after its running route, if any); caller holds
+        ``_slots_lock``."""
+        slot = self._slots.pop(connector_id)
+        with slot.lock:
+            self._release(connector_id, stopped=stopped)
+            slot.route.tracker.close()
+
+    def _heartbeat(self, now: int) -> int:
+        """Say this engine is alive; returns how many engines are (this one included)."""
+        with self.services.uow_factory() as uow:
+            session = uow.session
+            seen = session.execute(
+                update(EngineWorker).where(EngineWorker.owner == self.owner).values(seen_ms=now)
+            )
+            if not getattr(seen, "rowcount", 0):
+                session.add(EngineWorker(owner=self.owner, started_ms=now, seen_ms=now))
+            # Long gone (killed, not stopped): a row that no one will remove otherwise.
+            session.execute(
+                delete(EngineWorker).where(EngineWorker.seen_ms < now - 10 * self.lease_ms)
+            )
+            live = session.scalar(
+                select(func.count()).where(EngineWorker.seen_ms >= now - self.lease_ms)
+            )
+            uow.commit()
+        return max(int(live or 0), 1)
 
     def _route(self, config: ConnectorConfig) -> Route | None:
         with self.services.uow_factory(readonly=True) as uow:
@@ -364,11 +406,12 @@ class Engine:
             self._pool.shutdown(wait=True)
             self._pool = None
         with self._slots_lock:
-            for connector_id, slot in list(self._slots.items()):
-                with slot.lock:
-                    self._release(connector_id, stopped=True)
-                    slot.route.tracker.close()
-            self._slots.clear()
+            for connector_id in list(self._slots):
+                self._drop(connector_id, stopped=True)
+        if self.shares:
+            with self.services.uow_factory() as uow:
+                uow.session.execute(delete(EngineWorker).where(EngineWorker.owner == self.owner))
+                uow.commit()
 
     def _loop(self) -> None:
         while not self._stop.is_set():

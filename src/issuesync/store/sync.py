@@ -114,6 +114,20 @@ class ConnectorState(Base):
     lease_until_ms: Mapped[int | None] = mapped_column(BigInteger)
 
 
+class EngineWorker(Base):
+    """A running engine, seen by the others: connectors are shared fairly among the live ones.
+
+    Every engine writes ``seen_ms`` when it reads the integrations (each second);
+    one not seen for a lease length is gone, and its leases have run out too.
+    """
+
+    __tablename__ = "engine_workers"
+
+    owner: Mapped[str] = mapped_column(String(128), primary_key=True)
+    started_ms: Mapped[int] = mapped_column(BigInteger)
+    seen_ms: Mapped[int] = mapped_column(BigInteger, index=True)
+
+
 class SyncInfo(Base):
     """A local issue and its remote twin, with seed 000's sequence ids and timestamps.
 
