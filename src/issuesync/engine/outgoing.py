@@ -15,7 +15,7 @@ import logging
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 
-from sqlalchemy import delete, insert
+from sqlalchemy import delete, insert, inspect
 from sqlalchemy.orm import Session
 
 from issuesync.domain.diff import OutgoingDiff, TraceState, outgoing_diff
@@ -98,28 +98,44 @@ def send_page(
     *,
     resync: ResyncOptions | None = None,
 ) -> int:
-    """Diff a page of issues and send what changed, in one transaction; returns messages sent."""
+    """Diff a page of issues and send what changed, in one transaction; returns messages sent.
+
+    The sync information is read first and the diffs and messages made outside
+    any write transaction, so that on SQLite the database's write turn is held
+    only for the writes (another worker's routes write meanwhile). Nothing else
+    changes this connector's sync information in between: its routes run one at
+    a time, in the one worker that holds its lease.
+    """
+    keys = [replica.key for replica in page]
+    with route.uow_factory(readonly=True) as uow:
+        infos = infos_by_local(uow.session, route.id, keys)
+        traces = traces_of(uow.session, route.id, keys)
+        uow.session.expunge_all()  # detached, unexpired: their changes are written below
     sent = 0
+    now = now_ms()
+    outbox = _Outbox()
+    for replica in page:
+        info = infos.get(replica.key)
+        if info is not None and info.incoming_changes_ignored:
+            continue
+        if (
+            resync is None
+            and info is not None
+            and replica.updated < (info.last_change_seen_ms or 0)
+        ):
+            continue  # an older read than what this route has already handled
+        rows = traces.get(replica.key, {})
+        sent += _send_issue(route, replica, info, rows, now, resync, outbox)
+    changed = [
+        row
+        for row in [*infos.values(), *(t for rows in traces.values() for t in rows.values())]
+        if inspect(row).modified
+    ]
+    if not changed and outbox.empty:
+        return sent
     with route.uow_factory() as uow:
-        session = uow.session
-        keys = [replica.key for replica in page]
-        infos = infos_by_local(session, route.id, keys)
-        traces = traces_of(session, route.id, keys)
-        now = now_ms()
-        outbox = _Outbox()
-        for replica in page:
-            info = infos.get(replica.key)
-            if info is not None and info.incoming_changes_ignored:
-                continue
-            if (
-                resync is None
-                and info is not None
-                and replica.updated < (info.last_change_seen_ms or 0)
-            ):
-                continue  # an older read than what this route has already handled
-            rows = traces.get(replica.key, {})
-            sent += _send_issue(route, session, replica, info, rows, now, resync, outbox)
-        outbox.write(route, session, now)
+        uow.session.add_all(changed)
+        outbox.write(route, uow.session, now)
         uow.commit()
     return sent
 
@@ -130,10 +146,17 @@ class _Outbox:
 
     infos: list[dict[str, object]] = field(default_factory=list)
     traces: list[dict[str, object]] = field(default_factory=list)
+    traces_removed: list[int] = field(default_factory=list)
     messages: list[Message] = field(default_factory=list)
+
+    @property
+    def empty(self) -> bool:
+        return not (self.infos or self.traces or self.traces_removed or self.messages)
 
     def write(self, route: Route, session: Session, now: int) -> None:
         session.flush()
+        if self.traces_removed:
+            session.execute(delete(TraceRow).where(TraceRow.id.in_(self.traces_removed)))
         if self.infos:
             session.execute(insert(table_of(SyncInfo)), self.infos)
         if self.traces:
@@ -153,7 +176,6 @@ class ResyncOptions:
 
 def _send_issue(
     route: Route,
-    session: Session,
     replica: Replica,
     info: SyncInfo | None,
     rows: dict[tuple[TraceType, str], TraceRow],
@@ -223,9 +245,7 @@ def _send_issue(
         info.last_change_seen_ms = max(info.last_change_seen_ms or 0, replica.updated)
         store_shadow(info, shadow)
     _record_traces(route.id, replica.key, rows, diff, outbox)
-    if diff.traces_removed:
-        removed = [rows[(t.kind, t.local_id)].id for t in diff.traces_removed]
-        session.execute(delete(TraceRow).where(TraceRow.id.in_(removed)))
+    outbox.traces_removed.extend(rows[(t.kind, t.local_id)].id for t in diff.traces_removed)
     outbox.messages.append(message)
     return 1
 

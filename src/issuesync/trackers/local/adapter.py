@@ -145,27 +145,32 @@ class LocalAdapter(Tracker):
                     ):
                         return  # idle: one indexed probe, before the queries are compiled
                     condition = self._condition(op, project_id, since_ms, queries)
-                statement = select(Issue).where(condition)
+                # The page's keys first: only the issues ``known`` lacks are loaded whole.
+                statement = select(Issue.id, Issue.key, Issue.updated_ms).where(condition)
                 if after is not None:
                     updated, last_id = after
                     statement = statement.where(
                         Issue.updated_ms >= updated,
                         or_(Issue.updated_ms > updated, Issue.id > last_id),
                     )
-                rows = list(
-                    op.session.scalars(
-                        statement.order_by(Issue.updated_ms, Issue.id).limit(page_size)
-                    )
-                )
+                rows = op.session.execute(
+                    statement.order_by(Issue.updated_ms, Issue.id).limit(page_size)
+                ).all()
                 if not rows:
                     return
-                fresh = [r for r in rows if known is None or known.get(r.key) != r.updated_ms]
-                page = replicas.render_replicas(op, fresh) if fresh else []
+                fresh = [r.id for r in rows if known is None or known.get(r.key) != r.updated_ms]
+                page = replicas.render_replicas(op, self._issues(op, fresh)) if fresh else []
                 after = (rows[-1].updated_ms, rows[-1].id)
             if page:
                 yield page
             if len(rows) < page_size:
                 return
+
+    @staticmethod
+    def _issues(op: Operation, ids: Sequence[int]) -> list[Issue]:
+        """The issues of ``ids``, in that order."""
+        by_id = {i.id: i for i in op.session.scalars(select(Issue).where(Issue.id.in_(ids)))}
+        return [by_id[i] for i in ids if i in by_id]
 
     def matching(self, keys: Sequence[str], queries: Sequence[str]) -> set[str]:
         """Those of ``keys`` (as given) whose issue is in the project and matches a query."""
