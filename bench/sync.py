@@ -517,8 +517,8 @@ def lease_owners(services: Services) -> dict[int, str | None]:
     with services.uow_factory(readonly=True) as uow:
         rows = uow.session.execute(
             select(ConnectorState.connector_id, ConnectorState.lease_owner)
-        ).tuples()
-        return dict(rows)
+        ).all()
+    return dict(rows)  # of the rows, not of the result: a result has keys() of its own
 
 
 def run_in_workers(
@@ -597,7 +597,7 @@ def phase_sync_worker(args: argparse.Namespace) -> dict[str, Any]:
                     continue
                 moved = sum(engine.run_connector(r.id, force=True) for r in engine.routes())
                 if not moved:
-                    time.sleep(0.005)
+                    time.sleep(0.02)
     finally:
         services.close()
     return {"peak_rss_mb": peak_rss_mb()}
