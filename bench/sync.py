@@ -443,7 +443,7 @@ def phase_initial_sync(args: argparse.Namespace) -> dict[str, Any]:
 
     try:
         if args.workers > 1:
-            run, peak = run_in_workers(args, services, (source_id, target_id), deadline, progress)
+            run, peak = run_in_workers(args, services, deadline, progress)
         else:
             with stopped_at_exit(Engine(services, backoff_ms=0)) as engine:
                 if profiler is not None:
@@ -521,34 +521,32 @@ def lease_owners(services: Services) -> dict[int, str | None]:
     return dict(rows)  # of the rows, not of the result: a result has keys() of its own
 
 
-def run_in_workers(
-    args: argparse.Namespace,
-    services: Services,
-    order: tuple[int, ...],
-    deadline: float,
-    progress: Callable[[float], None],
-) -> tuple[SyncRun, float]:
-    """The initial sync by ``--workers`` engine processes that share the connectors.
+@contextmanager
+def worker_processes(
+    args: argparse.Namespace, services: Services, phase: str, deadline: float
+) -> Iterator[tuple[Path, list[subprocess.Popen[bytes]], list[Path]]]:
+    """``--workers`` engine processes of ``phase``, once they have shared out the connectors.
 
-    Each worker (``--phase sync-worker``) steps the connectors it holds, as the
-    one-process run does; the clock starts once the leases are shared out (that
-    takes the engines a second or two) and stops when everything is linked.
-    Returns the run and the largest worker's peak RSS.
+    Yields the control folder (``go`` and ``stop`` files), the processes and where
+    each writes its figures; ``stop`` is touched and every process waited for on exit.
     """
     control = Path(args.home) / "workers"
     control.mkdir(exist_ok=True)
-    command = [sys.executable, str(Path(__file__).resolve()), "--phase", "sync-worker"]
+    for flag in ("go", "stop"):
+        (control / flag).unlink(missing_ok=True)
+    command = [sys.executable, str(Path(__file__).resolve()), "--phase", phase]
     command += ["--home", args.home]
     if args.database_url:
         command += ["--database-url", args.database_url]
-    results = [control / f"worker-{n}.json" for n in range(args.workers)]
+    results = [control / f"{phase}-{n}.json" for n in range(args.workers)]
     workers = [
         subprocess.Popen([*command, "--result", str(path)])  # noqa: S603
         for path in results
     ]
     try:
+        order = connector_ids(services)
         wanted = min(args.workers, len(order))
-        while True:
+        while True:  # the engines share out the connectors within a second or two
             owners = lease_owners(services)
             if all(owners.get(cid) for cid in order) and len(set(owners.values())) >= wanted:
                 break
@@ -556,6 +554,31 @@ def run_in_workers(
                 msg = "the workers did not share out the connectors"
                 raise SystemExit(msg)
             time.sleep(0.1)
+        yield control, workers, results
+    finally:
+        (control / "stop").touch()
+        for worker in workers:
+            try:
+                worker.wait(timeout=60)
+            except subprocess.TimeoutExpired:
+                worker.kill()
+                worker.wait()
+
+
+def run_in_workers(
+    args: argparse.Namespace,
+    services: Services,
+    deadline: float,
+    progress: Callable[[float], None],
+) -> tuple[SyncRun, float]:
+    """The initial sync by ``--workers`` engine processes that share the connectors.
+
+    Each worker (``--phase sync-worker``) steps the connectors it holds, as the
+    one-process run does; the clock starts once the leases are shared out and
+    stops when everything is linked. Returns the run and the largest worker's
+    peak RSS.
+    """
+    with worker_processes(args, services, "sync-worker", deadline) as (control, workers, results):
         (control / "go").touch()
         started = last_report = time.perf_counter()
         while not sync_done(services, args.issues):
@@ -567,16 +590,23 @@ def run_in_workers(
                 last_report = time.perf_counter()
                 progress(last_report - started)
         run = SyncRun(seconds=time.perf_counter() - started)
-    finally:
-        (control / "stop").touch()
-        for worker in workers:
-            try:
-                worker.wait(timeout=60)
-            except subprocess.TimeoutExpired:
-                worker.kill()
-                worker.wait()
     peaks = [json.loads(path.read_text())["peak_rss_mb"] for path in results]
     return run, max(peaks)
+
+
+def phase_engine_worker(args: argparse.Namespace) -> dict[str, Any]:
+    """One engine process of the latency phase with ``--workers N``: ``Engine.start()``, as
+    ``issuesync worker`` runs it, until ``stop`` (a file in ``<home>/workers``)."""
+    control = Path(args.home) / "workers"
+    services = open_services(args.home, args.database_url)
+    try:
+        with stopped_at_exit(Engine(services)) as engine:
+            engine.start()
+            while not (control / "stop").exists():
+                time.sleep(0.1)
+    finally:
+        services.close()
+    return {"peak_rss_mb": peak_rss_mb()}
 
 
 def phase_sync_worker(args: argparse.Namespace) -> dict[str, Any]:
@@ -692,8 +722,15 @@ def phase_latency(args: argparse.Namespace) -> dict[str, Any]:
         editor = Editor(services, args.edit_timeout)
         pairs = linked_pairs(services, args.linked)
         reverse = [(twin, key) for key, twin in pairs]
-        with stopped_at_exit(Engine(services)) as engine:
-            engine.start()
+        deadline = time.monotonic() + 600
+        engines = (
+            worker_processes(args, services, "engine-worker", deadline)
+            if args.workers > 1
+            else stopped_at_exit(Engine(services))
+        )
+        with engines as running:
+            if isinstance(running, Engine):
+                running.start()
             for key, twin in pairs[:2]:  # warm-up: the engine has started and read its cursors
                 editor.latency(key, twin, f"warm-up {key}")
             forward = measure_edits(editor, pairs, args.edits, SOURCE)
@@ -708,14 +745,15 @@ def phase_latency(args: argparse.Namespace) -> dict[str, Any]:
         source, target = (SOURCE, TARGET) if name == "forward" else (TARGET, SOURCE)
         ok = figures["p50"] <= P50_TARGET_S and figures["p99"] <= P99_TARGET_S
         print(
-            f"propagation latency {source} -> {target} (1 s intervals, {figures['count']:.0f} "
-            f"edits): p50 {figures['p50'] * 1000:.0f} ms, p99 {figures['p99'] * 1000:.0f} ms, "
+            f"propagation latency {source} -> {target} (1 s intervals, {args.workers} engine "
+            f"process{'es' if args.workers > 1 else ''}, {figures['count']:.0f} edits): "
+            f"p50 {figures['p50'] * 1000:.0f} ms, p99 {figures['p99'] * 1000:.0f} ms, "
             f"max {figures['max'] * 1000:.0f} ms (targets p50 <= {P50_TARGET_S * 1000:.0f} ms, "
             f"p99 <= {P99_TARGET_S * 1000:.0f} ms) {mark(ok)}"
         )
     if leftovers:
         print(f"  messages not archived after the edits: {leftovers}")
-    return result | {"leftovers": leftovers}
+    return result | {"leftovers": leftovers, "workers": args.workers}
 
 
 # --- 3. tracker calls per idle poll ---------------------------------------------------------
@@ -832,6 +870,7 @@ PHASES: dict[str, Callable[[argparse.Namespace], dict[str, Any]]] = {
     "latency": phase_latency,
     "idle-poll": phase_idle_poll,
     "sync-worker": phase_sync_worker,
+    "engine-worker": phase_engine_worker,
 }
 
 
@@ -907,13 +946,15 @@ def summary_rows(results: dict[str, dict[str, Any]]) -> list[tuple[str, str, str
         )
     )
     directions = {"forward": (SOURCE, TARGET), "reverse": (TARGET, SOURCE)}
+    workers = results.get("latency", {}).get("workers", 1)
     for name, (source, target) in directions.items():
         figures = results.get("latency", {}).get(name)
         if figures is None:
             continue
         rows.append(
             (
-                f"latency {source}->{target} p50 / p99 / max",
+                f"latency {source}->{target} p50 / p99 / max"
+                + (f" ({workers} workers)" if workers > 1 else ""),
                 "{:.0f} / {:.0f} / {:.0f} ms".format(
                     *(figures[k] * 1000 for k in ("p50", "p99", "max"))
                 ),

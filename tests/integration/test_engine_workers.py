@@ -2,17 +2,18 @@
 
 from __future__ import annotations
 
+import time
 from collections.abc import Iterator
 
 import httpx
 import pytest
 from sqlalchemy import select
-from sync_helpers import Pair, integration_pair
+from sync_helpers import Pair, integration_pair, local_body
 from tracker_helpers import create_issue
 
 from issuesync.app import Services
 from issuesync.engine.runner import Engine
-from issuesync.store.sync import ConnectorState, EngineWorker
+from issuesync.store.sync import ConnectorState, EngineWorker, SyncInfo
 
 
 @pytest.fixture
@@ -82,3 +83,52 @@ def test_a_one_off_engine_does_not_take_a_share_from_the_running_one(pair: Pair)
         assert held(one_off) == set()
     finally:
         one_off.stop()
+
+
+@pytest.fixture
+def slow_incoming(services: Services, admin: httpx.Client) -> Iterator[Pair]:
+    """INT-1 polling every second, but applying received messages only every hour."""
+    body = local_body(outgoingInterval="1s", incomingInterval="1h")
+    for side in ("firstConnector", "secondConnector"):
+        connection = body[side]["connection"]
+        connection["connector"] = {
+            **connection.get("connector", {}),
+            "initialInternalPollingDelay": 0,
+        }
+    with integration_pair(services, admin, body) as made:
+        yield made
+
+
+def test_messages_from_another_engine_are_applied_without_waiting_for_the_interval(
+    slow_incoming: Pair,
+) -> None:
+    pair = slow_incoming
+    first, second = pair.engine, Engine(pair.services, backoff_ms=0)
+    first.refresh()
+    second.refresh()
+    first.refresh()  # gives the second engine its share
+    second.refresh()
+    assert len(held(first)) == len(held(second)) == 1
+    key = create_issue(pair.client, "PA", summary="crosses to the other engine")
+    first.start()
+    second.start()
+    try:
+        # Without a look across processes, PB would apply the create after an hour.
+        deadline = time.monotonic() + 30
+        while time.monotonic() < deadline and not twin_of(pair, key):
+            time.sleep(0.1)
+        twin = twin_of(pair, key)
+        assert twin is not None, "the other engine's message waited for the interval"
+        assert pair.fields(twin)["summary"] == "crosses to the other engine"
+    finally:
+        second.stop()
+        first.stop()
+
+
+def twin_of(pair: Pair, key: str) -> str | None:
+    with pair.services.uow_factory(readonly=True) as uow:
+        return uow.session.scalar(
+            select(SyncInfo.remote_issue_key).where(
+                SyncInfo.connector_id == pair.first_id, SyncInfo.local_issue_key == key
+            )
+        )

@@ -30,6 +30,7 @@ from dataclasses import dataclass, field
 from sqlalchemy import delete, func, or_, select, update
 
 from issuesync.app import Services
+from issuesync.domain.message import ReceiveState
 from issuesync.engine import incoming, outgoing, queues
 from issuesync.engine.integrations import (
     PARTNER_SYSTEM,
@@ -43,7 +44,13 @@ from issuesync.engine.tasks import RESYNC, pending_tasks
 from issuesync.engine.transport import BlobArea, Transport, VmTransport
 from issuesync.errors import IssueSyncError, TrackerOfflineError
 from issuesync.store.base import now_ms
-from issuesync.store.sync import ConnectorRow, ConnectorState, EngineWorker, IntegrationRow
+from issuesync.store.sync import (
+    ConnectorRow,
+    ConnectorState,
+    EngineWorker,
+    IntegrationRow,
+    MessageRow,
+)
 from issuesync.trackers.registry import TrackerAccess, open_tracker
 
 log = logging.getLogger(__name__)
@@ -51,6 +58,7 @@ log = logging.getLogger(__name__)
 STARTED = "STARTED"
 STOPPED = "STOPPED"
 BACKOFF_MS = 30_000
+ARRIVALS_MS = 100  # how often the scheduler looks for messages another process sent
 SWEEP_MS = 60_000
 SENT_KEPT_MS = 24 * 3_600_000
 
@@ -66,6 +74,7 @@ class _Slot:
     busy: bool = False
     offline: bool = False
     nudged: bool = False
+    newest_arrival: int = 0  # the highest receive-queue row id noticed by _notice_arrivals
     next_sweep: int = 0
     failing: set[str] = field(default_factory=set)
     lock: threading.Lock = field(default_factory=threading.Lock)
@@ -120,6 +129,7 @@ class Engine:
         self._thread: threading.Thread | None = None
         self._pool: ThreadPoolExecutor | None = None
         self._last_reload = 0
+        self._last_arrivals = 0
 
     # -- what runs -------------------------------------------------------------------------
 
@@ -438,6 +448,12 @@ class Engine:
                     self.refresh()
                 except Exception:
                     log.exception("the engine could not read the integrations")
+            if now - self._last_arrivals >= ARRIVALS_MS:
+                self._last_arrivals = now
+                try:
+                    self._notice_arrivals()
+                except Exception:
+                    log.exception("the engine could not look for arrived messages")
             with self._slots_lock:
                 due = [
                     (cid, slot)
@@ -450,6 +466,34 @@ class Engine:
                 self._pool.submit(self._run_in_pool, connector_id, slot)
             self._wake.wait(0.05)
             self._wake.clear()
+
+    def _notice_arrivals(self) -> None:
+        """Run the incoming route of a connector at once when new messages arrived for it.
+
+        The in-process nudge (``_nudge``) cannot reach a partner that another
+        process runs; this one indexed look, every ``ARRIVALS_MS``, does. Only
+        messages newer than the last ones noticed count, so a message that stays
+        ``new`` (held behind an issue in error, say) does not keep the route busy.
+        """
+        with self._slots_lock:
+            slots = dict(self._slots)
+        if not slots:
+            return
+        with self.services.uow_factory(readonly=True) as uow:
+            newest = uow.session.execute(
+                select(MessageRow.connector_id, func.max(MessageRow.id))
+                .where(
+                    MessageRow.connector_id.in_(list(slots)),
+                    MessageRow.queue == queues.RECEIVE,
+                    MessageRow.state == ReceiveState.NEW,
+                )
+                .group_by(MessageRow.connector_id)
+            ).all()
+        for connector_id, row_id in newest:
+            slot = slots[connector_id]
+            if row_id is not None and row_id > slot.newest_arrival:
+                slot.newest_arrival = row_id
+                self._nudge(connector_id)
 
     def _run_in_pool(self, connector_id: int, slot: _Slot) -> None:
         try:

@@ -92,6 +92,9 @@ def _at_edge(method: Callable[P, T]) -> Callable[P, T]:
     return translated
 
 
+SCAN_SIZE = 2_000  # issue keys read per query of changed_since
+
+
 class LocalAdapter(Tracker):
     """:class:`~issuesync.trackers.adapter.Tracker` for one project of the built-in tracker."""
 
@@ -132,6 +135,9 @@ class LocalAdapter(Tracker):
         """
         if page_size < 1:
             raise ValueError("page_size must be at least 1")
+        # Keys are scanned in larger steps than pages are rendered: within the look-back
+        # window most issues are ``known``, and a poll should not cost a query per page.
+        scan = max(page_size, SCAN_SIZE)
         condition: ColumnElement[bool] | None = None
         after: tuple[int, int] | None = None
         while True:
@@ -154,17 +160,26 @@ class LocalAdapter(Tracker):
                         or_(Issue.updated_ms > updated, Issue.id > last_id),
                     )
                 rows = op.session.execute(
-                    statement.order_by(Issue.updated_ms, Issue.id).limit(page_size)
+                    statement.order_by(Issue.updated_ms, Issue.id).limit(scan)
                 ).all()
                 if not rows:
                     return
-                fresh = [r.id for r in rows if known is None or known.get(r.key) != r.updated_ms]
+                # Up to a page of issues ``known`` lacks; the next query starts after the
+                # last row looked at, so a page in memory at a time, whatever ``scan``.
+                fresh: list[int] = []
+                looked = 0
+                while looked < len(rows) and len(fresh) < page_size:
+                    row = rows[looked]
+                    looked += 1
+                    if known is None or known.get(row.key) != row.updated_ms:
+                        fresh.append(row.id)
+                last = rows[looked - 1]
                 page = replicas.render_replicas(op, self._issues(op, fresh)) if fresh else []
-                after = (rows[-1].updated_ms, rows[-1].id)
+                after = (last.updated_ms, last.id)
             if page:
                 yield page
-            if len(rows) < page_size:
-                return
+            if looked == len(rows) < scan and not fresh:
+                return  # else one more look: what changed while the pages were consumed
 
     @staticmethod
     def _issues(op: Operation, ids: Sequence[int]) -> list[Issue]:
