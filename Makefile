@@ -33,8 +33,9 @@ test: lint typecheck pytest
 bench: $(STAMP)
 	$(BIN)/python bench/tracker.py
 
+# e.g. make bench-sync BENCH_ARGS="--workers 2 --database-url postgresql://postgres@127.0.0.1:5432/test"
 bench-sync: $(STAMP)
-	$(BIN)/python bench/sync.py
+	$(BIN)/python bench/sync.py $(BENCH_ARGS)
 
 # Longer runs than `make test`: 300 random interleavings, the process and crash tests.
 soak: $(STAMP)
