@@ -425,7 +425,7 @@ def print_profile(profiler: cProfile.Profile, path: Path) -> None:
 
 
 def phase_initial_sync(args: argparse.Namespace) -> dict[str, Any]:
-    tune_garbage_collector()  # as Engine.start() does in a server or worker
+    tune_garbage_collector()  # as `issuesync worker` and `serve` do
     rss_at_start = peak_rss_mb()
     services = open_services(args.home, args.database_url)
     statements = StatementCounter(services)
@@ -597,6 +597,7 @@ def run_in_workers(
 def phase_engine_worker(args: argparse.Namespace) -> dict[str, Any]:
     """One engine process of the latency phase with ``--workers N``: ``Engine.start()``, as
     ``issuesync worker`` runs it, until ``stop`` (a file in ``<home>/workers``)."""
+    tune_garbage_collector()  # as `issuesync worker` does
     control = Path(args.home) / "workers"
     services = open_services(args.home, args.database_url)
     try:
@@ -612,7 +613,7 @@ def phase_engine_worker(args: argparse.Namespace) -> dict[str, Any]:
 def phase_sync_worker(args: argparse.Namespace) -> dict[str, Any]:
     """One engine process of ``--workers N``: waits for ``go``, steps its connectors until
     ``stop`` (files in ``<home>/workers``)."""
-    tune_garbage_collector()  # as Engine.start() does in a server or worker
+    tune_garbage_collector()  # as `issuesync worker` and `serve` do
     control = Path(args.home) / "workers"
     services = open_services(args.home, args.database_url)
     try:
@@ -717,6 +718,7 @@ def engine_errors(services: Services) -> dict[str, int]:
 
 
 def phase_latency(args: argparse.Namespace) -> dict[str, Any]:
+    tune_garbage_collector()  # as `issuesync worker` and `serve` do
     services = open_services(args.home, args.database_url)
     try:
         editor = Editor(services, args.edit_timeout)

@@ -145,10 +145,14 @@ def create_app(services: Services) -> FastAPI:
 
 def install_engine(app: FastAPI, services: Services) -> None:
     """Run the sync engine alongside the app: started with it, stopped before it closes."""
-    from issuesync.engine.runner import Engine  # noqa: PLC0415 - the engine needs Services
+    from issuesync.engine.runner import (  # noqa: PLC0415 - the engine needs Services
+        Engine,
+        tune_garbage_collector,
+    )
 
     engine = Engine(services)
     app.state.engine = engine
+    app.router.on_startup.append(tune_garbage_collector)
     app.router.on_startup.append(engine.start)
     app.router.on_shutdown.insert(0, engine.stop)
 

@@ -23,7 +23,7 @@ from issuesync.engine import incoming, queues
 from issuesync.engine.filetransport import list_invalid
 from issuesync.engine.integrations import ConnectorConfig, connector_by_key
 from issuesync.engine.resync import ResyncRequest, request_resync
-from issuesync.engine.runner import Engine
+from issuesync.engine.runner import Engine, tune_garbage_collector
 from issuesync.engine.tasks import get_task, task_json
 from issuesync.errors import InvalidInputError
 from issuesync.store.base import now_ms
@@ -264,6 +264,7 @@ def _follow(services: Services, task_id: str, out: Console) -> dict[str, Any]:
 
 def run_worker(services: Services, out: Console) -> None:
     """Run the engine alone until SIGTERM or Ctrl-C."""
+    tune_garbage_collector()
     engine = Engine(services)
     stopping = threading.Event()
 

@@ -87,8 +87,10 @@ GC_THRESHOLDS = (50_000, 20, 20)
 
 
 def tune_garbage_collector() -> None:
-    """For a process that runs the engine: what it loaded so far is kept out of every
-    collection (``gc.freeze``), and young objects are collected less often."""
+    """For a process that runs the engine (``serve``, ``worker``), once it has started up:
+    what it loaded so far is kept out of every collection (``gc.freeze``), and young
+    objects are collected less often. The process's entry point calls it, not the
+    engine: it changes the whole process."""
     gc.collect()
     gc.freeze()
     gc.set_threshold(*GC_THRESHOLDS)
@@ -415,7 +417,6 @@ class Engine:
         """Run in background threads until :meth:`stop`."""
         if self._thread is not None:
             return
-        tune_garbage_collector()
         self._stop.clear()
         self._pool = ThreadPoolExecutor(self.workers, thread_name_prefix="issuesync-route")
         self._thread = threading.Thread(target=self._loop, name="issuesync-engine", daemon=True)
