@@ -174,18 +174,14 @@ class LocalAdapter(Tracker):
                     if known is None or known.get(row.key) != row.updated_ms:
                         fresh.append(row.id)
                 last = rows[looked - 1]
-                page = replicas.render_replicas(op, self._issues(op, fresh)) if fresh else []
+                loaded = op.issues_by_id(fresh)
+                issues_in_order = [loaded[i] for i in fresh if i in loaded]
+                page = replicas.render_replicas(op, issues_in_order) if issues_in_order else []
                 after = (last.updated_ms, last.id)
             if page:
                 yield page
             if looked == len(rows) < scan and not fresh:
                 return  # else one more look: what changed while the pages were consumed
-
-    @staticmethod
-    def _issues(op: Operation, ids: Sequence[int]) -> list[Issue]:
-        """The issues of ``ids``, in that order."""
-        by_id = {i.id: i for i in op.session.scalars(select(Issue).where(Issue.id.in_(ids)))}
-        return [by_id[i] for i in ids if i in by_id]
 
     def matching(self, keys: Sequence[str], queries: Sequence[str]) -> set[str]:
         """Those of ``keys`` (as given) whose issue is in the project and matches a query."""

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from dataclasses import dataclass, field
 
 from sqlalchemy import bindparam, select
@@ -59,6 +60,13 @@ class Operation:
         if found is None:
             raise NotFoundError("Issue Does Not Exist")
         return found
+
+    def issues_by_id(self, ids: Iterable[int]) -> dict[int, Issue]:
+        """The issues of these ids that exist, by id (one query)."""
+        wanted = list(ids)
+        if not wanted:
+            return {}
+        return {i.id: i for i in self.session.scalars(select(Issue).where(Issue.id.in_(wanted)))}
 
     def project(self, key_or_id: str) -> Project:
         """The project with this key (case-insensitive) or numeric id; 404 otherwise."""

@@ -120,7 +120,7 @@ def create_issues(
             )
             batch.comment_keys.append(key)
     _write(op, batch)
-    rows = {row.id: row for row in op.session.scalars(select(Issue).where(Issue.id.in_(made)))}
+    rows = op.issues_by_id(made)
     missing = [str(number) for number in made if number not in rows]
     if missing:
         raise NotFoundError(f"The issues created for these keys were deleted since: {missing}.")
