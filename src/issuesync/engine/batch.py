@@ -223,66 +223,75 @@ def _commit(route: Route, batch: list[_Create], made: list[CreatedIssue]) -> Non
     """Link every twin, agree on its fields, trace its comments, answer, archive: one commit.
 
     Plain multi-row inserts: the rows are new, and thousands of ORM objects
-    would cost more than the tracker's writes did.
+    would cost more than the tracker's writes did. The rows and the answers are
+    made before the write transaction, as ``send_page`` makes its messages, so
+    that on SQLite the write turn is held only for the writes: nothing else
+    changes this connector's sync information meanwhile (its routes run one at
+    a time, in the one worker that holds its lease).
     """
     now = now_ms()
+    with route.uow_factory(readonly=True) as uow:
+        existing = infos_by_local(uow.session, route.id, [m.replica.key for m in made])
+        uow.session.expunge_all()  # detached, unexpired: their changes are written below
     infos: list[dict[str, object]] = []
     traces: list[dict[str, object]] = []
-    replies: list[Message] = []
+    replies: list[queues.Sealed] = []
     moves: list[tuple[int, str, str | None]] = []
+    for create, created in zip(batch, made, strict=True):
+        replica, message = created.replica, create.message
+        info = existing.get(replica.key)
+        if info is None:  # the usual case: a new twin
+            shadow = created_shadow(route, replica, create.plan.written)
+            infos.append(
+                {
+                    "connector_id": route.id,
+                    "local_issue_key": replica.key,
+                    "remote_issue_key": message.source_issue_key,
+                    "first_sync_ms": now,
+                    "outgoing_sequence_id": 0,
+                    "incoming_sequence_id": message.sequence_id,
+                    "incoming_changes_ignored": False,
+                    "last_incoming_change_ms": now,
+                    "last_change_seen_ms": replica.updated,
+                    "shadow": shadow_text(shadow),
+                }
+            )
+        else:  # linked from this side before (sync information imported, say)
+            info.remote_issue_key = message.source_issue_key
+            info.incoming_sequence_id = message.sequence_id
+            info.last_incoming_change_ms = now
+            info.last_change_seen_ms = max(info.last_change_seen_ms or 0, replica.updated)
+            agree_on_created(route, info, replica, create.plan.written)
+        answer: list[Trace] = []
+        for comment, source_id in zip(created.comments, create.source_ids, strict=True):
+            traces.append(
+                {
+                    "connector_id": route.id,
+                    "local_issue_key": replica.key,
+                    "kind": str(TraceType.COMMENT),
+                    "local_id": comment.id,
+                    "remote_id": source_id,
+                    "digest": body_digest(comment.body),
+                }
+            )
+            # In an answer, localId is the receiver's (the original sender's) id.
+            answer.append(
+                Trace(
+                    type=TraceType.COMMENT,
+                    local_id=source_id,
+                    remote_id=comment.id,
+                    action=ChangeAction.ADD,
+                )
+            )
+        reply = response(route, message, replica.key, replica.updated, answer, now)
+        replies.append(queues.Sealed.of(reply))
+        notes = "; ".join(create.plan.notes) or None
+        moves.append((create.item.row_id, ReceiveState.ARCHIVE, notes))
     with route.uow_factory() as uow:
         session = uow.session
-        existing = infos_by_local(session, route.id, [m.replica.key for m in made])
-        for create, created in zip(batch, made, strict=True):
-            replica, message = created.replica, create.message
-            info = existing.get(replica.key)
-            if info is None:  # the usual case: a new twin
-                shadow = created_shadow(route, replica, create.plan.written)
-                infos.append(
-                    {
-                        "connector_id": route.id,
-                        "local_issue_key": replica.key,
-                        "remote_issue_key": message.source_issue_key,
-                        "first_sync_ms": now,
-                        "outgoing_sequence_id": 0,
-                        "incoming_sequence_id": message.sequence_id,
-                        "incoming_changes_ignored": False,
-                        "last_incoming_change_ms": now,
-                        "last_change_seen_ms": replica.updated,
-                        "shadow": shadow_text(shadow),
-                    }
-                )
-            else:  # linked from this side before (sync information imported, say)
-                info.remote_issue_key = message.source_issue_key
-                info.incoming_sequence_id = message.sequence_id
-                info.last_incoming_change_ms = now
-                info.last_change_seen_ms = max(info.last_change_seen_ms or 0, replica.updated)
-                agree_on_created(route, info, replica, create.plan.written)
-            answer: list[Trace] = []
-            for comment, source_id in zip(created.comments, create.source_ids, strict=True):
-                traces.append(
-                    {
-                        "connector_id": route.id,
-                        "local_issue_key": replica.key,
-                        "kind": str(TraceType.COMMENT),
-                        "local_id": comment.id,
-                        "remote_id": source_id,
-                        "digest": body_digest(comment.body),
-                    }
-                )
-                # In an answer, localId is the receiver's (the original sender's) id.
-                answer.append(
-                    Trace(
-                        type=TraceType.COMMENT,
-                        local_id=source_id,
-                        remote_id=comment.id,
-                        action=ChangeAction.ADD,
-                    )
-                )
-            replies.append(response(route, message, replica.key, replica.updated, answer, now))
-            notes = "; ".join(create.plan.notes) or None
-            moves.append((create.item.row_id, ReceiveState.ARCHIVE, notes))
-        session.flush()
+        if existing:
+            session.add_all(existing.values())
+            session.flush()
         if infos:
             session.execute(insert(_INFOS), infos)
         if traces:

@@ -32,7 +32,7 @@ import re
 import shutil
 import uuid
 from collections import defaultdict
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
 from pathlib import Path, PurePosixPath
 from typing import IO
@@ -224,7 +224,12 @@ class FileTransport:
         queues.add_sent(session, sender_id, message, now)
 
     def deliver_many(
-        self, session: Session, sender_id: int, partner_id: int, messages: list[Message], now: int
+        self,
+        session: Session,
+        sender_id: int,
+        partner_id: int,
+        messages: Sequence[queues.Sealed],
+        now: int,
     ) -> None:
         """Add the messages to the sender's send queue, in one statement."""
         del partner_id

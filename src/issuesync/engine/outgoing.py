@@ -30,6 +30,7 @@ from issuesync.domain.message import (
     TraceType,
 )
 from issuesync.domain.replica import Replica
+from issuesync.engine import queues
 from issuesync.engine.cursor import Cursor
 from issuesync.engine.route import (
     Route,
@@ -147,7 +148,7 @@ class _Outbox:
     infos: list[dict[str, object]] = field(default_factory=list)
     traces: list[dict[str, object]] = field(default_factory=list)
     traces_removed: list[int] = field(default_factory=list)
-    messages: list[Message] = field(default_factory=list)
+    messages: list[queues.Sealed] = field(default_factory=list)  # sealed before the write
 
     @property
     def empty(self) -> bool:
@@ -246,7 +247,7 @@ def _send_issue(
         store_shadow(info, shadow)
     _record_traces(route.id, replica.key, rows, diff, outbox)
     outbox.traces_removed.extend(rows[(t.kind, t.local_id)].id for t in diff.traces_removed)
-    outbox.messages.append(message)
+    outbox.messages.append(queues.Sealed.of(message))
     return 1
 
 

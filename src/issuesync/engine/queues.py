@@ -64,15 +64,33 @@ def add_sent(session: Session, connector_id: int, message: Message, now: int) ->
     return row
 
 
+@dataclass(frozen=True)
+class Sealed:
+    """A message with its wire text, written once before the transaction that queues it.
+
+    Serializing is the costly part of queueing a message; done outside the
+    write transaction, it does not hold SQLite's write turn.
+    """
+
+    message: Message
+    body: str
+
+    @classmethod
+    def of(cls, message: Message) -> Sealed:
+        """Seal a message; it must not change afterwards."""
+        return cls(message, message.dumps())
+
+
 def _row(
     connector_id: int, queue: str, message: Message, now: int, state: str, reason: str | None
 ) -> MessageRow:
-    return MessageRow(**_values(connector_id, queue, message, now, state, reason))
+    return MessageRow(**_values(connector_id, queue, Sealed.of(message), now, state, reason))
 
 
 def _values(
-    connector_id: int, queue: str, message: Message, now: int, state: str, reason: str | None
+    connector_id: int, queue: str, sealed: Sealed, now: int, state: str, reason: str | None
 ) -> dict[str, object]:
+    message = sealed.message
     return {
         "uuid": message.id,
         "connector_id": connector_id,
@@ -81,7 +99,7 @@ def _values(
         "kind": str(message.kind),
         "issue_key": message.source_issue_key,
         "sequence_id": message.sequence_id,
-        "body": message.dumps(),
+        "body": sealed.body,
         "reason": reason,
         "attempts": 0,
         "created_ms": now,
@@ -90,7 +108,7 @@ def _values(
 
 
 def add_many(
-    session: Session, connector_id: int, queue: str, messages: Sequence[Message], now: int
+    session: Session, connector_id: int, queue: str, messages: Sequence[Sealed], now: int
 ) -> None:
     """Put messages made in this transaction into a queue (state new): one multi-row insert."""
     if messages:

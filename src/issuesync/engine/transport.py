@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import hashlib
 import io
+from collections.abc import Sequence
 from pathlib import Path
 from typing import Protocol
 
@@ -66,7 +67,12 @@ class Transport(Protocol):
         ...
 
     def deliver_many(
-        self, session: Session, sender_id: int, partner_id: int, messages: list[Message], now: int
+        self,
+        session: Session,
+        sender_id: int,
+        partner_id: int,
+        messages: Sequence[queues.Sealed],
+        now: int,
     ) -> None:
         """:meth:`deliver` for many messages at once."""
         ...
@@ -88,7 +94,12 @@ class VmTransport:
         queues.add_received(session, partner_id, message, now, fresh=True)
 
     def deliver_many(
-        self, session: Session, sender_id: int, partner_id: int, messages: list[Message], now: int
+        self,
+        session: Session,
+        sender_id: int,
+        partner_id: int,
+        messages: Sequence[queues.Sealed],
+        now: int,
     ) -> None:
         """Insert the messages into the partner's receive queue, in one statement."""
         del sender_id

@@ -265,14 +265,15 @@ class LocalAdapter(Tracker):
         if not new_issues:
             return []
 
-        def make() -> list[CreatedIssue]:
+        def make() -> drafts.CreatedBatch:
             with self._tracker.write(self._actor) as op:
                 return drafts.create_issues(op, self.project_key, new_issues, self._record_key)
 
         try:
-            return make()
+            created = make()
         except IntegrityError:
-            return make()  # another call recorded some keys first: now they are found
+            created = make()  # another call recorded some keys first: now they are found
+        return created.issues()  # built after the write transaction: it reads nothing
 
     @_at_edge
     def update(self, key: str, fields: Mapping[str, FieldValue]) -> Replica:

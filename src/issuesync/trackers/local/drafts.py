@@ -14,7 +14,7 @@ from dataclasses import dataclass, field
 
 from sqlalchemy import func, insert, or_, select
 
-from issuesync.domain.replica import HubComment, UserRef
+from issuesync.domain.replica import UserRef
 from issuesync.errors import NotFoundError
 from issuesync.store.base import table_of
 from issuesync.store.users import User
@@ -22,6 +22,7 @@ from issuesync.trackers import jirashape
 from issuesync.trackers.adapter import CreatedIssue, IssueDraft, NewIssue
 from issuesync.trackers.local import issues, replicas, workflow
 from issuesync.trackers.local.context import Operation
+from issuesync.trackers.local.hubrender import HubPage
 from issuesync.trackers.local.models import Comment, IdempotencyRecord, Issue, row_id
 from issuesync.trackers.local.subresources import comment_body
 
@@ -83,8 +84,12 @@ class _Batch:
 
 def create_issues(
     op: Operation, project_key: str, requests: Sequence[NewIssue], record_key: RecordKey
-) -> list[CreatedIssue]:
-    """Create a batch in ``op``'s transaction; what a key made before is returned, not remade."""
+) -> CreatedBatch:
+    """Create a batch in ``op``'s transaction; what a key made before is returned, not remade.
+
+    The result holds what was read of the issues in the transaction; its
+    :meth:`~CreatedBatch.issues` builds the replicas, best after the transaction.
+    """
     issue_keys = [record_key("issue", r.idempotency_key) for r in requests]
     comment_keys = [
         [record_key("comment", c.idempotency_key) for c in r.comments] for r in requests
@@ -124,11 +129,28 @@ def create_issues(
     missing = [str(number) for number in made if number not in rows]
     if missing:
         raise NotFoundError(f"The issues created for these keys were deleted since: {missing}.")
-    rendered = replicas.render_replicas(op, [rows[number] for number in made])
-    return [
-        CreatedIssue(replica, _requested_comments(replica.hub_issue.comments, keys, batch.known))
-        for replica, keys in zip(rendered, comment_keys, strict=True)
+    page = replicas.load_replicas(op, [rows[number] for number in made])
+    comment_ids = [
+        _requested_comments(page.parts.comments[number], keys, batch.known)
+        for number, keys in zip(made, comment_keys, strict=True)
     ]
+    return CreatedBatch(page, comment_ids)
+
+
+@dataclass
+class CreatedBatch:
+    """A batch's issues as read in its transaction, and the ids of the requested comments."""
+
+    page: HubPage
+    comment_ids: list[list[str]]  # per issue, one per requested comment, in order
+
+    def issues(self) -> list[CreatedIssue]:
+        """The created issues as replicas (built, not read: call it after the transaction)."""
+        made: list[CreatedIssue] = []
+        for replica, ids in zip(self.page.replicas(), self.comment_ids, strict=True):
+            by_id = {c.id: c for c in replica.hub_issue.comments}
+            made.append(CreatedIssue(replica, tuple(by_id[i] for i in ids)))
+        return made
 
 
 def _records(op: Operation, keys: list[str]) -> dict[str, str]:
@@ -207,13 +229,13 @@ def _write(op: Operation, batch: _Batch) -> None:
 
 
 def _requested_comments(
-    comments: Sequence[HubComment], keys: Sequence[str], known: dict[str, str]
-) -> tuple[HubComment, ...]:
-    by_id = {c.id: c for c in comments}
-    found: list[HubComment] = []
+    comments: Sequence[Comment], keys: Sequence[str], known: dict[str, str]
+) -> list[str]:
+    """The ids of the comments made for these keys; one deleted since is refused."""
+    ids = {str(c.id) for c in comments}
+    found: list[str] = []
     for key in keys:
-        comment = by_id.get(known[key])
-        if comment is None:
+        if known[key] not in ids:
             raise NotFoundError(f"The comment created for this key ({known[key]}) was deleted.")
-        found.append(comment)
-    return tuple(found)
+        found.append(known[key])
+    return found

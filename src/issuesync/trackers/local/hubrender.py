@@ -36,27 +36,64 @@ def render(
     Each replica is validated from one plain dict, in pydantic's core: a tenth of
     the time of building (or even constructing) its dozen nested models one by one.
     """
-    parts = PageParts.load(renderer, issues, selection)
-    page = _Page(renderer, parts, custom_fields)
-    return [
-        Replica.model_validate({"version": dict(HUB_VERSION), "hub_issue": page.hub_issue(issue)})
-        for issue in issues
-    ]
+    return HubPage.load(renderer, issues, selection, custom_fields).replicas()
 
 
 Json = dict[str, object]
 
 
-class _Page:
+class HubPage:
+    """A page of issues with everything their replicas show, read in one transaction.
+
+    :meth:`load` does the reading; :meth:`replicas` only builds, so a writer can
+    call it after its transaction and not hold the database's write turn for it.
+    """
+
     def __init__(
-        self, renderer: Renderer, parts: PageParts, custom_fields: Mapping[str, FieldInfo]
+        self,
+        renderer: Renderer,
+        issues: Sequence[Issue],
+        parts: PageParts,
+        custom_fields: Mapping[str, FieldInfo],
     ) -> None:
         self.renderer = renderer
+        self.issues = list(issues)
         self.parts = parts
-        self.users: dict[int, Json | None] = {}
         custom = renderer.ref.custom_fields.by_id.values()
         self.custom = [
             (c, custom_fields[c.field_id]) for c in custom if c.field_id in custom_fields
+        ]
+        self.users: dict[int, Json | None] = {}
+
+    @classmethod
+    def load(
+        cls,
+        renderer: Renderer,
+        issues: Sequence[Issue],
+        selection: FieldSelection,
+        custom_fields: Mapping[str, FieldInfo],
+    ) -> HubPage:
+        """Read the page's parts, projects and users (what :meth:`replicas` would look up)."""
+        page = cls(renderer, issues, PageParts.load(renderer, issues, selection), custom_fields)
+        parts = page.parts
+        for issue in issues:
+            renderer.project_row(issue.project_id)
+            page.user(issue.assignee_id)
+            page.user(issue.reporter_id)
+        for comments in parts.comments.values():
+            for comment in comments:
+                page.user(comment.author_id)
+                page.user(comment.update_author_id)
+        for attachments in parts.attachments.values():
+            for attachment in attachments:
+                page.user(attachment.author_id)
+        return page
+
+    def replicas(self) -> list[Replica]:
+        """The page's replicas, in the order of its issues."""
+        return [
+            Replica.model_validate({"version": dict(HUB_VERSION), "hub_issue": self.hub_issue(i)})
+            for i in self.issues
         ]
 
     def hub_issue(self, issue: Issue) -> Json:

@@ -62,7 +62,12 @@ SYSTEM_FIELDS: Final = (
 
 def render_replicas(op: Operation, rows: Sequence[Issue]) -> list[Replica]:
     """A page of issues as replicas, rendered in one batch (see ``hubrender``)."""
-    return hubrender.render(op.renderer(), rows, SELECTION, custom_fields(op))
+    return load_replicas(op, rows).replicas()
+
+
+def load_replicas(op: Operation, rows: Sequence[Issue]) -> hubrender.HubPage:
+    """What :func:`render_replicas` reads; its ``replicas()`` may be built after ``op``."""
+    return hubrender.HubPage.load(op.renderer(), rows, SELECTION, custom_fields(op))
 
 
 def custom_fields(op: Operation) -> dict[str, FieldInfo]:
