@@ -24,7 +24,8 @@ Usage: .venv/bin/python bench/sync.py [--issues 10000] [--edits 200] [--reverse-
 ``--workers N`` runs the initial sync in N engine processes that share the connectors (as
 ``serve --workers N`` or N ``issuesync worker`` do); on SQLite too, one core each.
 Each phase runs in its own process (``--phase seed|initial-sync|latency|idle-poll --home H``);
-``--profile DIR`` runs the initial sync under cProfile and prints its hotspots.
+``--profile DIR`` runs the initial sync under cProfile and prints its hotspots (with
+``--workers N``, each worker process's).
 """
 
 from __future__ import annotations
@@ -538,6 +539,8 @@ def worker_processes(
     command += ["--home", args.home]
     if args.database_url:
         command += ["--database-url", args.database_url]
+    if args.profile:
+        command += ["--profile", args.profile]
     results = [control / f"{phase}-{n}.json" for n in range(args.workers)]
     workers = [
         subprocess.Popen([*command, "--result", str(path)])  # noqa: S603
@@ -616,6 +619,7 @@ def phase_sync_worker(args: argparse.Namespace) -> dict[str, Any]:
     tune_garbage_collector()  # as `issuesync worker` and `serve` do
     control = Path(args.home) / "workers"
     services = open_services(args.home, args.database_url)
+    profiler = cProfile.Profile() if args.profile else None
     try:
         with stopped_at_exit(Engine(services, backoff_ms=0)) as engine:
             next_refresh = 0.0
@@ -626,11 +630,24 @@ def phase_sync_worker(args: argparse.Namespace) -> dict[str, Any]:
                 if not (control / "go").exists():
                     time.sleep(0.05)
                     continue
+                if profiler is None:
+                    engine.start()  # the engine's own scheduling, as `issuesync worker` runs it
+                    while not (control / "stop").exists():
+                        time.sleep(0.05)
+                    break
+                if profiler is not None:
+                    profiler.enable()
                 moved = sum(engine.run_connector(r.id, force=True) for r in engine.routes())
+                if profiler is not None:
+                    profiler.disable()
                 if not moved:
                     time.sleep(0.02)
+            held = ", ".join(sorted(r.connector.key for r in engine.routes()))
     finally:
         services.close()
+    if profiler is not None:
+        print(f"  -- sync worker {os.getpid()}, holding {held or 'nothing'} --")
+        print_profile(profiler, Path(args.profile) / f"sync-worker-{os.getpid()}.prof")
     return {"peak_rss_mb": peak_rss_mb()}
 
 
@@ -1036,8 +1053,6 @@ def main() -> None:
     parser.add_argument("--home", default=None, help="a phase's home (set by --phase all)")
     parser.add_argument("--result", default=None, help="where a phase writes its figures")
     args = parser.parse_args()
-    if args.profile and args.workers > 1:
-        parser.error("--profile profiles one process: use it with --workers 1")
     if args.phase == "all":
         run_all(args)
         return
