@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 from sqlalchemy import inspect, select
 
-from issuesync.errors import ConflictError
+from issuesync.errors import ConflictError, StoreError
 from issuesync.store.base import now_ms
 from issuesync.store.db import Database
 from issuesync.store.migrate import is_current, upgrade
@@ -46,3 +46,28 @@ def test_committed_work_is_kept_and_duplicates_conflict(database: Database) -> N
     with uow_factory(readonly=True) as uow:
         names = uow.session.scalars(select(User.display_name).where(User.name == "ann")).all()
         assert names == ["Ann"]
+
+
+def test_a_read_after_the_commit_sees_exactly_that_commit(database: Database) -> None:
+    uow_factory = UnitOfWorkFactory(database)
+    with uow_factory() as uow:
+        if not uow.reads_after_commit:
+            with pytest.raises(StoreError):
+                uow.commit_and_read()
+            return  # PostgreSQL: the tracker reads back before it commits
+        uow.session.add(User(name="first", display_name="First", created_ms=now_ms()))
+        reader = uow.commit_and_read()
+    try:
+        # The write turn has passed on: another writer commits before the reader reads.
+        with uow_factory() as uow:
+            uow.session.add(User(name="second", display_name="Second", created_ms=now_ms()))
+            uow.commit()
+        names = set(reader.scalars(select(User.name).where(User.name.in_(["first", "second"]))))
+        assert names == {"first"}
+    finally:
+        reader.close()
+    with uow_factory(readonly=True) as uow:
+        names = set(
+            uow.session.scalars(select(User.name).where(User.name.in_(["first", "second"])))
+        )
+        assert names == {"first", "second"}

@@ -77,10 +77,15 @@ class ConnectorMapping:
 
     def syncs(self, sub_object: str, *, outgoing: bool) -> bool:
         """Whether comments (``comment``) or attachments (``attachment``) go this way."""
-        return any(
-            m.local_field == sub_object
-            and (m.direction.outgoing if outgoing else m.direction.incoming)
+        return (sub_object, outgoing) in self._synced_sub_objects
+
+    @cached_property
+    def _synced_sub_objects(self) -> frozenset[tuple[str, bool]]:
+        return frozenset(
+            (m.local_field, outgoing)
             for m in self.configuration.field_mappings
+            for outgoing in (True, False)
+            if (m.direction.outgoing if outgoing else m.direction.incoming)
         )
 
     def to_remote(self, mapping: FieldMapping, value: FieldValue) -> FieldValue:

@@ -58,27 +58,37 @@ def resolve_users(route: Route, values: dict[str, FieldValue], notes: list[str])
 def plan_create(route: Route, message: Message, parent_key: str | None) -> CreatePlan:
     """The draft, status and notes of the twin of the message's issue.
 
+    The replica is decoded only when the message's changes leave something to
+    take from it: the usual first create carries every mapped field and the
+    status, and decoding its replica would cost as much as parsing the message.
+
     Raises:
         TrackerRejectedError: neither the message nor a mapping names an issue type.
     """
     mapping = route.mapping
-    replica = message.replica.decode() if message.replica else None
+    accepted = mapping.incoming_fields
+    values: dict[str, FieldValue] = {
+        name: value for name, value in message.changes.items() if name in accepted
+    }
+    status = message.changes.get(STATUS)
+    missing = [m for m in mapping.incoming_mappings if m.local_field not in values]
+    needs_replica = (
+        bool(missing)
+        or status is None
+        or bool(route.connector.configuration.issue_type_mappings.incoming)
+    )
+    replica = message.replica.decode() if message.replica and needs_replica else None
     raw_type = (
         replica.hub_issue.issue_type.name if replica and replica.hub_issue.issue_type else None
     )
     issue_type = mapping.local_issue_type(raw_type, message.issue_type)
     if issue_type is None:
         raise TrackerRejectedError("The message names no issue type and no mapping gives one.")
-    accepted = mapping.incoming_fields
-    values: dict[str, FieldValue] = {
-        name: value for name, value in message.changes.items() if name in accepted
-    }
-    status = message.changes.get(STATUS)
     if replica is not None:
         # A create that is not the partner's first message (its create was given up,
         # or the link was deleted) carries only what changed: the replica has the rest.
         theirs = canonical_fields(replica.hub_issue)
-        for entry in mapping.incoming_mappings:
+        for entry in missing:
             if entry.local_field not in values and theirs.get(entry.remote_field) is not None:
                 values[entry.local_field] = mapping.to_local(entry, theirs[entry.remote_field])
         if status is None:

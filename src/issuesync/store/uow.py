@@ -13,6 +13,7 @@ from pathlib import Path
 from types import TracebackType
 from typing import Self
 
+from sqlalchemy import text
 from sqlalchemy.exc import IntegrityError, OperationalError
 from sqlalchemy.orm import Session, sessionmaker
 
@@ -29,10 +30,14 @@ class UnitOfWork:
     """One transaction against the store."""
 
     def __init__(
-        self, session_factory: sessionmaker[Session], lock: WriterLock | None = None
+        self,
+        session_factory: sessionmaker[Session],
+        lock: WriterLock | None = None,
+        reader: sessionmaker[Session] | None = None,
     ) -> None:
         self._session_factory = session_factory
         self._lock = lock
+        self._reader = reader
         self._session: Session | None = None
         self._committed = False
 
@@ -77,6 +82,32 @@ class UnitOfWork:
             self.session.rollback()
             raise StoreError(f"the database failed the change: {exc.orig}") from exc
         self._committed = True
+
+    @property
+    def reads_after_commit(self) -> bool:
+        """Whether :meth:`commit_and_read` is available (SQLite, whose writers take turns)."""
+        return self._lock is not None and self._reader is not None
+
+    def commit_and_read(self) -> Session:
+        """Commit, then a read-only session that sees the database exactly as this commit left it.
+
+        The read's snapshot is taken before the write turn passes on, so no other
+        writer's change can come between: what was just written can be read back
+        (and rendered) without holding the turn. The caller closes the session.
+        Only where :attr:`reads_after_commit` (on SQLite); elsewhere read before
+        committing.
+        """
+        if self._lock is None or self._reader is None:
+            raise StoreError("reading after the commit needs the write turn of SQLite")
+        self.commit()
+        reader = self._reader()
+        try:
+            # A deferred read transaction takes its snapshot at its first read.
+            reader.execute(text("SELECT count(*) FROM sqlite_master"))
+        except BaseException:
+            reader.close()
+            raise
+        return reader
 
     def flush(self) -> None:
         """Send pending changes so that generated ids are known, without committing."""
@@ -141,6 +172,8 @@ class UnitOfWorkFactory:
             if database.is_sqlite
             else None
         )
+        # Another connection sees a writer's commit only in a database file.
+        self._read_after = self._read if database.sqlite_path else None
 
     def close(self) -> None:
         """Release the lock file, if any."""
@@ -150,4 +183,4 @@ class UnitOfWorkFactory:
     def __call__(self, *, readonly: bool = False) -> UnitOfWork:
         if readonly:
             return UnitOfWork(self._read)
-        return UnitOfWork(self._write, self._write_lock)
+        return UnitOfWork(self._write, self._write_lock, self._read_after)

@@ -266,14 +266,18 @@ class LocalAdapter(Tracker):
             return []
 
         def make() -> drafts.CreatedBatch:
-            with self._tracker.write(self._actor) as op:
-                return drafts.create_issues(op, self.project_key, new_issues, self._record_key)
+            # What was written is read back without holding SQLite's write turn.
+            return self._tracker.write_then_read(
+                self._actor,
+                lambda op: drafts.create_issues(op, self.project_key, new_issues, self._record_key),
+                drafts.load_created,
+            )
 
         try:
             created = make()
         except IntegrityError:
             created = make()  # another call recorded some keys first: now they are found
-        return created.issues()  # built after the write transaction: it reads nothing
+        return created.issues()  # built after the transactions: it reads nothing
 
     @_at_edge
     def update(self, key: str, fields: Mapping[str, FieldValue]) -> Replica:

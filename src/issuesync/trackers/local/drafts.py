@@ -84,11 +84,11 @@ class _Batch:
 
 def create_issues(
     op: Operation, project_key: str, requests: Sequence[NewIssue], record_key: RecordKey
-) -> CreatedBatch:
+) -> WrittenBatch:
     """Create a batch in ``op``'s transaction; what a key made before is returned, not remade.
 
-    The result holds what was read of the issues in the transaction; its
-    :meth:`~CreatedBatch.issues` builds the replicas, best after the transaction.
+    Read the result back with :func:`load_created`, in the same transaction or in
+    one that sees exactly its commit.
     """
     issue_keys = [record_key("issue", r.idempotency_key) for r in requests]
     comment_keys = [
@@ -125,21 +125,35 @@ def create_issues(
             )
             batch.comment_keys.append(key)
     _write(op, batch)
-    rows = op.issues_by_id(made)
-    missing = [str(number) for number in made if number not in rows]
+    return WrittenBatch(made, [[batch.known[k] for k in keys] for keys in comment_keys])
+
+
+@dataclass(frozen=True)
+class WrittenBatch:
+    """The ids of a batch's issues and of each issue's requested comments, in order."""
+
+    issue_ids: list[int]
+    comment_ids: list[list[str]]
+
+
+def load_created(op: Operation, written: WrittenBatch) -> CreatedBatch:
+    """Read a written batch back; an issue or comment deleted since is refused."""
+    rows = op.issues_by_id(written.issue_ids)
+    missing = [str(number) for number in written.issue_ids if number not in rows]
     if missing:
         raise NotFoundError(f"The issues created for these keys were deleted since: {missing}.")
-    page = replicas.load_replicas(op, [rows[number] for number in made])
-    comment_ids = [
-        _requested_comments(page.parts.comments[number], keys, batch.known)
-        for number, keys in zip(made, comment_keys, strict=True)
-    ]
-    return CreatedBatch(page, comment_ids)
+    page = replicas.load_replicas(op, [rows[number] for number in written.issue_ids])
+    for number, ids in zip(written.issue_ids, written.comment_ids, strict=True):
+        present = {str(c.id) for c in page.parts.comments[number]}
+        gone = [i for i in ids if i not in present]
+        if gone:
+            raise NotFoundError(f"The comments created for these keys were deleted: {gone}.")
+    return CreatedBatch(page, written.comment_ids)
 
 
 @dataclass
 class CreatedBatch:
-    """A batch's issues as read in its transaction, and the ids of the requested comments."""
+    """A batch's issues as read back, and the ids of the requested comments."""
 
     page: HubPage
     comment_ids: list[list[str]]  # per issue, one per requested comment, in order
@@ -226,16 +240,3 @@ def _write(op: Operation, batch: _Batch) -> None:
             batch.known[key] = str(comment_id)
     if batch.records:
         op.session.execute(insert(table_of(IdempotencyRecord)), batch.records)
-
-
-def _requested_comments(
-    comments: Sequence[Comment], keys: Sequence[str], known: dict[str, str]
-) -> list[str]:
-    """The ids of the comments made for these keys; one deleted since is refused."""
-    ids = {str(c.id) for c in comments}
-    found: list[str] = []
-    for key in keys:
-        if known[key] not in ids:
-            raise NotFoundError(f"The comment created for this key ({known[key]}) was deleted.")
-        found.append(known[key])
-    return found

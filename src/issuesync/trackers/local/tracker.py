@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
-from typing import BinaryIO
+from typing import BinaryIO, TypeVar
+
+from sqlalchemy.orm import Session
 
 from issuesync.auth import Principal
 from issuesync.store.uow import UnitOfWorkFactory
@@ -13,6 +15,9 @@ from issuesync.trackers.local.blobs import BlobStore
 from issuesync.trackers.local.context import Operation
 from issuesync.trackers.local.fielddefs import JsonDict
 from issuesync.trackers.local.refdata import ProjectRefs, ReferenceCache
+
+W = TypeVar("W")
+R = TypeVar("R")
 
 
 class LocalTracker:
@@ -35,14 +40,42 @@ class LocalTracker:
     def read(self, actor: Principal) -> Iterator[Operation]:
         """An operation that only reads."""
         with self.uow_factory(readonly=True) as uow:
-            yield Operation(uow.session, actor, self.base_url, self.reference, self.project_refs)
+            yield self._operation(uow.session, actor)
 
     @contextmanager
     def write(self, actor: Principal) -> Iterator[Operation]:
         """An operation whose changes are committed together at the end of the block."""
         with self.uow_factory() as uow:
-            yield Operation(uow.session, actor, self.base_url, self.reference, self.project_refs)
+            yield self._operation(uow.session, actor)
             uow.commit()
+
+    def write_then_read(
+        self,
+        actor: Principal,
+        write: Callable[[Operation], W],
+        read: Callable[[Operation, W], R],
+    ) -> R:
+        """``write`` in a write operation, then ``read`` of exactly what it committed.
+
+        On SQLite ``read`` runs in a read transaction whose snapshot is taken before
+        the write turn passes on, so reading back (and rendering) what was written
+        does not hold the turn; elsewhere it runs in the write operation, before
+        the commit.
+        """
+        with self.uow_factory() as uow:
+            written = write(self._operation(uow.session, actor))
+            if not uow.reads_after_commit:
+                result = read(self._operation(uow.session, actor), written)
+                uow.commit()
+                return result
+            reader = uow.commit_and_read()
+        try:
+            return read(self._operation(reader, actor), written)
+        finally:
+            reader.close()
+
+    def _operation(self, session: Session, actor: Principal) -> Operation:
+        return Operation(session, actor, self.base_url, self.reference, self.project_refs)
 
     def attach(
         self, actor: Principal, key: str, files: list[tuple[str, str, BinaryIO]]
