@@ -481,7 +481,8 @@ def phase_initial_sync(args: argparse.Namespace) -> dict[str, Any]:
     )
     if profiler is not None:
         print("  (under cProfile: the rate above is slowed by the profiler)")
-        print_profile(profiler, Path(args.profile) / "initial-sync.prof")
+        if args.workers == 1:  # else each worker printed its own
+            print_profile(profiler, Path(args.profile) / "initial-sync.prof")
     return {
         "issues": args.issues,
         "seconds": run.seconds,
