@@ -607,16 +607,20 @@ def phase_engine_worker(args: argparse.Namespace) -> dict[str, Any]:
     try:
         with stopped_at_exit(Engine(services)) as engine:
             engine.start()
-            while not (control / "stop").exists():
-                time.sleep(0.1)
+            wait_for(control / "stop")
     finally:
         services.close()
     return {"peak_rss_mb": peak_rss_mb()}
 
 
 def phase_sync_worker(args: argparse.Namespace) -> dict[str, Any]:
-    """One engine process of ``--workers N``: waits for ``go``, steps its connectors until
-    ``stop`` (files in ``<home>/workers``)."""
+    """One engine process of ``--workers N``: takes its share of the connectors, waits for
+    ``go``, then runs them until ``stop`` (files in ``<home>/workers``).
+
+    The engine schedules its routes itself (``Engine.start()``, as ``issuesync worker``
+    runs it); with ``--profile`` this thread steps them instead, as cProfile sees one
+    thread.
+    """
     tune_garbage_collector()  # as `issuesync worker` and `serve` do
     control = Path(args.home) / "workers"
     services = open_services(args.home, args.database_url)
@@ -624,25 +628,27 @@ def phase_sync_worker(args: argparse.Namespace) -> dict[str, Any]:
     try:
         with stopped_at_exit(Engine(services, backoff_ms=0)) as engine:
             next_refresh = 0.0
-            while not (control / "stop").exists():
+
+            def refresh_when_due() -> None:
+                nonlocal next_refresh
                 if time.monotonic() >= next_refresh:
                     engine.refresh()  # says it is alive; gives back or takes its share
                     next_refresh = time.monotonic() + engine.reload_ms / 1000
-                if not (control / "go").exists():
-                    time.sleep(0.05)
-                    continue
-                if profiler is None:
-                    engine.start()  # the engine's own scheduling, as `issuesync worker` runs it
-                    while not (control / "stop").exists():
-                        time.sleep(0.05)
-                    break
-                if profiler is not None:
+
+            while not (control / "go").exists():
+                refresh_when_due()
+                time.sleep(0.05)
+            if profiler is None:
+                engine.start()
+                wait_for(control / "stop")
+            else:
+                while not (control / "stop").exists():
+                    refresh_when_due()
                     profiler.enable()
-                moved = sum(engine.run_connector(r.id, force=True) for r in engine.routes())
-                if profiler is not None:
+                    moved = sum(engine.run_connector(r.id, force=True) for r in engine.routes())
                     profiler.disable()
-                if not moved:
-                    time.sleep(0.02)
+                    if not moved:
+                        time.sleep(0.02)
             held = ", ".join(sorted(r.connector.key for r in engine.routes()))
     finally:
         services.close()
@@ -650,6 +656,12 @@ def phase_sync_worker(args: argparse.Namespace) -> dict[str, Any]:
         print(f"  -- sync worker {os.getpid()}, holding {held or 'nothing'} --")
         print_profile(profiler, Path(args.profile) / f"sync-worker-{os.getpid()}.prof")
     return {"peak_rss_mb": peak_rss_mb()}
+
+
+def wait_for(path: Path) -> None:
+    """Until the file exists (the orchestrating process touches it)."""
+    while not path.exists():
+        time.sleep(0.05)
 
 
 # --- 2. propagation latency -----------------------------------------------------------------

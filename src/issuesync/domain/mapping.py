@@ -143,6 +143,11 @@ class ConnectorMapping:
                 return pair.remote
         return issue_type
 
+    @property
+    def maps_incoming_types(self) -> bool:
+        """Whether the partner's raw issue type is looked up (incoming type mappings)."""
+        return bool(self.configuration.issue_type_mappings.incoming)
+
     def local_issue_type(self, remote_type: str | None, proposed: str | None) -> str | None:
         """The local type for the partner's raw type (incoming mappings), else the proposed one."""
         if remote_type is not None:

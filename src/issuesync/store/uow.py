@@ -97,7 +97,7 @@ class UnitOfWork:
         Only where :attr:`reads_after_commit` (on SQLite); elsewhere read before
         committing.
         """
-        if self._lock is None or self._reader is None:
+        if not self.reads_after_commit or self._reader is None:
             raise StoreError("reading after the commit needs the write turn of SQLite")
         self.commit()
         reader = self._reader()
