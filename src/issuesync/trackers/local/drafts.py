@@ -16,7 +16,7 @@ from sqlalchemy import func, insert, or_, select
 
 from issuesync.domain.replica import UserRef
 from issuesync.errors import NotFoundError
-from issuesync.store.base import table_of
+from issuesync.store.base import insert_rows, table_of
 from issuesync.store.users import User
 from issuesync.trackers import jirashape
 from issuesync.trackers.adapter import CreatedIssue, IssueDraft, NewIssue
@@ -230,11 +230,7 @@ class _Authors:
 def _write(op: Operation, batch: _Batch) -> None:
     """The comments and every new record: two multi-row inserts."""
     if batch.comments:
-        comments = table_of(Comment)
-        ids = op.session.scalars(
-            insert(comments).returning(comments.c.id, sort_by_parameter_order=True),
-            batch.comments,
-        ).all()
+        ids = insert_rows(op.session.connection(), table_of(Comment), batch.comments)
         for key, comment_id in zip(batch.comment_keys, ids, strict=True):
             batch.records.append({"key": key, "object_id": str(comment_id), "created_ms": op.now})
             batch.known[key] = str(comment_id)

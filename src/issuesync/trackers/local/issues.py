@@ -8,7 +8,7 @@ from collections.abc import Mapping, Sequence
 from sqlalchemy import bindparam, delete, func, insert, or_, select, update
 
 from issuesync.errors import InvalidInputError, NotFoundError
-from issuesync.store.base import Base, table_of
+from issuesync.store.base import Base, insert_rows, table_of
 from issuesync.trackers.local.context import Operation
 from issuesync.trackers.local.defaults import DEFAULT_PRIORITY, DEFAULT_RESOLUTION
 from issuesync.trackers.local.fielddefs import JsonDict
@@ -27,7 +27,6 @@ from issuesync.trackers.local.writer import Changes, IssueWriter
 # Core statements on the tables, built once: the hottest write skips the ORM's machinery.
 _ISSUES = table_of(Issue)
 _PROJECTS = table_of(Project)
-_INSERT_ISSUES = insert(_ISSUES).returning(_ISSUES.c.id, sort_by_parameter_order=True)
 _NEXT_NUMBERS = (
     update(_PROJECTS)
     .where(_PROJECTS.c.id == bindparam("project"))
@@ -100,7 +99,7 @@ def insert_issues(
         {c.key: getattr(issue, c.key) for c in _ISSUES.columns if c.key != "id"}
         for issue, _, _ in prepared
     ]
-    ids = connection.execute(_INSERT_ISSUES, rows).scalars().all()
+    ids = insert_rows(connection, _ISSUES, rows)
     collections: dict[type[Base], list[dict[str, object]]] = defaultdict(list)
     for (issue, writer, _), issue_id in zip(prepared, ids, strict=True):
         issue.id = issue_id
