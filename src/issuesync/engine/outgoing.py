@@ -4,7 +4,8 @@ Each poll reads the tracker's clock (the signpost), asks for issues updated
 since the cursor minus a look-back window, diffs each against its shadow and
 sends one message per changed issue. Messages, shadows, traces and sync
 information of a page are committed together; the cursor moves to the signpost
-only after every page is committed. A crash anywhere means the next poll reads
+only after every page is committed (and is stored at once when the poll sent
+something, else now and then). A crash anywhere means the next poll reads
 some issues again, finds nothing new in them, and sends nothing twice.
 """
 
@@ -48,6 +49,12 @@ log = logging.getLogger(__name__)
 
 Progress = Callable[[int], None]
 
+# How often a poll that sent nothing stores its cursor. The route keeps it in
+# memory meanwhile: an idle poll writes nothing, and on SQLite does not wait for
+# another worker's write turn. A restart in between reads the last few seconds'
+# issues once more (with an older cursor), and the shadows find nothing to send.
+CURSOR_SAVE_MS = 30_000
+
 
 @dataclass
 class PollResult:
@@ -60,9 +67,11 @@ class PollResult:
 def poll(route: Route) -> PollResult:
     """Run the outgoing route once."""
     result = PollResult()
-    with route.uow_factory(readonly=True) as uow:
-        state = uow.session.get(ConnectorState, route.id)
-        cursor = Cursor.loads(state.cursor if state else None)
+    cursor = route.cursor
+    if cursor is None:  # the first poll of this route: the stored cursor
+        with route.uow_factory(readonly=True) as uow:
+            state = uow.session.get(ConnectorState, route.id)
+            cursor = Cursor.loads(state.cursor if state else None)
     signpost = route.tracker.clock_ms()
     queries = route.connector.configuration.sync.outgoing_jqls
     for page in route.tracker.changed_since(
@@ -76,14 +85,29 @@ def poll(route: Route) -> PollResult:
         # Deletions are asked for less often: an idle poll is then one search call.
         deletions_at = route.tracker.clock_ms()
         result.messages_sent += _send_deletions(route, cursor)
+    route.cursor = Cursor(updated_ms=signpost, deletions_ms=deletions_at)
+    if (
+        result.messages_sent
+        or deletions_at != cursor.deletions_ms
+        or now_ms() - route.cursor_saved_ms >= CURSOR_SAVE_MS
+    ):
+        save_cursor(route)
+    _forget_seen(route, signpost - route.lookback_ms)
+    return result
+
+
+def save_cursor(route: Route) -> None:
+    """Store the cursor the route's last poll left (with the engine's stop, say)."""
+    if route.cursor is None:
+        return
+    now = now_ms()
     with route.uow_factory() as uow:
         state = uow.session.get(ConnectorState, route.id)
         if state is not None:
-            state.cursor = Cursor(updated_ms=signpost, deletions_ms=deletions_at).dumps()
-            state.last_poll_ms = now_ms()
+            state.cursor = route.cursor.dumps()
+            state.last_poll_ms = now
         uow.commit()
-    _forget_seen(route, signpost - route.lookback_ms)
-    return result
+    route.cursor_saved_ms = now
 
 
 def _forget_seen(route: Route, since_ms: int) -> None:

@@ -15,6 +15,7 @@ from issuesync.domain.diff import TraceState
 from issuesync.domain.mapping import ConnectorMapping, Shadow
 from issuesync.domain.message import TraceType
 from issuesync.domain.replica import UserRef
+from issuesync.engine.cursor import Cursor
 from issuesync.engine.integrations import ConnectorConfig
 from issuesync.engine.transport import Transport
 from issuesync.store.sync import SyncInfo, TraceRow
@@ -50,6 +51,10 @@ class Route:
     # incoming one): the look-back window need not read them again. In memory only:
     # after a restart they are read once more and the shadow finds nothing to send.
     seen: dict[str, int] = field(init=False, default_factory=dict)
+    # The outgoing route's cursor as its last poll left it, and when it was last
+    # stored: a poll that sent nothing stores it only now and then.
+    cursor: Cursor | None = field(init=False, default=None)
+    cursor_saved_ms: int = field(init=False, default=0)
 
     def __post_init__(self) -> None:
         self.mapping = ConnectorMapping(self.connector.configuration)

@@ -182,6 +182,7 @@ class Engine:
         ``_slots_lock``."""
         slot = self._slots.pop(connector_id)
         with slot.lock:
+            outgoing.save_cursor(slot.route)  # an idle poll's cursor may be in memory only
             self._release(connector_id, stopped=stopped)
             slot.route.tracker.close()
 
