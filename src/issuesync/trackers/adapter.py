@@ -170,8 +170,10 @@ class Tracker(Protocol):
         """Pages of the project's issues updated at or after ``since_ms`` that match any query.
 
         No query means every issue of the project. Pages are ordered by update
-        time; every issue updated at or after ``since_ms`` before the call is
-        yielded at least once, even when issues change during the paging.
+        time and hold at most ``page_size`` issues (the first may hold fewer, so
+        that the first messages leave sooner); every issue updated at or after
+        ``since_ms`` before the call is yielded at least once, even when issues
+        change during the paging.
 
         ``known`` maps issue keys to the update time the caller has already read
         them at: the adapter may leave those out, if its tracker moves an issue's
