@@ -594,8 +594,18 @@ def run_in_workers(
                 last_report = time.perf_counter()
                 progress(last_report - started)
         run = SyncRun(seconds=time.perf_counter() - started)
-    peaks = [json.loads(path.read_text())["peak_rss_mb"] for path in results]
-    return run, max(peaks)
+    figures = [json.loads(path.read_text()) for path in results]
+    # CPU seconds vary less with the host's load than the rate: comparisons of two
+    # versions on a busy machine read better in them.
+    print(
+        "  CPU from go to done, by worker: "
+        + ", ".join(
+            f"{f['held'] or 'nothing'} {f['cpu_s']:.1f} s "
+            f"({1000 * f['cpu_s'] / args.issues:.2f} ms/issue)"
+            for f in figures
+        )
+    )
+    return run, max(f["peak_rss_mb"] for f in figures)
 
 
 def phase_engine_worker(args: argparse.Namespace) -> dict[str, Any]:
@@ -638,6 +648,7 @@ def phase_sync_worker(args: argparse.Namespace) -> dict[str, Any]:
             while not (control / "go").exists():
                 refresh_when_due()
                 time.sleep(0.05)
+            cpu_at_go = time.process_time()
             if profiler is None:
                 engine.start()
                 wait_for(control / "stop")
@@ -649,13 +660,14 @@ def phase_sync_worker(args: argparse.Namespace) -> dict[str, Any]:
                     profiler.disable()
                     if not moved:
                         time.sleep(0.02)
+            cpu = time.process_time() - cpu_at_go
             held = ", ".join(sorted(r.connector.key for r in engine.routes()))
     finally:
         services.close()
     if profiler is not None:
         print(f"  -- sync worker {os.getpid()}, holding {held or 'nothing'} --")
         print_profile(profiler, Path(args.profile) / f"sync-worker-{os.getpid()}.prof")
-    return {"peak_rss_mb": peak_rss_mb()}
+    return {"peak_rss_mb": peak_rss_mb(), "cpu_s": cpu, "held": held}
 
 
 def wait_for(path: Path) -> None:
