@@ -11,6 +11,7 @@ from typing import Any
 import httpx
 from integration_helpers import SEED_REQUEST
 from sqlalchemy import select
+from sqlalchemy.orm import selectinload
 from tracker_helpers import API, create_project
 
 from issuesync.accounts import NewUser, create_user
@@ -77,8 +78,10 @@ class Pair:
     def messages(self, connector_id: int, state: str | None = None) -> list[MessageRow]:
         """Receive-queue messages of a connector."""
         with self.services.uow_factory(readonly=True) as uow:
-            query = select(MessageRow).where(
-                MessageRow.connector_id == connector_id, MessageRow.queue == "receive"
+            query = (
+                select(MessageRow)
+                .where(MessageRow.connector_id == connector_id, MessageRow.queue == "receive")
+                .options(selectinload(MessageRow.content))  # bodies readable once detached
             )
             if state is not None:
                 query = query.where(MessageRow.state == state)

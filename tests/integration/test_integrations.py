@@ -39,7 +39,7 @@ from issuesync.engine.integrations import (
 from issuesync.engine.syncinfo import import_sync_info
 from issuesync.errors import ConflictError, InvalidInputError, NotFoundError
 from issuesync.store.base import now_ms
-from issuesync.store.sync import ConnectorRow, ConnectorState, MessageRow, SyncInfo
+from issuesync.store.sync import ConnectorRow, ConnectorState, MessageBody, MessageRow, SyncInfo
 
 # --- creating: the seed's example ------------------------------------------------------------
 
@@ -452,7 +452,7 @@ def test_start_stop_and_the_status_block(services: Services) -> None:
                     kind="update",
                     issue_key=issue,
                     sequence_id=number + 1,
-                    body="{}",
+                    content=MessageBody(body="{}"),
                     created_ms=now_ms(),
                     updated_ms=now_ms(),
                 )

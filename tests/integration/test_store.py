@@ -3,12 +3,14 @@
 from __future__ import annotations
 
 import pytest
-from sqlalchemy import inspect, select
+from sqlalchemy import inspect, select, text
+from sqlalchemy.orm import Session
 
 from issuesync.errors import ConflictError, StoreError
 from issuesync.store.base import now_ms
-from issuesync.store.db import Database
+from issuesync.store.db import Database, connect
 from issuesync.store.migrate import is_current, upgrade
+from issuesync.store.sync import ConnectorRow, IntegrationRow
 from issuesync.store.tables import metadata
 from issuesync.store.uow import UnitOfWorkFactory
 from issuesync.store.users import User
@@ -18,6 +20,59 @@ def test_migrations_create_every_table(database: Database) -> None:
     assert is_current(database)
     tables = set(inspect(database.write_engine).get_table_names())
     assert set(metadata.tables) <= tables
+
+
+def test_message_bodies_move_to_their_own_table_with_the_messages(database_url: str) -> None:
+    """Migration 0004 carries every stored message's JSON over; a deleted message takes its
+    body with it."""
+    db = connect(database_url)
+    try:
+        upgrade(db, "0003")
+        with Session(db.write_engine) as session:  # these two tables are as at 0003
+            made = {"created_user": "t", "created_ms": 0, "modified_user": "t", "modified_ms": 0}
+            session.add(IntegrationRow(id=1, number=1, key="INT-1", **made))
+            session.flush()
+            session.add(
+                ConnectorRow(
+                    id=1,
+                    integration_id=1,
+                    position=1,
+                    number=1,
+                    key="PA-1",
+                    project_key="PA",
+                    project_connector_key="PA-1",
+                    system="local",
+                    send_queue="{}",
+                    receive_queue="{}",
+                    configuration="{}",
+                    **made,
+                )
+            )
+            session.commit()
+        with db.write_engine.begin() as connection:
+            for row_id in (1, 2):
+                connection.execute(
+                    text(
+                        "INSERT INTO sync_messages (id, uuid, connector_id, queue, state, kind,"
+                        " issue_key, sequence_id, body, attempts, created_ms, updated_ms)"
+                        " VALUES (:id, :uuid, 1, 'receive', 'archive', 'create', 'PB-1', :id,"
+                        " :body, 0, 0, 0)"
+                    ),
+                    {"id": row_id, "uuid": f"u-{row_id}", "body": f'{{"n": {row_id}}}'},
+                )
+        upgrade(db)
+        with db.write_engine.begin() as connection:
+            columns = {c["name"] for c in inspect(connection).get_columns("sync_messages")}
+            assert "body" not in columns
+            bodies = connection.execute(
+                text("SELECT message_id, body FROM sync_message_bodies ORDER BY message_id")
+            ).all()
+            assert [tuple(b) for b in bodies] == [(1, '{"n": 1}'), (2, '{"n": 2}')]
+            connection.execute(text("DELETE FROM sync_messages WHERE id = 1"))
+            left = connection.execute(text("SELECT message_id FROM sync_message_bodies")).all()
+            assert [b[0] for b in left] == [2]
+    finally:
+        db.dispose()
 
 
 def test_upgrade_twice_is_harmless(database: Database) -> None:

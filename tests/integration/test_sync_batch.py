@@ -163,7 +163,7 @@ def test_a_message_that_does_not_parse_does_not_stop_the_batch(pair: Pair) -> No
     with pair.services.uow_factory() as uow:
         row = uow.session.get(MessageRow, bad.id)
         assert row is not None
-        row.body = '{"not": "a message"}'
+        row.content.body = '{"not": "a message"}'
         uow.commit()
 
     pair.settle()

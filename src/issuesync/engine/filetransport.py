@@ -38,7 +38,7 @@ from pathlib import Path, PurePosixPath
 from typing import IO
 
 from sqlalchemy import Select, select
-from sqlalchemy.orm import Session, defer
+from sqlalchemy.orm import Session, selectinload
 
 from issuesync.domain.integration import Queue
 from issuesync.domain.message import InvalidMessageError, Message, ReceiveState, SendState
@@ -47,7 +47,7 @@ from issuesync.engine.integrations import ConnectorConfig
 from issuesync.engine.transport import BlobArea
 from issuesync.errors import ConfigurationError
 from issuesync.store.base import now_ms
-from issuesync.store.sync import MessageRow
+from issuesync.store.sync import MessageBody, MessageRow
 from issuesync.store.uow import UnitOfWorkFactory
 
 log = logging.getLogger(__name__)
@@ -269,7 +269,7 @@ class FileTransport:
 
     def _send(self, problems: list[str]) -> int:
         query = _rows(self.config.id, queues.SEND).where(MessageRow.state == SendState.NEW)
-        rows = self._load(query)
+        rows = self._load(query.options(selectinload(MessageRow.content)))
         if not rows:
             return 0
         failures = {
@@ -440,7 +440,7 @@ class FileTransport:
             query = _rows(self.config.id, queues.RECEIVE).where(MessageRow.id > after)
             if since is not None:
                 query = query.where(MessageRow.updated_ms >= since)
-            rows = self._load(query.options(defer(MessageRow.body)))
+            rows = self._load(query)  # without their bodies
             for row in rows:
                 newest = max(newest, min(row.updated_ms, now))
                 name = message_file_name(row.issue_key, row.sequence_id, row.uuid)
@@ -492,7 +492,9 @@ class FileTransport:
             return 0
         else:  # deleted by hand while it still matters: the row holds the message
             with self.uow_factory(readonly=True) as uow:
-                body = uow.session.scalar(select(MessageRow.body).where(MessageRow.id == row_id))
+                body = uow.session.scalar(
+                    select(MessageBody.body).where(MessageBody.message_id == row_id)
+                )
             if body is None:
                 return 0
             _write_atomic(target, body.encode())

@@ -21,8 +21,8 @@ from issuesync.domain.message import (
     SendState,
 )
 from issuesync.errors import InvalidInputError, NotFoundError
-from issuesync.store.base import table_of
-from issuesync.store.sync import MessageRow
+from issuesync.store.base import insert_rows, table_of
+from issuesync.store.sync import MessageBody, MessageRow
 
 RECEIVE = "receive"
 SEND = "send"
@@ -84,7 +84,9 @@ class Sealed:
 def _row(
     connector_id: int, queue: str, message: Message, now: int, state: str, reason: str | None
 ) -> MessageRow:
-    return MessageRow(**_values(connector_id, queue, Sealed.of(message), now, state, reason))
+    sealed = Sealed.of(message)
+    values = _values(connector_id, queue, sealed, now, state, reason)
+    return MessageRow(**values, content=MessageBody(body=sealed.body))
 
 
 def _values(
@@ -99,7 +101,6 @@ def _values(
         "kind": str(message.kind),
         "issue_key": message.source_issue_key,
         "sequence_id": message.sequence_id,
-        "body": sealed.body,
         "reason": reason,
         "attempts": 0,
         "created_ms": now,
@@ -110,12 +111,19 @@ def _values(
 def add_many(
     session: Session, connector_id: int, queue: str, messages: Sequence[Sealed], now: int
 ) -> None:
-    """Put messages made in this transaction into a queue (state new): one multi-row insert."""
+    """Put messages made in this transaction into a queue (state new): two multi-row inserts,
+    the rows and their bodies."""
     if messages:
         state = ReceiveState.NEW if queue == RECEIVE else SendState.NEW
-        session.execute(
-            insert(table_of(MessageRow)),
+        connection = session.connection()
+        ids = insert_rows(
+            connection,
+            _MESSAGES,
             [_values(connector_id, queue, m, now, state, None) for m in messages],
+        )
+        connection.execute(
+            insert(_BODIES),
+            [{"message_id": i, "body": m.body} for i, m in zip(ids, messages, strict=True)],
         )
 
 
@@ -140,8 +148,9 @@ def pending(session: Session, connector_id: int, limit: int) -> list[Pending]:
             MessageRow.attempts,
             MessageRow.issue_key,
             MessageRow.sequence_id,
-            MessageRow.body,
+            MessageBody.body,
         )
+        .join(MessageBody, MessageBody.message_id == MessageRow.id)
         .where(
             MessageRow.connector_id == connector_id,
             MessageRow.queue == RECEIVE,
@@ -212,6 +221,7 @@ def set_states(session: Session, moves: Sequence[tuple[int, str, str | None]], n
 
 IDS_PER_STATEMENT = 500
 _MESSAGES = table_of(MessageRow)
+_BODIES = table_of(MessageBody)
 
 
 @dataclass(frozen=True)

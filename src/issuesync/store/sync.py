@@ -17,7 +17,7 @@ from sqlalchemy import (
     Text,
     UniqueConstraint,
 )
-from sqlalchemy.orm import Mapped, mapped_column
+from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from issuesync.store.base import Base
 
@@ -184,7 +184,8 @@ class MessageRow(Base):
     """A message in a connector's send or receive queue; ``state`` names its folder.
 
     ``issue_key`` is the key of the issue the message is about on the sending
-    side (the receiver's ``remoteIssueKey``). ``body`` is the message's JSON.
+    side (the receiver's ``remoteIssueKey``). ``body`` is the message's JSON, kept
+    in a table of its own (:class:`MessageBody`).
     """
 
     __tablename__ = "sync_messages"
@@ -202,11 +203,32 @@ class MessageRow(Base):
     kind: Mapped[str] = mapped_column(String(16))
     issue_key: Mapped[str] = mapped_column(String(64))
     sequence_id: Mapped[int] = mapped_column(Integer)
-    body: Mapped[str] = mapped_column(Text)
     reason: Mapped[str | None] = mapped_column(Text)
     attempts: Mapped[int] = mapped_column(Integer, default=0)
     created_ms: Mapped[int] = mapped_column(BigInteger)
     updated_ms: Mapped[int] = mapped_column(BigInteger)
+    content: Mapped[MessageBody] = relationship(cascade="all, delete-orphan", passive_deletes=True)
+
+    @property
+    def body(self) -> str:
+        """The message's JSON (read from its own table when first asked for)."""
+        return self.content.body
+
+
+class MessageBody(Base):
+    """A message's JSON, beside its row in ``sync_messages``.
+
+    A message changes state several times; SQLite rewrites a whole row on any
+    update, and a create's JSON (with its replica) is several kilobytes over
+    overflow pages. Kept apart, a state change rewrites a row of a hundred bytes.
+    """
+
+    __tablename__ = "sync_message_bodies"
+
+    message_id: Mapped[int] = mapped_column(
+        ForeignKey("sync_messages.id", ondelete="CASCADE"), primary_key=True
+    )
+    body: Mapped[str] = mapped_column(Text)
 
 
 class ConflictRow(Base):
