@@ -22,7 +22,7 @@ import logging
 from collections.abc import Sequence
 from dataclasses import dataclass
 
-from sqlalchemy import insert, select
+from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from issuesync.domain.mapping import COMMENT
@@ -48,7 +48,7 @@ from issuesync.engine.creating import (
 )
 from issuesync.engine.route import Route, infos_by_local, shadow_text
 from issuesync.errors import IssueSyncError, TrackerOfflineError
-from issuesync.store.base import now_ms, table_of, update_rows
+from issuesync.store.base import insert_many, now_ms, table_of, update_rows
 from issuesync.store.sync import SyncInfo, TraceRow
 from issuesync.trackers.adapter import CommentDraft, CreatedIssue, NewIssue
 
@@ -293,9 +293,9 @@ def _commit(route: Route, batch: list[_Create], made: list[CreatedIssue]) -> Non
             session.add_all(existing.values())
             session.flush()
         if infos:
-            session.execute(insert(_INFOS), infos)
+            insert_many(session.connection(), _INFOS, infos)
         if traces:
-            session.execute(insert(_TRACES), traces)
+            insert_many(session.connection(), _TRACES, traces)
         route.transport.deliver_many(session, route.id, route.connector.partner_id, replies, now)
         queues.set_states(session, moves, now)
         uow.commit()

@@ -16,7 +16,7 @@ import logging
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 
-from sqlalchemy import delete, insert, inspect
+from sqlalchemy import delete, inspect
 from sqlalchemy.orm import Session
 
 from issuesync.domain.diff import OutgoingDiff, TraceState, outgoing_diff
@@ -42,7 +42,7 @@ from issuesync.engine.route import (
     trace_states,
     traces_of,
 )
-from issuesync.store.base import now_ms, table_of
+from issuesync.store.base import insert_many, now_ms, table_of
 from issuesync.store.sync import ConnectorState, SyncInfo, TraceRow
 
 log = logging.getLogger(__name__)
@@ -183,9 +183,9 @@ class _Outbox:
         if self.traces_removed:
             session.execute(delete(TraceRow).where(TraceRow.id.in_(self.traces_removed)))
         if self.infos:
-            session.execute(insert(table_of(SyncInfo)), self.infos)
+            insert_many(session.connection(), table_of(SyncInfo), self.infos)
         if self.traces:
-            session.execute(insert(table_of(TraceRow)), self.traces)
+            insert_many(session.connection(), table_of(TraceRow), self.traces)
         if self.messages:
             partner = route.connector.partner_id
             route.transport.deliver_many(session, route.id, partner, self.messages, now)

@@ -10,7 +10,7 @@ from collections import defaultdict
 from collections.abc import Sequence
 from dataclasses import dataclass
 
-from sqlalchemy import delete, func, insert, select, update
+from sqlalchemy import delete, func, select, update
 from sqlalchemy.orm import Session
 
 from issuesync.domain.message import (
@@ -21,7 +21,7 @@ from issuesync.domain.message import (
     SendState,
 )
 from issuesync.errors import InvalidInputError, NotFoundError
-from issuesync.store.base import insert_rows, table_of
+from issuesync.store.base import insert_many, insert_rows, table_of
 from issuesync.store.sync import MessageBody, MessageRow
 
 RECEIVE = "receive"
@@ -121,8 +121,9 @@ def add_many(
             _MESSAGES,
             [_values(connector_id, queue, m, now, state, None) for m in messages],
         )
-        connection.execute(
-            insert(_BODIES),
+        insert_many(
+            connection,
+            _BODIES,
             [{"message_id": i, "body": m.body} for i, m in zip(ids, messages, strict=True)],
         )
 

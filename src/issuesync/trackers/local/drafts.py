@@ -12,11 +12,11 @@ from __future__ import annotations
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 
-from sqlalchemy import func, insert, or_, select
+from sqlalchemy import func, or_, select
 
 from issuesync.domain.replica import UserRef
 from issuesync.errors import NotFoundError
-from issuesync.store.base import insert_rows, table_of
+from issuesync.store.base import insert_many, insert_rows, table_of
 from issuesync.store.users import User
 from issuesync.trackers import jirashape
 from issuesync.trackers.adapter import CreatedIssue, IssueDraft, NewIssue
@@ -235,4 +235,4 @@ def _write(op: Operation, batch: _Batch) -> None:
             batch.records.append({"key": key, "object_id": str(comment_id), "created_ms": op.now})
             batch.known[key] = str(comment_id)
     if batch.records:
-        op.session.execute(insert(table_of(IdempotencyRecord)), batch.records)
+        insert_many(op.session.connection(), table_of(IdempotencyRecord), batch.records)

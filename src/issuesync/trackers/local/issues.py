@@ -5,10 +5,10 @@ from __future__ import annotations
 from collections import defaultdict
 from collections.abc import Mapping, Sequence
 
-from sqlalchemy import bindparam, delete, func, insert, or_, select, update
+from sqlalchemy import bindparam, delete, func, or_, select, update
 
 from issuesync.errors import InvalidInputError, NotFoundError
-from issuesync.store.base import Base, insert_rows, table_of
+from issuesync.store.base import Base, insert_many, insert_rows, table_of
 from issuesync.trackers.local.context import Operation
 from issuesync.trackers.local.defaults import DEFAULT_PRIORITY, DEFAULT_RESOLUTION
 from issuesync.trackers.local.fielddefs import JsonDict
@@ -106,7 +106,7 @@ def insert_issues(
         for table, new_rows in writer.new_collection_rows(issue).items():
             collections[table].extend(new_rows)
     for table, new_rows in collections.items():
-        connection.execute(insert(table_of(table)), new_rows)
+        insert_many(connection, table_of(table), new_rows)
     for issue, writer, _ in prepared:
         writer.write_comments_and_links(issue)
     return [issue for issue, _, _ in prepared]

@@ -10,12 +10,12 @@ from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from typing import TypeVar
 
-from sqlalchemy import Select, delete, insert, select
+from sqlalchemy import Select, delete, select
 from sqlalchemy.orm import Session
 
 from issuesync.auth import Principal
 from issuesync.errors import InvalidInputError
-from issuesync.store.base import Base
+from issuesync.store.base import Base, insert_many
 from issuesync.store.users import User
 from issuesync.trackers.local.customvalues import CustomValues
 from issuesync.trackers.local.fieldops import (
@@ -589,7 +589,7 @@ class IssueWriter:
         # Plain multi-row INSERTs: these rows are never read back in the same operation.
         if rows:
             table_ = Base.metadata.tables[table.__tablename__]
-            self.session.connection().execute(insert(table_), rows)
+            insert_many(self.session.connection(), table_, rows)
 
     def write_comments_and_links(self, issue: Issue) -> None:
         """Add the comments and links that came with the edit."""
