@@ -54,20 +54,31 @@ def insert_many(connection: Connection, table: Table, rows: Sequence[Mapping[str
     """
     if not rows:
         return
-    names = list(rows[0])
-    if connection.dialect.name != "sqlite" or not _plain(connection, table, names):
+    names = tuple(rows[0])
+    key = (connection.dialect.name, table.name, names)
+    if key not in _PLAIN_INSERTS:
+        _PLAIN_INSERTS[key] = _plain_insert(connection, table, names)
+    plain = _PLAIN_INSERTS[key]
+    if plain is None:
         connection.execute(insert(table), rows)
         return
-    key = (table.name, tuple(names))
-    if key not in _PLAIN_INSERTS:
-        compiled = insert(table).values({n: bindparam(n) for n in names}).compile(connection)
-        _PLAIN_INSERTS[key] = (str(compiled), list(compiled.positiontup or names))
-    statement, order = _PLAIN_INSERTS[key]
+    statement, order = plain
     connection.exec_driver_sql(statement, [tuple(row[name] for name in order) for row in rows])
 
 
-# SQLite's INSERT text with its parameters' order, by table and columns given.
-_PLAIN_INSERTS: dict[tuple[str, tuple[str, ...]], tuple[str, list[str]]] = {}
+# By dialect, table and the columns given: the driver's INSERT text and its parameters'
+# order, or None where SQLAlchemy must do the insert.
+_PLAIN_INSERTS: dict[tuple[str, str, tuple[str, ...]], tuple[str, list[str]] | None] = {}
+
+
+def _plain_insert(
+    connection: Connection, table: Table, names: Sequence[str]
+) -> tuple[str, list[str]] | None:
+    """The INSERT that rows naming ``names`` can go to the driver with, if they can."""
+    if connection.dialect.name != "sqlite" or not _plain(connection, table, names):
+        return None
+    compiled = insert(table).values({n: bindparam(n) for n in names}).compile(connection)
+    return str(compiled), list(compiled.positiontup or names)
 
 
 def _plain(connection: Connection, table: Table, names: Sequence[str]) -> bool:
