@@ -33,7 +33,13 @@ class HubModel(BaseModel):
     model_config = ConfigDict(extra="allow", populate_by_name=True)
 
 
-class UserRef(HubModel):
+class SharedHubModel(HubModel):
+    """A part that many replicas may share (a user, a status, a project): it cannot change."""
+
+    model_config = ConfigDict(frozen=True)
+
+
+class UserRef(SharedHubModel):
     """A user as the hubIssue names one; ``username`` is the tracker's login name."""
 
     key: str | None = None
@@ -52,7 +58,7 @@ class UserRef(HubModel):
         return self.display_name or self.username or self.email or "unknown user"
 
 
-class NamedRef(HubModel):
+class NamedRef(SharedHubModel):
     """A status, issue type, priority or resolution: an id and a name."""
 
     id: str | None = None
@@ -60,7 +66,7 @@ class NamedRef(HubModel):
     description: str | None = None
 
 
-class ProjectRef(HubModel):
+class ProjectRef(SharedHubModel):
     """The project an issue lives in."""
 
     id: str | int | None = None
