@@ -243,12 +243,19 @@ def seed_issues(services: Services, count: int, context: dict[str, Any]) -> None
 
 
 def integration_body() -> dict[str, Any]:
-    """SRC <> DST with the default field mappings, both routes of both sides every second."""
+    """SRC <> DST with the default field mappings, both routes of both sides every second.
+
+    ``initialInternalPollingDelay`` is 0: Backbone's default waits a second after
+    the start before the first poll, which would count as sync time here.
+    """
 
     def side(key: str) -> dict[str, Any]:
         return {
             "projectKey": key,
-            "connection": {"application": {"user": SYNC_USER, "password": SYNC_PASSWORD}},
+            "connection": {
+                "application": {"user": SYNC_USER, "password": SYNC_PASSWORD},
+                "connector": {"initialInternalPollingDelay": 0},
+            },
             "configuration": {"sync": {"outgoingInterval": "1s", "incomingInterval": "1s"}},
         }
 
