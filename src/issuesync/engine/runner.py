@@ -502,6 +502,8 @@ class Engine:
             self.run_connector(connector_id)
         finally:
             slot.busy = False
+            if now_ms() >= min(slot.next_in, slot.next_out):
+                self._wake.set()  # due again (a full batch, say): no wait for the loop's tick
 
 
 def _incoming(route: Route) -> int:
