@@ -116,6 +116,14 @@ def test_changed_since_pages_in_update_order(world: World) -> None:
     assert seen == keys
     updated = [r.updated for page in pages for r in page]
     assert updated == sorted(updated)
+
+
+def test_changed_since_pages_grow_to_the_page_size(world: World) -> None:
+    keys = [world.create(f"Issue {n}") for n in range(30)]
+    pages = list(world.adapter.changed_since(None, [], page_size=8))
+    # A quarter, a half, then whole pages: the partner starts on the first one sooner.
+    assert [len(p) for p in pages] == [2, 4, 8, 8, 8]
+    assert [r.key for page in pages for r in page] == keys
     replica = pages[0][0]
     assert replica.hub_issue.project.key == "SYN"
     assert replica.hub_issue.status is not None

@@ -170,8 +170,8 @@ class Tracker(Protocol):
         """Pages of the project's issues updated at or after ``since_ms`` that match any query.
 
         No query means every issue of the project. Pages are ordered by update
-        time and hold at most ``page_size`` issues (the first may hold fewer, so
-        that the first messages leave sooner); every issue updated at or after
+        time and hold at most ``page_size`` issues (the first few may hold fewer,
+        so that the first messages leave sooner); every issue updated at or after
         ``since_ms`` before the call is yielded at least once, even when issues
         change during the paging.
 

@@ -93,7 +93,7 @@ def _at_edge(method: Callable[P, T]) -> Callable[P, T]:
 
 
 SCAN_SIZE = 2_000  # issue keys read per query of changed_since
-FIRST_PAGE_SHARE = 4  # the first page of changed_since: a quarter of a page
+FIRST_PAGE_SHARE = 4  # the first page of changed_since: a quarter of a page; then doubling
 
 
 class LocalAdapter(Tracker):
@@ -141,8 +141,9 @@ class LocalAdapter(Tracker):
         scan = max(page_size, SCAN_SIZE)
         condition: ColumnElement[bool] | None = None
         after: tuple[int, int] | None = None
-        # The first page is smaller: its messages leave sooner, so the partner's
-        # incoming route starts while the larger pages are still being read.
+        # The first pages are smaller (a quarter, a half, then whole pages): their
+        # messages leave sooner, so the partner's incoming route starts, and has the
+        # next page waiting, while the larger pages are still being read.
         wanted = max(page_size // FIRST_PAGE_SHARE, 1)
         while True:
             with self._tracker.read(self._actor) as op:
@@ -184,7 +185,7 @@ class LocalAdapter(Tracker):
                 after = (last.updated_ms, last.id)
             if page:
                 yield page
-                wanted = page_size
+                wanted = min(wanted * 2, page_size)
             if looked == len(rows) < scan and not fresh:
                 return  # else one more look: what changed while the pages were consumed
 
