@@ -3,7 +3,8 @@
 from __future__ import annotations
 
 import time
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
+from operator import itemgetter
 
 from sqlalchemy import (
     Boolean,
@@ -62,23 +63,28 @@ def insert_many(connection: Connection, table: Table, rows: Sequence[Mapping[str
     if plain is None:
         connection.execute(insert(table), rows)
         return
-    statement, order = plain
-    connection.exec_driver_sql(statement, [tuple(row[name] for name in order) for row in rows])
+    statement, values_of = plain
+    connection.exec_driver_sql(statement, [values_of(row) for row in rows])
 
 
-# By dialect, table and the columns given: the driver's INSERT text and its parameters'
-# order, or None where SQLAlchemy must do the insert.
-_PLAIN_INSERTS: dict[tuple[str, str, tuple[str, ...]], tuple[str, list[str]] | None] = {}
+# By dialect, table and the columns given: the driver's INSERT text and what makes a
+# row's parameters of a row, or None where SQLAlchemy must do the insert.
+_RowValues = Callable[[Mapping[str, object]], tuple[object, ...]]
+_PLAIN_INSERTS: dict[tuple[str, str, tuple[str, ...]], tuple[str, _RowValues] | None] = {}
 
 
 def _plain_insert(
     connection: Connection, table: Table, names: Sequence[str]
-) -> tuple[str, list[str]] | None:
+) -> tuple[str, _RowValues] | None:
     """The INSERT that rows naming ``names`` can go to the driver with, if they can."""
     if connection.dialect.name != "sqlite" or not _plain(connection, table, names):
         return None
     compiled = insert(table).values({n: bindparam(n) for n in names}).compile(connection)
-    return str(compiled), list(compiled.positiontup or names)
+    order = list(compiled.positiontup or names)
+    if len(order) == 1:
+        (name,) = order
+        return str(compiled), lambda row: (row[name],)
+    return str(compiled), itemgetter(*order)  # a row's values as a tuple, in C
 
 
 def _plain(connection: Connection, table: Table, names: Sequence[str]) -> bool:
