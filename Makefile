@@ -4,7 +4,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 
-.PHONY: run test lint typecheck pytest install bench bench-sync soak clean
+.PHONY: run test lint typecheck pytest install bench bench-sync bench-routes soak clean
 
 $(STAMP): pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -36,6 +36,11 @@ bench: $(STAMP)
 # e.g. make bench-sync BENCH_ARGS="--workers 2 --database-url postgresql://postgres@127.0.0.1:5432/test"
 bench-sync: $(STAMP)
 	$(BIN)/python bench/sync.py $(BENCH_ARGS)
+
+# CPU per issue of each side of an initial sync, one route at a time (steadier than
+# bench-sync's end-to-end rate on a busy host), e.g. BENCH_ARGS="--issues 3000 --repeats 5"
+bench-routes: $(STAMP)
+	$(BIN)/python bench/routes.py $(BENCH_ARGS)
 
 # Longer runs than `make test`: 300 random interleavings, the process and crash tests.
 soak: $(STAMP)
