@@ -16,6 +16,7 @@ from issuesync.trackers.local.models import (
     Attachment,
     DeletedIssue,
     Issue,
+    NewIssueRow,
     Project,
     StatusCategory,
     Transition,
@@ -26,7 +27,6 @@ from issuesync.trackers.local.writer import Changes, IssueWriter
 
 # Core statements on the tables, built once: the hottest write skips the ORM's machinery.
 _ISSUES = table_of(Issue)
-_ISSUE_COLUMNS = tuple(c.key for c in _ISSUES.columns if c.key != "id")
 _PROJECTS = table_of(Project)
 _NEXT_NUMBERS = (
     update(_PROJECTS)
@@ -60,7 +60,7 @@ def create_issue(
 
 def insert_issue(
     op: Operation, fields: Mapping[str, object], updates: Mapping[str, object]
-) -> Issue:
+) -> NewIssueRow:
     """:func:`create_issue`'s work; the result holds the row's values but is not in the session.
 
     Load the issue by id (or key) for anything beyond its column values.
@@ -70,7 +70,7 @@ def insert_issue(
 
 def insert_issues(
     op: Operation, bodies: Sequence[tuple[Mapping[str, object], Mapping[str, object]]]
-) -> list[Issue]:
+) -> list[NewIssueRow]:
     """Create issues from Jira create bodies (``fields``, ``update``), in order, in ``op``.
 
     Every body is checked before anything is written, and the rows are written
@@ -83,7 +83,7 @@ def insert_issues(
         return []
     connection = op.session.connection()
     # The counter moves in the database, so concurrent creators never share a number.
-    by_project: dict[int, list[Issue]] = defaultdict(list)
+    by_project: dict[int, list[NewIssueRow]] = defaultdict(list)
     keys: dict[int, str] = {}
     for issue, _, project in prepared:
         by_project[project.id].append(issue)
@@ -95,9 +95,7 @@ def insert_issues(
         for number, issue in enumerate(made, start=last - len(made) + 1):
             issue.number = number
             issue.key = f"{keys[project_id]}-{number}"
-    # The instances only gathered the values; they stay transient, and what was set is
-    # in their __dict__ (read there: the instrumented attributes cost more than the insert).
-    rows = [{name: vars(issue).get(name) for name in _ISSUE_COLUMNS} for issue, _, _ in prepared]
+    rows = [issue.row() for issue, _, _ in prepared]
     ids = insert_rows(connection, _ISSUES, rows)
     collections: dict[type[Base], list[dict[str, object]]] = defaultdict(list)
     for (issue, writer, _), issue_id in zip(prepared, ids, strict=True):
@@ -113,7 +111,7 @@ def insert_issues(
 
 def _prepare(
     op: Operation, fields: Mapping[str, object], updates: Mapping[str, object]
-) -> tuple[Issue, IssueWriter, ProjectRef]:
+) -> tuple[NewIssueRow, IssueWriter, ProjectRef]:
     """Check one create body and gather its values; nothing is written yet."""
     errors: dict[str, str] = {}
     project_ref = fields.get("project")
@@ -126,7 +124,7 @@ def _prepare(
     if errors:
         raise InvalidInputError("The issue could not be created.", field_errors=errors)
     project = _resolve_project(op, project_ref)
-    issue = Issue(
+    issue = NewIssueRow(
         project_id=project.id,
         status_id=project.initial_status_id,
         creator_id=op.actor.id,

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import datetime as dt
 from enum import StrEnum
+from typing import Protocol
 
 from sqlalchemy import (
     BigInteger,
@@ -275,6 +276,72 @@ class Issue(Base):
     created_ms: Mapped[int] = mapped_column(BigInteger)
     updated_ms: Mapped[int] = mapped_column(BigInteger)
     resolution_ms: Mapped[int | None] = mapped_column(BigInteger)
+
+
+class IssueFields(Protocol):
+    """An issue's columns as its writer reads and sets them: a loaded :class:`Issue`, or
+    the :class:`NewIssueRow` of one being created."""
+
+    @property
+    def id(self) -> int | None: ...
+
+    key: str
+    project_id: int
+    status_id: int
+    issue_type_id: int
+    priority_id: int | None
+    resolution_id: int | None
+    summary: str
+    description: str | None
+    assignee_id: int | None
+    reporter_id: int | None
+    parent_id: int | None
+    due_date: dt.date | None
+    resolution_ms: int | None
+
+
+ISSUE_COLUMNS = tuple(c.key for c in Issue.__table__.columns)
+
+
+class NewIssueRow:
+    """The values of an issue being created, gathered before its row is inserted.
+
+    What an ``Issue(...)`` left out of the session was for this, without the ORM's
+    instrumentation: setting and reading its attributes cost more than the insert.
+    Every column starts as None (as a new ``Issue``'s do) until it is set.
+    """
+
+    __slots__ = ISSUE_COLUMNS
+
+    id: int  # None until the row is inserted, as a new Issue's
+    key: str
+    project_id: int
+    number: int
+    status_id: int
+    issue_type_id: int
+    priority_id: int | None
+    resolution_id: int | None
+    summary: str
+    description: str | None
+    assignee_id: int | None
+    reporter_id: int | None
+    creator_id: int | None
+    parent_id: int | None
+    due_date: dt.date | None
+    created_ms: int
+    updated_ms: int
+    resolution_ms: int | None
+
+    def __init__(self, **values: object) -> None:
+        unknown = set(values) - set(ISSUE_COLUMNS)
+        if unknown:
+            raise TypeError(f"not columns of an issue: {sorted(unknown)}")
+        for name in ISSUE_COLUMNS:
+            setattr(self, name, values.get(name))
+
+    def row(self) -> dict[str, object]:
+        """The values to insert (all columns but ``id``)."""
+        return {name: getattr(self, name) for name in ISSUE_COLUMNS if name != "id"}
 
 
 class IssueLabel(Base):

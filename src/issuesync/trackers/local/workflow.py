@@ -10,7 +10,7 @@ from sqlalchemy import select
 from issuesync.errors import TrackerRejectedError
 from issuesync.trackers.local import issues
 from issuesync.trackers.local.context import Operation
-from issuesync.trackers.local.models import Issue, Transition
+from issuesync.trackers.local.models import IssueFields, Transition
 
 
 def shortest_path(
@@ -43,7 +43,7 @@ def shortest_path(
     return path[::-1]
 
 
-def move_to_status(op: Operation, issue: Issue, status: str) -> None:
+def move_to_status(op: Operation, issue: IssueFields, status: str) -> None:
     """Run the shortest path of transitions to ``status`` (case-insensitive); none when there.
 
     Every step is the tracker's own transition, with its history and resolution rules.

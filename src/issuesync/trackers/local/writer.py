@@ -35,6 +35,7 @@ from issuesync.trackers.local.models import (
     CustomValue,
     Issue,
     IssueComponent,
+    IssueFields,
     IssueLabel,
     IssueLink,
     IssueVersion,
@@ -128,7 +129,7 @@ class IssueWriter:
 
     def apply(
         self,
-        issue: Issue,
+        issue: IssueFields,
         fields: Mapping[str, object],
         update: Mapping[str, object],
         *,
@@ -172,7 +173,7 @@ class IssueWriter:
             raise InvalidInputError("The issue could not be saved.", field_errors=errors)
 
     def _apply_one(  # noqa: PLR0911 - a dispatch table over the kinds of field
-        self, issue: Issue, name: str, verb: str, value: object, *, creating: bool
+        self, issue: IssueFields, name: str, verb: str, value: object, *, creating: bool
     ) -> None:
         if name == "project":
             return  # resolved by the caller before the issue exists
@@ -216,7 +217,7 @@ class IssueWriter:
 
     # -- single-valued system fields ------------------------------------------------------
 
-    def set_summary(self, issue: Issue, value: object) -> None:
+    def set_summary(self, issue: IssueFields, value: object) -> None:
         if not isinstance(value, str) or not value.strip():
             raise InvalidInputError(
                 "summary", field_errors={"summary": "You must specify a summary of the issue."}
@@ -229,7 +230,7 @@ class IssueWriter:
             self.changes.record("summary", (None, issue.summary), (None, value))
         issue.summary = value
 
-    def set_description(self, issue: Issue, value: object) -> None:
+    def set_description(self, issue: IssueFields, value: object) -> None:
         if value is not None and not isinstance(value, str):
             raise InvalidInputError(
                 "description", field_errors={"description": "Description must be a string."}
@@ -239,7 +240,7 @@ class IssueWriter:
             self.changes.record("description", (None, issue.description), (None, text))
         issue.description = text
 
-    def set_issuetype(self, issue: Issue, value: object) -> None:
+    def set_issuetype(self, issue: IssueFields, value: object) -> None:
         new = self.ref.issue_types.resolve(value, "issuetype")
         if issue.issue_type_id is not None and issue.id is not None:
             old = self.ref.issue_types.get(issue.issue_type_id)
@@ -254,7 +255,7 @@ class IssueWriter:
             self.changes.record("issuetype", (str(old.id), old.name), (str(new.id), new.name))
         issue.issue_type_id = new.id
 
-    def set_priority(self, issue: Issue, value: object) -> None:
+    def set_priority(self, issue: IssueFields, value: object) -> None:
         new = None if value is None else self.ref.priorities.resolve(value, "priority")
         if issue.id is not None:
             old = self.ref.priorities.by_id.get(issue.priority_id or -1)
@@ -265,7 +266,7 @@ class IssueWriter:
             )
         issue.priority_id = new.id if new else None
 
-    def set_resolution(self, issue: Issue, value: object) -> None:
+    def set_resolution(self, issue: IssueFields, value: object) -> None:
         new = None if value is None else self.ref.resolutions.resolve(value, "resolution")
         old = self.ref.resolutions.by_id.get(issue.resolution_id or -1)
         if issue.id is not None:
@@ -280,7 +281,7 @@ class IssueWriter:
         elif old is None:
             issue.resolution_ms = self.now_ms
 
-    def _set_user(self, issue: Issue, attribute: str, value: object) -> None:
+    def _set_user(self, issue: IssueFields, attribute: str, value: object) -> None:
         user = self.users.resolve(value, attribute)
         old_id: int | None = getattr(issue, f"{attribute}_id")
         if issue.id is not None and old_id != (user.id if user else None):
@@ -292,13 +293,13 @@ class IssueWriter:
             )
         setattr(issue, f"{attribute}_id", user.id if user else None)
 
-    def set_assignee(self, issue: Issue, value: object) -> None:
+    def set_assignee(self, issue: IssueFields, value: object) -> None:
         self._set_user(issue, "assignee", value)
 
-    def set_reporter(self, issue: Issue, value: object) -> None:
+    def set_reporter(self, issue: IssueFields, value: object) -> None:
         self._set_user(issue, "reporter", value)
 
-    def set_duedate(self, issue: Issue, value: object) -> None:
+    def set_duedate(self, issue: IssueFields, value: object) -> None:
         day = parse_date(value, "duedate")
         if issue.id is not None:
             self.changes.record(
@@ -308,7 +309,7 @@ class IssueWriter:
             )
         issue.due_date = day
 
-    def _set_parent(self, issue: Issue, value: object, *, creating: bool) -> None:
+    def _set_parent(self, issue: IssueFields, value: object, *, creating: bool) -> None:
         parent = self.find_issue(value, "parent")
         if parent.project_id != self.project.id:
             raise InvalidInputError(
@@ -354,7 +355,7 @@ class IssueWriter:
 
     # -- multi-valued system fields --------------------------------------------------------
 
-    def labels(self, issue: Issue, verb: str, value: object) -> None:
+    def labels(self, issue: IssueFields, verb: str, value: object) -> None:
         current = self._current_labels(issue)
         if verb == "set":
             if not isinstance(value, list):
@@ -381,7 +382,7 @@ class IssueWriter:
             )
         self._labels = wanted
 
-    def _current_labels(self, issue: Issue) -> list[str]:
+    def _current_labels(self, issue: IssueFields) -> list[str]:
         if self._labels is not None:
             return self._labels
         if issue.id is None:
@@ -390,7 +391,7 @@ class IssueWriter:
             self.session.scalars(select(IssueLabel.label).where(IssueLabel.issue_id == issue.id))
         )
 
-    def components(self, issue: Issue, verb: str, value: object) -> None:
+    def components(self, issue: IssueFields, verb: str, value: object) -> None:
         rows = {
             c.id: c
             for c in self.session.scalars(
@@ -406,7 +407,9 @@ class IssueWriter:
             issue, verb, value, self._components, rows, ("components", "Component", "Component")
         )
 
-    def _set_versions(self, issue: Issue, verb: str, value: object, kind: VersionKind) -> None:
+    def _set_versions(
+        self, issue: IssueFields, verb: str, value: object, kind: VersionKind
+    ) -> None:
         rows = {
             v.id: v
             for v in self.session.scalars(
@@ -428,12 +431,12 @@ class IssueWriter:
         )
         self._versions[kind] = self._edit_ids(issue, verb, value, current, rows, names)
 
-    def _stored_ids(self, issue: Issue, query: Select[int]) -> list[int]:
+    def _stored_ids(self, issue: IssueFields, query: Select[int]) -> list[int]:
         return [] if issue.id is None else list(self.session.scalars(query))
 
     def _edit_ids(
         self,
-        issue: Issue,
+        issue: IssueFields,
         verb: str,
         value: object,
         current: list[int],
@@ -453,10 +456,10 @@ class IssueWriter:
             )
         return wanted
 
-    def fix_versions(self, issue: Issue, verb: str, value: object) -> None:
+    def fix_versions(self, issue: IssueFields, verb: str, value: object) -> None:
         self._set_versions(issue, verb, value, VersionKind.FIX)
 
-    def affected_versions(self, issue: Issue, verb: str, value: object) -> None:
+    def affected_versions(self, issue: IssueFields, verb: str, value: object) -> None:
         self._set_versions(issue, verb, value, VersionKind.AFFECTED)
 
     # -- comments and links given with an edit ---------------------------------------------
@@ -479,7 +482,7 @@ class IssueWriter:
 
     # -- custom fields ---------------------------------------------------------------------
 
-    def _custom(self, issue: Issue, custom: CustomField, verb: str, value: object) -> None:
+    def _custom(self, issue: IssueFields, custom: CustomField, verb: str, value: object) -> None:
         kind = CustomFieldType(custom.field_type)
         field_id = custom.field_id
         old_rows = self._custom_rows.get(custom.id)
@@ -526,7 +529,7 @@ class IssueWriter:
 
     # -- flushing what was gathered --------------------------------------------------------
 
-    def write_collections(self, issue: Issue) -> None:
+    def write_collections(self, issue: IssueFields) -> None:
         """Store labels, components, versions and custom values gathered for ``issue``."""
         if issue.id is not None and not self.creating:
             # An edit replaces each collection it names.
@@ -551,7 +554,7 @@ class IssueWriter:
         for table, rows in self.new_collection_rows(issue).items():
             self._insert(table, rows)
 
-    def new_collection_rows(self, issue: Issue) -> dict[type[Base], list[dict[str, object]]]:
+    def new_collection_rows(self, issue: IssueFields) -> dict[type[Base], list[dict[str, object]]]:
         """The rows of the collections gathered for ``issue``, by table (insert them in bulk)."""
         rows: dict[type[Base], list[dict[str, object]]] = {}
         if self._labels:
@@ -591,7 +594,7 @@ class IssueWriter:
             table_ = Base.metadata.tables[table.__tablename__]
             insert_many(self.session.connection(), table_, rows)
 
-    def write_comments_and_links(self, issue: Issue) -> None:
+    def write_comments_and_links(self, issue: IssueFields) -> None:
         """Add the comments and links that came with the edit."""
         for body in self.pending_comments:
             self.session.add(
@@ -607,9 +610,11 @@ class IssueWriter:
         for link in self.pending_links:
             self.session.add(self.build_link(issue, link))
 
-    def build_link(self, issue: Issue, link: Mapping[str, object]) -> IssueLink:
+    def build_link(self, issue: IssueFields, link: Mapping[str, object]) -> IssueLink:
         """An issue link from ``issue`` as Jira's ``issuelinks`` ``add`` describes it."""
         link_type = self.ref.link_types.resolve(link.get("type"), "issuelinks")
+        source: IssueFields
+        target: IssueFields
         if link.get("outwardIssue") is not None:
             other = self.find_issue(link["outwardIssue"], "issuelinks")
             source, target = issue, other
@@ -632,7 +637,7 @@ class IssueWriter:
         )
 
 
-_SINGLE: dict[str, Callable[[IssueWriter, Issue, object], None]] = {
+_SINGLE: dict[str, Callable[[IssueWriter, IssueFields, object], None]] = {
     "summary": IssueWriter.set_summary,
     "description": IssueWriter.set_description,
     "issuetype": IssueWriter.set_issuetype,
@@ -643,7 +648,7 @@ _SINGLE: dict[str, Callable[[IssueWriter, Issue, object], None]] = {
     "duedate": IssueWriter.set_duedate,
 }
 
-_MULTI: dict[str, Callable[[IssueWriter, Issue, str, object], None]] = {
+_MULTI: dict[str, Callable[[IssueWriter, IssueFields, str, object], None]] = {
     "labels": IssueWriter.labels,
     "components": IssueWriter.components,
     "fixVersions": IssueWriter.fix_versions,
