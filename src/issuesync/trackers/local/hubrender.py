@@ -23,7 +23,7 @@ from issuesync.trackers import jirashape
 from issuesync.trackers.adapter import FieldInfo
 from issuesync.trackers.local.models import (
     Attachment,
-    Comment,
+    CommentFields,
     Component,
     Issue,
     NamedRow,
@@ -175,7 +175,7 @@ class HubPage:
             )
         return self.users[user_id]
 
-    def comment(self, comment: Comment) -> Json:
+    def comment(self, comment: CommentFields) -> Json:
         return {
             "id": str(comment.id),
             "body": comment.body or "",

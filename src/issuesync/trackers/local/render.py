@@ -22,6 +22,8 @@ from issuesync.trackers.local.models import (
     Attachment,
     ChangeGroup,
     Comment,
+    CommentFields,
+    CommentRow,
     Component,
     CustomField,
     CustomFieldType,
@@ -186,7 +188,7 @@ class Renderer:
             "fields": fields,
         }
 
-    def comment(self, comment: Comment) -> JsonDict:
+    def comment(self, comment: CommentFields) -> JsonDict:
         """A comment."""
         return {
             "self": f"{self.api}/issue/{comment.issue_id}/comment/{comment.id}",
@@ -298,6 +300,9 @@ class Renderer:
         }
 
 
+_COMMENT_COLUMNS = tuple(getattr(Comment, name) for name in CommentRow._fields)
+
+
 @dataclass
 class PageParts:
     """Everything a page of issues refers to, fetched with one query per kind."""
@@ -314,7 +319,7 @@ class PageParts:
     related: dict[int, Issue] = field(default_factory=dict)
     subtasks: dict[int, list[Issue]] = field(default_factory=lambda: defaultdict(list))
     links: dict[int, list[IssueLink]] = field(default_factory=lambda: defaultdict(list))
-    comments: dict[int, list[Comment]] = field(default_factory=lambda: defaultdict(list))
+    comments: dict[int, list[CommentFields]] = field(default_factory=lambda: defaultdict(list))
     attachments: dict[int, list[Attachment]] = field(default_factory=lambda: defaultdict(list))
     worklogs: dict[int, list[Worklog]] = field(default_factory=lambda: defaultdict(list))
     watchers: dict[int, int] = field(default_factory=dict)
@@ -385,9 +390,10 @@ class PageParts:
                 i.id: i for i in session.scalars(select(Issue).where(Issue.id.in_(related_ids)))
             }
         if selection.wants("comment"):
-            for comment in session.scalars(
-                select(Comment).where(Comment.issue_id.in_(ids)).order_by(Comment.id)
+            for row in session.execute(
+                select(*_COMMENT_COLUMNS).where(Comment.issue_id.in_(ids)).order_by(Comment.id)
             ):
+                comment = CommentRow._make(row)
                 parts.comments[comment.issue_id].append(comment)
                 user_ids.update((comment.author_id, comment.update_author_id))
         if selection.wants("attachment"):
