@@ -179,7 +179,7 @@ class LocalAdapter(Tracker):
                     if known is None or known.get(row.key) != row.updated_ms:
                         fresh.append(row.id)
                 last = rows[looked - 1]
-                loaded = op.issues_by_id(fresh)
+                loaded = op.issue_rows_by_id(fresh)
                 issues_in_order = [loaded[i] for i in fresh if i in loaded]
                 page = replicas.render_replicas(op, issues_in_order) if issues_in_order else []
                 after = (last.updated_ms, last.id)

@@ -11,7 +11,7 @@ from sqlalchemy.orm import Session
 from issuesync.auth import Principal
 from issuesync.errors import NotFoundError, PermissionDeniedError
 from issuesync.store.base import now_ms
-from issuesync.trackers.local.models import ChangeGroup, Issue, Project, row_id
+from issuesync.trackers.local.models import ChangeGroup, Issue, IssueRow, Project, row_id
 from issuesync.trackers.local.refdata import (
     ProjectRef,
     ProjectRefs,
@@ -24,6 +24,8 @@ from issuesync.trackers.local.writer import Changes
 # Built once: constructing a statement costs more than running it from the cache.
 _ISSUE_BY_KEY = select(Issue).where(Issue.key == bindparam("key"))
 _PROJECT_BY_KEY = select(Project).where(Project.key == bindparam("key"))
+
+_ISSUE_ROW_COLUMNS = tuple(getattr(Issue, name) for name in IssueRow._fields)
 
 
 @dataclass
@@ -60,6 +62,14 @@ class Operation:
         if found is None:
             raise NotFoundError("Issue Does Not Exist")
         return found
+
+    def issue_rows_by_id(self, ids: Iterable[int]) -> dict[int, IssueRow]:
+        """:meth:`issues_by_id` as plain rows, for rendering (one query, no ORM objects)."""
+        wanted = list(ids)
+        if not wanted:
+            return {}
+        rows = self.session.execute(select(*_ISSUE_ROW_COLUMNS).where(Issue.id.in_(wanted)))
+        return {row.id: row for row in map(IssueRow._make, rows)}
 
     def issues_by_id(self, ids: Iterable[int]) -> dict[int, Issue]:
         """The issues of these ids that exist, by id (one query)."""

@@ -140,7 +140,7 @@ class WrittenBatch:
 
 def load_created(op: Operation, written: WrittenBatch) -> CreatedBatch:
     """Read a written batch back; an issue or comment deleted since is refused."""
-    rows = op.issues_by_id(written.issue_ids)
+    rows = op.issue_rows_by_id(written.issue_ids)
     missing = [str(number) for number in written.issue_ids if number not in rows]
     if missing:
         raise NotFoundError(f"The issues created for these keys were deleted since: {missing}.")

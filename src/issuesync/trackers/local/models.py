@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import datetime as dt
 from enum import StrEnum
-from typing import NamedTuple, Protocol
+from typing import NamedTuple, TypeAlias
 
 from sqlalchemy import (
     BigInteger,
@@ -278,29 +278,35 @@ class Issue(Base):
     resolution_ms: Mapped[int | None] = mapped_column(BigInteger)
 
 
-class IssueFields(Protocol):
-    """An issue's columns as its writer reads and sets them: a loaded :class:`Issue`, or
-    the :class:`NewIssueRow` of one being created."""
+ISSUE_COLUMNS = tuple(c.key for c in Issue.__table__.columns)
 
-    @property
-    def id(self) -> int | None: ...
 
+class IssueRow(NamedTuple):
+    """An issue's columns, read for rendering a page of replicas: a fraction of the cost
+    of loading an :class:`Issue` through the ORM (the two read alike: ``IssueView``)."""
+
+    id: int
     key: str
     project_id: int
-    status_id: int
+    number: int
     issue_type_id: int
+    status_id: int
     priority_id: int | None
     resolution_id: int | None
     summary: str
     description: str | None
     assignee_id: int | None
     reporter_id: int | None
+    creator_id: int | None
     parent_id: int | None
     due_date: dt.date | None
+    created_ms: int
+    updated_ms: int
     resolution_ms: int | None
 
 
-ISSUE_COLUMNS = tuple(c.key for c in Issue.__table__.columns)
+# What rendering reads an issue from: a loaded Issue, or the row of one read for a page.
+IssueView: TypeAlias = Issue | IssueRow
 
 
 class NewIssueRow:
@@ -342,6 +348,10 @@ class NewIssueRow:
     def row(self) -> dict[str, object]:
         """The values to insert (all columns but ``id``)."""
         return {name: getattr(self, name) for name in ISSUE_COLUMNS if name != "id"}
+
+
+# What an issue's writer reads and sets: a loaded Issue, or the values of one being created.
+IssueFields: TypeAlias = Issue | NewIssueRow
 
 
 class IssueLabel(Base):
@@ -457,28 +467,10 @@ class Comment(Base):
     updated_ms: Mapped[int] = mapped_column(BigInteger)
 
 
-class CommentFields(Protocol):
-    """What rendering reads of a comment: a :class:`Comment`, or a :class:`CommentRow`."""
-
-    @property
-    def id(self) -> int: ...
-    @property
-    def issue_id(self) -> int: ...
-    @property
-    def author_id(self) -> int | None: ...
-    @property
-    def update_author_id(self) -> int | None: ...
-    @property
-    def body(self) -> str: ...
-    @property
-    def created_ms(self) -> int: ...
-    @property
-    def updated_ms(self) -> int: ...
-
-
 class CommentRow(NamedTuple):
     """A comment's columns, read for rendering a page: a third of the cost of loading a
-    :class:`Comment` through the ORM, which a page of issues does thousands of times."""
+    :class:`Comment` through the ORM, which a page of issues does thousands of times (the
+    two read alike: ``CommentFields``)."""
 
     id: int
     issue_id: int
@@ -487,6 +479,10 @@ class CommentRow(NamedTuple):
     body: str
     created_ms: int
     updated_ms: int
+
+
+# What rendering reads a comment from: a loaded Comment, or the row of one read for a page.
+CommentFields: TypeAlias = Comment | CommentRow
 
 
 class Attachment(Base):

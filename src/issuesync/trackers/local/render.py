@@ -34,6 +34,7 @@ from issuesync.trackers.local.models import (
     IssueLink,
     IssueType,
     IssueVersion,
+    IssueView,
     Priority,
     Project,
     Resolution,
@@ -327,7 +328,7 @@ class PageParts:
 
     @classmethod
     def load(  # noqa: C901, PLR0912 - one query per kind of part, each behind its field
-        cls, renderer: Renderer, issues: Sequence[Issue], selection: FieldSelection
+        cls, renderer: Renderer, issues: Sequence[IssueView], selection: FieldSelection
     ) -> PageParts:
         parts = cls(renderer)
         session = renderer.session
