@@ -11,7 +11,14 @@ from sqlalchemy.orm import Session
 from issuesync.auth import Principal
 from issuesync.errors import NotFoundError, PermissionDeniedError
 from issuesync.store.base import now_ms
-from issuesync.trackers.local.models import ChangeGroup, Issue, IssueRow, Project, row_id
+from issuesync.trackers.local.models import (
+    ISSUE_COLUMNS,
+    ChangeGroup,
+    Issue,
+    IssueRow,
+    Project,
+    row_id,
+)
 from issuesync.trackers.local.refdata import (
     ProjectRef,
     ProjectRefs,
@@ -25,7 +32,7 @@ from issuesync.trackers.local.writer import Changes
 _ISSUE_BY_KEY = select(Issue).where(Issue.key == bindparam("key"))
 _PROJECT_BY_KEY = select(Project).where(Project.key == bindparam("key"))
 
-_ISSUE_ROW_COLUMNS = tuple(getattr(Issue, name) for name in IssueRow._fields)
+_ISSUE_ROW_COLUMNS = tuple(getattr(Issue, name) for name in ISSUE_COLUMNS)
 
 
 @dataclass
@@ -69,7 +76,7 @@ class Operation:
         if not wanted:
             return {}
         rows = self.session.execute(select(*_ISSUE_ROW_COLUMNS).where(Issue.id.in_(wanted)))
-        return {row.id: row for row in map(IssueRow._make, rows)}
+        return {row.id: row for row in map(IssueRow.of, rows)}
 
     def issues_by_id(self, ids: Iterable[int]) -> dict[int, Issue]:
         """The issues of these ids that exist, by id (one query)."""

@@ -23,7 +23,7 @@ from issuesync.trackers.adapter import CreatedIssue, IssueDraft, NewIssue
 from issuesync.trackers.local import issues, replicas, workflow
 from issuesync.trackers.local.context import Operation
 from issuesync.trackers.local.hubrender import HubPage
-from issuesync.trackers.local.models import Comment, IdempotencyRecord, NewIssueRow, row_id
+from issuesync.trackers.local.models import Comment, IdempotencyRecord, IssueRow, row_id
 from issuesync.trackers.local.subresources import comment_body
 
 KEYS_PER_QUERY = 500
@@ -31,9 +31,7 @@ KEYS_PER_QUERY = 500
 RecordKey = Callable[[str, str], str]  # (kind, caller's key) -> the record's key
 
 
-def new_issue(
-    op: Operation, project_key: str, draft: IssueDraft, status: str | None
-) -> NewIssueRow:
+def new_issue(op: Operation, project_key: str, draft: IssueDraft, status: str | None) -> IssueRow:
     """Create one issue from a draft through the tracker's own create, then move it to status.
 
     The result holds the new row's values (id, key, status before the move) but
@@ -44,7 +42,7 @@ def new_issue(
 
 def new_issues(
     op: Operation, project_key: str, drafts: Sequence[tuple[IssueDraft, str | None]]
-) -> list[NewIssueRow]:
+) -> list[IssueRow]:
     """:func:`new_issue` for many drafts: checked one by one, written together."""
     schema = replicas.write_schema(op, project_key)
     login = replicas.login_of(op.session)

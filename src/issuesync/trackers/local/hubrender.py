@@ -25,7 +25,7 @@ from issuesync.trackers.local.models import (
     Attachment,
     CommentFields,
     Component,
-    IssueView,
+    IssueFields,
     NamedRow,
     Version,
     VersionKind,
@@ -35,7 +35,7 @@ from issuesync.trackers.local.render import FieldSelection, PageParts, Renderer
 
 def render(
     renderer: Renderer,
-    issues: Sequence[IssueView],
+    issues: Sequence[IssueFields],
     selection: FieldSelection,
     custom_fields: Mapping[str, FieldInfo],
 ) -> list[Replica]:
@@ -64,7 +64,7 @@ class HubPage:
     def __init__(
         self,
         renderer: Renderer,
-        issues: Sequence[IssueView],
+        issues: Sequence[IssueFields],
         parts: PageParts,
         custom_fields: Mapping[str, FieldInfo],
     ) -> None:
@@ -83,7 +83,7 @@ class HubPage:
     def load(
         cls,
         renderer: Renderer,
-        issues: Sequence[IssueView],
+        issues: Sequence[IssueFields],
         selection: FieldSelection,
         custom_fields: Mapping[str, FieldInfo],
     ) -> HubPage:
@@ -110,7 +110,7 @@ class HubPage:
             for i in self.issues
         ]
 
-    def hub_issue(self, issue: IssueView) -> Json:
+    def hub_issue(self, issue: IssueFields) -> Json:
         ref, parts = self.renderer.ref, self.parts
         parent = parts.related.get(issue.parent_id) if issue.parent_id is not None else None
         return {
@@ -196,7 +196,7 @@ class HubPage:
             "checksum": attachment.sha256,
         }
 
-    def custom_values(self, issue: IssueView) -> dict[str, Json]:
+    def custom_values(self, issue: IssueFields) -> dict[str, Json]:
         values = self.parts.custom.get(issue.id, {})
         return {
             info.name: {

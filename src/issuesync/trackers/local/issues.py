@@ -16,7 +16,7 @@ from issuesync.trackers.local.models import (
     Attachment,
     DeletedIssue,
     Issue,
-    NewIssueRow,
+    IssueRow,
     Project,
     StatusCategory,
     Transition,
@@ -60,7 +60,7 @@ def create_issue(
 
 def insert_issue(
     op: Operation, fields: Mapping[str, object], updates: Mapping[str, object]
-) -> NewIssueRow:
+) -> IssueRow:
     """:func:`create_issue`'s work; the result holds the row's values but is not in the session.
 
     Load the issue by id (or key) for anything beyond its column values.
@@ -70,7 +70,7 @@ def insert_issue(
 
 def insert_issues(
     op: Operation, bodies: Sequence[tuple[Mapping[str, object], Mapping[str, object]]]
-) -> list[NewIssueRow]:
+) -> list[IssueRow]:
     """Create issues from Jira create bodies (``fields``, ``update``), in order, in ``op``.
 
     Every body is checked before anything is written, and the rows are written
@@ -83,7 +83,7 @@ def insert_issues(
         return []
     connection = op.session.connection()
     # The counter moves in the database, so concurrent creators never share a number.
-    by_project: dict[int, list[NewIssueRow]] = defaultdict(list)
+    by_project: dict[int, list[IssueRow]] = defaultdict(list)
     keys: dict[int, str] = {}
     for issue, _, project in prepared:
         by_project[project.id].append(issue)
@@ -111,7 +111,7 @@ def insert_issues(
 
 def _prepare(
     op: Operation, fields: Mapping[str, object], updates: Mapping[str, object]
-) -> tuple[NewIssueRow, IssueWriter, ProjectRef]:
+) -> tuple[IssueRow, IssueWriter, ProjectRef]:
     """Check one create body and gather its values; nothing is written yet."""
     errors: dict[str, str] = {}
     project_ref = fields.get("project")
@@ -124,7 +124,7 @@ def _prepare(
     if errors:
         raise InvalidInputError("The issue could not be created.", field_errors=errors)
     project = _resolve_project(op, project_ref)
-    issue = NewIssueRow(
+    issue = IssueRow(
         project_id=project.id,
         status_id=project.initial_status_id,
         creator_id=op.actor.id,

@@ -9,6 +9,7 @@ are rows of their own so that JQL compiles to indexed ``EXISTS`` sub-queries.
 from __future__ import annotations
 
 import datetime as dt
+from collections.abc import Sequence
 from enum import StrEnum
 from typing import NamedTuple, TypeAlias
 
@@ -281,50 +282,23 @@ class Issue(Base):
 ISSUE_COLUMNS = tuple(c.key for c in Issue.__table__.columns)
 
 
-class IssueRow(NamedTuple):
-    """An issue's columns, read for rendering a page of replicas: a fraction of the cost
-    of loading an :class:`Issue` through the ORM (the two read alike: ``IssueView``)."""
+class IssueRow:
+    """An issue's column values outside the ORM: a new issue's, gathered before its row is
+    inserted, or a stored one's, read for rendering a page of replicas.
 
-    id: int
-    key: str
-    project_id: int
-    number: int
-    issue_type_id: int
-    status_id: int
-    priority_id: int | None
-    resolution_id: int | None
-    summary: str
-    description: str | None
-    assignee_id: int | None
-    reporter_id: int | None
-    creator_id: int | None
-    parent_id: int | None
-    due_date: dt.date | None
-    created_ms: int
-    updated_ms: int
-    resolution_ms: int | None
-
-
-# What rendering reads an issue from: a loaded Issue, or the row of one read for a page.
-IssueView: TypeAlias = Issue | IssueRow
-
-
-class NewIssueRow:
-    """The values of an issue being created, gathered before its row is inserted.
-
-    What an ``Issue(...)`` left out of the session was for this, without the ORM's
-    instrumentation: setting and reading its attributes cost more than the insert.
-    Every column starts as None (as a new ``Issue``'s do) until it is set.
+    Setting and reading an ORM :class:`Issue`'s attributes, or loading one, costs more
+    than the database's own work on these hot paths. Every column starts as None (as
+    a new ``Issue``'s do) until it is set.
     """
 
     __slots__ = ISSUE_COLUMNS
 
-    id: int  # None until the row is inserted, as a new Issue's
+    id: int  # None until a new issue's row is inserted, as a new Issue's
     key: str
     project_id: int
     number: int
-    status_id: int
     issue_type_id: int
+    status_id: int
     priority_id: int | None
     resolution_id: int | None
     summary: str
@@ -345,13 +319,21 @@ class NewIssueRow:
         for name in ISSUE_COLUMNS:
             setattr(self, name, values.get(name))
 
+    @classmethod
+    def of(cls, values: Sequence[object]) -> IssueRow:
+        """The issue of a selected row whose columns are ``ISSUE_COLUMNS``, in order."""
+        row = cls.__new__(cls)
+        for name, value in zip(ISSUE_COLUMNS, values, strict=True):
+            setattr(row, name, value)
+        return row
+
     def row(self) -> dict[str, object]:
         """The values to insert (all columns but ``id``)."""
         return {name: getattr(self, name) for name in ISSUE_COLUMNS if name != "id"}
 
 
-# What an issue's writer reads and sets: a loaded Issue, or the values of one being created.
-IssueFields: TypeAlias = Issue | NewIssueRow
+# What an issue's writer and the renderers work on: a loaded Issue, or its column values.
+IssueFields: TypeAlias = Issue | IssueRow
 
 
 class IssueLabel(Base):

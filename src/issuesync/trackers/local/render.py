@@ -30,11 +30,11 @@ from issuesync.trackers.local.models import (
     CustomValue,
     Issue,
     IssueComponent,
+    IssueFields,
     IssueLabel,
     IssueLink,
     IssueType,
     IssueVersion,
-    IssueView,
     Priority,
     Project,
     Resolution,
@@ -328,7 +328,7 @@ class PageParts:
 
     @classmethod
     def load(  # noqa: C901, PLR0912 - one query per kind of part, each behind its field
-        cls, renderer: Renderer, issues: Sequence[IssueView], selection: FieldSelection
+        cls, renderer: Renderer, issues: Sequence[IssueFields], selection: FieldSelection
     ) -> PageParts:
         parts = cls(renderer)
         session = renderer.session

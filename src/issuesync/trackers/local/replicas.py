@@ -26,7 +26,7 @@ from issuesync.trackers.local.models import (
     Attachment,
     Comment,
     Component,
-    IssueView,
+    IssueFields,
     Project,
     ProjectStatus,
     Version,
@@ -60,12 +60,12 @@ SYSTEM_FIELDS: Final = (
 )
 
 
-def render_replicas(op: Operation, rows: Sequence[IssueView]) -> list[Replica]:
+def render_replicas(op: Operation, rows: Sequence[IssueFields]) -> list[Replica]:
     """A page of issues as replicas, rendered in one batch (see ``hubrender``)."""
     return load_replicas(op, rows).replicas()
 
 
-def load_replicas(op: Operation, rows: Sequence[IssueView]) -> hubrender.HubPage:
+def load_replicas(op: Operation, rows: Sequence[IssueFields]) -> hubrender.HubPage:
     """What :func:`render_replicas` reads; its ``replicas()`` may be built after ``op``."""
     return hubrender.HubPage.load(op.renderer(), rows, SELECTION, custom_fields(op))
 
