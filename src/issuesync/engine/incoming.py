@@ -16,6 +16,7 @@ from __future__ import annotations
 import json
 import logging
 from collections import defaultdict
+from collections.abc import Callable
 from dataclasses import dataclass, field
 
 from sqlalchemy import select
@@ -96,12 +97,23 @@ class IncomingResult:
         return self.counts[ReceiveState.ARCHIVE]
 
 
-def process(route: Route) -> IncomingResult:
+# Messages whose run is real work: new ones, and those that waited for the tracker.
+# A message waiting for its parent or for a gap is tried again on every run, but only
+# a new message can end that wait, so retrying it alone is not "processing".
+_FRESH_STATES = frozenset({ReceiveState.NEW, ReceiveState.OFFLINE})
+
+
+def process(route: Route, *, on_work: Callable[[], None] | None = None) -> IncomingResult:
     """Apply what is pending in the connector's receive queue.
 
     The first message of each issue goes through the batch path when it can
     (a partner's new issue, an answer to ours); the rest, and whatever the batch
     path leaves, one by one in ``sequenceId`` order.
+
+    ``on_work`` is called before anything is applied when the run has new (or
+    ``offline``) messages to apply: the engine shows the route as processing from
+    then on. A run with nothing to apply, or only messages still waiting for a
+    parent or a gap, never calls it.
     """
     result = IncomingResult()
     with route.uow_factory(readonly=True) as uow:
@@ -111,6 +123,10 @@ def process(route: Route) -> IncomingResult:
     for item in sorted(work, key=lambda w: (w.sequence_id, w.row_id)):
         if item.issue_key not in held:
             by_issue[item.issue_key].append(item)
+    if on_work is not None and any(
+        item.state in _FRESH_STATES for items in by_issue.values() for item in items
+    ):
+        on_work()
     done = batch.apply(route, [items[0] for items in by_issue.values()])
     for items in by_issue.values():
         for item in items:

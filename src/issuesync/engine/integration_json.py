@@ -16,6 +16,7 @@ from sqlalchemy.orm import Session
 from issuesync.domain.integration import configuration_json
 from issuesync.domain.message import ReceiveState
 from issuesync.engine.connectors import connector_rows, load_configuration
+from issuesync.store.base import now_ms
 from issuesync.store.sync import ConnectorRow, ConnectorState, IntegrationRow, MessageRow
 
 JsonDict = dict[str, Any]
@@ -83,18 +84,51 @@ def integration_json(
     return body
 
 
-def status_json(session: Session, row: IntegrationRow) -> JsonDict:
-    """``GET /integrations/{key}/status`` (seed 002): the wanted state and each route's health."""
+def status_json(session: Session, row: IntegrationRow, *, now: int | None = None) -> JsonDict:
+    """``GET /integrations/{key}/status`` (seed 002): the wanted state and each route's health.
+
+    ``status`` is the wanted state; each connector's block is what the engine that
+    runs it wrote in ``connector_states`` (see ``engine/runner.py``), read as of
+    ``now`` (default: the clock):
+
+    - ``startTime``: when the engine holding the connector took it up; only while
+      the routes run.
+    - ``incomingRouteStatus``/``outgoingRouteStatus``: ``STARTED`` while an engine
+      runs the connector's routes.
+    - ``externalRouteStatus``: the route that exchanges messages with the partner
+      (the file transport's pump; the in-process queue of the vm transport). It runs
+      inside the connector's routes, so it is ``STARTED`` exactly when both are.
+    - ``incomingProcessingStatus``: ``PROCESSING`` from the moment a run of the
+      incoming route finds messages to apply until a run leaves none due;
+      ``outgoingProcessingStatus``: ``PROCESSING`` while the outgoing route builds
+      and sends messages for changed issues (a poll that found some, or a resync).
+      ``IDLE`` otherwise.
+    - ``online``: whether the tracker answered the engine's last call;
+      ``reconnecting``: it did not, and the running routes keep trying it.
+    - ``issuesInError``: issues with a received message in ``error``.
+
+    A status never vouches for a dead engine. A reading counts only while the
+    lease it was written under is live (``lease_owner`` set, ``lease_until_ms`` not
+    passed); the processing readings and ``reconnecting`` need one. Once
+    ``lease_until_ms`` has passed (an engine killed before it gave the lease up, or
+    handed over and taken up by no engine), nothing runs the routes: they read
+    ``STOPPED``, without ``startTime``, until an engine takes the lease again.
+    Without any lease the route statuses are as the last engine left them
+    (``STOPPED`` when it stopped them).
+    """
     first, second = connector_rows(session, row.id)
     errors = _issues_in_error(session, (first.id, second.id))
+    at = now_ms() if now is None else now
     return {
         "status": "RUNNING" if row.running else "STOPPED",
-        "firstConnector": _connector_status(session, first, errors.get(first.id, 0)),
-        "secondConnector": _connector_status(session, second, errors.get(second.id, 0)),
+        "firstConnector": _connector_status(session, first, errors.get(first.id, 0), at),
+        "secondConnector": _connector_status(session, second, errors.get(second.id, 0), at),
     }
 
 
-def _connector_status(session: Session, row: ConnectorRow, issues_in_error: int) -> JsonDict:
+def _connector_status(
+    session: Session, row: ConnectorRow, issues_in_error: int, now: int
+) -> JsonDict:
     state = session.get(ConnectorState, row.id) or ConnectorState(
         connector_id=row.id,
         online=True,
@@ -105,19 +139,24 @@ def _connector_status(session: Session, row: ConnectorRow, issues_in_error: int)
         incoming_details="",
         outgoing_details="",
     )
+    lapsed = state.lease_until_ms is not None and state.lease_until_ms < now
+    leased = state.lease_owner is not None and not lapsed
+    incoming_route = "STOPPED" if lapsed else state.incoming_status
+    outgoing_route = "STOPPED" if lapsed else state.outgoing_status
+    running = incoming_route == outgoing_route == "STARTED"
     body: JsonDict = {"connectorKey": row.key}
-    if state.start_ms is not None:
+    if state.start_ms is not None and not lapsed:
         body["startTime"] = state.start_ms
     body |= {
         "online": state.online,
-        "reconnecting": False,
-        "incomingRouteStatus": state.incoming_status,
-        "incomingProcessingStatus": state.incoming_processing,
+        "reconnecting": leased and running and not state.online,
+        "incomingRouteStatus": incoming_route,
+        "incomingProcessingStatus": state.incoming_processing if leased else "IDLE",
         "incomingDetails": state.incoming_details,
-        "outgoingRouteStatus": state.outgoing_status,
-        "outgoingProcessingStatus": state.outgoing_processing,
+        "outgoingRouteStatus": outgoing_route,
+        "outgoingProcessingStatus": state.outgoing_processing if leased else "IDLE",
         "outgoingDetails": state.outgoing_details,
-        "externalRouteStatus": state.incoming_status,
+        "externalRouteStatus": "STARTED" if running else "STOPPED",
         "issuesInError": issues_in_error,
     }
     return body

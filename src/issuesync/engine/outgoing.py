@@ -48,6 +48,7 @@ from issuesync.store.sync import ConnectorState, SyncInfo, TraceRow
 log = logging.getLogger(__name__)
 
 Progress = Callable[[int], None]
+Signal = Callable[[], None]
 
 # How often a poll that sent nothing stores its cursor. The route keeps it in
 # memory meanwhile: an idle poll writes nothing, and on SQLite does not wait for
@@ -64,8 +65,13 @@ class PollResult:
     messages_sent: int = 0
 
 
-def poll(route: Route) -> PollResult:
-    """Run the outgoing route once."""
+def poll(route: Route, *, on_work: Signal | None = None) -> PollResult:
+    """Run the outgoing route once.
+
+    ``on_work`` is called when the poll found changed issues (or deletions), before
+    it builds their messages: the engine shows the route as processing from then on.
+    An idle poll never calls it.
+    """
     result = PollResult()
     cursor = route.cursor
     if cursor is None:  # the first poll of this route: the stored cursor
@@ -77,6 +83,8 @@ def poll(route: Route) -> PollResult:
     for page in route.tracker.changed_since(
         cursor.since(route.lookback_ms), queries, route.page_size, known=route.seen
     ):
+        if page and on_work is not None:
+            on_work()
         result.issues_seen += len(page)
         result.messages_sent += send_page(route, page)
         route.seen.update((replica.key, replica.updated) for replica in page)
@@ -84,7 +92,7 @@ def poll(route: Route) -> PollResult:
     if route.tracker.capabilities.deletions and _deletions_due(route, cursor, signpost):
         # Deletions are asked for less often: an idle poll is then one search call.
         deletions_at = route.tracker.clock_ms()
-        result.messages_sent += _send_deletions(route, cursor)
+        result.messages_sent += _send_deletions(route, cursor, on_work)
     route.cursor = Cursor(updated_ms=signpost, deletions_ms=deletions_at)
     if (
         result.messages_sent
@@ -382,10 +390,12 @@ def _deletions_due(route: Route, cursor: Cursor, now: int) -> bool:
     return now - cursor.deletions_ms >= route.deletion_check_ms
 
 
-def _send_deletions(route: Route, cursor: Cursor) -> int:
+def _send_deletions(route: Route, cursor: Cursor, on_work: Signal | None) -> int:
     deletions = route.tracker.deleted_since(cursor.deletions_since(route.lookback_ms))
     if not deletions:
         return 0
+    if on_work is not None:
+        on_work()
     sent = 0
     with route.uow_factory() as uow:
         infos = infos_by_local(uow.session, route.id, [d.key for d in deletions])

@@ -13,10 +13,19 @@ share (the connectors to run divided by the live engines, rounded up). An
 engine over its share gives the surplus back, so a worker started later gets
 work within a second or two; the two halves of an integration then usually run
 in two processes, on two cores.
+
+What the engine is doing shows in ``connector_states`` (seed 002's status block;
+the API may run in another process): the routes are ``STARTED`` from the lease on,
+``online`` is false while the tracker cannot be reached, and each route's
+processing reading is ``PROCESSING`` while it works through messages. Those readings
+are written only when they change, so an idle poll and each batch of a long run
+cost no write; a reader trusts them only while the lease is live
+(``engine/integration_json.py``).
 """
 
 from __future__ import annotations
 
+import functools
 import gc
 import logging
 import math
@@ -24,6 +33,7 @@ import os
 import socket
 import threading
 import uuid
+from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 
@@ -57,6 +67,8 @@ log = logging.getLogger(__name__)
 
 STARTED = "STARTED"
 STOPPED = "STOPPED"
+IDLE = "IDLE"
+PROCESSING = "PROCESSING"
 BACKOFF_MS = 30_000
 ARRIVALS_MS = 100  # how often the scheduler looks for messages another process sent
 SWEEP_MS = 60_000
@@ -76,7 +88,10 @@ class _Slot:
     nudged: bool = False
     newest_arrival: int = 0  # the highest receive-queue row id noticed by _notice_arrivals
     next_sweep: int = 0
-    failing: set[str] = field(default_factory=set)
+    failing: set[str] = field(default_factory=set)  # "<route>_details:<chore>", "" for the route
+    # The processing readings ("incoming"/"outgoing") last written to the connector's
+    # state; the lease wrote IDLE. Kept here so that only a change costs a write.
+    processing: dict[str, str] = field(default_factory=lambda: {"incoming": IDLE, "outgoing": IDLE})
     lock: threading.Lock = field(default_factory=threading.Lock)
 
 
@@ -255,6 +270,12 @@ class Engine:
                     start_ms=now,
                     incoming_status=STARTED,
                     outgoing_status=STARTED,
+                    # A new lease starts afresh: a dead engine's PROCESSING or offline
+                    # reading is not this engine's (it writes online=False itself
+                    # when its first call fails, and only a change of it after that).
+                    incoming_processing=IDLE,
+                    outgoing_processing=IDLE,
+                    online=True,
                     incoming_details="",
                     outgoing_details="",
                 )
@@ -279,9 +300,25 @@ class Engine:
             uow.commit()
 
     def _release(self, connector_id: int, *, stopped: bool) -> None:
-        values: dict[str, object] = {"lease_owner": None, "lease_until_ms": None}
+        """Give the lease up: the routes stop (``stopped``) or go to another engine.
+
+        Handed over, the routes stay ``STARTED`` and ``lease_until_ms`` stays set, as
+        the time by which another engine should have taken them up (one does within
+        a refresh): a status read after it shows them stopped, in case none did.
+        """
+        values: dict[str, object] = {
+            "lease_owner": None,
+            "lease_until_ms": now_ms() + self.lease_ms,
+            "incoming_processing": IDLE,
+            "outgoing_processing": IDLE,
+        }
         if stopped:
-            values |= {"incoming_status": STOPPED, "outgoing_status": STOPPED, "start_ms": None}
+            values |= {
+                "lease_until_ms": None,
+                "incoming_status": STOPPED,
+                "outgoing_status": STOPPED,
+                "start_ms": None,
+            }
         with self.services.uow_factory() as uow:
             uow.session.execute(
                 update(ConnectorState)
@@ -292,6 +329,28 @@ class Engine:
                 .values(**values)
             )
             uow.commit()
+
+    def _processing(self, slot: _Slot, route_name: str, reading: str) -> None:
+        """Show whether a route works through messages (``PROCESSING``) or waits (``IDLE``).
+
+        Written only when the reading changes, and only under this engine's lease
+        (a stalled engine that lost it must not overwrite its successor's reading).
+        The slot remembers the reading once it is stored, so a failed write is tried
+        again at the next change.
+        """
+        if slot.processing[route_name] == reading:
+            return
+        with self.services.uow_factory() as uow:
+            uow.session.execute(
+                update(ConnectorState)
+                .where(
+                    ConnectorState.connector_id == slot.route.id,
+                    ConnectorState.lease_owner == self.owner,
+                )
+                .values(**{f"{route_name}_processing": reading})
+            )
+            uow.commit()
+        slot.processing[route_name] = reading
 
     def _report(self, connector_id: int, **values: object) -> None:
         with self.services.uow_factory() as uow:
@@ -315,17 +374,30 @@ class Engine:
         return slot.route if slot else None
 
     def run_connector(self, connector_id: int, *, force: bool = False) -> int:
-        """Run a connector's due routes (all of them with ``force``); returns messages moved."""
+        """Run a connector's due routes (all of them with ``force``); returns messages moved.
+
+        The processing readings: the incoming route's turns ``PROCESSING`` when a run
+        finds messages to apply and ``IDLE`` after a run that leaves none due (not a
+        full batch, no nudge), so a batch loop writes it twice in all; the outgoing
+        route's is ``PROCESSING`` from a poll that found changed issues, or a resync,
+        to the end of this run.
+        """
         slot = self._slots.get(connector_id)
         if slot is None:
             return 0
         moved = 0
+        # The routes say when they found work (``on_work``), before they do it: only they
+        # know, and a reading written after the run could not show a run under way. The
+        # engine decides when the work is over, since only it knows whether the route
+        # runs again at once.
+        incoming_work = functools.partial(self._processing, slot, "incoming", PROCESSING)
+        outgoing_work = functools.partial(self._processing, slot, "outgoing", PROCESSING)
         with slot.lock:
             now = now_ms()
             interval = slot.route.connector.configuration.sync
             pump = getattr(slot.route.transport, "pump", None)
             if pump is not None:
-                moved += max(self._guard(slot, "incoming", pump), 0)
+                moved += max(self._guard(slot, "incoming", pump, chore="pump"), 0)
             # Incoming first: a message a crash interrupted is finished (and its new issue
             # linked) before the outgoing route could take that issue for a local one.
             # For the same reason the outgoing route waits while the incoming one fails:
@@ -333,18 +405,24 @@ class Engine:
             incoming_failed = False
             if force or now >= slot.next_in:
                 slot.nudged = False
-                applied = self._guard(slot, "incoming", lambda: _incoming(slot.route))
-                full = applied >= slot.route.batch_size
+                applied = self._guard(
+                    slot, "incoming", lambda: _incoming(slot.route, incoming_work)
+                )
+                again = applied >= slot.route.batch_size or slot.nudged
                 slot.next_in = (
                     now
-                    if full or slot.nudged
+                    if again
                     else now + (interval.incoming_interval_ms if applied >= 0 else self.backoff_ms)
                 )
+                if not again:
+                    self._processing(slot, "incoming", IDLE)
                 moved += max(applied, 0)
                 incoming_failed = applied < 0
             if (force or now >= slot.next_out) and not incoming_failed:
                 sent = self._guard(
-                    slot, "outgoing", lambda: outgoing.poll(slot.route).messages_sent
+                    slot,
+                    "outgoing",
+                    lambda: outgoing.poll(slot.route, on_work=outgoing_work).messages_sent,
                 )
                 slot.next_out = now + (
                     interval.outgoing_interval_ms if sent >= 0 else self.backoff_ms
@@ -353,17 +431,20 @@ class Engine:
                     moved += sent
                     self._nudge(slot.route.connector.partner_id)
             if pump is not None and moved:
-                moved += max(self._guard(slot, "outgoing", pump), 0)
+                moved += max(self._guard(slot, "outgoing", pump, chore="pump"), 0)
             moved += self._run_tasks(slot)
+            self._processing(slot, "outgoing", IDLE)  # a poll sends all it found at once
             if now >= slot.next_sweep:
                 slot.next_sweep = now + SWEEP_MS
-                self._guard(slot, "incoming", lambda: _sweep(slot.route))
+                self._guard(slot, "incoming", lambda: _sweep(slot.route), chore="sweep")
         return moved
 
     def _run_tasks(self, slot: _Slot) -> int:
         """Run the connector's queued resyncs (the caller holds the slot's lock)."""
         with self.services.uow_factory(readonly=True) as uow:
             waiting = [t.id for t in pending_tasks(uow.session, slot.route.id, RESYNC)]
+        if waiting:
+            self._processing(slot, "outgoing", PROCESSING)
         for task_id in waiting:
             run_resync(slot.route, task_id)
             self._nudge(slot.route.connector.partner_id)
@@ -377,29 +458,41 @@ class Engine:
             partner.nudged = True  # survives a run of the partner that is under way
             self._wake.set()
 
-    def _guard(self, slot: _Slot, route_name: str, work: object) -> int:
-        """Run a route; failures are reported in the connector's state, never raised."""
+    def _guard(self, slot: _Slot, route_name: str, work: object, *, chore: str = "") -> int:
+        """Run a route; failures are reported in the connector's state, never raised.
+
+        ``chore`` names work of the route that never calls the tracker (the file
+        transport's pump, the sweep). Its success clears only its own failure: it
+        says nothing of the tracker, so an offline reading (and with it
+        ``reconnecting``) stays until the route itself reaches the tracker again.
+        """
         details = f"{route_name}_details"
+        failure = f"{details}:{chore}"
         try:
             result = work()  # type: ignore[operator]
         except TrackerOfflineError as exc:
             slot.offline = True
-            slot.failing.add(details)
+            slot.failing.add(failure)
             self._report(slot.route.id, online=False, **{details: exc.message})
             return -1
         except IssueSyncError as exc:
-            slot.failing.add(details)
+            slot.failing.add(failure)
             self._report(slot.route.id, **{details: exc.message})
             return -1
         except Exception as exc:
-            slot.failing.add(details)
+            slot.failing.add(failure)
             log.exception("the %s route of %s failed", route_name, slot.route.connector.key)
             self._report(slot.route.id, **{details: f"internal error: {exc.__class__.__name__}"})
             return -1
-        if slot.offline or details in slot.failing:
-            slot.offline = False
-            slot.failing.discard(details)
-            self._report(slot.route.id, online=True, **{details: ""})
+        back_online = slot.offline and not chore
+        if back_online or failure in slot.failing:
+            slot.offline = slot.offline and not back_online
+            slot.failing.discard(failure)
+            values: dict[str, object] = {"online": True} if back_online else {}
+            if not any(f.startswith(f"{details}:") for f in slot.failing):
+                values[details] = ""  # another failure of this route keeps its details
+            if values:
+                self._report(slot.route.id, **values)
         return int(result)
 
     def step(self) -> int:
@@ -508,8 +601,8 @@ class Engine:
                 self._wake.set()  # due again (a full batch, say): no wait for the loop's tick
 
 
-def _incoming(route: Route) -> int:
-    result = incoming.process(route)
+def _incoming(route: Route, on_work: Callable[[], None]) -> int:
+    result = incoming.process(route, on_work=on_work)
     if result.offline:
         raise TrackerOfflineError("The tracker is offline; messages wait in 'offline'.")
     return result.applied + result.counts.get("discard", 0) + result.counts.get("invalid", 0)
