@@ -115,6 +115,7 @@ def create_app(services: Services) -> FastAPI:
     # Imported here so that building services for the CLI does not load the web stack.
     from fastapi import FastAPI  # noqa: PLC0415
 
+    from issuesync.api import backbone  # noqa: PLC0415
     from issuesync.api.errors import (  # noqa: PLC0415
         ErrorShapes,
         install_error_handlers,
@@ -140,6 +141,7 @@ def create_app(services: Services) -> FastAPI:
     app.include_router(health_router)
     app.include_router(build_router())
     app.include_router(build_content_router())
+    backbone.mount(app, shapes)
     return app
 
 

@@ -18,7 +18,7 @@ from sqlalchemy.orm import Session
 
 from issuesync.app import Services
 from issuesync.domain.diff import Winner
-from issuesync.domain.message import InvalidMessageError, Message, ReceiveState, SendState
+from issuesync.domain.message import ReceiveState, SendState
 from issuesync.engine import incoming, queues
 from issuesync.engine.filetransport import list_invalid
 from issuesync.engine.integrations import ConnectorConfig, connector_by_key
@@ -135,16 +135,9 @@ def messages_commands(open_services: OpenServices, out: Console) -> typer.Typer:
         """Show one message as JSON, with its replica decoded."""
         with open_services() as services, services.uow_factory(readonly=True) as uow:
             config = connector_by_key(uow.session, connector)
-            row = queues.get_message(uow.session, config.id, message_id)
-            document: dict[str, Any] = {"state": row.state, "reason": row.reason}
-            try:
-                message = Message.loads(row.body)
-            except InvalidMessageError as exc:
-                document["invalid"] = str(exc)
-            else:
-                document["message"] = message.to_json()
-                if message.replica is not None:
-                    document["replica"] = message.replica.decode().to_json()
+            document = queues.message_document(
+                queues.get_message(uow.session, config.id, message_id)
+            )
         _echo_json(document)
 
     @group.command("retry")

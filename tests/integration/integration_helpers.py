@@ -126,6 +126,24 @@ SEED_SYNC_INFO: list[dict[str, Any]] = [
     },
 ]
 
+
+def stopped_connector_status(connector_key: str) -> dict[str, Any]:
+    """Seed 002's status block of a connector that no engine runs."""
+    return {
+        "connectorKey": connector_key,
+        "online": True,
+        "reconnecting": False,
+        "incomingRouteStatus": "STOPPED",
+        "incomingProcessingStatus": "IDLE",
+        "incomingDetails": "",
+        "outgoingRouteStatus": "STOPPED",
+        "outgoingProcessingStatus": "IDLE",
+        "outgoingDetails": "",
+        "externalRouteStatus": "STOPPED",
+        "issuesInError": 0,
+    }
+
+
 BACKBONE_DATE = re.compile(r"^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}[+-]\d{4}$")
 
 

@@ -14,10 +14,8 @@ from pathlib import Path
 
 import pytest
 import schemathesis
-from hypothesis import HealthCheck, given, settings
-from hypothesis.errors import Unsatisfiable
+from fuzz_helpers import fuzz_operations
 from pydantic import SecretStr
-from schemathesis import GenerationMode
 from schemathesis.checks import not_a_server_error
 
 from issuesync.app import Services, bootstrap, build_services, create_app
@@ -64,46 +62,13 @@ REAL_PATH_VALUES = {
 
 
 def test_no_route_answers_a_server_error(tracker_schema: schemathesis.BaseSchema) -> None:
-    # Each route is fuzzed on its own, so one failure does not hide the others; the
-    # pytest plugin of schemathesis is not used because it does not run on pytest 9.
-    failures: list[str] = []
     operations = [result.ok() for result in tracker_schema.get_all_operations()]
     assert len(operations) > 40  # every route of the API is in the document
-    # Deletions last, so that the other routes still find the fixture's issue.
-    operations.sort(key=lambda operation: operation.method.upper() == "DELETE")
-
-    for operation in operations:
-        real = {
-            name: value
-            for name, value in REAL_PATH_VALUES.items()
-            if "{" + name + "}" in operation.path
-        }
-        strategies = [operation.as_strategy(GenerationMode.POSITIVE)]
-        raw = operation.definition.raw
-        # Invalid requests need an input to make invalid (the auth header is ours to send).
-        inputs = [p for p in raw.get("parameters", []) if p.get("name") != "authorization"]
-        if inputs or "requestBody" in raw:
-            strategies.append(operation.as_strategy(GenerationMode.NEGATIVE))
-        if real:
-            strategies.append(operation.as_strategy(GenerationMode.POSITIVE, path_parameters=real))
-        for strategy in strategies:
-
-            @given(case=strategy)
-            @settings(
-                max_examples=10,
-                deadline=None,
-                suppress_health_check=list(HealthCheck),
-                derandomize=True,
-                database=None,
-            )
-            def fuzz(case: schemathesis.Case) -> None:
-                response = case.call(headers={"Authorization": ADMIN})
-                case.validate_response(response, checks=[not_a_server_error])
-
-            try:
-                fuzz()
-            except Unsatisfiable:
-                continue  # no invalid request can be made for a route without inputs
-            except Exception as exc:  # noqa: BLE001 - collect every route's failure
-                failures.append(f"{operation.label}: {exc}")
+    failures = fuzz_operations(
+        operations,
+        authorization=ADMIN,
+        real_values=REAL_PATH_VALUES,
+        checks=[not_a_server_error],
+        max_examples=10,
+    )
     assert not failures, "\n\n".join(failures)

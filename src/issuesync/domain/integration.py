@@ -246,6 +246,26 @@ class Application(Model):
         return "jira" if self.base_url else "local"
 
 
+class ConnectionChange(Model):
+    """One side of ``PUT /integrations/{key}/applicationConnection``: where and with what.
+
+    The sync user's name cannot change here (seed 001); it may be repeated.
+    """
+
+    base_url: str | None = Field(default=None, alias="baseUrl")
+    user: str | None = None
+    password: SecretStr | None = None
+    token: SecretStr | None = None
+    proxy: Proxy | None = None
+
+
+class ConnectionUpdate(Model):
+    """The body of ``PUT /integrations/{key}/applicationConnection`` (seed 001)."""
+
+    first_connector: ConnectionChange | None = Field(default=None, alias="firstConnector")
+    second_connector: ConnectionChange | None = Field(default=None, alias="secondConnector")
+
+
 class Connection(Model):
     """A connector's ``connection``."""
 

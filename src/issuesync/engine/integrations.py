@@ -23,6 +23,7 @@ from sqlalchemy.orm import Session
 
 from issuesync.domain.integration import (
     Application,
+    ConnectionUpdate,
     ConnectorSpec,
     IntegrationSpec,
     QueueSettings,
@@ -74,6 +75,7 @@ __all__ = [
     "parse_integration_spec",
     "project_checker",
     "set_running",
+    "update_connection",
     "update_integration",
     "validation_field_errors",
 ]
@@ -474,5 +476,54 @@ def update_integration(
             row.polling_interval_ms = settings.internal_polling_interval
         row.configuration = configurations[index].model_dump_json(by_alias=True)
         row.modified_user, row.modified_ms = actor, now
+    session.flush()
+    return integration
+
+
+def update_connection(
+    session: Session, key: str, change: ConnectionUpdate, actor: str, secrets: SecretBox
+) -> IntegrationRow:
+    """Change base URLs, sync user secrets and proxies (seed 001's ``applicationConnection``).
+
+    The sync user's name stays: a different one is refused. What a side leaves
+    out stays as it is. The connectors' new version makes running engines take
+    them up again with the new connection.
+    """
+    integration = get_integration(session, key)
+    rows = connector_rows(session, integration.id)
+    sides = (change.first_connector, change.second_connector)
+    errors: dict[str, str] = {}
+    for side, given, row in zip(SIDES, sides, rows, strict=True):
+        if given is None:
+            continue
+        if given.user is not None and given.user != row.user:
+            errors[f"{side}.user"] = (
+                f"the sync user of {row.key} is '{row.user}' and cannot be changed here; "
+                "change it with PUT /integrations/{key}"
+            )
+        if given.password is not None and given.token is not None:
+            errors[f"{side}.token"] = "give the sync user's password or a token, not both"
+        if row.system == PARTNER_SYSTEM and given.model_fields_set:
+            errors[side] = f"{row.key} runs on the partner node; change its connection there"
+    if not any(sides):
+        errors["firstConnector"] = "give firstConnector, secondConnector or both"
+    if errors:
+        raise InvalidInputError("The connection is not valid.", field_errors=errors)
+    now = now_ms()
+    for given, row in zip(sides, rows, strict=True):
+        if given is None:
+            continue
+        # Only what the side gave is set, so the merge keeps everything else.
+        application = Application.model_validate(
+            given.model_dump(by_alias=True, exclude_unset=True)
+        )
+        _apply_application(row, application, secrets, merge=True)
+        row.modified_user, row.modified_ms = actor, now
+    identities = (_row_identity(rows[0]), _row_identity(rows[1]))
+    errors = _same_project_errors(identities)
+    if errors:
+        raise InvalidInputError("The connection is not valid.", field_errors=errors)
+    _refuse_duplicate(session, identities, exclude_integration_id=integration.id)
+    integration.modified_user, integration.modified_ms = actor, now
     session.flush()
     return integration

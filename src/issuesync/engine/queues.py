@@ -9,12 +9,14 @@ from __future__ import annotations
 from collections import defaultdict
 from collections.abc import Sequence
 from dataclasses import dataclass
+from typing import Any
 
 from sqlalchemy import delete, func, select, update
 from sqlalchemy.orm import Session
 
 from issuesync.domain.message import (
     PENDING_STATES,
+    InvalidMessageError,
     Message,
     MessageKind,
     ReceiveState,
@@ -256,6 +258,20 @@ class MessageView:
             "created": self.created_ms,
             "updated": self.updated_ms,
         }
+
+
+def message_document(row: MessageRow) -> dict[str, Any]:
+    """One stored message for people: its state, its body, and its replica decoded."""
+    document: dict[str, Any] = {"state": row.state, "reason": row.reason}
+    try:
+        message = Message.loads(row.body)
+    except InvalidMessageError as exc:
+        document["invalid"] = str(exc)
+    else:
+        document["message"] = message.to_json()
+        if message.replica is not None:
+            document["replica"] = message.replica.decode().to_json()
+    return document
 
 
 def _view(row: MessageRow) -> MessageView:

@@ -13,7 +13,7 @@ from starlette.concurrency import run_in_threadpool
 from starlette.datastructures import UploadFile
 
 from issuesync import __version__
-from issuesync.api.deps import PrincipalDep, ServicesDep
+from issuesync.api.deps import PrincipalDep, ServicesDep, refuse_nul
 from issuesync.app import Services
 from issuesync.auth import Principal
 from issuesync.errors import InvalidInputError, PayloadTooLargeError, PermissionDeniedError
@@ -42,13 +42,6 @@ MULTIPART_OVERHEAD = 64 * 1024
 
 StartAt = Annotated[int, Query(alias="startAt", ge=0, le=MAX_INT)]
 MaxResults = Annotated[int, Query(alias="maxResults", ge=0, le=MAX_INT)]
-
-
-def _refuse_nul(request: Request) -> None:
-    """Refuse NUL characters in the path and query, as bodies do."""
-    path: str = request.scope.get("path", "")
-    if NUL in path or any(NUL in k or NUL in v for k, v in request.query_params.multi_items()):
-        raise InvalidInputError("The URL must not contain NUL characters (%00).")
 
 
 T = TypeVar("T")
@@ -81,7 +74,7 @@ def build_router() -> APIRouter:  # noqa: C901, PLR0915 - one route table, read 
     router = APIRouter(
         prefix=JIRA_PREFIX,
         tags=["built-in tracker (Jira REST v2)"],
-        dependencies=[Depends(_refuse_nul)],
+        dependencies=[Depends(refuse_nul)],
     )
 
     @router.get("/serverInfo")

@@ -1,0 +1,44 @@
+"""The Backbone dialect: K15t Backbone Issue Sync's management REST API (seeds 000-002)."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+
+from fastapi import FastAPI
+from fastapi.routing import APIRoute
+
+from issuesync.api.backbone.routes import BACKBONE_PREFIX, PREFIXES, SHORT_PREFIX, build_router
+from issuesync.api.errors import ErrorShapes
+
+
+def backbone_error(status: int, message: str, field_errors: Mapping[str, str]) -> object:
+    """Errors as Atlassian's REST plugins answer them: ``{"status-code": 404, "message": ...}``.
+
+    A 400 for a wrong body also names each wrong field under ``errors``.
+    """
+    body: dict[str, object] = {"status-code": status, "message": message}
+    if field_errors:
+        body["errors"] = dict(field_errors)
+    return body
+
+
+def mount(app: FastAPI, shapes: ErrorShapes) -> None:
+    """Serve the API under Backbone's base path and under ``/api/1``, documented under both."""
+    for prefix in PREFIXES:
+        shapes.register(prefix, backbone_error)
+        short = prefix == SHORT_PREFIX
+        app.include_router(
+            build_router(),
+            prefix=prefix,
+            generate_unique_id_function=_operation_id("short_" if short else "backbone_"),
+        )
+
+
+def _operation_id(prefix: str):  # type: ignore[no-untyped-def]  # noqa: ANN202 - FastAPI's hook type
+    def generate(route: APIRoute) -> str:
+        return f"{prefix}{route.name}"
+
+    return generate
+
+
+__all__ = ["BACKBONE_PREFIX", "PREFIXES", "SHORT_PREFIX", "backbone_error", "mount"]

@@ -1,0 +1,90 @@
+"""Who may see and steer which integration in the Backbone API.
+
+An administrator sees and changes everything. A project administrator sees
+and steers the integrations where one side is a built-in project they
+administer, and creates integrations only between projects of theirs (a
+remote tracker's side is guarded by its own credentials). Everyone else gets
+403.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from issuesync.auth import Principal
+from issuesync.domain.integration import IntegrationSpec
+from issuesync.engine.integrations import connector_row_by_key, connector_rows, get_integration
+from issuesync.errors import PermissionDeniedError
+from issuesync.store.sync import ConnectorRow, IntegrationRow
+
+LOCAL = "local"
+
+
+def require_some_project(principal: Principal) -> None:
+    """403 for a caller who administers nothing (the API is for administrators)."""
+    if not principal.is_admin and not principal.project_admin_keys:
+        raise PermissionDeniedError(
+            "You must be an administrator, or administer a project, to use this API."
+        )
+
+
+def _own_sides(principal: Principal, rows: Iterable[ConnectorRow]) -> bool:
+    return any(row.system == LOCAL and principal.administers(row.project_key) for row in rows)
+
+
+def visible_integration(session: Session, principal: Principal, key: str) -> IntegrationRow:
+    """The integration with this key, if the caller may see it (404 first, then 403)."""
+    integration = get_integration(session, key)
+    require_integration(session, principal, integration)
+    return integration
+
+
+def require_integration(
+    session: Session, principal: Principal, integration: IntegrationRow
+) -> None:
+    """403 unless the caller is an administrator or administers one of its projects."""
+    require_some_project(principal)
+    if principal.is_admin or _own_sides(principal, connector_rows(session, integration.id)):
+        return
+    raise PermissionDeniedError(
+        f"You must administer one of the projects of {integration.key} to do this."
+    )
+
+
+def visible_connector(session: Session, principal: Principal, key: str) -> ConnectorRow:
+    """The connector with this key, if the caller may see its integration."""
+    row = connector_row_by_key(session, key)
+    integration = session.get_one(IntegrationRow, row.integration_id)
+    require_integration(session, principal, integration)
+    return row
+
+
+def visible_integration_ids(session: Session, principal: Principal) -> set[int] | None:
+    """The integrations a project administrator may see; None for an administrator."""
+    if principal.is_admin:
+        return None
+    rows = session.execute(
+        select(ConnectorRow.integration_id, ConnectorRow.project_key).where(
+            ConnectorRow.system == LOCAL,
+            ConnectorRow.project_key.in_(sorted(principal.project_admin_keys)),
+        )
+    )
+    return {integration_id for integration_id, _ in rows}
+
+
+def require_create(principal: Principal, spec: IntegrationSpec) -> None:
+    """A project administrator may pair only built-in projects they administer."""
+    require_some_project(principal)
+    if principal.is_admin:
+        return
+    for connector in (spec.first_connector, spec.second_connector):
+        application = connector.connection.application
+        if application.resolved_system == LOCAL and not principal.administers(
+            connector.project_key
+        ):
+            raise PermissionDeniedError(
+                f"You must administer project {connector.project_key} to synchronize it."
+            )
