@@ -4,7 +4,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 
-.PHONY: run test lint typecheck pytest install bench bench-sync bench-routes soak clean
+.PHONY: run test lint typecheck pytest install bench bench-sync bench-routes bench-api soak clean
 
 $(STAMP): pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -41,6 +41,11 @@ bench-sync: $(STAMP)
 # bench-sync's end-to-end rate on a busy host), e.g. BENCH_ARGS="--issues 3000 --repeats 5"
 bench-routes: $(STAMP)
 	$(BIN)/python bench/routes.py $(BENCH_ARGS)
+
+# p50/p99 of the Backbone API's status and list routes, 50 integrations, 200 requests/s
+# open loop from a second process, e.g. BENCH_ARGS="--server-workers 2" or "--profile DIR"
+bench-api: $(STAMP)
+	$(BIN)/python bench/api.py $(BENCH_ARGS)
 
 # Longer runs than `make test`: 300 random interleavings, the process and crash tests.
 soak: $(STAMP)

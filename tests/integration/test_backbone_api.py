@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import copy
 import re
+import time
 from collections.abc import Callable
 from typing import Any
 
@@ -24,6 +25,8 @@ from tracker_helpers import create_project
 
 from issuesync.accounts import NewUser, create_user
 from issuesync.app import Services
+from issuesync.domain.integration import IntegrationSpec
+from issuesync.engine.integrations import create_integration, project_checker, set_running
 
 BASE = "/plugins/servlet/backbone-issue-sync/api/1"
 TASK_ID = re.compile(r"^[0-9A-F]{32}$")
@@ -471,3 +474,30 @@ def test_conflicts_of_a_sound_integration_and_of_a_broken_one(
     assert "colour" in unknown["message"]
     assert unknown["resolution"]
     assert_error(projects.get(f"{BASE}/integrations/INT-9/conflicts"), 404, "INT-9")
+
+
+def test_status_follows_changes_made_elsewhere(projects: httpx.Client, services: Services) -> None:
+    # The board answers from a snapshot; changes of other processes show within its age.
+    create(projects)
+    assert projects.get(f"{BASE}/integrations/INT-1/status").json()["status"] == "STOPPED"
+    body = local_body()
+    body["secondConnector"]["projectKey"] = "PC"
+    with services.uow_factory() as uow:  # as the CLI or another server would
+        created = create_integration(
+            uow.session,
+            IntegrationSpec.model_validate(body),
+            actor="cli",
+            secrets=services.secrets,
+            project_exists=project_checker(uow.session),
+        )
+        set_running(uow.session, "INT-1", running=True, actor="cli")
+        uow.commit()
+    assert created.key == "INT-2"
+    # A key the snapshot does not know is looked up again at once, not a 404.
+    assert projects.get(f"{BASE}/integrations/INT-2/status").json()["status"] == "STOPPED"
+    deadline = time.monotonic() + 5
+    while projects.get(f"{BASE}/integrations/INT-1/status").json()["status"] != "RUNNING":
+        assert time.monotonic() < deadline, "the status never showed the change"
+        time.sleep(0.05)
+    listed = projects.get(f"{BASE}/integrations").json()
+    assert [i["status"]["status"] for i in listed] == ["RUNNING", "STOPPED"]

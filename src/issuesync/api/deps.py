@@ -42,7 +42,7 @@ ServicesDep = Annotated[Services, Depends(get_services)]
 PrincipalDep = Annotated[Principal, Depends(get_principal)]
 
 
-def refuse_nul(request: Request) -> None:
+async def refuse_nul(request: Request) -> None:
     """Refuse NUL characters in the path and query."""
     path: str = request.scope.get("path", "")
     if NUL in path or any(NUL in k or NUL in v for k, v in request.query_params.multi_items()):

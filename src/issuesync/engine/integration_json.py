@@ -7,15 +7,19 @@ sync user, the tracker and the proxy's address and user, nothing else.
 from __future__ import annotations
 
 import datetime as dt
+import functools
 import json
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field
 from typing import Any
 
-from sqlalchemy import func, select
+from sqlalchemy import bindparam, func, select
 from sqlalchemy.orm import Session
 
 from issuesync.domain.integration import configuration_json
 from issuesync.domain.message import ReceiveState
-from issuesync.engine.connectors import connector_rows, load_configuration
+from issuesync.engine.connectors import load_configuration
+from issuesync.errors import NotFoundError
 from issuesync.store.base import now_ms
 from issuesync.store.sync import ConnectorRow, ConnectorState, IntegrationRow, MessageRow
 
@@ -68,20 +72,247 @@ def integration_json(
 
     With ``with_status``, the ``status`` block of seed 002's list is added.
     """
-    first, second = connector_rows(session, row.id)
-    body: JsonDict = {
-        **_audit(row),
-        "integrationKey": row.key,
-        "summary": row.summary,
-        "description": row.description,
-    }
-    if row.distributed:
-        body["distributed"] = True
-    if with_status:
-        body["status"] = status_json(session, row)
-    body["firstConnector"] = connector_json(first)
-    body["secondConnector"] = connector_json(second)
-    return body
+    return integrations_json(session, [row], with_status=with_status)[0]
+
+
+def integrations_json(
+    session: Session,
+    rows: Sequence[IntegrationRow],
+    *,
+    with_status: bool = False,
+    now: int | None = None,
+) -> list[JsonDict]:
+    """Several integrations, read in a fixed number of queries however many there are.
+
+    Monitoring lists every integration with its status every few seconds: the
+    connectors, their states and the counts of issues in error are each read once
+    for the whole list.
+    """
+    parts = _Parts.load(session, [row.id for row in rows])
+    statuses = _Statuses.load(session, [row.id for row in rows] if with_status else [], errors=True)
+    at = now_ms() if now is None else now
+    shown: list[JsonDict] = []
+    for row in rows:
+        first, second = parts.connectors[row.id]
+        body: JsonDict = {
+            **_audit(row),
+            "integrationKey": row.key,
+            "summary": row.summary,
+            "description": row.description,
+        }
+        if row.distributed:
+            body["distributed"] = True
+        if with_status:
+            body["status"] = statuses.status(row, first.id, second.id, at)
+        body["firstConnector"] = connector_json(first)
+        body["secondConnector"] = connector_json(second)
+        shown.append(body)
+    return shown
+
+
+@dataclass(frozen=True)
+class IntegrationText:
+    """One integration rendered for the list and for its status route, as JSON text."""
+
+    id: int
+    key: str
+    document: bytes  # as in ``GET /integrations``: with its status block
+    status: bytes  # ``GET /integrations/{key}/status``
+    projects: tuple[tuple[str, str], ...]  # (system, project key) of each connector
+
+
+def integration_texts(
+    session: Session, rows: Sequence[IntegrationRow], *, now: int | None = None
+) -> list[IntegrationText]:
+    """Integrations with their status as JSON text, in three queries however many there are.
+
+    Monitoring asks for every integration every few seconds, and all but the
+    status blocks change only when someone edits an integration. So each
+    integration is rendered once per version, the ``modified_ms`` of the
+    integration and of its two connectors (the version the engine itself follows
+    to restart a changed connector), and kept in a bounded, process-local cache;
+    only the status blocks are rendered each time.
+    """
+    statuses = _Statuses.load(session, [row.id for row in rows], errors=True)
+    at = now_ms() if now is None else now
+    texts: list[IntegrationText] = []
+    for row in rows:
+        key = ("integration", row.id, row.modified_ms, *statuses.versions.get(row.id, []))
+        head, connectors = _rendered(key, functools.partial(_render_static, session, row))
+        first_id, second_id = statuses.pair(row.id)
+        status = _dumps(statuses.status(row, first_id, second_id, at))
+        texts.append(
+            IntegrationText(
+                id=row.id,
+                key=row.key,
+                document=b"".join((b"{", head, b',"status":', status, connectors, b"}")),
+                status=status,
+                projects=(statuses.projects[first_id], statuses.projects[second_id]),
+            )
+        )
+    return texts
+
+
+def _dumps(document: object) -> bytes:
+    return json.dumps(document, ensure_ascii=False, separators=(",", ":")).encode()
+
+
+Static = tuple[bytes, bytes]  # the head's fields, and ',"firstConnector":…,"secondConnector":…'
+_RENDERED: dict[tuple[object, ...], Static] = {}
+_RENDERED_MAX = 4096
+
+
+def _rendered(key: tuple[object, ...], render: Callable[[], Static]) -> Static:
+    """A rendering remembered by the versions of what it shows (bounded, per process)."""
+    found = _RENDERED.get(key)
+    if found is None:
+        found = render()
+        if len(_RENDERED) >= _RENDERED_MAX:
+            _RENDERED.clear()
+        _RENDERED[key] = found
+    return found
+
+
+def _render_static(session: Session, row: IntegrationRow) -> Static:
+    body = integration_json(session, row)
+    head = {k: v for k, v in body.items() if k not in ("firstConnector", "secondConnector")}
+    connectors = (
+        b',"firstConnector":'
+        + _dumps(body["firstConnector"])
+        + b',"secondConnector":'
+        + _dumps(body["secondConnector"])
+    )
+    return _dumps(head)[1:-1], connectors
+
+
+@dataclass
+class _Statuses:
+    """The connector_states rows and issues in error of some connectors, as plain rows."""
+
+    states: dict[int, Any]
+    errors: dict[int, int]
+    keys: dict[int, str]
+
+    versions: dict[int, list[tuple[int, int]]]  # per integration: (connector id, modified_ms)
+    projects: dict[int, tuple[str, str]] = field(default_factory=dict)  # (system, project key)
+
+    @classmethod
+    def load(cls, session: Session, integration_ids: list[int], *, errors: bool) -> _Statuses:
+        """The states of these integrations' connectors, in one query per 500 integrations
+        (and one more for the issues in error, when ``errors``)."""
+        loaded = cls({}, {}, {}, {})
+        for chunk in _chunks(integration_ids):
+            for found in session.execute(_CONNECTORS_WITH_STATES, {"ids": chunk}):
+                loaded.versions.setdefault(found.integration_id, []).append(
+                    (found.id, found.modified_ms)
+                )
+                loaded.keys[found.id] = found.key
+                loaded.projects[found.id] = (found.system, found.project_key)
+                loaded.states[found.id] = found if found.connector_id is not None else None
+            if errors:
+                loaded.errors |= dict(session.execute(_ERRORS_BY_INTEGRATION, {"ids": chunk}).all())
+        return loaded
+
+    def pair(self, integration_id: int) -> tuple[int, int]:
+        """The ids of an integration's first and second connector."""
+        found = self.versions.get(integration_id, [])
+        if len(found) != 2:  # noqa: PLR2004 - an integration has two connectors
+            raise NotFoundError(f"The integration {integration_id} does not have two connectors.")
+        return found[0][0], found[1][0]
+
+    def status(self, row: IntegrationRow, first_id: int, second_id: int, now: int) -> JsonDict:
+        """The integration's status block (seed 002)."""
+        return {
+            "status": "RUNNING" if row.running else "STOPPED",
+            "firstConnector": self.block(first_id, now),
+            "secondConnector": self.block(second_id, now),
+        }
+
+    def block(self, connector_id: int, now: int) -> JsonDict:
+        return _connector_status(
+            self.keys[connector_id],
+            self.states.get(connector_id),
+            self.errors.get(connector_id, 0),
+            now,
+        )
+
+
+_STATE_COLUMNS = [
+    ConnectorState.__table__.c[name]
+    for name in (
+        "connector_id",
+        "start_ms",
+        "online",
+        "incoming_status",
+        "outgoing_status",
+        "incoming_processing",
+        "outgoing_processing",
+        "incoming_details",
+        "outgoing_details",
+        "lease_owner",
+        "lease_until_ms",
+    )
+]
+
+_connectors = ConnectorRow.__table__
+_states = ConnectorState.__table__
+_messages = MessageRow.__table__
+# Built once: the lists of ids are bound as one expanding parameter.
+_CONNECTORS_WITH_STATES = (
+    select(
+        _connectors.c.integration_id,
+        _connectors.c.id,
+        _connectors.c.key,
+        _connectors.c.modified_ms,
+        _connectors.c.system,
+        _connectors.c.project_key,
+        *_STATE_COLUMNS,
+    )
+    .outerjoin(_states, _states.c.connector_id == _connectors.c.id)
+    .where(_connectors.c.integration_id.in_(bindparam("ids", expanding=True)))
+    .order_by(_connectors.c.integration_id, _connectors.c.position)
+)
+_ERRORS_BY_INTEGRATION = (
+    select(_messages.c.connector_id, func.count(func.distinct(_messages.c.issue_key)))
+    .join(_connectors, _connectors.c.id == _messages.c.connector_id)
+    .where(
+        _connectors.c.integration_id.in_(bindparam("ids", expanding=True)),
+        _messages.c.queue == "receive",
+        _messages.c.state == ReceiveState.ERROR.value,
+    )
+    .group_by(_messages.c.connector_id)
+)
+
+
+@dataclass
+class _Parts:
+    """The connectors of some integrations, read in one query per 500."""
+
+    connectors: dict[int, tuple[ConnectorRow, ConnectorRow]]
+
+    @classmethod
+    def load(cls, session: Session, integration_ids: list[int]) -> _Parts:
+        found: dict[int, list[ConnectorRow]] = {}
+        for chunk in _chunks(integration_ids):
+            for row in session.scalars(
+                select(ConnectorRow)
+                .where(ConnectorRow.integration_id.in_(chunk))
+                .order_by(ConnectorRow.integration_id, ConnectorRow.position)
+            ):
+                found.setdefault(row.integration_id, []).append(row)
+        connectors: dict[int, tuple[ConnectorRow, ConnectorRow]] = {}
+        for integration_id in integration_ids:
+            pair = found.get(integration_id, [])
+            if len(pair) != 2:  # noqa: PLR2004 - an integration has two connectors
+                raise NotFoundError(
+                    f"The integration {integration_id} does not have two connectors."
+                )
+            connectors[integration_id] = (pair[0], pair[1])
+        return cls(connectors)
+
+
+def _chunks(ids: list[int], size: int = 500) -> list[list[int]]:
+    return [ids[start : start + size] for start in range(0, len(ids), size)]
 
 
 def status_json(session: Session, row: IntegrationRow, *, now: int | None = None) -> JsonDict:
@@ -116,21 +347,13 @@ def status_json(session: Session, row: IntegrationRow, *, now: int | None = None
     Without any lease the route statuses are as the last engine left them
     (``STOPPED`` when it stopped them).
     """
-    first, second = connector_rows(session, row.id)
-    errors = _issues_in_error(session, (first.id, second.id))
-    at = now_ms() if now is None else now
-    return {
-        "status": "RUNNING" if row.running else "STOPPED",
-        "firstConnector": _connector_status(session, first, errors.get(first.id, 0), at),
-        "secondConnector": _connector_status(session, second, errors.get(second.id, 0), at),
-    }
+    statuses = _Statuses.load(session, [row.id], errors=True)
+    first_id, second_id = statuses.pair(row.id)
+    return statuses.status(row, first_id, second_id, now_ms() if now is None else now)
 
 
-def _connector_status(
-    session: Session, row: ConnectorRow, issues_in_error: int, now: int
-) -> JsonDict:
-    state = session.get(ConnectorState, row.id) or ConnectorState(
-        connector_id=row.id,
+def _connector_status(connector_key: str, state: Any, issues_in_error: int, now: int) -> JsonDict:  # noqa: ANN401 - a plain row of connector_states, or None
+    state = state or ConnectorState(
         online=True,
         incoming_status="STOPPED",
         outgoing_status="STOPPED",
@@ -144,7 +367,7 @@ def _connector_status(
     incoming_route = "STOPPED" if lapsed else state.incoming_status
     outgoing_route = "STOPPED" if lapsed else state.outgoing_status
     running = incoming_route == outgoing_route == "STARTED"
-    body: JsonDict = {"connectorKey": row.key}
+    body: JsonDict = {"connectorKey": connector_key}
     if state.start_ms is not None and not lapsed:
         body["startTime"] = state.start_ms
     body |= {

@@ -7,6 +7,7 @@ from collections.abc import Mapping
 from fastapi import FastAPI
 from fastapi.routing import APIRoute
 
+from issuesync.api.backbone.board import StatusBoard
 from issuesync.api.backbone.routes import BACKBONE_PREFIX, PREFIXES, SHORT_PREFIX, build_router
 from issuesync.api.errors import ErrorShapes
 
@@ -24,6 +25,8 @@ def backbone_error(status: int, message: str, field_errors: Mapping[str, str]) -
 
 def mount(app: FastAPI, shapes: ErrorShapes) -> None:
     """Serve the API under Backbone's base path and under ``/api/1``, documented under both."""
+    services = app.state.services
+    app.state.backbone_board = StatusBoard(services.uow_factory)
     for prefix in PREFIXES:
         shapes.register(prefix, backbone_error)
         short = prefix == SHORT_PREFIX

@@ -9,17 +9,22 @@ tasks (:mod:`issuesync.engine.lifecycle`) that the engines carry out.
 
 from __future__ import annotations
 
+import functools
 import re
 import time
+from collections.abc import Iterator
+from contextlib import contextmanager
 from typing import Annotated, Any, Literal
 
-from fastapi import APIRouter, Body, Depends, Path, Query
-from fastapi.responses import JSONResponse
+from fastapi import APIRouter, Body, Depends, Path, Query, Request
+from fastapi.responses import JSONResponse, Response
 from pydantic import BaseModel, ConfigDict, Field
 from sqlalchemy import select
 from sqlalchemy.orm import Session
+from starlette.concurrency import run_in_threadpool
 
 from issuesync.api.backbone import access
+from issuesync.api.backbone.board import Snapshot, StatusBoard
 from issuesync.api.backbone.schemas import (
     BackboneError,
     ConflictOut,
@@ -39,13 +44,12 @@ from issuesync.domain.integration import ConnectionUpdate, IntegrationSpec
 from issuesync.domain.message import ReceiveState, SendState
 from issuesync.engine import incoming, lifecycle, queues
 from issuesync.engine.conflicts import conflicts_json, data_conflicts, validation_conflicts
-from issuesync.engine.integration_json import integration_json, status_json
+from issuesync.engine.integration_json import integration_json
 from issuesync.engine.integrations import (
     connector_by_key,
     connector_rows,
     create_integration,
     delete_integration,
-    list_integrations,
     project_checker,
     update_connection,
     update_integration,
@@ -58,9 +62,15 @@ from issuesync.engine.syncinfo import (
     list_sync_info,
 )
 from issuesync.engine.tasks import get_task, task_json
-from issuesync.errors import ConflictError, InvalidInputError, NotFoundError
+from issuesync.errors import (
+    ConflictError,
+    InvalidInputError,
+    NotFoundError,
+    PermissionDeniedError,
+)
 from issuesync.store.base import now_ms
 from issuesync.store.sync import ConnectorRow, ConnectorState, IntegrationRow, MessageRow, TaskRow
+from issuesync.store.uow import UnitOfWork
 
 BACKBONE_PREFIX = "/plugins/servlet/backbone-issue-sync/api/1"
 SHORT_PREFIX = "/api/1"
@@ -107,8 +117,38 @@ MessageIdPath = Annotated[int, Path(ge=1, le=2**62, description="The message's i
 _STATES = sorted({*(s.value for s in ReceiveState), *(s.value for s in SendState)})
 
 
-def _write(services: Services) -> Any:  # noqa: ANN401 - the unit of work's context manager
-    return services.uow_factory()
+class Writes:
+    """Opens write units of work; after each, the status board reads the store again."""
+
+    def __init__(self, services: Services, board: StatusBoard) -> None:
+        self._services = services
+        self._board = board
+
+    @contextmanager
+    def __call__(self) -> Iterator[UnitOfWork]:
+        """A write unit of work (the caller commits)."""
+        try:
+            with self._services.uow_factory() as uow:
+                yield uow
+        finally:
+            self._board.invalidate()
+
+
+async def get_board(request: Request) -> StatusBoard:
+    """The app's status board (``mount`` made it)."""
+    board: StatusBoard = request.app.state.backbone_board
+    return board
+
+
+async def get_writes(
+    services: ServicesDep, board: Annotated[StatusBoard, Depends(get_board)]
+) -> Writes:
+    """Write units of work that keep the status board true."""
+    return Writes(services, board)
+
+
+BoardDep = Annotated[StatusBoard, Depends(get_board)]
+WritesDep = Annotated[Writes, Depends(get_writes)]
 
 
 def build_router() -> APIRouter:  # noqa: C901, PLR0915 - one route table, read top to bottom
@@ -125,8 +165,8 @@ def build_router() -> APIRouter:  # noqa: C901, PLR0915 - one route table, read 
         tags=["integrations"],
         summary="All integrations, each with its status",
     )
-    def get_integrations(
-        services: ServicesDep,
+    async def get_integrations(
+        board: BoardDep,
         principal: PrincipalDep,
         project_key: Annotated[
             str | None,
@@ -136,7 +176,7 @@ def build_router() -> APIRouter:  # noqa: C901, PLR0915 - one route table, read 
                 description="Only integrations of this project; required for project admins.",
             ),
         ] = None,
-    ) -> JSONResponse:
+    ) -> Response:
         access.require_some_project(principal)
         if not principal.is_admin:
             if not project_key:
@@ -146,15 +186,8 @@ def build_router() -> APIRouter:  # noqa: C901, PLR0915 - one route table, read 
                     field_errors={"projectKey": "is required for project administrators"},
                 )
             principal.require_project_admin(project_key)
-        with services.uow_factory(readonly=True) as uow:
-            rows = list_integrations(uow.session, project_key)
-            allowed = access.visible_integration_ids(uow.session, principal)
-            body = [
-                integration_json(uow.session, row, with_status=True)
-                for row in rows
-                if allowed is None or row.id in allowed
-            ]
-        return JSONResponse(body)
+        snapshot = await _snapshot(board)
+        return Response(snapshot.listed(principal, project_key), media_type="application/json")
 
     @router.post(
         "/integrations",
@@ -163,10 +196,13 @@ def build_router() -> APIRouter:  # noqa: C901, PLR0915 - one route table, read 
         summary="Create an integration",
     )
     def post_integration(
-        services: ServicesDep, principal: PrincipalDep, spec: Annotated[IntegrationSpec, Body()]
+        services: ServicesDep,
+        writes: WritesDep,
+        principal: PrincipalDep,
+        spec: Annotated[IntegrationSpec, Body()],
     ) -> JSONResponse:
         access.require_create(principal, spec)
-        with _write(services) as uow:
+        with writes() as uow:
             row = create_integration(
                 uow.session,
                 spec,
@@ -201,11 +237,12 @@ def build_router() -> APIRouter:  # noqa: C901, PLR0915 - one route table, read 
     )
     def put_integration(
         services: ServicesDep,
+        writes: WritesDep,
         principal: PrincipalDep,
         integrationKey: str,  # noqa: N803
         spec: Annotated[IntegrationSpec, Body()],
     ) -> JSONResponse:
-        with _write(services) as uow:
+        with writes() as uow:
             integration = access.visible_integration(uow.session, principal, integrationKey)
             if spec.integration_key is not None and str(spec.integration_key).upper() != (
                 integration.key
@@ -228,17 +265,18 @@ def build_router() -> APIRouter:  # noqa: C901, PLR0915 - one route table, read 
     )
     def delete_integration_route(
         services: ServicesDep,
+        writes: WritesDep,
         principal: PrincipalDep,
         integrationKey: str,  # noqa: N803
     ) -> JSONResponse:
-        with _write(services) as uow:
+        with writes() as uow:
             integration = access.visible_integration(uow.session, principal, integrationKey)
             key, integration_id = integration.key, integration.id
             if integration.running:
                 lifecycle.request_stop(uow.session, key, principal.name)
             uow.commit()
         _wait_for_release(services, integration_id)
-        with _write(services) as uow:
+        with writes() as uow:
             delete_integration(uow.session, key)
             uow.commit()
         return JSONResponse({"count": 1, "message": f"{key} deleted."})
@@ -249,14 +287,25 @@ def build_router() -> APIRouter:  # noqa: C901, PLR0915 - one route table, read 
         tags=["monitoring"],
         summary="The integration's status and each connector's routes (seed 002)",
     )
-    def get_status(
-        services: ServicesDep,
+    async def get_status(
+        board: BoardDep,
         principal: PrincipalDep,
         integrationKey: str,  # noqa: N803
-    ) -> JSONResponse:
-        with services.uow_factory(readonly=True) as uow:
-            row = access.visible_integration(uow.session, principal, integrationKey)
-            return JSONResponse(status_json(uow.session, row))
+    ) -> Response:
+        access.require_some_project(principal)
+        key = integrationKey.upper()
+        snapshot = await _snapshot(board)
+        text = snapshot.by_key.get(key)
+        if text is None:  # perhaps created a moment ago, elsewhere
+            snapshot = await run_in_threadpool(functools.partial(board.take, after=snapshot))
+            text = snapshot.by_key.get(key)
+        if text is None:
+            raise NotFoundError(f"No integration with key {integrationKey}.")
+        if not snapshot.visible(principal, text):
+            raise PermissionDeniedError(
+                f"You must administer one of the projects of {text.key} to do this."
+            )
+        return Response(text.status, media_type="application/json")
 
     # -- lifecycle tasks ------------------------------------------------------------------
 
@@ -267,11 +316,11 @@ def build_router() -> APIRouter:  # noqa: C901, PLR0915 - one route table, read 
         summary="Start the integration (a task)",
     )
     def start(
-        services: ServicesDep,
+        writes: WritesDep,
         principal: PrincipalDep,
         integrationKey: str,  # noqa: N803
     ) -> JSONResponse:
-        with _write(services) as uow:
+        with writes() as uow:
             row = access.visible_integration(uow.session, principal, integrationKey)
             body = task_json(lifecycle.request_start(uow.session, row.key, principal.name))
             uow.commit()
@@ -284,11 +333,11 @@ def build_router() -> APIRouter:  # noqa: C901, PLR0915 - one route table, read 
         summary="Stop the integration (a task)",
     )
     def stop(
-        services: ServicesDep,
+        writes: WritesDep,
         principal: PrincipalDep,
         integrationKey: str,  # noqa: N803
     ) -> JSONResponse:
-        with _write(services) as uow:
+        with writes() as uow:
             row = access.visible_integration(uow.session, principal, integrationKey)
             body = task_json(lifecycle.request_stop(uow.session, row.key, principal.name))
             uow.commit()
@@ -302,11 +351,12 @@ def build_router() -> APIRouter:  # noqa: C901, PLR0915 - one route table, read 
     )
     def put_connection(
         services: ServicesDep,
+        writes: WritesDep,
         principal: PrincipalDep,
         integrationKey: str,  # noqa: N803
         change: Annotated[ConnectionUpdate, Body()],
     ) -> JSONResponse:
-        with _write(services) as uow:
+        with writes() as uow:
             row = access.visible_integration(uow.session, principal, integrationKey)
             integration = update_connection(
                 uow.session, row.key, change, principal.name, services.secrets
@@ -343,13 +393,13 @@ def build_router() -> APIRouter:  # noqa: C901, PLR0915 - one route table, read 
         summary="Settle a data conflict by picking a side; the message is applied again",
     )
     def resolve_conflict(
-        services: ServicesDep,
+        writes: WritesDep,
         principal: PrincipalDep,
         integrationKey: str,  # noqa: N803
         messageId: MessageIdPath,  # noqa: N803
         decision: Annotated[ConflictDecision, Body()],
     ) -> JSONResponse:
-        with _write(services) as uow:
+        with writes() as uow:
             integration = access.visible_integration(uow.session, principal, integrationKey)
             connector_id = _message_connector(uow.session, integration, messageId)
             count = incoming.resolve(uow.session, connector_id, messageId, Winner(decision.keep))
@@ -371,12 +421,12 @@ def build_router() -> APIRouter:  # noqa: C901, PLR0915 - one route table, read 
         summary="Send the current values of matching issues again (a task)",
     )
     def resync(
-        services: ServicesDep,
+        writes: WritesDep,
         principal: PrincipalDep,
         connectorKey: str,  # noqa: N803
         request: Annotated[ResyncRequest, Body()],
     ) -> JSONResponse:
-        with _write(services) as uow:
+        with writes() as uow:
             row = access.visible_connector(uow.session, principal, connectorKey)
             config = connector_by_key(uow.session, row.key)
             body = task_json(request_resync(uow.session, config, request))
@@ -410,13 +460,13 @@ def build_router() -> APIRouter:  # noqa: C901, PLR0915 - one route table, read 
         summary="Import sync information (add, or update by localIssueKey)",
     )
     def post_sync_information(
-        services: ServicesDep,
+        writes: WritesDep,
         principal: PrincipalDep,
         connectorKey: str,  # noqa: N803
         entries: Annotated[list[SyncInfoEntry], Body(max_length=100_000)],
     ) -> JSONResponse:
         given = [entry.model_dump(exclude_unset=True) for entry in entries]
-        with _write(services) as uow:
+        with writes() as uow:
             row = access.visible_connector(uow.session, principal, connectorKey)
             count = import_sync_info(uow.session, row.key, given)
             uow.commit()
@@ -429,12 +479,12 @@ def build_router() -> APIRouter:  # noqa: C901, PLR0915 - one route table, read 
         summary="Delete one entry (syncInfoId) or, without it, all of the connector's",
     )
     def delete_sync_information(
-        services: ServicesDep,
+        writes: WritesDep,
         principal: PrincipalDep,
         connectorKey: str,  # noqa: N803
         sync_info_id: Annotated[int | None, Query(alias="syncInfoId", ge=1, le=2**62)] = None,
     ) -> JSONResponse:
-        with _write(services) as uow:
+        with writes() as uow:
             row = access.visible_connector(uow.session, principal, connectorKey)
             count = delete_sync_info(uow.session, row.key, sync_info_id)
             uow.commit()
@@ -499,12 +549,12 @@ def build_router() -> APIRouter:  # noqa: C901, PLR0915 - one route table, read 
             name=f"{action}_messages",
         )
         def route(
-            services: ServicesDep,
+            writes: WritesDep,
             principal: PrincipalDep,
             connectorKey: str,  # noqa: N803
             selection: Annotated[MessageSelection, Body()],
         ) -> JSONResponse:
-            with _write(services) as uow:
+            with writes() as uow:
                 row = access.visible_connector(uow.session, principal, connectorKey)
                 count = move(_chosen(uow.session, row.id, selection), now_ms())
                 uow.commit()
@@ -524,11 +574,11 @@ def build_router() -> APIRouter:  # noqa: C901, PLR0915 - one route table, read 
         summary="An asynchronous task's progress",
     )
     def get_task_route(
-        services: ServicesDep,
+        writes: WritesDep,
         principal: PrincipalDep,
         taskId: str,  # noqa: N803
     ) -> JSONResponse:
-        with _write(services) as uow:
+        with writes() as uow:
             task = _visible_task(uow.session, principal, taskId)
             if task.kind in lifecycle.KINDS and not task.finished:
                 lifecycle.advance(uow.session, task)
@@ -543,11 +593,11 @@ def build_router() -> APIRouter:  # noqa: C901, PLR0915 - one route table, read 
         summary="Cancel a task that has not finished",
     )
     def cancel_task(
-        services: ServicesDep,
+        writes: WritesDep,
         principal: PrincipalDep,
         taskId: str,  # noqa: N803
     ) -> JSONResponse:
-        with _write(services) as uow:
+        with writes() as uow:
             task = _visible_task(uow.session, principal, taskId)
             if task.finished:
                 raise ConflictError(f"Task {task.id} has finished; there is nothing to cancel.")
@@ -563,6 +613,14 @@ def build_router() -> APIRouter:  # noqa: C901, PLR0915 - one route table, read 
         return JSONResponse(body)
 
     return router
+
+
+async def _snapshot(board: StatusBoard) -> Snapshot:
+    """The board's snapshot; taking a new one reads the store, off the event loop."""
+    current = board.current()
+    if current is not None:
+        return current
+    return await run_in_threadpool(board.take)
 
 
 def _state(value: str | None) -> str | None:

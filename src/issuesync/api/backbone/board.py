@@ -1,0 +1,102 @@
+"""The status board: every integration with its status, read at most every half second.
+
+Monitoring (Zabbix, Nagios, scripts) polls ``GET /integrations`` and
+``GET /integrations/{key}/status`` for every integration every few seconds,
+often from many checks at once. Answering each from the database would cost a
+few queries and a rendering per request; instead one snapshot of all
+integrations, rendered as JSON text (``engine/integration_json.py``), answers
+both routes for :data:`TTL_S`. A status is therefore at most that old: the
+engines, possibly in other processes, write their readings as they change, and
+a change made through this process's API is seen at once (its routes
+:meth:`StatusBoard.invalidate` the board). An integration missing from the
+snapshot is looked up again before the answer is a 404, so one created a moment
+ago elsewhere is found.
+"""
+
+from __future__ import annotations
+
+import threading
+import time
+from dataclasses import dataclass
+
+from issuesync.auth import Principal
+from issuesync.engine.integration_json import IntegrationText, integration_texts
+from issuesync.engine.integrations import list_integrations
+from issuesync.store.uow import UnitOfWorkFactory
+
+TTL_S = 0.5
+LOCAL = "local"
+
+
+@dataclass(frozen=True)
+class Snapshot:
+    """All integrations at one moment, in key order."""
+
+    taken: float  # time.monotonic()
+    generation: int
+    texts: tuple[IntegrationText, ...]
+    by_key: dict[str, IntegrationText]
+
+    def visible(self, principal: Principal, text: IntegrationText) -> bool:
+        """Whether the caller may see this integration (see ``access.py``)."""
+        return principal.is_admin or any(
+            system == LOCAL and principal.administers(project) for system, project in text.projects
+        )
+
+    def listed(self, principal: Principal, project_key: str | None) -> bytes:
+        """``GET /integrations``: what the caller may see, of one project if given."""
+        wanted = project_key.upper() if project_key else None
+        return (
+            b"["
+            + b",".join(
+                text.document
+                for text in self.texts
+                if (wanted is None or any(p == wanted for _, p in text.projects))
+                and self.visible(principal, text)
+            )
+            + b"]"
+        )
+
+
+class StatusBoard:
+    """The current :class:`Snapshot`, taken again when older than :data:`TTL_S`."""
+
+    def __init__(self, uow_factory: UnitOfWorkFactory, *, ttl_s: float = TTL_S) -> None:
+        self._uow_factory = uow_factory
+        self._ttl_s = ttl_s
+        self._snapshot: Snapshot | None = None
+        self._generation = 0
+        self._lock = threading.Lock()
+
+    def current(self) -> Snapshot | None:
+        """The snapshot if it is still fresh, else None (then call :meth:`take`)."""
+        snapshot = self._snapshot
+        if (
+            snapshot is None
+            or snapshot.generation != self._generation
+            or time.monotonic() - snapshot.taken > self._ttl_s
+        ):
+            return None
+        return snapshot
+
+    def take(self, *, after: Snapshot | None = None) -> Snapshot:
+        """A fresh snapshot (blocking: it reads the database).
+
+        Concurrent callers share one read: whoever comes second gets the
+        snapshot the first one took. With ``after``, the snapshot is newer than it.
+        """
+        with self._lock:
+            snapshot = self.current()
+            if snapshot is not None and (after is None or snapshot.taken > after.taken):
+                return snapshot
+            generation = self._generation
+            taken = time.monotonic()
+            with self._uow_factory(readonly=True) as uow:
+                texts = tuple(integration_texts(uow.session, list_integrations(uow.session)))
+            snapshot = Snapshot(taken, generation, texts, {text.key: text for text in texts})
+            self._snapshot = snapshot
+            return snapshot
+
+    def invalidate(self) -> None:
+        """Something changed through this process: the next read takes a new snapshot."""
+        self._generation += 1
