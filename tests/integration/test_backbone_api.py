@@ -20,8 +20,8 @@ from integration_helpers import (
     SEED_SYNC_INFO,
     stopped_connector_status,
 )
-from sync_helpers import local_body
-from tracker_helpers import create_project
+from sync_helpers import integration_pair, local_body
+from tracker_helpers import create_issue, create_project
 
 from issuesync.accounts import NewUser, create_user
 from issuesync.app import Services
@@ -501,3 +501,111 @@ def test_status_follows_changes_made_elsewhere(projects: httpx.Client, services:
         time.sleep(0.05)
     listed = projects.get(f"{BASE}/integrations").json()
     assert [i["status"]["status"] for i in listed] == ["RUNNING", "STOPPED"]
+
+
+# -- the seeds' other example requests, as they are ----------------------------------------
+
+SEED_RESYNC = {  # seed 000, "Trigger a resync"
+    "jql": "component = A",
+    "fieldMappings": [
+        "5f513c5e-49ca-4d26-856f-8fce2d7597e8",
+        "468e9b09-e09d-4d90-ad6a-aa18dc336b4d",
+    ],
+    "responsibility": False,
+    "sendStatusField": False,
+}
+
+
+def test_the_seeds_put_and_resync_examples_are_accepted(projects: httpx.Client) -> None:
+    body = local_body()
+    body["secondConnector"]["projectKey"] = "PC"
+    create(projects, body)  # INT-1, so that the seed's POST makes INT-2 as its PUT expects
+    assert create(projects, SEED_REQUEST)["integrationKey"] == "INT-2"
+    put = copy.deepcopy(SEED_REQUEST) | {"integrationKey": "INT-2"}  # seed 001's PUT example
+    response = projects.put(f"{BASE}/integrations/INT-2", json=put)
+    assert response.status_code == 200, response.text
+    assert_task(response.json())
+
+    # A connector whose field mappings carry the ids seed 000's resync example names.
+    mapped = local_body()
+    mapped["firstConnector"]["projectKey"] = "PB"
+    mapped["secondConnector"]["projectKey"] = "PC"
+    mapped["firstConnector"]["configuration"] = {
+        "fieldMappings": [
+            {
+                "id": SEED_RESYNC["fieldMappings"][0],
+                "localField": "summary",
+                "remoteField": "summary",
+            },
+            {
+                "id": SEED_RESYNC["fieldMappings"][1],
+                "localField": "labels",
+                "remoteField": "labels",
+            },
+        ]
+    }
+    connector = create(projects, mapped)["firstConnector"]["connectorKey"]
+    projects.put(f"{BASE}/integrations/INT-3/start")
+    response = projects.post(f"{BASE}/connectors/{connector}/resync", json=SEED_RESYNC)
+    assert response.status_code == 200, response.text
+    assert_task(response.json())
+
+
+# -- messages and data conflicts of a real sync ---------------------------------------------
+
+
+def test_a_data_conflict_is_listed_shown_retried_and_settled_over_http(
+    services: Services, admin: httpx.Client
+) -> None:
+    with integration_pair(services, admin) as pair:
+        key = create_issue(admin, "PA", "Base")
+        pair.settle()
+        twin = pair.twin(key)
+        pair.edit(key, summary="A's idea")
+        pair.edit(twin, summary="B's idea")
+        pair.settle()
+
+        found = admin.get(f"{BASE}/integrations/{pair.key}/conflicts").json()
+        data = {c["connectorKey"]: c for c in found if c["category"] == "data"}
+        assert set(data) == {"PA-1", "PB-2"}
+        on_b = data["PB-2"]
+        assert on_b["fields"] == [
+            {"field": "summary", "localValue": "B's idea", "remoteValue": "A's idea"}
+        ]
+        in_error = admin.get(f"{BASE}/connectors/PB-2/messages", params={"state": "error"}).json()
+        assert [m["id"] for m in in_error] == [on_b["messageId"]]
+        assert "conflict" in in_error[0]["reason"]
+        shown = admin.get(f"{BASE}/connectors/PB-2/messages/{on_b['messageId']}").json()
+        assert shown["state"] == "error"
+        assert shown["replica"]["hubIssue"]["key"] == key  # the sender's issue, decoded
+        assert shown["message"]["sequenceId"] >= 1
+
+        # A retry without a decision meets the same conflict again.
+        retried = admin.post(
+            f"{BASE}/connectors/PB-2/messages/retry", json={"ids": [on_b["messageId"]]}
+        )
+        assert retried.json()["count"] == 1
+        pair.settle()
+        assert (
+            admin.get(f"{BASE}/integrations/{pair.key}/status").json()["secondConnector"][
+                "issuesInError"
+            ]
+            == 1
+        )
+
+        for connector, keep in (("PB-2", "remote"), ("PA-1", "local")):
+            settled = admin.put(
+                f"{BASE}/integrations/{pair.key}/conflicts/{data[connector]['messageId']}",
+                json={"keep": keep},
+            )
+            assert settled.status_code == 200, settled.text
+            assert settled.json()["count"] == 1
+        pair.settle()
+        assert pair.fields(twin)["summary"] == pair.fields(key)["summary"] == "A's idea"
+        assert admin.get(f"{BASE}/integrations/{pair.key}/conflicts").json() == []
+        again = admin.put(
+            f"{BASE}/integrations/{pair.key}/conflicts/{on_b['messageId']}", json={"keep": "local"}
+        )
+        assert_error(again, 400, "no conflict")
+        discarded = admin.post(f"{BASE}/connectors/PB-2/messages/discard", json={"issueKey": key})
+        assert discarded.json()["count"] == 0  # all archived: nothing left to give up

@@ -14,6 +14,7 @@ from typing import Any
 
 import httpx
 import pytest
+from integration_helpers import SEED_REQUEST
 from sync_helpers import local_body
 from tracker_helpers import API, create_issue, create_project
 
@@ -146,3 +147,22 @@ def test_a_backbone_user_syncs_two_projects_over_the_api(
     assert user.delete(f"{BASE}/integrations/INT-1").status_code == 200
     assert user.get(f"{BASE}/integrations/INT-1").status_code == 404
     assert user.get(f"{BASE}/integrations").json() == []
+
+
+def test_a_start_that_cannot_work_fails_its_task_with_the_reason(user: httpx.Client) -> None:
+    # Seed 001's example names Jira sites; this version has no Jira adapter yet.
+    created = user.post(f"{BASE}/integrations", json=SEED_REQUEST)
+    assert created.status_code == 200, created.text
+    task = user.put(f"{BASE}/integrations/INT-1/start").json()
+
+    def failed() -> dict[str, Any] | None:
+        body: dict[str, Any] = user.get(f"{BASE}/tasks/{task['id']}").json()
+        return body if body["finished"] else None
+
+    done = wait_for("the start to fail", failed)
+    assert done["hasFailed"]
+    assert "jira" in done["failureMessage"]
+    status = user.get(f"{BASE}/integrations/INT-1/status").json()
+    assert "jira" in status["firstConnector"]["outgoingDetails"]
+    assert status["firstConnector"]["outgoingRouteStatus"] == "STOPPED"
+    assert user.delete(f"{BASE}/integrations/INT-1").status_code == 200
