@@ -140,6 +140,13 @@ def test_a_backbone_user_syncs_two_projects_over_the_api(
     done = finished_task(user, resync.json())
     assert "1 issue" in done["message"]
 
+    # A new sync user password: the running connectors are taken up again with it.
+    change = {"firstConnector": {"password": "rotated"}, "secondConnector": {"password": "new"}}
+    restart = user.put(f"{BASE}/integrations/INT-1/applicationConnection", json=change)
+    assert restart.status_code == 200, restart.text
+    assert "restarted" in finished_task(user, restart.json())["message"]
+    assert user.get(f"{BASE}/integrations/INT-1/status").json()["status"] == "RUNNING"
+
     finished_task(user, user.put(f"{BASE}/integrations/INT-1/stop").json())
     status = user.get(f"{BASE}/integrations/INT-1/status").json()
     assert status["status"] == "STOPPED"
