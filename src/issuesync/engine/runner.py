@@ -38,6 +38,7 @@ from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 
 from sqlalchemy import delete, func, or_, select, update
+from sqlalchemy.orm import Session
 
 from issuesync.app import Services
 from issuesync.domain.message import ReceiveState
@@ -103,6 +104,17 @@ class _Slot:
 GC_THRESHOLDS = (200_000, 10, 20)
 
 
+# What refresh() follows: any start, stop, edit, creation or deletion of an integration
+# or a connector changes one of these (a sum, not a maximum, of the modification times:
+# a change made on a host whose clock is behind still moves it).
+_FINGERPRINT = select(
+    select(func.count(IntegrationRow.id)).scalar_subquery(),
+    select(func.sum(IntegrationRow.modified_ms)).scalar_subquery(),
+    select(func.count(ConnectorRow.id)).scalar_subquery(),
+    select(func.sum(ConnectorRow.modified_ms)).scalar_subquery(),
+)
+
+
 def tune_garbage_collector() -> None:
     """For a process that runs the engine (``serve``, ``worker``), once it has started up:
     what it loaded so far is kept out of every collection (``gc.freeze``), and young
@@ -149,27 +161,26 @@ class Engine:
         self._pool: ThreadPoolExecutor | None = None
         self._last_reload = 0
         self._last_arrivals = 0
+        self._fingerprint: tuple[object, ...] | None = None
+        self._wanted: dict[int, tuple[ConnectorConfig, int]] = {}
 
     # -- what runs -------------------------------------------------------------------------
 
     def refresh(self) -> None:
-        """Follow the store: take up started integrations, drop stopped or changed ones."""
+        """Follow the store: take up started integrations, drop stopped or changed ones.
+
+        It runs every second in every engine, so the connectors' configurations are
+        read again only when the integrations or connectors changed (their counts or
+        the sums of their ``modified_ms``: starting, stopping and editing all move it).
+        """
         now = now_ms()
         with self.services.uow_factory(readonly=True) as uow:
             session = uow.session
-            running = list(session.scalars(select(IntegrationRow.id).where(IntegrationRow.running)))
-            wanted: dict[int, tuple[ConnectorConfig, int]] = {}
-            for integration_id in running:
-                versions = {
-                    row.id: row.modified_ms
-                    for row in session.scalars(
-                        select(ConnectorRow).where(ConnectorRow.integration_id == integration_id)
-                    )
-                }
-                for config in connector_configs(session, integration_id):
-                    if config.system == PARTNER_SYSTEM:
-                        continue  # the other node of a distributed integration runs it
-                    wanted[config.id] = (config, versions.get(config.id, 0))
+            fingerprint = tuple(session.execute(_FINGERPRINT).one())
+            if fingerprint != self._fingerprint:
+                self._wanted = self._wanted_connectors(session)
+                self._fingerprint = fingerprint
+        wanted = self._wanted
         share = math.ceil(len(wanted) / self._heartbeat(now)) if self.shares else len(wanted)
         with self._slots_lock:
             for connector_id in list(self._slots):
@@ -193,6 +204,24 @@ class Engine:
                 delay = config.initial_delay_ms
                 self._slots[connector_id] = _Slot(route, version, now + delay, now + delay)
             self._renew(now)
+
+    @staticmethod
+    def _wanted_connectors(session: Session) -> dict[int, tuple[ConnectorConfig, int]]:
+        """The connectors of started integrations that this node runs, with their versions."""
+        running = list(session.scalars(select(IntegrationRow.id).where(IntegrationRow.running)))
+        wanted: dict[int, tuple[ConnectorConfig, int]] = {}
+        for integration_id in running:
+            versions = {
+                row.id: row.modified_ms
+                for row in session.scalars(
+                    select(ConnectorRow).where(ConnectorRow.integration_id == integration_id)
+                )
+            }
+            for config in connector_configs(session, integration_id):
+                if config.system == PARTNER_SYSTEM:
+                    continue  # the other node of a distributed integration runs it
+                wanted[config.id] = (config, versions.get(config.id, 0))
+        return wanted
 
     def _drop(self, connector_id: int, *, stopped: bool) -> None:
         """Stop running a connector here (after its running route, if any); caller holds
