@@ -22,7 +22,7 @@ the last answer (from /proc, its uvicorn workers included), beside its CPU in --
 without requests just before (the engine's own share), and its peak RSS. A request not
 answered 200 within 30 s of its schedule fails the run, after the figures.
 
-Usage: .venv/bin/python bench/api.py [--rate 200] [--seconds 20] [--warmup 3] [--idle 3]
+Usage: .venv/bin/python bench/api.py [--rate 200] [--seconds 20] [--warmup 3] [--idle 5]
        [--integrations 50] [--server-workers N] [--connections 64]
        [--database-url postgresql://postgres@127.0.0.1:5432/test] [--profile DIR]
 ``--profile DIR`` runs the server (one worker) under cProfile from the first counted
@@ -220,6 +220,19 @@ def wait_healthy(process: subprocess.Popen[bytes], url: str, timeout: float = 60
         time.sleep(0.1)
     msg = f"the server did not answer {url} within {timeout:.0f} s"
     raise SystemExit(msg)
+
+
+def wait_for_twins(
+    home: str, database_url: str | None, integrations: int, issues: int, timeout: float = 120
+) -> float:
+    """Wait until the engine has made every seeded issue's twin (its start-up work)."""
+    started = time.perf_counter()
+    deadline = started + timeout
+    while twins_made(home, database_url, integrations) < issues:
+        if time.perf_counter() > deadline:
+            raise SystemExit(f"the engine did not make the {issues} twins within {timeout:g} s")
+        time.sleep(0.2)
+    return time.perf_counter() - started
 
 
 def connectors_started(client: httpx.Client) -> tuple[int, int, int]:
@@ -688,10 +701,12 @@ def run(args: argparse.Namespace) -> None:
         ):
             up = time.perf_counter() - started
             engine_s = wait_for_engine(client)
+            settled_s = wait_for_twins(home, database_url, args.integrations, issues)
             idle = idle_cpu_share(server.pid, args.idle)
             print(
                 f"server up in {up:.1f} s; its engine ran all {2 * len(keys)} connectors "
-                f"{engine_s:.1f} s later; then, without requests, it used {idle:.0%} of a core "
+                f"{engine_s:.1f} s later and made every twin {settled_s:.1f} s after that; "
+                f"then, without requests (the engine polling), it used {idle:.0%} of a core "
                 f"for {args.idle:g} s"
             )
             print(
@@ -731,7 +746,7 @@ def main() -> None:
     parser.add_argument("--seconds", type=float, default=20.0, help="measured seconds")
     parser.add_argument("--warmup", type=float, default=3.0, help="seconds not counted")
     parser.add_argument(
-        "--idle", type=float, default=3.0, help="seconds of the server's CPU without requests"
+        "--idle", type=float, default=5.0, help="seconds of the server's CPU without requests"
     )
     parser.add_argument("--integrations", type=int, default=50)
     parser.add_argument("--server-workers", type=int, default=1, help="uvicorn workers")

@@ -1,13 +1,15 @@
-"""The status board: every integration with its status, read at most every half second.
+"""The status board: every integration with its status, read again every half second.
 
 Monitoring (Zabbix, Nagios, scripts) polls ``GET /integrations`` and
 ``GET /integrations/{key}/status`` for every integration every few seconds,
 often from many checks at once. Answering each from the database would cost a
 few queries and a rendering per request; instead one snapshot of all
 integrations, rendered as JSON text (``engine/integration_json.py``), answers
-both routes for :data:`TTL_S`. A status is therefore at most that old: the
-engines, possibly in other processes, write their readings as they change, and
-a change made through this process's API is seen at once (its routes
+both routes for :data:`TTL_S`; for as long again it is still shown while a
+background thread reads the next, so no request waits for that read. A status
+is therefore at most twice the TTL (a second) old: the engines, possibly in
+other processes, write their readings as they change, and a change made
+through this process's API is seen at once (its routes
 :meth:`StatusBoard.invalidate` the board). An integration missing from the
 snapshot is looked up again before the answer is a 404, so one created a moment
 ago elsewhere is found.
@@ -15,6 +17,7 @@ ago elsewhere is found.
 
 from __future__ import annotations
 
+import logging
 import threading
 import time
 from dataclasses import dataclass
@@ -23,6 +26,8 @@ from issuesync.auth import Principal
 from issuesync.engine.integration_json import IntegrationText, integration_texts
 from issuesync.engine.integrations import list_integrations
 from issuesync.store.uow import UnitOfWorkFactory
+
+log = logging.getLogger(__name__)
 
 TTL_S = 0.5
 LOCAL = "local"
@@ -66,18 +71,43 @@ class StatusBoard:
         self._ttl_s = ttl_s
         self._snapshot: Snapshot | None = None
         self._generation = 0
-        self._lock = threading.Lock()
+        self._lock = threading.Lock()  # one read of the store at a time
+        self._state_lock = threading.Lock()
+        self._taking = False  # a thread is taking the next snapshot
 
     def current(self) -> Snapshot | None:
-        """The snapshot if it is still fresh, else None (then call :meth:`take`)."""
+        """The snapshot if it may still be shown, else None (then call :meth:`take`).
+
+        Older than the TTL but not twice as old, it is still shown while another
+        thread takes the next one, so that no request waits for that read.
+        """
         snapshot = self._snapshot
-        if (
-            snapshot is None
-            or snapshot.generation != self._generation
-            or time.monotonic() - snapshot.taken > self._ttl_s
-        ):
+        if snapshot is None or snapshot.generation != self._generation:
             return None
-        return snapshot
+        age = time.monotonic() - snapshot.taken
+        if age <= self._ttl_s:
+            return snapshot
+        if age <= 2 * self._ttl_s:
+            self._take_soon(snapshot)
+            return snapshot
+        return None
+
+    def _take_soon(self, stale: Snapshot) -> None:
+        with self._state_lock:
+            if self._taking:
+                return
+            self._taking = True
+
+        def take() -> None:
+            try:
+                self.take(after=stale)
+            except Exception:  # the next request takes it in its own time, or reports
+                log.exception("the status board could not be read")
+            finally:
+                with self._state_lock:
+                    self._taking = False
+
+        threading.Thread(target=take, name="issuesync-status-board", daemon=True).start()
 
     def take(self, *, after: Snapshot | None = None) -> Snapshot:
         """A fresh snapshot (blocking: it reads the database).
