@@ -282,11 +282,10 @@ def test_application_connection_updates_secrets_and_proxies(
     assert "rotated-password" in str(secret)
 
     renamed = {"firstConnector": {"user": "someone-else", "password": "x"}}
-    assert_error(
-        projects.put(f"{BASE}/integrations/INT-1/applicationConnection", json=renamed),
-        400,
-        "firstConnector.user",
-    )
+    task = projects.put(f"{BASE}/integrations/INT-1/applicationConnection", json=renamed).json()
+    assert "stays 'backbone'" in task["message"]  # not applied, and said so
+    shown = projects.get(f"{BASE}/integrations/INT-1").json()
+    assert shown["firstConnector"]["connection"]["application"]["user"] == "backbone"
     assert_error(
         projects.put(f"{BASE}/integrations/INT-1/applicationConnection", json={}),
         400,
@@ -516,6 +515,25 @@ SEED_RESYNC = {  # seed 000, "Trigger a resync"
 }
 
 
+SEED_CONNECTION = {  # seed 001, "applicationConnection", the proxy example, as it is
+    "firstConnector": {
+        "baseUrl": "<new base url>",
+        "user": "<syncuser username>",
+        "password": "<syncuser password>",
+        "proxy": {
+            "proxyUri": "<proxy url:port>",
+            "username": "<proxy username>",
+            "password": "<proxy password>",
+        },
+    },
+    "secondConnector": {
+        "baseUrl": "<new base url>",
+        "user": "<syncuser username>",
+        "password": "<syncuser password>",
+    },
+}
+
+
 def test_the_seeds_put_and_resync_examples_are_accepted(projects: httpx.Client) -> None:
     body = local_body()
     body["secondConnector"]["projectKey"] = "PC"
@@ -525,6 +543,15 @@ def test_the_seeds_put_and_resync_examples_are_accepted(projects: httpx.Client) 
     response = projects.put(f"{BASE}/integrations/INT-2", json=put)
     assert response.status_code == 200, response.text
     assert_task(response.json())
+    for example in (SEED_CONNECTION, {k: {**v, "proxy": None} for k, v in SEED_CONNECTION.items()}):
+        plain = {k: {n: x for n, x in v.items() if x is not None} for k, v in example.items()}
+        response = projects.put(f"{BASE}/integrations/INT-2/applicationConnection", json=plain)
+        assert response.status_code == 200, response.text
+        assert_task(response.json())
+    shown = projects.get(f"{BASE}/integrations/INT-2").json()
+    no_secret(shown, "<syncuser password>", "<proxy password>")
+    proxy = shown["firstConnector"]["connection"]["application"]["proxy"]
+    assert proxy == {"proxyUri": "<proxy url:port>", "username": "<proxy username>"}
 
     # A connector whose field mappings carry the ids seed 000's resync example names.
     mapped = local_body()

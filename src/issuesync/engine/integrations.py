@@ -482,12 +482,13 @@ def update_integration(
 
 def update_connection(
     session: Session, key: str, change: ConnectionUpdate, actor: str, secrets: SecretBox
-) -> IntegrationRow:
+) -> tuple[IntegrationRow, list[str]]:
     """Change base URLs, sync user secrets and proxies (seed 001's ``applicationConnection``).
 
-    The sync user's name stays: a different one is refused. What a side leaves
-    out stays as it is. The connectors' new version makes running engines take
-    them up again with the new connection.
+    The sync user's name stays, as in Backbone: a different one is not applied,
+    and the returned notes say so (seed 001's examples send the name along). What
+    a side leaves out stays as it is. The connectors' new version makes running
+    engines take them up again with the new connection.
     """
     integration = get_integration(session, key)
     rows = connector_rows(session, integration.id)
@@ -496,11 +497,6 @@ def update_connection(
     for side, given, row in zip(SIDES, sides, rows, strict=True):
         if given is None:
             continue
-        if given.user is not None and given.user != row.user:
-            errors[f"{side}.user"] = (
-                f"the sync user of {row.key} is '{row.user}' and cannot be changed here; "
-                "change it with PUT /integrations/{key}"
-            )
         if given.password is not None and given.token is not None:
             errors[f"{side}.token"] = "give the sync user's password or a token, not both"
         if row.system == PARTNER_SYSTEM and given.model_fields_set:
@@ -510,12 +506,18 @@ def update_connection(
     if errors:
         raise InvalidInputError("The connection is not valid.", field_errors=errors)
     now = now_ms()
+    notes: list[str] = []
     for given, row in zip(sides, rows, strict=True):
         if given is None:
             continue
+        if given.user is not None and given.user != row.user:
+            notes.append(
+                f"The sync user of {row.key} stays '{row.user}': this request cannot change "
+                "it (PUT /integrations/{key} can)."
+            )
         # Only what the side gave is set, so the merge keeps everything else.
         application = Application.model_validate(
-            given.model_dump(by_alias=True, exclude_unset=True)
+            given.model_dump(by_alias=True, exclude_unset=True, exclude={"user"})
         )
         _apply_application(row, application, secrets, merge=True)
         row.modified_user, row.modified_ms = actor, now
@@ -526,4 +528,4 @@ def update_connection(
     _refuse_duplicate(session, identities, exclude_integration_id=integration.id)
     integration.modified_user, integration.modified_ms = actor, now
     session.flush()
-    return integration
+    return integration, notes

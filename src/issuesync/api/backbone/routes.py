@@ -358,10 +358,11 @@ def build_router() -> APIRouter:  # noqa: C901, PLR0915 - one route table, read 
     ) -> JSONResponse:
         with writes() as uow:
             row = access.visible_integration(uow.session, principal, integrationKey)
-            integration = update_connection(
+            integration, notes = update_connection(
                 uow.session, row.key, change, principal.name, services.secrets
             )
             task = lifecycle.request_restart(uow.session, integration, "The connection")
+            task.message = " ".join([task.message, *notes])
             body = task_json(task)
             uow.commit()
         return JSONResponse(body)
