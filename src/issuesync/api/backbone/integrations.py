@@ -1,0 +1,360 @@
+"""Integrations (seed 001), their status (seed 002), start/stop/connection tasks and conflicts."""
+
+from __future__ import annotations
+
+import functools
+import time
+from typing import Annotated, Literal
+
+from fastapi import APIRouter, Body, Query
+from fastapi.responses import JSONResponse, Response
+from pydantic import BaseModel, ConfigDict, Field
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+from starlette.concurrency import run_in_threadpool
+
+from issuesync.api.backbone import access
+from issuesync.api.backbone.common import (
+    STOP_WAIT_S,
+    BoardDep,
+    MessageIdPath,
+    WritesDep,
+    snapshot_of,
+)
+from issuesync.api.backbone.schemas import (
+    ConflictOut,
+    CountOut,
+    IntegrationOut,
+    StatusOut,
+    TaskOut,
+)
+from issuesync.api.deps import PrincipalDep, ServicesDep
+from issuesync.app import Services
+from issuesync.domain.diff import Winner
+from issuesync.domain.integration import ConnectionUpdate, IntegrationSpec
+from issuesync.engine import incoming, lifecycle
+from issuesync.engine.conflicts import conflicts_json, data_conflicts, validation_conflicts
+from issuesync.engine.integration_json import integration_json
+from issuesync.engine.integrations import (
+    connector_rows,
+    create_integration,
+    delete_integration,
+    project_checker,
+    update_connection,
+    update_integration,
+)
+from issuesync.engine.tasks import task_json
+from issuesync.errors import InvalidInputError, NotFoundError, PermissionDeniedError
+from issuesync.store.base import now_ms
+from issuesync.store.sync import ConnectorRow, ConnectorState, IntegrationRow, MessageRow
+
+
+class ConflictDecision(BaseModel):
+    """The body of ``PUT /integrations/{key}/conflicts/{messageId}``."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    keep: Literal["local", "remote"] = Field(
+        description="Whose values win: the receiving connector's own (local) or the sender's."
+    )
+
+
+def build_integrations_router() -> APIRouter:  # noqa: C901, PLR0915 - one route table, read top to bottom
+    """Integrations (seed 001), their status (seed 002), lifecycle tasks and conflicts."""
+    router = APIRouter()
+
+    # -- integrations (seed 001) ----------------------------------------------------------
+
+    @router.get(
+        "/integrations",
+        response_model=list[IntegrationOut],
+        tags=["integrations"],
+        summary="All integrations, each with its status",
+    )
+    async def get_integrations(
+        board: BoardDep,
+        principal: PrincipalDep,
+        project_key: Annotated[
+            str | None,
+            Query(
+                alias="projectKey",
+                max_length=32,
+                description="Only integrations of this project; required for project admins.",
+            ),
+        ] = None,
+    ) -> Response:
+        access.require_some_project(principal)
+        if not principal.is_admin:
+            if not project_key:
+                raise InvalidInputError(
+                    "Give projectKey: a project administrator sees the integrations of one "
+                    "project at a time.",
+                    field_errors={"projectKey": "is required for project administrators"},
+                )
+            principal.require_project_admin(project_key)
+        snapshot = await snapshot_of(board)
+        return Response(snapshot.listed(principal, project_key), media_type="application/json")
+
+    @router.post(
+        "/integrations",
+        response_model=IntegrationOut,
+        tags=["integrations"],
+        summary="Create an integration",
+    )
+    def post_integration(
+        services: ServicesDep,
+        writes: WritesDep,
+        principal: PrincipalDep,
+        spec: Annotated[IntegrationSpec, Body()],
+    ) -> JSONResponse:
+        access.require_create(principal, spec)
+        with writes() as uow:
+            row = create_integration(
+                uow.session,
+                spec,
+                actor=principal.name,
+                secrets=services.secrets,
+                project_exists=project_checker(uow.session),
+            )
+            body = integration_json(uow.session, row)
+            uow.commit()
+        return JSONResponse(body)
+
+    @router.get(
+        "/integrations/{integrationKey}",
+        response_model=IntegrationOut,
+        tags=["integrations"],
+        summary="One integration",
+    )
+    def get_integration_route(
+        services: ServicesDep,
+        principal: PrincipalDep,
+        integrationKey: str,  # noqa: N803
+    ) -> JSONResponse:
+        with services.uow_factory(readonly=True) as uow:
+            row = access.visible_integration(uow.session, principal, integrationKey)
+            return JSONResponse(integration_json(uow.session, row))
+
+    @router.put(
+        "/integrations/{integrationKey}",
+        response_model=TaskOut,
+        tags=["integrations"],
+        summary="Change an integration; running connectors restart with the change",
+    )
+    def put_integration(
+        services: ServicesDep,
+        writes: WritesDep,
+        principal: PrincipalDep,
+        integrationKey: str,  # noqa: N803
+        spec: Annotated[IntegrationSpec, Body()],
+    ) -> JSONResponse:
+        with writes() as uow:
+            integration = access.visible_integration(uow.session, principal, integrationKey)
+            if spec.integration_key is not None and str(spec.integration_key).upper() != (
+                integration.key
+            ):
+                raise InvalidInputError(
+                    "The body's integrationKey is not the one in the URL.",
+                    field_errors={"integrationKey": f"must be {integration.key} or left out"},
+                )
+            update_integration(uow.session, integration.key, spec, principal.name, services.secrets)
+            task = lifecycle.request_restart(uow.session, integration, "The change")
+            body = task_json(task)
+            uow.commit()
+        return JSONResponse(body)
+
+    @router.delete(
+        "/integrations/{integrationKey}",
+        response_model=CountOut,
+        tags=["integrations"],
+        summary="Delete an integration (a running one is stopped first)",
+    )
+    def delete_integration_route(
+        services: ServicesDep,
+        writes: WritesDep,
+        principal: PrincipalDep,
+        integrationKey: str,  # noqa: N803
+    ) -> JSONResponse:
+        with writes() as uow:
+            integration = access.visible_integration(uow.session, principal, integrationKey)
+            key, integration_id = integration.key, integration.id
+            if integration.running:
+                lifecycle.request_stop(uow.session, key, principal.name)
+            uow.commit()
+        _wait_for_release(services, integration_id)
+        with writes() as uow:
+            delete_integration(uow.session, key)
+            uow.commit()
+        return JSONResponse({"count": 1, "message": f"{key} deleted."})
+
+    @router.get(
+        "/integrations/{integrationKey}/status",
+        response_model=StatusOut,
+        tags=["monitoring"],
+        summary="The integration's status and each connector's routes (seed 002)",
+    )
+    async def get_status(
+        board: BoardDep,
+        principal: PrincipalDep,
+        integrationKey: str,  # noqa: N803
+    ) -> Response:
+        access.require_some_project(principal)
+        key = integrationKey.upper()
+        snapshot = await snapshot_of(board)
+        text = snapshot.by_key.get(key)
+        if text is None:  # perhaps created a moment ago, elsewhere
+            snapshot = await run_in_threadpool(functools.partial(board.take, after=snapshot))
+            text = snapshot.by_key.get(key)
+        if text is None:
+            raise NotFoundError(f"No integration with key {integrationKey}.")
+        if not snapshot.visible(principal, text):
+            raise PermissionDeniedError(
+                f"You must administer one of the projects of {text.key} to do this."
+            )
+        return Response(text.status, media_type="application/json")
+
+    # -- lifecycle tasks ------------------------------------------------------------------
+
+    @router.put(
+        "/integrations/{integrationKey}/start",
+        response_model=TaskOut,
+        tags=["integrations"],
+        summary="Start the integration (a task)",
+    )
+    def start(
+        writes: WritesDep,
+        principal: PrincipalDep,
+        integrationKey: str,  # noqa: N803
+    ) -> JSONResponse:
+        with writes() as uow:
+            row = access.visible_integration(uow.session, principal, integrationKey)
+            body = task_json(lifecycle.request_start(uow.session, row.key, principal.name))
+            uow.commit()
+        return JSONResponse(body)
+
+    @router.put(
+        "/integrations/{integrationKey}/stop",
+        response_model=TaskOut,
+        tags=["integrations"],
+        summary="Stop the integration (a task)",
+    )
+    def stop(
+        writes: WritesDep,
+        principal: PrincipalDep,
+        integrationKey: str,  # noqa: N803
+    ) -> JSONResponse:
+        with writes() as uow:
+            row = access.visible_integration(uow.session, principal, integrationKey)
+            body = task_json(lifecycle.request_stop(uow.session, row.key, principal.name))
+            uow.commit()
+        return JSONResponse(body)
+
+    @router.put(
+        "/integrations/{integrationKey}/applicationConnection",
+        response_model=TaskOut,
+        tags=["integrations"],
+        summary="Change base URLs, sync user passwords or proxies (a task; restarts)",
+    )
+    def put_connection(
+        services: ServicesDep,
+        writes: WritesDep,
+        principal: PrincipalDep,
+        integrationKey: str,  # noqa: N803
+        change: Annotated[ConnectionUpdate, Body()],
+    ) -> JSONResponse:
+        with writes() as uow:
+            row = access.visible_integration(uow.session, principal, integrationKey)
+            integration, notes = update_connection(
+                uow.session, row.key, change, principal.name, services.secrets
+            )
+            task = lifecycle.request_restart(uow.session, integration, "The connection")
+            task.message = " ".join([task.message, *notes])
+            body = task_json(task)
+            uow.commit()
+        return JSONResponse(body)
+
+    # -- conflicts ------------------------------------------------------------------------
+
+    @router.get(
+        "/integrations/{integrationKey}/conflicts",
+        response_model=list[ConflictOut],
+        tags=["conflicts"],
+        summary="Validation conflicts against both trackers, and data conflicts to decide",
+    )
+    def get_conflicts(
+        services: ServicesDep,
+        principal: PrincipalDep,
+        integrationKey: str,  # noqa: N803
+    ) -> JSONResponse:
+        # Read-only: checking a connection opens a unit of work of its own.
+        with services.uow_factory(readonly=True) as uow:
+            row = access.visible_integration(uow.session, principal, integrationKey)
+            found = validation_conflicts(uow.session, services, row)
+            found += data_conflicts(uow.session, row)
+        return JSONResponse(conflicts_json(found))
+
+    @router.put(
+        "/integrations/{integrationKey}/conflicts/{messageId}",
+        response_model=CountOut,
+        tags=["conflicts"],
+        summary="Settle a data conflict by picking a side; the message is applied again",
+    )
+    def resolve_conflict(
+        writes: WritesDep,
+        principal: PrincipalDep,
+        integrationKey: str,  # noqa: N803
+        messageId: MessageIdPath,  # noqa: N803
+        decision: Annotated[ConflictDecision, Body()],
+    ) -> JSONResponse:
+        with writes() as uow:
+            integration = access.visible_integration(uow.session, principal, integrationKey)
+            connector_id = _message_connector(uow.session, integration, messageId)
+            count = incoming.resolve(uow.session, connector_id, messageId, Winner(decision.keep))
+            uow.commit()
+        return JSONResponse(
+            {
+                "count": count,
+                "message": f"{count} field(s) of message {messageId} settled for the "
+                f"{decision.keep} side; the message is queued again.",
+            }
+        )
+
+    return router
+
+
+def _message_connector(session: Session, integration: IntegrationRow, message_id: int) -> int:
+    """The connector of the integration that holds this message, or 404."""
+    ids = [row.id for row in connector_rows(session, integration.id)]
+    found = session.scalar(
+        select(MessageRow.connector_id).where(
+            MessageRow.id == message_id, MessageRow.connector_id.in_(ids)
+        )
+    )
+    if found is None:
+        raise NotFoundError(f"{integration.key} has no message with id {message_id}.")
+    return found
+
+
+def _wait_for_release(services: Services, integration_id: int) -> None:
+    """Wait (bounded) until no live engine holds a connector of the integration.
+
+    The engines see the stop within a second and finish the route they are in;
+    a lease of an engine that died expires by itself and does not count.
+    """
+    deadline = time.monotonic() + STOP_WAIT_S
+    while time.monotonic() < deadline:
+        now = now_ms()
+        with services.uow_factory(readonly=True) as uow:
+            held = uow.session.scalar(
+                select(ConnectorState.connector_id)
+                .join(ConnectorRow, ConnectorRow.id == ConnectorState.connector_id)
+                .where(
+                    ConnectorRow.integration_id == integration_id,
+                    ConnectorState.lease_owner.is_not(None),
+                    ConnectorState.lease_until_ms >= now,
+                )
+                .limit(1)
+            )
+        if held is None:
+            return
+        time.sleep(0.05)

@@ -1,0 +1,87 @@
+"""Asynchronous tasks: read one's progress, cancel one."""
+
+from __future__ import annotations
+
+from fastapi import APIRouter
+from fastapi.responses import JSONResponse
+from sqlalchemy.orm import Session
+
+from issuesync.api.backbone import access
+from issuesync.api.backbone.common import TASK_ID, WritesDep
+from issuesync.api.backbone.schemas import TaskOut
+from issuesync.api.deps import PrincipalDep
+from issuesync.auth import Principal
+from issuesync.engine import lifecycle
+from issuesync.engine.tasks import get_task, task_json
+from issuesync.errors import ConflictError, NotFoundError
+from issuesync.store.base import now_ms
+from issuesync.store.sync import IntegrationRow, TaskRow
+
+
+def build_tasks_router() -> APIRouter:
+    """Asynchronous tasks: read one's progress, cancel one."""
+    router = APIRouter()
+
+    # -- tasks ----------------------------------------------------------------------------
+
+    @router.get(
+        "/tasks/{taskId}",
+        response_model=TaskOut,
+        tags=["tasks"],
+        summary="An asynchronous task's progress",
+    )
+    def get_task_route(
+        writes: WritesDep,
+        principal: PrincipalDep,
+        taskId: str,  # noqa: N803
+    ) -> JSONResponse:
+        with writes() as uow:
+            task = _visible_task(uow.session, principal, taskId)
+            if task.kind in lifecycle.KINDS and not task.finished:
+                lifecycle.advance(uow.session, task)
+            body = task_json(task)
+            uow.commit()
+        return JSONResponse(body)
+
+    @router.delete(
+        "/tasks/{taskId}",
+        response_model=TaskOut,
+        tags=["tasks"],
+        summary="Cancel a task that has not finished",
+    )
+    def cancel_task(
+        writes: WritesDep,
+        principal: PrincipalDep,
+        taskId: str,  # noqa: N803
+    ) -> JSONResponse:
+        with writes() as uow:
+            task = _visible_task(uow.session, principal, taskId)
+            if task.finished:
+                raise ConflictError(f"Task {task.id} has finished; there is nothing to cancel.")
+            task.cancelled = task.finished = True
+            task.updated_ms = now_ms()
+            task.message = f"Cancelled by {principal.name}." + (
+                " The integration keeps the state that was asked for."
+                if task.kind in lifecycle.KINDS
+                else ""
+            )
+            body = task_json(task)
+            uow.commit()
+        return JSONResponse(body)
+
+    return router
+
+
+def _visible_task(session: Session, principal: Principal, task_id: str) -> TaskRow:
+    """A task of an integration the caller may see (404 for a malformed or unknown id)."""
+    if not TASK_ID.fullmatch(task_id):
+        raise NotFoundError(f"No task with id {task_id}: a task id is 32 hexadecimal digits.")
+    task = get_task(session, task_id)
+    access.require_some_project(principal)
+    if task.integration_id is not None:
+        integration = session.get(IntegrationRow, task.integration_id)
+        if integration is not None:
+            access.require_integration(session, principal, integration)
+    elif not principal.is_admin:
+        principal.require_admin()
+    return task
