@@ -1,0 +1,61 @@
+"""The ``jira`` tracker adapter: Jira Server / Data Center over REST v2 (see ``adapter``)."""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING
+
+import httpx
+
+from issuesync.errors import ConfigurationError
+from issuesync.trackers.adapter import Tracker
+from issuesync.trackers.jira.adapter import JiraAdapter
+from issuesync.trackers.jira.client import DEFAULT_TIMEOUT_S, BearerAuth, JiraClient
+
+if TYPE_CHECKING:
+    # Only for the annotation: the registry imports this package to open a connector.
+    from issuesync.trackers.registry import TrackerAccess
+
+__all__ = ["JiraAdapter", "JiraClient", "jira_adapter_for"]
+
+
+def jira_adapter_for(
+    access: TrackerAccess,
+    *,
+    transport: httpx.BaseTransport | None = None,
+    timeout_s: float = DEFAULT_TIMEOUT_S,
+) -> Tracker:
+    """The adapter for ``access``'s Jira project, authenticated as its secret says.
+
+    A ``password`` secret, or a ``token`` with a user (an API token), is sent as
+    Basic auth; a ``token`` without a user is a personal access token, sent as
+    ``Authorization: Bearer``. No secret means anonymous access.
+
+    Raises:
+        ConfigurationError: no base URL, a URL that carries credentials, or a
+            password without a user.
+    """
+    if not access.base_url:
+        raise ConfigurationError(
+            f"The Jira connector of project {access.project_key} needs a base URL "
+            "(https://jira.example.com)."
+        )
+    url = httpx.URL(access.base_url)
+    if url.scheme not in {"http", "https"} or not url.host:
+        raise ConfigurationError(f"The Jira base URL '{url.copy_with(userinfo=b'')}' is not valid.")
+    if url.userinfo:
+        raise ConfigurationError(
+            "The Jira base URL must not carry credentials: give the user and secret instead."
+        )
+    auth: httpx.Auth | None = None
+    if access.secret is not None:
+        kind, value = access.secret
+        if access.user:
+            auth = httpx.BasicAuth(access.user, value)
+        elif kind == "token":
+            auth = BearerAuth(value)
+        else:
+            raise ConfigurationError(
+                f"The Jira connector of project {access.project_key} has a password but no user."
+            )
+    client = JiraClient(str(url), auth, user=access.user, transport=transport, timeout_s=timeout_s)
+    return JiraAdapter(client, access.project_key)

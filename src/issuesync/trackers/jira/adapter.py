@@ -1,0 +1,425 @@
+"""The sync engine's ``jira`` adapter: one project of a Jira Server / Data Center, over REST v2.
+
+Issues are read with JQL searches and turned into replicas by
+:mod:`issuesync.trackers.jirashape`, the code the built-in tracker's replicas are
+held equal to; writes go through the same module's :func:`to_jira_fields`. HTTP
+and Jira's errors are translated by :class:`~issuesync.trackers.jira.client.JiraClient`.
+
+Idempotency, and its gap. Jira has no idempotency keys. The adapter writes
+each key as an entity property (``issuesync.idempotency``) on the issues and
+comments it creates and remembers the newest keys itself (so the engine's retry
+of a failed ``create_many`` finds what was made); after a restart it reads the
+properties back: of the newest issues the sync user created in the last week,
+and of an issue's newest comments (see ``receipts``). Not covered: older
+creates, attachments (Jira keeps no properties on them: remembered for the
+adapter's life only), and trackers that do not keep entity properties (the
+built-in tracker ignores them). There, a crash between Jira's write and the
+engine's commit can make the object twice: delivery is at-least-once.
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Iterator, Mapping, Sequence
+from typing import Final
+from urllib.parse import quote
+
+from issuesync.domain.replica import FieldValue, HubAttachment, HubComment, Replica, UserRef
+from issuesync.errors import (
+    IssueSyncError,
+    NotFoundError,
+    TrackerRejectedError,
+)
+from issuesync.trackers import jirashape
+from issuesync.trackers.adapter import (
+    Capabilities,
+    ConnectionCheck,
+    ConnectionReport,
+    CreatedIssue,
+    Deletion,
+    FieldInfo,
+    IssueDraft,
+    NewIssue,
+    ProjectSchema,
+    Tracker,
+    create_each,
+)
+from issuesync.trackers.jira import transitions
+from issuesync.trackers.jira.client import JiraClient
+from issuesync.trackers.jira.receipts import Receipts, properties
+from issuesync.trackers.jira.schema import read_schema
+from issuesync.trackers.jira.search import IssueSearch, minute
+
+ISSUE_FIELDS: Final = ("*navigable", "comment", "attachment")
+FIRST_PAGE_SHARE: Final = 4  # the first page: a quarter of a page; then doubling
+KEYS_PER_QUERY: Final = 100  # keys per ``key in (...)``: JQL texts stay short
+CLOCK_TTL_S: Final = 600.0  # the server's clock offset is read again after this
+PERMISSIONS: Final = (
+    "BROWSE_PROJECTS",
+    "CREATE_ISSUES",
+    "EDIT_ISSUES",
+    "TRANSITION_ISSUES",
+    "ADD_COMMENTS",
+    "CREATE_ATTACHMENTS",
+)
+
+
+class JiraAdapter(Tracker):
+    """:class:`~issuesync.trackers.adapter.Tracker` for one project of a Jira Server."""
+
+    name = "jira"
+    # Jira cannot write as another user (a sync user's comment names its author in
+    # the text), and cannot list deleted issues.
+    capabilities = Capabilities(comment_author=False, deletions=False, worklogs=False)
+
+    def __init__(self, client: JiraClient, project_key: str) -> None:
+        self.project_key = project_key.upper()
+        self._client = client
+        self._search = IssueSearch(client, self.project_key)
+        self._schema: ProjectSchema | None = None
+        self._customs: dict[str, FieldInfo] = {}
+        self._clock: tuple[float, int] | None = None  # (monotonic when read, server - local ms)
+        self._receipts = Receipts(client, self._search)
+
+    def __repr__(self) -> str:
+        return f"JiraAdapter({self._client!r}, project_key={self.project_key!r})"
+
+    # -- reading ---------------------------------------------------------------------------
+
+    def describe(self) -> ProjectSchema:
+        """Issue types, statuses, priorities and fields (read again on every call)."""
+        self._schema, self._customs = read_schema(self._client, self.project_key)
+        return self._schema
+
+    def clock_ms(self) -> int:
+        """Jira's ``serverTime``, from an offset to this host's clock read every 10 minutes."""
+        now = time.monotonic()
+        if self._clock is None or now - self._clock[0] > CLOCK_TTL_S:
+            before = time.time()
+            info = self._client.get("serverInfo")
+            after = time.time()
+            server = jirashape.parse_datetime(info.get("serverTime"))
+            # Without serverTime (an old Jira) this host's clock is the best there is.
+            local_ms = int((before + after) / 2 * 1000)
+            self._clock = (now, (server - local_ms) if server is not None else 0)
+        return int(time.time() * 1000) + self._clock[1]
+
+    def changed_since(
+        self,
+        since_ms: int | None,
+        queries: Sequence[str],
+        page_size: int = 200,
+        *,
+        known: Mapping[str, int] | None = None,
+    ) -> Iterator[list[Replica]]:
+        """Pages of issues updated at or after ``since_ms`` (to the minute), oldest first.
+
+        JQL compares dates to the minute, in the sync user's time zone: the bound is
+        rounded down, so a poll re-reads up to a minute (``known`` leaves those out;
+        Jira keeps update times in ms). Keys and update times are scanned first, in
+        keyset steps over ``updated`` (an issue that changes meanwhile moves on and
+        comes again, never skipped); only the issues ``known`` lacks are then read
+        whole, in pages of a quarter, a half, then whole ``page_size``.
+
+        One gap: JQL cannot order below the minute, so more than ``SCAN_SIZE``
+        issues updated within one minute are stepped through by offset; an issue
+        of that minute that changes meanwhile can shift one not yet read behind
+        the offset. The engine's look-back window reads it at the next poll.
+
+        Raises:
+            ConfigurationError: Jira refused a query.
+        """
+        if page_size < 1:
+            raise ValueError("page_size must be at least 1")
+        seen: dict[str, int] = dict(known or {})
+        bound = minute(since_ms) if since_ms is not None else None
+        offset = 0
+        wanted = max(page_size // FIRST_PAGE_SHARE, 1)
+        while True:
+            rows, total = self._search.scan(bound, queries, offset)
+            if not rows:
+                return
+            fresh = [key for key, updated in rows if seen.get(key) != updated]
+            start = 0
+            while start < len(fresh):
+                chunk = fresh[start : start + wanted]
+                start += len(chunk)
+                page = [r for r in self._issues(chunk) if seen.get(r.key) != r.hub_issue.updated]
+                for replica in page:
+                    seen[replica.key] = replica.hub_issue.updated or 0
+                if page:
+                    yield page
+                    wanted = min(wanted * 2, page_size)
+            last = minute(rows[-1][1])
+            if offset + len(rows) >= total:
+                if not fresh:
+                    return
+                # One more look from the last minute: what changed while pages were read.
+                bound, offset = max(last, bound or last), 0
+            elif bound is None or last > bound:
+                bound, offset = last, 0
+            else:  # a whole scan step within one minute: step through it by offset
+                offset += len(rows)
+
+    def matching(self, keys: Sequence[str], queries: Sequence[str]) -> set[str]:
+        """Those of ``keys`` (as given) whose issue is in the project and matches a query."""
+        if not queries:
+            return set(keys)
+        wanted = sorted({k.upper() for k in keys})
+        found: set[str] = set()
+        for start in range(0, len(wanted), KEYS_PER_QUERY):
+            chunk = wanted[start : start + KEYS_PER_QUERY]
+            issues = self._search.by_keys(
+                f"{self._search.where(None, queries)} AND ", chunk, ["updated"]
+            )
+            found.update(str(i["key"]).upper() for i in issues)
+        return {k for k in keys if k.upper() in found}
+
+    def deleted_since(self, since_ms: int | None) -> list[Deletion]:
+        """Nothing: Jira's REST API cannot list deleted issues (capability ``deletions``)."""
+        del since_ms
+        return []
+
+    def get(self, key: str) -> Replica | None:
+        """The issue; None when it does not exist or is in another project."""
+        customs = self._custom_fields()
+        try:
+            issue = self._client.get(f"issue/{key}", {"fields": ",".join(ISSUE_FIELDS)})
+        except NotFoundError:
+            return None
+        replica = jirashape.issue_to_replica(issue, customs)
+        return replica if replica.hub_issue.project.key.upper() == self.project_key else None
+
+    def find_user(self, ref: UserRef) -> UserRef | None:
+        """The active user with this e-mail (case-insensitive), else this login name."""
+        for text, field in ((ref.email, "emailAddress"), (ref.username, "name")):
+            if not text:
+                continue
+            users = self._client.get("user/search", {"username": text, "maxResults": 50})
+            for user in users if isinstance(users, list) else []:
+                value = user.get(field)
+                if isinstance(value, str) and value.lower() == text.lower():
+                    return jirashape.user_ref(user)
+        return None
+
+    def read_attachment(self, attachment_id: str) -> bytes:
+        """An attachment's content, from its ``content`` link (on this Jira only)."""
+        meta = self._client.get(f"attachment/{attachment_id}")
+        link = str(meta.get("content") or "")
+        base = str(self._client.base_url)
+        if not link.startswith(base):
+            # Jira's base URL setting may name another host: never send credentials there.
+            filename = quote(str(meta.get("filename") or "file"))
+            link = f"secure/attachment/{attachment_id}/{filename}"
+        response = self._client.request(
+            "GET", link, absolute=True, headers={"Accept": "*/*"}, follow_redirects=True
+        )
+        return response.content
+
+    # -- writing issues --------------------------------------------------------------------
+
+    def create(self, draft: IssueDraft, *, idempotency_key: str) -> Replica:
+        """Create the issue (and move it to ``fields["status"]`` if given), once per key."""
+        values = dict(draft.fields)
+        status = values.pop("status", None)
+        earlier = self._receipts.issue(idempotency_key)
+        if earlier is not None:
+            made = self.get(earlier)
+            if made is None:
+                raise NotFoundError(f"The issue created for this key ({earlier}) is gone.")
+            # The first call may have failed between the create and the transition.
+            now = made.hub_issue.status
+            if isinstance(status, str) and status and (now is None or now.name != status):
+                return self.transition(made.key, status)
+            return made
+        fields = self._fields(values)
+        fields["project"] = {"key": self.project_key}
+        fields["issuetype"] = {"name": draft.issue_type}
+        if draft.parent_key:
+            fields["parent"] = {"key": draft.parent_key}
+        if draft.reporter is not None and "reporter" not in fields:
+            user = self.find_user(draft.reporter)
+            if user is not None and user.username:
+                fields["reporter"] = {"name": user.username}
+        body = {"fields": fields, "properties": properties(idempotency_key)}
+        try:
+            answer = self._client.post("issue", body)
+        except TrackerRejectedError as exc:
+            if "reporter" not in exc.field_errors or "reporter" not in fields:
+                raise
+            # Setting the reporter needs "Modify Reporter": without it, the sync user reports.
+            del fields["reporter"]
+            answer = self._client.post("issue", body)
+        key = str(answer["key"])
+        self._receipts.note("issue", idempotency_key, key)
+        if isinstance(status, str) and status:
+            return self.transition(key, status)
+        return self._issue(key)
+
+    def create_many(self, new_issues: Sequence[NewIssue]) -> list[CreatedIssue]:
+        """One issue at a time (Jira's bulk create reports partial failures poorly)."""
+        return create_each(self, new_issues)
+
+    def update(self, key: str, fields: Mapping[str, FieldValue]) -> Replica:
+        """Edit the fields (a ``status`` moves through the workflow) and read the issue back."""
+        values = dict(fields)
+        status = values.pop("status", None)
+        if values:
+            self._client.put(f"issue/{key}", {"fields": self._fields(values)})
+        if isinstance(status, str) and status:
+            return self.transition(key, status)
+        return self._issue(key)
+
+    def transition(self, key: str, status: str) -> Replica:
+        """Move the issue along the shortest path of transitions; nothing when it is there.
+
+        Jira shows only the transitions from the current status, so the path is
+        found by walking it (see ``transitions``): a status the project does not
+        have is refused before any step is taken.
+        """
+
+        def known(schema: ProjectSchema) -> bool:
+            return not schema.statuses or status.lower() in {s.lower() for s in schema.statuses}
+
+        schema = self._schema or self.describe()
+        if not known(schema) and not known(schema := self.describe()):  # a new status?
+            raise TrackerRejectedError(
+                f"Project {self.project_key} has no status '{status}' "
+                f"(it has {', '.join(schema.statuses)}).",
+                field_errors={"status": f"unknown status '{status}'"},
+            )
+        current = self._issue(key).hub_issue.status
+        transitions.move_to(self._client, key, current.name if current else "", status)
+        return self._issue(key)
+
+    # -- comments --------------------------------------------------------------------------
+
+    def add_comment(
+        self, key: str, body: str, author: UserRef | None, *, idempotency_key: str
+    ) -> HubComment:
+        """Comment as the sync user, naming ``author`` in the text; once per key."""
+        earlier = self._receipts.comment(key, idempotency_key)
+        if earlier is not None:
+            return jirashape.comment_from_jira(self._client.get(f"issue/{key}/comment/{earlier}"))
+        text = f"[{author.label}]\n{body}" if author is not None else body
+        created = self._client.post(
+            f"issue/{key}/comment", {"body": text, "properties": properties(idempotency_key)}
+        )
+        self._receipts.note("comment", idempotency_key, str(created["id"]))
+        return jirashape.comment_from_jira(created)
+
+    def edit_comment(self, key: str, comment_id: str, body: str) -> HubComment:
+        """Replace a comment's body."""
+        edited = self._client.put(f"issue/{key}/comment/{comment_id}", {"body": body})
+        return jirashape.comment_from_jira(edited)
+
+    def delete_comment(self, key: str, comment_id: str) -> None:
+        """Delete a comment; one (or an issue) that is gone already is no error."""
+        self._client.delete(f"issue/{key}/comment/{comment_id}", missing_ok=True)
+
+    # -- attachments -----------------------------------------------------------------------
+
+    def add_attachment(
+        self, key: str, filename: str, mimetype: str, content: bytes, *, idempotency_key: str
+    ) -> HubAttachment:
+        """Upload the file (multipart); once per key for this adapter's life (see the module)."""
+        earlier = self._receipts.attachment(idempotency_key)
+        if earlier is not None:
+            return jirashape.attachment_from_jira(self._client.get(f"attachment/{earlier}"))
+        response = self._client.request(
+            "POST",
+            f"issue/{key}/attachments",
+            files={"file": (filename, content, mimetype)},
+            headers={"X-Atlassian-Token": "no-check"},  # Jira's XSRF check wants it
+        )
+        (created, *_) = response.json()
+        self._receipts.note("attachment", idempotency_key, str(created["id"]))
+        return jirashape.attachment_from_jira(created)
+
+    def delete_attachment(self, key: str, attachment_id: str) -> None:
+        """Delete an attachment; one that is gone already is no error."""
+        del key  # Jira's attachments are addressed by id alone
+        self._client.delete(f"attachment/{attachment_id}", missing_ok=True)
+
+    # -- the connection --------------------------------------------------------------------
+
+    def test_connection(self) -> ConnectionReport:
+        """Reachable, authenticated (``/myself``), the project exists, the permissions."""
+        checks: list[ConnectionCheck] = []
+        steps = (
+            ("reachable", self._check_reachable),
+            ("authenticated", self._check_user),
+            ("project", self._check_project),
+            ("permissions", self._check_permissions),
+        )
+        for name, check in steps:
+            try:
+                detail = check()
+            except IssueSyncError as exc:
+                # The client's messages name method, path and status, never a credential.
+                checks.append(ConnectionCheck(name, ok=False, detail=exc.describe()))
+                break
+            checks.append(ConnectionCheck(name, ok=not detail.startswith("missing"), detail=detail))
+        return ConnectionReport(tuple(checks))
+
+    def close(self) -> None:
+        """Close the HTTP connections."""
+        self._client.close()
+
+    # -- helpers ---------------------------------------------------------------------------
+
+    def _check_reachable(self) -> str:
+        try:
+            info = self._client.get("serverInfo")
+        except IssueSyncError as exc:
+            if exc.status_code in {401, 403}:  # an answer, so reachable: auth is checked next
+                return f"Jira at {self._client.base_url} answers"
+            raise
+        return f"Jira {info.get('version', '?')} at {self._client.base_url} answers"
+
+    def _check_user(self) -> str:
+        me = self._client.get("myself")
+        return f"logged in as '{me.get('name') or me.get('displayName')}'"
+
+    def _check_project(self) -> str:
+        project = self._client.get(f"project/{self.project_key}")
+        return f"project {project.get('key')} ({project.get('name')}) exists"
+
+    def _check_permissions(self) -> str:
+        answer = self._client.get(
+            "mypermissions",
+            {"projectKey": self.project_key, "permissions": ",".join(PERMISSIONS)},
+        )
+        held = answer.get("permissions") or {}
+        missing = [p for p in PERMISSIONS if not (held.get(p) or {}).get("havePermission", False)]
+        if missing:
+            return f"missing: {', '.join(missing)}"
+        return "may browse, create, edit and transition issues, comment and attach"
+
+    def _custom_fields(self) -> dict[str, FieldInfo]:
+        if self._schema is None:
+            self.describe()
+        return self._customs
+
+    def _fields(self, values: Mapping[str, FieldValue]) -> dict[str, object]:
+        if self._schema is None:
+            self.describe()
+        assert self._schema is not None
+        try:
+            return jirashape.to_jira_fields(values, self._schema)
+        except IssueSyncError as exc:
+            raise TrackerRejectedError(exc.describe(), field_errors=exc.field_errors) from exc
+
+    def _issue(self, key: str) -> Replica:
+        replica = self.get(key)
+        if replica is None:
+            raise NotFoundError(f"Issue {key} does not exist in project {self.project_key}.")
+        return replica
+
+    def _issues(self, keys: Sequence[str]) -> list[Replica]:
+        """The issues with these keys, whole, oldest update first."""
+        if not keys:
+            return []
+        customs = self._custom_fields()
+        issues = self._search.by_keys("", keys, ISSUE_FIELDS, " ORDER BY updated ASC, key ASC")
+        return [jirashape.issue_to_replica(i, customs) for i in issues]

@@ -1,0 +1,146 @@
+"""JQL searches of one Jira project: the changed-issues scan, issues by key, recent creations.
+
+Searches are POSTed (``/search``): a JQL with a hundred keys or long configured
+queries would not fit in a URL. JQL compares dates to the minute, in the time
+zone of the user who searches, so dates are written in the sync user's zone
+(``/myself``'s ``timeZone``).
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import re
+import zoneinfo
+from collections.abc import Mapping, Sequence
+from typing import Any, Final
+
+from issuesync.errors import ConfigurationError, TrackerRejectedError
+from issuesync.trackers import jirashape
+from issuesync.trackers.jira.client import JiraClient
+
+SCAN_SIZE: Final = 1000  # keys read per scan step (Jira's usual cap of maxResults)
+# Jira's refusal of a ``key in`` naming an issue it does not have.
+MISSING_KEY: Final = re.compile(r"An issue with key '([^']+)' does not exist")
+MINUTE_MS: Final = 60_000
+
+
+def quoted(text: str) -> str:
+    """A JQL string literal."""
+    return '"' + text.replace("\\", "\\\\").replace('"', '\\"') + '"'
+
+
+def minute(ms: int) -> int:
+    """Epoch ms rounded down to the minute (time zones differ by whole minutes)."""
+    return ms - ms % MINUTE_MS
+
+
+class IssueSearch:
+    """The searches the adapter sends, for one project."""
+
+    def __init__(self, client: JiraClient, project_key: str) -> None:
+        self._client = client
+        self.project_key = project_key
+        self._zone: dt.tzinfo | None = None
+
+    def search(
+        self,
+        jql: str,
+        start_at: int,
+        max_results: int,
+        fields: Sequence[str],
+        *,
+        validate: bool = True,
+        properties: Sequence[str] = (),
+    ) -> Mapping[str, Any]:
+        """One page of ``/search``'s answer."""
+        body: dict[str, object] = {
+            "jql": jql,
+            "startAt": start_at,
+            "maxResults": max_results,
+            "fields": list(fields),
+        }
+        if not validate:
+            body["validateQuery"] = False
+        if properties:
+            body["properties"] = list(properties)
+        answer: Mapping[str, Any] = self._client.post("search", body)
+        return answer
+
+    def where(self, bound: int | None, queries: Sequence[str]) -> str:
+        """The project's issues updated at or after the minute ``bound``, matching any query."""
+        clauses = [f"project = {quoted(self.project_key)}"]
+        if bound is not None:
+            clauses.append(f"updated >= {quoted(self.jql_minute(bound))}")
+        if queries:
+            clauses.append("(" + " OR ".join(f"({q})" for q in queries) + ")")
+        return " AND ".join(clauses)
+
+    def scan(
+        self, bound: int | None, queries: Sequence[str], offset: int
+    ) -> tuple[list[tuple[str, int]], int]:
+        """``(key, updated ms)`` of a step of the changed issues, oldest first, and the total.
+
+        Raises:
+            ConfigurationError: Jira refused a query.
+        """
+        jql = f"{self.where(bound, queries)} ORDER BY updated ASC, key ASC"
+        try:
+            answer = self.search(jql, offset, SCAN_SIZE, ["updated"])
+        except TrackerRejectedError as exc:
+            raise ConfigurationError(
+                f"Jira refused the queries of project {self.project_key}: {exc.message}"
+            ) from exc
+        rows = [
+            (str(i["key"]), jirashape.parse_datetime((i.get("fields") or {}).get("updated")) or 0)
+            for i in answer.get("issues") or []
+        ]
+        return rows, int(answer.get("total") or 0)
+
+    def by_keys(
+        self, prefix: str, keys: Sequence[str], fields: Sequence[str], suffix: str = ""
+    ) -> list[Mapping[str, Any]]:
+        """The issues ``<prefix>key in (keys)<suffix>`` finds; keys of deleted issues drop out.
+
+        Jira refuses a ``key in`` that names an issue it does not have (unless told
+        not to validate, which not every version honours): the keys its messages
+        name are left out and the search is sent again.
+        """
+        wanted = list(keys)
+        while wanted:
+            jql = f"{prefix}key in ({', '.join(map(quoted, wanted))}){suffix}"
+            try:
+                answer = self.search(jql, 0, len(wanted), fields, validate=False)
+            except TrackerRejectedError as exc:
+                missing = set(MISSING_KEY.findall(exc.message))
+                if not missing & set(wanted):
+                    raise
+                wanted = [k for k in wanted if k not in missing]
+                continue
+            return list(answer.get("issues") or [])
+        return []
+
+    def jql_minute(self, ms: int) -> str:
+        """Epoch ms as a JQL date (``yyyy/MM/dd HH:mm``) in the sync user's time zone."""
+        if self._zone is None:
+            name = self._client.get("myself").get("timeZone")
+            try:
+                self._zone = zoneinfo.ZoneInfo(name) if isinstance(name, str) and name else dt.UTC
+            except (zoneinfo.ZoneInfoNotFoundError, ValueError):
+                self._zone = dt.UTC
+        moment = dt.datetime.fromtimestamp(ms / 1000, tz=self._zone)
+        return moment.strftime("%Y/%m/%d %H:%M")
+
+    def created_lately(self, days: int, limit: int, prop: str) -> list[Mapping[str, Any]]:
+        """The issues the sync user created in the last ``days`` days, with property ``prop``.
+
+        Empty when Jira refuses the search: recovery is best effort (see ``adapter``).
+        """
+        jql = (
+            f"project = {quoted(self.project_key)} AND creator = currentUser() "
+            f"AND created >= -{days}d ORDER BY created DESC"
+        )
+        try:
+            answer = self.search(jql, 0, limit, ["created"], properties=[prop])
+        except TrackerRejectedError:
+            return []
+        return list(answer.get("issues") or [])

@@ -1,0 +1,446 @@
+"""The ``jira`` adapter against the built-in tracker's Jira REST v2 API, over real HTTP.
+
+Only the retry test uses ``httpx.MockTransport``: a 429 the built-in tracker never sends.
+"""
+
+from __future__ import annotations
+
+import socket
+from collections.abc import Callable, Iterator
+
+import httpx
+import pytest
+from sqlalchemy import select
+from tracker_helpers import API, create_issue, create_project
+
+from issuesync.app import Services
+from issuesync.auth import Principal
+from issuesync.domain.replica import FieldValue, UserRef
+from issuesync.errors import (
+    AuthenticationError,
+    ConfigurationError,
+    NotFoundError,
+    TrackerOfflineError,
+    TrackerRejectedError,
+)
+from issuesync.store.users import User
+from issuesync.trackers.adapter import IssueDraft, NewIssue, Tracker
+from issuesync.trackers.jira import JiraAdapter, JiraClient, jira_adapter_for
+from issuesync.trackers.jira.receipts import property_key
+from issuesync.trackers.local.models import ProjectStatus, Status, StatusCategory, Transition
+from issuesync.trackers.local.refdata import bump_reference_revision
+from issuesync.trackers.registry import TrackerAccess
+
+PASSWORD = "admin-secret"  # tests/conftest.py's ADMIN_PASSWORD
+
+
+@pytest.fixture
+def database_url(sqlite_url: str) -> str:
+    """SQLite only: the adapter speaks HTTP, the database behind it is not what is tested."""
+    return sqlite_url
+
+
+@pytest.fixture
+def project(admin: httpx.Client) -> str:
+    create_project(admin, "JRA")
+    create_project(admin, "OTH")
+    response = admin.post(
+        f"{API}/field", json={"name": "Severity", "type": "option", "options": ["Low", "High"]}
+    )
+    assert response.status_code == 201, response.text
+    return "JRA"
+
+
+def _access(server: str, *, password: str = PASSWORD, key: str = "JRA") -> TrackerAccess:
+    return TrackerAccess("jira", key, server, "admin", ("password", password))
+
+
+@pytest.fixture
+def jira(server: str, project: str) -> Iterator[Tracker]:
+    adapter = jira_adapter_for(_access(server, key=project))
+    yield adapter
+    adapter.close()
+
+
+def _draft(summary: str, **fields: FieldValue) -> IssueDraft:
+    return IssueDraft(issue_type="Task", fields={"summary": summary, **fields})
+
+
+def test_describe_reads_types_statuses_priorities_and_custom_fields(jira: Tracker) -> None:
+    schema = jira.describe()
+    assert schema.key == "JRA"
+    assert "Task" in schema.issue_types
+    assert "Sub-task" in schema.subtask_types
+    assert "Sub-task" not in schema.issue_types
+    assert schema.statuses[:3] == ("To Do", "In Progress", "Done")
+    assert "Medium" in schema.priorities
+    severity = schema.field("severity")
+    assert severity is not None
+    assert severity.custom
+    assert severity.type == "option"
+    assert severity.id.startswith("customfield_")
+
+
+def test_create_get_update_and_custom_fields(jira: Tracker) -> None:
+    made = jira.create(
+        _draft("First", description="Some text", labels=["b", "a"], Severity="High"),
+        idempotency_key="k-1",
+    )
+    assert made.key.startswith("JRA-")
+    hub = made.hub_issue
+    assert hub.summary == "First"
+    assert hub.status is not None
+    assert hub.status.name == "To Do"
+    assert hub.custom_fields["Severity"].value == "High"
+    # The same key again: what the first call made, no second issue.
+    again = jira.create(_draft("First"), idempotency_key="k-1")
+    assert again.key == made.key
+
+    updated = jira.update(made.key, {"summary": "Renamed", "priority": "High", "status": "Done"})
+    assert updated.hub_issue.summary == "Renamed"
+    assert updated.hub_issue.priority is not None
+    assert updated.hub_issue.priority.name == "High"
+    assert updated.hub_issue.status is not None
+    assert updated.hub_issue.status.name == "Done"
+    got = jira.get(made.key)
+    assert got is not None
+    assert got.hub_issue.summary == "Renamed"
+    assert jira.get("JRA-999") is None
+
+
+def test_issue_of_another_project_is_not_found(jira: Tracker, admin: httpx.Client) -> None:
+    other = create_issue(admin, "OTH")
+    assert jira.get(other) is None
+
+
+def test_create_with_status_and_many(jira: Tracker) -> None:
+    made = jira.create(_draft("Started", status="In Progress"), idempotency_key="s-1")
+    assert made.hub_issue.status is not None
+    assert made.hub_issue.status.name == "In Progress"
+    created = jira.create_many(
+        [NewIssue(_draft(f"Bulk {n}"), idempotency_key=f"bulk-{n}", status="Done") for n in (1, 2)]
+    )
+    assert [c.replica.hub_issue.summary for c in created] == ["Bulk 1", "Bulk 2"]
+    assert [c.replica.hub_issue.status for c in created] == [
+        created[0].replica.hub_issue.status
+    ] * 2
+    assert created[0].replica.hub_issue.status is not None
+    assert created[0].replica.hub_issue.status.name == "Done"
+
+
+def test_subtask_under_parent(jira: Tracker) -> None:
+    parent = jira.create(_draft("Parent"), idempotency_key="p")
+    child = jira.create(
+        IssueDraft("Sub-task", {"summary": "Child"}, parent_key=parent.key),
+        idempotency_key="c",
+    )
+    assert child.hub_issue.parent_key == parent.key
+    assert child.hub_issue.issue_type is not None
+    assert child.hub_issue.issue_type.name == "Sub-task"
+
+
+def _principal(services: Services, name: str) -> Principal:
+    with services.uow_factory(readonly=True) as uow:
+        user = uow.session.scalar(select(User).where(User.name == name))
+        assert user is not None
+        return Principal.of(user)
+
+
+def _add_review_workflow(services: Services) -> None:
+    """In Progress -> In Review -> Done, and an Archived status nothing leads to."""
+    with services.tracker.write(_principal(services, "admin")) as op:
+        project = op.project("JRA")
+        progress = op.ref.statuses.by_name["in progress"]
+        done = op.ref.statuses.by_name["done"]
+        review = Status(name="In Review", category=StatusCategory.IN_PROGRESS.value)
+        archived = Status(name="Archived", category=StatusCategory.DONE.value)
+        op.session.add_all([review, archived])
+        op.session.flush()
+        for position, status in enumerate((review, archived), start=3):
+            op.session.add(
+                ProjectStatus(project_id=project.id, status_id=status.id, position=position)
+            )
+        for number, name, source, target in (
+            (101, "Review", progress, review),
+            (111, "Approve", review, done),
+        ):
+            op.session.add(
+                Transition(
+                    project_id=project.id,
+                    number=number,
+                    name=name,
+                    from_status_id=source.id,
+                    to_status_id=target.id,
+                )
+            )
+        bump_reference_revision(op.session)
+
+
+def test_transition_finds_a_path_and_names_a_missing_one(jira: Tracker, services: Services) -> None:
+    _add_review_workflow(services)
+    key = jira.create(_draft("Moving"), idempotency_key="m").key
+    moved = jira.transition(key, "in review")  # To Do -> In Progress -> In Review
+    assert moved.hub_issue.status is not None
+    assert moved.hub_issue.status.name == "In Review"
+    assert jira.transition(key, "In Review").hub_issue.status == moved.hub_issue.status
+    with pytest.raises(TrackerRejectedError, match="Archived") as caught:
+        jira.transition(key, "Archived")
+    assert "status" in caught.value.field_errors
+    with pytest.raises(TrackerRejectedError, match="no status 'Nowhere'"):
+        jira.transition(key, "Nowhere")
+
+
+def test_changed_since_pages_grow_and_known_is_left_out(jira: Tracker) -> None:
+    before = jira.clock_ms()
+    keys = [jira.create(_draft(f"Issue {n}"), idempotency_key=f"cs-{n}").key for n in range(9)]
+    pages = list(jira.changed_since(before, [], page_size=4))
+    assert [len(p) for p in pages] == [1, 2, 4, 2]
+    seen = [r.key for page in pages for r in page]
+    assert seen == keys  # oldest update first
+    known = {r.key: r.hub_issue.updated or 0 for page in pages for r in page[:1]}
+    rest = [
+        r.key for page in jira.changed_since(before, [], page_size=4, known=known) for r in page
+    ]
+    assert sorted(rest) == sorted(set(keys) - set(known))
+    # A query narrows, and an issue changed since is read at its new time.
+    jira.update(keys[0], {"labels": ["picked"]})
+    picked = [r.key for p in jira.changed_since(before, ["labels = picked"]) for r in p]
+    assert picked == [keys[0]]
+    assert list(jira.changed_since(jira.clock_ms() + 120_000, [])) == []
+
+
+def test_changed_since_never_skips_an_issue_changed_while_paging(jira: Tracker) -> None:
+    before = jira.clock_ms()
+    keys = [jira.create(_draft(f"Issue {n}"), idempotency_key=f"mv-{n}").key for n in range(6)]
+    read: list[str] = []
+    for number, page in enumerate(jira.changed_since(before, [], page_size=2)):
+        read.extend(r.key for r in page)
+        if number == 0:
+            # One already read and one not read yet move to the end of the order.
+            jira.update(keys[0], {"summary": "Changed"})
+            jira.update(keys[3], {"summary": "Changed"})
+    assert set(read) == set(keys)
+    assert read.count(keys[0]) == 2  # read again at its new update time
+    assert read.count(keys[3]) == 1
+    assert read[-1] == keys[0]
+
+
+def test_changed_since_refuses_a_bad_query(jira: Tracker) -> None:
+    jira.create(_draft("Any"), idempotency_key="bad-q")
+    with pytest.raises(ConfigurationError, match="JRA"):
+        list(jira.changed_since(None, ["nosuchfield = 1"]))
+
+
+def test_matching(jira: Tracker) -> None:
+    a = jira.create(_draft("A", labels=["x"]), idempotency_key="ma").key
+    b = jira.create(_draft("B"), idempotency_key="mb").key
+    assert jira.matching([a, b, "JRA-404"], ["labels = x"]) == {a}
+    assert jira.matching([a, b], []) == {a, b}
+    assert jira.deleted_since(None) == []
+
+
+def test_comments_add_edit_delete(jira: Tracker) -> None:
+    key = jira.create(_draft("Talk"), idempotency_key="t").key
+    comment = jira.add_comment(key, "Hello", None, idempotency_key="c-1")
+    assert comment.body == "Hello"
+    assert jira.add_comment(key, "Hello", None, idempotency_key="c-1").id == comment.id
+    named = jira.add_comment(key, "Hi", UserRef(display_name="Ann"), idempotency_key="c-2")
+    assert "Ann" in named.body
+    edited = jira.edit_comment(key, comment.id, "Hello again")
+    assert edited.body == "Hello again"
+    jira.delete_comment(key, comment.id)
+    jira.delete_comment(key, comment.id)  # gone already: no error
+    replica = jira.get(key)
+    assert replica is not None
+    assert [c.body for c in replica.hub_issue.comments] == [named.body]
+
+
+def test_attachments_upload_download_delete(jira: Tracker) -> None:
+    key = jira.create(_draft("Files"), idempotency_key="f").key
+    content = b"\x00binary\xffcontent" * 100
+    attached = jira.add_attachment(key, "a.bin", "application/octet-stream", content,
+                                   idempotency_key="a-1")  # fmt: skip
+    assert attached.filename == "a.bin"
+    assert attached.filesize == len(content)
+    assert jira.read_attachment(attached.id) == content
+    again = jira.add_attachment(key, "a.bin", "application/octet-stream", content,
+                                idempotency_key="a-1")  # fmt: skip
+    assert again.id == attached.id
+    jira.delete_attachment(key, attached.id)
+    jira.delete_attachment(key, attached.id)  # gone already: no error
+    with pytest.raises(NotFoundError):
+        jira.read_attachment(attached.id)
+
+
+def test_find_user(jira: Tracker, make_client: Callable[..., httpx.Client]) -> None:
+    make_client("carol", email="Carol@Example.test")
+    by_mail = jira.find_user(UserRef(email="carol@example.test"))
+    assert by_mail is not None
+    assert by_mail.username == "carol"
+    by_name = jira.find_user(UserRef(username="carol", email="nobody@example.test"))
+    assert by_name is not None
+    assert by_name.username == "carol"
+    assert jira.find_user(UserRef(username="car")) is None
+
+
+@pytest.mark.usefixtures("project")
+def test_connection_ok_and_with_a_wrong_password(server: str) -> None:
+    with JiraAdapterScope(_access(server)) as good:
+        report = good.test_connection()
+    assert report.ok, report
+    assert [c.name for c in report.checks] == [
+        "reachable",
+        "authenticated",
+        "project",
+        "permissions",
+    ]
+    with JiraAdapterScope(_access(server, password="wrong-horse")) as bad:
+        failed = bad.test_connection()
+        with pytest.raises(AuthenticationError) as caught:
+            bad.get("JRA-1")
+    assert not failed.ok
+    assert failed.checks[0].ok  # it answered
+    assert failed.checks[-1].name == "authenticated"
+    assert not failed.checks[-1].ok
+    assert "wrong-horse" not in repr(failed)
+    assert "wrong-horse" not in str(caught.value)
+    with JiraAdapterScope(_access(server, key="NOPE")) as missing:
+        no_project = missing.test_connection()
+    assert [c.ok for c in no_project.checks] == [True, True, False]
+
+
+class JiraAdapterScope:
+    """An adapter closed at the end of a ``with``."""
+
+    def __init__(self, access: TrackerAccess) -> None:
+        self.adapter = jira_adapter_for(access)
+
+    def __enter__(self) -> Tracker:
+        return self.adapter
+
+    def __exit__(self, *_: object) -> None:
+        self.adapter.close()
+
+
+def test_errors_are_translated(jira: Tracker) -> None:
+    with pytest.raises(NotFoundError):
+        jira.update("JRA-404", {"summary": "x"})
+    key = jira.create(_draft("Valid"), idempotency_key="v").key
+    with pytest.raises(TrackerRejectedError) as caught:
+        jira.update(key, {"priority": "Urgentest"})
+    assert "priority" in caught.value.field_errors
+    with pytest.raises(TrackerRejectedError) as caught:
+        jira.update(key, {"No Such Field": "x"})
+    assert "No Such Field" in caught.value.field_errors
+    with pytest.raises(NotFoundError):
+        jira.add_comment("JRA-404", "x", None, idempotency_key="nope")
+
+
+def _free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        port: int = sock.getsockname()[1]
+    return port
+
+
+def test_a_server_that_is_down_is_offline() -> None:
+    access = TrackerAccess(
+        "jira", "JRA", f"http://127.0.0.1:{_free_port()}", "admin", ("password", "s3cret")
+    )
+    adapter = jira_adapter_for(access, timeout_s=5)
+    try:
+        with pytest.raises(TrackerOfflineError) as caught:
+            adapter.get("JRA-1")
+        assert "s3cret" not in str(caught.value)
+        report = adapter.test_connection()
+        assert not report.ok
+        assert report.checks[0].name == "reachable"
+        assert "s3cret" not in repr(report)
+    finally:
+        adapter.close()
+
+
+def test_429_then_200_is_retried_honouring_retry_after() -> None:
+    answers = iter(
+        [
+            httpx.Response(429, headers={"Retry-After": "2"}),
+            httpx.Response(503),
+            httpx.Response(200, json={"serverTime": "2030-01-01T00:00:00.000+0000"}),
+        ]
+    )
+    seen: list[httpx.Request] = []
+
+    def handler(request: httpx.Request) -> httpx.Response:
+        seen.append(request)
+        return next(answers)
+
+    waits: list[float] = []
+    client = JiraClient(
+        "https://jira.example.test",
+        httpx.BasicAuth("sync", "pw"),
+        transport=httpx.MockTransport(handler),
+        sleep=waits.append,
+    )
+    adapter = JiraAdapter(client, "JRA")
+    server_ms = adapter.clock_ms()
+    assert abs(server_ms - 1_893_456_000_000) < 60_000
+    assert waits == [2.0, 1.0]  # Retry-After, then the back-off of the second attempt
+    assert all(r.headers["Authorization"].startswith("Basic ") for r in seen)
+
+
+def test_retries_are_bounded_then_offline() -> None:
+    calls = 0
+
+    def handler(_: httpx.Request) -> httpx.Response:
+        nonlocal calls
+        calls += 1
+        return httpx.Response(503, json={"errorMessages": ["maintenance"]})
+
+    waits: list[float] = []
+    client = JiraClient(
+        "https://jira.example.test",
+        None,
+        transport=httpx.MockTransport(handler),
+        sleep=waits.append,
+    )
+    with pytest.raises(TrackerOfflineError, match="maintenance"):
+        client.get("serverInfo")
+    assert sum(waits) <= 10
+    assert calls == len(waits) + 1
+    # A 500 on a write is not retried: Jira may have done it.
+    calls = 0
+    with pytest.raises(TrackerOfflineError):
+        JiraClient(
+            "https://jira.example.test",
+            None,
+            transport=httpx.MockTransport(lambda _: httpx.Response(500)),
+            sleep=waits.append,
+        ).post("issue", {})
+
+
+def test_bearer_token_without_a_user(server: str) -> None:
+    seen: list[str] = []
+
+    def handler(request: httpx.Request) -> httpx.Response:
+        seen.append(request.headers.get("Authorization", ""))
+        return httpx.Response(200, json={"serverTime": "2030-01-01T00:00:00.000+0000"})
+
+    access = TrackerAccess("jira", "JRA", server, None, ("token", "pat-123"))
+    adapter = jira_adapter_for(access, transport=httpx.MockTransport(handler))
+    adapter.clock_ms()
+    assert seen == ["Bearer pat-123"]
+    assert "pat-123" not in repr(adapter)
+    assert "pat-123" not in repr(access)
+
+
+@pytest.mark.parametrize(
+    "entity",
+    [
+        {"properties": [{"key": "issuesync.idempotency", "value": {"key": "k"}}]},
+        {"properties": {"issuesync.idempotency": {"key": "k"}}},
+        {"properties": {"properties": {"issuesync.idempotency": {"key": "k"}}}},
+    ],
+)
+def test_idempotency_property_is_read_in_each_of_jiras_shapes(entity: dict[str, object]) -> None:
+    assert property_key(entity) == "k"
+    assert property_key({"properties": {}}) is None
