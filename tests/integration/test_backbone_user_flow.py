@@ -157,19 +157,40 @@ def test_a_backbone_user_syncs_two_projects_over_the_api(
 
 
 def test_a_start_that_cannot_work_fails_its_task_with_the_reason(user: httpx.Client) -> None:
-    # Seed 001's example names Jira sites; this version has no Jira adapter yet.
-    created = user.post(f"{BASE}/integrations", json=SEED_REQUEST)
+    create_project(user, "PB")
+    body = local_body()
+    body["firstConnector"]["connection"]["application"]["system"] = "jira"  # and no baseUrl
+    created = user.post(f"{BASE}/integrations", json=body)
     assert created.status_code == 200, created.text
     task = user.put(f"{BASE}/integrations/INT-1/start").json()
 
-    def failed() -> dict[str, Any] | None:
+    def ended() -> dict[str, Any] | None:
         body: dict[str, Any] = user.get(f"{BASE}/tasks/{task['id']}").json()
         return body if body["finished"] else None
 
-    done = wait_for("the start to fail", failed)
+    done = wait_for("the start to fail", ended)
     assert done["hasFailed"]
-    assert "jira" in done["failureMessage"]
+    assert "PA-1 cannot start" in done["failureMessage"]
+    assert "base URL" in done["failureMessage"]
     status = user.get(f"{BASE}/integrations/INT-1/status").json()
-    assert "jira" in status["firstConnector"]["outgoingDetails"]
+    assert "base URL" in status["firstConnector"]["outgoingDetails"]
     assert status["firstConnector"]["outgoingRouteStatus"] == "STOPPED"
+    assert user.delete(f"{BASE}/integrations/INT-1").status_code == 200
+
+
+def test_an_unreachable_tracker_starts_and_shows_reconnecting(user: httpx.Client) -> None:
+    # Seed 001's example names a Jira at localhost:8510, where nobody listens.
+    created = user.post(f"{BASE}/integrations", json=SEED_REQUEST)
+    assert created.status_code == 200, created.text
+    finished_task(user, user.put(f"{BASE}/integrations/INT-1/start").json())
+
+    def offline() -> dict[str, Any] | None:
+        body: dict[str, Any] = user.get(f"{BASE}/integrations/INT-1/status").json()
+        return body if not body["firstConnector"]["online"] else None
+
+    status = wait_for("the connector to go offline", offline)["firstConnector"]
+    assert status["reconnecting"]
+    assert status["incomingRouteStatus"] == "STARTED"
+    assert "localhost:8510" in status["incomingDetails"] + status["outgoingDetails"]
+    finished_task(user, user.put(f"{BASE}/integrations/INT-1/stop").json())
     assert user.delete(f"{BASE}/integrations/INT-1").status_code == 200

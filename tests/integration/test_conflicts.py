@@ -363,15 +363,20 @@ def test_a_required_field_no_mapping_fills_is_found(services: Services) -> None:
 # --- connections -----------------------------------------------------------------------------
 
 
-def test_a_tracker_that_cannot_be_opened_is_a_conflict_not_an_error(
+def test_a_tracker_that_cannot_be_reached_is_a_conflict_not_an_error(
     services: Services,
 ) -> None:
     make_projects(services, "PA", "PB")
-    made = create(services, SEED_REQUEST)  # Jira at http://localhost:8510/jira
+    made = create(services, SEED_REQUEST)  # Jira at http://localhost:8510/jira: nobody listens
     first, second = keys(made)
     conflicts = checked(services, made["integrationKey"])
-    assert found(conflicts) == {(CONNECTION_FAILED, first), (CONNECTION_FAILED, second)}
-    failed = one(conflicts, CONNECTION_FAILED, first, "'jira'", "http://localhost:8510/jira")
+    assert found(conflicts) == {
+        (CONNECTION_CHECK_FAILED, first),
+        (CONNECTION_CHECK_FAILED, second),
+    }
+    failed = one(
+        conflicts, CONNECTION_CHECK_FAILED, first, "'reachable'", "http://localhost:8510/jira"
+    )
     assert f"PUT /integrations/{made['integrationKey']}/applicationConnection" in (
         failed.resolution
     )

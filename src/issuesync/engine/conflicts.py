@@ -188,14 +188,14 @@ def _open(
             for check in tracker.test_connection().checks:
                 if not check.ok:
                     how = CHECK_FIXES.get(check.name, "correct the connection so that it passes")
-                    expected = f" (expected: {check.detail})" if check.detail else ""
+                    said = f": {check.detail.rstrip('.')}" if check.detail else ""
                     _add(
                         found,
                         CONNECTION_CHECK_FAILED,
                         config,
                         check.name,
                         f"The connection test of connector {config.key} failed the check "
-                        f"'{check.name}'{expected}.",
+                        f"'{check.name}'{said}.",
                         _sentence(how.format(user=user, project=config.project_key))
                         + f" (the connection is changed with {fix}).",
                     )

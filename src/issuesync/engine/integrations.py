@@ -50,11 +50,11 @@ from issuesync.security import SecretBox
 from issuesync.store.base import now_ms
 from issuesync.store.sync import ConnectorRow, ConnectorState, IntegrationRow, KeyCounter
 from issuesync.trackers.local.models import Project
+from issuesync.trackers.registry import known_systems
 
 # The engine's view of connectors lives in ``engine/connectors.py``; it is
 # re-exported here so that integrations and connectors are one import away.
 __all__ = [
-    "KNOWN_SYSTEMS",
     "SYNCINFO_PREFIX",
     "ConnectorConfig",
     "ProjectExists",
@@ -80,7 +80,6 @@ __all__ = [
     "validation_field_errors",
 ]
 
-KNOWN_SYSTEMS = frozenset({"local", "jira"})
 SYNCINFO_PREFIX = "k15t.backbone.syncinfo."
 
 ProjectExists = Callable[[str, str], bool]
@@ -167,9 +166,14 @@ def create_integration(
     actor: str,
     secrets: SecretBox,
     project_exists: ProjectExists,
-    systems: Collection[str] = KNOWN_SYSTEMS,
+    systems: Collection[str] | None = None,
 ) -> IntegrationRow:
-    """Create an integration and its two connectors from a ``POST /integrations`` body."""
+    """Create an integration and its two connectors from a ``POST /integrations`` body.
+
+    ``systems`` are the tracker systems a connector may name: by default those
+    with an installed adapter (``trackers/registry.py``).
+    """
+    systems = known_systems() if systems is None else systems
     specs = (spec.first_connector, spec.second_connector)
     errors: dict[str, str] = {}
     for side, connector in zip(SIDES, specs, strict=True):
@@ -275,7 +279,8 @@ def _application_errors(
     errors: dict[str, str] = {}
     if system not in systems:
         errors[f"{side}.connection.application.system"] = (
-            f"'{system}' is not a known tracker; use one of: {', '.join(sorted(systems))}"
+            f"'{system}' is not a known tracker; the installed tracker adapters are: "
+            f"{', '.join(sorted(systems))}"
         )
     if application.password is not None and application.token is not None:
         errors[f"{side}.connection.application.token"] = (
@@ -415,14 +420,16 @@ def update_integration(
     actor: str,
     secrets: SecretBox,
     *,
-    systems: Collection[str] = KNOWN_SYSTEMS,
+    systems: Collection[str] | None = None,
 ) -> IntegrationRow:
     """Change summary, description, connections, queues and configurations.
 
     What the body leaves out stays as it is: a connection's fields, a
     password, token or proxy, the queues, a side's configuration. Project keys
-    cannot change (the sync information belongs to them).
+    cannot change (the sync information belongs to them). ``systems`` as for
+    :func:`create_integration`.
     """
+    systems = known_systems() if systems is None else systems
     integration = get_integration(session, key)
     rows = connector_rows(session, integration.id)
     specs = (spec.first_connector, spec.second_connector)
