@@ -66,6 +66,25 @@ LoginOf = Callable[[object], str | None]
 # -- Jira's scalar formats ------------------------------------------------------------------
 
 
+# Jira's system fields that a sync reads and writes, with their types: what an
+# adapter's schema lists for them (a Jira-shaped adapter adds what its tracker has more).
+SYNCED_SYSTEM_FIELDS: Final = (
+    FieldInfo("summary", "Summary", "string", required=True),
+    FieldInfo("description", "Description", "text"),
+    FieldInfo("issuetype", "Issue Type", "issuetype", required=True),
+    FieldInfo("status", "Status", "status"),
+    FieldInfo("priority", "Priority", "priority"),
+    FieldInfo("resolution", "Resolution", "resolution"),
+    FieldInfo("labels", "Labels", "array"),
+    FieldInfo("components", "Component/s", "array"),
+    FieldInfo("fixVersions", "Fix Version/s", "array"),
+    FieldInfo("versions", "Affects Version/s", "array"),
+    FieldInfo("duedate", "Due Date", "date"),
+    FieldInfo("assignee", "Assignee", "user"),
+    FieldInfo("reporter", "Reporter", "user"),
+)
+
+
 def parse_datetime(value: object) -> int | None:
     """Epoch ms of Jira's ``2026-11-22T21:40:11.123+0000`` (any ISO 8601; naive is UTC)."""
     if not isinstance(value, str) or not value.strip():

@@ -10,6 +10,7 @@ from __future__ import annotations
 from collections.abc import Mapping, Sequence
 from typing import Any, Final
 
+from issuesync.trackers import jirashape
 from issuesync.trackers.adapter import FieldInfo, ProjectSchema
 from issuesync.trackers.jira.client import JiraClient
 
@@ -31,22 +32,11 @@ CUSTOM_TYPES: Final[dict[str, str]] = {
     "labels": "array",
 }
 
-# The system fields a sync can write, with their types (as the built-in adapter lists them).
+# The system fields a sync can write, with their types: Jira's has an environment too.
 SYSTEM_FIELDS: Final = (
-    FieldInfo("summary", "Summary", "string", required=True),
-    FieldInfo("description", "Description", "text"),
+    *jirashape.SYNCED_SYSTEM_FIELDS[:2],
     FieldInfo("environment", "Environment", "text"),
-    FieldInfo("issuetype", "Issue Type", "issuetype", required=True),
-    FieldInfo("status", "Status", "status"),
-    FieldInfo("priority", "Priority", "priority"),
-    FieldInfo("resolution", "Resolution", "resolution"),
-    FieldInfo("labels", "Labels", "array"),
-    FieldInfo("components", "Component/s", "array"),
-    FieldInfo("fixVersions", "Fix Version/s", "array"),
-    FieldInfo("versions", "Affects Version/s", "array"),
-    FieldInfo("duedate", "Due Date", "date"),
-    FieldInfo("assignee", "Assignee", "user"),
-    FieldInfo("reporter", "Reporter", "user"),
+    *jirashape.SYNCED_SYSTEM_FIELDS[2:],
 )
 
 

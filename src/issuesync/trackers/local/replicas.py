@@ -43,21 +43,6 @@ SELECTION: Final = FieldSelection(
 )
 
 # The system fields a sync can write, with their types (allowed values: describe_project).
-SYSTEM_FIELDS: Final = (
-    FieldInfo("summary", "Summary", "string", required=True),
-    FieldInfo("description", "Description", "text"),
-    FieldInfo("issuetype", "Issue Type", "issuetype", required=True),
-    FieldInfo("status", "Status", "status"),
-    FieldInfo("priority", "Priority", "priority"),
-    FieldInfo("resolution", "Resolution", "resolution"),
-    FieldInfo("labels", "Labels", "array"),
-    FieldInfo("components", "Component/s", "array"),
-    FieldInfo("fixVersions", "Fix Version/s", "array"),
-    FieldInfo("versions", "Affects Version/s", "array"),
-    FieldInfo("duedate", "Due Date", "date"),
-    FieldInfo("assignee", "Assignee", "user"),
-    FieldInfo("reporter", "Reporter", "user"),
-)
 
 
 def render_replicas(op: Operation, rows: Sequence[IssueFields]) -> list[Replica]:
@@ -86,7 +71,7 @@ def custom_fields(op: Operation) -> dict[str, FieldInfo]:
 
 def write_schema(op: Operation, project_key: str) -> ProjectSchema:
     """The fields a write may name: what ``to_jira_fields`` needs, without project queries."""
-    fields = SYSTEM_FIELDS + tuple(custom_fields(op).values())
+    fields = jirashape.SYNCED_SYSTEM_FIELDS + tuple(custom_fields(op).values())
     return ProjectSchema(project_key, project_key, (), (), (), (), fields=fields)
 
 
@@ -124,7 +109,8 @@ def describe_project(op: Operation, project: Project) -> ProjectSchema:
         "versions": versions,
     }
     system = tuple(
-        dataclasses.replace(info, allowed_values=allowed.get(info.id, ())) for info in SYSTEM_FIELDS
+        dataclasses.replace(info, allowed_values=allowed.get(info.id, ()))
+        for info in jirashape.SYNCED_SYSTEM_FIELDS
     )
     return ProjectSchema(
         key=project.key,
