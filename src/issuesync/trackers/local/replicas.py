@@ -42,8 +42,6 @@ SELECTION: Final = FieldSelection(
     excluded=frozenset({"subtasks", "issuelinks", "watches"}),
 )
 
-# The system fields a sync can write, with their types (allowed values: describe_project).
-
 
 def render_replicas(op: Operation, rows: Sequence[IssueFields]) -> list[Replica]:
     """A page of issues as replicas, rendered in one batch (see ``hubrender``)."""
