@@ -25,6 +25,10 @@ lint: $(STAMP)
 typecheck: $(STAMP)
 	$(BIN)/mypy
 
+# Two workers (pytest-xdist), one per core of the reference machine; PYTEST_ARGS="-n 0"
+# runs the suite in one process, e.g. to debug a test with -s.
+PYTEST_ARGS ?= -n 2
+
 pytest: $(STAMP)
 	$(BIN)/pytest $(PYTEST_ARGS)
 
