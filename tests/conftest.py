@@ -13,7 +13,7 @@ from pydantic import SecretStr
 from sqlalchemy import create_engine, text
 
 from issuesync.accounts import NewUser, create_user
-from issuesync.app import Services, bootstrap, build_services, create_app
+from issuesync.app import Services, bootstrap, build_services, create_app, install_engine
 from issuesync.config import Settings
 from issuesync.store.db import Database, connect
 from issuesync.store.migrate import upgrade
@@ -175,3 +175,16 @@ def make_client(server: str, services: Services) -> Iterator[Callable[..., httpx
     yield make
     for client in clients:
         client.close()
+
+
+@pytest.fixture
+def engine_client(services: Services, live_server: LiveServer) -> Iterator[httpx.Client]:
+    """The app with its engine, as `issuesync serve` runs it, and an administrator's client.
+
+    ``live_server`` stops the server (and with it the engine) after the test.
+    """
+    app = create_app(services)
+    install_engine(app, services)
+    live_server.start(app)
+    with httpx.Client(base_url=live_server.url, auth=("admin", ADMIN_PASSWORD), timeout=30) as c:
+        yield c

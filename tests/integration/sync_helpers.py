@@ -3,12 +3,14 @@
 from __future__ import annotations
 
 import copy
-from collections.abc import Iterator
+import time
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
 from typing import Any
 
 import httpx
+import pytest
 from integration_helpers import SEED_REQUEST
 from sqlalchemy import select
 from sqlalchemy.orm import selectinload
@@ -27,6 +29,18 @@ from issuesync.engine.runner import Engine
 from issuesync.store.sync import MessageRow, SyncInfo
 
 SEED_BODY = SEED_REQUEST
+WAIT_S = 60.0
+
+
+def wait_for(what: str, check: Callable[[], Any], timeout: float = WAIT_S) -> Any:
+    """Poll ``check`` until it returns something truthy; fail the test after ``timeout`` s."""
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        found = check()
+        if found:
+            return found
+        time.sleep(0.1)
+    pytest.fail(f"timed out waiting for {what}")
 
 
 def local_body(**sync: object) -> dict[str, Any]:

@@ -8,21 +8,18 @@ Jira Server.
 
 from __future__ import annotations
 
-import time
-from collections.abc import Callable, Iterator
 from typing import Any
 
 import httpx
 import pytest
-from sync_helpers import local_body
+from sync_helpers import local_body, wait_for
 from tracker_helpers import API, create_issue, create_project
 
 from issuesync.accounts import NewUser, create_user
-from issuesync.app import Services, create_app, install_engine
+from issuesync.app import Services
 from issuesync.testing.server import LiveServer
 
 BASE = "/api/1"
-WAIT_S = 60.0
 
 
 @pytest.fixture
@@ -30,46 +27,25 @@ def database_url(sqlite_url: str) -> str:
     return sqlite_url
 
 
-@pytest.fixture
-def client(services: Services, live_server: LiveServer) -> Iterator[httpx.Client]:
-    app = create_app(services)
-    install_engine(app, services)
-    live_server.start(app)
-    with httpx.Client(
-        base_url=live_server.url, auth=("admin", "admin-secret"), timeout=30
-    ) as admin:
-        yield admin
-
-
-def wait_for(what: str, check: Callable[[], Any]) -> Any:
-    deadline = time.monotonic() + WAIT_S
-    while time.monotonic() < deadline:
-        found = check()
-        if found:
-            return found
-        time.sleep(0.2)
-    pytest.fail(f"timed out waiting for {what}")
-
-
-def fields(client: httpx.Client, key: str) -> dict[str, Any]:
-    response = client.get(f"{API}/issue/{key}")
+def fields(engine_client: httpx.Client, key: str) -> dict[str, Any]:
+    response = engine_client.get(f"{API}/issue/{key}")
     assert response.status_code == 200, response.text
     found: dict[str, Any] = response.json()["fields"]
     return found
 
 
-def twin(client: httpx.Client, connector: str, key: str) -> str | None:
-    entries = client.get(
+def twin(engine_client: httpx.Client, connector: str, key: str) -> str | None:
+    entries = engine_client.get(
         f"{BASE}/connectors/{connector}/syncInformation", params={"localIssueKey": key}
     ).json()
     return entries[0]["remoteIssueKey"] if entries and entries[0]["remoteIssueKey"] else None
 
 
 def test_a_built_in_project_and_a_jira_project_stay_in_step(
-    client: httpx.Client, services: Services, live_server: LiveServer
+    engine_client: httpx.Client, services: Services, live_server: LiveServer
 ) -> None:
-    create_project(client, "PA")
-    create_project(client, "PB")
+    create_project(engine_client, "PA")
+    create_project(engine_client, "PB")
     create_user(
         services.uow_factory,
         NewUser(name="backbone", email="backbone@example.test", password="backbone", admin=True),
@@ -81,38 +57,42 @@ def test_a_built_in_project_and_a_jira_project_stay_in_step(
         "user": "backbone",
         "password": "backbone",
     }
-    created = client.post(f"{BASE}/integrations", json=body)
+    created = engine_client.post(f"{BASE}/integrations", json=body)
     assert created.status_code == 200, created.text
-    assert client.get(f"{BASE}/integrations/INT-1/conflicts").json() == []
-    client.put(f"{BASE}/integrations/INT-1/start")
+    assert engine_client.get(f"{BASE}/integrations/INT-1/conflicts").json() == []
+    engine_client.put(f"{BASE}/integrations/INT-1/start")
 
-    a1 = create_issue(client, "PA", "Made in the built-in project", priority={"name": "High"})
-    b1 = create_issue(client, "PB", "Made in Jira")
-    in_b = wait_for("PA's issue in Jira", lambda: twin(client, "PA-1", a1))
-    in_a = wait_for("Jira's issue in PA", lambda: twin(client, "PB-2", b1))
-    assert fields(client, in_b)["summary"] == "Made in the built-in project"
-    assert fields(client, in_b)["priority"]["name"] == "High"
-    assert fields(client, in_a)["summary"] == "Made in Jira"
+    a1 = create_issue(
+        engine_client, "PA", "Made in the built-in project", priority={"name": "High"}
+    )
+    b1 = create_issue(engine_client, "PB", "Made in Jira")
+    in_b = wait_for("PA's issue in Jira", lambda: twin(engine_client, "PA-1", a1))
+    in_a = wait_for("Jira's issue in PA", lambda: twin(engine_client, "PB-2", b1))
+    assert fields(engine_client, in_b)["summary"] == "Made in the built-in project"
+    assert fields(engine_client, in_b)["priority"]["name"] == "High"
+    assert fields(engine_client, in_a)["summary"] == "Made in Jira"
 
     # An edit and a comment on the Jira side come back; a status goes through the workflow.
-    client.put(f"{API}/issue/{in_b}", json={"fields": {"summary": "Edited in Jira"}})
-    client.post(f"{API}/issue/{in_b}/comment", json={"body": "Seen in Jira."})
-    wait_for("the Jira edit in PA", lambda: fields(client, a1)["summary"] == "Edited in Jira")
+    engine_client.put(f"{API}/issue/{in_b}", json={"fields": {"summary": "Edited in Jira"}})
+    engine_client.post(f"{API}/issue/{in_b}/comment", json={"body": "Seen in Jira."})
+    wait_for(
+        "the Jira edit in PA", lambda: fields(engine_client, a1)["summary"] == "Edited in Jira"
+    )
     wait_for(
         "the Jira comment in PA",
         lambda: any(
             "Seen in Jira." in c["body"]
-            for c in client.get(f"{API}/issue/{a1}/comment").json()["comments"]
+            for c in engine_client.get(f"{API}/issue/{a1}/comment").json()["comments"]
         ),
     )
-    transitions = client.get(f"{API}/issue/{a1}/transitions").json()["transitions"]
+    transitions = engine_client.get(f"{API}/issue/{a1}/transitions").json()["transitions"]
     target = next(t for t in transitions if t["to"]["name"] == "In Progress")
-    client.post(f"{API}/issue/{a1}/transitions", json={"transition": {"id": target["id"]}})
+    engine_client.post(f"{API}/issue/{a1}/transitions", json={"transition": {"id": target["id"]}})
     wait_for(
         "the status in Jira",
-        lambda: fields(client, in_b)["status"]["name"] == "In Progress",
+        lambda: fields(engine_client, in_b)["status"]["name"] == "In Progress",
     )
-    status = client.get(f"{BASE}/integrations/INT-1/status").json()
+    status = engine_client.get(f"{BASE}/integrations/INT-1/status").json()
     assert status["secondConnector"]["online"]
     assert status["secondConnector"]["issuesInError"] == 0
-    client.put(f"{BASE}/integrations/INT-1/stop")
+    engine_client.put(f"{BASE}/integrations/INT-1/stop")

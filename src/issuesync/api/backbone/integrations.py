@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import functools
 import time
+from collections.abc import Callable
 from typing import Annotated, Literal
 
 from fastapi import APIRouter, Body, Query
@@ -46,7 +47,7 @@ from issuesync.engine.integrations import (
 from issuesync.engine.tasks import task_json
 from issuesync.errors import InvalidInputError, NotFoundError, PermissionDeniedError
 from issuesync.store.base import now_ms
-from issuesync.store.sync import ConnectorRow, ConnectorState, IntegrationRow, MessageRow
+from issuesync.store.sync import ConnectorRow, ConnectorState, IntegrationRow, MessageRow, TaskRow
 
 
 class ConflictDecision(BaseModel):
@@ -215,39 +216,29 @@ def build_integrations_router() -> APIRouter:  # noqa: C901, PLR0915 - one route
 
     # -- lifecycle tasks ------------------------------------------------------------------
 
-    @router.put(
-        "/integrations/{integrationKey}/start",
-        response_model=TaskOut,
-        tags=["integrations"],
-        summary="Start the integration (a task)",
-    )
-    def start(
-        writes: WritesDep,
-        principal: PrincipalDep,
-        integrationKey: str,  # noqa: N803
-    ) -> JSONResponse:
-        with writes() as uow:
-            row = access.visible_integration(uow.session, principal, integrationKey)
-            body = task_json(lifecycle.request_start(uow.session, row.key, principal.name))
-            uow.commit()
-        return JSONResponse(body)
+    def switch(action: str, request: Callable[[Session, str, str], TaskRow]) -> None:
+        """``PUT …/start`` and ``…/stop``: one route each, the same steps."""
 
-    @router.put(
-        "/integrations/{integrationKey}/stop",
-        response_model=TaskOut,
-        tags=["integrations"],
-        summary="Stop the integration (a task)",
-    )
-    def stop(
-        writes: WritesDep,
-        principal: PrincipalDep,
-        integrationKey: str,  # noqa: N803
-    ) -> JSONResponse:
-        with writes() as uow:
-            row = access.visible_integration(uow.session, principal, integrationKey)
-            body = task_json(lifecycle.request_stop(uow.session, row.key, principal.name))
-            uow.commit()
-        return JSONResponse(body)
+        @router.put(
+            f"/integrations/{{integrationKey}}/{action}",
+            response_model=TaskOut,
+            tags=["integrations"],
+            summary=f"{action.capitalize()} the integration (a task)",
+            name=action,
+        )
+        def route(
+            writes: WritesDep,
+            principal: PrincipalDep,
+            integrationKey: str,  # noqa: N803
+        ) -> JSONResponse:
+            with writes() as uow:
+                row = access.visible_integration(uow.session, principal, integrationKey)
+                body = task_json(request(uow.session, row.key, principal.name))
+                uow.commit()
+            return JSONResponse(body)
+
+    switch("start", lifecycle.request_start)
+    switch("stop", lifecycle.request_stop)
 
     @router.put(
         "/integrations/{integrationKey}/applicationConnection",
