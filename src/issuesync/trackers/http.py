@@ -1,0 +1,539 @@
+"""HTTP to a tracker's REST API: throttled, retried, and its errors translated at this edge.
+
+Every remote adapter talks through one :class:`RestClient`. Whatever the tracker
+answers that is not a success becomes one of ``issuesync.errors``, by this table::
+
+    what happened                          raised                              retried
+    connect error, timeout, broken stream  TrackerOfflineError                 no (1)
+    429, 503, a rate-limit answer (4)      TrackerOfflineError, when spent     yes (2)
+    500, 502, 504                          TrackerOfflineError, when spent     reads (2, 3)
+    other 5xx                              TrackerOfflineError                 no
+    3xx (a login page, http -> https)      ConfigurationError                  no
+    401                                    AuthenticationError                 no
+    403                                    PermissionDeniedError               no
+    404                                    NotFoundError                       no
+    400, 409, 413, 422 and other 4xx       TrackerRejectedError, with the      no
+                                           tracker's messages and field errors
+
+(1) the engine's ``offline`` state is the retry: a tracker that is down stays
+down for longer than a request should wait. (2) honouring ``Retry-After``, else
+the rate-limit reset headers (``X-RateLimit-Reset``, ``RateLimit-Reset``), else
+exponential back-off; all the waits of one request add up to at most
+:data:`MAX_TOTAL_WAIT_S`, and a longer wait is reported as offline "until" then.
+(3) a 500 may come after the tracker did the work, so a write is retried only on
+answers that promise it was not done. (4) what the adapter's ``rate_limited``
+recognises: GitHub, say, answers an exhausted limit with 403.
+
+Before the tracker has to refuse, a :class:`RequestBudget` throttles: each
+request waits until every :class:`Limit` allows it, and with ``serial_writes``
+no two writes run at once. Conditional GETs (``ETag`` / ``Last-Modified``) let
+an idle poll be answered ``304 Not Modified`` from the cache, which trackers
+such as GitHub do not count against the limit.
+
+The credentials live in the ``httpx`` auth object only: no error, ``repr`` or
+log line here contains them (errors name the method, the path and the status).
+"""
+
+from __future__ import annotations
+
+import collections
+import datetime as dt
+import email.utils
+import threading
+import time
+from collections.abc import Callable, Generator, Mapping, Sequence
+from typing import Any, Final, NamedTuple
+
+import httpx
+
+from issuesync.errors import (
+    AuthenticationError,
+    ConfigurationError,
+    IssueSyncError,
+    NotFoundError,
+    PermissionDeniedError,
+    TrackerOfflineError,
+    TrackerRejectedError,
+)
+
+DEFAULT_TIMEOUT_S: Final = 30.0
+MAX_TOTAL_WAIT_S: Final = 10.0
+MAX_ATTEMPTS: Final = 5
+FIRST_BACKOFF_S: Final = 0.5
+RETRIED_READS: Final = frozenset({429, 500, 502, 503, 504})
+RETRIED_WRITES: Final = frozenset({429, 503})  # statuses that say the write was not done
+READS: Final = frozenset({"GET", "HEAD", "OPTIONS"})
+MAX_DETAIL: Final = 500  # characters of a non-JSON error body kept in a message
+CACHED_GETS: Final = 512  # conditional GETs remembered per client
+
+HTTP_NOT_MODIFIED: Final = 304
+HTTP_UNAUTHORIZED: Final = 401
+HTTP_FORBIDDEN: Final = 403
+HTTP_NOT_FOUND: Final = 404
+HTTP_TOO_MANY: Final = 429
+HTTP_CLIENT_ERRORS: Final = range(400, 500)
+
+Sleep = Callable[[float], None]
+Clock = Callable[[], float]
+
+
+# -- throttling ----------------------------------------------------------------------------
+
+
+class Limit(NamedTuple):
+    """At most ``requests`` requests in any ``per_s`` seconds (writes only, if said)."""
+
+    requests: int
+    per_s: float
+    writes_only: bool = False
+
+
+class RequestBudget:
+    """Throttles one tracker's requests to its published limits; shared by threads.
+
+    :meth:`acquire` waits until every limit has room (a sliding window per
+    limit), :meth:`release` ends a request (with ``serial_writes``, the next
+    write may then start). :meth:`observe` takes what the tracker says is left:
+    with nothing left, requests wait for the reset. ``spent`` counts requests.
+    """
+
+    def __init__(
+        self,
+        limits: Sequence[Limit],
+        *,
+        serial_writes: bool = False,
+        clock: Clock = time.monotonic,
+        sleep: Sleep = time.sleep,
+        wall_clock: Clock = time.time,
+    ) -> None:
+        self.limits = tuple(limits)
+        self.serial_writes = serial_writes
+        self.spent = 0
+        self._clock = clock
+        self._sleep = sleep
+        self._wall_clock = wall_clock
+        self._lock = threading.Lock()
+        self._write_lock = threading.Lock()
+        self._sent: list[collections.deque[float]] = [collections.deque() for _ in self.limits]
+        self._blocked_until = 0.0  # monotonic time before which nothing is sent
+
+    def __repr__(self) -> str:
+        return f"RequestBudget(limits={self.limits!r}, serial_writes={self.serial_writes})"
+
+    def acquire(self, method: str) -> None:
+        """Wait until a request with ``method`` is allowed, then count it."""
+        write = method.upper() not in READS
+        if write and self.serial_writes:
+            self._write_lock.acquire()
+        while True:
+            with self._lock:
+                wait = self._wait_s(write)
+                if wait <= 0:
+                    now = self._clock()
+                    for limit, sent in zip(self.limits, self._sent, strict=True):
+                        if write or not limit.writes_only:
+                            sent.append(now)
+                    self.spent += 1
+                    return
+            self._sleep(wait)
+
+    def release(self, method: str) -> None:
+        """The request with ``method`` is over."""
+        if self.serial_writes and method.upper() not in READS:
+            self._write_lock.release()
+
+    def observe(self, remaining: int | None, reset_epoch_s: float | None) -> None:
+        """What the tracker's headers said is left; none left means wait for the reset."""
+        if remaining is None or remaining > 0 or reset_epoch_s is None:
+            return
+        delay = reset_epoch_s - self._wall_clock()
+        if delay > 0:
+            with self._lock:
+                self._blocked_until = max(self._blocked_until, self._clock() + delay)
+
+    def _wait_s(self, write: bool) -> float:
+        now = self._clock()
+        wait = self._blocked_until - now
+        for limit, sent in zip(self.limits, self._sent, strict=True):
+            while sent and sent[0] <= now - limit.per_s:
+                sent.popleft()
+            if (write or not limit.writes_only) and len(sent) >= limit.requests:
+                wait = max(wait, sent[0] + limit.per_s - now)
+        return wait
+
+
+# -- errors ---------------------------------------------------------------------------------
+
+
+class ErrorText(NamedTuple):
+    """A tracker's error answer as one message and its per-field errors."""
+
+    message: str
+    field_errors: dict[str, str]
+
+
+def generic_error_text(response: httpx.Response) -> ErrorText:
+    """The common shapes: ``{"message"}``, ``{"error"}``, ``{"errors": [...] | {...}}``,
+    Jira's ``{"errorMessages", "errors"}``; a short plain-text body; else nothing."""
+    try:
+        body = response.json()
+    except ValueError:
+        text = response.text.strip()
+        return ErrorText(text[:MAX_DETAIL] if text and not text.startswith("<") else "", {})
+    if not isinstance(body, Mapping):
+        return ErrorText("", {})
+    messages: list[str] = []
+    for name in ("errorMessages", "message", "error", "error_description"):
+        value = body.get(name)
+        if isinstance(value, str) and value:
+            messages.append(value)
+        elif isinstance(value, list):
+            messages.extend(str(item) for item in value if item)
+    field_errors: dict[str, str] = {}
+    errors = body.get("errors")
+    if isinstance(errors, Mapping):
+        field_errors = {str(k): _one_line(v) for k, v in errors.items()}
+    elif isinstance(errors, list):
+        messages.extend(_one_line(item) for item in errors if item)
+    parts = messages + [f"{name}: {text}" for name, text in field_errors.items()]
+    return ErrorText("; ".join(parts)[:MAX_DETAIL], field_errors)
+
+
+def _one_line(value: object) -> str:
+    if isinstance(value, list):
+        return ", ".join(_one_line(item) for item in value)
+    if isinstance(value, Mapping):
+        return ", ".join(f"{k}: {_one_line(v)}" for k, v in value.items())
+    return str(value)
+
+
+def retry_after_s(response: httpx.Response, now_epoch_s: float | None = None) -> float | None:
+    """Seconds the tracker asks to wait: ``Retry-After``, else a rate-limit reset header."""
+    now = time.time() if now_epoch_s is None else now_epoch_s
+    header = response.headers.get("Retry-After", "").strip()
+    if header:
+        if header.isdigit():
+            return float(header)
+        try:
+            when = email.utils.parsedate_to_datetime(header)
+        except (TypeError, ValueError):
+            when = None
+        if when is not None:
+            if when.tzinfo is None:
+                when = when.replace(tzinfo=dt.UTC)
+            return max(when.timestamp() - now, 0.0)
+    reset = reset_epoch_s(response)
+    if reset is not None and remaining(response) == 0:
+        return max(reset - now, 0.0)
+    return None
+
+
+def remaining(response: httpx.Response) -> int | None:
+    """``X-RateLimit-Remaining`` / ``RateLimit-Remaining``, when the tracker sends one."""
+    for name in ("X-RateLimit-Remaining", "RateLimit-Remaining"):
+        value = response.headers.get(name, "").strip()
+        if value.isdigit():
+            return int(value)
+    return None
+
+
+def reset_epoch_s(response: httpx.Response) -> float | None:
+    """When the rate limit resets, in epoch seconds (epoch or ISO headers)."""
+    for name in ("X-RateLimit-Reset", "RateLimit-Reset"):
+        value = response.headers.get(name, "").strip()
+        if not value:
+            continue
+        if value.isdigit():
+            return float(value)
+        try:
+            when = dt.datetime.fromisoformat(value)
+        except ValueError:
+            continue
+        return (when if when.tzinfo else when.replace(tzinfo=dt.UTC)).timestamp()
+    return None
+
+
+def _too_many(response: httpx.Response) -> bool:
+    return response.status_code == HTTP_TOO_MANY
+
+
+class BearerAuth(httpx.Auth):
+    """``Authorization: Bearer <token>``: personal access tokens of Jira DC, GitHub, GitLab."""
+
+    def __init__(self, token: str) -> None:
+        self._header = f"Bearer {token}"
+
+    def auth_flow(self, request: httpx.Request) -> Generator[httpx.Request, httpx.Response, None]:
+        """Add the header to every request."""
+        request.headers["Authorization"] = self._header
+        yield request
+
+    def __repr__(self) -> str:
+        return "BearerAuth(token=***)"
+
+
+class HeaderAuth(httpx.Auth):
+    """A secret in a header of its own (``PRIVATE-TOKEN``, ``X-Redmine-API-Key``)."""
+
+    def __init__(self, header: str, secret: str) -> None:
+        self._name = header
+        self._secret = secret
+
+    def auth_flow(self, request: httpx.Request) -> Generator[httpx.Request, httpx.Response, None]:
+        """Add the header to every request."""
+        request.headers[self._name] = self._secret
+        yield request
+
+    def __repr__(self) -> str:
+        return f"HeaderAuth(header={self._name!r}, secret=***)"
+
+
+# -- the client ------------------------------------------------------------------------------
+
+
+class _Cached(NamedTuple):
+    validators: dict[str, str]  # If-None-Match / If-Modified-Since
+    status_code: int
+    headers: httpx.Headers
+    content: bytes
+
+
+class RestClient:
+    """Requests to one tracker's REST API, throttled, retried and translated as the module says."""
+
+    def __init__(
+        self,
+        base_url: str,
+        auth: httpx.Auth | None,
+        *,
+        vendor: str,
+        api_prefix: str = "",
+        user: str | None = None,
+        transport: httpx.BaseTransport | None = None,
+        timeout_s: float = DEFAULT_TIMEOUT_S,
+        sleep: Sleep = time.sleep,
+        budget: RequestBudget | None = None,
+        headers: Mapping[str, str] | None = None,
+        error_text: Callable[[httpx.Response], ErrorText] = generic_error_text,
+        rate_limited: Callable[[httpx.Response], bool] = _too_many,
+        conditional_gets: bool = False,
+    ) -> None:
+        self.base_url = httpx.URL(base_url.rstrip("/") + "/")
+        self.vendor = vendor
+        self.api_prefix = api_prefix.strip("/")
+        self.user = user
+        self.budget = budget
+        self._sleep = sleep
+        self._error_text = error_text
+        self._rate_limited = rate_limited
+        self._conditional = conditional_gets
+        self._cache: collections.OrderedDict[str, _Cached] = collections.OrderedDict()
+        self._cache_lock = threading.Lock()
+        self._http = httpx.Client(
+            base_url=str(self.base_url),
+            auth=auth,
+            transport=transport,
+            timeout=timeout_s,
+            headers={"Accept": "application/json", **(headers or {})},
+            follow_redirects=False,  # a redirect to a login page must not pass for an answer
+        )
+
+    def __repr__(self) -> str:
+        return f"{type(self).__name__}(base_url={str(self.base_url)!r}, user={self.user!r})"
+
+    # -- requests ----------------------------------------------------------------------------
+
+    def get(self, path: str, params: Mapping[str, Any] | None = None) -> Any:  # noqa: ANN401 - JSON
+        """GET ``path`` under the API prefix and return its JSON."""
+        return self.get_response(path, params).json()
+
+    def get_response(self, path: str, params: Mapping[str, Any] | None = None) -> httpx.Response:
+        """GET ``path``; with conditional GETs, a 304 gives back the earlier answer."""
+        if not self._conditional:
+            return self.request("GET", path, params=params)
+        url = self._url(path, absolute=False)
+        key = str(self._http.build_request("GET", url, params=params).url)
+        with self._cache_lock:
+            cached = self._cache.get(key)
+        response = self.request(
+            "GET", path, params=params, headers=cached.validators if cached else None
+        )
+        if response.status_code == HTTP_NOT_MODIFIED and cached is not None:
+            with self._cache_lock:
+                self._cache.move_to_end(key)
+            return httpx.Response(
+                cached.status_code,
+                headers=cached.headers,
+                content=cached.content,
+                request=response.request,
+            )
+        validators = {}
+        if etag := response.headers.get("ETag"):
+            validators["If-None-Match"] = etag
+        if modified := response.headers.get("Last-Modified"):
+            validators["If-Modified-Since"] = modified
+        if validators:
+            entry = _Cached(validators, response.status_code, response.headers, response.content)
+            with self._cache_lock:
+                self._cache[key] = entry
+                self._cache.move_to_end(key)
+                while len(self._cache) > CACHED_GETS:
+                    self._cache.popitem(last=False)
+        return response
+
+    def post(self, path: str, body: object) -> Any:  # noqa: ANN401 - JSON
+        """POST JSON to ``path``; its JSON, or None for an empty answer."""
+        return json_or_none(self.request("POST", path, json=body))
+
+    def put(self, path: str, body: object) -> Any:  # noqa: ANN401 - JSON
+        """PUT JSON to ``path``; its JSON, or None for an empty answer."""
+        return json_or_none(self.request("PUT", path, json=body))
+
+    def patch(self, path: str, body: object) -> Any:  # noqa: ANN401 - JSON
+        """PATCH JSON to ``path``; its JSON, or None for an empty answer."""
+        return json_or_none(self.request("PATCH", path, json=body))
+
+    def delete(self, path: str, *, missing_ok: bool = False) -> None:
+        """DELETE ``path``; with ``missing_ok``, a 404 is success."""
+        try:
+            self.request("DELETE", path)
+        except NotFoundError:
+            if not missing_ok:
+                raise
+
+    def request(
+        self,
+        method: str,
+        path: str,
+        *,
+        params: Mapping[str, Any] | None = None,
+        json: object = None,
+        content: bytes | None = None,
+        files: Mapping[str, tuple[str, bytes, str]] | None = None,
+        headers: Mapping[str, str] | None = None,
+        absolute: bool = False,
+        follow_redirects: bool = False,
+    ) -> httpx.Response:
+        """One request, throttled, retried as the module says, errors translated.
+
+        ``path`` is under the API prefix unless ``absolute`` (then a URL or a path
+        from the server's root, as an attachment's content link is). Redirects are
+        followed only when asked (httpx drops the credentials on a redirect elsewhere).
+        A 304 is returned as it is (for :meth:`get_response`).
+        """
+        request = self._http.build_request(
+            method,
+            self._url(path, absolute=absolute),
+            params=params,
+            json=json,
+            content=content,
+            files=files,
+            headers=headers,
+        )
+        retried = RETRIED_READS if method in READS else RETRIED_WRITES
+        waited = 0.0
+        attempt = 0
+        while True:
+            attempt += 1
+            response = self._send(request, path, follow_redirects=follow_redirects)
+            if response.is_success or response.status_code == HTTP_NOT_MODIFIED:
+                return response
+            limited = self._rate_limited(response)
+            if limited or response.status_code in retried:
+                pause = self._pause(response, attempt)
+                if attempt < MAX_ATTEMPTS and waited + pause <= MAX_TOTAL_WAIT_S:
+                    response.close()
+                    self._sleep(pause)
+                    waited += pause
+                    continue
+                if limited or response.status_code == HTTP_TOO_MANY:
+                    raise self._limited_error(method, path, response, pause)
+            raise self._error(method, path, response)
+
+    def close(self) -> None:
+        """Close the connections."""
+        self._http.close()
+
+    # -- internals ---------------------------------------------------------------------------
+
+    def _url(self, path: str, *, absolute: bool) -> str:
+        if absolute or not self.api_prefix:
+            return path if absolute else path.lstrip("/")
+        return f"{self.api_prefix}/{path.lstrip('/')}"
+
+    def _send(self, request: httpx.Request, path: str, *, follow_redirects: bool) -> httpx.Response:
+        method = request.method
+        if self.budget is not None:
+            self.budget.acquire(method)
+        try:
+            response = self._http.send(request, follow_redirects=follow_redirects)
+        except httpx.TimeoutException as exc:
+            raise TrackerOfflineError(
+                f"{self.vendor} at {self.base_url} did not answer {method} {shown(path)} in time."
+            ) from exc
+        except httpx.TransportError as exc:
+            # The type only: the text may repeat the URL, never more, but keep it plain.
+            raise TrackerOfflineError(
+                f"{self.vendor} at {self.base_url} cannot be reached ({type(exc).__name__})."
+            ) from exc
+        finally:
+            if self.budget is not None:
+                self.budget.release(method)
+        if self.budget is not None:
+            self.budget.observe(remaining(response), reset_epoch_s(response))
+        return response
+
+    def _pause(self, response: httpx.Response, attempt: int) -> float:
+        """Seconds to wait before the next attempt: what the tracker asks, else doubling."""
+        asked = retry_after_s(response)
+        return FIRST_BACKOFF_S * 2.0 ** (attempt - 1) if asked is None else asked
+
+    def _limited_error(
+        self, method: str, path: str, response: httpx.Response, pause: float
+    ) -> TrackerOfflineError:
+        until = dt.datetime.now(dt.UTC) + dt.timedelta(seconds=pause)
+        return TrackerOfflineError(
+            f"{self.vendor} rate-limited {method} {shown(path)} ({response.status_code}); "
+            f"requests resume after {until:%Y-%m-%d %H:%M:%S} UTC."
+        )
+
+    def authentication_hint(self, response: httpx.Response) -> str:  # noqa: ARG002 - a hook
+        """More to say on a 401 (a subclass knows its tracker's headers)."""
+        return ""
+
+    def _error(self, method: str, path: str, response: httpx.Response) -> IssueSyncError:
+        status = response.status_code
+        text = self._error_text(response)
+        what = f"{self.vendor} answered {method} {shown(path)} with {status}"
+        detail = f"{what}: {text.message}" if text.message else what
+        who = self.user or "(token)"
+        if response.is_redirect:
+            return ConfigurationError(
+                f"{what}, a redirect to {shown(response.headers.get('Location', '?'))}: "
+                f"set the connector's base URL to the address {self.vendor} answers on."
+            )
+        if status == HTTP_UNAUTHORIZED:
+            return AuthenticationError(
+                f"{self.vendor} refused the credentials of the sync user '{who}' "
+                f"(401).{self.authentication_hint(response)} Check the connector's user and secret."
+            )
+        if status == HTTP_FORBIDDEN:
+            return PermissionDeniedError(
+                f"{detail}. The sync user '{who}' lacks a permission.",
+                field_errors=text.field_errors,
+            )
+        if status == HTTP_NOT_FOUND:
+            return NotFoundError(detail, field_errors=text.field_errors)
+        if status in HTTP_CLIENT_ERRORS:
+            return TrackerRejectedError(detail, field_errors=text.field_errors)
+        return TrackerOfflineError(f"{detail}; try again later.")
+
+
+def shown(path: str) -> str:
+    """A path as errors show it: without a query string (it may hold a query full of data)."""
+    return path.split("?", 1)[0]
+
+
+def json_or_none(response: httpx.Response) -> Any:  # noqa: ANN401 - JSON
+    """The answer's JSON, or None for an empty body."""
+    return response.json() if response.content.strip() else None
