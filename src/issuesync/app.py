@@ -116,6 +116,7 @@ def create_app(services: Services) -> FastAPI:
     from fastapi import FastAPI  # noqa: PLC0415
 
     from issuesync.api import backbone  # noqa: PLC0415
+    from issuesync.api.attachments import router as attachments_router  # noqa: PLC0415
     from issuesync.api.errors import (  # noqa: PLC0415
         ErrorShapes,
         install_error_handlers,
@@ -139,6 +140,7 @@ def create_app(services: Services) -> FastAPI:
     shapes.register("/secure/attachment", jira_error)
     install_error_handlers(app, shapes)
     app.include_router(health_router)
+    app.include_router(attachments_router)
     app.include_router(build_router())
     app.include_router(build_content_router())
     backbone.mount(app, shapes)

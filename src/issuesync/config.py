@@ -49,6 +49,11 @@ class Settings(BaseSettings):
         """Where attachment content lives, addressed by its sha256."""
         return self.home / "attachments"
 
+    @property
+    def transit_dir(self) -> Path:
+        """Where attachment content in transit between connectors lives (by sha256)."""
+        return self.home / "data" / "blobs"
+
 
 def normalize_database_url(url: str) -> str:
     """Let users write plain ``postgresql://`` URLs; use the psycopg 3 driver for them."""

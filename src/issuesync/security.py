@@ -88,6 +88,7 @@ class SecretBox:
     def __init__(self, key: str) -> None:
         try:
             self._fernet = Fernet(key.encode())
+            self._key = base64.urlsafe_b64decode(key.encode())
         except (ValueError, TypeError) as exc:
             raise ConfigurationError(
                 "ISSUESYNC_SECRET_KEY is not a valid key: it must be 32 url-safe base64-encoded "
@@ -98,6 +99,20 @@ class SecretBox:
     def encrypt(self, plaintext: str) -> str:
         """The ciphertext of ``plaintext``, as text."""
         return self._fernet.encrypt(plaintext.encode()).decode()
+
+    def signature(self, purpose: str, data: str) -> str:
+        """An HMAC-SHA256 of ``data`` for ``purpose`` under a key derived from the instance's.
+
+        For links handed to people outside issuesync (an attachment's content, say):
+        whoever holds the link may follow it; nobody can make one up.
+        """
+        key = hmac.new(self._key, f"issuesync:{purpose}".encode(), hashlib.sha256).digest()
+        mac = hmac.new(key, data.encode(), hashlib.sha256).digest()
+        return base64.urlsafe_b64encode(mac[:24]).decode()
+
+    def signed(self, purpose: str, data: str, signature: str) -> bool:
+        """Whether ``signature`` is :meth:`signature` of ``data`` for ``purpose``."""
+        return hmac.compare_digest(self.signature(purpose, data), signature)
 
     def decrypt(self, ciphertext: str) -> str:
         """The plaintext of ``ciphertext``; a wrong key is a configuration error."""

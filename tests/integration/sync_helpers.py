@@ -4,9 +4,10 @@ from __future__ import annotations
 
 import copy
 import time
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterator, Mapping
 from contextlib import contextmanager
 from dataclasses import dataclass
+from importlib.metadata import EntryPoint
 from typing import Any
 
 import httpx
@@ -124,9 +125,13 @@ class Pair:
 
 @contextmanager
 def integration_pair(
-    services: Services, client: httpx.Client, body: dict[str, Any] | None = None
+    services: Services,
+    client: httpx.Client,
+    body: dict[str, Any] | None = None,
+    adapters: Mapping[str, EntryPoint] | None = None,
 ) -> Iterator[Pair]:
-    """Projects PA and PB, the sync user ``backbone``, INT-1 started, and a stopped engine."""
+    """Projects PA and PB, the sync user ``backbone``, INT-1 started, and a stopped engine
+    (opening trackers with ``adapters`` instead of the installed ones, when given)."""
     create_project(client, "PA")
     create_project(client, "PB")
     create_user(
@@ -146,7 +151,7 @@ def integration_pair(
         first, second = connector_configs(uow.session, row.id)
         set_running(uow.session, key, running=True, actor="admin")
         uow.commit()
-    engine = Engine(services, backoff_ms=0, deletion_check_ms=0)
+    engine = Engine(services, backoff_ms=0, deletion_check_ms=0, adapters=adapters)
     try:
         yield Pair(services, client, engine, key, first.id, second.id)
     finally:

@@ -10,6 +10,7 @@ from enum import StrEnum
 
 from issuesync.domain.mapping import ATTACHMENT, COMMENT, STATUS, ConnectorMapping, Shadow
 from issuesync.domain.message import (
+    LINK_PREFIX,
     AttachmentChange,
     ChangeAction,
     CommentChange,
@@ -97,6 +98,8 @@ def _comments(
     seen: set[str] = set()
     for comment in issue.comments:
         seen.add(comment.id)
+        if (TraceType.ATTACHMENT, f"{LINK_PREFIX}{comment.id}") in traces:
+            continue  # it stands for the partner's attachment (a tracker without attachments)
         digest = body_digest(comment.body)
         trace = traces.get((TraceType.COMMENT, comment.id))
         if trace is None:
@@ -125,7 +128,8 @@ def _comments(
 def _attachments(
     issue: HubIssue, traces: dict[tuple[TraceType, str], TraceState], diff: OutgoingDiff
 ) -> None:
-    seen: set[str] = set()
+    # Link comments stand for attachments on a tracker that takes none.
+    seen = {f"{LINK_PREFIX}{comment.id}" for comment in issue.comments}
     for attachment in issue.attachments:
         seen.add(attachment.id)
         if (TraceType.ATTACHMENT, attachment.id) in traces:

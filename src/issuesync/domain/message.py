@@ -73,6 +73,16 @@ class TraceType(StrEnum):
     WORKLOG = "WORKLOG"
 
 
+# An attachment trace whose local id starts so is a comment that links to the content:
+# how a tracker without attachments keeps one (see ``engine/attachment_links.py``).
+LINK_PREFIX = "comment:"
+
+
+def link_comment_id(local_id: str) -> str | None:
+    """The comment's id when an attachment trace's local id is a link comment, else None."""
+    return local_id.removeprefix(LINK_PREFIX) if local_id.startswith(LINK_PREFIX) else None
+
+
 class ChangeAction(StrEnum):
     """What happened to a sub-object."""
 

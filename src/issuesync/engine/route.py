@@ -15,6 +15,7 @@ from issuesync.domain.diff import TraceState
 from issuesync.domain.mapping import ConnectorMapping, Shadow
 from issuesync.domain.message import TraceType
 from issuesync.domain.replica import UserRef
+from issuesync.engine.attachment_links import AttachmentLinks
 from issuesync.engine.cursor import Cursor
 from issuesync.engine.integrations import ConnectorConfig
 from issuesync.engine.transport import Transport
@@ -43,6 +44,8 @@ class Route:
     batch_size: int = 1000
     deletion_check_ms: int = 30_000
     sync_user: str | None = None  # who the tracker acts as; unknown users fall back to it
+    # How attachments become link comments on a tracker that takes none.
+    attachment_links: AttachmentLinks | None = None
     mapping: ConnectorMapping = field(init=False)
     _users: dict[tuple[str | None, str | None], tuple[UserRef | None, float]] = field(
         init=False, default_factory=dict

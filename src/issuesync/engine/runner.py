@@ -33,9 +33,10 @@ import os
 import socket
 import threading
 import uuid
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
+from importlib.metadata import EntryPoint
 
 from sqlalchemy import delete, func, or_, select, update
 from sqlalchemy.orm import Session
@@ -43,6 +44,7 @@ from sqlalchemy.orm import Session
 from issuesync.app import Services
 from issuesync.domain.message import ReceiveState
 from issuesync.engine import incoming, outgoing, queues
+from issuesync.engine.attachment_links import AttachmentLinks
 from issuesync.engine.integrations import (
     PARTNER_SYSTEM,
     ConnectorConfig,
@@ -140,9 +142,11 @@ class Engine:
         backoff_ms: int = BACKOFF_MS,
         deletion_check_ms: int = 30_000,
         shares: bool = True,
+        adapters: Mapping[str, EntryPoint] | None = None,
     ) -> None:
         """``shares=False``: a one-off engine (the CLI's resync) that does not count as a
-        worker, so the running ones keep their shares."""
+        worker, so the running ones keep their shares. ``adapters`` replaces the installed
+        tracker adapters (tests)."""
         self.services = services
         self.shares = shares
         self.owner = owner or f"{socket.gethostname()}:{os.getpid()}:{uuid.uuid4().hex[:8]}"
@@ -152,7 +156,11 @@ class Engine:
         self.reload_ms = reload_ms
         self.backoff_ms = backoff_ms
         self.deletion_check_ms = deletion_check_ms
-        self.blobs = BlobArea(services.settings.home / "data" / "blobs")
+        self.adapters = adapters
+        self.blobs = BlobArea(services.settings.transit_dir)
+        self.links = AttachmentLinks(
+            services.settings.resolved_base_url, services.secrets, self.blobs.store.root
+        )
         self._slots: dict[int, _Slot] = {}
         self._slots_lock = threading.Lock()
         self._stop = threading.Event()
@@ -258,7 +266,12 @@ class Engine:
             config.system, config.project_key, config.base_url, config.user, secret
         )
         try:
-            tracker = open_tracker(access, self.services.tracker, self.services.settings.admin_user)
+            tracker = open_tracker(
+                access,
+                self.services.tracker,
+                self.services.settings.admin_user,
+                adapters=self.adapters,
+            )
         except IssueSyncError as exc:
             self._report(config.id, outgoing_details=exc.message, incoming_details=exc.message)
             return None
@@ -270,6 +283,7 @@ class Engine:
             lookback_ms=self.lookback_ms,
             deletion_check_ms=self.deletion_check_ms,
             sync_user=config.user or self.services.settings.admin_user,
+            attachment_links=self.links,
         )
 
     def _transport(self, config: ConnectorConfig) -> Transport:

@@ -14,7 +14,15 @@ from sqlalchemy.orm import Session
 
 from issuesync.domain.diff import FieldConflict
 from issuesync.domain.mapping import ATTACHMENT, COMMENT
-from issuesync.domain.message import ChangeAction, Message, Trace, TraceType
+from issuesync.domain.message import (
+    LINK_PREFIX,
+    AttachmentChange,
+    ChangeAction,
+    Message,
+    Trace,
+    TraceType,
+    link_comment_id,
+)
 from issuesync.domain.replica import FieldValue, Replica, body_digest
 from issuesync.engine.route import Route
 from issuesync.store.sync import TraceRow
@@ -152,10 +160,18 @@ def apply_attachments(
         local_id = traces.get((kind, change.source_id))
         if change.action is ChangeAction.DELETE:
             if local_id:
-                route.tracker.delete_attachment(outcome.local_key, local_id)
+                comment_id = link_comment_id(local_id)
+                if comment_id is not None:
+                    route.tracker.delete_comment(outcome.local_key, comment_id)
+                else:
+                    route.tracker.delete_attachment(outcome.local_key, local_id)
                 outcome.traces_removed.append((TraceType.ATTACHMENT, local_id))
             continue
         if local_id or change.checksum is None:
+            continue
+        key = f"{route.connector.key}:{message.id}:attachment:{change.source_id}"
+        if not route.tracker.capabilities.attachments:
+            _link_instead(route, change, outcome, key)
             continue
         content = route.transport.blobs.read(change.checksum)
         attachment = route.tracker.add_attachment(
@@ -163,11 +179,29 @@ def apply_attachments(
             change.filename or "attachment",
             change.mimetype or "application/octet-stream",
             content,
-            idempotency_key=f"{route.connector.key}:{message.id}:attachment:{change.source_id}",
+            idempotency_key=key,
         )
         outcome.traces_added.append(
             (TraceType.ATTACHMENT, attachment.id, change.source_id, change.checksum)
         )
+
+
+def _link_instead(route: Route, change: AttachmentChange, outcome: Outcome, key: str) -> None:
+    """A tracker without attachments gets a comment with a link to the content."""
+    links = route.attachment_links
+    checksum = change.checksum or ""
+    if links is None or not route.mapping.syncs(COMMENT, outgoing=False):
+        outcome.notes.append(
+            f"Attachment {change.filename} not synced: {route.tracker.name} takes no attachments"
+            + (" and comments are not synced." if links else ".")
+        )
+        return
+    route.transport.blobs.read(checksum)  # it must have arrived before a link can point to it
+    body = links.comment(change.filename or "attachment", change.filesize, checksum)
+    comment = route.tracker.add_comment(outcome.local_key, body, None, idempotency_key=key)
+    outcome.traces_added.append(
+        (TraceType.ATTACHMENT, f"{LINK_PREFIX}{comment.id}", change.source_id, checksum)
+    )
 
 
 def record_traces(session: Session, connector_id: int, outcome: Outcome) -> list[Trace]:
