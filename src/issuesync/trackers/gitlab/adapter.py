@@ -1,0 +1,455 @@
+"""The sync engine's ``gitlab`` adapter: one project's issues on a GitLab, over REST v4.
+
+Keys are issue ``iid``\\ s as text (``"12"``): stable while the issue stays in
+its project, whatever the project's path becomes. Functions taking a key also
+accept ``#12`` and ``group/project#12``.
+
+Queries are GitLab's issue-list filters as a URL query string, for example
+``labels=bug,backend&assignee_username=alice`` or ``search=crash&in=title``
+(:data:`QUERY_PARAMETERS` lists the names taken). An issue matches a query when
+GitLab's list with those filters holds it.
+
+Idempotency. GitLab has no idempotency keys: the adapter ends what it creates
+(an issue's description, a note's body) with a hidden marker holding the key
+(see ``markers``), remembers the keys itself, and after a restart reads them
+back from the project's issues of the last week and an issue's newest notes
+(see ``receipts``). An upload alone carries no key: a crash between the upload
+and its note leaves an unlinked upload, and the retry uploads again. A person
+who edits the marker away before a retry defeats it. Delivery is otherwise
+exactly once for what was made in the last week.
+
+Calls. A create is one write (two with a status other than Open), a field
+edit one write, a status one write, a comment one write, an attachment two
+(upload, then the note linking it). Reads: a page of a poll is one request,
+plus one per issue that has notes (GitLab lists notes separately). GitLab
+moves ``updated_at`` to the millisecond on every change, notes included.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import email.utils
+import hashlib
+import mimetypes
+import time
+from collections.abc import Iterator, Mapping, Sequence
+from typing import Any, Final
+from urllib.parse import parse_qsl, quote
+
+from issuesync.domain.replica import (
+    FieldValue,
+    HubAttachment,
+    HubComment,
+    ProjectRef,
+    Replica,
+    UserRef,
+)
+from issuesync.errors import ConfigurationError, IssueSyncError, NotFoundError
+from issuesync.trackers.adapter import (
+    Capabilities,
+    ConnectionCheck,
+    ConnectionReport,
+    CreatedIssue,
+    Deletion,
+    IssueDraft,
+    NewIssue,
+    ProjectSchema,
+    Tracker,
+    create_each,
+)
+from issuesync.trackers.gitlab import shape
+from issuesync.trackers.gitlab.client import PER_PAGE_MAX, GitLabClient
+from issuesync.trackers.gitlab.edits import Directory, issue_body, issue_type
+from issuesync.trackers.gitlab.markers import mark, unmark
+from issuesync.trackers.gitlab.receipts import Receipts
+from issuesync.trackers.gitlab.schema import read_schema
+from issuesync.trackers.jirashape import parse_datetime
+
+QUERY_PARAMETERS: Final = frozenset(
+    {
+        "labels",
+        "not[labels]",
+        "milestone",
+        "assignee_username",
+        "author_username",
+        "search",
+        "in",
+        "state",
+        "issue_type",
+        "confidential",
+        "weight",
+        "my_reaction_emoji",
+        "iteration_title",
+    }
+)
+FIRST_PAGE_SHARE: Final = 4  # the first page: a quarter of a page; then doubling
+MAX_STEPS: Final = 10_000  # a bound on the requests of one poll
+CLOCK_TTL_S: Final = 600.0
+REPORTER: Final = 20  # GitLab's access level that may edit, label and close others' issues
+MAINTAINER: Final = 40  # ... and delete uploads
+
+
+def _iso(ms: int) -> str:
+    return dt.datetime.fromtimestamp(ms / 1000, tz=dt.UTC).isoformat(timespec="milliseconds")
+
+
+def iid_of(key: str) -> str:
+    """The iid in ``12``, ``#12`` or ``group/project#12``."""
+    iid = key.rsplit("#", 1)[-1].strip()
+    if not iid.isdigit():
+        raise NotFoundError(f"'{key}' is not a GitLab issue key (an iid such as 12).")
+    return iid
+
+
+def parse_query(query: str) -> dict[str, str]:
+    """A query's filters; raises ConfigurationError for a name GitLab's list does not take."""
+    pairs = parse_qsl(query.strip().lstrip("?"), keep_blank_values=True, strict_parsing=False)
+    unknown = sorted({name for name, _ in pairs} - QUERY_PARAMETERS)
+    if unknown or not pairs:
+        raise ConfigurationError(
+            f"The GitLab query '{query}' is not a list filter such as 'labels=bug&state=opened'"
+            + (f" (unknown: {', '.join(unknown)})" if unknown else "")
+            + "."
+        )
+    return dict(pairs)
+
+
+class GitLabAdapter(Tracker):
+    """:class:`~issuesync.trackers.adapter.Tracker` for one GitLab project's issues."""
+
+    name = "gitlab"
+    # Notes are written as the sync user; deletions cannot be listed; a task
+    # (a child work item) is not reachable through the issues API.
+    capabilities = Capabilities(
+        comment_author=False, subtasks=False, deletions=False, worklogs=False
+    )
+
+    def __init__(self, client: GitLabClient, project_key: str) -> None:
+        self.project_key = project_key
+        self._client = client
+        self._path = f"projects/{quote(project_key, safe='')}"
+        self._ref = ProjectRef(key=project_key)
+        self._directory = Directory(client, project_key)
+        self._receipts = Receipts(client, self._path)
+        self._clock: tuple[float, int] | None = None
+        self._project: dict[str, Any] = {}  # as the connection test read it
+
+    def __repr__(self) -> str:
+        return f"GitLabAdapter({self._client!r}, project_key={self.project_key!r})"
+
+    # -- reading ---------------------------------------------------------------------------
+
+    def describe(self) -> ProjectSchema:
+        """Types Issue and Incident, statuses Open and Closed, labels and milestones as values."""
+        return read_schema(self._client, self._path, self.project_key)
+
+    def clock_ms(self) -> int:
+        """GitLab's clock, from the ``Date`` of an answer, read again every 10 minutes.
+
+        ``Date`` has whole seconds: an offset within them counts as none.
+        """
+        now = time.monotonic()
+        if self._clock is None or now - self._clock[0] > CLOCK_TTL_S:
+            before = time.time()
+            response = self._client.get_response("version")
+            after = time.time()
+            offset = 0
+            date = response.headers.get("Date")
+            parsed = email.utils.parsedate_to_datetime(date) if date else None
+            if parsed is not None:
+                server = parsed.timestamp()
+                if not int(before) - 1 <= server <= after:
+                    offset = int((server + 0.5 - (before + after) / 2) * 1000)
+            self._clock = (now, offset)
+        return int(time.time() * 1000) + self._clock[1]
+
+    def changed_since(
+        self,
+        since_ms: int | None,
+        queries: Sequence[str],
+        page_size: int = 200,
+        *,
+        known: Mapping[str, int] | None = None,
+    ) -> Iterator[list[Replica]]:
+        """Pages of issues updated at or after ``since_ms`` (to the ms), oldest first.
+
+        Keyset steps over ``updated_after`` (inclusive) with ``order_by=updated_at``:
+        an issue that changes during the paging moves on and comes again, never
+        skipped; a full page of one millisecond is stepped through by page number.
+        Pages hold at most 100 issues (GitLab's ``per_page``); the first a quarter.
+        With several queries, each is paged in turn.
+        """
+        if page_size < 1:
+            raise ValueError("page_size must be at least 1")
+        seen: dict[str, int] = dict(known or {})
+        filters = [parse_query(q) for q in queries] or [{}]
+        for where in filters:
+            yield from self._poll(since_ms, where, min(page_size, PER_PAGE_MAX), seen)
+
+    def _poll(
+        self, since_ms: int | None, where: Mapping[str, str], size: int, seen: dict[str, int]
+    ) -> Iterator[list[Replica]]:
+        bound, page = since_ms, 1
+        wanted = max(size // FIRST_PAGE_SHARE, 1)
+        for _ in range(MAX_STEPS):
+            params: dict[str, Any] = {
+                **where,
+                "order_by": "updated_at",
+                "sort": "asc",
+                "per_page": wanted,
+                "page": page,
+            }
+            if bound is not None:
+                params["updated_after"] = _iso(bound)
+            issues = self._client.get(f"{self._path}/issues", params) or []
+            fresh = [
+                i for i in issues if seen.get(str(i["iid"])) != parse_datetime(i["updated_at"])
+            ]
+            replicas = [self._replica(issue) for issue in fresh]
+            for replica in replicas:
+                seen[replica.key] = replica.updated
+            if replicas:
+                yield replicas
+            if len(issues) < wanted:
+                return
+            last = max(parse_datetime(i["updated_at"]) or 0 for i in issues)
+            if bound is None or last > bound:
+                bound, page = last, 1
+            else:  # a whole page within one millisecond
+                page += 1
+            wanted = min(wanted * 2, size)
+
+    def matching(self, keys: Sequence[str], queries: Sequence[str]) -> set[str]:
+        """Those of ``keys`` (as given) whose issue is in the project and matches a query."""
+        if not queries:
+            return set(keys)
+        by_iid: dict[str, list[str]] = {}
+        for key in keys:
+            try:
+                by_iid.setdefault(iid_of(key), []).append(key)
+            except NotFoundError:
+                continue
+        wanted = sorted(by_iid, key=int)
+        found: set[str] = set()
+        for where in map(parse_query, queries):
+            for start in range(0, len(wanted), PER_PAGE_MAX):
+                chunk = wanted[start : start + PER_PAGE_MAX]
+                params = {**where, "iids[]": chunk, "per_page": PER_PAGE_MAX}
+                issues = self._client.get(f"{self._path}/issues", params) or []
+                found.update(str(i["iid"]) for i in issues)
+        return {key for iid in found for key in by_iid.get(iid, [])}
+
+    def deleted_since(self, since_ms: int | None) -> list[Deletion]:
+        """Nothing: GitLab's API cannot list deleted issues (capability ``deletions``)."""
+        del since_ms
+        return []
+
+    def get(self, key: str) -> Replica | None:
+        """The issue with its notes; None when it does not exist."""
+        try:
+            issue = self._client.get(f"{self._path}/issues/{iid_of(key)}")
+        except NotFoundError:
+            return None
+        return self._replica(issue)
+
+    def find_user(self, ref: UserRef) -> UserRef | None:
+        """The user with this e-mail (where GitLab shows it), else this username."""
+        return self._directory.find_user(ref)
+
+    def read_attachment(self, attachment_id: str) -> bytes:
+        """An upload's content (``GET /projects/:id/uploads/:secret/:filename``, GitLab 17.4)."""
+        response = self._client.request(
+            "GET", f"{self._path}/uploads/{attachment_id}", headers={"Accept": "*/*"}
+        )
+        return response.content
+
+    # -- writing issues --------------------------------------------------------------------
+
+    def create(self, draft: IssueDraft, *, idempotency_key: str) -> Replica:
+        """Create the issue (closing it if ``fields["status"]`` says Closed), once per key."""
+        values = dict(draft.fields)
+        status = values.pop("status", None)
+        earlier = self._receipts.issue(idempotency_key)
+        if earlier is not None:
+            made = self._issue(earlier)
+        else:
+            body = issue_body(values, self._directory)
+            body["issue_type"] = issue_type(draft.issue_type)
+            body["description"] = mark(body.get("description"), idempotency_key, "issue")
+            created = self._client.post(f"{self._path}/issues", body)
+            self._receipts.note("issue", idempotency_key, str(created["iid"]))
+            self._receipts.learn(str(created["iid"]), [])
+            made = self._replica(created)
+        now = made.hub_issue.status
+        if isinstance(status, str) and status and (now is None or now.name != status):
+            return self.transition(made.key, status)
+        return made
+
+    def create_many(self, new_issues: Sequence[NewIssue]) -> list[CreatedIssue]:
+        """One issue at a time: GitLab has no bulk create."""
+        return create_each(self, new_issues)
+
+    def update(self, key: str, fields: Mapping[str, FieldValue]) -> Replica:
+        """Set the fields (and status) in one edit request, and return the issue after."""
+        body = issue_body(fields, self._directory)
+        if not body:
+            return self._issue(key)
+        return self._replica(self._client.put(f"{self._path}/issues/{iid_of(key)}", body))
+
+    def transition(self, key: str, status: str) -> Replica:
+        """Close or reopen the issue (``state_event``); a move to where it is changes nothing."""
+        return self.update(key, {"status": status})
+
+    # -- comments --------------------------------------------------------------------------
+
+    def add_comment(
+        self, key: str, body: str, author: UserRef | None, *, idempotency_key: str
+    ) -> HubComment:
+        """A note as the sync user, naming ``author`` in the text; once per key."""
+        iid = iid_of(key)
+        earlier = self._receipts.made_note(iid, "comment", idempotency_key)
+        if earlier is not None:
+            return shape.comment_of(self._client.get(f"{self._path}/issues/{iid}/notes/{earlier}"))
+        text = f"[{author.label}]\n{body}" if author is not None else body
+        created = self._client.post(
+            f"{self._path}/issues/{iid}/notes", {"body": mark(text, idempotency_key, "comment")}
+        )
+        self._receipts.note("comment", idempotency_key, str(created["id"]))
+        return shape.comment_of(created)
+
+    def edit_comment(self, key: str, comment_id: str, body: str) -> HubComment:
+        """Replace a note's body."""
+        path = f"{self._path}/issues/{iid_of(key)}/notes/{comment_id}"
+        return shape.comment_of(self._client.put(path, {"body": body}))
+
+    def delete_comment(self, key: str, comment_id: str) -> None:
+        """Delete a note; one (or an issue) that is gone already is no error."""
+        self._client.delete(
+            f"{self._path}/issues/{iid_of(key)}/notes/{comment_id}", missing_ok=True
+        )
+
+    # -- attachments -----------------------------------------------------------------------
+
+    def add_attachment(
+        self, key: str, filename: str, mimetype: str, content: bytes, *, idempotency_key: str
+    ) -> HubAttachment:
+        """Upload the file to the project and link it in a note; once per key."""
+        iid = iid_of(key)
+        notes = f"{self._path}/issues/{iid}/notes"
+        earlier = self._receipts.made_note(iid, "attachment", idempotency_key)
+        if earlier is not None:
+            note = self._client.get(f"{notes}/{earlier}")
+        else:
+            response = self._client.request(
+                "POST", f"{self._path}/uploads", files={"file": (filename, content, mimetype)}
+            )
+            link = str(response.json()["url"])
+            body = shape.attachment_note(filename, link, idempotency_key, content)
+            note = self._client.post(notes, {"body": body})
+            self._receipts.note("attachment", idempotency_key, str(note["id"]))
+        body, marker = unmark(str(note.get("body") or ""))
+        found = shape.attachments_in(
+            body, marker, parse_datetime(note.get("created_at")), shape.user_ref(note.get("author"))
+        )
+        if not found:
+            raise NotFoundError(
+                f"The note of attachment '{filename}' on issue {key} lost its link."
+            )
+        # What was sent is what the note links to, even if someone edited the note's marker.
+        return found[0].model_copy(
+            update={
+                "checksum": hashlib.sha256(content).hexdigest(),
+                "filesize": len(content),
+                "mimetype": mimetype or mimetypes.guess_type(filename)[0] or found[0].mimetype,
+            }
+        )
+
+    def delete_attachment(self, key: str, attachment_id: str) -> None:
+        """Delete the upload (Maintainer) and the adapter's notes linking it; gone is no error."""
+        iid = iid_of(key)
+        self._client.delete(f"{self._path}/uploads/{attachment_id}", missing_ok=True)
+        notes = self._client.everything(f"{self._path}/issues/{iid}/notes", {"sort": "asc"})
+        for note in notes:
+            if shape.is_attachment_note(note) and f"/uploads/{attachment_id}" in note["body"]:
+                self._client.delete(
+                    f"{self._path}/issues/{iid}/notes/{note['id']}", missing_ok=True
+                )
+
+    # -- the connection --------------------------------------------------------------------
+
+    def test_connection(self) -> ConnectionReport:
+        """Reachable, the token valid (``/user``), the project and its issues, the access level."""
+        checks: list[ConnectionCheck] = []
+        steps = (
+            ("reachable", self._check_reachable),
+            ("authenticated", self._check_user),
+            ("project", self._check_project),
+            ("permissions", self._check_access),
+        )
+        for name, check in steps:
+            try:
+                detail = check()
+            except IssueSyncError as exc:
+                checks.append(ConnectionCheck(name, ok=False, detail=exc.describe()))
+                break
+            checks.append(ConnectionCheck(name, ok=not detail.startswith("missing"), detail=detail))
+            if not checks[-1].ok:
+                break
+        return ConnectionReport(tuple(checks))
+
+    def close(self) -> None:
+        """Close the HTTP connections."""
+        self._client.close()
+
+    # -- helpers ---------------------------------------------------------------------------
+
+    def _check_reachable(self) -> str:
+        try:
+            info = self._client.get("version")
+        except IssueSyncError as exc:
+            if exc.status_code in {401, 403}:  # an answer: the token is checked next
+                return f"GitLab at {self._client.base_url} answers"
+            raise
+        return f"GitLab {info.get('version', '?')} at {self._client.base_url} answers"
+
+    def _check_user(self) -> str:
+        me = self._client.get("user")
+        return f"token of '{me.get('username')}'"
+
+    def _check_project(self) -> str:
+        project = self._project = self._client.get(self._path)
+        if not project.get("issues_enabled", True):
+            return f"missing: issues are turned off in project {project.get('path_with_namespace')}"
+        return f"project {project.get('path_with_namespace')} exists, with issues"
+
+    def _check_access(self) -> str:
+        permissions = self._project.get("permissions") or {}
+        levels = [
+            int((permissions.get(kind) or {}).get("access_level") or 0)
+            for kind in ("project_access", "group_access")
+        ]
+        level = max(levels)
+        if level < REPORTER:
+            return (
+                f"missing: access level {level}; the sync user needs Reporter (20) or more "
+                "to edit, label, assign and close issues"
+            )
+        uploads = "" if level >= MAINTAINER else "; deleting uploads needs Maintainer (40)"
+        return f"access level {level}: may create, edit, close and comment{uploads}"
+
+    def _issue(self, key: str) -> Replica:
+        replica = self.get(key)
+        if replica is None:
+            raise NotFoundError(f"Issue {key} does not exist in GitLab project {self.project_key}.")
+        return replica
+
+    def _replica(self, issue: Mapping[str, Any]) -> Replica:
+        """An issue's replica; its notes read only when it has some (``user_notes_count``)."""
+        iid = str(issue["iid"])
+        notes: list[dict[str, Any]] = []
+        if issue.get("user_notes_count", 1):
+            notes = self._client.everything(
+                f"{self._path}/issues/{iid}/notes", {"sort": "asc", "order_by": "created_at"}
+            )
+        self._receipts.learn(iid, notes)
+        return shape.replica_of(issue, notes, self._ref)
