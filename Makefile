@@ -4,7 +4,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 
-.PHONY: run test lint typecheck pytest install bench bench-sync bench-routes bench-api soak clean
+.PHONY: run test lint typecheck pytest install bench bench-sync bench-routes bench-api bench-calls soak clean
 
 $(STAMP): pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -50,6 +50,10 @@ bench-routes: $(STAMP)
 # open loop from a second process, e.g. BENCH_ARGS="--server-workers 2" or "--profile DIR"
 bench-api: $(STAMP)
 	$(BIN)/python bench/api.py $(BENCH_ARGS)
+
+# tracker calls per synced change, per adapter, e.g. BENCH_ARGS="--target github --verbose"
+bench-calls: $(STAMP)
+	$(BIN)/python bench/tracker_calls.py $(BENCH_ARGS)
 
 # Longer runs than `make test`: 300 random interleavings, the process and crash tests.
 soak: $(STAMP)
