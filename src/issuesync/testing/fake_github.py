@@ -1,0 +1,671 @@
+"""A stateful fake GitHub (REST API 2022-11-28, its issues): an ``httpx.MockTransport`` handler.
+
+It follows GitHub's documented behaviour where the ``github`` adapter relies on it:
+
+- ``Authorization: Bearer <token>`` (or ``token <token>``); none or an unknown
+  token is ``401`` with GitHub's ``{"message": "Bad credentials"}``; a private
+  repository the user cannot see is ``404``, as GitHub hides it.
+- issues and pull requests share numbers; ``GET /repos/{o}/{r}/issues`` lists both
+  (a pull request carries ``pull_request``), with ``state``, ``labels`` (all of
+  them), ``assignee``, ``creator``, ``milestone`` (number, ``*``, ``none``),
+  ``since`` (updated at or after, whole seconds), ``sort``, ``direction``,
+  ``per_page`` (at most 100) and ``page``, and a ``Link`` header (``next``,
+  ``last``, ``first``, ``prev``); labels are made on first use; ``state_reason``
+  ``completed`` / ``not_planned`` on closing, ``reopened`` on reopening.
+- comments: per issue and repository-wide (``sort=updated``), a new comment
+  touches its issue's ``updated_at`` (an edited one does not).
+- every ``GET`` answer has a weak ``ETag``; ``If-None-Match`` with it is ``304``
+  without a body, which, as at GitHub, costs nothing against the rate limit.
+- the primary rate limit per token (``limit`` requests per ``window_s``): every
+  answer has ``x-ratelimit-limit/-remaining/-used/-reset/-resource``; once spent,
+  ``403`` (or ``primary_status``) with ``"API rate limit exceeded for user ID
+  ..."`` and ``x-ratelimit-remaining: 0``. ``GET /rate_limit`` is free.
+- optionally the secondary limit on content creation: more than
+  ``secondary_writes_per_minute`` writes in a minute answer ``403`` with
+  "You have exceeded a secondary rate limit" (and ``Retry-After`` when
+  ``secondary_retry_after_s`` is set).
+
+``calls`` counts requests by method and route (``"PATCH /repos/:owner/:repo/issues/:number"``),
+``log`` lists ``(method, path, status)``. Thread-safe: one lock around each request.
+Use it directly (``httpx.MockTransport(FakeGitHub())``) or over HTTP with
+:class:`~issuesync.testing.handler_server.HandlerServer`.
+"""
+
+from __future__ import annotations
+
+import email.utils
+import hashlib
+import json
+import re
+import threading
+import time
+from collections import Counter, deque
+from collections.abc import Callable, Mapping
+from typing import Final, NamedTuple
+from urllib.parse import parse_qsl, urlencode
+
+import httpx
+
+from issuesync.testing.fake_github_state import (
+    Comment,
+    GitHubUser,
+    Issue,
+    Json,
+    Label,
+    Milestone,
+    Repository,
+    comment_json,
+    parse_iso,
+)
+
+__all__ = ["FakeGitHub", "GitHubUser", "Repository"]
+
+DOCS: Final = "https://docs.github.com/rest"
+MAX_PER_PAGE: Final = 100
+DEFAULT_PER_PAGE: Final = 30
+WRITES: Final = frozenset({"POST", "PATCH", "PUT", "DELETE"})
+SECONDARY_MESSAGE: Final = (
+    "You have exceeded a secondary rate limit. Please wait a few minutes before you try again."
+)
+
+_O_R = r"/repos/(?P<owner>[^/]+)/(?P<repo>[^/]+)"
+# (pattern, route name): the first that matches serves the path.
+ROUTES: Final = tuple(
+    (re.compile(f"^{pattern}$"), name)
+    for pattern, name in (
+        ("/user", "/user"),
+        ("/users/(?P<login>[^/]+)", "/users/:login"),
+        ("/rate_limit", "/rate_limit"),
+        (_O_R, "/repos/:owner/:repo"),
+        (f"{_O_R}/issues", "/repos/:owner/:repo/issues"),
+        (f"{_O_R}/issues/comments", "/repos/:owner/:repo/issues/comments"),
+        (f"{_O_R}/issues/comments/(?P<id>\\d+)", "/repos/:owner/:repo/issues/comments/:id"),
+        (f"{_O_R}/issues/(?P<number>\\d+)", "/repos/:owner/:repo/issues/:number"),
+        (f"{_O_R}/issues/(?P<number>\\d+)/comments", "/repos/:owner/:repo/issues/:number/comments"),
+        (f"{_O_R}/labels", "/repos/:owner/:repo/labels"),
+        (f"{_O_R}/milestones", "/repos/:owner/:repo/milestones"),
+        (f"{_O_R}/assignees/(?P<login>[^/]+)", "/repos/:owner/:repo/assignees/:login"),
+    )
+)
+
+
+class _Answer(Exception):  # noqa: N818 - a control-flow signal carrying a reply
+    """An answer other than the route's success: an error or a limit."""
+
+    def __init__(self, status: int, message: str, **extra: object) -> None:
+        super().__init__(message)
+        self.status = status
+        self.body: Json = {"message": message, **extra, "documentation_url": DOCS}
+        self.headers: dict[str, str] = {}
+
+
+def _invalid(resource: str, field: str, code: str, value: object = None) -> _Answer:
+    error: Json = {"resource": resource, "field": field, "code": code}
+    if value is not None:
+        error["value"] = value
+    return _Answer(422, "Validation Failed", errors=[error])
+
+
+class _Call(NamedTuple):
+    """What a repository route works on."""
+
+    repo: Repository
+    user: GitHubUser
+    match: dict[str, str]
+    params: dict[str, str]
+    body: Json
+    base: str
+    request: httpx.Request
+
+
+class _Window:
+    """One token's primary rate limit: ``used`` of ``limit`` until ``reset``."""
+
+    def __init__(self, reset: float) -> None:
+        self.used = 0
+        self.reset = reset
+
+
+class FakeGitHub:
+    """GitHub's issue REST API over in-memory state; see the module docstring."""
+
+    def __init__(
+        self,
+        *,
+        prefix: str = "",
+        clock: Callable[[], float] = time.time,
+        limit: int = 5000,
+        window_s: float = 3600.0,
+        primary_status: int = 403,
+        secondary_writes_per_minute: int | None = None,
+        secondary_retry_after_s: int | None = None,
+    ) -> None:
+        self.prefix = prefix.rstrip("/")
+        self.clock = clock
+        self.limit = limit
+        self.window_s = window_s
+        self.primary_status = primary_status
+        self.secondary_writes_per_minute = secondary_writes_per_minute
+        self.secondary_retry_after_s = secondary_retry_after_s
+        self.calls: Counter[str] = Counter()
+        self.log: list[tuple[str, str, int]] = []
+        self.users: dict[str, GitHubUser] = {}  # lower-case login -> user
+        self.repos: dict[str, Repository] = {}  # lower-case full name -> repository
+        self._tokens: dict[str, GitHubUser] = {}
+        self._windows: dict[str, _Window] = {}
+        self._writes: dict[str, deque[float]] = {}
+        self._ids = 1000
+        self._lock = threading.RLock()
+
+    def __repr__(self) -> str:
+        return f"FakeGitHub(users={len(self.users)}, repos={sorted(self.repos)})"
+
+    # -- arranging state ---------------------------------------------------------------------
+
+    def add_user(
+        self, login: str, *, token: str | None = None, email: str | None = None
+    ) -> GitHubUser:
+        """An account, signed in by ``token`` when given."""
+        with self._lock:
+            user = GitHubUser(self._next_id(), login, email=email, name=login.title())
+            self.users[login.lower()] = user
+            if token is not None:
+                self._tokens[token] = user
+            return user
+
+    def add_repo(
+        self,
+        full_name: str,
+        *,
+        private: bool = False,
+        has_issues: bool = True,
+        roles: Mapping[str, str] | None = None,
+    ) -> Repository:
+        """A repository of an existing owner; ``roles`` maps logins to ``read`` ... ``admin``."""
+        owner, name = full_name.split("/")
+        with self._lock:
+            repo = Repository(
+                self._next_id(),
+                self.users[owner.lower()],
+                name,
+                private=private,
+                has_issues=has_issues,
+                roles={login.lower(): role for login, role in (roles or {}).items()},
+            )
+            self.repos[full_name.lower()] = repo
+            return repo
+
+    def add_milestone(self, full_name: str, title: str) -> Milestone:
+        """A milestone of the repository."""
+        with self._lock:
+            repo = self.repos[full_name.lower()]
+            milestone = Milestone(self._next_id(), len(repo.milestones) + 1, title)
+            repo.milestones[milestone.number] = milestone
+            return milestone
+
+    def add_pull_request(self, full_name: str, title: str, author: str) -> Issue:
+        """A pull request: it takes the next issue number and shows in the issue list."""
+        with self._lock:
+            repo = self.repos[full_name.lower()]
+            now = self._now()
+            number = len(repo.issues) + 1
+            pull = Issue(
+                self._next_id(),
+                number,
+                title,
+                None,
+                self.users[author.lower()],
+                now,
+                now,
+                pull_request=True,
+            )
+            repo.issues[number] = pull
+            return pull
+
+    # -- the handler -------------------------------------------------------------------------
+
+    def __call__(self, request: httpx.Request) -> httpx.Response:
+        """Answer one request as GitHub would."""
+        with self._lock:
+            path = request.url.path
+            if self.prefix and path.startswith(self.prefix):
+                path = path[len(self.prefix) :]
+            method = request.method
+            route, match = self._route(path)
+            self.calls[f"{method} {route}"] += 1
+            token = _token(request)
+            headers: dict[str, str] = {"Date": email.utils.formatdate(self.clock(), usegmt=True)}
+            try:
+                user = self._user_for(token)
+                if route != "/rate_limit":
+                    headers.update(self._spend(token, method))
+                status, body = self._serve(method, route, match, request, user)
+            except _Answer as answer:
+                headers.update(answer.headers)
+                status, body = answer.status, answer.body
+            response = self._respond(request, status, body, headers, token)
+            self.log.append((method, path, response.status_code))
+            return response
+
+    def _route(self, path: str) -> tuple[str, dict[str, str]]:
+        for pattern, name in ROUTES:
+            if found := pattern.match(path):
+                return name, found.groupdict()
+        return path, {}
+
+    def _user_for(self, token: str | None) -> GitHubUser:
+        if token is None:
+            raise _Answer(401, "Requires authentication")
+        user = self._tokens.get(token)
+        if user is None:
+            raise _Answer(401, "Bad credentials")
+        return user
+
+    def _spend(self, token: str | None, method: str) -> dict[str, str]:
+        """Count the request against the token's limits; the headers, or a limit's answer."""
+        assert token is not None
+        now = self.clock()
+        window = self._windows.get(token)
+        if window is None or now >= window.reset:
+            window = self._windows[token] = _Window(now + self.window_s)
+        headers = {
+            "x-ratelimit-limit": str(self.limit),
+            "x-ratelimit-reset": str(int(window.reset)),
+            "x-ratelimit-resource": "core",
+        }
+        if window.used >= self.limit:
+            user = self._tokens[token]
+            answer = _Answer(self.primary_status, f"API rate limit exceeded for user ID {user.id}.")
+            answer.headers = {
+                **headers,
+                "x-ratelimit-remaining": "0",
+                "x-ratelimit-used": str(window.used),
+            }
+            raise answer
+        window.used += 1
+        headers["x-ratelimit-used"] = str(window.used)
+        headers["x-ratelimit-remaining"] = str(self.limit - window.used)
+        if method in WRITES and self.secondary_writes_per_minute is not None:
+            writes = self._writes.setdefault(token, deque())
+            while writes and writes[0] <= now - 60:
+                writes.popleft()
+            if len(writes) >= self.secondary_writes_per_minute:
+                answer = _Answer(403, SECONDARY_MESSAGE)
+                answer.headers = dict(headers)
+                if self.secondary_retry_after_s is not None:
+                    answer.headers["retry-after"] = str(self.secondary_retry_after_s)
+                raise answer
+            writes.append(now)
+        return headers
+
+    def _respond(
+        self,
+        request: httpx.Request,
+        status: int,
+        body: object,
+        headers: dict[str, str],
+        token: str | None,
+    ) -> httpx.Response:
+        if status == 204:  # noqa: PLR2004 - No Content
+            return httpx.Response(204, headers=headers, request=request)
+        if isinstance(body, _Linked) and body.link:
+            headers["Link"] = body.link
+        content = json.dumps(body).encode()
+        if request.method == "GET" and status == 200:  # noqa: PLR2004
+            etag = f'W/"{hashlib.sha256(content).hexdigest()[:32]}"'
+            headers["ETag"] = etag
+            if request.headers.get("If-None-Match") == etag:
+                self._refund(token, headers)
+                return httpx.Response(304, headers=headers, request=request)
+        headers["Content-Type"] = "application/json; charset=utf-8"
+        return httpx.Response(status, headers=headers, content=content, request=request)
+
+    def _refund(self, token: str | None, headers: dict[str, str]) -> None:
+        """A 304 does not count against the primary rate limit."""
+        window = self._windows.get(token or "")
+        if window is not None and "x-ratelimit-used" in headers:
+            window.used -= 1
+            headers["x-ratelimit-used"] = str(window.used)
+            headers["x-ratelimit-remaining"] = str(self.limit - window.used)
+
+    # -- routes ------------------------------------------------------------------------------
+
+    def _serve(
+        self,
+        method: str,
+        route: str,
+        match: dict[str, str],
+        request: httpx.Request,
+        user: GitHubUser,
+    ) -> tuple[int, object]:
+        base = f"{request.url.scheme}://{request.url.netloc.decode()}{self.prefix}"
+        params = dict(request.url.params)
+        if route == "/user" and method == "GET":
+            return 200, user.profile(base)
+        if route == "/rate_limit" and method == "GET":
+            return 200, {"resources": {}, "rate": {"limit": self.limit}}
+        if route == "/users/:login" and method == "GET":
+            found = self.users.get(match["login"].lower())
+            if found is None:
+                raise _Answer(404, "Not Found")
+            return 200, found.profile(base)
+        if "owner" not in match:
+            raise _Answer(404, "Not Found")
+        repo = self._repo(match, user)
+        handler = _REPO_ROUTES.get((method, route))
+        if handler is None:
+            raise _Answer(404, "Not Found")
+        return handler(self, _Call(repo, user, match, params, _body(request), base, request))
+
+    def _repo(self, match: Mapping[str, str], user: GitHubUser) -> Repository:
+        repo = self.repos.get(f"{match['owner']}/{match['repo']}".lower())
+        if repo is None or repo.role(user) is None:
+            raise _Answer(404, "Not Found")
+        return repo
+
+    # -- the repository's routes (dispatched by _REPO_ROUTES) ---------------------------------
+
+    def _get_repo(self, call: _Call) -> tuple[int, object]:
+        return 200, call.repo.json(call.base, call.user)
+
+    def _list_issues(self, call: _Call) -> tuple[int, object]:
+        issues = [i for i in call.repo.issues.values() if _issue_matches(i, call.params)]
+        sort = call.params.get("sort", "created")
+        key: Callable[[Issue], tuple[int, int]] = {
+            "updated": lambda i: (i.updated, i.number),
+            "comments": lambda i: (len(i.comments), i.number),
+        }.get(sort, lambda i: (i.created, i.number))
+        issues.sort(key=key, reverse=call.params.get("direction", "desc") != "asc")
+        return _paged(
+            call.request, [i.json(call.base, call.repo.full_name) for i in issues], call.params
+        )
+
+    def _create_issue(self, call: _Call) -> tuple[int, object]:
+        if not call.repo.has_issues:
+            raise _Answer(410, "Issues are disabled for this repo")
+        title = call.body.get("title")
+        if not isinstance(title, str) or not title.strip():
+            raise _invalid("Issue", "title", "missing_field")
+        now = self._now()
+        issue = Issue(
+            self._next_id(),
+            len(call.repo.issues) + 1,
+            title,
+            call.body.get("body"),
+            call.user,
+            now,
+            now,
+        )
+        self._apply(call.repo, call.user, issue, call.body)
+        call.repo.issues[issue.number] = issue
+        return 201, issue.json(call.base, call.repo.full_name)
+
+    def _get_issue(self, call: _Call) -> tuple[int, object]:
+        return 200, self._issue(call.repo, call.match).json(call.base, call.repo.full_name)
+
+    def _edit_issue(self, call: _Call) -> tuple[int, object]:
+        issue = self._issue(call.repo, call.match)
+        if issue.user.id != call.user.id and not call.repo.may(call.user, "triage"):
+            raise _Answer(403, "Must have triage access to edit this issue.")
+        before = issue.json(call.base, call.repo.full_name)
+        if "title" in call.body:
+            if not isinstance(call.body["title"], str) or not call.body["title"].strip():
+                raise _invalid("Issue", "title", "missing_field")
+            issue.title = call.body["title"]
+        if "body" in call.body:
+            issue.body = call.body["body"]
+        self._apply(call.repo, call.user, issue, call.body)
+        self._state(issue, call.body)
+        if issue.json(call.base, call.repo.full_name) != before:
+            issue.updated = self._now()
+        return 200, issue.json(call.base, call.repo.full_name)
+
+    def _list_comments(self, call: _Call) -> tuple[int, object]:
+        issue = self._issue(call.repo, call.match)
+        since = parse_iso(call.params.get("since", "")) if call.params.get("since") else None
+        found = [c for c in issue.comments if since is None or c.updated >= since]
+        return _paged(
+            call.request,
+            [comment_json(c, call.base, call.repo.full_name) for c in found],
+            call.params,
+        )
+
+    def _list_repo_comments(self, call: _Call) -> tuple[int, object]:
+        since = parse_iso(call.params.get("since", "")) if call.params.get("since") else None
+        found = [
+            c
+            for i in call.repo.issues.values()
+            for c in i.comments
+            if since is None or c.updated >= since
+        ]
+        sort = call.params.get("sort")
+        if sort == "updated":
+            found.sort(
+                key=lambda c: (c.updated, c.id), reverse=call.params.get("direction") == "desc"
+            )
+        else:
+            found.sort(
+                key=lambda c: c.id,
+                reverse=sort == "created" and call.params.get("direction") == "desc",
+            )
+        return _paged(
+            call.request,
+            [comment_json(c, call.base, call.repo.full_name) for c in found],
+            call.params,
+        )
+
+    def _add_comment(self, call: _Call) -> tuple[int, object]:
+        issue = self._issue(call.repo, call.match)
+        text = call.body.get("body")
+        if not isinstance(text, str) or not text:
+            raise _invalid("IssueComment", "body", "missing_field")
+        now = self._now()
+        comment = Comment(self._next_id(), issue.number, text, call.user, now, now)
+        issue.comments.append(comment)
+        issue.updated = now
+        return 201, comment_json(comment, call.base, call.repo.full_name)
+
+    def _comment_route(self, call: _Call) -> tuple[int, object]:
+        issue, comment = self._comment(call.repo, int(call.match["id"]))
+        if call.request.method == "GET":
+            return 200, comment_json(comment, call.base, call.repo.full_name)
+        if comment.user.id != call.user.id and not call.repo.may(call.user, "triage"):
+            raise _Answer(403, "Must have triage access to change this comment.")
+        if call.request.method == "DELETE":
+            issue.comments.remove(comment)
+            return 204, None
+        text = call.body.get("body")
+        if not isinstance(text, str) or not text:
+            raise _invalid("IssueComment", "body", "missing_field")
+        comment.body = text
+        comment.updated = self._now()
+        return 200, comment_json(comment, call.base, call.repo.full_name)
+
+    def _labels(self, call: _Call) -> tuple[int, object]:
+        labels = sorted(call.repo.labels.values(), key=lambda label: label.name.lower())
+        return _paged(
+            call.request,
+            [label.json(call.base, call.repo.full_name) for label in labels],
+            call.params,
+        )
+
+    def _milestones(self, call: _Call) -> tuple[int, object]:
+        state = call.params.get("state", "open")
+        found = [m for m in call.repo.milestones.values() if state in {"all", m.state}]
+        return _paged(
+            call.request, [m.json(call.base, call.repo.full_name) for m in found], call.params
+        )
+
+    def _assignable(self, call: _Call) -> tuple[int, object]:
+        found = self.users.get(call.match["login"].lower())
+        if found is None or not call.repo.may(found, "triage"):
+            raise _Answer(404, "Not Found")
+        return 204, None
+
+    # -- helpers -----------------------------------------------------------------------------
+
+    def _issue(self, repo: Repository, match: Mapping[str, str]) -> Issue:
+        issue = repo.issues.get(int(match["number"]))
+        if issue is None:
+            raise _Answer(404, "Not Found")
+        return issue
+
+    def _comment(self, repo: Repository, comment_id: int) -> tuple[Issue, Comment]:
+        for issue in repo.issues.values():
+            for comment in issue.comments:
+                if comment.id == comment_id:
+                    return issue, comment
+        raise _Answer(404, "Not Found")
+
+    def _apply(self, repo: Repository, user: GitHubUser, issue: Issue, body: Json) -> None:
+        """Labels, assignees, milestone: silently dropped without triage access, as at GitHub."""
+        if not repo.may(user, "triage"):
+            return
+        if "labels" in body:
+            issue.labels = [self._label(repo, name) for name in _names(body["labels"], "labels")]
+        if "assignees" in body:
+            logins = _names(body["assignees"], "assignees")
+            users = [self.users.get(login.lower()) for login in logins]
+            for login, found in zip(logins, users, strict=True):
+                if found is None or not repo.may(found, "triage"):
+                    raise _invalid("Issue", "assignees", "invalid", login)
+            issue.assignees = [u for u in users if u is not None]
+        if "milestone" in body:
+            number = body["milestone"]
+            if number is None:
+                issue.milestone = None
+            elif isinstance(number, int) and number in repo.milestones:
+                issue.milestone = repo.milestones[number]
+            else:
+                raise _invalid("Issue", "milestone", "invalid", number)
+
+    def _state(self, issue: Issue, body: Json) -> None:
+        state = body.get("state")
+        reason = body.get("state_reason")
+        if state is None:
+            return
+        if state not in {"open", "closed"}:
+            raise _invalid("Issue", "state", "invalid", state)
+        if state == "closed":
+            if reason not in {None, "completed", "not_planned", "duplicate"}:
+                raise _invalid("Issue", "state_reason", "invalid", reason)
+            if issue.state != "closed" or (reason or "completed") != issue.state_reason:
+                issue.state, issue.state_reason = "closed", reason or "completed"
+                issue.closed = self._now()
+        elif issue.state == "closed":
+            issue.state, issue.state_reason, issue.closed = "open", "reopened", None
+
+    def _label(self, repo: Repository, name: str) -> Label:
+        label = repo.labels.get(name.lower())
+        if label is None:
+            label = repo.labels[name.lower()] = Label(self._next_id(), name)
+        return label
+
+    def _now(self) -> int:
+        return int(self.clock())
+
+    def _next_id(self) -> int:
+        self._ids += 1
+        return self._ids
+
+
+_Route = Callable[..., tuple[int, object]]
+_REPO_ROUTES: Final[dict[tuple[str, str], _Route]] = {
+    ("GET", "/repos/:owner/:repo"): FakeGitHub._get_repo,  # noqa: SLF001 - the class's own table
+    ("GET", "/repos/:owner/:repo/issues"): FakeGitHub._list_issues,  # noqa: SLF001
+    ("POST", "/repos/:owner/:repo/issues"): FakeGitHub._create_issue,  # noqa: SLF001
+    ("GET", "/repos/:owner/:repo/issues/comments"): FakeGitHub._list_repo_comments,  # noqa: SLF001
+    ("GET", "/repos/:owner/:repo/issues/:number"): FakeGitHub._get_issue,  # noqa: SLF001
+    ("PATCH", "/repos/:owner/:repo/issues/:number"): FakeGitHub._edit_issue,  # noqa: SLF001
+    ("GET", "/repos/:owner/:repo/issues/:number/comments"): FakeGitHub._list_comments,  # noqa: SLF001
+    ("POST", "/repos/:owner/:repo/issues/:number/comments"): FakeGitHub._add_comment,  # noqa: SLF001
+    ("GET", "/repos/:owner/:repo/issues/comments/:id"): FakeGitHub._comment_route,  # noqa: SLF001
+    ("PATCH", "/repos/:owner/:repo/issues/comments/:id"): FakeGitHub._comment_route,  # noqa: SLF001
+    ("DELETE", "/repos/:owner/:repo/issues/comments/:id"): FakeGitHub._comment_route,  # noqa: SLF001
+    ("GET", "/repos/:owner/:repo/labels"): FakeGitHub._labels,  # noqa: SLF001
+    ("GET", "/repos/:owner/:repo/milestones"): FakeGitHub._milestones,  # noqa: SLF001
+    ("GET", "/repos/:owner/:repo/assignees/:login"): FakeGitHub._assignable,  # noqa: SLF001
+}
+
+
+def _token(request: httpx.Request) -> str | None:
+    header = request.headers.get("Authorization", "")
+    scheme, _, value = header.partition(" ")
+    return value.strip() if scheme.lower() in {"bearer", "token"} and value.strip() else None
+
+
+def _body(request: httpx.Request) -> Json:
+    if not request.content:
+        return {}
+    try:
+        body = json.loads(request.content)
+    except ValueError as exc:
+        raise _Answer(400, "Problems parsing JSON") from exc
+    if not isinstance(body, dict):
+        raise _Answer(400, "Problems parsing JSON")
+    return body
+
+
+def _names(value: object, field: str) -> list[str]:
+    if not isinstance(value, list) or not all(isinstance(v, str) for v in value):
+        raise _invalid("Issue", field, "invalid", value)
+    return [str(v) for v in value]
+
+
+def _issue_matches(issue: Issue, params: Mapping[str, str]) -> bool:  # noqa: PLR0911 - one per filter
+    """The list filters of ``GET /repos/{o}/{r}/issues``."""
+    state = params.get("state", "open")
+    if state not in {"all", issue.state}:
+        return False
+    since = params.get("since")
+    if since and issue.updated < (parse_iso(since) or 0):
+        return False
+    wanted = [n.strip().lower() for n in params.get("labels", "").split(",") if n.strip()]
+    if not set(wanted) <= {label.name.lower() for label in issue.labels}:
+        return False
+    assignee = params.get("assignee")
+    logins = {u.login.lower() for u in issue.assignees}
+    if (assignee == "none" and logins) or (assignee == "*" and not logins):
+        return False
+    if assignee not in {None, "none", "*"} and str(assignee).lower() not in logins:
+        return False
+    creator = params.get("creator")
+    if creator and issue.user.login.lower() != creator.lower():
+        return False
+    milestone = params.get("milestone")
+    number = issue.milestone.number if issue.milestone else None
+    if (milestone == "none" and number is not None) or (milestone == "*" and number is None):
+        return False
+    return milestone in {None, "none", "*"} or str(number) == milestone
+
+
+def _paged(
+    request: httpx.Request, items: list[Json], params: Mapping[str, str]
+) -> tuple[int, object]:
+    """One page of ``items`` and GitHub's ``Link`` header (raised as the answer's header)."""
+    try:
+        per_page = min(max(int(params.get("per_page", DEFAULT_PER_PAGE)), 1), MAX_PER_PAGE)
+        page = max(int(params.get("page", 1)), 1)
+    except ValueError as exc:
+        raise _Answer(422, "Invalid page or per_page") from exc
+    last = max((len(items) + per_page - 1) // per_page, 1)
+    links = []
+
+    def url(number: int) -> str:
+        query = urlencode({**dict(parse_qsl(request.url.query.decode())), "page": str(number)})
+        return str(request.url.copy_with(query=query.encode()))
+
+    if page < last:
+        links += [f'<{url(page + 1)}>; rel="next"', f'<{url(last)}>; rel="last"']
+    if page > 1:
+        links += [f'<{url(1)}>; rel="first"', f'<{url(page - 1)}>; rel="prev"']
+    chunk = items[(page - 1) * per_page : page * per_page]
+    return 200, _Linked(chunk, ", ".join(links))
+
+
+class _Linked(list[Json]):
+    """A page of items and its ``Link`` header."""
+
+    def __init__(self, items: list[Json], link: str) -> None:
+        super().__init__(items)
+        self.link = link

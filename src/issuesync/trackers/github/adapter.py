@@ -1,0 +1,472 @@
+"""The sync engine's ``github`` adapter: the issues of one GitHub repository, over REST.
+
+The project key is the repository's ``owner/repo``; an issue's key is its
+number (``"12"``; ``"#12"`` and ``"owner/repo#12"`` are read too). Numbers
+never change within a repository; an issue transferred elsewhere or deleted
+reads as gone. Pull requests share the numbers and the issue list, and are
+left out everywhere: a pull request's number reads as no issue.
+
+What GitHub issues have, and how they map, is in ``shape``; how polls list
+them, and what a query is, in ``listing``; how creates are made once, in
+``receipts``. Capabilities: comments (edit and delete too, in the sync user's
+name); no attachments (the engine sends links in a comment instead), no
+sub-tasks, no deletions (GitHub's REST API cannot list deleted issues).
+
+Requests per synced change: a create is one ``POST`` (and a ``PATCH`` when it
+is created closed), an edit of any fields with its status one ``PATCH``, a
+comment one ``POST``; each returns the issue or comment, so nothing is read
+back, except an issue's comments when it has any. An idle poll is one ``304``,
+free at GitHub (see ``listing``); a poll that finds changed issues reads the
+page and, for each with comments, its comments.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import email.utils
+import time
+from collections.abc import Iterator, Mapping, Sequence
+from heapq import merge
+from itertools import islice
+from typing import Any, Final
+
+from issuesync.domain.replica import FieldValue, HubAttachment, HubComment, Replica, UserRef
+from issuesync.errors import (
+    ConfigurationError,
+    IssueSyncError,
+    NotFoundError,
+    TrackerOfflineError,
+    TrackerRejectedError,
+)
+from issuesync.trackers.adapter import (
+    Capabilities,
+    ConnectionCheck,
+    ConnectionReport,
+    CreatedIssue,
+    Deletion,
+    IssueDraft,
+    NewIssue,
+    ProjectSchema,
+    Tracker,
+    create_each,
+)
+from issuesync.trackers.github import shape
+from issuesync.trackers.github.client import GitHubClient, each_page
+from issuesync.trackers.github.listing import MAX_PER_PAGE, IssueLister, Query, parse_query
+from issuesync.trackers.github.receipts import Receipts
+
+Json = Mapping[str, Any]
+
+CLOCK_TTL_S: Final = 600.0  # GitHub's clock offset is read again after this
+MAX_USERS: Final = 1000  # users found, remembered
+
+
+class GitHubAdapter(Tracker):
+    """:class:`~issuesync.trackers.adapter.Tracker` for the issues of one GitHub repository."""
+
+    name = "github"
+    capabilities = Capabilities(
+        comment_author=False,
+        attachments=False,
+        attachment_delete=False,
+        subtasks=False,
+        deletions=False,
+        worklogs=False,
+    )
+
+    def __init__(self, client: GitHubClient, project_key: str) -> None:
+        owner, _, repo = project_key.strip().partition("/")
+        if not owner or not repo or "/" in repo:
+            raise ConfigurationError(
+                f"The GitHub project key '{project_key}' is not a repository's 'owner/repo'."
+            )
+        self.project_key = f"{owner}/{repo}"
+        self._client = client
+        self._path = f"repos/{owner}/{repo}"
+        self._lister = IssueLister(client, self._path)
+        self._receipts = Receipts(client, self._path, self._sync_login)
+        self._login: str | None = None
+        self._milestones: dict[str, int] | None = None  # lower-case title -> number
+        self._users: dict[str, UserRef] = {}
+        self._clock: tuple[float, int] | None = None  # (monotonic when read, GitHub - local ms)
+
+    def __repr__(self) -> str:
+        return f"GitHubAdapter({self._client!r}, project_key={self.project_key!r})"
+
+    # -- reading ---------------------------------------------------------------------------
+
+    def describe(self) -> ProjectSchema:
+        """One issue type, three statuses, no priorities; labels, milestones, assignees."""
+        repo = self._client.get(self._path)
+        self._milestones = self._read_milestones()
+        titles = tuple(sorted(self._milestones, key=str.lower))
+        return ProjectSchema(
+            key=self.project_key,
+            name=str(repo.get("full_name") or self.project_key),
+            issue_types=(shape.ISSUE_TYPE,),
+            subtask_types=(),
+            statuses=shape.STATUSES,
+            priorities=(),
+            fields=(
+                *shape.SYSTEM_FIELDS,
+                dataclasses.replace(shape.MILESTONE, allowed_values=titles),
+                shape.ASSIGNEES,
+            ),
+            initial_status=shape.OPEN,
+        )
+
+    def clock_ms(self) -> int:
+        """GitHub's ``Date``, from an offset to this host's clock read every 10 minutes.
+
+        ``GET /rate_limit`` tells it, and costs nothing against the rate limit.
+        """
+        now = time.monotonic()
+        if self._clock is None or now - self._clock[0] > CLOCK_TTL_S:
+            before = time.time()
+            response = self._client.request("GET", "rate_limit")
+            after = time.time()
+            offset = 0  # without a Date header this host's clock is the best there is
+            if date := response.headers.get("Date"):
+                try:
+                    server = email.utils.parsedate_to_datetime(date).timestamp()
+                except (TypeError, ValueError):
+                    server = None
+                if server is not None:
+                    # Date keeps whole seconds: read as the second's start, never later.
+                    offset = int((server - (before + after) / 2) * 1000)
+            self._clock = (now, offset)
+        return int(time.time() * 1000) + self._clock[1]
+
+    def changed_since(
+        self,
+        since_ms: int | None,
+        queries: Sequence[str],
+        page_size: int = 200,
+        *,
+        known: Mapping[str, int] | None = None,
+    ) -> Iterator[list[Replica]]:
+        """Pages of issues updated at or after ``since_ms`` (to the second), oldest first.
+
+        GitHub keeps whole seconds, so ``known`` is not used: a change within the
+        second an issue was read at cannot be told apart. A poll reads the newest
+        page first (a ``304`` while nothing changed); only when more changed than
+        it holds are the issues scanned from ``since`` (see ``listing``).
+
+        Raises:
+            ConfigurationError: a query is not one (see ``listing``).
+        """
+        del known
+        if page_size < 1:
+            raise ValueError("page_size must be at least 1")
+        parsed = [parse_query(text) for text in queries] or [Query()]
+        bound = since_ms // 1000 if since_ms is not None else None
+        per_page = min(page_size, MAX_PER_PAGE)
+        items: Iterator[Json] | None = None
+        if bound is not None:
+            recent = self._recent(bound, parsed, per_page)
+            items = iter(recent) if recent is not None else None
+        if items is None:
+            items = self._scan(bound, parsed, per_page)
+        while page := list(islice(items, page_size)):
+            yield self._replicas(page)
+
+    def matching(self, keys: Sequence[str], queries: Sequence[str]) -> set[str]:
+        """Those of ``keys`` (as given) whose issue is in the repository and matches a query."""
+        if not queries:
+            return set(keys)
+        if not keys:
+            return set()
+        found: set[str] = set()
+        for query in (parse_query(text) for text in queries):
+            found |= self._lister.numbers(query)
+        return {key for key in keys if self._number(key) in found}
+
+    def deleted_since(self, since_ms: int | None) -> list[Deletion]:
+        """Nothing: GitHub's REST API cannot list deleted issues (capability ``deletions``)."""
+        del since_ms
+        return []
+
+    def get(self, key: str) -> Replica | None:
+        """The issue with its comments; None when it does not exist or is a pull request."""
+        number = self._number(key)
+        if number is None:
+            return None
+        try:
+            issue = self._client.get(f"{self._path}/issues/{number}")
+        except NotFoundError:
+            return None
+        if shape.is_pull_request(issue):
+            return None
+        return self._replica(issue)
+
+    def find_user(self, ref: UserRef) -> UserRef | None:
+        """The GitHub account with this login (GitHub cannot look users up by e-mail)."""
+        login = (ref.username or "").strip()
+        if not login or "/" in login:
+            return None
+        if (found := self._users.get(login.lower())) is not None:
+            return found
+        try:
+            user = self._client.get(f"users/{login}")
+        except NotFoundError:
+            return None
+        found = shape.user_ref(user)
+        if found is not None:
+            if len(self._users) >= MAX_USERS:
+                self._users.clear()
+            self._users[login.lower()] = found
+        return found
+
+    def read_attachment(self, attachment_id: str) -> bytes:
+        """None to read: GitHub issues have no attachments (capability ``attachments``)."""
+        raise NotFoundError(f"GitHub issues have no attachments (asked for '{attachment_id}').")
+
+    # -- writing issues --------------------------------------------------------------------
+
+    def create(self, draft: IssueDraft, *, idempotency_key: str) -> Replica:
+        """Open the issue (and close it, when ``fields["status"]`` says so), once per key.
+
+        GitHub cannot open an issue in another user's name (``draft.reporter``) or
+        under a parent (``draft.parent_key``): both are left out.
+        """
+        values = dict(draft.fields)
+        status = values.pop("status", None)
+        values["issuetype"] = draft.issue_type
+        body = shape.edit_body(values, self._milestone_number)
+        if not body.get("title"):
+            raise TrackerRejectedError(
+                "A GitHub issue needs a title.", field_errors={"summary": "required"}
+            )
+        wanted = shape.STATE_OF.get(str(status or shape.OPEN).lower())
+        if wanted is None:
+            shape.edit_body({"status": status}, self._milestone_number)  # raises, naming it
+        earlier = self._receipts.issue(idempotency_key)
+        if earlier is not None:
+            made = self.get(earlier)
+            if made is None:
+                raise NotFoundError(f"The issue created for this key (#{earlier}) is gone.")
+            now = made.hub_issue.status
+            if status and (now is None or now.name.lower() != str(status).lower()):
+                return self.transition(made.key, str(status))  # the first call stopped short
+            return made
+        body["body"] = shape.with_marker(str(body.get("body") or ""), idempotency_key)
+        try:
+            created = self._client.post(f"{self._path}/issues", body)
+        except TrackerOfflineError:
+            self._receipts.doubt("issue")
+            raise
+        number = shape.number_of(created)
+        self._receipts.note("issue", idempotency_key, number)
+        if wanted is not None and wanted.get("state") != "open":
+            return self.transition(number, str(status))
+        return shape.issue_to_replica(created, self.project_key)
+
+    def create_many(self, new_issues: Sequence[NewIssue]) -> list[CreatedIssue]:
+        """One issue at a time: GitHub has no bulk create."""
+        return create_each(self, new_issues)
+
+    def update(self, key: str, fields: Mapping[str, FieldValue]) -> Replica:
+        """Set the fields and the status in one ``PATCH``; the issue after it."""
+        number = self._existing_number(key)
+        body = shape.edit_body(fields, self._milestone_number)
+        if not body:
+            replica = self.get(number)
+            if replica is None:
+                raise NotFoundError(self._missing(key))
+            return replica
+        return self._replica(self._client.patch(f"{self._path}/issues/{number}", body))
+
+    def transition(self, key: str, status: str) -> Replica:
+        """Open or close the issue, with the status's reason: one ``PATCH``, no path to walk."""
+        return self.update(key, {"status": status})
+
+    # -- comments --------------------------------------------------------------------------
+
+    def add_comment(
+        self, key: str, body: str, author: UserRef | None, *, idempotency_key: str
+    ) -> HubComment:
+        """Comment as the sync user, naming ``author`` in the text; once per key."""
+        number = self._existing_number(key)
+        earlier = self._receipts.comment(number, idempotency_key)
+        if earlier is not None:
+            made = self._client.get(f"{self._path}/issues/comments/{earlier}")
+            return shape.comment_from_github(made)
+        text = f"[{author.label}]\n{body}" if author is not None else body
+        try:
+            created = self._client.post(
+                f"{self._path}/issues/{number}/comments",
+                {"body": shape.with_marker(text, idempotency_key)},
+            )
+        except TrackerOfflineError:
+            self._receipts.doubt("comment", number)
+            raise
+        self._receipts.note("comment", idempotency_key, str(created["id"]))
+        return shape.comment_from_github(created)
+
+    def edit_comment(self, key: str, comment_id: str, body: str) -> HubComment:
+        """Replace a comment's body."""
+        del key  # GitHub's comments are addressed by id alone
+        edited = self._client.patch(f"{self._path}/issues/comments/{comment_id}", {"body": body})
+        return shape.comment_from_github(edited)
+
+    def delete_comment(self, key: str, comment_id: str) -> None:
+        """Delete a comment; one that is gone already is no error."""
+        del key
+        self._client.delete(f"{self._path}/issues/comments/{comment_id}", missing_ok=True)
+
+    # -- attachments (none) ----------------------------------------------------------------
+
+    def add_attachment(
+        self, key: str, filename: str, mimetype: str, content: bytes, *, idempotency_key: str
+    ) -> HubAttachment:
+        """Refused: GitHub's REST API cannot attach files to issues (capability ``attachments``)."""
+        del mimetype, content, idempotency_key
+        raise TrackerRejectedError(
+            f"GitHub issues take no attachments ('{filename}' on #{key}): the engine sends "
+            "attachments to a GitHub project as links in a comment."
+        )
+
+    def delete_attachment(self, key: str, attachment_id: str) -> None:
+        """Nothing to delete: GitHub issues have no attachments."""
+        del key, attachment_id
+
+    # -- the connection --------------------------------------------------------------------
+
+    def test_connection(self) -> ConnectionReport:
+        """Reachable, the token valid, the repository there, issues on, triage access."""
+        checks: list[ConnectionCheck] = []
+        repo: dict[str, Any] = {}
+        steps = (
+            ("reachable", self._check_reachable),
+            ("authenticated", self._check_user),
+            ("project", lambda: self._check_repository(repo)),
+            ("issues", lambda: self._check_issues(repo)),
+            ("permissions", lambda: self._check_permissions(repo)),
+        )
+        for name, check in steps:
+            try:
+                detail = check()
+            except IssueSyncError as exc:
+                # The client's messages name method, path and status, never a credential.
+                checks.append(ConnectionCheck(name, ok=False, detail=exc.describe()))
+                break
+            checks.append(ConnectionCheck(name, ok=not detail.startswith("missing"), detail=detail))
+        return ConnectionReport(tuple(checks))
+
+    def close(self) -> None:
+        """Close the HTTP connections."""
+        self._client.close()
+
+    # -- helpers ---------------------------------------------------------------------------
+
+    def _check_reachable(self) -> str:
+        try:
+            self._client.request("GET", "rate_limit")
+        except IssueSyncError as exc:
+            if exc.status_code in {401, 403}:  # an answer, so reachable: the token is next
+                return f"GitHub at {self._client.base_url} answers"
+            raise
+        return f"GitHub at {self._client.base_url} answers"
+
+    def _check_user(self) -> str:
+        return f"signed in as '{self._sync_login()}'"
+
+    def _check_repository(self, repo: dict[str, Any]) -> str:
+        repo.update(self._client.get(self._path))
+        return f"repository {repo.get('full_name') or self.project_key} exists"
+
+    def _check_issues(self, repo: Mapping[str, Any]) -> str:
+        if repo.get("has_issues") is False:
+            return f"missing: issues are turned off in {self.project_key}'s settings"
+        return "issues are on"
+
+    def _check_permissions(self, repo: Mapping[str, Any]) -> str:
+        held = repo.get("permissions") or {}
+        if not (held.get("push") or held.get("triage")):
+            return (
+                f"missing: triage or write access to {self.project_key} (to label, assign, "
+                "close and reopen issues)"
+            )
+        return "may open, edit, label, assign, close and comment on issues"
+
+    def _sync_login(self) -> str:
+        if self._login is None:
+            self._login = str(self._client.get("user")["login"])
+        return self._login
+
+    def _read_milestones(self) -> dict[str, int]:
+        params = {"state": "all", "per_page": str(MAX_PER_PAGE)}
+        return {
+            str(m["title"]): int(m["number"])
+            for page in each_page(self._client, f"{self._path}/milestones", params)
+            for m in page
+        }
+
+    def _milestone_number(self, title: str) -> int | None:
+        for fresh in (False, True):  # a milestone made since they were read: read again
+            if fresh or self._milestones is None:
+                self._milestones = self._read_milestones()
+            for name, number in self._milestones.items():
+                if name.lower() == title.lower():
+                    return number
+        return None
+
+    def _number(self, key: str) -> str | None:
+        """The issue number a key names in this repository, or None."""
+        text = key.strip()
+        repo, sep, rest = text.rpartition("#")
+        if sep and repo and repo.lower() != self.project_key.lower():
+            return None
+        number = rest if sep else text
+        return number if number.isdigit() and int(number) > 0 else None
+
+    def _existing_number(self, key: str) -> str:
+        number = self._number(key)
+        if number is None:
+            raise NotFoundError(self._missing(key))
+        return number
+
+    def _missing(self, key: str) -> str:
+        return f"Issue {key} does not exist in GitHub repository {self.project_key}."
+
+    def _recent(self, bound: int, queries: Sequence[Query], per_page: int) -> list[Json] | None:
+        found: dict[str, Json] = {}
+        for query in queries:
+            items = self._lister.recent(bound, query, per_page)
+            if items is None:
+                return None
+            for item in items:
+                number = shape.number_of(item)
+                if number not in found or shape.updated_s(found[number]) < shape.updated_s(item):
+                    found[number] = item
+        return sorted(found.values(), key=_order)
+
+    def _scan(self, bound: int | None, queries: Sequence[Query], per_page: int) -> Iterator[Json]:
+        """Every query's scan, merged by update time; an issue once per update."""
+        scans = [
+            (item for page in self._lister.scan(bound, query, per_page) for item in page)
+            for query in queries
+        ]
+        seen: dict[str, int] = {}
+        for item in merge(*scans, key=_order):
+            number = shape.number_of(item)
+            if seen.get(number) != shape.updated_s(item):
+                seen[number] = shape.updated_s(item)
+                yield item
+
+    def _comments(self, number: str) -> list[Json]:
+        path = f"{self._path}/issues/{number}/comments"
+        params = {"per_page": str(MAX_PER_PAGE)}
+        return [c for page in each_page(self._client, path, params) for c in page]
+
+    def _replica(self, issue: Json) -> Replica:
+        """The replica of an issue, with its comments when it has any (one more read)."""
+        comments = self._comments(shape.number_of(issue)) if issue.get("comments") else []
+        return shape.issue_to_replica(issue, self.project_key, comments)
+
+    def _replicas(self, issues: Sequence[Json]) -> list[Replica]:
+        return [self._replica(issue) for issue in issues]
+
+
+def _order(issue: Json) -> tuple[int, int]:
+    return shape.updated_s(issue), int(issue["number"])

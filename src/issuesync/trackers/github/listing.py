@@ -1,0 +1,158 @@
+"""Listing a repository's issues: queries, the cheap poll, the full scan (``changed_since``).
+
+A **query** of a GitHub connector is a set of the issue list's own filters, in
+URL query form: ``labels=bug,ui&assignee=octocat`` (``labels``, ``assignee``,
+``creator``, ``mentioned``, ``milestone`` as GitHub takes them: a number, ``*``
+or ``none``; ``state``: ``open``, ``closed`` or ``all``, the default), plus
+``title=word``, which the adapter itself applies (GitHub's list cannot filter by
+words): the issue's title contains the word, ignoring case. An issue matches a
+query when it passes every filter; a connector's queries are alternatives.
+
+Two ways to list what changed since a time:
+
+- **the recent page** (:meth:`IssueLister.recent`): the first page of the list
+  ordered by update time, newest first. Its URL is the same at every poll, so
+  its ``ETag`` is too while nothing changes: an idle poll is one ``304``, which
+  GitHub does not count against the rate limit. It answers whenever the page
+  reaches back past ``since``;
+- **the scan** (:meth:`IssueLister.scan`), oldest first from ``since``, for a
+  first poll and for when more changed than one page holds. Its steps are keyed
+  on the update time (the next step asks ``since`` = the last time read), so
+  an issue that changes meanwhile moves to the end and cannot shift an unread
+  one past the page boundary; only issues updated within one second are stepped
+  through by ``Link: rel="next"``. ``since`` goes to GitHub a second early: its
+  documentation says "after", and the adapter drops what is older itself.
+
+Pull requests, which the issue list includes, are left out everywhere.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections.abc import Iterator, Mapping
+from dataclasses import dataclass, field
+from typing import Any, Final
+from urllib.parse import parse_qsl
+
+from issuesync.errors import ConfigurationError
+from issuesync.trackers.github.client import MAX_PAGES, GitHubClient, each_page, next_page
+from issuesync.trackers.github.shape import is_pull_request, number_of, updated_s
+
+Json = Mapping[str, Any]
+
+MAX_PER_PAGE: Final = 100
+SERVER_FILTERS: Final = frozenset({"labels", "assignee", "creator", "mentioned", "milestone"})
+STATES: Final = frozenset({"open", "closed", "all"})
+
+
+@dataclass(frozen=True)
+class Query:
+    """One query: the list's filters (``params``) and the adapter's own ``title`` word."""
+
+    params: Mapping[str, str] = field(default_factory=dict)
+    title: str | None = None
+
+    def admits(self, issue: Json) -> bool:
+        """Whether a listed item passes what GitHub did not filter: not a PR, the title word."""
+        if is_pull_request(issue):
+            return False
+        return self.title is None or self.title.lower() in str(issue.get("title") or "").lower()
+
+
+def parse_query(text: str) -> Query:
+    """A connector's query text as a :class:`Query`.
+
+    Raises:
+        ConfigurationError: an unknown filter, an empty value or a bad state.
+    """
+    params: dict[str, str] = {}
+    title: str | None = None
+    for name, value in parse_qsl(text.strip().lstrip("?"), keep_blank_values=True):
+        name, value = name.strip(), value.strip()  # noqa: PLW2901 - the same pair, trimmed
+        if not value:
+            raise ConfigurationError(f"The GitHub query '{text}' gives '{name}' no value.")
+        if name == "title":
+            title = value
+        elif (name == "state" and value in STATES) or name in SERVER_FILTERS:
+            params[name] = value
+        else:
+            allowed = ", ".join(sorted({*SERVER_FILTERS, "state", "title"}))
+            raise ConfigurationError(
+                f"The GitHub query '{text}' has '{name}={value}': a query takes {allowed} "
+                "(state: open, closed or all), as in 'labels=bug&assignee=octocat'."
+            )
+    if not params and title is None:
+        raise ConfigurationError(f"The GitHub query '{text}' has no filter.")
+    return Query(params, title)
+
+
+def _since_param(bound_s: int) -> str:
+    moment = dt.datetime.fromtimestamp(bound_s - 1, tz=dt.UTC)
+    return moment.strftime("%Y-%m-%dT%H:%M:%SZ")
+
+
+class IssueLister:
+    """The issue list of one repository (``repos/{owner}/{repo}/issues``)."""
+
+    def __init__(self, client: GitHubClient, repo_path: str) -> None:
+        self._client = client
+        self._path = f"{repo_path}/issues"
+
+    def _params(self, query: Query, direction: str, per_page: int) -> dict[str, str]:
+        return {
+            "state": "all",
+            **query.params,
+            "sort": "updated",
+            "direction": direction,
+            "per_page": str(min(max(per_page, 1), MAX_PER_PAGE)),
+        }
+
+    def recent(self, bound_s: int, query: Query, per_page: int) -> list[Json] | None:
+        """The issues updated at or after ``bound_s``, from the newest page; None: not all there."""
+        response = self._client.get_response(self._path, self._params(query, "desc", per_page))
+        items = response.json()
+        if items and updated_s(items[-1]) >= bound_s and next_page(response) is not None:
+            return None
+        return [i for i in items if updated_s(i) >= bound_s and query.admits(i)]
+
+    def scan(self, bound_s: int | None, query: Query, per_page: int) -> Iterator[list[Json]]:
+        """Pages of the issues updated at or after ``bound_s`` (None: all), oldest first."""
+        seen: dict[str, int] = {}
+        page: str | None = None
+        for _ in range(MAX_PAGES):
+            params = self._params(query, "asc", per_page)
+            if bound_s is not None:
+                params["since"] = _since_param(bound_s)
+            if page is not None:
+                params["page"] = page
+            response = self._client.get_response(self._path, params)
+            items = response.json()
+            fresh = [
+                i
+                for i in items
+                if (bound_s is None or updated_s(i) >= bound_s)
+                and seen.get(number_of(i)) != updated_s(i)
+            ]
+            seen.update((number_of(i), updated_s(i)) for i in fresh)
+            if wanted := [i for i in fresh if query.admits(i)]:
+                yield wanted
+            following = next_page(response)
+            if following is None or not items:
+                return
+            last = updated_s(items[-1])
+            if bound_s is None or last > bound_s:
+                bound_s, page = last, None  # the next step starts at the last second read
+            else:  # a whole page within one second: on by GitHub's page links
+                page = following.get("page")
+                if page is None:
+                    return
+
+    def numbers(self, query: Query) -> set[str]:
+        """The numbers of every issue matching ``query`` (for ``matching``)."""
+        params = {"state": "all", **query.params, "per_page": str(MAX_PER_PAGE)}
+        return {
+            number_of(i)
+            for page in each_page(self._client, self._path, params)
+            for i in page
+            if query.admits(i)
+        }
