@@ -70,13 +70,12 @@ class GitLabUser:
     state: str = "active"
 
     def json(self) -> Json:
-        """The user as GitLab's user lists show it (the public e-mail included)."""
+        """The user as GitLab's lists and issues show one (``UserBasic``: no e-mail)."""
         return {
             "id": self.id,
             "username": self.username,
             "name": self.name,
             "state": self.state,
-            "public_email": self.email,
             "web_url": f"https://gitlab.example/{self.username}",
         }
 
@@ -302,8 +301,8 @@ class FakeGitLab:
         return project.issues[int(iid)]
 
     def _now_ms(self) -> int:
-        """Strictly increasing ms: two writes never share an ``updated_at``."""
-        self._last_ms = max(int(self._clock() * 1000), self._last_ms + 1)
+        """The clock in ms, never going back; writes within one ms share it, as in GitLab."""
+        self._last_ms = max(int(self._clock() * 1000), self._last_ms)
         return self._last_ms
 
     # -- handlers ------------------------------------------------------------------------------
@@ -312,7 +311,7 @@ class FakeGitLab:
         return 200, {"version": "17.6.0-fake", "revision": "fake"}, {}
 
     def _me(self, _request: httpx.Request, user: GitLabUser) -> Answer:
-        return 200, user.json() | {"email": user.email}, {}
+        return 200, user.json() | {"email": user.email, "public_email": user.email}, {}
 
     def _users(self, request: httpx.Request, _user: GitLabUser) -> Answer:
         params = request.url.params

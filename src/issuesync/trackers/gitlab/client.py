@@ -27,6 +27,7 @@ import httpx
 from issuesync.trackers.http import (
     DEFAULT_TIMEOUT_S,
     MAX_DETAIL,
+    Clock,
     ErrorText,
     Limit,
     RequestBudget,
@@ -46,11 +47,15 @@ Json = dict[str, Any]
 __all__ = ["API", "DEFAULT_TIMEOUT_S", "GitLabClient", "gitlab_budget", "gitlab_error_text"]
 
 
-def gitlab_budget(*, sleep: Sleep = time.sleep) -> RequestBudget:
+def gitlab_budget(
+    *, sleep: Sleep = time.sleep, clock: Clock = time.monotonic, wall_clock: Clock = time.time
+) -> RequestBudget:
     """GitLab.com's limits for one user: 2,000 requests and 200 writes a minute."""
     return RequestBudget(
         [Limit(REQUESTS_PER_MINUTE, 60.0), Limit(WRITES_PER_MINUTE, 60.0, writes_only=True)],
         sleep=sleep,
+        clock=clock,
+        wall_clock=wall_clock,
     )
 
 

@@ -18,9 +18,9 @@ from issuesync.trackers.gitlab.client import GitLabClient
 from issuesync.trackers.gitlab.shape import ISSUE_TYPES, STATE_EVENTS, user_ref
 from issuesync.trackers.jirashape import day_text
 
-NOT_KEPT: Final = frozenset(
-    {"priority", "resolution", "components", "versions", "environment", "reporter"}
-)
+NOT_KEPT: Final = frozenset({"priority", "resolution", "components", "versions", "environment"})
+# The author of an issue is whoever's token made it: a reporter is not written.
+NOT_WRITTEN: Final = frozenset({"reporter"})
 
 Json = dict[str, Any]
 
@@ -44,10 +44,21 @@ class Directory:
         """The user with this e-mail (where GitLab shows it), else this username."""
         if ref.email:
             email = ref.email.lower()
-            for user in self._client.get("users", {"search": ref.email}) or []:
-                found = user_ref(user)
-                if found is not None and (found.email or "").lower() == email:
+            users = [
+                u
+                for u in map(user_ref, self._client.get("users", {"search": ref.email}) or [])
+                if u
+            ]
+            for found in users:
+                if (found.email or "").lower() == email:
                     return found
+            # GitLab's lists hide e-mails but match the search to a public one exactly:
+            # one user whose name and username do not hold the text is that match.
+            if len(users) == 1 and users[0].email is None:
+                found = users[0]
+                names = f"{found.username} {found.display_name}".lower()
+                if email not in names:
+                    return found.model_copy(update={"email": ref.email})
         if ref.username:
             name = ref.username.lower()
             if name not in self._users:
@@ -152,6 +163,8 @@ def issue_body(values: Mapping[str, FieldValue], directory: Directory) -> Json:
         writer = _WRITERS.get(field)
         if writer is not None:
             body |= writer(field, value, directory)
+        elif field in NOT_WRITTEN:
+            continue
         elif field not in NOT_KEPT or value not in (None, "", [], {}):
             raise _reject(field, "GitLab issues have no such field")
     return body

@@ -14,7 +14,7 @@ import json
 import re
 from typing import Any, Final, NamedTuple
 
-MARKER: Final = re.compile(r"\s*<!-- issuesync (\{[^\n]*?\}) -->\s*\Z")
+MARKER: Final = re.compile(r"\n{0,2}<!-- issuesync (\{[^\n]*?\}) -->\s*\Z")
 
 
 class Marker(NamedTuple):
@@ -30,8 +30,8 @@ def mark(text: str | None, key: str, kind: str, **meta: object) -> str:
     payload = json.dumps({"key": key, "kind": kind, **meta}, separators=(", ", ": "))
     # No "-->" may end the comment early; JSON's escape keeps the text the same.
     payload = payload.replace(">", "\\u003e")
-    body = (text or "").rstrip()
-    return f"{body}\n\n<!-- issuesync {payload} -->" if body else f"<!-- issuesync {payload} -->"
+    # Two newlines make the comment a block of its own; reading takes exactly them away.
+    return f"{text}\n\n<!-- issuesync {payload} -->" if text else f"<!-- issuesync {payload} -->"
 
 
 def unmark(text: str | None) -> tuple[str, Marker | None]:
