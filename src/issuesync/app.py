@@ -5,6 +5,7 @@ Nothing runs at import.
 
 from __future__ import annotations
 
+import functools
 import logging
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
@@ -32,6 +33,7 @@ from issuesync.trackers.local.tracker import LocalTracker
 
 if TYPE_CHECKING:  # the web framework loads only when a server is built (the CLI starts faster)
     from fastapi import FastAPI
+    from starlette.routing import BaseRoute
 
 log = logging.getLogger(__name__)
 
@@ -116,18 +118,12 @@ def create_app(services: Services) -> FastAPI:
     from fastapi import FastAPI  # noqa: PLC0415
 
     from issuesync.api import backbone  # noqa: PLC0415
-    from issuesync.api.attachments import router as attachments_router  # noqa: PLC0415
     from issuesync.api.errors import (  # noqa: PLC0415
         ErrorShapes,
         install_error_handlers,
         jira_error,
     )
-    from issuesync.api.health import router as health_router  # noqa: PLC0415
-    from issuesync.trackers.local.routes import (  # noqa: PLC0415
-        JIRA_PREFIX,
-        build_content_router,
-        build_router,
-    )
+    from issuesync.trackers.local.routes import JIRA_PREFIX  # noqa: PLC0415
 
     app = FastAPI(
         title="issuesync",
@@ -138,13 +134,38 @@ def create_app(services: Services) -> FastAPI:
     shapes = ErrorShapes()
     shapes.register(JIRA_PREFIX, jira_error)
     shapes.register("/secure/attachment", jira_error)
+    backbone.install(app, shapes)
     install_error_handlers(app, shapes)
-    app.include_router(health_router)
-    app.include_router(attachments_router)
-    app.include_router(build_router())
-    app.include_router(build_content_router())
-    backbone.mount(app, shapes)
+    app.router.routes.extend(_routes())
     return app
+
+
+@functools.cache
+def _routes() -> tuple[BaseRoute, ...]:
+    """Every route of the app, built once per process.
+
+    Routes hold no state (a request finds the services on its own app), and
+    building them (FastAPI's analysis of each endpoint's parameters) is most of
+    what making an app costs: a process that makes several (tests) makes them once.
+    """
+    from fastapi import FastAPI  # noqa: PLC0415
+
+    from issuesync.api import backbone  # noqa: PLC0415
+    from issuesync.api.attachments import router as attachments_router  # noqa: PLC0415
+    from issuesync.api.health import router as health_router  # noqa: PLC0415
+    from issuesync.trackers.local.routes import (  # noqa: PLC0415
+        build_content_router,
+        build_router,
+    )
+
+    scratch = FastAPI(openapi_url=None, docs_url=None, redoc_url=None)
+    own = len(scratch.router.routes)
+    scratch.include_router(health_router)
+    scratch.include_router(attachments_router)
+    scratch.include_router(build_router())
+    scratch.include_router(build_content_router())
+    backbone.include_routes(scratch)
+    return tuple(scratch.router.routes[own:])
 
 
 def install_engine(app: FastAPI, services: Services) -> None:

@@ -23,18 +23,28 @@ def backbone_error(status: int, message: str, field_errors: Mapping[str, str]) -
     return body
 
 
-def mount(app: FastAPI, shapes: ErrorShapes) -> None:
-    """Serve the API under Backbone's base path and under ``/api/1``, documented under both."""
-    services = app.state.services
-    app.state.backbone_board = StatusBoard(services.uow_factory)
+def install(app: FastAPI, shapes: ErrorShapes) -> None:
+    """What the routes need of their app: the status board, and Backbone's error shape."""
+    app.state.backbone_board = StatusBoard(app.state.services.uow_factory)
     for prefix in PREFIXES:
         shapes.register(prefix, backbone_error)
+
+
+def include_routes(app: FastAPI) -> None:
+    """Serve the API under Backbone's base path and under ``/api/1``, documented under both."""
+    for prefix in PREFIXES:
         short = prefix == SHORT_PREFIX
         app.include_router(
             build_router(),
             prefix=prefix,
             generate_unique_id_function=_operation_id("short_" if short else "backbone_"),
         )
+
+
+def mount(app: FastAPI, shapes: ErrorShapes) -> None:
+    """:func:`install` and :func:`include_routes`."""
+    install(app, shapes)
+    include_routes(app)
 
 
 def _operation_id(prefix: str):  # type: ignore[no-untyped-def]  # noqa: ANN202 - FastAPI's hook type
@@ -44,4 +54,12 @@ def _operation_id(prefix: str):  # type: ignore[no-untyped-def]  # noqa: ANN202 
     return generate
 
 
-__all__ = ["BACKBONE_PREFIX", "PREFIXES", "SHORT_PREFIX", "backbone_error", "mount"]
+__all__ = [
+    "BACKBONE_PREFIX",
+    "PREFIXES",
+    "SHORT_PREFIX",
+    "backbone_error",
+    "include_routes",
+    "install",
+    "mount",
+]
