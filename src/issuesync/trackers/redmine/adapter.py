@@ -1,0 +1,412 @@
+"""The sync engine's ``redmine`` adapter: one project of a Redmine, over its REST JSON API.
+
+Issues are listed with the ``updated_on`` filter and read whole one by one
+(``include=journals,attachments``: the list cannot include journals); replicas
+are made by ``shape``. Statuses change directly (``status_id``), as far as
+Redmine's workflow lets the sync user: Redmine *ignores* a status its workflow
+does not allow, so every status write is read back and a refusal raised as
+:class:`~issuesync.errors.TrackerRejectedError`. Comments are journals with
+notes; a note is edited with ``PUT /journals/<id>.json`` (Redmine >= 5.0) and
+deleted by emptying it (Redmine then drops a journal that records nothing
+else). Attachments go through ``uploads.json``.
+
+Redmine keeps times in whole seconds: ``changed_since`` re-reads the second of
+``since`` (and cannot leave ``known`` issues out). Editing a note does not move
+the issue's update time in Redmine, so a note edited in Redmine is seen with the
+issue's next change.
+
+Idempotency: Redmine has no idempotency keys; the adapter writes an invisible
+marker of the key into what it creates (see ``markers``, ``receipts``) and finds
+it again after a restart: issues among the sync user's newest 100 of the last
+week, notes and attachments on their issue. Older creates are not covered.
+"""
+
+from __future__ import annotations
+
+import email.utils
+import time
+from collections.abc import Iterator, Mapping, Sequence
+from typing import Any, Final
+from urllib.parse import quote
+
+from issuesync.domain.replica import FieldValue, HubAttachment, HubComment, Replica, UserRef
+from issuesync.errors import NotFoundError, TrackerRejectedError
+from issuesync.trackers.adapter import (
+    Capabilities,
+    CommentDraft,
+    ConnectionReport,
+    CreatedIssue,
+    Deletion,
+    IssueDraft,
+    NewIssue,
+    ProjectSchema,
+    Tracker,
+    create_each,
+)
+from issuesync.trackers.redmine import connection, markers, shape
+from issuesync.trackers.redmine.client import RedmineClient
+from issuesync.trackers.redmine.receipts import Receipts
+from issuesync.trackers.redmine.schema import Catalog, read_catalog
+from issuesync.trackers.redmine.search import IssueList, scan
+from issuesync.trackers.redmine.users import UserDirectory
+
+WHOLE: Final = "journals,attachments"
+CLOCK_TTL_S: Final = 600.0
+
+
+class RedmineAdapter(Tracker):
+    """:class:`~issuesync.trackers.adapter.Tracker` for one project of a Redmine."""
+
+    name = "redmine"
+    # Redmine cannot write as another user, and cannot list deleted issues.
+    capabilities = Capabilities(comment_author=False, deletions=False, worklogs=False)
+
+    def __init__(self, client: RedmineClient, project_key: str) -> None:
+        self.project_key = project_key
+        self._client = client
+        self._list = IssueList(client, project_key)
+        self._receipts = Receipts(client, project_key)
+        self._users = UserDirectory(client, project_key)
+        self._catalog: Catalog | None = None
+        self._clock: tuple[float, int] | None = None  # (monotonic when read, offset ms)
+        self._last_clock = 0
+
+    def __repr__(self) -> str:
+        return f"RedmineAdapter({self._client!r}, project_key={self.project_key!r})"
+
+    # -- reading ---------------------------------------------------------------------------
+
+    def describe(self) -> ProjectSchema:
+        """Trackers, statuses, priorities and fields (read again on every call)."""
+        self._catalog = read_catalog(self._client, self.project_key)
+        return self._catalog.schema(self.project_key)
+
+    def clock_ms(self) -> int:
+        """Redmine's now: this host's clock plus the offset of Redmine's ``Date`` header.
+
+        The header has whole seconds (rounded down), so the estimate errs early,
+        which is the safe side for a poll's signpost; it never goes back.
+        """
+        now = time.monotonic()
+        if self._clock is None or now - self._clock[0] > CLOCK_TTL_S:
+            response = self._client.request("GET", "users/current.json")
+            after = time.time()
+            date = response.headers.get("Date")
+            served = email.utils.parsedate_to_datetime(date) if date else None
+            # Rounded down and compared with the time after the answer: never late.
+            offset = int(served.timestamp() * 1000 - after * 1000) if served else 0
+            self._clock = (now, offset)
+        self._last_clock = max(self._last_clock, int(time.time() * 1000) + self._clock[1])
+        return self._last_clock
+
+    def changed_since(
+        self,
+        since_ms: int | None,
+        queries: Sequence[str],
+        page_size: int = 200,
+        *,
+        known: Mapping[str, int] | None = None,
+    ) -> Iterator[list[Replica]]:
+        """Pages of issues updated at or after ``since_ms`` (to the second), oldest first.
+
+        ``known`` is not used: Redmine keeps whole seconds (see the Protocol).
+
+        Raises:
+            ConfigurationError: a query is not valid or Redmine refused it.
+        """
+        del known
+        if page_size < 1:
+            raise ValueError("page_size must be at least 1")
+        for rows in scan(self._list, since_ms, page_size):
+            ids = [int(r["id"]) for r in rows]
+            if queries:
+                wanted = self._list.matching(ids, queries)
+                ids = [i for i in ids if i in wanted]
+            page = [r for r in (self.get(str(i)) for i in ids) if r is not None]
+            if page:
+                yield page
+
+    def matching(self, keys: Sequence[str], queries: Sequence[str]) -> set[str]:
+        """Those of ``keys`` whose issue is in the project and listed by a query."""
+        if not queries:
+            return set(keys)
+        ids = sorted({int(k) for k in keys if k.isdigit()})
+        found = self._list.matching(ids, queries)
+        return {k for k in keys if k.isdigit() and int(k) in found}
+
+    def deleted_since(self, since_ms: int | None) -> list[Deletion]:
+        """Nothing: Redmine's REST API cannot list deleted issues (capability ``deletions``)."""
+        del since_ms
+        return []
+
+    def get(self, key: str) -> Replica | None:
+        """The issue; None when it does not exist or is in another project."""
+        issue = self._read(key)
+        return self._replica(issue) if issue is not None else None
+
+    def find_user(self, ref: UserRef) -> UserRef | None:
+        """The user with this e-mail (where Redmine shows it), else this login."""
+        return self._users.find(ref)
+
+    def read_attachment(self, attachment_id: str) -> bytes:
+        """An attachment's content (``attachments/download/<id>/<name>`` on this Redmine)."""
+        meta = self._client.get(f"attachments/{attachment_id}.json")["attachment"]
+        filename = quote(str(meta.get("filename") or "file"))
+        response = self._client.request(
+            "GET", f"attachments/download/{attachment_id}/{filename}", headers={"Accept": "*/*"}
+        )
+        return response.content
+
+    # -- writing issues --------------------------------------------------------------------
+
+    def create(self, draft: IssueDraft, *, idempotency_key: str) -> Replica:
+        """Create the issue (in ``fields["status"]`` if given, through the workflow), once."""
+        values = dict(draft.fields)
+        status = values.pop("status", None)
+        earlier = self._receipts.issue(idempotency_key, self._users.me().key)
+        if earlier is not None:
+            made = self.get(earlier)
+            if made is None:
+                raise NotFoundError(f"The issue created for this key (#{earlier}) is gone.")
+            return self._reach(made, status)
+        created = self._post(draft, values, status, idempotency_key)
+        return self._reach(self._replica(created), status)
+
+    def create_many(self, new_issues: Sequence[NewIssue]) -> list[CreatedIssue]:
+        """Each issue: one create, one update per comment (the last carries the status), one read.
+
+        An issue its key made before (a retry) takes the one-call-at-a-time path.
+        """
+        made: list[CreatedIssue] = []
+        for new in new_issues:
+            if self._receipts.issue(new.idempotency_key, self._users.me().key) is not None:
+                made.extend(create_each(self, [new]))
+                continue
+            values = dict(new.draft.fields)
+            status = new.status or values.pop("status", None)
+            values.pop("status", None)
+            created = self._post(new.draft, values, status, new.idempotency_key)
+            issue_id = str(created["id"])
+            reached = (created.get("status") or {}).get("name") == status
+            for n, comment in enumerate(new.comments):
+                body: dict[str, object] = {
+                    "notes": markers.mark(_text(comment), comment.idempotency_key)
+                }
+                if n == len(new.comments) - 1 and status and not reached:
+                    body["status_id"] = self._catalog_now().id_of("status", str(status))
+                    reached = True
+                self._client.put(f"issues/{issue_id}.json", {"issue": body})
+            if status and not reached:
+                self._client.put(
+                    f"issues/{issue_id}.json",
+                    {"issue": {"status_id": self._catalog_now().id_of("status", str(status))}},
+                )
+            issue = self._whole(issue_id)
+            replica = self._checked(self._replica(issue), status)
+            by_marker = {
+                found: c
+                for j in issue.get("journals") or []
+                for found in markers.markers_in(j.get("notes"))
+                for c in [shape.comment(j, self._users.ref)]
+            }
+            comments = tuple(by_marker[markers.marker(c.idempotency_key)] for c in new.comments)
+            made.append(CreatedIssue(replica, comments))
+        return made
+
+    def update(self, key: str, fields: Mapping[str, FieldValue]) -> Replica:
+        """Set the fields (and the status) in one update; read the issue back."""
+        values = dict(fields)
+        status = values.get("status")
+        body = shape.issue_body(values, self._catalog_now(), self._users.id_for)
+        if body:
+            self._client.put(f"issues/{_id(key)}.json", {"issue": body})
+        replica = self._issue(key)
+        return self._checked(replica, status) if isinstance(status, str) and status else replica
+
+    def transition(self, key: str, status: str) -> Replica:
+        """Set the status directly; Redmine's workflow decides (a refusal is raised)."""
+        return self._reach(self._issue(key), status)
+
+    # -- comments --------------------------------------------------------------------------
+
+    def add_comment(
+        self, key: str, body: str, author: UserRef | None, *, idempotency_key: str
+    ) -> HubComment:
+        """A note as the sync user, naming ``author`` in the text; once per key."""
+        earlier = self._receipts.part("journal", _id(key), idempotency_key)
+        if earlier is None:
+            text = f"[{author.label}]\n{body}" if author is not None else body
+            notes = markers.mark(text, idempotency_key)
+            self._client.put(f"issues/{_id(key)}.json", {"issue": {"notes": notes}})
+        issue = self._whole(key)
+        self._receipts.learn(issue)
+        made = self._receipts.part("journal", _id(key), idempotency_key)
+        return self._comment(issue, made)
+
+    def edit_comment(self, key: str, comment_id: str, body: str) -> HubComment:
+        """Replace a note (``PUT /journals/<id>.json``)."""
+        self._client.put(f"journals/{_id(comment_id)}.json", {"journal": {"notes": body}})
+        return self._comment(self._whole(key), comment_id)
+
+    def delete_comment(self, key: str, comment_id: str) -> None:
+        """Empty the note; one (or an issue) that is gone already is no error."""
+        del key
+        try:
+            self._client.put(f"journals/{_id(comment_id)}.json", {"journal": {"notes": ""}})
+        except NotFoundError:
+            return
+
+    # -- attachments -----------------------------------------------------------------------
+
+    def add_attachment(
+        self, key: str, filename: str, mimetype: str, content: bytes, *, idempotency_key: str
+    ) -> HubAttachment:
+        """Upload the file, then attach it to the issue (with its marker); once per key."""
+        issue_id = _id(key)
+        earlier = self._receipts.part("attachment", issue_id, idempotency_key)
+        if earlier is None:
+            response = self._client.request(
+                "POST",
+                "uploads.json",
+                params={"filename": filename},
+                content=content,
+                headers={"Content-Type": "application/octet-stream"},
+            )
+            token = response.json()["upload"]["token"]
+            upload = {
+                "token": token,
+                "filename": filename,
+                "content_type": mimetype,
+                "description": markers.marker(idempotency_key),
+            }
+            self._client.put(f"issues/{issue_id}.json", {"issue": {"uploads": [upload]}})
+            issue = self._whole(issue_id)
+            self._receipts.learn(issue)
+            earlier = self._receipts.part("attachment", issue_id, idempotency_key)
+        else:
+            issue = self._whole(issue_id)
+        for data in issue.get("attachments") or []:
+            if str(data["id"]) == earlier:
+                return shape.attachment(data, self._users.ref)
+        raise NotFoundError(f"The attachment made on issue #{issue_id} for this key is gone.")
+
+    def delete_attachment(self, key: str, attachment_id: str) -> None:
+        """Delete an attachment; one that is gone already is no error."""
+        del key  # Redmine's attachments are addressed by id alone
+        self._client.delete(f"attachments/{_id(attachment_id)}.json", missing_ok=True)
+
+    # -- the connection --------------------------------------------------------------------
+
+    def test_connection(self) -> ConnectionReport:
+        """Reachable, the key valid, the project tracks issues, the roles allow a sync."""
+        return connection.ConnectionTest(self._client, self.project_key, self._catalog_now).run()
+
+    def close(self) -> None:
+        """Close the HTTP connections."""
+        self._client.close()
+
+    # -- helpers ---------------------------------------------------------------------------
+
+    def _catalog_now(self) -> Catalog:
+        if self._catalog is None:
+            self.describe()
+        assert self._catalog is not None
+        return self._catalog
+
+    def _read(self, key: str) -> Mapping[str, Any] | None:
+        if not key.isdigit():
+            return None
+        try:
+            issue = self._whole(key)
+        except NotFoundError:
+            return None
+        if (issue.get("project") or {}).get("id") != self._catalog_now().project_id:
+            return None
+        return issue
+
+    def _whole(self, key: str) -> Mapping[str, Any]:
+        issue: Mapping[str, Any] = self._client.get(f"issues/{_id(key)}.json", {"include": WHOLE})[
+            "issue"
+        ]
+        return issue
+
+    def _issue(self, key: str) -> Replica:
+        replica = self.get(key)
+        if replica is None:
+            raise NotFoundError(f"Issue #{key} does not exist in project {self.project_key}.")
+        return replica
+
+    def _replica(self, issue: Mapping[str, Any]) -> Replica:
+        return shape.issue_to_replica(issue, self._catalog_now(), self.project_key, self._users.ref)
+
+    def _comment(self, issue: Mapping[str, Any], journal_id: str | None) -> HubComment:
+        for journal in issue.get("journals") or []:
+            if str(journal["id"]) == journal_id:
+                return shape.comment(journal, self._users.ref)
+        raise NotFoundError(f"Note {journal_id} of issue #{issue['id']} is gone.")
+
+    def _post(
+        self,
+        draft: IssueDraft,
+        values: Mapping[str, FieldValue],
+        status: FieldValue,
+        idempotency_key: str,
+    ) -> Mapping[str, Any]:
+        catalog = self._catalog_now()
+        body = shape.issue_body(
+            {**values, "issuetype": draft.issue_type}, catalog, self._users.id_for
+        )
+        body["project_id"] = catalog.project_id
+        body["description"] = markers.mark(str(body.get("description") or ""), idempotency_key)
+        if isinstance(status, str) and status:
+            # Redmine takes a status on create if its workflow allows it, else ignores it.
+            body["status_id"] = shape.issue_body({"status": status}, catalog, self._users.id_for)[
+                "status_id"
+            ]
+        if draft.parent_key:
+            body["parent_issue_id"] = _id(draft.parent_key)
+        created: Mapping[str, Any] = self._client.post("issues.json", {"issue": body})["issue"]
+        self._receipts.made_issue(idempotency_key, str(created["id"]))
+        return created
+
+    def _reach(self, replica: Replica, status: FieldValue) -> Replica:
+        """Move the issue to ``status`` unless it is there."""
+        if not isinstance(status, str) or not status:
+            return replica
+        now = replica.hub_issue.status
+        if now is not None and now.name.casefold() == status.casefold():
+            return replica
+        catalog = self._catalog_now()
+        if catalog.id_of("status", status) is None:
+            catalog = read_catalog(self._client, self.project_key)  # a new status?
+            self._catalog = catalog
+        body = shape.issue_body({"status": status}, catalog, self._users.id_for)
+        self._client.put(f"issues/{replica.key}.json", {"issue": body})
+        return self._checked(self._issue(replica.key), status)
+
+    def _checked(self, replica: Replica, status: FieldValue) -> Replica:
+        """The replica, unless Redmine's workflow kept it from ``status``."""
+        now = replica.hub_issue.status
+        if (
+            not isinstance(status, str)
+            or not status
+            or (now is not None and now.name.casefold() == status.casefold())
+        ):
+            return replica
+        text = f"the workflow does not let the sync user move it from '{now.name if now else '?'}'"
+        raise TrackerRejectedError(
+            f"Redmine kept issue #{replica.key} out of status '{status}': {text}.",
+            field_errors={"status": text},
+        )
+
+
+def _text(comment: CommentDraft) -> str:
+    author = comment.author
+    return f"[{author.label}]\n{comment.body}" if author is not None else comment.body
+
+
+def _id(key: str) -> str:
+    """An issue, note or attachment id; anything else would leave the API's paths."""
+    if not key.isdigit():
+        raise NotFoundError(f"'{key}' is not a Redmine id.")
+    return key
