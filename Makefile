@@ -60,5 +60,14 @@ soak: $(STAMP)
 	ISSUESYNC_SOAK=1 $(BIN)/pytest -p no:cacheprovider --timeout 3600 \
 		tests/integration/test_sync_properties.py tests/e2e
 
+# Debian's Redmine and the template the live redmine tests copy (root; idempotent).
+.PHONY: redmine bench-redmine
+redmine:
+	scripts/redmine/install
+
+# Built-in -> Redmine initial sync against a real Redmine, e.g. BENCH_ARGS="--issues 500"
+bench-redmine: $(STAMP)
+	$(BIN)/python bench/redmine_sync.py $(BENCH_ARGS)
+
 clean:
 	rm -rf $(VENV) .mypy_cache .ruff_cache .pytest_cache
