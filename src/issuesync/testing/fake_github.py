@@ -36,6 +36,7 @@ from __future__ import annotations
 import email.utils
 import hashlib
 import json
+import math
 import re
 import threading
 import time
@@ -154,6 +155,7 @@ class FakeGitHub:
         self._tokens: dict[str, GitHubUser] = {}
         self._windows: dict[str, _Window] = {}
         self._writes: dict[str, deque[float]] = {}
+        self._blocked: dict[str, float] = {}  # token -> when writes may go again
         self._ids = 1000
         self._lock = threading.RLock()
 
@@ -222,6 +224,12 @@ class FakeGitHub:
             repo.issues[number] = pull
             return pull
 
+    def used(self, token: str) -> int:
+        """Requests counted against ``token``'s primary limit in its current window."""
+        with self._lock:
+            window = self._windows.get(token)
+            return window.used if window is not None and self.clock() < window.reset else 0
+
     # -- the handler -------------------------------------------------------------------------
 
     def __call__(self, request: httpx.Request) -> httpx.Response:
@@ -267,7 +275,8 @@ class FakeGitHub:
         now = self.clock()
         window = self._windows.get(token)
         if window is None or now >= window.reset:
-            window = self._windows[token] = _Window(now + self.window_s)
+            # GitHub's reset is a whole epoch second: the header says exactly when.
+            window = self._windows[token] = _Window(math.ceil(now + self.window_s))
         headers = {
             "x-ratelimit-limit": str(self.limit),
             "x-ratelimit-reset": str(int(window.reset)),
@@ -286,17 +295,30 @@ class FakeGitHub:
         headers["x-ratelimit-used"] = str(window.used)
         headers["x-ratelimit-remaining"] = str(self.limit - window.used)
         if method in WRITES and self.secondary_writes_per_minute is not None:
-            writes = self._writes.setdefault(token, deque())
-            while writes and writes[0] <= now - 60:
-                writes.popleft()
-            if len(writes) >= self.secondary_writes_per_minute:
-                answer = _Answer(403, SECONDARY_MESSAGE)
-                answer.headers = dict(headers)
-                if self.secondary_retry_after_s is not None:
-                    answer.headers["retry-after"] = str(self.secondary_retry_after_s)
-                raise answer
-            writes.append(now)
+            self._secondary(token, now, headers)
         return headers
+
+    def _secondary(self, token: str, now: float, headers: Mapping[str, str]) -> None:
+        """The content-creation limit: too many writes in a minute block writes for a while.
+
+        The block lasts ``secondary_retry_after_s`` (said in ``Retry-After``), else a minute.
+        """
+        assert self.secondary_writes_per_minute is not None
+        writes = self._writes.setdefault(token, deque())
+        blocked = self._blocked.get(token, 0.0)
+        while writes and writes[0] <= now - 60:
+            writes.popleft()
+        if now >= blocked and len(writes) < self.secondary_writes_per_minute:
+            writes.append(now)
+            return
+        if now >= blocked:
+            self._blocked[token] = now + (self.secondary_retry_after_s or 60)
+            writes.clear()
+        answer = _Answer(403, SECONDARY_MESSAGE)
+        answer.headers = dict(headers)
+        if self.secondary_retry_after_s is not None:
+            answer.headers["retry-after"] = str(self.secondary_retry_after_s)
+        raise answer
 
     def _respond(
         self,

@@ -257,6 +257,7 @@ class GitHubAdapter(Tracker):
             raise
         number = shape.number_of(created)
         self._receipts.note("issue", idempotency_key, number)
+        self._receipts.comments_known(number)
         if wanted is not None and wanted.get("state") != "open":
             return self.transition(number, str(status))
         return shape.issue_to_replica(created, self.project_key)

@@ -65,6 +65,12 @@ class Receipts:
         """Remember what ``key`` made."""
         self._remember(f"{kind}:{digest(key)}", made)
 
+    def comments_known(self, number: str) -> None:
+        """Every marker on issue ``number``'s comments is known (it is new, or they were read)."""
+        self._comments_read[number] = None
+        while len(self._comments_read) > MAX_REMEMBERED:
+            self._comments_read.popitem(last=False)
+
     def doubt(self, kind: str, number: str | None = None) -> None:
         """A create of ``kind`` may have happened unseen: read GitHub before the next one."""
         if kind == "issue":
@@ -108,6 +114,4 @@ class Receipts:
                 self._found("comment", page, lambda c: str(c["id"]))
         except NotFoundError:
             return  # the add that follows says so
-        self._comments_read[number] = None
-        while len(self._comments_read) > MAX_REMEMBERED:
-            self._comments_read.popitem(last=False)
+        self.comments_known(number)
