@@ -33,6 +33,7 @@ ADMIN = "ghp_owner-secret"
 REPO = "octo-org/widgets"
 ISSUES = "/repos/:owner/:repo/issues"
 ISSUE = "/repos/:owner/:repo/issues/:number"
+COMMENTS = "/repos/:owner/:repo/issues/comments"
 
 
 class FakeTime:
@@ -377,8 +378,8 @@ def test_an_idle_poll_is_one_304_that_costs_no_rate_limit(
     before = github.calls.copy()
     again = [r.key for p in adapter.changed_since(since, []) for r in p]
     assert again == ["1"]  # the same answer, from the cache
-    assert made(github, before) == Counter({f"GET {ISSUES}": 1})
-    assert github.log[-1][2] == 304
+    assert made(github, before) == Counter({f"GET {ISSUES}": 1, f"GET {COMMENTS}": 1})
+    assert [status for _, _, status in github.log[-2:]] == [304, 304]
     assert github.used(TOKEN) == used
 
 
@@ -391,16 +392,39 @@ def test_a_poll_with_one_changed_issue_reads_the_page_only(
     time.sleep(1.01)  # GitHub keeps whole seconds
     changed = adapter.update("2", {"summary": "Changed"})
     before = github.calls.copy()
+    used = github.used(TOKEN)
     keys = [r.key for p in adapter.changed_since(changed.updated, []) for r in p]
     assert keys == ["2"]
-    assert made(github, before) == Counter({f"GET {ISSUES}": 1})
+    assert made(github, before) == Counter({f"GET {ISSUES}": 1, f"GET {COMMENTS}": 1})
+    assert github.used(TOKEN) == used + 1  # the page; the comments' page is a free 304
     adapter.add_comment("2", "A word", None, idempotency_key="pc")
     before = github.calls.copy()
     [[with_comment]] = adapter.changed_since(changed.updated, [])
     assert [c.body for c in with_comment.hub_issue.comments] == ["A word"]
     assert made(github, before) == Counter(
-        {f"GET {ISSUES}": 1, "GET /repos/:owner/:repo/issues/:number/comments": 1}
+        {f"GET {ISSUES}": 1, f"GET {COMMENTS}": 1, f"GET {ISSUE}/comments": 1}
     )
+
+
+def test_a_comment_edited_on_github_comes_with_the_next_poll(
+    github: FakeGitHub, adapter: Tracker
+) -> None:
+    first = adapter.create(draft("Talked about"), idempotency_key="e1")
+    comment = adapter.add_comment(first.key, "Before", None, idempotency_key="e2")
+    adapter.create(draft("Other, with labels", labels=["ui"]), idempotency_key="e3")
+    time.sleep(1.01)  # GitHub keeps whole seconds
+    since = adapter.clock_ms()
+    assert list(adapter.changed_since(since, [])) == []
+    touched = github.repos[REPO].issues[1].updated
+    edited = as_owner(github).patch(
+        f"/repos/{REPO}/issues/comments/{comment.id}", json={"body": "After"}
+    )
+    assert edited.status_code == 200
+    assert github.repos[REPO].issues[1].updated == touched  # the issue is not touched
+    [[polled]] = adapter.changed_since(since, [])
+    assert polled.key == first.key
+    assert [c.body for c in polled.hub_issue.comments] == ["After"]
+    assert list(adapter.changed_since(since, ["labels=ui"])) == []  # not a match
 
 
 def test_more_changes_than_a_page_are_scanned_oldest_first_each_once(
@@ -583,7 +607,7 @@ def test_calls_per_change_one_write_each(github: FakeGitHub, adapter: Tracker) -
     assert made(github, before) == Counter({f"PATCH {ISSUE}": 1})
     before = github.calls.copy()
     adapter.add_comment(replica.key, "A comment", None, idempotency_key="c2")
-    assert made(github, before) == Counter({"POST /repos/:owner/:repo/issues/:number/comments": 1})
+    assert made(github, before) == Counter({f"POST {ISSUE}/comments": 1})
 
 
 def test_github_enterprise_answers_under_api_v3(clock: FakeTime) -> None:

@@ -15,9 +15,10 @@ sub-tasks, no deletions (GitHub's REST API cannot list deleted issues).
 Requests per synced change: a create is one ``POST`` (and a ``PATCH`` when it
 is created closed), an edit of any fields with its status one ``PATCH``, a
 comment one ``POST``; each returns the issue or comment, so nothing is read
-back, except an issue's comments when it has any. An idle poll is one ``304``,
-free at GitHub (see ``listing``); a poll that finds changed issues reads the
-page and, for each with comments, its comments.
+back, except an issue's comments when it has any. An idle poll is two answers
+``304`` (the newest page of issues and of comments), free at GitHub (see ``listing``);
+a poll that finds changed issues reads the page and, for each with comments,
+its comments (and an issue whose comment alone changed, itself).
 """
 
 from __future__ import annotations
@@ -149,8 +150,9 @@ class GitHubAdapter(Tracker):
 
         GitHub keeps whole seconds, so ``known`` is not used: a change within the
         second an issue was read at cannot be told apart. A poll reads the newest
-        page first (a ``304`` while nothing changed); only when more changed than
-        it holds are the issues scanned from ``since`` (see ``listing``).
+        page first (a ``304`` while nothing changed) and the newest comments; only
+        when more issues changed than a page holds are they scanned from ``since``
+        (see ``listing``).
 
         Raises:
             ConfigurationError: a query is not one (see ``listing``).
@@ -189,15 +191,8 @@ class GitHubAdapter(Tracker):
     def get(self, key: str) -> Replica | None:
         """The issue with its comments; None when it does not exist or is a pull request."""
         number = self._number(key)
-        if number is None:
-            return None
-        try:
-            issue = self._client.get(f"{self._path}/issues/{number}")
-        except NotFoundError:
-            return None
-        if shape.is_pull_request(issue):
-            return None
-        return self._replica(issue)
+        issue = self._issue_json(number) if number is not None else None
+        return self._replica(issue) if issue is not None else None
 
     def find_user(self, ref: UserRef) -> UserRef | None:
         """The GitHub account with this login (GitHub cannot look users up by e-mail)."""
@@ -440,7 +435,29 @@ class GitHubAdapter(Tracker):
                 number = shape.number_of(item)
                 if number not in found or shape.updated_s(found[number]) < shape.updated_s(item):
                     found[number] = item
+        for number in self._lister.commented(bound, per_page) - found.keys():
+            issue = self._issue_json(number)
+            if issue is not None and self._matches(issue, queries):
+                found[number] = issue
         return sorted(found.values(), key=_order)
+
+    def _matches(self, issue: Json, queries: Sequence[Query]) -> bool:
+        """Whether an issue read on its own matches a query (GitHub's list when it must say)."""
+        for query in queries:
+            said = query.matches(issue)
+            if said is None:
+                said = shape.number_of(issue) in self._lister.numbers(query)
+            if said:
+                return True
+        return False
+
+    def _issue_json(self, number: str) -> Json | None:
+        """The issue's JSON; None when it is gone or a pull request."""
+        try:
+            issue: Json = self._client.get(f"{self._path}/issues/{number}")
+        except NotFoundError:
+            return None
+        return None if shape.is_pull_request(issue) else issue
 
     def _scan(self, bound: int | None, queries: Sequence[Query], per_page: int) -> Iterator[Json]:
         """Every query's scan, merged by update time; an issue once per update."""

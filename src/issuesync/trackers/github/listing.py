@@ -23,6 +23,11 @@ Two ways to list what changed since a time:
   through by ``Link: rel="next"``. ``since`` goes to GitHub a second early: its
   documentation says "after", and the adapter drops what is older itself.
 
+A comment edited on GitHub may leave its issue's ``updated_at`` as it was, so a
+poll also reads the newest page of the repository's comments (``sort=updated``,
+again one stable URL: a ``304`` while nothing changed) and adds the issues whose
+comments changed since.
+
 Pull requests, which the issue list includes, are left out everywhere.
 """
 
@@ -57,6 +62,45 @@ class Query:
         if is_pull_request(issue):
             return False
         return self.title is None or self.title.lower() in str(issue.get("title") or "").lower()
+
+    def matches(self, issue: Json) -> bool | None:
+        """Whether an issue read on its own passes every filter; None when that cannot be
+        told from the issue (``mentioned``): then only GitHub's list can say."""
+        if "mentioned" in self.params:
+            return None
+        return self.admits(issue) and all(
+            _passes(name, value, issue) for name, value in self.params.items()
+        )
+
+
+def _login(user: object) -> str:
+    return str(user.get("login") or "").lower() if isinstance(user, Mapping) else ""
+
+
+def _some_none_or(wanted: str, present: set[str]) -> bool:
+    """GitHub's ``*`` (any), ``none``, or one value among those ``present``."""
+    if wanted == "*":
+        return bool(present)
+    if wanted == "none":
+        return not present
+    return wanted in present
+
+
+def _passes(name: str, value: str, issue: Json) -> bool:
+    """One list filter, as GitHub applies it, on one issue."""
+    wanted = value.lower()
+    if name == "state":
+        return wanted in {"all", str(issue.get("state"))}
+    if name == "labels":
+        names = {str(label.get("name") or "").lower() for label in issue.get("labels") or []}
+        return {n.strip() for n in wanted.split(",") if n.strip()} <= names
+    if name == "creator":
+        return _login(issue.get("user")) == wanted
+    if name == "assignee":
+        return _some_none_or(wanted, {_login(user) for user in issue.get("assignees") or []})
+    milestone = issue.get("milestone")
+    numbers = {str(milestone.get("number"))} if isinstance(milestone, Mapping) else set()
+    return _some_none_or(wanted, numbers)
 
 
 def parse_query(text: str) -> Query:
@@ -146,6 +190,18 @@ class IssueLister:
                 page = following.get("page")
                 if page is None:
                     return
+
+    def commented(self, bound_s: int, per_page: int) -> set[str]:
+        """The numbers of the issues (and pull requests) with comments updated at or after
+        ``bound_s``: newest first, from a stable URL (a ``304`` while nothing changed)."""
+        params = {"sort": "updated", "direction": "desc", "per_page": str(per_page)}
+        numbers: set[str] = set()
+        for page in each_page(self._client, f"{self._path}/comments", params):
+            for comment in page:
+                if updated_s(comment) < bound_s:
+                    return numbers
+                numbers.add(str(comment.get("issue_url") or "").rsplit("/", 1)[-1])
+        return numbers
 
     def numbers(self, query: Query) -> set[str]:
         """The numbers of every issue matching ``query`` (for ``matching``)."""
