@@ -11,9 +11,8 @@ from collections.abc import Iterator
 
 import pytest
 
-from issuesync.testing import redmine_server
 from issuesync.testing.contract import TrackerContract
-from issuesync.testing.redmine_server import RedmineServer, shared_redmine
+from issuesync.testing.redmine_server import RedmineServer, redmine_session
 from issuesync.trackers.adapter import IssueDraft, ProjectSchema, Tracker
 from issuesync.trackers.redmine import redmine_adapter_for
 from issuesync.trackers.registry import TrackerAccess
@@ -22,11 +21,7 @@ from issuesync.trackers.registry import TrackerAccess
 @pytest.fixture(scope="session")
 def redmine() -> Iterator[RedmineServer]:
     """One Redmine per test worker (skipped where none can run, unless required)."""
-    reason = redmine_server.unavailable()
-    if reason is not None and not redmine_server.required():
-        pytest.skip(reason)
-    with shared_redmine() as server:
-        yield server
+    yield from redmine_session()
 
 
 class TestRedmineContract(TrackerContract):

@@ -14,11 +14,11 @@ last release stops it::
 
     @pytest.fixture(scope="session")
     def redmine() -> Iterator[RedmineServer]:
-        with shared_redmine() as server:
-            yield server
+        yield from redmine_session()
 
-Tests skip (:func:`unavailable`) where Redmine is not installed, unless
-``ISSUESYNC_TEST_REDMINE=1`` says it must be there (CI): then they fail.
+:func:`redmine_session` skips (:func:`unavailable` says why) where Redmine is not
+installed, unless ``ISSUESYNC_TEST_REDMINE=1`` says it must be there (CI): then
+the tests fail.
 """
 
 from __future__ import annotations
@@ -38,6 +38,7 @@ from pathlib import Path
 from typing import Final
 
 import httpx
+import pytest
 
 REDMINE_DIR: Final = Path("/usr/share/redmine")
 INSTANCES_LINK: Final = "issuesync"  # /var/lib/redmine/issuesync -> $HOME/instances
@@ -262,3 +263,12 @@ def shared_redmine() -> Iterator[RedmineServer]:
             if _users == 0 and _shared is not None:
                 _shared.stop()
                 _shared = None
+
+
+def redmine_session() -> Iterator[RedmineServer]:
+    """The body of a session fixture: the shared server, or a skip with the reason."""
+    reason = unavailable()
+    if reason is not None and not required():
+        pytest.skip(reason)
+    with shared_redmine() as server:
+        yield server

@@ -20,7 +20,7 @@ FRAME: Final = "\u2063"  # INVISIBLE SEPARATOR
 ZERO: Final = "\u200b"  # ZERO WIDTH SPACE
 ONE: Final = "\u200c"  # ZERO WIDTH NON-JOINER
 BITS: Final = 96
-_MARKER = re.compile(f"\n?{FRAME}[{ZERO}{ONE}]{{{BITS}}}{FRAME}")
+_MARKER = re.compile(f"(?:\r?\n)?{FRAME}[{ZERO}{ONE}]{{{BITS}}}{FRAME}")
 
 
 def marker(key: str) -> str:
@@ -39,9 +39,13 @@ def markers_in(text: object) -> list[str]:
     """The markers ``text`` carries (as :func:`marker` writes them), in order."""
     if not isinstance(text, str):
         return []
-    return [found.lstrip("\n") for found in _MARKER.findall(text)]
+    return [found.lstrip("\r\n") for found in _MARKER.findall(text)]
 
 
 def strip(text: object) -> str:
-    """``text`` without its markers ("" for no text)."""
-    return _MARKER.sub("", text) if isinstance(text, str) else ""
+    """``text`` without its markers, with ``\n`` line ends ("" for no text).
+
+    Redmine stores the line ends of what it is sent as ``\r\n``; replicas compare
+    texts across trackers, so they get them back as sent.
+    """
+    return _MARKER.sub("", text).replace("\r\n", "\n") if isinstance(text, str) else ""

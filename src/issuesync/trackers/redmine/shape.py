@@ -63,8 +63,8 @@ def comment(journal: JsonObject, user: UserOf) -> HubComment:
 
 
 def attachment(data: JsonObject, user: UserOf) -> HubAttachment:
-    """An attachment's metadata; Redmine's SHA-256 ``digest`` is the checksum."""
-    digest = str(data.get("digest") or "")
+    """An attachment's metadata (Redmine 5.0's API shows no digest: no checksum)."""
+    digest = str(data.get("digest") or "")  # should a later Redmine show its SHA-256
     return HubAttachment(
         id=str(data["id"]),
         filename=str(data.get("filename") or ""),
