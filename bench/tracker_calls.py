@@ -34,7 +34,7 @@ import time
 from collections import Counter
 from collections.abc import Callable, Iterator
 from contextlib import ExitStack, contextmanager
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -46,6 +46,8 @@ from issuesync.config import Settings
 from issuesync.domain.integration import IntegrationSpec
 from issuesync.engine.integrations import create_integration, project_checker, set_running
 from issuesync.engine.runner import Engine
+from issuesync.testing.fake_github import FakeGitHub
+from issuesync.testing.fake_gitlab import DEVELOPER, MAINTAINER, FakeGitLab
 from issuesync.testing.handler_server import Handler, HandlerServer
 from issuesync.testing.server import LiveServer
 
@@ -126,7 +128,9 @@ class Remote:
     create: Callable[[str], str]
     edit: Callable[[str, str], None]
     comment: Callable[[str, str], None]
-    extra: dict[str, Any] = field(default_factory=dict)
+    # PA's side of the integration's configuration, for a tracker that needs mappings
+    # (its issue types, statuses, fields) beyond the defaults.
+    configuration: dict[str, Any] | None = None
 
 
 Opener = Callable[[ExitStack, Services, LiveServer], Remote]
@@ -165,7 +169,104 @@ def open_jira(_stack: ExitStack, _services: Services, server: LiveServer) -> Rem
     )
 
 
-TARGETS: dict[str, Opener] = {"jira": open_jira}
+def open_github(_stack: ExitStack, _services: Services, _server: LiveServer) -> Remote:
+    """The stateful fake GitHub (``issuesync.testing.fake_github``): repository octo/sync."""
+    github = FakeGitHub()
+    github.add_user("octo", token="human-token")  # noqa: S106 - the fake's own token
+    github.add_user("sync-bot", token="sync-token")  # noqa: S106 - the fake's own token
+    github.add_repo("octo/sync", roles={"sync-bot": "write"})
+    human = httpx.Client(
+        base_url="https://api.github.test",
+        transport=httpx.MockTransport(github),
+        headers={"Authorization": "Bearer human-token"},
+    )
+    issues = "/repos/octo/sync/issues"
+
+    def create(summary: str) -> str:
+        response = human.post(issues, json={"title": summary})
+        response.raise_for_status()
+        return str(response.json()["number"])
+
+    return Remote(
+        system="github",
+        project_key="octo/sync",
+        configuration=open_issues_mapping(["Issue"]),
+        base_url="",
+        credentials={"token": "sync-token"},
+        handler=github,
+        pages=re.compile(r"^GET /repos/[^/]+/[^/]+/issues$"),
+        create=create,
+        edit=lambda key, summary: human.patch(
+            f"{issues}/{key}", json={"title": summary}
+        ).raise_for_status(),
+        comment=lambda key, body: human.post(
+            f"{issues}/{key}/comments", json={"body": body}
+        ).raise_for_status(),
+    )
+
+
+def open_gitlab(_stack: ExitStack, _services: Services, _server: LiveServer) -> Remote:
+    """The stateful fake GitLab (``issuesync.testing.fake_gitlab``): project group/sync."""
+    gitlab = FakeGitLab()
+    sync = gitlab.add_user("sync", email="sync@example.test")
+    person = gitlab.add_user("person")
+    gitlab.add_project("group/sync", members={sync: MAINTAINER, person: DEVELOPER})
+    human = httpx.Client(
+        base_url="https://gitlab.test/api/v4",
+        transport=httpx.MockTransport(gitlab),
+        headers={"PRIVATE-TOKEN": person.token},
+    )
+    issues = "/projects/group%2Fsync/issues"
+
+    def create(summary: str) -> str:
+        response = human.post(issues, json={"title": summary})
+        response.raise_for_status()
+        return str(response.json()["iid"])
+
+    return Remote(
+        system="gitlab",
+        project_key="group/sync",
+        configuration=open_issues_mapping(["Issue", "Incident"]),
+        base_url="",
+        credentials={"token": sync.token},
+        handler=gitlab,
+        pages=re.compile(r"^GET /api/v4/projects/.+/issues$"),
+        create=create,
+        edit=lambda key, summary: human.put(
+            f"{issues}/{key}", json={"title": summary}
+        ).raise_for_status(),
+        comment=lambda key, body: human.post(
+            f"{issues}/{key}/notes", json={"body": body}
+        ).raise_for_status(),
+    )
+
+
+def open_issues_mapping(types: list[str]) -> dict[str, Any]:
+    """PA's mappings to GitHub's or GitLab's issues: Task <> Issue, To Do / Done <> Open /
+    Closed (In Progress is Open there); summary, description, labels, comments, attachments."""
+    return {
+        "fieldMappings": [
+            {"localField": name, "remoteField": name}
+            for name in ("summary", "description", "labels", "comment", "attachment")
+        ],
+        "issueTypeMappings": {
+            "outgoing": [{"local": "Task", "remote": types[0]}],
+            "incoming": [{"local": "Task", "remote": name} for name in types],
+        },
+        "workflowMappings": [
+            {
+                "id": "##GLOBAL##",
+                "statusMappings": [
+                    {"local": "To Do", "remote": "Open"},
+                    {"local": "In Progress", "remote": "Open"},
+                    {"local": "Done", "remote": "Closed"},
+                ],
+            }
+        ],
+    }
+
+
+TARGETS: dict[str, Opener] = {"jira": open_jira, "github": open_github, "gitlab": open_gitlab}
 
 
 # -- the run ---------------------------------------------------------------------------------
@@ -205,6 +306,7 @@ def start_integration(services: Services, remote: Remote, proxy_url: str) -> Non
         "firstConnector": {
             "projectKey": "PA",
             "connection": {"application": {"user": SYNC_USER, "password": SYNC_PASSWORD}},
+            **({"configuration": remote.configuration} if remote.configuration else {}),
         },
         "secondConnector": {
             "projectKey": remote.project_key,

@@ -19,7 +19,7 @@ import uuid
 from enum import StrEnum
 from typing import Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, SecretStr, field_validator
+from pydantic import BaseModel, ConfigDict, Field, SecretStr, field_validator, model_validator
 
 GLOBAL_WORKFLOW = "##GLOBAL##"
 
@@ -284,10 +284,27 @@ _READ_ONLY = (
 )
 
 
+PROJECT_KEY_LENGTH = 255
+# Systems whose project keys are upper case (Jira's rule); others keep the tracker's spelling.
+UPPER_CASE_KEYS = frozenset({"local", "jira"})
+CONNECTOR_KEY_BASE_LENGTH = 48
+
+
+def connector_key_base(project_key: str) -> str:
+    """What a connector's key starts with: its project key, upper case, made safe for a URL.
+
+    ``PB`` gives ``PB`` (the key ``PB-2``); ``octo/web-shop`` gives ``OCTO_WEB_SHOP``.
+    """
+    safe = re.sub(r"[^A-Z0-9_]+", "_", project_key.upper()).strip("_")
+    return safe[:CONNECTOR_KEY_BASE_LENGTH] or "PROJECT"
+
+
 class ConnectorSpec(Model):
     """One side of an integration, as given to ``POST /integrations``."""
 
-    project_key: str = Field(alias="projectKey", min_length=1, max_length=32)
+    # A Jira or built-in key (upper case), a Redmine identifier, a GitHub owner/repo, a
+    # GitLab group/project path: as the tracker spells it.
+    project_key: str = Field(alias="projectKey", min_length=1, max_length=PROJECT_KEY_LENGTH)
     connection: Connection = Field(default_factory=Connection)
     configuration: Configuration | None = None
     created_user: Any = Field(default=None, alias="createdUser", exclude=True)
@@ -299,8 +316,14 @@ class ConnectorSpec(Model):
 
     @field_validator("project_key")
     @classmethod
-    def _upper(cls, value: str) -> str:
-        return value.upper()
+    def _trimmed(cls, value: str) -> str:
+        return value.strip()
+
+    @model_validator(mode="after")
+    def _jira_keys_in_upper_case(self) -> ConnectorSpec:
+        if self.connection.application.resolved_system in UPPER_CASE_KEYS:
+            self.project_key = self.project_key.upper()
+        return self
 
 
 class IntegrationSpec(Model):

@@ -40,7 +40,7 @@ from typing import IO
 from sqlalchemy import Select, select
 from sqlalchemy.orm import Session, selectinload
 
-from issuesync.domain.integration import Queue
+from issuesync.domain.integration import Queue, connector_key_base
 from issuesync.domain.message import InvalidMessageError, Message, ReceiveState, SendState
 from issuesync.engine import queues
 from issuesync.engine.integrations import ConnectorConfig
@@ -182,7 +182,7 @@ def addressed_to(to_connector: str, connector_key: str, project_key: str) -> boo
     if to_connector == connector_key:
         return True
     project, _, number = to_connector.rpartition("-")
-    return project == project_key and number.isdigit()
+    return project == connector_key_base(project_key) and number.isdigit()
 
 
 class FileTransport:

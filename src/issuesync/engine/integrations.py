@@ -28,6 +28,7 @@ from issuesync.domain.integration import (
     IntegrationSpec,
     QueueSettings,
     complete_configurations,
+    connector_key_base,
 )
 from issuesync.engine.connectors import (
     SIDES,
@@ -200,7 +201,9 @@ def create_integration(
     _refuse_duplicate(session, identities, exclude_integration_id=None)
     key = f"INT-{number}"
     numbers = (next_number(session, "connector"), next_number(session, "connector"))
-    keys = tuple(f"{s.project_key}-{n}" for s, n in zip(specs, numbers, strict=True))
+    keys = tuple(
+        f"{connector_key_base(s.project_key)}-{n}" for s, n in zip(specs, numbers, strict=True)
+    )
     queues = resolve_queues(
         key,
         (keys[0], keys[1]),

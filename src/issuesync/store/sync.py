@@ -66,7 +66,7 @@ class ConnectorRow(Base):
     position: Mapped[int] = mapped_column(Integer)  # 1: firstConnector, 2: secondConnector
     number: Mapped[int] = mapped_column(Integer, unique=True)
     key: Mapped[str] = mapped_column(String(64), unique=True)
-    project_key: Mapped[str] = mapped_column(String(32), index=True)
+    project_key: Mapped[str] = mapped_column(String(255), index=True)
     project_connector_key: Mapped[str] = mapped_column(String(128), unique=True)
     system: Mapped[str] = mapped_column(String(32))
     base_url: Mapped[str | None] = mapped_column(String(1024))
