@@ -388,6 +388,7 @@ def test_a_poll_with_one_changed_issue_reads_the_page_only(
 ) -> None:
     issues = [adapter.create(draft(f"Issue {n}"), idempotency_key=f"p{n}") for n in range(3)]
     since = issues[-1].updated
+    adapter.clock_ms()  # the engine's signpost, read at every poll (GitHub's clock: hourly)
     list(adapter.changed_since(since, []))
     time.sleep(1.01)  # GitHub keeps whole seconds
     changed = adapter.update("2", {"summary": "Changed"})
@@ -412,19 +413,28 @@ def test_a_comment_edited_on_github_comes_with_the_next_poll(
     first = adapter.create(draft("Talked about"), idempotency_key="e1")
     comment = adapter.add_comment(first.key, "Before", None, idempotency_key="e2")
     adapter.create(draft("Other, with labels", labels=["ui"]), idempotency_key="e3")
-    time.sleep(1.01)  # GitHub keeps whole seconds
-    since = adapter.clock_ms()
-    assert list(adapter.changed_since(since, [])) == []
+    since = first.updated
+    # Comments read within a second of a change are read again (GitHub keeps whole seconds).
+    time.sleep(2.01)
+    [[read]] = adapter.changed_since(since, ["title=talked"])
+    assert [c.body for c in read.hub_issue.comments] == ["Before"]
     touched = github.repos[REPO].issues[1].updated
+    before = github.calls.copy()
+    [[again]] = adapter.changed_since(since, ["title=talked"])
+    assert again.hub_issue.comments == read.hub_issue.comments
+    assert made(github, before)[f"GET {ISSUE}/comments"] == 0  # nothing changed: not read
     edited = as_owner(github).patch(
         f"/repos/{REPO}/issues/comments/{comment.id}", json={"body": "After"}
     )
     assert edited.status_code == 200
     assert github.repos[REPO].issues[1].updated == touched  # the issue is not touched
-    [[polled]] = adapter.changed_since(since, [])
+    [[polled]] = adapter.changed_since(since, ["title=talked"])
     assert polled.key == first.key
     assert [c.body for c in polled.hub_issue.comments] == ["After"]
-    assert list(adapter.changed_since(since, ["labels=ui"])) == []  # not a match
+    later = adapter.clock_ms()
+    [[only]] = adapter.changed_since(later - 1000, [])
+    assert only.key == first.key
+    assert list(adapter.changed_since(later - 1000, ["labels=ui"])) == []  # not a match
 
 
 def test_more_changes_than_a_page_are_scanned_oldest_first_each_once(

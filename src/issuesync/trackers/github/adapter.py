@@ -54,7 +54,7 @@ from issuesync.trackers.adapter import (
 from issuesync.trackers.github import shape
 from issuesync.trackers.github.client import GitHubClient, each_page
 from issuesync.trackers.github.listing import MAX_PER_PAGE, IssueLister, Query, parse_query
-from issuesync.trackers.github.receipts import Receipts
+from issuesync.trackers.github.receipts import KnownComments, Receipts
 
 Json = Mapping[str, Any]
 
@@ -90,6 +90,7 @@ class GitHubAdapter(Tracker):
         self._milestones: dict[str, int] | None = None  # lower-case title -> number
         self._users: dict[str, UserRef] = {}
         self._clock: tuple[float, int] | None = None  # (monotonic when read, GitHub - local ms)
+        self._known_comments = KnownComments()
 
     def __repr__(self) -> str:
         return f"GitHubAdapter({self._client!r}, project_key={self.project_key!r})"
@@ -164,13 +165,15 @@ class GitHubAdapter(Tracker):
         bound = since_ms // 1000 if since_ms is not None else None
         per_page = min(page_size, MAX_PER_PAGE)
         items: Iterator[Json] | None = None
+        commented: dict[str, int] | None = None
         if bound is not None:
-            recent = self._recent(bound, parsed, per_page)
+            commented = self._lister.commented(bound, per_page)
+            recent = self._recent(bound, parsed, per_page, commented)
             items = iter(recent) if recent is not None else None
         if items is None:
             items = self._scan(bound, parsed, per_page)
         while page := list(islice(items, page_size)):
-            yield self._replicas(page)
+            yield [self._replica(issue, commented) for issue in page]
 
     def matching(self, keys: Sequence[str], queries: Sequence[str]) -> set[str]:
         """Those of ``keys`` (as given) whose issue is in the repository and matches a query."""
@@ -425,7 +428,9 @@ class GitHubAdapter(Tracker):
     def _missing(self, key: str) -> str:
         return f"Issue {key} does not exist in GitHub repository {self.project_key}."
 
-    def _recent(self, bound: int, queries: Sequence[Query], per_page: int) -> list[Json] | None:
+    def _recent(
+        self, bound: int, queries: Sequence[Query], per_page: int, commented: Mapping[str, int]
+    ) -> list[Json] | None:
         found: dict[str, Json] = {}
         for query in queries:
             items = self._lister.recent(bound, query, per_page)
@@ -435,7 +440,7 @@ class GitHubAdapter(Tracker):
                 number = shape.number_of(item)
                 if number not in found or shape.updated_s(found[number]) < shape.updated_s(item):
                     found[number] = item
-        for number in self._lister.commented(bound, per_page) - found.keys():
+        for number in commented.keys() - found.keys():
             issue = self._issue_json(number)
             if issue is not None and self._matches(issue, queries):
                 found[number] = issue
@@ -477,13 +482,25 @@ class GitHubAdapter(Tracker):
         params = {"per_page": str(MAX_PER_PAGE)}
         return [c for page in each_page(self._client, path, params) for c in page]
 
-    def _replica(self, issue: Json) -> Replica:
-        """The replica of an issue, with its comments when it has any (one more read)."""
-        comments = self._comments(shape.number_of(issue)) if issue.get("comments") else []
-        return shape.issue_to_replica(issue, self.project_key, comments)
+    def _replica(self, issue: Json, commented: Mapping[str, int] | None = None) -> Replica:
+        """The replica of an issue, with its comments when it has any.
 
-    def _replicas(self, issues: Sequence[Json]) -> list[Replica]:
-        return [self._replica(issue) for issue in issues]
+        A poll passes ``commented`` (issues whose comments changed since its bound,
+        see ``listing``): an issue neither updated nor commented since its comments
+        were last read keeps those, without a read.
+        """
+        comments: list[Json] = []
+        if issue.get("comments"):
+            number = shape.number_of(issue)
+            changed = None if commented is None else commented.get(number, -1)
+            known = self._known_comments.get(issue, changed)
+            if known is None:
+                read_at = self.clock_ms() // 1000
+                comments = self._comments(number)
+                self._known_comments.put(issue, read_at, comments)
+            else:
+                comments = known
+        return shape.issue_to_replica(issue, self.project_key, comments)
 
 
 def _order(issue: Json) -> tuple[int, int]:

@@ -191,17 +191,20 @@ class IssueLister:
                 if page is None:
                     return
 
-    def commented(self, bound_s: int, per_page: int) -> set[str]:
-        """The numbers of the issues (and pull requests) with comments updated at or after
-        ``bound_s``: newest first, from a stable URL (a ``304`` while nothing changed)."""
+    def commented(self, bound_s: int, per_page: int) -> dict[str, int]:
+        """The issues (and pull requests) with comments updated at or after ``bound_s``: their
+        numbers, each with its newest comment's update (whole seconds). Newest first, from a
+        stable URL (a ``304`` while nothing changed)."""
         params = {"sort": "updated", "direction": "desc", "per_page": str(per_page)}
-        numbers: set[str] = set()
+        found: dict[str, int] = {}
         for page in each_page(self._client, f"{self._path}/comments", params):
             for comment in page:
-                if updated_s(comment) < bound_s:
-                    return numbers
-                numbers.add(str(comment.get("issue_url") or "").rsplit("/", 1)[-1])
-        return numbers
+                updated = updated_s(comment)
+                if updated < bound_s:
+                    return found
+                number = str(comment.get("issue_url") or "").rsplit("/", 1)[-1]
+                found[number] = max(found.get(number, updated), updated)
+        return found
 
     def numbers(self, query: Query) -> set[str]:
         """The numbers of every issue matching ``query`` (for ``matching``)."""

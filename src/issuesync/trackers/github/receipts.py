@@ -34,6 +34,7 @@ MAX_REMEMBERED: Final = 10_000
 RECENT: Final = 100  # the sync user's newest issues read back (one page)
 RECENT_DAYS: Final = 7
 MAX_COMMENT_PAGES: Final = 10
+MAX_KNOWN_COMMENTS: Final = 1000  # issues whose comments a poll may reuse
 
 
 class Receipts:
@@ -115,3 +116,38 @@ class Receipts:
         except NotFoundError:
             return  # the add that follows says so
         self.comments_known(number)
+
+
+class KnownComments:
+    """The comments last read per issue, so that a poll need not read unchanged ones again.
+
+    An entry serves while the issue's ``updated_at`` is the one it was read with and
+    no comment of it changed within a second of the read (GitHub keeps whole
+    seconds). A comment deleted on GitHub without touching its issue stays until
+    the issue changes.
+    """
+
+    def __init__(self, size: int = MAX_KNOWN_COMMENTS) -> None:
+        self._size = size
+        self._entries: OrderedDict[str, tuple[object, int, list[Mapping[str, Any]]]] = OrderedDict()
+
+    def get(
+        self, issue: Mapping[str, Any], changed_s: int | None
+    ) -> list[Mapping[str, Any]] | None:
+        """The issue's comments as last read, or None to read them (``changed_s`` None: always;
+        else the newest comment change a poll saw, -1 for none)."""
+        entry = self._entries.get(number_of(issue))
+        if changed_s is None or entry is None or entry[0] != issue.get("updated_at"):
+            return None
+        _, read_at_s, comments = entry
+        return comments if changed_s < read_at_s - 1 else None
+
+    def put(
+        self, issue: Mapping[str, Any], read_at_s: int, comments: list[Mapping[str, Any]]
+    ) -> None:
+        """Remember the comments read at ``read_at_s`` (GitHub's clock, whole seconds)."""
+        number = number_of(issue)
+        self._entries[number] = (issue.get("updated_at"), read_at_s, comments)
+        self._entries.move_to_end(number)
+        while len(self._entries) > self._size:
+            self._entries.popitem(last=False)
