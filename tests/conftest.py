@@ -3,15 +3,18 @@
 from __future__ import annotations
 
 import os
+import re
 import shutil
+import subprocess
 import uuid
 from collections.abc import Callable, Iterator
 from pathlib import Path
 
 import httpx
+import psycopg
 import pytest
 from pydantic import SecretStr
-from sqlalchemy import create_engine, text
+from sqlalchemy import create_engine, make_url, text
 
 from issuesync.accounts import NewUser, create_user
 from issuesync.app import Services, bootstrap, build_services, create_app, install_engine
@@ -97,21 +100,82 @@ def sqlite_template(tmp_path_factory: pytest.TempPathFactory) -> Path:
     return path
 
 
-def from_template(database_url: str, template: Path) -> str:
-    """``database_url``, which starts as a copy of the migrated template when it is a new
-    SQLite file (``bootstrap``'s migration then finds nothing left to do)."""
+@pytest.fixture(scope="session")
+def postgres_template() -> Iterator[str | None]:
+    """SQL that makes a schema as the migrations leave it: one schema migrated per test
+    process and dumped with ``pg_dump`` (0.2 s to restore, against 0.6 s to migrate).
+
+    The SQL names the schema ``@SCHEMA@``; None when ``pg_dump`` is not installed.
+    """
+    dump = shutil.which("pg_dump")
+    url = make_url(POSTGRES_URL)
+    if dump is None or postgres_unavailable():
+        yield None
+        return
+    schema = f"tmpl_{uuid.uuid4().hex[:16]}"
+    admin = create_engine(POSTGRES_URL)
+    with admin.begin() as conn:
+        conn.execute(text(f'CREATE SCHEMA "{schema}"'))
+    try:
+        db = connect(f"{POSTGRES_URL}?options=-csearch_path%3D{schema}")
+        upgrade(db)
+        db.dispose()
+        command = [
+            *(dump, "-h", url.host or "127.0.0.1", "-p", str(url.port or 5432)),
+            *("-U", url.username or "postgres", "-d", url.database or "test"),
+            *("--schema", schema, "--inserts", "--no-owner", "--no-privileges"),
+        ]
+        dumped = subprocess.run(  # noqa: S603 - the machine's pg_dump, on the test database
+            command,
+            capture_output=True,
+            text=True,
+            check=True,
+            timeout=60,
+        ).stdout
+    finally:
+        with admin.begin() as conn:
+            conn.execute(text(f'DROP SCHEMA "{schema}" CASCADE'))
+        admin.dispose()
+    lines = (
+        line.replace(f"CREATE SCHEMA {schema};", f"CREATE SCHEMA IF NOT EXISTS {schema};")
+        for line in dumped.splitlines()
+        if not line.startswith("\\")  # psql's own commands (\restrict), not SQL
+    )
+    yield "\n".join(lines).replace(schema, "@SCHEMA@")
+
+
+def from_template(database_url: str, request: pytest.FixtureRequest) -> str:
+    """``database_url``, which starts as the migrations leave a database when it is new:
+    a SQLite file copied from a migrated one, a PostgreSQL schema restored from a dump.
+    ``bootstrap``'s migration then finds nothing left to do."""
     prefix = "sqlite:///"
     if database_url.startswith(prefix):
         target = Path(database_url.removeprefix(prefix))
         if not target.exists():
-            shutil.copyfile(template, target)
+            shutil.copyfile(request.getfixturevalue("sqlite_template"), target)
+    elif (schema := _schema_of(database_url)) is not None:
+        sql = request.getfixturevalue("postgres_template")
+        if sql is not None:
+            with psycopg.connect(_libpq(POSTGRES_URL), autocommit=True) as conn:
+                conn.execute(sql.replace("@SCHEMA@", schema))
     return database_url
 
 
+def _schema_of(database_url: str) -> str | None:
+    """The fresh schema a ``postgres_url`` points at."""
+    found = re.search(r"options=-csearch_path%3D(t_[0-9a-f]+)$", database_url)
+    return found.group(1) if found else None
+
+
+def _libpq(url: str) -> str:
+    """A SQLAlchemy URL as libpq takes it."""
+    return make_url(url).set(drivername="postgresql").render_as_string(hide_password=False)
+
+
 @pytest.fixture
-def database(database_url: str, sqlite_template: Path) -> Iterator[Database]:
+def database(database_url: str, request: pytest.FixtureRequest) -> Iterator[Database]:
     """A migrated database on each backend."""
-    db = connect(from_template(database_url, sqlite_template))
+    db = connect(from_template(database_url, request))
     upgrade(db)
     yield db
     db.dispose()
@@ -135,12 +199,12 @@ def live_server() -> Iterator[LiveServer]:
 
 @pytest.fixture
 def services(
-    home: Path, database_url: str, live_server: LiveServer, sqlite_template: Path
+    home: Path, database_url: str, live_server: LiveServer, request: pytest.FixtureRequest
 ) -> Iterator[Services]:
     """The wired services on a fresh, migrated database, with the admin created."""
     settings = Settings(
         home=home,
-        database_url=from_template(database_url, sqlite_template),
+        database_url=from_template(database_url, request),
         admin_user="admin",
         admin_password=SecretStr(ADMIN_PASSWORD),
         base_url=live_server.url,
