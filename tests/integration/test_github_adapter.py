@@ -216,6 +216,9 @@ def test_github_validation_errors_are_rejections_naming_the_field(adapter: Track
     assert "priority" in no_field.value.field_errors
     with pytest.raises(TrackerRejectedError):
         adapter.create(IssueDraft("Bug", {"summary": "A bug"}), idempotency_key="k4")
+    with pytest.raises(TrackerRejectedError) as status:
+        adapter.create(draft("Done already", status="Done"), idempotency_key="k6")
+    assert "status" in status.value.field_errors
     with pytest.raises(TrackerRejectedError):
         adapter.transition(adapter.create(draft("Moves"), idempotency_key="k5").key, "Done")
     assert [r.key for r in everything(adapter)] == ["1"]

@@ -227,17 +227,16 @@ class GitHubAdapter(Tracker):
         GitHub cannot open an issue in another user's name (``draft.reporter``) or
         under a parent (``draft.parent_key``): both are left out.
         """
-        values = dict(draft.fields)
-        status = values.pop("status", None)
-        values["issuetype"] = draft.issue_type
-        body = shape.edit_body(values, self._milestone_number)
+        values = {**draft.fields, "issuetype": draft.issue_type}
+        body = shape.edit_body(values, self._milestone_number)  # checks the status too
         if not body.get("title"):
             raise TrackerRejectedError(
                 "A GitHub issue needs a title.", field_errors={"summary": "required"}
             )
-        wanted = shape.STATE_OF.get(str(status or shape.OPEN).lower())
-        if wanted is None:
-            shape.edit_body({"status": status}, self._milestone_number)  # raises, naming it
+        # GitHub opens every issue: a closed one is closed by a PATCH after.
+        closed = body.pop("state", None) == "closed"
+        body.pop("state_reason", None)
+        status = values.get("status")
         earlier = self._receipts.issue(idempotency_key)
         if earlier is not None:
             made = self.get(earlier)
@@ -256,7 +255,7 @@ class GitHubAdapter(Tracker):
         number = shape.number_of(created)
         self._receipts.note("issue", idempotency_key, number)
         self._receipts.comments_known(number)
-        if wanted is not None and wanted.get("state") != "open":
+        if closed:
             return self.transition(number, str(status))
         return shape.issue_to_replica(created, self.project_key)
 
