@@ -455,14 +455,21 @@ def test_more_changes_than_a_page_are_scanned_oldest_first_each_once(
     assert updated == sorted(updated)
 
 
-def test_pull_requests_are_left_out_of_polls_and_queries(
-    github: FakeGitHub, adapter: Tracker
+def test_pull_requests_are_left_out_of_polls_queries_and_writes(
+    github: FakeGitHub, adapter: Tracker, clock: FakeTime
 ) -> None:
     issue = adapter.create(draft("An issue"), idempotency_key="i1")
     github.add_pull_request(REPO, "A pull request", "sync-bot")
     assert [r.key for r in everything(adapter)] == [issue.key]
     assert [r.key for p in adapter.changed_since(issue.updated, []) for r in p] == [issue.key]
     assert adapter.matching([issue.key, "2"], ["state=open"]) == {issue.key}
+    restarted = make_adapter(github, clock)  # has never read number 2
+    with pytest.raises(NotFoundError):
+        restarted.update("2", {"summary": "Not for pull requests"})
+    with pytest.raises(NotFoundError):
+        restarted.add_comment("2", "Nor this", None, idempotency_key="i2")
+    assert github.repos[REPO].issues[2].title == "A pull request"
+    assert github.repos[REPO].issues[2].comments == []
 
 
 def test_queries_are_github_list_filters_and_a_title_word(adapter: Tracker) -> None:

@@ -4,7 +4,8 @@ The project key is the repository's ``owner/repo``; an issue's key is its
 number (``"12"``; ``"#12"`` and ``"owner/repo#12"`` are read too). Numbers
 never change within a repository; an issue transferred elsewhere or deleted
 reads as gone. Pull requests share the numbers and the issue list, and are
-left out everywhere: a pull request's number reads as no issue.
+left out everywhere: a pull request's number reads as no issue, and a write to a
+number not yet read as an issue reads it first.
 
 What GitHub issues have, and how they map, is in ``shape``; how polls list
 them, and what a query is, in ``listing``; how creates are made once, in
@@ -26,6 +27,7 @@ from __future__ import annotations
 import dataclasses
 import email.utils
 import time
+from collections import OrderedDict
 from collections.abc import Iterator, Mapping, Sequence
 from heapq import merge
 from itertools import islice
@@ -60,6 +62,7 @@ Json = Mapping[str, Any]
 
 CLOCK_TTL_S: Final = 600.0  # GitHub's clock offset is read again after this
 MAX_USERS: Final = 1000  # users found, remembered
+MAX_ISSUES_SEEN: Final = 100_000  # numbers known to be issues, not pull requests
 
 
 class GitHubAdapter(Tracker):
@@ -91,6 +94,7 @@ class GitHubAdapter(Tracker):
         self._users: dict[str, UserRef] = {}
         self._clock: tuple[float, int] | None = None  # (monotonic when read, GitHub - local ms)
         self._known_comments = KnownComments()
+        self._issues: OrderedDict[str, None] = OrderedDict()  # numbers read as issues, not PRs
 
     def __repr__(self) -> str:
         return f"GitHubAdapter({self._client!r}, project_key={self.project_key!r})"
@@ -255,6 +259,7 @@ class GitHubAdapter(Tracker):
         number = shape.number_of(created)
         self._receipts.note("issue", idempotency_key, number)
         self._receipts.comments_known(number)
+        self._seen(number)
         if closed:
             return self.transition(number, str(status))
         return shape.issue_to_replica(created, self.project_key)
@@ -419,10 +424,20 @@ class GitHubAdapter(Tracker):
         return number if number.isdigit() and int(number) > 0 else None
 
     def _existing_number(self, key: str) -> str:
+        """The number of an issue to write to: one read before the first write to a number
+        this adapter has not seen as an issue (a pull request's would edit the pull request)."""
         number = self._number(key)
         if number is None:
             raise NotFoundError(self._missing(key))
+        if number not in self._issues and self._issue_json(number) is None:
+            raise NotFoundError(self._missing(key))
         return number
+
+    def _seen(self, number: str) -> None:
+        self._issues[number] = None
+        self._issues.move_to_end(number)
+        while len(self._issues) > MAX_ISSUES_SEEN:
+            self._issues.popitem(last=False)
 
     def _missing(self, key: str) -> str:
         return f"Issue {key} does not exist in GitHub repository {self.project_key}."
@@ -461,7 +476,10 @@ class GitHubAdapter(Tracker):
             issue: Json = self._client.get(f"{self._path}/issues/{number}")
         except NotFoundError:
             return None
-        return None if shape.is_pull_request(issue) else issue
+        if shape.is_pull_request(issue):
+            return None
+        self._seen(number)
+        return issue
 
     def _scan(self, bound: int | None, queries: Sequence[Query], per_page: int) -> Iterator[Json]:
         """Every query's scan, merged by update time; an issue once per update."""
@@ -489,8 +507,9 @@ class GitHubAdapter(Tracker):
         were last read keeps those, without a read.
         """
         comments: list[Json] = []
+        number = shape.number_of(issue)
+        self._seen(number)
         if issue.get("comments"):
-            number = shape.number_of(issue)
             changed = None if commented is None else commented.get(number, -1)
             known = self._known_comments.get(issue, changed)
             if known is None:
