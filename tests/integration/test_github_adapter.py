@@ -440,6 +440,29 @@ def test_a_comment_edited_on_github_comes_with_the_next_poll(
     assert list(adapter.changed_since(later - 1000, ["labels=ui"])) == []  # not a match
 
 
+def test_comment_changes_go_through_the_queries_and_skip_pull_requests(
+    github: FakeGitHub, adapter: Tracker
+) -> None:
+    mentioning = adapter.create(draft("Ask", description="@alice, a look?"), idempotency_key="n1")
+    other = adapter.create(draft("Other"), idempotency_key="n2")
+    pull = github.add_pull_request(REPO, "A pull request", "octo-org")
+    owner = as_owner(github)
+    ids = {}
+    for number in (mentioning.key, other.key, str(pull.number)):
+        answer = owner.post(f"/repos/{REPO}/issues/{number}/comments", json={"body": "First"})
+        ids[number] = answer.json()["id"]
+    time.sleep(1.01)  # GitHub keeps whole seconds
+    since = adapter.clock_ms()
+    for comment_id in ids.values():  # edits that leave their issues as they were
+        owner.patch(f"/repos/{REPO}/issues/comments/{comment_id}", json={"body": "Edited"})
+    keys = [r.key for p in adapter.changed_since(since, ["mentioned=alice"]) for r in p]
+    assert keys == [mentioning.key]
+    before = github.calls.copy()
+    keys = [r.key for p in adapter.changed_since(since, []) for r in p]
+    assert sorted(keys) == sorted([mentioning.key, other.key])
+    assert made(github, before)[f"GET {ISSUE}"] == 2  # the pull request is known as one
+
+
 def test_more_changes_than_a_page_are_scanned_oldest_first_each_once(
     github: FakeGitHub, adapter: Tracker
 ) -> None:

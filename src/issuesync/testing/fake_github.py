@@ -7,7 +7,8 @@ It follows GitHub's documented behaviour where the ``github`` adapter relies on 
   repository the user cannot see is ``404``, as GitHub hides it.
 - issues and pull requests share numbers; ``GET /repos/{o}/{r}/issues`` lists both
   (a pull request carries ``pull_request``), with ``state``, ``labels`` (all of
-  them), ``assignee``, ``creator``, ``milestone`` (number, ``*``, ``none``),
+  them), ``assignee``, ``creator``, ``mentioned`` (an ``@login`` in the body
+  or a comment), ``milestone`` (number, ``*``, ``none``),
   ``since`` (updated at or after, whole seconds), ``sort``, ``direction``,
   ``per_page`` (at most 100) and ``page``, and a ``Link`` header (``next``,
   ``last``, ``first``, ``prev``); labels are made on first use; ``state_reason``
@@ -650,6 +651,10 @@ def _issue_matches(issue: Issue, params: Mapping[str, str]) -> bool:  # noqa: PL
     if (assignee == "none" and logins) or (assignee == "*" and not logins):
         return False
     if assignee not in {None, "none", "*"} and str(assignee).lower() not in logins:
+        return False
+    mentioned = params.get("mentioned")
+    texts = [issue.body or "", *(c.body for c in issue.comments)]
+    if mentioned and not any(f"@{mentioned.lower()}" in t.lower() for t in texts):
         return False
     creator = params.get("creator")
     if creator and issue.user.login.lower() != creator.lower():

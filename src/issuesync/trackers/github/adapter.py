@@ -95,6 +95,7 @@ class GitHubAdapter(Tracker):
         self._clock: tuple[float, int] | None = None  # (monotonic when read, GitHub - local ms)
         self._known_comments = KnownComments()
         self._issues: OrderedDict[str, None] = OrderedDict()  # numbers read as issues, not PRs
+        self._pulls: set[str] = set()  # numbers read as pull requests (they stay ones)
 
     def __repr__(self) -> str:
         return f"GitHubAdapter({self._client!r}, project_key={self.project_key!r})"
@@ -454,21 +455,24 @@ class GitHubAdapter(Tracker):
                 number = shape.number_of(item)
                 if number not in found or shape.updated_s(found[number]) < shape.updated_s(item):
                     found[number] = item
-        for number in commented.keys() - found.keys():
+        listed: dict[int, set[str]] = {}  # GitHub's list of a query, read once if needed
+
+        def matches(issue: Json, number: str) -> bool:
+            for index, query in enumerate(queries):
+                said = query.matches(issue)
+                if said is None:
+                    if index not in listed:
+                        listed[index] = self._lister.numbers(query)
+                    said = number in listed[index]
+                if said:
+                    return True
+            return False
+
+        for number in sorted(commented.keys() - found.keys() - self._pulls):
             issue = self._issue_json(number)
-            if issue is not None and self._matches(issue, queries):
+            if issue is not None and matches(issue, number):
                 found[number] = issue
         return sorted(found.values(), key=_order)
-
-    def _matches(self, issue: Json, queries: Sequence[Query]) -> bool:
-        """Whether an issue read on its own matches a query (GitHub's list when it must say)."""
-        for query in queries:
-            said = query.matches(issue)
-            if said is None:
-                said = shape.number_of(issue) in self._lister.numbers(query)
-            if said:
-                return True
-        return False
 
     def _issue_json(self, number: str) -> Json | None:
         """The issue's JSON; None when it is gone or a pull request."""
@@ -477,6 +481,7 @@ class GitHubAdapter(Tracker):
         except NotFoundError:
             return None
         if shape.is_pull_request(issue):
+            self._pulls.add(number)
             return None
         self._seen(number)
         return issue
