@@ -21,7 +21,7 @@ from __future__ import annotations
 
 import time
 from collections.abc import Iterator, Mapping, Sequence
-from typing import Final
+from typing import Any, Final
 from urllib.parse import quote
 
 from issuesync.domain.replica import FieldValue, HubAttachment, HubComment, Replica, UserRef
@@ -54,6 +54,8 @@ ISSUE_FIELDS: Final = ("*navigable", "comment", "attachment")
 FIRST_PAGE_SHARE: Final = 4  # the first page: a quarter of a page; then doubling
 KEYS_PER_QUERY: Final = 100  # keys per ``key in (...)``: JQL texts stay short
 CLOCK_TTL_S: Final = 600.0  # the server's clock offset is read again after this
+COMMENT_PAGE: Final = 100  # comments per /comment page (Jira's cap)
+MAX_COMMENTS: Final = 5000  # comments read per issue, at most
 PERMISSIONS: Final = (
     "BROWSE_PROJECTS",
     "CREATE_ISSUES",
@@ -131,7 +133,12 @@ class JiraAdapter(Tracker):
         """
         if page_size < 1:
             raise ValueError("page_size must be at least 1")
-        seen: dict[str, int] = dict(known or {})
+        # ``known`` proves an issue unchanged only when its update time has ms: Jira keeps
+        # them, so two changes share one by chance alone; a server that keeps whole
+        # seconds, minutes or (jira820) a fixed time of day may have changed the issue
+        # since: it is read again (the engine's shadow diff makes that harmless). What
+        # this call yields counts always: its own re-scans end the paging.
+        seen: dict[str, int] = {k: u for k, u in (known or {}).items() if u % 1000}
         bound = minute(since_ms) if since_ms is not None else None
         offset = 0
         wanted = max(page_size // FIRST_PAGE_SHARE, 1)
@@ -187,7 +194,7 @@ class JiraAdapter(Tracker):
             issue = self._client.get(f"issue/{key}", {"fields": ",".join(ISSUE_FIELDS)})
         except NotFoundError:
             return None
-        replica = jirashape.issue_to_replica(issue, customs)
+        replica = jirashape.issue_to_replica(self._with_comments(issue), customs)
         return replica if replica.hub_issue.project.key.upper() == self.project_key else None
 
     def find_user(self, ref: UserRef) -> UserRef | None:
@@ -300,13 +307,25 @@ class JiraAdapter(Tracker):
         """Comment as the sync user, naming ``author`` in the text; once per key."""
         earlier = self._receipts.comment(key, idempotency_key)
         if earlier is not None:
-            return jirashape.comment_from_jira(self._client.get(f"issue/{key}/comment/{earlier}"))
+            return self._comment(key, earlier)
         text = f"[{author.label}]\n{body}" if author is not None else body
         created = self._client.post(
             f"issue/{key}/comment", {"body": text, "properties": properties(idempotency_key)}
         )
         self._receipts.note("comment", idempotency_key, str(created["id"]))
         return jirashape.comment_from_jira(created)
+
+    def _comment(self, key: str, comment_id: str) -> HubComment:
+        """One comment; from the issue's list where the server has no ``/comment/{id}``."""
+        try:
+            return jirashape.comment_from_jira(
+                self._client.get(f"issue/{key}/comment/{comment_id}")
+            )
+        except TrackerRejectedError:  # 405 from a server without the route (jira820)
+            for comment in self._all_comments(key):
+                if str(comment["id"]) == comment_id:
+                    return jirashape.comment_from_jira(comment)
+            raise NotFoundError(f"Comment {comment_id} of issue {key} does not exist.") from None
 
     def edit_comment(self, key: str, comment_id: str, body: str) -> HubComment:
         """Replace a comment's body."""
@@ -386,10 +405,14 @@ class JiraAdapter(Tracker):
         return f"project {project.get('key')} ({project.get('name')}) exists"
 
     def _check_permissions(self) -> str:
-        answer = self._client.get(
-            "mypermissions",
-            {"projectKey": self.project_key, "permissions": ",".join(PERMISSIONS)},
-        )
+        try:
+            answer = self._client.get(
+                "mypermissions",
+                {"projectKey": self.project_key, "permissions": ",".join(PERMISSIONS)},
+            )
+        except NotFoundError:
+            # Not a refusal: this server cannot tell (jira820 has no such resource).
+            return "not checked: the server has no /mypermissions; writes will tell"
         held = answer.get("permissions") or {}
         missing = [p for p in PERMISSIONS if not (held.get(p) or {}).get("havePermission", False)]
         if missing:
@@ -422,4 +445,37 @@ class JiraAdapter(Tracker):
             return []
         customs = self._custom_fields()
         issues = self._search.by_keys("", keys, ISSUE_FIELDS, " ORDER BY updated ASC, key ASC")
-        return [jirashape.issue_to_replica(i, customs) for i in issues]
+        return [jirashape.issue_to_replica(self._with_comments(i), customs) for i in issues]
+
+    def _with_comments(self, issue: Mapping[str, Any]) -> Mapping[str, Any]:
+        """The issue with all its comments: ``fields.comment`` holds a first page at most
+        (and some Jira-compatible servers leave it out): the rest is read from ``/comment``."""
+        fields = issue.get("fields") or {}
+        field = fields.get("comment")
+        if isinstance(field, Mapping):
+            listed = field.get("comments")
+            if isinstance(listed, list) and int(field.get("total") or 0) <= len(listed):
+                return issue
+        comments = self._all_comments(str(issue["key"]))
+        return {**issue, "fields": {**fields, "comment": {"comments": comments}}}
+
+    def _all_comments(self, key: str) -> list[Mapping[str, Any]]:
+        """Every comment of the issue, oldest first (read in pages)."""
+        found: dict[str, Mapping[str, Any]] = {}
+        for start in range(0, MAX_COMMENTS, COMMENT_PAGE):
+            answer = self._client.get(
+                f"issue/{key}/comment",
+                {"startAt": start, "maxResults": COMMENT_PAGE, "orderBy": "created"},
+            )
+            page = [c for c in answer.get("comments") or [] if isinstance(c, Mapping)]
+            found.update((str(c["id"]), c) for c in page)
+            if not page or start + len(page) >= int(answer.get("total") or 0):
+                break
+        return sorted(
+            found.values(),
+            key=lambda c: (jirashape.parse_datetime(c.get("created")) or 0, _number(c["id"])),
+        )
+
+
+def _number(text: object) -> int:
+    return int(text) if isinstance(text, str) and text.isdigit() else 0

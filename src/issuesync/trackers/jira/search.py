@@ -1,9 +1,12 @@
 """JQL searches of one Jira project: the changed-issues scan, issues by key, recent creations.
 
-Searches are POSTed (``/search``): a JQL with a hundred keys or long configured
-queries would not fit in a URL. JQL compares dates to the minute, in the time
-zone of the user who searches, so dates are written in the sync user's zone
-(``/myself``'s ``timeZone``).
+Searches are GETs (``/search?jql=``), as every Jira client sends them, and only a
+JQL too long for a URL (a hundred keys, long configured queries) is POSTed: some
+Jira-compatible servers (jira820) have no POST ``/search``. JQL compares dates
+to the minute, in the time zone of the user who searches, so dates are written
+in the sync user's zone (``/myself``'s ``timeZone``), as ``yyyy-MM-dd HH:mm``
+(Jira reads ``yyyy/MM/dd`` too; a server that reads only ISO days still
+understands the date part).
 """
 
 from __future__ import annotations
@@ -18,6 +21,8 @@ from issuesync.errors import ConfigurationError, TrackerRejectedError
 from issuesync.trackers import jirashape
 from issuesync.trackers.jira.client import JiraClient
 
+# Longer JQL is POSTed: a URL should stay under ~8 KB through every proxy on the way.
+MAX_GET_JQL: Final = 3000
 SCAN_SIZE: Final = 1000  # keys read per scan step (Jira's usual cap of maxResults)
 # Jira's refusal of a ``key in`` naming an issue it does not have.
 MISSING_KEY: Final = re.compile(r"An issue with key '([^']+)' does not exist")
@@ -63,8 +68,17 @@ class IssueSearch:
             body["validateQuery"] = False
         if properties:
             body["properties"] = list(properties)
-        answer: Mapping[str, Any] = self._client.post("search", body)
-        return answer
+        if len(jql) > MAX_GET_JQL:
+            answer: Mapping[str, Any] = self._client.post("search", body)
+            return answer
+        params = {
+            name: ",".join(value) if isinstance(value, list) else value
+            for name, value in body.items()
+        }
+        if "validateQuery" in params:
+            params["validateQuery"] = "false"
+        found: Mapping[str, Any] = self._client.get("search", params)
+        return found
 
     def where(self, bound: int | None, queries: Sequence[str]) -> str:
         """The project's issues updated at or after the minute ``bound``, matching any query."""
@@ -120,7 +134,7 @@ class IssueSearch:
         return []
 
     def jql_minute(self, ms: int) -> str:
-        """Epoch ms as a JQL date (``yyyy/MM/dd HH:mm``) in the sync user's time zone."""
+        """Epoch ms as a JQL date (``yyyy-MM-dd HH:mm``) in the sync user's time zone."""
         if self._zone is None:
             name = self._client.get("myself").get("timeZone")
             try:
@@ -128,7 +142,7 @@ class IssueSearch:
             except (zoneinfo.ZoneInfoNotFoundError, ValueError):
                 self._zone = dt.UTC
         moment = dt.datetime.fromtimestamp(ms / 1000, tz=self._zone)
-        return moment.strftime("%Y/%m/%d %H:%M")
+        return moment.strftime("%Y-%m-%d %H:%M")
 
     def created_lately(self, days: int, limit: int, prop: str) -> list[Mapping[str, Any]]:
         """The issues the sync user created in the last ``days`` days, with property ``prop``.
