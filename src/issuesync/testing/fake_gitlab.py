@@ -1,17 +1,18 @@
 """A stateful fake GitLab (REST v4, the issue parts): an ``httpx.MockTransport`` handler.
 
 It follows GitLab's documented behaviour where the ``gitlab`` adapter relies on
-it: projects by numeric id or URL-encoded path, issues by ``iid`` (``state_event``
-close/reopen, labels made on first use, a milestone by id, assignees by id,
-``updated_after`` inclusive, ``order_by``/``sort``, offset paging with
-``X-Next-Page``, ``X-Total`` and ``Link``), notes (system notes included, a new
-note touching its issue's ``updated_at``), uploads (``POST /projects/:id/uploads``,
-read and deleted by secret and filename), users (``?username=``, ``?search=``),
-access levels in ``GET /projects/:id``'s ``permissions``, and the rate limit: a
-fixed window per user and minute that answers ``429`` with ``Retry-After`` and
-``RateLimit-*`` headers once spent. Errors have GitLab's ``{"message": ...}``
-shapes. Weak ``ETag``\\ s are sent, but ``If-None-Match`` is ignored, as GitLab's
-API does (gitlab-org/gitlab#14357).
+it: projects by numeric id or URL-encoded path (in any case, as GitLab's routes
+take them), issues by ``iid`` (``state_event`` close/reopen, labels made on
+first use, a milestone by id, assignees by id, ``updated_after`` inclusive,
+``order_by``/``sort``, offset paging with ``X-Next-Page``, ``X-Total`` and
+``Link``), notes (system notes included, a new note touching its issue's
+``updated_at``), uploads (``POST /projects/:id/uploads``, read and deleted by
+secret and filename), users (``?username=``, ``?search=``; lists without
+e-mails), access levels in ``GET /projects/:id``'s ``permissions``, and the rate
+limit: a fixed window per user and minute that answers ``429`` with
+``Retry-After`` and ``RateLimit-*`` headers once spent. Errors have GitLab's
+``{"message": ...}`` and ``{"error": ...}`` shapes. Weak ``ETag``\\ s are sent,
+but ``If-None-Match`` is ignored, as GitLab's API does (gitlab-org/gitlab#14357).
 
 Use it directly (``httpx.MockTransport(FakeGitLab())``) or over HTTP with
 :class:`~issuesync.testing.handler_server.HandlerServer`. ``calls`` counts the
@@ -287,7 +288,7 @@ class FakeGitLab:
     def _project_of(self, ref: str, user: GitLabUser, *, level: int = GUEST) -> GitLabProject:
         found = None
         for project in self.projects.values():
-            if ref in (str(project.id), project.path):
+            if ref in (str(project.id), project.path) or ref.lower() == project.path.lower():
                 found = project
         if found is None or found.members.get(user.id, 0) < GUEST:
             raise _Reply(404, {"message": "404 Project Not Found"})
