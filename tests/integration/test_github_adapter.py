@@ -147,6 +147,24 @@ def test_a_wrong_token_is_an_authentication_error_that_never_shows_the_token(
     assert TOKEN not in shown
 
 
+def test_requests_carry_the_token_the_api_version_and_github_media_type(
+    github: FakeGitHub, clock: FakeTime
+) -> None:
+    seen: list[httpx.Request] = []
+
+    def recording(request: httpx.Request) -> httpx.Response:
+        seen.append(request)
+        return github(request)
+
+    assert make_adapter(recording, clock).test_connection().ok
+    assert seen
+    for request in seen:
+        assert request.headers["Authorization"] == f"Bearer {TOKEN}"
+        assert request.headers["X-GitHub-Api-Version"] == "2022-11-28"
+        assert request.headers["Accept"] == "application/vnd.github+json"
+        assert request.url.host == "api.github.com"
+
+
 def test_a_repository_out_of_sight_is_not_found_and_fails_the_connection_test(
     github: FakeGitHub, clock: FakeTime
 ) -> None:

@@ -2,6 +2,7 @@
 
 It follows GitHub's documented behaviour where the ``github`` adapter relies on it:
 
+- ``X-GitHub-Api-Version``: ``2022-11-28`` (the default); another is ``400``.
 - ``Authorization: Bearer <token>`` (or ``token <token>``); none or an unknown
   token is ``401`` with GitHub's ``{"message": "Bad credentials"}``; a private
   repository the user cannot see is ``404``, as GitHub hides it.
@@ -63,6 +64,7 @@ from issuesync.testing.fake_github_state import (
 __all__ = ["FakeGitHub", "GitHubUser", "Repository"]
 
 DOCS: Final = "https://docs.github.com/rest"
+API_VERSIONS: Final = ("2022-11-28",)  # what X-GitHub-Api-Version may name (default: the first)
 MAX_PER_PAGE: Final = 100
 DEFAULT_PER_PAGE: Final = 30
 WRITES: Final = frozenset({"POST", "PATCH", "PUT", "DELETE"})
@@ -245,6 +247,7 @@ class FakeGitHub:
             token = _token(request)
             headers: dict[str, str] = {"Date": email.utils.formatdate(self.clock(), usegmt=True)}
             try:
+                _check_version(request)
                 user = self._user_for(token)
                 if route != "/rate_limit":
                     headers.update(self._spend(token, method))
@@ -609,6 +612,12 @@ _REPO_ROUTES: Final[dict[tuple[str, str], _Route]] = {
     ("GET", "/repos/:owner/:repo/milestones"): FakeGitHub._milestones,  # noqa: SLF001
     ("GET", "/repos/:owner/:repo/assignees/:login"): FakeGitHub._assignable,  # noqa: SLF001
 }
+
+
+def _check_version(request: httpx.Request) -> None:
+    version = request.headers.get("X-GitHub-Api-Version", API_VERSIONS[0])
+    if version not in API_VERSIONS:
+        raise _Answer(400, f"API version '{version}' is not supported.")
 
 
 def _token(request: httpx.Request) -> str | None:
