@@ -322,6 +322,32 @@ def test_creates_and_comments_are_found_again_after_a_restart(world: World) -> N
     assert world.fake.calls["POST /projects/:id/issues/:iid/notes"] == 1
 
 
+def test_a_create_whose_answer_was_lost_is_found_before_a_retry(world: World) -> None:
+    lost: list[str] = []
+
+    def answer_lost_once(request: httpx.Request) -> httpx.Response:
+        response = world.fake(request)
+        if request.method == "POST" and not lost:
+            lost.append(request.url.path)
+            raise httpx.ReadTimeout("the answer was lost", request=request)
+        return response
+
+    access = TrackerAccess("gitlab", "group/app", BASE, None, ("token", world.sync.token))
+    gitlab = gitlab_adapter_for(access, transport=httpx.MockTransport(answer_lost_once))
+    with pytest.raises(TrackerOfflineError):
+        gitlab.create(_draft("Lost answer"), idempotency_key="lost-1")
+    made = gitlab.create(_draft("Lost answer"), idempotency_key="lost-1")
+    lost.clear()
+    with pytest.raises(TrackerOfflineError):
+        gitlab.add_comment(made.key, "Lost too", None, idempotency_key="lost-c")
+    comment = gitlab.add_comment(made.key, "Lost too", None, idempotency_key="lost-c")
+    assert world.fake.calls["POST /projects/:id/issues"] == 1
+    assert world.fake.calls["POST /projects/:id/issues/:iid/notes"] == 1
+    read = gitlab.get(made.key)
+    assert read is not None
+    assert [c.id for c in read.hub_issue.comments] == [comment.id]
+
+
 def test_find_user_by_username_and_public_email(gitlab: GitLabAdapter) -> None:
     by_name = gitlab.find_user(UserRef(username="DEV"))
     assert by_name is not None

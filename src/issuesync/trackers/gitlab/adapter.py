@@ -11,12 +11,14 @@ GitLab's list with those filters holds it.
 
 Idempotency. GitLab has no idempotency keys: the adapter ends what it creates
 (an issue's description, a note's body) with a hidden marker holding the key
-(see ``markers``), remembers the keys itself, and after a restart reads them
-back from the project's issues of the last week and an issue's newest notes
-(see ``receipts``). An upload alone carries no key: a crash between the upload
-and its note leaves an unlinked upload, and the retry uploads again. A person
-who edits the marker away before a retry defeats it. Delivery is otherwise
-exactly once for what was made in the last week.
+(see ``markers``) and remembers the keys itself. After a restart, or a write
+whose answer was lost, it reads them back from the issues the sync user made
+in the last week and from an issue's newest notes (see ``receipts``). An upload
+alone carries no key: a crash between the upload and its note leaves an
+unlinked upload, and the retry uploads again. A retry outside those windows,
+or after someone removed the marker, creates twice: delivery is at-least-once
+there. Editing a description or note through the adapter drops its marker
+(needed only until the engine has recorded the create).
 
 Calls. A create is one write (two with a status other than Open), a field
 edit one write, a status one write, a comment one write, an attachment two
@@ -44,7 +46,12 @@ from issuesync.domain.replica import (
     Replica,
     UserRef,
 )
-from issuesync.errors import ConfigurationError, IssueSyncError, NotFoundError
+from issuesync.errors import (
+    ConfigurationError,
+    IssueSyncError,
+    NotFoundError,
+    TrackerOfflineError,
+)
 from issuesync.trackers.adapter import (
     Capabilities,
     ConnectionCheck,
@@ -276,7 +283,11 @@ class GitLabAdapter(Tracker):
             body = issue_body(values, self._directory)
             body["issue_type"] = issue_type(draft.issue_type)
             body["description"] = mark(body.get("description"), idempotency_key, "issue")
-            created = self._client.post(f"{self._path}/issues", body)
+            try:
+                created = self._client.post(f"{self._path}/issues", body)
+            except TrackerOfflineError:
+                self._receipts.doubt_issues()  # GitLab may have made it: look before a retry
+                raise
             self._receipts.note("issue", idempotency_key, str(created["iid"]))
             self._receipts.learn(str(created["iid"]), [])
             made = self._replica(created)
@@ -311,9 +322,7 @@ class GitLabAdapter(Tracker):
         if earlier is not None:
             return shape.comment_of(self._client.get(f"{self._path}/issues/{iid}/notes/{earlier}"))
         text = f"[{author.label}]\n{body}" if author is not None else body
-        created = self._client.post(
-            f"{self._path}/issues/{iid}/notes", {"body": mark(text, idempotency_key, "comment")}
-        )
+        created = self._post_note(iid, mark(text, idempotency_key, "comment"))
         self._receipts.note("comment", idempotency_key, str(created["id"]))
         return shape.comment_of(created)
 
@@ -345,7 +354,7 @@ class GitLabAdapter(Tracker):
             )
             link = str(response.json()["url"])
             body = shape.attachment_note(filename, link, idempotency_key, content)
-            note = self._client.post(notes, {"body": body})
+            note = self._post_note(iid, body)
             self._receipts.note("attachment", idempotency_key, str(note["id"]))
         body, marker = unmark(str(note.get("body") or ""))
         found = shape.attachments_in(
@@ -436,6 +445,16 @@ class GitLabAdapter(Tracker):
             )
         uploads = "" if level >= MAINTAINER else "; deleting uploads needs Maintainer (40)"
         return f"access level {level}: may create, edit, close and comment{uploads}"
+
+    def _post_note(self, iid: str, body: str) -> dict[str, Any]:
+        try:
+            note: dict[str, Any] = self._client.post(
+                f"{self._path}/issues/{iid}/notes", {"body": body}
+            )
+        except TrackerOfflineError:
+            self._receipts.doubt_notes(iid)  # GitLab may have made it: look before a retry
+            raise
+        return note
 
     def _issue(self, key: str) -> Replica:
         replica = self.get(key)

@@ -3,8 +3,8 @@
 The adapter remembers the newest :data:`MAX_REMEMBERED` keys it used. After a
 restart the memory is empty, so it reads the keys back from the markers (see
 ``markers``) of what it made: the first question about an issue key reads the
-project's issues created in the last :data:`RECOVERY_DAYS` days (newest
-:data:`RECOVERY_LIMIT`), the first about a note's key on an issue reads that
+project's issues the sync user created in the last :data:`RECOVERY_DAYS` days
+(newest :data:`RECOVERY_LIMIT`), the first about a note's key on an issue reads that
 issue's newest :data:`RECENT_NOTES` notes. Older creates are not found again.
 """
 
@@ -41,9 +41,11 @@ class Receipts:
         if not self._issues_read:
             self._issues_read = True
             since = dt.datetime.fromtimestamp(time.time() - RECOVERY_DAYS * 86_400, tz=dt.UTC)
+            me = self._client.get("user")
             recent = self._client.get(
                 self._issues,
                 {
+                    "author_username": me.get("username"),
                     "created_after": since.isoformat(),
                     "order_by": "created_at",
                     "sort": "desc",
@@ -69,6 +71,14 @@ class Receipts:
                 return None  # the write that follows says so
             self.learn(iid, notes or [])
         return self._made.get(record)
+
+    def doubt_issues(self) -> None:
+        """A create's answer was lost: read the recent issues again at the next question."""
+        self._issues_read = False
+
+    def doubt_notes(self, iid: str) -> None:
+        """A note's answer was lost: read the issue's notes again at the next question."""
+        self._notes_read.pop(iid, None)
 
     def learn(self, iid: str, notes: Iterable[Mapping[str, Any]]) -> None:
         """Take the keys of an issue's notes (all of its newest ones) from their markers."""
