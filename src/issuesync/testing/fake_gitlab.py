@@ -22,7 +22,6 @@ benchmarks. Thread-safe: one lock around each request.
 
 from __future__ import annotations
 
-import datetime as dt
 import email.utils
 import hashlib
 import json
@@ -33,30 +32,27 @@ import uuid
 from collections import Counter
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
-from email.parser import BytesParser
-from email.policy import HTTP
 from typing import Any, Final
 from urllib.parse import quote, unquote
 
 import httpx
 
+from issuesync.testing.fake_gitlab_wire import (
+    Answer,
+    Json,
+    Reply,
+    body_of,
+    iso,
+    multipart_file,
+    page,
+    selected,
+    too_many,
+)
+
 __all__ = ["FakeGitLab", "GitLabProject", "GitLabUser"]
 
 API: Final = "/api/v4"
 GUEST, REPORTER, DEVELOPER, MAINTAINER = 10, 20, 30, 40
-MAX_PER_PAGE: Final = 100
-Json = dict[str, Any]
-Answer = tuple[int, Any, dict[str, str]]  # status, JSON or bytes, headers
-
-
-class _Reply(Exception):  # noqa: N818 - a control-flow signal, not an error
-    """An answer other than the handler's: an error, or a 429."""
-
-    def __init__(self, status: int, body: object, headers: Mapping[str, str] | None = None) -> None:
-        super().__init__(status)
-        self.status = status
-        self.body = body
-        self.headers = dict(headers or {})
 
 
 @dataclass(eq=False)  # one object per user: hashable by identity
@@ -184,7 +180,7 @@ class FakeGitLab:
                 headers = self._spend(user)
                 status, body, extra = handler(request, user, *args)
                 headers |= extra
-            except _Reply as reply:
+            except Reply as reply:
                 status, body = reply.status, reply.body
                 headers |= reply.headers
             headers["Date"] = email.utils.formatdate(self._clock(), usegmt=True)
@@ -203,7 +199,7 @@ class FakeGitLab:
             match = re.fullmatch(pattern, path)
             if match and verb == method:
                 return name, handler, [unquote(g) for g in match.groups()]
-        raise _Reply(404, {"message": "404 Not Found"})
+        raise Reply(404, {"message": "404 Not Found"})
 
     def _routes(self) -> list[tuple[str, str, str, Callable[..., Any]]]:
         project = r"/projects/([^/]+)"
@@ -259,7 +255,7 @@ class FakeGitLab:
         for user in self.users.values():
             if token and user.token == token and user.state == "active":
                 return user
-        raise _Reply(401, {"message": "401 Unauthorized"})
+        raise Reply(401, {"message": "401 Unauthorized"})
 
     def _spend(self, user: GitLabUser) -> dict[str, str]:
         now = self._clock()
@@ -268,7 +264,7 @@ class FakeGitLab:
         if self._refuse:
             wait = self._refuse.pop(0)
             limits = {"RateLimit-Remaining": "0", "RateLimit-Reset": str(int(now) + wait)}
-            raise _too_many(wait, limits)
+            raise too_many(wait, limits)
         window, spent = self._windows.get(user.id, (minute, 0))
         if window != minute:
             window, spent = minute, 0
@@ -282,7 +278,7 @@ class FakeGitLab:
             "RateLimit-Reset": reset,
         }
         if spent > self.requests_per_minute:
-            raise _too_many(max(int((minute + 1) * 60 - now), 1), headers)
+            raise too_many(max(int((minute + 1) * 60 - now), 1), headers)
         return headers
 
     def _project_of(self, ref: str, user: GitLabUser, *, level: int = GUEST) -> GitLabProject:
@@ -291,14 +287,14 @@ class FakeGitLab:
             if ref in (str(project.id), project.path) or ref.lower() == project.path.lower():
                 found = project
         if found is None or found.members.get(user.id, 0) < GUEST:
-            raise _Reply(404, {"message": "404 Project Not Found"})
+            raise Reply(404, {"message": "404 Project Not Found"})
         if found.members[user.id] < level:
-            raise _Reply(403, {"message": "403 Forbidden"})
+            raise Reply(403, {"message": "403 Forbidden"})
         return found
 
     def _issue_of(self, project: GitLabProject, iid: str) -> Json:
         if not project.issues_enabled or int(iid) not in project.issues:
-            raise _Reply(404, {"message": "404 Issue Not Found"})
+            raise Reply(404, {"message": "404 Issue Not Found"})
         return project.issues[int(iid)]
 
     def _now_ms(self) -> int:
@@ -345,14 +341,14 @@ class FakeGitLab:
     def _issues(self, request: httpx.Request, user: GitLabUser, ref: str) -> Answer:
         project = self._project_of(ref, user)
         if not project.issues_enabled:
-            raise _Reply(403, {"message": "403 Forbidden"})
+            raise Reply(403, {"message": "403 Forbidden"})
         params = request.url.params
-        issues = [i for i in project.issues.values() if _selected(i, params, self.users)]
+        issues = [i for i in project.issues.values() if selected(i, params)]
         order = params.get("order_by", "created_at")
         if order not in {"created_at", "updated_at", "title"}:
-            raise _Reply(400, {"error": "order_by does not have a valid value"})
+            raise Reply(400, {"error": "order_by does not have a valid value"})
         issues.sort(key=lambda i: (i[order], i["id"]), reverse=params.get("sort", "desc") == "desc")
-        return _page(request, issues)
+        return page(request, issues)
 
     def _issue(self, _request: httpx.Request, user: GitLabUser, ref: str, iid: str) -> Answer:
         return 200, self._issue_of(self._project_of(ref, user), iid), {}
@@ -360,11 +356,11 @@ class FakeGitLab:
     def _create_issue(self, request: httpx.Request, user: GitLabUser, ref: str) -> Answer:
         project = self._project_of(ref, user)
         if not project.issues_enabled:
-            raise _Reply(403, {"message": "403 Forbidden"})
-        body = _body(request)
+            raise Reply(403, {"message": "403 Forbidden"})
+        body = body_of(request)
         if not str(body.get("title") or "").strip():
-            raise _Reply(400, {"error": "title is missing"})
-        now = _iso(self._now_ms())
+            raise Reply(400, {"error": "title is missing"})
+        now = iso(self._now_ms())
         iid = max(project.issues, default=0) + 1
         issue: Json = {
             "id": next(self._ids),
@@ -388,7 +384,7 @@ class FakeGitLab:
             "web_url": f"https://gitlab.example/{project.path}/-/issues/{iid}",
         }
         if issue["issue_type"] not in {"issue", "incident", "test_case", "task"}:
-            raise _Reply(400, {"error": "issue_type does not have a valid value"})
+            raise Reply(400, {"error": "issue_type does not have a valid value"})
         self._apply(project, issue, body)
         project.issues[iid] = issue
         project.notes[iid] = []
@@ -398,19 +394,19 @@ class FakeGitLab:
         project = self._project_of(ref, user, level=REPORTER)
         issue = self._issue_of(project, iid)
         before = json.dumps(issue, sort_keys=True)
-        body = _body(request)
+        body = body_of(request)
         event = body.pop("state_event", None)
         if event not in {None, "close", "reopen"}:
-            raise _Reply(400, {"error": "state_event does not have a valid value"})
+            raise Reply(400, {"error": "state_event does not have a valid value"})
         if "title" in body and not str(body["title"] or "").strip():
-            raise _Reply(400, {"message": {"title": ["can't be blank"]}})
+            raise Reply(400, {"message": {"title": ["can't be blank"]}})
         self._apply(project, issue, body)
         if event == "close" and issue["state"] == "opened":
-            issue["state"], issue["closed_at"] = "closed", _iso(self._now_ms())
+            issue["state"], issue["closed_at"] = "closed", iso(self._now_ms())
         elif event == "reopen" and issue["state"] == "closed":
             issue["state"], issue["closed_at"] = "opened", None
         if json.dumps(issue, sort_keys=True) != before:
-            issue["updated_at"] = _iso(self._now_ms())
+            issue["updated_at"] = iso(self._now_ms())
         return 200, issue, {}
 
     def _apply(self, project: GitLabProject, issue: Json, body: Json) -> None:
@@ -430,18 +426,18 @@ class FakeGitLab:
             elif int(ident) in project.milestones:
                 issue["milestone"] = project.milestones[int(ident)]
             else:
-                raise _Reply(404, {"message": "404 Milestone Not Found"})
+                raise Reply(404, {"message": "404 Milestone Not Found"})
         if "assignee_ids" in body:
             ids = [int(i) for i in body["assignee_ids"] or [] if int(i)]
             unknown = [i for i in ids if i not in self.users]
             if unknown:
-                raise _Reply(400, {"message": {"assignee_ids": ["are not valid users"]}})
+                raise Reply(400, {"message": {"assignee_ids": ["are not valid users"]}})
             issue["assignees"] = [self.users[i].json() for i in ids]
             issue["assignee"] = issue["assignees"][0] if ids else None
         if "due_date" in body:
             due = body["due_date"] or None
             if due is not None and not re.fullmatch(r"\d{4}-\d{2}-\d{2}", str(due)):
-                raise _Reply(400, {"error": "due_date is invalid"})
+                raise Reply(400, {"error": "due_date is invalid"})
             issue["due_date"] = due
 
     def _notes(self, request: httpx.Request, user: GitLabUser, ref: str, iid: str) -> Answer:
@@ -454,7 +450,7 @@ class FakeGitLab:
             key=lambda n: (n[order], n["id"]),
             reverse=params.get("sort", "desc") == "desc",
         )
-        return _page(request, notes)
+        return page(request, notes)
 
     def _note(
         self, _request: httpx.Request, user: GitLabUser, ref: str, iid: str, note_id: str
@@ -467,20 +463,20 @@ class FakeGitLab:
         for note in project.notes[int(iid)]:
             if note["id"] == int(note_id):
                 return note
-        raise _Reply(404, {"message": "404 Note Not Found"})
+        raise Reply(404, {"message": "404 Note Not Found"})
 
     def _create_note(self, request: httpx.Request, user: GitLabUser, ref: str, iid: str) -> Answer:
         project = self._project_of(ref, user)
         self._issue_of(project, iid)
-        body = str(_body(request).get("body") or "")
+        body = str(body_of(request).get("body") or "")
         if not body.strip():
-            raise _Reply(400, {"error": "body is missing"})
+            raise Reply(400, {"error": "body is missing"})
         return 201, self._new_note(project, int(iid), body, user, system=False), {}
 
     def _new_note(
         self, project: GitLabProject, iid: int, body: str, author: GitLabUser, *, system: bool
     ) -> Json:
-        now = _iso(self._now_ms())
+        now = iso(self._now_ms())
         note = {
             "id": next(self._ids),
             "body": body,
@@ -499,7 +495,7 @@ class FakeGitLab:
 
     def _touch(self, project: GitLabProject, iid: int) -> None:
         issue = project.issues[iid]
-        issue["updated_at"] = _iso(self._now_ms())
+        issue["updated_at"] = iso(self._now_ms())
         issue["user_notes_count"] = sum(1 for n in project.notes[iid] if not n["system"])
 
     def _edit_note(
@@ -508,9 +504,9 @@ class FakeGitLab:
         project = self._project_of(ref, user)
         note = self._note_of(project, iid, note_id)
         if note["system"] or (note["author"]["id"] != user.id and project.members[user.id] < 40):  # noqa: PLR2004
-            raise _Reply(403, {"message": "403 Forbidden"})
-        note["body"] = str(_body(request).get("body") or "")
-        note["updated_at"] = _iso(self._now_ms())
+            raise Reply(403, {"message": "403 Forbidden"})
+        note["body"] = str(body_of(request).get("body") or "")
+        note["updated_at"] = iso(self._now_ms())
         self._touch(project, int(iid))
         return 200, note, {}
 
@@ -520,25 +516,25 @@ class FakeGitLab:
         project = self._project_of(ref, user)
         note = self._note_of(project, iid, note_id)
         if note["author"]["id"] != user.id and project.members[user.id] < MAINTAINER:
-            raise _Reply(403, {"message": "403 Forbidden"})
+            raise Reply(403, {"message": "403 Forbidden"})
         project.notes[int(iid)].remove(note)
         self._touch(project, int(iid))
         return 204, None, {}
 
     def _labels(self, request: httpx.Request, user: GitLabUser, ref: str) -> Answer:
         project = self._project_of(ref, user)
-        return _page(request, sorted(project.labels.values(), key=lambda label: label["name"]))
+        return page(request, sorted(project.labels.values(), key=lambda label: label["name"]))
 
     def _milestones(self, request: httpx.Request, user: GitLabUser, ref: str) -> Answer:
         project = self._project_of(ref, user)
         found = list(project.milestones.values())
         if title := request.url.params.get("title"):
             found = [m for m in found if m["title"] == title]
-        return _page(request, found)
+        return page(request, found)
 
     def _upload(self, request: httpx.Request, user: GitLabUser, ref: str) -> Answer:
         project = self._project_of(ref, user)
-        filename, content = _multipart_file(request)
+        filename, content = multipart_file(request)
         secret = uuid.uuid4().hex
         path = f"{secret}/{filename}"
         project.uploads[path] = (content, user.id)
@@ -558,7 +554,7 @@ class FakeGitLab:
         project = self._project_of(ref, user)
         found = project.uploads.get(f"{secret}/{name}")
         if found is None:
-            raise _Reply(404, {"message": "404 Not found"})
+            raise Reply(404, {"message": "404 Not found"})
         return 200, found[0], {"Content-Type": "application/octet-stream"}
 
     def _delete_upload(
@@ -566,105 +562,5 @@ class FakeGitLab:
     ) -> Answer:
         project = self._project_of(ref, user, level=MAINTAINER)
         if project.uploads.pop(f"{secret}/{name}", None) is None:
-            raise _Reply(404, {"message": "404 Not found"})
+            raise Reply(404, {"message": "404 Not found"})
         return 204, None, {}
-
-
-def _too_many(wait_s: int, headers: Mapping[str, str]) -> _Reply:
-    return _Reply(429, {"message": "Retry later"}, {**headers, "Retry-After": str(wait_s)})
-
-
-def _iso(ms: int) -> str:
-    """GitLab's time stamps: ISO 8601 in UTC, to the millisecond."""
-    when = dt.datetime.fromtimestamp(ms / 1000, tz=dt.UTC)
-    return when.isoformat(timespec="milliseconds").replace("+00:00", "Z")
-
-
-def _ms(text: str) -> int:
-    when = dt.datetime.fromisoformat(text)
-    if when.tzinfo is None:
-        when = when.replace(tzinfo=dt.UTC)
-    return int(when.timestamp() * 1000)
-
-
-def _body(request: httpx.Request) -> Json:
-    """A JSON body, or form fields (GitLab takes both)."""
-    if not request.content:
-        return dict(request.url.params)
-    try:
-        body = json.loads(request.content)
-    except ValueError as exc:
-        raise _Reply(400, {"error": "the body is not JSON"}) from exc
-    if not isinstance(body, dict):
-        raise _Reply(400, {"error": "the body is not a JSON object"})
-    return body
-
-
-def _selected(issue: Json, params: httpx.QueryParams, users: Mapping[int, GitLabUser]) -> bool:
-    """Whether the issue passes the list filters GitLab's issue list documents."""
-    del users
-    checks: list[bool] = []
-    if after := params.get("updated_after"):
-        checks.append(_ms(issue["updated_at"]) >= _ms(after))
-    if before := params.get("updated_before"):
-        checks.append(_ms(issue["updated_at"]) <= _ms(before))
-    if after := params.get("created_after"):
-        checks.append(_ms(issue["created_at"]) >= _ms(after))
-    if (state := params.get("state", "all")) != "all":
-        checks.append(issue["state"] == state)
-    if labels := params.get("labels"):
-        checks.append(all(name.strip() in issue["labels"] for name in labels.split(",")))
-    if milestone := params.get("milestone"):
-        checks.append((issue["milestone"] or {}).get("title") == milestone)
-    if assignee := params.get("assignee_username"):
-        checks.append(any(a["username"] == assignee for a in issue["assignees"]))
-    if author := params.get("author_username"):
-        checks.append(issue["author"]["username"] == author)
-    if issue_type := params.get("issue_type"):
-        checks.append(issue["issue_type"] == issue_type)
-    if iids := params.get_list("iids[]"):
-        checks.append(str(issue["iid"]) in iids)
-    if search := params.get("search"):
-        where = params.get("in", "title,description").split(",")
-        texts = [str(issue.get(name) or "") for name in where]
-        checks.append(any(search.lower() in text.lower() for text in texts))
-    return all(checks)
-
-
-def _page(request: httpx.Request, items: list[Json]) -> Answer:
-    """One page of ``items`` with GitLab's offset-paging headers."""
-    params = request.url.params
-    try:
-        per_page = min(max(int(params.get("per_page", 20)), 1), MAX_PER_PAGE)
-        page = max(int(params.get("page", 1)), 1)
-    except ValueError as exc:
-        raise _Reply(400, {"error": "page or per_page is invalid"}) from exc
-    total_pages = max((len(items) + per_page - 1) // per_page, 1)
-    chosen = items[(page - 1) * per_page : page * per_page]
-    headers = {
-        "X-Page": str(page),
-        "X-Per-Page": str(per_page),
-        "X-Total": str(len(items)),
-        "X-Total-Pages": str(total_pages),
-        "X-Next-Page": str(page + 1) if page < total_pages else "",
-        "X-Prev-Page": str(page - 1) if page > 1 else "",
-    }
-    if page < total_pages:
-        headers["Link"] = f'<{request.url.copy_merge_params({"page": page + 1})}>; rel="next"'
-    return 200, chosen, headers
-
-
-def _multipart_file(request: httpx.Request) -> tuple[str, bytes]:
-    """The ``file`` part of a multipart upload: its filename and content."""
-    kind = request.headers.get("Content-Type", "")
-    if not kind.startswith("multipart/form-data"):
-        raise _Reply(400, {"error": "file is missing"})
-    message = BytesParser(policy=HTTP).parsebytes(
-        b"Content-Type: " + kind.encode() + b"\r\n\r\n" + request.read()
-    )
-    for part in message.iter_parts():
-        if part.get_param("name", header="content-disposition") == "file":
-            filename = part.get_filename() or "file"
-            payload = part.get_payload(decode=True)
-            return filename, payload if isinstance(payload, bytes) else b""
-    raise _Reply(400, {"error": "file is missing"})

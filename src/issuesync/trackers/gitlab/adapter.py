@@ -48,13 +48,11 @@ from issuesync.domain.replica import (
 )
 from issuesync.errors import (
     ConfigurationError,
-    IssueSyncError,
     NotFoundError,
     TrackerOfflineError,
 )
 from issuesync.trackers.adapter import (
     Capabilities,
-    ConnectionCheck,
     ConnectionReport,
     CreatedIssue,
     Deletion,
@@ -66,6 +64,7 @@ from issuesync.trackers.adapter import (
 )
 from issuesync.trackers.gitlab import shape
 from issuesync.trackers.gitlab.client import PER_PAGE_MAX, GitLabClient
+from issuesync.trackers.gitlab.connection import test_connection
 from issuesync.trackers.gitlab.edits import Directory, issue_body, issue_type
 from issuesync.trackers.gitlab.markers import mark, unmark
 from issuesync.trackers.gitlab.receipts import Receipts
@@ -92,8 +91,6 @@ QUERY_PARAMETERS: Final = frozenset(
 FIRST_PAGE_SHARE: Final = 4  # the first page: a quarter of a page; then doubling
 MAX_STEPS: Final = 10_000  # a bound on the requests of one poll
 CLOCK_TTL_S: Final = 600.0
-REPORTER: Final = 20  # GitLab's access level that may edit, label and close others' issues
-MAINTAINER: Final = 40  # ... and delete uploads
 
 
 def _iso(ms: int) -> str:
@@ -139,7 +136,6 @@ class GitLabAdapter(Tracker):
         self._directory = Directory(client, project_key)
         self._receipts = Receipts(client, self._path)
         self._clock: tuple[float, int] | None = None
-        self._project: dict[str, Any] = {}  # as the connection test read it
 
     def __repr__(self) -> str:
         return f"GitLabAdapter({self._client!r}, project_key={self.project_key!r})"
@@ -388,63 +384,13 @@ class GitLabAdapter(Tracker):
 
     def test_connection(self) -> ConnectionReport:
         """Reachable, the token valid (``/user``), the project and its issues, the access level."""
-        checks: list[ConnectionCheck] = []
-        steps = (
-            ("reachable", self._check_reachable),
-            ("authenticated", self._check_user),
-            ("project", self._check_project),
-            ("permissions", self._check_access),
-        )
-        for name, check in steps:
-            try:
-                detail = check()
-            except IssueSyncError as exc:
-                checks.append(ConnectionCheck(name, ok=False, detail=exc.describe()))
-                break
-            checks.append(ConnectionCheck(name, ok=not detail.startswith("missing"), detail=detail))
-            if not checks[-1].ok:
-                break
-        return ConnectionReport(tuple(checks))
+        return test_connection(self._client, self._path)
 
     def close(self) -> None:
         """Close the HTTP connections."""
         self._client.close()
 
     # -- helpers ---------------------------------------------------------------------------
-
-    def _check_reachable(self) -> str:
-        try:
-            info = self._client.get("version")
-        except IssueSyncError as exc:
-            if exc.status_code in {401, 403}:  # an answer: the token is checked next
-                return f"GitLab at {self._client.base_url} answers"
-            raise
-        return f"GitLab {info.get('version', '?')} at {self._client.base_url} answers"
-
-    def _check_user(self) -> str:
-        me = self._client.get("user")
-        return f"token of '{me.get('username')}'"
-
-    def _check_project(self) -> str:
-        project = self._project = self._client.get(self._path)
-        if not project.get("issues_enabled", True):
-            return f"missing: issues are turned off in project {project.get('path_with_namespace')}"
-        return f"project {project.get('path_with_namespace')} exists, with issues"
-
-    def _check_access(self) -> str:
-        permissions = self._project.get("permissions") or {}
-        levels = [
-            int((permissions.get(kind) or {}).get("access_level") or 0)
-            for kind in ("project_access", "group_access")
-        ]
-        level = max(levels)
-        if level < REPORTER:
-            return (
-                f"missing: access level {level}; the sync user needs Reporter (20) or more "
-                "to edit, label, assign and close issues"
-            )
-        uploads = "" if level >= MAINTAINER else "; deleting uploads needs Maintainer (40)"
-        return f"access level {level}: may create, edit, close and comment{uploads}"
 
     def _post_note(self, iid: str, body: str) -> dict[str, Any]:
         try:

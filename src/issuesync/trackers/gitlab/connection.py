@@ -1,0 +1,69 @@
+"""The ``gitlab`` adapter's connection test: reachable, the token, the project, the access."""
+
+from __future__ import annotations
+
+from typing import Any, Final
+
+from issuesync.errors import IssueSyncError
+from issuesync.trackers.adapter import ConnectionCheck, ConnectionReport
+from issuesync.trackers.gitlab.client import GitLabClient
+
+REPORTER: Final = 20  # GitLab's access level that may edit, label and close others' issues
+MAINTAINER: Final = 40  # ... and delete uploads
+
+
+def test_connection(client: GitLabClient, project_path: str) -> ConnectionReport:
+    """Each check in turn, up to the first that fails; no credential in any detail."""
+    checks: list[ConnectionCheck] = []
+    project: dict[str, Any] = {}
+
+    def reachable() -> str:
+        try:
+            info = client.get("version")
+        except IssueSyncError as exc:
+            if exc.status_code in {401, 403}:  # an answer: the token is checked next
+                return f"GitLab at {client.base_url} answers"
+            raise
+        return f"GitLab {info.get('version', '?')} at {client.base_url} answers"
+
+    def authenticated() -> str:
+        return f"token of '{client.get('user').get('username')}'"
+
+    def project_exists() -> str:
+        project.update(client.get(project_path))
+        name = project.get("path_with_namespace")
+        if not project.get("issues_enabled", True):
+            return f"missing: issues are turned off in project {name}"
+        return f"project {name} exists, with issues"
+
+    def permissions() -> str:
+        granted = project.get("permissions") or {}
+        level = max(
+            int((granted.get(kind) or {}).get("access_level") or 0)
+            for kind in ("project_access", "group_access")
+        )
+        if level < REPORTER:
+            return (
+                f"missing: access level {level}; the sync user needs Reporter (20) or more "
+                "to edit, label, assign and close issues"
+            )
+        uploads = "" if level >= MAINTAINER else "; deleting uploads needs Maintainer (40)"
+        return f"access level {level}: may create, edit, close and comment{uploads}"
+
+    steps = (
+        ("reachable", reachable),
+        ("authenticated", authenticated),
+        ("project", project_exists),
+        ("permissions", permissions),
+    )
+    for name, check in steps:
+        try:
+            detail = check()
+        except IssueSyncError as exc:
+            # The client's messages name method, path and status, never a credential.
+            checks.append(ConnectionCheck(name, ok=False, detail=exc.describe()))
+            break
+        checks.append(ConnectionCheck(name, ok=not detail.startswith("missing"), detail=detail))
+        if not checks[-1].ok:
+            break
+    return ConnectionReport(tuple(checks))
