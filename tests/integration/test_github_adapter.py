@@ -301,7 +301,7 @@ def test_the_budget_waits_for_the_reset_before_github_has_to_refuse(clock: FakeT
     owner = as_owner(github)
     for n in range(3):
         owner.post(f"/repos/{REPO}/issues", json={"title": f"Counted {n}"})
-    github.limit = 2
+    github.limits.limit = 2
     adapter = make_adapter(github, clock)
     for key in ("1", "2", "1", "3"):  # the second read of 1 is a 304: free
         assert adapter.get(key) is not None

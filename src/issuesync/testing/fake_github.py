@@ -38,17 +38,17 @@ from __future__ import annotations
 import email.utils
 import hashlib
 import json
-import math
 import re
 import threading
 import time
-from collections import Counter, deque
+from collections import Counter
 from collections.abc import Callable, Mapping
 from typing import Final, NamedTuple
 from urllib.parse import parse_qsl, urlencode
 
 import httpx
 
+from issuesync.testing.fake_github_limits import RateLimits
 from issuesync.testing.fake_github_state import (
     Comment,
     GitHubUser,
@@ -56,21 +56,18 @@ from issuesync.testing.fake_github_state import (
     Json,
     Label,
     Milestone,
+    Reply,
     Repository,
     comment_json,
+    invalid,
     parse_iso,
 )
 
 __all__ = ["FakeGitHub", "GitHubUser", "Repository"]
 
-DOCS: Final = "https://docs.github.com/rest"
 API_VERSIONS: Final = ("2022-11-28",)  # what X-GitHub-Api-Version may name (default: the first)
 MAX_PER_PAGE: Final = 100
 DEFAULT_PER_PAGE: Final = 30
-WRITES: Final = frozenset({"POST", "PATCH", "PUT", "DELETE"})
-SECONDARY_MESSAGE: Final = (
-    "You have exceeded a secondary rate limit. Please wait a few minutes before you try again."
-)
 
 _O_R = r"/repos/(?P<owner>[^/]+)/(?P<repo>[^/]+)"
 # (pattern, route name): the first that matches serves the path.
@@ -93,23 +90,6 @@ ROUTES: Final = tuple(
 )
 
 
-class _Answer(Exception):  # noqa: N818 - a control-flow signal carrying a reply
-    """An answer other than the route's success: an error or a limit."""
-
-    def __init__(self, status: int, message: str, **extra: object) -> None:
-        super().__init__(message)
-        self.status = status
-        self.body: Json = {"message": message, **extra, "documentation_url": DOCS}
-        self.headers: dict[str, str] = {}
-
-
-def _invalid(resource: str, field: str, code: str, value: object = None) -> _Answer:
-    error: Json = {"resource": resource, "field": field, "code": code}
-    if value is not None:
-        error["value"] = value
-    return _Answer(422, "Validation Failed", errors=[error])
-
-
 class _Call(NamedTuple):
     """What a repository route works on."""
 
@@ -120,14 +100,6 @@ class _Call(NamedTuple):
     body: Json
     base: str
     request: httpx.Request
-
-
-class _Window:
-    """One token's primary rate limit: ``used`` of ``limit`` until ``reset``."""
-
-    def __init__(self, reset: float) -> None:
-        self.used = 0
-        self.reset = reset
 
 
 class FakeGitHub:
@@ -146,19 +118,19 @@ class FakeGitHub:
     ) -> None:
         self.prefix = prefix.rstrip("/")
         self.clock = clock
-        self.limit = limit
-        self.window_s = window_s
-        self.primary_status = primary_status
-        self.secondary_writes_per_minute = secondary_writes_per_minute
-        self.secondary_retry_after_s = secondary_retry_after_s
+        self.limits = RateLimits(
+            clock,
+            limit=limit,
+            window_s=window_s,
+            primary_status=primary_status,
+            secondary_writes_per_minute=secondary_writes_per_minute,
+            secondary_retry_after_s=secondary_retry_after_s,
+        )
         self.calls: Counter[str] = Counter()
         self.log: list[tuple[str, str, int]] = []
         self.users: dict[str, GitHubUser] = {}  # lower-case login -> user
         self.repos: dict[str, Repository] = {}  # lower-case full name -> repository
         self._tokens: dict[str, GitHubUser] = {}
-        self._windows: dict[str, _Window] = {}
-        self._writes: dict[str, deque[float]] = {}
-        self._blocked: dict[str, float] = {}  # token -> when writes may go again
         self._ids = 1000
         self._lock = threading.RLock()
 
@@ -230,8 +202,7 @@ class FakeGitHub:
     def used(self, token: str) -> int:
         """Requests counted against ``token``'s primary limit in its current window."""
         with self._lock:
-            window = self._windows.get(token)
-            return window.used if window is not None and self.clock() < window.reset else 0
+            return self.limits.used(token)
 
     # -- the handler -------------------------------------------------------------------------
 
@@ -249,10 +220,10 @@ class FakeGitHub:
             try:
                 _check_version(request)
                 user = self._user_for(token)
-                if route != "/rate_limit":
-                    headers.update(self._spend(token, method))
+                if route != "/rate_limit" and token is not None:
+                    headers.update(self.limits.spend(token, user.id, method))
                 status, body = self._serve(method, route, match, request, user)
-            except _Answer as answer:
+            except Reply as answer:
                 headers.update(answer.headers)
                 status, body = answer.status, answer.body
             response = self._respond(request, status, body, headers, token)
@@ -267,62 +238,11 @@ class FakeGitHub:
 
     def _user_for(self, token: str | None) -> GitHubUser:
         if token is None:
-            raise _Answer(401, "Requires authentication")
+            raise Reply(401, "Requires authentication")
         user = self._tokens.get(token)
         if user is None:
-            raise _Answer(401, "Bad credentials")
+            raise Reply(401, "Bad credentials")
         return user
-
-    def _spend(self, token: str | None, method: str) -> dict[str, str]:
-        """Count the request against the token's limits; the headers, or a limit's answer."""
-        assert token is not None
-        now = self.clock()
-        window = self._windows.get(token)
-        if window is None or now >= window.reset:
-            # GitHub's reset is a whole epoch second: the header says exactly when.
-            window = self._windows[token] = _Window(math.ceil(now + self.window_s))
-        headers = {
-            "x-ratelimit-limit": str(self.limit),
-            "x-ratelimit-reset": str(int(window.reset)),
-            "x-ratelimit-resource": "core",
-        }
-        if window.used >= self.limit:
-            user = self._tokens[token]
-            answer = _Answer(self.primary_status, f"API rate limit exceeded for user ID {user.id}.")
-            answer.headers = {
-                **headers,
-                "x-ratelimit-remaining": "0",
-                "x-ratelimit-used": str(window.used),
-            }
-            raise answer
-        window.used += 1
-        headers["x-ratelimit-used"] = str(window.used)
-        headers["x-ratelimit-remaining"] = str(self.limit - window.used)
-        if method in WRITES and self.secondary_writes_per_minute is not None:
-            self._secondary(token, now, headers)
-        return headers
-
-    def _secondary(self, token: str, now: float, headers: Mapping[str, str]) -> None:
-        """The content-creation limit: too many writes in a minute block writes for a while.
-
-        The block lasts ``secondary_retry_after_s`` (said in ``Retry-After``), else a minute.
-        """
-        assert self.secondary_writes_per_minute is not None
-        writes = self._writes.setdefault(token, deque())
-        blocked = self._blocked.get(token, 0.0)
-        while writes and writes[0] <= now - 60:
-            writes.popleft()
-        if now >= blocked and len(writes) < self.secondary_writes_per_minute:
-            writes.append(now)
-            return
-        if now >= blocked:
-            self._blocked[token] = now + (self.secondary_retry_after_s or 60)
-            writes.clear()
-        answer = _Answer(403, SECONDARY_MESSAGE)
-        answer.headers = dict(headers)
-        if self.secondary_retry_after_s is not None:
-            answer.headers["retry-after"] = str(self.secondary_retry_after_s)
-        raise answer
 
     def _respond(
         self,
@@ -341,18 +261,10 @@ class FakeGitHub:
             etag = f'W/"{hashlib.sha256(content).hexdigest()[:32]}"'
             headers["ETag"] = etag
             if request.headers.get("If-None-Match") == etag:
-                self._refund(token, headers)
+                self.limits.refund(token or "", headers)
                 return httpx.Response(304, headers=headers, request=request)
         headers["Content-Type"] = "application/json; charset=utf-8"
         return httpx.Response(status, headers=headers, content=content, request=request)
-
-    def _refund(self, token: str | None, headers: dict[str, str]) -> None:
-        """A 304 does not count against the primary rate limit."""
-        window = self._windows.get(token or "")
-        if window is not None and "x-ratelimit-used" in headers:
-            window.used -= 1
-            headers["x-ratelimit-used"] = str(window.used)
-            headers["x-ratelimit-remaining"] = str(self.limit - window.used)
 
     # -- routes ------------------------------------------------------------------------------
 
@@ -369,24 +281,24 @@ class FakeGitHub:
         if route == "/user" and method == "GET":
             return 200, user.profile(base)
         if route == "/rate_limit" and method == "GET":
-            return 200, {"resources": {}, "rate": {"limit": self.limit}}
+            return 200, {"resources": {}, "rate": {"limit": self.limits.limit}}
         if route == "/users/:login" and method == "GET":
             found = self.users.get(match["login"].lower())
             if found is None:
-                raise _Answer(404, "Not Found")
+                raise Reply(404, "Not Found")
             return 200, found.profile(base)
         if "owner" not in match:
-            raise _Answer(404, "Not Found")
+            raise Reply(404, "Not Found")
         repo = self._repo(match, user)
         handler = _REPO_ROUTES.get((method, route))
         if handler is None:
-            raise _Answer(404, "Not Found")
+            raise Reply(404, "Not Found")
         return handler(self, _Call(repo, user, match, params, _body(request), base, request))
 
     def _repo(self, match: Mapping[str, str], user: GitHubUser) -> Repository:
         repo = self.repos.get(f"{match['owner']}/{match['repo']}".lower())
         if repo is None or repo.role(user) is None:
-            raise _Answer(404, "Not Found")
+            raise Reply(404, "Not Found")
         return repo
 
     # -- the repository's routes (dispatched by _REPO_ROUTES) ---------------------------------
@@ -395,7 +307,7 @@ class FakeGitHub:
         return 200, call.repo.json(call.base, call.user)
 
     def _list_issues(self, call: _Call) -> tuple[int, object]:
-        issues = [i for i in call.repo.issues.values() if _issue_matches(i, call.params)]
+        issues = [i for i in call.repo.issues.values() if i.listed(call.params)]
         sort = call.params.get("sort", "created")
         key: Callable[[Issue], tuple[int, int]] = {
             "updated": lambda i: (i.updated, i.number),
@@ -408,10 +320,10 @@ class FakeGitHub:
 
     def _create_issue(self, call: _Call) -> tuple[int, object]:
         if not call.repo.has_issues:
-            raise _Answer(410, "Issues are disabled for this repo")
+            raise Reply(410, "Issues are disabled for this repo")
         title = call.body.get("title")
         if not isinstance(title, str) or not title.strip():
-            raise _invalid("Issue", "title", "missing_field")
+            raise invalid("Issue", "title", "missing_field")
         now = self._now()
         issue = Issue(
             self._next_id(),
@@ -432,16 +344,16 @@ class FakeGitHub:
     def _edit_issue(self, call: _Call) -> tuple[int, object]:
         issue = self._issue(call.repo, call.match)
         if issue.user.id != call.user.id and not call.repo.may(call.user, "triage"):
-            raise _Answer(403, "Must have triage access to edit this issue.")
+            raise Reply(403, "Must have triage access to edit this issue.")
         before = issue.json(call.base, call.repo.full_name)
         if "title" in call.body:
             if not isinstance(call.body["title"], str) or not call.body["title"].strip():
-                raise _invalid("Issue", "title", "missing_field")
+                raise invalid("Issue", "title", "missing_field")
             issue.title = call.body["title"]
         if "body" in call.body:
             issue.body = call.body["body"]
         self._apply(call.repo, call.user, issue, call.body)
-        self._state(issue, call.body)
+        issue.move(call.body.get("state"), call.body.get("state_reason"), self._now())
         if issue.json(call.base, call.repo.full_name) != before:
             issue.updated = self._now()
         return 200, issue.json(call.base, call.repo.full_name)
@@ -484,7 +396,7 @@ class FakeGitHub:
         issue = self._issue(call.repo, call.match)
         text = call.body.get("body")
         if not isinstance(text, str) or not text:
-            raise _invalid("IssueComment", "body", "missing_field")
+            raise invalid("IssueComment", "body", "missing_field")
         now = self._now()
         comment = Comment(self._next_id(), issue.number, text, call.user, now, now)
         issue.comments.append(comment)
@@ -496,13 +408,13 @@ class FakeGitHub:
         if call.request.method == "GET":
             return 200, comment_json(comment, call.base, call.repo.full_name)
         if comment.user.id != call.user.id and not call.repo.may(call.user, "triage"):
-            raise _Answer(403, "Must have triage access to change this comment.")
+            raise Reply(403, "Must have triage access to change this comment.")
         if call.request.method == "DELETE":
             issue.comments.remove(comment)
             return 204, None
         text = call.body.get("body")
         if not isinstance(text, str) or not text:
-            raise _invalid("IssueComment", "body", "missing_field")
+            raise invalid("IssueComment", "body", "missing_field")
         comment.body = text
         comment.updated = self._now()
         return 200, comment_json(comment, call.base, call.repo.full_name)
@@ -525,7 +437,7 @@ class FakeGitHub:
     def _assignable(self, call: _Call) -> tuple[int, object]:
         found = self.users.get(call.match["login"].lower())
         if found is None or not call.repo.may(found, "triage"):
-            raise _Answer(404, "Not Found")
+            raise Reply(404, "Not Found")
         return 204, None
 
     # -- helpers -----------------------------------------------------------------------------
@@ -533,7 +445,7 @@ class FakeGitHub:
     def _issue(self, repo: Repository, match: Mapping[str, str]) -> Issue:
         issue = repo.issues.get(int(match["number"]))
         if issue is None:
-            raise _Answer(404, "Not Found")
+            raise Reply(404, "Not Found")
         return issue
 
     def _comment(self, repo: Repository, comment_id: int) -> tuple[Issue, Comment]:
@@ -541,7 +453,7 @@ class FakeGitHub:
             for comment in issue.comments:
                 if comment.id == comment_id:
                     return issue, comment
-        raise _Answer(404, "Not Found")
+        raise Reply(404, "Not Found")
 
     def _apply(self, repo: Repository, user: GitHubUser, issue: Issue, body: Json) -> None:
         """Labels, assignees, milestone: silently dropped without triage access, as at GitHub."""
@@ -554,7 +466,7 @@ class FakeGitHub:
             users = [self.users.get(login.lower()) for login in logins]
             for login, found in zip(logins, users, strict=True):
                 if found is None or not repo.may(found, "triage"):
-                    raise _invalid("Issue", "assignees", "invalid", login)
+                    raise invalid("Issue", "assignees", "invalid", login)
             issue.assignees = [u for u in users if u is not None]
         if "milestone" in body:
             number = body["milestone"]
@@ -563,23 +475,7 @@ class FakeGitHub:
             elif isinstance(number, int) and number in repo.milestones:
                 issue.milestone = repo.milestones[number]
             else:
-                raise _invalid("Issue", "milestone", "invalid", number)
-
-    def _state(self, issue: Issue, body: Json) -> None:
-        state = body.get("state")
-        reason = body.get("state_reason")
-        if state is None:
-            return
-        if state not in {"open", "closed"}:
-            raise _invalid("Issue", "state", "invalid", state)
-        if state == "closed":
-            if reason not in {None, "completed", "not_planned", "duplicate"}:
-                raise _invalid("Issue", "state_reason", "invalid", reason)
-            if issue.state != "closed" or (reason or "completed") != issue.state_reason:
-                issue.state, issue.state_reason = "closed", reason or "completed"
-                issue.closed = self._now()
-        elif issue.state == "closed":
-            issue.state, issue.state_reason, issue.closed = "open", "reopened", None
+                raise invalid("Issue", "milestone", "invalid", number)
 
     def _label(self, repo: Repository, name: str) -> Label:
         label = repo.labels.get(name.lower())
@@ -617,7 +513,7 @@ _REPO_ROUTES: Final[dict[tuple[str, str], _Route]] = {
 def _check_version(request: httpx.Request) -> None:
     version = request.headers.get("X-GitHub-Api-Version", API_VERSIONS[0])
     if version not in API_VERSIONS:
-        raise _Answer(400, f"API version '{version}' is not supported.")
+        raise Reply(400, f"API version '{version}' is not supported.")
 
 
 def _token(request: httpx.Request) -> str | None:
@@ -632,47 +528,16 @@ def _body(request: httpx.Request) -> Json:
     try:
         body = json.loads(request.content)
     except ValueError as exc:
-        raise _Answer(400, "Problems parsing JSON") from exc
+        raise Reply(400, "Problems parsing JSON") from exc
     if not isinstance(body, dict):
-        raise _Answer(400, "Problems parsing JSON")
+        raise Reply(400, "Problems parsing JSON")
     return body
 
 
 def _names(value: object, field: str) -> list[str]:
     if not isinstance(value, list) or not all(isinstance(v, str) for v in value):
-        raise _invalid("Issue", field, "invalid", value)
+        raise invalid("Issue", field, "invalid", value)
     return [str(v) for v in value]
-
-
-def _issue_matches(issue: Issue, params: Mapping[str, str]) -> bool:  # noqa: PLR0911 - one per filter
-    """The list filters of ``GET /repos/{o}/{r}/issues``."""
-    state = params.get("state", "open")
-    if state not in {"all", issue.state}:
-        return False
-    since = params.get("since")
-    if since and issue.updated < (parse_iso(since) or 0):
-        return False
-    wanted = [n.strip().lower() for n in params.get("labels", "").split(",") if n.strip()]
-    if not set(wanted) <= {label.name.lower() for label in issue.labels}:
-        return False
-    assignee = params.get("assignee")
-    logins = {u.login.lower() for u in issue.assignees}
-    if (assignee == "none" and logins) or (assignee == "*" and not logins):
-        return False
-    if assignee not in {None, "none", "*"} and str(assignee).lower() not in logins:
-        return False
-    mentioned = params.get("mentioned")
-    texts = [issue.body or "", *(c.body for c in issue.comments)]
-    if mentioned and not any(f"@{mentioned.lower()}" in t.lower() for t in texts):
-        return False
-    creator = params.get("creator")
-    if creator and issue.user.login.lower() != creator.lower():
-        return False
-    milestone = params.get("milestone")
-    number = issue.milestone.number if issue.milestone else None
-    if (milestone == "none" and number is not None) or (milestone == "*" and number is None):
-        return False
-    return milestone in {None, "none", "*"} or str(number) == milestone
 
 
 def _paged(
@@ -683,7 +548,7 @@ def _paged(
         per_page = min(max(int(params.get("per_page", DEFAULT_PER_PAGE)), 1), MAX_PER_PAGE)
         page = max(int(params.get("page", 1)), 1)
     except ValueError as exc:
-        raise _Answer(422, "Invalid page or per_page") from exc
+        raise Reply(422, "Invalid page or per_page") from exc
     last = max((len(items) + per_page - 1) // per_page, 1)
     links = []
 

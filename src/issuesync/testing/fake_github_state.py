@@ -8,6 +8,7 @@ Times are whole epoch seconds, as GitHub keeps them.
 from __future__ import annotations
 
 import datetime as dt
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any, Final
 
@@ -34,6 +35,27 @@ def parse_iso(text: str) -> int | None:
     """Whole epoch seconds of an ISO 8601 time (``Z`` or an offset); None when not one."""
     ms = parse_datetime(text)
     return None if ms is None else ms // 1000
+
+
+DOCS: Final = "https://docs.github.com/rest"
+
+
+class Reply(Exception):  # noqa: N818 - a control-flow signal carrying an answer
+    """An answer other than a route's success: an error or a spent limit, in GitHub's shape."""
+
+    def __init__(self, status: int, message: str, **extra: object) -> None:
+        super().__init__(message)
+        self.status = status
+        self.body: Json = {"message": message, **extra, "documentation_url": DOCS}
+        self.headers: dict[str, str] = {}
+
+
+def invalid(resource: str, field: str, code: str, value: object = None) -> Reply:
+    """GitHub's ``422 Validation Failed`` naming one field."""
+    error: Json = {"resource": resource, "field": field, "code": code}
+    if value is not None:
+        error["value"] = value
+    return Reply(422, "Validation Failed", errors=[error])
 
 
 @dataclass
@@ -134,6 +156,51 @@ class Issue:
     milestone: Milestone | None = None
     pull_request: bool = False
     comments: list[Comment] = field(default_factory=list)
+
+    def move(self, state: object, reason: object, now: int) -> None:
+        """Open or close, as a ``PATCH`` with ``state`` and ``state_reason`` does."""
+        if state is None:
+            return
+        if state not in {"open", "closed"}:
+            raise invalid("Issue", "state", "invalid", state)
+        if state == "closed":
+            if reason not in {None, "completed", "not_planned", "duplicate"}:
+                raise invalid("Issue", "state_reason", "invalid", reason)
+            if self.state != "closed" or (reason or "completed") != self.state_reason:
+                self.state, self.state_reason = "closed", str(reason or "completed")
+                self.closed = now
+        elif self.state == "closed":
+            self.state, self.state_reason, self.closed = "open", "reopened", None
+
+    def listed(self, params: Mapping[str, str]) -> bool:  # noqa: PLR0911 - one per filter
+        """Whether the issue passes the filters of ``GET /repos/{o}/{r}/issues``."""
+        state = params.get("state", "open")
+        if state not in {"all", self.state}:
+            return False
+        since = params.get("since")
+        if since and self.updated < (parse_iso(since) or 0):
+            return False
+        wanted = [n.strip().lower() for n in params.get("labels", "").split(",") if n.strip()]
+        if not set(wanted) <= {label.name.lower() for label in self.labels}:
+            return False
+        assignee = params.get("assignee")
+        logins = {u.login.lower() for u in self.assignees}
+        if (assignee == "none" and logins) or (assignee == "*" and not logins):
+            return False
+        if assignee not in {None, "none", "*"} and str(assignee).lower() not in logins:
+            return False
+        mentioned = params.get("mentioned")
+        texts = [self.body or "", *(c.body for c in self.comments)]
+        if mentioned and not any(f"@{mentioned.lower()}" in t.lower() for t in texts):
+            return False
+        creator = params.get("creator")
+        if creator and self.user.login.lower() != creator.lower():
+            return False
+        milestone = params.get("milestone")
+        number = self.milestone.number if self.milestone else None
+        if (milestone == "none" and number is not None) or (milestone == "*" and number is None):
+            return False
+        return milestone in {None, "none", "*"} or str(number) == milestone
 
     def json(self, base: str, repo: str) -> Json:
         """The issue object of GitHub's REST API."""

@@ -36,14 +36,12 @@ from typing import Any, Final
 from issuesync.domain.replica import FieldValue, HubAttachment, HubComment, Replica, UserRef
 from issuesync.errors import (
     ConfigurationError,
-    IssueSyncError,
     NotFoundError,
     TrackerOfflineError,
     TrackerRejectedError,
 )
 from issuesync.trackers.adapter import (
     Capabilities,
-    ConnectionCheck,
     ConnectionReport,
     CreatedIssue,
     Deletion,
@@ -53,7 +51,7 @@ from issuesync.trackers.adapter import (
     Tracker,
     create_each,
 )
-from issuesync.trackers.github import shape
+from issuesync.trackers.github import connection, shape
 from issuesync.trackers.github.client import GitHubClient, each_page
 from issuesync.trackers.github.listing import MAX_PER_PAGE, IssueLister, Query, parse_query
 from issuesync.trackers.github.receipts import KnownComments, Receipts
@@ -338,60 +336,15 @@ class GitHubAdapter(Tracker):
 
     def test_connection(self) -> ConnectionReport:
         """Reachable, the token valid, the repository there, issues on, triage access."""
-        checks: list[ConnectionCheck] = []
-        repo: dict[str, Any] = {}
-        steps = (
-            ("reachable", self._check_reachable),
-            ("authenticated", self._check_user),
-            ("project", lambda: self._check_repository(repo)),
-            ("issues", lambda: self._check_issues(repo)),
-            ("permissions", lambda: self._check_permissions(repo)),
+        return connection.test_connection(
+            self._client, self.project_key, self._path, self._sync_login
         )
-        for name, check in steps:
-            try:
-                detail = check()
-            except IssueSyncError as exc:
-                # The client's messages name method, path and status, never a credential.
-                checks.append(ConnectionCheck(name, ok=False, detail=exc.describe()))
-                break
-            checks.append(ConnectionCheck(name, ok=not detail.startswith("missing"), detail=detail))
-        return ConnectionReport(tuple(checks))
 
     def close(self) -> None:
         """Close the HTTP connections."""
         self._client.close()
 
     # -- helpers ---------------------------------------------------------------------------
-
-    def _check_reachable(self) -> str:
-        try:
-            self._client.request("GET", "rate_limit")
-        except IssueSyncError as exc:
-            if exc.status_code in {401, 403}:  # an answer, so reachable: the token is next
-                return f"GitHub at {self._client.base_url} answers"
-            raise
-        return f"GitHub at {self._client.base_url} answers"
-
-    def _check_user(self) -> str:
-        return f"signed in as '{self._sync_login()}'"
-
-    def _check_repository(self, repo: dict[str, Any]) -> str:
-        repo.update(self._client.get(self._path))
-        return f"repository {repo.get('full_name') or self.project_key} exists"
-
-    def _check_issues(self, repo: Mapping[str, Any]) -> str:
-        if repo.get("has_issues") is False:
-            return f"missing: issues are turned off in {self.project_key}'s settings"
-        return "issues are on"
-
-    def _check_permissions(self, repo: Mapping[str, Any]) -> str:
-        held = repo.get("permissions") or {}
-        if not (held.get("push") or held.get("triage")):
-            return (
-                f"missing: triage or write access to {self.project_key} (to label, assign, "
-                "close and reopen issues)"
-            )
-        return "may open, edit, label, assign, close and comment on issues"
 
     def _sync_login(self) -> str:
         if self._login is None:
