@@ -277,12 +277,18 @@ def test_gone_and_transferred_issues_and_pull_requests_read_as_no_issue(
         if request.url.path.endswith("/issues/7"):
             return httpx.Response(410, json={"message": "This issue was deleted"})
         if request.url.path.endswith("/issues/8"):
-            return httpx.Response(301, json={"message": "Moved Permanently"})
+            moved = "https://api.github.com/repositories/99/issues/3"
+            return httpx.Response(301, headers={"Location": moved}, json={"message": "Moved"})
+        if request.url.path.endswith("/issues/9"):  # the same path elsewhere: a wrong base URL
+            https = str(request.url.copy_with(scheme="https", host="elsewhere.test"))
+            return httpx.Response(301, headers={"Location": https})
         return github(request)
 
     adapter = make_adapter(gone, clock)
     assert adapter.get("7") is None
     assert adapter.get("8") is None
+    with pytest.raises(ConfigurationError):
+        adapter.get("9")
     assert adapter.get("2") is None  # the pull request
     assert adapter.get("not-a-number") is None
     assert adapter.get("other/repo#1") is None

@@ -62,7 +62,8 @@ LIMITS: Final = (
 )
 MAX_PAGES: Final = 10_000  # a bound on any one listing: a million items
 SECONDARY_WAIT_S: Final = 60.0  # "wait for at least one minute" without Retry-After
-GONE: Final = frozenset({301, 410})
+HTTP_MOVED: Final = 301
+HTTP_GONE: Final = 410
 LIMIT_STATUSES: Final = frozenset({403, 429})
 
 
@@ -158,6 +159,12 @@ def each_page(
         query = {**query, "page": following["page"]}
 
 
+def _moved_away(path: str, response: httpx.Response) -> bool:
+    """Whether a ``301`` sends an issue to another one (not the same path on another URL)."""
+    location = httpx.URL(response.headers.get("Location", ""))
+    return "/issues/" in f"/{path}" and not location.path.endswith(f"/{shown(path).lstrip('/')}")
+
+
 class GitHubClient(RestClient):
     """Requests to one GitHub's REST API (``https://api.github.com`` or ``https://host/api/v3``)."""
 
@@ -194,11 +201,13 @@ class GitHubClient(RestClient):
         return super()._pause(response, attempt)
 
     def _error(self, method: str, path: str, response: httpx.Response) -> IssueSyncError:
-        """GitHub's ``410 Gone`` (a deleted issue, issues turned off) and a ``301`` of an
-        issue (transferred to another repository) say the thing is not here: not found."""
-        if response.status_code in GONE:
+        """GitHub's ``410 Gone`` (a deleted issue, issues turned off) and the ``301`` of an
+        issue transferred to another repository say the thing is not here: not found. A
+        redirect to the same path elsewhere (``http`` to ``https``) is the base URL's fault."""
+        status = response.status_code
+        if status == HTTP_GONE or (status == HTTP_MOVED and _moved_away(path, response)):
             return NotFoundError(
-                f"GitHub answered {method} {shown(path)} with {response.status_code}: "
+                f"GitHub answered {method} {shown(path)} with {status}: "
                 f"{github_error_text(response).message or 'gone from this repository'}"
             )
         return super()._error(method, path, response)
