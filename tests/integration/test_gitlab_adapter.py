@@ -37,6 +37,7 @@ from issuesync.testing.fake_gitlab import (
 from issuesync.trackers.adapter import IssueDraft
 from issuesync.trackers.gitlab import GitLabAdapter, GitLabClient, gitlab_adapter_for
 from issuesync.trackers.gitlab.client import gitlab_budget
+from issuesync.trackers.gitlab.markers import Marker, mark, unmark
 from issuesync.trackers.http import HeaderAuth
 from issuesync.trackers.registry import TrackerAccess
 
@@ -346,6 +347,25 @@ def test_a_create_whose_answer_was_lost_is_found_before_a_retry(world: World) ->
     read = gitlab.get(made.key)
     assert read is not None
     assert [c.id for c in read.hub_issue.comments] == [comment.id]
+
+
+def test_markers_round_trip_exactly_and_survive_odd_keys() -> None:
+    for text in ("", "One line", "Trailing newline\n", "Ends in a comment <!-- x -->"):
+        for key in ("k", "a --> b", '{"json": "key"}'):
+            body, marker = unmark(mark(text, key, "comment", size=3))
+            assert (body, marker) == (text, Marker(key, "comment", {"size": 3}))
+    assert unmark("No marker <!-- issuesync not json -->") == (
+        "No marker <!-- issuesync not json -->",
+        None,
+    )
+
+
+def test_the_clock_follows_gitlab_date_beyond_its_whole_seconds(world: World) -> None:
+    ahead = FakeClock(now=time.time() + 3600)
+    world.fake._clock = ahead.time
+    assert abs(world.adapter().clock_ms() - (time.time() + 3600) * 1000) < 2000
+    world.fake._clock = time.time
+    assert abs(world.adapter().clock_ms() - time.time() * 1000) < 50
 
 
 def test_find_user_by_username_and_public_email(gitlab: GitLabAdapter) -> None:

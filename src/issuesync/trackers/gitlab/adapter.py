@@ -97,6 +97,17 @@ def _iso(ms: int) -> str:
     return dt.datetime.fromtimestamp(ms / 1000, tz=dt.UTC).isoformat(timespec="milliseconds")
 
 
+def _http_date(values: Sequence[str]) -> dt.datetime | None:
+    """The first ``Date`` header that parses (a proxy may add its own)."""
+    for value in values:
+        try:
+            parsed = email.utils.parsedate_to_datetime(value)
+        except (TypeError, ValueError):
+            continue
+        return parsed if parsed.tzinfo else parsed.replace(tzinfo=dt.UTC)
+    return None
+
+
 def iid_of(key: str) -> str:
     """The iid in ``12``, ``#12`` or ``group/project#12``."""
     iid = key.rsplit("#", 1)[-1].strip()
@@ -157,8 +168,7 @@ class GitLabAdapter(Tracker):
             response = self._client.get_response("version")
             after = time.time()
             offset = 0
-            date = response.headers.get("Date")
-            parsed = email.utils.parsedate_to_datetime(date) if date else None
+            parsed = _http_date(response.headers.get_list("Date"))
             if parsed is not None:
                 server = parsed.timestamp()
                 if not int(before) - 1 <= server <= after:
