@@ -126,10 +126,10 @@ def attached(client: httpx.Client, key: str, filename: str) -> str | None:
     return None
 
 
-def test_a_built_in_project_and_a_jira820_project_stay_in_step(
-    engine_client: httpx.Client, services: Services, jira: tuple[str, httpx.Client]
+def start_integration(
+    engine_client: httpx.Client, services: Services, project: str, remote: httpx.Client
 ) -> None:
-    project, remote = jira
+    """INT-1 between the built-in PA and the jira820 ``project``, started, without conflicts."""
     create_project(engine_client, "PA")
     create_user(
         services.uow_factory,
@@ -148,8 +148,15 @@ def test_a_built_in_project_and_a_jira820_project_stay_in_step(
     created = engine_client.post(f"{BASE}/integrations", json=body)
     assert created.status_code == 200, created.text
     engine_client.put(f"{BASE}/integrations/INT-1/start")
-    local, other = "PA-1", f"{project}-2"
     assert engine_client.get(f"{BASE}/integrations/INT-1/conflicts").json() == []
+
+
+def test_a_built_in_project_and_a_jira820_project_stay_in_step(
+    engine_client: httpx.Client, services: Services, jira: tuple[str, httpx.Client]
+) -> None:
+    project, remote = jira
+    start_integration(engine_client, services, project, remote)
+    local, other = "PA-1", f"{project}-2"
 
     # Created on either side.
     a1 = create_issue(
