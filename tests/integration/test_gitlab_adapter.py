@@ -410,6 +410,17 @@ def test_paging_yields_an_issue_changed_meanwhile_again(gitlab: GitLabAdapter) -
     assert seen[-1] == made[1]
 
 
+def test_paging_steps_through_many_issues_of_one_millisecond() -> None:
+    clock = FakeClock()  # stands still: every issue has the same update time
+    world = _world(clock)
+    gitlab = world.adapter()
+    made = [gitlab.create(_draft(f"Same {n}"), idempotency_key=f"s-{n}").key for n in range(11)]
+    assert len({i["updated_at"] for i in world.project.issues.values()}) == 1
+    pages = list(gitlab.changed_since(None, [], page_size=8))
+    assert sorted(r.key for page in pages for r in page) == sorted(made)
+    assert all(len(page) <= 8 for page in pages)
+
+
 def test_queries_are_list_filters(gitlab: GitLabAdapter) -> None:
     bug = gitlab.create(_draft("Bug", labels=["bug"]), idempotency_key="q-1").key
     mine = gitlab.create(

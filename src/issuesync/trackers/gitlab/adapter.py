@@ -188,7 +188,9 @@ class GitLabAdapter(Tracker):
 
         Keyset steps over ``updated_after`` (inclusive) with ``order_by=updated_at``:
         an issue that changes during the paging moves on and comes again, never
-        skipped; a full page of one millisecond is stepped through by page number.
+        skipped; a full page of one millisecond is stepped through by page number
+        (there, one that changes meanwhile can shift an unread one of that
+        millisecond back a page: the engine's look-back window reads it next poll).
         Pages hold at most 100 issues (GitLab's ``per_page``); the first a quarter.
         With several queries, each is paged in turn.
         """
@@ -228,9 +230,9 @@ class GitLabAdapter(Tracker):
             last = max(parse_datetime(i["updated_at"]) or 0 for i in issues)
             if bound is None or last > bound:
                 bound, page = last, 1
-            else:  # a whole page within one millisecond
+                wanted = min(wanted * 2, size)
+            else:  # a whole page within one millisecond: the next one, of the same size
                 page += 1
-            wanted = min(wanted * 2, size)
 
     def matching(self, keys: Sequence[str], queries: Sequence[str]) -> set[str]:
         """Those of ``keys`` (as given) whose issue is in the project and matches a query."""
