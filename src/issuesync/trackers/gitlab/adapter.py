@@ -94,7 +94,9 @@ CLOCK_TTL_S: Final = 600.0
 
 
 def _iso(ms: int) -> str:
-    return dt.datetime.fromtimestamp(ms / 1000, tz=dt.UTC).isoformat(timespec="milliseconds")
+    """GitLab's time format: ``2026-11-23T22:30:00.123Z``."""
+    when = dt.datetime.fromtimestamp(ms / 1000, tz=dt.UTC)
+    return when.isoformat(timespec="milliseconds").replace("+00:00", "Z")
 
 
 def _http_date(values: Sequence[str]) -> dt.datetime | None:

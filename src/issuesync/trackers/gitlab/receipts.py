@@ -46,7 +46,7 @@ class Receipts:
                 self._issues,
                 {
                     "author_username": me.get("username"),
-                    "created_after": since.isoformat(),
+                    "created_after": since.isoformat().replace("+00:00", "Z"),
                     "order_by": "created_at",
                     "sort": "desc",
                     "per_page": RECOVERY_LIMIT,
