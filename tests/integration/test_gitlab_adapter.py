@@ -311,6 +311,20 @@ def test_uploads_round_trip_with_their_checksum(world: World, gitlab: GitLabAdap
     assert [a.filename for a in read.hub_issue.attachments] == ["log.txt", "dump.bin"]
 
 
+def test_a_developer_unlinks_an_attachment_a_maintainer_deletes_it(world: World) -> None:
+    for user, kept in ((world.member("devon", DEVELOPER), True), (world.sync, False)):
+        gitlab = world.adapter(user)
+        made = gitlab.create(_draft("Files"), idempotency_key=f"del-{user.username}")
+        attached = gitlab.add_attachment(
+            made.key, "a.txt", "text/plain", b"abc", idempotency_key=f"a-{user.username}"
+        )
+        gitlab.delete_attachment(made.key, attached.id)
+        read = gitlab.get(made.key)
+        assert read is not None
+        assert read.hub_issue.attachments == []
+        assert (attached.id in world.project.uploads) is kept
+
+
 def test_creates_and_comments_are_found_again_after_a_restart(world: World) -> None:
     first = world.adapter()
     made = first.create(_draft("Once", description="Body"), idempotency_key="restart-1")

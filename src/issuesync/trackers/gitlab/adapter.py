@@ -49,6 +49,7 @@ from issuesync.domain.replica import (
 from issuesync.errors import (
     ConfigurationError,
     NotFoundError,
+    PermissionDeniedError,
     TrackerOfflineError,
 )
 from issuesync.trackers.adapter import (
@@ -384,15 +385,23 @@ class GitLabAdapter(Tracker):
         )
 
     def delete_attachment(self, key: str, attachment_id: str) -> None:
-        """Delete the upload (Maintainer) and the adapter's notes linking it; gone is no error."""
+        """Unlink the upload from the issue and delete it; gone is no error.
+
+        The adapter's notes linking it are deleted, then the upload itself, which
+        GitLab allows Maintainers only (17.2 and later): below that, the file stays
+        reachable by its secret address but the issue no longer lists it.
+        """
         iid = iid_of(key)
-        self._client.delete(f"{self._path}/uploads/{attachment_id}", missing_ok=True)
         notes = self._client.everything(f"{self._path}/issues/{iid}/notes", {"sort": "asc"})
         for note in notes:
             if shape.is_attachment_note(note) and f"/uploads/{attachment_id}" in note["body"]:
                 self._client.delete(
                     f"{self._path}/issues/{iid}/notes/{note['id']}", missing_ok=True
                 )
+        try:
+            self._client.delete(f"{self._path}/uploads/{attachment_id}", missing_ok=True)
+        except PermissionDeniedError:
+            return  # not a Maintainer: unlinked is what this sync user can do
 
     # -- the connection --------------------------------------------------------------------
 
