@@ -147,6 +147,20 @@ def test_a_built_in_project_and_a_gitlab_project_stay_in_step(
         "PA's comment in GitLab",
         lambda: any("From PA." in n["body"] for n in project.notes[int(in_gitlab)]),
     )
+    # An attachment made in PA becomes an upload linked in a note, byte for byte.
+    content = b"log \x00\xff line\n" * 50
+    attached = engine_client.post(
+        f"{API}/issue/{a1}/attachments",
+        files={"file": ("run.log", content, "text/plain")},
+        headers={"X-Atlassian-Token": "no-check"},
+    )
+    assert attached.status_code == 200, attached.text
+    wait_for("PA's attachment in GitLab", lambda: project.uploads)
+    [(path, (uploaded, _))] = project.uploads.items()
+    assert path.endswith("/run.log")
+    assert uploaded == content
+    assert any(f"/uploads/{path}" in n["body"] for n in project.notes[int(in_gitlab)])
+
     status = engine_client.get(f"{BASE}/integrations/INT-1/status").json()
     assert status["secondConnector"]["online"]
     assert status["secondConnector"]["issuesInError"] == 0
