@@ -138,6 +138,19 @@ def test_a_built_in_project_and_a_gitlab_project_stay_in_step(
                 for c in engine_client.get(f"{API}/issue/{a1}/comment").json()["comments"]
             ),
         )
+        # A file a person uploads and links in a note comes over as an attachment.
+        upload = gitlab_api.post(
+            "/uploads", files={"file": ("shot.png", b"\x89PNG fake", "image/png")}
+        ).json()
+        gitlab_api.post(f"/issues/{in_gitlab}/notes", json={"body": upload["markdown"]})
+
+        def pa_attachments() -> list[dict[str, Any]]:
+            found: list[dict[str, Any]] = fields(engine_client, a1).get("attachment") or []
+            return found
+
+        [shot] = wait_for("the GitLab upload in PA", pa_attachments)
+        assert shot["filename"] == "shot.png"
+        assert engine_client.get(shot["content"]).content == b"\x89PNG fake"
         gitlab_api.put(f"/issues/{in_gitlab}", json={"state_event": "close"})
         wait_for("the close in PA", lambda: fields(engine_client, a1)["status"]["name"] == "Done")
 
@@ -155,11 +168,14 @@ def test_a_built_in_project_and_a_gitlab_project_stay_in_step(
         headers={"X-Atlassian-Token": "no-check"},
     )
     assert attached.status_code == 200, attached.text
-    wait_for("PA's attachment in GitLab", lambda: project.uploads)
-    [(path, (uploaded, _))] = project.uploads.items()
-    assert path.endswith("/run.log")
-    assert uploaded == content
-    assert any(f"/uploads/{path}" in n["body"] for n in project.notes[int(in_gitlab)])
+    note = wait_for(
+        "PA's attachment in GitLab",
+        lambda: next((n for n in project.notes[int(in_gitlab)] if "run.log" in n["body"]), None),
+    )
+    [path] = [p for p in project.uploads if p.endswith("/run.log")]
+    assert f"/uploads/{path}" in note["body"]
+    assert project.uploads[path][0] == content
+    assert len(project.uploads) == 2  # shot.png did not come back as a second upload
 
     status = engine_client.get(f"{BASE}/integrations/INT-1/status").json()
     assert status["secondConnector"]["online"]
