@@ -44,7 +44,7 @@ from issuesync.trackers.adapter import (
     Tracker,
     create_each,
 )
-from issuesync.trackers.jira import transitions
+from issuesync.trackers.jira import adf, cloud, transitions
 from issuesync.trackers.jira.client import JiraClient
 from issuesync.trackers.jira.receipts import Receipts, properties
 from issuesync.trackers.jira.schema import read_schema
@@ -194,11 +194,15 @@ class JiraAdapter(Tracker):
             issue = self._client.get(f"issue/{key}", {"fields": ",".join(ISSUE_FIELDS)})
         except NotFoundError:
             return None
-        replica = jirashape.issue_to_replica(self._with_comments(issue), customs)
+        replica = jirashape.issue_to_replica(self._readable(issue), customs)
         return replica if replica.hub_issue.project.key.upper() == self.project_key else None
 
     def find_user(self, ref: UserRef) -> UserRef | None:
-        """The active user with this e-mail (case-insensitive), else this login name."""
+        """The active user with this e-mail (case-insensitive), else this login name.
+
+        On Cloud the login name is the account id (``/user/search?query=``)."""
+        if self._client.is_cloud():
+            return self._find_cloud_user(ref)
         for text, field in ((ref.email, "emailAddress"), (ref.username, "name")):
             if not text:
                 continue
@@ -207,6 +211,19 @@ class JiraAdapter(Tracker):
                 value = user.get(field)
                 if isinstance(value, str) and value.lower() == text.lower():
                     return jirashape.user_ref(user)
+        return None
+
+    def _find_cloud_user(self, ref: UserRef) -> UserRef | None:
+        for text in (ref.email, ref.username):
+            if not text:
+                continue
+            users = self._client.get("user/search", {"query": text, "maxResults": 50})
+            for user in users if isinstance(users, list) else []:
+                if not isinstance(user, Mapping):
+                    continue
+                mail = str(user.get("emailAddress") or "").lower()
+                if text.lower() in {mail, str(user.get("accountId") or "").lower()}:
+                    return jirashape.user_ref(cloud.with_names(user))
         return None
 
     def read_attachment(self, attachment_id: str) -> bytes:
@@ -247,7 +264,8 @@ class JiraAdapter(Tracker):
         if draft.reporter is not None and "reporter" not in fields:
             user = self.find_user(draft.reporter)
             if user is not None and user.username:
-                fields["reporter"] = {"name": user.username}
+                name = "accountId" if self._client.is_cloud() else "name"
+                fields["reporter"] = {name: user.username}
         body = {"fields": fields, "properties": properties(idempotency_key)}
         try:
             answer = self._client.post("issue", body)
@@ -310,27 +328,26 @@ class JiraAdapter(Tracker):
             return self._comment(key, earlier)
         text = f"[{author.label}]\n{body}" if author is not None else body
         created = self._client.post(
-            f"issue/{key}/comment", {"body": text, "properties": properties(idempotency_key)}
+            f"issue/{key}/comment",
+            {"body": self._body(text), "properties": properties(idempotency_key)},
         )
         self._receipts.note("comment", idempotency_key, str(created["id"]))
-        return jirashape.comment_from_jira(created)
+        return self._from_jira(created)
 
     def _comment(self, key: str, comment_id: str) -> HubComment:
         """One comment; from the issue's list where the server has no ``/comment/{id}``."""
         try:
-            return jirashape.comment_from_jira(
-                self._client.get(f"issue/{key}/comment/{comment_id}")
-            )
+            return self._from_jira(self._client.get(f"issue/{key}/comment/{comment_id}"))
         except TrackerRejectedError:  # 405 from a server without the route (jira820)
             for comment in self._all_comments(key):
                 if str(comment["id"]) == comment_id:
-                    return jirashape.comment_from_jira(comment)
+                    return self._from_jira(comment)
             raise NotFoundError(f"Comment {comment_id} of issue {key} does not exist.") from None
 
     def edit_comment(self, key: str, comment_id: str, body: str) -> HubComment:
         """Replace a comment's body."""
-        edited = self._client.put(f"issue/{key}/comment/{comment_id}", {"body": body})
-        return jirashape.comment_from_jira(edited)
+        edited = self._client.put(f"issue/{key}/comment/{comment_id}", {"body": self._body(body)})
+        return self._from_jira(edited)
 
     def delete_comment(self, key: str, comment_id: str) -> None:
         """Delete a comment; one (or an issue) that is gone already is no error."""
@@ -429,9 +446,21 @@ class JiraAdapter(Tracker):
             self.describe()
         assert self._schema is not None
         try:
-            return jirashape.to_jira_fields(values, self._schema)
+            fields = jirashape.to_jira_fields(values, self._schema, self._login)
         except IssueSyncError as exc:
             raise TrackerRejectedError(exc.describe(), field_errors=exc.field_errors) from exc
+        if not self._client.is_cloud():
+            return fields
+        users = {f.id for f in self._schema.fields if f.type in {"user", "users"}}
+        return cloud.fields_as_v3(fields, self._rich_fields(), users)
+
+    def _login(self, value: object) -> str | None:
+        """A canonical user's login name; on Cloud its account id (an e-mail is looked up)."""
+        name = jirashape.default_login(value)
+        if name is None or not self._client.is_cloud() or "@" not in name:
+            return name
+        found = self.find_user(UserRef(email=name))
+        return found.username if found is not None else None
 
     def _issue(self, key: str) -> Replica:
         replica = self.get(key)
@@ -445,7 +474,26 @@ class JiraAdapter(Tracker):
             return []
         customs = self._custom_fields()
         issues = self._search.by_keys("", keys, ISSUE_FIELDS, " ORDER BY updated ASC, key ASC")
-        return [jirashape.issue_to_replica(self._with_comments(i), customs) for i in issues]
+        return [jirashape.issue_to_replica(self._readable(i), customs) for i in issues]
+
+    def _readable(self, issue: Mapping[str, Any]) -> Mapping[str, Any]:
+        """The issue with all its comments, in v2's shape (Cloud's v3 converted)."""
+        whole = self._with_comments(issue)
+        if not self._client.is_cloud():
+            return whole
+        return cloud.issue_as_v2(whole, self._rich_fields())
+
+    def _rich_fields(self) -> set[str]:
+        """Ids of the custom fields that hold rich text (ADF on Cloud)."""
+        return {i.id for i in self._custom_fields().values() if i.type == "text"}
+
+    def _from_jira(self, comment: Mapping[str, Any]) -> HubComment:
+        if self._client.is_cloud():
+            comment = cloud.comment_as_v2(comment)
+        return jirashape.comment_from_jira(comment)
+
+    def _body(self, text: str) -> object:
+        return adf.text_to_adf(text) if self._client.is_cloud() else text
 
     def _with_comments(self, issue: Mapping[str, Any]) -> Mapping[str, Any]:
         """The issue with all its comments: ``fields.comment`` holds a first page at most

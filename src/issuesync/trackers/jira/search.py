@@ -23,7 +23,9 @@ from issuesync.trackers.jira.client import JiraClient
 
 # Longer JQL is POSTed: a URL should stay under ~8 KB through every proxy on the way.
 MAX_GET_JQL: Final = 3000
-SCAN_SIZE: Final = 1000  # keys read per scan step (Jira's usual cap of maxResults)
+SCAN_SIZE: Final = 1000
+CLOUD_PAGE: Final = 100  # Cloud's cap of maxResults when fields are asked for
+MAX_TOKENS: Final = 100  # keys read per scan step (Jira's usual cap of maxResults)
 # Jira's refusal of a ``key in`` naming an issue it does not have.
 MISSING_KEY: Final = re.compile(r"An issue with key '([^']+)' does not exist")
 MINUTE_MS: Final = 60_000
@@ -46,6 +48,7 @@ class IssueSearch:
         self._client = client
         self.project_key = project_key
         self._zone: dt.tzinfo | None = None
+        self._tokens: dict[tuple[str, int], str] = {}  # Cloud: (JQL, position) -> next page
 
     def search(
         self,
@@ -57,7 +60,9 @@ class IssueSearch:
         validate: bool = True,
         properties: Sequence[str] = (),
     ) -> Mapping[str, Any]:
-        """One page of ``/search``'s answer."""
+        """One page of ``/search``'s answer (``issues`` and ``total``, on Cloud too)."""
+        if self._client.is_cloud():
+            return self._cloud_search(jql, start_at, max_results, fields, properties)
         body: dict[str, object] = {
             "jql": jql,
             "startAt": start_at,
@@ -79,6 +84,50 @@ class IssueSearch:
             params["validateQuery"] = "false"
         found: Mapping[str, Any] = self._client.get("search", params)
         return found
+
+    def _cloud_search(
+        self,
+        jql: str,
+        start_at: int,
+        max_results: int,
+        fields: Sequence[str],
+        properties: Sequence[str],
+    ) -> Mapping[str, Any]:
+        """Cloud's ``POST /search/jql``: pages by ``nextPageToken``, no offsets, no total.
+
+        The token that ends a page is remembered by (JQL, position), so the next
+        step from there continues it; a position without a token (after a restart)
+        is reached by reading from the first page. ``total`` is the position after
+        the page, plus one while more pages follow.
+        """
+        token = self._tokens.pop((jql, start_at), None) if start_at else None
+        skip = start_at if start_at and token is None else 0
+        issues: list[Mapping[str, Any]] = []
+        last = False
+        while len(issues) < max_results and not last:
+            body: dict[str, object] = {
+                "jql": jql,
+                "maxResults": min(CLOUD_PAGE, max_results - len(issues) + skip),
+                "fields": list(fields),
+            }
+            if token:
+                body["nextPageToken"] = token
+            if properties:
+                body["properties"] = list(properties)
+            answer = self._client.post("search/jql", body)
+            page = [i for i in answer.get("issues") or [] if isinstance(i, Mapping)]
+            dropped = min(skip, len(page))
+            skip -= dropped
+            issues.extend(page[dropped:])
+            token = answer.get("nextPageToken")
+            # Cloud leaves nextPageToken out of the last page (JRACLOUD-92184).
+            last = not token or bool(answer.get("isLast")) or not page
+        end = start_at + len(issues)
+        if not last and token:
+            self._tokens[(jql, end)] = str(token)
+            while len(self._tokens) > MAX_TOKENS:
+                del self._tokens[next(iter(self._tokens))]
+        return {"startAt": start_at, "issues": issues, "total": end if last else end + 1}
 
     def where(self, bound: int | None, queries: Sequence[str]) -> str:
         """The project's issues updated at or after the minute ``bound``, matching any query."""
