@@ -7,6 +7,7 @@ asserted, not slept.
 
 from __future__ import annotations
 
+import email.utils
 import threading
 from collections.abc import Callable
 
@@ -28,6 +29,7 @@ from issuesync.trackers.http import (
     Limit,
     RequestBudget,
     RestClient,
+    ServerClock,
     generic_error_text,
     retry_after_s,
 )
@@ -292,3 +294,28 @@ def test_a_handler_served_over_real_http() -> None:
             assert client.post("things", {"a": 1}) == {"method": "POST", "body": '{"a":1}'}
         finally:
             client.close()
+
+
+def test_the_server_clock_follows_the_date_header_and_never_goes_back() -> None:
+    time = FakeTime()
+    served = {"ahead": 120.0}  # the tracker runs two minutes ahead
+    probes: list[float] = []
+
+    def probe() -> httpx.Response:
+        probes.append(time.now)
+        date = email.utils.formatdate(time.now + served["ahead"], usegmt=True)
+        return httpx.Response(200, headers=[("Date", "not a date"), ("Date", date)])
+
+    clock = ServerClock(probe, ttl_s=60, wall_clock=time.clock, clock=time.clock)
+    assert clock.now_ms() == int((time.now + 120.5) * 1000)  # the middle of Date's second
+    time.now += 10
+    last = clock.now_ms()
+    assert last == int((time.now + 120.5) * 1000)
+    assert len(probes) == 1  # read again only after the TTL
+
+    time.now += 61
+    served["ahead"] = -0.3  # now in agreement, within the header's whole second
+    assert clock.now_ms() == last  # read again, and it did not go back
+    assert len(probes) == 2
+    time.now += 200
+    assert clock.now_ms() == int(time.now * 1000)  # then it follows this host's ms

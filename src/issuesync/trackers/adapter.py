@@ -22,11 +22,12 @@ second one. That is how "every change applied once" survives a crash.
 
 from __future__ import annotations
 
-from collections.abc import Iterator, Mapping, Sequence
+from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Protocol
 
 from issuesync.domain.replica import FieldValue, HubAttachment, HubComment, Replica, UserRef
+from issuesync.errors import IssueSyncError
 
 
 @dataclass(frozen=True)
@@ -142,6 +143,29 @@ class ConnectionReport:
     def ok(self) -> bool:
         """Whether every check passed."""
         return all(check.ok for check in self.checks)
+
+
+MISSING = "missing"  # how a connection check's detail starts when it fails without an error
+
+
+def run_checks(steps: Iterable[tuple[str, Callable[[], str]]]) -> ConnectionReport:
+    """A connection test's report: each step, in order, says what it found.
+
+    A step returns its detail, which fails the check when it starts with
+    ``"missing"`` (a permission the sync user lacks, say: later steps still run),
+    or raises an ``IssueSyncError``, which fails the check and ends the report
+    (the later steps need what that one could not reach). The errors' messages
+    name method, path and status, never a credential.
+    """
+    checks: list[ConnectionCheck] = []
+    for name, check in steps:
+        try:
+            detail = check()
+        except IssueSyncError as exc:
+            checks.append(ConnectionCheck(name, ok=False, detail=exc.describe()))
+            break
+        checks.append(ConnectionCheck(name, ok=not detail.startswith(MISSING), detail=detail))
+    return ConnectionReport(tuple(checks))
 
 
 class Tracker(Protocol):

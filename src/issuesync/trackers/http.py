@@ -214,14 +214,9 @@ def retry_after_s(response: httpx.Response, now_epoch_s: float | None = None) ->
     if header:
         if header.isdigit():
             return float(header)
-        try:
-            when = email.utils.parsedate_to_datetime(header)
-        except (TypeError, ValueError):
-            when = None
+        when = http_date(header)
         if when is not None:
-            if when.tzinfo is None:
-                when = when.replace(tzinfo=dt.UTC)
-            return max(when.timestamp() - now, 0.0)
+            return max(when - now, 0.0)
     reset = reset_epoch_s(response)
     if reset is not None and remaining(response) == 0:
         return max(reset - now, 0.0)
@@ -286,6 +281,67 @@ class HeaderAuth(httpx.Auth):
 
     def __repr__(self) -> str:
         return f"HeaderAuth(header={self._name!r}, secret=***)"
+
+
+# -- the tracker's clock ----------------------------------------------------------------------
+
+
+CLOCK_TTL_S: Final = 600.0
+
+
+class ServerClock:
+    """A tracker's "now", for a poll's signpost: this host's clock plus the offset of the
+    ``Date`` header of an answer (``probe``), read again every ``ttl_s``.
+
+    ``Date`` keeps whole seconds, rounded down: when it agrees with this host's
+    clock to within that second, the clocks are taken as equal (this host's
+    milliseconds are the best estimate there is); otherwise the offset is to the
+    middle of that second. The engine's look-back covers what is left of the
+    error. It never goes back.
+    """
+
+    def __init__(
+        self,
+        probe: Callable[[], httpx.Response],
+        *,
+        ttl_s: float = CLOCK_TTL_S,
+        wall_clock: Clock = time.time,
+        clock: Clock = time.monotonic,
+    ) -> None:
+        self._probe = probe
+        self._ttl_s = ttl_s
+        self._wall_clock = wall_clock
+        self._clock = clock
+        self._offset: tuple[float, int] | None = None  # (when read, offset in ms)
+        self._last = 0
+
+    def now_ms(self) -> int:
+        """The tracker's time in epoch ms."""
+        now = self._clock()
+        if self._offset is None or now - self._offset[0] > self._ttl_s:
+            before = self._wall_clock()
+            response = self._probe()
+            after = self._wall_clock()
+            # The first Date that parses: a proxy on the way may add its own.
+            dates = (http_date(value) for value in response.headers.get_list("Date"))
+            served = next((date for date in dates if date is not None), None)
+            offset = 0
+            if served is not None and not int(before) - 1 <= served <= after:
+                offset = int((served + 0.5 - (before + after) / 2) * 1000)
+            self._offset = (now, offset)
+        self._last = max(self._last, int(self._wall_clock() * 1000) + self._offset[1])
+        return self._last
+
+
+def http_date(value: str | None) -> float | None:
+    """An HTTP date in epoch seconds; None when absent or not a date."""
+    if not value:
+        return None
+    try:
+        when = email.utils.parsedate_to_datetime(value)
+    except (TypeError, ValueError):
+        return None
+    return (when if when.tzinfo else when.replace(tzinfo=dt.UTC)).timestamp()
 
 
 # -- the client ------------------------------------------------------------------------------

@@ -25,8 +25,6 @@ its comments (and an issue whose comment alone changed, itself).
 from __future__ import annotations
 
 import dataclasses
-import email.utils
-import time
 from collections import OrderedDict
 from collections.abc import Iterator, Mapping, Sequence
 from heapq import merge
@@ -55,10 +53,10 @@ from issuesync.trackers.github import connection, shape
 from issuesync.trackers.github.client import GitHubClient, each_page
 from issuesync.trackers.github.listing import MAX_PER_PAGE, IssueLister, Query, parse_query
 from issuesync.trackers.github.receipts import KnownComments, Receipts
+from issuesync.trackers.http import ServerClock
 
 Json = Mapping[str, Any]
 
-CLOCK_TTL_S: Final = 600.0  # GitHub's clock offset is read again after this
 MAX_USERS: Final = 1000  # users found, remembered
 MAX_ISSUES_SEEN: Final = 100_000  # numbers known to be issues, not pull requests
 
@@ -90,7 +88,7 @@ class GitHubAdapter(Tracker):
         self._login: str | None = None
         self._milestones: dict[str, int] | None = None  # lower-case title -> number
         self._users: dict[str, UserRef] = {}
-        self._clock: tuple[float, int] | None = None  # (monotonic when read, GitHub - local ms)
+        self._clock = ServerClock(lambda: self._client.request("GET", "rate_limit"))
         self._known_comments = KnownComments()
         self._issues: OrderedDict[str, None] = OrderedDict()  # numbers read as issues, not PRs
         self._pulls: set[str] = set()  # numbers read as pull requests (they stay ones)
@@ -125,22 +123,7 @@ class GitHubAdapter(Tracker):
 
         ``GET /rate_limit`` tells it, and costs nothing against the rate limit.
         """
-        now = time.monotonic()
-        if self._clock is None or now - self._clock[0] > CLOCK_TTL_S:
-            before = time.time()
-            response = self._client.request("GET", "rate_limit")
-            after = time.time()
-            offset = 0  # without a Date header this host's clock is the best there is
-            if date := response.headers.get("Date"):
-                try:
-                    server = email.utils.parsedate_to_datetime(date).timestamp()
-                except (TypeError, ValueError):
-                    server = None
-                if server is not None:
-                    # Date keeps whole seconds: read as the second's start, never later.
-                    offset = int((server - (before + after) / 2) * 1000)
-            self._clock = (now, offset)
-        return int(time.time() * 1000) + self._clock[1]
+        return self._clock.now_ms()
 
     def changed_since(
         self,

@@ -14,7 +14,7 @@ from collections.abc import Callable, Mapping
 from typing import Any
 
 from issuesync.errors import IssueSyncError
-from issuesync.trackers.adapter import ConnectionCheck, ConnectionReport
+from issuesync.trackers.adapter import ConnectionReport, run_checks
 from issuesync.trackers.github.client import GitHubClient
 
 
@@ -43,15 +43,7 @@ def test_connection(
         ("issues", lambda: _issues(repo, project_key)),
         ("permissions", lambda: _permissions(repo, project_key)),
     )
-    checks: list[ConnectionCheck] = []
-    for name, check in steps:
-        try:
-            detail = check()
-        except IssueSyncError as exc:
-            checks.append(ConnectionCheck(name, ok=False, detail=exc.describe()))
-            break
-        checks.append(ConnectionCheck(name, ok=not detail.startswith("missing"), detail=detail))
-    return ConnectionReport(tuple(checks))
+    return run_checks(steps)
 
 
 def _issues(repo: Mapping[str, Any], project_key: str) -> str:

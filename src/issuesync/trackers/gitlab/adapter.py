@@ -30,10 +30,8 @@ moves ``updated_at`` to the millisecond on every change, notes included.
 from __future__ import annotations
 
 import datetime as dt
-import email.utils
 import hashlib
 import mimetypes
-import time
 from collections.abc import Iterator, Mapping, Sequence
 from typing import Any, Final
 from urllib.parse import parse_qsl, quote
@@ -70,6 +68,7 @@ from issuesync.trackers.gitlab.edits import Directory, issue_body, issue_type
 from issuesync.trackers.gitlab.markers import mark, unmark
 from issuesync.trackers.gitlab.receipts import Receipts
 from issuesync.trackers.gitlab.schema import read_schema
+from issuesync.trackers.http import ServerClock
 from issuesync.trackers.jirashape import parse_datetime
 
 QUERY_PARAMETERS: Final = frozenset(
@@ -91,24 +90,12 @@ QUERY_PARAMETERS: Final = frozenset(
 )
 FIRST_PAGE_SHARE: Final = 4  # the first page: a quarter of a page; then doubling
 MAX_STEPS: Final = 10_000  # a bound on the requests of one poll
-CLOCK_TTL_S: Final = 600.0
 
 
 def _iso(ms: int) -> str:
     """GitLab's time format: ``2026-11-23T22:30:00.123Z``."""
     when = dt.datetime.fromtimestamp(ms / 1000, tz=dt.UTC)
     return when.isoformat(timespec="milliseconds").replace("+00:00", "Z")
-
-
-def _http_date(values: Sequence[str]) -> dt.datetime | None:
-    """The first ``Date`` header that parses (a proxy may add its own)."""
-    for value in values:
-        try:
-            parsed = email.utils.parsedate_to_datetime(value)
-        except (TypeError, ValueError):
-            continue
-        return parsed if parsed.tzinfo else parsed.replace(tzinfo=dt.UTC)
-    return None
 
 
 def iid_of(key: str) -> str:
@@ -149,7 +136,7 @@ class GitLabAdapter(Tracker):
         self._ref = ProjectRef(key=project_key)
         self._directory = Directory(client, project_key)
         self._receipts = Receipts(client, self._path)
-        self._clock: tuple[float, int] | None = None
+        self._clock = ServerClock(lambda: self._client.get_response("version"))
 
     def __repr__(self) -> str:
         return f"GitLabAdapter({self._client!r}, project_key={self.project_key!r})"
@@ -163,21 +150,9 @@ class GitLabAdapter(Tracker):
     def clock_ms(self) -> int:
         """GitLab's clock, from the ``Date`` of an answer, read again every 10 minutes.
 
-        ``Date`` has whole seconds: an offset within them counts as none.
+        ``Date`` has whole seconds: the offset errs early (see ``ServerClock``).
         """
-        now = time.monotonic()
-        if self._clock is None or now - self._clock[0] > CLOCK_TTL_S:
-            before = time.time()
-            response = self._client.get_response("version")
-            after = time.time()
-            offset = 0
-            parsed = _http_date(response.headers.get_list("Date"))
-            if parsed is not None:
-                server = parsed.timestamp()
-                if not int(before) - 1 <= server <= after:
-                    offset = int((server + 0.5 - (before + after) / 2) * 1000)
-            self._clock = (now, offset)
-        return int(time.time() * 1000) + self._clock[1]
+        return self._clock.now_ms()
 
     def changed_since(
         self,

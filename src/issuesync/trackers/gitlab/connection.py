@@ -5,7 +5,7 @@ from __future__ import annotations
 from typing import Any, Final
 
 from issuesync.errors import IssueSyncError
-from issuesync.trackers.adapter import ConnectionCheck, ConnectionReport
+from issuesync.trackers.adapter import ConnectionReport, run_checks
 from issuesync.trackers.gitlab.client import GitLabClient
 
 REPORTER: Final = 20  # GitLab's access level that may edit, label and close others' issues
@@ -13,8 +13,7 @@ MAINTAINER: Final = 40  # ... and delete uploads
 
 
 def test_connection(client: GitLabClient, project_path: str) -> ConnectionReport:
-    """Each check in turn, up to the first that fails; no credential in any detail."""
-    checks: list[ConnectionCheck] = []
+    """Each check in turn (see ``run_checks``); no credential in any detail."""
     project: dict[str, Any] = {}
 
     def reachable() -> str:
@@ -56,14 +55,4 @@ def test_connection(client: GitLabClient, project_path: str) -> ConnectionReport
         ("project", project_exists),
         ("permissions", permissions),
     )
-    for name, check in steps:
-        try:
-            detail = check()
-        except IssueSyncError as exc:
-            # The client's messages name method, path and status, never a credential.
-            checks.append(ConnectionCheck(name, ok=False, detail=exc.describe()))
-            break
-        checks.append(ConnectionCheck(name, ok=not detail.startswith("missing"), detail=detail))
-        if not checks[-1].ok:
-            break
-    return ConnectionReport(tuple(checks))
+    return run_checks(steps)
