@@ -252,6 +252,8 @@ class FakeJiraCloud:
 
     def _render(self, issue: Issue, wanted: set[str]) -> Json:
         fields: Json = {
+            "description": None, "labels": [], "duedate": None, "assignee": None,
+            NOTES_FIELD: None,
             **issue.fields,
             "issuetype": _type(issue.fields["issuetype"]),
             "status": _status(issue.status),
