@@ -1,4 +1,4 @@
-"""The ``jira`` tracker adapter: Jira Server / Data Center over REST v2 (see ``adapter``)."""
+"""The ``jira`` tracker adapter: Jira Server / Data Center over REST v2, Jira Cloud over v3."""
 
 from __future__ import annotations
 
@@ -26,9 +26,10 @@ def jira_adapter_for(
 ) -> Tracker:
     """The adapter for ``access``'s Jira project, authenticated as its secret says.
 
-    A ``password`` secret, or a ``token`` with a user (an API token), is sent as
-    Basic auth; a ``token`` without a user is a personal access token, sent as
-    ``Authorization: Bearer``. No secret means anonymous access.
+    A ``password`` secret, or a ``token`` with a user (a Cloud API token, with the
+    account's e-mail as the user), is sent as Basic auth; a ``token`` without a
+    user is a personal access token, sent as ``Authorization: Bearer``. No secret
+    means anonymous access. Whether it is Jira Cloud is decided by the client.
 
     Raises:
         ConfigurationError: no base URL, a URL that carries credentials, or a

@@ -1,4 +1,5 @@
-"""The sync engine's ``jira`` adapter: one project of a Jira Server / Data Center, over REST v2.
+"""The sync engine's ``jira`` adapter: one project of a Jira Server / Data Center (REST v2)
+or of a Jira Cloud site (REST v3: ADF text and account ids, converted by ``cloud``).
 
 Issues are read with JQL searches and turned into replicas by
 :mod:`issuesync.trackers.jirashape`, the code the built-in tracker's replicas are
