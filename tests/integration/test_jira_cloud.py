@@ -11,7 +11,12 @@ import httpx
 import pytest
 
 from issuesync.domain.replica import UserRef
-from issuesync.errors import TrackerOfflineError
+from issuesync.errors import (
+    AuthenticationError,
+    NotFoundError,
+    TrackerOfflineError,
+    TrackerRejectedError,
+)
 from issuesync.testing.fake_jira_cloud import FakeJiraCloud
 from issuesync.trackers import jirashape
 from issuesync.trackers.adapter import IssueDraft
@@ -207,3 +212,26 @@ def test_a_429_waits_as_retry_after_says(
     fake.throttle(30)  # longer than a request may wait: offline, with when to come back
     with pytest.raises(TrackerOfflineError, match="rate-limited"):
         jira.get(made.key)
+
+
+def test_cloud_errors_are_translated_and_requests_budgeted(
+    jira: JiraAdapter, fake: FakeJiraCloud
+) -> None:
+    with pytest.raises(NotFoundError, match="PUT issue/CLD-404 with 404"):
+        jira.update("CLD-404", {"summary": "x"})
+    with pytest.raises(TrackerRejectedError) as refused:
+        jira.create(IssueDraft("Epic", {"summary": "No epics here"}), idempotency_key="e")
+    assert refused.value.field_errors == {"issuetype": "Specify an issue type"}
+    made = jira.create(IssueDraft("Task", {"summary": "Budget"}), idempotency_key="b")
+    with pytest.raises(TrackerRejectedError) as wrong:
+        jira.transition(made.key, "Nowhere")
+    assert wrong.value.field_errors == {"status": "unknown status 'Nowhere'"}
+    budget = jira._client.budget
+    assert budget is not None
+    assert budget.spent == len(fake.requests)
+    stranger = JiraClient(
+        SITE, httpx.BasicAuth("sync@example.com", "wrong"), transport=httpx.MockTransport(fake)
+    )
+    with pytest.raises(AuthenticationError) as denied:
+        JiraAdapter(stranger, "CLD").describe()
+    assert "wrong" not in str(denied.value)
