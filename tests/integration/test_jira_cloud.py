@@ -17,7 +17,7 @@ from issuesync.errors import (
     TrackerOfflineError,
     TrackerRejectedError,
 )
-from issuesync.testing.fake_jira_cloud import FakeJiraCloud
+from issuesync.testing.fake_jira_cloud import FakeJiraCloud, SimulatedClock
 from issuesync.trackers import jirashape
 from issuesync.trackers.adapter import IssueDraft
 from issuesync.trackers.jira import cloud
@@ -57,6 +57,7 @@ def jira(fake: FakeJiraCloud, waits: list[float]) -> Iterator[JiraAdapter]:
         httpx.BasicAuth("sync@example.com", "api-token"),
         transport=httpx.MockTransport(fake),
         sleep=waits.append,
+        cloud_budget=SimulatedClock().budget(),
     )
     adapter = JiraAdapter(client, "CLD")
     yield adapter

@@ -31,6 +31,9 @@ from urllib.parse import unquote
 
 import httpx
 
+from issuesync.trackers.http import RequestBudget
+from issuesync.trackers.jira.client import CLOUD_LIMITS
+
 Json = dict[str, Any]
 
 STATUSES: Final = (("10000", "To Do", "new"), ("10001", "In Progress", "indeterminate"),
@@ -50,6 +53,27 @@ def _stamp(ms: int) -> str:
 
 def _is_adf(value: object) -> bool:
     return isinstance(value, dict) and value.get("type") == "doc" and "content" in value
+
+
+class SimulatedClock:
+    """A monotonic clock that moves only when slept on: a request budget's, in tests."""
+
+    def __init__(self) -> None:
+        self.at = 0.0
+        self.slept = 0.0
+
+    def now(self) -> float:
+        """The simulated time, in seconds."""
+        return self.at
+
+    def sleep(self, seconds: float) -> None:
+        """Move the clock on instead of waiting."""
+        self.at += seconds
+        self.slept += seconds
+
+    def budget(self) -> RequestBudget:
+        """Jira Cloud's request budget (``CLOUD_LIMITS``) on this clock."""
+        return RequestBudget(CLOUD_LIMITS, serial_writes=True, clock=self.now, sleep=self.sleep)
 
 
 class Refusal(Exception):  # noqa: N818 - a response, not a failure of the fake

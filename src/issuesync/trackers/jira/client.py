@@ -69,7 +69,10 @@ class JiraClient(RestClient):
         timeout_s: float = DEFAULT_TIMEOUT_S,
         sleep: Sleep = time.sleep,
         cloud: bool | None = None,
+        cloud_budget: RequestBudget | None = None,
     ) -> None:
+        """``cloud`` None: decided as the module says; ``cloud_budget`` replaces
+        :func:`cloud_budget`'s (a test's, on a simulated clock)."""
         super().__init__(
             base_url,
             auth,
@@ -81,6 +84,7 @@ class JiraClient(RestClient):
             sleep=sleep,
         )
         self._budget_sleep = sleep
+        self._cloud_budget = cloud_budget
         self._cloud: bool | None = None
         self._detect_lock = threading.Lock()
         if cloud is None and (self.base_url.host or "").endswith(CLOUD_HOST_SUFFIX):
@@ -135,7 +139,7 @@ class JiraClient(RestClient):
             self._cloud = cloud
             if cloud:
                 self.api_prefix = API_V3.strip("/")
-                self.budget = cloud_budget(self._budget_sleep)
+                self.budget = self._cloud_budget or cloud_budget(self._budget_sleep)
 
     def authentication_hint(self, response: httpx.Response) -> str:
         """Jira's CAPTCHA after failed log-ins, which only a browser can clear."""
