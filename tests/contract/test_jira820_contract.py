@@ -13,7 +13,7 @@ import pytest
 
 from issuesync.testing.contract import TrackerContract
 from issuesync.testing.jira820_server import Jira820, jira820_server  # noqa: F401 - a fixture
-from issuesync.trackers.adapter import Tracker
+from issuesync.trackers.adapter import ProjectSchema, Tracker
 from issuesync.trackers.jira import jira_adapter_for
 from issuesync.trackers.registry import TrackerAccess
 
@@ -45,12 +45,14 @@ class TestJira820Contract(TrackerContract):
         super().test_clock_is_close_to_now_and_does_not_go_back(tracker)
 
     @pytest.mark.xfail(strict=True, reason=UPDATED_STAYS)
-    def test_update_changes_fields_and_the_update_time(self, tracker, schema) -> None:  # type: ignore[no-untyped-def]
+    def test_update_changes_fields_and_the_update_time(
+        self, tracker: Tracker, schema: ProjectSchema
+    ) -> None:
         super().test_update_changes_fields_and_the_update_time(tracker, schema)
 
     @pytest.mark.xfail(
         strict=True,
         reason="jira820's /user/search matches names only; Jira's also matches e-mail addresses",
     )
-    def test_find_user_by_login_and_email(self, tracker, schema) -> None:  # type: ignore[no-untyped-def]
+    def test_find_user_by_login_and_email(self, tracker: Tracker, schema: ProjectSchema) -> None:
         super().test_find_user_by_login_and_email(tracker, schema)

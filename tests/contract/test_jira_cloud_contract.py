@@ -10,7 +10,7 @@ import pytest
 
 from issuesync.testing.contract import TrackerContract
 from issuesync.testing.fake_jira_cloud import FakeJiraCloud, SimulatedClock
-from issuesync.trackers.adapter import ProjectSchema, Tracker
+from issuesync.trackers.adapter import Tracker
 from issuesync.trackers.jira import jira_adapter_for
 from issuesync.trackers.jira.adapter import JiraAdapter
 from issuesync.trackers.jira.client import CLOUD_LIMITS, JiraClient
@@ -59,8 +59,3 @@ class TestJiraCloudContract(TrackerContract):
             assert fake.requests[0] == ("GET", "/rest/api/3/project/CLD")
         finally:
             adapter.close()
-
-    def target_status(self, schema: ProjectSchema, current: str | None) -> str:
-        """Done: two steps away in no workflow here, but not the initial status."""
-        del schema, current
-        return "Done"
