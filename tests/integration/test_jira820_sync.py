@@ -127,9 +127,15 @@ def attached(client: httpx.Client, key: str, filename: str) -> str | None:
 
 
 def start_integration(
-    engine_client: httpx.Client, services: Services, project: str, remote: httpx.Client
+    engine_client: httpx.Client,
+    services: Services,
+    project: str,
+    application: dict[str, str],
+    first: dict[str, Any],
+    second: dict[str, Any],
 ) -> None:
-    """INT-1 between the built-in PA and the jira820 ``project``, started, without conflicts."""
+    """INT-1 between the built-in PA and ``project`` of the tracker ``application`` names,
+    with each side's configuration, started, without conflicts."""
     create_project(engine_client, "PA")
     create_user(
         services.uow_factory,
@@ -137,14 +143,9 @@ def start_integration(
     )
     body = local_body()
     body["secondConnector"]["projectKey"] = project
-    body["secondConnector"]["connection"]["application"] = {
-        "system": "jira",
-        "baseUrl": str(remote.base_url).removesuffix(f"{API}/"),
-        "user": "admin",
-        "password": "jira820 checks none",
-    }
-    body["firstConnector"]["configuration"] = configuration(jira_side=False)
-    body["secondConnector"]["configuration"] = configuration(jira_side=True)
+    body["secondConnector"]["connection"]["application"] = application
+    body["firstConnector"]["configuration"] = first
+    body["secondConnector"]["configuration"] = second
     created = engine_client.post(f"{BASE}/integrations", json=body)
     assert created.status_code == 200, created.text
     engine_client.put(f"{BASE}/integrations/INT-1/start")
@@ -155,7 +156,20 @@ def test_a_built_in_project_and_a_jira820_project_stay_in_step(
     engine_client: httpx.Client, services: Services, jira: tuple[str, httpx.Client]
 ) -> None:
     project, remote = jira
-    start_integration(engine_client, services, project, remote)
+    application = {
+        "system": "jira",
+        "baseUrl": str(remote.base_url).removesuffix(f"{API}/"),
+        "user": "admin",
+        "password": "jira820 checks none",
+    }
+    start_integration(
+        engine_client,
+        services,
+        project,
+        application,
+        configuration(jira_side=False),
+        configuration(jira_side=True),
+    )
     local, other = "PA-1", f"{project}-2"
 
     # Created on either side.

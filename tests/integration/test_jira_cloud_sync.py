@@ -13,11 +13,10 @@ from typing import Any
 
 import httpx
 import pytest
-from sync_helpers import local_body, wait_for
-from test_jira820_sync import twin
-from tracker_helpers import API, create_issue, create_project
+from sync_helpers import wait_for
+from test_jira820_sync import start_integration, twin
+from tracker_helpers import API, create_issue
 
-from issuesync.accounts import NewUser, create_user
 from issuesync.app import Services
 from issuesync.testing.fake_jira_cloud import FakeJiraCloud
 from issuesync.testing.handler_server import HandlerServer
@@ -69,25 +68,20 @@ def test_a_built_in_project_and_a_jira_cloud_project_stay_in_step(
     cloud: tuple[FakeJiraCloud, HandlerServer, httpx.Client],
 ) -> None:
     fake, server, person = cloud
-    create_project(engine_client, "PA")
-    create_user(
-        services.uow_factory,
-        NewUser(name="backbone", email="backbone@example.test", password="backbone", admin=True),
-    )
-    body = local_body()
-    body["secondConnector"]["projectKey"] = "CLD"
-    body["secondConnector"]["connection"]["application"] = {
+    application = {
         "system": "jira",
         "baseUrl": server.url,
         "user": "sync@example.com",
         "token": "bot-token",
     }
-    body["firstConnector"]["configuration"] = configuration(cloud_side=False)
-    body["secondConnector"]["configuration"] = configuration(cloud_side=True)
-    created = engine_client.post(f"{BASE}/integrations", json=body)
-    assert created.status_code == 200, created.text
-    engine_client.put(f"{BASE}/integrations/INT-1/start")
-    assert engine_client.get(f"{BASE}/integrations/INT-1/conflicts").json() == []
+    start_integration(
+        engine_client,
+        services,
+        "CLD",
+        application,
+        configuration(cloud_side=False),
+        configuration(cloud_side=True),
+    )
 
     text = "Steps:\n\n# open the cart\n# pay\n\n{code}\nError 42\n{code}"
     a1 = create_issue(engine_client, "PA", "Made in PA", description=text)
