@@ -34,7 +34,6 @@ from issuesync.errors import (
 from issuesync.trackers import jirashape
 from issuesync.trackers.adapter import (
     Capabilities,
-    ConnectionCheck,
     ConnectionReport,
     CreatedIssue,
     Deletion,
@@ -44,6 +43,7 @@ from issuesync.trackers.adapter import (
     ProjectSchema,
     Tracker,
     create_each,
+    run_checks,
 )
 from issuesync.trackers.jira import adf, cloud, transitions
 from issuesync.trackers.jira.client import JiraClient
@@ -382,22 +382,14 @@ class JiraAdapter(Tracker):
 
     def test_connection(self) -> ConnectionReport:
         """Reachable, authenticated (``/myself``), the project exists, the permissions."""
-        checks: list[ConnectionCheck] = []
-        steps = (
-            ("reachable", self._check_reachable),
-            ("authenticated", self._check_user),
-            ("project", self._check_project),
-            ("permissions", self._check_permissions),
+        return run_checks(
+            (
+                ("reachable", self._check_reachable),
+                ("authenticated", self._check_user),
+                ("project", self._check_project),
+                ("permissions", self._check_permissions),
+            )
         )
-        for name, check in steps:
-            try:
-                detail = check()
-            except IssueSyncError as exc:
-                # The client's messages name method, path and status, never a credential.
-                checks.append(ConnectionCheck(name, ok=False, detail=exc.describe()))
-                break
-            checks.append(ConnectionCheck(name, ok=not detail.startswith("missing"), detail=detail))
-        return ConnectionReport(tuple(checks))
 
     def close(self) -> None:
         """Close the HTTP connections."""
