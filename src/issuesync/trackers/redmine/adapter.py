@@ -11,8 +11,10 @@ deleted by emptying it (Redmine then drops a journal that records nothing
 else). Attachments go through ``uploads.json``.
 
 Redmine keeps times in whole seconds: ``changed_since`` re-reads the second of
-``since`` (and cannot leave ``known`` issues out). Editing a note does not move
-the issue's update time in Redmine, so a note edited in Redmine is seen with the
+``since``, and leaves a ``known`` issue out only when this adapter has read it
+*settled*: at that update time, in a later second than the update (so any later
+change would have moved the update time on). Editing a note does not move the
+issue's update time in Redmine, so a note edited in Redmine is seen with the
 issue's next change.
 
 Idempotency: Redmine has no idempotency keys; the adapter writes an invisible
@@ -25,12 +27,14 @@ from __future__ import annotations
 
 import email.utils
 import time
+from collections import OrderedDict
 from collections.abc import Iterator, Mapping, Sequence
 from typing import Any, Final
 from urllib.parse import quote
 
 from issuesync.domain.replica import FieldValue, HubAttachment, HubComment, Replica, UserRef
 from issuesync.errors import NotFoundError, TrackerRejectedError
+from issuesync.trackers import jirashape
 from issuesync.trackers.adapter import (
     Capabilities,
     CommentDraft,
@@ -52,6 +56,7 @@ from issuesync.trackers.redmine.users import UserDirectory
 
 WHOLE: Final = "journals,attachments"
 CLOCK_TTL_S: Final = 600.0
+MAX_SETTLED: Final = 100_000  # issues whose settled reads are remembered
 
 
 class RedmineAdapter(Tracker):
@@ -70,6 +75,7 @@ class RedmineAdapter(Tracker):
         self._catalog: Catalog | None = None
         self._clock: tuple[float, int] | None = None  # (monotonic when read, offset ms)
         self._last_clock = 0
+        self._settled: OrderedDict[str, str] = OrderedDict()  # id -> updated_on read settled
 
     def __repr__(self) -> str:
         return f"RedmineAdapter({self._client!r}, project_key={self.project_key!r})"
@@ -109,16 +115,17 @@ class RedmineAdapter(Tracker):
     ) -> Iterator[list[Replica]]:
         """Pages of issues updated at or after ``since_ms`` (to the second), oldest first.
 
-        ``known`` is not used: Redmine keeps whole seconds (see the Protocol).
+        An issue ``known`` at its update time is left out only when this adapter read
+        it settled (see the module): Redmine keeps whole seconds.
 
         Raises:
             ConfigurationError: a query is not valid or Redmine refused it.
         """
-        del known
         if page_size < 1:
             raise ValueError("page_size must be at least 1")
+        known = known or {}
         for rows in scan(self._list, since_ms, page_size):
-            ids = [int(r["id"]) for r in rows]
+            ids = [int(r["id"]) for r in rows if not self._unchanged(r, known)]
             if queries:
                 wanted = self._list.matching(ids, queries)
                 ids = [i for i in ids if i in wanted]
@@ -175,43 +182,54 @@ class RedmineAdapter(Tracker):
     def create_many(self, new_issues: Sequence[NewIssue]) -> list[CreatedIssue]:
         """Each issue: one create, one update per comment (the last carries the status), one read.
 
-        An issue its key made before (a retry) takes the one-call-at-a-time path.
+        The writes of the whole batch come first, the reads after them: by then most
+        issues were last written a second or more before, so that their reads are
+        settled and the next poll need not read them again (see the module). An
+        issue its key made before (a retry) takes the one-call-at-a-time path.
         """
-        made: list[CreatedIssue] = []
-        for new in new_issues:
+        made: dict[int, CreatedIssue] = {}
+        written: list[tuple[int, NewIssue, str, FieldValue]] = []
+        for index, new in enumerate(new_issues):
             if self._receipts.issue(new.idempotency_key, self._users.me().key) is not None:
-                made.extend(create_each(self, [new]))
+                (made[index],) = create_each(self, [new])
                 continue
-            values = dict(new.draft.fields)
-            status = new.status or values.pop("status", None)
-            values.pop("status", None)
-            created = self._post(new.draft, values, status, new.idempotency_key)
-            issue_id = str(created["id"])
-            reached = (created.get("status") or {}).get("name") == status
-            for n, comment in enumerate(new.comments):
-                body: dict[str, object] = {
-                    "notes": markers.mark(_text(comment), comment.idempotency_key)
-                }
-                if n == len(new.comments) - 1 and status and not reached:
-                    body["status_id"] = self._catalog_now().id_of("status", str(status))
-                    reached = True
-                self._client.put(f"issues/{issue_id}.json", {"issue": body})
-            if status and not reached:
-                self._client.put(
-                    f"issues/{issue_id}.json",
-                    {"issue": {"status_id": self._catalog_now().id_of("status", str(status))}},
-                )
+            issue_id, status = self._write_new(new)
+            written.append((index, new, issue_id, status))
+        for index, new, issue_id, status in written:
             issue = self._whole(issue_id)
             replica = self._checked(self._replica(issue), status)
             by_marker = {
-                found: c
-                for j in issue.get("journals") or []
-                for found in markers.markers_in(j.get("notes"))
-                for c in [shape.comment(j, self._users.ref)]
+                found: journal
+                for journal in issue.get("journals") or []
+                for found in markers.markers_in(journal.get("notes"))
             }
-            comments = tuple(by_marker[markers.marker(c.idempotency_key)] for c in new.comments)
-            made.append(CreatedIssue(replica, comments))
-        return made
+            comments = tuple(
+                shape.comment(by_marker[markers.marker(c.idempotency_key)], self._users.ref)
+                for c in new.comments
+            )
+            made[index] = CreatedIssue(replica, comments)
+        return [made[index] for index in range(len(new_issues))]
+
+    def _write_new(self, new: NewIssue) -> tuple[str, FieldValue]:
+        """Create the issue, add its notes, set its status: the writes of ``create_many``."""
+        values = dict(new.draft.fields)
+        status = new.status or values.get("status")
+        values.pop("status", None)
+        created = self._post(new.draft, values, status, new.idempotency_key)
+        issue_id = str(created["id"])
+        reached = not status or (created.get("status") or {}).get("name") == status
+        status_id = self._catalog_now().id_of("status", str(status)) if status else None
+        for n, comment in enumerate(new.comments):
+            body: dict[str, object] = {
+                "notes": markers.mark(_text(comment), comment.idempotency_key)
+            }
+            if n == len(new.comments) - 1 and not reached:
+                body["status_id"] = status_id
+                reached = True
+            self._client.put(f"issues/{issue_id}.json", {"issue": body})
+        if not reached:
+            self._client.put(f"issues/{issue_id}.json", {"issue": {"status_id": status_id}})
+        return issue_id, status
 
     def update(self, key: str, fields: Mapping[str, FieldValue]) -> Replica:
         """Set the fields (and the status) in one update; read the issue back."""
@@ -325,10 +343,31 @@ class RedmineAdapter(Tracker):
         return issue
 
     def _whole(self, key: str) -> Mapping[str, Any]:
-        issue: Mapping[str, Any] = self._client.get(f"issues/{_id(key)}.json", {"include": WHOLE})[
-            "issue"
-        ]
+        response = self._client.get_response(f"issues/{_id(key)}.json", {"include": WHOLE})
+        issue: Mapping[str, Any] = response.json()["issue"]
+        updated = str(issue.get("updated_on") or "")
+        served = _served_ms(response.headers.get("Date"))
+        issue_id = str(issue["id"])
+        changed = jirashape.parse_datetime(updated)
+        if served is not None and changed is not None and served // 1000 > changed // 1000:
+            self._settled[issue_id] = updated
+            self._settled.move_to_end(issue_id)
+            while len(self._settled) > MAX_SETTLED:
+                self._settled.popitem(last=False)
+        else:
+            self._settled.pop(issue_id, None)
         return issue
+
+    def _unchanged(self, row: Mapping[str, Any], known: Mapping[str, int]) -> bool:
+        """Whether the caller knows the issue as it is: read at this update time, settled."""
+        issue_id = str(row["id"])
+        updated = str(row.get("updated_on") or "")
+        at = known.get(issue_id)
+        return (
+            at is not None
+            and self._settled.get(issue_id) == updated
+            and at == jirashape.parse_datetime(updated)
+        )
 
     def _issue(self, key: str) -> Replica:
         replica = self.get(key)
@@ -398,6 +437,16 @@ class RedmineAdapter(Tracker):
             f"Redmine kept issue #{replica.key} out of status '{status}': {text}.",
             field_errors={"status": text},
         )
+
+
+def _served_ms(date: str | None) -> int | None:
+    """Epoch ms of an HTTP ``Date`` header (whole seconds), or None."""
+    if not date:
+        return None
+    try:
+        return int(email.utils.parsedate_to_datetime(date).timestamp() * 1000)
+    except (TypeError, ValueError):
+        return None
 
 
 def _text(comment: CommentDraft) -> str:

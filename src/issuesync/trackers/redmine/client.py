@@ -44,7 +44,9 @@ class RedmineClient(RestClient):
             timeout_s=timeout_s,
             sleep=sleep,
             budget=RequestBudget([BURST], sleep=sleep),
-            conditional_gets=True,  # Redmine answers If-None-Match with 304
+            # No conditional GETs: Redmine renders the whole answer to compute its ETag (a 304
+            # saves it nothing), and the adapter needs each answer's own Date (see adapter).
+            conditional_gets=False,
         )
 
     def authentication_hint(self, response: httpx.Response) -> str:
