@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import hashlib
 import socket
+import time
 from collections.abc import Iterator
 
 import pytest
@@ -220,3 +221,19 @@ def test_a_stopped_redmine_is_offline(redmine: RedmineServer, project: str) -> N
     assert (report.checks[0].name, report.checks[0].ok) == ("reachable", False)
     adapter.close()
     del redmine
+
+
+def test_an_issue_known_and_read_settled_is_not_read_again(tracker: Tracker) -> None:
+    """Whole seconds: a known issue is left out only once read a second after its update."""
+    made = tracker.create(_draft("Settled"), idempotency_key="settled")
+    known = {made.key: made.updated}
+    client = tracker._client  # type: ignore[attr-defined]  # counting
+    time.sleep(1.1)
+    assert tracker.get(made.key) is not None  # now read in a later second than the update
+    before = client.budget.spent
+    assert list(tracker.changed_since(made.updated, [], known=known)) == []
+    assert client.budget.spent - before == 1  # the page, no read of the issue
+    changed = tracker.update(made.key, {"summary": "Changed"})
+    pages = list(tracker.changed_since(made.updated, [], known=known))
+    assert [[r.hub_issue.summary for r in page] for page in pages] == [["Changed"]]
+    assert changed.updated > made.updated
