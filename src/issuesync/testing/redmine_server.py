@@ -215,6 +215,7 @@ def start_redmine(name: str | None = None) -> RedmineServer:
     reason = unavailable()
     if reason is not None:
         raise RuntimeError(reason)
+    remove_orphans()
     worker = os.environ.get("PYTEST_XDIST_WORKER", "main")
     name = name or f"run-{worker}-{os.getpid()}-{uuid.uuid4().hex[:6]}"
     directory = home() / "instances" / name
@@ -239,6 +240,36 @@ def start_redmine(name: str | None = None) -> RedmineServer:
         server.stop()
         raise
     return server
+
+
+def _alive(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:  # someone else's process: alive
+        return True
+    return True
+
+
+def remove_orphans() -> None:
+    """Stop and remove the instances of test processes that died without stopping them.
+
+    An instance is ``run-<worker>-<pid>-<suffix>``; when process ``pid`` is gone (a
+    killed test run), its Redmine (its own process group, named in ``tmp/server.pid``)
+    is stopped and its copy removed.
+    """
+    for directory in (home() / "instances").glob("run-*-*-*"):
+        owner = directory.name.split("-")[2]
+        if not owner.isdigit() or _alive(int(owner)):
+            continue
+        pid_file = directory / "tmp" / "server.pid"
+        with contextlib.suppress(OSError, ValueError):
+            server = int(pid_file.read_text().strip())
+            command = Path(f"/proc/{server}/cmdline").read_bytes()
+            if b"rails" in command and str(pid_file).encode() in command:  # ours, not a reuse
+                os.killpg(os.getpgid(server), signal.SIGTERM)
+        shutil.rmtree(directory, ignore_errors=True)
 
 
 _shared: RedmineServer | None = None
