@@ -237,3 +237,22 @@ def test_an_issue_known_and_read_settled_is_not_read_again(tracker: Tracker) -> 
     pages = list(tracker.changed_since(made.updated, [], known=known))
     assert [[r.hub_issue.summary for r in page] for page in pages] == [["Changed"]]
     assert changed.updated > made.updated
+
+
+def test_custom_fields_by_name_with_formats_for_an_administrator(
+    redmine: RedmineServer, project: str
+) -> None:
+    """The template's list field "Severity" (for all projects): known once an issue shows
+    it; its format (a list, with values) only to an administrator, else text."""
+    for key, kind in ((redmine.sync_key, "string"), (redmine.admin_key, "option")):
+        adapter = _adapter(redmine, project, key=key)
+        made = adapter.create(_draft("Custom"), idempotency_key=f"cf-{kind}")
+        severity = adapter.describe().field("Severity")
+        assert severity is not None
+        assert (severity.id, severity.type, severity.custom) == ("customfield_1", kind, True)
+        changed = adapter.update(made.key, {"Severity": "High"})
+        assert changed.hub_issue.custom_fields["Severity"].value == "High"
+        assert adapter.matching([made.key], ["cf_1=High"]) == {made.key}
+        cleared = adapter.update(made.key, {"Severity": None})
+        assert cleared.hub_issue.custom_fields["Severity"].value is None
+        adapter.close()

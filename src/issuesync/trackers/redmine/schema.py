@@ -4,9 +4,10 @@ Redmine's names map onto the Protocol's: a *tracker* is an issue type, and any
 tracker may be a sub-task (Redmine has no sub-task types: a child is an issue
 with ``parent_issue_id``), so every tracker is listed as both kinds. Statuses and
 priorities are global; the project enables some trackers and custom fields.
-Custom fields' formats come from ``custom_fields.json``, which only an
-administrator may read; otherwise the project's ``issue_custom_fields`` give
-their names and ids, and their formats are taken as plain text.
+The custom fields are those the project enables and those its newest issue
+shows (fields "for all projects" are not listed as the project's); their formats
+come from ``custom_fields.json``, which only an administrator may read; otherwise
+they are taken as plain text.
 """
 
 from __future__ import annotations
@@ -155,8 +156,26 @@ def read_catalog(client: RedmineClient, identifier: str) -> Catalog:
         closed=frozenset(str(s["name"]) for s in statuses if s.get("is_closed")),
         priorities={str(p["name"]): int(p["id"]) for p in priorities},
         default_priority=default_priority,
-        custom_fields=_custom_fields(client, project.get("issue_custom_fields") or []),
+        custom_fields=_custom_fields(client, _enabled_fields(client, project)),
     )
+
+
+def _enabled_fields(client: RedmineClient, project: Mapping[str, Any]) -> list[Mapping[str, Any]]:
+    """The project's issue custom fields: those it enables, and those its newest issue shows.
+
+    ``issue_custom_fields`` leaves out the fields "for all projects"; an issue lists
+    every field it has (empty ones too). A project without issues shows only the former.
+    """
+    fields = list(project.get("issue_custom_fields") or [])
+    newest = (
+        client.get(
+            "issues.json",
+            {"project_id": project["id"], "status_id": "*", "sort": "updated_on:desc", "limit": 1},
+        ).get("issues")
+        or []
+    )
+    fields += [f for issue in newest for f in issue.get("custom_fields") or []]
+    return fields
 
 
 def _custom_fields(
