@@ -6,8 +6,8 @@ import contextlib
 from collections.abc import Callable, Mapping
 from typing import Any, Final
 
-from issuesync.errors import AuthError, IssueSyncError
-from issuesync.trackers.adapter import ConnectionCheck, ConnectionReport
+from issuesync.errors import AuthError
+from issuesync.trackers.adapter import ConnectionReport, run_checks
 from issuesync.trackers.redmine.client import RedmineClient
 from issuesync.trackers.redmine.schema import Catalog
 
@@ -34,25 +34,16 @@ class ConnectionTest:
         self._me: Mapping[str, Any] = {}
 
     def run(self) -> ConnectionReport:
-        """Each check in turn; the first that raises ends the report (with Redmine's reason)."""
-        checks: list[ConnectionCheck] = []
-        steps = (
-            ("reachable", self.reachable),
-            ("authenticated", self.authenticated),
-            ("project", self.project),
-            ("permissions", self.permissions),
-            ("fields", self.fields),
+        """Each check in turn (see :func:`~issuesync.trackers.adapter.run_checks`)."""
+        return run_checks(
+            (
+                ("reachable", self.reachable),
+                ("authenticated", self.authenticated),
+                ("project", self.project),
+                ("permissions", self.permissions),
+                ("fields", self.fields),
+            )
         )
-        for name, check in steps:
-            try:
-                detail = check()
-            except IssueSyncError as exc:
-                # The client's messages name method, path and status, never a credential.
-                checks.append(ConnectionCheck(name, ok=False, detail=exc.describe()))
-                break
-            ok = not detail.startswith("missing")
-            checks.append(ConnectionCheck(name, ok=ok, detail=detail))
-        return ConnectionReport(tuple(checks))
 
     def reachable(self) -> str:
         """Redmine answers (a refusal of the key is an answer too)."""
