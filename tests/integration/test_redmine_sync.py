@@ -244,6 +244,9 @@ def test_a_built_in_project_and_a_redmine_project_stay_in_step(
     )
     created = engine_client.post(f"{BASE}/integrations", json=_body(redmine, project))
     assert created.status_code == 200, created.text
+    # Every Redmine tracker may be a sub-task too: none is taken for a sub-task type only.
+    conflicts = engine_client.get(f"{BASE}/integrations/INT-1/conflicts").json()
+    assert not [c for c in conflicts if c.get("type") == "unmappedIssueType"], conflicts
     started = engine_client.put(f"{BASE}/integrations/INT-1/start")
     assert started.status_code < 300, started.text
     with redmine.admin() as rm:

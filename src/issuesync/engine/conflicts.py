@@ -366,9 +366,13 @@ class _Checker:
             return
         ours = ConnectorMapping(self.me.configuration)
         partners = ConnectorMapping(self.partner.configuration)
+        # A tracker where every type may be a sub-task (Redmine: any issue may have a
+        # parent) has no type that is only a sub-task's: each is checked as a standard one.
+        every_type_nests = set(mine.subtask_types) >= set(_types(mine))
+        only_subtasks = set() if every_type_nests else set(mine.subtask_types)
         for name in _types(mine):
             target = partners.local_issue_type(name, ours.remote_issue_type(name)) or name
-            subtask = name in mine.subtask_types
+            subtask = name in only_subtasks
             fits = theirs.subtask_types if subtask else theirs.issue_types
             if _has(fits, target):
                 self.created_types.add(target)

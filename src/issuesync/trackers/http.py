@@ -283,6 +283,27 @@ class HeaderAuth(httpx.Auth):
         return f"HeaderAuth(header={self._name!r}, secret=***)"
 
 
+# -- settings ----------------------------------------------------------------------------------
+
+
+def checked_base_url(base_url: str, vendor: str, *, hint: str = "") -> httpx.URL:
+    """A connector's base URL, refused when it is not http(s) or carries credentials.
+
+    Raises:
+        ConfigurationError: naming what is wrong (never the credentials).
+    """
+    url = httpx.URL(base_url)
+    if url.scheme not in {"http", "https"} or not url.host:
+        raise ConfigurationError(
+            f"The {vendor} base URL '{url.copy_with(userinfo=b'')}' is not valid{hint}."
+        )
+    if url.userinfo:
+        raise ConfigurationError(
+            f"The {vendor} base URL must not carry credentials: give the user and secret instead."
+        )
+    return url
+
+
 # -- the tracker's clock ----------------------------------------------------------------------
 
 

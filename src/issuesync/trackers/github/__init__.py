@@ -15,7 +15,7 @@ from issuesync.errors import ConfigurationError
 from issuesync.trackers.adapter import Tracker
 from issuesync.trackers.github.adapter import GitHubAdapter
 from issuesync.trackers.github.client import DEFAULT_TIMEOUT_S, GitHubClient, github_budget
-from issuesync.trackers.http import BearerAuth, RequestBudget, Sleep
+from issuesync.trackers.http import BearerAuth, RequestBudget, Sleep, checked_base_url
 
 if TYPE_CHECKING:
     # Only for the annotations: the registry imports this package to open a connector.
@@ -47,16 +47,11 @@ def github_adapter_for(
         ConfigurationError: a base URL that is not one or carries credentials, a
             project key that is not ``owner/repo``, or a password without a user.
     """
-    url = httpx.URL(access.base_url or PUBLIC_API)
-    if url.scheme not in {"http", "https"} or not url.host:
-        raise ConfigurationError(
-            f"The GitHub base URL '{url.copy_with(userinfo=b'')}' is not valid "
-            f"(GitHub: {PUBLIC_API}; GitHub Enterprise: https://<host>/api/v3)."
-        )
-    if url.userinfo:
-        raise ConfigurationError(
-            "The GitHub base URL must not carry credentials: give the token as the secret."
-        )
+    url = checked_base_url(
+        access.base_url or PUBLIC_API,
+        "GitHub",
+        hint=f" (GitHub: {PUBLIC_API}; GitHub Enterprise: https://<host>/api/v3)",
+    )
     auth: httpx.Auth | None = None
     if access.secret is not None:
         kind, value = access.secret

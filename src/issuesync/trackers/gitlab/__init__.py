@@ -10,7 +10,7 @@ from issuesync.errors import ConfigurationError
 from issuesync.trackers.adapter import Tracker
 from issuesync.trackers.gitlab.adapter import GitLabAdapter
 from issuesync.trackers.gitlab.client import DEFAULT_TIMEOUT_S, GitLabClient
-from issuesync.trackers.http import BearerAuth, HeaderAuth
+from issuesync.trackers.http import BearerAuth, HeaderAuth, checked_base_url
 
 if TYPE_CHECKING:
     # Only for the annotations: the registry imports this package to open a connector.
@@ -37,15 +37,7 @@ def gitlab_adapter_for(
         ConfigurationError: a URL that is not one or carries credentials, no
             project, or a password instead of a token.
     """
-    url = httpx.URL(access.base_url or DEFAULT_BASE_URL)
-    if url.scheme not in {"http", "https"} or not url.host:
-        raise ConfigurationError(
-            f"The GitLab base URL '{url.copy_with(userinfo=b'')}' is not valid."
-        )
-    if url.userinfo:
-        raise ConfigurationError(
-            "The GitLab base URL must not carry credentials: give a token instead."
-        )
+    url = checked_base_url(access.base_url or DEFAULT_BASE_URL, "GitLab")
     project = access.project_key.strip().strip("/")
     if not project:
         raise ConfigurationError("The GitLab connector needs a project: 'group/project' or its id.")

@@ -8,6 +8,7 @@ import httpx
 
 from issuesync.errors import ConfigurationError
 from issuesync.trackers.adapter import Tracker
+from issuesync.trackers.http import checked_base_url
 from issuesync.trackers.jira.adapter import JiraAdapter
 from issuesync.trackers.jira.client import DEFAULT_TIMEOUT_S, BearerAuth, JiraClient
 
@@ -40,13 +41,7 @@ def jira_adapter_for(
             f"The Jira connector of project {access.project_key} needs a base URL "
             "(https://jira.example.com)."
         )
-    url = httpx.URL(access.base_url)
-    if url.scheme not in {"http", "https"} or not url.host:
-        raise ConfigurationError(f"The Jira base URL '{url.copy_with(userinfo=b'')}' is not valid.")
-    if url.userinfo:
-        raise ConfigurationError(
-            "The Jira base URL must not carry credentials: give the user and secret instead."
-        )
+    url = checked_base_url(access.base_url, "Jira")
     auth: httpx.Auth | None = None
     if access.secret is not None:
         kind, value = access.secret

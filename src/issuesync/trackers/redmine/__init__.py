@@ -14,7 +14,7 @@ import httpx
 
 from issuesync.errors import ConfigurationError
 from issuesync.trackers.adapter import Tracker
-from issuesync.trackers.http import HeaderAuth
+from issuesync.trackers.http import HeaderAuth, checked_base_url
 from issuesync.trackers.redmine.adapter import RedmineAdapter
 from issuesync.trackers.redmine.client import API_KEY_HEADER, DEFAULT_TIMEOUT_S, RedmineClient
 
@@ -42,15 +42,7 @@ def redmine_adapter_for(
             f"The Redmine connector of project {access.project_key} needs a base URL "
             "(https://redmine.example.com)."
         )
-    url = httpx.URL(access.base_url)
-    if url.scheme not in {"http", "https"} or not url.host:
-        raise ConfigurationError(
-            f"The Redmine base URL '{url.copy_with(userinfo=b'')}' is not valid."
-        )
-    if url.userinfo:
-        raise ConfigurationError(
-            "The Redmine base URL must not carry credentials: give the user and secret instead."
-        )
+    url = checked_base_url(access.base_url, "Redmine")
     identifier = access.project_key.strip()
     if not identifier or "/" in identifier or "?" in identifier:
         raise ConfigurationError(

@@ -26,7 +26,6 @@ week, notes and attachments on their issue. Older creates are not covered.
 from __future__ import annotations
 
 import email.utils
-import time
 from collections import OrderedDict
 from collections.abc import Iterator, Mapping, Sequence
 from typing import Any, Final
@@ -47,6 +46,7 @@ from issuesync.trackers.adapter import (
     Tracker,
     create_each,
 )
+from issuesync.trackers.http import ServerClock
 from issuesync.trackers.redmine import connection, markers, shape
 from issuesync.trackers.redmine.client import RedmineClient
 from issuesync.trackers.redmine.receipts import Receipts
@@ -55,7 +55,6 @@ from issuesync.trackers.redmine.search import IssueList, scan
 from issuesync.trackers.redmine.users import UserDirectory
 
 WHOLE: Final = "journals,attachments"
-CLOCK_TTL_S: Final = 600.0
 MAX_SETTLED: Final = 100_000  # issues whose settled reads are remembered
 
 
@@ -73,8 +72,7 @@ class RedmineAdapter(Tracker):
         self._receipts = Receipts(client, project_key)
         self._users = UserDirectory(client, project_key)
         self._catalog: Catalog | None = None
-        self._clock: tuple[float, int] | None = None  # (monotonic when read, offset ms)
-        self._last_clock = 0
+        self._clock = ServerClock(lambda: self._client.request("GET", "users/current.json"))
         self._settled: OrderedDict[str, str] = OrderedDict()  # id -> updated_on read settled
 
     def __repr__(self) -> str:
@@ -88,22 +86,9 @@ class RedmineAdapter(Tracker):
         return self._catalog.schema(self.project_key)
 
     def clock_ms(self) -> int:
-        """Redmine's now: this host's clock plus the offset of Redmine's ``Date`` header.
-
-        The header has whole seconds (rounded down), so the estimate errs early,
-        which is the safe side for a poll's signpost; it never goes back.
-        """
-        now = time.monotonic()
-        if self._clock is None or now - self._clock[0] > CLOCK_TTL_S:
-            response = self._client.request("GET", "users/current.json")
-            after = time.time()
-            date = response.headers.get("Date")
-            served = email.utils.parsedate_to_datetime(date) if date else None
-            # Rounded down and compared with the time after the answer: never late.
-            offset = int(served.timestamp() * 1000 - after * 1000) if served else 0
-            self._clock = (now, offset)
-        self._last_clock = max(self._last_clock, int(time.time() * 1000) + self._clock[1])
-        return self._last_clock
+        """Redmine's now: this host's clock plus the offset of Redmine's ``Date`` header
+        (see ``ServerClock``); it never goes back."""
+        return self._clock.now_ms()
 
     def changed_since(
         self,
