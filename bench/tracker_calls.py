@@ -15,12 +15,13 @@ or list requests) and the other reads, and the engine steps it took:
   (target: no more than one read per changed issue per poll beyond the page);
 - an idle poll (target: the page only; 0 billed calls where a 304 is free).
 
-Targets: jira (the built-in tracker's Jira REST v2 API over HTTP), plus those
-whose adapters ship test servers or fakes (see TARGETS). Usage:
+Targets: jira (the built-in tracker's Jira REST v2 API over HTTP), jira820 (the
+emulator), redmine (a real Redmine: ``make redmine`` first), github and gitlab
+(the stateful fakes of ``issuesync.testing``). Usage:
 
     .venv/bin/python bench/tracker_calls.py [--target jira --target github ...]
 
-``make bench-calls`` runs every target that can run here.
+``make bench-calls`` runs every target.
 """
 
 from __future__ import annotations
@@ -49,6 +50,8 @@ from issuesync.engine.runner import Engine
 from issuesync.testing.fake_github import FakeGitHub
 from issuesync.testing.fake_gitlab import DEVELOPER, MAINTAINER, FakeGitLab
 from issuesync.testing.handler_server import Handler, HandlerServer
+from issuesync.testing.jira820_server import Jira820
+from issuesync.testing.redmine_server import start_redmine
 from issuesync.testing.server import LiveServer
 
 PASSWORD = "bench-password"  # noqa: S105 - a throwaway home's admin
@@ -136,16 +139,12 @@ class Remote:
 Opener = Callable[[ExitStack, Services, LiveServer], Remote]
 
 
-def open_jira(_stack: ExitStack, _services: Services, server: LiveServer) -> Remote:
-    """The built-in tracker's Jira REST v2 API as "Jira": project PB."""
-    admin = httpx.Client(base_url=server.url, auth=("admin", PASSWORD), timeout=30)
-    admin.post(f"{API}/project", json={"key": "PB", "name": "Jira side"}).raise_for_status()
+def jira_remote(admin: httpx.Client, project: str, credentials: dict[str, str], url: str) -> Remote:
+    """A Jira-shaped tracker at ``url``, changed from outside through ``admin``."""
 
     def create(summary: str) -> str:
-        body = {
-            "fields": {"project": {"key": "PB"}, "summary": summary, "issuetype": {"name": "Task"}}
-        }
-        response = admin.post(f"{API}/issue", json=body)
+        fields = {"project": {"key": project}, "summary": summary, "issuetype": {"name": "Task"}}
+        response = admin.post(f"{API}/issue", json={"fields": fields})
         response.raise_for_status()
         key: str = response.json()["key"]
         return key
@@ -158,15 +157,24 @@ def open_jira(_stack: ExitStack, _services: Services, server: LiveServer) -> Rem
 
     return Remote(
         system="jira",
-        project_key="PB",
-        base_url=server.url,
-        credentials={"user": SYNC_USER, "password": SYNC_PASSWORD},
-        handler=forwarder(server.url),
+        project_key=project,
+        base_url=url,
+        credentials=credentials,
+        handler=forwarder(url),
         pages=re.compile(r"^(GET|POST) .*/search$"),
         create=create,
         edit=edit,
         comment=comment,
     )
+
+
+def open_jira(stack: ExitStack, _services: Services, server: LiveServer) -> Remote:
+    """The built-in tracker's Jira REST v2 API as "Jira": project PB."""
+    admin = httpx.Client(base_url=server.url, auth=("admin", PASSWORD), timeout=30)
+    stack.callback(admin.close)
+    admin.post(f"{API}/project", json={"key": "PB", "name": "Jira side"}).raise_for_status()
+    credentials = {"user": SYNC_USER, "password": SYNC_PASSWORD}
+    return jira_remote(admin, "PB", credentials, server.url)
 
 
 def open_github(_stack: ExitStack, _services: Services, _server: LiveServer) -> Remote:
@@ -266,7 +274,66 @@ def open_issues_mapping(types: list[str]) -> dict[str, Any]:
     }
 
 
-TARGETS: dict[str, Opener] = {"jira": open_jira, "github": open_github, "gitlab": open_gitlab}
+def open_redmine(stack: ExitStack, _services: Services, _server: LiveServer) -> Remote:
+    """A real Redmine (``scripts/redmine/install``; ``issuesync.testing.redmine_server``)."""
+    redmine = start_redmine()
+    stack.callback(redmine.stop)
+    project = redmine.new_project()
+    admin = redmine.admin()
+    stack.callback(admin.close)
+
+    def create(summary: str) -> str:
+        body = {"issue": {"project_id": project, "tracker_id": 3, "subject": summary}}
+        response = admin.post("/issues.json", json=body)
+        response.raise_for_status()
+        return str(response.json()["issue"]["id"])
+
+    def update(key: str, issue: dict[str, str]) -> None:
+        admin.put(f"/issues/{key}.json", json={"issue": issue}).raise_for_status()
+
+    configuration = open_issues_mapping(["Support"])
+    configuration["fieldMappings"].insert(0, {"localField": "priority", "remoteField": "priority"})
+    configuration["fieldMappings"][0]["valueMappings"] = [
+        {"local": "Medium", "remote": "Normal"},
+        {"local": "High", "remote": "High"},
+    ]
+    configuration["workflowMappings"][0]["statusMappings"] = [
+        {"local": "To Do", "remote": "New"},
+        {"local": "In Progress", "remote": "In Progress"},
+        {"local": "Done", "remote": "Closed"},
+    ]
+    return Remote(
+        system="redmine",
+        project_key=project,
+        base_url=redmine.url,
+        credentials={"token": redmine.sync_key},
+        handler=forwarder(redmine.url),
+        pages=re.compile(r"^GET /issues\.json$"),
+        create=create,
+        edit=lambda key, summary: update(key, {"subject": summary}),
+        comment=lambda key, body: update(key, {"notes": body}),
+        configuration=configuration,
+    )
+
+
+def open_jira820(stack: ExitStack, _services: Services, _server: LiveServer) -> Remote:
+    """jira820, the third-party Jira Data Center 8.20 emulator (no authentication)."""
+    jira = Jira820()
+    jira.start()
+    stack.callback(jira.stop)
+    admin = httpx.Client(base_url=jira.url, auth=("admin", "admin"), timeout=30)
+    stack.callback(admin.close)
+    credentials = {"user": "admin", "password": "admin"}
+    return jira_remote(admin, jira.new_project(), credentials, jira.url)
+
+
+TARGETS: dict[str, Opener] = {
+    "jira": open_jira,
+    "github": open_github,
+    "gitlab": open_gitlab,
+    "redmine": open_redmine,
+    "jira820": open_jira820,
+}
 
 
 # -- the run ---------------------------------------------------------------------------------
