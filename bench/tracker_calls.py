@@ -324,7 +324,13 @@ def open_jira820(stack: ExitStack, _services: Services, _server: LiveServer) -> 
     admin = httpx.Client(base_url=jira.url, auth=("admin", "admin"), timeout=30)
     stack.callback(admin.close)
     credentials = {"user": "admin", "password": "admin"}
-    return jira_remote(admin, jira.new_project(), credentials, jira.url)
+    remote = jira_remote(admin, jira.new_project(), credentials, jira.url)
+    remote.configuration = {  # jira820's workflow starts at Open
+        "workflowMappings": [
+            {"id": "##GLOBAL##", "statusMappings": [{"local": "To Do", "remote": "Open"}]}
+        ]
+    }
+    return remote
 
 
 TARGETS: dict[str, Opener] = {
