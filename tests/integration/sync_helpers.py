@@ -156,3 +156,11 @@ def integration_pair(
         yield Pair(services, client, engine, key, first.id, second.id)
     finally:
         engine.stop()
+
+
+def synced_twin(client: httpx.Client, connector: str, key: str) -> str | None:
+    """The partner's key of ``key``, as ``/syncInformation`` of ``connector`` tells it."""
+    entries = client.get(
+        f"/api/1/connectors/{connector}/syncInformation", params={"localIssueKey": key}
+    ).json()
+    return entries[0]["remoteIssueKey"] if entries and entries[0]["remoteIssueKey"] else None

@@ -14,6 +14,7 @@ import httpx
 from integration_helpers import SEED_REQUEST
 from sync_helpers import local_body, wait_for
 from tracker_helpers import API, create_issue, create_project
+from tracker_helpers import fields_of as fields
 
 from issuesync.accounts import NewUser, create_user
 from issuesync.app import Services
@@ -49,13 +50,6 @@ def idle(client: httpx.Client) -> bool:
 def links(client: httpx.Client, connector: str) -> dict[str, str]:
     entries = client.get(f"{BASE}/connectors/{connector}/syncInformation").json()
     return {e["localIssueKey"]: e["remoteIssueKey"] for e in entries if e["remoteIssueKey"]}
-
-
-def fields(client: httpx.Client, key: str) -> dict[str, Any]:
-    response = client.get(f"{API}/issue/{key}")
-    assert response.status_code == 200, response.text
-    found: dict[str, Any] = response.json()["fields"]
-    return found
 
 
 def test_a_backbone_user_syncs_two_projects_over_the_api(

@@ -13,8 +13,10 @@ from typing import Any
 
 import httpx
 import pytest
+from sync_helpers import synced_twin as twin
 from sync_helpers import wait_for
 from tracker_helpers import API, create_issue, create_project
+from tracker_helpers import fields_of as fields
 
 from issuesync.testing.fake_github import FakeGitHub
 from issuesync.testing.handler_server import HandlerServer
@@ -90,20 +92,6 @@ def body(url: str) -> dict[str, Any]:
             "configuration": {"sync": {"outgoingInterval": "1s", "incomingInterval": "1s"}},
         },
     }
-
-
-def fields(client: httpx.Client, key: str) -> dict[str, Any]:
-    response = client.get(f"{API}/issue/{key}")
-    assert response.status_code == 200, response.text
-    found: dict[str, Any] = response.json()["fields"]
-    return found
-
-
-def twin(client: httpx.Client, connector: str, key: str) -> str | None:
-    entries = client.get(
-        f"{BASE}/connectors/{connector}/syncInformation", params={"localIssueKey": key}
-    ).json()
-    return entries[0]["remoteIssueKey"] if entries and entries[0]["remoteIssueKey"] else None
 
 
 def test_a_built_in_project_and_a_github_repository_stay_in_step(

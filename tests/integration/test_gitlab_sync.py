@@ -13,7 +13,9 @@ from typing import Any
 import httpx
 import pytest
 from sync_helpers import local_body, wait_for
+from sync_helpers import synced_twin as twin
 from tracker_helpers import API, create_issue, create_project
+from tracker_helpers import fields_of as fields
 
 from issuesync.accounts import NewUser, create_user
 from issuesync.app import Services
@@ -40,24 +42,10 @@ def gitlab() -> Iterator[tuple[FakeGitLab, HandlerServer]]:
         server.stop()
 
 
-def twin(engine_client: httpx.Client, connector: str, key: str) -> str | None:
-    entries = engine_client.get(
-        f"{BASE}/connectors/{connector}/syncInformation", params={"localIssueKey": key}
-    ).json()
-    return entries[0]["remoteIssueKey"] if entries and entries[0]["remoteIssueKey"] else None
-
-
 def local_of(engine_client: httpx.Client, iid: str) -> str | None:
     """The PA issue linked to GitLab issue ``iid``, from PA-1's sync information."""
     entries = engine_client.get(f"{BASE}/connectors/PA-1/syncInformation").json()
     return next((e["localIssueKey"] for e in entries if e["remoteIssueKey"] == iid), None)
-
-
-def fields(engine_client: httpx.Client, key: str) -> dict[str, Any]:
-    response = engine_client.get(f"{API}/issue/{key}")
-    assert response.status_code == 200, response.text
-    found: dict[str, Any] = response.json()["fields"]
-    return found
 
 
 def _body(url: str, token: str) -> dict[str, Any]:

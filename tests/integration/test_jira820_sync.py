@@ -17,6 +17,7 @@ from typing import Any
 import httpx
 import pytest
 from sync_helpers import local_body, wait_for
+from sync_helpers import synced_twin as twin
 from tracker_helpers import API, create_issue, create_project
 
 from issuesync.accounts import NewUser, create_user
@@ -73,13 +74,6 @@ def configuration(*, jira_side: bool) -> dict[str, Any]:
             }
         ],
     }
-
-
-def twin(engine_client: httpx.Client, connector: str, key: str) -> str | None:
-    entries = engine_client.get(
-        f"{BASE}/connectors/{connector}/syncInformation", params={"localIssueKey": key}
-    ).json()
-    return entries[0]["remoteIssueKey"] if entries and entries[0]["remoteIssueKey"] else None
 
 
 def fields(client: httpx.Client, key: str) -> dict[str, Any]:

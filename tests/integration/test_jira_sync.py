@@ -8,12 +8,12 @@ Jira Server.
 
 from __future__ import annotations
 
-from typing import Any
-
 import httpx
 import pytest
 from sync_helpers import local_body, wait_for
+from sync_helpers import synced_twin as twin
 from tracker_helpers import API, create_issue, create_project
+from tracker_helpers import fields_of as fields
 
 from issuesync.accounts import NewUser, create_user
 from issuesync.app import Services
@@ -25,20 +25,6 @@ BASE = "/api/1"
 @pytest.fixture
 def database_url(sqlite_url: str) -> str:
     return sqlite_url
-
-
-def fields(engine_client: httpx.Client, key: str) -> dict[str, Any]:
-    response = engine_client.get(f"{API}/issue/{key}")
-    assert response.status_code == 200, response.text
-    found: dict[str, Any] = response.json()["fields"]
-    return found
-
-
-def twin(engine_client: httpx.Client, connector: str, key: str) -> str | None:
-    entries = engine_client.get(
-        f"{BASE}/connectors/{connector}/syncInformation", params={"localIssueKey": key}
-    ).json()
-    return entries[0]["remoteIssueKey"] if entries and entries[0]["remoteIssueKey"] else None
 
 
 def test_a_built_in_project_and_a_jira_project_stay_in_step(

@@ -16,7 +16,9 @@ from typing import Any
 import httpx
 import pytest
 from sync_helpers import local_body, wait_for
+from sync_helpers import synced_twin as twin
 from tracker_helpers import API, create_issue, create_project
+from tracker_helpers import fields_of as fields
 
 from issuesync.accounts import NewUser, create_user
 from issuesync.app import Services
@@ -38,24 +40,10 @@ def database_url(sqlite_url: str) -> str:
     return sqlite_url
 
 
-def twin(engine_client: httpx.Client, connector: str, key: str) -> str | None:
-    entries = engine_client.get(
-        f"{BASE}/connectors/{connector}/syncInformation", params={"localIssueKey": key}
-    ).json()
-    return entries[0]["remoteIssueKey"] if entries and entries[0]["remoteIssueKey"] else None
-
-
 def local_of(engine_client: httpx.Client, remote: str) -> str | None:
     """The PA issue linked to Redmine issue ``remote``."""
     entries = engine_client.get(f"{BASE}/connectors/PA-1/syncInformation").json()
     return next((e["localIssueKey"] for e in entries if e["remoteIssueKey"] == remote), None)
-
-
-def fields(engine_client: httpx.Client, key: str) -> dict[str, Any]:
-    response = engine_client.get(f"{API}/issue/{key}")
-    assert response.status_code == 200, response.text
-    found: dict[str, Any] = response.json()["fields"]
-    return found
 
 
 def comments(engine_client: httpx.Client, key: str) -> list[dict[str, Any]]:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import re
+from typing import Any
 
 import httpx
 
@@ -50,7 +51,7 @@ def issue(client: httpx.Client, key: str, **params: str) -> dict[str, object]:
     return body
 
 
-def fields_of(client: httpx.Client, key: str) -> dict[str, object]:
+def fields_of(client: httpx.Client, key: str) -> dict[str, Any]:
     """The ``fields`` of an issue, as GET shows them."""
     fields = issue(client, key)["fields"]
     assert isinstance(fields, dict)
