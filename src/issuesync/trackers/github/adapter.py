@@ -25,7 +25,6 @@ its comments (and an issue whose comment alone changed, itself).
 from __future__ import annotations
 
 import dataclasses
-from collections import OrderedDict
 from collections.abc import Iterator, Mapping, Sequence
 from heapq import merge
 from itertools import islice
@@ -49,6 +48,7 @@ from issuesync.trackers.adapter import (
     Tracker,
     create_each,
 )
+from issuesync.trackers.bounded import Bounded
 from issuesync.trackers.github import connection, shape
 from issuesync.trackers.github.client import GitHubClient, each_page
 from issuesync.trackers.github.listing import MAX_PER_PAGE, IssueLister, Query, parse_query
@@ -90,7 +90,9 @@ class GitHubAdapter(Tracker):
         self._users: dict[str, UserRef] = {}
         self._clock = ServerClock(lambda: self._client.request("GET", "rate_limit"))
         self._known_comments = KnownComments()
-        self._issues: OrderedDict[str, None] = OrderedDict()  # numbers read as issues, not PRs
+        self._issues: Bounded[str, None] = Bounded(
+            MAX_ISSUES_SEEN
+        )  # numbers read as issues, not PRs
         self._pulls: set[str] = set()  # numbers read as pull requests (they stay ones)
 
     def __repr__(self) -> str:
@@ -372,9 +374,6 @@ class GitHubAdapter(Tracker):
 
     def _seen(self, number: str) -> None:
         self._issues[number] = None
-        self._issues.move_to_end(number)
-        while len(self._issues) > MAX_ISSUES_SEEN:
-            self._issues.popitem(last=False)
 
     def _missing(self, key: str) -> str:
         return f"Issue {key} does not exist in GitHub repository {self.project_key}."

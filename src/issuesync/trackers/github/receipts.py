@@ -22,11 +22,11 @@ engine's commit can make the object twice: delivery is at-least-once.
 from __future__ import annotations
 
 import datetime as dt
-from collections import OrderedDict
 from collections.abc import Callable, Mapping
 from typing import Any, Final
 
 from issuesync.errors import NotFoundError
+from issuesync.trackers.bounded import Bounded
 from issuesync.trackers.github.client import GitHubClient, each_page
 from issuesync.trackers.github.shape import digest, is_pull_request, marker_of, number_of
 
@@ -44,9 +44,9 @@ class Receipts:
         self._client = client
         self._path = repo_path
         self._login = login
-        self._made: OrderedDict[str, str] = OrderedDict()  # "<kind>:<digest>" -> made
+        self._made: Bounded[str, str] = Bounded(MAX_REMEMBERED)  # "<kind>:<digest>" -> made
         self._issues_read = False
-        self._comments_read: OrderedDict[str, None] = OrderedDict()  # issue numbers
+        self._comments_read: Bounded[str, None] = Bounded(MAX_REMEMBERED)  # issue numbers
 
     def issue(self, key: str) -> str | None:
         """The number of the issue made with ``key``, if known."""
@@ -69,8 +69,6 @@ class Receipts:
     def comments_known(self, number: str) -> None:
         """Every marker on issue ``number``'s comments is known (it is new, or they were read)."""
         self._comments_read[number] = None
-        while len(self._comments_read) > MAX_REMEMBERED:
-            self._comments_read.popitem(last=False)
 
     def doubt(self, kind: str, number: str | None = None) -> None:
         """A create of ``kind`` may have happened unseen: read GitHub before the next one."""
@@ -81,9 +79,6 @@ class Receipts:
 
     def _remember(self, record: str, made: str) -> None:
         self._made[record] = made
-        self._made.move_to_end(record)
-        while len(self._made) > MAX_REMEMBERED:
-            self._made.popitem(last=False)
 
     def _found(self, kind: str, items: list[Mapping[str, Any]], made: Callable[[Any], str]) -> None:
         for item in items:
@@ -128,8 +123,7 @@ class KnownComments:
     """
 
     def __init__(self, size: int = MAX_KNOWN_COMMENTS) -> None:
-        self._size = size
-        self._entries: OrderedDict[str, tuple[object, int, list[Mapping[str, Any]]]] = OrderedDict()
+        self._entries: Bounded[str, tuple[object, int, list[Mapping[str, Any]]]] = Bounded(size)
 
     def get(
         self, issue: Mapping[str, Any], changed_s: int | None
@@ -148,6 +142,3 @@ class KnownComments:
         """Remember the comments read at ``read_at_s`` (GitHub's clock, whole seconds)."""
         number = number_of(issue)
         self._entries[number] = (issue.get("updated_at"), read_at_s, comments)
-        self._entries.move_to_end(number)
-        while len(self._entries) > self._size:
-            self._entries.popitem(last=False)

@@ -12,11 +12,11 @@ from __future__ import annotations
 
 import datetime as dt
 import time
-from collections import OrderedDict
 from collections.abc import Iterable, Mapping
 from typing import Any, Final
 
 from issuesync.errors import NotFoundError
+from issuesync.trackers.bounded import Bounded
 from issuesync.trackers.gitlab.client import PER_PAGE_MAX, GitLabClient
 from issuesync.trackers.gitlab.markers import unmark
 
@@ -32,9 +32,9 @@ class Receipts:
     def __init__(self, client: GitLabClient, project_path: str) -> None:
         self._client = client
         self._issues = f"{project_path}/issues"
-        self._made: OrderedDict[str, str] = OrderedDict()  # "<kind>:<key>" -> iid or note id
+        self._made: Bounded[str, str] = Bounded(MAX_REMEMBERED)  # "<kind>:<key>" -> iid or note id
         self._issues_read = False
-        self._notes_read: OrderedDict[str, None] = OrderedDict()  # iids
+        self._notes_read: Bounded[str, None] = Bounded(MAX_REMEMBERED)  # iids
 
     def issue(self, key: str) -> str | None:
         """The iid of the issue made with ``key``, if known."""
@@ -83,9 +83,6 @@ class Receipts:
     def learn(self, iid: str, notes: Iterable[Mapping[str, Any]]) -> None:
         """Take the keys of an issue's notes (all of its newest ones) from their markers."""
         self._notes_read[iid] = None
-        self._notes_read.move_to_end(iid)
-        while len(self._notes_read) > MAX_REMEMBERED:
-            self._notes_read.popitem(last=False)
         for note in notes:
             _, marker = unmark(str(note.get("body") or ""))
             if marker is not None and not note.get("system"):
@@ -97,6 +94,3 @@ class Receipts:
         if keep and record in self._made:
             return
         self._made[record] = made
-        self._made.move_to_end(record)
-        while len(self._made) > MAX_REMEMBERED:
-            self._made.popitem(last=False)

@@ -11,11 +11,11 @@ comment key reads the properties of that issue's newest comments. See the
 
 from __future__ import annotations
 
-from collections import OrderedDict
 from collections.abc import Mapping
 from typing import Any, Final
 
 from issuesync.errors import NotFoundError
+from issuesync.trackers.bounded import Bounded
 from issuesync.trackers.jira.client import JiraClient
 from issuesync.trackers.jira.search import IssueSearch
 
@@ -58,9 +58,9 @@ class Receipts:
     def __init__(self, client: JiraClient, search: IssueSearch) -> None:
         self._client = client
         self._search = search
-        self._made: OrderedDict[str, str] = OrderedDict()  # "<kind>:<key>" -> made
+        self._made: Bounded[str, str] = Bounded(MAX_REMEMBERED)  # "<kind>:<key>" -> made
         self._issues_read = False
-        self._comments_read: OrderedDict[str, None] = OrderedDict()  # issue keys
+        self._comments_read: Bounded[str, None] = Bounded(MAX_REMEMBERED)  # issue keys
 
     def issue(self, key: str) -> str | None:
         """The issue key made with ``key``, if known."""
@@ -86,9 +86,6 @@ class Receipts:
         if keep and record in self._made:
             return
         self._made[record] = made
-        self._made.move_to_end(record)
-        while len(self._made) > MAX_REMEMBERED:
-            self._made.popitem(last=False)
 
     def _read_issues(self) -> None:
         issues = self._search.created_lately(RECOVERY_DAYS, RECOVERY_LIMIT, IDEMPOTENCY_PROPERTY)
@@ -113,8 +110,6 @@ class Receipts:
 
     def _read_comments(self, issue_key: str) -> None:
         self._comments_read[issue_key] = None
-        while len(self._comments_read) > MAX_REMEMBERED:
-            self._comments_read.popitem(last=False)
         try:
             answer = self._client.get(
                 f"issue/{issue_key}/comment",

@@ -25,8 +25,6 @@ week, notes and attachments on their issue. Older creates are not covered.
 
 from __future__ import annotations
 
-import email.utils
-from collections import OrderedDict
 from collections.abc import Iterator, Mapping, Sequence
 from typing import Any, Final
 from urllib.parse import quote
@@ -46,7 +44,8 @@ from issuesync.trackers.adapter import (
     Tracker,
     create_each,
 )
-from issuesync.trackers.http import ServerClock
+from issuesync.trackers.bounded import Bounded
+from issuesync.trackers.http import ServerClock, http_date
 from issuesync.trackers.redmine import connection, markers, shape
 from issuesync.trackers.redmine.client import RedmineClient
 from issuesync.trackers.redmine.receipts import Receipts
@@ -73,7 +72,7 @@ class RedmineAdapter(Tracker):
         self._users = UserDirectory(client, project_key)
         self._catalog: Catalog | None = None
         self._clock = ServerClock(lambda: self._client.request("GET", "users/current.json"))
-        self._settled: OrderedDict[str, str] = OrderedDict()  # id -> updated_on read settled
+        self._settled: Bounded[str, str] = Bounded(MAX_SETTLED)  # id -> updated_on read settled
 
     def __repr__(self) -> str:
         return f"RedmineAdapter({self._client!r}, project_key={self.project_key!r})"
@@ -331,14 +330,12 @@ class RedmineAdapter(Tracker):
         response = self._client.get_response(f"issues/{_id(key)}.json", {"include": WHOLE})
         issue: Mapping[str, Any] = response.json()["issue"]
         updated = str(issue.get("updated_on") or "")
-        served = _served_ms(response.headers.get("Date"))
+        served_s = http_date(response.headers.get("Date"))
+        served = int(served_s * 1000) if served_s is not None else None
         issue_id = str(issue["id"])
         changed = jirashape.parse_datetime(updated)
         if served is not None and changed is not None and served // 1000 > changed // 1000:
             self._settled[issue_id] = updated
-            self._settled.move_to_end(issue_id)
-            while len(self._settled) > MAX_SETTLED:
-                self._settled.popitem(last=False)
         else:
             self._settled.pop(issue_id, None)
         return issue
@@ -422,16 +419,6 @@ class RedmineAdapter(Tracker):
             f"Redmine kept issue #{replica.key} out of status '{status}': {text}.",
             field_errors={"status": text},
         )
-
-
-def _served_ms(date: str | None) -> int | None:
-    """Epoch ms of an HTTP ``Date`` header (whole seconds), or None."""
-    if not date:
-        return None
-    try:
-        return int(email.utils.parsedate_to_datetime(date).timestamp() * 1000)
-    except (TypeError, ValueError):
-        return None
 
 
 def _text(comment: CommentDraft) -> str:

@@ -10,11 +10,11 @@ issue reads that issue's journals and attachments (one request, once per issue).
 from __future__ import annotations
 
 import datetime as dt
-from collections import OrderedDict
 from collections.abc import Mapping
 from typing import Any, Final
 
 from issuesync.errors import NotFoundError
+from issuesync.trackers.bounded import Bounded
 from issuesync.trackers.redmine import markers
 from issuesync.trackers.redmine.client import RedmineClient
 from issuesync.trackers.redmine.search import timestamp
@@ -30,9 +30,9 @@ class Receipts:
     def __init__(self, client: RedmineClient, project: str) -> None:
         self._client = client
         self._project = project
-        self._made: OrderedDict[str, str] = OrderedDict()  # "<kind>:<marker>" -> id
+        self._made: Bounded[str, str] = Bounded(MAX_REMEMBERED)  # "<kind>:<marker>" -> id
         self._issues_read = False
-        self._read: OrderedDict[str, None] = OrderedDict()  # issue ids whose parts were read
+        self._read: Bounded[str, None] = Bounded(MAX_REMEMBERED)  # issue ids whose parts were read
 
     def issue(self, key: str, author_id: str | None) -> str | None:
         """The id of the issue made with ``key``, if known."""
@@ -58,9 +58,6 @@ class Receipts:
         """Note the markers of an issue read whole (with journals and attachments)."""
         issue_id = str(issue["id"])
         self._read[issue_id] = None
-        self._read.move_to_end(issue_id)
-        while len(self._read) > MAX_REMEMBERED:
-            self._read.popitem(last=False)
         for journal in issue.get("journals") or []:
             for found in markers.markers_in(journal.get("notes")):
                 self._note(f"journal:{found}", str(journal["id"]))
@@ -75,9 +72,6 @@ class Receipts:
 
     def _note(self, record: str, made: str) -> None:
         self._made[record] = made
-        self._made.move_to_end(record)
-        while len(self._made) > MAX_REMEMBERED:
-            self._made.popitem(last=False)
 
     def _read_issues(self, author_id: str | None) -> None:
         since = dt.datetime.now(dt.UTC) - dt.timedelta(days=RECOVERY_DAYS)
