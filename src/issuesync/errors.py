@@ -5,9 +5,11 @@
     IssueSyncError
     ├── ConfigurationError        fatal: fix the settings, then start again
     ├── StoreError                fatal for this operation: the database said no
+    │   └── BusyError             503, retryable: the store is busy (a held write turn, a lock)
     ├── AuthError
     │   ├── AuthenticationError   401: no or wrong credentials
-    │   └── PermissionDeniedError 403: known user, not allowed
+    │   ├── PermissionDeniedError 403: known user, not allowed
+    │   └── ThrottledError        429, retryable: too many failed logins; wait Retry-After
     ├── NotFoundError             404: the named thing does not exist
     ├── InvalidInputError         400: the request is wrong; carries per-field errors
     │   └── QueryError            400: a query (JQL) does not parse or names unknown things
@@ -16,6 +18,9 @@
     └── TrackerError              raised at a tracker adapter's edge
         ├── TrackerOfflineError   retryable: the tracker cannot be reached; back off, retry
         └── TrackerRejectedError  per-issue: the tracker refused a write; park that issue
+
+An error a client should simply repeat later carries ``retry_after_s``; the API
+answers it with a ``Retry-After`` header.
 
 The API layers translate these into their dialect's error shape; the CLI prints
 the message on one line and exits non-zero. Vendor and HTTP errors from remote
@@ -31,6 +36,7 @@ class IssueSyncError(Exception):
     """Base of every error issuesync raises on purpose."""
 
     status_code: int = 500
+    retry_after_s: int | None = None
 
     def __init__(self, message: str, *, field_errors: Mapping[str, str] | None = None) -> None:
         super().__init__(message)
@@ -53,6 +59,19 @@ class StoreError(IssueSyncError):
     """The database refused or failed an operation."""
 
 
+class BusyError(StoreError):
+    """The store cannot take the work now (another process holds its write turn or a lock).
+
+    Nothing was changed; the same request may simply be repeated after ``retry_after_s``.
+    """
+
+    status_code = 503
+
+    def __init__(self, message: str, *, retry_after_s: int = 5) -> None:
+        super().__init__(message)
+        self.retry_after_s = max(1, retry_after_s)
+
+
 class AuthError(IssueSyncError):
     """Credentials are missing, wrong, or not enough."""
 
@@ -67,6 +86,16 @@ class PermissionDeniedError(AuthError):
     """The user is known but may not do this."""
 
     status_code = 403
+
+
+class ThrottledError(AuthError):
+    """Too many failed attempts (logins) from this client or for this user; wait and retry."""
+
+    status_code = 429
+
+    def __init__(self, message: str, *, retry_after_s: int) -> None:
+        super().__init__(message)
+        self.retry_after_s = max(1, retry_after_s)
 
 
 class NotFoundError(IssueSyncError):

@@ -67,15 +67,17 @@ def _respond(
     status: int,
     message: str,
     field_errors: Mapping[str, str] | None = None,
+    *,
+    retry_after_s: int | None = None,
 ) -> JSONResponse:
     shape = shapes.for_path(request.url.path)
-    headers = (
-        {"WWW-Authenticate": 'Basic realm="issuesync"'}
-        if status == HTTPStatus.UNAUTHORIZED
-        else None
-    )
+    headers: dict[str, str] = {}
+    if status == HTTPStatus.UNAUTHORIZED:
+        headers["WWW-Authenticate"] = 'Basic realm="issuesync"'
+    if retry_after_s is not None:
+        headers["Retry-After"] = str(retry_after_s)
     return JSONResponse(
-        shape(status, message, field_errors or {}), status_code=status, headers=headers
+        shape(status, message, field_errors or {}), status_code=status, headers=headers or None
     )
 
 
@@ -115,7 +117,14 @@ def install_error_handlers(app: FastAPI, shapes: ErrorShapes) -> None:
         status = exc.status_code
         if status >= HTTPStatus.INTERNAL_SERVER_ERROR:
             log.error("request failed: %s", exc.message)
-        return _respond(shapes, request, status, exc.message, exc.field_errors)
+        return _respond(
+            shapes,
+            request,
+            status,
+            exc.message,
+            exc.field_errors,
+            retry_after_s=exc.retry_after_s,
+        )
 
     @app.exception_handler(RequestValidationError)
     async def _validation_error(request: Request, exc: RequestValidationError) -> JSONResponse:
