@@ -513,7 +513,12 @@ def test_update_keeps_what_is_left_out(services: Services) -> None:
     body["secondConnector"]["connection"]["application"]["password"] = "new-secret"
     with services.uow_factory() as uow:
         update_integration(
-            uow.session, "INT-1", IntegrationSpec.model_validate(body), "ops", services.secrets
+            uow.session,
+            "INT-1",
+            IntegrationSpec.model_validate(body),
+            "ops",
+            services.secrets,
+            places=services.queue_places,
         )
         uow.commit()
     shown = show(services, "INT-1")
@@ -531,7 +536,12 @@ def test_update_keeps_what_is_left_out(services: Services) -> None:
     body["firstConnector"]["projectKey"] = "PC"
     with services.uow_factory() as uow, pytest.raises(InvalidInputError) as raised:
         update_integration(
-            uow.session, "INT-1", IntegrationSpec.model_validate(body), "ops", services.secrets
+            uow.session,
+            "INT-1",
+            IntegrationSpec.model_validate(body),
+            "ops",
+            services.secrets,
+            places=services.queue_places,
         )
     assert "firstConnector.projectKey" in raised.value.field_errors
 
