@@ -413,10 +413,10 @@ def test_what_the_engine_makes_in_a_shared_folder_has_its_group_and_never_others
         pair.twin(key)
 
     folders = [shared / "a_to_b", shared / "b_to_a", shared / "a_to_b" / "blobs"]
-    for folder in folders:  # made by the engine in the shared folder: with its group
-        assert folder.lstat().st_mode & 0o077 == 0o050, oct(folder.lstat().st_mode)
+    for folder in folders:  # made by the engine in the shared folder: its group's, despite umask
+        assert folder.lstat().st_mode & 0o077 == 0o070, oct(folder.lstat().st_mode)
     data = services.settings.home / "data" / "default" / "INT-1"
     exchanged = [p for p in data.rglob("*.bac") if "RECEIVE" in p.parts]
     assert exchanged
-    for path in exchanged:  # written for the shared folder: the group may read, others not
-        assert path.lstat().st_mode & 0o077 == 0o040, f"{path} is {oct(path.lstat().st_mode)}"
+    for path in exchanged:  # written for the shared folder: the group may read and take it
+        assert path.lstat().st_mode & 0o077 == 0o060, f"{path} is {oct(path.lstat().st_mode)}"

@@ -560,9 +560,9 @@ class FileTransport:
             if self.blobs.has(blob.checksum):
                 verified = _digest(source) == blob.checksum
             else:
-                verified = _copy_verified(
-                    source, self.blobs.store.path(blob.checksum), blob.checksum
-                )
+                # The transit area may be a symlink to another disk: its real folder.
+                area = _resolved(self.blobs.store.path(blob.checksum))
+                verified = _copy_verified(source, area, blob.checksum)
             if not verified:
                 log.warning("blob %s does not match its checksum; left where it is", source)
                 continue
@@ -782,21 +782,34 @@ def _resolved(path: Path) -> Path:
 
 def _make_folders(folder: Path, *, shared: bool = False) -> None:
     """Create ``folder`` and its missing parents, ``0700`` (``shared``: plus the group
-    permissions of the folder each is made in). A symlink or a file in the way is an
-    error: never followed."""
+    permissions of the folder each is made in, whatever the umask). A symlink or a file
+    in the way is an error: never followed."""
     mode = _lstat_mode(folder)
     if mode is None:
         if folder.parent == folder:
             raise FileNotFoundError(errno.ENOENT, "no such folder", str(folder))
         _make_folders(folder.parent, shared=shared)
         group = folder.parent.stat().st_mode & 0o070 if shared else 0
-        with contextlib.suppress(FileExistsError):  # made meanwhile: checked below
-            folder.mkdir(_FOLDER_MODE | group)
+        try:
+            folder.mkdir(_FOLDER_MODE)
+        except FileExistsError:
+            pass  # made meanwhile: checked below
+        else:
+            _set_mode(folder, _FOLDER_MODE | group)
         mode = _lstat_mode(folder)
     if mode is None or not stat.S_ISDIR(mode):
         raise NotADirectoryError(
             errno.ENOTDIR, "not a folder (a symbolic link is never followed)", str(folder)
         )
+
+
+def _set_mode(folder: Path, mode: int) -> None:
+    """Give a folder just made exactly ``mode`` (never through a symlink put in its place)."""
+    descriptor = os.open(folder, os.O_RDONLY | os.O_DIRECTORY | os.O_NOFOLLOW | os.O_CLOEXEC)
+    try:
+        os.fchmod(descriptor, mode | (os.fstat(descriptor).st_mode & stat.S_ISGID))
+    finally:
+        os.close(descriptor)
 
 
 def _open_regular(path: Path) -> int:
@@ -852,6 +865,7 @@ def _atomic_writer(target: Path, mode: int = _FILE_MODE) -> Iterator[IO[bytes]]:
     flags = os.O_WRONLY | os.O_CREAT | os.O_EXCL | os.O_NOFOLLOW | os.O_CLOEXEC
     try:
         with os.fdopen(os.open(temporary, flags, mode), "wb") as out:
+            os.fchmod(out.fileno(), mode)  # exactly: a shared folder's group bits despite umask
             yield out
             out.flush()
             os.fsync(out.fileno())
