@@ -145,6 +145,7 @@ def seed(home: str, database_url: str | None, integrations: int) -> list[str]:
                     actor="admin",
                     secrets=services.secrets,
                     project_exists=project_checker(uow.session),
+                    places=services.queue_places,
                 )
                 set_running(uow.session, row.key, running=True, actor="admin")
                 keys.append(row.key)

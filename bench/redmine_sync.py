@@ -137,6 +137,7 @@ def seed(home: str, count: int, redmine: RedmineServer, project: str) -> None:
                 actor="admin",
                 secrets=services.secrets,
                 project_exists=project_checker(uow.session),
+                places=services.queue_places,
             )
             set_running(uow.session, row.key, running=True, actor="admin")
             uow.commit()

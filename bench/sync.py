@@ -301,6 +301,7 @@ def phase_seed(args: argparse.Namespace) -> dict[str, Any]:
                 actor="admin",
                 secrets=services.secrets,
                 project_exists=project_checker(uow.session),
+                places=services.queue_places,
             )
             set_running(uow.session, row.key, running=True, actor="admin")
             uow.commit()

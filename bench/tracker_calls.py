@@ -394,6 +394,7 @@ def start_integration(services: Services, remote: Remote, proxy_url: str) -> Non
             actor="admin",
             secrets=services.secrets,
             project_exists=project_checker(uow.session),
+            places=services.queue_places,
         )
         set_running(uow.session, row.key, running=True, actor="admin")
         uow.commit()

@@ -15,6 +15,7 @@ from sqlalchemy import select
 from issuesync import __version__
 from issuesync.auth import Authenticator
 from issuesync.config import Settings
+from issuesync.engine.connectors import QueuePlaces
 from issuesync.errors import ConfigurationError
 from issuesync.security import (
     SecretBox,
@@ -48,6 +49,11 @@ class Services:
     authenticator: Authenticator
     tracker: LocalTracker
     secrets: SecretBox
+
+    @property
+    def queue_places(self) -> QueuePlaces:
+        """Where file queues may be: ``ISSUESYNC_QUEUE_ROOTS``, by default the data folder."""
+        return QueuePlaces.of(self.settings.home, self.settings.queue_root_paths)
 
     def close(self) -> None:
         """Release the database connections."""

@@ -89,6 +89,7 @@ def integration_commands(context: CliContext) -> typer.Typer:  # noqa: C901, PLR
                 actor=services.settings.admin_user,
                 secrets=services.secrets,
                 project_exists=project_checker(uow.session),
+                places=services.queue_places,
             )
             document = integration_json(uow.session, row)
             uow.commit()
@@ -106,7 +107,12 @@ def integration_commands(context: CliContext) -> typer.Typer:  # noqa: C901, PLR
         spec = parse_integration_spec(read_json_file(file))
         with context.open_services() as services, services.uow_factory() as uow:
             row = update_integration(
-                uow.session, key, spec, services.settings.admin_user, services.secrets
+                uow.session,
+                key,
+                spec,
+                services.settings.admin_user,
+                services.secrets,
+                places=services.queue_places,
             )
             document = integration_json(uow.session, row)
             uow.commit()

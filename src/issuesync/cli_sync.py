@@ -98,8 +98,9 @@ def messages_commands(open_services: OpenServices, out: Console) -> typer.Typer:
             config.send_queue.type,
             config.receive_queue.type,
         ):
-            # Files that are not messages were never indexed: they are only on disk.
-            files = list_invalid(services.settings.home, config)
+            # Files that are not messages were never indexed: they are only on disk (those
+            # refused into RECEIVE/invalid, and what the engine left in place as not its own).
+            files = list_invalid(services.queue_places, config)
         if as_json:
             documents = [view.to_json() for view in views]
             documents += [

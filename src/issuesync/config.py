@@ -2,9 +2,10 @@
 
 from __future__ import annotations
 
+import os
 from pathlib import Path
 
-from pydantic import Field, SecretStr
+from pydantic import Field, SecretStr, field_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 
@@ -29,6 +30,22 @@ class Settings(BaseSettings):
     log_level: str = "info"
     engine_enabled: bool = Field(default=True, description="run the sync engine in `serve`")
     engine_lease_ms: int = Field(default=30_000, ge=1000, description="connector lease length")
+    queue_roots: str = Field(
+        default="",
+        max_length=4096,
+        description=(
+            "the folders a file queue's folder must resolve under (symlinks followed), "
+            "absolute, separated by os.pathsep (':'); empty: the home's data/default"
+        ),
+    )
+
+    @field_validator("queue_roots")
+    @classmethod
+    def _absolute_roots(cls, value: str) -> str:
+        for root in _split_roots(value):
+            if not Path(root).is_absolute():
+                raise ValueError(f"'{root}' is not an absolute path")
+        return value
 
     @property
     def resolved_database_url(self) -> str:
@@ -50,9 +67,18 @@ class Settings(BaseSettings):
         return self.home / "attachments"
 
     @property
+    def queue_root_paths(self) -> tuple[Path, ...]:
+        """The folders ``queue_roots`` names; none: the engine's default (``data/default``)."""
+        return tuple(Path(root) for root in _split_roots(self.queue_roots))
+
+    @property
     def transit_dir(self) -> Path:
         """Where attachment content in transit between connectors lives (by sha256)."""
         return self.home / "data" / "blobs"
+
+
+def _split_roots(text: str) -> list[str]:
+    return [root.strip() for root in text.split(os.pathsep) if root.strip()]
 
 
 def normalize_database_url(url: str) -> str:

@@ -172,6 +172,7 @@ def _create(services: Services, system: str) -> list[str]:
             actor="admin",
             secrets=services.secrets,
             project_exists=lambda _system, _key: True,
+            places=services.queue_places,
         )
         systems = [connector.system for connector in connector_rows(uow.session, row.id)]
         uow.commit()

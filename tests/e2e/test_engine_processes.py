@@ -257,6 +257,7 @@ def _seed(services: Services) -> None:
             actor="admin",
             secrets=services.secrets,
             project_exists=project_checker(uow.session),
+            places=services.queue_places,
         )
         set_running(uow.session, row.key, running=True, actor="admin")
         uow.commit()

@@ -176,6 +176,7 @@ def create(services: Services, body: dict[str, Any]) -> dict[str, Any]:
             actor="admin",
             secrets=services.secrets,
             project_exists=project_checker(uow.session),
+            places=services.queue_places,
         )
         document = integration_json(uow.session, row)
         uow.commit()

@@ -146,6 +146,7 @@ def integration_pair(
             actor="admin",
             secrets=services.secrets,
             project_exists=project_checker(uow.session),
+            places=services.queue_places,
         )
         key = row.key
         first, second = connector_configs(uow.session, row.id)

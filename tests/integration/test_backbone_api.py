@@ -488,6 +488,7 @@ def test_status_follows_changes_made_elsewhere(projects: httpx.Client, services:
             actor="cli",
             secrets=services.secrets,
             project_exists=project_checker(uow.session),
+            places=services.queue_places,
         )
         set_running(uow.session, "INT-1", running=True, actor="cli")
         uow.commit()

@@ -61,6 +61,7 @@ def fuzzed(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[Services,
             actor="admin",
             secrets=services.secrets,
             project_exists=project_checker(uow.session),
+            places=services.queue_places,
         )
         import_sync_info(uow.session, "PA-1", [{"localIssueKey": "PA-1", "remoteIssueKey": "PB-1"}])
         task_id = request_start(uow.session, row.key, "admin").id

@@ -81,6 +81,7 @@ def home(tmp_path: Path) -> Path:
                 actor="admin",
                 secrets=services.secrets,
                 project_exists=project_checker(uow.session),
+                places=services.queue_places,
             )
             set_running(uow.session, row.key, running=True, actor="admin")
             uow.commit()

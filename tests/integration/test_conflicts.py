@@ -4,7 +4,6 @@ fields both sides changed that wait for a person."""
 from __future__ import annotations
 
 from contextlib import AbstractContextManager
-from pathlib import Path
 from typing import Any
 
 import httpx
@@ -403,14 +402,12 @@ def test_a_sync_user_that_is_unknown_or_inactive(services: Services) -> None:
     assert len(conflicts) == 3  # and the 'write' check
 
 
-def test_a_distributed_integration_checks_its_own_project_only(
-    services: Services, tmp_path: Path
-) -> None:
+def test_a_distributed_integration_checks_its_own_project_only(services: Services) -> None:
     create_user(services.uow_factory, NewUser(name="backbone", email="b@x.test", password="b"))
     make_projects(services, "PA")
     queues = {
-        "sendQueue": {"@type": "file", "path": str(tmp_path / "out")},
-        "receiveQueue": {"@type": "file", "path": str(tmp_path / "in")},
+        "sendQueue": {"@type": "file", "path": "shared/out"},
+        "receiveQueue": {"@type": "file", "path": "shared/in"},
     }
     body = {
         "distributed": True,

@@ -26,9 +26,13 @@ from issuesync.trackers.local import catalog
 from issuesync.trackers.local.adapter import LocalAdapter, local_adapter_for
 
 
-def _node(home: Path) -> Services:
+def _node(home: Path, shared: Path) -> Services:
+    """A node whose file queues may be in ``shared`` (the folder both nodes see)."""
     settings = Settings(
-        home=home, admin_password=SecretStr("admin-pw"), base_url="http://127.0.0.1:9"
+        home=home,
+        admin_password=SecretStr("admin-pw"),
+        base_url="http://127.0.0.1:9",
+        queue_roots=str(shared),
     )
     services = build_services(settings)
     bootstrap(services)
@@ -66,6 +70,7 @@ def _set_up(services: Services, local: str, body: dict[str, object]) -> LocalAda
             actor="admin",
             secrets=services.secrets,
             project_exists=project_checker(uow.session),
+            places=services.queue_places,
         )
         set_running(uow.session, row.key, running=True, actor="admin")
         uow.commit()
@@ -75,7 +80,7 @@ def _set_up(services: Services, local: str, body: dict[str, object]) -> LocalAda
 @pytest.fixture
 def nodes(tmp_path: Path) -> Iterator[tuple[LocalAdapter, LocalAdapter, Engine, Engine]]:
     shared = tmp_path / "shared"
-    one, two = _node(tmp_path / "one"), _node(tmp_path / "two")
+    one, two = _node(tmp_path / "one", shared), _node(tmp_path / "two", shared)
     engines = [Engine(one, backoff_ms=0), Engine(two, backoff_ms=0)]
     try:
         pa = _set_up(one, "PA", _body("PA", "PB", shared / "a_to_b", shared / "b_to_a"))
@@ -122,7 +127,7 @@ def test_two_nodes_sync_through_a_shared_folder(
 
 
 def test_a_distributed_integration_needs_file_queues(tmp_path: Path) -> None:
-    services = _node(tmp_path / "home")
+    services = _node(tmp_path / "home", tmp_path)
     try:
         body = _body("PA", "PB", tmp_path / "s", tmp_path / "r")
         body["firstConnector"]["connection"]["connector"] = None  # type: ignore[index]
@@ -133,6 +138,7 @@ def test_a_distributed_integration_needs_file_queues(tmp_path: Path) -> None:
                 actor="admin",
                 secrets=services.secrets,
                 project_exists=lambda _system, _key: True,
+                places=services.queue_places,
             )
         assert "firstConnector.connection.connector" in refused.value.field_errors
     finally:

@@ -39,13 +39,16 @@ class Side:
     home: Path
     blobs: BlobArea
     transport: FileTransport
+    roots: tuple[Path, ...] = ()
 
     @property
     def folder(self) -> Path:
         return self.home / "data" / "default" / "INT-3" / self.config.key
 
     def restart(self, services: Services) -> FileTransport:
-        self.transport = FileTransport(self.home, self.config, self.blobs, services.uow_factory)
+        self.transport = FileTransport(
+            self.home, self.config, self.blobs, services.uow_factory, roots=self.roots
+        )
         return self.transport
 
 
@@ -54,9 +57,15 @@ def _queue(path: str) -> Queue:
 
 
 def _connectors(
-    services: Services, home_a: Path, home_b: Path, a_to_b: str, b_to_a: str
+    services: Services,
+    home_a: Path,
+    home_b: Path,
+    a_to_b: str,
+    b_to_a: str,
+    roots: tuple[Path, ...] = (),
 ) -> tuple[Side, Side]:
-    """INT-3 with PA-4 and PB-5 in the store, and a FileTransport for each."""
+    """INT-3 with PA-4 and PB-5 in the store, and a FileTransport for each (queue roots:
+    ``roots``, by default each home's data folder)."""
     now = now_ms()
     audit = {"created_user": "admin", "created_ms": now, "modified_user": "admin"}
     with services.uow_factory() as uow:
@@ -112,8 +121,8 @@ def _connectors(
             polling_interval_ms=1000,
         )
         blobs = BlobArea(home / "data" / "blobs")
-        transport = FileTransport(home, config, blobs, services.uow_factory)
-        sides.append(Side(config, home, blobs, transport))
+        transport = FileTransport(home, config, blobs, services.uow_factory, roots=roots)
+        sides.append(Side(config, home, blobs, transport, roots))
     return sides[0], sides[1]
 
 
@@ -126,7 +135,12 @@ def centralized(services: Services, home: Path) -> tuple[Side, Side]:
 def two_homes(services: Services, tmp_path: Path) -> tuple[Side, Side]:
     shared = tmp_path / "shared"
     return _connectors(
-        services, tmp_path / "a", tmp_path / "b", str(shared / "a_to_b"), str(shared / "b_to_a")
+        services,
+        tmp_path / "a",
+        tmp_path / "b",
+        str(shared / "a_to_b"),
+        str(shared / "b_to_a"),
+        roots=(shared,),
     )
 
 
@@ -226,9 +240,9 @@ def test_two_homes_share_a_folder_and_duplicates_are_dropped(services, two_homes
     assert (row.state, row.uuid, row.issue_key) == ("new", message.id, "PA-1")
     assert message_path(b.home, b.config, row) == b.folder / "RECEIVE" / name
 
-    # The same file again, once under its own name and once under another one.
+    # The same file again, once under its own name and once under another message name.
     (exchange / name).write_bytes(sent)
-    (exchange / "copy.bac").write_bytes(sent)
+    (exchange / "PA-1_1_copy.bac").write_bytes(sent)
     b.transport.pump()
     assert len(_rows(services, b, queues.RECEIVE)) == 1
     assert _names(b.folder / "RECEIVE") == [name]
@@ -243,33 +257,36 @@ def test_two_homes_share_a_folder_and_duplicates_are_dropped(services, two_homes
     assert len(_rows(services, b, queues.RECEIVE)) == 1
 
 
-def test_files_that_are_not_messages_for_this_connector_go_to_invalid(services, centralized):
+def test_message_files_that_are_not_messages_for_this_connector_go_to_invalid(
+    services, centralized
+):
+    # Named as the engine names messages, so its own by format: set aside with a reason.
+    # (Files with other names are not the engine's: see test_security_queues.py.)
     _, b = centralized
     exchange = b.home / "data" / "default" / "INT-3" / "PA-4_to_PB-5"
     exchange.mkdir(parents=True)
-    (exchange / "garbage.bac").write_text("this is not JSON")
-    (exchange / "notes.txt").write_text("hello")
-    (exchange / "elsewhere.bac").write_text(_message(to="PX-9").dumps())
-    (exchange / "wrong.bac").write_text(json.dumps({"format": "issuesync-message/1"}))
+    garbage, elsewhere, wrong = "PA-1_1_garbage.bac", "PA-1_2_elsewhere.bac", "PA-1_3_wrong.bac"
+    (exchange / garbage).write_text("this is not JSON")
+    (exchange / elsewhere).write_text(_message(to="PX-9").dumps())
+    (exchange / wrong).write_text(json.dumps({"format": "issuesync-message/1"}))
 
     assert b.transport.pump() > 0
 
     invalid = b.folder / "RECEIVE" / "invalid"
     reasons = {f.name: f.reason for f in b.transport.list_invalid()}
-    assert sorted(reasons) == ["elsewhere.bac", "garbage.bac", "notes.txt", "wrong.bac"]
-    assert reasons["notes.txt"] == "not a '.bac' file"
-    assert reasons["garbage.bac"].startswith("not a message: ")
-    assert reasons["elsewhere.bac"] == "addressed to connector 'PX-9', not 'PB-5'"
-    assert "is required" in reasons["wrong.bac"] or "Field required" in reasons["wrong.bac"]
-    assert (invalid / "notes.txt.reason.txt").exists()
+    assert sorted(reasons) == sorted([garbage, elsewhere, wrong])
+    assert reasons[garbage].startswith("not a message: ")
+    assert reasons[elsewhere] == "addressed to connector 'PX-9', not 'PB-5'"
+    assert "is required" in reasons[wrong] or "Field required" in reasons[wrong]
+    assert (invalid / f"{garbage}.reason.txt").exists()
     assert _rows(services, b, queues.RECEIVE) == []
     assert _names(b.folder / "RECEIVE") == []
 
     # A second file of the same name is kept beside the first, never over it.
-    (exchange / "garbage.bac").write_text("still not JSON")
+    (exchange / garbage).write_text("still not JSON")
     b.transport.pump()
-    assert (invalid / "garbage-1.bac").read_text() == "still not JSON"
-    assert (invalid / "garbage.bac").read_text() == "this is not JSON"
+    assert (invalid / "PA-1_1_garbage-1.bac").read_text() == "still not JSON"
+    assert (invalid / garbage).read_text() == "this is not JSON"
 
 
 @pytest.mark.parametrize(

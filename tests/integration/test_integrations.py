@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 import threading
 import uuid
+from typing import Any
 
 import pytest
 from integration_helpers import (
@@ -21,6 +22,7 @@ from integration_helpers import (
     stopped_connector_status,
 )
 from sqlalchemy import select
+from sqlalchemy.orm import Session
 
 from issuesync.app import Services
 from issuesync.domain.integration import GLOBAL_WORKFLOW, IntegrationSpec
@@ -504,6 +506,17 @@ def test_list_is_filtered_by_project(services: Services) -> None:
 # --- update and the engine's view ------------------------------------------------------------
 
 
+def update_as_ops(services: Services, session: Session, body: dict[str, Any]) -> None:
+    update_integration(
+        session,
+        "INT-1",
+        IntegrationSpec.model_validate(body),
+        "ops",
+        services.secrets,
+        places=services.queue_places,
+    )
+
+
 def test_update_keeps_what_is_left_out(services: Services) -> None:
     make_projects(services, "PA", "PB")
     create(services, SEED_REQUEST)
@@ -512,9 +525,7 @@ def test_update_keeps_what_is_left_out(services: Services) -> None:
     del body["firstConnector"]["connection"]["application"]["password"]
     body["secondConnector"]["connection"]["application"]["password"] = "new-secret"
     with services.uow_factory() as uow:
-        update_integration(
-            uow.session, "INT-1", IntegrationSpec.model_validate(body), "ops", services.secrets
-        )
+        update_as_ops(services, uow.session, body)
         uow.commit()
     shown = show(services, "INT-1")
     assert shown["summary"] == "Renamed"
@@ -530,9 +541,7 @@ def test_update_keeps_what_is_left_out(services: Services) -> None:
         )
     body["firstConnector"]["projectKey"] = "PC"
     with services.uow_factory() as uow, pytest.raises(InvalidInputError) as raised:
-        update_integration(
-            uow.session, "INT-1", IntegrationSpec.model_validate(body), "ops", services.secrets
-        )
+        update_as_ops(services, uow.session, body)
     assert "firstConnector.projectKey" in raised.value.field_errors
 
 

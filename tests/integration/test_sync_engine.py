@@ -384,13 +384,14 @@ def test_the_file_transport_syncs_through_folders_and_sets_bad_files_aside(
         archived = list((data / "INT-1" / "PB-2" / "RECEIVE" / "archive").glob("*.bac"))
         assert archived, "the applied message's file is in RECEIVE/archive"
         exchange = data / "INT-1" / "PA-1_to_PB-2"
-        (exchange / "garbage.bac").write_text("{not json")
+        (exchange / "PA-1_9_garbage.bac").write_text("{not json")
         (exchange / "notes.txt").write_text("not a message")
         pair.edit(key, summary="Over files, edited")
         pair.settle()
         invalid = data / "INT-1" / "PB-2" / "RECEIVE" / "invalid"
         names = sorted(p.name for p in invalid.iterdir() if not p.name.endswith(".reason.txt"))
-        assert names == ["garbage.bac", "notes.txt"]
+        assert names == ["PA-1_9_garbage.bac"]  # named as a message: the engine's, set aside
+        assert (exchange / "notes.txt").read_text() == "not a message"  # not its own: left
         assert pair.fields(twin)["summary"] == "Over files, edited"
 
 

@@ -2,14 +2,16 @@
 
 :class:`ConnectorConfig` is the engine's view of a stored connector; the
 sync user's secret and the proxy password are read only through
-:func:`connector_secret` and :func:`connector_proxy`.
+:func:`connector_secret` and :func:`connector_proxy`. :class:`QueuePlaces`
+says where a file queue's folder may be on this server.
 """
 
 from __future__ import annotations
 
 import json
+from collections.abc import Iterable
 from dataclasses import dataclass, field
-from pathlib import PurePosixPath
+from pathlib import Path, PurePosixPath
 
 from sqlalchemy import select
 from sqlalchemy.orm import Session
@@ -27,11 +29,87 @@ SIDES = ("firstConnector", "secondConnector")
 QueuePair = tuple[Queue, Queue]  # (send, receive)
 
 
+@dataclass(frozen=True)
+class QueuePlaces:
+    """Where this server keeps file queues.
+
+    A queue's ``path`` is relative to :attr:`data` (``<home>/data/default``) or
+    absolute, and its folder must resolve, symlinks followed, inside one of
+    :attr:`roots` (``ISSUESYNC_QUEUE_ROOTS``; by default :attr:`data` alone).
+    The check is made when an integration is saved and again by the engine
+    before it creates or touches a folder: a symlink can change after saving.
+    """
+
+    home: Path
+    roots: tuple[Path, ...]  # resolved
+
+    @classmethod
+    def of(cls, home: Path, roots: Iterable[Path] = ()) -> QueuePlaces:
+        """The places for this home; no ``roots``: the home's data folder alone."""
+        given = list(roots) or [home / "data" / "default"]
+        return cls(home, tuple(dict.fromkeys(_root(root) for root in given)))
+
+    @property
+    def data(self) -> Path:
+        """``<home>/data/default``: relative queue paths and the connectors' folders."""
+        return self.home / "data" / "default"
+
+    def folder(self, path: str) -> Path:
+        """A file queue's folder as written: ``path`` if absolute, else under :attr:`data`."""
+        given = Path(path.replace("\\", "/"))
+        return given if given.is_absolute() else self.data / given
+
+    def refusal(self, path: str) -> str | None:
+        """Why a file queue may not use ``path``, or None."""
+        return self.locate(path)[1]
+
+    def locate(self, path: str) -> tuple[Path | None, str | None]:
+        """A file queue's folder, symlinks resolved, or None and why it is not allowed."""
+        if ".." in PurePosixPath(path.replace("\\", "/")).parts:
+            return None, "a file queue's path must not contain '..'"
+        try:
+            real = _resolved(self.folder(path))
+        except (OSError, RuntimeError) as exc:  # a symlink loop, a name too long
+            return None, f"a file queue's folder must resolve to a folder: {exc}"
+        if not any(real.is_relative_to(root) for root in self.roots):
+            return None, (
+                f"a file queue's folder must be inside one of the queue roots "
+                f"({self.describe_roots()}; ISSUESYNC_QUEUE_ROOTS), symlinks followed: "
+                f"'{path}' is {real}"
+            )
+        return real, None
+
+    def inside(self, folder: Path, root: Path) -> bool:
+        """Whether ``folder`` resolves, symlinks followed, inside ``root`` (resolved too)."""
+        try:
+            return _resolved(folder).is_relative_to(_resolved(root))
+        except (OSError, RuntimeError):
+            return False
+
+    def describe_roots(self) -> str:
+        """The roots for a person: ``/srv/a, /srv/b``."""
+        return ", ".join(str(root) for root in self.roots)
+
+
+def _resolved(path: Path) -> Path:
+    """``path`` made absolute with every symlink of its longest existing prefix followed."""
+    return path.resolve(strict=False)
+
+
+def _root(path: Path) -> Path:
+    """A configured root, resolved; as written when it cannot be (a symlink loop)."""
+    try:
+        return _resolved(path)
+    except (OSError, RuntimeError):
+        return path.absolute()
+
+
 def resolve_queues(
     integration_key: str,
     keys: tuple[str, str],
     given: tuple[QueueSettings | None, QueueSettings | None],
     *,
+    places: QueuePlaces,
     distributed: bool = False,
 ) -> tuple[QueuePair, QueuePair]:
     """Both connectors' (send, receive) queues, defaults filled in.
@@ -39,8 +117,9 @@ def resolve_queues(
     A queue left out is the mirror of the partner's (A's send queue is B's
     receive queue); when neither side names it, it is a ``vm`` queue named
     ``<from>_<to>``. A ``file`` queue without a path gets
-    ``<INT-n>/<from>_to_<to>``. In a centralized integration both sides must
-    agree: A's send queue is B's receive queue.
+    ``<INT-n>/<from>_to_<to>``; every file queue's folder must be allowed by
+    ``places``. In a centralized integration both sides must agree: A's send
+    queue is B's receive queue.
     """
     explicit = [(s.send_queue if s else None, s.receive_queue if s else None) for s in given]
     hint = next((q.type for pair in explicit for q in pair if q is not None), "vm")
@@ -57,8 +136,8 @@ def resolve_queues(
         )
     errors: dict[str, str] = {}
     for index, side in enumerate(SIDES):
-        for label, queue in zip(("sendQueue", "receiveQueue"), resolved[index], strict=True):
-            problem = _queue_problem(queue)
+        for label, queue in zip(QUEUE_FIELDS, resolved[index], strict=True):
+            problem = _queue_problem(queue, places)
             if problem:
                 errors[f"{side}.connection.connector.{label}"] = problem
     if not distributed and not errors:
@@ -75,6 +154,9 @@ def resolve_queues(
     return resolved[0], resolved[1]
 
 
+QUEUE_FIELDS = ("sendQueue", "receiveQueue")
+
+
 def _filled(
     queue: Queue | None, hint: str, integration_key: str, source: str, target: str
 ) -> Queue:
@@ -86,13 +168,10 @@ def _filled(
     return Queue.model_validate({"@type": "vm", "name": name})
 
 
-def _queue_problem(queue: Queue) -> str | None:
+def _queue_problem(queue: Queue, places: QueuePlaces) -> str | None:
     if queue.type == "file":
         assert queue.path is not None
-        path = PurePosixPath(queue.path.replace("\\", "/"))
-        # Absolute: a folder shared with a partner issuesync (distributed integrations).
-        if ".." in path.parts:
-            return "a file queue's path must not contain '..'"
+        return places.refusal(queue.path)
     return None
 
 

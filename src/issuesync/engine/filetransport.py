@@ -19,6 +19,24 @@ disk. :meth:`FileTransport.pump` then makes the files follow the rows. A file's
 name comes from its message (``<issueKey>_<sequenceId>_<uuid>.bac``) and its
 folder from its state (:func:`folder_for`), so a step redone after a crash
 overwrites the same file, and the receiver drops a second copy by uuid.
+
+What the engine touches. Each pump first resolves the queue folders (symlinks
+followed) and stops, touching nothing, when one is outside the queue roots
+(:class:`~issuesync.engine.connectors.QueuePlaces`); it then works on the
+resolved folders only. In them it moves, renames, copies and deletes nothing
+but regular files named as its messages are, its blobs (``blobs/<sha256>``,
+verified) and its own temporary files (``.<name>.<hex>.tmp``); it never
+follows a symlink (``O_NOFOLLOW``, ``lstat``) and never writes through a
+folder that is a symlink. Anything else (another name, a symlink, a folder, a
+FIFO, a device) stays where it is and is reported: in the route's status, in
+one warning per entry, and by ``messages list --state invalid``. A file with a
+message's name whose content is not a message for this connector is ours by
+its name: it is set aside in ``RECEIVE/invalid`` with a ``.reason.txt``.
+
+Files the engine creates are ``0600`` and its folders ``0700``. In an exchange
+folder (which another node's service user may have to read) a new file or
+folder also gets the group permissions of the folder it is made in, and never
+any for others: an operator shares a folder by giving it a group (``2770``).
 """
 
 from __future__ import annotations
@@ -29,10 +47,10 @@ import hashlib
 import logging
 import os
 import re
-import shutil
+import stat
 import uuid
 from collections import defaultdict
-from collections.abc import Iterator, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass
 from pathlib import Path, PurePosixPath
 from typing import IO
@@ -40,10 +58,10 @@ from typing import IO
 from sqlalchemy import Select, select
 from sqlalchemy.orm import Session, selectinload
 
-from issuesync.domain.integration import Queue, connector_key_base
+from issuesync.domain.integration import connector_key_base
 from issuesync.domain.message import InvalidMessageError, Message, ReceiveState, SendState
 from issuesync.engine import queues
-from issuesync.engine.integrations import ConnectorConfig
+from issuesync.engine.integrations import ConnectorConfig, QueuePlaces
 from issuesync.engine.transport import BlobArea
 from issuesync.errors import ConfigurationError
 from issuesync.store.base import now_ms
@@ -67,32 +85,37 @@ _PER_ISSUE = frozenset({ReceiveState.ERROR, ReceiveState.ISSUE_MISSING})
 # Folders people may empty by hand (seed 002), and that retention prunes: a file
 # missing there is not written again.
 _DISPOSABLE = frozenset({ReceiveState.ARCHIVE, ReceiveState.DISCARD})
+# The folders inside RECEIVE, and inside an exchange folder: the engine's own.
+_RECEIVE_FOLDERS = frozenset(
+    folder.split("/")[1] for folder in _STATE_FOLDERS.values() if "/" in folder
+)
+_EXCHANGE_FOLDERS = frozenset({BLOBS})
 _UNSAFE = re.compile(r"[^A-Za-z0-9_.-]")
 _UNSAFE_ID = re.compile(r"[^A-Za-z0-9-]")
 _MESSAGE_ID = re.compile(r"^[A-Za-z0-9-]{1,36}$")
 _SHA256 = re.compile(r"^[0-9a-f]{64}$")
 _MAX_ISSUE_KEY = 64  # the width of sync_messages.issue_key
+# What message_file_name makes: a safe issue key (never a leading dot), a sequence id, an id.
+_MESSAGE_NAME = re.compile(
+    rf"^(?!\.)([A-Za-z0-9_.-]{{1,{_MAX_ISSUE_KEY}}})_([0-9]{{1,19}})_([A-Za-z0-9-]{{1,36}})\.bac\Z"
+)
+_TEMPORARY = re.compile(r"^\.(.+)\.[0-9a-f]{1,32}\.tmp\Z")  # what _atomic_writer makes
 _MAX_MESSAGE_BYTES = 64 * 1024 * 1024  # attachments travel as blobs, never inside a message
+_MAX_REASON_BYTES = 64 * 1024
 _CHUNK = 1024 * 1024
+_FILE_MODE = 0o600
+_FOLDER_MODE = 0o700
+_MAX_LEFT = 1000  # entries of one folder remembered as left in place (and warned about once)
+_MAX_LEFT_SHOWN = 10  # of them, named in the route's status
+_MAX_STATUS = 2000  # characters of the status that the pump writes
 
 
 # --- where files live ------------------------------------------------------------------------
 
 
-def data_folder(home: Path) -> Path:
-    """``<home>/data/default``: relative queue paths start here."""
-    return home / "data" / "default"
-
-
-def exchange_folder(home: Path, path: str) -> Path:
-    """A file queue's folder: ``path`` if absolute, else under :func:`data_folder`."""
-    given = Path(path.replace("\\", "/"))
-    return given if given.is_absolute() else data_folder(home) / given
-
-
 def connector_folder(home: Path, config: ConnectorConfig) -> Path:
     """``<home>/data/default/<INT-n>/<CONNECTOR-KEY>``: the connector's SEND and RECEIVE."""
-    return data_folder(home) / _safe(config.integration_key) / _safe(config.key)
+    return QueuePlaces.of(home).data / _safe(config.integration_key) / _safe(config.key)
 
 
 def _safe(text: str) -> str:
@@ -106,14 +129,23 @@ def message_file_name(issue_key: str, sequence_id: int, message_id: str) -> str:
     return f"{_safe(issue_key)}_{sequence_id}_{_UNSAFE_ID.sub('-', message_id)}{SUFFIX}"
 
 
+def is_message_name(name: str) -> bool:
+    """Whether ``name`` is one :func:`message_file_name` makes: the engine's by its format."""
+    return _MESSAGE_NAME.match(name) is not None
+
+
 def _parse_name(name: str) -> tuple[str, int] | None:
     """The (safe) issue key and sequence id in a message file's name."""
-    if not name.endswith(SUFFIX):
-        return None
-    parts = name[: -len(SUFFIX)].rsplit("_", 2)
-    if len(parts) != 3 or not parts[1].isdigit():  # noqa: PLR2004 - key, sequence, uuid
-        return None
-    return parts[0], int(parts[1])
+    found = _MESSAGE_NAME.match(name)
+    return (found.group(1), int(found.group(2))) if found else None
+
+
+def _is_temporary(name: str) -> bool:
+    """Whether ``name`` is a temporary file the engine (here or on the partner node) makes."""
+    found = _TEMPORARY.match(name)
+    return found is not None and (
+        is_message_name(found.group(1)) or _SHA256.match(found.group(1)) is not None
+    )
 
 
 def folder_for(state: str, issue_key: str) -> PurePosixPath:
@@ -124,24 +156,18 @@ def folder_for(state: str, issue_key: str) -> PurePosixPath:
     return folder / _safe(issue_key) if state in _PER_ISSUE else folder
 
 
-def _queue_folder(home: Path, queue: Queue) -> Path | None:
-    if queue.type != "file" or not queue.path:
-        return None
-    return exchange_folder(home, queue.path)
-
-
 def message_path(home: Path, config: ConnectorConfig, row: MessageRow) -> Path | None:
     """Where the file of a message is now; None when it has none (not written, or deleted)."""
     name = message_file_name(row.issue_key, row.sequence_id, row.uuid)
     base = connector_folder(home, config)
     if row.queue == queues.SEND:
-        outbox = _queue_folder(home, config.send_queue)
         candidates = [base / SEND / name, base / SEND_ERROR / name]
-        candidates += [outbox / name] if outbox is not None else []
+        if config.send_queue.type == "file" and config.send_queue.path:
+            candidates.append(QueuePlaces.of(home).folder(config.send_queue.path) / name)
     else:
         states = [row.state] if row.state in _STATE_FOLDERS else []
         candidates = [base / folder_for(s, row.issue_key) / name for s in [*states, *ReceiveState]]
-    return next((path for path in candidates if path.exists()), None)
+    return next((path for path in candidates if _is_regular(path)), None)
 
 
 @dataclass(frozen=True)
@@ -153,19 +179,30 @@ class InvalidFile:
     path: Path
 
 
-def list_invalid(home: Path, config: ConnectorConfig) -> list[InvalidFile]:
-    """The files in ``RECEIVE/invalid`` with the reason each was refused."""
-    folder = connector_folder(home, config) / _STATE_FOLDERS[ReceiveState.INVALID]
+def list_invalid(places: QueuePlaces, config: ConnectorConfig) -> list[InvalidFile]:
+    """The files in ``RECEIVE/invalid`` with the reason each was refused, then what the
+    connector's folders hold that is not the engine's (left where it is)."""
+    base = connector_folder(places.home, config)
     found = []
-    for path in _files(folder):
+    invalid, strangers = _survey(base / _STATE_FOLDERS[ReceiveState.INVALID], accept=_any_file)
+    for path in invalid:
         if path.name.endswith(REASON_SUFFIX):
             continue
-        sidecar = path.with_name(path.name + REASON_SUFFIX)
         try:
-            reason = sidecar.read_text(encoding="utf-8").strip()
+            sidecar = _read_regular(path.with_name(path.name + REASON_SUFFIX), _MAX_REASON_BYTES)
         except OSError:
-            reason = "unknown (no reason was recorded)"
-        found.append(InvalidFile(path.name, reason, path))
+            sidecar = None
+        reason = sidecar.decode("utf-8", "replace").strip() if sidecar is not None else ""
+        found.append(InvalidFile(path.name, reason or "unknown (no reason was recorded)", path))
+    folders = [(base / RECEIVE, _RECEIVE_FOLDERS)]
+    if config.receive_queue.type == "file" and config.receive_queue.path:
+        inbox, _ = places.locate(config.receive_queue.path)  # never read outside the roots
+        folders += [(inbox, _EXCHANGE_FOLDERS)] if inbox is not None else []
+    for folder, own in folders:
+        strangers += _survey(folder, folders=own)[1]
+    for left in strangers:
+        reason = f"not the engine's ({left.what}): left where it is"
+        found.append(InvalidFile(left.path.name, reason, left.path))
     return found
 
 
@@ -197,6 +234,7 @@ class FileTransport:
         blobs: BlobArea,
         uow_factory: UnitOfWorkFactory,
         *,
+        roots: Sequence[Path] = (),
         batch_size: int = 500,
         lookback_ms: int = 60_000,
         reconcile_ms: int = 600_000,
@@ -205,16 +243,22 @@ class FileTransport:
         self.config = config
         self.blobs = blobs
         self.uow_factory = uow_factory
+        self.places = QueuePlaces.of(home, roots)
         self.batch_size = batch_size
         self.lookback_ms = lookback_ms
         self.reconcile_ms = reconcile_ms
         self.folder = connector_folder(home, config)
-        self.outbox = _queue_folder(home, config.send_queue)
-        self.inbox = _queue_folder(home, config.receive_queue)
+        # The queue folders, symlinks resolved and checked by each pump before any use.
+        self.outbox: Path | None = None
+        self.inbox: Path | None = None
+        self._data = self.places.data
         # Files in RECEIVE known to be indexed (row exists): not parsed again each pump.
         self._indexed: set[str] = set()
         self._watermark: int | None = None  # newest ``updated_ms`` the follow step has seen
         self._reconciled_ms = 0
+        # What is not the engine's, by folder role, as last looked at; what was warned about.
+        self._left: dict[str, list[_Left]] = {}
+        self._warned: set[str] = set()
 
     def deliver(
         self, session: Session, sender_id: int, partner_id: int, message: Message, now: int
@@ -236,15 +280,21 @@ class FileTransport:
         queues.add_many(session, sender_id, queues.SEND, messages, now)
 
     def list_invalid(self) -> list[InvalidFile]:
-        """The files this connector refused, with their reasons."""
-        return list_invalid(self.home, self.config)
+        """The files this connector refused, with their reasons, and what it left in place."""
+        return list_invalid(self.places, self.config)
 
     def pump(self) -> int:
         """Send new messages, take in arrived ones, move files after their states.
 
-        Returns how many files moved. A folder that cannot be used is raised as a
-        :class:`ConfigurationError` (the engine shows it) when nothing else moved.
+        Returns how many files moved. A queue folder outside the queue roots is
+        raised as a :class:`ConfigurationError` before anything is touched; what
+        could not be done, and what was left in place, is raised once the rest is
+        done (the engine shows it in the route's status).
         """
+        stopped = self._locate_folders()
+        if stopped is not None:
+            self._left.clear()  # not looked at: a folder outside the roots is not even read
+            self._report([stopped])
         problems: list[str] = []
         touched: set[tuple[str, str]] = set()
         moved = self._send(problems) if self.outbox is not None else 0
@@ -252,11 +302,74 @@ class FileTransport:
             moved += self._take_in(problems)
             moved += self._index(touched, problems)
             moved += self._follow(touched, problems)
-        if problems:
-            if moved == 0:
-                raise ConfigurationError("; ".join(dict.fromkeys(problems)))
-            log.warning("file queue of %s: %s", self.config.key, "; ".join(problems))
+        self._report(problems)
         return moved
+
+    def _locate_folders(self) -> str | None:
+        """Resolve the connector's folders, symlinks followed; why they stop, if they do."""
+        self.outbox = self.inbox = None
+        if not self.places.inside(self.folder, self.places.data):
+            return (
+                f"The folder of {self.config.key} ({self.folder}) is not inside the data "
+                f"folder {self.places.data} (symbolic links followed): the file queues stop."
+            )
+        found: list[Path | None] = []
+        for label, queue in (
+            ("send queue", self.config.send_queue),
+            ("receive queue", self.config.receive_queue),
+        ):
+            if queue.type != "file" or not queue.path:
+                found.append(None)
+                continue
+            real, problem = self.places.locate(queue.path)
+            if real is None:
+                return (
+                    f"The {label} of {self.config.key} is stopped: {problem}. Nothing in it "
+                    "is created, moved or deleted until it is allowed again."
+                )
+            found.append(real)
+        self.folder = _resolved(self.folder)
+        self._data = _resolved(self.places.data)
+        self.outbox, self.inbox = found
+        return None
+
+    def _shared(self, folder: Path) -> bool:
+        """Whether an exchange folder may be shared with another node (outside the data folder)."""
+        return not folder.is_relative_to(self._data)
+
+    def _file_mode(self, folder: Path) -> int:
+        """``0600``; in a shared exchange folder plus its group's read and write, never others'."""
+        return _FILE_MODE | (folder.stat().st_mode & 0o060 if self._shared(folder) else 0)
+
+    def _report(self, problems: list[str]) -> None:
+        """Warn once per problem and per entry left in place; raise them for the status."""
+        left = [entry for entries in self._left.values() for entry in entries]
+        current = {f"{entry.path} ({entry.what})" for entry in left} | set(problems)
+        for text in sorted(current - self._warned):
+            if text in problems:
+                log.warning("file queue of %s: %s", self.config.key, text)
+            else:
+                log.warning(
+                    "file queue of %s: %s is not the engine's: left where it is",
+                    self.config.key,
+                    text,
+                )
+        self._warned = current
+        if not problems and not left:
+            return
+        parts = list(dict.fromkeys(problems))
+        if left:
+            shown = ", ".join(f"{e.path} ({e.what})" for e in left[:_MAX_LEFT_SHOWN])
+            more = f" and {len(left) - _MAX_LEFT_SHOWN} more" if len(left) > _MAX_LEFT_SHOWN else ""
+            parts.append(
+                f"Left where they are, not the engine's ({len(left)}): {shown}{more}. "
+                "Only files named <issueKey>_<sequenceId>_<uuid>.bac are taken in; "
+                "remove the others"
+            )
+        text = "; ".join(parts)
+        if len(text) > _MAX_STATUS:
+            text = text[: _MAX_STATUS - 1] + "…"
+        raise ConfigurationError(text)
 
     def _load(self, query: Select[MessageRow]) -> list[MessageRow]:
         """A batch of rows, still readable after the read-only unit of work ends."""
@@ -296,51 +409,68 @@ class FileTransport:
         staged = self.folder / SEND / name
         try:
             message = Message.loads(body)
-            _write_atomic(staged, body.encode())
+            _make_folders(self.outbox, shared=self._shared(self.outbox))
+            # Made with the exchange folder's group permissions: the rename keeps them.
+            _write_atomic(staged, body.encode(), mode=self._file_mode(self.outbox))
             for blob in message.blob_metadata_list:
                 self._push_blob(blob.checksum)
             _move(staged, self.outbox / name)
         except (OSError, InvalidMessageError) as exc:
             parked = self.folder / SEND_ERROR / name  # where a person sees it, as in Backbone
             with contextlib.suppress(OSError):
-                if staged.exists():
+                if _is_regular(staged):
                     _move(staged, parked)
                 else:
                     _write_atomic(parked, body.encode())
             return f"The message could not be written to the folder {self.outbox}: {exc}"
         with contextlib.suppress(OSError):
-            (self.folder / SEND_ERROR / name).unlink(missing_ok=True)
+            _remove(self.folder / SEND_ERROR / name)
         return None
 
     def _push_blob(self, checksum: str) -> None:
         assert self.outbox is not None
-        target = self.outbox / BLOBS / checksum
-        if not _SHA256.match(checksum) or target.exists():
+        folder = self.outbox / BLOBS
+        target = folder / checksum
+        if not _SHA256.match(checksum):
             return
+        _make_folders(folder, shared=self._shared(folder))
+        if os.path.lexists(target):
+            return  # already there (or something else is in the way: the partner will say)
         source = self.blobs.store.path(checksum)
-        if not source.exists():
+        if not _is_regular(source):
             log.warning("blob %s is not in the transit area; the partner will wait", checksum)
-        elif not _copy_verified(source, target, checksum):
+        elif not _copy_verified(source, target, checksum, mode=self._file_mode(folder)):
             log.warning("blob %s in the transit area does not match its checksum", checksum)
 
     # -- 2. inbound ----------------------------------------------------------------------------
 
     def _take_in(self, problems: list[str]) -> int:
-        """Move arrived files from the exchange folder into RECEIVE."""
+        """Move arrived message files from the exchange folder into RECEIVE."""
         assert self.inbox is not None
-        moved = 0
+        self._left["inbox"] = []
         try:
-            self.inbox.mkdir(parents=True, exist_ok=True)
-            for path in _files(self.inbox)[: self.batch_size]:
-                _move(path, self.folder / RECEIVE / path.name)
-                moved += 1
+            _make_folders(self.inbox, shared=self._shared(self.inbox))
+            arrived, self._left["inbox"] = _survey(self.inbox, folders=_EXCHANGE_FOLDERS)
         except OSError as exc:
             problems.append(f"The receive folder {self.inbox} cannot be used: {exc}")
+            return 0
+        moved = 0
+        for path in arrived[: self.batch_size]:
+            try:
+                _move(path, self.folder / RECEIVE / path.name)
+                moved += 1
+            except OSError as exc:
+                problems.append(f"The file {path} cannot be taken in: {exc}")
         return moved
 
     def _index(self, touched: set[tuple[str, str]], problems: list[str]) -> int:
         """Record RECEIVE's new files in the receive queue; refuse what is not a message."""
-        waiting = [p for p in _files(self.folder / RECEIVE) if p.name not in self._indexed]
+        try:
+            found, self._left[RECEIVE] = _survey(self.folder / RECEIVE, folders=_RECEIVE_FOLDERS)
+        except OSError as exc:
+            problems.append(f"The folder {self.folder / RECEIVE} cannot be read: {exc}")
+            return 0
+        waiting = [p for p in found if p.name not in self._indexed]
         moved = 0
         arrived: list[tuple[str, Message]] = []
         for path in waiting[: self.batch_size]:
@@ -378,17 +508,19 @@ class FileTransport:
         for (name, message), state in zip(arrived, states, strict=True):
             # A second copy of a message already indexed follows the first one's state.
             stray = self.folder / RECEIVE / name
-            moved += self._place(name, message.source_issue_key, state, touched, stray=stray)
+            try:
+                moved += self._place(name, message.source_issue_key, state, touched, stray=stray)
+            except OSError as exc:
+                problems.append(f"The file {name} cannot follow its state: {exc}")
         return moved
 
     def _read(self, path: Path) -> tuple[Message | None, str]:
         """The message in a file, or None and why it is refused."""
-        if not path.name.endswith(SUFFIX):
-            return None, f"not a '{SUFFIX}' file"
-        if path.stat().st_size > _MAX_MESSAGE_BYTES:
+        content = _read_regular(path, _MAX_MESSAGE_BYTES)
+        if content is None:
             return None, f"larger than {_MAX_MESSAGE_BYTES} bytes"
         try:
-            message = Message.loads(path.read_bytes())
+            message = Message.loads(content)
         except InvalidMessageError as exc:
             return None, f"not a message: {exc}"
         problem = self._refusal(message)
@@ -407,6 +539,7 @@ class FileTransport:
         return None
 
     def _refuse(self, path: Path, reason: str) -> None:
+        """Set a file with a message's name, but not a message for us, aside in ``invalid``."""
         target = _unused(self.folder / _STATE_FOLDERS[ReceiveState.INVALID] / path.name)
         _write_atomic(target.with_name(target.name + REASON_SUFFIX), f"{reason}\n".encode())
         _move(path, target)
@@ -417,16 +550,24 @@ class FileTransport:
     def _pull_blobs(self, message: Message) -> None:
         """Copy a message's blobs into this side's area; a missing one is retried later."""
         assert self.inbox is not None
+        folder = self.inbox / BLOBS
+        if not _is_folder(folder):
+            return  # none arrived (a symlink in its place is reported, never followed)
         for blob in message.blob_metadata_list:
-            source = self.inbox / BLOBS / blob.checksum
-            if not self.blobs.has(blob.checksum):
-                if not source.exists():
-                    continue  # the incoming route refuses the message until it arrives
-                if not _copy_verified(source, self.blobs.store.path(blob.checksum), blob.checksum):
-                    log.warning("blob %s does not match its checksum; not taken", source)
-                    continue
+            source = folder / blob.checksum
+            if not _is_regular(source):
+                continue  # the incoming route refuses the message until it arrives
+            if self.blobs.has(blob.checksum):
+                verified = _digest(source) == blob.checksum
+            else:
+                # The transit area may be a symlink to another disk: its real folder.
+                area = _resolved(self.blobs.store.path(blob.checksum))
+                verified = _copy_verified(source, area, blob.checksum)
+            if not verified:
+                log.warning("blob %s does not match its checksum; left where it is", source)
+                continue
             # Only this connector reads this exchange folder, and the content is now here.
-            source.unlink(missing_ok=True)
+            _remove(source)
 
     # -- 3. follow the states ------------------------------------------------------------------
 
@@ -480,12 +621,14 @@ class FileTransport:
             self._indexed.add(name)
         else:
             self._indexed.discard(name)
-        if target.exists():
+        if _is_regular(target):
             if stray is not None and stray != target:
-                stray.unlink(missing_ok=True)
+                _remove(stray)
             return 0
+        if os.path.lexists(target):
+            raise OSError(errno.EEXIST, "something that is not the engine's is in the way", target)
         candidates = (self.folder / folder_for(s, issue_key) / name for s in ReceiveState)
-        source = next((path for path in candidates if path.exists()), None)
+        source = next((path for path in candidates if _is_regular(path)), None)
         if source is not None:
             _move(source, target)
         elif state in _DISPOSABLE or row_id is None:
@@ -513,14 +656,18 @@ class FileTransport:
                 continue
             folder = self.folder / _STATE_FOLDERS[state]
             by_issue: dict[str, list[tuple[int, str]]] = defaultdict(list)
-            for path in _files(folder):
+            try:
+                found, self._left[state] = _survey(folder)
+            except OSError:
+                continue  # pruned next time; the rows are the index
+            for path in found:
                 parsed = _parse_name(path.name)
                 if parsed is not None and (everything or parsed[0] in keys):
                     by_issue[parsed[0]].append((parsed[1], path.name))
             for files in by_issue.values():
                 for _, name in sorted(files, reverse=True)[keep:]:
                     with contextlib.suppress(OSError):
-                        (folder / name).unlink()
+                        _remove(folder / name)
 
     def _clean_temporary(self) -> None:
         """Remove temporary files a crash left in folders only this connector writes."""
@@ -528,10 +675,12 @@ class FileTransport:
         if self.outbox is not None:
             folders += [self.outbox, self.outbox / BLOBS]
         for folder in folders:
-            with contextlib.suppress(OSError):
-                for entry in folder.iterdir():
-                    if entry.name.startswith(".") and entry.name.endswith(".tmp"):
-                        entry.unlink(missing_ok=True)
+            if not _is_folder(folder):
+                continue
+            with contextlib.suppress(OSError), os.scandir(folder) as entries:
+                for entry in entries:
+                    if _is_temporary(entry.name) and entry.is_file(follow_symlinks=False):
+                        _remove(folder / entry.name)
 
 
 def _rows(connector_id: int, queue: str) -> Select[MessageRow]:
@@ -543,51 +692,192 @@ def _rows(connector_id: int, queue: str) -> Select[MessageRow]:
     )
 
 
+# --- what is in a folder ---------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class _Left:
+    """An entry of a queue folder that is not the engine's: left where it is."""
+
+    path: Path
+    what: str
+
+
+def _any_file(_name: str) -> bool:
+    return True
+
+
+def _survey(
+    folder: Path,
+    *,
+    folders: frozenset[str] = frozenset(),
+    accept: Callable[[str], bool] = is_message_name,
+) -> tuple[list[Path], list[_Left]]:
+    """The engine's files in ``folder`` (regular, named as it names them), oldest first,
+    and up to :data:`_MAX_LEFT` entries that are not its own; ``folders`` are its own
+    sub-folders, its temporary files are skipped. Nothing is followed or opened."""
+    mode = _lstat_mode(folder)
+    if mode is None:
+        return [], []
+    if not stat.S_ISDIR(mode):
+        return [], [_Left(folder, _what(mode))]  # never followed
+    own: list[tuple[int, str]] = []
+    left: list[_Left] = []
+    with os.scandir(folder) as entries:
+        for entry in entries:
+            try:
+                info = entry.stat(follow_symlinks=False)
+            except FileNotFoundError:
+                continue  # gone meanwhile
+            regular = stat.S_ISREG(info.st_mode)
+            if (regular and _is_temporary(entry.name)) or (
+                stat.S_ISDIR(info.st_mode) and entry.name in folders
+            ):
+                continue
+            if regular and accept(entry.name):
+                own.append((info.st_mtime_ns, entry.name))
+            elif len(left) < _MAX_LEFT:
+                left.append(_Left(folder / entry.name, _what(info.st_mode)))
+    return [folder / name for _, name in sorted(own)], left
+
+
+def _what(mode: int) -> str:
+    """What a folder entry that is not the engine's is, for a person."""
+    kinds = (
+        (stat.S_ISLNK, "a symbolic link"),
+        (stat.S_ISDIR, "a folder"),
+        (stat.S_ISFIFO, "a FIFO"),
+        (stat.S_ISSOCK, "a socket"),
+        (stat.S_ISCHR, "a device"),
+        (stat.S_ISBLK, "a device"),
+    )
+    return next((text for test, text in kinds if test(mode)), "a file not named as a message")
+
+
+def _lstat_mode(path: Path) -> int | None:
+    try:
+        return os.lstat(path).st_mode
+    except (FileNotFoundError, NotADirectoryError):
+        return None
+
+
+def _is_regular(path: Path) -> bool:
+    """A regular file itself, not a symlink to one."""
+    mode = _lstat_mode(path)
+    return mode is not None and stat.S_ISREG(mode)
+
+
+def _is_folder(path: Path) -> bool:
+    """A folder itself, not a symlink to one."""
+    mode = _lstat_mode(path)
+    return mode is not None and stat.S_ISDIR(mode)
+
+
+def _resolved(path: Path) -> Path:
+    return path.resolve(strict=False)
+
+
 # --- file operations -------------------------------------------------------------------------
 
 
-def _files(folder: Path) -> list[Path]:
-    """Regular files of a folder, oldest first; temporary (dot) files and folders left out."""
+def _make_folders(folder: Path, *, shared: bool = False) -> None:
+    """Create ``folder`` and its missing parents, ``0700`` (``shared``: plus the group
+    permissions of the folder each is made in, whatever the umask). A symlink or a file
+    in the way is an error: never followed."""
+    mode = _lstat_mode(folder)
+    if mode is None:
+        if folder.parent == folder:
+            raise FileNotFoundError(errno.ENOENT, "no such folder", str(folder))
+        _make_folders(folder.parent, shared=shared)
+        group = folder.parent.stat().st_mode & 0o070 if shared else 0
+        try:
+            folder.mkdir(_FOLDER_MODE)
+        except FileExistsError:
+            pass  # made meanwhile: checked below
+        else:
+            _set_mode(folder, _FOLDER_MODE | group)
+        mode = _lstat_mode(folder)
+    if mode is None or not stat.S_ISDIR(mode):
+        raise NotADirectoryError(
+            errno.ENOTDIR, "not a folder (a symbolic link is never followed)", str(folder)
+        )
+
+
+def _set_mode(folder: Path, mode: int) -> None:
+    """Give a folder just made exactly ``mode`` (never through a symlink put in its place)."""
+    descriptor = os.open(folder, os.O_RDONLY | os.O_DIRECTORY | os.O_NOFOLLOW | os.O_CLOEXEC)
     try:
-        entries = list(os.scandir(folder))
-    except FileNotFoundError:
-        return []
-    found = [
-        (entry.stat(follow_symlinks=False).st_mtime_ns, entry.name)
-        for entry in entries
-        if entry.is_file(follow_symlinks=False) and not entry.name.startswith(".")
-    ]
-    return [folder / name for _, name in sorted(found)]
+        os.fchmod(descriptor, mode | (os.fstat(descriptor).st_mode & stat.S_ISGID))
+    finally:
+        os.close(descriptor)
+
+
+def _open_regular(path: Path) -> int:
+    """A descriptor of ``path`` for reading, if it is a regular file and not a symlink."""
+    descriptor = os.open(path, os.O_RDONLY | os.O_NOFOLLOW | os.O_NONBLOCK | os.O_CLOEXEC)
+    if not stat.S_ISREG(os.fstat(descriptor).st_mode):
+        os.close(descriptor)
+        raise OSError(errno.EINVAL, "not a regular file", str(path))
+    return descriptor
+
+
+def _read_regular(path: Path, limit: int) -> bytes | None:
+    """The content of a regular file (never through a symlink); None when over ``limit``."""
+    with os.fdopen(_open_regular(path), "rb") as stream:
+        content = stream.read(limit + 1)
+    return None if len(content) > limit else content
+
+
+def _digest(path: Path) -> str | None:
+    """The sha256 of a regular file (never through a symlink); None when it cannot be read."""
+    digest = hashlib.sha256()
+    try:
+        with os.fdopen(_open_regular(path), "rb") as stream:
+            while chunk := stream.read(_CHUNK):
+                digest.update(chunk)
+    except OSError:
+        return None
+    return digest.hexdigest()
+
+
+def _remove(path: Path) -> None:
+    """Delete ``path`` if it is a regular file; anything else is left alone."""
+    if _is_regular(path):
+        path.unlink(missing_ok=True)
 
 
 def _unused(path: Path) -> Path:
     """``path``, or ``name-1.ext``, ``name-2.ext``…: the first that does not exist."""
     candidate, number = path, 0
-    while candidate.exists() or candidate.with_name(candidate.name + REASON_SUFFIX).exists():
+    while os.path.lexists(candidate) or os.path.lexists(
+        candidate.with_name(candidate.name + REASON_SUFFIX)
+    ):
         number += 1
         candidate = path.with_name(f"{path.stem}-{number}{path.suffix}")
     return candidate
 
 
 @contextlib.contextmanager
-def _atomic_writer(target: Path) -> Iterator[IO[bytes]]:
+def _atomic_writer(target: Path, mode: int = _FILE_MODE) -> Iterator[IO[bytes]]:
     """A file that appears at ``target`` complete and synced, or not at all."""
-    target.parent.mkdir(parents=True, exist_ok=True)
+    _make_folders(target.parent)
     temporary = target.with_name(f".{target.name}.{uuid.uuid4().hex[:8]}.tmp")
+    flags = os.O_WRONLY | os.O_CREAT | os.O_EXCL | os.O_NOFOLLOW | os.O_CLOEXEC
     try:
-        with temporary.open("wb") as out:
+        with os.fdopen(os.open(temporary, flags, mode), "wb") as out:
+            os.fchmod(out.fileno(), mode)  # exactly: a shared folder's group bits despite umask
             yield out
             out.flush()
             os.fsync(out.fileno())
         temporary.replace(target)
     except BaseException:
-        temporary.unlink(missing_ok=True)
+        _remove(temporary)
         raise
     _fsync_folder(target.parent)
 
 
-def _write_atomic(target: Path, content: bytes) -> None:
-    with _atomic_writer(target) as out:
+def _write_atomic(target: Path, content: bytes, mode: int = _FILE_MODE) -> None:
+    with _atomic_writer(target, mode) as out:
         out.write(content)
 
 
@@ -595,11 +885,11 @@ class _ChecksumMismatchError(Exception):
     """The copied content is not what its name says."""
 
 
-def _copy_verified(source: Path, target: Path, checksum: str) -> bool:
-    """Copy ``source`` to ``target`` atomically if its sha256 is ``checksum``."""
+def _copy_verified(source: Path, target: Path, checksum: str, mode: int = _FILE_MODE) -> bool:
+    """Copy ``source`` (a regular file) to ``target`` atomically if its sha256 is ``checksum``."""
     digest = hashlib.sha256()
     try:
-        with source.open("rb") as stream, _atomic_writer(target) as out:
+        with os.fdopen(_open_regular(source), "rb") as stream, _atomic_writer(target, mode) as out:
             while chunk := stream.read(_CHUNK):
                 digest.update(chunk)
                 out.write(chunk)
@@ -611,16 +901,23 @@ def _copy_verified(source: Path, target: Path, checksum: str) -> bool:
 
 
 def _move(source: Path, target: Path) -> None:
-    """Rename ``source`` to ``target`` atomically, also across file systems."""
-    target.parent.mkdir(parents=True, exist_ok=True)
+    """Rename ``source`` to ``target`` atomically, also across file systems.
+
+    A rename moves the entry itself: a symlink is never followed. Whatever is at
+    ``target`` must be a regular file (it is replaced), or nothing.
+    """
+    _make_folders(target.parent)
+    if os.path.lexists(target) and not _is_regular(target):
+        raise OSError(errno.EEXIST, "something that is not the engine's is in the way", target)
     try:
         source.replace(target)
     except OSError as exc:
         if exc.errno != errno.EXDEV:
             raise
-        with source.open("rb") as stream, _atomic_writer(target) as out:
-            shutil.copyfileobj(stream, out, _CHUNK)
-        source.unlink()
+        with os.fdopen(_open_regular(source), "rb") as stream, _atomic_writer(target) as out:
+            while chunk := stream.read(_CHUNK):
+                out.write(chunk)
+        _remove(source)
         return
     _fsync_folder(target.parent)
 
@@ -628,7 +925,7 @@ def _move(source: Path, target: Path) -> None:
 def _fsync_folder(folder: Path) -> None:
     """Make a rename in ``folder`` durable (where the platform allows it)."""
     with contextlib.suppress(OSError):
-        descriptor = os.open(folder, os.O_RDONLY)
+        descriptor = os.open(folder, os.O_RDONLY | os.O_DIRECTORY | os.O_NOFOLLOW)
         try:
             os.fsync(descriptor)
         finally:

@@ -34,6 +34,7 @@ from issuesync.engine.connectors import (
     SIDES,
     ConnectorConfig,
     ProxySettings,
+    QueuePlaces,
     connector_by_key,
     connector_configs,
     connector_proxy,
@@ -60,6 +61,7 @@ __all__ = [
     "ConnectorConfig",
     "ProjectExists",
     "ProxySettings",
+    "QueuePlaces",
     "connector_by_key",
     "connector_configs",
     "connector_proxy",
@@ -167,10 +169,12 @@ def create_integration(
     actor: str,
     secrets: SecretBox,
     project_exists: ProjectExists,
+    places: QueuePlaces,
     systems: Collection[str] | None = None,
 ) -> IntegrationRow:
     """Create an integration and its two connectors from a ``POST /integrations`` body.
 
+    ``places`` says where file queues may be (``ISSUESYNC_QUEUE_ROOTS``).
     ``systems`` are the tracker systems a connector may name: by default those
     with an installed adapter (``trackers/registry.py``).
     """
@@ -208,6 +212,7 @@ def create_integration(
         key,
         (keys[0], keys[1]),
         (specs[0].connection.connector, specs[1].connection.connector),
+        places=places,
         distributed=spec.distributed,
     )
     configurations = complete_configurations(specs[0].configuration, specs[1].configuration)
@@ -423,14 +428,15 @@ def update_integration(
     actor: str,
     secrets: SecretBox,
     *,
+    places: QueuePlaces,
     systems: Collection[str] | None = None,
 ) -> IntegrationRow:
     """Change summary, description, connections, queues and configurations.
 
     What the body leaves out stays as it is: a connection's fields, a
     password, token or proxy, the queues, a side's configuration. Project keys
-    cannot change (the sync information belongs to them). ``systems`` as for
-    :func:`create_integration`.
+    cannot change (the sync information belongs to them). ``places`` and
+    ``systems`` as for :func:`create_integration`.
     """
     systems = known_systems() if systems is None else systems
     integration = get_integration(session, key)
@@ -466,6 +472,7 @@ def update_integration(
         integration.key,
         (rows[0].key, rows[1].key),
         given if any(given) else (stored[0], stored[1]),
+        places=places,
         distributed=integration.distributed,
     )
     configurations = complete_configurations(

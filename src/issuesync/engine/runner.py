@@ -291,7 +291,11 @@ class Engine:
             from issuesync.engine.filetransport import FileTransport  # noqa: PLC0415
 
             return FileTransport(
-                self.services.settings.home, config, self.blobs, self.services.uow_factory
+                self.services.settings.home,
+                config,
+                self.blobs,
+                self.services.uow_factory,
+                roots=self.services.settings.queue_root_paths,
             )
         return VmTransport(self.blobs)
 

@@ -4,7 +4,8 @@ An administrator sees and changes everything. A project administrator sees
 and steers the integrations where one side is a built-in project they
 administer, and creates integrations only between projects of theirs (a
 remote tracker's side is guarded by its own credentials). Everyone else gets
-403.
+403. A file queue's folder is a place on the server's disk: only an
+administrator names one (:func:`require_queue_paths`).
 """
 
 from __future__ import annotations
@@ -15,8 +16,14 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from issuesync.auth import Principal
-from issuesync.domain.integration import IntegrationSpec
-from issuesync.engine.integrations import connector_row_by_key, connector_rows, get_integration
+from issuesync.domain.integration import ConnectorSpec, IntegrationSpec, Queue
+from issuesync.engine.connectors import QUEUE_FIELDS, SIDES
+from issuesync.engine.integrations import (
+    connector_row_by_key,
+    connector_rows,
+    get_integration,
+    load_queue,
+)
 from issuesync.errors import PermissionDeniedError
 from issuesync.store.sync import ConnectorRow, IntegrationRow
 
@@ -80,6 +87,7 @@ def require_create(principal: Principal, spec: IntegrationSpec) -> None:
     require_some_project(principal)
     if principal.is_admin:
         return
+    require_queue_paths(principal, spec, stored=None)
     for connector in (spec.first_connector, spec.second_connector):
         application = connector.connection.application
         if application.resolved_system == LOCAL and not principal.administers(
@@ -88,3 +96,57 @@ def require_create(principal: Principal, spec: IntegrationSpec) -> None:
             raise PermissionDeniedError(
                 f"You must administer project {connector.project_key} to synchronize it."
             )
+
+
+def require_update(
+    principal: Principal, spec: IntegrationSpec, stored: tuple[ConnectorRow, ConnectorRow]
+) -> None:
+    """What a project administrator may not change in an integration they may see."""
+    require_queue_paths(principal, spec, stored=stored)
+
+
+def require_queue_paths(
+    principal: Principal,
+    spec: IntegrationSpec,
+    *,
+    stored: tuple[ConnectorRow, ConnectorRow] | None,
+) -> None:
+    """403 unless an administrator names the folder (``path``) of a file queue.
+
+    A project administrator may ask for file queues without a path (the
+    default folders inside the data folder), and may send back, unchanged, a
+    path the integration already has (``stored``), as a ``GET`` showed it.
+    """
+    if principal.is_admin:
+        return
+    for side, connector, index in zip(SIDES, _connectors(spec), (0, 1), strict=True):
+        settings = connector.connection.connector
+        if settings is None:
+            continue
+        given = (settings.send_queue, settings.receive_queue)
+        kept = _stored_queues(stored[index]) if stored else (None, None)
+        for label, queue, old in zip(QUEUE_FIELDS, given, kept, strict=True):
+            if _names_a_folder(queue) and not _same_folder(queue, old):
+                raise PermissionDeniedError(
+                    "Only an administrator may name the folder of a file queue "
+                    f"({side}.connection.connector.{label}.path); leave 'path' out to use "
+                    "the integration's own folders."
+                )
+
+
+def _connectors(spec: IntegrationSpec) -> tuple[ConnectorSpec, ConnectorSpec]:
+    return spec.first_connector, spec.second_connector
+
+
+def _stored_queues(row: ConnectorRow) -> tuple[Queue, Queue]:
+    return load_queue(row.send_queue), load_queue(row.receive_queue)
+
+
+def _names_a_folder(queue: Queue | None) -> bool:
+    return queue is not None and queue.type == "file" and queue.path is not None
+
+
+def _same_folder(queue: Queue | None, stored: Queue | None) -> bool:
+    if queue is None or stored is None:
+        return False
+    return (queue.type, queue.path) == (stored.type, stored.path)

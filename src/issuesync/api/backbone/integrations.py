@@ -116,6 +116,7 @@ def build_integrations_router() -> APIRouter:  # noqa: C901, PLR0915 - one route
                 actor=principal.name,
                 secrets=services.secrets,
                 project_exists=project_checker(uow.session),
+                places=services.queue_places,
             )
             body = integration_json(uow.session, row)
             uow.commit()
@@ -151,6 +152,7 @@ def build_integrations_router() -> APIRouter:  # noqa: C901, PLR0915 - one route
     ) -> JSONResponse:
         with writes() as uow:
             integration = access.visible_integration(uow.session, principal, integrationKey)
+            access.require_update(principal, spec, connector_rows(uow.session, integration.id))
             if spec.integration_key is not None and str(spec.integration_key).upper() != (
                 integration.key
             ):
@@ -158,7 +160,14 @@ def build_integrations_router() -> APIRouter:  # noqa: C901, PLR0915 - one route
                     "The body's integrationKey is not the one in the URL.",
                     field_errors={"integrationKey": f"must be {integration.key} or left out"},
                 )
-            update_integration(uow.session, integration.key, spec, principal.name, services.secrets)
+            update_integration(
+                uow.session,
+                integration.key,
+                spec,
+                principal.name,
+                services.secrets,
+                places=services.queue_places,
+            )
             task = lifecycle.request_restart(uow.session, integration, "The change")
             body = task_json(task)
             uow.commit()
