@@ -109,11 +109,12 @@ def build_integrations_router() -> APIRouter:  # noqa: C901, PLR0915 - one route
         spec: Annotated[IntegrationSpec, Body()],
     ) -> JSONResponse:
         access.require_create(principal, spec)
+        editor = access.sync_user_editor(services.authenticator, principal, spec)
         with writes() as uow:
             row = create_integration(
                 uow.session,
                 spec,
-                actor=principal.name,
+                actor=editor,
                 secrets=services.secrets,
                 project_exists=project_checker(uow.session),
             )
@@ -149,6 +150,10 @@ def build_integrations_router() -> APIRouter:  # noqa: C901, PLR0915 - one route
         integrationKey: str,  # noqa: N803
         spec: Annotated[IntegrationSpec, Body()],
     ) -> JSONResponse:
+        with services.uow_factory(readonly=True) as uow:
+            access.visible_integration(uow.session, principal, integrationKey)
+        # Outside the write transaction: a password check takes a while.
+        editor = access.sync_user_editor(services.authenticator, principal, spec)
         with writes() as uow:
             integration = access.visible_integration(uow.session, principal, integrationKey)
             if spec.integration_key is not None and str(spec.integration_key).upper() != (
@@ -158,7 +163,7 @@ def build_integrations_router() -> APIRouter:  # noqa: C901, PLR0915 - one route
                     "The body's integrationKey is not the one in the URL.",
                     field_errors={"integrationKey": f"must be {integration.key} or left out"},
                 )
-            update_integration(uow.session, integration.key, spec, principal.name, services.secrets)
+            update_integration(uow.session, integration.key, spec, editor, services.secrets)
             task = lifecycle.request_restart(uow.session, integration, "The change")
             body = task_json(task)
             uow.commit()
