@@ -111,9 +111,9 @@ def test_the_built_in_adapter_is_found_through_its_entry_point(world: Services) 
     adapter = open_tracker(access("local"), world.tracker, "admin")
     assert (adapter.name, adapter.project_key) == ("local", "PA")
     assert adapter.test_connection().ok
-    # No user of its own: the default sync user.
-    default = open_tracker(access("local", user=None), world.tracker, "admin")
-    assert default.test_connection().ok
+    # No user of its own: refused, never the default (administrator) user.
+    with pytest.raises(ConfigurationError, match="names no sync user"):
+        open_tracker(access("local", user=None), world.tracker, "admin")
     with pytest.raises(ConfigurationError, match="'ghost' does not exist"):
         open_tracker(access("local", user="ghost"), world.tracker, "admin")
 

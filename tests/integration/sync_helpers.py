@@ -28,6 +28,7 @@ from issuesync.engine.integrations import (
 )
 from issuesync.engine.runner import Engine
 from issuesync.store.sync import MessageRow, SyncInfo
+from issuesync.store.users import ProjectAdmin, User
 
 SEED_BODY = SEED_REQUEST
 WAIT_S = 60.0
@@ -121,6 +122,19 @@ class Pair:
         response = self.client.get(f"{API}/issue/{key}/comment")
         assert response.status_code == 200, response.text
         return [c["body"] for c in response.json()["comments"]]
+
+
+def make_project_admin(services: Services, user: str, *projects: str) -> None:
+    """Give ``user`` the project-admin role of ``projects`` (in the store: no API does yet).
+
+    A sync user needs it to edit or delete other users' comments and attachments,
+    and to write comments in their authors' names.
+    """
+    with services.uow_factory() as uow:
+        user_id = uow.session.scalar(select(User.id).where(User.name == user))
+        assert user_id is not None, f"no user {user}"
+        uow.session.add_all(ProjectAdmin(user_id=user_id, project_key=p) for p in projects)
+        uow.commit()
 
 
 @contextmanager

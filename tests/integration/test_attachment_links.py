@@ -14,7 +14,7 @@ from importlib.metadata import EntryPoint
 
 import httpx
 import pytest
-from sync_helpers import Pair, integration_pair
+from sync_helpers import Pair, integration_pair, make_project_admin
 from tracker_helpers import API, create_issue
 
 from issuesync.app import Services
@@ -108,6 +108,8 @@ def test_an_attachment_becomes_a_comment_with_a_link_that_serves_the_content(
 
 
 def test_deleting_either_side_deletes_the_other(pair: Pair) -> None:
+    # Deleting the admin's attachment on PA takes a sync user who administers PA.
+    make_project_admin(pair.services, "backbone", "PA")
     key = create_issue(pair.client, "PA", "Two files")
     first = attach(pair, key, "a.pdf", CONTENT)
     attach(pair, key, "b.pdf", CONTENT + b"b")

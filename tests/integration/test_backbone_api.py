@@ -20,6 +20,7 @@ from integration_helpers import (
     SEED_SYNC_INFO,
     stopped_connector_status,
 )
+from sqlalchemy import delete
 from sync_helpers import integration_pair, local_body
 from tracker_helpers import create_issue, create_project
 
@@ -27,6 +28,7 @@ from issuesync.accounts import NewUser, create_user
 from issuesync.app import Services
 from issuesync.domain.integration import IntegrationSpec
 from issuesync.engine.integrations import create_integration, project_checker, set_running
+from issuesync.store.users import User
 
 BASE = "/plugins/servlet/backbone-issue-sync/api/1"
 TASK_ID = re.compile(r"^[0-9A-F]{32}$")
@@ -51,9 +53,11 @@ def database_url(sqlite_url: str) -> str:
 
 
 @pytest.fixture
-def projects(admin: httpx.Client) -> httpx.Client:
+def projects(admin: httpx.Client, services: Services) -> httpx.Client:
+    """PA, PB and PC, and ``backbone``: the sync user the seed's bodies name must exist."""
     for key in ("PA", "PB", "PC"):
         create_project(admin, key)
+    create_user(services.uow_factory, NewUser(name="backbone", email="backbone@example.test"))
     return admin
 
 
@@ -257,7 +261,7 @@ def test_a_start_superseded_by_a_stop_fails_with_the_reason(projects: httpx.Clie
 def test_application_connection_updates_secrets_and_proxies(
     projects: httpx.Client, services: Services
 ) -> None:
-    create(projects)
+    create(projects, SEED_REQUEST)  # remote connectors: a built-in one keeps no secret
     body = {
         "firstConnector": {
             "user": "backbone",
@@ -452,20 +456,22 @@ def test_conflicts_of_a_sound_integration_and_of_a_broken_one(
     projects: httpx.Client, services: Services
 ) -> None:
     create(projects)  # defaults between two built-in projects
-    missing = projects.get(f"{BASE}/integrations/INT-1/conflicts").json()
-    assert {c["type"] for c in missing} == {"connectionFailed"}  # no user "backbone" yet
-    assert all("backbone" in c["message"] for c in missing)
-    create_user(
-        services.uow_factory,
-        NewUser(name="backbone", email="backbone@example.test", password="backbone"),
-    )
     assert projects.get(f"{BASE}/integrations/INT-1/conflicts").json() == []
+    # The sync user must exist to be named; here it is deleted after that.
+    with services.uow_factory() as uow:
+        uow.session.execute(delete(User).where(User.name == "backbone"))
+        uow.commit()
+    broken = projects.get(f"{BASE}/integrations/INT-1/conflicts").json()
+    assert {c["type"] for c in broken} == {"connectionFailed"}
+    assert all("backbone" in c["message"] for c in broken)
     body = local_body()
     body["firstConnector"]["projectKey"] = "PC"
     body["firstConnector"]["configuration"] = {
         "fieldMappings": [{"localField": "colour", "remoteField": "summary"}]
     }
-    create(projects, body)  # INT-2; its sync user "backbone" does not exist
+    body["firstConnector"]["connection"]["application"]["user"] = "admin"
+    body["secondConnector"]["connection"]["application"]["user"] = "admin"
+    create(projects, body)  # INT-2
     found = projects.get(f"{BASE}/integrations/INT-2/conflicts").json()
     kinds = {(c["category"], c["type"], c["connectorKey"]) for c in found}
     assert ("validation", "unknownField", "PC-3") in kinds

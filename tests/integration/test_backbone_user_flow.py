@@ -125,9 +125,10 @@ def test_a_backbone_user_syncs_two_projects_over_the_api(
 
 
 def test_a_start_that_cannot_work_fails_its_task_with_the_reason(
-    engine_client: httpx.Client,
+    engine_client: httpx.Client, services: Services
 ) -> None:
     create_project(engine_client, "PB")
+    create_user(services.uow_factory, NewUser(name="backbone", email="backbone@example.test"))
     body = local_body()
     body["firstConnector"]["connection"]["application"]["system"] = "jira"  # and no baseUrl
     created = engine_client.post(f"{BASE}/integrations", json=body)

@@ -383,13 +383,15 @@ def test_a_tracker_that_cannot_be_reached_is_a_conflict_not_an_error(
 
 def test_a_sync_user_that_is_unknown_or_inactive(services: Services) -> None:
     create_user(services.uow_factory, NewUser(name="syncer", email="s@x.test", password="pw"))
+    create_user(services.uow_factory, NewUser(name="ghost", email="g@x.test"))
     make_projects(services, "PA", "PB")
     body = local_body("PA", "PB")
     body["firstConnector"]["connection"] = {"application": {"user": "ghost"}}
     body["secondConnector"]["connection"] = {"application": {"user": "syncer"}}
-    made = create(services, body)
+    made = create(services, body)  # a sync user must exist to be named; here it goes after
     first, second = keys(made)
     with services.uow_factory() as uow:
+        uow.session.delete(uow.session.scalars(select(User).where(User.name == "ghost")).one())
         user = uow.session.scalars(select(User).where(User.name == "syncer")).one()
         user.active = False
         uow.commit()

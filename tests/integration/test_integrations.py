@@ -179,9 +179,10 @@ def test_default_field_mappings_and_workflow(services: Services) -> None:
     assert [m["id"] for m in first["fieldMappings"]] == [m["id"] for m in second["fieldMappings"]]
     assert created["summary"] == "PA <> PB"
     assert created["description"] == ""
+    # A built-in connector that names no sync user works as the one who created it, stored.
     assert created["firstConnector"]["connection"]["application"] == {
         "baseUrl": None,
-        "user": None,
+        "user": "admin",
         "system": "local",
     }
 

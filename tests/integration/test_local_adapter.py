@@ -10,6 +10,7 @@ from dataclasses import dataclass
 
 import pytest
 from sqlalchemy import event, func, select
+from sync_helpers import make_project_admin
 
 from issuesync.accounts import NewUser, create_user
 from issuesync.app import Services
@@ -347,6 +348,8 @@ def test_transition_takes_the_shortest_path(world: World) -> None:
 
 
 def test_comments_add_edit_delete(world: World) -> None:
+    # Writing in authors' names, and editing their comments, takes a project admin.
+    make_project_admin(world.services, "sync", "SYN")
     key = world.create("Talk")
     alice = UserRef(email="alice@example.test")
     comment = world.adapter.add_comment(key, "Hello", alice, idempotency_key="c-1")
@@ -361,7 +364,7 @@ def test_comments_add_edit_delete(world: World) -> None:
     assert replica is not None
     assert [c.id for c in replica.hub_issue.comments] == [comment.id, unknown.id]
 
-    # The sync user is no project admin; it edits and deletes in the author's name.
+    # The sync user edits and deletes the author's comment as a project admin.
     edited = world.adapter.edit_comment(key, comment.id, "Hello again")
     assert edited.body == "Hello again"
     assert edited.id == comment.id
@@ -503,6 +506,7 @@ def _counts(world: World) -> tuple[int, int]:
 
 
 def test_create_many_makes_each_issue_and_comment_once(world: World) -> None:
+    make_project_admin(world.services, "sync", "SYN")  # to write in the authors' names
     alice = UserRef(username="alice")
     by_mail = UserRef(email="BOB@example.test")
     requests = [

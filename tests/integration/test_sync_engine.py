@@ -7,7 +7,7 @@ from collections.abc import Iterator
 import httpx
 import pytest
 from sqlalchemy import select
-from sync_helpers import Pair, integration_pair, local_body
+from sync_helpers import Pair, integration_pair, local_body, make_project_admin
 from tracker_helpers import API, create_issue, transition_id
 
 from issuesync.app import Services
@@ -99,6 +99,8 @@ def test_status_follows_through_the_workflow(pair: Pair) -> None:
 
 
 def test_comment_edits_and_deletes_follow_their_traces(pair: Pair) -> None:
+    # Deleting the admin's comment on PA takes a sync user who administers PA.
+    make_project_admin(pair.services, "backbone", "PA", "PB")
     key = create_issue(pair.client, "PA", "Talk")
     first = pair.comment(key, "one")
     pair.comment(key, "two")

@@ -233,6 +233,15 @@ class ConnectorConfig:
     polling_interval_ms: int
 
 
+def _sync_user(row: ConnectorRow) -> str | None:
+    """The connector's sync user; a built-in one stored without a user runs as its creator.
+
+    Connectors created before every built-in one stored its user (the one who
+    created it, unless it named another) ran as the administrator: never again.
+    """
+    return row.user or (row.created_user if row.system == "local" else None)
+
+
 def _config(row: ConnectorRow, partner: ConnectorRow, integration_key: str) -> ConnectorConfig:
     return ConnectorConfig(
         id=row.id,
@@ -244,7 +253,7 @@ def _config(row: ConnectorRow, partner: ConnectorRow, integration_key: str) -> C
         project_connector_key=row.project_connector_key,
         system=row.system,
         base_url=row.base_url,
-        user=row.user,
+        user=_sync_user(row),
         send_queue=load_queue(row.send_queue),
         receive_queue=load_queue(row.receive_queue),
         configuration=load_configuration(row.configuration),

@@ -7,8 +7,14 @@ then archived together with its sync information, shadow and traces in one
 transaction. What cannot be applied moves to the state that says why:
 ``sequence-error`` (a gap), ``discard`` (older than what was applied),
 ``issue-missing`` (the parent is not linked yet), ``offline`` (the tracker is
-down), ``error`` (the tracker refused, or a conflict waits for a person; the
-issue's later messages wait behind it) and ``invalid`` (not a message).
+down), ``error`` (the tracker refused, the sync user lacks a permission, or a
+conflict waits for a person; the issue's later messages wait behind it) and
+``invalid`` (not a message).
+
+A message is applied whole or parked: what a tracker may refuse (edits and
+deletions of existing comments and attachments) is written first, then the
+fields, then what is added; the bookkeeping commits only after all of it, and
+every write is idempotent, so a retry applies the rest.
 """
 
 from __future__ import annotations
@@ -31,6 +37,7 @@ from issuesync.domain.message import (
     ReceiveState,
 )
 from issuesync.domain.replica import (
+    FieldValue,
     Replica,
     canonical_fields,
 )
@@ -46,9 +53,9 @@ from issuesync.engine.creating import (
 from issuesync.engine.route import Route, info_by_local, info_by_remote, load_shadow, store_shadow
 from issuesync.engine.subobjects import (
     Outcome,
+    add_new,
     adopt_twins,
-    apply_attachments,
-    apply_comments,
+    change_existing,
     issue_traces,
     record_traces,
     traces_for,
@@ -56,6 +63,7 @@ from issuesync.engine.subobjects import (
 from issuesync.errors import (
     InvalidInputError,
     NotFoundError,
+    PermissionDeniedError,
     TrackerOfflineError,
     TrackerRejectedError,
 )
@@ -182,7 +190,9 @@ def _handle(route: Route, item: queues.Pending) -> str:  # noqa: PLR0911 - one r
     except ConflictPendingError as exc:
         _record_conflicts(route, item, message, exc.conflicts)
         return _finish(route, item, ReceiveState.ERROR, str(exc))
-    except (TrackerRejectedError, NotFoundError, InvalidInputError) as exc:
+    # A permission the sync user lacks concerns this issue's change, not the route: the
+    # others go on, and this one is retried once the right is granted (``messages retry``).
+    except (TrackerRejectedError, NotFoundError, InvalidInputError, PermissionDeniedError) as exc:
         return _finish(route, item, ReceiveState.ERROR, exc.describe())
     return ReceiveState.ARCHIVE
 
@@ -253,16 +263,19 @@ def _apply(route: Route, item: queues.Pending, message: Message) -> None:
             parent_key = parent.local_issue_key if parent else None
         traces = traces_for(session, route.id, message)
         known_traces = issue_traces(session, route.id, local_key)
+    outcome: Outcome | None = None
     if message.kind is MessageKind.DELETE:
-        outcome = None
+        pass
     elif local_key is None:
         outcome = _create(route, message, parent_key)
+        add_new(route, message, outcome, traces)
     else:
-        outcome = _update(route, message, local_key, shadow, decisions)
-    if outcome is not None:
+        update = _plan_update(route, message, local_key, shadow, decisions)
+        outcome = update.outcome
         adopt_twins(message, outcome, traces, known_traces)
-        apply_comments(route, message, outcome, traces)
-        apply_attachments(route, message, outcome, traces)
+        change_existing(route, message, outcome, traces)  # what may be refused: first
+        _write_update(route, update)
+        add_new(route, message, outcome, traces)
     _commit(route, item, message, outcome)
 
 
@@ -301,9 +314,19 @@ def _link_created(route: Route, message: Message, created: Replica) -> None:
         uow.commit()
 
 
-def _update(
+@dataclass
+class _Update:
+    """What an update message writes to the local issue; ``outcome.after`` is the issue now."""
+
+    outcome: Outcome
+    writes: dict[str, FieldValue]
+    status: str | None
+
+
+def _plan_update(
     route: Route, message: Message, local_key: str, shadow: Shadow, decisions: dict[str, str]
-) -> Outcome:
+) -> _Update:
+    """The fields to write (nothing written yet); a conflict nobody decided stops it here."""
     current = route.tracker.get(local_key)
     if current is None:
         raise TrackerRejectedError(f"The local issue {local_key} no longer exists.")
@@ -328,21 +351,24 @@ def _update(
     notes: list[str] = []
     writes = dict(plan.writes)
     resolve_users(route, writes, notes)
-    after = current
-    if writes:
-        after = route.tracker.update(local_key, writes)
-    if plan.status is not None:
-        after = route.tracker.transition(local_key, plan.status)
-    written = set(writes) | ({STATUS} if plan.status is not None else set())
-    return Outcome(
+    outcome = Outcome(
         local_key,
-        after,
+        current,
         created=False,
-        written=written,
+        written=set(writes) | ({STATUS} if plan.status is not None else set()),
         agreed=plan.agreed,
         conflicts=plan.conflicts,
         notes=notes,
     )
+    return _Update(outcome, writes, plan.status)
+
+
+def _write_update(route: Route, update: _Update) -> None:
+    outcome = update.outcome
+    if update.writes:
+        outcome.after = route.tracker.update(outcome.local_key, update.writes)
+    if update.status is not None:
+        outcome.after = route.tracker.transition(outcome.local_key, update.status)
 
 
 def _forced(message: Message, decisions: dict[str, str]) -> frozenset[str]:

@@ -15,6 +15,7 @@ from __future__ import annotations
 import json
 import uuid
 from collections.abc import Callable, Collection
+from dataclasses import dataclass
 
 from pydantic import ValidationError
 from sqlalchemy import delete, select
@@ -47,10 +48,11 @@ from issuesync.engine.connectors import (
     resolve_queues,
     seal_secret,
 )
-from issuesync.errors import ConflictError, InvalidInputError, NotFoundError
+from issuesync.errors import ConflictError, InvalidInputError, NotFoundError, PermissionDeniedError
 from issuesync.security import SecretBox
 from issuesync.store.base import now_ms
 from issuesync.store.sync import ConnectorRow, ConnectorState, IntegrationRow, KeyCounter
+from issuesync.store.users import User
 from issuesync.trackers.local.models import Project
 from issuesync.trackers.registry import known_systems
 
@@ -59,6 +61,7 @@ from issuesync.trackers.registry import known_systems
 __all__ = [
     "SYNCINFO_PREFIX",
     "ConnectorConfig",
+    "Editor",
     "ProjectExists",
     "ProxySettings",
     "QueuePlaces",
@@ -134,6 +137,106 @@ def project_checker(session: Session) -> ProjectExists:
     return exists
 
 
+# --- who may name the sync user of a built-in connector --------------------------------------
+
+LOCAL = "local"
+
+
+@dataclass(frozen=True)
+class Editor:
+    """Who creates or changes an integration, as far as naming sync users goes.
+
+    The engine writes to a built-in project as its connector's sync user, with
+    that user's permissions; naming a user there is acting as them. So a system
+    administrator (the CLI acts as one) may name any active user, and anyone
+    else only themselves or a user in ``proven``: those whose password or API
+    token the request gave and the surface checked (``api/backbone/access.py``,
+    through the authenticator, so failed proofs count as failed logins). Remote
+    trackers check their own users' credentials and are not concerned.
+    """
+
+    name: str
+    is_admin: bool
+    proven: frozenset[str] = frozenset()
+
+    @classmethod
+    def of(cls, actor: Editor | str) -> Editor:
+        """``actor`` as an editor; a bare name stands for a system administrator (the CLI)."""
+        return actor if isinstance(actor, Editor) else cls(actor, is_admin=True)
+
+
+@dataclass(frozen=True)
+class _Naming:
+    """A built-in connector's sync user as a request sets it: who, and what proves it."""
+
+    side: str
+    user: str
+    application: Application | None  # what the request gave for that side (its secret)
+    changed: bool = True  # False: the stored user, repeated; not checked again
+
+
+def _user_field(side: str) -> str:
+    return f"{side}.connection.application.user"
+
+
+def _sync_user_errors(session: Session, naming: _Naming, editor: Editor) -> dict[str, str]:
+    """400s: the user must exist and be active (the caller too, when it is the default)."""
+    user = session.scalar(select(User).where(User.name == naming.user))
+    if user is not None and user.active:
+        return {}
+    named = naming.application is not None and bool(naming.application.user)
+    if named or naming.user != editor.name:
+        problem = f"there is no active user '{naming.user}' in the built-in tracker"
+    else:
+        problem = (
+            f"is required: the sync user defaults to you, and '{naming.user}' is not an "
+            "active user of the built-in tracker"
+        )
+    return {_user_field(naming.side): problem}
+
+
+def _require_right_to_name(naming: _Naming, editor: Editor) -> None:
+    """403 unless ``editor`` may make ``naming.user`` the sync user of a built-in connector."""
+    if editor.is_admin or naming.user in {editor.name, *editor.proven}:
+        return
+    application = naming.application
+    which = None
+    if application is not None:
+        which = "password" if application.password is not None else None
+        which = "token" if application.token is not None else which
+    base = f"{naming.side}.connection.application"
+    if which is not None:
+        raise PermissionDeniedError(
+            f"The {which} given for the sync user '{naming.user}' is not valid.",
+            field_errors={f"{base}.{which}": f"is not a valid {which} of user '{naming.user}'"},
+        )
+    raise PermissionDeniedError(
+        f"The engine would act as '{naming.user}' in the built-in tracker: only a system "
+        "administrator, or that user, may name them as a sync user; anyone else must give "
+        "their password or an API token.",
+        field_errors={
+            _user_field(naming.side): f"give the password or an API token of '{naming.user}' "
+            "(application.password or application.token), or name yourself"
+        },
+    )
+
+
+def _check_namings(session: Session, namings: list[_Naming], editor: Editor) -> None:
+    """400 for a user who cannot sync, then 403 for one the editor may not name."""
+    changed = [naming for naming in namings if naming.changed]
+    errors: dict[str, str] = {}
+    for naming in changed:
+        errors |= _sync_user_errors(session, naming, editor)
+    if errors:
+        raise InvalidInputError("The integration is not valid.", field_errors=errors)
+    for naming in changed:
+        _require_right_to_name(naming, editor)
+
+
+def _given_user(application: Application) -> str | None:
+    return application.user or None  # an empty name is no name
+
+
 # --- keys ------------------------------------------------------------------------------------
 
 
@@ -166,7 +269,7 @@ def create_integration(
     session: Session,
     spec: IntegrationSpec,
     *,
-    actor: str,
+    actor: Editor | str,
     secrets: SecretBox,
     project_exists: ProjectExists,
     places: QueuePlaces,
@@ -176,8 +279,15 @@ def create_integration(
 
     ``places`` says where file queues may be (``ISSUESYNC_QUEUE_ROOTS``).
     ``systems`` are the tracker systems a connector may name: by default those
-    with an installed adapter (``trackers/registry.py``).
+    with an installed adapter (``trackers/registry.py``). A built-in connector
+    that names no sync user gets ``actor``, stored; one that names another user
+    needs the right to (:class:`Editor`).
+
+    Raises:
+        InvalidInputError: the body cannot work (fields named), a sync user included.
+        PermissionDeniedError: ``actor`` may not name a built-in connector's sync user.
     """
+    editor = Editor.of(actor)
     systems = known_systems() if systems is None else systems
     specs = (spec.first_connector, spec.second_connector)
     errors: dict[str, str] = {}
@@ -199,6 +309,15 @@ def create_integration(
         errors |= _same_project_errors(identities)
     if errors:
         raise InvalidInputError("The integration is not valid.", field_errors=errors)
+    namings = {
+        side: _Naming(
+            side, _given_user(c.connection.application) or editor.name, c.connection.application
+        )
+        for side, c in zip(SIDES, specs, strict=True)
+        if c.connection.application.resolved_system == LOCAL
+        and not (spec.distributed and side == SIDES[1])
+    }
+    _check_namings(session, list(namings.values()), editor)
     # Taking the next number first locks the counter until commit: concurrent creations
     # queue here, so the duplicate check below sees every integration committed before.
     number = next_number(session, "integration")
@@ -225,9 +344,9 @@ def create_integration(
         description=spec.description or "",
         running=False,
         distributed=spec.distributed,
-        created_user=actor,
+        created_user=editor.name,
         created_ms=now,
-        modified_user=actor,
+        modified_user=editor.name,
         modified_ms=now,
     )
     session.add(integration)
@@ -249,12 +368,13 @@ def create_integration(
             initial_delay_ms=settings.initial_internal_polling_delay,
             polling_interval_ms=settings.internal_polling_interval,
             configuration=configurations[index].model_dump_json(by_alias=True),
-            created_user=actor,
+            created_user=editor.name,
             created_ms=now,
-            modified_user=actor,
+            modified_user=editor.name,
             modified_ms=now,
         )
-        _apply_application(row, application, secrets)
+        naming = namings.get(SIDES[index])
+        _apply_application(row, application, secrets, sync_user=naming.user if naming else None)
         if spec.distributed and position == len(specs):
             row.system = PARTNER_SYSTEM
         session.add(row)
@@ -348,21 +468,34 @@ def _refuse_duplicate(
 
 
 def _apply_application(
-    row: ConnectorRow, application: Application, secrets: SecretBox, *, merge: bool = False
+    row: ConnectorRow,
+    application: Application,
+    secrets: SecretBox,
+    *,
+    merge: bool = False,
+    sync_user: str | None = None,
 ) -> None:
     """Copy the connection onto the row.
 
     With ``merge``, only what the body gave changes. A secret left out always
-    keeps the stored one.
+    keeps the stored one. A built-in connector stores no new secret: the engine
+    runs in-process as ``sync_user`` (checked by the caller), and a password or
+    token given only proved who that is; a change of user drops an old secret.
     """
     given = application.model_fields_set
+    previous_user = row.user
     if not merge or "system" in given:
         row.system = application.resolved_system
     if not merge or "base_url" in given:
         row.base_url = application.base_url
     if not merge or "user" in given:
         row.user = application.user
-    if application.password is not None:
+    if row.system == LOCAL:
+        if sync_user is not None:
+            row.user = sync_user
+        if row.user != previous_user:
+            row.secret = None
+    elif application.password is not None:
         row.secret = seal_secret(secrets, "password", application.password.get_secret_value())
     elif application.token is not None:
         row.secret = seal_secret(secrets, "token", application.token.get_secret_value())
@@ -425,7 +558,7 @@ def update_integration(
     session: Session,
     key: str,
     spec: IntegrationSpec,
-    actor: str,
+    actor: Editor | str,
     secrets: SecretBox,
     *,
     places: QueuePlaces,
@@ -436,8 +569,15 @@ def update_integration(
     What the body leaves out stays as it is: a connection's fields, a
     password, token or proxy, the queues, a side's configuration. Project keys
     cannot change (the sync information belongs to them). ``places`` and
-    ``systems`` as for :func:`create_integration`.
+    ``systems`` as for :func:`create_integration`. A built-in connector's sync
+    user is checked as on creation when it changes (a connector that becomes
+    built-in included), and not when the body leaves it as it is, whoever set it.
+
+    Raises:
+        InvalidInputError: the body cannot work (fields named), a sync user included.
+        PermissionDeniedError: ``actor`` may not name a built-in connector's sync user.
     """
+    editor = Editor.of(actor)
     systems = known_systems() if systems is None else systems
     integration = get_integration(session, key)
     rows = connector_rows(session, integration.id)
@@ -453,8 +593,19 @@ def update_integration(
         errors |= _application_errors(side, application, system or row.system, systems)
     if errors:
         raise InvalidInputError("The integration is not valid.", field_errors=errors)
-    for connector, row in zip(specs, rows, strict=True):
-        _apply_application(row, connector.connection.application, secrets, merge=True)
+    sync_users = [
+        _changed_sync_user(side, c.connection.application, row, editor)
+        for side, c, row in zip(SIDES, specs, rows, strict=True)
+    ]
+    _check_namings(session, [n for n in sync_users if n is not None], editor)
+    for connector, row, naming in zip(specs, rows, sync_users, strict=True):
+        _apply_application(
+            row,
+            connector.connection.application,
+            secrets,
+            merge=True,
+            sync_user=naming.user if naming is not None else None,
+        )
     identities = (_row_identity(rows[0]), _row_identity(rows[1]))
     errors = _same_project_errors(identities)
     if errors:
@@ -484,7 +635,7 @@ def update_integration(
         integration.summary = spec.summary
     if spec.description is not None:
         integration.description = spec.description
-    integration.modified_user, integration.modified_ms = actor, now
+    integration.modified_user, integration.modified_ms = editor.name, now
     for index, row in enumerate(rows):
         row.send_queue, row.receive_queue = (queue_text(q) for q in queues[index])
         settings = given[index]
@@ -492,9 +643,29 @@ def update_integration(
             row.initial_delay_ms = settings.initial_internal_polling_delay
             row.polling_interval_ms = settings.internal_polling_interval
         row.configuration = configurations[index].model_dump_json(by_alias=True)
-        row.modified_user, row.modified_ms = actor, now
+        row.modified_user, row.modified_ms = editor.name, now
     session.flush()
     return integration
+
+
+def _changed_sync_user(
+    side: str, application: Application, row: ConnectorRow, editor: Editor
+) -> _Naming | None:
+    """The built-in sync user an update stores; None when it leaves the stored one alone.
+
+    A body that leaves a built-in connector's user out keeps it, and one that
+    repeats it is not checked again, whoever set it; one that names nobody, or
+    turns a remote connector into a built-in one without a user, sets the
+    editor, as a creation would.
+    """
+    given = application.model_fields_set
+    system = application.resolved_system if "system" in given else row.system
+    if system != LOCAL or row.system == PARTNER_SYSTEM:
+        return None
+    if row.system == LOCAL and "user" not in given:
+        return None
+    user = _given_user(application) or editor.name
+    return _Naming(side, user, application, changed=row.system != LOCAL or user != row.user)
 
 
 def update_connection(
@@ -531,6 +702,11 @@ def update_connection(
             notes.append(
                 f"The sync user of {row.key} stays '{row.user}': this request cannot change "
                 "it (PUT /integrations/{key} can)."
+            )
+        if row.system == LOCAL and (given.password is not None or given.token is not None):
+            notes.append(
+                f"{row.key} is a built-in project: the engine works there as '{row.user}' "
+                "without a secret, so the password or token given was not stored."
             )
         # Only what the side gave is set, so the merge keeps everything else.
         application = Application.model_validate(

@@ -118,72 +118,94 @@ def adopt_twins(
             )
 
 
-def apply_comments(
+def change_existing(
     route: Route, message: Message, outcome: Outcome, traces: dict[tuple[str, str], str]
 ) -> None:
-    if not message.comments or not route.mapping.syncs(COMMENT, outgoing=False):
-        return
-    kind = str(TraceType.COMMENT)
-    for change in message.comments:
-        local_id = traces.get((kind, change.source_id))
-        if change.action is ChangeAction.DELETE:
-            if local_id:
+    """Edit and delete the comments and attachments this side has traces of.
+
+    The incoming route runs these before anything else of the message is written:
+    they are what a tracker refuses a sync user without the right (another user's
+    comment, say), and a refusal then leaves the message in ``error`` with the
+    issue as it was, to be applied whole once the right is granted.
+    """
+    if message.comments and route.mapping.syncs(COMMENT, outgoing=False):
+        kind = str(TraceType.COMMENT)
+        for change in message.comments:
+            local_id = traces.get((kind, change.source_id))
+            if not local_id:
+                continue
+            if change.action is ChangeAction.DELETE:
                 route.tracker.delete_comment(outcome.local_key, local_id)
                 outcome.traces_removed.append((TraceType.COMMENT, local_id))
-            continue
-        body = change.body or ""
-        if local_id and change.action is ChangeAction.UPDATE:
-            route.tracker.edit_comment(outcome.local_key, local_id, body)
-            outcome.traces_changed.append((TraceType.COMMENT, local_id, body_digest(body)))
-        elif not local_id:
+            elif change.action is ChangeAction.UPDATE:
+                body = change.body or ""
+                route.tracker.edit_comment(outcome.local_key, local_id, body)
+                outcome.traces_changed.append((TraceType.COMMENT, local_id, body_digest(body)))
+    if message.attachments and route.mapping.syncs(ATTACHMENT, outgoing=False):
+        kind = str(TraceType.ATTACHMENT)
+        for gone in message.attachments:
+            local_id = traces.get((kind, gone.source_id))
+            if not local_id or gone.action is not ChangeAction.DELETE:
+                continue
+            comment_id = link_comment_id(local_id)
+            if comment_id is not None:
+                route.tracker.delete_comment(outcome.local_key, comment_id)
+            else:
+                route.tracker.delete_attachment(outcome.local_key, local_id)
+            outcome.traces_removed.append((TraceType.ATTACHMENT, local_id))
+
+
+def add_new(
+    route: Route, message: Message, outcome: Outcome, traces: dict[tuple[str, str], str]
+) -> None:
+    """Add the comments and attachments this side has no trace of (once per key)."""
+    if message.comments and route.mapping.syncs(COMMENT, outgoing=False):
+        kind = str(TraceType.COMMENT)
+        for change in message.comments:
+            if change.action is ChangeAction.DELETE or traces.get((kind, change.source_id)):
+                continue
             author = change.author if route.tracker.capabilities.comment_author else None
             if author is not None:
                 author = route.find_user(author)
             comment = route.tracker.add_comment(
                 outcome.local_key,
-                body,
+                change.body or "",
                 author,
                 idempotency_key=f"{route.connector.key}:{message.id}:comment:{change.source_id}",
             )
             outcome.traces_added.append(
                 (TraceType.COMMENT, comment.id, change.source_id, body_digest(comment.body))
             )
+    if message.attachments and route.mapping.syncs(ATTACHMENT, outgoing=False):
+        kind = str(TraceType.ATTACHMENT)
+        for added in message.attachments:
+            if (
+                added.action is ChangeAction.DELETE
+                or traces.get((kind, added.source_id))
+                or added.checksum is None
+            ):
+                continue
+            _add_attachment(route, message, outcome, added)
 
 
-def apply_attachments(
-    route: Route, message: Message, outcome: Outcome, traces: dict[tuple[str, str], str]
+def _add_attachment(
+    route: Route, message: Message, outcome: Outcome, change: AttachmentChange
 ) -> None:
-    if not message.attachments or not route.mapping.syncs(ATTACHMENT, outgoing=False):
+    key = f"{route.connector.key}:{message.id}:attachment:{change.source_id}"
+    if not route.tracker.capabilities.attachments:
+        _link_instead(route, change, outcome, key)
         return
-    kind = str(TraceType.ATTACHMENT)
-    for change in message.attachments:
-        local_id = traces.get((kind, change.source_id))
-        if change.action is ChangeAction.DELETE:
-            if local_id:
-                comment_id = link_comment_id(local_id)
-                if comment_id is not None:
-                    route.tracker.delete_comment(outcome.local_key, comment_id)
-                else:
-                    route.tracker.delete_attachment(outcome.local_key, local_id)
-                outcome.traces_removed.append((TraceType.ATTACHMENT, local_id))
-            continue
-        if local_id or change.checksum is None:
-            continue
-        key = f"{route.connector.key}:{message.id}:attachment:{change.source_id}"
-        if not route.tracker.capabilities.attachments:
-            _link_instead(route, change, outcome, key)
-            continue
-        content = route.transport.blobs.read(change.checksum)
-        attachment = route.tracker.add_attachment(
-            outcome.local_key,
-            change.filename or "attachment",
-            change.mimetype or "application/octet-stream",
-            content,
-            idempotency_key=key,
-        )
-        outcome.traces_added.append(
-            (TraceType.ATTACHMENT, attachment.id, change.source_id, change.checksum)
-        )
+    content = route.transport.blobs.read(change.checksum or "")
+    attachment = route.tracker.add_attachment(
+        outcome.local_key,
+        change.filename or "attachment",
+        change.mimetype or "application/octet-stream",
+        content,
+        idempotency_key=key,
+    )
+    outcome.traces_added.append(
+        (TraceType.ATTACHMENT, attachment.id, change.source_id, change.checksum)
+    )
 
 
 def _link_instead(route: Route, change: AttachmentChange, outcome: Outcome, key: str) -> None:

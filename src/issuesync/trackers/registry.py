@@ -11,7 +11,7 @@ issuesync's own ``pyproject.toml``; a third-party package adds one with::
 where ``open_redmine(context: AdapterContext) -> Tracker``. One factory
 signature serves both kinds of adapter: a remote one reads only
 ``context.access``; an in-process one (the built-in tracker) also takes the
-tracker's service and the default sync user from the context.
+tracker's service from the context.
 
 The installed names are read once per process (:func:`installed_adapters`);
 nothing is imported until a connector of that system is opened. The factories of
@@ -57,7 +57,8 @@ class AdapterContext:
 
     ``access`` says where and as whom; ``local`` (the built-in tracker's service)
     and ``default_user`` (the sync user when ``access.user`` is not given) are
-    for adapters that run in this process; a remote adapter ignores them.
+    for adapters that run in this process; a remote adapter ignores them, and so
+    does the built-in one's ``default_user``: it works only as a named user.
     """
 
     access: TrackerAccess
@@ -147,13 +148,23 @@ def open_tracker(
 def open_local(context: AdapterContext) -> Tracker:
     """The built-in tracker's factory (entry point ``local``): one of its projects, in-process.
 
+    The adapter works as the connector's own sync user, with exactly that user's
+    permissions; it never falls back to ``default_user`` (the administrator), which
+    would let whoever left the user out act as the administrator.
+
     Raises:
-        ConfigurationError: the sync user does not exist in the built-in tracker.
+        ConfigurationError: the connector names no sync user, or one that does
+            not exist in the built-in tracker.
     """
     # Imported here: loading the registry must not pull in the adapter's SQL machinery.
     from issuesync.trackers.local.adapter import local_adapter_for  # noqa: PLC0415
 
-    return local_adapter_for(context.local, context.access.project_key, context.user)
+    if not context.access.user:
+        raise ConfigurationError(
+            f"The connector of the built-in project {context.access.project_key} names no "
+            "sync user: name one (connection.application.user)."
+        )
+    return local_adapter_for(context.local, context.access.project_key, context.access.user)
 
 
 def open_jira(context: AdapterContext) -> Tracker:

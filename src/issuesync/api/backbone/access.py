@@ -10,21 +10,23 @@ administrator names one (:func:`require_queue_paths`).
 
 from __future__ import annotations
 
+import base64
 from collections.abc import Iterable
 
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from issuesync.auth import Principal
-from issuesync.domain.integration import ConnectorSpec, IntegrationSpec, Queue
+from issuesync.auth import Authenticator, Principal
+from issuesync.domain.integration import Application, ConnectorSpec, IntegrationSpec, Queue
 from issuesync.engine.connectors import QUEUE_FIELDS, SIDES
 from issuesync.engine.integrations import (
+    Editor,
     connector_row_by_key,
     connector_rows,
     get_integration,
     load_queue,
 )
-from issuesync.errors import PermissionDeniedError
+from issuesync.errors import AuthenticationError, PermissionDeniedError
 from issuesync.store.sync import ConnectorRow, IntegrationRow
 
 LOCAL = "local"
@@ -150,3 +152,52 @@ def _same_folder(queue: Queue | None, stored: Queue | None) -> bool:
     if queue is None or stored is None:
         return False
     return (queue.type, queue.path) == (stored.type, stored.path)
+
+
+# --- naming the sync user of a built-in connector --------------------------------------------
+
+
+def sync_user_editor(
+    authenticator: Authenticator, principal: Principal, spec: IntegrationSpec
+) -> Editor:
+    """The caller as the engine's :class:`Editor`: who they are, and which users they proved.
+
+    The engine lets a caller who is not an administrator name only themselves,
+    or a user whose password or API token the body gives, as the sync user of a
+    built-in connector. Those proofs are checked here, before the write
+    transaction, by the same authenticator as a login (a token must be the named
+    user's own and the user active), so a wrong one counts as a failed login
+    wherever those are counted. Only proofs that matter are tried: an
+    administrator needs none, and neither does a caller naming themselves.
+    """
+    if principal.is_admin:
+        return Editor(principal.name, is_admin=True)
+    sides = (spec.first_connector, spec.second_connector)
+    proven = {
+        user
+        for application in (side.connection.application for side in sides)
+        if (user := _proven_user(authenticator, principal, application)) is not None
+    }
+    return Editor(principal.name, is_admin=False, proven=frozenset(proven))
+
+
+def _proven_user(
+    authenticator: Authenticator, principal: Principal, application: Application
+) -> str | None:
+    """The built-in user the application names, when its password or token is theirs."""
+    user = application.user
+    secret = application.password or application.token
+    if (
+        not user
+        or secret is None
+        or user == principal.name
+        or application.resolved_system != LOCAL
+        or ":" in user  # no user has one; it would split the Basic credentials elsewhere
+    ):
+        return None
+    credentials = base64.b64encode(f"{user}:{secret.get_secret_value()}".encode()).decode()
+    try:
+        proved = authenticator.authenticate(f"Basic {credentials}")
+    except AuthenticationError:
+        return None
+    return user if proved.name == user else None

@@ -109,11 +109,12 @@ def build_integrations_router() -> APIRouter:  # noqa: C901, PLR0915 - one route
         spec: Annotated[IntegrationSpec, Body()],
     ) -> JSONResponse:
         access.require_create(principal, spec)
+        editor = access.sync_user_editor(services.authenticator, principal, spec)
         with writes() as uow:
             row = create_integration(
                 uow.session,
                 spec,
-                actor=principal.name,
+                actor=editor,
                 secrets=services.secrets,
                 project_exists=project_checker(uow.session),
                 places=services.queue_places,
@@ -150,6 +151,10 @@ def build_integrations_router() -> APIRouter:  # noqa: C901, PLR0915 - one route
         integrationKey: str,  # noqa: N803
         spec: Annotated[IntegrationSpec, Body()],
     ) -> JSONResponse:
+        with services.uow_factory(readonly=True) as uow:
+            access.visible_integration(uow.session, principal, integrationKey)
+        # Outside the write transaction: a password check takes a while.
+        editor = access.sync_user_editor(services.authenticator, principal, spec)
         with writes() as uow:
             integration = access.visible_integration(uow.session, principal, integrationKey)
             access.require_update(principal, spec, connector_rows(uow.session, integration.id))
@@ -164,7 +169,7 @@ def build_integrations_router() -> APIRouter:  # noqa: C901, PLR0915 - one route
                 uow.session,
                 integration.key,
                 spec,
-                principal.name,
+                editor,
                 services.secrets,
                 places=services.queue_places,
             )

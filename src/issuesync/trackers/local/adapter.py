@@ -8,17 +8,23 @@ HTTP API can never disagree; issues are rendered as Jira JSON by the batch
 
 Errors are translated at this edge: a refused write (``InvalidInputError``,
 ``ConflictError``, ``PayloadTooLargeError``) becomes ``TrackerRejectedError``
-with the field errors in its message; ``NotFoundError`` and the auth errors
-pass as they are; a query that cannot be compiled is a ``ConfigurationError``.
+with the field errors in its message; a permission the sync user lacks stays a
+``PermissionDeniedError`` (as a remote tracker's 403 does), whose message names
+the sync user, the permission and what to do; ``NotFoundError`` passes as it
+is; a query that cannot be compiled is a ``ConfigurationError``.
+
+Every write is the sync user's, with exactly the permissions a person calling
+the tracker's REST API as that user has, read from the store at each write (a
+role granted to the sync user counts at once; a deactivated one writes
+nothing). So comments and attachments of other users are edited and deleted
+only by a sync user who administers the project (the tracker's "own or project
+admin" rule), and a comment is written in its author's name (``comment_author``)
+only by such a sync user: naming the author is acting as them. Otherwise the
+comment is the sync user's own.
 
 Creates are idempotent through ``tracker_idempotency``: the record of a key is
 written in the transaction that makes the object, so a retry after a crash
 finds it, and two racing calls cannot both commit (the key is the primary key).
-
-Comments are written in their author's name when that user exists here
-(``comment_author``), and comments and attachments are edited and deleted in
-their author's name: the engine mirrors what happened on the peer, which the
-tracker's "own or project admin" rule would otherwise refuse to a plain sync user.
 """
 
 from __future__ import annotations
@@ -28,6 +34,7 @@ import functools
 import hashlib
 import io
 from collections.abc import Callable, Iterator, Mapping, Sequence
+from contextlib import contextmanager
 from typing import ParamSpec, TypeVar
 
 from sqlalchemy import ColumnElement, and_, or_, select
@@ -37,12 +44,14 @@ from issuesync.auth import Principal
 from issuesync.domain.jql import parse_jql
 from issuesync.domain.replica import FieldValue, HubAttachment, HubComment, Replica, UserRef
 from issuesync.errors import (
+    AuthenticationError,
     ConfigurationError,
     ConflictError,
     InvalidInputError,
     IssueSyncError,
     NotFoundError,
     PayloadTooLargeError,
+    PermissionDeniedError,
     QueryError,
     TrackerRejectedError,
 )
@@ -80,7 +89,11 @@ KEYS_PER_QUERY = 500
 
 
 def _at_edge(method: Callable[P, T]) -> Callable[P, T]:
-    """Translate the tracker's refusals into ``TrackerRejectedError``, keeping field errors."""
+    """Translate the tracker's refusals into ``TrackerRejectedError``, keeping field errors.
+
+    A ``PermissionDeniedError`` stays one; a method that knows the permission
+    says so itself (:meth:`LocalAdapter._needing`).
+    """
 
     @functools.wraps(method)
     def translated(*args: P.args, **kwargs: P.kwargs) -> T:
@@ -90,6 +103,12 @@ def _at_edge(method: Callable[P, T]) -> Callable[P, T]:
             raise TrackerRejectedError(exc.describe(), field_errors=exc.field_errors) from exc
 
     return translated
+
+
+# The permissions of the tracker (``meta.PERMISSIONS``) a refused write of the engine lacked.
+EDIT_ALL_COMMENTS = "EDIT_ALL_COMMENTS"
+DELETE_ALL_COMMENTS = "DELETE_ALL_COMMENTS"
+DELETE_ALL_ATTACHMENTS = "DELETE_ALL_ATTACHMENTS"
 
 
 SCAN_SIZE = 2_000  # issue keys read per query of changed_since
@@ -255,7 +274,7 @@ class LocalAdapter(Tracker):
         record_key = self._record_key("issue", idempotency_key)
 
         def make() -> Replica:
-            with self._tracker.write(self._actor) as op:
+            with self._writing() as op:
                 record = op.session.get(IdempotencyRecord, record_key)
                 if record is not None:
                     return self._created_issue(op, record.object_id)
@@ -275,7 +294,9 @@ class LocalAdapter(Tracker):
             # What was written is read back without holding SQLite's write turn.
             return self._tracker.write_then_read(
                 self._actor,
-                lambda op: drafts.create_issues(op, self.project_key, new_issues, self._record_key),
+                lambda op: drafts.create_issues(
+                    self._as_sync_user(op), self.project_key, new_issues, self._record_key
+                ),
                 drafts.load_created,
             )
 
@@ -288,7 +309,7 @@ class LocalAdapter(Tracker):
     @_at_edge
     def update(self, key: str, fields: Mapping[str, FieldValue]) -> Replica:
         """Edit the fields (a ``status`` moves through the workflow) in one transaction."""
-        with self._tracker.write(self._actor) as op:
+        with self._writing() as op:
             issue = self._issue(op, key)
             values = dict(fields)
             status = values.pop("status", None)
@@ -306,7 +327,7 @@ class LocalAdapter(Tracker):
     @_at_edge
     def transition(self, key: str, status: str) -> Replica:
         """Move the issue along the shortest path of transitions; nothing when it is there."""
-        with self._tracker.write(self._actor) as op:
+        with self._writing() as op:
             issue = self._issue(op, key)
             workflow.move_to_status(op, issue, status)
             return replicas.render_replicas(op, [issue])[0]
@@ -317,21 +338,24 @@ class LocalAdapter(Tracker):
     def add_comment(
         self, key: str, body: str, author: UserRef | None, *, idempotency_key: str
     ) -> HubComment:
-        """Comment in ``author``'s name when that user exists here, else the sync user's."""
+        """Comment in ``author``'s name when that user exists here and the sync user may
+        write in other users' names (it administers the project); else as the sync user."""
         record_key = self._record_key("comment", idempotency_key)
 
         def make() -> HubComment:
-            with self._tracker.write(self._actor) as op:
+            with self._writing() as op:
                 record = op.session.get(IdempotencyRecord, record_key)
                 if record is not None:
                     return replicas.comment_of(op, record.object_id)
                 issue = self._issue(op, key)
                 user = None
-                if author is not None:
+                if author is not None and op.actor.administers(self.project_key):
                     user = replicas.user_by_email(
                         op.session, author.email
                     ) or replicas.user_by_name(op.session, author.username)
-                writer = self._acting_as(op, user.id if user and user.active else None)
+                writer = op
+                if user is not None and user.active and user.id != op.actor.id:
+                    writer = dataclasses.replace(op, actor=Principal.of(user))
                 created = subresources.add_comment(writer, issue.key, {"body": body})
                 self._record(op, record_key, str(created["id"]))
                 return jirashape.comment_from_jira(created)
@@ -340,27 +364,26 @@ class LocalAdapter(Tracker):
 
     @_at_edge
     def edit_comment(self, key: str, comment_id: str, body: str) -> HubComment:
-        """Replace a comment's body."""
-        with self._tracker.write(self._actor) as op:
+        """Replace a comment's body (another user's needs a sync user who administers)."""
+        with self._writing() as op:
             issue = self._issue(op, key)
             comment = replicas.comment_row(op.session, comment_id, issue.id)
             if comment is None:
                 raise NotFoundError(f"Can not find a comment for the id: {comment_id}.")
-            editor = self._acting_as(op, comment.author_id)
-            return jirashape.comment_from_jira(
-                subresources.edit_comment(editor, issue.key, comment_id, {"body": body})
-            )
+            with self._needing(EDIT_ALL_COMMENTS, f"edit comment {comment_id} of {issue.key}"):
+                edited = subresources.edit_comment(op, issue.key, comment_id, {"body": body})
+            return jirashape.comment_from_jira(edited)
 
     @_at_edge
     def delete_comment(self, key: str, comment_id: str) -> None:
         """Delete a comment; one (or an issue) that is gone already is no error."""
-        with self._tracker.write(self._actor) as op:
+        with self._writing() as op:
             issue = self._find(op, key)
             comment = replicas.comment_row(op.session, comment_id, issue.id) if issue else None
             if issue is not None and comment is not None:
-                subresources.delete_comment(
-                    self._acting_as(op, comment.author_id), issue.key, comment_id
-                )
+                what = f"delete comment {comment_id} of {issue.key}"
+                with self._needing(DELETE_ALL_COMMENTS, what):
+                    subresources.delete_comment(op, issue.key, comment_id)
 
     # -- attachments -----------------------------------------------------------------------
 
@@ -383,7 +406,7 @@ class LocalAdapter(Tracker):
         digest, size = self._tracker.blobs.put(io.BytesIO(content))
 
         def make() -> tuple[HubAttachment, bool]:
-            with self._tracker.write(self._actor) as op:
+            with self._writing() as op:
                 record = op.session.get(IdempotencyRecord, record_key)
                 if record is not None:
                     return replicas.attachment_of(op, record.object_id), False
@@ -409,12 +432,13 @@ class LocalAdapter(Tracker):
     def delete_attachment(self, key: str, attachment_id: str) -> None:
         """Delete an attachment of the issue, and its content when nothing else refers to it."""
         orphan: str | None = None
-        with self._tracker.write(self._actor) as op:
+        with self._writing() as op:
             issue = self._find(op, key)
             row = replicas.attachment_row(op.session, attachment_id, issue.id) if issue else None
-            if row is not None:
-                remover = self._acting_as(op, row.author_id)
-                orphan = subresources.delete_attachment(remover, attachment_id)
+            if issue is not None and row is not None:
+                what = f"delete attachment {attachment_id} of {issue.key}"
+                with self._needing(DELETE_ALL_ATTACHMENTS, what):
+                    orphan = subresources.delete_attachment(op, attachment_id)
         if orphan:
             self._tracker.forget_blobs([orphan])
 
@@ -427,6 +451,7 @@ class LocalAdapter(Tracker):
             with self._tracker.read(self._actor) as op:
                 user = op.session.get(User, self._actor.id)
                 user_ok = user is not None and user.active
+                administers = user is not None and user.administers(key)
                 found = op.session.scalar(select(Project.id).where(Project.key == key))
             # A write transaction, rolled back: the store accepts writes now.
             with self._tracker.uow_factory() as uow:
@@ -436,10 +461,21 @@ class LocalAdapter(Tracker):
             failed = ConnectionCheck("store", ok=False, detail=f"failed: {type(exc).__name__}")
             return ConnectionReport((failed,))
         may_write = user_ok and found is not None
+        can = "may create and edit issues, comment, attach"
+        if administers:
+            can += (
+                f"; as an administrator of {key}, also writes comments in their authors' "
+                "names and edits and deletes other users' comments and attachments"
+            )
+        else:
+            can += (
+                f"; not an administrator of {key}: writes comments in its own name, and "
+                "may not edit or delete other users' comments and attachments"
+            )
         checks = (
             ConnectionCheck("user", user_ok, f"sync user '{user_name}' exists and is active"),
             ConnectionCheck("project", found is not None, f"project {key} exists"),
-            ConnectionCheck("write", may_write, "may create and edit issues, comment, attach"),
+            ConnectionCheck("write", may_write, can),
         )
         return ConnectionReport(checks)
 
@@ -482,14 +518,43 @@ class LocalAdapter(Tracker):
             parts.append(or_(*compiled))
         return and_(*parts)
 
-    def _acting_as(self, op: Operation, user_id: int | None) -> Operation:
-        """``op`` in the name of ``user_id`` (a comment's author, say); ``op`` for None."""
-        if user_id is None or user_id == self._actor.id:
-            return op
-        user = op.session.get(User, user_id)
-        if user is None:
-            return op
-        return dataclasses.replace(op, actor=Principal.of(user))
+    @contextmanager
+    def _writing(self) -> Iterator[Operation]:
+        """A write operation of the sync user, with the roles the store gives them now."""
+        with self._tracker.write(self._actor) as op:
+            yield self._as_sync_user(op)
+
+    def _as_sync_user(self, op: Operation) -> Operation:
+        """``op`` acting as the sync user as they are in this transaction.
+
+        The adapter lives as long as its route: a role granted to the sync user
+        (or taken away) counts from the next write, and a sync user deactivated
+        or deleted since the adapter opened writes nothing more.
+        """
+        user = op.session.get(User, self._actor.id)
+        if user is None or not user.active:
+            raise AuthenticationError(
+                f"The sync user '{self._actor.name}' of project {self.project_key} is "
+                "deactivated or deleted in the built-in tracker: activate it, or name "
+                "another sync user."
+            )
+        op.actor = Principal.of(user)
+        return op
+
+    @contextmanager
+    def _needing(self, permission: str, what: str) -> Iterator[None]:
+        """Say which permission the sync user lacks when the tracker refuses ``what``."""
+        try:
+            yield
+        except PermissionDeniedError as exc:
+            name, key = self._actor.name, self.project_key
+            raise PermissionDeniedError(
+                f"The built-in tracker refused to {what}: it is another user's, and the sync "
+                f"user '{name}' lacks the permission {permission} in project {key} (only "
+                f"the author or an administrator of {key} has it). Make '{name}' an "
+                f"administrator of project {key}, or name a sync user who is one; then "
+                "retry the message."
+            ) from exc
 
     def _record_key(self, kind: str, idempotency_key: str) -> str:
         key = f"{kind}:{self.project_key}:{idempotency_key}"

@@ -88,14 +88,17 @@ def create_issues(
     """Create a batch in ``op``'s transaction; what a key made before is returned, not remade.
 
     Read the result back with :func:`load_created`, in the same transaction or in
-    one that sees exactly its commit.
+    one that sees exactly its commit. Comments are written in their authors' names
+    when ``op.actor`` administers the project, else in ``op.actor``'s own.
     """
     issue_keys = [record_key("issue", r.idempotency_key) for r in requests]
     comment_keys = [
         [record_key("comment", c.idempotency_key) for c in r.comments] for r in requests
     ]
     batch = _Batch(known=_records(op, issue_keys + [k for ks in comment_keys for k in ks]))
-    authors = _Authors(op, [c.author for r in requests for c in r.comments])
+    # Writing in another user's name is acting as them: only a project admin may.
+    named = op.actor.administers(project_key)
+    authors = _Authors(op, [c.author for r in requests for c in r.comments] if named else [])
     fresh = [
         (r, key) for r, key in zip(requests, issue_keys, strict=True) if key not in batch.known
     ]
