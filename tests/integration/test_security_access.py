@@ -10,16 +10,29 @@
 from __future__ import annotations
 
 import base64
+import http.client
+import socket
+import statistics
+import time
 import uuid
 from collections.abc import Callable
 from dataclasses import dataclass
+from urllib.parse import urlsplit
 
 import httpx
 import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+from sqlalchemy import update
 from sync_helpers import local_body
-from tracker_helpers import create_project
+from tracker_helpers import API, create_project
 
+from issuesync.accounts import NewUser, create_token, create_user
 from issuesync.app import Services
+from issuesync.auth import Authenticator, Principal
+from issuesync.errors import AuthenticationError, ThrottledError
+from issuesync.store.users import User
+from issuesync.throttle import LoginThrottle
 
 BASE = "/plugins/servlet/backbone-issue-sync/api/1"
 PASSWORD = "admin-secret"  # conftest's ADMIN_PASSWORD
@@ -205,3 +218,243 @@ def test_every_backbone_route_with_a_key_is_in_the_visibility_test(admin: httpx.
             path = path.replace("{messageId}", "1")  # noqa: PLW2901
             served |= {(method.upper(), path) for method in operations}
     assert served == covered | {("GET", "/integrations")}
+
+
+# -- 2. A wrong password costs the same, whoever it is for -----------------------------------
+
+
+def test_an_unknown_user_costs_as_much_as_a_wrong_password(services: Services) -> None:
+    """Function level: the answer's time must not tell which names exist.
+
+    Medians over alternating tries; a generous factor (the difference was 30x).
+    """
+    factory = services.uow_factory
+    create_user(factory, NewUser(name="known", password="right-password"))
+    create_user(factory, NewUser(name="inactive", password="right-password"))
+    create_user(factory, NewUser(name="nopassword"))
+    with factory() as uow:
+        uow.session.execute(update(User).where(User.name == "inactive").values(active=False))
+        uow.commit()
+    quiet = LoginThrottle(per_user=10**6, per_address=10**6)
+    authenticator = Authenticator(factory, throttle=quiet)
+    names = ("known", "nobody-by-this-name", "inactive", "nopassword")
+    times: dict[str, list[float]] = {name: [] for name in names}
+    for attempt in range(15):
+        for name in names:
+            header = basic(name, f"wrong-{attempt}")["Authorization"]
+            started = time.perf_counter()
+            with pytest.raises(AuthenticationError) as refused:
+                authenticator.authenticate(header, "192.0.2.1")
+            times[name].append(time.perf_counter() - started)
+            assert refused.value.message == "The user name or password is wrong."
+    known = statistics.median(times["known"])
+    for name in names[1:]:
+        assert statistics.median(times[name]) >= 0.5 * known, (name, times)
+    # The right password still works, through all of that.
+    assert authenticator.authenticate(basic("known", "right-password")["Authorization"]).name == (
+        "known"
+    )
+
+
+# -- 3. Failed logins are throttled -----------------------------------------------------------
+
+
+def test_guessing_a_password_is_throttled_per_user_in_each_dialects_shape(
+    anonymous: httpx.Client, make_client: Callable[..., httpx.Client], services: Services
+) -> None:
+    """Defaults: 5 failures per name, 20 per address, within 5 minutes."""
+    # The scheme's case makes another header with the same credentials.
+    remembered = {"Authorization": basic("admin", PASSWORD)["Authorization"].lower()[:6]}
+    remembered["Authorization"] += basic("admin", PASSWORD)["Authorization"][6:]
+    assert anonymous.get(f"{API}/myself", headers=remembered).status_code == 200
+    bob = make_client("bob")
+    assert bob.get(f"{API}/myself").status_code == 200
+    token = create_token(services.uow_factory, "admin", "ci")
+
+    answers = [
+        anonymous.get(f"{API}/myself", headers=basic("admin", f"guess-{n}")) for n in range(100)
+    ]
+    statuses = [response.status_code for response in answers]
+    assert statuses == [401] * 5 + [429] * 95, statuses
+    for response in answers[5:]:
+        jira_shaped(response, 429)
+        assert 1 <= int(response.headers["Retry-After"]) <= 300
+    # Locked: the right password is refused too, unchecked, in each dialect's shape.
+    jira_shaped(anonymous.get(f"{API}/myself", headers=basic("admin", PASSWORD)), 429)
+    locked = anonymous.get(f"{BASE}/integrations", headers=basic("admin", PASSWORD))
+    backbone_shaped(locked, 429)
+    assert 1 <= int(locked.headers["Retry-After"]) <= 300
+    backbone_shaped(anonymous.get(f"{BASE}/integrations", headers=basic("admin", "x")), 429)
+    # What keeps working: the header remembered as valid, another user, the user's token.
+    assert anonymous.get(f"{API}/myself", headers=remembered).json()["name"] == "admin"
+    assert anonymous.get(f"{API}/myself", headers=basic("bob", "bob-password")).status_code == 200
+    bearer = {"Authorization": f"Bearer {token}"}
+    assert anonymous.get(f"{BASE}/integrations", headers=bearer).status_code == 200
+    assert anonymous.get(f"{API}/myself", headers=basic("admin", token)).status_code == 200
+
+    # 15 more failures (other names) make 20 from this address: then everything from it waits.
+    for n in range(15):
+        response = anonymous.get(f"{API}/myself", headers=basic(f"nobody-{n}", "x"))
+        jira_shaped(response, 401)
+    services.authenticator.forget()  # no header is remembered any more
+    for headers in (basic("bob", "bob-password"), bearer, basic("carol", "x")):
+        jira_shaped(anonymous.get(f"{API}/myself", headers=headers), 429)
+    backbone_shaped(anonymous.get(f"{BASE}/integrations", headers=bearer), 429)
+
+
+@pytest.mark.parametrize(
+    "environment",
+    [
+        {
+            "LOGIN_FAILURES_PER_USER": "3",
+            "LOGIN_FAILURE_WINDOW_S": "1",
+            "LOGIN_LOCKOUT_MAX_S": "2",
+        }
+    ],
+    indirect=True,
+)
+def test_the_right_password_works_again_after_the_lock(
+    anonymous: httpx.Client, services: Services
+) -> None:
+    right = basic("admin", PASSWORD)
+    for expected_wait in (1, 2, 2):  # each lock twice the one before, up to the longest
+        for n in range(3):
+            jira_shaped(anonymous.get(f"{API}/myself", headers=basic("admin", f"x{n}")), 401)
+        locked = anonymous.get(f"{API}/myself", headers=right)
+        jira_shaped(locked, 429)
+        wait = int(locked.headers["Retry-After"])
+        assert wait == expected_wait
+        time.sleep(wait + 0.2)
+        assert anonymous.get(f"{API}/myself", headers=right).status_code == 200
+        # A success forgets the failures (as many wrong ones are allowed again), not the
+        # backoff. Forget the header remembered as valid, which would pass any lock.
+        services.authenticator.forget()
+
+
+def test_x_forwarded_for_does_not_choose_the_address(anonymous: httpx.Client) -> None:
+    for n in range(20):
+        spoofed = {**basic(f"nobody-{n}", "x"), "X-Forwarded-For": f"198.51.100.{n}"}
+        jira_shaped(anonymous.get(f"{API}/myself", headers=spoofed), 401)
+    spoofed = {**basic("admin", PASSWORD), "X-Forwarded-For": "198.51.100.200"}
+    jira_shaped(anonymous.get(f"{API}/myself", headers=spoofed), 429)
+
+
+PUBLIC = {"/healthz", "/attachments/shared/{checksum}/{filename}"}
+
+
+def test_every_route_that_needs_a_caller_goes_through_the_throttle(
+    admin: httpx.Client, anonymous: httpx.Client
+) -> None:
+    """One door for every dialect: once an address is locked, every route says 429.
+
+    (Each route's 401s are checked in test_tracker_auth.py and the fuzz tests.)
+    """
+    document = admin.get("/openapi.json").json()
+    for n in range(20):  # the default limit per address
+        assert anonymous.get(f"{API}/myself", headers=basic(f"nobody-{n}", "x")).status_code == 401
+    refused = 0
+    for path, operations in document["paths"].items():
+        url = path.format_map(_Filled())
+        for method in operations:
+            response = anonymous.request(method.upper(), url, headers=basic("admin", PASSWORD))
+            if path in PUBLIC:
+                assert response.status_code != 429, (method, path)
+                continue
+            assert response.status_code == 429, (method, path, response.text)
+            assert int(response.headers["Retry-After"]) >= 1
+            if path.startswith((API, "/secure/")):
+                jira_shaped(response, 429)
+            elif path.startswith((BASE, "/api/1")):
+                backbone_shaped(response, 429)
+            refused += 1
+    assert refused >= 80  # every operation of every dialect but the two public ones
+
+
+class _Filled(dict[str, str]):
+    """Any path parameter: "1"."""
+
+    def __missing__(self, key: str) -> str:
+        return "1"
+
+
+# -- 5. Any Authorization header is a 401, never a 500 ---------------------------------------
+
+RAW_HEADERS = [
+    b"Basic \xe9\xe9\xe9",  # Latin-1 bytes
+    "Basic w6k=é".encode(),  # UTF-8 bytes
+    b"Bearer \x80\xff",
+    b"Basic " + base64.b64encode(b"\xff\xfe:password"),  # decodes to no UTF-8
+    b"Basic " + base64.b64encode(b"a\x00b:password"),  # NUL in the name: PostgreSQL refuses it
+    b"Basic " + base64.b64encode(b":"),  # no name, no password
+    b"Basic " + base64.b64encode(b"admin"),  # no colon
+    b"Basic ====",
+    b"Basic " + b"A" * 12_000,  # longer than any credentials
+    b"\xe9",
+]
+
+
+def _raw_get(server: str, path: str, authorization: bytes) -> tuple[int, dict[str, str], bytes]:
+    """A GET whose Authorization header is exactly these bytes, over a plain socket."""
+    url = urlsplit(server)
+    with socket.create_connection((url.hostname, url.port), timeout=30) as sock:
+        sock.sendall(
+            b"GET " + path.encode() + b" HTTP/1.1\r\nHost: " + url.netloc.encode() + b"\r\n"
+            b"Authorization: " + authorization + b"\r\nConnection: close\r\n\r\n"
+        )
+        response = http.client.HTTPResponse(sock)
+        response.begin()
+        headers = {name.lower(): value for name, value in response.getheaders()}
+        return response.status, headers, response.read()
+
+
+@BOTH_STORES
+def test_any_authorization_header_is_a_401_in_the_dialects_shape(
+    server: str, admin: httpx.Client
+) -> None:
+    import json  # noqa: PLC0415
+
+    for authorization in RAW_HEADERS:
+        for path, shape in ((f"{API}/myself", "jira"), (f"{BASE}/integrations", "backbone")):
+            status, headers, raw = _raw_get(server, path, authorization)
+            assert status == 401, (authorization[:40], raw[:300])
+            body = json.loads(raw)
+            if shape == "jira":
+                assert set(body) == {"errorMessages", "errors"}, body
+                assert body["errorMessages"], body
+            else:
+                assert body["status-code"] == 401, body
+            assert headers["www-authenticate"].startswith("Basic")
+    # The connection and the server are fine: the right password still works.
+    assert admin.get(f"{API}/myself").status_code == 200
+
+
+TEXT = st.text(st.characters(codec="utf-8"), max_size=60) | st.text(max_size=60)
+HEADERS = (
+    TEXT
+    | st.builds(lambda s: "Basic " + s, TEXT)
+    | st.builds(lambda s: "Bearer " + s, TEXT)
+    | st.builds(lambda b: "Basic " + base64.b64encode(b).decode(), st.binary(max_size=60))
+    | st.builds(
+        lambda n, p: (
+            "Basic " + base64.b64encode(f"{n}:{p}".encode("utf-8", "surrogatepass")).decode()
+        ),
+        TEXT,
+        TEXT,
+    )
+)
+
+
+@BOTH_STORES
+@settings(
+    max_examples=150,
+    deadline=None,
+    suppress_health_check=[HealthCheck.function_scoped_fixture, HealthCheck.too_slow],
+)
+@given(header=HEADERS)
+def test_authenticate_takes_any_text(services: Services, header: str) -> None:
+    """Any header value: a principal, a 401 or a 429; no other error, whatever the store."""
+    try:
+        principal = services.authenticator.authenticate(header, "192.0.2.7")
+    except (AuthenticationError, ThrottledError):
+        return
+    assert isinstance(principal, Principal)
