@@ -70,7 +70,12 @@ def build_services(settings: Settings) -> Services:
         database=database,
         uow_factory=uow_factory,
         authenticator=Authenticator(uow_factory, throttle=login_throttle(settings)),
-        tracker=LocalTracker(uow_factory, blobs, settings.resolved_base_url),
+        tracker=LocalTracker(
+            uow_factory,
+            blobs,
+            settings.resolved_base_url,
+            show_email_addresses=settings.show_email_addresses,
+        ),
         secrets=SecretBox(key),
     )
 

@@ -29,7 +29,7 @@ class Settings(BaseSettings):
     log_level: str = "info"
     engine_enabled: bool = Field(default=True, description="run the sync engine in `serve`")
     engine_lease_ms: int = Field(default=30_000, ge=1000, description="connector lease length")
-    # -- guessing (see the README, "Logins") --
+    # -- guessing and privacy (see the README, "Logins" and "E-mail addresses") --
     login_failures_per_user: int = Field(
         default=5, ge=1, le=1000, description="failed passwords per user name per window"
     )
@@ -46,6 +46,9 @@ class Settings(BaseSettings):
         default="",
         max_length=4096,
         description="addresses (or CIDRs) of reverse proxies whose X-Forwarded-For is believed",
+    )
+    show_email_addresses: bool = Field(
+        default=False, description="show every user's e-mail to every user (else admins only)"
     )
 
     @property

@@ -17,6 +17,7 @@ import time
 import uuid
 from collections.abc import Callable
 from dataclasses import dataclass
+from typing import Any
 from urllib.parse import urlsplit
 
 import httpx
@@ -25,14 +26,15 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from sqlalchemy import update
 from sync_helpers import local_body
-from tracker_helpers import API, create_project
+from tracker_helpers import API, create_issue, create_project
 
 from issuesync.accounts import NewUser, create_token, create_user
 from issuesync.app import Services
 from issuesync.auth import Authenticator, Principal
-from issuesync.errors import AuthenticationError, ThrottledError
+from issuesync.errors import AuthenticationError, ConfigurationError, ThrottledError
 from issuesync.store.users import User
 from issuesync.throttle import LoginThrottle
+from issuesync.trackers.local.adapter import local_adapter_for
 
 BASE = "/plugins/servlet/backbone-issue-sync/api/1"
 PASSWORD = "admin-secret"  # conftest's ADMIN_PASSWORD
@@ -375,6 +377,130 @@ class _Filled(dict[str, str]):
 
     def __missing__(self, key: str) -> str:
         return "1"
+
+
+# -- 4. Other users' e-mail addresses --------------------------------------------------------
+
+ALICE = "alice@corp.test"
+BOB = "bob@corp.test"
+
+
+@pytest.fixture
+def people(
+    admin: httpx.Client, make_client: Callable[..., httpx.Client]
+) -> dict[str, httpx.Client]:
+    """Alice and Bob, plain users; PA led by Alice, PA-1 with every part that names a user."""
+    alice = make_client("alice", email=ALICE)
+    bob = make_client("bob", email=BOB)
+    response = admin.post(f"{API}/project", json={"key": "PA", "name": "A", "lead": "alice"})
+    assert response.status_code == 201, response.text
+    field = admin.post(f"{API}/field", json={"name": "Reviewer", "type": "user"})
+    assert field.status_code == 201, field.text
+    custom = field.json()["id"]
+    key = create_issue(alice, "PA", "Alice's", assignee={"name": "alice"}, **{custom: "alice"})
+    assert (
+        alice.put(f"{API}/issue/{key}", json={"fields": {"summary": "Edited"}}).status_code == 204
+    )
+    assert alice.post(f"{API}/issue/{key}/comment", json={"body": "Hi"}).status_code == 201
+    worklog = {"timeSpent": "1h", "comment": "w"}
+    assert alice.post(f"{API}/issue/{key}/worklog", json=worklog).status_code == 201
+    assert alice.post(f"{API}/issue/{key}/watchers").status_code == 204
+    files = {"file": ("a.txt", b"abc")}
+    headers = {"X-Atlassian-Token": "no-check"}
+    attached = alice.post(f"{API}/issue/{key}/attachments", files=files, headers=headers)
+    assert attached.status_code == 200, attached.text
+    return {"alice": alice, "bob": bob, "attachment": attached.json()[0]["id"]}  # type: ignore[dict-item]
+
+
+def _user_views(client: httpx.Client, attachment: str) -> list[httpx.Response]:
+    """Every read of the built-in tracker that shows users."""
+    return [
+        client.get(f"{API}/issue/PA-1", params={"expand": "changelog"}),
+        client.get(f"{API}/search", params={"jql": "project = PA", "fields": "*all"}),
+        client.post(f"{API}/search", json={"jql": "project = PA", "expand": ["changelog"]}),
+        client.get(f"{API}/issue/PA-1/comment"),
+        client.get(f"{API}/issue/PA-1/worklog"),
+        client.get(f"{API}/issue/PA-1/watchers"),
+        client.get(f"{API}/attachment/{attachment}"),
+        client.get(f"{API}/project/PA"),
+        client.get(f"{API}/user", params={"username": "alice"}),
+        client.get(f"{API}/user/search", params={"username": "a"}),
+    ]
+
+
+def test_other_users_email_addresses_are_for_administrators(
+    admin: httpx.Client, people: dict[str, Any]
+) -> None:
+    bob, attachment = people["bob"], people["attachment"]
+    for response in _user_views(bob, attachment):
+        assert response.status_code == 200, response.text
+        assert ALICE not in response.text, response.url
+        assert "alice" in response.text, response.url  # the user is shown, without the address
+    assert bob.get(f"{API}/user", params={"username": "alice"}).json()["emailAddress"] is None
+    # One's own address is no secret to oneself.
+    assert bob.get(f"{API}/myself").json()["emailAddress"] == BOB
+    assert bob.get(f"{API}/user", params={"username": "bob"}).json()["emailAddress"] == BOB
+    # An administrator sees them all, everywhere.
+    for response in _user_views(admin, attachment):
+        assert ALICE in response.text, response.url
+
+
+def test_a_hidden_address_finds_nobody(admin: httpx.Client, people: dict[str, Any]) -> None:
+    """Else each look-up would say whether an address belongs to someone here."""
+    bob = people["bob"]
+
+    def same(ask: Callable[[str], httpx.Response]) -> httpx.Response:
+        hidden, unknown = ask(ALICE), ask("nobody@corp.test")
+        assert hidden.status_code == unknown.status_code, (hidden.text, unknown.text)
+        assert hidden.text.replace(ALICE, "@") == unknown.text.replace("nobody@corp.test", "@")
+        return hidden
+
+    assert same(lambda a: bob.get(f"{API}/user", params={"username": a})).status_code == 404
+    for prefix in ("alice@", "alice@corp.test", "ALICE@CORP"):
+        assert bob.get(f"{API}/user/search", params={"username": prefix}).json() == []
+    jql = same(lambda a: bob.get(f"{API}/search", params={"jql": f'assignee = "{a}"'}))
+    assert jql.status_code == 400
+    assign = same(
+        lambda a: bob.put(f"{API}/issue/PA-1", json={"fields": {"assignee": {"emailAddress": a}}})
+    )
+    assert assign.status_code == 400
+    assert same(lambda a: bob.post(f"{API}/issue/PA-1/watchers", json=a)).status_code == 404
+    assert (
+        same(lambda a: bob.delete(f"{API}/issue/PA-1/watchers", params={"username": a})).status_code
+        == 404
+    )
+    # By their own address, and an administrator by anyone's, users are found as before.
+    assert bob.get(f"{API}/user", params={"username": BOB}).json()["name"] == "bob"
+    assert [
+        u["name"] for u in bob.get(f"{API}/user/search", params={"username": "bob@"}).json()
+    ] == ["bob"]
+    assert admin.get(f"{API}/user", params={"username": ALICE}).json()["name"] == "alice"
+    found = admin.get(f"{API}/search", params={"jql": f'assignee = "{ALICE}"'})
+    assert [i["key"] for i in found.json()["issues"]] == ["PA-1"]
+    assert admin.get(f"{API}/issue/PA-1").json()["fields"]["assignee"]["name"] == "alice"
+
+
+@pytest.mark.usefixtures("people")
+def test_a_connectors_query_finds_nobody_by_address(services: Services) -> None:
+    """A project administrator writes them, and would read the answer in what is synced."""
+    adapter = local_adapter_for(services.tracker, "PA", "bob")
+
+    def refusal(address: str) -> str:
+        with pytest.raises(ConfigurationError) as refused:
+            list(adapter.changed_since(None, [f'assignee = "{address}"']))
+        return refused.value.message.replace(address, "@")
+
+    assert refusal(ALICE) == refusal("nobody@corp.test")
+    pages = list(adapter.changed_since(None, ["assignee = alice"]))
+    assert [replica.key for page in pages for replica in page] == ["PA-1"]
+
+
+@pytest.mark.parametrize("environment", [{"SHOW_EMAIL_ADDRESSES": "true"}], indirect=True)
+def test_a_setting_shows_every_address_to_everyone(people: dict[str, Any]) -> None:
+    bob = people["bob"]
+    assert bob.get(f"{API}/user", params={"username": "alice"}).json()["emailAddress"] == ALICE
+    assert bob.get(f"{API}/user", params={"username": ALICE}).json()["name"] == "alice"
+    assert ALICE in bob.get(f"{API}/issue/PA-1").text
 
 
 # -- 5. Any Authorization header is a 401, never a 500 ---------------------------------------
