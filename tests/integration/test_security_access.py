@@ -273,9 +273,13 @@ def test_guessing_a_password_is_throttled_per_user_in_each_dialects_shape(
     assert bob.get(f"{API}/myself").status_code == 200
     token = create_token(services.uow_factory, "admin", "ci")
 
-    answers = [
-        anonymous.get(f"{API}/myself", headers=basic("admin", f"guess-{n}")) for n in range(100)
-    ]
+    def guess(n: int) -> httpx.Response:
+        return anonymous.get(f"{API}/myself", headers=basic("admin", f"guess-{n}"))
+
+    answers = [guess(n) for n in range(10)]
+    # Locked: the header remembered as valid still works (for its 10 seconds).
+    assert anonymous.get(f"{API}/myself", headers=remembered).json()["name"] == "admin"
+    answers += [guess(n) for n in range(10, 100)]
     statuses = [response.status_code for response in answers]
     assert statuses == [401] * 5 + [429] * 95, statuses
     for response in answers[5:]:
@@ -287,8 +291,7 @@ def test_guessing_a_password_is_throttled_per_user_in_each_dialects_shape(
     backbone_shaped(locked, 429)
     assert 1 <= int(locked.headers["Retry-After"]) <= 300
     backbone_shaped(anonymous.get(f"{BASE}/integrations", headers=basic("admin", "x")), 429)
-    # What keeps working: the header remembered as valid, another user, the user's token.
-    assert anonymous.get(f"{API}/myself", headers=remembered).json()["name"] == "admin"
+    # What keeps working: another user, and the user's token.
     assert anonymous.get(f"{API}/myself", headers=basic("bob", "bob-password")).status_code == 200
     bearer = {"Authorization": f"Bearer {token}"}
     assert anonymous.get(f"{BASE}/integrations", headers=bearer).status_code == 200
@@ -325,7 +328,8 @@ def test_the_right_password_works_again_after_the_lock(
         locked = anonymous.get(f"{API}/myself", headers=right)
         jira_shaped(locked, 429)
         wait = int(locked.headers["Retry-After"])
-        assert wait == expected_wait
+        # Whole seconds left of the lock (tests/unit/test_login_throttle.py checks exact lengths).
+        assert max(1, expected_wait - 1) <= wait <= expected_wait
         time.sleep(wait + 0.2)
         assert anonymous.get(f"{API}/myself", headers=right).status_code == 200
         # A success forgets the failures (as many wrong ones are allowed again), not the
