@@ -28,6 +28,7 @@ from issuesync.store.db import Database, connect
 from issuesync.store.migrate import is_current, upgrade
 from issuesync.store.uow import UnitOfWorkFactory
 from issuesync.store.users import User
+from issuesync.throttle import LoginThrottle
 from issuesync.trackers.local.blobs import BlobStore
 from issuesync.trackers.local.defaults import ensure_defaults
 from issuesync.trackers.local.tracker import LocalTracker
@@ -74,9 +75,24 @@ def build_services(settings: Settings) -> Services:
         settings=settings,
         database=database,
         uow_factory=uow_factory,
-        authenticator=Authenticator(uow_factory),
-        tracker=LocalTracker(uow_factory, blobs, settings.resolved_base_url),
+        authenticator=Authenticator(uow_factory, throttle=login_throttle(settings)),
+        tracker=LocalTracker(
+            uow_factory,
+            blobs,
+            settings.resolved_base_url,
+            show_email_addresses=settings.show_email_addresses,
+        ),
         secrets=SecretBox(key),
+    )
+
+
+def login_throttle(settings: Settings) -> LoginThrottle:
+    """The counter of failed logins these settings ask for (one per process)."""
+    return LoginThrottle(
+        per_user=settings.login_failures_per_user,
+        per_address=settings.login_failures_per_address,
+        window_s=settings.login_failure_window_s,
+        max_lock_s=settings.login_lockout_max_s,
     )
 
 

@@ -4,7 +4,9 @@ from __future__ import annotations
 
 import base64
 import binascii
+import functools
 import hashlib
+import secrets
 import threading
 import time
 from dataclasses import dataclass
@@ -12,13 +14,18 @@ from dataclasses import dataclass
 from sqlalchemy import select
 
 from issuesync.errors import AuthenticationError, PermissionDeniedError
-from issuesync.security import TOKEN_PREFIX, token_digest, verify_password
+from issuesync.security import TOKEN_PREFIX, hash_password, token_digest, verify_password
 from issuesync.store.base import now_ms
 from issuesync.store.uow import UnitOfWorkFactory
 from issuesync.store.users import ApiToken, User
+from issuesync.throttle import LoginThrottle
 
 MAX_REMEMBERED = 4096
 TOKEN_TOUCH_INTERVAL_MS = 60_000
+# Far above any real credentials (a Basic header of a 255-character name and a 1,000-character
+# password is ~1,700); anything longer is refused before it is decoded or hashed.
+MAX_AUTHORIZATION_CHARS = 8192
+WRONG = "The user name or password is wrong."
 
 
 @dataclass(frozen=True)
@@ -64,7 +71,10 @@ class Principal:
 class Authenticator:
     """Checks HTTP Basic (password or API token) and Bearer credentials.
 
-    A password check costs a deliberate ~50 ms of scrypt; a successful check is
+    A password check costs a deliberate ~50 ms of scrypt, and so does every
+    wrong one: a name that does not exist, an inactive user or one without a
+    password is checked against a dummy hash of the same parameters, so the time
+    of an answer does not tell which names exist. A successful check is
     remembered per user as the sha256 of the password together with the stored
     hash it matched, so a changed password invalidates it at once.
 
@@ -72,38 +82,58 @@ class Authenticator:
     also remembered by the sha256 of the whole header for ``ttl_s`` seconds: a
     deactivated user, a changed role or a deleted token takes effect within that
     time, and a script's requests cost no database round trip for credentials.
+
+    Failed checks are counted by a :class:`~issuesync.throttle.LoginThrottle`:
+    passwords per user name and per client address, API tokens (256 random bits,
+    not guessable) per address only. A locked name or address is answered with
+    :class:`~issuesync.errors.ThrottledError` before its credentials are checked;
+    a header remembered as valid keeps working.
     """
 
-    def __init__(self, uow_factory: UnitOfWorkFactory, *, ttl_s: float = 10.0) -> None:
+    def __init__(
+        self,
+        uow_factory: UnitOfWorkFactory,
+        *,
+        ttl_s: float = 10.0,
+        throttle: LoginThrottle | None = None,
+    ) -> None:
         self._uow_factory = uow_factory
         self._verified: dict[int, tuple[str, str]] = {}
         self._recent: dict[str, tuple[float, Principal]] = {}
         self._ttl_s = ttl_s
         self._lock = threading.Lock()
+        self.throttle = throttle if throttle is not None else LoginThrottle()
 
-    def authenticate(self, authorization: str | None) -> Principal:
-        """The principal for an ``Authorization`` header value, or AuthenticationError."""
+    def authenticate(self, authorization: str | None, address: str | None = None) -> Principal:
+        """The principal for an ``Authorization`` header value, or AuthenticationError.
+
+        ``address`` is the client's network address, for counting failed logins;
+        ThrottledError when it, or the user name, has failed too often lately.
+        Any text gives one of these three outcomes, never another error.
+        """
         if not authorization:
             raise AuthenticationError("You are not authenticated. Authentication required.")
         remembered = self.remembered(authorization)
         if remembered is not None:
             return remembered
-        principal = self._check(authorization)
-        key = hashlib.sha256(authorization.encode()).hexdigest()
+        name, secret = _credentials(authorization)
+        if name is None or secret.startswith(TOKEN_PREFIX):
+            principal = self._token_login(secret, name, address)
+        else:
+            principal = self._password_login(name, secret, address)
         now = time.monotonic()
         with self._lock:
             if len(self._recent) >= MAX_REMEMBERED:
                 self._recent.clear()
-            self._recent[key] = (now + self._ttl_s, principal)
+            self._recent[_header_key(authorization)] = (now + self._ttl_s, principal)
         return principal
 
     def remembered(self, authorization: str | None) -> Principal | None:
         """The principal of a recent successful check of this exact header, or None."""
-        if not authorization:
+        if not authorization or len(authorization) > MAX_AUTHORIZATION_CHARS:
             return None
-        key = hashlib.sha256(authorization.encode()).hexdigest()
         with self._lock:
-            hit = self._recent.get(key)
+            hit = self._recent.get(_header_key(authorization))
         if hit is not None and hit[0] > time.monotonic():
             return hit[1]
         return None
@@ -113,21 +143,25 @@ class Authenticator:
         with self._lock:
             self._recent.clear()
 
-    def _check(self, authorization: str) -> Principal:
-        scheme, _, credentials = authorization.partition(" ")
-        credentials = credentials.strip()
-        if scheme.lower() == "bearer" and credentials:
-            return self._by_token(credentials)
-        if scheme.lower() == "basic" and credentials:
+    def _token_login(self, token: str, name: str | None, address: str | None) -> Principal:
+        self.throttle.check(address)
+        try:
+            return self._by_token(token, name=name)
+        except AuthenticationError:
+            self.throttle.failed(address)
+            raise
+
+    def _password_login(self, name: str, password: str, address: str | None) -> Principal:
+        # One check at a time per name: concurrent guesses are counted one after another.
+        with self.throttle.user_turn(name):
+            self.throttle.check(address, name)
             try:
-                decoded = base64.b64decode(credentials, validate=True).decode()
-            except (binascii.Error, UnicodeDecodeError) as exc:
-                raise AuthenticationError("The Basic credentials are not valid base64.") from exc
-            name, sep, secret = decoded.partition(":")
-            if not sep:
-                raise AuthenticationError("The Basic credentials must be 'user:password'.")
-            return self._by_password_or_token(name, secret)
-        raise AuthenticationError("Use HTTP Basic or Bearer authentication.")
+                principal = self._by_password(name, password)
+            except AuthenticationError:
+                self.throttle.failed(address, name)
+                raise
+            self.throttle.succeeded(name)
+            return principal
 
     def _by_token(self, token: str, *, name: str | None = None) -> Principal:
         with self._uow_factory() as uow:
@@ -145,22 +179,71 @@ class Authenticator:
                 uow.commit()
             return principal
 
-    def _by_password_or_token(self, name: str, secret: str) -> Principal:
-        if secret.startswith(TOKEN_PREFIX):
-            return self._by_token(secret, name=name)
+    def _by_password(self, name: str, password: str) -> Principal:
         with self._uow_factory(readonly=True) as uow:
-            user = uow.session.scalar(select(User).where(User.name == name))
-            if user is None or not user.active or not user.password_hash:
-                raise AuthenticationError("The user name or password is wrong.")
-            principal = Principal.of(user)
-            stored = user.password_hash
-        fingerprint = hashlib.sha256(secret.encode()).hexdigest()
+            found = uow.session.execute(
+                select(User.id, User.active, User.password_hash).where(User.name == name)
+            ).one_or_none()
+        user_id, stored = (found[0], found[2]) if found is not None and found[1] else (None, None)
+        fingerprint = hashlib.sha256(password.encode()).hexdigest()
+        if user_id is not None and stored:
+            with self._lock:
+                remembered = self._verified.get(user_id)
+            if remembered == (stored, fingerprint):
+                return self._principal(user_id)
+        # Every wrong password costs one scrypt, whether or not the user exists.
+        matched = verify_password(password, stored or _dummy_hash())
+        if user_id is None or not stored or not matched:
+            raise AuthenticationError(WRONG)
         with self._lock:
-            remembered = self._verified.get(principal.id)
-        if remembered == (stored, fingerprint):
-            return principal
-        if not verify_password(secret, stored):
-            raise AuthenticationError("The user name or password is wrong.")
-        with self._lock:
-            self._verified[principal.id] = (stored, fingerprint)
-        return principal
+            self._verified[user_id] = (stored, fingerprint)
+        return self._principal(user_id)
+
+    def _principal(self, user_id: int) -> Principal:
+        with self._uow_factory(readonly=True) as uow:
+            user = uow.session.get(User, user_id)
+            if user is None or not user.active:  # changed since its password was read
+                raise AuthenticationError(WRONG)
+            return Principal.of(user)
+
+
+def _credentials(authorization: str) -> tuple[str | None, str]:
+    """``(user name, secret)`` of a Basic header, ``(None, token)`` of a Bearer one.
+
+    Whatever the header holds, a malformed one is an AuthenticationError: too
+    long, not ASCII (HTTP headers arrive as Latin-1 text; base64 and tokens are
+    ASCII), not base64, not UTF-8 once decoded, no ``user:password``, a NUL in
+    the name (no name has one; PostgreSQL could not even compare it).
+    """
+    if len(authorization) > MAX_AUTHORIZATION_CHARS:
+        raise AuthenticationError("The Authorization header is too long.")
+    if not authorization.isascii():
+        raise AuthenticationError("The Authorization header must be ASCII (base64 or a token).")
+    scheme, _, credentials = authorization.partition(" ")
+    credentials = credentials.strip()
+    if scheme.lower() == "bearer" and credentials:
+        return None, credentials
+    if scheme.lower() == "basic" and credentials:
+        try:
+            decoded = base64.b64decode(credentials.encode("ascii"), validate=True).decode("utf-8")
+        except (binascii.Error, UnicodeDecodeError) as exc:
+            raise AuthenticationError(
+                "The Basic credentials must be base64 of UTF-8 'user:password'."
+            ) from exc
+        name, sep, secret = decoded.partition(":")
+        if not sep:
+            raise AuthenticationError("The Basic credentials must be 'user:password'.")
+        if "\x00" in name:
+            raise AuthenticationError(WRONG)
+        return name, secret
+    raise AuthenticationError("Use HTTP Basic or Bearer authentication.")
+
+
+def _header_key(authorization: str) -> str:
+    return hashlib.sha256(authorization.encode("utf-8", "surrogatepass")).hexdigest()
+
+
+@functools.cache
+def _dummy_hash() -> str:
+    """A hash of a random password, made once per process with the parameters of real ones."""
+    return hash_password(secrets.token_urlsafe(32))

@@ -152,6 +152,7 @@ def serve(
         logging.basicConfig(
             level=settings.log_level.upper(), format="%(levelname)s %(name)s: %(message)s"
         )
+        trusted = _trusted_proxies(settings)
         if workers == 1:
             application = create_app(services)
             if settings.engine_enabled:
@@ -162,6 +163,8 @@ def serve(
                 port=settings.port,
                 log_level=settings.log_level,
                 access_log=False,
+                proxy_headers=bool(trusted),
+                forwarded_allow_ips=trusted or None,
             )
         else:
             services.close()
@@ -173,9 +176,19 @@ def serve(
                 port=settings.port,
                 log_level=settings.log_level,
                 access_log=False,
+                proxy_headers=bool(trusted),
+                forwarded_allow_ips=trusted or None,
             )
     finally:
         services.close()
+
+
+def _trusted_proxies(settings: Settings) -> list[str]:
+    """The reverse proxies whose X-Forwarded-For is believed (none by default).
+
+    The client address counts failed logins; a header anyone can send must not choose it.
+    """
+    return [part.strip() for part in settings.trusted_proxies.split(",") if part.strip()]
 
 
 @app.command()

@@ -30,6 +30,27 @@ class Settings(BaseSettings):
     log_level: str = "info"
     engine_enabled: bool = Field(default=True, description="run the sync engine in `serve`")
     engine_lease_ms: int = Field(default=30_000, ge=1000, description="connector lease length")
+    # -- guessing and privacy (see the README, "Logins" and "E-mail addresses") --
+    login_failures_per_user: int = Field(
+        default=5, ge=1, le=1000, description="failed passwords per user name per window"
+    )
+    login_failures_per_address: int = Field(
+        default=20, ge=1, le=100_000, description="failed logins per client address per window"
+    )
+    login_failure_window_s: int = Field(
+        default=300, ge=1, le=86_400, description="window of the counts; the first lock's length"
+    )
+    login_lockout_max_s: int = Field(
+        default=900, ge=1, le=86_400, description="longest lock, however often the limit is hit"
+    )
+    trusted_proxies: str = Field(
+        default="",
+        max_length=4096,
+        description="addresses (or CIDRs) of reverse proxies whose X-Forwarded-For is believed",
+    )
+    show_email_addresses: bool = Field(
+        default=False, description="show every user's e-mail to every user (else admins only)"
+    )
     queue_roots: str = Field(
         default="",
         max_length=4096,

@@ -68,7 +68,7 @@ class Tracker:
         return self.session.scalar(query) or 0
 
     def context(self, user: int | None) -> JqlContext:
-        return JqlContext(session=self.session, now_ms=NOW, current_user_id=user)
+        return JqlContext(session=self.session, now_ms=NOW, current_user_id=user, all_emails=True)
 
 
 @pytest.fixture

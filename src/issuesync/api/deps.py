@@ -21,13 +21,18 @@ async def get_services(request: Request) -> Services:
 
 
 async def get_principal(
+    request: Request,
     services: Annotated[Services, Depends(get_services)],
     authorization: Annotated[
         str | None,
         Header(description="HTTP Basic (user and password or API token) or `Bearer <token>`"),
     ] = None,
 ) -> Principal:
-    """The authenticated caller; 401 without valid credentials.
+    """The authenticated caller; 401 without valid credentials, 429 after too many wrong ones.
+
+    Every route of every dialect authenticates here. Failed logins are counted
+    per client address: the peer of the connection, or the address a trusted
+    reverse proxy names (``ISSUESYNC_TRUSTED_PROXIES``); nothing else is believed.
 
     Async so that a remembered check costs no thread hop; a real check (a
     database read, perhaps scrypt) runs in the thread pool, off the event loop.
@@ -35,7 +40,8 @@ async def get_principal(
     remembered = services.authenticator.remembered(authorization)
     if remembered is not None:
         return remembered
-    return await run_in_threadpool(services.authenticator.authenticate, authorization)
+    address = request.client.host if request.client is not None else None
+    return await run_in_threadpool(services.authenticator.authenticate, authorization, address)
 
 
 ServicesDep = Annotated[Services, Depends(get_services)]

@@ -36,7 +36,10 @@ class LiveServer:
 
     def start(self, app: FastAPI) -> None:
         """Serve ``app``; returns once the server accepts connections."""
-        config = uvicorn.Config(app, log_level="warning", lifespan="on", access_log=False)
+        # As ``issuesync serve`` by default: the peer's address, never X-Forwarded-For.
+        config = uvicorn.Config(
+            app, log_level="warning", lifespan="on", access_log=False, proxy_headers=False
+        )
         server = self._server = uvicorn.Server(config)
         thread = self._thread = threading.Thread(
             target=server.run, kwargs={"sockets": [self._socket]}, name="live-server", daemon=True

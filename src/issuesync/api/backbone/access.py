@@ -4,8 +4,12 @@ An administrator sees and changes everything. A project administrator sees
 and steers the integrations where one side is a built-in project they
 administer, and creates integrations only between projects of theirs (a
 remote tracker's side is guarded by its own credentials). Everyone else gets
-403. A file queue's folder is a place on the server's disk: only an
-administrator names one (:func:`require_queue_paths`).
+403, whatever they name. A file queue's folder is a place on the server's disk:
+only an administrator names one (:func:`require_queue_paths`).
+
+What a caller may not see does not exist for them: an integration, connector
+or task of someone else's answers the same 404, message and all, as one that
+does not exist, so that no answer tells which keys exist.
 """
 
 from __future__ import annotations
@@ -26,7 +30,7 @@ from issuesync.engine.integrations import (
     get_integration,
     load_queue,
 )
-from issuesync.errors import AuthenticationError, PermissionDeniedError
+from issuesync.errors import AuthenticationError, NotFoundError, PermissionDeniedError
 from issuesync.store.sync import ConnectorRow, IntegrationRow
 
 LOCAL = "local"
@@ -45,29 +49,29 @@ def _own_sides(principal: Principal, rows: Iterable[ConnectorRow]) -> bool:
 
 
 def visible_integration(session: Session, principal: Principal, key: str) -> IntegrationRow:
-    """The integration with this key, if the caller may see it (404 first, then 403)."""
-    integration = get_integration(session, key)
-    require_integration(session, principal, integration)
+    """The integration with this key if the caller may see it; else 404 as for a missing one.
+
+    403 first for a caller who administers nothing, whatever the key.
+    """
+    require_some_project(principal)
+    integration = get_integration(session, key)  # "No integration with key ..."
+    if not sees(session, principal, integration):
+        raise NotFoundError(f"No integration with key {key}.")
     return integration
 
 
-def require_integration(
-    session: Session, principal: Principal, integration: IntegrationRow
-) -> None:
-    """403 unless the caller is an administrator or administers one of its projects."""
-    require_some_project(principal)
-    if principal.is_admin or _own_sides(principal, connector_rows(session, integration.id)):
-        return
-    raise PermissionDeniedError(
-        f"You must administer one of the projects of {integration.key} to do this."
-    )
+def sees(session: Session, principal: Principal, integration: IntegrationRow) -> bool:
+    """Whether the caller is an administrator or administers one of its projects."""
+    return principal.is_admin or _own_sides(principal, connector_rows(session, integration.id))
 
 
 def visible_connector(session: Session, principal: Principal, key: str) -> ConnectorRow:
-    """The connector with this key, if the caller may see its integration."""
-    row = connector_row_by_key(session, key)
+    """The connector with this key if the caller may see its integration; else 404."""
+    require_some_project(principal)
+    row = connector_row_by_key(session, key)  # "No connector with key ..."
     integration = session.get_one(IntegrationRow, row.integration_id)
-    require_integration(session, principal, integration)
+    if not sees(session, principal, integration):
+        raise NotFoundError(f"No connector with key {key}.")
     return row
 
 

@@ -31,8 +31,12 @@ ERRORS: dict[int | str, dict[str, Any]] = {
         (400, "The request is not valid; `errors` names each wrong field."),
         (401, "Not authenticated."),
         (403, "Not allowed for this user."),
-        (404, "The integration, connector, task, message or entry does not exist."),
+        (
+            404,
+            "The integration, connector, task, message or entry does not exist (or is not yours).",
+        ),
         (409, "The request clashes with the current state."),
+        (429, "Too many failed logins for this user or from this address: wait Retry-After."),
     )
 }
 

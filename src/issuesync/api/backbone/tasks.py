@@ -73,15 +73,21 @@ def build_tasks_router() -> APIRouter:
 
 
 def _visible_task(session: Session, principal: Principal, task_id: str) -> TaskRow:
-    """A task of an integration the caller may see (404 for a malformed or unknown id)."""
+    """A task of an integration the caller may see; 404 for any other id, as for a missing one.
+
+    Tasks of no integration, or of a deleted one, are for administrators only.
+    """
+    access.require_some_project(principal)
     if not TASK_ID.fullmatch(task_id):
         raise NotFoundError(f"No task with id {task_id}: a task id is 32 hexadecimal digits.")
-    task = get_task(session, task_id)
-    access.require_some_project(principal)
-    if task.integration_id is not None:
-        integration = session.get(IntegrationRow, task.integration_id)
-        if integration is not None:
-            access.require_integration(session, principal, integration)
-    elif not principal.is_admin:
-        principal.require_admin()
+    task = get_task(session, task_id)  # "No task with id ..."
+    if principal.is_admin:
+        return task
+    integration = (
+        session.get(IntegrationRow, task.integration_id)
+        if task.integration_id is not None
+        else None
+    )
+    if integration is None or not access.sees(session, principal, integration):
+        raise NotFoundError(f"No task with id {task_id}.")
     return task

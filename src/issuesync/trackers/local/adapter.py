@@ -123,7 +123,7 @@ class LocalAdapter(Tracker):
 
     def __init__(self, tracker: LocalTracker, project_key: str, actor: Principal) -> None:
         self.project_key = project_key.upper()
-        self._tracker = tracker
+        self._tracker = tracker.for_engine()  # it matches people by e-mail
         self._actor = actor
 
     # -- reading ---------------------------------------------------------------------------
@@ -504,6 +504,9 @@ class LocalAdapter(Tracker):
         parts: list[ColumnElement[bool]] = [Issue.project_id == project_id]
         if since_ms is not None:
             parts.append(Issue.updated_ms >= since_ms)
+        # A connector's queries are written by whoever configures the integration, a project
+        # administrator perhaps: they name users by login or display name, never by an e-mail
+        # address (the issues a query finds would tell whose address it is).
         context = JqlContext(session=op.session, now_ms=op.now, current_user_id=self._actor.id)
         compiled: list[ColumnElement[bool]] = []
         for text in queries:

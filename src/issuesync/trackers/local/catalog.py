@@ -5,7 +5,7 @@ from __future__ import annotations
 import re
 from collections.abc import Mapping
 
-from sqlalchemy import func, or_, select
+from sqlalchemy import ColumnElement, and_, func, or_, select
 
 from issuesync.errors import ConflictError, InvalidInputError, NotFoundError
 from issuesync.store.users import User
@@ -37,7 +37,6 @@ from issuesync.trackers.local.shapes import (
     user_json,
     version_json,
 )
-from issuesync.trackers.local.users import UserDirectory
 
 PROJECT_KEY = re.compile(r"^[A-Z][A-Z0-9_]{0,9}$")
 MAX_NAME = 255
@@ -56,7 +55,7 @@ def project_json(op: Operation, project: Project, *, full: bool) -> JsonDict:
     if full:
         lead = op.session.get(User, project.lead_id) if project.lead_id else None
         body["description"] = project.description
-        body["lead"] = user_json(lead, api) if lead else None
+        body["lead"] = user_json(lead, api, op.emails) if lead else None
         body["issueTypes"] = [issue_type_json(t, api) for t in op.ref.issue_types.by_id.values()]
         body["components"] = [component_json(c, api) for c in _components(op, project)]
         body["versions"] = [version_json(v, api) for v in _versions(op, project)]
@@ -125,7 +124,7 @@ def create_project(op: Operation, body: Mapping[str, object]) -> JsonDict:
             field_errors={field: f"A project with that {what} already exists."},
         )
     lead_ref = body.get("lead") or body.get("leadAccountId")
-    lead = UserDirectory(op.session).resolve(lead_ref, "projectLead") if lead_ref else None
+    lead = op.users().resolve(lead_ref, "projectLead") if lead_ref else None
     project = Project(
         key=key,
         name=name.strip(),
@@ -341,16 +340,23 @@ def list_link_types(op: Operation) -> JsonDict:
 
 
 def get_user(op: Operation, username: str) -> JsonDict:
-    """A user by name or e-mail."""
-    user = UserDirectory(op.session).find(username)
+    """A user by name, or by an e-mail address the caller may see."""
+    user = op.users().find(username)
     if user is None:
         raise NotFoundError(f"The user named '{username}' does not exist")
-    return user_json(user, f"{op.base_url}/rest/api/2")
+    return user_json(user, f"{op.base_url}/rest/api/2", op.emails)
 
 
 def search_users(op: Operation, text: str, start_at: int, max_results: int) -> list[JsonDict]:
-    """Users whose name, display name or e-mail starts with ``text``."""
+    """Users whose name, display name or (visible) e-mail starts with ``text``.
+
+    An address the caller may not see matches nothing: else a search would spell
+    out other users' addresses one prefix at a time.
+    """
     pattern = text.lower().replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_") + "%"
+    by_email: ColumnElement[bool] = func.lower(User.email).like(pattern, escape="\\")
+    if not op.emails.everyone:
+        by_email = and_(User.id == op.actor.id, by_email)
     users = op.session.scalars(
         select(User)
         .where(
@@ -358,7 +364,7 @@ def search_users(op: Operation, text: str, start_at: int, max_results: int) -> l
             or_(
                 func.lower(User.name).like(pattern, escape="\\"),
                 func.lower(User.display_name).like(pattern, escape="\\"),
-                func.lower(User.email).like(pattern, escape="\\"),
+                by_email,
             ),
         )
         .order_by(User.name)
@@ -366,4 +372,4 @@ def search_users(op: Operation, text: str, start_at: int, max_results: int) -> l
         .limit(max_results)
     )
     api = f"{op.base_url}/rest/api/2"
-    return [user_json(u, api) for u in users]
+    return [user_json(u, api, op.emails) for u in users]

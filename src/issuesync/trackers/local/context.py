@@ -26,6 +26,7 @@ from issuesync.trackers.local.refdata import (
     ReferenceData,
 )
 from issuesync.trackers.local.render import Renderer
+from issuesync.trackers.local.users import EmailVisibility, UserDirectory
 from issuesync.trackers.local.writer import Changes
 
 # Built once: constructing a statement costs more than running it from the cache.
@@ -45,7 +46,17 @@ class Operation:
     reference: ReferenceCache
     project_refs: ProjectRefs = field(default_factory=ProjectRefs)
     now: int = field(default_factory=now_ms)
+    all_emails: bool = False  # the sync engine, or ISSUESYNC_SHOW_EMAIL_ADDRESSES
     _ref: ReferenceData | None = None
+
+    @property
+    def emails(self) -> EmailVisibility:
+        """Whose e-mail addresses the caller sees (see :class:`EmailVisibility`)."""
+        return EmailVisibility(self.all_emails or self.actor.is_admin, self.actor.id)
+
+    def users(self) -> UserDirectory:
+        """Finds users as the caller may (by an e-mail address only where it sees it)."""
+        return UserDirectory(self.session, self.emails)
 
     @property
     def ref(self) -> ReferenceData:
@@ -56,7 +67,7 @@ class Operation:
 
     def renderer(self) -> Renderer:
         """A renderer sharing this operation's session and reference data."""
-        return Renderer(self.session, self.ref, self.base_url, viewer_id=self.actor.id)
+        return Renderer(self.session, self.ref, self.base_url, self.emails, viewer_id=self.actor.id)
 
     def issue(self, key_or_id: str) -> Issue:
         """The issue with this key (case-insensitive) or numeric id; 404 otherwise."""

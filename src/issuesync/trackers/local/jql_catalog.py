@@ -320,7 +320,7 @@ def _issue_types(items: Items, ctx: JqlContext, label: str) -> set[int]:
 
 
 def _users(items: Items, ctx: JqlContext, label: str) -> set[int]:
-    return user_ids(ctx.session, items, label, ctx.current_user_id)
+    return user_ids(ctx.session, items, label, ctx.current_user_id, by_email=ctx.all_emails)
 
 
 def _components(items: Items, ctx: JqlContext, label: str) -> set[int]:

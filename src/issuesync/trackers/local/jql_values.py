@@ -59,11 +59,15 @@ class JqlContext:
     compiling, so unknown names fail with Jira's messages and the issue query
     itself compares indexed integer columns. ``now_ms`` anchors relative dates
     and date functions; ``current_user_id`` is ``currentUser()`` (None: anonymous).
+    ``all_emails``: users may be named by e-mail address (only a caller who sees
+    every address, see ``users.EmailVisibility``; else a query would tell which
+    addresses exist).
     """
 
     session: Session
     now_ms: int
     current_user_id: int | None = None
+    all_emails: bool = False
 
 
 @dataclass(frozen=True, slots=True)
@@ -230,12 +234,21 @@ def unknown_value(text: str, field: str) -> QueryError:
 
 
 def user_ids(
-    session: Session, items: Sequence[Value | FunctionCall], field: str, current_user_id: int | None
+    session: Session,
+    items: Sequence[Value | FunctionCall],
+    field: str,
+    current_user_id: int | None,
+    *,
+    by_email: bool,
 ) -> set[int]:
-    """Users named by user name, e-mail or display name (any case), or ``currentUser()``.
+    """Users named by user name, display name or (``by_email``) e-mail (any case), or
+    ``currentUser()``.
 
     ``currentUser()`` for an anonymous caller names nobody, so it matches nothing.
     """
+    names = (
+        (User.name, User.email, User.display_name) if by_email else (User.name, User.display_name)
+    )
     ids: set[int] = set()
     for item in items:
         if isinstance(item, FunctionCall):
@@ -247,7 +260,7 @@ def user_ids(
             session,
             select(User.id),
             [item],
-            names=(User.name, User.email, User.display_name),
+            names=names,
             by_id=User.id,
             field=field,
         )

@@ -55,6 +55,7 @@ from issuesync.trackers.local.shapes import (
     user_json,
     version_json,
 )
+from issuesync.trackers.local.users import EmailVisibility
 
 ISSUE_EXPANDS = "renderedFields,names,schema,operations,editmeta,changelog,versionedRepresentations"
 
@@ -102,6 +103,7 @@ class Renderer:
     session: Session
     ref: ReferenceData
     base_url: str
+    emails: EmailVisibility
     viewer_id: int | None = None
     _users: dict[int, User] = field(default_factory=dict)
     _projects: dict[int, Project] = field(default_factory=dict)
@@ -116,7 +118,7 @@ class Renderer:
     def user(self, user_id: int | None) -> JsonDict | None:
         """A user, or None."""
         user = self.user_row(user_id)
-        return user_json(user, self.api) if user is not None else None
+        return user_json(user, self.api, self.emails) if user is not None else None
 
     def user_row(self, user_id: int | None) -> User | None:
         """A user's row (preloaded for the page, else fetched once), or None."""

@@ -37,7 +37,13 @@ def search(
     max_results = min(max_results, MAX_RESULTS)
     query = parse_jql(jql)
     compiled = compile_jql(
-        query, JqlContext(session=op.session, current_user_id=op.actor.id, now_ms=op.now)
+        query,
+        JqlContext(
+            session=op.session,
+            current_user_id=op.actor.id,
+            now_ms=op.now,
+            all_emails=op.emails.everyone,
+        ),
     )
     total = op.session.scalar(select(func.count()).select_from(Issue).where(compiled.where)) or 0
     issues = list(

@@ -5,6 +5,7 @@ from __future__ import annotations
 from issuesync.store.users import User
 from issuesync.trackers.local.fielddefs import JsonDict
 from issuesync.trackers.local.models import Component, IssueType, Priority, Status, Version
+from issuesync.trackers.local.users import EmailVisibility
 
 STATUS_CATEGORIES: dict[str, tuple[int, str, str]] = {
     "new": (2, "blue-gray", "To Do"),
@@ -25,13 +26,16 @@ def format_duration(seconds: int) -> str:
     return " ".join(parts) or "0m"
 
 
-def user_json(user: User, api: str) -> JsonDict:
-    """A user as Jira Server shows one."""
+def user_json(user: User, api: str, emails: EmailVisibility) -> JsonDict:
+    """A user as Jira Server shows one; ``emailAddress`` is null where ``emails`` hides it.
+
+    (Jira Cloud answers a hidden address as null too.)
+    """
     return {
         "self": f"{api}/user?username={user.name}",
         "name": user.name,
         "key": user.name,
-        "emailAddress": user.email,
+        "emailAddress": user.email if emails.covers(user.id) else None,
         "displayName": user.display_name,
         "active": user.active,
         "timeZone": "UTC",

@@ -23,7 +23,6 @@ from issuesync.trackers.local.models import (
 )
 from issuesync.trackers.local.refdata import ProjectRef
 from issuesync.trackers.local.shapes import user_json
-from issuesync.trackers.local.users import UserDirectory
 from issuesync.trackers.local.writer import Changes, IssueWriter
 
 MAX_COMMENT = 32_767
@@ -300,7 +299,7 @@ def list_watchers(op: Operation, key: str) -> JsonDict:
         "self": f"{api}/issue/{issue.key}/watchers",
         "isWatching": any(u.id == op.actor.id for u in users),
         "watchCount": len(users),
-        "watchers": [user_json(u, api) for u in users],
+        "watchers": [user_json(u, api, op.emails) for u in users],
     }
 
 
@@ -327,7 +326,7 @@ def remove_watcher(op: Operation, key: str, username: str) -> None:
 
 def _user(op: Operation, username: str) -> User:
     """An active user by name or e-mail; 404 otherwise, as Jira answers for watchers."""
-    user = UserDirectory(op.session).find(username)
+    user = op.users().find(username)
     if user is None or not user.active:
         raise NotFoundError(f"The user '{username}' does not exist.")
     return user
@@ -356,7 +355,7 @@ def create_link(op: Operation, body: Mapping[str, object]) -> JsonDict:
     except InvalidInputError as exc:
         raise NotFoundError(exc.message) from exc
     project = ProjectRef.of(op.project_of(writer_issue))
-    writer = IssueWriter(op.session, op.ref, op.actor, project, op.now)
+    writer = IssueWriter(op.session, op.ref, op.actor, project, op.now, emails=op.emails)
     link = writer.build_link(
         writer_issue, {"type": {"id": link_type.id}, "outwardIssue": {"id": target.id}}
     )

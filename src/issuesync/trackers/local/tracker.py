@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import copy
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from typing import BinaryIO, TypeVar
@@ -29,12 +30,31 @@ class LocalTracker:
     removed only after the transaction that dropped the last reference commits.
     """
 
-    def __init__(self, uow_factory: UnitOfWorkFactory, blobs: BlobStore, base_url: str) -> None:
+    def __init__(
+        self,
+        uow_factory: UnitOfWorkFactory,
+        blobs: BlobStore,
+        base_url: str,
+        *,
+        show_email_addresses: bool = False,
+    ) -> None:
         self.uow_factory = uow_factory
         self.blobs = blobs
         self.base_url = base_url.rstrip("/")
         self.reference = ReferenceCache()
         self.project_refs = ProjectRefs()
+        # Whether every caller sees every user's e-mail address (else admins and their own).
+        self.show_email_addresses = show_email_addresses
+
+    def for_engine(self) -> LocalTracker:
+        """This tracker as the sync engine uses it: seeing every user's e-mail address.
+
+        The engine matches people across trackers by their addresses and shows
+        them to nobody; the operations of HTTP callers follow the setting.
+        """
+        engine = copy.copy(self)
+        engine.show_email_addresses = True
+        return engine
 
     @contextmanager
     def read(self, actor: Principal) -> Iterator[Operation]:
@@ -75,7 +95,14 @@ class LocalTracker:
             reader.close()
 
     def _operation(self, session: Session, actor: Principal) -> Operation:
-        return Operation(session, actor, self.base_url, self.reference, self.project_refs)
+        return Operation(
+            session,
+            actor,
+            self.base_url,
+            self.reference,
+            self.project_refs,
+            all_emails=self.show_email_addresses,
+        )
 
     def attach(
         self, actor: Principal, key: str, files: list[tuple[str, str, BinaryIO]]

@@ -44,7 +44,7 @@ from issuesync.trackers.local.models import (
     row_id,
 )
 from issuesync.trackers.local.refdata import ProjectRef, ReferenceData
-from issuesync.trackers.local.users import UserDirectory
+from issuesync.trackers.local.users import EmailVisibility, UserDirectory
 
 K = TypeVar("K")
 
@@ -110,6 +110,8 @@ class IssueWriter:
     project: ProjectRef
     now_ms: int
     creating: bool = False
+    # Whose e-mail may name a user in a value; by default as an HTTP caller sees them.
+    emails: EmailVisibility | None = None
     users: UserDirectory = field(init=False)
     custom_values: CustomValues = field(init=False)
     changes: Changes = field(default_factory=Changes)
@@ -122,7 +124,8 @@ class IssueWriter:
     _custom_rows: dict[int, list[CustomValue]] = field(default_factory=dict)
 
     def __post_init__(self) -> None:
-        self.users = UserDirectory(self.session)
+        emails = self.emails or EmailVisibility(self.actor.is_admin, self.actor.id)
+        self.users = UserDirectory(self.session, emails)
         self.custom_values = CustomValues(self.session, self.users)
 
     # -- entry point -----------------------------------------------------------------------
