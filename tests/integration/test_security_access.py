@@ -144,6 +144,7 @@ class World:
 def world(admin: httpx.Client, make_client: Callable[..., httpx.Client]) -> World:
     for key in ("PA", "PB", "PC", "PD"):
         create_project(admin, key)
+    make_client("backbone")  # the sync user the bodies name
     assert admin.post(f"{BASE}/integrations", json=local_body()).status_code == 200
     second = local_body()
     second["firstConnector"]["projectKey"] = "PD"
