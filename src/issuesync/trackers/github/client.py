@@ -30,6 +30,7 @@ from issuesync.trackers.http import (
     Clock,
     ErrorText,
     Limit,
+    ProxySettings,
     RequestBudget,
     RestClient,
     Sleep,
@@ -178,6 +179,7 @@ class GitHubClient(RestClient):
         timeout_s: float = DEFAULT_TIMEOUT_S,
         sleep: Sleep = time.sleep,
         budget: RequestBudget | None = None,
+        proxy: ProxySettings | None = None,
     ) -> None:
         super().__init__(
             base_url,
@@ -192,6 +194,7 @@ class GitHubClient(RestClient):
             error_text=github_error_text,
             rate_limited=rate_limited,
             conditional_gets=True,
+            proxy=proxy,
         )
 
     def _pause(self, response: httpx.Response, attempt: int) -> float:

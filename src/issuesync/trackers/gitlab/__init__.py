@@ -49,7 +49,9 @@ def gitlab_adapter_for(
                 f"The GitLab connector of project {project} needs an access token, not a password."
             )
         auth = BearerAuth(value) if access.user == "oauth2" else HeaderAuth("PRIVATE-TOKEN", value)
-    client = GitLabClient(str(url), auth, transport=transport, timeout_s=timeout_s)
+    client = GitLabClient(
+        str(url), auth, transport=transport, timeout_s=timeout_s, proxy=access.proxy
+    )
     return GitLabAdapter(client, project)
 
 
