@@ -20,10 +20,8 @@ from __future__ import annotations
 import base64
 import json
 import logging
-import os
 import secrets
 import subprocess
-import sys
 import threading
 from collections.abc import Callable, Iterator
 from pathlib import Path
@@ -35,6 +33,7 @@ import pytest
 from proxy_helpers import PROXIED_HOST, LoopbackProxy, free_port
 from sync_helpers import local_body, wait_for
 from sync_helpers import synced_twin as twin
+from test_cli import run
 from tracker_helpers import create_issue, create_project
 
 from issuesync.app import Services
@@ -62,19 +61,8 @@ def database_url(sqlite_url: str) -> str:
 
 def run_cli(services: Services, *args: str) -> subprocess.CompletedProcess[str]:
     """``issuesync`` in a process of its own, on the test server's home and database."""
-    environment = {k: v for k, v in os.environ.items() if not k.startswith("ISSUESYNC_")} | {
-        "ISSUESYNC_HOME": str(services.settings.home),
-        "ISSUESYNC_DATABASE_URL": services.settings.resolved_database_url,
-        "COLUMNS": "200",
-    }
-    return subprocess.run(  # noqa: S603 - our own entry point
-        [sys.executable, "-m", "issuesync", *args],
-        capture_output=True,
-        text=True,
-        env=environment,
-        timeout=120,
-        check=False,
-    )
+    database = {"ISSUESYNC_DATABASE_URL": services.settings.resolved_database_url}
+    return run(services.settings.home, *args, env=database | {"COLUMNS": "200"})
 
 
 def github_side(url: str, token: str, **application: Any) -> dict[str, Any]:

@@ -22,25 +22,14 @@ import httpx
 import pytest
 from proxy_helpers import free_port
 from sync_helpers import local_body, wait_for
+from test_cli import run
 from tracker_helpers import API, create_issue, create_project
 
-ADMIN_PASSWORD = "home-admin-pw"
+ADMIN_PASSWORD = "admin-pw"  # what test_cli.run sets
 
 
-def environment(home: Path, **extra: str) -> dict[str, str]:
-    kept = {k: v for k, v in os.environ.items() if not k.startswith("ISSUESYNC_")}
-    return kept | {"ISSUESYNC_HOME": str(home), "ISSUESYNC_ADMIN_PASSWORD": ADMIN_PASSWORD} | extra
-
-
-def issuesync(env: dict[str, str], *args: str) -> subprocess.CompletedProcess[str]:
-    result = subprocess.run(  # noqa: S603 - our own entry point
-        [sys.executable, "-m", "issuesync", *args],
-        capture_output=True,
-        text=True,
-        env=env,
-        timeout=120,
-        check=False,
-    )
+def issuesync(home: Path, *args: str, **env: str) -> subprocess.CompletedProcess[str]:
+    result = run(home, *args, env=env)
     assert result.returncode == 0, result.stderr
     return result
 
@@ -61,12 +50,14 @@ def served(tmp_path: Path) -> Iterator[tuple[Path, httpx.Client]]:
     """``make run`` on a fresh home: ``db upgrade``, then ``serve``; stopped afterwards."""
     home = tmp_path / "home"
     port = free_port()
-    env = environment(home, ISSUESYNC_PORT=str(port), ISSUESYNC_ENGINE_LEASE_MS="1500")
-    issuesync(env, "db", "upgrade")
+    env = {"ISSUESYNC_PORT": str(port), "ISSUESYNC_ENGINE_LEASE_MS": "1500"}
+    issuesync(home, "db", "upgrade", **env)
     assert open_to_others(home) == []
+    environment = {k: v for k, v in os.environ.items() if not k.startswith("ISSUESYNC_")}
+    environment |= {"ISSUESYNC_HOME": str(home), "ISSUESYNC_ADMIN_PASSWORD": ADMIN_PASSWORD}
     server = subprocess.Popen(
         [sys.executable, "-m", "issuesync", "serve"],
-        env=env,
+        env=environment | env,
         stdout=subprocess.DEVNULL,
         stderr=subprocess.DEVNULL,
     )
@@ -128,8 +119,7 @@ def test_everything_the_server_and_its_engine_write_is_private(
 
 def test_a_home_left_open_is_closed_at_start_with_a_warning(tmp_path: Path) -> None:
     home = tmp_path / "home"
-    env = environment(home)
-    issuesync(env, "db", "upgrade")
+    issuesync(home, "db", "upgrade")
     # As an older issuesync left it: everything readable by everyone.
     for path in (home, *home.rglob("*")):
         path.chmod(0o755 if path.is_dir() else 0o644)
@@ -140,9 +130,9 @@ def test_a_home_left_open_is_closed_at_start_with_a_warning(tmp_path: Path) -> N
     (home / "notes.txt").write_text("a file of the operator's own")
     (home / "notes.txt").chmod(0o644)
 
-    result = issuesync(env, "db", "upgrade")
+    result = issuesync(home, "db", "upgrade")
     assert "now private to this one" in result.stderr
     assert "issuesync.db" in result.stderr
     assert open_to_others(home) == [f"home/notes.txt: {oct(0o644)}"]  # not issuesync's: kept
-    again = issuesync(env, "db", "upgrade")
+    again = issuesync(home, "db", "upgrade")
     assert "private" not in again.stderr  # said once, when it happened
