@@ -44,11 +44,6 @@ DURATIONS = (
 )
 
 
-@pytest.fixture
-def database_url(sqlite_url: str) -> str:
-    return sqlite_url
-
-
 def body_with(path: tuple[str, ...], value: object) -> str:
     """The body of PA <> PB with ``value`` at ``path`` of the first connector, as JSON text
     (``NaN`` and ``Infinity`` as Python's JSON writes them)."""
