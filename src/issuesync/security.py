@@ -14,13 +14,13 @@
 from __future__ import annotations
 
 import base64
-import fnmatch
 import hashlib
 import hmac
 import logging
 import os
 import secrets
 import stat
+from fnmatch import fnmatchcase
 from pathlib import Path
 
 from cryptography.fernet import Fernet, InvalidToken
@@ -162,17 +162,22 @@ def private_home(home: Path, database_file: Path | None = None) -> list[Path]:
     """Create ``home`` private to this user (0700), or make an existing one private.
 
     What issuesync keeps in it (:data:`OWN_ENTRIES`: its database with the ``-wal``
-    and ``-shm``, the secret key, attachments, message files and blobs in transit,
-    all the way down) loses the rights of its group and of others; symbolic links are
-    not followed, and other files a person put in the home are left as they are (the
-    home's own 0700 keeps others out of them). ``database_file``
-    (an SQLite file kept elsewhere) is created 0600 when it does not exist yet, so
-    SQLite gives its ``-wal`` and ``-shm`` the same mode, and tightened with its
-    companions when it does. Returns what was tightened (for a warning), or could
-    not be (another user's file: listed too).
+    and ``-shm``, the secret key, attachments, message files and blobs in transit)
+    loses the rights of its group and of others; a folder of these found open (as an
+    older version left it) is walked all the way down, so a start costs a look at a
+    few entries, not at every attachment. Symbolic links are not followed, and other
+    files a person put in the home are left as they are (the home's 0700 keeps others
+    out of them). ``database_file`` (an SQLite file kept elsewhere) is created 0600
+    when it does not exist yet, so that SQLite gives its ``-wal`` and ``-shm`` the same
+    mode, and tightened with them when it does. Returns what was tightened (for a
+    warning), or could not be (another user's file: listed too).
     """
     home.mkdir(parents=True, exist_ok=True, mode=PRIVATE_FOLDER)
-    tightened = [path for path in _walk(home) if _tighten(path)]
+    own = [e for e in sorted(home.iterdir()) if any(fnmatchcase(e.name, n) for n in OWN_ENTRIES)]
+    tightened = [path for path in (home, *own) if _tighten(path)]
+    for folder in list(tightened):  # the loose ones found at the top
+        if folder != home and folder.is_dir() and not folder.is_symlink():
+            tightened += [path for path in _everything_in(folder) if _tighten(path)]
     if database_file is not None:
         if not database_file.exists():
             database_file.parent.mkdir(parents=True, exist_ok=True, mode=PRIVATE_FOLDER)
@@ -183,15 +188,10 @@ def private_home(home: Path, database_file: Path | None = None) -> list[Path]:
     return tightened
 
 
-def _walk(home: Path) -> list[Path]:
-    found = [home]
-    for entry in sorted(home.iterdir()):
-        if not any(fnmatch.fnmatchcase(entry.name, own) for own in OWN_ENTRIES):
-            continue
-        found.append(entry)
-        if entry.is_dir() and not entry.is_symlink():
-            for folder, folders, files in os.walk(entry):  # does not follow symbolic links
-                found += [Path(folder, name) for name in (*folders, *files)]
+def _everything_in(folder: Path) -> list[Path]:
+    found = []
+    for parent, folders, files in os.walk(folder):  # does not follow symbolic links
+        found += [Path(parent, name) for name in (*folders, *files)]
     return found
 
 

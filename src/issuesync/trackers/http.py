@@ -668,7 +668,7 @@ class RestClient:
         return httpx.Response(
             response.status_code,
             headers=headers,
-            content=text.encode(),
+            content=text.encode(response.encoding or "utf-8", errors="replace"),
             request=response.request,
         )
 
