@@ -41,9 +41,9 @@ from issuesync.errors import IssueSyncError
 from issuesync.testing.fake_github import FakeGitHub
 from issuesync.testing.handler_server import HandlerServer
 from issuesync.trackers.adapter import Tracker
+from issuesync.trackers.credentials import ProxySettings
 from issuesync.trackers.github import github_adapter_for
 from issuesync.trackers.gitlab import gitlab_adapter_for
-from issuesync.trackers.http import ProxySettings
 from issuesync.trackers.jira import jira_adapter_for
 from issuesync.trackers.redmine import redmine_adapter_for
 from issuesync.trackers.registry import TrackerAccess

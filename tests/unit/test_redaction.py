@@ -28,8 +28,9 @@ from issuesync.domain.redaction import (
 from issuesync.domain.urls import checked_url, without_credentials
 from issuesync.errors import AuthenticationError, IssueSyncError
 from issuesync.security import RedactingFilter
+from issuesync.trackers.credentials import BasicAuth, BearerAuth, HeaderAuth, ProxySettings
 from issuesync.trackers.github.client import GitHubClient
-from issuesync.trackers.http import BasicAuth, BearerAuth, HeaderAuth, ProxySettings, RestClient
+from issuesync.trackers.http import RestClient
 
 SECRET = "s3cr3t-Value-42"
 

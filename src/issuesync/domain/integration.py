@@ -15,8 +15,9 @@ one: every URL a body can give passes :func:`~issuesync.domain.urls.checked_url`
 Every number has a range, refused outside it with the range named (the README
 lists them): intervals and delays up to a day (:data:`MAX_DELAY_MS`), retention up
 to :data:`MAX_KEPT_PER_ISSUE` messages per issue. A configuration read back from
-the store (validated with the context :data:`STORED`) is brought into the ranges
-instead, so that a value saved before they were checked cannot stop the engine.
+the store (validated with the context :data:`~issuesync.domain.ranges.STORED`) is
+brought into the ranges instead, so that a value saved before they were checked
+cannot stop the engine.
 """
 
 from __future__ import annotations
@@ -26,10 +27,8 @@ import uuid
 from enum import StrEnum
 from typing import Annotated, Any, Final, Literal
 
-import annotated_types
 from pydantic import (
     BaseModel,
-    BeforeValidator,
     ConfigDict,
     Field,
     SecretStr,
@@ -37,14 +36,12 @@ from pydantic import (
     field_validator,
     model_validator,
 )
-from pydantic.fields import FieldInfo
 
+from issuesync.domain.ranges import stored, whole_number, within_ranges
 from issuesync.domain.urls import checked_url
 
 GLOBAL_WORKFLOW = "##GLOBAL##"
 
-# The validation context of a configuration read back from the store (see the module).
-STORED: Final = {"stored": True}
 MAX_DELAY_MS: Final = 86_400_000  # a day: intervals, delays
 MIN_INTERVAL_MS: Final = 100
 MAX_KEPT_PER_ISSUE: Final = 10_000  # archived or discarded messages kept per issue
@@ -64,46 +61,10 @@ def duration_ms(text: str) -> int:
     return int(found.group(1)) * _UNITS_MS[found.group(2) or "s"]
 
 
-def _whole_number(low: int, high: int, unit: str) -> BeforeValidator:
-    """Refuses what is not a whole number from ``low`` to ``high``, saying so: a fraction,
-    ``1e30``, ``NaN``, ``true``, a text that is not a number (the field's ``ge``/``le``
-    state the range in the API's schema too)."""
-    message = f"must be a whole number from {low} to {high}{unit}"
-
-    def check(value: object) -> object:
-        number = value
-        if isinstance(value, str):
-            try:
-                number = int(value.strip())
-            except ValueError:  # not a number, or one of thousands of digits
-                raise ValueError(message) from None
-        elif isinstance(value, float) and value.is_integer():
-            number = int(value)
-        if isinstance(number, bool) or not isinstance(number, int) or not low <= number <= high:
-            raise ValueError(message)
-        return number
-
-    return BeforeValidator(check)
-
-
-DelayMs = Annotated[int, _whole_number(0, MAX_DELAY_MS, " (milliseconds: up to a day)")]
-IntervalMs = Annotated[int, _whole_number(10, MAX_DELAY_MS, " (milliseconds: up to a day)")]
-KeptPerIssue = Annotated[int, _whole_number(0, MAX_KEPT_PER_ISSUE, " (messages per issue)")]
-Retries = Annotated[int, _whole_number(0, MAX_SEQUENCE_RETRIES, " (runs)")]
-
-
-def _stored(info: ValidationInfo) -> bool:
-    return isinstance(info.context, dict) and bool(info.context.get("stored"))
-
-
-def _bounds(field: FieldInfo) -> tuple[int | None, int | None]:
-    low = high = None
-    for rule in field.metadata:
-        if isinstance(rule, annotated_types.Ge):
-            low = int(rule.ge)  # type: ignore[call-overload]
-        elif isinstance(rule, annotated_types.Le):
-            high = int(rule.le)  # type: ignore[call-overload]
-    return low, high
+DelayMs = Annotated[int, whole_number(0, MAX_DELAY_MS, " (milliseconds: up to a day)")]
+IntervalMs = Annotated[int, whole_number(10, MAX_DELAY_MS, " (milliseconds: up to a day)")]
+KeptPerIssue = Annotated[int, whole_number(0, MAX_KEPT_PER_ISSUE, " (messages per issue)")]
+Retries = Annotated[int, whole_number(0, MAX_SEQUENCE_RETRIES, " (runs)")]
 
 
 class Model(BaseModel):
@@ -118,19 +79,7 @@ class Model(BaseModel):
     @classmethod
     def _stored_numbers_within_range(cls, data: Any, info: ValidationInfo) -> Any:  # noqa: ANN401 - any JSON
         """A stored number outside its range is brought to the nearest end of it."""
-        if not _stored(info) or not isinstance(data, dict):
-            return data
-        within = dict(data)
-        for name, field in cls.model_fields.items():
-            key = field.alias if field.alias in within else name
-            value = within.get(key)
-            if isinstance(value, int | float) and not isinstance(value, bool):
-                low, high = _bounds(field)
-                if high is not None and not value <= high:  # NaN too
-                    within[key] = high
-                elif low is not None and value < low:
-                    within[key] = low
-        return within
+        return within_ranges(cls.model_fields, data) if stored(info) else data
 
 
 class Direction(StrEnum):
@@ -173,12 +122,12 @@ class SyncSettings(Model):
         try:
             ms = duration_ms(value)
         except ValueError:
-            if _stored(info):
+            if stored(info):
                 return "5s"
             raise
         if MIN_INTERVAL_MS <= ms <= MAX_DELAY_MS:
             return value
-        if _stored(info):
+        if stored(info):
             return "100ms" if ms < MIN_INTERVAL_MS else "24h"
         raise ValueError("an interval must be between 100ms and 24h (a day)")
 

@@ -15,11 +15,12 @@ from pathlib import PurePosixPath
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from issuesync.domain.integration import STORED, Configuration, Queue, QueueSettings
+from issuesync.domain.integration import Configuration, Queue, QueueSettings
+from issuesync.domain.ranges import STORED
 from issuesync.errors import InvalidInputError, NotFoundError
 from issuesync.security import SecretBox
 from issuesync.store.sync import ConnectorRow, IntegrationRow
-from issuesync.trackers.http import ProxySettings
+from issuesync.trackers.credentials import ProxySettings
 from issuesync.trackers.registry import TrackerAccess
 
 SIDES = ("firstConnector", "secondConnector")

@@ -49,7 +49,7 @@ from issuesync.errors import ConflictError, InvalidInputError, NotFoundError
 from issuesync.security import SecretBox
 from issuesync.store.base import now_ms
 from issuesync.store.sync import ConnectorRow, ConnectorState, IntegrationRow, KeyCounter
-from issuesync.trackers.http import ProxySettings
+from issuesync.trackers.credentials import ProxySettings
 from issuesync.trackers.local.models import Project
 from issuesync.trackers.registry import known_systems
 

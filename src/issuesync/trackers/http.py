@@ -38,9 +38,10 @@ or a proxy's error page): every error raised here is passed through
 :func:`~issuesync.domain.redaction.redact` with the client's credentials
 (:meth:`RestClient.known_secrets`) before it leaves, its body before it is read.
 
-A connector's proxy (:class:`ProxySettings`) carries all of the client's traffic,
-with the proxy's own login; a proxy that cannot be reached makes the tracker
-offline, never a direct connection.
+A connector's proxy (:class:`~issuesync.trackers.credentials.ProxySettings`) carries
+all of the client's traffic, with the proxy's own login; a proxy that cannot be
+reached makes the tracker offline, never a direct connection. The auth objects and
+the base URL check are in :mod:`issuesync.trackers.credentials`.
 """
 
 from __future__ import annotations
@@ -50,14 +51,12 @@ import datetime as dt
 import email.utils
 import threading
 import time
-from collections.abc import Callable, Generator, Mapping, Sequence
-from dataclasses import dataclass, field
+from collections.abc import Callable, Mapping, Sequence
 from typing import Any, Final, NamedTuple
 
 import httpx
 
-from issuesync.domain.redaction import credential_forms, redact
-from issuesync.domain.urls import checked_url
+from issuesync.domain.redaction import redact
 from issuesync.errors import (
     AuthenticationError,
     ConfigurationError,
@@ -67,6 +66,7 @@ from issuesync.errors import (
     TrackerOfflineError,
     TrackerRejectedError,
 )
+from issuesync.trackers.credentials import ProxySettings, auth_secrets, httpx_proxy
 
 DEFAULT_TIMEOUT_S: Final = 30.0
 MAX_TOTAL_WAIT_S: Final = 10.0
@@ -264,103 +264,6 @@ def reset_epoch_s(response: httpx.Response) -> float | None:
 
 def _too_many(response: httpx.Response) -> bool:
     return response.status_code == HTTP_TOO_MANY
-
-
-class BearerAuth(httpx.Auth):
-    """``Authorization: Bearer <token>``: personal access tokens of Jira DC, GitHub, GitLab."""
-
-    def __init__(self, token: str) -> None:
-        self._header = f"Bearer {token}"
-        self.secrets = credential_forms(token)
-
-    def auth_flow(self, request: httpx.Request) -> Generator[httpx.Request, httpx.Response, None]:
-        """Add the header to every request."""
-        request.headers["Authorization"] = self._header
-        yield request
-
-    def __repr__(self) -> str:
-        return "BearerAuth(token=***)"
-
-
-class HeaderAuth(httpx.Auth):
-    """A secret in a header of its own (``PRIVATE-TOKEN``, ``X-Redmine-API-Key``)."""
-
-    def __init__(self, header: str, secret: str) -> None:
-        self._name = header
-        self._secret = secret
-        self.secrets = credential_forms(secret)
-
-    def auth_flow(self, request: httpx.Request) -> Generator[httpx.Request, httpx.Response, None]:
-        """Add the header to every request."""
-        request.headers[self._name] = self._secret
-        yield request
-
-    def __repr__(self) -> str:
-        return f"HeaderAuth(header={self._name!r}, secret=***)"
-
-
-class BasicAuth(httpx.BasicAuth):
-    """HTTP Basic, knowing its secret's forms (the password, ``base64(user:password)``)."""
-
-    def __init__(self, username: str, password: str) -> None:
-        super().__init__(username, password)
-        self.secrets = credential_forms(password, user=username)
-
-    def __repr__(self) -> str:
-        return "BasicAuth(password=***)"
-
-
-def auth_secrets(auth: httpx.Auth | None) -> frozenset[str]:
-    """What an auth object of this module sends that must never show (empty for others)."""
-    found: object = getattr(auth, "secrets", None)
-    return found if isinstance(found, frozenset) else frozenset()
-
-
-# -- settings ----------------------------------------------------------------------------------
-
-
-@dataclass(frozen=True)
-class ProxySettings:
-    """A connector's HTTP proxy, its password included: for the adapter's client only."""
-
-    uri: str
-    username: str | None = None
-    password: str | None = field(default=None, repr=False)
-
-    @property
-    def secrets(self) -> frozenset[str]:
-        """The proxy's password in the forms it travels in (``Proxy-Authorization``)."""
-        return credential_forms(self.password, user=self.username or "")
-
-
-def checked_base_url(base_url: str, vendor: str, *, hint: str = "") -> httpx.URL:
-    """A connector's base URL, refused as :func:`~issuesync.domain.urls.checked_url` says:
-    not http(s), no host, credentials, a query.
-
-    Raises:
-        ConfigurationError: naming what is wrong (never the credentials).
-    """
-    try:
-        checked_url(base_url, credentials="the connector's user and password or token")
-        return httpx.URL(base_url)
-    except (ValueError, httpx.InvalidURL) as exc:
-        raise ConfigurationError(f"The {vendor} base URL is not valid: {exc}{hint}.") from None
-
-
-def httpx_proxy(proxy: ProxySettings | None) -> httpx.Proxy | None:
-    """The proxy as ``httpx`` takes it, with its login; refused as a base URL is.
-
-    Raises:
-        ConfigurationError: the proxy's URI is not a plain http(s) URL.
-    """
-    if proxy is None:
-        return None
-    try:
-        checked_url(proxy.uri, credentials="proxy.username and proxy.password")
-        login = (proxy.username or "", proxy.password or "")
-        return httpx.Proxy(proxy.uri, auth=login if any(login) else None)
-    except (ValueError, httpx.InvalidURL) as exc:
-        raise ConfigurationError(f"The proxy URI is not valid: {exc}.") from None
 
 
 # -- the tracker's clock ----------------------------------------------------------------------

@@ -30,7 +30,7 @@ from typing import Protocol
 from issuesync.domain.redaction import credential_forms
 from issuesync.errors import ConfigurationError, IssueSyncError
 from issuesync.trackers.adapter import Tracker
-from issuesync.trackers.http import ProxySettings
+from issuesync.trackers.credentials import ProxySettings
 from issuesync.trackers.local.tracker import LocalTracker
 
 ENTRY_POINT_GROUP = "issuesync.trackers"

@@ -13,9 +13,10 @@ import httpx
 
 from issuesync.errors import ConfigurationError
 from issuesync.trackers.adapter import Tracker
+from issuesync.trackers.credentials import BasicAuth, BearerAuth, checked_base_url
 from issuesync.trackers.github.adapter import GitHubAdapter
 from issuesync.trackers.github.client import DEFAULT_TIMEOUT_S, GitHubClient, github_budget
-from issuesync.trackers.http import BasicAuth, BearerAuth, RequestBudget, Sleep, checked_base_url
+from issuesync.trackers.http import RequestBudget, Sleep
 
 if TYPE_CHECKING:
     # Only for the annotations: the registry imports this package to open a connector.

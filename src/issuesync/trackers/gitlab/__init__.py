@@ -8,9 +8,9 @@ import httpx
 
 from issuesync.errors import ConfigurationError
 from issuesync.trackers.adapter import Tracker
+from issuesync.trackers.credentials import BearerAuth, HeaderAuth, checked_base_url
 from issuesync.trackers.gitlab.adapter import GitLabAdapter
 from issuesync.trackers.gitlab.client import DEFAULT_TIMEOUT_S, GitLabClient
-from issuesync.trackers.http import BearerAuth, HeaderAuth, checked_base_url
 
 if TYPE_CHECKING:
     # Only for the annotations: the registry imports this package to open a connector.

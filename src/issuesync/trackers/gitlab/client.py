@@ -24,13 +24,13 @@ from typing import Any, Final
 
 import httpx
 
+from issuesync.trackers.credentials import ProxySettings
 from issuesync.trackers.http import (
     DEFAULT_TIMEOUT_S,
     MAX_DETAIL,
     Clock,
     ErrorText,
     Limit,
-    ProxySettings,
     RequestBudget,
     RestClient,
     Sleep,

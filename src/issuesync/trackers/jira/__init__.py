@@ -8,7 +8,7 @@ import httpx
 
 from issuesync.errors import ConfigurationError
 from issuesync.trackers.adapter import Tracker
-from issuesync.trackers.http import BasicAuth, checked_base_url
+from issuesync.trackers.credentials import BasicAuth, checked_base_url
 from issuesync.trackers.jira.adapter import JiraAdapter
 from issuesync.trackers.jira.client import DEFAULT_TIMEOUT_S, BearerAuth, JiraClient
 

@@ -23,11 +23,10 @@ from typing import Any, Final
 
 import httpx
 
+from issuesync.trackers.credentials import BearerAuth, ProxySettings
 from issuesync.trackers.http import (
     DEFAULT_TIMEOUT_S,
-    BearerAuth,
     Limit,
-    ProxySettings,
     RequestBudget,
     RestClient,
     Sleep,

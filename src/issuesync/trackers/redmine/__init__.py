@@ -14,7 +14,7 @@ import httpx
 
 from issuesync.errors import ConfigurationError
 from issuesync.trackers.adapter import Tracker
-from issuesync.trackers.http import BasicAuth, HeaderAuth, checked_base_url
+from issuesync.trackers.credentials import BasicAuth, HeaderAuth, checked_base_url
 from issuesync.trackers.redmine.adapter import RedmineAdapter
 from issuesync.trackers.redmine.client import API_KEY_HEADER, DEFAULT_TIMEOUT_S, RedmineClient
 

@@ -14,10 +14,10 @@ from typing import Final
 
 import httpx
 
+from issuesync.trackers.credentials import ProxySettings
 from issuesync.trackers.http import (
     DEFAULT_TIMEOUT_S,
     Limit,
-    ProxySettings,
     RequestBudget,
     RestClient,
     Sleep,
