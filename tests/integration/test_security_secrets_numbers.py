@@ -7,12 +7,14 @@ strings, booleans) into each numeric field of the body, on create and on update:
 the answer is a 400 naming the field, or a 200 whose value reads back within its
 range, never a 500, and the connection stays usable. A configuration stored
 before the ranges were checked is brought into them when it is read, so the
-engine still runs it.
+engine still runs it. The ``ISSUESYNC_*`` numbers (and the public URL) are
+checked when a command starts: one line naming the variable.
 """
 
 from __future__ import annotations
 
 import json
+from pathlib import Path
 from typing import Any
 
 import httpx
@@ -21,6 +23,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from sqlalchemy import update
 from sync_helpers import integration_pair, local_body
+from test_cli import run
 from tracker_helpers import create_issue, create_project
 
 from issuesync.app import Services
@@ -174,3 +177,28 @@ def test_a_number_stored_before_the_ranges_is_brought_into_them_and_the_engine_r
         assert pair.twin(key).startswith("PB-")
         status = admin.get(f"{BASE}/integrations/INT-1/status").json()["secondConnector"]
         assert status["incomingDetails"] == ""
+
+
+@pytest.mark.parametrize(
+    ("variable", "value", "says"),
+    [
+        ("ISSUESYNC_ENGINE_LEASE_MS", "1e30", "ISSUESYNC_ENGINE_LEASE_MS"),
+        ("ISSUESYNC_ENGINE_LEASE_MS", str(2**63), "less than or equal to 3600000"),
+        ("ISSUESYNC_MAX_ATTACHMENT_SIZE", "0", "greater than or equal to 1"),
+        ("ISSUESYNC_MAX_ATTACHMENT_SIZE", str(2**40), "less than or equal to 2147483648"),
+        ("ISSUESYNC_PORT", "70000", "less than or equal to 65535"),
+        ("ISSUESYNC_LOG_LEVEL", "loud", "ISSUESYNC_LOG_LEVEL"),
+        ("ISSUESYNC_BASE_URL", "https://u:pw-in-url@issuesync.example.test", "credentials"),
+    ],
+)
+def test_a_setting_outside_its_range_stops_the_command_on_one_line(
+    tmp_path: Path, variable: str, value: str, says: str
+) -> None:
+    result = run(tmp_path / "home", "db", "upgrade", env={variable: value})
+    assert result.returncode == 1
+    lines = result.stderr.strip().splitlines()
+    assert len(lines) == 1, result.stderr
+    assert lines[0].startswith("error: the configuration is not valid")
+    assert says in lines[0]
+    assert "pw-in-url" not in lines[0]
+    assert not (tmp_path / "home").exists()  # nothing was made
