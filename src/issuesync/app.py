@@ -7,10 +7,12 @@ from __future__ import annotations
 
 import functools
 import logging
+import os
 from dataclasses import dataclass
+from pathlib import Path
 from typing import TYPE_CHECKING
 
-from sqlalchemy import select
+from sqlalchemy import make_url, select
 
 from issuesync import __version__
 from issuesync.auth import Authenticator
@@ -18,10 +20,12 @@ from issuesync.config import Settings
 from issuesync.engine.connectors import QueuePlaces
 from issuesync.errors import ConfigurationError
 from issuesync.security import (
+    PROCESS_UMASK,
     SecretBox,
     generate_password,
     hash_password,
     load_or_create_secret_key,
+    private_home,
 )
 from issuesync.store.base import now_ms
 from issuesync.store.db import Database, connect
@@ -63,8 +67,22 @@ class Services:
 
 
 def build_services(settings: Settings) -> Services:
-    """Wire the store and the services for these settings (opens no connection yet)."""
-    settings.home.mkdir(parents=True, exist_ok=True)
+    """Wire the store and the services for these settings (opens no connection yet).
+
+    The home is made private to this user first (``private_home``), with a warning
+    naming what was open to others.
+    """
+    tightened = private_home(settings.home, sqlite_file(settings.resolved_database_url))
+    if tightened:
+        shown = ", ".join(str(path) for path in tightened[:5])
+        more = f" and {len(tightened) - 5} more" if len(tightened) > 5 else ""  # noqa: PLR2004
+        log.warning(
+            "%d files and folders of issuesync were open to other users; they are now "
+            "private to this one (folders 0700, files 0600): %s%s",
+            len(tightened),
+            shown,
+            more,
+        )
     database = connect(settings.resolved_database_url)
     uow_factory = UnitOfWorkFactory(database)
     key = load_or_create_secret_key(
@@ -94,6 +112,16 @@ def login_throttle(settings: Settings) -> LoginThrottle:
         window_s=settings.login_failure_window_s,
         max_lock_s=settings.login_lockout_max_s,
     )
+
+
+def sqlite_file(database_url: str) -> Path | None:
+    """The file of an SQLite database URL; None for another database or one in memory."""
+    url = make_url(database_url)
+    if url.get_backend_name() != "sqlite" or url.database in (None, "", ":memory:"):
+        return None
+    if str(url.database).startswith("file:"):
+        return None  # an SQLite URI: its options are SQLite's business
+    return Path(str(url.database))
 
 
 def bootstrap(services: Services, *, migrate: bool = True) -> str | None:
@@ -208,8 +236,10 @@ def app_from_environment() -> FastAPI:
     """An app built from the environment's settings: the factory each server worker calls.
 
     The parent process has already migrated the database; a worker only checks
-    that it is current, and closes its connections when the server stops.
+    that it is current, and closes its connections when the server stops. Its files
+    are private to its user, as the parent's are (:data:`PROCESS_UMASK`).
     """
+    os.umask(PROCESS_UMASK)
     services = build_services(Settings())
     bootstrap(services, migrate=False)
     app = create_app(services)

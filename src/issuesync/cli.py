@@ -28,8 +28,9 @@ from issuesync.app import Services, bootstrap, build_services, create_app, insta
 from issuesync.cli_integrations import CliContext, integration_commands, syncinfo_commands
 from issuesync.cli_sync import add_resync_command, messages_commands, run_worker
 from issuesync.config import Settings
+from issuesync.domain.redaction import redact
 from issuesync.errors import IssueSyncError
-from issuesync.security import generate_password
+from issuesync.security import PROCESS_UMASK, generate_password, redact_logs
 
 app = typer.Typer(
     name="issuesync",
@@ -121,6 +122,14 @@ def _main(
     del version
 
 
+def _configure_logging(settings: Settings) -> None:
+    """Log lines at the configured level, never with a credential in them."""
+    logging.basicConfig(
+        level=settings.log_level.upper(), format="%(levelname)s %(name)s: %(message)s"
+    )
+    redact_logs()
+
+
 @app.command()
 def serve(
     host: Annotated[str | None, typer.Option(help="Address to listen on (ISSUESYNC_HOST).")] = None,
@@ -149,9 +158,7 @@ def serve(
             f"(database: {_safe_url(services)}, "
             f"home: {settings.home.resolve()})"
         )
-        logging.basicConfig(
-            level=settings.log_level.upper(), format="%(levelname)s %(name)s: %(message)s"
-        )
+        _configure_logging(settings)
         trusted = _trusted_proxies(settings)
         if workers == 1:
             application = create_app(services)
@@ -195,9 +202,7 @@ def _trusted_proxies(settings: Settings) -> list[str]:
 def worker() -> None:
     """Run the sync engine alone, without the API (several may run: they share the work)."""
     settings = _settings()
-    logging.basicConfig(
-        level=settings.log_level.upper(), format="%(levelname)s %(name)s: %(message)s"
-    )
+    _configure_logging(settings)
     logging.getLogger("alembic").setLevel(logging.WARNING)
     with _services(migrate=False) as services:
         run_worker(services, out)
@@ -318,7 +323,7 @@ def _run(command: Callable[[], T]) -> T:
         err.print(f"error: {exc.message}", highlight=False)
         sys.exit(exc.code)
     except IssueSyncError as exc:
-        err.print(f"error: {exc.describe()}", highlight=False)
+        err.print(f"error: {redact(exc.describe())}", highlight=False)
         sys.exit(1)
     except SQLAlchemyError as exc:
         reason = str(getattr(exc, "orig", None) or exc).strip().splitlines()[0]
@@ -334,5 +339,10 @@ def _run(command: Callable[[], T]) -> T:
 
 
 def main() -> None:
-    """Entry point of the ``issuesync`` command."""
+    """Entry point of the ``issuesync`` command.
+
+    Everything the command creates is its user's alone (folders 0700, files 0600):
+    the database and its ``-wal``, attachments, message files, blobs in transit.
+    """
+    os.umask(PROCESS_UMASK)
     _run(lambda: app(standalone_mode=True))

@@ -1,12 +1,23 @@
-"""Settings, read from the environment in one place (``ISSUESYNC_*``)."""
+"""Settings, read from the environment in one place (``ISSUESYNC_*``).
+
+Every number has a range and every URL is checked as a tracker's is
+(:func:`~issuesync.domain.urls.checked_url`); a value outside is refused at start,
+naming the variable (the README's configuration table lists the ranges).
+"""
 
 from __future__ import annotations
 
 import os
 from pathlib import Path
+from typing import Final, Literal
 
 from pydantic import Field, SecretStr, field_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
+
+from issuesync.domain.urls import checked_url
+
+MAX_ATTACHMENT_SIZE: Final = 2 * 1024**3  # 2 GiB: Jira's own ceiling for one attachment
+MAX_LEASE_MS: Final = 3_600_000  # an hour
 
 
 class Settings(BaseSettings):
@@ -21,15 +32,27 @@ class Settings(BaseSettings):
     host: str = "127.0.0.1"
     port: int = Field(default=8080, ge=1, le=65535)
     base_url: str | None = Field(
-        default=None, description="public URL used in `self` links; default http://HOST:PORT"
+        default=None,
+        description="public URL used in `self` links; default http://HOST:PORT; http(s), "
+        "no credentials, no query",
     )
     admin_user: str = "admin"
     admin_password: SecretStr | None = None
     secret_key: SecretStr | None = None
-    max_attachment_size: int = Field(default=10 * 1024 * 1024, ge=1)
-    log_level: str = "info"
+    max_attachment_size: int = Field(
+        default=10 * 1024 * 1024,
+        ge=1,
+        le=MAX_ATTACHMENT_SIZE,
+        description="largest attachment in bytes, 1 to 2 GiB",
+    )
+    log_level: Literal["debug", "info", "warning", "error", "critical"] = "info"
     engine_enabled: bool = Field(default=True, description="run the sync engine in `serve`")
-    engine_lease_ms: int = Field(default=30_000, ge=1000, description="connector lease length")
+    engine_lease_ms: int = Field(
+        default=30_000,
+        ge=1000,
+        le=MAX_LEASE_MS,
+        description="connector lease length in ms, 1000 (a second) to 3600000 (an hour)",
+    )
     # -- guessing and privacy (see the README, "Logins" and "E-mail addresses") --
     login_failures_per_user: int = Field(
         default=5, ge=1, le=1000, description="failed passwords per user name per window"
@@ -67,6 +90,18 @@ class Settings(BaseSettings):
             if not Path(root).is_absolute():
                 raise ValueError(f"'{root}' is not an absolute path")
         return value
+
+    @field_validator("log_level", mode="before")
+    @classmethod
+    def _lower_case(cls, value: object) -> object:
+        return value.strip().lower() if isinstance(value, str) else value
+
+    @field_validator("base_url")
+    @classmethod
+    def _plain_base_url(cls, value: str | None) -> str | None:
+        if value is None:
+            return None
+        return checked_url(value, credentials="nothing: issuesync's own URL needs none")
 
     @property
     def resolved_database_url(self) -> str:

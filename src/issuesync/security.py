@@ -6,6 +6,9 @@
   enough for a secret with that much entropy and keeps each request cheap.
 - Secrets that must be read back (tracker passwords) are encrypted with Fernet
   (AES-128-CBC + HMAC-SHA256, from ``cryptography``) under the instance's key.
+- The files issuesync keeps are its user's alone (:func:`private_home`, and the
+  process umask :data:`PROCESS_UMASK` that the entry points set), and its logs carry
+  no credentials (:class:`RedactingFilter`).
 """
 
 from __future__ import annotations
@@ -13,12 +16,16 @@ from __future__ import annotations
 import base64
 import hashlib
 import hmac
+import logging
 import os
 import secrets
+import stat
+from fnmatch import fnmatchcase
 from pathlib import Path
 
 from cryptography.fernet import Fernet, InvalidToken
 
+from issuesync.domain.redaction import redact
 from issuesync.errors import ConfigurationError
 
 _SCRYPT_N = 2**14
@@ -139,3 +146,95 @@ def load_or_create_secret_key(home: Path, configured: str | None) -> str:
     with os.fdopen(fd, "w") as handle:
         handle.write(key + "\n")
     return key
+
+
+# --- files: private to the service's user ------------------------------------------------------
+
+PROCESS_UMASK = 0o077  # what issuesync creates is its user's alone: folders 0700, files 0600
+PRIVATE_FOLDER = 0o700
+PRIVATE_FILE = 0o600
+# What issuesync keeps in its home: the SQLite database with its -wal, -shm and write
+# lock, the key of the secrets at rest, attachments, and data/ (message files, blobs).
+OWN_ENTRIES = ("issuesync.db*", "secret.key", "attachments", "data")
+
+
+def private_home(home: Path, database_file: Path | None = None) -> list[Path]:
+    """Create ``home`` private to this user (0700), or make an existing one private.
+
+    What issuesync keeps in it (:data:`OWN_ENTRIES`: its database with the ``-wal``
+    and ``-shm``, the secret key, attachments, message files and blobs in transit)
+    loses the rights of its group and of others; a folder of these found open (as an
+    older version left it) is walked all the way down, so a start costs a look at a
+    few entries, not at every attachment. Symbolic links are not followed, and other
+    files a person put in the home are left as they are (the home's 0700 keeps others
+    out of them). ``database_file`` (an SQLite file kept elsewhere) is created 0600
+    when it does not exist yet, so that SQLite gives its ``-wal`` and ``-shm`` the same
+    mode, and tightened with them when it does. Returns what was tightened (for a
+    warning), or could not be (another user's file: listed too).
+    """
+    home.mkdir(parents=True, exist_ok=True, mode=PRIVATE_FOLDER)
+    own = [e for e in sorted(home.iterdir()) if any(fnmatchcase(e.name, n) for n in OWN_ENTRIES)]
+    tightened = [path for path in (home, *own) if _tighten(path)]
+    for folder in list(tightened):  # the loose ones found at the top
+        if folder != home and folder.is_dir() and not folder.is_symlink():
+            tightened += [path for path in _everything_in(folder) if _tighten(path)]
+    if database_file is not None:
+        if not database_file.exists():
+            database_file.parent.mkdir(parents=True, exist_ok=True, mode=PRIVATE_FOLDER)
+            os.close(os.open(database_file, os.O_WRONLY | os.O_CREAT, PRIVATE_FILE))
+        if home.resolve() not in database_file.resolve().parents:
+            companions = (database_file.with_name(database_file.name + s) for s in ("-wal", "-shm"))
+            tightened += [p for p in (database_file, *companions) if p.exists() and _tighten(p)]
+    return tightened
+
+
+def _everything_in(folder: Path) -> list[Path]:
+    found = []
+    for parent, folders, files in os.walk(folder):  # does not follow symbolic links
+        found += [Path(parent, name) for name in (*folders, *files)]
+    return found
+
+
+def _tighten(path: Path) -> bool:
+    """Drop the group's and others' rights of ``path``; whether it had any."""
+    try:
+        mode = path.lstat().st_mode
+    except FileNotFoundError:  # removed meanwhile (a message moved on)
+        return False
+    if stat.S_ISLNK(mode) or not mode & 0o077:
+        return False
+    try:
+        path.chmod(stat.S_IMODE(mode) & 0o700)
+    except OSError:
+        return True  # not ours to change: reported all the same
+    return True
+
+
+# --- logs: no credentials ---------------------------------------------------------------------
+
+MAX_LOGGED_TEXT = 20_000  # characters of one log record's message, and of its traceback
+
+
+class RedactingFilter(logging.Filter):
+    """Takes credentials out of every record a handler writes (``redact``).
+
+    Installed on the process's log handlers by the entry point (``cli.py``): the
+    adapters' edge already redacts what trackers say; this is the net under it.
+    """
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        """Redact the record's message and traceback in place; always keep the record."""
+        record.msg = redact(record.getMessage(), limit=MAX_LOGGED_TEXT)
+        record.args = None
+        if record.exc_info and not record.exc_text:
+            record.exc_text = logging.Formatter().formatException(record.exc_info)
+        if record.exc_text:
+            record.exc_text = redact(record.exc_text, limit=MAX_LOGGED_TEXT)
+        return True
+
+
+def redact_logs(logger: logging.Logger | None = None) -> None:
+    """Put a :class:`RedactingFilter` on every handler of ``logger`` (default: the root)."""
+    for handler in (logger or logging.getLogger()).handlers:
+        if not any(isinstance(f, RedactingFilter) for f in handler.filters):
+            handler.addFilter(RedactingFilter())

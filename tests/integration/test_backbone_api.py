@@ -7,6 +7,7 @@ tests/e2e/test_backbone_user.py runs the whole flow with the engine).
 from __future__ import annotations
 
 import copy
+import json
 import re
 import time
 from collections.abc import Callable
@@ -551,15 +552,25 @@ def test_the_seeds_put_and_resync_examples_are_accepted(projects: httpx.Client) 
     response = projects.put(f"{BASE}/integrations/INT-2", json=put)
     assert response.status_code == 200, response.text
     assert_task(response.json())
-    for example in (SEED_CONNECTION, {k: {**v, "proxy": None} for k, v in SEED_CONNECTION.items()}):
+    # The seed's URL placeholders are not URLs: refused, naming the fields (issue 16: every
+    # URL a body carries is checked); with URLs in their places the example is accepted.
+    path = f"{BASE}/integrations/INT-2/applicationConnection"
+    refused = projects.put(path, json=SEED_CONNECTION)
+    assert refused.status_code == 400, refused.text
+    assert {"firstConnector.baseUrl", "firstConnector.proxy.proxyUri"} <= set(
+        refused.json()["errors"]
+    )
+    text = json.dumps(SEED_CONNECTION).replace("<new base url>", "https://jira.example.test")
+    with_urls = json.loads(text.replace("<proxy url:port>", "http://proxy.example.test:3128"))
+    for example in (with_urls, {k: {**v, "proxy": None} for k, v in with_urls.items()}):
         plain = {k: {n: x for n, x in v.items() if x is not None} for k, v in example.items()}
-        response = projects.put(f"{BASE}/integrations/INT-2/applicationConnection", json=plain)
+        response = projects.put(path, json=plain)
         assert response.status_code == 200, response.text
         assert_task(response.json())
     shown = projects.get(f"{BASE}/integrations/INT-2").json()
     no_secret(shown, "<syncuser password>", "<proxy password>")
     proxy = shown["firstConnector"]["connection"]["application"]["proxy"]
-    assert proxy == {"proxyUri": "<proxy url:port>", "username": "<proxy username>"}
+    assert proxy == {"proxyUri": "http://proxy.example.test:3128", "username": "<proxy username>"}
 
     # A connector whose field mappings carry the ids seed 000's resync example names.
     mapped = local_body()

@@ -23,9 +23,9 @@ from issuesync.errors import (
     TrackerRejectedError,
 )
 from issuesync.testing.handler_server import HandlerServer
+from issuesync.trackers.credentials import HeaderAuth
 from issuesync.trackers.http import (
     ErrorText,
-    HeaderAuth,
     Limit,
     RequestBudget,
     RestClient,

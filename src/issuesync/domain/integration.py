@@ -9,7 +9,15 @@ the partner's, ``OUTGOING`` means "from this project to the partner".
 The models validate input (unknown keys are refused, naming the field) and are
 also the engine's typed view of a stored configuration. Secrets are
 :class:`~pydantic.SecretStr`: they print as ``**********``, and the API's
-JSON (``engine/integration_json.py``) never contains them.
+JSON (``engine/integration_json.py``) never contains them. A URL never carries
+one: every URL a body can give passes :func:`~issuesync.domain.urls.checked_url`.
+
+Every number has a range, refused outside it with the range named (the README
+lists them): intervals and delays up to a day (:data:`MAX_DELAY_MS`), retention up
+to :data:`MAX_KEPT_PER_ISSUE` messages per issue. A configuration read back from
+the store (validated with the context :data:`~issuesync.domain.ranges.STORED`) is
+brought into the ranges instead, so that a value saved before they were checked
+cannot stop the engine.
 """
 
 from __future__ import annotations
@@ -17,28 +25,61 @@ from __future__ import annotations
 import re
 import uuid
 from enum import StrEnum
-from typing import Any, Literal
+from typing import Annotated, Any, Final, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, SecretStr, field_validator, model_validator
+from pydantic import (
+    BaseModel,
+    ConfigDict,
+    Field,
+    SecretStr,
+    ValidationInfo,
+    field_validator,
+    model_validator,
+)
+
+from issuesync.domain.ranges import stored, whole_number, within_ranges
+from issuesync.domain.urls import checked_url
 
 GLOBAL_WORKFLOW = "##GLOBAL##"
 
-_DURATION = re.compile(r"^\s*(\d+)\s*(ms|s|m|h)?\s*$")
+MAX_DELAY_MS: Final = 86_400_000  # a day: intervals, delays
+MIN_INTERVAL_MS: Final = 100
+MAX_KEPT_PER_ISSUE: Final = 10_000  # archived or discarded messages kept per issue
+MAX_SEQUENCE_RETRIES: Final = 1_000
+
+_DURATION = re.compile(r"^\s*(\d{1,15})\s*(ms|s|m|h)?\s*$")
 _UNITS_MS = {"ms": 1, "s": 1000, "m": 60_000, "h": 3_600_000}
+TRACKER_CREDENTIALS: Final = "'user' and 'password' or 'token'"
+PROXY_CREDENTIALS: Final = "'proxy.username' and 'proxy.password'"
 
 
 def duration_ms(text: str) -> int:
     """``"5s"`` → 5000. Accepts ms, s, m and h; a bare number is seconds."""
     found = _DURATION.match(text)
     if found is None:
-        raise ValueError(f"'{text}' is not a duration: write it like 500ms, 5s, 1m or 1h")
+        raise ValueError(f"'{text[:40]}' is not a duration: write it like 500ms, 5s, 1m or 1h")
     return int(found.group(1)) * _UNITS_MS[found.group(2) or "s"]
+
+
+DelayMs = Annotated[int, whole_number(0, MAX_DELAY_MS, " (milliseconds: up to a day)")]
+IntervalMs = Annotated[int, whole_number(10, MAX_DELAY_MS, " (milliseconds: up to a day)")]
+KeptPerIssue = Annotated[int, whole_number(0, MAX_KEPT_PER_ISSUE, " (messages per issue)")]
+Retries = Annotated[int, whole_number(0, MAX_SEQUENCE_RETRIES, " (runs)")]
 
 
 class Model(BaseModel):
     """Input models: camelCase names as in the seeds, unknown keys refused."""
 
-    model_config = ConfigDict(extra="forbid", populate_by_name=True, str_strip_whitespace=True)
+    # hide_input_in_errors: an error's text must not repeat a refused URL or a secret.
+    model_config = ConfigDict(
+        extra="forbid", populate_by_name=True, str_strip_whitespace=True, hide_input_in_errors=True
+    )
+
+    @model_validator(mode="before")
+    @classmethod
+    def _stored_numbers_within_range(cls, data: Any, info: ValidationInfo) -> Any:  # noqa: ANN401 - any JSON
+        """A stored number outside its range is brought to the nearest end of it."""
+        return within_ranges(cls.model_fields, data) if stored(info) else data
 
 
 class Direction(StrEnum):
@@ -77,10 +118,18 @@ class SyncSettings(Model):
 
     @field_validator("outgoing_interval", "incoming_interval")
     @classmethod
-    def _valid_interval(cls, value: str) -> str:
-        if duration_ms(value) < 100:  # noqa: PLR2004 - the shortest interval that makes sense
-            raise ValueError("an interval must be at least 100ms")
-        return value
+    def _valid_interval(cls, value: str, info: ValidationInfo) -> str:
+        try:
+            ms = duration_ms(value)
+        except ValueError:
+            if stored(info):
+                return "5s"
+            raise
+        if MIN_INTERVAL_MS <= ms <= MAX_DELAY_MS:
+            return value
+        if stored(info):
+            return "100ms" if ms < MIN_INTERVAL_MS else "24h"
+        raise ValueError("an interval must be between 100ms and 24h (a day)")
 
     @property
     def outgoing_interval_ms(self) -> int:
@@ -96,9 +145,15 @@ class SyncSettings(Model):
 class AdvancedSettings(Model):
     """``configuration.advanced``: retention and retries."""
 
-    archived_messages_per_issue: int = Field(default=2, ge=0, alias="archivedMessagesPerIssue")
-    discarded_messages_per_issue: int = Field(default=2, ge=0, alias="discardedMessagesPerIssue")
-    sequence_error_retries: int = Field(default=5, ge=0, alias="sequenceErrorRetries")
+    archived_messages_per_issue: KeptPerIssue = Field(
+        default=2, ge=0, le=MAX_KEPT_PER_ISSUE, alias="archivedMessagesPerIssue"
+    )
+    discarded_messages_per_issue: KeptPerIssue = Field(
+        default=2, ge=0, le=MAX_KEPT_PER_ISSUE, alias="discardedMessagesPerIssue"
+    )
+    sequence_error_retries: Retries = Field(
+        default=5, ge=0, le=MAX_SEQUENCE_RETRIES, alias="sequenceErrorRetries"
+    )
 
 
 class FieldDefault(Model):
@@ -214,10 +269,12 @@ class QueueSettings(Model):
 
     send_queue: Queue | None = Field(default=None, alias="sendQueue")
     receive_queue: Queue | None = Field(default=None, alias="receiveQueue")
-    initial_internal_polling_delay: int = Field(
-        default=1000, ge=0, alias="initialInternalPollingDelay"
+    initial_internal_polling_delay: DelayMs = Field(
+        default=1000, ge=0, le=MAX_DELAY_MS, alias="initialInternalPollingDelay"
     )
-    internal_polling_interval: int = Field(default=1000, ge=10, alias="internalPollingInterval")
+    internal_polling_interval: IntervalMs = Field(
+        default=1000, ge=10, le=MAX_DELAY_MS, alias="internalPollingInterval"
+    )
 
 
 class Proxy(Model):
@@ -226,6 +283,15 @@ class Proxy(Model):
     proxy_uri: str = Field(alias="proxyUri", min_length=1)
     username: str | None = None
     password: SecretStr | None = None
+
+    @field_validator("proxy_uri")
+    @classmethod
+    def _plain_proxy_uri(cls, value: str) -> str:
+        return checked_url(value, credentials=PROXY_CREDENTIALS)
+
+
+def _plain_base_url(value: str | None) -> str | None:
+    return None if value is None else checked_url(value, credentials=TRACKER_CREDENTIALS)
 
 
 class Application(Model):
@@ -237,6 +303,11 @@ class Application(Model):
     password: SecretStr | None = None
     token: SecretStr | None = None
     proxy: Proxy | None = None
+
+    @field_validator("base_url")
+    @classmethod
+    def _plain_base_url(cls, value: str | None) -> str | None:
+        return _plain_base_url(value)
 
     @property
     def resolved_system(self) -> str:
@@ -257,6 +328,11 @@ class ConnectionChange(Model):
     password: SecretStr | None = None
     token: SecretStr | None = None
     proxy: Proxy | None = None
+
+    @field_validator("base_url")
+    @classmethod
+    def _plain_base_url(cls, value: str | None) -> str | None:
+        return _plain_base_url(value)
 
 
 class ConnectionUpdate(Model):

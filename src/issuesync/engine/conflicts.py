@@ -41,13 +41,15 @@ from sqlalchemy.orm import Session
 from issuesync.app import Services
 from issuesync.domain.integration import GLOBAL_WORKFLOW
 from issuesync.domain.mapping import SUB_OBJECTS, ConnectorMapping
-from issuesync.engine.connectors import ConnectorConfig, connector_configs, connector_secret
+from issuesync.domain.redaction import redact
+from issuesync.domain.urls import without_credentials
+from issuesync.engine.connectors import ConnectorConfig, connector_configs, tracker_access
 from issuesync.engine.integration_json import backbone_date
 from issuesync.engine.integrations import PARTNER_SYSTEM
 from issuesync.errors import IssueSyncError
 from issuesync.store.sync import ConflictRow, IntegrationRow, MessageRow
 from issuesync.trackers.adapter import FieldInfo, ProjectSchema
-from issuesync.trackers.registry import TrackerAccess, open_tracker
+from issuesync.trackers.registry import open_tracker
 
 CONNECTION_FAILED = "connectionFailed"
 CONNECTION_CHECK_FAILED = "connectionCheckFailed"
@@ -177,8 +179,8 @@ def _open(
     """The project's schema, after the connection test; None when it cannot be read here."""
     if config.system == PARTNER_SYSTEM:
         return None  # the other node of a distributed integration checks it
-    secret = connector_secret(session, services.secrets, config.id)
-    access = TrackerAccess(config.system, config.project_key, config.base_url, config.user, secret)
+    access = tracker_access(session, services.secrets, config)
+    known = access.known_secrets()
     user = config.user or services.settings.admin_user
     fix = APPLICATION_CONNECTION.format(key=integration_key)
     before = len(found)
@@ -188,7 +190,7 @@ def _open(
             for check in tracker.test_connection().checks:
                 if not check.ok:
                     how = CHECK_FIXES.get(check.name, "correct the connection so that it passes")
-                    said = f": {check.detail.rstrip('.')}" if check.detail else ""
+                    said = f": {redact(check.detail, known).rstrip('.')}" if check.detail else ""
                     _add(
                         found,
                         CONNECTION_CHECK_FAILED,
@@ -205,8 +207,9 @@ def _open(
     # OSError: a network failure an adapter did not translate is still no reason to fail.
     except (IssueSyncError, OSError) as exc:
         if len(found) == before:  # one conflict per connector: the failed check says it
-            detail = exc.describe() if isinstance(exc, IssueSyncError) else type(exc).__name__
-            where = f" at {config.base_url}" if config.base_url else ""
+            detail = redact(exc.describe(), known) if isinstance(exc, IssueSyncError) else ""
+            detail = detail or type(exc).__name__
+            where = f" at {without_credentials(config.base_url)}" if config.base_url else ""
             _add(
                 found,
                 CONNECTION_FAILED,

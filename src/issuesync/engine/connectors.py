@@ -2,24 +2,28 @@
 
 :class:`ConnectorConfig` is the engine's view of a stored connector; the
 sync user's secret and the proxy password are read only through
-:func:`connector_secret` and :func:`connector_proxy`. :class:`QueuePlaces`
-says where a file queue's folder may be on this server.
+:func:`connector_secret` and :func:`connector_proxy`, which :func:`tracker_access`
+puts together to open the connector's tracker. :class:`QueuePlaces` says where a
+file queue's folder may be on this server.
 """
 
 from __future__ import annotations
 
 import json
 from collections.abc import Iterable
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from pathlib import Path, PurePosixPath
 
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from issuesync.domain.integration import Configuration, Queue, QueueSettings
+from issuesync.domain.ranges import STORED
 from issuesync.errors import InvalidInputError, NotFoundError
 from issuesync.security import SecretBox
 from issuesync.store.sync import ConnectorRow, IntegrationRow
+from issuesync.trackers.credentials import ProxySettings
+from issuesync.trackers.registry import TrackerAccess
 
 SIDES = ("firstConnector", "secondConnector")
 
@@ -203,8 +207,9 @@ def connector_rows(session: Session, integration_id: int) -> tuple[ConnectorRow,
 
 
 def load_configuration(text: str) -> Configuration:
-    """A stored configuration column as a :class:`Configuration`."""
-    return Configuration.model_validate_json(text)
+    """A stored configuration column as a :class:`Configuration`; numbers stored before
+    their ranges were checked are brought into them (``STORED``)."""
+    return Configuration.model_validate_json(text, context=STORED)
 
 
 # --- the engine's view -----------------------------------------------------------------------
@@ -301,15 +306,6 @@ def connector_secret(
     return str(sealed["kind"]), str(sealed["value"])
 
 
-@dataclass(frozen=True)
-class ProxySettings:
-    """A connector's HTTP proxy, password included: for the adapter's client only."""
-
-    uri: str
-    username: str | None
-    password: str | None = field(repr=False)
-
-
 def connector_proxy(
     session: Session, secrets: SecretBox, connector_id: int
 ) -> ProxySettings | None:
@@ -321,6 +317,22 @@ def connector_proxy(
         return None
     password = secrets.decrypt(row.proxy_secret) if row.proxy_secret else None
     return ProxySettings(uri=row.proxy_uri, username=row.proxy_user, password=password)
+
+
+def tracker_access(session: Session, secrets: SecretBox, config: ConnectorConfig) -> TrackerAccess:
+    """What opening the connector's tracker takes: where, as whom, its secret and its proxy.
+
+    The one way the engine (routes, connection checks) opens a tracker, so that none
+    forgets the proxy.
+    """
+    return TrackerAccess(
+        config.system,
+        config.project_key,
+        config.base_url,
+        config.user,
+        connector_secret(session, secrets, config.id),
+        connector_proxy(session, secrets, config.id),
+    )
 
 
 def seal_secret(secrets: SecretBox, kind: str, value: str) -> str:

@@ -1,7 +1,9 @@
 """Integrations as the Backbone API shows them: seed 001's body, seed 002's status block.
 
 Secrets never appear here: the application block carries the base URL, the
-sync user, the tracker and the proxy's address and user, nothing else.
+sync user, the tracker and the proxy's address and user, nothing else; a URL
+stored before they were refused with credentials in it is shown without them,
+and a route's details without anything that looks like a credential (``redact``).
 """
 
 from __future__ import annotations
@@ -18,6 +20,8 @@ from sqlalchemy.orm import Session
 
 from issuesync.domain.integration import configuration_json
 from issuesync.domain.message import ReceiveState
+from issuesync.domain.redaction import redact
+from issuesync.domain.urls import without_credentials
 from issuesync.engine.connectors import load_configuration
 from issuesync.errors import NotFoundError
 from issuesync.store.base import now_ms
@@ -44,9 +48,11 @@ def _audit(row: IntegrationRow | ConnectorRow) -> JsonDict:
 
 def connector_json(row: ConnectorRow) -> JsonDict:
     """One connector: keys, connection (no secrets), queues and configuration."""
-    application: JsonDict = {"baseUrl": row.base_url, "user": row.user, "system": row.system}
+    base_url = without_credentials(row.base_url) if row.base_url else row.base_url
+    application: JsonDict = {"baseUrl": base_url, "user": row.user, "system": row.system}
     if row.proxy_uri is not None:
-        application["proxy"] = {"proxyUri": row.proxy_uri, "username": row.proxy_user}
+        proxy_uri = without_credentials(row.proxy_uri)
+        application["proxy"] = {"proxyUri": proxy_uri, "username": row.proxy_user}
     return {
         **_audit(row),
         "connectorKey": row.key,
@@ -375,10 +381,10 @@ def _connector_status(connector_key: str, state: Any, issues_in_error: int, now:
         "reconnecting": leased and running and not state.online,
         "incomingRouteStatus": incoming_route,
         "incomingProcessingStatus": state.incoming_processing if leased else "IDLE",
-        "incomingDetails": state.incoming_details,
+        "incomingDetails": redact(state.incoming_details or ""),
         "outgoingRouteStatus": outgoing_route,
         "outgoingProcessingStatus": state.outgoing_processing if leased else "IDLE",
-        "outgoingDetails": state.outgoing_details,
+        "outgoingDetails": redact(state.outgoing_details or ""),
         "externalRouteStatus": "STARTED" if running else "STOPPED",
         "issuesInError": issues_in_error,
     }

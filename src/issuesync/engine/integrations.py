@@ -34,7 +34,6 @@ from issuesync.domain.integration import (
 from issuesync.engine.connectors import (
     SIDES,
     ConnectorConfig,
-    ProxySettings,
     QueuePlaces,
     connector_by_key,
     connector_configs,
@@ -53,6 +52,7 @@ from issuesync.security import SecretBox
 from issuesync.store.base import now_ms
 from issuesync.store.sync import ConnectorRow, ConnectorState, IntegrationRow, KeyCounter
 from issuesync.store.users import User
+from issuesync.trackers.credentials import ProxySettings
 from issuesync.trackers.local.models import Project
 from issuesync.trackers.registry import known_systems
 

@@ -22,6 +22,7 @@ from issuesync.domain.message import (
     ReceiveState,
     SendState,
 )
+from issuesync.domain.redaction import redact
 from issuesync.errors import InvalidInputError, NotFoundError
 from issuesync.store.base import insert_many, insert_rows, table_of
 from issuesync.store.sync import MessageBody, MessageRow
@@ -103,7 +104,7 @@ def _values(
         "kind": str(message.kind),
         "issue_key": message.source_issue_key,
         "sequence_id": message.sequence_id,
-        "reason": reason,
+        "reason": _reason(reason),
         "attempts": 0,
         "created_ms": now,
         "updated_ms": now,
@@ -200,7 +201,7 @@ def issues_in_error(session: Session, connector_id: int) -> int:
 def set_state(row: MessageRow, state: str, now: int, reason: str | None = None) -> None:
     """Move a message to another state (folder)."""
     row.state = str(state)
-    row.reason = reason
+    row.reason = _reason(reason)
     row.updated_ms = now
 
 
@@ -211,7 +212,7 @@ def set_states(session: Session, moves: Sequence[tuple[int, str, str | None]], n
     session.flush()  # the plain updates below must not race ORM changes of the same rows
     by_outcome: dict[tuple[str, str | None], list[int]] = defaultdict(list)
     for row_id, state, reason in moves:
-        by_outcome[(str(state), reason)].append(row_id)
+        by_outcome[(str(state), _reason(reason))].append(row_id)
     connection = session.connection()
     for (state, reason), ids in by_outcome.items():
         for start in range(0, len(ids), IDS_PER_STATEMENT):
@@ -220,6 +221,11 @@ def set_states(session: Session, moves: Sequence[tuple[int, str, str | None]], n
                 .where(_MESSAGES.c.id.in_(ids[start : start + IDS_PER_STATEMENT]))
                 .values(state=state, reason=reason, updated_ms=now)
             )
+
+
+def _reason(text: str | None) -> str | None:
+    """A message's reason as it is stored: without credentials, capped (``redact``)."""
+    return None if text is None else redact(text)
 
 
 IDS_PER_STATEMENT = 500

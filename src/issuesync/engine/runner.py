@@ -43,14 +43,11 @@ from sqlalchemy.orm import Session
 
 from issuesync.app import Services
 from issuesync.domain.message import ReceiveState
+from issuesync.domain.redaction import redact
 from issuesync.engine import incoming, outgoing, queues
 from issuesync.engine.attachment_links import AttachmentLinks
-from issuesync.engine.integrations import (
-    PARTNER_SYSTEM,
-    ConnectorConfig,
-    connector_configs,
-    connector_secret,
-)
+from issuesync.engine.connectors import tracker_access
+from issuesync.engine.integrations import PARTNER_SYSTEM, ConnectorConfig, connector_configs
 from issuesync.engine.resync import run_resync
 from issuesync.engine.route import Route
 from issuesync.engine.tasks import RESYNC, pending_tasks
@@ -64,7 +61,7 @@ from issuesync.store.sync import (
     IntegrationRow,
     MessageRow,
 )
-from issuesync.trackers.registry import TrackerAccess, open_tracker
+from issuesync.trackers.registry import open_tracker
 
 log = logging.getLogger(__name__)
 
@@ -171,6 +168,7 @@ class Engine:
         self._last_arrivals = 0
         self._fingerprint: tuple[object, ...] | None = None
         self._wanted: dict[int, tuple[ConnectorConfig, int]] = {}
+        self._secrets: dict[int, frozenset[str]] = {}  # per connector, for ``_report``
 
     # -- what runs -------------------------------------------------------------------------
 
@@ -261,10 +259,8 @@ class Engine:
 
     def _route(self, config: ConnectorConfig) -> Route | None:
         with self.services.uow_factory(readonly=True) as uow:
-            secret = connector_secret(uow.session, self.services.secrets, config.id)
-        access = TrackerAccess(
-            config.system, config.project_key, config.base_url, config.user, secret
-        )
+            access = tracker_access(uow.session, self.services.secrets, config)
+        self._secrets[config.id] = access.known_secrets()
         try:
             tracker = open_tracker(
                 access,
@@ -400,6 +396,10 @@ class Engine:
         slot.processing[route_name] = reading
 
     def _report(self, connector_id: int, **values: object) -> None:
+        """Write readings to the connector's state; a text without credentials, capped
+        (``redact``: the adapters' edge already took the tracker's words apart)."""
+        known = self._secrets.get(connector_id, frozenset())
+        values = {k: redact(v, known) if isinstance(v, str) else v for k, v in values.items()}
         with self.services.uow_factory() as uow:
             uow.session.execute(
                 update(ConnectorState)

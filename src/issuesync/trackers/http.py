@@ -10,6 +10,7 @@ answers that is not a success becomes one of ``issuesync.errors``, by this table
     other 5xx                              TrackerOfflineError                 no
     3xx (a login page, http -> https)      ConfigurationError                  no
     401                                    AuthenticationError                 no
+    407 (the proxy refused its login)      AuthenticationError                 no
     403                                    PermissionDeniedError               no
     404                                    NotFoundError                       no
     400, 409, 413, 422 and other 4xx       TrackerRejectedError, with the      no
@@ -32,6 +33,15 @@ such as GitHub do not count against the limit.
 
 The credentials live in the ``httpx`` auth object only: no error, ``repr`` or
 log line here contains them (errors name the method, the path and the status).
+A tracker's own words may (one that echoes the request's headers in an error,
+or a proxy's error page): every error raised here is passed through
+:func:`~issuesync.domain.redaction.redact` with the client's credentials
+(:meth:`RestClient.known_secrets`) before it leaves, its body before it is read.
+
+A connector's proxy (:class:`~issuesync.trackers.credentials.ProxySettings`) carries
+all of the client's traffic, with the proxy's own login; a proxy that cannot be
+reached makes the tracker offline, never a direct connection. The auth objects and
+the base URL check are in :mod:`issuesync.trackers.credentials`.
 """
 
 from __future__ import annotations
@@ -41,11 +51,12 @@ import datetime as dt
 import email.utils
 import threading
 import time
-from collections.abc import Callable, Generator, Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from typing import Any, Final, NamedTuple
 
 import httpx
 
+from issuesync.domain.redaction import redact
 from issuesync.errors import (
     AuthenticationError,
     ConfigurationError,
@@ -55,6 +66,7 @@ from issuesync.errors import (
     TrackerOfflineError,
     TrackerRejectedError,
 )
+from issuesync.trackers.credentials import ProxySettings, auth_secrets, httpx_proxy
 
 DEFAULT_TIMEOUT_S: Final = 30.0
 MAX_TOTAL_WAIT_S: Final = 10.0
@@ -64,12 +76,14 @@ RETRIED_READS: Final = frozenset({429, 500, 502, 503, 504})
 RETRIED_WRITES: Final = frozenset({429, 503})  # statuses that say the write was not done
 READS: Final = frozenset({"GET", "HEAD", "OPTIONS"})
 MAX_DETAIL: Final = 500  # characters of a non-JSON error body kept in a message
+MAX_ERROR_BODY: Final = 256 * 1024  # characters of an error body read at all
 CACHED_GETS: Final = 512  # conditional GETs remembered per client
 
 HTTP_NOT_MODIFIED: Final = 304
 HTTP_UNAUTHORIZED: Final = 401
 HTTP_FORBIDDEN: Final = 403
 HTTP_NOT_FOUND: Final = 404
+HTTP_PROXY_AUTHENTICATION: Final = 407
 HTTP_TOO_MANY: Final = 429
 HTTP_CLIENT_ERRORS: Final = range(400, 500)
 
@@ -252,58 +266,6 @@ def _too_many(response: httpx.Response) -> bool:
     return response.status_code == HTTP_TOO_MANY
 
 
-class BearerAuth(httpx.Auth):
-    """``Authorization: Bearer <token>``: personal access tokens of Jira DC, GitHub, GitLab."""
-
-    def __init__(self, token: str) -> None:
-        self._header = f"Bearer {token}"
-
-    def auth_flow(self, request: httpx.Request) -> Generator[httpx.Request, httpx.Response, None]:
-        """Add the header to every request."""
-        request.headers["Authorization"] = self._header
-        yield request
-
-    def __repr__(self) -> str:
-        return "BearerAuth(token=***)"
-
-
-class HeaderAuth(httpx.Auth):
-    """A secret in a header of its own (``PRIVATE-TOKEN``, ``X-Redmine-API-Key``)."""
-
-    def __init__(self, header: str, secret: str) -> None:
-        self._name = header
-        self._secret = secret
-
-    def auth_flow(self, request: httpx.Request) -> Generator[httpx.Request, httpx.Response, None]:
-        """Add the header to every request."""
-        request.headers[self._name] = self._secret
-        yield request
-
-    def __repr__(self) -> str:
-        return f"HeaderAuth(header={self._name!r}, secret=***)"
-
-
-# -- settings ----------------------------------------------------------------------------------
-
-
-def checked_base_url(base_url: str, vendor: str, *, hint: str = "") -> httpx.URL:
-    """A connector's base URL, refused when it is not http(s) or carries credentials.
-
-    Raises:
-        ConfigurationError: naming what is wrong (never the credentials).
-    """
-    url = httpx.URL(base_url)
-    if url.scheme not in {"http", "https"} or not url.host:
-        raise ConfigurationError(
-            f"The {vendor} base URL '{url.copy_with(userinfo=b'')}' is not valid{hint}."
-        )
-    if url.userinfo:
-        raise ConfigurationError(
-            f"The {vendor} base URL must not carry credentials: give the user and secret instead."
-        )
-    return url
-
-
 # -- the tracker's clock ----------------------------------------------------------------------
 
 
@@ -394,7 +356,10 @@ class RestClient:
         error_text: Callable[[httpx.Response], ErrorText] = generic_error_text,
         rate_limited: Callable[[httpx.Response], bool] = _too_many,
         conditional_gets: bool = False,
+        proxy: ProxySettings | None = None,
     ) -> None:
+        """``proxy``: every request goes through it (with ``transport``, a test's, the
+        proxy is not used)."""
         self.base_url = httpx.URL(base_url.rstrip("/") + "/")
         self.vendor = vendor
         self.api_prefix = api_prefix.strip("/")
@@ -406,10 +371,14 @@ class RestClient:
         self._conditional = conditional_gets
         self._cache: collections.OrderedDict[str, _Cached] = collections.OrderedDict()
         self._cache_lock = threading.Lock()
+        self.proxy = proxy if transport is None else None
+        self._secrets = auth_secrets(auth) | (self.proxy.secrets if self.proxy else frozenset())
         self._http = httpx.Client(
             base_url=str(self.base_url),
             auth=auth,
             transport=transport,
+            # An explicit proxy carries everything (the environment's NO_PROXY included).
+            proxy=httpx_proxy(self.proxy),
             timeout=timeout_s,
             headers={"Accept": "application/json", **(headers or {})},
             follow_redirects=False,  # a redirect to a login page must not pass for an answer
@@ -417,6 +386,14 @@ class RestClient:
 
     def __repr__(self) -> str:
         return f"{type(self).__name__}(base_url={str(self.base_url)!r}, user={self.user!r})"
+
+    def known_secrets(self) -> frozenset[str]:
+        """The secrets this client sends (its auth's and its proxy's), in their sent forms."""
+        return self._secrets
+
+    def redacted(self, text: str, *, limit: int | None = None) -> str:
+        """``text`` without this client's secrets or anything that looks like a credential."""
+        return redact(text, self._secrets, limit=limit)
 
     # -- requests ----------------------------------------------------------------------------
 
@@ -525,7 +502,10 @@ class RestClient:
                     continue
                 if limited or response.status_code == HTTP_TOO_MANY:
                     raise self._limited_error(method, path, response, pause)
-            raise self._error(method, path, response)
+            error = self._proxy_refused(method, path, response) or self._error(
+                method, path, self._scrubbed(response)
+            )
+            raise self._cleaned(error)
 
     def close(self) -> None:
         """Close the connections."""
@@ -550,8 +530,9 @@ class RestClient:
             ) from exc
         except httpx.TransportError as exc:
             # The type only: the text may repeat the URL, never more, but keep it plain.
+            via = f" through the proxy {self.proxy.uri}" if self.proxy else ""
             raise TrackerOfflineError(
-                f"{self.vendor} at {self.base_url} cannot be reached ({type(exc).__name__})."
+                f"{self.vendor} at {self.base_url} cannot be reached{via} ({type(exc).__name__})."
             ) from exc
         finally:
             if self.budget is not None:
@@ -577,6 +558,46 @@ class RestClient:
     def authentication_hint(self, response: httpx.Response) -> str:  # noqa: ARG002 - a hook
         """More to say on a 401 (a subclass knows its tracker's headers)."""
         return ""
+
+    def _scrubbed(self, response: httpx.Response) -> httpx.Response:
+        """The error answer with its body cut to :data:`MAX_ERROR_BODY` and redacted,
+        before any of it is read into a message (a cut secret would no longer match)."""
+        text = self.redacted(response.text[:MAX_ERROR_BODY])
+        headers = [
+            (name, self.redacted(value))
+            for name, value in response.headers.multi_items()
+            if name.lower() not in {"content-encoding", "content-length", "transfer-encoding"}
+        ]
+        return httpx.Response(
+            response.status_code,
+            headers=headers,
+            content=text.encode(response.encoding or "utf-8", errors="replace"),
+            request=response.request,
+        )
+
+    def _cleaned(self, error: IssueSyncError) -> IssueSyncError:
+        """The error with its message and field errors redacted (what a subclass's
+        ``_error`` or hint decoded from JSON escapes, say), capped at
+        :data:`~issuesync.domain.redaction.MAX_SHOWN_TEXT`."""
+        error.message = redact(error.message, self._secrets)
+        error.args = (error.message,)
+        error.field_errors = {
+            redact(name, self._secrets): redact(text, self._secrets)
+            for name, text in error.field_errors.items()
+        }
+        return error
+
+    def _proxy_refused(
+        self, method: str, path: str, response: httpx.Response
+    ) -> IssueSyncError | None:
+        """A 407 from the connector's proxy: its login, not the tracker's, is wrong."""
+        if response.status_code != HTTP_PROXY_AUTHENTICATION or self.proxy is None:
+            return None
+        return AuthenticationError(
+            f"The proxy {self.proxy.uri} refused the login of '{self.proxy.username or ''}' "
+            f"(407) for {method} {shown(path)}: check the connector's proxy.username and "
+            "proxy.password."
+        )
 
     def _error(self, method: str, path: str, response: httpx.Response) -> IssueSyncError:
         status = response.status_code

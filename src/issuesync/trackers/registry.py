@@ -27,8 +27,10 @@ from dataclasses import dataclass
 from importlib.metadata import EntryPoint, entry_points
 from typing import Protocol
 
+from issuesync.domain.redaction import credential_forms
 from issuesync.errors import ConfigurationError, IssueSyncError
 from issuesync.trackers.adapter import Tracker
+from issuesync.trackers.credentials import ProxySettings
 from issuesync.trackers.local.tracker import LocalTracker
 
 ENTRY_POINT_GROUP = "issuesync.trackers"
@@ -36,19 +38,31 @@ ENTRY_POINT_GROUP = "issuesync.trackers"
 
 @dataclass(frozen=True)
 class TrackerAccess:
-    """Everything needed to open a connector's tracker; the secret never leaves this object."""
+    """Everything needed to open a connector's tracker; the secret never leaves this object.
+
+    ``proxy``: a remote adapter sends every request through it (``RestClient``'s
+    ``proxy``), never around it.
+    """
 
     system: str
     project_key: str
     base_url: str | None
     user: str | None
     secret: tuple[str, str] | None  # (kind, value); kind is "password" or "token"
+    proxy: ProxySettings | None = None
 
     def __repr__(self) -> str:
         return (
             f"TrackerAccess(system={self.system!r}, project_key={self.project_key!r}, "
-            f"base_url={self.base_url!r}, user={self.user!r}, secret=***)"
+            f"base_url={self.base_url!r}, user={self.user!r}, secret=***, proxy={self.proxy!r})"
         )
+
+    def known_secrets(self) -> frozenset[str]:
+        """The secrets of this access in the forms they travel in, for ``redact``."""
+        forms = self.proxy.secrets if self.proxy else frozenset()
+        if self.secret is not None:
+            forms |= credential_forms(self.secret[1], user=self.user)
+        return forms
 
 
 @dataclass(frozen=True)

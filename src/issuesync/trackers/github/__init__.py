@@ -13,9 +13,10 @@ import httpx
 
 from issuesync.errors import ConfigurationError
 from issuesync.trackers.adapter import Tracker
+from issuesync.trackers.credentials import BasicAuth, BearerAuth, checked_base_url
 from issuesync.trackers.github.adapter import GitHubAdapter
 from issuesync.trackers.github.client import DEFAULT_TIMEOUT_S, GitHubClient, github_budget
-from issuesync.trackers.http import BearerAuth, RequestBudget, Sleep, checked_base_url
+from issuesync.trackers.http import RequestBudget, Sleep
 
 if TYPE_CHECKING:
     # Only for the annotations: the registry imports this package to open a connector.
@@ -58,7 +59,7 @@ def github_adapter_for(
         if kind == "token":
             auth = BearerAuth(value)
         elif access.user:
-            auth = httpx.BasicAuth(access.user, value)
+            auth = BasicAuth(access.user, value)
         else:
             raise ConfigurationError(
                 f"The GitHub connector of {access.project_key} has a password but no user: "
@@ -72,6 +73,7 @@ def github_adapter_for(
         timeout_s=timeout_s,
         sleep=sleep,
         budget=budget,
+        proxy=access.proxy,
     )
     try:
         return GitHubAdapter(client, access.project_key)

@@ -24,6 +24,7 @@ from typing import Any, Final
 import httpx
 
 from issuesync.errors import IssueSyncError, NotFoundError
+from issuesync.trackers.credentials import ProxySettings
 from issuesync.trackers.http import (
     DEFAULT_TIMEOUT_S,
     MAX_DETAIL,
@@ -178,6 +179,7 @@ class GitHubClient(RestClient):
         timeout_s: float = DEFAULT_TIMEOUT_S,
         sleep: Sleep = time.sleep,
         budget: RequestBudget | None = None,
+        proxy: ProxySettings | None = None,
     ) -> None:
         super().__init__(
             base_url,
@@ -192,6 +194,7 @@ class GitHubClient(RestClient):
             error_text=github_error_text,
             rate_limited=rate_limited,
             conditional_gets=True,
+            proxy=proxy,
         )
 
     def _pause(self, response: httpx.Response, attempt: int) -> float:

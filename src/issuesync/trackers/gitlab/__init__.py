@@ -8,9 +8,9 @@ import httpx
 
 from issuesync.errors import ConfigurationError
 from issuesync.trackers.adapter import Tracker
+from issuesync.trackers.credentials import BearerAuth, HeaderAuth, checked_base_url
 from issuesync.trackers.gitlab.adapter import GitLabAdapter
 from issuesync.trackers.gitlab.client import DEFAULT_TIMEOUT_S, GitLabClient
-from issuesync.trackers.http import BearerAuth, HeaderAuth, checked_base_url
 
 if TYPE_CHECKING:
     # Only for the annotations: the registry imports this package to open a connector.
@@ -49,7 +49,9 @@ def gitlab_adapter_for(
                 f"The GitLab connector of project {project} needs an access token, not a password."
             )
         auth = BearerAuth(value) if access.user == "oauth2" else HeaderAuth("PRIVATE-TOKEN", value)
-    client = GitLabClient(str(url), auth, transport=transport, timeout_s=timeout_s)
+    client = GitLabClient(
+        str(url), auth, transport=transport, timeout_s=timeout_s, proxy=access.proxy
+    )
     return GitLabAdapter(client, project)
 
 

@@ -24,6 +24,7 @@ from typing import Any, Final
 
 import httpx
 
+from issuesync.trackers.credentials import ProxySettings
 from issuesync.trackers.http import (
     DEFAULT_TIMEOUT_S,
     MAX_DETAIL,
@@ -88,6 +89,7 @@ class GitLabClient(RestClient):
         timeout_s: float = DEFAULT_TIMEOUT_S,
         sleep: Sleep = time.sleep,
         budget: RequestBudget | None = None,
+        proxy: ProxySettings | None = None,
     ) -> None:
         super().__init__(
             base_url,
@@ -99,6 +101,7 @@ class GitLabClient(RestClient):
             sleep=sleep,
             budget=budget if budget is not None else gitlab_budget(sleep=sleep),
             error_text=gitlab_error_text,
+            proxy=proxy,
         )
 
     def pages(self, path: str, params: Mapping[str, Any]) -> Iterator[list[Json]]:

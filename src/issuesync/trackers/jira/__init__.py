@@ -8,7 +8,7 @@ import httpx
 
 from issuesync.errors import ConfigurationError
 from issuesync.trackers.adapter import Tracker
-from issuesync.trackers.http import checked_base_url
+from issuesync.trackers.credentials import BasicAuth, checked_base_url
 from issuesync.trackers.jira.adapter import JiraAdapter
 from issuesync.trackers.jira.client import DEFAULT_TIMEOUT_S, BearerAuth, JiraClient
 
@@ -46,12 +46,19 @@ def jira_adapter_for(
     if access.secret is not None:
         kind, value = access.secret
         if access.user:
-            auth = httpx.BasicAuth(access.user, value)
+            auth = BasicAuth(access.user, value)
         elif kind == "token":
             auth = BearerAuth(value)
         else:
             raise ConfigurationError(
                 f"The Jira connector of project {access.project_key} has a password but no user."
             )
-    client = JiraClient(str(url), auth, user=access.user, transport=transport, timeout_s=timeout_s)
+    client = JiraClient(
+        str(url),
+        auth,
+        user=access.user,
+        transport=transport,
+        timeout_s=timeout_s,
+        proxy=access.proxy,
+    )
     return JiraAdapter(client, access.project_key)

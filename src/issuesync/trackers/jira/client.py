@@ -23,9 +23,9 @@ from typing import Any, Final
 
 import httpx
 
+from issuesync.trackers.credentials import BearerAuth, ProxySettings
 from issuesync.trackers.http import (
     DEFAULT_TIMEOUT_S,
-    BearerAuth,
     Limit,
     RequestBudget,
     RestClient,
@@ -70,6 +70,7 @@ class JiraClient(RestClient):
         sleep: Sleep = time.sleep,
         cloud: bool | None = None,
         cloud_budget: RequestBudget | None = None,
+        proxy: ProxySettings | None = None,
     ) -> None:
         """``cloud`` None: decided as the module says; ``cloud_budget`` replaces
         :func:`cloud_budget`'s (a test's, on a simulated clock)."""
@@ -82,6 +83,7 @@ class JiraClient(RestClient):
             transport=transport,
             timeout_s=timeout_s,
             sleep=sleep,
+            proxy=proxy,
         )
         self._budget_sleep = sleep
         self._cloud_budget = cloud_budget

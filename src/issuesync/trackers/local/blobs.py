@@ -11,6 +11,7 @@ from typing import BinaryIO
 from issuesync.errors import PayloadTooLargeError
 
 CHUNK = 1024 * 1024
+PRIVATE_FOLDER = 0o700  # content is the service user's alone; files are 0600 (mkstemp)
 
 
 class BlobStore:
@@ -34,7 +35,7 @@ class BlobStore:
 
         Content over ``max_size`` raises PayloadTooLargeError and nothing is kept.
         """
-        self.root.mkdir(parents=True, exist_ok=True)
+        self.root.mkdir(parents=True, exist_ok=True, mode=PRIVATE_FOLDER)
         digest = hashlib.sha256()
         size = 0
         fd, tmp_name = tempfile.mkstemp(dir=self.root, prefix=".upload-")
@@ -51,7 +52,7 @@ class BlobStore:
                 os.fsync(out.fileno())
             sha = digest.hexdigest()
             target = self.path(sha)
-            target.parent.mkdir(parents=True, exist_ok=True)
+            target.parent.mkdir(parents=True, exist_ok=True, mode=PRIVATE_FOLDER)
             if target.exists():
                 tmp.unlink()
             else:

@@ -14,7 +14,7 @@ import httpx
 
 from issuesync.errors import ConfigurationError
 from issuesync.trackers.adapter import Tracker
-from issuesync.trackers.http import HeaderAuth, checked_base_url
+from issuesync.trackers.credentials import BasicAuth, HeaderAuth, checked_base_url
 from issuesync.trackers.redmine.adapter import RedmineAdapter
 from issuesync.trackers.redmine.client import API_KEY_HEADER, DEFAULT_TIMEOUT_S, RedmineClient
 
@@ -54,13 +54,18 @@ def redmine_adapter_for(
         if kind == "token":
             auth = HeaderAuth(API_KEY_HEADER, value)
         elif access.user:
-            auth = httpx.BasicAuth(access.user, value)
+            auth = BasicAuth(access.user, value)
         else:
             raise ConfigurationError(
                 f"The Redmine connector of project {identifier} has a password but no user."
             )
     client = RedmineClient(
-        str(url), auth, user=access.user, transport=transport, timeout_s=timeout_s
+        str(url),
+        auth,
+        user=access.user,
+        transport=transport,
+        timeout_s=timeout_s,
+        proxy=access.proxy,
     )
     return RedmineAdapter(client, identifier)
 

@@ -14,7 +14,14 @@ from typing import Final
 
 import httpx
 
-from issuesync.trackers.http import DEFAULT_TIMEOUT_S, Limit, RequestBudget, RestClient, Sleep
+from issuesync.trackers.credentials import ProxySettings
+from issuesync.trackers.http import (
+    DEFAULT_TIMEOUT_S,
+    Limit,
+    RequestBudget,
+    RestClient,
+    Sleep,
+)
 
 API_KEY_HEADER: Final = "X-Redmine-API-Key"
 BURST: Final = Limit(requests=100, per_s=1.0)  # far above what one WEBrick or Puma serves
@@ -34,6 +41,7 @@ class RedmineClient(RestClient):
         transport: httpx.BaseTransport | None = None,
         timeout_s: float = DEFAULT_TIMEOUT_S,
         sleep: Sleep = time.sleep,
+        proxy: ProxySettings | None = None,
     ) -> None:
         super().__init__(
             base_url,
@@ -47,6 +55,7 @@ class RedmineClient(RestClient):
             # No conditional GETs: Redmine renders the whole answer to compute its ETag (a 304
             # saves it nothing), and the adapter needs each answer's own Date (see adapter).
             conditional_gets=False,
+            proxy=proxy,
         )
 
     def authentication_hint(self, response: httpx.Response) -> str:
