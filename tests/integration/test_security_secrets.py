@@ -498,3 +498,60 @@ def test_a_proxy_that_refuses_the_login_says_which_fields_to_fix(
     assert "proxy.password" in raised.value.message
     assert "not-the-password" not in raised.value.describe()
     assert sum(fake.calls.values()) == 0
+
+
+# --- 1b. a stored secret goes only where it was given for ----------------------------------------
+
+
+class Listener:
+    """A server of someone who would like the stored secrets: it notes every request."""
+
+    def __init__(self) -> None:
+        self.credentials: list[str] = []
+
+    def __call__(self, request: httpx.Request) -> httpx.Response:
+        self.credentials += [
+            value for name, value in request.headers.items() if "authorization" in name.lower()
+        ]
+        return httpx.Response(200, json={"login": "sync", "id": 7})
+
+
+def test_a_connection_moved_elsewhere_needs_its_secret_again(
+    admin: httpx.Client, make_client: Callable[..., httpx.Client]
+) -> None:
+    create_project(admin, "PA")
+    token, proxy_password = "ghp_" + secrets.token_hex(18), "proxy-" + secrets.token_hex(8)
+    proxy = {
+        "proxyUri": "http://proxy.example.test:3128",
+        "username": "p",
+        "password": proxy_password,
+    }
+    side = github_side("https://api.github.example.test", token, proxy=proxy)
+    assert admin.post(f"{BASE}/integrations", json=with_remote("PA", side)).status_code == 200
+    pa_admin = make_client("pa-admin", project_admin=("PA",))
+    listener = Listener()
+    with HandlerServer(listener) as elsewhere:
+        path = f"{BASE}/integrations/INT-1/applicationConnection"
+        moved = {"secondConnector": {"baseUrl": elsewhere.url}}
+        for client in (pa_admin, admin):  # nobody moves a stored secret, not even an admin
+            refused(client.put(path, json=moved), "secondConnector.password", "again")
+        update = with_remote("PA", github_side(elsewhere.url, "unused", proxy=proxy))
+        del update["secondConnector"]["connection"]["application"]["token"]
+        del update["secondConnector"]["connection"]["application"]["proxy"]["password"]
+        refused(
+            pa_admin.put(f"{BASE}/integrations/INT-1", json=update),
+            f"{APPLICATION}.password",
+            "tracker it was given for",
+        )
+        other_proxy = {"secondConnector": {"proxy": {"proxyUri": elsewhere.url}}}
+        refused(pa_admin.put(path, json=other_proxy), "secondConnector.proxy.password", "again")
+        shown = admin.get(f"{BASE}/integrations/INT-1").json()["secondConnector"]
+        application = shown["connection"]["application"]
+        assert application["baseUrl"] == "https://api.github.example.test"
+        assert application["proxy"]["proxyUri"] == "http://proxy.example.test:3128"
+        # The connection checks go where the connection is stored, never to the new place.
+        assert admin.get(f"{BASE}/integrations/INT-1/conflicts").status_code == 200
+        assert listener.credentials == []
+        # With the secret given again, the move is the user's own.
+        moved["secondConnector"]["token"] = "ghp_" + secrets.token_hex(18)
+        assert pa_admin.put(path, json=moved).status_code == 200

@@ -24,6 +24,7 @@ from sqlalchemy.orm import Session
 
 from issuesync.domain.integration import (
     Application,
+    ConnectionChange,
     ConnectionUpdate,
     ConnectorSpec,
     IntegrationSpec,
@@ -467,6 +468,54 @@ def _refuse_duplicate(
             )
 
 
+SECRET_FIELD = "password"  # noqa: S105 - the name of a field, not a secret
+
+
+def _place(url: str | None) -> str:
+    """A URL as the place a secret is sent to: scheme, host, port and path, any case."""
+    return (url or "").strip().rstrip("/").lower()
+
+
+def _secrets_left_behind(row: ConnectorRow, application: Application) -> dict[str, str]:
+    """The secrets a change of where a connector connects would send to a new place.
+
+    A stored password, token or proxy password is sent only where it was given
+    for: a body that moves the connector to another tracker (``system``,
+    ``baseUrl``) or another proxy must give that secret again (as seed 001's
+    ``applicationConnection`` examples do), or whoever may edit the connection
+    could point it at a server of theirs and receive the stored secret. A new
+    proxy in front of a plain-http tracker would see the tracker's secret too.
+    Keys are the fields to give, relative to the application.
+    """
+    if row.system == LOCAL:
+        return {}
+    given = application.model_fields_set
+    system = application.resolved_system if "system" in given else row.system
+    base_url = application.base_url if "base_url" in given else row.base_url
+    new_secret = application.password is not None or application.token is not None
+    moved = system != row.system or _place(base_url) != _place(row.base_url)
+    proxy = application.proxy
+    new_proxy = proxy is not None and _place(proxy.proxy_uri) != _place(row.proxy_uri)
+    missing: dict[str, str] = {}
+    if row.secret is not None and not new_secret:
+        if moved:
+            missing[SECRET_FIELD] = (
+                "give the sync user's password or token again with the new tracker address: "
+                "a stored secret is sent only to the tracker it was given for"
+            )
+        elif new_proxy and _place(base_url).startswith("http://"):
+            missing[SECRET_FIELD] = (
+                "give the sync user's password or token again with the new proxy: the tracker "
+                "is reached over plain http, so the proxy would see the stored secret"
+            )
+    if new_proxy and row.proxy_secret is not None and proxy is not None and proxy.password is None:
+        missing["proxy.password"] = (
+            "give the proxy's password again with the new proxyUri: a stored proxy password "
+            "is sent only to the proxy it was given for"
+        )
+    return missing
+
+
 def _apply_application(
     row: ConnectorRow,
     application: Application,
@@ -591,6 +640,8 @@ def update_integration(
             )
         system = application.resolved_system if "system" in application.model_fields_set else None
         errors |= _application_errors(side, application, system or row.system, systems)
+        for name, problem in _secrets_left_behind(row, application).items():
+            errors[f"{side}.connection.application.{name}"] = problem
     if errors:
         raise InvalidInputError("The integration is not valid.", field_errors=errors)
     sync_users = [
@@ -668,6 +719,34 @@ def _changed_sync_user(
     return _Naming(side, user, application, changed=row.system != LOCAL or user != row.user)
 
 
+def _application_of(change: ConnectionChange) -> Application:
+    """A side of ``applicationConnection`` as an application that sets only what it gave
+    (the user's name stays: this request cannot change it), so a merge keeps the rest."""
+    return Application.model_validate(
+        change.model_dump(by_alias=True, exclude_unset=True, exclude={"user"})
+    )
+
+
+def _connection_errors(
+    sides: tuple[ConnectionChange | None, ConnectionChange | None],
+    rows: tuple[ConnectorRow, ConnectorRow],
+) -> dict[str, str]:
+    """What is wrong with the sides of an ``applicationConnection`` body, by field."""
+    errors: dict[str, str] = {}
+    for side, given, row in zip(SIDES, sides, rows, strict=True):
+        if given is None:
+            continue
+        if given.password is not None and given.token is not None:
+            errors[f"{side}.token"] = "give the sync user's password or a token, not both"
+        if row.system == PARTNER_SYSTEM and given.model_fields_set:
+            errors[side] = f"{row.key} runs on the partner node; change its connection there"
+        for name, problem in _secrets_left_behind(row, _application_of(given)).items():
+            errors[f"{side}.{name}"] = problem
+    if not any(sides):
+        errors["firstConnector"] = "give firstConnector, secondConnector or both"
+    return errors
+
+
 def update_connection(
     session: Session, key: str, change: ConnectionUpdate, actor: str, secrets: SecretBox
 ) -> tuple[IntegrationRow, list[str]]:
@@ -681,16 +760,7 @@ def update_connection(
     integration = get_integration(session, key)
     rows = connector_rows(session, integration.id)
     sides = (change.first_connector, change.second_connector)
-    errors: dict[str, str] = {}
-    for side, given, row in zip(SIDES, sides, rows, strict=True):
-        if given is None:
-            continue
-        if given.password is not None and given.token is not None:
-            errors[f"{side}.token"] = "give the sync user's password or a token, not both"
-        if row.system == PARTNER_SYSTEM and given.model_fields_set:
-            errors[side] = f"{row.key} runs on the partner node; change its connection there"
-    if not any(sides):
-        errors["firstConnector"] = "give firstConnector, secondConnector or both"
+    errors = _connection_errors(sides, rows)
     if errors:
         raise InvalidInputError("The connection is not valid.", field_errors=errors)
     now = now_ms()
@@ -708,11 +778,7 @@ def update_connection(
                 f"{row.key} is a built-in project: the engine works there as '{row.user}' "
                 "without a secret, so the password or token given was not stored."
             )
-        # Only what the side gave is set, so the merge keeps everything else.
-        application = Application.model_validate(
-            given.model_dump(by_alias=True, exclude_unset=True, exclude={"user"})
-        )
-        _apply_application(row, application, secrets, merge=True)
+        _apply_application(row, _application_of(given), secrets, merge=True)
         row.modified_user, row.modified_ms = actor, now
     identities = (_row_identity(rows[0]), _row_identity(rows[1]))
     errors = _same_project_errors(identities)
