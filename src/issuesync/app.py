@@ -16,6 +16,7 @@ from issuesync import __version__
 from issuesync.auth import Authenticator
 from issuesync.config import Settings
 from issuesync.errors import ConfigurationError
+from issuesync.health import Health
 from issuesync.security import (
     SecretBox,
     generate_password,
@@ -48,6 +49,7 @@ class Services:
     authenticator: Authenticator
     tracker: LocalTracker
     secrets: SecretBox
+    health: Health
 
     def close(self) -> None:
         """Release the database connections."""
@@ -58,8 +60,9 @@ class Services:
 def build_services(settings: Settings) -> Services:
     """Wire the store and the services for these settings (opens no connection yet)."""
     settings.home.mkdir(parents=True, exist_ok=True)
-    database = connect(settings.resolved_database_url)
-    uow_factory = UnitOfWorkFactory(database)
+    database = connect(settings.resolved_database_url, wait_ms=settings.write_wait_ms)
+    health = Health()  # what fails in this process: the store and the engine report here
+    uow_factory = UnitOfWorkFactory(database, health)
     key = load_or_create_secret_key(
         settings.home, settings.secret_key.get_secret_value() if settings.secret_key else None
     )
@@ -71,6 +74,7 @@ def build_services(settings: Settings) -> Services:
         authenticator=Authenticator(uow_factory),
         tracker=LocalTracker(uow_factory, blobs, settings.resolved_base_url),
         secrets=SecretBox(key),
+        health=health,
     )
 
 

@@ -29,6 +29,13 @@ class Settings(BaseSettings):
     log_level: str = "info"
     engine_enabled: bool = Field(default=True, description="run the sync engine in `serve`")
     engine_lease_ms: int = Field(default=30_000, ge=1000, description="connector lease length")
+    write_wait_ms: int = Field(
+        default=10_000,
+        ge=100,
+        le=300_000,
+        description="how long a request or the engine waits for the database (the write "
+        "turn, a lock, a connection) before it fails with 503 busy",
+    )
 
     @property
     def resolved_database_url(self) -> str:
