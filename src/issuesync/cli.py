@@ -28,8 +28,9 @@ from issuesync.app import Services, bootstrap, build_services, create_app, insta
 from issuesync.cli_integrations import CliContext, integration_commands, syncinfo_commands
 from issuesync.cli_sync import add_resync_command, messages_commands, run_worker
 from issuesync.config import Settings
-from issuesync.errors import IssueSyncError
+from issuesync.errors import BusyError, IssueSyncError
 from issuesync.security import generate_password
+from issuesync.store.db import UNREACHABLE, database_failure
 
 app = typer.Typer(
     name="issuesync",
@@ -45,6 +46,7 @@ app.add_typer(db_app, name="db")
 app.add_typer(user_app, name="user")
 app.add_typer(token_app, name="token")
 
+EXIT_TEMPFAIL = 75  # sysexits.h EX_TEMPFAIL: the store is busy; the same command may be retried
 out = Console(soft_wrap=True)
 err = Console(stderr=True, soft_wrap=True)
 T = TypeVar("T")
@@ -304,11 +306,19 @@ def _run(command: Callable[[], T]) -> T:
     except CliError as exc:
         err.print(f"error: {exc.message}", highlight=False)
         sys.exit(exc.code)
+    except BusyError as exc:  # the store cannot take the work now: a script may retry
+        err.print(f"error: {exc.describe()}", highlight=False)
+        sys.exit(EXIT_TEMPFAIL)
     except IssueSyncError as exc:
         err.print(f"error: {exc.describe()}", highlight=False)
         sys.exit(1)
     except SQLAlchemyError as exc:
+        failure = database_failure(exc)
         reason = str(getattr(exc, "orig", None) or exc).strip().splitlines()[0]
+        if failure is not None and failure.retryable:  # outside a unit of work: migrations
+            hint = " (check ISSUESYNC_DATABASE_URL)" if failure.kind == UNREACHABLE else ""
+            err.print(f"error: {failure.error().describe()} ({reason}){hint}", highlight=False)
+            sys.exit(EXIT_TEMPFAIL)
         err.print(
             f"error: the database failed: {reason} (check ISSUESYNC_DATABASE_URL)", highlight=False
         )
@@ -322,4 +332,7 @@ def _run(command: Callable[[], T]) -> T:
 
 def main() -> None:
     """Entry point of the ``issuesync`` command."""
+    # A command's failure is its one line on stderr: what the store logs on the way (a
+    # busy store, a full disk) is for servers, which configure logging (serve, worker).
+    logging.getLogger("issuesync").addHandler(logging.NullHandler())
     _run(lambda: app(standalone_mode=True))
