@@ -127,6 +127,7 @@ def create_app(services: Services) -> FastAPI:
         install_error_handlers,
         jira_error,
     )
+    from issuesync.api.health import DatabaseProbe  # noqa: PLC0415
     from issuesync.trackers.local.routes import JIRA_PREFIX  # noqa: PLC0415
 
     app = FastAPI(
@@ -141,6 +142,9 @@ def create_app(services: Services) -> FastAPI:
     backbone.install(app, shapes)
     install_error_handlers(app, shapes)
     app.router.routes.extend(_routes())
+    probe = DatabaseProbe(services)  # /healthz knows whether the database answers
+    app.router.on_startup.append(probe.start)
+    app.router.on_shutdown.insert(0, probe.stop)
     return app
 
 

@@ -294,6 +294,14 @@ def test_a_postgres_row_lock_held_too_long_is_a_503_and_then_writes_work(
             other.rollback()
         assert create_issue(client, "PA") == "PA-1"
         assert_healthy(found)
+        # An API-only process learns that its database does not answer reads from
+        # its probe (every 5 s), without a request failing first.
+        with psycopg.connect(libpq.render_as_string(hide_password=False)) as other:
+            other.execute("LOCK TABLE alembic_version IN ACCESS EXCLUSIVE MODE")
+            wait_for("the probe to fail", lambda: healthz(client).status_code == 503, 20)
+            assert_failing(found, "database", "reads fail")
+            other.rollback()
+        wait_for("the probe to recover", lambda: healthz(client).status_code == 200, 20)
     finally:
         found.client.close()
         live_server.stop()
