@@ -42,6 +42,7 @@ from issuesync.app import Services, bootstrap, build_services, create_app, insta
 from issuesync.config import Settings
 from issuesync.errors import BusyError
 from issuesync.store.db import BUSY, UNREACHABLE, database_failure
+from issuesync.store.uow import WriterLock
 from issuesync.testing import fulldisk
 from issuesync.testing.server import LiveServer
 
@@ -247,6 +248,54 @@ def test_healthz_answers_while_every_thread_of_the_pool_waits_for_the_store(
     assert answers
     assert set(answers) <= {503, 201}
     assert 503 in answers  # they failed cleanly, without a hang
+
+
+TURNS = 20
+TAKE_TURNS = f"""
+import sys
+from pathlib import Path
+from issuesync.store.uow import WriterLock
+lock = WriterLock(Path(sys.argv[1]), wait_ms=3000)
+print("ready", flush=True)
+for turn in range({TURNS}):
+    lock.acquire()  # raises BusyError after 3 s without a turn
+    lock.release()
+print("done", flush=True)
+"""
+
+
+def test_a_busy_process_lets_a_waiting_one_take_turns(tmp_path: Path) -> None:
+    """Processes alternate: a waiting one is not left to find the turn free by chance
+    while a busy one writes back to back (as a busy engine does)."""
+    path = tmp_path / "issuesync.db.writelock"
+    busy = WriterLock(path, wait_ms=3000)
+    waiting = subprocess.Popen(  # noqa: S603 - this interpreter, a script of this file
+        [sys.executable, "-c", TAKE_TURNS, str(path)],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
+        text=True,
+    )
+    turns = 0
+    try:
+        assert waiting.stdout is not None
+        assert waiting.stdout.readline().strip() == "ready"
+        deadline = time.monotonic() + 60  # a guard: it ends long before
+        while waiting.poll() is None and time.monotonic() < deadline:
+            busy.acquire()
+            time.sleep(0.005)
+            busy.release()
+            turns += 1
+        output = waiting.stdout.read()
+    finally:
+        if waiting.poll() is None:
+            waiting.kill()
+            waiting.wait(10)
+        busy.close()
+    assert waiting.returncode == 0, output  # not starved into a BusyError
+    assert "done" in output
+    # Taking turns: the busy process wrote a few times for each of the other's turns,
+    # not hundreds (it would find the lock free only by chance between two writes).
+    assert turns <= 10 * TURNS, turns
 
 
 # -- SQLite's own lock, held by another program ----------------------------------------------

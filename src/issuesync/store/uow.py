@@ -191,7 +191,7 @@ class UnitOfWork:
 
 POLL_FIRST_S = 0.001  # a waiting process looks again after 1 ms, then 2, 4, 8 ...
 POLL_MAX_S = 0.01  # ... and at least every 10 ms: 100 cheap system calls a second
-YIELD_S = 2 * POLL_MAX_S  # how long a process lets a waiting one go first
+YIELD_S = 5 * POLL_MAX_S  # how long a process lets a waiting one go first (it looks every 10 ms)
 
 
 class WriterLock:
