@@ -10,7 +10,6 @@ before they lapse. A worker that is alive but stopped (SIGSTOP) keeps its leases
 from __future__ import annotations
 
 import json
-import os
 import signal
 import sqlite3
 import subprocess
@@ -33,6 +32,8 @@ from test_engine_processes import (
     summaries,
     wait_for,
 )
+
+from issuesync.store.uow import flock_holder
 
 LEASE_MS = "30000"  # the default: what a restart used to wait for
 # A few processes start in each test; on a loaded 2-core machine each start takes seconds.
@@ -71,14 +72,8 @@ class Home:
         pytest.fail(f"{process.args} ended: {self.logs[process.pid].read_text()}")
 
     def holds_write_turn(self, process: subprocess.Popen[bytes]) -> bool:
-        """Whether the process holds the flock of the database's write turn (/proc/locks)."""
-        stat = (self.path / "issuesync.db.writelock").stat()
-        device = f"{os.major(stat.st_dev):02x}:{os.minor(stat.st_dev):02x}:{stat.st_ino}"
-        for line in Path("/proc/locks").read_text().splitlines():
-            parts = line.split()
-            if len(parts) > 5 and parts[1] == "FLOCK" and parts[5] == device:
-                return parts[4] == str(process.pid)
-        return False
+        """Whether the process holds the database's write turn (its ``flock``)."""
+        return flock_holder(self.path / "issuesync.db.writelock") == process.pid
 
     def serve(self, **extra: str) -> subprocess.Popen[bytes]:
         process = self.start("serve", **extra)

@@ -696,7 +696,8 @@ class Engine:
     def _failing(self, doing: str, exc: Exception) -> None:
         """Record in the process's health that the engine's loop fails (logged once per
         reason, not every second); the store's own failures name the cause."""
-        reason = exc.message.split(";")[0] if isinstance(exc, IssueSyncError) else ""
+        said = exc.message.split("; ")[0] if isinstance(exc, IssueSyncError) else ""
+        reason = said.removesuffix(": nothing was changed")
         reason = reason or f"internal error: {exc.__class__.__name__}"
         if self.services.health.fail(ENGINE, f"the engine {doing}: {reason}"):
             log.error("the engine %s", doing, exc_info=exc)

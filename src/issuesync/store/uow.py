@@ -261,7 +261,7 @@ class WriterLock:
                     return
                 left = deadline - time.monotonic()
                 if left <= 0:
-                    raise self._busy("another process", holder=self._holder())
+                    raise self._busy("another process", holder=flock_holder(self._path))
                 time.sleep(min(delay, left))
                 delay = min(delay * 2, POLL_MAX_S)
         finally:
@@ -290,23 +290,6 @@ class WriterLock:
             retry_after_s=self.retry_after_s,
         )
 
-    def _holder(self) -> int | None:
-        """The process holding the lock file's ``flock``, from ``/proc/locks`` (Linux)."""
-        if self._fd is None:
-            return None
-        try:
-            stat = os.fstat(self._fd)
-            locks = Path("/proc/locks").read_text(encoding="ascii", errors="replace")
-        except OSError:
-            return None
-        device = f"{os.major(stat.st_dev):02x}:{os.minor(stat.st_dev):02x}:{stat.st_ino}"
-        for line in locks.splitlines():
-            # "1: FLOCK  ADVISORY  WRITE 1234 08:01:5678 0 EOF" ("1: -> FLOCK ..." waits)
-            parts = line.split()
-            if len(parts) > 5 and parts[1] == "FLOCK" and parts[5] == device:  # noqa: PLR2004
-                return int(parts[4]) if parts[4].isdigit() else None
-        return None
-
     def release(self) -> None:
         """Give the write turn to the next writer."""
         if self._fd is not None:
@@ -321,6 +304,25 @@ class WriterLock:
             if fd is not None:
                 os.close(fd)
         self._fd = self._queue_fd = None
+
+
+def flock_holder(path: Path | None) -> int | None:
+    """The process holding a file's exclusive ``flock``, from ``/proc/locks`` (Linux;
+    None elsewhere or when nobody holds it)."""
+    if path is None:
+        return None
+    try:
+        stat = path.stat()
+        locks = Path("/proc/locks").read_text(encoding="ascii", errors="replace")
+    except OSError:
+        return None
+    device = f"{os.major(stat.st_dev):02x}:{os.minor(stat.st_dev):02x}:{stat.st_ino}"
+    for line in locks.splitlines():
+        # "1: FLOCK  ADVISORY  WRITE 1234 08:01:5678 0 EOF" ("1: -> FLOCK ..." waits)
+        parts = line.split()
+        if len(parts) > 5 and parts[1] == "FLOCK" and parts[3] == "WRITE" and parts[5] == device:  # noqa: PLR2004
+            return int(parts[4]) if parts[4].isdigit() else None
+    return None
 
 
 def _try_flock(fd: int, operation: int) -> bool:
