@@ -148,6 +148,18 @@ def _integration(home: Home, tmp_path: Path) -> None:
     cli(home.env, "integration", "start", "INT-1")
 
 
+def taken_over(home: Home, successor: subprocess.Popen[bytes], lapse: int) -> None:
+    """``successor`` holds both connectors, taken before the dead one's leases lapsed
+    (proven dead, not waited out), and an issue created now syncs."""
+    taken = wait_for(lambda: home.held_by(successor), "the successor's leases", timeout=60)
+    assert all(start_ms is not None and start_ms < lapse for _, start_ms, _ in taken), (
+        taken,
+        lapse,
+    )
+    home.create("after the kill")
+    wait_for(lambda: "after the kill" in summaries(home.client, "PB"), "a twin after the kill")
+
+
 def test_a_restarted_server_takes_its_killed_predecessors_connectors_at_once(
     home: Home, tmp_path: Path
 ) -> None:
@@ -161,15 +173,7 @@ def test_a_restarted_server_takes_its_killed_predecessors_connectors_at_once(
     first.kill()  # SIGKILL: no lease is given back
     first.wait(10)
     lapse = min(until for _, _, until in home.leases() if until is not None)
-    second = home.serve()
-    taken = wait_for(lambda: home.held_by(second), "the new server's leases", timeout=60)
-    # Taken from a process proven dead, not after the lease lapsed.
-    assert all(start_ms is not None and start_ms < lapse for _, start_ms, _ in taken), (
-        taken,
-        lapse,
-    )
-    home.create("after the restart")
-    wait_for(lambda: "after the restart" in summaries(home.client, "PB"), "a twin after restart")
+    taken_over(home, home.serve(), lapse)
     # The dead server's lock file goes once nothing names it any more.
     assert len(dead_lock) == 1
     wait_for(lambda: not (dead_lock & home.lock_files()), "the stale lock file to go")
@@ -205,10 +209,4 @@ def test_a_stopped_worker_keeps_its_leases_and_a_killed_one_loses_them_at_once(
     lapse = min(until for _, _, until in home.leases() if until is not None)
     first.kill()
     first.wait(10)
-    taken = wait_for(lambda: home.held_by(second), "the second worker's leases", timeout=60)
-    assert all(start_ms is not None and start_ms < lapse for _, start_ms, _ in taken), (
-        taken,
-        lapse,
-    )
-    home.create("after the kill")
-    wait_for(lambda: "after the kill" in summaries(home.client, "PB"), "a twin after the kill")
+    taken_over(home, second, lapse)

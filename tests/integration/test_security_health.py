@@ -16,7 +16,6 @@ The holders are real processes (``flock`` on the lock file; ``sqlite3`` in
 
 from __future__ import annotations
 
-import os
 import shutil
 import subprocess
 import sys
@@ -35,6 +34,7 @@ from pydantic import SecretStr
 from sqlalchemy import create_engine, make_url, text
 from sqlalchemy.exc import DBAPIError
 from sync_helpers import local_body, wait_for
+from test_cli import run
 from tracker_helpers import API, create_issue, create_project
 
 from issuesync.accounts import NewUser, create_user
@@ -100,18 +100,14 @@ class Served:
         return self.home / "issuesync.db"
 
     def cli(self, *args: str) -> subprocess.CompletedProcess[str]:
-        env = {k: v for k, v in os.environ.items() if not k.startswith("ISSUESYNC_")} | {
-            "ISSUESYNC_HOME": str(self.home),
-            "ISSUESYNC_ADMIN_PASSWORD": PASSWORD,
-            "ISSUESYNC_WRITE_WAIT_MS": str(WAIT_MS),
-        }
-        return subprocess.run(  # noqa: S603 - our own entry point
-            [sys.executable, "-m", "issuesync", *args],
-            capture_output=True,
-            text=True,
-            env=env,
-            timeout=60,
-            check=False,
+        return run(self.home, *args, env={"ISSUESYNC_WRITE_WAIT_MS": str(WAIT_MS)})
+
+    def two_projects_and_a_sync_user(self) -> None:
+        create_project(self.client, "PA")
+        create_project(self.client, "PB")
+        create_user(
+            self.services.uow_factory,
+            NewUser(name="backbone", email="bb@example.test", password="backbone"),
         )
 
 
@@ -195,12 +191,7 @@ def test_a_held_write_turn_fails_writes_cleanly_in_every_dialect_then_they_work_
     served: Served,
 ) -> None:
     client = served.client
-    create_project(client, "PA")
-    create_project(client, "PB")
-    create_user(
-        served.services.uow_factory,
-        NewUser(name="backbone", email="bb@example.test", password="backbone"),
-    )
+    served.two_projects_and_a_sync_user()
     assert_healthy(served)
     lock = served.home / "issuesync.db.writelock"
     with holding(HOLD_FLOCK, lock) as holder:
@@ -413,12 +404,7 @@ def test_a_full_disk_shows_in_healthz_the_status_and_the_cli_and_clears_with_spa
         shutil.copyfile(sqlite_template, disk.path / "issuesync.db")
         found = serve(disk.path, live_server, engine=True, engine_lease_ms=5000)
         client = found.client
-        create_project(client, "PA")
-        create_project(client, "PB")
-        create_user(
-            found.services.uow_factory,
-            NewUser(name="backbone", email="bb@example.test", password="backbone"),
-        )
+        found.two_projects_and_a_sync_user()
         created = client.post("/api/1/integrations", json=local_body(outgoingInterval="1s"))
         assert created.status_code == 200, created.text
         assert client.put("/api/1/integrations/INT-1/start").status_code == 200

@@ -11,8 +11,6 @@ Needs root (``mount``); :func:`unavailable` says why not, for a skip::
         disk.free()      # space again
     finally:
         disk.unmount()
-
-It is also a context manager (mounted on enter, unmounted on exit).
 """
 
 from __future__ import annotations
@@ -23,8 +21,6 @@ import os
 import shutil
 import subprocess
 from pathlib import Path
-from types import TracebackType
-from typing import Self
 
 FILLER = ".filler"
 CHUNK = 1024 * 1024
@@ -92,18 +88,6 @@ class FullDisk:
             return
         _run("umount", "-l", str(self.path))
         self.mounted = False
-
-    def __enter__(self) -> Self:
-        self.mount()
-        return self
-
-    def __exit__(
-        self,
-        exc_type: type[BaseException] | None,
-        exc: BaseException | None,
-        tb: TracebackType | None,
-    ) -> None:
-        self.unmount()
 
 
 def _run(*command: str) -> None:
