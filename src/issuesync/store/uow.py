@@ -60,12 +60,14 @@ class UnitOfWork:
         *,
         health: Health | None = None,
         readonly: bool = False,
+        retry_after_s: int = 5,
     ) -> None:
         self._session_factory = session_factory
         self._lock = lock
         self._reader = reader
         self._health = health or Health()
         self._readonly = readonly
+        self._retry_after = retry_after_s  # what a busy store's error tells the client
         self._session: Session | None = None
         self._committed = False
 
@@ -128,18 +130,18 @@ class UnitOfWork:
         if failure is None:
             return None
         self._record(failure)
-        return failure.error(retry_after_s=self._retry_after_s)
+        return failure.error(retry_after_s=self._retry_after)
 
     def _record(self, failure: DatabaseFailure) -> None:
-        area = DATABASE if self._readonly or failure.kind == UNREACHABLE else WRITES
-        doing = "reads fail" if area == DATABASE else "writes fail"
-        if self._health.fail(area, f"{doing}: {failure.reason}", failure.detail):
+        if failure.kind == UNREACHABLE:  # neither reads nor writes work
+            area, reason = DATABASE, failure.reason
+        elif self._readonly:
+            area, reason = DATABASE, f"reads fail: {failure.reason}"
+        else:
+            area, reason = WRITES, f"writes fail: {failure.reason}"
+        if self._health.fail(area, reason, failure.detail):
             level = logging.INFO if failure.kind == BUSY else logging.WARNING
-            log.log(level, "the store %s: %s (%s)", doing, failure.reason, failure.detail)
-
-    @property
-    def _retry_after_s(self) -> int:
-        return self._lock.retry_after_s if self._lock is not None else 5
+            log.log(level, "the store: %s (%s)", reason, failure.detail)
 
     def commit(self) -> None:
         """Commit the transaction; a constraint violation becomes a ``ConflictError``, a
@@ -221,7 +223,7 @@ class WriterLock:
         self._thread_lock = threading.Lock()
         self._health = health or Health()
         self._wait_s = wait_ms / 1000
-        self.retry_after_s = max(1, min(30, math.ceil(self._wait_s)))
+        self.retry_after_s = retry_after(wait_ms)
         self._path = path
         self._fd: int | None = None
         self._queue_fd: int | None = None
@@ -325,6 +327,11 @@ def flock_holder(path: Path | None) -> int | None:
     return None
 
 
+def retry_after(wait_ms: int) -> int:
+    """The ``Retry-After`` of a busy store: the wait, in whole seconds from 1 to 30."""
+    return max(1, min(30, math.ceil(wait_ms / 1000)))
+
+
 def _try_flock(fd: int, operation: int) -> bool:
     try:
         fcntl.flock(fd, operation | fcntl.LOCK_NB)
@@ -342,6 +349,7 @@ class UnitOfWorkFactory:
 
     def __init__(self, database: Database, health: Health | None = None) -> None:
         self.health = health or Health()
+        self._retry_after = retry_after(database.wait_ms)
         self._write = sessionmaker(database.write_engine, expire_on_commit=False)
         self._read = sessionmaker(database.read_engine, expire_on_commit=False)
         self._write_lock = (
@@ -365,5 +373,13 @@ class UnitOfWorkFactory:
 
     def __call__(self, *, readonly: bool = False) -> UnitOfWork:
         if readonly:
-            return UnitOfWork(self._read, health=self.health, readonly=True)
-        return UnitOfWork(self._write, self._write_lock, self._read_after, health=self.health)
+            return UnitOfWork(
+                self._read, health=self.health, readonly=True, retry_after_s=self._retry_after
+            )
+        return UnitOfWork(
+            self._write,
+            self._write_lock,
+            self._read_after,
+            health=self.health,
+            retry_after_s=self._retry_after,
+        )
