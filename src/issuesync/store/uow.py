@@ -79,13 +79,13 @@ class UnitOfWork:
         return self._session
 
     def __enter__(self) -> Self:
-        left_s = self._lock.acquire() if self._lock is not None else None
+        left_ms = self._lock.acquire() if self._lock is not None else None
         self._session = self._session_factory()
         self._committed = False
-        if left_s is not None:
+        if left_ms is not None:
             # BEGIN IMMEDIATE now, with SQLite's busy handler bounded by what is left
             # of the wait (another program may hold SQLite's own lock).
-            busy_ms = max(MIN_BUSY_MS, math.floor(left_s * 1000))
+            busy_ms = max(MIN_BUSY_MS, left_ms)
             try:
                 self._session.connection(execution_options={BUSY_MS_OPTION: busy_ms})
             except BaseException as exc:
@@ -193,6 +193,7 @@ class UnitOfWork:
 
 POLL_FIRST_S = 0.001  # a waiting process looks again after 1 ms, then 2, 4, 8 ...
 POLL_MAX_S = 0.01  # ... and at least every 10 ms: 100 cheap system calls a second
+NO_REAL_WAIT_S = 0.1  # a turn taken sooner leaves SQLite the whole wait (no PRAGMA to change)
 YIELD_S = 5 * POLL_MAX_S  # how long a process lets a waiting one go first (it looks every 10 ms)
 
 
@@ -222,6 +223,7 @@ class WriterLock:
     ) -> None:
         self._thread_lock = threading.Lock()
         self._health = health or Health()
+        self._wait_ms = wait_ms
         self._wait_s = wait_ms / 1000
         self.retry_after_s = retry_after(wait_ms)
         self._path = path
@@ -233,9 +235,11 @@ class WriterLock:
             queue = path.with_name(path.name + ".queue")
             self._queue_fd = os.open(queue, os.O_RDWR | os.O_CREAT, 0o600)
 
-    def acquire(self) -> float:
-        """Wait for this database's write turn; returns the seconds left of the wait."""
-        deadline = time.monotonic() + self._wait_s
+    def acquire(self) -> int:
+        """Wait for this database's write turn; returns the milliseconds left of the wait
+        (all of it after no real wait, so that SQLite's busy timeout need not change)."""
+        started = time.monotonic()
+        deadline = started + self._wait_s
         if not self._thread_lock.acquire(timeout=self._wait_s):
             raise self._busy("another writer of this process")
         try:
@@ -244,7 +248,10 @@ class WriterLock:
         except BaseException:
             self._thread_lock.release()
             raise
-        return max(deadline - time.monotonic(), 0.0)
+        now = time.monotonic()
+        if now - started < NO_REAL_WAIT_S:
+            return self._wait_ms
+        return max(math.floor((deadline - now) * 1000), 0)
 
     def _take_turn(self, deadline: float) -> None:
         assert self._fd is not None
