@@ -19,6 +19,7 @@ from issuesync.auth import Authenticator
 from issuesync.config import Settings
 from issuesync.engine.connectors import QueuePlaces
 from issuesync.errors import ConfigurationError
+from issuesync.health import Health
 from issuesync.security import (
     PROCESS_UMASK,
     SecretBox,
@@ -54,6 +55,7 @@ class Services:
     authenticator: Authenticator
     tracker: LocalTracker
     secrets: SecretBox
+    health: Health
 
     @property
     def queue_places(self) -> QueuePlaces:
@@ -83,8 +85,9 @@ def build_services(settings: Settings) -> Services:
             shown,
             more,
         )
-    database = connect(settings.resolved_database_url)
-    uow_factory = UnitOfWorkFactory(database)
+    database = connect(settings.resolved_database_url, wait_ms=settings.write_wait_ms)
+    health = Health()  # what fails in this process: the store and the engine report here
+    uow_factory = UnitOfWorkFactory(database, health)
     key = load_or_create_secret_key(
         settings.home, settings.secret_key.get_secret_value() if settings.secret_key else None
     )
@@ -101,6 +104,7 @@ def build_services(settings: Settings) -> Services:
             show_email_addresses=settings.show_email_addresses,
         ),
         secrets=SecretBox(key),
+        health=health,
     )
 
 
@@ -173,6 +177,7 @@ def create_app(services: Services) -> FastAPI:
         install_error_handlers,
         jira_error,
     )
+    from issuesync.api.health import DatabaseProbe  # noqa: PLC0415
     from issuesync.trackers.local.routes import JIRA_PREFIX  # noqa: PLC0415
 
     app = FastAPI(
@@ -187,6 +192,9 @@ def create_app(services: Services) -> FastAPI:
     backbone.install(app, shapes)
     install_error_handlers(app, shapes)
     app.router.routes.extend(_routes())
+    probe = DatabaseProbe(services)  # /healthz knows whether the database answers
+    app.router.on_startup.append(probe.start)
+    app.router.on_shutdown.insert(0, probe.stop)
     return app
 
 

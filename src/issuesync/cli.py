@@ -29,8 +29,9 @@ from issuesync.cli_integrations import CliContext, integration_commands, syncinf
 from issuesync.cli_sync import add_resync_command, messages_commands, run_worker
 from issuesync.config import Settings
 from issuesync.domain.redaction import redact
-from issuesync.errors import IssueSyncError
+from issuesync.errors import BusyError, IssueSyncError
 from issuesync.security import PROCESS_UMASK, generate_password, redact_logs
+from issuesync.store.db import UNREACHABLE, database_failure
 
 app = typer.Typer(
     name="issuesync",
@@ -46,6 +47,7 @@ app.add_typer(db_app, name="db")
 app.add_typer(user_app, name="user")
 app.add_typer(token_app, name="token")
 
+EXIT_TEMPFAIL = 75  # sysexits.h EX_TEMPFAIL: the store is busy; the same command may be retried
 out = Console(soft_wrap=True)
 err = Console(stderr=True, soft_wrap=True)
 T = TypeVar("T")
@@ -322,11 +324,19 @@ def _run(command: Callable[[], T]) -> T:
     except CliError as exc:
         err.print(f"error: {exc.message}", highlight=False)
         sys.exit(exc.code)
+    except BusyError as exc:  # the store cannot take the work now: a script may retry
+        err.print(f"error: {exc.describe()}", highlight=False)
+        sys.exit(EXIT_TEMPFAIL)
     except IssueSyncError as exc:
         err.print(f"error: {redact(exc.describe())}", highlight=False)
         sys.exit(1)
     except SQLAlchemyError as exc:
+        failure = database_failure(exc)
         reason = str(getattr(exc, "orig", None) or exc).strip().splitlines()[0]
+        if failure is not None and failure.retryable:  # outside a unit of work: migrations
+            hint = " (check ISSUESYNC_DATABASE_URL)" if failure.kind == UNREACHABLE else ""
+            err.print(f"error: {failure.error().describe()} ({reason}){hint}", highlight=False)
+            sys.exit(EXIT_TEMPFAIL)
         err.print(
             f"error: the database failed: {reason} (check ISSUESYNC_DATABASE_URL)", highlight=False
         )
@@ -345,4 +355,7 @@ def main() -> None:
     the database and its ``-wal``, attachments, message files, blobs in transit.
     """
     os.umask(PROCESS_UMASK)
+    # A command's failure is its one line on stderr: what the store logs on the way (a
+    # busy store, a full disk) is for servers, which configure logging (serve, worker).
+    logging.getLogger("issuesync").addHandler(logging.NullHandler())
     _run(lambda: app(standalone_mode=True))

@@ -22,7 +22,7 @@ from rich.table import Table
 
 from issuesync.app import Services
 from issuesync.engine.connectors import connector_rows
-from issuesync.engine.integration_json import integration_json
+from issuesync.engine.integration_json import integration_json, trouble_text
 from issuesync.engine.integrations import (
     create_integration,
     delete_integration,
@@ -33,6 +33,7 @@ from issuesync.engine.integrations import (
     set_running,
     update_integration,
 )
+from issuesync.engine.presence import problems_seen
 from issuesync.engine.syncinfo import delete_sync_info, import_sync_info, list_sync_info
 from issuesync.errors import InvalidInputError
 
@@ -153,13 +154,20 @@ def integration_commands(context: CliContext) -> typer.Typer:  # noqa: C901, PLR
     def show(
         key: Annotated[str, typer.Argument(help="The integration's key, e.g. INT-1.")],
     ) -> None:
-        """Show an integration with its status, as JSON."""
+        """Show an integration with its status, as JSON.
+
+        What fails in the engines of this home (a full disk, say) shows in the
+        routes' details, as in the API's status.
+        """
         with (
             context.open_services() as services,
             services.uow_factory(readonly=True) as uow,
         ):
+            trouble = trouble_text(
+                problems_seen(services.health, services.settings.home), detail=True
+            )
             document = integration_json(
-                uow.session, get_integration(uow.session, key), with_status=True
+                uow.session, get_integration(uow.session, key), with_status=True, trouble=trouble
             )
         _echo_json(document)
 

@@ -53,6 +53,13 @@ class Settings(BaseSettings):
         le=MAX_LEASE_MS,
         description="connector lease length in ms, 1000 (a second) to 3600000 (an hour)",
     )
+    write_wait_ms: int = Field(
+        default=10_000,
+        ge=100,
+        le=300_000,
+        description="how long a request or the engine waits for the database (the write "
+        "turn, a lock, a connection) before it fails with 503 busy",
+    )
     # -- guessing and privacy (see the README, "Logins" and "E-mail addresses") --
     login_failures_per_user: int = Field(
         default=5, ge=1, le=1000, description="failed passwords per user name per window"

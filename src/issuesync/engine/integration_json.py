@@ -24,6 +24,7 @@ from issuesync.domain.redaction import redact
 from issuesync.domain.urls import without_credentials
 from issuesync.engine.connectors import load_configuration
 from issuesync.errors import NotFoundError
+from issuesync.health import Problem
 from issuesync.store.base import now_ms
 from issuesync.store.sync import ConnectorRow, ConnectorState, IntegrationRow, MessageRow
 
@@ -72,13 +73,14 @@ def connector_json(row: ConnectorRow) -> JsonDict:
 
 
 def integration_json(
-    session: Session, row: IntegrationRow, *, with_status: bool = False
+    session: Session, row: IntegrationRow, *, with_status: bool = False, trouble: str = ""
 ) -> JsonDict:
     """The integration as ``GET /integrations/{key}`` returns it (seed 001).
 
-    With ``with_status``, the ``status`` block of seed 002's list is added.
+    With ``with_status``, the ``status`` block of seed 002's list is added, with
+    ``trouble`` (see :func:`trouble_text`) in the routes' details.
     """
-    return integrations_json(session, [row], with_status=with_status)[0]
+    return integrations_json(session, [row], with_status=with_status, trouble=trouble)[0]
 
 
 def integrations_json(
@@ -87,6 +89,7 @@ def integrations_json(
     *,
     with_status: bool = False,
     now: int | None = None,
+    trouble: str = "",
 ) -> list[JsonDict]:
     """Several integrations, read in a fixed number of queries however many there are.
 
@@ -109,7 +112,7 @@ def integrations_json(
         if row.distributed:
             body["distributed"] = True
         if with_status:
-            body["status"] = statuses.status(row, first.id, second.id, at)
+            body["status"] = statuses.status(row, first.id, second.id, at, trouble)
         body["firstConnector"] = connector_json(first)
         body["secondConnector"] = connector_json(second)
         shown.append(body)
@@ -128,7 +131,11 @@ class IntegrationText:
 
 
 def integration_texts(
-    session: Session, rows: Sequence[IntegrationRow], *, now: int | None = None
+    session: Session,
+    rows: Sequence[IntegrationRow],
+    *,
+    now: int | None = None,
+    trouble: str = "",
 ) -> list[IntegrationText]:
     """Integrations with their status as JSON text, in three queries however many there are.
 
@@ -146,7 +153,7 @@ def integration_texts(
         key = ("integration", row.id, row.modified_ms, *statuses.versions.get(row.id, []))
         head, connectors = _rendered(key, functools.partial(_render_static, session, row))
         first_id, second_id = statuses.pair(row.id)
-        status = _dumps(statuses.status(row, first_id, second_id, at))
+        status = _dumps(statuses.status(row, first_id, second_id, at, trouble))
         texts.append(
             IntegrationText(
                 id=row.id,
@@ -226,20 +233,23 @@ class _Statuses:
             raise NotFoundError(f"The integration {integration_id} does not have two connectors.")
         return found[0][0], found[1][0]
 
-    def status(self, row: IntegrationRow, first_id: int, second_id: int, now: int) -> JsonDict:
-        """The integration's status block (seed 002)."""
+    def status(
+        self, row: IntegrationRow, first_id: int, second_id: int, now: int, trouble: str = ""
+    ) -> JsonDict:
+        """The integration's status block (seed 002), with ``trouble`` in every route's details."""
         return {
             "status": "RUNNING" if row.running else "STOPPED",
-            "firstConnector": self.block(first_id, now),
-            "secondConnector": self.block(second_id, now),
+            "firstConnector": self.block(first_id, now, trouble),
+            "secondConnector": self.block(second_id, now, trouble),
         }
 
-    def block(self, connector_id: int, now: int) -> JsonDict:
+    def block(self, connector_id: int, now: int, trouble: str = "") -> JsonDict:
         return _connector_status(
             self.keys[connector_id],
             self.states.get(connector_id),
             self.errors.get(connector_id, 0),
             now,
+            trouble,
         )
 
 
@@ -358,7 +368,13 @@ def status_json(session: Session, row: IntegrationRow, *, now: int | None = None
     return statuses.status(row, first_id, second_id, now_ms() if now is None else now)
 
 
-def _connector_status(connector_key: str, state: Any, issues_in_error: int, now: int) -> JsonDict:  # noqa: ANN401 - a plain row of connector_states, or None
+def _connector_status(
+    connector_key: str,
+    state: Any,  # noqa: ANN401 - a plain row of connector_states, or None
+    issues_in_error: int,
+    now: int,
+    trouble: str = "",
+) -> JsonDict:
     state = state or ConnectorState(
         online=True,
         incoming_status="STOPPED",
@@ -381,14 +397,40 @@ def _connector_status(connector_key: str, state: Any, issues_in_error: int, now:
         "reconnecting": leased and running and not state.online,
         "incomingRouteStatus": incoming_route,
         "incomingProcessingStatus": state.incoming_processing if leased else "IDLE",
-        "incomingDetails": redact(state.incoming_details or ""),
+        "incomingDetails": _with_trouble(trouble, redact(state.incoming_details or "")),
         "outgoingRouteStatus": outgoing_route,
         "outgoingProcessingStatus": state.outgoing_processing if leased else "IDLE",
-        "outgoingDetails": redact(state.outgoing_details or ""),
+        "outgoingDetails": _with_trouble(trouble, redact(state.outgoing_details or "")),
         "externalRouteStatus": "STARTED" if running else "STOPPED",
         "issuesInError": issues_in_error,
     }
     return body
+
+
+def trouble_text(problems: Sequence[tuple[str, Problem]], *, detail: bool = False) -> str:
+    """What fails in issuesync's processes, as one line for the routes' details.
+
+    Seed 002's status has no place for the health of the process, and monitoring
+    written for Backbone alerts on ``incomingDetails``/``outgoingDetails`` that are
+    not empty: so that is where a full disk or an engine that cannot refresh its
+    connectors shows, in every route (any of them may be held up by it). ``problems``
+    pairs each with the process it was seen in ("" for the reading one). The
+    driver's messages (``detail``) may name the database's host: only where the
+    reader is the operator (the CLI).
+    """
+    parts = []
+    for process, problem in problems:
+        where = f"{process}, " if process else ""
+        parts.append(
+            f"{problem.describe(detail=detail)} ({where}since {backbone_date(problem.since_ms)})"
+        )
+    return f"issuesync is failing: {'; '.join(parts)}" if parts else ""
+
+
+def _with_trouble(trouble: str, details: str) -> str:
+    if not trouble:
+        return details
+    return f"{trouble} | {details}" if details else trouble
 
 
 def _issues_in_error(session: Session, connector_ids: tuple[int, ...]) -> dict[int, int]:

@@ -44,7 +44,7 @@ from sqlalchemy.orm import Session
 from issuesync.app import Services
 from issuesync.domain.message import ReceiveState
 from issuesync.domain.redaction import redact
-from issuesync.engine import incoming, outgoing, queues
+from issuesync.engine import incoming, outgoing, presence, queues
 from issuesync.engine.attachment_links import AttachmentLinks
 from issuesync.engine.connectors import tracker_access
 from issuesync.engine.integrations import PARTNER_SYSTEM, ConnectorConfig, connector_configs
@@ -52,7 +52,8 @@ from issuesync.engine.resync import run_resync
 from issuesync.engine.route import Route
 from issuesync.engine.tasks import RESYNC, pending_tasks
 from issuesync.engine.transport import BlobArea, Transport, VmTransport
-from issuesync.errors import IssueSyncError, TrackerOfflineError
+from issuesync.errors import IssueSyncError, StoreError, TrackerOfflineError
+from issuesync.health import ENGINE
 from issuesync.store.base import now_ms
 from issuesync.store.sync import (
     ConnectorRow,
@@ -89,6 +90,7 @@ class _Slot:
     newest_arrival: int = 0  # the highest receive-queue row id noticed by _notice_arrivals
     next_sweep: int = 0
     failing: set[str] = field(default_factory=set)  # "<route>_details:<chore>", "" for the route
+    retry_after_ms: int | None = None  # a busy store's Retry-After: a shorter back-off
     # The processing readings ("incoming"/"outgoing") last written to the connector's
     # state; the lease wrote IDLE. Kept here so that only a change costs a write.
     processing: dict[str, str] = field(default_factory=lambda: {"incoming": IDLE, "outgoing": IDLE})
@@ -169,6 +171,10 @@ class Engine:
         self._fingerprint: tuple[object, ...] | None = None
         self._wanted: dict[int, tuple[ConnectorConfig, int]] = {}
         self._secrets: dict[int, frozenset[str]] = {}  # per connector, for ``_report``
+        self._presence: presence.Presence | None = None
+        self._published = -1  # the health version last written to the lock file
+        self._dead: set[str] = set()  # owners proven dead (their lock file is free)
+        self._arrivals_failing = False
 
     # -- what runs -------------------------------------------------------------------------
 
@@ -180,6 +186,7 @@ class Engine:
         the sums of their ``modified_ms``: starting, stopping and editing all move it).
         """
         now = now_ms()
+        self._dead = presence.dead_owners(self.services.settings.home, self.owner)
         with self.services.uow_factory(readonly=True) as uow:
             session = uow.session
             fingerprint = tuple(session.execute(_FINGERPRINT).one())
@@ -251,10 +258,23 @@ class Engine:
             session.execute(
                 delete(EngineWorker).where(EngineWorker.seen_ms < now - 10 * self.lease_ms)
             )
+            leased: set[str] = set()
+            if self._dead:  # proven dead: no longer counted, at once
+                dead = list(self._dead)
+                session.execute(delete(EngineWorker).where(EngineWorker.owner.in_(dead)))
+                leased = set(
+                    session.scalars(
+                        select(ConnectorState.lease_owner)
+                        .where(ConnectorState.lease_owner.in_(dead))
+                        .distinct()
+                    )
+                )
             live = session.scalar(
                 select(func.count()).where(EngineWorker.seen_ms >= now - self.lease_ms)
             )
             uow.commit()
+        if self._dead - leased:  # nothing names them any more: their files can go
+            presence.forget(self.services.settings.home, sorted(self._dead - leased))
         return max(int(live or 0), 1)
 
     def _route(self, config: ConnectorConfig) -> Route | None:
@@ -296,17 +316,20 @@ class Engine:
         return VmTransport(self.blobs)
 
     def _lease(self, connector_id: int, now: int) -> bool:
+        """Take a connector's lease: free, ours, lapsed, or its holder proven dead (its
+        lock file in this home is free: ``presence``), so a restarted process takes its
+        predecessor's connectors at once."""
+        free = [
+            ConnectorState.lease_owner.is_(None),
+            ConnectorState.lease_owner == self.owner,
+            ConnectorState.lease_until_ms < now,
+        ]
+        if self._dead:
+            free.append(ConnectorState.lease_owner.in_(list(self._dead)))
         with self.services.uow_factory() as uow:
             taken = uow.session.execute(
                 update(ConnectorState)
-                .where(
-                    ConnectorState.connector_id == connector_id,
-                    or_(
-                        ConnectorState.lease_owner.is_(None),
-                        ConnectorState.lease_owner == self.owner,
-                        ConnectorState.lease_until_ms < now,
-                    ),
-                )
+                .where(ConnectorState.connector_id == connector_id, or_(*free))
                 .values(
                     lease_owner=self.owner,
                     lease_until_ms=now + self.lease_ms,
@@ -395,18 +418,27 @@ class Engine:
             uow.commit()
         slot.processing[route_name] = reading
 
-    def _report(self, connector_id: int, **values: object) -> None:
-        """Write readings to the connector's state; a text without credentials, capped
-        (``redact``: the adapters' edge already took the tracker's words apart)."""
+    def _report(self, connector_id: int, **values: object) -> bool:
+        """Write a connector's readings; False when the store cannot take them now (busy,
+        full: the process's health shows that, and the route reports again next run).
+
+        Texts are written without credentials, capped (``redact``: the adapters' edge
+        already took the tracker's words apart).
+        """
         known = self._secrets.get(connector_id, frozenset())
         values = {k: redact(v, known) if isinstance(v, str) else v for k, v in values.items()}
-        with self.services.uow_factory() as uow:
-            uow.session.execute(
-                update(ConnectorState)
-                .where(ConnectorState.connector_id == connector_id)
-                .values(**values)
-            )
-            uow.commit()
+        try:
+            with self.services.uow_factory() as uow:
+                uow.session.execute(
+                    update(ConnectorState)
+                    .where(ConnectorState.connector_id == connector_id)
+                    .values(**values)
+                )
+                uow.commit()
+        except StoreError as exc:
+            log.debug("could not report the state of connector %s: %s", connector_id, exc)
+            return False
+        return True
 
     # -- running routes --------------------------------------------------------------------
 
@@ -459,7 +491,8 @@ class Engine:
                 slot.next_in = (
                     now
                     if again
-                    else now + (interval.incoming_interval_ms if applied >= 0 else self.backoff_ms)
+                    else now
+                    + (interval.incoming_interval_ms if applied >= 0 else self._backoff(slot))
                 )
                 if not again:
                     self._processing(slot, "incoming", IDLE)
@@ -472,7 +505,7 @@ class Engine:
                     lambda: outgoing.poll(slot.route, on_work=outgoing_work).messages_sent,
                 )
                 slot.next_out = now + (
-                    interval.outgoing_interval_ms if sent >= 0 else self.backoff_ms
+                    interval.outgoing_interval_ms if sent >= 0 else self._backoff(slot)
                 )
                 if sent > 0:
                     moved += sent
@@ -524,6 +557,8 @@ class Engine:
             return -1
         except IssueSyncError as exc:
             slot.failing.add(failure)
+            if exc.retry_after_s is not None:  # a busy or full store: try again after this
+                slot.retry_after_ms = exc.retry_after_s * 1000
             self._report(slot.route.id, **{details: exc.message})
             return -1
         except Exception as exc:
@@ -533,14 +568,21 @@ class Engine:
             return -1
         back_online = slot.offline and not chore
         if back_online or failure in slot.failing:
-            slot.offline = slot.offline and not back_online
-            slot.failing.discard(failure)
+            others = slot.failing - {failure}
             values: dict[str, object] = {"online": True} if back_online else {}
-            if not any(f.startswith(f"{details}:") for f in slot.failing):
+            if not any(f.startswith(f"{details}:") for f in others):
                 values[details] = ""  # another failure of this route keeps its details
-            if values:
-                self._report(slot.route.id, **values)
+            # Forgotten only once the store took the good news: else the next run tries again.
+            if not values or self._report(slot.route.id, **values):
+                slot.offline = slot.offline and not back_online
+                slot.failing.discard(failure)
         return int(result)
+
+    def _backoff(self, slot: _Slot) -> int:
+        """How long a failed route waits: the store's Retry-After when it was busy or full
+        (it says when to try again), else :attr:`backoff_ms`."""
+        wait, slot.retry_after_ms = slot.retry_after_ms, None
+        return self.backoff_ms if wait is None else min(wait, self.backoff_ms)
 
     def step(self) -> int:
         """Refresh, then run every connector's routes once; returns messages moved."""
@@ -561,6 +603,10 @@ class Engine:
         if self._thread is not None:
             return
         self._stop.clear()
+        try:
+            self._presence = presence.Presence.claim(self.services.settings.home, self.owner)
+        except OSError as exc:  # a full disk, say: the engine runs; its leases lapse as before
+            log.warning("the engine could not create its lock file: %s", exc)
         self._pool = ThreadPoolExecutor(self.workers, thread_name_prefix="issuesync-route")
         self._thread = threading.Thread(target=self._loop, name="issuesync-engine", daemon=True)
         self._thread.start()
@@ -582,22 +628,36 @@ class Engine:
             with self.services.uow_factory() as uow:
                 uow.session.execute(delete(EngineWorker).where(EngineWorker.owner == self.owner))
                 uow.commit()
+        if self._presence is not None:
+            self._presence.close()
+            self._presence = None
 
     def _loop(self) -> None:
+        health = self.services.health
         while not self._stop.is_set():
             now = now_ms()
             if now - self._last_reload >= self.reload_ms:
                 self._last_reload = now
                 try:
                     self.refresh()
-                except Exception:
-                    log.exception("the engine could not read the integrations")
+                except Exception as exc:  # noqa: BLE001 - shown in the health, logged once
+                    self._failing("cannot refresh its connectors", exc)
+                else:
+                    if health.recover(ENGINE) is not None:
+                        log.info("the engine refreshes its connectors again")
             if now - self._last_arrivals >= ARRIVALS_MS:
                 self._last_arrivals = now
                 try:
                     self._notice_arrivals()
                 except Exception:
-                    log.exception("the engine could not look for arrived messages")
+                    if not self._arrivals_failing:  # every 100 ms: logged when it starts
+                        log.exception("the engine could not look for arrived messages")
+                    self._arrivals_failing = True
+                else:
+                    self._arrivals_failing = False
+            if self._presence is not None and health.version != self._published:
+                self._published = health.version
+                self._presence.publish(health.problems())
             with self._slots_lock:
                 due = [
                     (cid, slot)
@@ -639,9 +699,22 @@ class Engine:
                 slot.newest_arrival = row_id
                 self._nudge(connector_id)
 
+    def _failing(self, doing: str, exc: Exception) -> None:
+        """Record in the process's health that the engine's loop fails (logged once per
+        reason, not every second); the store's own failures name the cause."""
+        said = exc.message.split("; ")[0] if isinstance(exc, IssueSyncError) else ""
+        reason = said.removesuffix(": nothing was changed")
+        reason = reason or f"internal error: {exc.__class__.__name__}"
+        if self.services.health.fail(ENGINE, f"the engine {doing}: {reason}"):
+            log.error("the engine %s", doing, exc_info=exc)
+
     def _run_in_pool(self, connector_id: int, slot: _Slot) -> None:
         try:
             self.run_connector(connector_id)
+        except Exception as exc:  # noqa: BLE001 - a reading it could not write: the store fails
+            log.warning("connector %s could not run: %s", slot.route.connector.key, exc)
+            later = now_ms() + self.backoff_ms  # not again at once: that would spin
+            slot.next_in, slot.next_out = max(slot.next_in, later), max(slot.next_out, later)
         finally:
             slot.busy = False
             if now_ms() >= min(slot.next_in, slot.next_out):

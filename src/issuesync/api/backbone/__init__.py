@@ -25,7 +25,8 @@ def backbone_error(status: int, message: str, field_errors: Mapping[str, str]) -
 
 def install(app: FastAPI, shapes: ErrorShapes) -> None:
     """What the routes need of their app: the status board, and Backbone's error shape."""
-    app.state.backbone_board = StatusBoard(app.state.services.uow_factory)
+    services = app.state.services
+    app.state.backbone_board = StatusBoard(services.uow_factory, home=services.settings.home)
     for prefix in PREFIXES:
         shapes.register(prefix, backbone_error)
 

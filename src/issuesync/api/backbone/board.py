@@ -13,6 +13,12 @@ through this process's API is seen at once (its routes
 :meth:`StatusBoard.invalidate` the board). An integration missing from the
 snapshot is looked up again before the answer is a 404, so one created a moment
 ago elsewhere is found.
+
+What fails in issuesync's processes (:mod:`issuesync.health`: this process's
+problems, and those the live engines of the same home publish) is shown in
+every route's details (``engine/integration_json.trouble_text``): a change of
+this process's health takes a new snapshot at once, one of another engine's is
+seen with the next snapshot.
 """
 
 from __future__ import annotations
@@ -21,10 +27,13 @@ import logging
 import threading
 import time
 from dataclasses import dataclass
+from pathlib import Path
 
 from issuesync.auth import Principal
-from issuesync.engine.integration_json import IntegrationText, integration_texts
+from issuesync.engine.integration_json import IntegrationText, integration_texts, trouble_text
 from issuesync.engine.integrations import list_integrations
+from issuesync.engine.presence import problems_seen
+from issuesync.health import Health
 from issuesync.store.uow import UnitOfWorkFactory
 
 log = logging.getLogger(__name__)
@@ -39,6 +48,7 @@ class Snapshot:
 
     taken: float  # time.monotonic()
     generation: int
+    health: int  # the version of this process's health it shows
     texts: tuple[IntegrationText, ...]
     by_key: dict[str, IntegrationText]
 
@@ -66,8 +76,12 @@ class Snapshot:
 class StatusBoard:
     """The current :class:`Snapshot`, taken again when older than :data:`TTL_S`."""
 
-    def __init__(self, uow_factory: UnitOfWorkFactory, *, ttl_s: float = TTL_S) -> None:
+    def __init__(
+        self, uow_factory: UnitOfWorkFactory, *, home: Path | None = None, ttl_s: float = TTL_S
+    ) -> None:
         self._uow_factory = uow_factory
+        self._health: Health = uow_factory.health
+        self._home = home  # whose engines' published problems to show too
         self._ttl_s = ttl_s
         self._snapshot: Snapshot | None = None
         self._generation = 0
@@ -82,7 +96,11 @@ class StatusBoard:
         thread takes the next one, so that no request waits for that read.
         """
         snapshot = self._snapshot
-        if snapshot is None or snapshot.generation != self._generation:
+        if (
+            snapshot is None
+            or snapshot.generation != self._generation
+            or snapshot.health != self._health.version
+        ):
             return None
         age = time.monotonic() - snapshot.taken
         if age <= self._ttl_s:
@@ -120,12 +138,22 @@ class StatusBoard:
             if snapshot is not None and (after is None or snapshot.taken > after.taken):
                 return snapshot
             generation = self._generation
+            health = self._health.version
             taken = time.monotonic()
+            trouble = self._trouble()
             with self._uow_factory(readonly=True) as uow:
-                texts = tuple(integration_texts(uow.session, list_integrations(uow.session)))
-            snapshot = Snapshot(taken, generation, texts, {text.key: text for text in texts})
+                rows = list_integrations(uow.session)
+                texts = tuple(integration_texts(uow.session, rows, trouble=trouble))
+            snapshot = Snapshot(
+                taken, generation, health, texts, {text.key: text for text in texts}
+            )
             self._snapshot = snapshot
             return snapshot
+
+    def _trouble(self) -> str:
+        if self._home is None:
+            return trouble_text([("", problem) for problem in self._health.problems()])
+        return trouble_text(problems_seen(self._health, self._home))
 
     def invalidate(self) -> None:
         """Something changed through this process: the next read takes a new snapshot."""

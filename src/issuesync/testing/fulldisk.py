@@ -1,0 +1,94 @@
+"""A really full disk for tests: a small tmpfs mounted on a folder, filled to the last byte.
+
+Needs root (``mount``); :func:`unavailable` says why not, for a skip::
+
+    disk = FullDisk(tmp_path / "home", size="16m")
+    disk.mount()
+    try:
+        ...              # put a home, a database, a WAL on it
+        disk.fill()      # now every write that needs a new block fails with ENOSPC
+        ...
+        disk.free()      # space again
+    finally:
+        disk.unmount()
+"""
+
+from __future__ import annotations
+
+import contextlib
+import errno
+import os
+import shutil
+import subprocess
+from pathlib import Path
+
+FILLER = ".filler"
+CHUNK = 1024 * 1024
+
+
+def unavailable() -> str | None:
+    """Why a tmpfs cannot be mounted here (None when it can)."""
+    if not hasattr(os, "geteuid") or os.geteuid() != 0:
+        return "mounting a tmpfs needs root"
+    if shutil.which("mount") is None or shutil.which("umount") is None:
+        return "mount and umount are not installed"
+    return None
+
+
+class FullDisk:
+    """A tmpfs of ``size`` (``mount -o size=``: ``16m``, ``512k``) on ``path``."""
+
+    def __init__(self, path: Path, *, size: str = "16m") -> None:
+        self.path = path
+        self.size = size
+        self.mounted = False
+
+    def mount(self) -> None:
+        """Create the folder and mount an empty tmpfs on it, private to this user."""
+        self.path.mkdir(parents=True, exist_ok=True)
+        _run("mount", "-t", "tmpfs", "-o", f"size={self.size},mode=0700", "tmpfs", str(self.path))
+        self.mounted = True
+
+    def fill(self) -> int:
+        """Write a file until the disk is full (to the last block); returns the bytes
+        written."""
+        written = 0
+        with (self.path / FILLER).open("ab", buffering=0) as filler:
+            for size in (CHUNK, 4096, 512, 1):
+                block = b"\0" * size
+                while True:
+                    try:
+                        done = filler.write(block)
+                    except OSError as exc:
+                        if exc.errno != errno.ENOSPC:
+                            raise
+                        break
+                    written += done or 0
+                    if not done:
+                        break
+        return written
+
+    def free(self) -> None:
+        """Remove what :meth:`fill` wrote."""
+        (self.path / FILLER).unlink(missing_ok=True)
+
+    @property
+    def available(self) -> int:
+        """Bytes free on the disk now."""
+        stat = os.statvfs(self.path)
+        return stat.f_bavail * stat.f_frsize
+
+    def unmount(self) -> None:
+        """Unmount (lazily, if a file is still open: it goes when the last one closes)."""
+        if not self.mounted:
+            return
+        with contextlib.suppress(subprocess.CalledProcessError):
+            _run("umount", str(self.path))
+            self.mounted = False
+            return
+        _run("umount", "-l", str(self.path))
+        self.mounted = False
+
+
+def _run(*command: str) -> None:
+    subprocess.run(command, check=True, capture_output=True, timeout=30)  # noqa: S603 - fixed commands
