@@ -357,5 +357,6 @@ def main() -> None:
     os.umask(PROCESS_UMASK)
     # A command's failure is its one line on stderr: what the store logs on the way (a
     # busy store, a full disk) is for servers, which configure logging (serve, worker).
-    logging.getLogger("issuesync").addHandler(logging.NullHandler())
+    # Other warnings (a home that was open to others) still reach stderr.
+    logging.getLogger("issuesync.store").addHandler(logging.NullHandler())
     _run(lambda: app(standalone_mode=True))
