@@ -59,6 +59,46 @@ def create_user(uow_factory: UnitOfWorkFactory, new: NewUser) -> int:
     return user_id
 
 
+@dataclass(frozen=True)
+class Roles:
+    """What a user may administer: everything (``admin``), or some projects."""
+
+    admin: bool
+    project_admin_keys: tuple[str, ...]
+
+
+def change_roles(
+    uow_factory: UnitOfWorkFactory,
+    user_name: str,
+    *,
+    admin: bool | None = None,
+    add_projects: Iterable[str] = (),
+    remove_projects: Iterable[str] = (),
+) -> Roles:
+    """Make a user an administrator or not, and of which projects; returns the new roles.
+
+    Running servers see the change within 10 seconds (their remembered logins lapse).
+    """
+    added, removed = _project_keys(add_projects), _project_keys(remove_projects)
+    with uow_factory() as uow:
+        user = uow.session.scalar(select(User).where(User.name == user_name))
+        if user is None:
+            raise NotFoundError(f"There is no user named '{user_name}'.")
+        if admin is not None:
+            user.is_admin = admin
+        held = {p.project_key.upper(): p for p in user.project_admin_keys}
+        for key in removed:
+            if key in held:
+                user.project_admin_keys.remove(held.pop(key))
+        for key in added:
+            if key not in held:
+                held[key] = ProjectAdmin(project_key=key)
+                user.project_admin_keys.append(held[key])
+        roles = Roles(user.is_admin, tuple(sorted(held)))
+        uow.commit()
+    return roles
+
+
 def _project_keys(keys: Iterable[str]) -> list[str]:
     cleaned = []
     for key in keys:

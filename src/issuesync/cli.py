@@ -19,6 +19,8 @@ from sqlalchemy.exc import SQLAlchemyError
 from issuesync import __version__
 from issuesync.accounts import (
     NewUser,
+    Roles,
+    change_roles,
     create_token,
     create_user,
     list_tokens,
@@ -256,6 +258,57 @@ def user_create(
     out.print(f"Created user '{name}'" + (f" ({', '.join(roles)})" if roles else "") + ".")
     if password is None:
         out.print(f"Password (shown once): {chosen}")
+
+
+@user_app.command("grant")
+def user_grant(
+    name: Annotated[str, typer.Argument(help="The login name.")],
+    admin: Annotated[bool, typer.Option("--admin", help="Make the user an administrator.")] = False,
+    project_admin: Annotated[
+        list[str] | None,
+        typer.Option("--project-admin", help="A project key the user administers (repeatable)."),
+    ] = None,
+) -> None:
+    """Give a user roles: administrator, or administrator of projects (a sync user, say)."""
+    if not admin and not project_admin:
+        raise CliError("Say what to grant: --admin or --project-admin KEY.", code=2)
+    with _services() as services:
+        roles = change_roles(
+            services.uow_factory,
+            name,
+            admin=True if admin else None,
+            add_projects=project_admin or (),
+        )
+    out.print(f"'{name}' is now {_roles_text(roles)}.")
+
+
+@user_app.command("withdraw")
+def user_withdraw(
+    name: Annotated[str, typer.Argument(help="The login name.")],
+    admin: Annotated[bool, typer.Option("--admin", help="Make the user no administrator.")] = False,
+    project_admin: Annotated[
+        list[str] | None,
+        typer.Option("--project-admin", help="A project key to take back (repeatable)."),
+    ] = None,
+) -> None:
+    """Take roles back from a user."""
+    if not admin and not project_admin:
+        raise CliError("Say what to withdraw: --admin or --project-admin KEY.", code=2)
+    with _services() as services:
+        roles = change_roles(
+            services.uow_factory,
+            name,
+            admin=False if admin else None,
+            remove_projects=project_admin or (),
+        )
+    out.print(f"'{name}' is now {_roles_text(roles)}.")
+
+
+def _roles_text(roles: Roles) -> str:
+    parts = ["an administrator"] if roles.admin else []
+    if roles.project_admin_keys:
+        parts.append("administrator of " + ", ".join(roles.project_admin_keys))
+    return " and ".join(parts) or "a user without administrator roles"
 
 
 @token_app.command("create")

@@ -10,12 +10,14 @@ from pathlib import Path
 
 import httpx
 import pytest
+from sqlalchemy import select
 
 from issuesync import __version__
 from issuesync.app import bootstrap, build_services, create_app
 from issuesync.auth import Principal
 from issuesync.config import Settings
 from issuesync.errors import AuthenticationError
+from issuesync.store.users import User
 from issuesync.testing.server import LiveServer
 from issuesync.trackers.local.search import search
 
@@ -183,3 +185,28 @@ def test_demo_creates_two_projects_once(tmp_path: Path) -> None:
             assert vend["total"] >= 5
     finally:
         services.close()
+
+
+def test_roles_are_granted_and_withdrawn(tmp_path: Path) -> None:
+    assert run(tmp_path, "user", "create", "sync").returncode == 0
+    granted = run(
+        tmp_path, "user", "grant", "sync", "--project-admin", "pb", "--project-admin", "PC"
+    )
+    assert granted.returncode == 0, granted.stderr
+    assert "'sync' is now administrator of PB, PC." in granted.stdout
+    withdrawn = run(tmp_path, "user", "withdraw", "sync", "--project-admin", "PB")
+    assert "'sync' is now administrator of PC." in withdrawn.stdout
+    assert "an administrator and" in run(tmp_path, "user", "grant", "sync", "--admin").stdout
+    last = run(tmp_path, "user", "withdraw", "sync", "--admin", "--project-admin", "PC")
+    assert "'sync' is now a user without administrator roles." in last.stdout
+
+    services = build_services(Settings(home=tmp_path))
+    try:
+        with services.uow_factory(readonly=True) as uow:
+            user = uow.session.scalars(select(User).where(User.name == "sync")).one()
+            assert (user.is_admin, user.project_admin_keys) == (False, [])
+    finally:
+        services.close()
+    assert_one_line_error(run(tmp_path, "user", "grant", "ghost", "--admin"), "no user named")
+    assert_one_line_error(run(tmp_path, "user", "grant", "sync"), "--project-admin")
+    assert_one_line_error(run(tmp_path, "user", "grant", "sync", "--project-admin", "a b"), "a b")

@@ -555,8 +555,9 @@ class LocalAdapter(Tracker):
                 f"The built-in tracker refused to {what}: it is another user's, and the sync "
                 f"user '{name}' lacks the permission {permission} in project {key} (only "
                 f"the author or an administrator of {key} has it). Make '{name}' an "
-                f"administrator of project {key}, or name a sync user who is one; then "
-                "retry the message."
+                f"administrator of project {key} (`issuesync user grant {name} "
+                f"--project-admin {key}`), or name a sync user who is one; then retry the "
+                "message."
             ) from exc
 
     def _record_key(self, kind: str, idempotency_key: str) -> str:
