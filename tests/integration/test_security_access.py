@@ -25,7 +25,7 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from sqlalchemy import update
-from sync_helpers import local_body
+from sync_helpers import integration_pair, local_body
 from tracker_helpers import API, create_issue, create_project
 
 from issuesync.accounts import NewUser, create_token, create_user
@@ -589,3 +589,36 @@ def test_authenticate_takes_any_text(services: Services, header: str) -> None:
     except (AuthenticationError, ThrottledError):
         return
     assert isinstance(principal, Principal)
+
+
+def test_a_message_shows_addresses_only_to_whom_the_jira_api_shows_them(
+    services: Services, admin: httpx.Client, make_client: Callable[..., httpx.Client]
+) -> None:
+    """A message carries its issue's people (the engine matches them by address); the
+    Backbone API shows it to a project administrator without the addresses, in the decoded
+    replica and inside its base64 ``encodedPayload`` alike."""
+    body = local_body()
+    for side in ("firstConnector", "secondConnector"):
+        body[side]["configuration"] = {
+            "fieldMappings": [
+                {"localField": name, "remoteField": name} for name in ("summary", "assignee")
+            ]
+        }
+    make_client("alice", email=ALICE)
+    carol = make_client("carol", project_admin=("PA",))
+    with integration_pair(services, admin, body) as pair:
+        create_issue(admin, "PA", "Alice's", assignee={"name": "alice"})
+        pair.settle()
+        (message,) = [m for m in pair.messages(pair.second_id) if m.kind == "create"]
+    path = f"/api/1/connectors/PB-2/messages/{message.id}"
+    shown = admin.get(path)
+    assert shown.status_code == 200, shown.text
+    assert ALICE in shown.text
+    hidden = carol.get(path)
+    assert hidden.status_code == 200, hidden.text
+    assert ALICE not in hidden.text
+    payload = hidden.json()["message"]["replica"]["encodedPayload"]
+    assert ALICE not in base64.b64decode(payload).decode()
+    replica = hidden.json()["replica"]  # the rest of the message stays
+    assert replica["hubIssue"]["summary"] == "Alice's"
+    assert replica["hubIssue"]["assignee"]["username"] == "alice"

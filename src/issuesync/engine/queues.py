@@ -23,6 +23,7 @@ from issuesync.domain.message import (
     SendState,
 )
 from issuesync.domain.redaction import redact
+from issuesync.domain.replica import Replica
 from issuesync.errors import InvalidInputError, NotFoundError
 from issuesync.store.base import insert_many, insert_rows, table_of
 from issuesync.store.sync import MessageBody, MessageRow
@@ -278,6 +279,33 @@ def message_document(row: MessageRow) -> dict[str, Any]:
         if message.replica is not None:
             document["replica"] = message.replica.decode().to_json()
     return document
+
+
+_ADDRESS_KEYS = frozenset({"email", "emailAddress"})
+
+
+def without_addresses(document: dict[str, Any]) -> dict[str, Any]:
+    """:func:`message_document` with every e-mail address blanked, for people who may
+    not see other users' addresses: in the decoded replica, in the message's fields,
+    and inside the replica's ``encodedPayload`` (made again from the blanked replica)."""
+    hidden = _blank_addresses(document)
+    assert isinstance(hidden, dict)
+    replica = hidden.get("replica")
+    wire = hidden.get("message", {}).get("replica")
+    if isinstance(replica, dict) and isinstance(wire, dict) and "encodedPayload" in wire:
+        wire["encodedPayload"] = Replica.model_validate(replica).encode()
+    return hidden
+
+
+def _blank_addresses(value: object) -> object:
+    if isinstance(value, dict):
+        return {
+            key: None if key in _ADDRESS_KEYS else _blank_addresses(item)
+            for key, item in value.items()
+        }
+    if isinstance(value, list):
+        return [_blank_addresses(item) for item in value]
+    return value
 
 
 def _view(row: MessageRow) -> MessageView:

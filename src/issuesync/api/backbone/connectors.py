@@ -174,6 +174,8 @@ def build_connectors_router() -> APIRouter:
         with services.uow_factory(readonly=True) as uow:
             row = access.visible_connector(uow.session, principal, connectorKey)
             body = queues.message_document(queues.get_message(uow.session, row.id, messageId))
+        if not (principal.is_admin or services.settings.show_email_addresses):
+            body = queues.without_addresses(body)  # as the Jira API shows users to them
         return JSONResponse(body)
 
     def move_messages(action: str, summary: str) -> None:
