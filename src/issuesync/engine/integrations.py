@@ -487,10 +487,10 @@ def _secrets_left_behind(row: ConnectorRow, application: Application) -> dict[st
     proxy in front of a plain-http tracker would see the tracker's secret too.
     Keys are the fields to give, relative to the application.
     """
-    if row.system == LOCAL:
-        return {}
     given = application.model_fields_set
     system = application.resolved_system if "system" in given else row.system
+    if LOCAL in (row.system, system):  # a built-in connector uses no secret, and keeps none
+        return {}
     base_url = application.base_url if "base_url" in given else row.base_url
     new_secret = application.password is not None or application.token is not None
     moved = system != row.system or _place(base_url) != _place(row.base_url)
@@ -529,10 +529,9 @@ def _apply_application(
     With ``merge``, only what the body gave changes. A secret left out always
     keeps the stored one. A built-in connector stores no new secret: the engine
     runs in-process as ``sync_user`` (checked by the caller), and a password or
-    token given only proved who that is; a change of user drops an old secret.
+    token given only proved who that is; one kept from a remote past is dropped.
     """
     given = application.model_fields_set
-    previous_user = row.user
     if not merge or "system" in given:
         row.system = application.resolved_system
     if not merge or "base_url" in given:
@@ -542,8 +541,7 @@ def _apply_application(
     if row.system == LOCAL:
         if sync_user is not None:
             row.user = sync_user
-        if row.user != previous_user:
-            row.secret = None
+        row.secret = None  # the engine works in-process as the user: no secret to keep
     elif application.password is not None:
         row.secret = seal_secret(secrets, "password", application.password.get_secret_value())
     elif application.token is not None:
