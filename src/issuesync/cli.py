@@ -260,46 +260,44 @@ def user_create(
         out.print(f"Password (shown once): {chosen}")
 
 
+AdminOption = Annotated[bool, typer.Option("--admin", help="The administrator role.")]
+ProjectAdminOption = Annotated[
+    list[str] | None,
+    typer.Option("--project-admin", help="A project key, to administer (repeatable)."),
+]
+
+
 @user_app.command("grant")
 def user_grant(
     name: Annotated[str, typer.Argument(help="The login name.")],
-    admin: Annotated[bool, typer.Option("--admin", help="Make the user an administrator.")] = False,
-    project_admin: Annotated[
-        list[str] | None,
-        typer.Option("--project-admin", help="A project key the user administers (repeatable)."),
-    ] = None,
+    admin: AdminOption = False,
+    project_admin: ProjectAdminOption = None,
 ) -> None:
     """Give a user roles: administrator, or administrator of projects (a sync user, say)."""
-    if not admin and not project_admin:
-        raise CliError("Say what to grant: --admin or --project-admin KEY.", code=2)
-    with _services() as services:
-        roles = change_roles(
-            services.uow_factory,
-            name,
-            admin=True if admin else None,
-            add_projects=project_admin or (),
-        )
-    out.print(f"'{name}' is now {_roles_text(roles)}.")
+    _change_roles(name, admin, project_admin or [], grant=True)
 
 
 @user_app.command("withdraw")
 def user_withdraw(
     name: Annotated[str, typer.Argument(help="The login name.")],
-    admin: Annotated[bool, typer.Option("--admin", help="Make the user no administrator.")] = False,
-    project_admin: Annotated[
-        list[str] | None,
-        typer.Option("--project-admin", help="A project key to take back (repeatable)."),
-    ] = None,
+    admin: AdminOption = False,
+    project_admin: ProjectAdminOption = None,
 ) -> None:
     """Take roles back from a user."""
-    if not admin and not project_admin:
-        raise CliError("Say what to withdraw: --admin or --project-admin KEY.", code=2)
+    _change_roles(name, admin, project_admin or [], grant=False)
+
+
+def _change_roles(name: str, admin: bool, projects: list[str], *, grant: bool) -> None:
+    if not admin and not projects:
+        what = "grant" if grant else "withdraw"
+        raise CliError(f"Say what to {what}: --admin or --project-admin KEY.", code=2)
     with _services() as services:
         roles = change_roles(
             services.uow_factory,
             name,
-            admin=False if admin else None,
-            remove_projects=project_admin or (),
+            admin=grant if admin else None,
+            add_projects=projects if grant else (),
+            remove_projects=() if grant else projects,
         )
     out.print(f"'{name}' is now {_roles_text(roles)}.")
 

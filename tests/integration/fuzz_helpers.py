@@ -15,6 +15,13 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis.errors import Unsatisfiable
 from schemathesis import GenerationMode
 
+from issuesync.app import Services
+from issuesync.domain.integration import IntegrationSpec
+from issuesync.engine.integrations import create_integration, project_checker
+from issuesync.engine.lifecycle import request_start
+from issuesync.engine.syncinfo import import_sync_info
+from issuesync.trackers.local import catalog, issues, subresources
+
 Check = Callable[..., Any]
 
 
@@ -67,3 +74,35 @@ def fuzz_operations(
             except Exception as exc:  # noqa: BLE001 - collect every operation's failure
                 failures.append(f"{operation.label}: {exc}")
     return failures
+
+
+def make_fuzz_world(services: Services, authorization: str) -> str:
+    """What fuzzed paths name, made as the administrator of ``authorization``: projects PA
+    and PB, issue PA-1 with a comment, INT-1 (connectors PA-1 and PB-2) with a sync
+    information entry, and a start task; returns the task's id."""
+    admin = services.authenticator.authenticate(authorization)
+    for key in ("PA", "PB"):
+        with services.tracker.write(admin) as op:
+            catalog.create_project(op, {"key": key, "name": f"Project {key}"})
+    with services.tracker.write(admin) as op:
+        issues.create_issue(
+            op,
+            {"project": {"key": "PA"}, "summary": "Fuzz target", "issuetype": {"name": "Task"}},
+            {},
+        )
+    with services.tracker.write(admin) as op:
+        subresources.add_comment(op, "PA-1", {"body": "a comment"})
+    body = {"firstConnector": {"projectKey": "PA"}, "secondConnector": {"projectKey": "PB"}}
+    with services.uow_factory() as uow:
+        row = create_integration(
+            uow.session,
+            IntegrationSpec.model_validate(body),
+            actor="admin",
+            secrets=services.secrets,
+            project_exists=project_checker(uow.session),
+            places=services.queue_places,
+        )
+        import_sync_info(uow.session, "PA-1", [{"localIssueKey": "PA-1", "remoteIssueKey": "PB-1"}])
+        task_id = request_start(uow.session, row.key, "admin").id
+        uow.commit()
+    return task_id

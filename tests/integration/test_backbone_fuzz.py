@@ -16,7 +16,7 @@ from pathlib import Path
 
 import pytest
 import schemathesis
-from fuzz_helpers import fuzz_operations
+from fuzz_helpers import fuzz_operations, make_fuzz_world
 from pydantic import SecretStr
 from schemathesis.checks import not_a_server_error
 from schemathesis.specs.openapi.checks import (
@@ -26,11 +26,6 @@ from schemathesis.specs.openapi.checks import (
 
 from issuesync.app import Services, bootstrap, build_services, create_app
 from issuesync.config import Settings
-from issuesync.domain.integration import IntegrationSpec
-from issuesync.engine.integrations import create_integration, project_checker
-from issuesync.engine.lifecycle import request_start
-from issuesync.engine.syncinfo import import_sync_info
-from issuesync.trackers.local import catalog, issues
 
 ADMIN = "Basic " + base64.b64encode(b"admin:fuzz-password").decode()
 PREFIX = "/api/1"
@@ -43,29 +38,7 @@ def fuzzed(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[Services,
         Settings(home=home, admin_password=SecretStr("fuzz-password"), base_url="http://fuzz")
     )
     bootstrap(services)
-    admin = services.authenticator.authenticate(ADMIN)
-    for key in ("PA", "PB"):
-        with services.tracker.write(admin) as op:
-            catalog.create_project(op, {"key": key, "name": f"Project {key}"})
-    with services.tracker.write(admin) as op:
-        issues.create_issue(
-            op,
-            {"project": {"key": "PA"}, "summary": "Fuzz target", "issuetype": {"name": "Task"}},
-            {},
-        )
-    body = {"firstConnector": {"projectKey": "PA"}, "secondConnector": {"projectKey": "PB"}}
-    with services.uow_factory() as uow:
-        row = create_integration(
-            uow.session,
-            IntegrationSpec.model_validate(body),
-            actor="admin",
-            secrets=services.secrets,
-            project_exists=project_checker(uow.session),
-            places=services.queue_places,
-        )
-        import_sync_info(uow.session, "PA-1", [{"localIssueKey": "PA-1", "remoteIssueKey": "PB-1"}])
-        task_id = request_start(uow.session, row.key, "admin").id
-        uow.commit()
+    task_id = make_fuzz_world(services, ADMIN)
     yield services, task_id
     services.close()
 
