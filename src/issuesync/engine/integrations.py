@@ -23,6 +23,7 @@ from sqlalchemy.orm import Session
 
 from issuesync.domain.integration import (
     Application,
+    Configuration,
     ConnectionUpdate,
     ConnectorSpec,
     IntegrationSpec,
@@ -30,6 +31,7 @@ from issuesync.domain.integration import (
     complete_configurations,
     connector_key_base,
 )
+from issuesync.domain.jql import parse_queries
 from issuesync.engine.connectors import (
     SIDES,
     ConnectorConfig,
@@ -46,7 +48,7 @@ from issuesync.engine.connectors import (
     resolve_queues,
     seal_secret,
 )
-from issuesync.errors import ConflictError, InvalidInputError, NotFoundError
+from issuesync.errors import ConflictError, InvalidInputError, NotFoundError, QueryError
 from issuesync.security import SecretBox
 from issuesync.store.base import now_ms
 from issuesync.store.sync import ConnectorRow, ConnectorState, IntegrationRow, KeyCounter
@@ -189,7 +191,7 @@ def create_integration(
             side_errors[f"{side}.projectKey"] = (
                 f"There is no project with key '{connector.project_key}'."
             )
-        errors |= side_errors
+        errors |= side_errors | _query_errors(side, system, connector.configuration)
     identities = (_spec_identity(specs[0]), _spec_identity(specs[1]))
     if not errors:
         errors |= _same_project_errors(identities)
@@ -290,6 +292,18 @@ def _application_errors(
             "give the sync user's password or a token, not both"
         )
     return errors
+
+
+def _query_errors(side: str, system: str, configuration: Configuration | None) -> dict[str, str]:
+    """The built-in tracker runs a connector's outgoing queries as JQL: they must parse and,
+    together, stay within JQL's limits (``domain/jql/limits.py``), as when they run."""
+    if system != "local" or configuration is None:
+        return {}
+    try:
+        parse_queries(configuration.sync.outgoing_jqls)
+    except QueryError as exc:
+        return {f"{side}.configuration.sync.outgoingJqls": exc.message}
+    return {}
 
 
 Identity = tuple[str, str, str]
@@ -445,6 +459,7 @@ def update_integration(
             )
         system = application.resolved_system if "system" in application.model_fields_set else None
         errors |= _application_errors(side, application, system or row.system, systems)
+        errors |= _query_errors(side, system or row.system, connector.configuration)
     if errors:
         raise InvalidInputError("The integration is not valid.", field_errors=errors)
     for connector, row in zip(specs, rows, strict=True):
