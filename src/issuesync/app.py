@@ -69,7 +69,9 @@ def build_services(settings: Settings) -> Services:
         database=database,
         uow_factory=uow_factory,
         authenticator=Authenticator(uow_factory),
-        tracker=LocalTracker(uow_factory, blobs, settings.resolved_base_url),
+        tracker=LocalTracker(
+            uow_factory, blobs, settings.resolved_base_url, text_limit=settings.text_field_limit
+        ),
         secrets=SecretBox(key),
     )
 
@@ -120,9 +122,11 @@ def create_app(services: Services) -> FastAPI:
     from issuesync.api import backbone  # noqa: PLC0415
     from issuesync.api.errors import (  # noqa: PLC0415
         ErrorShapes,
+        UnexpectedErrors,
         install_error_handlers,
         jira_error,
     )
+    from issuesync.api.guard import RequestGuard  # noqa: PLC0415
     from issuesync.trackers.local.routes import JIRA_PREFIX  # noqa: PLC0415
 
     app = FastAPI(
@@ -136,6 +140,15 @@ def create_app(services: Services) -> FastAPI:
     shapes.register("/secure/attachment", jira_error)
     backbone.install(app, shapes)
     install_error_handlers(app, shapes)
+    settings = services.settings
+    # Added last, run first: unexpected errors are answered around everything else.
+    app.add_middleware(
+        RequestGuard,
+        shapes=shapes,
+        max_body=settings.max_request_size,
+        max_upload=settings.max_attachment_size,
+    )
+    app.add_middleware(UnexpectedErrors, shapes=shapes)
     app.router.routes.extend(_routes())
     return app
 

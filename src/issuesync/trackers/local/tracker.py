@@ -15,6 +15,7 @@ from issuesync.trackers.local.blobs import BlobStore
 from issuesync.trackers.local.context import Operation
 from issuesync.trackers.local.fielddefs import JsonDict
 from issuesync.trackers.local.refdata import ProjectRefs, ReferenceCache
+from issuesync.trackers.local.textlimits import DEFAULT_TEXT_LIMIT
 
 W = TypeVar("W")
 R = TypeVar("R")
@@ -29,10 +30,18 @@ class LocalTracker:
     removed only after the transaction that dropped the last reference commits.
     """
 
-    def __init__(self, uow_factory: UnitOfWorkFactory, blobs: BlobStore, base_url: str) -> None:
+    def __init__(
+        self,
+        uow_factory: UnitOfWorkFactory,
+        blobs: BlobStore,
+        base_url: str,
+        *,
+        text_limit: int = DEFAULT_TEXT_LIMIT,
+    ) -> None:
         self.uow_factory = uow_factory
         self.blobs = blobs
         self.base_url = base_url.rstrip("/")
+        self.text_limit = text_limit
         self.reference = ReferenceCache()
         self.project_refs = ProjectRefs()
 
@@ -75,7 +84,14 @@ class LocalTracker:
             reader.close()
 
     def _operation(self, session: Session, actor: Principal) -> Operation:
-        return Operation(session, actor, self.base_url, self.reference, self.project_refs)
+        return Operation(
+            session,
+            actor,
+            self.base_url,
+            self.reference,
+            self.project_refs,
+            text_limit=self.text_limit,
+        )
 
     def attach(
         self, actor: Principal, key: str, files: list[tuple[str, str, BinaryIO]]
