@@ -1,13 +1,14 @@
 """How many bytes one change of a large text stores as a message, printed per message.
 
-Two built-in projects PA and PB kept in step by the engine (in this process, stepped
-until quiet), in a temporary home. In PA: an issue is created with a description of
---chars characters, its description is then replaced by another one as long, and a
-comment as long is added. For each of these changes the message PB received is read
-back from the store and its stored JSON body measured: a message that stores the large
-value once is about --chars bytes (plus a few kilobytes of replica and bookkeeping);
-one that stores it in both the changed fields and the base64 replica is 2.3 times that.
-The shadows (the last agreed state, one per linked issue and side) are printed too.
+Two built-in projects SRC and DST kept in step by the engine (in this process,
+stepped until quiet), in a temporary home, set up as ``bench/sync.py`` sets them up.
+In SRC: an issue is created with a description of --chars characters, its
+description is then replaced by another one as long, and a comment as long is
+added. For each change the message DST received is read back from the store and
+its stored JSON body measured: a message that stores the large value once is about
+--chars bytes (plus a few kilobytes of replica and bookkeeping); one that stores it
+in the changed fields and again in the base64 replica is 2.4 times that. The
+shadows (the last agreed state, one per linked issue and side) are printed too.
 
 Usage: .venv/bin/python bench/message_size.py [--chars 32767]
 """
@@ -17,25 +18,29 @@ from __future__ import annotations
 import argparse
 import random
 import tempfile
-from pathlib import Path
-from typing import Any
+from collections.abc import Callable
 
-from pydantic import SecretStr
 from sqlalchemy import select
 from sqlalchemy.orm import selectinload
 
 from issuesync.accounts import NewUser, create_user
-from issuesync.app import Services, bootstrap, build_services
+from issuesync.app import Services, bootstrap
 from issuesync.auth import Principal
-from issuesync.config import Settings
-from issuesync.domain.integration import IntegrationSpec
-from issuesync.engine.integrations import create_integration, project_checker, set_running
 from issuesync.engine.runner import Engine
 from issuesync.store.sync import MessageRow, SyncInfo
 from issuesync.store.users import User
-from issuesync.trackers.local import catalog, issues, subresources
+from issuesync.trackers.local import issues, subresources
+from issuesync.trackers.local.context import Operation
+from sync import (
+    SOURCE,
+    SYNC_PASSWORD,
+    SYNC_USER,
+    TARGET,
+    make_project,
+    open_services,
+    start_integration,
+)
 
-SYNC_USER = "backbone"
 WORDS = ("alpha", "beta", "gamma", "delta", "epsilon", "zeta", "theta", "kappa", "sigma")
 
 
@@ -51,18 +56,8 @@ def text_of(chars: int, seed: int) -> str:
     return " ".join(words)[:chars]
 
 
-def integration_body() -> dict[str, Any]:
-    """PA and PB, both built-in, as the sync user, syncing description and comments."""
-
-    def side(key: str) -> dict[str, Any]:
-        application = {"user": SYNC_USER, "password": SYNC_USER}
-        return {"projectKey": key, "connection": {"application": application}}
-
-    return {"summary": "message size", "firstConnector": side("PA"), "secondConnector": side("PB")}
-
-
 def received(services: Services, seen: set[int]) -> list[tuple[str, int]]:
-    """Kind and stored body size of each message PB received since the last call."""
+    """Kind and stored body size of each message received since the last call."""
     with services.uow_factory(readonly=True) as uow:
         rows = uow.session.scalars(
             select(MessageRow)
@@ -81,57 +76,50 @@ def shadows(services: Services) -> list[int]:
         return [len((s or "").encode()) for s in uow.session.scalars(select(SyncInfo.shadow))]
 
 
+def set_up(services: Services) -> Principal:
+    """The sync user, SRC and DST, the started integration; returns the administrator."""
+    bootstrap(services)
+    create_user(
+        services.uow_factory,
+        NewUser(name=SYNC_USER, email="backbone@example.test", password=SYNC_PASSWORD),
+    )
+    with services.uow_factory() as uow:
+        admin = uow.session.scalar(select(User).where(User.name == "admin"))
+        assert admin is not None
+        for key in (SOURCE, TARGET):
+            make_project(uow.session, key, admin.id, 0)
+        actor = Principal.of(admin)
+        uow.commit()
+    start_integration(services)
+    return actor
+
+
 def main() -> None:
-    """Run the three changes and print what each stored."""
+    """Make the three changes and print what each message stored."""
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--chars", type=int, default=32_767)
     chars = parser.parse_args().chars
     with tempfile.TemporaryDirectory() as home:
-        services = build_services(
-            Settings(home=Path(home), admin_password=SecretStr("bench"), engine_enabled=False)
-        )
+        services = open_services(home, None)
         try:
-            bootstrap(services)
-            create_user(
-                services.uow_factory,
-                NewUser(name=SYNC_USER, email="backbone@example.test", password=SYNC_USER),
-            )
-            with services.uow_factory(readonly=True) as uow:
-                admin = uow.session.scalar(select(User).where(User.name == "admin"))
-                assert admin is not None
-                actor = Principal.of(admin)
-            with services.tracker.write(actor) as op:
-                for key in ("PA", "PB"):
-                    catalog.create_project(op, {"key": key, "name": f"Project {key}"})
-            with services.uow_factory() as uow:
-                spec = IntegrationSpec.model_validate(integration_body())
-                row = create_integration(
-                    uow.session,
-                    spec,
-                    actor="admin",
-                    secrets=services.secrets,
-                    project_exists=project_checker(uow.session),
-                )
-                set_running(uow.session, row.key, running=True, actor="admin")
-                uow.commit()
+            actor = set_up(services)
             engine = Engine(services, backoff_ms=0, deletion_check_ms=0)
-            seen: set[int] = set()
+            key = f"{SOURCE}-1"
             fields = {
-                "project": {"key": "PA"},
+                "project": {"key": SOURCE},
                 "issuetype": {"name": "Task"},
                 "summary": "A large description",
                 "description": text_of(chars, 1),
             }
             edit = {"description": text_of(chars, 2)}
-            changes = (
+            comment = {"body": text_of(chars, 3)}
+            changes: tuple[tuple[str, Callable[[Operation], object]], ...] = (
                 ("create, description", lambda op: issues.create_issue(op, fields, {})),
-                ("edit of the description", lambda op: issues.edit_issue(op, "PA-1", edit, {})),
-                (
-                    "new comment",
-                    lambda op: subresources.add_comment(op, "PA-1", {"body": text_of(chars, 3)}),
-                ),
+                ("edit of the description", lambda op: issues.edit_issue(op, key, edit, {})),
+                ("new comment", lambda op: subresources.add_comment(op, key, comment)),
             )
-            print(f"a change of {chars:,} characters; bytes stored per message PB received:")
+            seen: set[int] = set()
+            print(f"a change of {chars:,} characters; bytes stored per message received:")
             for label, change in changes:
                 with services.tracker.write(actor) as op:
                     change(op)

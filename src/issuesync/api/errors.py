@@ -97,20 +97,6 @@ def error_response(
     )
 
 
-def _respond(
-    shapes: ErrorShapes,
-    request: Request,
-    status: int,
-    message: str,
-    field_errors: Mapping[str, str] | None = None,
-    *,
-    retry_after_s: int | None = None,
-) -> JSONResponse:
-    return error_response(
-        shapes, request.url.path, status, message, field_errors, retry_after_s=retry_after_s
-    )
-
-
 _LOCATIONS = frozenset({"body", "query", "path", "header", "cookie"})
 
 
@@ -149,9 +135,9 @@ def install_error_handlers(app: FastAPI, shapes: ErrorShapes) -> None:
         status = exc.status_code
         if status >= HTTPStatus.INTERNAL_SERVER_ERROR:
             log.error("%s %s failed: %s", request.method, request.url.path, exc.message)
-        return _respond(
+        return error_response(
             shapes,
-            request,
+            request.url.path,
             status,
             exc.message,
             exc.field_errors,
@@ -161,7 +147,7 @@ def install_error_handlers(app: FastAPI, shapes: ErrorShapes) -> None:
     @app.exception_handler(RequestValidationError)
     async def _validation_error(request: Request, exc: RequestValidationError) -> JSONResponse:
         message, fields = _validation_errors(exc.errors())
-        return _respond(shapes, request, 400, message, fields)
+        return error_response(shapes, request.url.path, 400, message, fields)
 
     @app.exception_handler(StarletteHTTPException)
     async def _http_error(request: Request, exc: StarletteHTTPException) -> JSONResponse:
@@ -170,7 +156,7 @@ def install_error_handlers(app: FastAPI, shapes: ErrorShapes) -> None:
             message = f"No resource at {request.url.path}."
         elif exc.status_code == HTTPStatus.METHOD_NOT_ALLOWED:
             message = f"Method {request.method} is not allowed at {request.url.path}."
-        return _respond(shapes, request, exc.status_code, message)
+        return error_response(shapes, request.url.path, exc.status_code, message)
 
     @app.exception_handler(IntegrityError)
     async def _integrity_error(request: Request, exc: IntegrityError) -> JSONResponse:
@@ -186,7 +172,7 @@ def install_error_handlers(app: FastAPI, shapes: ErrorShapes) -> None:
             "The change clashes with data that exists (a duplicate, or something deleted "
             "meanwhile); nothing was changed."
         )
-        return _respond(shapes, request, conflict.status_code, conflict.message)
+        return error_response(shapes, request.url.path, conflict.status_code, conflict.message)
 
 
 class UnexpectedErrors:
