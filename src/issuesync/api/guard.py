@@ -141,38 +141,50 @@ class RequestGuard:
         if scope["type"] != "http":
             await self.app(scope, receive, send)
             return
+        try:
+            checked = await self._checked(scope, receive)
+        except _Refusal as refusal:
+            response = error_response(self.shapes, scope["path"], refusal.status, refusal.message)
+            await response(scope, _nothing, send)
+            return
+        except _ClientLeft:
+            return  # nobody to answer, and a cut body must not reach a route
+        await self.app(scope, checked, send)
+
+    async def _checked(self, scope: Scope, receive: Receive) -> Receive:
+        """What the app reads the request's body from, once the request passed."""
         raw_path: bytes = scope.get("raw_path") or scope["path"].encode()
         problem = url_problem(raw_path.split(b"?", 1)[0], scope.get("query_string", b""))
         if problem is not None:
-            await self._refuse(scope, send, HTTPStatus.BAD_REQUEST, problem)
-            return
+            raise _Refusal(HTTPStatus.BAD_REQUEST, problem)
         headers = Headers(scope=scope)
         upload = headers.get("content-type", "").lower().startswith("multipart/form-data")
         limit = self.max_upload if upload else self.max_body
+        too_large = _Refusal(HTTPStatus.REQUEST_ENTITY_TOO_LARGE, _too_large(limit, upload=upload))
         declared = headers.get("content-length", "")
-        too_large = _too_large(limit, upload=upload)
         if declared.isdigit() and int(declared) > limit:
-            await self._refuse(scope, send, HTTPStatus.REQUEST_ENTITY_TOO_LARGE, too_large)
-            return
+            raise too_large
         if upload:
-            await self.app(scope, _counted(receive, limit, too_large), send)
-            return
+            return _counted(receive, limit, too_large.message)
         body = await _read_body(receive, limit)
         if body is None:
-            await self._refuse(scope, send, HTTPStatus.REQUEST_ENTITY_TOO_LARGE, too_large)
-            return
+            raise too_large
         if len(body) > _CHECK_INLINE:
             problem = await run_in_threadpool(body_problem, body)
         else:
             problem = body_problem(body)
         if problem is not None:
-            await self._refuse(scope, send, HTTPStatus.BAD_REQUEST, problem)
-            return
-        await self.app(scope, _replay(body, receive), send)
+            raise _Refusal(HTTPStatus.BAD_REQUEST, problem)
+        return _replay(body, receive)
 
-    async def _refuse(self, scope: Scope, send: Send, status: int, message: str) -> None:
-        response = error_response(self.shapes, scope["path"], status, message)
-        await response(scope, _nothing, send)
+
+class _Refusal(Exception):  # noqa: N818 - an answer, raised to leave the checks early
+    """The answer to a request that does not pass."""
+
+    def __init__(self, status: int, message: str) -> None:
+        super().__init__(message)
+        self.status = status
+        self.message = message
 
 
 def _too_large(limit: int, *, upload: bool) -> str:
@@ -186,6 +198,10 @@ def _too_large(limit: int, *, upload: bool) -> str:
     )
 
 
+class _ClientLeft(Exception):  # noqa: N818 - not an error: the client went away
+    """The client disconnected before its body was complete."""
+
+
 async def _read_body(receive: Receive, limit: int) -> bytes | None:
     """The whole body, or None once it is over ``limit`` (the rest is not read)."""
     chunks: list[bytes] = []
@@ -193,7 +209,7 @@ async def _read_body(receive: Receive, limit: int) -> bytes | None:
     while True:
         message = await receive()
         if message["type"] != "http.request":
-            return b"".join(chunks)  # the client left; the route will find out
+            raise _ClientLeft
         chunk: bytes = message.get("body", b"")
         size += len(chunk)
         if size > limit:
