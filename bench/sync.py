@@ -266,6 +266,22 @@ def integration_body() -> dict[str, Any]:
     }
 
 
+def start_integration(services: Services) -> None:
+    """SRC <> DST (``integration_body``), created and started by the administrator."""
+    with services.uow_factory() as uow:
+        spec = IntegrationSpec.model_validate(integration_body())
+        row = create_integration(
+            uow.session,
+            spec,
+            actor="admin",
+            secrets=services.secrets,
+            project_exists=project_checker(uow.session),
+            places=services.queue_places,
+        )
+        set_running(uow.session, row.key, running=True, actor="admin")
+        uow.commit()
+
+
 def phase_seed(args: argparse.Namespace) -> dict[str, Any]:
     started = time.perf_counter()
     services = open_services(args.home, args.database_url)
@@ -293,18 +309,7 @@ def phase_seed(args: argparse.Namespace) -> dict[str, Any]:
             }
             uow.commit()
         seed_issues(services, args.issues, context)
-        with services.uow_factory() as uow:
-            spec = IntegrationSpec.model_validate(integration_body())
-            row = create_integration(
-                uow.session,
-                spec,
-                actor="admin",
-                secrets=services.secrets,
-                project_exists=project_checker(uow.session),
-                places=services.queue_places,
-            )
-            set_running(uow.session, row.key, running=True, actor="admin")
-            uow.commit()
+        start_integration(services)
         analyze(services)
     finally:
         services.close()

@@ -102,6 +102,7 @@ def build_services(settings: Settings) -> Services:
             blobs,
             settings.resolved_base_url,
             show_email_addresses=settings.show_email_addresses,
+            text_limit=settings.text_field_limit,
         ),
         secrets=SecretBox(key),
         health=health,
@@ -174,9 +175,11 @@ def create_app(services: Services) -> FastAPI:
     from issuesync.api import backbone  # noqa: PLC0415
     from issuesync.api.errors import (  # noqa: PLC0415
         ErrorShapes,
+        UnexpectedErrors,
         install_error_handlers,
         jira_error,
     )
+    from issuesync.api.guard import RequestGuard  # noqa: PLC0415
     from issuesync.api.health import DatabaseProbe  # noqa: PLC0415
     from issuesync.trackers.local.routes import JIRA_PREFIX  # noqa: PLC0415
 
@@ -191,6 +194,15 @@ def create_app(services: Services) -> FastAPI:
     shapes.register("/secure/attachment", jira_error)
     backbone.install(app, shapes)
     install_error_handlers(app, shapes)
+    settings = services.settings
+    # Added last, run first: unexpected errors are answered around everything else.
+    app.add_middleware(
+        RequestGuard,
+        shapes=shapes,
+        max_body=settings.max_request_size,
+        max_upload=settings.max_attachment_size,
+    )
+    app.add_middleware(UnexpectedErrors, shapes=shapes)
     app.router.routes.extend(_routes())
     probe = DatabaseProbe(services)  # /healthz knows whether the database answers
     app.router.on_startup.append(probe.start)

@@ -45,6 +45,19 @@ class Settings(BaseSettings):
         le=MAX_ATTACHMENT_SIZE,
         description="largest attachment in bytes, 1 to 2 GiB",
     )
+    max_request_size: int = Field(
+        default=10 * 1024 * 1024,
+        ge=64 * 1024,
+        le=1024 * 1024 * 1024,
+        description="largest request body of any API call but an attachment upload, in bytes",
+    )
+    text_field_limit: int = Field(
+        default=32_767,
+        ge=255,
+        le=1_000_000,
+        description="most characters in a text field of the built-in tracker (Jira's "
+        "jira.text.field.character.limit): description, comments, text custom fields",
+    )
     log_level: Literal["debug", "info", "warning", "error", "critical"] = "info"
     engine_enabled: bool = Field(default=True, description="run the sync engine in `serve`")
     engine_lease_ms: int = Field(

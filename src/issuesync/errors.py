@@ -5,7 +5,8 @@
     IssueSyncError
     ├── ConfigurationError        fatal: fix the settings, then start again
     ├── StoreError                fatal for this operation: the database said no
-    │   └── BusyError             503, retryable: the store is busy (a held write turn, a lock)
+    │   ├── BusyError             503, retryable: the store is busy (a held write turn, a lock)
+    │   └── InsufficientStorageError  507: the disk (or the database's space) is full
     ├── AuthError
     │   ├── AuthenticationError   401: no or wrong credentials
     │   ├── PermissionDeniedError 403: known user, not allowed
@@ -70,6 +71,20 @@ class BusyError(StoreError):
     def __init__(self, message: str, *, retry_after_s: int = 5) -> None:
         super().__init__(message)
         self.retry_after_s = max(1, retry_after_s)
+
+
+class InsufficientStorageError(StoreError):
+    """The server could not store what it was asked to: its disk or database space is full.
+
+    Nothing was kept. The client did nothing wrong and may repeat the request once an
+    operator has freed space: WebDAV's 507 says exactly that (RFC 4918, section 11.5).
+    """
+
+    status_code = 507
+
+    def __init__(self, message: str, *, retry_after_s: int | None = None) -> None:
+        super().__init__(message)
+        self.retry_after_s = retry_after_s  # when to look again (the engine backs off)
 
 
 class AuthError(IssueSyncError):

@@ -21,6 +21,7 @@ from issuesync.domain.jql import (
     format_jql,
     parse_jql,
 )
+from issuesync.domain.jql.limits import MAX_DEPTH
 from issuesync.errors import QueryError
 
 
@@ -253,16 +254,17 @@ def test_expected_tokens_are_listed() -> None:
 
 
 def test_too_deep_nesting_is_a_query_error_not_a_crash() -> None:
-    depth = 5_000
+    depth = MAX_DEPTH
     nested = "a = 1"
     for _ in range(depth):
         nested = f"a = 1 AND ({nested} OR b = 2)"
-    with pytest.raises(QueryError, match="nests more than"):
+    with pytest.raises(QueryError, match="levels of nesting"):
         parse_jql(nested)
     # Brackets around a single condition add no depth at all.
-    assert parse_jql("(" * depth + "a = 1" + ")" * depth).where == A
-    with pytest.raises(QueryError, match="nests more than"):
+    assert parse_jql("(" * 2_000 + "a = 1" + ")" * 2_000).where == A
+    with pytest.raises(QueryError, match="levels of nesting"):
         parse_jql("NOT " * depth + "a = 1")
+    assert isinstance(parse_jql("NOT " * (depth - 1) + "a = 1").where, Not)
 
 
 def test_trees_that_no_text_can_produce_are_refused() -> None:

@@ -9,9 +9,6 @@ from starlette.concurrency import run_in_threadpool
 
 from issuesync.app import Services
 from issuesync.auth import Principal
-from issuesync.errors import InvalidInputError
-
-NUL = "\x00"  # PostgreSQL cannot store it in text: refused at the door so both stores agree
 
 
 async def get_services(request: Request) -> Services:
@@ -46,17 +43,3 @@ async def get_principal(
 
 ServicesDep = Annotated[Services, Depends(get_services)]
 PrincipalDep = Annotated[Principal, Depends(get_principal)]
-
-
-async def refuse_nul(request: Request) -> None:
-    """Refuse NUL characters in the path and query."""
-    path: str = request.scope.get("path", "")
-    if NUL in path or any(NUL in k or NUL in v for k, v in request.query_params.multi_items()):
-        raise InvalidInputError("The URL must not contain NUL characters (%00).")
-
-
-async def refuse_nul_in_body(request: Request) -> None:
-    """Refuse a JSON body with a NUL character, raw or escaped (``\\u0000``)."""
-    body = await request.body()
-    if b"\x00" in body or b"\\u0000" in body:
-        raise InvalidInputError("The body must not contain NUL characters (\\u0000).")

@@ -2,25 +2,40 @@
 
 Every surface registers its path prefix and how its errors look; one set of
 exception handlers turns issuesync's error tree, FastAPI's validation errors and
-Starlette's HTTP errors into that shape. Nothing reaches the client as a 500
-with a traceback: unexpected exceptions are logged and answered with a short
-message in the dialect's shape.
+Starlette's HTTP errors into that shape, and two classes of error whichever layer
+raised them: a constraint violation (``IntegrityError``, at a flush as well as at
+a commit) is a 409, and a full disk or database a 507.
+
+Nothing reaches the client as a 500 with a traceback: :class:`UnexpectedErrors`
+answers any other exception with a short message in the dialect's shape, logs it
+once with its traceback (each part of it cut short, so that no whole SQL statement
+or query lands in the log), and, unlike Starlette's own last resort, does not
+raise it again: the connection stays usable for the client's next request.
 """
 
 from __future__ import annotations
 
 import logging
+import traceback
 from collections.abc import Callable, Mapping, Sequence
 from http import HTTPStatus
+from typing import Final
 
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
+from sqlalchemy.exc import IntegrityError
 from starlette.exceptions import HTTPException as StarletteHTTPException
+from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
-from issuesync.errors import AuthenticationError, IssueSyncError
+from issuesync.errors import AuthenticationError, ConflictError, IssueSyncError
+from issuesync.store.space import is_disk_full, storage_full_error
 
 log = logging.getLogger(__name__)
+
+# How much of each part of a logged traceback is kept: a driver's error repeats the
+# whole SQL statement and its parameters (a 1,000-term query made a 387 KB log line).
+LOGGED_PART_CHARS: Final = 2_000
 
 ErrorShape = Callable[[int, str, Mapping[str, str]], object]
 
@@ -61,16 +76,17 @@ class ErrorShapes:
         return plain_error
 
 
-def _respond(
+def error_response(
     shapes: ErrorShapes,
-    request: Request,
+    path: str,
     status: int,
     message: str,
     field_errors: Mapping[str, str] | None = None,
     *,
     retry_after_s: int | None = None,
 ) -> JSONResponse:
-    shape = shapes.for_path(request.url.path)
+    """An error answer to a request for ``path``, in the shape of its dialect."""
+    shape = shapes.for_path(path)
     headers: dict[str, str] = {}
     if status == HTTPStatus.UNAUTHORIZED:
         headers["WWW-Authenticate"] = 'Basic realm="issuesync"'
@@ -114,12 +130,14 @@ def install_error_handlers(app: FastAPI, shapes: ErrorShapes) -> None:
 
     @app.exception_handler(IssueSyncError)
     async def _issuesync_error(request: Request, exc: IssueSyncError) -> JSONResponse:
+        if is_disk_full(exc):  # the store said so in its own words: say it in ours
+            exc = storage_full_error()
         status = exc.status_code
         if status >= HTTPStatus.INTERNAL_SERVER_ERROR:
-            log.error("request failed: %s", exc.message)
-        return _respond(
+            log.error("%s %s failed: %s", request.method, request.url.path, exc.message)
+        return error_response(
             shapes,
-            request,
+            request.url.path,
             status,
             exc.message,
             exc.field_errors,
@@ -129,7 +147,7 @@ def install_error_handlers(app: FastAPI, shapes: ErrorShapes) -> None:
     @app.exception_handler(RequestValidationError)
     async def _validation_error(request: Request, exc: RequestValidationError) -> JSONResponse:
         message, fields = _validation_errors(exc.errors())
-        return _respond(shapes, request, 400, message, fields)
+        return error_response(shapes, request.url.path, 400, message, fields)
 
     @app.exception_handler(StarletteHTTPException)
     async def _http_error(request: Request, exc: StarletteHTTPException) -> JSONResponse:
@@ -138,12 +156,88 @@ def install_error_handlers(app: FastAPI, shapes: ErrorShapes) -> None:
             message = f"No resource at {request.url.path}."
         elif exc.status_code == HTTPStatus.METHOD_NOT_ALLOWED:
             message = f"Method {request.method} is not allowed at {request.url.path}."
-        return _respond(shapes, request, exc.status_code, message)
+        return error_response(shapes, request.url.path, exc.status_code, message)
 
-    @app.exception_handler(Exception)
-    async def _unexpected(request: Request, exc: Exception) -> JSONResponse:
-        log.error("unexpected error on %s %s", request.method, request.url.path, exc_info=exc)
-        return _respond(shapes, request, 500, "Internal error; the server log has the details.")
+    @app.exception_handler(IntegrityError)
+    async def _integrity_error(request: Request, exc: IntegrityError) -> JSONResponse:
+        # A constraint refused the change (a duplicate, say, or a row deleted meanwhile),
+        # wherever it was flushed; the transaction was rolled back, nothing was kept.
+        log.info(
+            "%s %s: a constraint refused the change: %s",
+            request.method,
+            request.url.path,
+            _cut(str(exc.orig)),
+        )
+        conflict = ConflictError(
+            "The change clashes with data that exists (a duplicate, or something deleted "
+            "meanwhile); nothing was changed."
+        )
+        return error_response(shapes, request.url.path, conflict.status_code, conflict.message)
 
 
-__all__ = ["AuthenticationError", "ErrorShapes", "install_error_handlers", "jira_error"]
+class UnexpectedErrors:
+    """The last resort, as pure ASGI middleware: any exception a route did not expect.
+
+    Answered in the dialect's shape (507 when it says the disk is full, else 500), and
+    logged once with its traceback. Starlette's ``ServerErrorMiddleware`` answers such
+    an exception too but then raises it again, and the server closes the keep-alive
+    connection under the client's next request; this one returns normally. When the
+    response had already begun, the exception goes on: the connection cannot be saved.
+    """
+
+    def __init__(self, app: ASGIApp, *, shapes: ErrorShapes) -> None:
+        self.app = app
+        self.shapes = shapes
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        """Run the request; answer what escapes it, if nothing was answered yet."""
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
+        started = False
+
+        async def tracked(message: Message) -> None:
+            nonlocal started
+            started = started or message["type"] == "http.response.start"
+            await send(message)
+
+        try:
+            await self.app(scope, receive, tracked)
+        except Exception as exc:
+            if started:
+                raise
+            method, path = scope.get("method", ""), scope.get("path", "")
+            if is_disk_full(exc):
+                # One line: a full disk is the operator's to fix, not a bug to trace.
+                log.error("%s %s: the disk is full: %s", method, path, _cut(str(exc)))  # noqa: TRY400
+                full = storage_full_error()
+                response = error_response(self.shapes, path, full.status_code, full.message)
+            else:
+                # The traceback cut short, not whole: see bounded_traceback.
+                trace = bounded_traceback(exc)
+                log.error("unexpected error on %s %s\n%s", method, path, trace)  # noqa: TRY400
+                response = error_response(
+                    self.shapes, path, 500, "Internal error; the server log has the details."
+                )
+            await response(scope, receive, send)
+
+
+def bounded_traceback(exc: BaseException) -> str:
+    """The traceback of ``exc`` (with its causes), each part cut to :data:`LOGGED_PART_CHARS`."""
+    return "".join(_cut(part) for part in traceback.format_exception(exc)).rstrip()
+
+
+def _cut(text: str) -> str:
+    if len(text) <= LOGGED_PART_CHARS:
+        return text
+    return f"{text[:LOGGED_PART_CHARS]} [... {len(text) - LOGGED_PART_CHARS} characters cut]\n"
+
+
+__all__ = [
+    "AuthenticationError",
+    "ErrorShapes",
+    "UnexpectedErrors",
+    "error_response",
+    "install_error_handlers",
+    "jira_error",
+]

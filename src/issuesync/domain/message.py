@@ -15,10 +15,11 @@ message the sender had not yet seen is a conflict.
 from __future__ import annotations
 
 import uuid
+from collections.abc import Mapping, Sequence
 from enum import StrEnum
 from typing import Any
 
-from pydantic import BaseModel, ConfigDict, Field, ValidationError
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
 
 from issuesync.domain.replica import FieldValue, Replica, UserRef
 
@@ -145,26 +146,94 @@ class IssueKeyRef(WireModel):
     urn: str
 
 
+# A text shorter than this is carried twice: a reference would save next to nothing.
+SHARED_MIN_CHARS = 256
+
+
 class ReplicaEnvelope(WireModel):
-    """The replica as Exalate's node API carries it: key, summary and the encoded payload."""
+    """The replica as Exalate's node API carries it: key, summary and the encoded payload.
+
+    ``sharedValues`` names the long texts left out of the payload because the message
+    carries them already (a changed description, a new comment's body): the place in
+    the hubIssue (``description``, ``environment``, ``customField:<name>``,
+    ``comment:<id>``) and where the message has the text (``changes:<field>``,
+    ``comments:<sourceId>``). Read the replica with :meth:`Message.full_replica`.
+    """
 
     issue_key: IssueKeyRef = Field(alias="issueKey")
     summary: str = ""
     encoded_payload: str = Field(alias="encodedPayload")
+    shared_values: dict[str, str] | None = Field(default=None, alias="sharedValues")
 
     @classmethod
-    def of(cls, replica: Replica) -> ReplicaEnvelope:
-        """Wrap a replica."""
+    def of(
+        cls,
+        replica: Replica,
+        changes: Mapping[str, FieldValue] | None = None,
+        comments: Sequence[CommentChange] = (),
+    ) -> ReplicaEnvelope:
+        """Wrap a replica for a message with these ``changes`` and ``comments``.
+
+        A long text the message carries already is stored once: in the message.
+        """
         issue = replica.hub_issue
+        carried = _carried_texts(changes or {}, comments)
+        shared: dict[str, str] = {}
+        payload = replica
+        if carried:
+            payload, shared = _without_carried(replica, carried)
         return cls(
             issue_key=IssueKeyRef(id=issue.id, urn=issue.key),
             summary=issue.summary,
-            encoded_payload=replica.encode(),
+            encoded_payload=payload.encode(),
+            shared_values=shared or None,
         )
 
     def decode(self) -> Replica:
-        """The replica inside."""
+        """The payload as it is: without the values it shares (see :meth:`Message.full_replica`)."""
         return Replica.decode(self.encoded_payload)
+
+
+def _carried_texts(
+    changes: Mapping[str, FieldValue], comments: Sequence[CommentChange]
+) -> dict[str, str]:
+    """Long texts of a message, each with the first place the message has it."""
+    carried: dict[str, str] = {}
+    for name, value in changes.items():
+        if isinstance(value, str) and len(value) >= SHARED_MIN_CHARS:
+            carried.setdefault(value, f"changes:{name}")
+    for comment in comments:
+        if comment.body is not None and len(comment.body) >= SHARED_MIN_CHARS:
+            carried.setdefault(comment.body, f"comments:{comment.source_id}")
+    return carried
+
+
+def _without_carried(
+    replica: Replica, carried: Mapping[str, str]
+) -> tuple[Replica, dict[str, str]]:
+    """The replica without the texts the message carries, and where each went."""
+    issue = replica.hub_issue
+    shared: dict[str, str] = {}
+    update: dict[str, Any] = {}
+    for name in ("description", "environment"):
+        text = getattr(issue, name)
+        if text in carried:
+            shared[name] = carried[text]
+            update[name] = None
+    custom = dict(issue.custom_fields)
+    for name, field in issue.custom_fields.items():
+        if isinstance(field.value, str) and field.value in carried:
+            shared[f"customField:{name}"] = carried[field.value]
+            custom[name] = field.model_copy(update={"value": None})
+    comments = list(issue.comments)
+    for index, comment in enumerate(issue.comments):
+        if comment.body in carried:
+            shared[f"comment:{comment.id}"] = carried[comment.body]
+            comments[index] = comment.model_copy(update={"body": ""})
+    if not shared:
+        return replica, {}
+    update |= {"custom_fields": custom, "comments": comments}
+    return replica.model_copy(update={"hub_issue": issue.model_copy(update=update)}), shared
 
 
 class Message(WireModel):
@@ -192,6 +261,44 @@ class Message(WireModel):
     blob_metadata_list: list[BlobMetadata] = Field(default_factory=list, alias="blobMetadataList")
     note: str | None = None
 
+    @model_validator(mode="after")
+    def _shared_values_are_carried(self) -> Message:
+        shared = self.replica.shared_values if self.replica is not None else None
+        for place, source in (shared or {}).items():
+            kind = place.partition(":")[0]
+            if kind not in _SHARED_PLACES or self.carried_text(source) is None:
+                raise ValueError(f"sharedValues: '{place}' names '{source}', not in the message")
+        return self
+
+    def carried_text(self, source: str) -> str | None:
+        """The text at ``changes:<field>`` or ``comments:<sourceId>`` of this message."""
+        kind, _, name = source.partition(":")
+        value: object = None
+        if kind == "changes":
+            value = self.changes.get(name)
+        elif kind == "comments":
+            value = next((c.body for c in self.comments if c.source_id == name), None)
+        return value if isinstance(value, str) else None
+
+    def full_replica(self) -> Replica | None:
+        """The replica, with the values it shares with the message put back."""
+        if self.replica is None:
+            return None
+        replica = self.replica.decode()
+        issue = replica.hub_issue
+        for place, source in (self.replica.shared_values or {}).items():
+            text = self.carried_text(source)
+            kind, _, name = place.partition(":")
+            if kind in ("description", "environment"):
+                setattr(issue, kind, text)
+            elif kind == "customField" and name in issue.custom_fields:
+                issue.custom_fields[name].value = text
+            elif kind == "comment":
+                for comment in issue.comments:
+                    if comment.id == name and text is not None:
+                        comment.body = text
+        return replica
+
     def to_json(self) -> dict[str, Any]:
         """The wire form."""
         return self.model_dump(mode="json", by_alias=True, exclude_none=True)
@@ -212,6 +319,9 @@ class Message(WireModel):
         if message.format != MESSAGE_FORMAT:
             raise InvalidMessageError(f"format: unknown message format '{message.format}'")
         return message
+
+
+_SHARED_PLACES = frozenset({"description", "environment", "customField", "comment"})
 
 
 class InvalidMessageError(ValueError):

@@ -73,7 +73,7 @@ def plan_create(route: Route, message: Message, parent_key: str | None) -> Creat
     status = message.changes.get(STATUS)
     missing = [m for m in mapping.incoming_mappings if m.local_field not in values]
     needs_replica = bool(missing) or status is None or mapping.maps_incoming_types
-    replica = message.replica.decode() if message.replica and needs_replica else None
+    replica = message.full_replica() if needs_replica else None
     raw_type = (
         replica.hub_issue.issue_type.name if replica and replica.hub_issue.issue_type else None
     )

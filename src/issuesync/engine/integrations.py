@@ -24,6 +24,7 @@ from sqlalchemy.orm import Session
 
 from issuesync.domain.integration import (
     Application,
+    Configuration,
     ConnectionChange,
     ConnectionUpdate,
     ConnectorSpec,
@@ -32,6 +33,7 @@ from issuesync.domain.integration import (
     complete_configurations,
     connector_key_base,
 )
+from issuesync.domain.jql import parse_queries
 from issuesync.engine.connectors import (
     SIDES,
     ConnectorConfig,
@@ -48,7 +50,13 @@ from issuesync.engine.connectors import (
     resolve_queues,
     seal_secret,
 )
-from issuesync.errors import ConflictError, InvalidInputError, NotFoundError, PermissionDeniedError
+from issuesync.errors import (
+    ConflictError,
+    InvalidInputError,
+    NotFoundError,
+    PermissionDeniedError,
+    QueryError,
+)
 from issuesync.security import SecretBox
 from issuesync.store.base import now_ms
 from issuesync.store.sync import ConnectorRow, ConnectorState, IntegrationRow, KeyCounter
@@ -304,7 +312,7 @@ def create_integration(
             side_errors[f"{side}.projectKey"] = (
                 f"There is no project with key '{connector.project_key}'."
             )
-        errors |= side_errors
+        errors |= side_errors | _query_errors(side, system, connector.configuration)
     identities = (_spec_identity(specs[0]), _spec_identity(specs[1]))
     if not errors:
         errors |= _same_project_errors(identities)
@@ -416,6 +424,18 @@ def _application_errors(
             "give the sync user's password or a token, not both"
         )
     return errors
+
+
+def _query_errors(side: str, system: str, configuration: Configuration | None) -> dict[str, str]:
+    """The built-in tracker runs a connector's outgoing queries as JQL: they must parse and,
+    together, stay within JQL's limits (``domain/jql/limits.py``), as when they run."""
+    if system != "local" or configuration is None:
+        return {}
+    try:
+        parse_queries(configuration.sync.outgoing_jqls)
+    except QueryError as exc:
+        return {f"{side}.configuration.sync.outgoingJqls": exc.message}
+    return {}
 
 
 Identity = tuple[str, str, str]
@@ -640,6 +660,7 @@ def update_integration(
         errors |= _application_errors(side, application, system or row.system, systems)
         for name, problem in _secrets_left_behind(row, application).items():
             errors[f"{side}.connection.application.{name}"] = problem
+        errors |= _query_errors(side, system or row.system, connector.configuration)
     if errors:
         raise InvalidInputError("The integration is not valid.", field_errors=errors)
     sync_users = [

@@ -254,7 +254,7 @@ def _send_issue(
         changes=diff.changes,
         comments=diff.comments,
         attachments=diff.attachments,
-        replica=ReplicaEnvelope.of(replica),
+        replica=ReplicaEnvelope.of(replica, diff.changes, diff.comments),
         traces=_traces(diff),
         blob_metadata_list=blobs,
     )

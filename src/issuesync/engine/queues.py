@@ -276,8 +276,9 @@ def message_document(row: MessageRow) -> dict[str, Any]:
         document["invalid"] = str(exc)
     else:
         document["message"] = message.to_json()
-        if message.replica is not None:
-            document["replica"] = message.replica.decode().to_json()
+        replica = message.full_replica()
+        if replica is not None:
+            document["replica"] = replica.to_json()
     return document
 
 

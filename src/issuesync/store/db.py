@@ -18,7 +18,7 @@ from sqlalchemy.engine import make_url
 from sqlalchemy.exc import DBAPIError, OperationalError
 from sqlalchemy.exc import TimeoutError as PoolTimeoutError
 
-from issuesync.errors import BusyError, StoreError
+from issuesync.errors import BusyError, InsufficientStorageError, StoreError
 
 DEFAULT_WAIT_MS = 10_000
 BUSY_MS_OPTION = "issuesync_busy_ms"  # execution option: SQLite's busy timeout for one transaction
@@ -154,12 +154,17 @@ class DatabaseFailure:
         return self.kind != BROKEN
 
     def error(self, *, retry_after_s: int = 5) -> StoreError:
-        """The error to raise: :class:`BusyError` (503, retryable) or :class:`StoreError`."""
+        """The error to raise: :class:`BusyError` (503, retryable), for a full disk
+        :class:`InsufficientStorageError` (507), else :class:`StoreError`."""
         if self.kind == BROKEN:
             return StoreError(f"{self.reason}: nothing was changed.")
+        if self.kind == FULL:  # 507: nothing to repeat until someone frees space
+            return InsufficientStorageError(
+                f"{self.reason}: nothing was changed; free disk space, then repeat the request.",
+                retry_after_s=retry_after_s,
+            )
         advice = {
             BUSY: "repeat the request in a few seconds",
-            FULL: "free disk space, then repeat the request",
             UNREACHABLE: "repeat the request once the database is back",
         }[self.kind]
         return BusyError(

@@ -7,7 +7,7 @@ loop, and answers the seeds' JSON. Start, stop and connection changes are
 tasks (:mod:`issuesync.engine.lifecycle`) that the engines carry out.
 """
 
-from fastapi import APIRouter, Depends
+from fastapi import APIRouter
 
 from issuesync.api.backbone.common import (
     BACKBONE_PREFIX,
@@ -18,16 +18,13 @@ from issuesync.api.backbone.common import (
 from issuesync.api.backbone.connectors import build_connectors_router
 from issuesync.api.backbone.integrations import build_integrations_router
 from issuesync.api.backbone.tasks import build_tasks_router
-from issuesync.api.deps import refuse_nul, refuse_nul_in_body
 
 __all__ = ["BACKBONE_PREFIX", "PREFIXES", "SHORT_PREFIX", "build_router"]
 
 
 def build_router() -> APIRouter:
     """Every route of the Backbone API, without a prefix (mounted under each of ``PREFIXES``)."""
-    router = APIRouter(
-        responses=ERRORS, dependencies=[Depends(refuse_nul), Depends(refuse_nul_in_body)]
-    )
+    router = APIRouter(responses=ERRORS)
     router.include_router(build_integrations_router())
     router.include_router(build_connectors_router())
     router.include_router(build_tasks_router())

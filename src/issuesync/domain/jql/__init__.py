@@ -1,7 +1,8 @@
 """JQL, the Jira Query Language: parse text to a syntax tree and print it back.
 
 ``parse_jql`` and ``format_jql`` are inverses on trees:
-``parse_jql(format_jql(q)) == q``. Evaluating a query is the job of whoever
+``parse_jql(format_jql(q)) == q``. Every query is bounded (length, nesting, conditions,
+values, numbers): :mod:`issuesync.domain.jql.limits`. Evaluating a query is the job of whoever
 stores the issues (the built-in tracker compiles it to SQL).
 """
 
@@ -28,7 +29,8 @@ from issuesync.domain.jql.ast import (
     Value,
     ValueList,
 )
-from issuesync.domain.jql.parser import grammar_text, parse_jql
+from issuesync.domain.jql.limits import QuerySize, abbreviated, check_size, size_of
+from issuesync.domain.jql.parser import grammar_text, parse_jql, parse_queries
 from issuesync.domain.jql.printer import RESERVED_WORDS, format_clause, format_jql, is_bare_word
 
 __all__ = [
@@ -49,12 +51,17 @@ __all__ = [
     "Or",
     "OrderItem",
     "Query",
+    "QuerySize",
     "Terminal",
     "Value",
     "ValueList",
+    "abbreviated",
+    "check_size",
     "format_clause",
     "format_jql",
     "grammar_text",
     "is_bare_word",
     "parse_jql",
+    "parse_queries",
+    "size_of",
 ]

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import functools
 import importlib.resources
+from collections.abc import Sequence
 from typing import Final
 
 from lark import Lark, Token, Transformer
@@ -32,11 +33,16 @@ from issuesync.domain.jql.ast import (
     Value,
     ValueList,
 )
+from issuesync.domain.jql.limits import (
+    MAX_CUSTOM_FIELD_ID,
+    QuerySize,
+    abbreviated,
+    check_length,
+    check_size,
+    check_text,
+    size_of,
+)
 from issuesync.errors import QueryError
-
-# Deeper nesting than this is not a query a person wrote; refusing it keeps the
-# recursive printer and compiler far from Python's recursion limit.
-MAX_DEPTH: Final = 100
 
 _ESCAPES: Final = {
     "n": "\n",
@@ -105,8 +111,10 @@ def parse_jql(text: str) -> Query:
     Raises:
         QueryError: the text is not JQL; ``position`` is the 0-based offset of
             the first character that does not fit, and the message says what
-            was expected there.
+            was expected there. Or the query is over one of the limits of
+            :mod:`issuesync.domain.jql.limits`, which the message names.
     """
+    check_length(text)
     try:
         query = _parser().parse(text)
     except UnexpectedInput as exc:
@@ -115,12 +123,28 @@ def parse_jql(text: str) -> Query:
         raise QueryError(f"Error in the JQL Query: {exc}", position=0) from None
     if not isinstance(query, Query):  # pragma: no cover - the start rule builds a Query
         raise TypeError(f"the JQL parser built {type(query).__name__}, not a Query")
-    if query.where is not None and _depth(query.where) > MAX_DEPTH:
-        raise QueryError(
-            f"Error in the JQL Query: the query nests more than {MAX_DEPTH} levels deep.",
-            position=0,
-        )
+    check_size(size_of(query))
     return query
+
+
+def parse_queries(texts: Sequence[str]) -> list[Query]:
+    """Parse queries that are evaluated together (alternatives, as a connector's queries).
+
+    Raises:
+        QueryError: one of them does not parse or is over a limit (the message says
+            which, counting from 1), or all of them together are over a limit.
+    """
+    queries: list[Query] = []
+    for number, text in enumerate(texts, start=1):
+        try:
+            queries.append(parse_jql(text))
+        except QueryError as exc:
+            raise QueryError(f"Query {number} ('{abbreviated(text)}'): {exc.message}") from None
+    try:
+        check_size(sum((size_of(q) for q in queries), QuerySize()))
+    except QueryError as exc:
+        raise QueryError(f"The {len(texts)} queries together: {exc.message}") from None
+    return queries
 
 
 @functools.cache
@@ -187,7 +211,17 @@ class _Builder(Transformer[Token, object]):
         (token,) = children
         if token.type == "STRING":
             return FieldRef(_unquote(token))
+        _check_token(token, "a field name")
         if token.type == "CUSTOM_FIELD":
+            digits = str(token)[3:-1]
+            if len(digits.lstrip("0")) > len(str(MAX_CUSTOM_FIELD_ID)) or (
+                int(digits) > MAX_CUSTOM_FIELD_ID
+            ):
+                raise QueryError(
+                    f"Error in the JQL Query: the custom field id in '{_shown(token)}' is "
+                    f"larger than the largest id, {MAX_CUSTOM_FIELD_ID}.",
+                    position=token.start_pos,
+                )
             return FieldRef(str(token).lower())
         return FieldRef(str(token))
 
@@ -195,10 +229,13 @@ class _Builder(Transformer[Token, object]):
         (token,) = children
         if token.type == "STRING":
             return Value(_unquote(token), quoted=True)
+        _check_token(token, "a value")
         return Value(str(token))
 
     def function(self, children: list[object]) -> FunctionCall:
         name, *args = children
+        assert isinstance(name, Token)
+        _check_token(name, "a function name")
         values = tuple(a for a in args if isinstance(a, Value))
         return FunctionCall(str(name), values)
 
@@ -239,9 +276,14 @@ def _as_operand(node: object) -> Operand:
     return node
 
 
+def _check_token(token: Token, what: str) -> None:
+    check_text(str(token), what, token.start_pos)
+
+
 def _unquote(token: Token) -> str:
     """The text of a quoted string, with its backslash escapes resolved."""
     raw = str(token)[1:-1]
+    check_text(raw, "a quoted string", token.start_pos)
     if "\\" not in raw:
         return raw
     out: list[str] = []
@@ -259,8 +301,9 @@ def _unquote(token: Token) -> str:
             continue
         hex_digits = raw[i + 2 : i + 6]
         if escape == "u" and len(hex_digits) == 4 and all(c in _HEX for c in hex_digits):  # noqa: PLR2004
-            out.append(chr(int(hex_digits, 16)))
-            i += 6
+            char, length = _unicode_escape(raw, i, token)
+            out.append(char)
+            i += length
             continue
         position = (token.start_pos or 0) + 1 + i
         raise QueryError(
@@ -273,6 +316,28 @@ def _unquote(token: Token) -> str:
 
 
 _HEX: Final = frozenset("0123456789abcdefABCDEF")
+_HIGH: Final = range(0xD800, 0xDC00)
+_LOW: Final = range(0xDC00, 0xE000)
+
+
+def _unicode_escape(raw: str, i: int, token: Token) -> tuple[str, int]:
+    """The character of the ``\\uXXXX`` at ``raw[i]`` (a surrogate pair makes one) and the
+    escape's length; NUL and a surrogate without its other half are no characters."""
+    code = int(raw[i + 2 : i + 6], 16)
+    if code in _HIGH and raw[i + 6 : i + 8] == "\\u":
+        low_digits = raw[i + 8 : i + 12]
+        if len(low_digits) == 4 and all(c in _HEX for c in low_digits):  # noqa: PLR2004
+            low = int(low_digits, 16)
+            if low in _LOW:
+                return chr(0x10000 + ((code - 0xD800) << 10) + (low - 0xDC00)), 12
+    if code == 0 or code in _HIGH or code in _LOW:
+        what = "NUL" if code == 0 else "half of a UTF-16 surrogate pair without its other half"
+        raise QueryError(
+            f"Error in the JQL Query: '\\u{raw[i + 2 : i + 6]}' is {what}: no character. "
+            f"{_where(_token_position(token, i + 1))}",
+            position=(token.start_pos or 0) + 1 + i,
+        )
+    return chr(code), 6
 
 
 def _token_position(token: Token, offset: int) -> tuple[int, int]:
@@ -287,19 +352,6 @@ def _token_position(token: Token, offset: int) -> tuple[int, int]:
 def _where(line_column: tuple[int, int]) -> str:
     line, column = line_column
     return f"(line {line}, character {column})"
-
-
-def _depth(clause: Clause) -> int:
-    deepest = 0
-    stack: list[tuple[Clause, int]] = [(clause, 1)]
-    while stack:
-        node, depth = stack.pop()
-        deepest = max(deepest, depth)
-        if isinstance(node, And | Or):
-            stack.extend((child, depth + 1) for child in node.clauses)
-        elif isinstance(node, Not):
-            stack.append((node.clause, depth + 1))
-    return deepest
 
 
 def _syntax_error(text: str, exc: UnexpectedInput) -> QueryError:

@@ -41,7 +41,7 @@ from sqlalchemy import ColumnElement, and_, or_, select
 from sqlalchemy.exc import IntegrityError, SQLAlchemyError
 
 from issuesync.auth import Principal
-from issuesync.domain.jql import parse_jql
+from issuesync.domain.jql import abbreviated, parse_queries
 from issuesync.domain.replica import FieldValue, HubAttachment, HubComment, Replica, UserRef
 from issuesync.errors import (
     AuthenticationError,
@@ -509,14 +509,18 @@ class LocalAdapter(Tracker):
         # address (the issues a query finds would tell whose address it is).
         context = JqlContext(session=op.session, now_ms=op.now, current_user_id=self._actor.id)
         compiled: list[ColumnElement[bool]] = []
-        for text in queries:
-            try:
-                compiled.append(compile_jql(parse_jql(text), context).where)
-            except QueryError as exc:
-                raise ConfigurationError(
-                    f"The query '{text}' for project {self.project_key} cannot be used: "
-                    f"{exc.message}"
-                ) from exc
+        try:
+            # Together, as they are evaluated: all of them within the limits of one query.
+            parsed = parse_queries(queries)
+            for text, query in zip(queries, parsed, strict=True):
+                try:
+                    compiled.append(compile_jql(query, context).where)
+                except QueryError as exc:
+                    raise QueryError(f"'{abbreviated(text)}': {exc.message}") from None
+        except QueryError as exc:
+            raise ConfigurationError(
+                f"The queries for project {self.project_key} cannot be used: {exc.message}"
+            ) from exc
         if compiled:
             parts.append(or_(*compiled))
         return and_(*parts)

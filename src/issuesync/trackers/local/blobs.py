@@ -9,6 +9,7 @@ from pathlib import Path
 from typing import BinaryIO
 
 from issuesync.errors import PayloadTooLargeError
+from issuesync.store.space import is_disk_full, storage_full_error
 
 CHUNK = 1024 * 1024
 PRIVATE_FOLDER = 0o700  # content is the service user's alone; files are 0600 (mkstemp)
@@ -19,7 +20,8 @@ class BlobStore:
 
     Identical content is stored once; a write goes to a temporary file in the
     same directory tree and is renamed into place, so a crash never leaves a
-    partial file under a content address.
+    partial file under a content address, and a failed write (a full disk) leaves
+    no file at all.
     """
 
     def __init__(self, root: Path, max_size: int) -> None:
@@ -33,8 +35,17 @@ class BlobStore:
     def put(self, source: BinaryIO) -> tuple[str, int]:
         """Store ``source``; returns (sha256, size).
 
-        Content over ``max_size`` raises PayloadTooLargeError and nothing is kept.
+        Content over ``max_size`` raises PayloadTooLargeError and nothing is kept; a
+        full disk raises InsufficientStorageError and nothing is kept either.
         """
+        try:
+            return self._put(source)
+        except OSError as exc:
+            if is_disk_full(exc):
+                raise storage_full_error() from exc
+            raise
+
+    def _put(self, source: BinaryIO) -> tuple[str, int]:
         self.root.mkdir(parents=True, exist_ok=True, mode=PRIVATE_FOLDER)
         digest = hashlib.sha256()
         size = 0

@@ -4,35 +4,19 @@ from __future__ import annotations
 
 from typing import Any
 
-from pydantic import BaseModel, ConfigDict, Field, model_validator
+from pydantic import BaseModel, ConfigDict, Field
 
 MAX_INT = 2**31 - 1  # Jira's paging parameters are Java ints
-NUL = "\x00"  # PostgreSQL cannot store it in text; refused everywhere so both stores agree
 
 # Field values are free-form JSON whose shape depends on the field; the services
 # check each one, so pydantic only checks that an object arrived.
 Json = dict[str, Any]
 
 
-def _has_nul(value: object) -> bool:
-    if isinstance(value, str):
-        return NUL in value
-    if isinstance(value, dict):
-        return any(_has_nul(k) or _has_nul(v) for k, v in value.items())
-    if isinstance(value, list):
-        return any(_has_nul(v) for v in value)
-    return False
-
-
 class _Body(BaseModel):
-    model_config = ConfigDict(extra="forbid")
+    """A body whose text the request guard (``api/guard.py``) has checked: no NUL, UTF-8."""
 
-    @model_validator(mode="before")
-    @classmethod
-    def _no_nul(cls, data: object) -> object:
-        if _has_nul(data):
-            raise ValueError("Text must not contain NUL characters (\\u0000).")
-        return data
+    model_config = ConfigDict(extra="forbid")
 
 
 class IssueBody(_Body):

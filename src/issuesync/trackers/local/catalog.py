@@ -37,6 +37,7 @@ from issuesync.trackers.local.shapes import (
     user_json,
     version_json,
 )
+from issuesync.trackers.local.textlimits import check_length, too_long
 
 PROJECT_KEY = re.compile(r"^[A-Z][A-Z0-9_]{0,9}$")
 MAX_NAME = 255
@@ -108,6 +109,8 @@ def create_project(op: Operation, body: Mapping[str, object]) -> JsonDict:
     description = body.get("description", "")
     if not isinstance(description, str):
         errors["description"] = "The description must be text."
+    elif len(description) > op.text_limit:
+        errors["description"] = too_long(op.text_limit)
     if errors:
         raise InvalidInputError("The project could not be created.", field_errors=errors)
     assert isinstance(key, str)
@@ -193,6 +196,14 @@ def _owning_project(op: Operation, body: Mapping[str, object]) -> Project:
     return project
 
 
+def _description(op: Operation, body: Mapping[str, object]) -> str:
+    """An optional ``description`` (other than text, it is none); too long is refused."""
+    description = body.get("description")
+    if not isinstance(description, str):
+        return ""
+    return check_length(description, "description", op.text_limit)
+
+
 def _name(body: Mapping[str, object]) -> str:
     name = body.get("name")
     if not isinstance(name, str) or not name.strip() or len(name) > MAX_NAME:
@@ -210,11 +221,11 @@ def create_component(op: Operation, body: Mapping[str, object]) -> JsonDict:
         raise ConflictError(
             "A component with that name already exists.", field_errors={"name": "already exists"}
         )
-    description = body.get("description")
+    description = _description(op, body)
     component = Component(
         project_id=project.id,
         name=name,
-        description=description if isinstance(description, str) else "",
+        description=description,
     )
     op.session.add(component)
     op.session.flush()
@@ -230,11 +241,11 @@ def create_version(op: Operation, body: Mapping[str, object]) -> JsonDict:
             "A version with this name already exists in this project.",
             field_errors={"name": "already exists"},
         )
-    description = body.get("description")
+    description = _description(op, body)
     version = Version(
         project_id=project.id,
         name=name,
-        description=description if isinstance(description, str) else "",
+        description=description,
         released=bool(body.get("released", False)),
         archived=bool(body.get("archived", False)),
         release_date=parse_date(body.get("releaseDate"), "releaseDate"),
@@ -281,11 +292,11 @@ def create_custom_field(op: Operation, body: Mapping[str, object]) -> JsonDict:
             "Only option fields have options.",
             field_errors={"options": "not allowed for this type"},
         )
-    description = body.get("description")
+    description = _description(op, body)
     field = CustomField(
         name=name,
         field_type=kind.value,
-        description=description if isinstance(description, str) else "",
+        description=description,
     )
     field.options = [
         CustomFieldOption(value=o.strip(), position=i) for i, o in enumerate(dict.fromkeys(options))

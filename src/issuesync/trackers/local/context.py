@@ -26,8 +26,9 @@ from issuesync.trackers.local.refdata import (
     ReferenceData,
 )
 from issuesync.trackers.local.render import Renderer
+from issuesync.trackers.local.textlimits import DEFAULT_TEXT_LIMIT
 from issuesync.trackers.local.users import EmailVisibility, UserDirectory
-from issuesync.trackers.local.writer import Changes
+from issuesync.trackers.local.writer import Changes, IssueWriter
 
 # Built once: constructing a statement costs more than running it from the cache.
 _ISSUE_BY_KEY = select(Issue).where(Issue.key == bindparam("key"))
@@ -48,6 +49,20 @@ class Operation:
     now: int = field(default_factory=now_ms)
     all_emails: bool = False  # the sync engine, or ISSUESYNC_SHOW_EMAIL_ADDRESSES
     _ref: ReferenceData | None = None
+    text_limit: int = field(default=DEFAULT_TEXT_LIMIT, kw_only=True)  # see textlimits
+
+    def writer(self, project: ProjectRef, *, creating: bool = False) -> IssueWriter:
+        """An issue writer in this operation, for an issue of ``project``."""
+        return IssueWriter(
+            self.session,
+            self.ref,
+            self.actor,
+            project,
+            self.now,
+            creating=creating,
+            emails=self.emails,
+            text_limit=self.text_limit,
+        )
 
     @property
     def emails(self) -> EmailVisibility:

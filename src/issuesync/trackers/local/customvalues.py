@@ -13,6 +13,7 @@ from issuesync.errors import InvalidInputError
 from issuesync.store.users import User
 from issuesync.trackers.local.jiratime import format_ms, parse_date, parse_datetime_ms
 from issuesync.trackers.local.models import CustomField, CustomFieldType, CustomValue
+from issuesync.trackers.local.textlimits import DEFAULT_TEXT_LIMIT, check_length
 from issuesync.trackers.local.users import UserDirectory
 
 MAX_STRING = 255
@@ -33,6 +34,7 @@ class CustomValues:
 
     session: Session
     users: UserDirectory
+    text_limit: int = DEFAULT_TEXT_LIMIT  # a text field's; a string field's is 255
 
     def value(self, custom: CustomField, value: object) -> CustomValue:
         """The row for one value of a single-valued field (or one item of a list)."""
@@ -46,7 +48,7 @@ class CustomValues:
                 raise InvalidInputError(
                     field_id, field_errors={field_id: "Text must be less than 255 characters."}
                 )
-            row.string_value = value
+            row.string_value = check_length(value, field_id, self.text_limit)
         elif kind is CustomFieldType.NUMBER:
             number = math.nan
             if isinstance(value, int | float) and not isinstance(value, bool):

@@ -121,7 +121,7 @@ def create_issues(
                     "issue_id": issue_id,
                     "author_id": author,
                     "update_author_id": author,
-                    "body": comment_body({"body": comment.body}),
+                    "body": comment_body({"body": comment.body}, op.text_limit),
                     "created_ms": op.now,
                     "updated_ms": op.now,
                 }

@@ -134,9 +134,7 @@ def _prepare(
     )
     default_priority = op.ref.priorities.by_name.get(DEFAULT_PRIORITY.lower())
     issue.priority_id = default_priority.id if default_priority else None
-    writer = IssueWriter(
-        op.session, op.ref, op.actor, project, op.now, creating=True, emails=op.emails
-    )
+    writer = op.writer(project, creating=True)
     writer.apply(issue, fields, updates, creating=True)
     issue_type = op.ref.issue_types.get(issue.issue_type_id)
     if issue_type.subtask and issue.parent_id is None:
@@ -198,9 +196,7 @@ def edit_issue(
     """Apply Jira's edit body; every change lands in the history."""
     issue = op.issue(key)
     project = op.project_of(issue)
-    writer = IssueWriter(
-        op.session, op.ref, op.actor, ProjectRef.of(project), op.now, emails=op.emails
-    )
+    writer = op.writer(ProjectRef.of(project))
     writer.apply(issue, fields, updates, creating=False)
     writer.write_collections(issue)
     writer.write_comments_and_links(issue)
@@ -310,9 +306,7 @@ def do_transition(
             f"Valid transitions: {valid or 'none'}."
         )
     project = op.project_of(issue)
-    writer = IssueWriter(
-        op.session, op.ref, op.actor, ProjectRef.of(project), op.now, emails=op.emails
-    )
+    writer = op.writer(ProjectRef.of(project))
     writer.apply(issue, fields, updates, creating=False)
     old = op.ref.statuses.get(issue.status_id)
     new = op.ref.statuses.get(chosen.to_status_id)

@@ -42,8 +42,10 @@ from issuesync.trackers.local.jql_fields import (
 )
 from issuesync.trackers.local.jql_values import (
     ISSUE_TYPE_FUNCTIONS,
+    LOOKUP_CHUNK,
     JqlContext,
     check_function,
+    ids_by_name,
     lookup_ids,
     matches_name,
     parse_number,
@@ -339,36 +341,66 @@ def _versions(items: Items, ctx: JqlContext, label: str) -> set[int]:
 
 
 def _issues(items: Items, ctx: JqlContext, label: str) -> set[int]:
-    """Issues by key (any case) or id; an unknown one fails, as in Jira."""
+    """Issues by key (any case) or id; an unknown one fails, as in Jira.
+
+    A few queries however many keys a list names: ``key IN (...)`` of hundreds of
+    keys is what tools send.
+    """
+    values = plain_values(items, label)
+    texts = [value.text.strip() for value in values]
+    keys = {text: _key_parts(text, label) for text in texts if not text.isdigit()}
+    projects = ids_by_name(
+        ctx.session, select(Project.id), [prefix for prefix, _ in keys.values()], (Project.key,)
+    )
+    numbered: dict[tuple[int, int], int] = {}
+    wanted = sorted({number for _, number in keys.values()})
+    project_ids = sorted({pid for ids in projects.values() for pid in ids})
+    for start in range(0, len(wanted), LOOKUP_CHUNK):
+        chunk = wanted[start : start + LOOKUP_CHUNK]
+        rows = ctx.session.execute(
+            select(Issue.project_id, Issue.number, Issue.id).where(
+                Issue.project_id.in_(project_ids), Issue.number.in_(chunk)
+            )
+        )
+        numbered.update(((pid, number), issue_id) for pid, number, issue_id in rows)
+    rids = sorted({rid for text in texts if (rid := row_id(text)) is not None})
+    existing: set[int] = set()
+    for start in range(0, len(rids), LOOKUP_CHUNK):
+        chunk = rids[start : start + LOOKUP_CHUNK]
+        existing |= set(ctx.session.scalars(select(Issue.id).where(Issue.id.in_(chunk))))
     ids: set[int] = set()
-    for value in plain_values(items, label):
-        text = value.text.strip()
+    for value, text in zip(values, texts, strict=True):
         if text.isdigit():
             rid = row_id(text)
-            found = (
-                None if rid is None else ctx.session.scalar(select(Issue.id).where(Issue.id == rid))
-            )
+            found = {rid} if rid in existing else set()
         else:
-            project_ids, number = _split_key(text, ctx, label)
-            query = select(Issue.id).where(Issue.project_id.in_(sorted(project_ids)))
-            found = ctx.session.scalar(query.where(Issue.number == number))
-        if found is None:
+            prefix, number = keys[text]
+            found = {
+                numbered[(pid, number)] for pid in projects[prefix] if (pid, number) in numbered
+            }
+        if not found:
             raise QueryError(
                 f"An issue with key '{value.text}' does not exist for field '{label}'."
             )
-        ids.add(found)
+        ids |= found
     return ids
 
 
-def _split_key(text: str, ctx: JqlContext, label: str) -> tuple[set[int], int]:
-    """The ids of the project(s) a key's prefix names, and its number."""
+def _key_parts(text: str, label: str) -> tuple[str, int]:
+    """A key's project prefix and its number."""
     match = _KEY.fullmatch(text)
     if match is None:
         raise QueryError(f"The issue key '{text}' for field '{label}' is invalid.")
     prefix, number = match.groups()
-    query = select(Project.id).where(matches_name(Project.key, prefix))
     # A number no issue can have still compares sensibly, without overflowing the database.
-    return set(ctx.session.scalars(query)), min(int(number), MAX_ROW_ID)
+    return prefix, min(int(number), MAX_ROW_ID)
+
+
+def _split_key(text: str, ctx: JqlContext, label: str) -> tuple[set[int], int]:
+    """The ids of the project(s) a key's prefix names, and its number."""
+    prefix, number = _key_parts(text, label)
+    query = select(Project.id).where(matches_name(Project.key, prefix))
+    return set(ctx.session.scalars(query)), number
 
 
 class _IssueKeys(Family):

@@ -4,7 +4,8 @@ Dates are UTC. An absolute date is ``yyyy-MM-dd`` or ``yyyy/MM/dd``, optionally
 followed by `` HH:mm``; a relative one is a signed period of weeks, days, hours
 and minutes from now (``-5m``, ``-2d``, ``4h``, ``"-1w 2d"``); the functions
 ``now()``, ``startOfDay()``, ``endOfDay()`` and the week, month and year
-variants take an optional increment such as ``-1`` or ``"+2d"``.
+variants take an optional increment such as ``-1`` or ``"+2d"``. Every date, however
+written, lies in the years 1 to 9999: one beyond is refused as a ``QueryError``.
 """
 
 from __future__ import annotations
@@ -27,6 +28,9 @@ from issuesync.store.users import User
 from issuesync.trackers.local.models import row_id
 
 DAY_MS: Final = 86_400_000
+# The instants a query may name: the years 1 to 9999, Python's (and Jira's) calendar.
+EARLIEST_MS: Final = int(dt.datetime.min.replace(tzinfo=dt.UTC).timestamp() * 1000)
+LATEST_MS: Final = int(dt.datetime.max.replace(tzinfo=dt.UTC).timestamp() * 1000)
 _UNIT_MS: Final = {"m": 60_000, "h": 3_600_000, "d": DAY_MS, "w": 7 * DAY_MS}
 _ABSOLUTE = re.compile(r"(\d{4})([-/])(\d{1,2})\2(\d{1,2})(?:\s+(\d{1,2}):(\d{2}))?")
 _PERIOD = re.compile(r"([+-]?)\s*((?:\d+\s*[wdhm]\s*)+)")
@@ -80,7 +84,8 @@ class Instant:
     @property
     def day(self) -> dt.date:
         """The UTC calendar day this instant falls on."""
-        return dt.datetime.fromtimestamp(self.ms / 1000, tz=dt.UTC).date()
+        first = dt.datetime.min.replace(tzinfo=dt.UTC)
+        return (first + dt.timedelta(milliseconds=self.ms - EARLIEST_MS)).date()
 
 
 def operand_items(operand: Operand) -> tuple[list[Value | FunctionCall], bool]:
@@ -104,7 +109,18 @@ def check_function(call: FunctionCall, field: str, allowed: frozenset[str]) -> s
 
 
 def parse_instant(item: Value | FunctionCall, field: str, now_ms: int) -> Instant:
-    """The instant a date operand means at ``now_ms``."""
+    """The instant a date operand means at ``now_ms``, in the years 1 to 9999."""
+    instant = _instant(item, field, now_ms)
+    if not EARLIEST_MS <= instant.ms <= LATEST_MS:
+        shown = f"{item.name}()" if isinstance(item, FunctionCall) else item.text
+        raise QueryError(
+            f"Date value '{shown}' for field '{field}' is out of range: dates are in the "
+            "years 1 to 9999."
+        )
+    return instant
+
+
+def _instant(item: Value | FunctionCall, field: str, now_ms: int) -> Instant:
     if isinstance(item, FunctionCall):
         return Instant(_date_function(item, field, now_ms))
     text = item.text.strip()
@@ -164,13 +180,19 @@ def _date_function(call: FunctionCall, field: str, now_ms: int) -> int:
                 "write it as (+/-)nn(y|M|w|d|h|m), e.g. -1 or +2d."
             )
         sign, amount, inc_unit = match.groups()
-        moment = _shift(now, -int(amount) if sign == "-" else int(amount), inc_unit or unit)
     else:
-        moment = now
-    start = _start_of(moment, unit)
-    if name.startswith("start"):
-        return int(start.timestamp() * 1000)
-    return int(_shift(start, 1, unit).timestamp() * 1000) - 1
+        sign, amount, inc_unit = "", "0", unit
+    try:
+        moment = _shift(now, -int(amount) if sign == "-" else int(amount), inc_unit or unit)
+        start = _start_of(moment, unit)
+        if name.startswith("start"):
+            return int(start.timestamp() * 1000)
+        return int(_shift(start, 1, unit).timestamp() * 1000) - 1
+    except (OverflowError, ValueError):  # beyond the calendar's years 1 to 9999
+        increment = call.args[0].text if call.args else ""
+        raise QueryError(
+            f"The increment '{increment}' of '{call.name}()' reaches beyond the years 1 to 9999."
+        ) from None
 
 
 def _start_of(moment: dt.datetime, unit: str) -> dt.datetime:
@@ -202,6 +224,45 @@ def matches_name(column: SQLCoreOperations[Any], text: str) -> ColumnElement[boo
     return or_(column == text, func.lower(column) == text.lower())
 
 
+LOOKUP_CHUNK: Final = 500  # values looked up per query
+
+
+def ids_by_name(
+    session: Session,
+    query: Select[int],
+    texts: Sequence[str],
+    names: Sequence[QueryableAttribute[Any]],
+) -> dict[str, set[int]]:
+    """The ids of the rows that each text names by any of ``names`` (per :func:`matches_name`).
+
+    One query per :data:`LOOKUP_CHUNK` distinct texts, however many there are: the
+    database's own ``lower`` is read back, so a text matches exactly the rows that
+    ``matches_name`` would find for it alone.
+    """
+    found: dict[str, set[int]] = {text: set() for text in texts}
+    distinct = list(found)
+    width = len(names)
+    for start in range(0, len(distinct), LOOKUP_CHUNK):
+        chunk = distinct[start : start + LOOKUP_CHUNK]
+        by_lower: dict[str, list[str]] = {}
+        for text in chunk:
+            by_lower.setdefault(text.lower(), []).append(text)
+        folded = [func.lower(column) for column in names]
+        matching = or_(
+            *(column.in_(chunk) for column in names),
+            *(lower.in_(sorted(by_lower)) for lower in folded),
+        )
+        for row in session.execute(query.add_columns(*names, *folded).where(matching)):
+            row_id_, values = row[0], row[1:]
+            for value in values[:width]:
+                if value in found:
+                    found[value].add(row_id_)
+            for value in values[width:]:
+                for text in by_lower.get(value, ()) if value is not None else ():
+                    found[text].add(row_id_)
+    return found
+
+
 def lookup_ids(
     session: Session,
     query: Select[int],
@@ -213,18 +274,25 @@ def lookup_ids(
 ) -> set[int]:
     """Ids of the rows each value names (by any of ``names``, else a numeric id); unknown fail.
 
-    Names win over ids, as in Jira: a status called "3" is found by its name.
+    Names win over ids, as in Jira: a status called "3" is found by its name. A few
+    queries, however many values: see :func:`ids_by_name`.
     """
+    found = ids_by_name(session, query, [item.text for item in items], names)
+    by_row = {text: row_id(text) for text, ids in found.items() if not ids}
+    wanted = sorted({rid for rid in by_row.values() if rid is not None})
+    existing: set[int] = set()
+    for start in range(0, len(wanted), LOOKUP_CHUNK):
+        chunk = wanted[start : start + LOOKUP_CHUNK]
+        existing |= set(session.scalars(query.where(by_id.in_(chunk))))
     ids: set[int] = set()
     for item in items:
-        by_name = or_(*(matches_name(column, item.text) for column in names))
-        found = set(session.scalars(query.where(by_name)))
-        rid = row_id(item.text)
-        if not found and rid is not None:
-            found = set(session.scalars(query.where(by_id == rid)))
-        if not found:
-            raise unknown_value(item.text, field)
-        ids |= found
+        named = found[item.text]
+        if not named:
+            rid = by_row[item.text]
+            if rid is None or rid not in existing:
+                raise unknown_value(item.text, field)
+            named = {rid}
+        ids |= named
     return ids
 
 
@@ -250,21 +318,22 @@ def user_ids(
         (User.name, User.email, User.display_name) if by_email else (User.name, User.display_name)
     )
     ids: set[int] = set()
+    values: list[Value] = []
     for item in items:
         if isinstance(item, FunctionCall):
             check_function(item, field, USER_FUNCTIONS)
             if current_user_id is not None:
                 ids.add(current_user_id)
-            continue
-        ids |= lookup_ids(
-            session,
-            select(User.id),
-            [item],
-            names=names,
-            by_id=User.id,
-            field=field,
-        )
-    return ids
+        else:
+            values.append(item)
+    return ids | lookup_ids(
+        session,
+        select(User.id),
+        values,
+        names=names,
+        by_id=User.id,
+        field=field,
+    )
 
 
 def plain_values(items: Sequence[Value | FunctionCall], field: str) -> list[Value]:

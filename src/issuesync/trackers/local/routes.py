@@ -7,21 +7,20 @@ from collections.abc import Callable
 from functools import partial
 from typing import Annotated, TypeVar
 
-from fastapi import APIRouter, Depends, Header, Query, Request, Response
+from fastapi import APIRouter, Header, Query, Request, Response
 from fastapi.responses import FileResponse
 from starlette.concurrency import run_in_threadpool
 from starlette.datastructures import UploadFile
 
 from issuesync import __version__
-from issuesync.api.deps import PrincipalDep, ServicesDep, refuse_nul
+from issuesync.api.deps import PrincipalDep, ServicesDep
 from issuesync.app import Services
 from issuesync.auth import Principal
-from issuesync.errors import InvalidInputError, PayloadTooLargeError, PermissionDeniedError
+from issuesync.errors import InvalidInputError, PermissionDeniedError
 from issuesync.store.base import now_ms
 from issuesync.trackers.local import catalog, issues, meta, subresources
 from issuesync.trackers.local.bodies import (
     MAX_INT,
-    NUL,
     CommentBody,
     ComponentBody,
     CustomFieldBody,
@@ -38,7 +37,6 @@ from issuesync.trackers.local.jiratime import format_ms
 from issuesync.trackers.local.search import search
 
 JIRA_PREFIX = "/rest/api/2"
-MULTIPART_OVERHEAD = 64 * 1024
 
 StartAt = Annotated[int, Query(alias="startAt", ge=0, le=MAX_INT)]
 MaxResults = Annotated[int, Query(alias="maxResults", ge=0, le=MAX_INT)]
@@ -71,11 +69,7 @@ async def _write(
 
 def build_router() -> APIRouter:  # noqa: C901, PLR0915 - one route table, read top to bottom
     """Every route of the Jira-compatible API."""
-    router = APIRouter(
-        prefix=JIRA_PREFIX,
-        tags=["built-in tracker (Jira REST v2)"],
-        dependencies=[Depends(refuse_nul)],
-    )
+    router = APIRouter(prefix=JIRA_PREFIX, tags=["built-in tracker (Jira REST v2)"])
 
     @router.get("/serverInfo")
     def server_info(services: ServicesDep, _: PrincipalDep) -> JsonDict:
@@ -338,13 +332,7 @@ def build_router() -> APIRouter:  # noqa: C901, PLR0915 - one route table, read 
             raise PermissionDeniedError(
                 "XSRF check failed: send the header 'X-Atlassian-Token: no-check'."
             )
-        limit = services.settings.max_attachment_size
-        declared = request.headers.get("content-length")
-        if declared and declared.isdigit() and int(declared) > limit + MULTIPART_OVERHEAD:
-            raise PayloadTooLargeError(
-                f"The attachment is larger than the limit of {limit} bytes "
-                "(ISSUESYNC_MAX_ATTACHMENT_SIZE)."
-            )
+        # The request guard has bounded the upload's size; the blob store bounds each file.
         form = await request.form()
         uploads = [v for k, v in form.multi_items() if k == "file" and isinstance(v, UploadFile)]
         if not uploads:
@@ -493,6 +481,6 @@ def _json_string(raw: bytes) -> str:
         value = json.loads(raw)
     except ValueError as exc:
         raise InvalidInputError("The body must be a JSON string: the user name.") from exc
-    if not isinstance(value, str) or not value or NUL in value:
+    if not isinstance(value, str) or not value:
         raise InvalidInputError("The body must be a JSON string: the user name.")
     return value

@@ -23,9 +23,9 @@ from issuesync.trackers.local.models import (
 )
 from issuesync.trackers.local.refdata import ProjectRef
 from issuesync.trackers.local.shapes import user_json
-from issuesync.trackers.local.writer import Changes, IssueWriter
+from issuesync.trackers.local.textlimits import check_length
+from issuesync.trackers.local.writer import Changes, existing_link
 
-MAX_COMMENT = 32_767
 MAX_WORKLOG_SECONDS = 2**31 - 1  # the column is a 32-bit integer, as Jira's is
 MAX_FILENAME = 255
 NUL = "\x00"
@@ -38,19 +38,14 @@ def _get(model: type[R], op: Operation, raw_id: str) -> R | None:
     return op.session.get(model, number) if number is not None else None
 
 
-def comment_body(body: Mapping[str, object]) -> str:
-    """The text of a comment body, checked: not empty, not too long."""
+def comment_body(body: Mapping[str, object], limit: int) -> str:
+    """The text of a comment body, checked: not empty, at most ``limit`` characters."""
     text = body.get("body")
     if not isinstance(text, str) or not text.strip():
         raise InvalidInputError(
             "The comment is empty.", field_errors={"comment": "Comment body can not be empty!"}
         )
-    if len(text) > MAX_COMMENT:
-        raise InvalidInputError(
-            "The comment is too long.",
-            field_errors={"comment": f"The entered text is too long ({MAX_COMMENT} max)."},
-        )
-    return text
+    return check_length(text, "comment", limit)
 
 
 def _own_or_admin(op: Operation, issue: Issue, author_id: int | None, what: str) -> None:
@@ -104,7 +99,7 @@ def add_comment(op: Operation, key: str, body: Mapping[str, object]) -> JsonDict
         issue_id=issue.id,
         author_id=op.actor.id,
         update_author_id=op.actor.id,
-        body=comment_body(body),
+        body=comment_body(body, op.text_limit),
         created_ms=op.now,
         updated_ms=op.now,
     )
@@ -119,7 +114,7 @@ def edit_comment(op: Operation, key: str, comment_id: str, body: Mapping[str, ob
     issue = op.issue(key)
     comment = _comment(op, issue, comment_id)
     _own_or_admin(op, issue, comment.author_id, "comment")
-    comment.body = comment_body(body)
+    comment.body = comment_body(body, op.text_limit)
     comment.update_author_id = op.actor.id
     comment.updated_ms = op.now
     op.touch(issue)
@@ -249,6 +244,7 @@ def add_worklog(op: Operation, key: str, body: Mapping[str, object]) -> JsonDict
         raise InvalidInputError(
             "The work log comment must be text.", field_errors={"comment": "must be a string"}
         )
+    check_length(comment, "comment", op.text_limit)
     started = parse_datetime_ms(body["started"], "started") if body.get("started") else op.now
     row = Worklog(
         issue_id=issue.id,
@@ -339,7 +335,8 @@ def create_link(op: Operation, body: Mapping[str, object]) -> JsonDict:
     """Jira's ``POST issueLink``: ``{type, inwardIssue, outwardIssue}``.
 
     As in Jira, the link goes from ``inwardIssue`` to ``outwardIssue``: with type
-    Blocks, the inward issue blocks the outward one.
+    Blocks, the inward issue blocks the outward one. As in Jira too, a link that
+    exists already is answered as created (the existing one), and nothing changes.
     """
     inward, outward = body.get("inwardIssue"), body.get("outwardIssue")
     if inward is None or outward is None:
@@ -355,13 +352,17 @@ def create_link(op: Operation, body: Mapping[str, object]) -> JsonDict:
     except InvalidInputError as exc:
         raise NotFoundError(exc.message) from exc
     project = ProjectRef.of(op.project_of(writer_issue))
-    writer = IssueWriter(op.session, op.ref, op.actor, project, op.now, emails=op.emails)
+    writer = op.writer(project)
     link = writer.build_link(
         writer_issue, {"type": {"id": link_type.id}, "outwardIssue": {"id": target.id}}
     )
-    op.session.add(link)
-    op.touch(writer_issue)
-    op.session.flush()
+    existing = existing_link(op.session, link)
+    if existing is not None:
+        link = existing
+    else:
+        op.session.add(link)
+        op.touch(writer_issue)
+        op.session.flush()
     return {"id": str(link.id), "self": f"{op.base_url}/rest/api/2/issueLink/{link.id}"}
 
 

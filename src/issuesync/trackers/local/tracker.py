@@ -16,6 +16,7 @@ from issuesync.trackers.local.blobs import BlobStore
 from issuesync.trackers.local.context import Operation
 from issuesync.trackers.local.fielddefs import JsonDict
 from issuesync.trackers.local.refdata import ProjectRefs, ReferenceCache
+from issuesync.trackers.local.textlimits import DEFAULT_TEXT_LIMIT
 
 W = TypeVar("W")
 R = TypeVar("R")
@@ -37,10 +38,12 @@ class LocalTracker:
         base_url: str,
         *,
         show_email_addresses: bool = False,
+        text_limit: int = DEFAULT_TEXT_LIMIT,
     ) -> None:
         self.uow_factory = uow_factory
         self.blobs = blobs
         self.base_url = base_url.rstrip("/")
+        self.text_limit = text_limit
         self.reference = ReferenceCache()
         self.project_refs = ProjectRefs()
         # Whether every caller sees every user's e-mail address (else admins and their own).
@@ -102,6 +105,7 @@ class LocalTracker:
             self.reference,
             self.project_refs,
             all_emails=self.show_email_addresses,
+            text_limit=self.text_limit,
         )
 
     def attach(

@@ -44,11 +44,11 @@ from issuesync.trackers.local.models import (
     row_id,
 )
 from issuesync.trackers.local.refdata import ProjectRef, ReferenceData
+from issuesync.trackers.local.textlimits import DEFAULT_TEXT_LIMIT, SUMMARY_LIMIT, check_length
 from issuesync.trackers.local.users import EmailVisibility, UserDirectory
 
 K = TypeVar("K")
 
-MAX_SUMMARY = 255
 MAX_LABEL = 255
 
 # Fields a client may name in ``fields`` or ``update`` but that are not written there.
@@ -112,6 +112,7 @@ class IssueWriter:
     creating: bool = False
     # Whose e-mail may name a user in a value; by default as an HTTP caller sees them.
     emails: EmailVisibility | None = None
+    text_limit: int = DEFAULT_TEXT_LIMIT  # see textlimits
     users: UserDirectory = field(init=False)
     custom_values: CustomValues = field(init=False)
     changes: Changes = field(default_factory=Changes)
@@ -126,7 +127,7 @@ class IssueWriter:
     def __post_init__(self) -> None:
         emails = self.emails or EmailVisibility(self.actor.is_admin, self.actor.id)
         self.users = UserDirectory(self.session, emails)
-        self.custom_values = CustomValues(self.session, self.users)
+        self.custom_values = CustomValues(self.session, self.users, self.text_limit)
 
     # -- entry point -----------------------------------------------------------------------
 
@@ -225,7 +226,7 @@ class IssueWriter:
             raise InvalidInputError(
                 "summary", field_errors={"summary": "You must specify a summary of the issue."}
             )
-        if len(value) > MAX_SUMMARY:
+        if len(value) > SUMMARY_LIMIT:
             raise InvalidInputError(
                 "summary", field_errors={"summary": "Summary must be less than 255 characters."}
             )
@@ -238,7 +239,7 @@ class IssueWriter:
             raise InvalidInputError(
                 "description", field_errors={"description": "Description must be a string."}
             )
-        text = value or None
+        text = check_length(value, "description", self.text_limit) if value else None
         if issue.id is not None:
             self.changes.record("description", (None, issue.description), (None, text))
         issue.description = text
@@ -473,7 +474,7 @@ class IssueWriter:
             raise InvalidInputError(
                 "comment", field_errors={"comment": 'Use [{"add": {"body": "..."}}] to comment.'}
             )
-        self.pending_comments.append(body)
+        self.pending_comments.append(check_length(body, "comment", self.text_limit))
 
     def _link(self, verb: str, value: object) -> None:
         if verb != "add" or not isinstance(value, Mapping):
@@ -610,8 +611,14 @@ class IssueWriter:
                     updated_ms=self.now_ms,
                 )
             )
+        added: set[tuple[int, int, int]] = set()
         for link in self.pending_links:
-            self.session.add(self.build_link(issue, link))
+            row = self.build_link(issue, link)
+            ends = (row.link_type_id, row.source_issue_id, row.target_issue_id)
+            # As Jira: linking issues that are linked so already changes nothing.
+            if ends not in added and existing_link(self.session, row) is None:
+                added.add(ends)
+                self.session.add(row)
 
     def build_link(self, issue: IssueFields, link: Mapping[str, object]) -> IssueLink:
         """An issue link from ``issue`` as Jira's ``issuelinks`` ``add`` describes it."""
@@ -638,6 +645,17 @@ class IssueWriter:
             target_issue_id=target.id,
             created_ms=self.now_ms,
         )
+
+
+def existing_link(session: Session, link: IssueLink) -> IssueLink | None:
+    """The stored link with the same type and ends as ``link``, if there is one."""
+    return session.scalar(
+        select(IssueLink).where(
+            IssueLink.link_type_id == link.link_type_id,
+            IssueLink.source_issue_id == link.source_issue_id,
+            IssueLink.target_issue_id == link.target_issue_id,
+        )
+    )
 
 
 _SINGLE: dict[str, Callable[[IssueWriter, IssueFields, object], None]] = {
