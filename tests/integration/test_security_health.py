@@ -147,9 +147,10 @@ def new_issue(summary: str = "An issue") -> dict[str, object]:
     return {"fields": {"project": {"key": "PA"}, "summary": summary, "issuetype": {"name": "Task"}}}
 
 
-def assert_busy(response: httpx.Response, *, names: str) -> str:
-    """A 503 with Retry-After whose message names the cause; returns the message."""
-    assert response.status_code == 503, response.text
+def assert_busy(response: httpx.Response, *, names: str, status: int = 503) -> str:
+    """A 503 (507: a full disk) with Retry-After whose message names the cause; returns
+    the message."""
+    assert response.status_code == status, response.text
     assert int(response.headers["Retry-After"]) >= 1
     assert "Traceback" not in response.text
     body = response.json()
@@ -157,7 +158,7 @@ def assert_busy(response: httpx.Response, *, names: str) -> str:
         assert body["errors"] == {}
         (message,) = body["errorMessages"]
     else:  # Backbone's shape
-        assert body["status-code"] == 503
+        assert body["status-code"] == status
         message = body["message"]
     assert names in message, message
     assert "nothing was changed" in message
@@ -416,9 +417,9 @@ def test_a_full_disk_shows_in_healthz_the_status_and_the_cli_and_clears_with_spa
         assert disk.available == 0
         # The engine's writes fail (each second): the health says so, and why.
         wait_for("/healthz to fail", lambda: healthz(client).status_code == 503, timeout=20)
-        # A write answers a clean, retryable error.
+        # A write answers a clean error: 507, nothing stored.
         response = client.post(f"{API}/issue", json=new_issue("on a full disk"))
-        assert_busy(response, names="disk of the database is full")
+        assert_busy(response, names="disk of the database is full", status=507)
         body = healthz(client).json()
         assert body["status"] == "failing"
         areas = {p["area"]: p for p in body["problems"]}

@@ -27,7 +27,6 @@ from typing import Any
 import httpx
 import pytest
 from fastapi import FastAPI, Request
-from fulldisk import full_disk
 from pydantic import SecretStr
 from sqlalchemy import select, update
 from sync_helpers import integration_pair, local_body
@@ -38,6 +37,7 @@ from issuesync.app import Services, bootstrap, build_services, create_app
 from issuesync.config import Settings
 from issuesync.domain.jql.limits import MAX_CLAUSES, MAX_DEPTH, MAX_ORDER_BY
 from issuesync.store.users import User
+from issuesync.testing.fulldisk import full_disk
 from issuesync.testing.server import LiveServer
 from issuesync.trackers.local.models import Issue, Watcher
 
@@ -447,7 +447,7 @@ def test_a_full_database_is_a_507_and_keeps_nothing(tmp_path: Path) -> None:
         server = LiveServer()
         services = build_services(
             Settings(
-                home=disk.root,
+                home=disk.path,
                 admin_password=SecretStr(PASSWORD),
                 base_url=server.url,
                 max_attachment_size=1024 * 1024,

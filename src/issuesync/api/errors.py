@@ -28,7 +28,12 @@ from sqlalchemy.exc import IntegrityError
 from starlette.exceptions import HTTPException as StarletteHTTPException
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
-from issuesync.errors import AuthenticationError, ConflictError, IssueSyncError
+from issuesync.errors import (
+    AuthenticationError,
+    ConflictError,
+    InsufficientStorageError,
+    IssueSyncError,
+)
 from issuesync.store.space import is_disk_full, storage_full_error
 
 log = logging.getLogger(__name__)
@@ -130,8 +135,8 @@ def install_error_handlers(app: FastAPI, shapes: ErrorShapes) -> None:
 
     @app.exception_handler(IssueSyncError)
     async def _issuesync_error(request: Request, exc: IssueSyncError) -> JSONResponse:
-        if is_disk_full(exc):  # the store said so in its own words: say it in ours
-            exc = storage_full_error()
+        if is_disk_full(exc) and not isinstance(exc, InsufficientStorageError):
+            exc = storage_full_error()  # the driver said so in its own words: say it in ours
         status = exc.status_code
         if status >= HTTPStatus.INTERNAL_SERVER_ERROR:
             log.error("%s %s failed: %s", request.method, request.url.path, exc.message)

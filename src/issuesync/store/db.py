@@ -160,7 +160,8 @@ class DatabaseFailure:
             return StoreError(f"{self.reason}: nothing was changed.")
         if self.kind == FULL:  # 507: nothing to repeat until someone frees space
             return InsufficientStorageError(
-                f"{self.reason}: nothing was changed; free disk space, then repeat the request.",
+                f"The server's storage is full ({self.reason}): nothing was changed; free "
+                "disk space, then repeat the request.",
                 retry_after_s=retry_after_s,
             )
         advice = {

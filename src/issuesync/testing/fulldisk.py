@@ -1,6 +1,14 @@
 """A really full disk for tests: a small tmpfs mounted on a folder, filled to the last byte.
 
-Needs root (``mount``); :func:`unavailable` says why not, for a skip::
+Needs root (``mount``); :func:`unavailable` says why not, for a skip. In a test,
+:func:`full_disk` mounts one for a ``with`` block (skipping the test where it
+cannot) and always unmounts it::
+
+    with full_disk(home / "attachments", size="2m") as disk:
+        disk.fill()
+        ...  # every write under home/attachments now fails with ENOSPC
+
+or by hand::
 
     disk = FullDisk(tmp_path / "home", size="16m")
     disk.mount()
@@ -20,6 +28,7 @@ import errno
 import os
 import shutil
 import subprocess
+from collections.abc import Iterator
 from pathlib import Path
 
 FILLER = ".filler"
@@ -72,6 +81,11 @@ class FullDisk:
         """Remove what :meth:`fill` wrote."""
         (self.path / FILLER).unlink(missing_ok=True)
 
+    def files(self) -> list[Path]:
+        """Every regular file on the disk but the filler."""
+        filler = self.path / FILLER
+        return sorted(p for p in self.path.rglob("*") if p.is_file() and p != filler)
+
     @property
     def available(self) -> int:
         """Bytes free on the disk now."""
@@ -88,6 +102,26 @@ class FullDisk:
             return
         _run("umount", "-l", str(self.path))
         self.mounted = False
+
+
+@contextlib.contextmanager
+def full_disk(folder: Path, size: str = "2m") -> Iterator[FullDisk]:
+    """A tmpfs of ``size`` mounted on ``folder`` for the block; skips the test where
+    mounting is not possible or not permitted."""
+    import pytest  # noqa: PLC0415 - only tests call this, and pytest is theirs
+
+    reason = unavailable()
+    if reason:
+        pytest.skip(reason)
+    disk = FullDisk(folder, size=size)
+    try:
+        disk.mount()
+    except subprocess.CalledProcessError as exc:
+        pytest.skip(f"mounting a tmpfs is not permitted here: {exc.stderr!r}")
+    try:
+        yield disk
+    finally:
+        disk.unmount()
 
 
 def _run(*command: str) -> None:
