@@ -121,7 +121,8 @@ def _validation_errors(errors: Sequence[Mapping[str, object]]) -> tuple[str, dic
         name = ".".join(loc) or "body"
         if error.get("type") == "missing" and not loc:
             return "The request body is missing: send a JSON object.", {}
-        message = str(error.get("msg", "is not valid"))
+        # A validator's own words, without pydantic's "Value error, " in front.
+        message = str(error.get("msg", "is not valid")).removeprefix("Value error, ")
         if error.get("type") == "extra_forbidden":
             message = (
                 f'Unrecognized field "{loc[-1] if loc else name}"; it is not part of this request.'

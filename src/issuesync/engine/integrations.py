@@ -113,7 +113,7 @@ def validation_field_errors(exc: ValidationError) -> dict[str, str]:
         message = {
             "extra_forbidden": "is not a known field",
             "missing": "is required",
-        }.get(error["type"], error["msg"])
+        }.get(error["type"], error["msg"].removeprefix("Value error, "))
         errors.setdefault(path or "body", message)
     return errors
 
