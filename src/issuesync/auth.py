@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import base64
 import binascii
+import contextlib
 import functools
 import hashlib
 import secrets
@@ -11,9 +12,9 @@ import threading
 import time
 from dataclasses import dataclass
 
-from sqlalchemy import select
+from sqlalchemy import select, update
 
-from issuesync.errors import AuthenticationError, PermissionDeniedError
+from issuesync.errors import AuthenticationError, PermissionDeniedError, StoreError
 from issuesync.security import TOKEN_PREFIX, hash_password, token_digest, verify_password
 from issuesync.store.base import now_ms
 from issuesync.store.uow import UnitOfWorkFactory
@@ -164,7 +165,9 @@ class Authenticator:
             return principal
 
     def _by_token(self, token: str, *, name: str | None = None) -> Principal:
-        with self._uow_factory() as uow:
+        # Read-only: checking a token never waits for the write turn (a hung writer
+        # elsewhere must not lock scripts out of reading).
+        with self._uow_factory(readonly=True) as uow:
             row = uow.session.scalar(
                 select(ApiToken).where(ApiToken.token_hash == token_digest(token))
             )
@@ -172,12 +175,23 @@ class Authenticator:
             if row is None or user is None or not user.active or (name and user.name != name):
                 raise AuthenticationError("The API token is not valid.")
             principal = Principal.of(user)
-            # Recording last use costs a write; only do it when it is a minute stale.
-            now = now_ms()
-            if row.last_used_ms is None or now - row.last_used_ms > TOKEN_TOUCH_INTERVAL_MS:
-                row.last_used_ms = now
-                uow.commit()
-            return principal
+            token_id, last_used = row.id, row.last_used_ms
+        # Recording the last use costs a write; only when it is a minute stale, and only
+        # when the write turn is free: it is worth no wait.
+        now = now_ms()
+        if last_used is None or now - last_used > TOKEN_TOUCH_INTERVAL_MS:
+            self._touch(token_id, now)
+        return principal
+
+    def _touch(self, token_id: int, now: int) -> None:
+        uow = self._uow_factory.if_free()
+        if uow is None:
+            return
+        with contextlib.suppress(StoreError), uow:
+            uow.session.execute(
+                update(ApiToken).where(ApiToken.id == token_id).values(last_used_ms=now)
+            )
+            uow.commit()
 
     def _by_password(self, name: str, password: str) -> Principal:
         with self._uow_factory(readonly=True) as uow:

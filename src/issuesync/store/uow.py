@@ -61,9 +61,11 @@ class UnitOfWork:
         health: Health | None = None,
         readonly: bool = False,
         retry_after_s: int = 5,
+        turn_taken: bool = False,
     ) -> None:
         self._session_factory = session_factory
         self._lock = lock
+        self._turn_taken = turn_taken  # the factory took the write turn already (if_free)
         self._reader = reader
         self._health = health or Health()
         self._readonly = readonly
@@ -79,7 +81,13 @@ class UnitOfWork:
         return self._session
 
     def __enter__(self) -> Self:
-        left_ms = self._lock.acquire() if self._lock is not None else None
+        if self._lock is None:
+            left_ms = None
+        elif self._turn_taken:
+            self._turn_taken = False  # for this block only
+            left_ms = MIN_BUSY_MS  # SQLite's own lock: barely waited for either
+        else:
+            left_ms = self._lock.acquire()
         self._session = self._session_factory()
         self._committed = False
         if left_ms is not None:
@@ -253,6 +261,15 @@ class WriterLock:
             return self._wait_ms
         return max(math.floor((deadline - now) * 1000), 0)
 
+    def try_acquire(self) -> bool:
+        """Take the write turn only if it is free now: never waits, records nothing."""
+        if not self._thread_lock.acquire(blocking=False):
+            return False
+        if self._fd is not None and not _try_flock(self._fd, fcntl.LOCK_EX):
+            self._thread_lock.release()
+            return False
+        return True
+
     def _take_turn(self, deadline: float) -> None:
         assert self._fd is not None
         assert self._queue_fd is not None
@@ -377,6 +394,20 @@ class UnitOfWorkFactory:
         """Release the lock file, if any."""
         if self._write_lock is not None:
             self._write_lock.close()
+
+    def if_free(self) -> UnitOfWork | None:
+        """A write unit of work for a write that may be skipped (a token's last use),
+        if the write turn is free right now, else None; enter it at once."""
+        if self._write_lock is not None and not self._write_lock.try_acquire():
+            return None
+        return UnitOfWork(
+            self._write,
+            self._write_lock,
+            self._read_after,
+            health=self.health,
+            retry_after_s=self._retry_after,
+            turn_taken=self._write_lock is not None,
+        )
 
     def __call__(self, *, readonly: bool = False) -> UnitOfWork:
         if readonly:
