@@ -30,16 +30,19 @@ from typing import Any
 import httpx
 import psycopg
 import pytest
+from fuzz_helpers import make_fuzz_world
 from pydantic import SecretStr
 from sqlalchemy import create_engine, make_url, text
 from sqlalchemy.exc import DBAPIError
 from sync_helpers import local_body, wait_for
-from test_cli import run
+from test_cli import basic, run
 from tracker_helpers import API, create_issue, create_project
 
 from issuesync.accounts import NewUser, create_token, create_user
 from issuesync.app import Services, bootstrap, build_services, create_app, install_engine
 from issuesync.config import Settings
+from issuesync.engine.integrations import set_running
+from issuesync.engine.runner import Engine
 from issuesync.errors import BusyError
 from issuesync.store.db import BUSY, UNREACHABLE, database_failure
 from issuesync.store.uow import WriterLock
@@ -468,3 +471,26 @@ def _summaries(client: httpx.Client, project: str) -> set[str]:
 
 def _areas(client: httpx.Client) -> dict[str, dict[str, Any]]:
     return {p["area"]: p for p in healthz(client).json()["problems"]}
+
+
+def test_an_engine_stops_cleanly_on_a_full_disk(tmp_path: Path) -> None:
+    """What it cannot write while it stops (a cursor, its leases) is not lost: it says so
+    and stops; the leases lapse for the next engine."""
+    with fulldisk.full_disk(tmp_path / "home", size="24m") as disk:
+        services = build_services(
+            Settings(home=disk.path, admin_password=SecretStr(PASSWORD), write_wait_ms=WAIT_MS)
+        )
+        try:
+            bootstrap(services)
+            make_fuzz_world(services, basic("admin", PASSWORD))  # INT-1: PA <> PB
+            with services.uow_factory() as uow:
+                set_running(uow.session, "INT-1", running=True, actor="admin")
+                uow.commit()
+            engine = Engine(services, backoff_ms=0, deletion_check_ms=0)
+            engine.step()
+            assert engine.routes(), "the engine took its connectors"
+            disk.fill()
+            engine.stop()  # no exception: a shutdown on a full disk still shuts down
+            assert not engine.routes()
+        finally:
+            services.close()

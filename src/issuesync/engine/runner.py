@@ -241,9 +241,11 @@ class Engine:
         ``_slots_lock``."""
         slot = self._slots.pop(connector_id)
         with slot.lock:
-            outgoing.save_cursor(slot.route)  # an idle poll's cursor may be in memory only
-            self._release(connector_id, stopped=stopped)
-            slot.route.tracker.close()
+            try:
+                outgoing.save_cursor(slot.route)  # an idle poll's cursor may be in memory only
+                self._release(connector_id, stopped=stopped)
+            finally:
+                slot.route.tracker.close()
 
     def _heartbeat(self, now: int) -> int:
         """Say this engine is alive; returns how many engines are (this one included)."""
@@ -621,13 +623,25 @@ class Engine:
         if self._pool is not None:
             self._pool.shutdown(wait=True)
             self._pool = None
+        # What cannot be written now (a full disk, a busy store) is not lost: a cursor not
+        # saved means a look back of the next engine, a lease not given up lapses.
         with self._slots_lock:
             for connector_id in list(self._slots):
-                self._drop(connector_id, stopped=True)
+                try:
+                    self._drop(connector_id, stopped=True)
+                except StoreError as exc:
+                    log.warning(
+                        "connector %s stops without giving up its lease: %s", connector_id, exc
+                    )
         if self.shares:
-            with self.services.uow_factory() as uow:
-                uow.session.execute(delete(EngineWorker).where(EngineWorker.owner == self.owner))
-                uow.commit()
+            try:
+                with self.services.uow_factory() as uow:
+                    uow.session.execute(
+                        delete(EngineWorker).where(EngineWorker.owner == self.owner)
+                    )
+                    uow.commit()
+            except StoreError as exc:
+                log.warning("the engine stops without saying so in the store: %s", exc)
         if self._presence is not None:
             self._presence.close()
             self._presence = None
