@@ -399,12 +399,10 @@ def test_database_failures_are_told_apart_from_real_exceptions(
 # -- a really full disk ----------------------------------------------------------------------
 
 
-def test_a_full_disk_shows_in_healthz_the_status_and_the_cli_and_clears_with_space(  # noqa: PLR0915 - one story, told in order
+def test_a_full_disk_shows_in_healthz_the_status_and_the_cli_and_clears_with_space(
     tmp_path: Path, sqlite_template: Path, live_server: LiveServer
 ) -> None:
-    reason = fulldisk.unavailable()
-    if reason:
-        pytest.skip(reason)
+    fulldisk.require()
     disk = fulldisk.FullDisk(tmp_path / "home", size="24m")
     disk.mount()
     found: Served | None = None

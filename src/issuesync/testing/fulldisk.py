@@ -30,8 +30,10 @@ import shutil
 import subprocess
 from collections.abc import Iterator
 from pathlib import Path
+from typing import NoReturn
 
 FILLER = ".filler"
+REQUIRED = "ISSUESYNC_TEST_FULLDISK"  # "1": a test that cannot have a full disk fails
 CHUNK = 1024 * 1024
 
 
@@ -104,20 +106,33 @@ class FullDisk:
         self.mounted = False
 
 
+def cannot(reason: str) -> NoReturn:
+    """Skip the calling test, saying why a full disk cannot be had here; fail it instead
+    where full disks are required (``ISSUESYNC_TEST_FULLDISK=1``, as in CI)."""
+    import pytest  # noqa: PLC0415 - only tests call this, and pytest is theirs
+
+    if os.environ.get(REQUIRED) == "1":
+        pytest.fail(f"{REQUIRED}=1 but {reason}")
+    pytest.skip(reason)
+
+
+def require() -> None:
+    """:func:`cannot` when :func:`unavailable` says so."""
+    reason = unavailable()
+    if reason:
+        cannot(reason)
+
+
 @contextlib.contextmanager
 def full_disk(folder: Path, size: str = "2m") -> Iterator[FullDisk]:
     """A tmpfs of ``size`` mounted on ``folder`` for the block; skips the test where
-    mounting is not possible or not permitted."""
-    import pytest  # noqa: PLC0415 - only tests call this, and pytest is theirs
-
-    reason = unavailable()
-    if reason:
-        pytest.skip(reason)
+    mounting is not possible or not permitted (see :func:`cannot`)."""
+    require()
     disk = FullDisk(folder, size=size)
     try:
         disk.mount()
     except subprocess.CalledProcessError as exc:
-        pytest.skip(f"mounting a tmpfs is not permitted here: {exc.stderr!r}")
+        cannot(f"mounting a tmpfs is not permitted here: {exc.stderr!r}")
     try:
         yield disk
     finally:
