@@ -8,7 +8,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from enum import StrEnum
 
-from issuesync.domain.mapping import ATTACHMENT, COMMENT, STATUS, ConnectorMapping, Shadow
+from issuesync.domain.mapping import ATTACHMENT, COMMENT, STATUS, ConnectorMapping
 from issuesync.domain.message import (
     LINK_PREFIX,
     AttachmentChange,
@@ -18,6 +18,7 @@ from issuesync.domain.message import (
     TraceType,
 )
 from issuesync.domain.replica import FieldValue, HubIssue, body_digest, canonical_fields
+from issuesync.domain.shadow import Shadow
 
 
 @dataclass

@@ -14,8 +14,6 @@ Comments and attachments are not fields; the pseudo-fields ``comment`` and
 
 from __future__ import annotations
 
-import dataclasses
-from collections.abc import Mapping
 from dataclasses import dataclass
 from functools import cached_property
 from typing import Any
@@ -170,47 +168,3 @@ class ConnectorMapping:
             ):
                 values[default.field] = default.value
         return values
-
-
-@dataclass
-class Shadow:
-    """The last state both sides agreed on, for one linked issue, in this side's terms.
-
-    ``fields`` holds canonical values of the local fields that are synchronized
-    (and ``status``); ``sent`` holds, per field, the ``sequenceId`` of the last
-    message that carried it to the partner, and ``sent_at`` that message's
-    ``issueUpdated``: the time both sides compare when two changes of the field
-    cross, so that both pick the same winner.
-    """
-
-    fields: dict[str, FieldValue]
-    sent: dict[str, int]
-    sent_at: dict[str, int] = dataclasses.field(default_factory=dict)
-
-    @classmethod
-    def empty(cls) -> Shadow:
-        """The shadow of an issue never synchronized."""
-        return cls({}, {})
-
-    @classmethod
-    def load(cls, data: Mapping[str, Any] | None) -> Shadow:
-        """From its stored JSON."""
-        if not data:
-            return cls.empty()
-        return cls(
-            dict(data.get("fields", {})),
-            dict(data.get("sent", {})),
-            dict(data.get("sentAt", {})),  # absent in shadows stored before it existed
-        )
-
-    def dump(self) -> dict[str, Any]:
-        """To its stored JSON."""
-        return {"fields": self.fields, "sent": self.sent, "sentAt": self.sent_at}
-
-    def knows(self, field: str) -> bool:
-        """Whether the field has an agreed value."""
-        return field in self.fields
-
-    def changed(self, field: str, value: FieldValue) -> bool:
-        """Whether ``value`` differs from the agreed one (an unknown field always differs)."""
-        return field not in self.fields or self.fields[field] != value

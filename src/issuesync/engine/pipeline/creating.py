@@ -9,9 +9,10 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
-from issuesync.domain.mapping import STATUS, Shadow
+from issuesync.domain.mapping import STATUS
 from issuesync.domain.message import Message, MessageKind, Trace
 from issuesync.domain.replica import FieldValue, Replica, UserRef, canonical_fields
+from issuesync.domain.shadow import Shadow
 from issuesync.engine.pipeline.route import Route, load_shadow, store_shadow
 from issuesync.errors import TrackerRejectedError
 from issuesync.store.sync import SyncInfo

@@ -29,7 +29,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from issuesync.domain.diff import FieldConflict, IncomingPlan, Winner, incoming_plan
-from issuesync.domain.mapping import STATUS, Shadow
+from issuesync.domain.mapping import STATUS
 from issuesync.domain.message import (
     InvalidMessageError,
     Message,
@@ -41,6 +41,7 @@ from issuesync.domain.replica import (
     Replica,
     canonical_fields,
 )
+from issuesync.domain.shadow import Shadow
 from issuesync.engine.pipeline import batch
 from issuesync.engine.pipeline.creating import (
     agree_on_created,

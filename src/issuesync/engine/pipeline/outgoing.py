@@ -20,7 +20,7 @@ from sqlalchemy import delete, inspect
 from sqlalchemy.orm import Session
 
 from issuesync.domain.diff import OutgoingDiff, TraceState, outgoing_diff
-from issuesync.domain.mapping import STATUS, Shadow
+from issuesync.domain.mapping import STATUS
 from issuesync.domain.message import (
     BlobMetadata,
     ChangeAction,
@@ -31,6 +31,7 @@ from issuesync.domain.message import (
     TraceType,
 )
 from issuesync.domain.replica import Replica
+from issuesync.domain.shadow import Shadow
 from issuesync.engine.pipeline.cursor import Cursor
 from issuesync.engine.pipeline.route import (
     Route,

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import json
 import time
 from collections import defaultdict
 from collections.abc import Sequence
@@ -12,9 +11,10 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from issuesync.domain.diff import TraceState
-from issuesync.domain.mapping import ConnectorMapping, Shadow
+from issuesync.domain.mapping import ConnectorMapping
 from issuesync.domain.message import TraceType
 from issuesync.domain.replica import UserRef
+from issuesync.domain.shadow import Shadow
 from issuesync.engine.connectors import ConnectorConfig
 from issuesync.engine.pipeline.attachment_links import AttachmentLinks
 from issuesync.engine.pipeline.cursor import Cursor
@@ -88,9 +88,7 @@ class Route:
 
 def load_shadow(info: SyncInfo | None) -> Shadow:
     """The shadow stored with a sync information row."""
-    if info is None or not info.shadow:
-        return Shadow.empty()
-    return Shadow.load(json.loads(info.shadow))
+    return Shadow.from_text(info.shadow if info is not None else None)
 
 
 def store_shadow(info: SyncInfo, shadow: Shadow) -> None:
@@ -100,7 +98,7 @@ def store_shadow(info: SyncInfo, shadow: Shadow) -> None:
 
 def shadow_text(shadow: Shadow) -> str:
     """The shadow as its sync information row keeps it."""
-    return json.dumps(shadow.dump(), separators=(",", ":"), sort_keys=True)
+    return shadow.to_text()
 
 
 def infos_by_local(session: Session, connector_id: int, keys: Sequence[str]) -> dict[str, SyncInfo]:
