@@ -22,13 +22,9 @@ import logging
 from collections.abc import Sequence
 from dataclasses import dataclass
 
-from sqlalchemy import select
-from sqlalchemy.orm import Session
-
 from issuesync.domain.mapping import COMMENT
 from issuesync.domain.message import (
     ChangeAction,
-    InvalidMessageError,
     Message,
     MessageKind,
     ReceiveState,
@@ -45,16 +41,14 @@ from issuesync.engine.pipeline.creating import (
     plan_create,
     response,
 )
-from issuesync.engine.pipeline.route import Route, infos_by_local, shadow_text
+from issuesync.engine.pipeline.ledger import SyncLedger
+from issuesync.engine.pipeline.route import Route
 from issuesync.engine.transports import queues
 from issuesync.errors import IssueSyncError, TrackerOfflineError
-from issuesync.store.base import insert_many, now_ms, table_of, update_rows
-from issuesync.store.sync import SyncInfo, TraceRow
+from issuesync.store.base import now_ms
 from issuesync.trackers.adapter import CommentDraft, CreatedIssue, NewIssue
 
 log = logging.getLogger(__name__)
-
-KEYS_PER_QUERY = 500
 
 
 @dataclass
@@ -66,37 +60,32 @@ class _Create:
     source_ids: tuple[str, ...]  # the partner's ids of the requested comments, in order
 
 
-def apply(route: Route, leading: Sequence[queues.Pending]) -> set[int]:
-    """Apply what the batch path can of these messages (each its issue's first pending one).
+def apply(
+    route: Route, ledger: SyncLedger, leading: Sequence[tuple[queues.Pending, Message]]
+) -> set[int]:
+    """Apply what the batch path can of these messages (each its issue's first pending one,
+    read; one that does not parse is left to the one-message path, which moves it to
+    ``invalid`` with the reason).
 
     Returns the row ids of the messages it archived; the caller handles the rest.
     """
-    messages: list[tuple[queues.Pending, Message]] = []
-    for item in leading:
-        try:
-            messages.append((item, Message.loads(item.body)))
-        except InvalidMessageError:
-            continue  # the one-message path moves it to ``invalid`` with the reason
-    responses = [(i, m) for i, m in messages if m.kind is MessageKind.RESPONSE]
-    creates = [(i, m) for i, m in messages if m.kind is MessageKind.CREATE]
-    done = _link_responses(route, responses) if responses else set()
+    responses = [(i, m) for i, m in leading if m.kind is MessageKind.RESPONSE]
+    creates = [(i, m) for i, m in leading if m.kind is MessageKind.CREATE]
+    done = _link_responses(route, ledger, responses) if responses else set()
     if creates:
-        done |= _create_twins(route, creates)
+        done |= _create_twins(route, ledger, creates)
     return done
 
 
 # -- the partner's answers -----------------------------------------------------------------
 
 
-def _link_responses(route: Route, responses: list[tuple[queues.Pending, Message]]) -> set[int]:
-    """Remember the partner's twin keys and sub-object ids, and archive the answers.
-
-    Two multi-row updates, whatever the number of answers: a key is only set
-    where none is known yet, a trace's partner id wherever the trace exists.
-    """
+def _link_responses(
+    route: Route, ledger: SyncLedger, responses: list[tuple[queues.Pending, Message]]
+) -> set[int]:
+    """Remember the partner's twin keys and sub-object ids, and archive the answers."""
     links = [
         {
-            "connector_id": route.id,
             "local_issue_key": m.remote_issue_key,
             "remote_issue_key": m.source_issue_key,
         }
@@ -105,7 +94,6 @@ def _link_responses(route: Route, responses: list[tuple[queues.Pending, Message]
     ]
     traced = [
         {
-            "connector_id": route.id,
             "local_issue_key": m.remote_issue_key,
             "kind": str(t.type),
             "local_id": t.local_id,
@@ -116,32 +104,20 @@ def _link_responses(route: Route, responses: list[tuple[queues.Pending, Message]
         for t in m.traces
     ]
     with route.uow_factory() as uow:
-        connection = uow.session.connection()
-        update_rows(
-            connection,
-            _INFOS,
-            ("connector_id", "local_issue_key"),
-            links,
-            only_if_null="remote_issue_key",
-        )
-        update_rows(
-            connection, _TRACES, ("connector_id", "local_issue_key", "kind", "local_id"), traced
-        )
+        ledger.link_answers(uow.session, links, traced)
         moves = [(item.row_id, ReceiveState.ARCHIVE, None) for item, _ in responses]
         queues.set_states(uow.session, moves, now_ms())
         uow.commit()
     return {item.row_id for item, _ in responses}
 
 
-_INFOS = table_of(SyncInfo)
-_TRACES = table_of(TraceRow)
-
-
 # -- the partner's new issues --------------------------------------------------------------
 
 
-def _create_twins(route: Route, creates: list[tuple[queues.Pending, Message]]) -> set[int]:
-    batch = _plan(route, creates)
+def _create_twins(
+    route: Route, ledger: SyncLedger, creates: list[tuple[queues.Pending, Message]]
+) -> set[int]:
+    batch = _plan(route, ledger, creates)
     if not batch:
         return set()
     try:
@@ -152,17 +128,21 @@ def _create_twins(route: Route, creates: list[tuple[queues.Pending, Message]]) -
         # One refused issue fails the batch: each then gets its own outcome, one by one.
         log.info("a batch of %d creates goes one by one: %s", len(batch), exc.describe())
         return set()
-    _commit(route, batch, made)
+    _commit(route, ledger, batch, made)
     return {c.item.row_id for c in batch}
 
 
-def _plan(route: Route, creates: list[tuple[queues.Pending, Message]]) -> list[_Create]:
+def _plan(
+    route: Route, ledger: SyncLedger, creates: list[tuple[queues.Pending, Message]]
+) -> list[_Create]:
     """The creates the batch path can take: first of their issue, not linked, nothing to wait on."""
-    with route.uow_factory(readonly=True) as uow:
-        session = uow.session
-        sources = [m.source_issue_key for _, m in creates]
-        parents = [m.parent_key for _, m in creates if m.parent_key is not None]
-        linked = _by_remote(session, route.id, sources + parents)
+    sources = [m.source_issue_key for _, m in creates]
+    parents = [m.parent_key for _, m in creates if m.parent_key is not None]
+    linked = {
+        key: link.local_issue_key
+        for key in sources + parents
+        if (link := ledger.link_by_remote(key)) is not None  # loaded with the batch
+    }
     syncs_comments = route.mapping.syncs(COMMENT, outgoing=False)
     batch: list[_Create] = []
     for item, message in creates:
@@ -197,21 +177,6 @@ def _plan(route: Route, creates: list[tuple[queues.Pending, Message]]) -> list[_
     return batch
 
 
-def _by_remote(session: Session, connector_id: int, remote_keys: list[str]) -> dict[str, str]:
-    """Local keys of the twins of these partner issues."""
-    found: dict[str, str] = {}
-    wanted = sorted(set(remote_keys))
-    for start in range(0, len(wanted), KEYS_PER_QUERY):
-        chunk = wanted[start : start + KEYS_PER_QUERY]
-        rows = session.execute(
-            select(SyncInfo.remote_issue_key, SyncInfo.local_issue_key)
-            .where(SyncInfo.connector_id == connector_id, SyncInfo.remote_issue_key.in_(chunk))
-            .order_by(SyncInfo.id.desc())  # the oldest link wins, as in ``info_by_remote``
-        )
-        found.update((remote, local) for remote, local in rows if remote is not None)
-    return found
-
-
 def _author(route: Route, author: UserRef | None) -> UserRef | None:
     """The comment's author as this tracker knows them, where it writes in others' names."""
     if author is None or not route.tracker.capabilities.comment_author:
@@ -219,7 +184,9 @@ def _author(route: Route, author: UserRef | None) -> UserRef | None:
     return route.find_user(author)
 
 
-def _commit(route: Route, batch: list[_Create], made: list[CreatedIssue]) -> None:
+def _commit(
+    route: Route, ledger: SyncLedger, batch: list[_Create], made: list[CreatedIssue]
+) -> None:
     """Link every twin, agree on its fields, trace its comments, answer, archive: one commit.
 
     Plain multi-row inserts: the rows are new, and thousands of ORM objects
@@ -230,11 +197,7 @@ def _commit(route: Route, batch: list[_Create], made: list[CreatedIssue]) -> Non
     a time, in the one worker that holds its lease).
     """
     now = now_ms()
-    with route.uow_factory(readonly=True) as uow:
-        existing = infos_by_local(uow.session, route.id, [m.replica.key for m in made])
-        uow.session.expunge_all()  # detached, unexpired: their changes are written below
-    infos: list[dict[str, object]] = []
-    traces: list[dict[str, object]] = []
+    existing = ledger.links([m.replica.key for m in made])
     replies: list[queues.Sealed] = []
     moves: list[tuple[int, str, str | None]] = []
     for create, created in zip(batch, made, strict=True):
@@ -242,9 +205,8 @@ def _commit(route: Route, batch: list[_Create], made: list[CreatedIssue]) -> Non
         info = existing.get(replica.key)
         if info is None:  # the usual case: a new twin
             shadow = created_shadow(route, replica, create.plan.written)
-            infos.append(
+            ledger.insert_link(
                 {
-                    "connector_id": route.id,
                     "local_issue_key": replica.key,
                     "remote_issue_key": message.source_issue_key,
                     "first_sync_ms": now,
@@ -253,20 +215,19 @@ def _commit(route: Route, batch: list[_Create], made: list[CreatedIssue]) -> Non
                     "incoming_changes_ignored": False,
                     "last_incoming_change_ms": now,
                     "last_change_seen_ms": replica.updated,
-                    "shadow": shadow_text(shadow),
+                    "shadow": shadow.to_text(),
                 }
             )
         else:  # linked from this side before (sync information imported, say)
-            info.remote_issue_key = message.source_issue_key
+            ledger.link_twin(info, message.source_issue_key)
             info.incoming_sequence_id = message.sequence_id
             info.last_incoming_change_ms = now
             info.last_change_seen_ms = max(info.last_change_seen_ms or 0, replica.updated)
-            agree_on_created(route, info, replica, create.plan.written)
+            agree_on_created(route, ledger, info, replica, create.plan.written)
         answer: list[Trace] = []
         for comment, source_id in zip(created.comments, create.source_ids, strict=True):
-            traces.append(
+            ledger.insert_trace(
                 {
-                    "connector_id": route.id,
                     "local_issue_key": replica.key,
                     "kind": str(TraceType.COMMENT),
                     "local_id": comment.id,
@@ -289,13 +250,7 @@ def _commit(route: Route, batch: list[_Create], made: list[CreatedIssue]) -> Non
         moves.append((create.item.row_id, ReceiveState.ARCHIVE, notes))
     with route.uow_factory() as uow:
         session = uow.session
-        if existing:
-            session.add_all(existing.values())
-            session.flush()
-        if infos:
-            insert_many(session.connection(), _INFOS, infos)
-        if traces:
-            insert_many(session.connection(), _TRACES, traces)
+        ledger.save(session)
         route.transport.deliver_many(session, route.id, route.connector.partner_id, replies, now)
         queues.set_states(session, moves, now)
         uow.commit()

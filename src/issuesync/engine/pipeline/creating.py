@@ -13,7 +13,8 @@ from issuesync.domain.mapping import STATUS
 from issuesync.domain.message import Message, MessageKind, Trace
 from issuesync.domain.replica import FieldValue, Replica, UserRef, canonical_fields
 from issuesync.domain.shadow import Shadow
-from issuesync.engine.pipeline.route import Route, load_shadow, store_shadow
+from issuesync.engine.pipeline.ledger import SyncLedger
+from issuesync.engine.pipeline.route import Route
 from issuesync.errors import TrackerRejectedError
 from issuesync.store.sync import SyncInfo
 from issuesync.trackers.adapter import IssueDraft
@@ -109,26 +110,18 @@ def plan_create(route: Route, message: Message, parent_key: str | None) -> Creat
     return CreatePlan(draft, wanted, written, notes)
 
 
-def new_sync_info(connector_id: int, local_key: str, now: int) -> SyncInfo:
-    """A sync information row for a local issue that nothing was sent or applied for yet."""
-    return SyncInfo(
-        connector_id=connector_id,
-        local_issue_key=local_key,
-        first_sync_ms=now,
-        outgoing_sequence_id=0,
-        incoming_sequence_id=0,
-        incoming_changes_ignored=False,
-    )
-
-
 def agree_on_created(
-    route: Route, info: SyncInfo, created: Replica, written: set[str] | None = None
+    route: Route,
+    ledger: SyncLedger,
+    info: SyncInfo,
+    created: Replica,
+    written: set[str] | None = None,
 ) -> None:
     """The twin's shadow: every mapped field as the twin holds it is agreed, nothing to send back.
 
     ``written`` adds the fields the create wrote that are mapped one way only.
     """
-    store_shadow(info, created_shadow(route, created, written, load_shadow(info)))
+    ledger.keep_shadow(info, created_shadow(route, created, written, ledger.shadow(info)))
 
 
 def created_shadow(

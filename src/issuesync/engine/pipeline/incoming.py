@@ -22,10 +22,9 @@ from __future__ import annotations
 import json
 import logging
 from collections import defaultdict
-from collections.abc import Callable
+from collections.abc import Callable, Collection, Iterable
 from dataclasses import dataclass, field
 
-from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from issuesync.domain.diff import FieldConflict, IncomingPlan, Winner, incoming_plan
@@ -46,26 +45,19 @@ from issuesync.engine.pipeline import batch
 from issuesync.engine.pipeline.creating import (
     agree_on_created,
     create_key,
-    new_sync_info,
     plan_create,
     resolve_users,
     response,
 )
-from issuesync.engine.pipeline.route import (
-    Route,
-    info_by_local,
-    info_by_remote,
-    load_shadow,
-    store_shadow,
-)
+from issuesync.engine.pipeline.ledger import SyncLedger, open_conflicts
+from issuesync.engine.pipeline.route import Route
 from issuesync.engine.pipeline.subobjects import (
     Outcome,
     add_new,
     adopt_twins,
     change_existing,
-    issue_traces,
     record_traces,
-    traces_for,
+    sub_object_ids,
 )
 from issuesync.engine.transports import queues
 from issuesync.errors import (
@@ -76,7 +68,7 @@ from issuesync.errors import (
     TrackerRejectedError,
 )
 from issuesync.store.base import now_ms
-from issuesync.store.sync import ConflictRow, MessageRow, SyncInfo, TraceRow
+from issuesync.store.sync import MessageRow, SyncInfo
 
 log = logging.getLogger(__name__)
 
@@ -143,13 +135,19 @@ def process(route: Route, *, on_work: Callable[[], None] | None = None) -> Incom
         item.state in _FRESH_STATES for items in by_issue.values() for item in items
     ):
         on_work()
-    done = batch.apply(route, [items[0] for items in by_issue.values()])
+    messages = {item.row_id: _read(item) for items in by_issue.values() for item in items}
+    ledger = SyncLedger(route.id, route.uow_factory)
+    _load(ledger, messages.values())  # their links: what the batch path needs
+    leading = [(items[0], messages[items[0].row_id]) for items in by_issue.values()]
+    done = batch.apply(route, ledger, [(i, m) for i, m in leading if isinstance(m, Message)])
+    rest = {row_id: m for row_id, m in messages.items() if row_id not in done}
+    _load(ledger, rest.values(), message_ids=rest)  # with traces and conflicts: the rest's
     for items in by_issue.values():
         for item in items:
             if item.row_id in done:
                 result.counts[ReceiveState.ARCHIVE] += 1
                 continue
-            state = _handle(route, item)
+            state = _handle(route, ledger, item, messages[item.row_id])
             result.counts[state] += 1
             if state == ReceiveState.OFFLINE:
                 result.offline = True
@@ -159,19 +157,43 @@ def process(route: Route, *, on_work: Callable[[], None] | None = None) -> Incom
     return result
 
 
-def _handle(route: Route, item: queues.Pending) -> str:  # noqa: PLR0911 - one return per outcome
+def _read(item: queues.Pending) -> Message | str:
+    """The message of a queue row, or why it is not one."""
     try:
-        message = Message.loads(item.body)
+        return Message.loads(item.body)
     except InvalidMessageError as exc:
-        return _finish(route, item, ReceiveState.INVALID, str(exc))
+        return str(exc)
+
+
+def _load(
+    ledger: SyncLedger, messages: Iterable[Message | str], *, message_ids: Collection[int] = ()
+) -> None:
+    """Read what the ledger lacks of these messages' issues, in one go: their twins' and
+    parents' links, and with ``message_ids``, the twins' traces, those of the messages'
+    comments and attachments, and the conflicts of these messages."""
+    read = [m for m in messages if isinstance(m, Message) and m.kind is not MessageKind.RESPONSE]
+    ledger.load(
+        remote_keys=[m.source_issue_key for m in read]
+        + [m.parent_key for m in read if m.parent_key],
+        partner_ids=[source_id for m in read for source_id in sub_object_ids(m)],
+        message_ids=message_ids,
+        traces=bool(message_ids),
+    )
+
+
+def _handle(  # noqa: PLR0911 - one return per outcome
+    route: Route, ledger: SyncLedger, item: queues.Pending, message: Message | str
+) -> str:
+    if isinstance(message, str):
+        return _finish(route, item, ReceiveState.INVALID, message)
     if message.kind is MessageKind.RESPONSE:
-        _link_response(route, item, message)
+        _link_response(route, ledger, item, message)
         return ReceiveState.ARCHIVE
-    with route.uow_factory(readonly=True) as uow:
-        info = info_by_remote(uow.session, route.id, message.source_issue_key)
-        expected = (info.incoming_sequence_id if info else 0) + 1
-        ignored = info is not None and info.incoming_changes_ignored
-        if message.sequence_id > expected:
+    info = ledger.link_by_remote(message.source_issue_key)
+    expected = (info.incoming_sequence_id if info else 0) + 1
+    ignored = info is not None and info.incoming_changes_ignored
+    if message.sequence_id > expected:
+        with route.uow_factory(readonly=True) as uow:
             # Messages a person discarded are given up, not missing.
             expected += queues.discarded_between(
                 uow.session, route.id, item.issue_key, expected, message.sequence_id
@@ -190,13 +212,13 @@ def _handle(route: Route, item: queues.Pending) -> str:  # noqa: PLR0911 - one r
     if message.sequence_id > expected and message.kind is not MessageKind.RESYNC:
         return _gap(route, item, expected)
     try:
-        _apply(route, item, message)
+        _apply(route, ledger, item, message)
     except TrackerOfflineError as exc:
         return _finish(route, item, ReceiveState.OFFLINE, exc.message)
     except IssueMissingError as exc:
         return _finish(route, item, ReceiveState.ISSUE_MISSING, str(exc))
     except ConflictPendingError as exc:
-        _record_conflicts(route, item, message, exc.conflicts)
+        _record_conflicts(route, ledger, item, message, exc.conflicts)
         return _finish(route, item, ReceiveState.ERROR, str(exc))
     # A permission the sync user lacks concerns this issue's change, not the route: the
     # others go on, and this one is retried once the right is granted (``messages retry``).
@@ -230,95 +252,84 @@ def _finish(route: Route, item: queues.Pending, state: str, reason: str | None) 
     return state
 
 
-def _link_response(route: Route, item: queues.Pending, message: Message) -> None:
+def _link_response(
+    route: Route, ledger: SyncLedger, item: queues.Pending, message: Message
+) -> None:
     """The partner created or linked our issue's twin: remember its key and trace ids."""
+    local_key = message.remote_issue_key
+    if local_key is not None:
+        ledger.load(local_keys=[local_key], traces=bool(message.traces))
     with route.uow_factory() as uow:
-        session = uow.session
-        if message.remote_issue_key is not None:
-            info = info_by_local(session, route.id, message.remote_issue_key)
+        if local_key is not None:
+            info = ledger.link(local_key)
             if info is not None and info.remote_issue_key is None:
-                info.remote_issue_key = message.source_issue_key
-            if message.traces:
-                rows = session.scalars(
-                    select(TraceRow).where(
-                        TraceRow.connector_id == route.id,
-                        TraceRow.local_issue_key == message.remote_issue_key,
-                    )
-                )
-                by_id = {(row.kind, row.local_id): row for row in rows}
-                for trace in message.traces:
-                    trace_row = by_id.get((str(trace.type), trace.local_id))
-                    if trace_row is not None:
-                        trace_row.remote_id = trace.remote_id
-        row = session.get(MessageRow, item.row_id)
+                ledger.link_twin(info, message.source_issue_key)
+            rows = ledger.traces(local_key) if message.traces else {}
+            for trace in message.traces:
+                if (traced := rows.get((trace.type, trace.local_id))) is not None:
+                    ledger.set_partner_id(traced, trace.remote_id)
+        ledger.save(uow.session)
+        row = uow.session.get(MessageRow, item.row_id)
         if row is not None:
             queues.set_state(row, ReceiveState.ARCHIVE, now_ms())
         uow.commit()
 
 
-def _apply(route: Route, item: queues.Pending, message: Message) -> None:
-    with route.uow_factory(readonly=True) as uow:
-        session = uow.session
-        info = info_by_remote(session, route.id, message.source_issue_key)
-        shadow = load_shadow(info)
+def _apply(route: Route, ledger: SyncLedger, item: queues.Pending, message: Message) -> None:
+    # Half-way through, a failure may leave the issue's rows changed in the ledger and not
+    # in the store: the ledger forgets them, and reads them again when asked.
+    with ledger.forgetting_on_failure(message.source_issue_key):
+        info = ledger.link_by_remote(message.source_issue_key)
+        shadow = ledger.shadow(info)
         local_key = info.local_issue_key if info else None
-        decisions = _decisions(session, item.row_id)
+        decisions = ledger.decisions(item.row_id)
         parent_key: str | None = None
         if message.parent_key is not None:
-            parent = info_by_remote(session, route.id, message.parent_key)
+            parent = ledger.link_by_remote(message.parent_key)
             if parent is None and local_key is None:
                 raise IssueMissingError(f"waiting for the parent {message.parent_key} to be linked")
             parent_key = parent.local_issue_key if parent else None
-        traces = traces_for(session, route.id, message)
-        known_traces = issue_traces(session, route.id, local_key)
-    outcome: Outcome | None = None
-    if message.kind is MessageKind.DELETE:
-        pass
-    elif local_key is None:
-        outcome = _create(route, message, parent_key)
-        add_new(route, message, outcome, traces)
-    else:
-        update = _plan_update(route, message, local_key, shadow, decisions)
-        outcome = update.outcome
-        adopt_twins(message, outcome, traces, known_traces)
-        change_existing(route, message, outcome, traces)  # what may be refused: first
-        _write_update(route, update)
-        add_new(route, message, outcome, traces)
-    _commit(route, item, message, outcome)
+        traces = ledger.local_ids(sub_object_ids(message))
+        known_traces = ledger.partner_ids(local_key)
+        outcome: Outcome | None = None
+        if message.kind is MessageKind.DELETE:
+            pass
+        elif local_key is None:
+            outcome = _create(route, ledger, message, parent_key)
+            add_new(route, message, outcome, traces)
+        else:
+            update = _plan_update(route, message, local_key, shadow, decisions)
+            outcome = update.outcome
+            adopt_twins(message, outcome, traces, known_traces)
+            change_existing(route, message, outcome, traces)  # what may be refused: first
+            _write_update(route, update)
+            add_new(route, message, outcome, traces)
+        _commit(route, ledger, item, message, outcome)
 
 
-def _decisions(session: Session, row_id: int) -> dict[str, str]:
-    rows = session.scalars(
-        select(ConflictRow).where(ConflictRow.message_id == row_id, ConflictRow.winner.is_not(None))
-    )
-    return {row.field: str(row.winner) for row in rows}
-
-
-def _create(route: Route, message: Message, parent_key: str | None) -> Outcome:
+def _create(route: Route, ledger: SyncLedger, message: Message, parent_key: str | None) -> Outcome:
     plan = plan_create(route, message, parent_key)
     after = route.tracker.create(plan.draft, idempotency_key=create_key(route, message))
-    _link_created(route, message, after)
+    _link_created(route, ledger, message, after)
     if plan.status is not None and canonical_fields(after.hub_issue).get(STATUS) != plan.status:
         after = route.tracker.transition(after.key, plan.status)
     return Outcome(after.key, after, created=True, written=plan.written, notes=plan.notes)
 
 
-def _link_created(route: Route, message: Message, created: Replica) -> None:
+def _link_created(route: Route, ledger: SyncLedger, message: Message, created: Replica) -> None:
     """Link a new issue to its source at once, before anything else can fail or crash.
 
     From here on the new issue is known as a twin: a later step that fails
     leaves the message in ``error`` with the link in place, and the outgoing
     route never takes the issue for a new local one and sends it back.
     """
+    ledger.load(local_keys=[created.key])  # a new issue: linked and traced, if at all, by a retry
     with route.uow_factory() as uow:
-        session = uow.session
-        info = info_by_local(session, route.id, created.key)
-        if info is None:
-            info = new_sync_info(route.id, created.key, now_ms())
-            session.add(info)
-        info.remote_issue_key = message.source_issue_key
+        info = ledger.link(created.key) or ledger.new_link(created.key, now_ms())
+        ledger.link_twin(info, message.source_issue_key)
         info.last_change_seen_ms = max(info.last_change_seen_ms or 0, created.updated)
-        agree_on_created(route, info, created)
+        agree_on_created(route, ledger, info, created)
+        ledger.save(uow.session)
         uow.commit()
 
 
@@ -386,12 +397,18 @@ def _forced(message: Message, decisions: dict[str, str]) -> frozenset[str]:
     return frozenset(name for name, winner in decisions.items() if winner == Winner.REMOTE)
 
 
-def _commit(route: Route, item: queues.Pending, message: Message, outcome: Outcome | None) -> None:
+def _commit(
+    route: Route,
+    ledger: SyncLedger,
+    item: queues.Pending,
+    message: Message,
+    outcome: Outcome | None,
+) -> None:
     """Archive the message with its sync information, shadow, traces and answer: one transaction."""
     with route.uow_factory() as uow:
         session = uow.session
         now = now_ms()
-        info = info_by_remote(session, route.id, message.source_issue_key)
+        info = ledger.link_by_remote(message.source_issue_key)
         if message.kind is MessageKind.RESYNC:
             queues.discard_older(
                 session, route.id, message.source_issue_key, message.sequence_id, now
@@ -402,7 +419,8 @@ def _commit(route: Route, item: queues.Pending, message: Message, outcome: Outco
                 info.incoming_sequence_id = message.sequence_id
                 info.last_incoming_change_ms = now
         else:
-            info = _bookkeep(route, session, message, outcome, info, now)
+            _bookkeep(route, ledger, session, message, outcome, info, now)
+        ledger.save(session)
         row = session.get(MessageRow, item.row_id)
         if row is not None:
             note = "; ".join(outcome.notes) if outcome and outcome.notes else None
@@ -412,83 +430,60 @@ def _commit(route: Route, item: queues.Pending, message: Message, outcome: Outco
 
 def _bookkeep(
     route: Route,
+    ledger: SyncLedger,
     session: Session,
     message: Message,
     outcome: Outcome,
     info: SyncInfo | None,
     now: int,
-) -> SyncInfo:
+) -> None:
     if info is None:
-        info = info_by_local(session, route.id, outcome.local_key)
-    if info is None:
-        info = new_sync_info(route.id, outcome.local_key, now)
-        session.add(info)
-    info.remote_issue_key = message.source_issue_key
+        info = ledger.link(outcome.local_key) or ledger.new_link(outcome.local_key, now)
+    ledger.link_twin(info, message.source_issue_key)
     info.incoming_sequence_id = message.sequence_id
     info.last_incoming_change_ms = now
     info.last_change_seen_ms = max(info.last_change_seen_ms or 0, outcome.after.updated)
     if outcome.created:
-        agree_on_created(route, info, outcome.after, outcome.written)
+        agree_on_created(route, ledger, info, outcome.after, outcome.written)
     else:
-        shadow = load_shadow(info)
+        shadow = ledger.shadow(info)
         values = canonical_fields(outcome.after.hub_issue)
         for name in outcome.written:
             shadow.fields[name] = values.get(name)
         for name, value in outcome.agreed.items():
             shadow.fields[name] = value
-        store_shadow(info, shadow)
+        ledger.keep_shadow(info, shadow)
     for conflict in outcome.conflicts:
-        session.add(_conflict_row(route.id, None, outcome.local_key, conflict, now))
-    traces = record_traces(session, route.id, outcome)
+        ledger.add_conflict(None, outcome.local_key, conflict, now)
+    traces = record_traces(ledger, outcome)
     if outcome.created or traces:
         answer = response(route, message, outcome.local_key, outcome.after.updated, traces, now)
         route.transport.deliver(session, route.id, route.connector.partner_id, answer, now)
-    return info
-
-
-def _conflict_row(
-    connector_id: int, message_id: int | None, issue_key: str, conflict: FieldConflict, now: int
-) -> ConflictRow:
-    return ConflictRow(
-        connector_id=connector_id,
-        message_id=message_id,
-        local_issue_key=issue_key,
-        field=conflict.field,
-        local_value=json.dumps(conflict.local_value),
-        remote_value=json.dumps(conflict.remote_value),
-        winner=str(conflict.winner) if conflict.winner else None,
-        created_ms=now,
-        resolved_ms=now if conflict.winner else None,
-    )
 
 
 def _record_conflicts(
-    route: Route, item: queues.Pending, message: Message, conflicts: list[FieldConflict]
+    route: Route,
+    ledger: SyncLedger,
+    item: queues.Pending,
+    message: Message,
+    conflicts: list[FieldConflict],
 ) -> None:
+    info = ledger.link_by_remote(message.source_issue_key)
+    issue_key = info.local_issue_key if info else message.source_issue_key
+    existing = ledger.conflict_fields(item.row_id)
+    now = now_ms()
+    for conflict in conflicts:
+        if conflict.field not in existing:
+            ledger.add_conflict(item.row_id, issue_key, conflict, now)
     with route.uow_factory() as uow:
-        session = uow.session
-        info = info_by_remote(session, route.id, message.source_issue_key)
-        issue_key = info.local_issue_key if info else message.source_issue_key
-        existing = set(
-            session.scalars(select(ConflictRow.field).where(ConflictRow.message_id == item.row_id))
-        )
-        now = now_ms()
-        for conflict in conflicts:
-            if conflict.field not in existing:
-                session.add(_conflict_row(route.id, item.row_id, issue_key, conflict, now))
+        ledger.save(uow.session)
         uow.commit()
 
 
 def resolve(session: Session, connector_id: int, message_id: int, keep: Winner) -> int:
     """Decide a message's open conflicts for one side and queue it again; returns fields decided."""
     row = queues.get_message(session, connector_id, message_id)
-    open_rows = list(
-        session.scalars(
-            select(ConflictRow).where(
-                ConflictRow.message_id == row.id, ConflictRow.winner.is_(None)
-            )
-        )
-    )
+    open_rows = open_conflicts(session, row.id)
     if not open_rows:
         raise InvalidInputError(f"Message {message_id} has no conflict waiting for a decision.")
     now = now_ms()

@@ -14,10 +14,7 @@ from __future__ import annotations
 import hashlib
 import logging
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass, field
-
-from sqlalchemy import delete, inspect
-from sqlalchemy.orm import Session
+from dataclasses import dataclass
 
 from issuesync.domain.diff import OutgoingDiff, TraceState, outgoing_diff
 from issuesync.domain.mapping import STATUS
@@ -33,18 +30,11 @@ from issuesync.domain.message import (
 from issuesync.domain.replica import Replica
 from issuesync.domain.shadow import Shadow
 from issuesync.engine.pipeline.cursor import Cursor
-from issuesync.engine.pipeline.route import (
-    Route,
-    infos_by_local,
-    load_shadow,
-    shadow_text,
-    store_shadow,
-    trace_states,
-    traces_of,
-)
+from issuesync.engine.pipeline.ledger import SyncLedger, trace_states
+from issuesync.engine.pipeline.route import Route
 from issuesync.engine.transports import queues
-from issuesync.store.base import insert_many, now_ms, table_of
-from issuesync.store.sync import ConnectorState, SyncInfo, TraceRow
+from issuesync.store.base import now_ms
+from issuesync.store.sync import ConnectorState, SyncInfo
 
 log = logging.getLogger(__name__)
 
@@ -140,16 +130,13 @@ def send_page(
     changes this connector's sync information in between: its routes run one at
     a time, in the one worker that holds its lease.
     """
-    keys = [replica.key for replica in page]
-    with route.uow_factory(readonly=True) as uow:
-        infos = infos_by_local(uow.session, route.id, keys)
-        traces = traces_of(uow.session, route.id, keys)
-        uow.session.expunge_all()  # detached, unexpired: their changes are written below
+    ledger = SyncLedger(route.id, route.uow_factory)
+    ledger.load(local_keys=[replica.key for replica in page])
     sent = 0
     now = now_ms()
-    outbox = _Outbox()
+    messages: list[queues.Sealed] = []  # sealed before the write
     for replica in page:
-        info = infos.get(replica.key)
+        info = ledger.link(replica.key)
         if info is not None and info.incoming_changes_ignored:
             continue
         if (
@@ -158,46 +145,19 @@ def send_page(
             and replica.updated < (info.last_change_seen_ms or 0)
         ):
             continue  # an older read than what this route has already handled
-        rows = traces.get(replica.key, {})
-        sent += _send_issue(route, replica, info, rows, now, resync, outbox)
-    changed = [
-        row
-        for row in [*infos.values(), *(t for rows in traces.values() for t in rows.values())]
-        if inspect(row).modified
-    ]
-    if not changed and outbox.empty:
+        message = _message(route, ledger, replica, info, now, resync)
+        if message is not None:
+            messages.append(queues.Sealed.of(message))
+            sent += 1
+    if not messages and not ledger.changed:
         return sent
     with route.uow_factory() as uow:
-        uow.session.add_all(changed)
-        outbox.write(route, uow.session, now)
+        ledger.save(uow.session)
+        if messages:
+            partner = route.connector.partner_id
+            route.transport.deliver_many(uow.session, route.id, partner, messages, now)
         uow.commit()
     return sent
-
-
-@dataclass
-class _Outbox:
-    """New rows of a page, written together: plain multi-row inserts instead of ORM objects."""
-
-    infos: list[dict[str, object]] = field(default_factory=list)
-    traces: list[dict[str, object]] = field(default_factory=list)
-    traces_removed: list[int] = field(default_factory=list)
-    messages: list[queues.Sealed] = field(default_factory=list)  # sealed before the write
-
-    @property
-    def empty(self) -> bool:
-        return not (self.infos or self.traces or self.traces_removed or self.messages)
-
-    def write(self, route: Route, session: Session, now: int) -> None:
-        session.flush()
-        if self.traces_removed:
-            session.execute(delete(TraceRow).where(TraceRow.id.in_(self.traces_removed)))
-        if self.infos:
-            insert_many(session.connection(), table_of(SyncInfo), self.infos)
-        if self.traces:
-            insert_many(session.connection(), table_of(TraceRow), self.traces)
-        if self.messages:
-            partner = route.connector.partner_id
-            route.transport.deliver_many(session, route.id, partner, self.messages, now)
 
 
 @dataclass(frozen=True)
@@ -208,17 +168,19 @@ class ResyncOptions:
     send_status: bool = False
 
 
-def _send_issue(
+def _message(
     route: Route,
+    ledger: SyncLedger,
     replica: Replica,
     info: SyncInfo | None,
-    rows: dict[tuple[TraceType, str], TraceRow],
     now: int,
     resync: ResyncOptions | None,
-    outbox: _Outbox,
-) -> int:
+) -> Message | None:
+    """The issue's message, its link, shadow and traces recorded in the ledger; None when
+    nothing changed."""
     sequence_id = (info.outgoing_sequence_id if info else 0) + 1
-    shadow = load_shadow(info)
+    shadow = ledger.shadow(info)
+    rows = ledger.traces(replica.key)
     states = trace_states(rows)
     if resync is not None:
         diff = _resync_diff(route, replica, shadow, states, sequence_id, resync)
@@ -227,7 +189,7 @@ def _send_issue(
     if diff.empty:
         if info is not None and (info.last_change_seen_ms or 0) < replica.updated:
             info.last_change_seen_ms = replica.updated
-        return 0
+        return None
     blobs = _store_blobs(route, replica, diff)
     if resync is not None:
         kind = MessageKind.RESYNC
@@ -260,9 +222,8 @@ def _send_issue(
         blob_metadata_list=blobs,
     )
     if info is None:
-        outbox.infos.append(
+        ledger.insert_link(
             {
-                "connector_id": route.id,
                 "local_issue_key": replica.key,
                 "first_sync_ms": now,
                 "outgoing_sequence_id": sequence_id,
@@ -270,18 +231,29 @@ def _send_issue(
                 "incoming_changes_ignored": False,
                 "last_outgoing_change_ms": now,
                 "last_change_seen_ms": replica.updated,
-                "shadow": shadow_text(shadow),
+                "shadow": shadow.to_text(),
             }
         )
     else:
         info.outgoing_sequence_id = sequence_id
         info.last_outgoing_change_ms = now
         info.last_change_seen_ms = max(info.last_change_seen_ms or 0, replica.updated)
-        store_shadow(info, shadow)
-    _record_traces(route.id, replica.key, rows, diff, outbox)
-    outbox.traces_removed.extend(rows[(t.kind, t.local_id)].id for t in diff.traces_removed)
-    outbox.messages.append(queues.Sealed.of(message))
-    return 1
+        ledger.keep_shadow(info, shadow)
+    for trace in diff.traces_added:
+        ledger.insert_trace(
+            {
+                "local_issue_key": replica.key,
+                "kind": str(trace.kind),
+                "local_id": trace.local_id,
+                "remote_id": None,
+                "digest": trace.digest,
+            }
+        )
+    for trace in diff.traces_changed:
+        rows[(trace.kind, trace.local_id)].digest = trace.digest
+    for trace in diff.traces_removed:
+        ledger.remove_trace(rows[(trace.kind, trace.local_id)])
+    return message
 
 
 def _resync_diff(
@@ -363,28 +335,6 @@ def _traces(diff: OutgoingDiff) -> list[Trace]:
     return traces
 
 
-def _record_traces(
-    connector_id: int,
-    issue_key: str,
-    rows: dict[tuple[TraceType, str], TraceRow],
-    diff: OutgoingDiff,
-    outbox: _Outbox,
-) -> None:
-    outbox.traces.extend(
-        {
-            "connector_id": connector_id,
-            "local_issue_key": issue_key,
-            "kind": str(trace.kind),
-            "local_id": trace.local_id,
-            "remote_id": None,
-            "digest": trace.digest,
-        }
-        for trace in diff.traces_added
-    )
-    for trace in diff.traces_changed:
-        rows[(trace.kind, trace.local_id)].digest = trace.digest
-
-
 def _deletions_due(route: Route, cursor: Cursor, now: int) -> bool:
     if cursor.deletions_ms is None:
         return True
@@ -398,11 +348,12 @@ def _send_deletions(route: Route, cursor: Cursor, on_work: Signal | None) -> int
     if on_work is not None:
         on_work()
     sent = 0
+    ledger = SyncLedger(route.id, route.uow_factory)
     with route.uow_factory() as uow:
-        infos = infos_by_local(uow.session, route.id, [d.key for d in deletions])
+        ledger.load(uow.session, local_keys=[d.key for d in deletions], traces=False)
         now = now_ms()
         for deletion in deletions:
-            info = infos.get(deletion.key)
+            info = ledger.link(deletion.key)
             if info is None or info.incoming_changes_ignored:
                 continue
             info.outgoing_sequence_id += 1
@@ -422,5 +373,6 @@ def _send_deletions(route: Route, cursor: Cursor, on_work: Signal | None) -> int
             )
             route.transport.deliver(uow.session, route.id, route.connector.partner_id, message, now)
             sent += 1
+        ledger.save(uow.session)
         uow.commit()
     return sent

@@ -1,25 +1,20 @@
-"""What a connector's routes work with, and the bookkeeping they share."""
+"""The route's context: what a connector's routes work with (its configuration, tracker,
+transport and store), and what they remember between runs.
+
+What they know of each issue (links, shadows, traces) is in the sync ledger (``ledger.py``).
+"""
 
 from __future__ import annotations
 
 import time
-from collections import defaultdict
-from collections.abc import Sequence
 from dataclasses import dataclass, field
 
-from sqlalchemy import select
-from sqlalchemy.orm import Session
-
-from issuesync.domain.diff import TraceState
 from issuesync.domain.mapping import ConnectorMapping
-from issuesync.domain.message import TraceType
 from issuesync.domain.replica import UserRef
-from issuesync.domain.shadow import Shadow
 from issuesync.engine.connectors import ConnectorConfig
 from issuesync.engine.pipeline.attachment_links import AttachmentLinks
 from issuesync.engine.pipeline.cursor import Cursor
 from issuesync.engine.transports.base import Transport
-from issuesync.store.sync import SyncInfo, TraceRow
 from issuesync.store.uow import UnitOfWorkFactory
 from issuesync.trackers.adapter import Tracker
 
@@ -84,74 +79,3 @@ class Route:
     def automatic_conflict_resolution(self) -> bool:
         """Whether the newer change wins a conflict by itself."""
         return self.connector.configuration.sync.automatic_conflict_resolution
-
-
-def load_shadow(info: SyncInfo | None) -> Shadow:
-    """The shadow stored with a sync information row."""
-    return Shadow.from_text(info.shadow if info is not None else None)
-
-
-def store_shadow(info: SyncInfo, shadow: Shadow) -> None:
-    """Keep the shadow with its sync information row."""
-    info.shadow = shadow_text(shadow)
-
-
-def shadow_text(shadow: Shadow) -> str:
-    """The shadow as its sync information row keeps it."""
-    return shadow.to_text()
-
-
-def infos_by_local(session: Session, connector_id: int, keys: Sequence[str]) -> dict[str, SyncInfo]:
-    """Sync information of these local issues."""
-    if not keys:
-        return {}
-    rows = session.scalars(
-        select(SyncInfo).where(
-            SyncInfo.connector_id == connector_id, SyncInfo.local_issue_key.in_(list(keys))
-        )
-    )
-    return {row.local_issue_key: row for row in rows}
-
-
-def info_by_remote(session: Session, connector_id: int, remote_key: str) -> SyncInfo | None:
-    """Sync information of the local twin of a partner's issue."""
-    return session.scalars(
-        select(SyncInfo)
-        .where(SyncInfo.connector_id == connector_id, SyncInfo.remote_issue_key == remote_key)
-        .order_by(SyncInfo.id)
-        .limit(1)
-    ).first()
-
-
-def info_by_local(session: Session, connector_id: int, local_key: str) -> SyncInfo | None:
-    """Sync information of a local issue."""
-    return session.scalars(
-        select(SyncInfo).where(
-            SyncInfo.connector_id == connector_id, SyncInfo.local_issue_key == local_key
-        )
-    ).first()
-
-
-def traces_of(
-    session: Session, connector_id: int, keys: Sequence[str]
-) -> dict[str, dict[tuple[TraceType, str], TraceRow]]:
-    """Trace rows of these local issues, by issue and then by (kind, local id)."""
-    found: dict[str, dict[tuple[TraceType, str], TraceRow]] = defaultdict(dict)
-    if not keys:
-        return found
-    rows = session.scalars(
-        select(TraceRow).where(
-            TraceRow.connector_id == connector_id, TraceRow.local_issue_key.in_(list(keys))
-        )
-    )
-    for row in rows:
-        if row.local_id is not None:
-            found[row.local_issue_key][(TraceType(row.kind), row.local_id)] = row
-    return found
-
-
-def trace_states(
-    rows: dict[tuple[TraceType, str], TraceRow],
-) -> dict[tuple[TraceType, str], TraceState]:
-    """Trace rows as the diff sees them."""
-    return {key: TraceState(key[0], key[1], row.remote_id, row.digest) for key, row in rows.items()}

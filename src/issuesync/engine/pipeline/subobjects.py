@@ -9,9 +9,6 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
-from sqlalchemy import select
-from sqlalchemy.orm import Session
-
 from issuesync.domain.diff import FieldConflict
 from issuesync.domain.mapping import ATTACHMENT, COMMENT
 from issuesync.domain.message import (
@@ -24,8 +21,8 @@ from issuesync.domain.message import (
     link_comment_id,
 )
 from issuesync.domain.replica import FieldValue, Replica, body_digest
+from issuesync.engine.pipeline.ledger import SyncLedger
 from issuesync.engine.pipeline.route import Route
-from issuesync.store.sync import TraceRow
 
 
 @dataclass
@@ -46,31 +43,9 @@ class Outcome:
     notes: list[str] = field(default_factory=list)
 
 
-def traces_for(session: Session, connector_id: int, message: Message) -> dict[tuple[str, str], str]:
-    """This side's ids of the message's comments and attachments, by (kind, partner's id)."""
-    wanted = [c.source_id for c in message.comments] + [a.source_id for a in message.attachments]
-    if not wanted:
-        return {}
-    rows = session.scalars(
-        select(TraceRow).where(
-            TraceRow.connector_id == connector_id, TraceRow.remote_id.in_(wanted)
-        )
-    )
-    return {(row.kind, row.remote_id or ""): row.local_id or "" for row in rows}
-
-
-def issue_traces(
-    session: Session, connector_id: int, local_key: str | None
-) -> dict[str, str | None]:
-    """The local issue's traced sub-objects: local id to partner id (None: not answered yet)."""
-    if local_key is None:
-        return {}
-    rows = session.execute(
-        select(TraceRow.local_id, TraceRow.remote_id).where(
-            TraceRow.connector_id == connector_id, TraceRow.local_issue_key == local_key
-        )
-    )
-    return {local_id: remote_id for local_id, remote_id in rows if local_id is not None}
+def sub_object_ids(message: Message) -> list[str]:
+    """The partner's ids of the comments and attachments a message carries."""
+    return [c.source_id for c in message.comments] + [a.source_id for a in message.attachments]
 
 
 def adopt_twins(
@@ -226,40 +201,26 @@ def _link_instead(route: Route, change: AttachmentChange, outcome: Outcome, key:
     )
 
 
-def record_traces(session: Session, connector_id: int, outcome: Outcome) -> list[Trace]:
-    """Write the traces an applied message made; returns those the partner must learn of."""
-    rows: dict[tuple[str, str | None], TraceRow] = {
-        (row.kind, row.local_id): row
-        for row in session.scalars(
-            select(TraceRow).where(
-                TraceRow.connector_id == connector_id,
-                TraceRow.local_issue_key == outcome.local_key,
-            )
-        )
-    }
+def record_traces(ledger: SyncLedger, outcome: Outcome) -> list[Trace]:
+    """Record the traces an applied message made; returns those the partner must learn of."""
+    rows = ledger.traces(outcome.local_key)
     answer: list[Trace] = []
     # A new sub-object gets a trace; one paired with an equal local one may have one waiting.
     for kind, local_id, remote_id, digest in outcome.traces_added + outcome.traces_linked:
-        row = rows.get((str(kind), local_id))
+        row = rows.get((kind, local_id))
         if row is None:
-            row = TraceRow(
-                connector_id=connector_id,
-                local_issue_key=outcome.local_key,
-                kind=str(kind),
-                local_id=local_id,
-                digest=digest,
+            row = rows[(kind, local_id)] = ledger.add_trace(
+                outcome.local_key, kind, local_id, digest
             )
-            session.add(row)
-            rows[(str(kind), local_id)] = row
-        row.remote_id = remote_id
+        ledger.set_partner_id(row, remote_id)
         # In an answer, localId is the receiver's (the original sender's) id.
         answer.append(
             Trace(type=kind, local_id=remote_id, remote_id=local_id, action=ChangeAction.ADD)
         )
     for kind, local_id, digest in outcome.traces_changed:
-        if (changed := rows.get((str(kind), local_id))) is not None:
+        if (changed := rows.get((kind, local_id))) is not None:
             changed.digest = digest
     for kind, local_id in outcome.traces_removed:
-        if (removed := rows.pop((str(kind), local_id), None)) is not None:
-            session.delete(removed)
+        if (removed := rows.pop((kind, local_id), None)) is not None:
+            ledger.remove_trace(removed)
     return answer
