@@ -141,7 +141,8 @@ def process(route: Route, *, on_work: Callable[[], None] | None = None) -> Incom
     leading = [(items[0], messages[items[0].row_id]) for items in by_issue.values()]
     done = batch.apply(route, ledger, [(i, m) for i, m in leading if isinstance(m, Message)])
     rest = {row_id: m for row_id, m in messages.items() if row_id not in done}
-    _load(ledger, rest.values(), message_ids=rest)  # with traces and conflicts: the rest's
+    if rest:
+        _load(ledger, rest.values(), message_ids=rest)  # with traces and conflicts
     for items in by_issue.values():
         for item in items:
             if item.row_id in done:
@@ -172,12 +173,13 @@ def _load(
     parents' links, and with ``message_ids``, the twins' traces, those of the messages'
     comments and attachments, and the conflicts of these messages."""
     read = [m for m in messages if isinstance(m, Message) and m.kind is not MessageKind.RESPONSE]
+    parents = [m.parent_key for m in read if m.parent_key is not None]
+    traces = bool(message_ids)
     ledger.load(
-        remote_keys=[m.source_issue_key for m in read]
-        + [m.parent_key for m in read if m.parent_key],
-        partner_ids=[source_id for m in read for source_id in sub_object_ids(m)],
+        remote_keys=[m.source_issue_key for m in read] + parents,
+        partner_ids=[i for m in read for i in sub_object_ids(m)] if traces else (),
         message_ids=message_ids,
-        traces=bool(message_ids),
+        traces=traces,
     )
 
 
@@ -282,7 +284,7 @@ def _apply(route: Route, ledger: SyncLedger, item: queues.Pending, message: Mess
         info = ledger.link_by_remote(message.source_issue_key)
         shadow = ledger.shadow(info)
         local_key = info.local_issue_key if info else None
-        decisions = ledger.decisions(item.row_id)
+        decisions = {f: w for f, w in ledger.conflicts(item.row_id).items() if w is not None}
         parent_key: str | None = None
         if message.parent_key is not None:
             parent = ledger.link_by_remote(message.parent_key)
@@ -470,7 +472,7 @@ def _record_conflicts(
 ) -> None:
     info = ledger.link_by_remote(message.source_issue_key)
     issue_key = info.local_issue_key if info else message.source_issue_key
-    existing = ledger.conflict_fields(item.row_id)
+    existing = ledger.conflicts(item.row_id)
     now = now_ms()
     for conflict in conflicts:
         if conflict.field not in existing:

@@ -310,18 +310,11 @@ class SyncLedger:
 
     # -- conflicts -----------------------------------------------------------------------------
 
-    def decisions(self, message_id: int) -> dict[str, str]:
-        """The sides a person picked for a received message's conflicts, by field."""
+    def conflicts(self, message_id: int) -> dict[str, str | None]:
+        """A received message's conflicts: the side a person picked, by field (None: open)."""
         if message_id not in self._conflicts:
             self.load(message_ids=[message_id], traces=False)
-        found = self._conflicts[message_id]
-        return {name: winner for name, winner in found.items() if winner is not None}
-
-    def conflict_fields(self, message_id: int) -> set[str]:
-        """The fields a received message has conflicts of, open or decided."""
-        if message_id not in self._conflicts:
-            self.load(message_ids=[message_id], traces=False)
-        return set(self._conflicts[message_id])
+        return dict(self._conflicts[message_id])
 
     def add_conflict(
         self, message_id: int | None, issue_key: str, conflict: FieldConflict, now: int
@@ -360,24 +353,13 @@ class SyncLedger:
             insert_many(session.connection(), _LINKS, self._link_inserts)
         if self._trace_inserts:
             insert_many(session.connection(), _TRACES, self._trace_inserts)
-        # Plain rows make no objects: what they touched is fetched again when asked for.
-        self.forget(
-            local_keys=[str(row["local_issue_key"]) for row in self._link_inserts]
-            + [str(row["local_issue_key"]) for row in self._trace_inserts],
-            remote_keys=[
-                str(row["remote_issue_key"])
-                for row in self._link_inserts
-                if row.get("remote_issue_key")
-            ],
-            partner_ids=[
-                str(row["remote_id"]) for row in self._trace_inserts if row.get("remote_id")
-            ],
-        )
-        self._handed.clear()
-        self._added.clear()
-        self._removed.clear()
-        self._link_inserts.clear()
-        self._trace_inserts.clear()
+        self._forget_rows(self._link_inserts, self._trace_inserts)
+        self._drop_unsaved()
+
+    def _drop_unsaved(self) -> None:
+        pending = (self._handed, self._added, self._removed, self._link_inserts)
+        for unsaved in (*pending, self._trace_inserts):
+            unsaved.clear()
 
     def link_answers(
         self,
@@ -386,10 +368,8 @@ class SyncLedger:
         traced: Sequence[Mapping[str, object]],
     ) -> None:
         """The partner's answers, in two multi-row updates whatever their number: a twin's
-        key is set where none is known yet, a trace's partner id wherever the trace exists.
-
-        ``links`` name ``local_issue_key`` and ``remote_issue_key``; ``traced`` also
-        ``kind``, ``local_id`` and ``remote_id``.
+        key (``local_issue_key``, ``remote_issue_key``) is set where none is known yet, a
+        trace's partner id (also ``kind``, ``local_id``, ``remote_id``) wherever it exists.
         """
         connection = session.connection()
         mine = {"connector_id": self.connector_id}
@@ -406,10 +386,16 @@ class SyncLedger:
             ("connector_id", "local_issue_key", "kind", "local_id"),
             [{**mine, **row} for row in traced],
         )
+        self._forget_rows(links, traced)
+
+    def _forget_rows(
+        self, links: Sequence[Mapping[str, object]], traces: Sequence[Mapping[str, object]]
+    ) -> None:
+        """Plain rows make no objects: what they touched is fetched again when asked for."""
         self.forget(
-            local_keys=[str(row["local_issue_key"]) for row in [*links, *traced]],
-            remote_keys=[str(row["remote_issue_key"]) for row in links],
-            partner_ids=[str(row["remote_id"]) for row in traced if row.get("remote_id")],
+            local_keys=[str(row["local_issue_key"]) for row in [*links, *traces]],
+            remote_keys=[str(key) for row in links if (key := row.get("remote_issue_key"))],
+            partner_ids=[str(key) for row in traces if (key := row.get("remote_id"))],
         )
 
     def forget(
@@ -450,11 +436,7 @@ class SyncLedger:
             yield
         except BaseException:
             self.forget(remote_keys=[remote_key])
-            self._handed.clear()
-            self._added.clear()
-            self._removed.clear()
-            self._link_inserts.clear()
-            self._trace_inserts.clear()
+            self._drop_unsaved()
             raise
 
     def _hand(self, link: SyncInfo | None) -> SyncInfo | None:
