@@ -107,12 +107,16 @@ def test_what_a_failed_unit_of_work_changed_is_read_again(pair: Pair) -> None:
     ledger = SyncLedger(connector, services.uow_factory)
     ledger.load(remote_keys=["PB-1"])
 
-    with pytest.raises(RuntimeError), ledger.forgetting_on_failure("PB-1"):
-        link = ledger.link_by_remote("PB-1")
-        assert link is not None
-        link.incoming_sequence_id = 4
-        ledger.add_trace("PA-7", TraceType.COMMENT, "10", None)
-        raise RuntimeError("the tracker refused")
+    def apply() -> None:
+        with ledger.forgetting_on_failure("PB-1"):
+            link = ledger.link_by_remote("PB-1")
+            assert link is not None
+            link.incoming_sequence_id = 4
+            ledger.add_trace("PA-7", TraceType.COMMENT, "10", None)
+            raise RuntimeError("the tracker refused")
+
+    with pytest.raises(RuntimeError):
+        apply()
 
     again = ledger.link_by_remote("PB-1")
     assert again is not None
