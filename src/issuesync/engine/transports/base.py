@@ -2,7 +2,7 @@
 
 ``vm``: both connectors live in this issuesync; a message goes straight into
 the partner's receive queue, in the sender's transaction. ``file``: see
-``engine/transports/file.py``. Blobs (attachment content) are content-addressed
+``engine/transports/file/``. Blobs (attachment content) are content-addressed
 by sha256 and checked against the message's checksum when they are read.
 """
 
