@@ -112,7 +112,7 @@ def test_what_a_failed_unit_of_work_changed_is_read_again(pair: Pair) -> None:
             link = ledger.link_by_remote("PB-1")
             assert link is not None
             link.incoming_sequence_id = 4
-            ledger.add_trace("PA-7", TraceType.COMMENT, "10", None)
+            ledger.traces.add("PA-7", TraceType.COMMENT, "10", None)
             raise RuntimeError("the tracker refused")
 
     with pytest.raises(RuntimeError):
@@ -121,11 +121,11 @@ def test_what_a_failed_unit_of_work_changed_is_read_again(pair: Pair) -> None:
     again = ledger.link_by_remote("PB-1")
     assert again is not None
     assert again.incoming_sequence_id == 3
-    assert ledger.traces("PA-7") == {}
+    assert ledger.traces.of("PA-7") == {}
     with services.uow_factory() as uow:  # nothing left to write
         ledger.save(uow.session)
         uow.commit()
-    assert ledger.traces("PA-7") == {}
+    assert ledger.traces.of("PA-7") == {}
 
 
 def test_rows_written_as_plain_rows_are_fetched_when_asked_for(pair: Pair) -> None:
@@ -135,7 +135,7 @@ def test_rows_written_as_plain_rows_are_fetched_when_asked_for(pair: Pair) -> No
     assert ledger.link("PA-9") is None
 
     ledger.insert_link({"local_issue_key": "PA-9", "remote_issue_key": "PB-9", "shadow": None})
-    ledger.insert_trace(
+    ledger.traces.insert(
         {
             "local_issue_key": "PA-9",
             "kind": "COMMENT",
@@ -151,8 +151,8 @@ def test_rows_written_as_plain_rows_are_fetched_when_asked_for(pair: Pair) -> No
     link = ledger.link_by_remote("PB-9")
     assert link is not None
     assert link.local_issue_key == "PA-9"
-    assert list(ledger.traces("PA-9")) == [(TraceType.COMMENT, "1")]
-    assert ledger.local_ids(["2"]) == {("COMMENT", "2"): "1"}
+    assert list(ledger.traces.of("PA-9")) == [(TraceType.COMMENT, "1")]
+    assert ledger.traces.local_ids(["2"]) == {("COMMENT", "2"): "1"}
 
 
 def test_partner_ids_are_found_whichever_issue_holds_them(pair: Pair) -> None:
@@ -171,5 +171,5 @@ def test_partner_ids_are_found_whichever_issue_holds_them(pair: Pair) -> None:
     ledger = SyncLedger(connector, services.uow_factory)
     ledger.load(local_keys=["PA-4"], partner_ids=["40"])
 
-    assert ledger.local_ids(["40"]) == {("ATTACHMENT", "40"): "30"}
-    assert ledger.partner_ids("PA-3") == {"30": "40"}
+    assert ledger.traces.local_ids(["40"]) == {("ATTACHMENT", "40"): "30"}
+    assert ledger.traces.partner_ids("PA-3") == {"30": "40"}

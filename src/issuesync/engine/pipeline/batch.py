@@ -104,7 +104,7 @@ def _link_responses(
         for t in m.traces
     ]
     with route.uow_factory() as uow:
-        ledger.link_answers(uow.session, links, traced)
+        ledger.take_answers(uow.session, links, traced)
         moves = [(item.row_id, ReceiveState.ARCHIVE, None) for item, _ in responses]
         queues.set_states(uow.session, moves, now_ms())
         uow.commit()
@@ -226,7 +226,7 @@ def _commit(
             agree_on_created(route, ledger, info, replica, create.plan.written)
         answer: list[Trace] = []
         for comment, source_id in zip(created.comments, create.source_ids, strict=True):
-            ledger.insert_trace(
+            ledger.traces.insert(
                 {
                     "local_issue_key": replica.key,
                     "kind": str(TraceType.COMMENT),

@@ -263,13 +263,7 @@ def _link_response(
         ledger.load(local_keys=[local_key], traces=bool(message.traces))
     with route.uow_factory() as uow:
         if local_key is not None:
-            info = ledger.link(local_key)
-            if info is not None and info.remote_issue_key is None:
-                ledger.link_twin(info, message.source_issue_key)
-            rows = ledger.traces(local_key) if message.traces else {}
-            for trace in message.traces:
-                if (traced := rows.get((trace.type, trace.local_id))) is not None:
-                    ledger.set_partner_id(traced, trace.remote_id)
+            ledger.take_answer(local_key, message.source_issue_key, message.traces)
         ledger.save(uow.session)
         row = uow.session.get(MessageRow, item.row_id)
         if row is not None:
@@ -291,8 +285,8 @@ def _apply(route: Route, ledger: SyncLedger, item: queues.Pending, message: Mess
             if parent is None and local_key is None:
                 raise IssueMissingError(f"waiting for the parent {message.parent_key} to be linked")
             parent_key = parent.local_issue_key if parent else None
-        traces = ledger.local_ids(sub_object_ids(message))
-        known_traces = ledger.partner_ids(local_key)
+        traces = ledger.traces.local_ids(sub_object_ids(message))
+        known_traces = ledger.traces.partner_ids(local_key)
         outcome: Outcome | None = None
         if message.kind is MessageKind.DELETE:
             pass

@@ -30,8 +30,9 @@ from issuesync.domain.message import (
 from issuesync.domain.replica import Replica
 from issuesync.domain.shadow import Shadow
 from issuesync.engine.pipeline.cursor import Cursor
-from issuesync.engine.pipeline.ledger import SyncLedger, trace_states
+from issuesync.engine.pipeline.ledger import SyncLedger
 from issuesync.engine.pipeline.route import Route
+from issuesync.engine.pipeline.tracebook import trace_states
 from issuesync.engine.transports import queues
 from issuesync.store.base import now_ms
 from issuesync.store.sync import ConnectorState, SyncInfo
@@ -180,7 +181,7 @@ def _message(
     nothing changed."""
     sequence_id = (info.outgoing_sequence_id if info else 0) + 1
     shadow = ledger.shadow(info)
-    rows = ledger.traces(replica.key)
+    rows = ledger.traces.of(replica.key)
     states = trace_states(rows)
     if resync is not None:
         diff = _resync_diff(route, replica, shadow, states, sequence_id, resync)
@@ -240,7 +241,7 @@ def _message(
         info.last_change_seen_ms = max(info.last_change_seen_ms or 0, replica.updated)
         ledger.keep_shadow(info, shadow)
     for trace in diff.traces_added:
-        ledger.insert_trace(
+        ledger.traces.insert(
             {
                 "local_issue_key": replica.key,
                 "kind": str(trace.kind),
@@ -252,7 +253,7 @@ def _message(
     for trace in diff.traces_changed:
         rows[(trace.kind, trace.local_id)].digest = trace.digest
     for trace in diff.traces_removed:
-        ledger.remove_trace(rows[(trace.kind, trace.local_id)])
+        ledger.traces.remove(rows[(trace.kind, trace.local_id)])
     return message
 
 

@@ -203,16 +203,16 @@ def _link_instead(route: Route, change: AttachmentChange, outcome: Outcome, key:
 
 def record_traces(ledger: SyncLedger, outcome: Outcome) -> list[Trace]:
     """Record the traces an applied message made; returns those the partner must learn of."""
-    rows = ledger.traces(outcome.local_key)
+    rows = ledger.traces.of(outcome.local_key)
     answer: list[Trace] = []
     # A new sub-object gets a trace; one paired with an equal local one may have one waiting.
     for kind, local_id, remote_id, digest in outcome.traces_added + outcome.traces_linked:
         row = rows.get((kind, local_id))
         if row is None:
-            row = rows[(kind, local_id)] = ledger.add_trace(
+            row = rows[(kind, local_id)] = ledger.traces.add(
                 outcome.local_key, kind, local_id, digest
             )
-        ledger.set_partner_id(row, remote_id)
+        ledger.traces.set_partner_id(row, remote_id)
         # In an answer, localId is the receiver's (the original sender's) id.
         answer.append(
             Trace(type=kind, local_id=remote_id, remote_id=local_id, action=ChangeAction.ADD)
@@ -222,5 +222,5 @@ def record_traces(ledger: SyncLedger, outcome: Outcome) -> list[Trace]:
             changed.digest = digest
     for kind, local_id in outcome.traces_removed:
         if (removed := rows.pop((kind, local_id), None)) is not None:
-            ledger.remove_trace(removed)
+            ledger.traces.remove(removed)
     return answer
