@@ -20,7 +20,11 @@ import argparse
 import sys
 import tempfile
 import time
+from pathlib import Path
 from typing import Any
+
+# The servers that only the tests and benchmarks use: tests/support/ (not shipped).
+sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "tests"))
 
 import httpx
 from sqlalchemy import delete, select
@@ -32,9 +36,9 @@ from issuesync.domain.integration import IntegrationSpec
 from issuesync.engine.integrations import create_integration, project_checker, set_running
 from issuesync.engine.runner import Engine
 from issuesync.store.users import User
-from issuesync.testing.redmine_server import RedmineServer, start_redmine
 from issuesync.trackers.local.defaults import default_initial_status
 from issuesync.trackers.local.models import IssueLabel, IssueType, Priority
+from support.redmine_server import RedmineServer, start_redmine
 
 COMMENTS = 2
 RATIO_TARGET = 0.8

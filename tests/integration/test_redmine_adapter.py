@@ -1,7 +1,7 @@
 """The ``redmine`` adapter against a real Redmine: errors at its edge, workflow, files, keys.
 
 The server is Debian's Redmine, started per test worker from the install script's
-template (see :mod:`issuesync.testing.redmine_server`); each test has its own project.
+template (see :mod:`support.redmine_server`); each test has its own project.
 """
 
 from __future__ import annotations
@@ -20,10 +20,10 @@ from issuesync.errors import (
     TrackerOfflineError,
     TrackerRejectedError,
 )
-from issuesync.testing.redmine_server import RedmineServer, redmine_session
 from issuesync.trackers.adapter import CommentDraft, IssueDraft, NewIssue, Tracker
 from issuesync.trackers.redmine import markers, redmine_adapter_for
 from issuesync.trackers.registry import TrackerAccess
+from support.redmine_server import RedmineServer, redmine_session
 
 
 @pytest.fixture(scope="session")
