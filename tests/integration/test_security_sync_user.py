@@ -51,7 +51,7 @@ def pat(admin: httpx.Client, make_client: MakeClient) -> httpx.Client:
     return make_client("pat", project_admin=("PA", "PB", "PC"))
 
 
-def body(first: str = "PA", second: str = "PB", **application: object) -> dict[str, dict[str, Any]]:
+def body(first: str = "PA", second: str = "PB", **application: object) -> dict[str, Any]:
     """Two built-in projects; ``application`` is the first connector's (the second names none)."""
     return {
         "firstConnector": {"projectKey": first, "connection": {"application": application}},
@@ -69,7 +69,8 @@ def error(response: httpx.Response, status: int) -> dict[str, Any]:
     shown: dict[str, Any] = response.json()
     assert shown["status-code"] == status
     assert shown["message"]
-    return shown["errors"]  # type: ignore[no-any-return]
+    errors: dict[str, Any] = shown["errors"]
+    return errors
 
 
 def users(client: httpx.Client, key: str) -> tuple[str, str]:
@@ -215,7 +216,7 @@ def test_a_remote_connector_turned_built_in_does_not_keep_its_remote_user(
     }
     made = post(admin, remote)
     assert made.status_code == 200, made.text
-    turned = {
+    turned: dict[str, Any] = {
         "firstConnector": {"projectKey": "PA"},
         "secondConnector": {
             "projectKey": "PB",
