@@ -26,7 +26,7 @@ from sqlalchemy.orm import selectinload
 from issuesync.accounts import NewUser, create_user
 from issuesync.app import Services, bootstrap
 from issuesync.auth import Principal
-from issuesync.engine.runner import Engine
+from issuesync.engine.runtime.runner import SyncRunner
 from issuesync.store.sync import MessageRow, SyncInfo
 from issuesync.store.users import User
 from issuesync.trackers.local import issues, subresources
@@ -103,7 +103,7 @@ def main() -> None:
         services = open_services(home, None)
         try:
             actor = set_up(services)
-            engine = Engine(services, backoff_ms=0, deletion_check_ms=0)
+            engine = SyncRunner(services, backoff_ms=0, deletion_check_ms=0)
             key = f"{SOURCE}-1"
             fields = {
                 "project": {"key": SOURCE},

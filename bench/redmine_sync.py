@@ -32,9 +32,9 @@ from sqlalchemy import delete, select
 import sync
 from issuesync.accounts import NewUser, create_user
 from issuesync.app import bootstrap
+from issuesync.application.integrations import create_integration, project_checker, set_running
 from issuesync.domain.integration import IntegrationSpec
-from issuesync.engine.integrations import create_integration, project_checker, set_running
-from issuesync.engine.runner import Engine
+from issuesync.engine.runtime.runner import SyncRunner
 from issuesync.store.users import User
 from issuesync.trackers.local.defaults import default_initial_status
 from issuesync.trackers.local.models import IssueLabel, IssueType, Priority
@@ -159,7 +159,7 @@ def engine_sync(home: str, count: int, redmine: RedmineServer) -> tuple[float, i
         def progress(elapsed: float) -> None:
             print(f"  ... {elapsed:.0f} s")
 
-        with sync.stopped_at_exit(Engine(services, backoff_ms=0)) as engine:
+        with sync.stopped_at_exit(SyncRunner(services, backoff_ms=0)) as engine:
             run = sync.run_until_quiet(engine, tuple(ids), time.monotonic() + 3600, progress)
         errors = sync.engine_errors(services)
     finally:

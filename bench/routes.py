@@ -28,9 +28,9 @@ import time
 from collections.abc import Callable
 from pathlib import Path
 
-from issuesync.engine import incoming, outgoing
-from issuesync.engine.route import Route
-from issuesync.engine.runner import Engine, tune_garbage_collector
+from issuesync.engine.pipeline import incoming, outgoing
+from issuesync.engine.pipeline.route import Route
+from issuesync.engine.runtime.runner import SyncRunner, tune_garbage_collector
 from sync import connector_ids, open_services, phase_seed
 
 
@@ -53,7 +53,7 @@ def timed_run(
 ) -> tuple[int, float]:
     """Run one side's route on ``home`` until it has nothing left; (messages, CPU seconds)."""
     services = open_services(str(home), None)
-    engine = Engine(services, backoff_ms=0, shares=False)
+    engine = SyncRunner(services, backoff_ms=0, shares=False)
     try:
         engine.refresh()
         source_id, target_id = connector_ids(services)

@@ -54,12 +54,12 @@ from sqlalchemy.orm import Session
 
 from issuesync.accounts import NewUser, create_user
 from issuesync.app import Services, bootstrap, build_services
+from issuesync.application.integrations import create_integration, project_checker, set_running
 from issuesync.auth import Principal
 from issuesync.config import Settings
 from issuesync.domain.integration import IntegrationSpec
-from issuesync.engine import outgoing
-from issuesync.engine.integrations import create_integration, project_checker, set_running
-from issuesync.engine.runner import Engine, tune_garbage_collector
+from issuesync.engine.pipeline import outgoing
+from issuesync.engine.runtime.runner import SyncRunner, tune_garbage_collector
 from issuesync.store.base import now_ms
 from issuesync.store.sync import ConnectorRow, ConnectorState, MessageRow, SyncInfo
 from issuesync.store.users import User
@@ -127,7 +127,7 @@ def mark(ok: bool) -> str:
 
 
 @contextmanager
-def stopped_at_exit(engine: Engine) -> Iterator[Engine]:
+def stopped_at_exit(engine: SyncRunner) -> Iterator[SyncRunner]:
     """The engine, stopped (threads joined, leases given up) however the block ends."""
     try:
         yield engine
@@ -344,7 +344,7 @@ def twins_made(services: Services) -> int:
 
 
 def run_until_quiet(
-    engine: Engine, order: tuple[int, ...], deadline: float, progress: Callable[[float], None]
+    engine: SyncRunner, order: tuple[int, ...], deadline: float, progress: Callable[[float], None]
 ) -> SyncRun:
     """``engine.step()`` until a round moves nothing, timing each connector's share."""
     run = SyncRun(by_connector=dict.fromkeys(order, 0.0))
@@ -459,7 +459,7 @@ def phase_initial_sync(args: argparse.Namespace) -> dict[str, Any]:
         if args.workers > 1:
             run, peak = run_in_workers(args, services, deadline, progress)
         else:
-            with stopped_at_exit(Engine(services, backoff_ms=0)) as engine:
+            with stopped_at_exit(SyncRunner(services, backoff_ms=0)) as engine:
                 if profiler is not None:
                     profiler.enable()
                 run = run_until_quiet(engine, (source_id, target_id), deadline, progress)
@@ -622,13 +622,13 @@ def run_in_workers(
 
 
 def phase_engine_worker(args: argparse.Namespace) -> dict[str, Any]:
-    """One engine process of the latency phase with ``--workers N``: ``Engine.start()``, as
+    """One engine process of the latency phase with ``--workers N``: ``SyncRunner.start()``, as
     ``issuesync worker`` runs it, until ``stop`` (a file in ``<home>/workers``)."""
     tune_garbage_collector()  # as `issuesync worker` does
     control = Path(args.home) / "workers"
     services = open_services(args.home, args.database_url)
     try:
-        with stopped_at_exit(Engine(services)) as engine:
+        with stopped_at_exit(SyncRunner(services)) as engine:
             engine.start()
             wait_for(control / "stop")
     finally:
@@ -640,7 +640,7 @@ def phase_sync_worker(args: argparse.Namespace) -> dict[str, Any]:
     """One engine process of ``--workers N``: takes its share of the connectors, waits for
     ``go``, then runs them until ``stop`` (files in ``<home>/workers``).
 
-    The engine schedules its routes itself (``Engine.start()``, as ``issuesync worker``
+    The engine schedules its routes itself (``SyncRunner.start()``, as ``issuesync worker``
     runs it); with ``--profile`` this thread steps them instead, as cProfile sees one
     thread.
     """
@@ -649,7 +649,7 @@ def phase_sync_worker(args: argparse.Namespace) -> dict[str, Any]:
     services = open_services(args.home, args.database_url)
     profiler = cProfile.Profile() if args.profile else None
     try:
-        with stopped_at_exit(Engine(services, backoff_ms=0)) as engine:
+        with stopped_at_exit(SyncRunner(services, backoff_ms=0)) as engine:
             next_refresh = 0.0
 
             def refresh_when_due() -> None:
@@ -783,10 +783,10 @@ def phase_latency(args: argparse.Namespace) -> dict[str, Any]:
         engines = (
             worker_processes(args, services, "engine-worker", deadline)
             if args.workers > 1
-            else stopped_at_exit(Engine(services))
+            else stopped_at_exit(SyncRunner(services))
         )
         with engines as running:
-            if isinstance(running, Engine):
+            if isinstance(running, SyncRunner):
                 running.start()
             for key, twin in pairs[:2]:  # warm-up: the engine has started and read its cursors
                 editor.latency(key, twin, f"warm-up {key}")
@@ -847,7 +847,9 @@ def wait_until_idle(services: Services, lookback_ms: int) -> None:
         time.sleep(min(pause, 60))
 
 
-def idle_polls(services: Services, engine: Engine, connector_id: int, polls: int) -> dict[str, Any]:
+def idle_polls(
+    services: Services, engine: SyncRunner, connector_id: int, polls: int
+) -> dict[str, Any]:
     route = engine.route(connector_id)
     if route is None:
         msg = f"the engine does not run connector {connector_id}"
@@ -887,7 +889,7 @@ def idle_polls(services: Services, engine: Engine, connector_id: int, polls: int
 def phase_idle_poll(args: argparse.Namespace) -> dict[str, Any]:
     services = open_services(args.home, args.database_url)
     try:
-        engine = Engine(services)
+        engine = SyncRunner(services)
         wait_until_idle(services, engine.lookback_ms)
         with stopped_at_exit(engine):
             engine.refresh()

@@ -46,10 +46,10 @@ import httpx
 
 from issuesync.accounts import NewUser, create_user
 from issuesync.app import Services, bootstrap, build_services, create_app
+from issuesync.application.integrations import create_integration, project_checker, set_running
 from issuesync.config import Settings
 from issuesync.domain.integration import IntegrationSpec
-from issuesync.engine.integrations import create_integration, project_checker, set_running
-from issuesync.engine.runner import Engine
+from issuesync.engine.runtime.runner import SyncRunner
 from issuesync.testing.fake_github import FakeGitHub
 from issuesync.testing.fake_gitlab import DEVELOPER, MAINTAINER, FakeGitLab
 from issuesync.testing.handler_server import Handler, HandlerServer
@@ -403,7 +403,7 @@ def start_integration(services: Services, remote: Remote, proxy_url: str) -> Non
         uow.commit()
 
 
-def settle(engine: Engine) -> int:
+def settle(engine: SyncRunner) -> int:
     """Step until a step moves nothing; the steps taken, the quiet one included."""
     for steps in range(1, MAX_STEPS + 1):
         if engine.step() == 0:
@@ -424,7 +424,7 @@ def run_target(name: str, opener: Opener) -> list[tuple[str, Counter[str], int, 
         proxy.start()
         stack.callback(proxy.stop)
         start_integration(services, remote, proxy.url)
-        engine = Engine(services, backoff_ms=0, deletion_check_ms=0)
+        engine = SyncRunner(services, backoff_ms=0, deletion_check_ms=0)
         stack.callback(engine.stop)
         settle(engine)
         counting.take()

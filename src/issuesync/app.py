@@ -29,12 +29,12 @@ from issuesync.security import (
     private_home,
 )
 from issuesync.store.base import now_ms
+from issuesync.store.blobs import BlobStore
 from issuesync.store.db import Database, connect
 from issuesync.store.migrate import is_current, upgrade
 from issuesync.store.uow import UnitOfWorkFactory
 from issuesync.store.users import User
 from issuesync.throttle import LoginThrottle
-from issuesync.trackers.local.blobs import BlobStore
 from issuesync.trackers.local.defaults import ensure_defaults
 from issuesync.trackers.local.tracker import LocalTracker
 
@@ -181,7 +181,7 @@ def create_app(services: Services) -> FastAPI:
     )
     from issuesync.api.guard import RequestGuard  # noqa: PLC0415
     from issuesync.api.health import DatabaseProbe  # noqa: PLC0415
-    from issuesync.trackers.local.routes import JIRA_PREFIX  # noqa: PLC0415
+    from issuesync.api.jira.routers import JIRA_PREFIX  # noqa: PLC0415
 
     app = FastAPI(
         title="issuesync",
@@ -223,7 +223,7 @@ def _routes() -> tuple[BaseRoute, ...]:
     from issuesync.api import backbone  # noqa: PLC0415
     from issuesync.api.attachments import router as attachments_router  # noqa: PLC0415
     from issuesync.api.health import router as health_router  # noqa: PLC0415
-    from issuesync.trackers.local.routes import (  # noqa: PLC0415
+    from issuesync.api.jira.routers import (  # noqa: PLC0415
         build_content_router,
         build_router,
     )
@@ -240,12 +240,12 @@ def _routes() -> tuple[BaseRoute, ...]:
 
 def install_engine(app: FastAPI, services: Services) -> None:
     """Run the sync engine alongside the app: started with it, stopped before it closes."""
-    from issuesync.engine.runner import (  # noqa: PLC0415 - the engine needs Services
-        Engine,
+    from issuesync.engine.runtime.runner import (  # noqa: PLC0415 - the engine needs Services
+        SyncRunner,
         tune_garbage_collector,
     )
 
-    engine = Engine(services)
+    engine = SyncRunner(services)
     app.state.engine = engine
     app.router.on_startup.append(tune_garbage_collector)
     app.router.on_startup.append(engine.start)

@@ -16,12 +16,12 @@ from sqlalchemy import select
 
 from issuesync.accounts import NewUser, create_user
 from issuesync.app import Services
-from issuesync.auth import Principal
-from issuesync.engine.integrations import (
+from issuesync.application.integrations import (
     connector_rows,
     create_integration,
     parse_integration_spec,
 )
+from issuesync.auth import Principal
 from issuesync.errors import ConfigurationError, InvalidInputError, TrackerOfflineError
 from issuesync.store.users import User
 from issuesync.trackers import registry

@@ -28,17 +28,17 @@ from sqlalchemy import func, select
 
 from issuesync.accounts import NewUser, create_user
 from issuesync.app import Services, bootstrap, build_services
-from issuesync.auth import Principal
-from issuesync.config import Settings
-from issuesync.domain.integration import IntegrationSpec
-from issuesync.domain.message import ReceiveState
-from issuesync.engine.integrations import (
+from issuesync.application.integrations import (
     connector_configs,
     create_integration,
     project_checker,
     set_running,
 )
-from issuesync.engine.runner import Engine
+from issuesync.auth import Principal
+from issuesync.config import Settings
+from issuesync.domain.integration import IntegrationSpec
+from issuesync.domain.message import ReceiveState
+from issuesync.engine.runtime.runner import SyncRunner
 from issuesync.store.sync import MessageRow, SyncInfo
 from issuesync.store.users import User
 from issuesync.trackers.local import catalog, issues, subresources
@@ -318,7 +318,7 @@ def test_sigkill_at_random_moments_loses_and_duplicates_nothing(tmp_path: Path) 
         assert progress, "the killed workers applied nothing"
         print(f"messages archived by the killed workers: {progress}")  # noqa: T201
         time.sleep(1.6)  # the killed worker's lease runs out
-        engine = Engine(services)
+        engine = SyncRunner(services)
         try:
             rounds = engine.settle(max_rounds=200)
         finally:

@@ -1,7 +1,7 @@
 """A restarted engine takes a dead predecessor's connectors at once, never a live one's.
 
 Each engine holds an exclusive ``flock`` on ``<home>/engines/<owner>.lock`` for its
-life (``engine/presence.py``); the kernel drops it when the process dies. With the
+life (``engine/runtime/presence.py``); the kernel drops it when the process dies. With the
 30 s default lease, a ``serve`` killed and started again used to wait for its own
 old leases to lapse; now the new process proves the old one dead and takes them
 before they lapse. A worker that is alive but stopped (SIGSTOP) keeps its leases.

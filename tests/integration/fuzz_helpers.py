@@ -17,10 +17,10 @@ from schemathesis import GenerationMode
 from schemathesis.core.result import Err
 
 from issuesync.app import Services
+from issuesync.application.integrations import create_integration, project_checker
+from issuesync.application.lifecycle import request_start
+from issuesync.application.syncinfo import import_sync_info
 from issuesync.domain.integration import IntegrationSpec
-from issuesync.engine.integrations import create_integration, project_checker
-from issuesync.engine.lifecycle import request_start
-from issuesync.engine.syncinfo import import_sync_info
 from issuesync.trackers.local import catalog, issues, subresources
 
 # An operation as schemathesis reads it from a document (its own type parameters are

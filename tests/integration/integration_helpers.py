@@ -7,8 +7,8 @@ import re
 from typing import Any
 
 from issuesync.app import Services
-from issuesync.engine.integration_json import integration_json
-from issuesync.engine.integrations import (
+from issuesync.application.integration_json import integration_json
+from issuesync.application.integrations import (
     create_integration,
     get_integration,
     parse_integration_spec,

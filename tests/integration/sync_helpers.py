@@ -19,14 +19,14 @@ from tracker_helpers import API, create_project
 
 from issuesync.accounts import NewUser, create_user
 from issuesync.app import Services
-from issuesync.domain.integration import IntegrationSpec
-from issuesync.engine.integrations import (
+from issuesync.application.integrations import (
     connector_configs,
     create_integration,
     project_checker,
     set_running,
 )
-from issuesync.engine.runner import Engine
+from issuesync.domain.integration import IntegrationSpec
+from issuesync.engine.runtime.runner import SyncRunner
 from issuesync.store.sync import MessageRow, SyncInfo
 from issuesync.store.users import ProjectAdmin, User
 
@@ -62,7 +62,7 @@ class Pair:
 
     services: Services
     client: httpx.Client
-    engine: Engine
+    engine: SyncRunner
     key: str
     first_id: int
     second_id: int
@@ -167,7 +167,7 @@ def integration_pair(
         first, second = connector_configs(uow.session, row.id)
         set_running(uow.session, key, running=True, actor="admin")
         uow.commit()
-    engine = Engine(services, backoff_ms=0, deletion_check_ms=0, adapters=adapters)
+    engine = SyncRunner(services, backoff_ms=0, deletion_check_ms=0, adapters=adapters)
     try:
         yield Pair(services, client, engine, key, first.id, second.id)
     finally:

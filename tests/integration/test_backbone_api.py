@@ -27,8 +27,8 @@ from tracker_helpers import create_issue, create_project
 
 from issuesync.accounts import NewUser, create_user
 from issuesync.app import Services
+from issuesync.application.integrations import create_integration, project_checker, set_running
 from issuesync.domain.integration import IntegrationSpec
-from issuesync.engine.integrations import create_integration, project_checker, set_running
 from issuesync.store.users import User
 
 BASE = "/plugins/servlet/backbone-issue-sync/api/1"
@@ -279,7 +279,7 @@ def test_application_connection_updates_secrets_and_proxies(
     assert application["proxy"] == {"proxyUri": "http://127.0.0.1:3128", "username": "px"}
     no_secret(shown, "rotated-password", "pxpw", "other-password")
     with services.uow_factory(readonly=True) as uow:
-        from issuesync.engine.integrations import connector_by_key, connector_secret  # noqa: PLC0415
+        from issuesync.application.integrations import connector_by_key, connector_secret  # noqa: PLC0415
 
         config = connector_by_key(uow.session, "PA-1")
         secret = connector_secret(uow.session, services.secrets, config.id)

@@ -14,11 +14,11 @@ from sqlalchemy import select
 
 from issuesync.accounts import NewUser, create_user
 from issuesync.app import bootstrap, build_services
+from issuesync.application.integrations import create_integration, project_checker, set_running
 from issuesync.auth import Principal
 from issuesync.config import Settings
 from issuesync.domain.integration import IntegrationSpec
-from issuesync.engine.integrations import create_integration, project_checker, set_running
-from issuesync.engine.runner import Engine
+from issuesync.engine.runtime.runner import SyncRunner
 from issuesync.store.users import User
 from issuesync.trackers.local import catalog, issues
 
@@ -85,7 +85,7 @@ def home(tmp_path: Path) -> Path:
             )
             set_running(uow.session, row.key, running=True, actor="admin")
             uow.commit()
-        engine = Engine(services, backoff_ms=0)
+        engine = SyncRunner(services, backoff_ms=0)
         try:
             engine.settle()
         finally:
@@ -173,7 +173,7 @@ def test_a_fixed_configuration_lets_refused_messages_through(home: Path, tmp_pat
 
     services = build_services(Settings(home=home, admin_password=SecretStr("admin-pw")))
     try:
-        engine = Engine(services, backoff_ms=0)
+        engine = SyncRunner(services, backoff_ms=0)
         try:
             engine.settle()
         finally:

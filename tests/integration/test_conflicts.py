@@ -14,9 +14,7 @@ from tracker_helpers import create_issue
 
 from issuesync.accounts import NewUser, create_user
 from issuesync.app import Services
-from issuesync.domain.diff import Winner
-from issuesync.engine import incoming
-from issuesync.engine.conflicts import (
+from issuesync.application.conflicts import (
     CONCURRENT_CHANGE,
     CONNECTION_CHECK_FAILED,
     CONNECTION_FAILED,
@@ -32,7 +30,9 @@ from issuesync.engine.conflicts import (
     data_conflicts,
     validation_conflicts,
 )
-from issuesync.engine.integrations import get_integration
+from issuesync.application.integrations import get_integration
+from issuesync.domain.diff import Winner
+from issuesync.engine.pipeline import incoming
 from issuesync.store.users import User
 from issuesync.trackers.local import catalog
 from issuesync.trackers.local.context import Operation

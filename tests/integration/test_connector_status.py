@@ -18,11 +18,11 @@ from sync_helpers import Pair, integration_pair
 from tracker_helpers import create_issue
 
 from issuesync.app import Services
-from issuesync.engine.integration_json import status_json
-from issuesync.engine.integrations import connector_by_key, get_integration
-from issuesync.engine.resync import ResyncRequest, request_resync
-from issuesync.engine.route import Route
-from issuesync.engine.runner import Engine
+from issuesync.application.integration_json import status_json
+from issuesync.application.integrations import connector_by_key, get_integration
+from issuesync.engine.pipeline.resync import ResyncRequest, request_resync
+from issuesync.engine.pipeline.route import Route
+from issuesync.engine.runtime.runner import SyncRunner
 from issuesync.errors import TrackerOfflineError
 from issuesync.store.base import now_ms
 from issuesync.store.sync import ConnectorState
@@ -62,7 +62,7 @@ class Killed(BaseException):
     """The engine's process dies here: no ``except Exception`` of the engine sees it."""
 
 
-def watch(engine: Engine, connector_id: int, on_call: Callable[[str], None]) -> Watched:
+def watch(engine: SyncRunner, connector_id: int, on_call: Callable[[str], None]) -> Watched:
     route = engine.route(connector_id)
     assert route is not None
     watched = Watched(route.tracker, on_call)
@@ -167,7 +167,7 @@ def test_a_resync_shows_the_outgoing_route_processing(pair: Pair) -> None:
 def test_a_batch_loop_writes_each_reading_once_and_an_idle_poll_writes_nothing(
     pair: Pair,
 ) -> None:
-    engine = Engine(pair.services, backoff_ms=0)  # deletions checked every 30 s: idle = 1 call
+    engine = SyncRunner(pair.services, backoff_ms=0)  # deletions checked every 30 s: idle = 1 call
     try:
         engine.refresh()
         route: Route | None = engine.route(pair.second_id)
@@ -244,7 +244,7 @@ def test_reconnecting_while_the_tracker_is_unreachable(pair: Pair) -> None:
 
 
 def test_a_dead_engine_is_not_shown_processing_once_its_lease_has_expired(pair: Pair) -> None:
-    dead = Engine(pair.services, shares=False)  # no worker row: it leaves none behind
+    dead = SyncRunner(pair.services, shares=False)  # no worker row: it leaves none behind
     dead.refresh()
     seen: list[str] = []
 
@@ -290,7 +290,7 @@ def test_a_dead_engine_is_not_shown_processing_once_its_lease_has_expired(pair: 
 
 def test_a_connector_handed_over_reads_stopped_if_no_engine_takes_it_up(pair: Pair) -> None:
     pair.engine.refresh()
-    other = Engine(pair.services, backoff_ms=0)
+    other = SyncRunner(pair.services, backoff_ms=0)
     try:
         other.refresh()  # alive now, but both connectors are leased
         pair.engine.refresh()  # two engines: the surplus is given back

@@ -13,12 +13,12 @@ from sqlalchemy import select
 
 from issuesync.accounts import NewUser, create_user
 from issuesync.app import Services, bootstrap, build_services
+from issuesync.application.integrations import create_integration, project_checker, set_running
 from issuesync.auth import Principal
 from issuesync.config import Settings
 from issuesync.domain.integration import IntegrationSpec
 from issuesync.domain.replica import UserRef
-from issuesync.engine.integrations import create_integration, project_checker, set_running
-from issuesync.engine.runner import Engine
+from issuesync.engine.runtime.runner import SyncRunner
 from issuesync.errors import InvalidInputError
 from issuesync.store.sync import ConnectorRow, MessageRow
 from issuesync.store.users import User
@@ -79,10 +79,10 @@ def _set_up(services: Services, local: str, body: dict[str, object]) -> LocalAda
 
 
 @pytest.fixture
-def nodes(tmp_path: Path) -> Iterator[tuple[LocalAdapter, LocalAdapter, Engine, Engine]]:
+def nodes(tmp_path: Path) -> Iterator[tuple[LocalAdapter, LocalAdapter, SyncRunner, SyncRunner]]:
     shared = tmp_path / "shared"
     one, two = _node(tmp_path / "one", shared), _node(tmp_path / "two", shared)
-    engines = [Engine(one, backoff_ms=0), Engine(two, backoff_ms=0)]
+    engines = [SyncRunner(one, backoff_ms=0), SyncRunner(two, backoff_ms=0)]
     try:
         pa = _set_up(one, "PA", _body("PA", "PB", shared / "a_to_b", shared / "b_to_a"))
         pb = _set_up(two, "PB", _body("PB", "PA", shared / "b_to_a", shared / "a_to_b"))
@@ -94,7 +94,7 @@ def nodes(tmp_path: Path) -> Iterator[tuple[LocalAdapter, LocalAdapter, Engine, 
         two.close()
 
 
-def _settle(first: Engine, second: Engine) -> None:
+def _settle(first: SyncRunner, second: SyncRunner) -> None:
     for _ in range(30):
         if first.step() + second.step() == 0:
             return
@@ -102,7 +102,7 @@ def _settle(first: Engine, second: Engine) -> None:
 
 
 def test_two_nodes_sync_through_a_shared_folder(
-    nodes: tuple[LocalAdapter, LocalAdapter, Engine, Engine],
+    nodes: tuple[LocalAdapter, LocalAdapter, SyncRunner, SyncRunner],
 ) -> None:
     pa, pb, one, two = nodes
     made = pa.create(
@@ -147,7 +147,7 @@ def test_a_distributed_integration_needs_file_queues(tmp_path: Path) -> None:
 
 
 def test_users_map_by_email_then_name_else_the_sync_user(
-    nodes: tuple[LocalAdapter, LocalAdapter, Engine, Engine],
+    nodes: tuple[LocalAdapter, LocalAdapter, SyncRunner, SyncRunner],
 ) -> None:
     pa, pb, one, two = nodes
     home_one, home_two = one.services, two.services

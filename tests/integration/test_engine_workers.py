@@ -12,7 +12,7 @@ from sync_helpers import Pair, integration_pair, local_body
 from tracker_helpers import create_issue
 
 from issuesync.app import Services
-from issuesync.engine.runner import Engine
+from issuesync.engine.runtime.runner import SyncRunner
 from issuesync.store.sync import ConnectorState, EngineWorker, SyncInfo
 
 
@@ -22,7 +22,7 @@ def pair(services: Services, admin: httpx.Client) -> Iterator[Pair]:
         yield made
 
 
-def held(engine: Engine) -> set[int]:
+def held(engine: SyncRunner) -> set[int]:
     return {route.id for route in engine.routes()}
 
 
@@ -40,7 +40,7 @@ def test_a_second_engine_gets_its_share_and_the_first_takes_all_back_when_it_sto
     first, both = pair.engine, {pair.first_id, pair.second_id}
     first.refresh()
     assert held(first) == both  # alone: everything
-    second = Engine(pair.services, backoff_ms=0)
+    second = SyncRunner(pair.services, backoff_ms=0)
     try:
         second.refresh()
         assert held(second) == set()  # both leased by the first engine
@@ -75,7 +75,7 @@ def test_a_second_engine_gets_its_share_and_the_first_takes_all_back_when_it_sto
 
 def test_a_one_off_engine_does_not_take_a_share_from_the_running_one(pair: Pair) -> None:
     pair.engine.refresh()
-    one_off = Engine(pair.services, shares=False)
+    one_off = SyncRunner(pair.services, shares=False)
     try:
         one_off.refresh()
         pair.engine.refresh()
@@ -103,7 +103,7 @@ def test_messages_from_another_engine_are_applied_without_waiting_for_the_interv
     slow_incoming: Pair,
 ) -> None:
     pair = slow_incoming
-    first, second = pair.engine, Engine(pair.services, backoff_ms=0)
+    first, second = pair.engine, SyncRunner(pair.services, backoff_ms=0)
     first.refresh()
     second.refresh()
     first.refresh()  # gives the second engine its share

@@ -15,17 +15,17 @@ import pytest
 from sqlalchemy import select
 
 from issuesync.app import Services
+from issuesync.application.integrations import ConnectorConfig
 from issuesync.domain.integration import Configuration, Queue
 from issuesync.domain.message import BlobMetadata, Message, MessageKind, ReceiveState
-from issuesync.engine import queues
-from issuesync.engine.filetransport import (
+from issuesync.engine.transports import queues
+from issuesync.engine.transports.base import BlobArea
+from issuesync.engine.transports.file import (
     FileTransport,
     folder_for,
     message_file_name,
     message_path,
 )
-from issuesync.engine.integrations import ConnectorConfig
-from issuesync.engine.transport import BlobArea
 from issuesync.errors import ConfigurationError
 from issuesync.store.base import now_ms
 from issuesync.store.sync import ConnectorRow, ConnectorState, IntegrationRow, MessageRow

@@ -25,9 +25,8 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from issuesync.app import Services
-from issuesync.domain.integration import GLOBAL_WORKFLOW, IntegrationSpec
-from issuesync.engine.integration_json import status_json
-from issuesync.engine.integrations import (
+from issuesync.application.integration_json import status_json
+from issuesync.application.integrations import (
     connector_by_key,
     connector_configs,
     connector_proxy,
@@ -39,7 +38,8 @@ from issuesync.engine.integrations import (
     set_running,
     update_integration,
 )
-from issuesync.engine.syncinfo import import_sync_info
+from issuesync.application.syncinfo import import_sync_info
+from issuesync.domain.integration import GLOBAL_WORKFLOW, IntegrationSpec
 from issuesync.errors import ConflictError, InvalidInputError, NotFoundError
 from issuesync.store.base import now_ms
 from issuesync.store.sync import ConnectorRow, ConnectorState, MessageBody, MessageRow, SyncInfo

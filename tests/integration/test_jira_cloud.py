@@ -18,7 +18,7 @@ from issuesync.errors import (
     TrackerRejectedError,
 )
 from issuesync.testing.fake_jira_cloud import FakeJiraCloud, SimulatedClock
-from issuesync.trackers import jirashape
+from issuesync.trackers import fieldcodec
 from issuesync.trackers.adapter import IssueDraft
 from issuesync.trackers.jira import cloud
 from issuesync.trackers.jira.adapter import JiraAdapter
@@ -68,7 +68,7 @@ def jira(fake: FakeJiraCloud, waits: list[float]) -> Iterator[JiraAdapter]:
 
 
 def test_a_recorded_cloud_issue_reads_as_wiki_text_with_account_ids() -> None:
-    replica = jirashape.issue_to_replica(cloud.issue_as_v2(recorded("issue.json"), ()), {})
+    replica = fieldcodec.issue_to_replica(cloud.issue_as_v2(recorded("issue.json"), ()), {})
     issue = replica.hub_issue
     assert issue.description == (
         "Order entry fails when selecting supplier. See [the runbook|https://example.com/runbook]"

@@ -20,7 +20,7 @@ from issuesync.auth import Principal
 from issuesync.domain.replica import FieldValue, UserRef, canonical_fields
 from issuesync.errors import ConfigurationError, NotFoundError, TrackerRejectedError
 from issuesync.store.users import User
-from issuesync.trackers import jirashape
+from issuesync.trackers import fieldcodec
 from issuesync.trackers.adapter import CommentDraft, IssueDraft, NewIssue, Tracker, create_each
 from issuesync.trackers.local import catalog, issues, replicas
 from issuesync.trackers.local.adapter import LocalAdapter, local_adapter_for
@@ -584,7 +584,7 @@ def test_changed_since_leaves_out_issues_known_at_their_update_time(world: World
 
 
 def test_replicas_are_what_the_jira_json_of_the_issue_reads_as(world: World) -> None:
-    """The direct renderer and Jira JSON read by ``jirashape`` agree on every kind of field."""
+    """The direct renderer and Jira JSON read by ``fieldcodec`` agree on every kind of field."""
     _add_review_workflow(world)
     parent = world.create("Parent")
     full = world.create("Full")
@@ -602,7 +602,7 @@ def test_replicas_are_what_the_jira_json_of_the_issue_reads_as(world: World) -> 
         direct = replicas.render_replicas(op, rows)
         custom = replicas.custom_fields(op)
         via_jira = [
-            jirashape.issue_to_replica(body, custom)
+            fieldcodec.issue_to_replica(body, custom)
             for body in op.renderer().issues(rows, replicas.SELECTION)
         ]
     assert direct == via_jira

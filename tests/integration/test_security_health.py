@@ -40,9 +40,9 @@ from tracker_helpers import API, create_issue, create_project
 
 from issuesync.accounts import NewUser, create_token, create_user
 from issuesync.app import Services, bootstrap, build_services, create_app, install_engine
+from issuesync.application.integrations import set_running
 from issuesync.config import Settings
-from issuesync.engine.integrations import set_running
-from issuesync.engine.runner import Engine
+from issuesync.engine.runtime.runner import SyncRunner
 from issuesync.errors import BusyError
 from issuesync.store.db import BUSY, UNREACHABLE, database_failure
 from issuesync.store.uow import WriterLock
@@ -484,7 +484,7 @@ def test_an_engine_stops_cleanly_on_a_full_disk(tmp_path: Path) -> None:
             with services.uow_factory() as uow:
                 set_running(uow.session, "INT-1", running=True, actor="admin")
                 uow.commit()
-            engine = Engine(services, backoff_ms=0, deletion_check_ms=0)
+            engine = SyncRunner(services, backoff_ms=0, deletion_check_ms=0)
             engine.step()
             assert engine.routes(), "the engine took its connectors"
             disk.fill()

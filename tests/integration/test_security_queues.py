@@ -31,8 +31,8 @@ from tracker_helpers import create_issue, create_project
 
 from issuesync.accounts import NewUser, create_user
 from issuesync.app import Services
-from issuesync.engine.filetransport import list_invalid
-from issuesync.engine.integrations import connector_by_key
+from issuesync.application.integrations import connector_by_key
+from issuesync.engine.transports.file import list_invalid
 
 B = "/api/1"
 BACKBONE = "/plugins/servlet/backbone-issue-sync/api/1"
@@ -339,7 +339,7 @@ def test_the_engine_leaves_what_is_not_its_own_where_it_is_and_reports_it(
 
     body = integration_body(file_queues(str(a_to_b), str(b_to_a)))
     with (
-        caplog.at_level(logging.WARNING, logger="issuesync.engine.filetransport"),
+        caplog.at_level(logging.WARNING, logger="issuesync.engine.transports.file"),
         running(services, admin, body) as pair,
     ):
         key = create_issue(pair.client, "PA", "Through a folder with strangers")

@@ -24,8 +24,8 @@ from tracker_helpers import API, create_issue, create_project, fields_of
 
 from issuesync.accounts import create_token
 from issuesync.app import Services
-from issuesync.engine.integrations import connector_by_key, connector_rows, connector_secret
-from issuesync.engine.runner import Engine
+from issuesync.application.integrations import connector_by_key, connector_rows, connector_secret
+from issuesync.engine.runtime.runner import SyncRunner
 from issuesync.store.sync import ConnectorRow, SyncInfo
 from issuesync.store.users import User
 
@@ -250,9 +250,9 @@ def test_application_connection_keeps_the_user_and_no_secret_of_a_built_in_side(
 
 
 @pytest.fixture
-def engine(services: Services) -> Iterator[Engine]:
+def engine(services: Services) -> Iterator[SyncRunner]:
     """An engine driven step by step (``settle``), stopped after the test."""
-    made = Engine(services, backoff_ms=0, deletion_check_ms=0)
+    made = SyncRunner(services, backoff_ms=0, deletion_check_ms=0)
     try:
         yield made
     finally:
@@ -288,7 +288,7 @@ def comment(client: httpx.Client, key: str, text: str) -> None:
     assert response.status_code == 201, response.text
 
 
-def twin(engine: Engine, key: str) -> str:
+def twin(engine: SyncRunner, key: str) -> str:
     """The other side's key of an issue, once the engine has linked it."""
     engine.settle()
     found = twin_of(engine.services, key)
@@ -325,7 +325,7 @@ def retry(client: httpx.Client, connector: str) -> int:
 
 
 def test_a_plain_sync_user_cannot_delete_another_users_comment_until_granted(
-    admin: httpx.Client, make_client: MakeClient, services: Services, engine: Engine
+    admin: httpx.Client, make_client: MakeClient, services: Services, engine: SyncRunner
 ) -> None:
     xavier = synced(admin, make_client, "admin", "syncb")  # syncb: no role in PB
     on_b = create_issue(xavier, "PB", "Xavier's issue")
@@ -362,7 +362,7 @@ def test_a_plain_sync_user_cannot_delete_another_users_comment_until_granted(
 
 
 def test_edits_and_deletions_of_other_users_things_are_refused_whole(
-    admin: httpx.Client, make_client: MakeClient, services: Services, engine: Engine
+    admin: httpx.Client, make_client: MakeClient, services: Services, engine: SyncRunner
 ) -> None:
     xavier = synced(admin, make_client, "admin", "syncb")
     commented = create_issue(xavier, "PB", "Commented")
@@ -399,7 +399,7 @@ def test_edits_and_deletions_of_other_users_things_are_refused_whole(
 
 
 def test_only_a_sync_user_who_administers_the_project_writes_in_authors_names(
-    admin: httpx.Client, make_client: MakeClient, services: Services, engine: Engine
+    admin: httpx.Client, make_client: MakeClient, services: Services, engine: SyncRunner
 ) -> None:
     xavier = synced(admin, make_client, "synca", "admin")  # synca: no role in PA
     # Before the first sync: the twin is made with its comments in one batch.
@@ -423,7 +423,7 @@ def test_only_a_sync_user_who_administers_the_project_writes_in_authors_names(
 
 
 def test_a_deactivated_sync_user_writes_nothing(
-    admin: httpx.Client, make_client: MakeClient, services: Services, engine: Engine
+    admin: httpx.Client, make_client: MakeClient, services: Services, engine: SyncRunner
 ) -> None:
     synced(admin, make_client, "admin", "syncb")
     engine.settle()  # the routes are open, as syncb

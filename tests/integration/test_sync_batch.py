@@ -13,9 +13,9 @@ from sync_helpers import Pair, integration_pair
 from tracker_helpers import create_issue
 
 from issuesync.app import Services
-from issuesync.engine import outgoing
-from issuesync.engine.runner import Engine
-from issuesync.engine.transport import Transport
+from issuesync.engine.pipeline import outgoing
+from issuesync.engine.runtime.runner import SyncRunner
+from issuesync.engine.transports.base import Transport
 from issuesync.store.sync import MessageRow, TraceRow
 from issuesync.trackers.adapter import CreatedIssue, NewIssue, Tracker
 from issuesync.trackers.local.models import Comment, Issue, Project
@@ -61,7 +61,7 @@ class CrashingOnce:
         return getattr(self.transport, name)
 
 
-def _route_tracker(engine: Engine, connector_id: int) -> Counting:
+def _route_tracker(engine: SyncRunner, connector_id: int) -> Counting:
     engine.refresh()
     route = engine.route(connector_id)
     assert route is not None

@@ -18,7 +18,7 @@ from tracker_helpers import create_issue
 
 from issuesync.app import Services
 from issuesync.domain.message import Message, MessageKind
-from issuesync.engine import incoming, outgoing
+from issuesync.engine.pipeline import incoming, outgoing
 
 SOAK = os.environ.get("ISSUESYNC_SOAK") == "1"
 SUMMARIES = ["alpha", "beta", "gamma"]

@@ -2,7 +2,7 @@
 
 ``GET /attachments/shared/{sha256}/{filename}?sig=...`` answers the content
 the engine keeps in its blob area, when ``sig`` is the signature the engine
-made for that content (see ``engine/attachment_links.py``): the link works for
+made for that content (see ``engine/pipeline/attachment_links.py``): the link works for
 whoever holds it, without an issuesync account, and cannot be made up. The
 content is served as a download (never rendered on issuesync's origin).
 """
@@ -18,9 +18,9 @@ from fastapi import APIRouter, Path, Query
 from fastapi.responses import FileResponse
 
 from issuesync.api.deps import ServicesDep
-from issuesync.engine.attachment_links import PATH, PURPOSE
+from issuesync.engine.pipeline.attachment_links import PATH, PURPOSE
 from issuesync.errors import NotFoundError
-from issuesync.trackers.local.blobs import BlobStore
+from issuesync.store.blobs import BlobStore
 
 router = APIRouter(tags=["attachments"])
 

@@ -9,7 +9,7 @@ the partner's, ``OUTGOING`` means "from this project to the partner".
 The models validate input (unknown keys are refused, naming the field) and are
 also the engine's typed view of a stored configuration. Secrets are
 :class:`~pydantic.SecretStr`: they print as ``**********``, and the API's
-JSON (``engine/integration_json.py``) never contains them. A URL never carries
+JSON (``application/integration_json.py``) never contains them. A URL never carries
 one: every URL a body can give passes :func:`~issuesync.domain.urls.checked_url`.
 
 Every number has a range, refused outside it with the range named (the README

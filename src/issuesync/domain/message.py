@@ -75,7 +75,7 @@ class TraceType(StrEnum):
 
 
 # An attachment trace whose local id starts so is a comment that links to the content:
-# how a tracker without attachments keeps one (see ``engine/attachment_links.py``).
+# how a tracker without attachments keeps one (see ``engine/pipeline/attachment_links.py``).
 LINK_PREFIX = "comment:"
 
 

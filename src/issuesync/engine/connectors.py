@@ -26,6 +26,7 @@ from issuesync.trackers.credentials import ProxySettings
 from issuesync.trackers.registry import TrackerAccess
 
 SIDES = ("firstConnector", "secondConnector")
+PARTNER_SYSTEM = "partner"  # the system of a connector run by the partner node (distributed)
 
 
 # --- queues ----------------------------------------------------------------------------------

@@ -89,7 +89,7 @@ class ConnectorRow(Base):
 class ConnectorState(Base):
     """What the engine knows about a running connector: its cursor and its routes' health.
 
-    ``cursor`` is a versioned JSON value object (see ``engine/cursor.py``); it
+    ``cursor`` is a versioned JSON value object (see ``engine/pipeline/cursor.py``); it
     advances in the same transaction as the messages a poll produced.
     ``lease_owner``/``lease_until_ms`` let one worker among several own the
     connector's routes.

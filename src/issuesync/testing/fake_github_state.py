@@ -12,7 +12,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any, Final
 
-from issuesync.trackers.jirashape import parse_datetime
+from issuesync.trackers.fieldcodec import parse_datetime
 
 Json = dict[str, Any]
 

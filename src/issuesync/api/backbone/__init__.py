@@ -8,7 +8,7 @@ from fastapi import FastAPI
 from fastapi.routing import APIRoute
 
 from issuesync.api.backbone.board import StatusBoard
-from issuesync.api.backbone.routes import BACKBONE_PREFIX, PREFIXES, SHORT_PREFIX, build_router
+from issuesync.api.backbone.routers import BACKBONE_PREFIX, PREFIXES, SHORT_PREFIX, build_router
 from issuesync.api.errors import ErrorShapes
 
 

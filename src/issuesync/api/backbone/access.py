@@ -20,16 +20,16 @@ from collections.abc import Iterable
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from issuesync.auth import Authenticator, Principal
-from issuesync.domain.integration import Application, ConnectorSpec, IntegrationSpec, Queue
-from issuesync.engine.connectors import QUEUE_FIELDS, SIDES
-from issuesync.engine.integrations import (
+from issuesync.application.integrations import (
     Editor,
     connector_row_by_key,
     connector_rows,
     get_integration,
     load_queue,
 )
+from issuesync.auth import Authenticator, Principal
+from issuesync.domain.integration import Application, ConnectorSpec, IntegrationSpec, Queue
+from issuesync.engine.connectors import QUEUE_FIELDS, SIDES
 from issuesync.errors import AuthenticationError, NotFoundError, PermissionDeniedError
 from issuesync.store.sync import ConnectorRow, IntegrationRow
 

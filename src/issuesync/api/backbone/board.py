@@ -4,7 +4,7 @@ Monitoring (Zabbix, Nagios, scripts) polls ``GET /integrations`` and
 ``GET /integrations/{key}/status`` for every integration every few seconds,
 often from many checks at once. Answering each from the database would cost a
 few queries and a rendering per request; instead one snapshot of all
-integrations, rendered as JSON text (``engine/integration_json.py``), answers
+integrations, rendered as JSON text (``application/integration_json.py``), answers
 both routes for :data:`TTL_S`; for as long again it is still shown while a
 background thread reads the next, so no request waits for that read. A status
 is therefore at most twice the TTL (a second) old: the engines, possibly in
@@ -29,10 +29,10 @@ import time
 from dataclasses import dataclass
 from pathlib import Path
 
+from issuesync.application.integration_json import IntegrationText, integration_texts, trouble_text
+from issuesync.application.integrations import list_integrations
 from issuesync.auth import Principal
-from issuesync.engine.integration_json import IntegrationText, integration_texts, trouble_text
-from issuesync.engine.integrations import list_integrations
-from issuesync.engine.presence import problems_seen
+from issuesync.engine.runtime.presence import problems_seen
 from issuesync.health import Health
 from issuesync.store.uow import UnitOfWorkFactory
 

@@ -19,17 +19,17 @@ from issuesync.api.backbone.schemas import (
     TaskOut,
 )
 from issuesync.api.deps import PrincipalDep, ServicesDep
-from issuesync.domain.message import ReceiveState, SendState
-from issuesync.engine import queues
-from issuesync.engine.integrations import connector_by_key
-from issuesync.engine.resync import ResyncRequest, request_resync
-from issuesync.engine.syncinfo import (
+from issuesync.application.integrations import connector_by_key
+from issuesync.application.syncinfo import (
     SyncInfoEntry,
     delete_sync_info,
     import_sync_info,
     list_sync_info,
 )
+from issuesync.domain.message import ReceiveState, SendState
+from issuesync.engine.pipeline.resync import ResyncRequest, request_resync
 from issuesync.engine.tasks import task_json
+from issuesync.engine.transports import queues
 from issuesync.errors import InvalidInputError
 from issuesync.store.base import now_ms
 from issuesync.store.sync import MessageRow

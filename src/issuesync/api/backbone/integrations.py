@@ -31,12 +31,10 @@ from issuesync.api.backbone.schemas import (
 )
 from issuesync.api.deps import PrincipalDep, ServicesDep
 from issuesync.app import Services
-from issuesync.domain.diff import Winner
-from issuesync.domain.integration import ConnectionUpdate, IntegrationSpec
-from issuesync.engine import incoming, lifecycle
-from issuesync.engine.conflicts import conflicts_json, data_conflicts, validation_conflicts
-from issuesync.engine.integration_json import integration_json
-from issuesync.engine.integrations import (
+from issuesync.application import lifecycle
+from issuesync.application.conflicts import conflicts_json, data_conflicts, validation_conflicts
+from issuesync.application.integration_json import integration_json
+from issuesync.application.integrations import (
     connector_rows,
     create_integration,
     delete_integration,
@@ -44,6 +42,9 @@ from issuesync.engine.integrations import (
     update_connection,
     update_integration,
 )
+from issuesync.domain.diff import Winner
+from issuesync.domain.integration import ConnectionUpdate, IntegrationSpec
+from issuesync.engine.pipeline import incoming
 from issuesync.engine.tasks import task_json
 from issuesync.errors import InvalidInputError, NotFoundError
 from issuesync.store.base import now_ms

@@ -1,6 +1,6 @@
 """The Backbone dialect's response shapes, for the OpenAPI document (seeds 000-002).
 
-The routes build their answers as plain JSON (``engine/integration_json.py``,
+The routes build their answers as plain JSON (``application/integration_json.py``,
 ``engine/tasks.py``, ...), which is faster than validating a model per
 response; these models describe exactly that JSON so that ``/openapi.json``
 tells clients, and schemathesis, the truth. Names are the seeds' camelCase.

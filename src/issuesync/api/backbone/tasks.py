@@ -10,8 +10,8 @@ from issuesync.api.backbone import access
 from issuesync.api.backbone.common import TASK_ID, WritesDep
 from issuesync.api.backbone.schemas import TaskOut
 from issuesync.api.deps import PrincipalDep
+from issuesync.application import lifecycle
 from issuesync.auth import Principal
-from issuesync.engine import lifecycle
 from issuesync.engine.tasks import get_task, task_json
 from issuesync.errors import ConflictError, NotFoundError
 from issuesync.store.base import now_ms

@@ -44,7 +44,7 @@ from issuesync.domain.replica import (
 )
 from issuesync.errors import TrackerRejectedError
 from issuesync.trackers.adapter import FieldInfo
-from issuesync.trackers.jirashape import default_login, parse_datetime
+from issuesync.trackers.fieldcodec import default_login, parse_datetime
 
 Json = Mapping[str, Any]
 

@@ -61,6 +61,7 @@ from issuesync.trackers.adapter import (
     Tracker,
     create_each,
 )
+from issuesync.trackers.fieldcodec import parse_datetime
 from issuesync.trackers.gitlab import shape
 from issuesync.trackers.gitlab.client import PER_PAGE_MAX, GitLabClient
 from issuesync.trackers.gitlab.connection import test_connection
@@ -69,7 +70,6 @@ from issuesync.trackers.gitlab.markers import mark, unmark
 from issuesync.trackers.gitlab.receipts import Receipts
 from issuesync.trackers.gitlab.schema import read_schema
 from issuesync.trackers.http import ServerClock
-from issuesync.trackers.jirashape import parse_datetime
 
 QUERY_PARAMETERS: Final = frozenset(
     {

@@ -14,9 +14,9 @@ from urllib.parse import quote
 
 from issuesync.domain.replica import FieldValue, UserRef
 from issuesync.errors import TrackerRejectedError
+from issuesync.trackers.fieldcodec import day_text
 from issuesync.trackers.gitlab.client import GitLabClient
 from issuesync.trackers.gitlab.shape import ISSUE_TYPES, STATE_EVENTS, user_ref
-from issuesync.trackers.jirashape import day_text
 
 NOT_KEPT: Final = frozenset({"priority", "resolution", "components", "versions", "environment"})
 # The author of an issue is whoever's token made it: a reporter is not written.

@@ -38,8 +38,8 @@ from issuesync.domain.replica import (
     UserRef,
     due_to_ms,
 )
+from issuesync.trackers.fieldcodec import parse_datetime, parse_day
 from issuesync.trackers.gitlab.markers import Marker, mark, unmark
-from issuesync.trackers.jirashape import parse_datetime, parse_day
 
 OPEN: Final = "Open"
 CLOSED: Final = "Closed"

@@ -2,7 +2,7 @@
 or of a Jira Cloud site (REST v3: ADF text and account ids, converted by ``cloud``).
 
 Issues are read with JQL searches and turned into replicas by
-:mod:`issuesync.trackers.jirashape`, the code the built-in tracker's replicas are
+:mod:`issuesync.trackers.fieldcodec`, the code the built-in tracker's replicas are
 held equal to; writes go through the same module's :func:`to_jira_fields`. HTTP
 and Jira's errors are translated by :class:`~issuesync.trackers.jira.client.JiraClient`.
 
@@ -31,7 +31,7 @@ from issuesync.errors import (
     NotFoundError,
     TrackerRejectedError,
 )
-from issuesync.trackers import jirashape
+from issuesync.trackers import fieldcodec
 from issuesync.trackers.adapter import (
     Capabilities,
     ConnectionReport,
@@ -101,7 +101,7 @@ class JiraAdapter(Tracker):
             before = time.time()
             info = self._client.get("serverInfo")
             after = time.time()
-            server = jirashape.parse_datetime(info.get("serverTime"))
+            server = fieldcodec.parse_datetime(info.get("serverTime"))
             # Without serverTime (an old Jira) this host's clock is the best there is.
             local_ms = int((before + after) / 2 * 1000)
             self._clock = (now, (server - local_ms) if server is not None else 0)
@@ -195,7 +195,7 @@ class JiraAdapter(Tracker):
             issue = self._client.get(f"issue/{key}", {"fields": ",".join(ISSUE_FIELDS)})
         except NotFoundError:
             return None
-        replica = jirashape.issue_to_replica(self._readable(issue), customs)
+        replica = fieldcodec.issue_to_replica(self._readable(issue), customs)
         return replica if replica.hub_issue.project.key.upper() == self.project_key else None
 
     def find_user(self, ref: UserRef) -> UserRef | None:
@@ -211,7 +211,7 @@ class JiraAdapter(Tracker):
             for user in users if isinstance(users, list) else []:
                 value = user.get(field)
                 if isinstance(value, str) and value.lower() == text.lower():
-                    return jirashape.user_ref(user)
+                    return fieldcodec.user_ref(user)
         return None
 
     def _find_cloud_user(self, ref: UserRef) -> UserRef | None:
@@ -224,7 +224,7 @@ class JiraAdapter(Tracker):
                     continue
                 mail = str(user.get("emailAddress") or "").lower()
                 if text.lower() in {mail, str(user.get("accountId") or "").lower()}:
-                    return jirashape.user_ref(cloud.with_names(user))
+                    return fieldcodec.user_ref(cloud.with_names(user))
         return None
 
     def read_attachment(self, attachment_id: str) -> bytes:
@@ -362,7 +362,7 @@ class JiraAdapter(Tracker):
         """Upload the file (multipart); once per key for this adapter's life (see the module)."""
         earlier = self._receipts.attachment(idempotency_key)
         if earlier is not None:
-            return jirashape.attachment_from_jira(self._client.get(f"attachment/{earlier}"))
+            return fieldcodec.attachment_from_jira(self._client.get(f"attachment/{earlier}"))
         response = self._client.request(
             "POST",
             f"issue/{key}/attachments",
@@ -371,7 +371,7 @@ class JiraAdapter(Tracker):
         )
         (created, *_) = response.json()
         self._receipts.note("attachment", idempotency_key, str(created["id"]))
-        return jirashape.attachment_from_jira(created)
+        return fieldcodec.attachment_from_jira(created)
 
     def delete_attachment(self, key: str, attachment_id: str) -> None:
         """Delete an attachment; one that is gone already is no error."""
@@ -439,7 +439,7 @@ class JiraAdapter(Tracker):
             self.describe()
         assert self._schema is not None
         try:
-            fields = jirashape.to_jira_fields(values, self._schema, self._login)
+            fields = fieldcodec.to_jira_fields(values, self._schema, self._login)
         except IssueSyncError as exc:
             raise TrackerRejectedError(exc.describe(), field_errors=exc.field_errors) from exc
         if not self._client.is_cloud():
@@ -449,7 +449,7 @@ class JiraAdapter(Tracker):
 
     def _login(self, value: object) -> str | None:
         """A canonical user's login name; on Cloud its account id (an e-mail is looked up)."""
-        name = jirashape.default_login(value)
+        name = fieldcodec.default_login(value)
         if name is None or not self._client.is_cloud() or "@" not in name:
             return name
         found = self.find_user(UserRef(email=name))
@@ -467,7 +467,7 @@ class JiraAdapter(Tracker):
             return []
         customs = self._custom_fields()
         issues = self._search.by_keys("", keys, ISSUE_FIELDS, " ORDER BY updated ASC, key ASC")
-        return [jirashape.issue_to_replica(self._readable(i), customs) for i in issues]
+        return [fieldcodec.issue_to_replica(self._readable(i), customs) for i in issues]
 
     def _readable(self, issue: Mapping[str, Any]) -> Mapping[str, Any]:
         """The issue with all its comments, in v2's shape (Cloud's v3 converted)."""
@@ -483,7 +483,7 @@ class JiraAdapter(Tracker):
     def _from_jira(self, comment: Mapping[str, Any]) -> HubComment:
         if self._client.is_cloud():
             comment = cloud.comment_as_v2(comment)
-        return jirashape.comment_from_jira(comment)
+        return fieldcodec.comment_from_jira(comment)
 
     def _body(self, text: str) -> object:
         return adf.text_to_adf(text) if self._client.is_cloud() else text
@@ -514,7 +514,7 @@ class JiraAdapter(Tracker):
                 break
         return sorted(
             found.values(),
-            key=lambda c: (jirashape.parse_datetime(c.get("created")) or 0, _number(c["id"])),
+            key=lambda c: (fieldcodec.parse_datetime(c.get("created")) or 0, _number(c["id"])),
         )
 
 

@@ -9,7 +9,7 @@ Two things differ from Server's v2 for what a sync reads and writes:
   ``username`` of a Cloud user is its account id (Cloud rarely shows e-mails),
   and a write names users as ``{"accountId": ...}``.
 
-:func:`issue_as_v2` makes a v3 issue read like a v2 one (so ``jirashape`` reads
+:func:`issue_as_v2` makes a v3 issue read like a v2 one (so ``fieldcodec`` reads
 it), :func:`fields_as_v3` makes a v2 ``fields`` body a v3 one.
 """
 

@@ -1,7 +1,7 @@
 """A Jira project's schema, read from REST v2: issue types, statuses, priorities, fields.
 
 Jira's ``/field`` names a custom field's type by its plug-in key; the replica's
-canonical forms (:mod:`issuesync.trackers.jirashape`) go by a short type, so the
+canonical forms (:mod:`issuesync.trackers.fieldcodec`) go by a short type, so the
 well-known keys are mapped here and anything else falls back to the schema type.
 """
 
@@ -10,12 +10,12 @@ from __future__ import annotations
 from collections.abc import Mapping, Sequence
 from typing import Any, Final
 
-from issuesync.trackers import jirashape
+from issuesync.trackers import fieldcodec
 from issuesync.trackers.adapter import FieldInfo, ProjectSchema
 from issuesync.trackers.jira.client import JiraClient
 
 _PLUGIN: Final = "com.atlassian.jira.plugin.system.customfieldtypes:"
-# Jira's custom field plug-in keys (after the common prefix) -> jirashape's short types.
+# Jira's custom field plug-in keys (after the common prefix) -> fieldcodec's short types.
 CUSTOM_TYPES: Final[dict[str, str]] = {
     "textfield": "string",
     "url": "string",
@@ -34,14 +34,14 @@ CUSTOM_TYPES: Final[dict[str, str]] = {
 
 # The system fields a sync can write, with their types: Jira's has an environment too.
 SYSTEM_FIELDS: Final = (
-    *jirashape.SYNCED_SYSTEM_FIELDS[:2],
+    *fieldcodec.SYNCED_SYSTEM_FIELDS[:2],
     FieldInfo("environment", "Environment", "text"),
-    *jirashape.SYNCED_SYSTEM_FIELDS[2:],
+    *fieldcodec.SYNCED_SYSTEM_FIELDS[2:],
 )
 
 
 def custom_type(schema: Mapping[str, Any]) -> str:
-    """jirashape's short type of a custom field, from ``/field``'s ``schema`` object."""
+    """fieldcodec's short type of a custom field, from ``/field``'s ``schema`` object."""
     plugin = str(schema.get("custom") or "")
     if plugin.startswith(_PLUGIN) and plugin[len(_PLUGIN) :] in CUSTOM_TYPES:
         return CUSTOM_TYPES[plugin[len(_PLUGIN) :]]

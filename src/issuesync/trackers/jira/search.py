@@ -18,7 +18,7 @@ from collections.abc import Mapping, Sequence
 from typing import Any, Final
 
 from issuesync.errors import ConfigurationError, TrackerRejectedError
-from issuesync.trackers import jirashape
+from issuesync.trackers import fieldcodec
 from issuesync.trackers.jira.client import JiraClient
 
 # Longer JQL is POSTed: a URL should stay under ~8 KB through every proxy on the way.
@@ -154,7 +154,7 @@ class IssueSearch:
                 f"Jira refused the queries of project {self.project_key}: {exc.message}"
             ) from exc
         rows = [
-            (str(i["key"]), jirashape.parse_datetime((i.get("fields") or {}).get("updated")) or 0)
+            (str(i["key"]), fieldcodec.parse_datetime((i.get("fields") or {}).get("updated")) or 0)
             for i in answer.get("issues") or []
         ]
         return rows, int(answer.get("total") or 0)

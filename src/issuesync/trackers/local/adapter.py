@@ -4,7 +4,7 @@ It calls the same service functions as the tracker's REST routes (``issues``,
 ``subresources``), inside the tracker's own operations, so the engine and the
 HTTP API can never disagree; issues are rendered as Jira JSON by the batch
 :class:`~issuesync.trackers.local.render.Renderer` and read into replicas by
-:mod:`issuesync.trackers.jirashape`.
+:mod:`issuesync.trackers.fieldcodec`.
 
 Errors are translated at this edge: a refused write (``InvalidInputError``,
 ``ConflictError``, ``PayloadTooLargeError``) becomes ``TrackerRejectedError``
@@ -57,7 +57,7 @@ from issuesync.errors import (
 )
 from issuesync.store.base import now_ms
 from issuesync.store.users import User
-from issuesync.trackers import jirashape
+from issuesync.trackers import fieldcodec
 from issuesync.trackers.adapter import (
     Capabilities,
     ConnectionCheck,
@@ -314,7 +314,7 @@ class LocalAdapter(Tracker):
             values = dict(fields)
             status = values.pop("status", None)
             if values:
-                body = jirashape.to_jira_fields(
+                body = fieldcodec.to_jira_fields(
                     values,
                     replicas.write_schema(op, self.project_key),
                     replicas.login_of(op.session),
@@ -358,7 +358,7 @@ class LocalAdapter(Tracker):
                     writer = dataclasses.replace(op, actor=Principal.of(user))
                 created = subresources.add_comment(writer, issue.key, {"body": body})
                 self._record(op, record_key, str(created["id"]))
-                return jirashape.comment_from_jira(created)
+                return fieldcodec.comment_from_jira(created)
 
         return self._once(record_key, make, replicas.comment_of)
 
@@ -372,7 +372,7 @@ class LocalAdapter(Tracker):
                 raise NotFoundError(f"Can not find a comment for the id: {comment_id}.")
             with self._needing(EDIT_ALL_COMMENTS, f"edit comment {comment_id} of {issue.key}"):
                 edited = subresources.edit_comment(op, issue.key, comment_id, {"body": body})
-            return jirashape.comment_from_jira(edited)
+            return fieldcodec.comment_from_jira(edited)
 
     @_at_edge
     def delete_comment(self, key: str, comment_id: str) -> None:
@@ -415,7 +415,7 @@ class LocalAdapter(Tracker):
                     op, issue.key, [(filename, mimetype, digest, size)]
                 )
                 self._record(op, record_key, str(created["id"]))
-                return jirashape.attachment_from_jira(created), True
+                return fieldcodec.attachment_from_jira(created), True
 
         try:
             attachment, made = self._once(

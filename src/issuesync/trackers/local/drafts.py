@@ -18,7 +18,7 @@ from issuesync.domain.replica import UserRef
 from issuesync.errors import NotFoundError
 from issuesync.store.base import insert_many, insert_rows, table_of
 from issuesync.store.users import User
-from issuesync.trackers import jirashape
+from issuesync.trackers import fieldcodec
 from issuesync.trackers.adapter import CreatedIssue, IssueDraft, NewIssue
 from issuesync.trackers.local import issues, replicas, workflow
 from issuesync.trackers.local.context import Operation
@@ -54,7 +54,7 @@ def new_issues(
         statuses.append(status or _text(from_fields))
         reporter = replicas.reporter_name(op.session, values.pop("reporter", None), draft.reporter)
         values.pop("issuetype", None)
-        body = jirashape.to_jira_fields(values, schema, login)
+        body = fieldcodec.to_jira_fields(values, schema, login)
         body |= {"project": {"key": project_key}, "issuetype": {"name": draft.issue_type}}
         if draft.parent_key:
             body["parent"] = {"key": draft.parent_key}

@@ -1,7 +1,7 @@
 """The built-in tracker's issues as replicas, straight from its rows.
 
 The same replica as rendering each issue as Jira JSON and reading that with
-:func:`issuesync.trackers.jirashape.issue_to_replica` (a test holds the two
+:func:`issuesync.trackers.fieldcodec.issue_to_replica` (a test holds the two
 equal), without the Jira JSON in between: the sync engine renders every issue
 it reads or writes, so this is one of its hottest paths. Custom field values
 do go through their Jira JSON, so that their canonical forms have one source.
@@ -19,7 +19,7 @@ from issuesync.domain.replica import (
     due_to_ms,
 )
 from issuesync.domain.replica import ProjectRef as HubProject
-from issuesync.trackers import jirashape
+from issuesync.trackers import fieldcodec
 from issuesync.trackers.adapter import FieldInfo
 from issuesync.trackers.local.models import (
     Attachment,
@@ -202,8 +202,8 @@ class HubPage:
             info.name: {
                 "id": custom.field_id,
                 "name": info.name,
-                "type": jirashape.HUB_TYPES.get(info.type, info.type.upper()),
-                "value": jirashape.custom_value(
+                "type": fieldcodec.HUB_TYPES.get(info.type, info.type.upper()),
+                "value": fieldcodec.custom_value(
                     info, self.parts.custom_json(custom, values.get(custom.id, []))
                 ),
             }

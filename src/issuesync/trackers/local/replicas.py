@@ -2,7 +2,7 @@
 
 Issues are rendered straight into replicas by :mod:`~issuesync.trackers.local.hubrender`,
 one query per kind of part for a whole page; a test holds that equal to rendering
-them as Jira JSON and reading that with :mod:`issuesync.trackers.jirashape`, the
+them as Jira JSON and reading that with :mod:`issuesync.trackers.fieldcodec`, the
 code that reads a remote Jira's answers.
 """
 
@@ -18,7 +18,7 @@ from sqlalchemy.orm import Session
 from issuesync.domain.replica import FieldValue, HubAttachment, HubComment, Replica, UserRef
 from issuesync.errors import NotFoundError
 from issuesync.store.users import User
-from issuesync.trackers import jirashape
+from issuesync.trackers import fieldcodec
 from issuesync.trackers.adapter import FieldInfo, ProjectSchema
 from issuesync.trackers.local import hubrender
 from issuesync.trackers.local.context import Operation
@@ -69,7 +69,7 @@ def custom_fields(op: Operation) -> dict[str, FieldInfo]:
 
 def write_schema(op: Operation, project_key: str) -> ProjectSchema:
     """The fields a write may name: what ``to_jira_fields`` needs, without project queries."""
-    fields = jirashape.SYNCED_SYSTEM_FIELDS + tuple(custom_fields(op).values())
+    fields = fieldcodec.SYNCED_SYSTEM_FIELDS + tuple(custom_fields(op).values())
     return ProjectSchema(project_key, project_key, (), (), (), (), fields=fields)
 
 
@@ -108,7 +108,7 @@ def describe_project(op: Operation, project: Project) -> ProjectSchema:
     }
     system = tuple(
         dataclasses.replace(info, allowed_values=allowed.get(info.id, ()))
-        for info in jirashape.SYNCED_SYSTEM_FIELDS
+        for info in fieldcodec.SYNCED_SYSTEM_FIELDS
     )
     return ProjectSchema(
         key=project.key,
@@ -158,7 +158,7 @@ def user_ref(user: User) -> UserRef:
     )
 
 
-def login_of(session: Session) -> jirashape.LoginOf:
+def login_of(session: Session) -> fieldcodec.LoginOf:
     """Names the users of canonical values here: by username, else by e-mail.
 
     A user found neither way keeps the value's own name, which the tracker then
@@ -172,7 +172,7 @@ def login_of(session: Session) -> jirashape.LoginOf:
             )
             if user is not None:
                 return user.name
-        return jirashape.default_login(value)
+        return fieldcodec.default_login(value)
 
     return login
 
@@ -214,7 +214,7 @@ def comment_of(op: Operation, comment_id: str) -> HubComment:
     comment = op.session.get(Comment, number) if number is not None else None
     if comment is None:
         raise NotFoundError(f"The comment {comment_id} does not exist (any more).")
-    return jirashape.comment_from_jira(op.renderer().comment(comment))
+    return fieldcodec.comment_from_jira(op.renderer().comment(comment))
 
 
 def attachment_of(op: Operation, attachment_id: str) -> HubAttachment:
@@ -223,4 +223,4 @@ def attachment_of(op: Operation, attachment_id: str) -> HubAttachment:
     row = op.session.get(Attachment, number) if number is not None else None
     if row is None:
         raise NotFoundError(f"The attachment {attachment_id} does not exist (any more).")
-    return jirashape.attachment_from_jira(op.renderer().attachment(row))
+    return fieldcodec.attachment_from_jira(op.renderer().attachment(row))

@@ -10,9 +10,9 @@ from typing import BinaryIO, TypeVar
 from sqlalchemy.orm import Session
 
 from issuesync.auth import Principal
+from issuesync.store.blobs import BlobStore
 from issuesync.store.uow import UnitOfWorkFactory
 from issuesync.trackers.local import subresources
-from issuesync.trackers.local.blobs import BlobStore
 from issuesync.trackers.local.context import Operation
 from issuesync.trackers.local.fielddefs import JsonDict
 from issuesync.trackers.local.refdata import ProjectRefs, ReferenceCache

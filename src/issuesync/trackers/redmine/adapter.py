@@ -31,7 +31,7 @@ from urllib.parse import quote
 
 from issuesync.domain.replica import FieldValue, HubAttachment, HubComment, Replica, UserRef
 from issuesync.errors import NotFoundError, TrackerRejectedError
-from issuesync.trackers import jirashape
+from issuesync.trackers import fieldcodec
 from issuesync.trackers.adapter import (
     Capabilities,
     CommentDraft,
@@ -333,7 +333,7 @@ class RedmineAdapter(Tracker):
         served_s = http_date(response.headers.get("Date"))
         served = int(served_s * 1000) if served_s is not None else None
         issue_id = str(issue["id"])
-        changed = jirashape.parse_datetime(updated)
+        changed = fieldcodec.parse_datetime(updated)
         if served is not None and changed is not None and served // 1000 > changed // 1000:
             self._settled[issue_id] = updated
         else:
@@ -348,7 +348,7 @@ class RedmineAdapter(Tracker):
         return (
             at is not None
             and self._settled.get(issue_id) == updated
-            and at == jirashape.parse_datetime(updated)
+            and at == fieldcodec.parse_datetime(updated)
         )
 
     def _issue(self, key: str) -> Replica:

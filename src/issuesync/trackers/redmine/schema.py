@@ -20,7 +20,7 @@ from issuesync.errors import PermissionDeniedError
 from issuesync.trackers.adapter import FieldInfo, ProjectSchema
 from issuesync.trackers.redmine.client import RedmineClient
 
-# Redmine's custom field formats -> jirashape's short types.
+# Redmine's custom field formats -> fieldcodec's short types.
 FORMATS: Final[dict[str, str]] = {
     "string": "string",
     "link": "string",

@@ -30,7 +30,7 @@ from issuesync.domain.replica import (
     due_to_ms,
 )
 from issuesync.errors import TrackerRejectedError
-from issuesync.trackers import jirashape
+from issuesync.trackers import fieldcodec
 from issuesync.trackers.redmine import markers
 from issuesync.trackers.redmine.schema import Catalog, CustomField
 
@@ -49,8 +49,8 @@ def _named(data: object) -> NamedRef | None:
 
 def comment(journal: JsonObject, user: UserOf) -> HubComment:
     """A journal with notes as a comment (markers stripped)."""
-    created = jirashape.parse_datetime(journal.get("created_on"))
-    updated = jirashape.parse_datetime(journal.get("updated_on")) or created
+    created = fieldcodec.parse_datetime(journal.get("created_on"))
+    updated = fieldcodec.parse_datetime(journal.get("updated_on")) or created
     return HubComment(
         id=str(journal["id"]),
         body=markers.strip(journal.get("notes")),
@@ -70,7 +70,7 @@ def attachment(data: JsonObject, user: UserOf) -> HubAttachment:
         filename=str(data.get("filename") or ""),
         mimetype=str(data.get("content_type") or "application/octet-stream"),
         filesize=int(data.get("filesize") or 0),
-        created=jirashape.parse_datetime(data.get("created_on")),
+        created=fieldcodec.parse_datetime(data.get("created_on")),
         author=user(data.get("author")),
         checksum=digest.lower() if len(digest) == SHA256_HEX else None,
     )
@@ -108,7 +108,7 @@ def issue_to_replica(issue: JsonObject, catalog: Catalog, key: str, user: UserOf
         customs[name] = CustomFieldValue(
             id=str(raw.get("id", "")) or None,
             name=name,
-            type=jirashape.HUB_TYPES.get(kind, "STRING"),
+            type=fieldcodec.HUB_TYPES.get(kind, "STRING"),
             value=_custom_value(custom, raw.get("value")),
         )
     parent = issue.get("parent")
@@ -126,9 +126,9 @@ def issue_to_replica(issue: JsonObject, catalog: Catalog, key: str, user: UserOf
         priority=_named(issue.get("priority")),
         assignee=user(issue.get("assigned_to")),
         reporter=user(issue.get("author")),
-        due=due_to_ms(jirashape.parse_day(issue.get("due_date"))),
-        created=jirashape.parse_datetime(issue.get("created_on")),
-        updated=jirashape.parse_datetime(issue.get("updated_on")),
+        due=due_to_ms(fieldcodec.parse_day(issue.get("due_date"))),
+        created=fieldcodec.parse_datetime(issue.get("created_on")),
+        updated=fieldcodec.parse_datetime(issue.get("updated_on")),
         parent_id=parent_id,
         parent_key=parent_id,
         custom_fields=customs,
@@ -176,7 +176,7 @@ def _custom_raw(custom: CustomField, value: FieldValue, user_id: UserIdOf) -> ob
         ids = [str(found) for item in items if (found := user_id(item)) is not None]
         return ids if custom.multiple else next(iter(ids), "")
     if kind == "date":
-        return jirashape.day_text(value) or ""
+        return fieldcodec.day_text(value) or ""
     if isinstance(value, list):
         texts = [str(v) for v in value]
         return texts if custom.multiple else ", ".join(texts)
@@ -205,7 +205,7 @@ class _Body:
                 value = self.catalog.default_priority  # Redmine needs one
             self.body[f"{kind}_id"] = _named_id(self.catalog, kind, field_id, value)
         elif field_id == "duedate":
-            self.body["due_date"] = jirashape.day_text(value) if value is not None else ""
+            self.body["due_date"] = fieldcodec.day_text(value) if value is not None else ""
         elif field_id == "assignee":
             self.body["assigned_to_id"] = self._assignee(value)
         elif (custom := self.catalog.custom(field_id)) is not None:

@@ -12,7 +12,7 @@ from dataclasses import dataclass, field
 from issuesync.domain.mapping import STATUS, Shadow
 from issuesync.domain.message import Message, MessageKind, Trace
 from issuesync.domain.replica import FieldValue, Replica, UserRef, canonical_fields
-from issuesync.engine.route import Route, load_shadow, store_shadow
+from issuesync.engine.pipeline.route import Route, load_shadow, store_shadow
 from issuesync.errors import TrackerRejectedError
 from issuesync.store.sync import SyncInfo
 from issuesync.trackers.adapter import IssueDraft

@@ -36,8 +36,7 @@ from issuesync.domain.message import (
     TraceType,
 )
 from issuesync.domain.replica import UserRef, body_digest
-from issuesync.engine import queues
-from issuesync.engine.creating import (
+from issuesync.engine.pipeline.creating import (
     CreatePlan,
     agree_on_created,
     comment_key,
@@ -46,7 +45,8 @@ from issuesync.engine.creating import (
     plan_create,
     response,
 )
-from issuesync.engine.route import Route, infos_by_local, shadow_text
+from issuesync.engine.pipeline.route import Route, infos_by_local, shadow_text
+from issuesync.engine.transports import queues
 from issuesync.errors import IssueSyncError, TrackerOfflineError
 from issuesync.store.base import insert_many, now_ms, table_of, update_rows
 from issuesync.store.sync import SyncInfo, TraceRow

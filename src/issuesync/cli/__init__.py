@@ -27,8 +27,8 @@ from issuesync.accounts import (
     revoke_token,
 )
 from issuesync.app import Services, bootstrap, build_services, create_app, install_engine
-from issuesync.cli_integrations import CliContext, integration_commands, syncinfo_commands
-from issuesync.cli_sync import add_resync_command, messages_commands, run_worker
+from issuesync.cli.integrations import CliContext, integration_commands, syncinfo_commands
+from issuesync.cli.sync import add_resync_command, messages_commands, run_worker
 from issuesync.config import Settings
 from issuesync.domain.redaction import redact
 from issuesync.errors import BusyError, IssueSyncError

@@ -15,10 +15,10 @@ from issuesync.domain.diff import TraceState
 from issuesync.domain.mapping import ConnectorMapping, Shadow
 from issuesync.domain.message import TraceType
 from issuesync.domain.replica import UserRef
-from issuesync.engine.attachment_links import AttachmentLinks
-from issuesync.engine.cursor import Cursor
-from issuesync.engine.integrations import ConnectorConfig
-from issuesync.engine.transport import Transport
+from issuesync.engine.connectors import ConnectorConfig
+from issuesync.engine.pipeline.attachment_links import AttachmentLinks
+from issuesync.engine.pipeline.cursor import Cursor
+from issuesync.engine.transports.base import Transport
 from issuesync.store.sync import SyncInfo, TraceRow
 from issuesync.store.uow import UnitOfWorkFactory
 from issuesync.trackers.adapter import Tracker

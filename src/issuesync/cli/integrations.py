@@ -21,9 +21,8 @@ from rich.console import Console
 from rich.table import Table
 
 from issuesync.app import Services
-from issuesync.engine.connectors import connector_rows
-from issuesync.engine.integration_json import integration_json, trouble_text
-from issuesync.engine.integrations import (
+from issuesync.application.integration_json import integration_json, trouble_text
+from issuesync.application.integrations import (
     create_integration,
     delete_integration,
     get_integration,
@@ -33,8 +32,9 @@ from issuesync.engine.integrations import (
     set_running,
     update_integration,
 )
-from issuesync.engine.presence import problems_seen
-from issuesync.engine.syncinfo import delete_sync_info, import_sync_info, list_sync_info
+from issuesync.application.syncinfo import delete_sync_info, import_sync_info, list_sync_info
+from issuesync.engine.connectors import connector_rows
+from issuesync.engine.runtime.presence import problems_seen
 from issuesync.errors import InvalidInputError
 
 

@@ -335,7 +335,7 @@ def status_json(session: Session, row: IntegrationRow, *, now: int | None = None
     """``GET /integrations/{key}/status`` (seed 002): the wanted state and each route's health.
 
     ``status`` is the wanted state; each connector's block is what the engine that
-    runs it wrote in ``connector_states`` (see ``engine/runner.py``), read as of
+    runs it wrote in ``connector_states`` (see ``engine/runtime/runner.py``), read as of
     ``now`` (default: the clock):
 
     - ``startTime``: when the engine holding the connector took it up; only while

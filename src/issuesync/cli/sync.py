@@ -17,14 +17,15 @@ from rich.table import Table
 from sqlalchemy.orm import Session
 
 from issuesync.app import Services
+from issuesync.application.integrations import ConnectorConfig, connector_by_key
 from issuesync.domain.diff import Winner
 from issuesync.domain.message import ReceiveState, SendState
-from issuesync.engine import incoming, queues
-from issuesync.engine.filetransport import list_invalid
-from issuesync.engine.integrations import ConnectorConfig, connector_by_key
-from issuesync.engine.resync import ResyncRequest, request_resync
-from issuesync.engine.runner import Engine, tune_garbage_collector
+from issuesync.engine.pipeline import incoming
+from issuesync.engine.pipeline.resync import ResyncRequest, request_resync
+from issuesync.engine.runtime.runner import SyncRunner, tune_garbage_collector
 from issuesync.engine.tasks import get_task, task_json
+from issuesync.engine.transports import queues
+from issuesync.engine.transports.file import list_invalid
 from issuesync.errors import InvalidInputError
 from issuesync.store.base import now_ms
 from issuesync.store.sync import ConnectorState, MessageRow
@@ -217,7 +218,7 @@ def add_resync_command(group: typer.Typer, open_services: OpenServices, out: Con
                 task_id = request_resync(uow.session, config, request).id
                 uow.commit()
             engine = (
-                None if _held_elsewhere(services, config.id) else Engine(services, shares=False)
+                None if _held_elsewhere(services, config.id) else SyncRunner(services, shares=False)
             )
             try:
                 if engine is not None:
@@ -259,7 +260,7 @@ def _follow(services: Services, task_id: str, out: Console) -> dict[str, Any]:
 def run_worker(services: Services, out: Console) -> None:
     """Run the engine alone until SIGTERM or Ctrl-C."""
     tune_garbage_collector()
-    engine = Engine(services)
+    engine = SyncRunner(services)
     stopping = threading.Event()
 
     def stop(*_: object) -> None:

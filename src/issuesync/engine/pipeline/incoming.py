@@ -41,8 +41,8 @@ from issuesync.domain.replica import (
     Replica,
     canonical_fields,
 )
-from issuesync.engine import batch, queues
-from issuesync.engine.creating import (
+from issuesync.engine.pipeline import batch
+from issuesync.engine.pipeline.creating import (
     agree_on_created,
     create_key,
     new_sync_info,
@@ -50,8 +50,14 @@ from issuesync.engine.creating import (
     resolve_users,
     response,
 )
-from issuesync.engine.route import Route, info_by_local, info_by_remote, load_shadow, store_shadow
-from issuesync.engine.subobjects import (
+from issuesync.engine.pipeline.route import (
+    Route,
+    info_by_local,
+    info_by_remote,
+    load_shadow,
+    store_shadow,
+)
+from issuesync.engine.pipeline.subobjects import (
     Outcome,
     add_new,
     adopt_twins,
@@ -60,6 +66,7 @@ from issuesync.engine.subobjects import (
     record_traces,
     traces_for,
 )
+from issuesync.engine.transports import queues
 from issuesync.errors import (
     InvalidInputError,
     NotFoundError,

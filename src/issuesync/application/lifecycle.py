@@ -23,7 +23,8 @@ from __future__ import annotations
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from issuesync.engine.integrations import PARTNER_SYSTEM, set_running
+from issuesync.application.integrations import set_running
+from issuesync.engine.connectors import PARTNER_SYSTEM
 from issuesync.engine.tasks import create_task
 from issuesync.store.base import now_ms
 from issuesync.store.sync import ConnectorRow, ConnectorState, IntegrationRow, TaskRow

@@ -20,7 +20,7 @@ the API may run in another process): the routes are ``STARTED`` from the lease o
 processing reading is ``PROCESSING`` while it works through messages. Those readings
 are written only when they change, so an idle poll and each batch of a long run
 cost no write; a reader trusts them only while the lease is live
-(``engine/integration_json.py``).
+(``application/integration_json.py``).
 """
 
 from __future__ import annotations
@@ -44,14 +44,20 @@ from sqlalchemy.orm import Session
 from issuesync.app import Services
 from issuesync.domain.message import ReceiveState
 from issuesync.domain.redaction import redact
-from issuesync.engine import incoming, outgoing, presence, queues
-from issuesync.engine.attachment_links import AttachmentLinks
-from issuesync.engine.connectors import tracker_access
-from issuesync.engine.integrations import PARTNER_SYSTEM, ConnectorConfig, connector_configs
-from issuesync.engine.resync import run_resync
-from issuesync.engine.route import Route
+from issuesync.engine.connectors import (
+    PARTNER_SYSTEM,
+    ConnectorConfig,
+    connector_configs,
+    tracker_access,
+)
+from issuesync.engine.pipeline import incoming, outgoing
+from issuesync.engine.pipeline.attachment_links import AttachmentLinks
+from issuesync.engine.pipeline.resync import run_resync
+from issuesync.engine.pipeline.route import Route
+from issuesync.engine.runtime import presence
 from issuesync.engine.tasks import RESYNC, pending_tasks
-from issuesync.engine.transport import BlobArea, Transport, VmTransport
+from issuesync.engine.transports import queues
+from issuesync.engine.transports.base import BlobArea, Transport, VmTransport
 from issuesync.errors import IssueSyncError, StoreError, TrackerOfflineError
 from issuesync.health import ENGINE
 from issuesync.store.base import now_ms
@@ -126,7 +132,7 @@ def tune_garbage_collector() -> None:
     gc.set_threshold(*GC_THRESHOLDS)
 
 
-class Engine:
+class SyncRunner:
     """Runs connectors' routes; ``start``/``stop`` in a server, ``step``/``settle`` in tests."""
 
     def __init__(
@@ -306,7 +312,7 @@ class Engine:
 
     def _transport(self, config: ConnectorConfig) -> Transport:
         if "file" in (config.send_queue.type, config.receive_queue.type):
-            from issuesync.engine.filetransport import FileTransport  # noqa: PLC0415
+            from issuesync.engine.transports.file import FileTransport  # noqa: PLC0415
 
             return FileTransport(
                 self.services.settings.home,

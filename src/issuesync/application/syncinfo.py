@@ -12,7 +12,7 @@ from pydantic import BaseModel, ConfigDict, Field, StrictBool, StrictInt, Valida
 from sqlalchemy import delete, select
 from sqlalchemy.orm import Session
 
-from issuesync.engine.integrations import connector_row_by_key, validation_field_errors
+from issuesync.application.integrations import connector_row_by_key, validation_field_errors
 from issuesync.errors import InvalidInputError, NotFoundError
 from issuesync.store.sync import SyncInfo, TraceRow
 

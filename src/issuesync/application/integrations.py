@@ -35,6 +35,7 @@ from issuesync.domain.integration import (
 )
 from issuesync.domain.jql import parse_queries
 from issuesync.engine.connectors import (
+    PARTNER_SYSTEM,
     SIDES,
     ConnectorConfig,
     QueuePlaces,
@@ -391,9 +392,6 @@ def create_integration(
         session.add(ConnectorState(connector_id=row.id))
     session.flush()
     return integration
-
-
-PARTNER_SYSTEM = "partner"
 
 
 def _distributed_errors(specs: tuple[ConnectorSpec, ConnectorSpec]) -> dict[str, str]:

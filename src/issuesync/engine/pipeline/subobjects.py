@@ -24,7 +24,7 @@ from issuesync.domain.message import (
     link_comment_id,
 )
 from issuesync.domain.replica import FieldValue, Replica, body_digest
-from issuesync.engine.route import Route
+from issuesync.engine.pipeline.route import Route
 from issuesync.store.sync import TraceRow
 
 

@@ -2,7 +2,7 @@
 
 ``vm``: both connectors live in this issuesync; a message goes straight into
 the partner's receive queue, in the sender's transaction. ``file``: see
-``engine/filetransport.py``. Blobs (attachment content) are content-addressed
+``engine/transports/file.py``. Blobs (attachment content) are content-addressed
 by sha256 and checked against the message's checksum when they are read.
 """
 
@@ -17,9 +17,9 @@ from typing import Protocol
 from sqlalchemy.orm import Session
 
 from issuesync.domain.message import Message
-from issuesync.engine import queues
+from issuesync.engine.transports import queues
 from issuesync.errors import TrackerRejectedError
-from issuesync.trackers.local.blobs import BlobStore
+from issuesync.store.blobs import BlobStore
 
 # Blobs are checked by the trackers' own limits; the transit area takes what they gave.
 _NO_LIMIT = 2**62

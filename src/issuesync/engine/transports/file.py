@@ -60,9 +60,9 @@ from sqlalchemy.orm import Session, selectinload
 
 from issuesync.domain.integration import connector_key_base
 from issuesync.domain.message import InvalidMessageError, Message, ReceiveState, SendState
-from issuesync.engine import queues
-from issuesync.engine.integrations import ConnectorConfig, QueuePlaces
-from issuesync.engine.transport import BlobArea
+from issuesync.engine.connectors import ConnectorConfig, QueuePlaces
+from issuesync.engine.transports import queues
+from issuesync.engine.transports.base import BlobArea
 from issuesync.errors import ConfigurationError
 from issuesync.store.base import now_ms
 from issuesync.store.sync import MessageBody, MessageRow

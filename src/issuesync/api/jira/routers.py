@@ -14,12 +14,7 @@ from starlette.datastructures import UploadFile
 
 from issuesync import __version__
 from issuesync.api.deps import PrincipalDep, ServicesDep
-from issuesync.app import Services
-from issuesync.auth import Principal
-from issuesync.errors import InvalidInputError, PermissionDeniedError
-from issuesync.store.base import now_ms
-from issuesync.trackers.local import catalog, issues, meta, subresources
-from issuesync.trackers.local.bodies import (
+from issuesync.api.jira.bodies import (
     MAX_INT,
     CommentBody,
     ComponentBody,
@@ -32,6 +27,11 @@ from issuesync.trackers.local.bodies import (
     VersionBody,
     WorklogBody,
 )
+from issuesync.app import Services
+from issuesync.auth import Principal
+from issuesync.errors import InvalidInputError, PermissionDeniedError
+from issuesync.store.base import now_ms
+from issuesync.trackers.local import catalog, issues, meta, subresources
 from issuesync.trackers.local.fielddefs import JsonDict
 from issuesync.trackers.local.jiratime import format_ms
 from issuesync.trackers.local.search import search

@@ -4,7 +4,7 @@ Served under Backbone's own base path and, identically, under ``/api/1``.
 Every route is a thin layer over the engine's services: it checks who calls
 (:mod:`issuesync.api.backbone.access`), runs one unit of work off the event
 loop, and answers the seeds' JSON. Start, stop and connection changes are
-tasks (:mod:`issuesync.engine.lifecycle`) that the engines carry out.
+tasks (:mod:`issuesync.application.lifecycle`) that the engines carry out.
 """
 
 from fastapi import APIRouter

@@ -39,13 +39,17 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from issuesync.app import Services
+from issuesync.application.integration_json import backbone_date
 from issuesync.domain.integration import GLOBAL_WORKFLOW
 from issuesync.domain.mapping import SUB_OBJECTS, ConnectorMapping
 from issuesync.domain.redaction import redact
 from issuesync.domain.urls import without_credentials
-from issuesync.engine.connectors import ConnectorConfig, connector_configs, tracker_access
-from issuesync.engine.integration_json import backbone_date
-from issuesync.engine.integrations import PARTNER_SYSTEM
+from issuesync.engine.connectors import (
+    PARTNER_SYSTEM,
+    ConnectorConfig,
+    connector_configs,
+    tracker_access,
+)
 from issuesync.errors import IssueSyncError
 from issuesync.store.sync import ConflictRow, IntegrationRow, MessageRow
 from issuesync.trackers.adapter import FieldInfo, ProjectSchema

@@ -15,9 +15,9 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError
 from sqlalchemy.orm import Session
 
 from issuesync.domain.jql import parse_jql
-from issuesync.engine.integrations import ConnectorConfig
-from issuesync.engine.outgoing import ResyncOptions, send_page
-from issuesync.engine.route import Route
+from issuesync.engine.connectors import ConnectorConfig
+from issuesync.engine.pipeline.outgoing import ResyncOptions, send_page
+from issuesync.engine.pipeline.route import Route
 from issuesync.engine.tasks import RESYNC, create_task, get_task
 from issuesync.errors import ConflictError, InvalidInputError, IssueSyncError, QueryError
 from issuesync.store.base import now_ms

@@ -31,9 +31,8 @@ from issuesync.domain.message import (
     TraceType,
 )
 from issuesync.domain.replica import Replica
-from issuesync.engine import queues
-from issuesync.engine.cursor import Cursor
-from issuesync.engine.route import (
+from issuesync.engine.pipeline.cursor import Cursor
+from issuesync.engine.pipeline.route import (
     Route,
     infos_by_local,
     load_shadow,
@@ -42,6 +41,7 @@ from issuesync.engine.route import (
     trace_states,
     traces_of,
 )
+from issuesync.engine.transports import queues
 from issuesync.store.base import insert_many, now_ms, table_of
 from issuesync.store.sync import ConnectorState, SyncInfo, TraceRow
 

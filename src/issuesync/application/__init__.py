@@ -1,0 +1,2 @@
+"""Integration management, the application service every surface calls: create, update, delete,
+lifecycle tasks, configuration conflicts, sync information."""
