@@ -25,8 +25,8 @@ from sqlalchemy.orm import selectinload
 
 from issuesync.accounts import NewUser, create_user
 from issuesync.app import Services, bootstrap
-from issuesync.auth import Principal
 from issuesync.engine.runtime.runner import SyncRunner
+from issuesync.store.principals import Principal
 from issuesync.store.sync import MessageRow, SyncInfo
 from issuesync.store.users import User
 from issuesync.trackers.local import issues, subresources

@@ -55,12 +55,12 @@ from sqlalchemy.orm import Session
 from issuesync.accounts import NewUser, create_user
 from issuesync.app import Services, bootstrap, build_services
 from issuesync.application.integrations import create_integration, project_checker, set_running
-from issuesync.auth import Principal
 from issuesync.config import Settings
 from issuesync.domain.integration import IntegrationSpec
 from issuesync.engine.pipeline import outgoing
 from issuesync.engine.runtime.runner import SyncRunner, tune_garbage_collector
 from issuesync.store.base import now_ms
+from issuesync.store.principals import Principal
 from issuesync.store.sync import ConnectorRow, ConnectorState, MessageRow, SyncInfo
 from issuesync.store.users import User
 from issuesync.trackers.adapter import Tracker

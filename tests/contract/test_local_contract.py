@@ -9,7 +9,7 @@ from sqlalchemy import select
 
 from issuesync.accounts import NewUser, create_user
 from issuesync.app import Services
-from issuesync.auth import Principal
+from issuesync.store.principals import Principal
 from issuesync.store.users import User
 from issuesync.testing.contract import TrackerContract
 from issuesync.trackers.adapter import Tracker

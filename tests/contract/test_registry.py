@@ -21,8 +21,8 @@ from issuesync.application.integrations import (
     create_integration,
     parse_integration_spec,
 )
-from issuesync.auth import Principal
 from issuesync.errors import ConfigurationError, InvalidInputError, TrackerOfflineError
+from issuesync.store.principals import Principal
 from issuesync.store.users import User
 from issuesync.trackers import registry
 from issuesync.trackers.local import catalog

@@ -34,11 +34,11 @@ from issuesync.application.integrations import (
     project_checker,
     set_running,
 )
-from issuesync.auth import Principal
 from issuesync.config import Settings
 from issuesync.domain.integration import IntegrationSpec
 from issuesync.domain.message import ReceiveState
 from issuesync.engine.runtime.runner import SyncRunner
+from issuesync.store.principals import Principal
 from issuesync.store.sync import MessageRow, SyncInfo
 from issuesync.store.users import User
 from issuesync.trackers.local import catalog, issues, subresources

@@ -15,10 +15,10 @@ from sqlalchemy import select
 from issuesync.accounts import NewUser, create_user
 from issuesync.app import bootstrap, build_services
 from issuesync.application.integrations import create_integration, project_checker, set_running
-from issuesync.auth import Principal
 from issuesync.config import Settings
 from issuesync.domain.integration import IntegrationSpec
 from issuesync.engine.runtime.runner import SyncRunner
+from issuesync.store.principals import Principal
 from issuesync.store.users import User
 from issuesync.trackers.local import catalog, issues
 

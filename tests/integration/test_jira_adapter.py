@@ -14,7 +14,6 @@ from sqlalchemy import select
 from tracker_helpers import API, create_issue, create_project
 
 from issuesync.app import Services
-from issuesync.auth import Principal
 from issuesync.domain.replica import FieldValue, UserRef
 from issuesync.errors import (
     AuthenticationError,
@@ -23,6 +22,7 @@ from issuesync.errors import (
     TrackerOfflineError,
     TrackerRejectedError,
 )
+from issuesync.store.principals import Principal
 from issuesync.store.users import User
 from issuesync.trackers.adapter import IssueDraft, NewIssue, Tracker
 from issuesync.trackers.jira import JiraAdapter, JiraClient, jira_adapter_for
