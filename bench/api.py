@@ -144,7 +144,7 @@ def seed(home: str, database_url: str | None, integrations: int) -> list[str]:
                     IntegrationSpec.model_validate(body),
                     actor="admin",
                     secrets=services.secrets,
-                    project_exists=project_checker(uow.session),
+                    project_exists=project_checker(services),
                     places=services.queue_places,
                 )
                 set_running(uow.session, row.key, running=True, actor="admin")

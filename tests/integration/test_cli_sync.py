@@ -80,7 +80,7 @@ def home(tmp_path: Path) -> Path:
                 IntegrationSpec.model_validate(body),
                 actor="admin",
                 secrets=services.secrets,
-                project_exists=project_checker(uow.session),
+                project_exists=project_checker(services),
                 places=services.queue_places,
             )
             set_running(uow.session, row.key, running=True, actor="admin")

@@ -14,7 +14,6 @@ from pathlib import Path, PurePosixPath
 import pytest
 from sqlalchemy import select
 
-from issuesync.app import Services
 from issuesync.application.integrations import ConnectorConfig
 from issuesync.domain.integration import Configuration, Queue
 from issuesync.domain.message import BlobMetadata, Message, MessageKind, ReceiveState
@@ -27,6 +26,7 @@ from issuesync.engine.transports.file import (
     message_path,
 )
 from issuesync.errors import ConfigurationError
+from issuesync.services import Services
 from issuesync.store.base import now_ms
 from issuesync.store.sync import ConnectorRow, ConnectorState, IntegrationRow, MessageRow
 

@@ -13,9 +13,9 @@ from sqlalchemy import event, func, select
 from sync_helpers import make_project_admin
 
 from issuesync.accounts import NewUser, create_user
-from issuesync.app import Services
 from issuesync.domain.replica import FieldValue, UserRef, canonical_fields
 from issuesync.errors import ConfigurationError, NotFoundError, TrackerRejectedError
+from issuesync.services import Services
 from issuesync.store.principals import Principal
 from issuesync.store.users import User
 from issuesync.trackers import fieldcodec

@@ -7,7 +7,7 @@ from typing import Annotated
 from fastapi import Depends, Header, Request
 from starlette.concurrency import run_in_threadpool
 
-from issuesync.app import Services
+from issuesync.services import Services
 from issuesync.store.principals import Principal
 
 

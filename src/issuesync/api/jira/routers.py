@@ -27,8 +27,8 @@ from issuesync.api.jira.bodies import (
     VersionBody,
     WorklogBody,
 )
-from issuesync.app import Services
 from issuesync.errors import InvalidInputError, PermissionDeniedError
+from issuesync.services import Services
 from issuesync.store.base import now_ms
 from issuesync.store.principals import Principal
 from issuesync.trackers.local import catalog, issues, meta, subresources
