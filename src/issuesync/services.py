@@ -1,57 +1,31 @@
 """The services container: what the runtime and the surfaces need, as narrow typed ports.
 
 The composition root (``app.py``) builds one :class:`Services` per process; the
-engine's runtime, the application services and every surface receive it and
-import this module, never ``app.py``. Each field is a port: a caller depends on
-what it can ask of it (open a tracker, give a route its transport, read the
-clock), not on how ``app.py`` made it, so a test can hand in another.
+application services and every surface receive it and import this module, never
+``app.py``. Each field is a port: a caller depends on what it can ask of it (open
+a tracker, give a route its transport, read the clock), not on how ``app.py``
+made it, so a test can hand in another.
 
-Where it sits: above the store, the trackers and the engine's transports (it
-names their types), below the engine's runtime, the application and the
-surfaces (which use it).
+Where it sits: above the engine, the trackers and the store (it names their
+types), below the application and the surfaces. The engine's runtime gets the
+same object but knows it only as the Protocol of the ports it uses
+(``engine/runtime/ports.py``), so nothing in the engine imports this module.
 """
 
 from __future__ import annotations
 
-from collections.abc import Callable
 from dataclasses import dataclass
-from typing import Protocol
 
 from issuesync.auth import Authenticator
 from issuesync.config import Settings
-from issuesync.engine.connectors import ConnectorConfig, QueuePlaces
-from issuesync.engine.transports.base import BlobArea, Transport
+from issuesync.engine.connectors import QueuePlaces
+from issuesync.engine.runtime.ports import Clock, TrackerOpener, TransportFactory
 from issuesync.health import Health
 from issuesync.security import SecretBox
 from issuesync.store.base import now_ms
 from issuesync.store.db import Database
 from issuesync.store.uow import UnitOfWorkFactory
-from issuesync.trackers.access import TrackerAccess
-from issuesync.trackers.adapter import Tracker
 from issuesync.trackers.local.tracker import LocalTracker
-
-Clock = Callable[[], int]  # now, in epoch milliseconds
-
-
-class TrackerOpener(Protocol):
-    """Opens a connector's tracker: the adapter of ``access.system``, as its sync user.
-
-    Raises ``ConfigurationError`` when no adapter serves the system or it refuses
-    the connector's settings, or another ``IssueSyncError`` its factory raised
-    (an offline tracker, say).
-    """
-
-    def __call__(self, access: TrackerAccess, /) -> Tracker:
-        """The adapter for ``access``; the caller closes it."""
-        ...
-
-
-class TransportFactory(Protocol):
-    """Gives a route its transport, carrying attachment content through ``blobs``."""
-
-    def __call__(self, config: ConnectorConfig, blobs: BlobArea, /) -> Transport:
-        """The transport of ``config``'s routes."""
-        ...
 
 
 @dataclass

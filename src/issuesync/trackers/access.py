@@ -75,3 +75,16 @@ class AdapterFactory(Protocol):
     def __call__(self, context: AdapterContext, /) -> Tracker:
         """The adapter for ``context.access``."""
         ...
+
+
+class TrackerOpener(Protocol):
+    """Opens a connector's tracker: the adapter of ``access.system``, as its sync user.
+
+    Raises ``ConfigurationError`` when no adapter serves the system or it refuses
+    the connector's settings, or another ``IssueSyncError`` its factory raised
+    (an offline tracker, say). ``registry.Trackers`` is the one issuesync uses.
+    """
+
+    def __call__(self, access: TrackerAccess, /) -> Tracker:
+        """The adapter for ``access``; the caller closes it."""
+        ...

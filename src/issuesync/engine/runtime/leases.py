@@ -17,8 +17,8 @@ from collections.abc import Collection, Iterable
 from sqlalchemy import delete, func, or_, select, update
 
 from issuesync.domain.redaction import redact
+from issuesync.engine.runtime.ports import Clock
 from issuesync.errors import StoreError
-from issuesync.services import Clock
 from issuesync.store.sync import ConnectorState, EngineWorker
 from issuesync.store.uow import UnitOfWorkFactory
 

@@ -53,12 +53,12 @@ from issuesync.engine.pipeline.attachment_links import AttachmentLinks
 from issuesync.engine.pipeline.route import Route
 from issuesync.engine.runtime import presence
 from issuesync.engine.runtime.leases import Leases
+from issuesync.engine.runtime.ports import RuntimeServices, TrackerOpener
 from issuesync.engine.runtime.running import Slot, SlotRuns
 from issuesync.engine.transports import queues
 from issuesync.engine.transports.base import BlobArea
 from issuesync.errors import IssueSyncError, StoreError
 from issuesync.health import ENGINE
-from issuesync.services import Services, TrackerOpener
 from issuesync.store.sync import ConnectorRow, IntegrationRow, MessageRow
 
 log = logging.getLogger(__name__)
@@ -105,7 +105,7 @@ class SyncRunner:
 
     def __init__(
         self,
-        services: Services,
+        services: RuntimeServices,
         *,
         owner: str | None = None,
         lease_ms: int | None = None,

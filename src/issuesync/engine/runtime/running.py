@@ -18,10 +18,10 @@ from issuesync.engine.pipeline import incoming, outgoing
 from issuesync.engine.pipeline.resync import run_resync
 from issuesync.engine.pipeline.route import Route
 from issuesync.engine.runtime.leases import IDLE, PROCESSING, Leases
+from issuesync.engine.runtime.ports import Clock
 from issuesync.engine.tasks import RESYNC, pending_tasks
 from issuesync.engine.transports import queues
 from issuesync.errors import IssueSyncError, TrackerOfflineError
-from issuesync.services import Clock
 
 log = logging.getLogger(__name__)
 
