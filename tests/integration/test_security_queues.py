@@ -30,7 +30,7 @@ from tracker_helpers import create_issue, create_project
 
 from issuesync.accounts import NewUser, create_user
 from issuesync.application.integrations import connector_by_key
-from issuesync.engine.transports.file import list_invalid
+from issuesync.engine.transports.folders import list_invalid
 from issuesync.services import Services
 
 B = "/api/1"

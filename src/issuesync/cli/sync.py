@@ -24,7 +24,7 @@ from issuesync.engine.pipeline.resync import ResyncRequest, request_resync
 from issuesync.engine.runtime.runner import SyncRunner, tune_garbage_collector
 from issuesync.engine.tasks import get_task, task_json
 from issuesync.engine.transports import queues
-from issuesync.engine.transports.file import list_invalid
+from issuesync.engine.transports.folders import list_invalid
 from issuesync.errors import InvalidInputError
 from issuesync.services import Services
 from issuesync.store.base import now_ms
