@@ -19,12 +19,14 @@ from dataclasses import dataclass
 from issuesync.auth import Authenticator
 from issuesync.config import Settings
 from issuesync.engine.connectors import QueuePlaces
-from issuesync.engine.runtime.ports import Clock, TrackerOpener, TransportFactory
+from issuesync.engine.runtime.ports import Clock
+from issuesync.engine.transports.base import TransportFactory
 from issuesync.health import Health
 from issuesync.security import SecretBox
 from issuesync.store.base import now_ms
 from issuesync.store.db import Database
 from issuesync.store.uow import UnitOfWorkFactory
+from issuesync.trackers.access import TrackerOpener
 from issuesync.trackers.local.tracker import LocalTracker
 
 

@@ -20,8 +20,6 @@ from issuesync.trackers.access import TrackerOpener
 
 Clock = Callable[[], int]  # now, in epoch milliseconds
 
-__all__ = ["Clock", "RuntimeServices", "TrackerOpener", "TransportFactory"]
-
 
 class RuntimeServices(Protocol):
     """The ports a :class:`~issuesync.engine.runtime.runner.SyncRunner` works with (read only)."""

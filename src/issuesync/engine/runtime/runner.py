@@ -53,13 +53,14 @@ from issuesync.engine.pipeline.attachment_links import AttachmentLinks
 from issuesync.engine.pipeline.route import Route
 from issuesync.engine.runtime import presence
 from issuesync.engine.runtime.leases import Leases
-from issuesync.engine.runtime.ports import RuntimeServices, TrackerOpener
+from issuesync.engine.runtime.ports import RuntimeServices
 from issuesync.engine.runtime.running import Slot, SlotRuns
 from issuesync.engine.transports import queues
 from issuesync.engine.transports.base import BlobArea
 from issuesync.errors import IssueSyncError, StoreError
 from issuesync.health import ENGINE
 from issuesync.store.sync import ConnectorRow, IntegrationRow, MessageRow
+from issuesync.trackers.access import TrackerOpener
 
 log = logging.getLogger(__name__)
 
