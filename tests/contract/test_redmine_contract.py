@@ -12,9 +12,9 @@ from collections.abc import Iterator
 import pytest
 
 from issuesync.testing.contract import TrackerContract
+from issuesync.trackers.access import TrackerAccess
 from issuesync.trackers.adapter import IssueDraft, ProjectSchema, Tracker
 from issuesync.trackers.redmine import redmine_adapter_for
-from issuesync.trackers.registry import TrackerAccess
 from support.redmine_server import RedmineServer, redmine_session
 
 

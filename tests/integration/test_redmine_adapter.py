@@ -20,11 +20,11 @@ from issuesync.errors import (
     TrackerOfflineError,
     TrackerRejectedError,
 )
+from issuesync.trackers.access import TrackerAccess
 from issuesync.trackers.adapter import CommentDraft, IssueDraft, NewIssue, Tracker
 from issuesync.trackers.http import RequestBudget
 from issuesync.trackers.redmine import markers, redmine_adapter_for
 from issuesync.trackers.redmine.adapter import RedmineAdapter
-from issuesync.trackers.registry import TrackerAccess
 from support.redmine_server import RedmineServer, redmine_session
 
 

@@ -23,9 +23,10 @@ from sync_helpers import make_project_admin
 from tracker_helpers import API, create_issue, create_project, fields_of
 
 from issuesync.accounts import create_token
-from issuesync.app import Services
 from issuesync.application.integrations import connector_by_key, connector_rows, connector_secret
+from issuesync.engine.runtime.ports import RuntimeServices
 from issuesync.engine.runtime.runner import SyncRunner
+from issuesync.services import Services
 from issuesync.store.sync import ConnectorRow, SyncInfo
 from issuesync.store.users import User
 
@@ -296,7 +297,7 @@ def twin(engine: SyncRunner, key: str) -> str:
     return found
 
 
-def twin_of(services: Services, key: str) -> str | None:
+def twin_of(services: RuntimeServices, key: str) -> str | None:
     with services.uow_factory(readonly=True) as uow:
         return uow.session.scalar(
             select(SyncInfo.remote_issue_key).where(SyncInfo.local_issue_key == key)

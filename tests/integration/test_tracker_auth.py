@@ -10,7 +10,7 @@ from sqlalchemy import delete, update
 from tracker_helpers import API, assert_error, create_issue, create_project, search_keys
 
 from issuesync.accounts import create_token
-from issuesync.app import Services
+from issuesync.services import Services
 from issuesync.store.users import ApiToken, User
 
 READS = (

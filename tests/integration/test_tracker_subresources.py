@@ -17,7 +17,7 @@ from tracker_helpers import (
     send_raw,
 )
 
-from issuesync.app import Services
+from issuesync.services import Services
 
 NO_CHECK = {"X-Atlassian-Token": "no-check"}
 
