@@ -20,7 +20,11 @@ import argparse
 import sys
 import tempfile
 import time
+from pathlib import Path
 from typing import Any
+
+# The servers that only the tests and benchmarks use: tests/support/ (not shipped).
+sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "tests"))
 
 import httpx
 from sqlalchemy import delete, select
@@ -32,9 +36,9 @@ from issuesync.application.integrations import create_integration, project_check
 from issuesync.domain.integration import IntegrationSpec
 from issuesync.engine.runtime.runner import SyncRunner
 from issuesync.store.users import User
-from issuesync.testing.redmine_server import RedmineServer, start_redmine
 from issuesync.trackers.local.defaults import default_initial_status
 from issuesync.trackers.local.models import IssueLabel, IssueType, Priority
+from support.redmine_server import RedmineServer, start_redmine
 
 COMMENTS = 2
 RATIO_TARGET = 0.8
@@ -136,7 +140,7 @@ def seed(home: str, count: int, redmine: RedmineServer, project: str) -> None:
                 spec,
                 actor="admin",
                 secrets=services.secrets,
-                project_exists=project_checker(uow.session),
+                project_exists=project_checker(services),
                 places=services.queue_places,
             )
             set_running(uow.session, row.key, running=True, actor="admin")

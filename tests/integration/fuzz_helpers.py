@@ -7,30 +7,43 @@ on pytest 9.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Mapping, Sequence
 from typing import Any
 
 import schemathesis
 from hypothesis import HealthCheck, given, settings
 from hypothesis.errors import Unsatisfiable
 from schemathesis import GenerationMode
+from schemathesis.core.result import Err
 
-from issuesync.app import Services
 from issuesync.application.integrations import create_integration, project_checker
 from issuesync.application.lifecycle import request_start
 from issuesync.application.syncinfo import import_sync_info
 from issuesync.domain.integration import IntegrationSpec
+from issuesync.services import Services
 from issuesync.trackers.local import catalog, issues, subresources
 
-Check = Callable[..., Any]
+# An operation as schemathesis reads it from a document (its own type parameters are
+# left open there).
+Operation = schemathesis.APIOperation[Any, Any, Any, Any]
+
+
+def all_operations(schema: schemathesis.BaseSchema) -> list[Operation]:
+    """Every operation of ``schema``; one that schemathesis cannot read raises its error."""
+    operations: list[Operation] = []
+    for result in schema.get_all_operations():
+        if isinstance(result, Err):
+            raise result.err()
+        operations.append(result.ok())
+    return operations
 
 
 def fuzz_operations(
-    operations: Sequence[Any],
+    operations: Sequence[Operation],
     *,
     authorization: str,
     real_values: Mapping[str, str],
-    checks: Sequence[Check],
+    checks: Sequence[schemathesis.CheckFunction],
     max_examples: int,
 ) -> list[str]:
     """Fuzz each operation with valid and invalid inputs; returns the failures found.
@@ -63,7 +76,7 @@ def fuzz_operations(
                 derandomize=True,
                 database=None,
             )
-            def fuzz(case: schemathesis.Case) -> None:
+            def fuzz(case: schemathesis.Case[Operation]) -> None:
                 response = case.call(headers={"Authorization": authorization})
                 case.validate_response(response, checks=list(checks))
 
@@ -99,7 +112,7 @@ def make_fuzz_world(services: Services, authorization: str) -> str:
             IntegrationSpec.model_validate(body),
             actor="admin",
             secrets=services.secrets,
-            project_exists=project_checker(uow.session),
+            project_exists=project_checker(services),
             places=services.queue_places,
         )
         import_sync_info(uow.session, "PA-1", [{"localIssueKey": "PA-1", "remoteIssueKey": "PB-1"}])

@@ -13,7 +13,6 @@ from sync_helpers import integration_pair
 from tracker_helpers import create_issue
 
 from issuesync.accounts import NewUser, create_user
-from issuesync.app import Services
 from issuesync.application.conflicts import (
     CONCURRENT_CHANGE,
     CONNECTION_CHECK_FAILED,
@@ -33,6 +32,7 @@ from issuesync.application.conflicts import (
 from issuesync.application.integrations import get_integration
 from issuesync.domain.diff import Winner
 from issuesync.engine.pipeline import incoming
+from issuesync.services import Services
 from issuesync.store.users import User
 from issuesync.trackers.local import catalog
 from issuesync.trackers.local.context import Operation
@@ -104,7 +104,8 @@ def add_custom_field(services: Services, name: str, kind: str, *options: str) ->
         body: dict[str, object] = {"name": name, "type": kind}
         if options:
             body["options"] = list(options)
-        field_id: str = catalog.create_custom_field(op, body)["id"]
+        field_id = catalog.create_custom_field(op, body)["id"]
+    assert isinstance(field_id, str)
     return field_id
 
 

@@ -5,20 +5,22 @@ from __future__ import annotations
 import json
 from collections.abc import Iterator
 from pathlib import Path
+from typing import Any
 
 import pytest
 from pydantic import SecretStr
 from sqlalchemy import select
 
 from issuesync.accounts import NewUser, create_user
-from issuesync.app import Services, bootstrap, build_services
+from issuesync.app import bootstrap, build_services
 from issuesync.application.integrations import create_integration, project_checker, set_running
-from issuesync.auth import Principal
 from issuesync.config import Settings
 from issuesync.domain.integration import IntegrationSpec
 from issuesync.domain.replica import UserRef
 from issuesync.engine.runtime.runner import SyncRunner
 from issuesync.errors import InvalidInputError
+from issuesync.services import Services
+from issuesync.store.principals import Principal
 from issuesync.store.sync import ConnectorRow, MessageRow
 from issuesync.store.users import User
 from issuesync.trackers.adapter import IssueDraft
@@ -39,7 +41,7 @@ def _node(home: Path, shared: Path) -> Services:
     return services
 
 
-def _body(local: str, partner: str, send: Path, receive: Path) -> dict[str, object]:
+def _body(local: str, partner: str, send: Path, receive: Path) -> dict[str, Any]:
     return {
         "summary": f"{local} <> {partner} (distributed)",
         "distributed": True,
@@ -69,7 +71,7 @@ def _set_up(services: Services, local: str, body: dict[str, object]) -> LocalAda
             IntegrationSpec.model_validate(body),
             actor="admin",
             secrets=services.secrets,
-            project_exists=project_checker(uow.session),
+            project_exists=project_checker(services),
             places=services.queue_places,
         )
         set_running(uow.session, row.key, running=True, actor="admin")
@@ -130,7 +132,7 @@ def test_a_distributed_integration_needs_file_queues(tmp_path: Path) -> None:
     services = _node(tmp_path / "home", tmp_path)
     try:
         body = _body("PA", "PB", tmp_path / "s", tmp_path / "r")
-        body["firstConnector"]["connection"]["connector"] = None  # type: ignore[index]
+        body["firstConnector"]["connection"]["connector"] = None
         with services.uow_factory() as uow, pytest.raises(InvalidInputError) as refused:
             create_integration(
                 uow.session,

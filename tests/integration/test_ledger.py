@@ -13,10 +13,10 @@ from sqlalchemy import event
 from sync_helpers import Pair, integration_pair
 from tracker_helpers import create_issue
 
-from issuesync.app import Services
 from issuesync.domain.message import TraceType
 from issuesync.engine.pipeline import incoming, outgoing
 from issuesync.engine.pipeline.ledger import SyncLedger
+from issuesync.services import Services
 from issuesync.store.sync import SyncInfo, TraceRow
 
 

@@ -12,10 +12,10 @@ from sqlalchemy import func, select
 from sync_helpers import Pair, integration_pair
 from tracker_helpers import create_issue
 
-from issuesync.app import Services
 from issuesync.engine.pipeline import outgoing
 from issuesync.engine.runtime.runner import SyncRunner
 from issuesync.engine.transports.base import Transport
+from issuesync.services import Services
 from issuesync.store.sync import MessageRow, TraceRow
 from issuesync.trackers.adapter import CreatedIssue, NewIssue, Tracker
 from issuesync.trackers.local.models import Comment, Issue, Project
@@ -66,7 +66,7 @@ def _route_tracker(engine: SyncRunner, connector_id: int) -> Counting:
     route = engine.route(connector_id)
     assert route is not None
     counting = Counting(route.tracker)
-    route.tracker = counting  # type: ignore[assignment]
+    route.tracker = counting
     return counting
 
 
@@ -126,7 +126,7 @@ def test_a_crash_before_the_batch_commits_makes_no_duplicate(pair: Pair) -> None
     route = pair.engine.route(pair.second_id)
     assert route is not None
     crashing = CrashingOnce(route.transport)
-    route.transport = crashing  # type: ignore[assignment]
+    route.transport = crashing
 
     pair.settle()  # the first batch's commit fails after the tracker made the twins
     pair.settle()

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Iterator
+from typing import Any
 
 import httpx
 import pytest
@@ -10,7 +11,6 @@ from sqlalchemy import select
 from sync_helpers import Pair, integration_pair, local_body, make_project_admin
 from tracker_helpers import API, create_issue, transition_id
 
-from issuesync.app import Services
 from issuesync.application.integrations import connector_by_key
 from issuesync.application.syncinfo import import_sync_info
 from issuesync.domain.diff import Winner
@@ -19,6 +19,7 @@ from issuesync.engine.pipeline.resync import ResyncRequest, request_resync
 from issuesync.engine.tasks import get_task, task_json
 from issuesync.engine.transports import queues
 from issuesync.errors import InvalidInputError, TrackerOfflineError
+from issuesync.services import Services
 from issuesync.store.base import now_ms
 from issuesync.store.sync import ConflictRow, MessageRow, SyncInfo
 
@@ -130,7 +131,7 @@ class Offline:
         self.tracker = tracker
         self.down = True
 
-    def __getattr__(self, name: str) -> object:
+    def __getattr__(self, name: str) -> Any:  # whatever the tracker has: a Tracker too
         attribute = getattr(self.tracker, name)
         if not callable(attribute) or not self.down or name == "close":
             return attribute
@@ -146,7 +147,7 @@ def test_messages_wait_offline_while_the_tracker_is_down_and_apply_in_order(pair
     route = pair.engine.route(pair.second_id)
     assert route is not None
     switch = Offline(route.tracker)
-    route.tracker = switch  # type: ignore[assignment]
+    route.tracker = switch
     key = create_issue(pair.client, "PA", "While B is down")
     pair.engine.step()
     pair.edit(key, summary="Edited while B is down")

@@ -2,7 +2,7 @@
 
 ``vm``: both connectors live in this issuesync; a message goes straight into
 the partner's receive queue, in the sender's transaction. ``file``: see
-``engine/transports/file/``. Blobs (attachment content) are content-addressed
+``engine/transports/file.py``. Blobs (attachment content) are content-addressed
 by sha256 and checked against the message's checksum when they are read.
 """
 
@@ -17,6 +17,7 @@ from typing import Protocol
 from sqlalchemy.orm import Session
 
 from issuesync.domain.message import Message
+from issuesync.engine.connectors import ConnectorConfig
 from issuesync.engine.transports import queues
 from issuesync.errors import TrackerRejectedError
 from issuesync.store.blobs import BlobStore
@@ -75,6 +76,15 @@ class Transport(Protocol):
         now: int,
     ) -> None:
         """:meth:`deliver` for many messages at once."""
+        ...
+
+
+class TransportFactory(Protocol):
+    """Gives a route its transport, carrying attachment content through ``blobs``
+    (``factory.QueueTransports`` is the one issuesync uses)."""
+
+    def __call__(self, config: ConnectorConfig, blobs: BlobArea, /) -> Transport:
+        """The transport of ``config``'s routes."""
         ...
 
 

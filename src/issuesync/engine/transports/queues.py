@@ -11,7 +11,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
 
-from sqlalchemy import delete, func, select, update
+from sqlalchemy import Select, delete, func, select, update
 from sqlalchemy.orm import Session
 
 from issuesync.domain.message import (
@@ -142,6 +142,15 @@ class Pending:
     issue_key: str
     sequence_id: int
     body: str
+
+
+def rows(connector_id: int, queue: str) -> Select[MessageRow]:
+    """A query of a connector's messages in one queue, oldest first."""
+    return (
+        select(MessageRow)
+        .where(MessageRow.connector_id == connector_id, MessageRow.queue == queue)
+        .order_by(MessageRow.id)
+    )
 
 
 def pending(session: Session, connector_id: int, limit: int) -> list[Pending]:

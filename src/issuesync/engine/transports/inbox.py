@@ -1,9 +1,12 @@
-"""The receive side of the file queues: arrived files are taken into RECEIVE, checked, and
-indexed in the receive queue; what is not a message for the connector is set aside."""
+"""The file transport's inbox: arrived files are taken from the exchange folder into
+``RECEIVE``, read, checked and indexed in the receive queue (once per message uuid), their
+blobs pulled and verified; a file with a message's name that is not a message for the
+connector is set aside in ``RECEIVE/invalid`` with a ``.reason.txt``."""
 
 from __future__ import annotations
 
 import logging
+import re
 from pathlib import Path
 
 from sqlalchemy import select
@@ -11,9 +14,8 @@ from sqlalchemy import select
 from issuesync.domain.integration import connector_key_base
 from issuesync.domain.message import InvalidMessageError, Message, ReceiveState
 from issuesync.engine.transports import queues
-from issuesync.engine.transports.file.disk import (
+from issuesync.engine.transports.fileops import (
     copy_verified,
-    digest,
     is_folder,
     is_regular,
     make_folders,
@@ -21,28 +23,31 @@ from issuesync.engine.transports.file.disk import (
     read_regular,
     remove,
     resolved,
+    sha256_of,
     write_atomic,
 )
-from issuesync.engine.transports.file.folders import QueueFolders
-from issuesync.engine.transports.file.following import place
-from issuesync.engine.transports.file.invalid import survey, unused
-from issuesync.engine.transports.file.layout import (
+from issuesync.engine.transports.filing import place
+from issuesync.engine.transports.folders import (
     BLOBS,
     EXCHANGE_FOLDERS,
     MAX_ISSUE_KEY,
-    MESSAGE_ID,
     REASON_SUFFIX,
     RECEIVE,
     RECEIVE_FOLDERS,
     SHA256,
     STATE_FOLDERS,
+    QueueFolders,
     message_file_name,
+    survey,
+    unused_path,
 )
 from issuesync.store.base import now_ms
 from issuesync.store.sync import MessageRow
 
-log = logging.getLogger(__name__)
+# The file transport's one logger, whichever of its modules speaks: operators filter on it.
+log = logging.getLogger("issuesync.engine.transports.file")
 
+_MESSAGE_ID = re.compile(r"^[A-Za-z0-9-]{1,36}$")
 _MAX_MESSAGE_BYTES = 64 * 1024 * 1024  # attachments travel as blobs, never inside a message
 
 
@@ -149,7 +154,7 @@ def _refusal(queue: QueueFolders, message: Message) -> str | None:
     config = queue.config
     if not addressed_to(message.to_connector, config.key, config.project_key):
         return f"addressed to connector '{message.to_connector}', not '{config.key}'"
-    if not MESSAGE_ID.match(message.id):
+    if not _MESSAGE_ID.match(message.id):
         return "id: not a message id (up to 36 letters, digits and '-')"
     if not message.source_issue_key or len(message.source_issue_key) > MAX_ISSUE_KEY:
         return f"sourceIssueKey: must have 1 to {MAX_ISSUE_KEY} characters"
@@ -161,7 +166,7 @@ def _refusal(queue: QueueFolders, message: Message) -> str | None:
 
 def _refuse(queue: QueueFolders, path: Path, reason: str) -> None:
     """Set a file with a message's name, but not a message for us, aside in ``invalid``."""
-    target = unused(queue.folder / STATE_FOLDERS[ReceiveState.INVALID] / path.name)
+    target = unused_path(queue.folder / STATE_FOLDERS[ReceiveState.INVALID] / path.name)
     write_atomic(target.with_name(target.name + REASON_SUFFIX), f"{reason}\n".encode())
     move(path, target)
     log.warning(
@@ -180,7 +185,7 @@ def _pull_blobs(queue: QueueFolders, message: Message) -> None:
         if not is_regular(source):
             continue  # the incoming route refuses the message until it arrives
         if queue.blobs.has(blob.checksum):
-            verified = digest(source) == blob.checksum
+            verified = sha256_of(source) == blob.checksum
         else:
             # The transit area may be a symlink to another disk: its real folder.
             area = resolved(queue.blobs.store.path(blob.checksum))

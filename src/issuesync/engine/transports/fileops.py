@@ -1,9 +1,15 @@
-"""File operations of the file queues that never follow a symlink.
+"""File operations of the file transport that never follow a symlink and never leave half a file.
 
-A file is read only if it is a regular file itself (``O_NOFOLLOW``, ``lstat``);
-a file appears complete and synced, or not at all (a temporary file renamed);
-a folder is made ``0700`` (plus its parent's group permissions where it is
-shared) and never through a symlink in its place.
+In the folders it works on, the engine moves, renames, copies and deletes nothing
+but regular files; it never follows a symlink (``O_NOFOLLOW``, ``lstat``) and
+never writes through a folder that is a symlink. A file appears complete and
+synced or not at all (:func:`atomic_writer`), a blob only with the content its
+sha256 names (:func:`copy_verified`).
+
+Files the engine creates are ``0600`` and its folders ``0700``. In an exchange
+folder (which another node's service user may have to read) a new file or
+folder also gets the group permissions of the folder it is made in, and never
+any for others: an operator shares a folder by giving it a group (``2770``).
 """
 
 from __future__ import annotations
@@ -12,22 +18,21 @@ import contextlib
 import errno
 import hashlib
 import os
-import re
 import stat
 import uuid
 from collections.abc import Iterator
 from pathlib import Path
 from typing import IO
 
+_CHUNK = 1024 * 1024
 FILE_MODE = 0o600
-FOLDER_MODE = 0o700
-CHUNK = 1024 * 1024
-# What atomic_writer makes of a file's name: ``.<name>.<hex>.tmp``.
-TEMPORARY = re.compile(r"^\.(.+)\.[0-9a-f]{1,32}\.tmp\Z")
+_FOLDER_MODE = 0o700
+
+
+# --- what a path is, never following a symlink -----------------------------------------------
 
 
 def lstat_mode(path: Path) -> int | None:
-    """The mode of ``path`` itself (a symlink's own), or None when nothing is there."""
     try:
         return os.lstat(path).st_mode
     except (FileNotFoundError, NotADirectoryError):
@@ -47,8 +52,10 @@ def is_folder(path: Path) -> bool:
 
 
 def resolved(path: Path) -> Path:
-    """``path`` with its symlinks followed (it need not exist)."""
     return path.resolve(strict=False)
+
+
+# --- file operations -------------------------------------------------------------------------
 
 
 def make_folders(folder: Path, *, shared: bool = False) -> None:
@@ -62,11 +69,11 @@ def make_folders(folder: Path, *, shared: bool = False) -> None:
         make_folders(folder.parent, shared=shared)
         group = folder.parent.stat().st_mode & 0o070 if shared else 0
         try:
-            folder.mkdir(FOLDER_MODE)
+            folder.mkdir(_FOLDER_MODE)
         except FileExistsError:
             pass  # made meanwhile: checked below
         else:
-            _set_mode(folder, FOLDER_MODE | group)
+            _set_mode(folder, _FOLDER_MODE | group)
         mode = lstat_mode(folder)
     if mode is None or not stat.S_ISDIR(mode):
         raise NotADirectoryError(
@@ -99,16 +106,16 @@ def read_regular(path: Path, limit: int) -> bytes | None:
     return None if len(content) > limit else content
 
 
-def digest(path: Path) -> str | None:
+def sha256_of(path: Path) -> str | None:
     """The sha256 of a regular file (never through a symlink); None when it cannot be read."""
-    found = hashlib.sha256()
+    digest = hashlib.sha256()
     try:
         with os.fdopen(_open_regular(path), "rb") as stream:
-            while chunk := stream.read(CHUNK):
-                found.update(chunk)
+            while chunk := stream.read(_CHUNK):
+                digest.update(chunk)
     except OSError:
         return None
-    return found.hexdigest()
+    return digest.hexdigest()
 
 
 def remove(path: Path) -> None:
@@ -137,7 +144,6 @@ def atomic_writer(target: Path, mode: int = FILE_MODE) -> Iterator[IO[bytes]]:
 
 
 def write_atomic(target: Path, content: bytes, mode: int = FILE_MODE) -> None:
-    """Write ``content`` to ``target`` with :func:`atomic_writer`."""
     with atomic_writer(target, mode) as out:
         out.write(content)
 
@@ -148,13 +154,13 @@ class _ChecksumMismatchError(Exception):
 
 def copy_verified(source: Path, target: Path, checksum: str, mode: int = FILE_MODE) -> bool:
     """Copy ``source`` (a regular file) to ``target`` atomically if its sha256 is ``checksum``."""
-    found = hashlib.sha256()
+    digest = hashlib.sha256()
     try:
         with os.fdopen(_open_regular(source), "rb") as stream, atomic_writer(target, mode) as out:
-            while chunk := stream.read(CHUNK):
-                found.update(chunk)
+            while chunk := stream.read(_CHUNK):
+                digest.update(chunk)
                 out.write(chunk)
-            if found.hexdigest() != checksum:
+            if digest.hexdigest() != checksum:
                 raise _ChecksumMismatchError  # noqa: TRY301 - it aborts the atomic writer
     except _ChecksumMismatchError:
         return False
@@ -176,7 +182,7 @@ def move(source: Path, target: Path) -> None:
         if exc.errno != errno.EXDEV:
             raise
         with os.fdopen(_open_regular(source), "rb") as stream, atomic_writer(target) as out:
-            while chunk := stream.read(CHUNK):
+            while chunk := stream.read(_CHUNK):
                 out.write(chunk)
         remove(source)
         return

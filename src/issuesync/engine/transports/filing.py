@@ -1,5 +1,6 @@
-"""Files follow their rows: a received message's file moves to the folder of its state,
-archived and discarded files are pruned as the rows are, and a crash's leftovers go."""
+"""The file transport's filing: each received message's file follows its row to the folder
+of its state, archived and discarded files are pruned as the rows are (``advanced``
+settings), and temporary files a crash left are removed."""
 
 from __future__ import annotations
 
@@ -14,24 +15,27 @@ from sqlalchemy import select
 
 from issuesync.domain.message import ReceiveState
 from issuesync.engine.transports import queues
-from issuesync.engine.transports.file.disk import is_folder, is_regular, move, remove, write_atomic
-from issuesync.engine.transports.file.folders import QueueFolders, queue_rows
-from issuesync.engine.transports.file.invalid import survey
-from issuesync.engine.transports.file.layout import (
+from issuesync.engine.transports.fileops import is_folder, is_regular, move, remove, write_atomic
+from issuesync.engine.transports.folders import (
     BLOBS,
-    DISPOSABLE,
     RECEIVE,
     SEND,
     SEND_ERROR,
     STATE_FOLDERS,
+    QueueFolders,
     folder_for,
     is_temporary,
     message_file_name,
     parse_name,
-    safe,
+    path_component,
+    survey,
 )
 from issuesync.store.base import now_ms
 from issuesync.store.sync import MessageBody, MessageRow
+
+# Folders people may empty by hand (seed 002), and that retention prunes: a file
+# missing there is not written again.
+_DISPOSABLE = frozenset({ReceiveState.ARCHIVE, ReceiveState.DISCARD})
 
 
 @dataclass
@@ -52,7 +56,7 @@ class Follower:
         since = None if full or self.watermark is None else self.watermark - self.lookback_ms
         moved, newest, after = 0, self.watermark or 0, 0
         while True:
-            query = queue_rows(queue.config.id, queues.RECEIVE).where(MessageRow.id > after)
+            query = queues.rows(queue.config.id, queues.RECEIVE).where(MessageRow.id > after)
             if since is not None:
                 query = query.where(MessageRow.updated_ms >= since)
             rows = queue.load(query)  # without their bodies
@@ -106,7 +110,7 @@ def place(
     source = next((path for path in candidates if is_regular(path)), None)
     if source is not None:
         move(source, target)
-    elif state in DISPOSABLE or row_id is None:
+    elif state in _DISPOSABLE or row_id is None:
         return 0
     else:  # deleted by hand while it still matters: the row holds the message
         with queue.uow_factory(readonly=True) as uow:
@@ -116,7 +120,7 @@ def place(
         if body is None:
             return 0
         write_atomic(target, body.encode())
-    touched.add((state, safe(issue_key)))
+    touched.add((state, path_component(issue_key)))
     return 1
 
 

@@ -1,7 +1,39 @@
-"""The ``file`` transport: what the engine calls (deliver, pump), and the pump's order."""
+"""The ``file`` transport: messages as ``.bac`` files in Backbone's folders (seed 002).
+
+Each connector has its folder of ``SEND`` and ``RECEIVE`` folders (``folders.py``
+draws it). A connector's send queue path and its partner's receive queue path
+name one exchange folder, relative to ``<home>/data/default`` or absolute (two
+homes sharing a folder). Attachment content travels beside the messages, in
+``<exchange>/blobs/<sha256>``, and is copied there before the message.
+
+The database is the index. :meth:`FileTransport.deliver` only adds a send row
+in the sender's transaction, so a crash before the commit leaves nothing on
+disk. :meth:`FileTransport.pump` then makes the files follow the rows. A file's
+name comes from its message and its folder from its state, so a step redone
+after a crash overwrites the same file, and the receiver drops a second copy by
+uuid.
+
+A pump does three jobs, each in its module: ``outbox.py`` writes the send
+queue's files and hands them over, ``inbox.py`` takes arrived files in and
+indexes them, ``filing.py`` moves files after their rows' states and prunes
+them; this module is the transport the engine calls and the pump's order.
+
+What the engine touches. Each pump first resolves the queue folders (symlinks
+followed) and stops, touching nothing, when one is outside the queue roots
+(:class:`~issuesync.engine.connectors.QueuePlaces`); it then works on the
+resolved folders only, through ``fileops.py`` (no symlink followed, no half
+file, ``0600``/``0700``). Only its own regular files are moved: its messages,
+its blobs (``blobs/<sha256>``, verified) and its temporary files. Anything else
+(another name, a symlink, a folder, a FIFO, a device) stays where it is and is
+reported: in the route's status, in one warning per entry, and by ``messages
+list --state invalid``. A file with a message's name whose content is not a
+message for this connector is ours by its name: it is set aside in
+``RECEIVE/invalid`` with a ``.reason.txt``.
+"""
 
 from __future__ import annotations
 
+import logging
 from collections.abc import Sequence
 from pathlib import Path
 
@@ -11,14 +43,23 @@ from issuesync.domain.message import Message
 from issuesync.engine.connectors import ConnectorConfig, QueuePlaces
 from issuesync.engine.transports import queues
 from issuesync.engine.transports.base import BlobArea
-from issuesync.engine.transports.file.disk import resolved
-from issuesync.engine.transports.file.folders import QueueFolders
-from issuesync.engine.transports.file.following import Follower
-from issuesync.engine.transports.file.invalid import InvalidFile, list_invalid, report
-from issuesync.engine.transports.file.layout import connector_folder
-from issuesync.engine.transports.file.receiving import index, take_in
-from issuesync.engine.transports.file.sending import send
+from issuesync.engine.transports.fileops import resolved
+from issuesync.engine.transports.filing import Follower
+from issuesync.engine.transports.folders import (
+    InvalidFile,
+    QueueFolders,
+    connector_folder,
+    list_invalid,
+)
+from issuesync.engine.transports.inbox import index, take_in
+from issuesync.engine.transports.outbox import send
+from issuesync.errors import ConfigurationError
 from issuesync.store.uow import UnitOfWorkFactory
+
+log = logging.getLogger(__name__)
+
+_MAX_LEFT_SHOWN = 10  # entries left in a folder that the route's status names
+_MAX_STATUS = 2000  # characters of the status that the pump writes
 
 
 class FileTransport:
@@ -38,6 +79,7 @@ class FileTransport:
         lookback_ms: int = 60_000,
         reconcile_ms: int = 600_000,
     ) -> None:
+        self.home = home
         self.config = config
         self.blobs = blobs
         places = QueuePlaces.of(home, roots)
@@ -99,10 +141,6 @@ class FileTransport:
         self._report(problems)
         return moved
 
-    def _report(self, problems: list[str]) -> None:
-        left = [entry for entries in self.folders.left.values() for entry in entries]
-        report(self.config.key, problems, left, self._warned)
-
     def _locate_folders(self) -> str | None:
         """Resolve the connector's folders, symlinks followed; why they stop, if they do."""
         folders = self.folders
@@ -131,3 +169,33 @@ class FileTransport:
         folders.data = resolved(folders.places.data)
         folders.outbox, folders.inbox = found
         return None
+
+    def _report(self, problems: list[str]) -> None:
+        """Warn once per problem and per entry left in place; raise them for the status."""
+        left = [entry for entries in self.folders.left.values() for entry in entries]
+        current = {f"{entry.path} ({entry.what})" for entry in left} | set(problems)
+        for text in sorted(current - self._warned):
+            if text in problems:
+                log.warning("file queue of %s: %s", self.config.key, text)
+            else:
+                log.warning(
+                    "file queue of %s: %s is not the engine's: left where it is",
+                    self.config.key,
+                    text,
+                )
+        self._warned = current
+        if not problems and not left:
+            return
+        parts = list(dict.fromkeys(problems))
+        if left:
+            shown = ", ".join(f"{e.path} ({e.what})" for e in left[:_MAX_LEFT_SHOWN])
+            more = f" and {len(left) - _MAX_LEFT_SHOWN} more" if len(left) > _MAX_LEFT_SHOWN else ""
+            parts.append(
+                f"Left where they are, not the engine's ({len(left)}): {shown}{more}. "
+                "Only files named <issueKey>_<sequenceId>_<uuid>.bac are taken in; "
+                "remove the others"
+            )
+        text = "; ".join(parts)
+        if len(text) > _MAX_STATUS:
+            text = text[: _MAX_STATUS - 1] + "…"
+        raise ConfigurationError(text)

@@ -1,5 +1,6 @@
-"""The send side of the file queues: a message file is written, its blobs beside it, and
-handed to the exchange folder; what cannot be is parked in ``SEND/error``."""
+"""The file transport's outbox: each new message of the send queue is written as a file,
+its blobs beside it, and handed to the exchange folder; what cannot be is parked in
+``SEND/error`` (where a person sees it, as in Backbone) and its row set to ``error``."""
 
 from __future__ import annotations
 
@@ -11,7 +12,7 @@ from sqlalchemy.orm import selectinload
 
 from issuesync.domain.message import InvalidMessageError, Message, SendState
 from issuesync.engine.transports import queues
-from issuesync.engine.transports.file.disk import (
+from issuesync.engine.transports.fileops import (
     copy_verified,
     is_regular,
     make_folders,
@@ -19,23 +20,24 @@ from issuesync.engine.transports.file.disk import (
     remove,
     write_atomic,
 )
-from issuesync.engine.transports.file.folders import QueueFolders, queue_rows
-from issuesync.engine.transports.file.layout import (
+from issuesync.engine.transports.folders import (
     BLOBS,
     SEND,
     SEND_ERROR,
     SHA256,
+    QueueFolders,
     message_file_name,
 )
 from issuesync.store.base import now_ms
 from issuesync.store.sync import MessageRow
 
-log = logging.getLogger(__name__)
+# The file transport's one logger, whichever of its modules speaks: operators filter on it.
+log = logging.getLogger("issuesync.engine.transports.file")
 
 
 def send(queue: QueueFolders, problems: list[str]) -> int:
     """Write the send queue's new messages to the exchange folder; returns how many."""
-    query = queue_rows(queue.config.id, queues.SEND).where(MessageRow.state == SendState.NEW)
+    query = queues.rows(queue.config.id, queues.SEND).where(MessageRow.state == SendState.NEW)
     rows = queue.load(query.options(selectinload(MessageRow.content)))
     if not rows:
         return 0
