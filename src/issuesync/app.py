@@ -177,10 +177,10 @@ def create_app(services: Services) -> FastAPI:
         ErrorShapes,
         UnexpectedErrors,
         install_error_handlers,
-        jira_error,
     )
     from issuesync.api.guard import RequestGuard  # noqa: PLC0415
     from issuesync.api.health import DatabaseProbe  # noqa: PLC0415
+    from issuesync.api.jira.errors import JIRA  # noqa: PLC0415
     from issuesync.api.jira.routers import JIRA_PREFIX  # noqa: PLC0415
 
     app = FastAPI(
@@ -190,8 +190,8 @@ def create_app(services: Services) -> FastAPI:
     )
     app.state.services = services
     shapes = ErrorShapes()
-    shapes.register(JIRA_PREFIX, jira_error)
-    shapes.register("/secure/attachment", jira_error)
+    shapes.register(JIRA_PREFIX, JIRA)
+    shapes.register("/secure/attachment", JIRA)
     backbone.install(app, shapes)
     install_error_handlers(app, shapes)
     settings = services.settings

@@ -24,6 +24,7 @@ from integration_helpers import (
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
+from issuesync.api.backbone.errors import BACKBONE
 from issuesync.app import Services
 from issuesync.application.integration_json import status_json
 from issuesync.application.integrations import (
@@ -326,7 +327,7 @@ def test_an_unknown_local_project_names_the_field(services: Services) -> None:
     make_projects(services, "PB")
     with pytest.raises(InvalidInputError) as raised:
         create(services, local_body("PX", "PB"))
-    assert raised.value.status_code == 400
+    assert BACKBONE.status(raised.value) == 400
     assert "firstConnector.projectKey" in raised.value.field_errors
     assert "PX" in raised.value.field_errors["firstConnector.projectKey"]
     with pytest.raises(InvalidInputError) as raised:
@@ -391,7 +392,7 @@ def test_a_synchronized_pair_cannot_be_synchronized_again(services: Services) ->
     for body in (local_body("PA", "PB"), local_body("PB", "PA")):
         with pytest.raises(ConflictError) as raised:
             create(services, body)
-        assert raised.value.status_code == 409
+        assert BACKBONE.status(raised.value) == 409
         assert "INT-1" in raised.value.message
     # Another pair with one of the projects is fine, and so is a remote project of that key.
     create(services, local_body("PA", "PC"))

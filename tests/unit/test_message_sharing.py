@@ -10,12 +10,12 @@ from issuesync.domain.message import (
     SHARED_MIN_CHARS,
     ChangeAction,
     CommentChange,
-    InvalidMessageError,
     Message,
     MessageKind,
     ReplicaEnvelope,
 )
 from issuesync.domain.replica import CustomFieldValue, HubComment, HubIssue, ProjectRef, Replica
+from issuesync.errors import InvalidMessageError
 
 LONG = "a long text " * 3_000
 NOTES = "notes that go on " * 100

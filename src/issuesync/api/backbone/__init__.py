@@ -2,33 +2,21 @@
 
 from __future__ import annotations
 
-from collections.abc import Mapping
-
 from fastapi import FastAPI
 from fastapi.routing import APIRoute
 
 from issuesync.api.backbone.board import StatusBoard
+from issuesync.api.backbone.errors import BACKBONE, backbone_error
 from issuesync.api.backbone.routers import BACKBONE_PREFIX, PREFIXES, SHORT_PREFIX, build_router
 from issuesync.api.errors import ErrorShapes
 
 
-def backbone_error(status: int, message: str, field_errors: Mapping[str, str]) -> object:
-    """Errors as Atlassian's REST plugins answer them: ``{"status-code": 404, "message": ...}``.
-
-    A 400 for a wrong body also names each wrong field under ``errors``.
-    """
-    body: dict[str, object] = {"status-code": status, "message": message}
-    if field_errors:
-        body["errors"] = dict(field_errors)
-    return body
-
-
 def install(app: FastAPI, shapes: ErrorShapes) -> None:
-    """What the routes need of their app: the status board, and Backbone's error shape."""
+    """What the routes need of their app: the status board, and Backbone's errors."""
     services = app.state.services
     app.state.backbone_board = StatusBoard(services.uow_factory, home=services.settings.home)
     for prefix in PREFIXES:
-        shapes.register(prefix, backbone_error)
+        shapes.register(prefix, BACKBONE)
 
 
 def include_routes(app: FastAPI) -> None:

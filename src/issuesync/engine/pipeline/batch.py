@@ -28,7 +28,6 @@ from sqlalchemy.orm import Session
 from issuesync.domain.mapping import COMMENT
 from issuesync.domain.message import (
     ChangeAction,
-    InvalidMessageError,
     Message,
     MessageKind,
     ReceiveState,
@@ -47,7 +46,7 @@ from issuesync.engine.pipeline.creating import (
 )
 from issuesync.engine.pipeline.route import Route, infos_by_local, shadow_text
 from issuesync.engine.transports import queues
-from issuesync.errors import IssueSyncError, TrackerOfflineError
+from issuesync.errors import InvalidMessageError, IssueSyncError, TrackerOfflineError
 from issuesync.store.base import insert_many, now_ms, table_of, update_rows
 from issuesync.store.sync import SyncInfo, TraceRow
 from issuesync.trackers.adapter import CommentDraft, CreatedIssue, NewIssue

@@ -22,7 +22,8 @@ from __future__ import annotations
 import json
 import logging
 from collections import defaultdict
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 
 from sqlalchemy import select
@@ -30,12 +31,7 @@ from sqlalchemy.orm import Session
 
 from issuesync.domain.diff import FieldConflict, IncomingPlan, Winner, incoming_plan
 from issuesync.domain.mapping import STATUS, Shadow
-from issuesync.domain.message import (
-    InvalidMessageError,
-    Message,
-    MessageKind,
-    ReceiveState,
-)
+from issuesync.domain.message import Message, MessageKind, ReceiveState
 from issuesync.domain.replica import (
     FieldValue,
     Replica,
@@ -69,7 +65,10 @@ from issuesync.engine.pipeline.subobjects import (
 from issuesync.engine.transports import queues
 from issuesync.errors import (
     InvalidInputError,
+    InvalidMessageError,
+    IssueMissingError,
     NotFoundError,
+    PerIssueError,
     PermissionDeniedError,
     TrackerOfflineError,
     TrackerRejectedError,
@@ -80,12 +79,11 @@ from issuesync.store.sync import ConflictRow, MessageRow, SyncInfo, TraceRow
 log = logging.getLogger(__name__)
 
 
-class IssueMissingError(Exception):
-    """The message needs an issue that is not linked yet (a sub-task's parent)."""
+class ConflictPendingError(PerIssueError):
+    """Both sides changed a field and nobody has picked a side: the message waits in
+    ``error`` with its conflicts recorded, until a person decides them."""
 
-
-class ConflictPendingError(Exception):
-    """Both sides changed a field and nobody has picked a side."""
+    state = ReceiveState.ERROR
 
     def __init__(self, conflicts: list[FieldConflict]) -> None:
         names = ", ".join(
@@ -189,19 +187,33 @@ def _handle(route: Route, item: queues.Pending) -> str:  # noqa: PLR0911 - one r
     if message.sequence_id > expected and message.kind is not MessageKind.RESYNC:
         return _gap(route, item, expected)
     try:
-        _apply(route, item, message)
-    except TrackerOfflineError as exc:
+        with _refusals_of_this_issue():
+            _apply(route, item, message)
+    except TrackerOfflineError as exc:  # the run stops: the tracker is down for every issue
         return _finish(route, item, ReceiveState.OFFLINE, exc.message)
-    except IssueMissingError as exc:
-        return _finish(route, item, ReceiveState.ISSUE_MISSING, str(exc))
-    except ConflictPendingError as exc:
-        _record_conflicts(route, item, message, exc.conflicts)
-        return _finish(route, item, ReceiveState.ERROR, str(exc))
-    # A permission the sync user lacks concerns this issue's change, not the route: the
-    # others go on, and this one is retried once the right is granted (``messages retry``).
-    except (TrackerRejectedError, NotFoundError, InvalidInputError, PermissionDeniedError) as exc:
-        return _finish(route, item, ReceiveState.ERROR, exc.describe())
+    except PerIssueError as exc:
+        if isinstance(exc, ConflictPendingError):
+            _record_conflicts(route, item, message, exc.conflicts)
+        return _finish(route, item, exc.state, exc.describe())
     return ReceiveState.ARCHIVE
+
+
+@contextmanager
+def _refusals_of_this_issue() -> Iterator[None]:
+    """A tracker's answer to the write of one issue that refuses this issue's change.
+
+    Adapters answer as their tracker's API does (``trackers/adapter.py``): an issue
+    that is not there is a ``NotFoundError``, a permission the sync user lacks a
+    ``PermissionDeniedError``, a value it cannot take an ``InvalidInputError``. Each
+    concerns this issue's change, not the route: it parks as the tracker's refusal,
+    the other issues go on, and this one is retried once it is fixed (``messages
+    retry``). An ``AuthenticationError`` is not among them: the sync user's
+    credentials are the whole route's.
+    """
+    try:
+        yield
+    except (NotFoundError, PermissionDeniedError, InvalidInputError) as exc:
+        raise TrackerRejectedError(exc.describe(), field_errors=exc.field_errors) from exc
 
 
 def _gap(route: Route, item: queues.Pending, expected: int) -> str:

@@ -58,7 +58,7 @@ from issuesync.engine.runtime import presence
 from issuesync.engine.tasks import RESYNC, pending_tasks
 from issuesync.engine.transports import queues
 from issuesync.engine.transports.base import BlobArea, Transport, VmTransport
-from issuesync.errors import IssueSyncError, StoreError, TrackerOfflineError
+from issuesync.errors import IssueSyncError, RetryableError, StoreError, TrackerOfflineError
 from issuesync.health import ENGINE
 from issuesync.store.base import now_ms
 from issuesync.store.sync import (
@@ -563,10 +563,14 @@ class SyncRunner:
             slot.failing.add(failure)
             self._report(slot.route.id, online=False, **{details: exc.message})
             return -1
-        except IssueSyncError as exc:
+        except RetryableError as exc:  # a busy or full store, say: try again, when it says
             slot.failing.add(failure)
-            if exc.retry_after_s is not None:  # a busy or full store: try again after this
+            if exc.retry_after_s is not None:
                 slot.retry_after_ms = exc.retry_after_s * 1000
+            self._report(slot.route.id, **{details: exc.message})
+            return -1
+        except IssueSyncError as exc:  # fatal (or refused): the run ends and says why
+            slot.failing.add(failure)
             self._report(slot.route.id, **{details: exc.message})
             return -1
         except Exception as exc:

@@ -59,11 +59,11 @@ from sqlalchemy import Select, select
 from sqlalchemy.orm import Session, selectinload
 
 from issuesync.domain.integration import connector_key_base
-from issuesync.domain.message import InvalidMessageError, Message, ReceiveState, SendState
+from issuesync.domain.message import Message, ReceiveState, SendState
 from issuesync.engine.connectors import ConnectorConfig, QueuePlaces
 from issuesync.engine.transports import queues
 from issuesync.engine.transports.base import BlobArea
-from issuesync.errors import ConfigurationError
+from issuesync.errors import ChecksumMismatchError, ConfigurationError, InvalidMessageError
 from issuesync.store.base import now_ms
 from issuesync.store.sync import MessageBody, MessageRow
 from issuesync.store.uow import UnitOfWorkFactory
@@ -881,10 +881,6 @@ def _write_atomic(target: Path, content: bytes, mode: int = _FILE_MODE) -> None:
         out.write(content)
 
 
-class _ChecksumMismatchError(Exception):
-    """The copied content is not what its name says."""
-
-
 def _copy_verified(source: Path, target: Path, checksum: str, mode: int = _FILE_MODE) -> bool:
     """Copy ``source`` (a regular file) to ``target`` atomically if its sha256 is ``checksum``."""
     digest = hashlib.sha256()
@@ -894,8 +890,9 @@ def _copy_verified(source: Path, target: Path, checksum: str, mode: int = _FILE_
                 digest.update(chunk)
                 out.write(chunk)
             if digest.hexdigest() != checksum:
-                raise _ChecksumMismatchError  # noqa: TRY301 - it aborts the atomic writer
-    except _ChecksumMismatchError:
+                # Raised to abort the atomic writer: the target never appears.
+                raise ChecksumMismatchError(f"{source} is not {checksum}")  # noqa: TRY301
+    except ChecksumMismatchError:
         return False
     return True
 
