@@ -160,7 +160,7 @@ def _handle(route: Route, item: queues.Pending) -> str:  # noqa: PLR0911 - one r
     try:
         message = Message.loads(item.body)
     except InvalidMessageError as exc:
-        return _finish(route, item, ReceiveState.INVALID, str(exc))
+        return _finish(route, item, exc.state, exc.describe())
     if message.kind is MessageKind.RESPONSE:
         _link_response(route, item, message)
         return ReceiveState.ARCHIVE
@@ -200,16 +200,8 @@ def _handle(route: Route, item: queues.Pending) -> str:  # noqa: PLR0911 - one r
 
 @contextmanager
 def _refusals_of_this_issue() -> Iterator[None]:
-    """A tracker's answer to the write of one issue that refuses this issue's change.
-
-    Adapters answer as their tracker's API does (``trackers/adapter.py``): an issue
-    that is not there is a ``NotFoundError``, a permission the sync user lacks a
-    ``PermissionDeniedError``, a value it cannot take an ``InvalidInputError``. Each
-    concerns this issue's change, not the route: it parks as the tracker's refusal,
-    the other issues go on, and this one is retried once it is fixed (``messages
-    retry``). An ``AuthenticationError`` is not among them: the sync user's
-    credentials are the whole route's.
-    """
+    """The tracker's "not found", "not allowed", "not valid" for this issue's write: its
+    refusal of this issue's change, not the route's (an ``AuthenticationError`` is)."""
     try:
         yield
     except (NotFoundError, PermissionDeniedError, InvalidInputError) as exc:
