@@ -76,7 +76,7 @@ class ErrorDialect:
 
     def status(self, error: IssueSyncError) -> int:
         """The status that answers ``error``: its nearest class's in the table, else 500."""
-        return nearest(self.statuses, error) or HTTPStatus.INTERNAL_SERVER_ERROR
+        return int(nearest(self.statuses, error) or HTTPStatus.INTERNAL_SERVER_ERROR)
 
 
 def plain_error(status: int, message: str, field_errors: Mapping[str, str]) -> object:
