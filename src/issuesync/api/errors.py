@@ -87,8 +87,8 @@ def plain_error(status: int, message: str, field_errors: Mapping[str, str]) -> o
     return body
 
 
-# Paths of no dialect (/healthz, /metrics, an unknown path): the statuses every dialect
-# starts from, as HTTP defines them.
+# Paths of no dialect (/healthz, /metrics, an unknown path): each class of the tree at the
+# status HTTP defines for it. A dialect's own table is in its folder.
 PLAIN_STATUSES: Final[StatusTable] = {
     # the request cannot be done as it was asked
     RequestError: HTTPStatus.BAD_REQUEST,
