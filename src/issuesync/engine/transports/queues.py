@@ -275,9 +275,13 @@ def message_document(row: MessageRow) -> dict[str, Any]:
         document["invalid"] = str(exc)
     else:
         document["message"] = message.to_json()
-        replica = message.full_replica()
-        if replica is not None:
-            document["replica"] = replica.to_json()
+        try:
+            replica = message.full_replica()
+        except InvalidMessageError as exc:  # what parked it: shown, with the message
+            document["invalid"] = str(exc)
+        else:
+            if replica is not None:
+                document["replica"] = replica.to_json()
     return document
 
 
