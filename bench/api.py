@@ -62,9 +62,9 @@ from issuesync.accounts import NewUser, create_user
 from issuesync.api.backbone import BACKBONE_PREFIX
 from issuesync.app import bootstrap, build_services, create_app, install_engine
 from issuesync.application.integrations import create_integration, project_checker, set_running
-from issuesync.auth import Principal
 from issuesync.config import Settings
 from issuesync.domain.integration import IntegrationSpec
+from issuesync.store.principals import Principal
 from issuesync.store.users import User
 from issuesync.trackers.local.issues import insert_issues
 from issuesync.trackers.local.models import Issue, Project
@@ -144,7 +144,7 @@ def seed(home: str, database_url: str | None, integrations: int) -> list[str]:
                     IntegrationSpec.model_validate(body),
                     actor="admin",
                     secrets=services.secrets,
-                    project_exists=project_checker(uow.session),
+                    project_exists=project_checker(services),
                     places=services.queue_places,
                 )
                 set_running(uow.session, row.key, running=True, actor="admin")

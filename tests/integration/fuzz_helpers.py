@@ -15,11 +15,11 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis.errors import Unsatisfiable
 from schemathesis import GenerationMode
 
-from issuesync.app import Services
 from issuesync.application.integrations import create_integration, project_checker
 from issuesync.application.lifecycle import request_start
 from issuesync.application.syncinfo import import_sync_info
 from issuesync.domain.integration import IntegrationSpec
+from issuesync.services import Services
 from issuesync.trackers.local import catalog, issues, subresources
 
 Check = Callable[..., Any]
@@ -99,7 +99,7 @@ def make_fuzz_world(services: Services, authorization: str) -> str:
             IntegrationSpec.model_validate(body),
             actor="admin",
             secrets=services.secrets,
-            project_exists=project_checker(uow.session),
+            project_exists=project_checker(services),
             places=services.queue_places,
         )
         import_sync_info(uow.session, "PA-1", [{"localIssueKey": "PA-1", "remoteIssueKey": "PB-1"}])

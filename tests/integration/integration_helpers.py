@@ -6,7 +6,6 @@ import base64
 import re
 from typing import Any
 
-from issuesync.app import Services
 from issuesync.application.integration_json import integration_json
 from issuesync.application.integrations import (
     create_integration,
@@ -14,6 +13,7 @@ from issuesync.application.integrations import (
     parse_integration_spec,
     project_checker,
 )
+from issuesync.services import Services
 from issuesync.trackers.local import catalog
 
 # Seed 001, "POST /integrations", the example request, exactly.
@@ -175,7 +175,7 @@ def create(services: Services, body: dict[str, Any]) -> dict[str, Any]:
             parse_integration_spec(body),
             actor="admin",
             secrets=services.secrets,
-            project_exists=project_checker(uow.session),
+            project_exists=project_checker(services),
             places=services.queue_places,
         )
         document = integration_json(uow.session, row)

@@ -26,9 +26,9 @@ from sync_helpers import integration_pair, local_body
 from tracker_helpers import create_issue, create_project
 
 from issuesync.accounts import NewUser, create_user
-from issuesync.app import Services
 from issuesync.application.integrations import create_integration, project_checker, set_running
 from issuesync.domain.integration import IntegrationSpec
+from issuesync.services import Services
 from issuesync.store.users import User
 
 BASE = "/plugins/servlet/backbone-issue-sync/api/1"
@@ -495,7 +495,7 @@ def test_status_follows_changes_made_elsewhere(projects: httpx.Client, services:
             IntegrationSpec.model_validate(body),
             actor="cli",
             secrets=services.secrets,
-            project_exists=project_checker(uow.session),
+            project_exists=project_checker(services),
             places=services.queue_places,
         )
         set_running(uow.session, "INT-1", running=True, actor="cli")

@@ -17,13 +17,13 @@ from sqlalchemy.engine import Connection
 from sync_helpers import Pair, integration_pair
 from tracker_helpers import create_issue
 
-from issuesync.app import Services
 from issuesync.application.integration_json import status_json
 from issuesync.application.integrations import connector_by_key, get_integration
 from issuesync.engine.pipeline.resync import ResyncRequest, request_resync
 from issuesync.engine.pipeline.route import Route
 from issuesync.engine.runtime.runner import SyncRunner
 from issuesync.errors import TrackerOfflineError
+from issuesync.services import Services
 from issuesync.store.base import now_ms
 from issuesync.store.sync import ConnectorState
 

@@ -25,7 +25,6 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from issuesync.api.backbone.errors import BACKBONE
-from issuesync.app import Services
 from issuesync.application.integration_json import status_json
 from issuesync.application.integrations import (
     connector_by_key,
@@ -42,6 +41,7 @@ from issuesync.application.integrations import (
 from issuesync.application.syncinfo import import_sync_info
 from issuesync.domain.integration import GLOBAL_WORKFLOW, IntegrationSpec
 from issuesync.errors import ConflictError, InvalidInputError, NotFoundError
+from issuesync.services import Services
 from issuesync.store.base import now_ms
 from issuesync.store.sync import ConnectorRow, ConnectorState, MessageBody, MessageRow, SyncInfo
 

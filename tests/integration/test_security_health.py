@@ -41,11 +41,12 @@ from tracker_helpers import API, create_issue, create_project
 from issuesync.accounts import NewUser, create_token, create_user
 from issuesync.api.backbone.errors import BACKBONE
 from issuesync.api.jira.errors import JIRA
-from issuesync.app import Services, bootstrap, build_services, create_app, install_engine
+from issuesync.app import bootstrap, build_services, create_app, install_engine
 from issuesync.application.integrations import set_running
 from issuesync.config import Settings
 from issuesync.engine.runtime.runner import SyncRunner
 from issuesync.errors import BusyError
+from issuesync.services import Services
 from issuesync.store.db import BUSY, UNREACHABLE, database_failure
 from issuesync.store.uow import WriterLock
 from issuesync.testing import fulldisk

@@ -10,7 +10,6 @@ from sqlalchemy import select
 from sync_helpers import Pair, integration_pair, local_body, make_project_admin
 from tracker_helpers import API, create_issue, transition_id
 
-from issuesync.app import Services
 from issuesync.application.integrations import connector_by_key
 from issuesync.application.syncinfo import import_sync_info
 from issuesync.domain.diff import Winner
@@ -19,6 +18,7 @@ from issuesync.engine.pipeline.resync import ResyncRequest, request_resync
 from issuesync.engine.tasks import get_task, task_json
 from issuesync.engine.transports import queues
 from issuesync.errors import InvalidInputError, TrackerOfflineError
+from issuesync.services import Services
 from issuesync.store.base import now_ms
 from issuesync.store.sync import ConflictRow, MessageRow, SyncInfo
 

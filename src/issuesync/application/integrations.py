@@ -59,11 +59,12 @@ from issuesync.errors import (
     QueryError,
 )
 from issuesync.security import SecretBox
+from issuesync.services import Services
 from issuesync.store.base import now_ms
 from issuesync.store.sync import ConnectorRow, ConnectorState, IntegrationRow, KeyCounter
 from issuesync.store.users import User
+from issuesync.trackers.access import TrackerAccess
 from issuesync.trackers.credentials import ProxySettings
-from issuesync.trackers.local.models import Project
 from issuesync.trackers.registry import known_systems
 
 # The engine's view of connectors lives in ``engine/connectors.py``; it is
@@ -131,18 +132,27 @@ def parse_integration_spec(body: object) -> IntegrationSpec:
         ) from exc
 
 
-def project_checker(session: Session) -> ProjectExists:
-    """``project_exists`` for this instance: local projects are looked up, others trusted.
+def project_checker(services: Services) -> ProjectExists:
+    """``project_exists`` for this instance: the built-in tracker is asked, others trusted.
 
-    A remote tracker's project can only be checked by its adapter when the
-    connector connects; until then it is taken as given.
+    The built-in tracker runs in this process, so its adapter tells at once
+    whether the project is there (``describe``, as the administrator, who sees
+    every project). A remote tracker's project can only be checked by its adapter
+    when the connector connects; until then it is taken as given.
     """
 
     def exists(system: str, project_key: str) -> bool:
-        if system != "local":
+        if system != LOCAL:
             return True
-        found = session.scalar(select(Project.id).where(Project.key == project_key))
-        return found is not None
+        access = TrackerAccess(system, project_key, None, services.settings.admin_user, None)
+        tracker = services.trackers(access)
+        try:
+            # By key, exactly: the tracker also finds a project by its id or in lower case.
+            return tracker.describe().key == project_key
+        except NotFoundError:
+            return False
+        finally:
+            tracker.close()
 
     return exists
 

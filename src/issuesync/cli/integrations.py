@@ -20,7 +20,6 @@ import typer
 from rich.console import Console
 from rich.table import Table
 
-from issuesync.app import Services
 from issuesync.application.integration_json import integration_json, trouble_text
 from issuesync.application.integrations import (
     create_integration,
@@ -36,6 +35,7 @@ from issuesync.application.syncinfo import delete_sync_info, import_sync_info, l
 from issuesync.engine.connectors import connector_rows
 from issuesync.engine.runtime.presence import problems_seen
 from issuesync.errors import InvalidInputError
+from issuesync.services import Services
 
 
 @dataclass(frozen=True)
@@ -89,7 +89,7 @@ def integration_commands(context: CliContext) -> typer.Typer:  # noqa: C901, PLR
                 spec,
                 actor=services.settings.admin_user,
                 secrets=services.secrets,
-                project_exists=project_checker(uow.session),
+                project_exists=project_checker(services),
                 places=services.queue_places,
             )
             document = integration_json(uow.session, row)

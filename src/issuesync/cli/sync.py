@@ -16,7 +16,6 @@ from rich.progress import BarColumn, Progress, TaskProgressColumn, TextColumn
 from rich.table import Table
 from sqlalchemy.orm import Session
 
-from issuesync.app import Services
 from issuesync.application.integrations import ConnectorConfig, connector_by_key
 from issuesync.domain.diff import Winner
 from issuesync.domain.message import ReceiveState, SendState
@@ -25,8 +24,9 @@ from issuesync.engine.pipeline.resync import ResyncRequest, request_resync
 from issuesync.engine.runtime.runner import SyncRunner, tune_garbage_collector
 from issuesync.engine.tasks import get_task, task_json
 from issuesync.engine.transports import queues
-from issuesync.engine.transports.file import list_invalid
+from issuesync.engine.transports.folders import list_invalid
 from issuesync.errors import InvalidInputError
+from issuesync.services import Services
 from issuesync.store.base import now_ms
 from issuesync.store.sync import ConnectorState, MessageRow
 

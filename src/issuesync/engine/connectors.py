@@ -22,8 +22,8 @@ from issuesync.domain.ranges import STORED
 from issuesync.errors import InvalidInputError, NotFoundError
 from issuesync.security import SecretBox
 from issuesync.store.sync import ConnectorRow, IntegrationRow
+from issuesync.trackers.access import TrackerAccess
 from issuesync.trackers.credentials import ProxySettings
-from issuesync.trackers.registry import TrackerAccess
 
 SIDES = ("firstConnector", "secondConnector")
 PARTNER_SYSTEM = "partner"  # the system of a connector run by the partner node (distributed)

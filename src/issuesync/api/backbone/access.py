@@ -27,10 +27,11 @@ from issuesync.application.integrations import (
     get_integration,
     load_queue,
 )
-from issuesync.auth import Authenticator, Principal
+from issuesync.auth import Authenticator
 from issuesync.domain.integration import Application, ConnectorSpec, IntegrationSpec, Queue
 from issuesync.engine.connectors import QUEUE_FIELDS, SIDES
 from issuesync.errors import AuthenticationError, NotFoundError, PermissionDeniedError
+from issuesync.store.principals import Principal
 from issuesync.store.sync import ConnectorRow, IntegrationRow
 
 LOCAL = "local"

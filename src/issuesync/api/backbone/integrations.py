@@ -30,7 +30,6 @@ from issuesync.api.backbone.schemas import (
     TaskOut,
 )
 from issuesync.api.deps import PrincipalDep, ServicesDep
-from issuesync.app import Services
 from issuesync.application import lifecycle
 from issuesync.application.conflicts import conflicts_json, data_conflicts, validation_conflicts
 from issuesync.application.integration_json import integration_json
@@ -47,6 +46,7 @@ from issuesync.domain.integration import ConnectionUpdate, IntegrationSpec
 from issuesync.engine.pipeline import incoming
 from issuesync.engine.tasks import task_json
 from issuesync.errors import InvalidInputError, NotFoundError
+from issuesync.services import Services
 from issuesync.store.base import now_ms
 from issuesync.store.sync import ConnectorRow, ConnectorState, IntegrationRow, MessageRow, TaskRow
 
@@ -117,7 +117,7 @@ def build_integrations_router() -> APIRouter:  # noqa: C901, PLR0915 - one route
                 spec,
                 actor=editor,
                 secrets=services.secrets,
-                project_exists=project_checker(uow.session),
+                project_exists=project_checker(services),
                 places=services.queue_places,
             )
             body = integration_json(uow.session, row)

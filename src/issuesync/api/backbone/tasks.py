@@ -11,10 +11,10 @@ from issuesync.api.backbone.common import TASK_ID, WritesDep
 from issuesync.api.backbone.schemas import TaskOut
 from issuesync.api.deps import PrincipalDep
 from issuesync.application import lifecycle
-from issuesync.auth import Principal
 from issuesync.engine.tasks import get_task, task_json
 from issuesync.errors import ConflictError, NotFoundError
 from issuesync.store.base import now_ms
+from issuesync.store.principals import Principal
 from issuesync.store.sync import IntegrationRow, TaskRow
 
 
