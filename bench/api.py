@@ -59,7 +59,7 @@ import httpx
 from sqlalchemy import func, select
 
 from issuesync.accounts import NewUser, create_user
-from issuesync.api.backbone import BACKBONE_PREFIX
+from issuesync.api.backbone.routers import BACKBONE_PREFIX
 from issuesync.app import bootstrap, build_services, create_app, install_engine
 from issuesync.application.integrations import create_integration, project_checker, set_running
 from issuesync.auth import Principal

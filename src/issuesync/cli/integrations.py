@@ -1,5 +1,9 @@
 """``issuesync integration …`` and ``issuesync syncinfo …``: the Backbone resources on the CLI.
 
+The files they read and the JSON they print are Backbone's documents (seeds 000 and 001,
+as the README shows them): the commands use ``api/backbone/documents``, which carries no
+web framework.
+
 The commands are built by :func:`integration_commands` and
 :func:`syncinfo_commands` around the services opener of ``cli.py``, so that
 this module does not import the CLI's entry point. Errors are raised from
@@ -20,19 +24,27 @@ import typer
 from rich.console import Console
 from rich.table import Table
 
+from issuesync.api.backbone.documents.bodies import parse_integration_spec
+from issuesync.api.backbone.documents.integrations import (
+    create_from_spec,
+    integration_body,
+    integration_json,
+    update_from_spec,
+)
+from issuesync.api.backbone.documents.status import trouble_text
+from issuesync.api.backbone.documents.syncinfo import (
+    delete_sync_info,
+    import_sync_info,
+    list_sync_info,
+)
 from issuesync.app import Services
-from issuesync.application.integration_json import integration_json, trouble_text
 from issuesync.application.integrations import (
-    create_integration,
     delete_integration,
     get_integration,
     list_integrations,
-    parse_integration_spec,
     project_checker,
     set_running,
-    update_integration,
 )
-from issuesync.application.syncinfo import delete_sync_info, import_sync_info, list_sync_info
 from issuesync.engine.connectors import connector_rows
 from issuesync.engine.runtime.presence import problems_seen
 from issuesync.errors import InvalidInputError
@@ -84,7 +96,7 @@ def integration_commands(context: CliContext) -> typer.Typer:  # noqa: C901, PLR
         """Create an integration from a JSON body as `POST /integrations` takes it."""
         spec = parse_integration_spec(read_json_file(file))
         with context.open_services() as services, services.uow_factory() as uow:
-            row = create_integration(
+            view = create_from_spec(
                 uow.session,
                 spec,
                 actor=services.settings.admin_user,
@@ -92,7 +104,7 @@ def integration_commands(context: CliContext) -> typer.Typer:  # noqa: C901, PLR
                 project_exists=project_checker(uow.session),
                 places=services.queue_places,
             )
-            document = integration_json(uow.session, row)
+            document = integration_body(view)
             uow.commit()
         _echo_json(document)
 
@@ -107,7 +119,7 @@ def integration_commands(context: CliContext) -> typer.Typer:  # noqa: C901, PLR
         """
         spec = parse_integration_spec(read_json_file(file))
         with context.open_services() as services, services.uow_factory() as uow:
-            row = update_integration(
+            view = update_from_spec(
                 uow.session,
                 key,
                 spec,
@@ -115,7 +127,7 @@ def integration_commands(context: CliContext) -> typer.Typer:  # noqa: C901, PLR
                 services.secrets,
                 places=services.queue_places,
             )
-            document = integration_json(uow.session, row)
+            document = integration_body(view)
             uow.commit()
         _echo_json(document)
 

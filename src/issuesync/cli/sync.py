@@ -8,7 +8,7 @@ import threading
 import time
 from collections.abc import Callable
 from contextlib import AbstractContextManager
-from typing import Annotated, Any
+from typing import Annotated
 
 import typer
 from rich.console import Console
@@ -16,14 +16,15 @@ from rich.progress import BarColumn, Progress, TaskProgressColumn, TextColumn
 from rich.table import Table
 from sqlalchemy.orm import Session
 
+from issuesync.api.backbone.documents.resync import ResyncRequest, request_resync
 from issuesync.app import Services
 from issuesync.application.integrations import ConnectorConfig, connector_by_key
+from issuesync.application.tasks import find_task
 from issuesync.domain.diff import Winner
 from issuesync.domain.message import ReceiveState, SendState
+from issuesync.domain.task import Task
 from issuesync.engine.pipeline import incoming
-from issuesync.engine.pipeline.resync import ResyncRequest, request_resync
 from issuesync.engine.runtime.runner import SyncRunner, tune_garbage_collector
-from issuesync.engine.tasks import get_task, task_json
 from issuesync.engine.transports import queues
 from issuesync.engine.transports.file import list_invalid
 from issuesync.errors import InvalidInputError
@@ -209,13 +210,14 @@ def add_resync_command(group: typer.Typer, open_services: OpenServices, out: Con
         ] = False,
     ) -> None:
         """Send the current values of matching issues again, forcing them on the other side."""
+        # The options as the API's body would give them: the same checks, the same errors.
         request = ResyncRequest.parse(
             {"jql": jql, "fieldMappings": field_mapping, "sendStatusField": status}
         )
         with open_services() as services:
             with services.uow_factory() as uow:
                 config = connector_by_key(uow.session, connector)
-                task_id = request_resync(uow.session, config, request).id
+                task_id = request_resync(uow.session, config.key, request).id
                 uow.commit()
             engine = (
                 None if _held_elsewhere(services, config.id) else SyncRunner(services, shares=False)
@@ -230,9 +232,9 @@ def add_resync_command(group: typer.Typer, open_services: OpenServices, out: Con
             finally:
                 if engine is not None:
                     engine.stop()
-        if shown["hasFailed"]:
-            raise InvalidInputError(f"The resync failed: {shown['failureMessage']}")
-        out.print(shown["message"])
+        if shown.failed:
+            raise InvalidInputError(f"The resync failed: {shown.failure_message}")
+        out.print(shown.message)
 
 
 def _held_elsewhere(services: Services, connector_id: int) -> bool:
@@ -241,7 +243,7 @@ def _held_elsewhere(services: Services, connector_id: int) -> bool:
         return bool(state and state.lease_owner and (state.lease_until_ms or 0) > now_ms())
 
 
-def _follow(services: Services, task_id: str, out: Console) -> dict[str, Any]:
+def _follow(services: Services, task_id: str, out: Console) -> Task:
     with Progress(
         TextColumn("{task.description}"), BarColumn(), TaskProgressColumn(), console=out
     ) as progress:
@@ -249,9 +251,9 @@ def _follow(services: Services, task_id: str, out: Console) -> dict[str, Any]:
         deadline = time.monotonic() + 3600
         while time.monotonic() < deadline:
             with services.uow_factory(readonly=True) as uow:
-                shown = task_json(get_task(uow.session, task_id))
-            progress.update(bar, completed=shown["progress"], description=shown["message"])
-            if shown["finished"]:
+                shown = find_task(uow.session, task_id)
+            progress.update(bar, completed=shown.progress, description=shown.message)
+            if shown.finished:
                 return shown
             time.sleep(0.2)
     raise InvalidInputError(f"The resync task {task_id} did not finish within an hour.")
