@@ -15,12 +15,10 @@ import pytest
 from sqlalchemy import select
 
 from issuesync.accounts import NewUser, create_user
+from issuesync.api.backbone.documents.bodies import parse_integration_spec
+from issuesync.api.backbone.documents.integrations import create_from_spec
 from issuesync.app import Services
-from issuesync.application.integrations import (
-    connector_rows,
-    create_integration,
-    parse_integration_spec,
-)
+from issuesync.application.integrations import connector_rows
 from issuesync.auth import Principal
 from issuesync.errors import ConfigurationError, InvalidInputError, TrackerOfflineError
 from issuesync.store.users import User
@@ -166,7 +164,7 @@ def _create(services: Services, system: str) -> list[str]:
         },
     }
     with services.uow_factory() as uow:
-        row = create_integration(
+        row = create_from_spec(
             uow.session,
             parse_integration_spec(body),
             actor="admin",

@@ -27,16 +27,16 @@ from pydantic import SecretStr
 from sqlalchemy import func, select
 
 from issuesync.accounts import NewUser, create_user
+from issuesync.api.backbone.documents.bodies import IntegrationSpec
+from issuesync.api.backbone.documents.integrations import create_from_spec
 from issuesync.app import Services, bootstrap, build_services
 from issuesync.application.integrations import (
     connector_configs,
-    create_integration,
     project_checker,
     set_running,
 )
 from issuesync.auth import Principal
 from issuesync.config import Settings
-from issuesync.domain.integration import IntegrationSpec
 from issuesync.domain.message import ReceiveState
 from issuesync.engine.runtime.runner import SyncRunner
 from issuesync.store.sync import MessageRow, SyncInfo
@@ -251,7 +251,7 @@ def _seed(services: Services) -> None:
             )
     spec = IntegrationSpec.model_validate(local_body("1s"))
     with services.uow_factory() as uow:
-        row = create_integration(
+        row = create_from_spec(
             uow.session,
             spec,
             actor="admin",

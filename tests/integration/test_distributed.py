@@ -11,11 +11,12 @@ from pydantic import SecretStr
 from sqlalchemy import select
 
 from issuesync.accounts import NewUser, create_user
+from issuesync.api.backbone.documents.bodies import IntegrationSpec
+from issuesync.api.backbone.documents.integrations import create_from_spec
 from issuesync.app import Services, bootstrap, build_services
-from issuesync.application.integrations import create_integration, project_checker, set_running
+from issuesync.application.integrations import project_checker, set_running
 from issuesync.auth import Principal
 from issuesync.config import Settings
-from issuesync.domain.integration import IntegrationSpec
 from issuesync.domain.replica import UserRef
 from issuesync.engine.runtime.runner import SyncRunner
 from issuesync.errors import InvalidInputError
@@ -64,7 +65,7 @@ def _set_up(services: Services, local: str, body: dict[str, object]) -> LocalAda
         catalog.create_project(op, {"key": local, "name": local})
     create_user(services.uow_factory, NewUser(name="backbone", email="bb@x.test", password="b"))
     with services.uow_factory() as uow:
-        row = create_integration(
+        row = create_from_spec(
             uow.session,
             IntegrationSpec.model_validate(body),
             actor="admin",
@@ -132,7 +133,7 @@ def test_a_distributed_integration_needs_file_queues(tmp_path: Path) -> None:
         body = _body("PA", "PB", tmp_path / "s", tmp_path / "r")
         body["firstConnector"]["connection"]["connector"] = None  # type: ignore[index]
         with services.uow_factory() as uow, pytest.raises(InvalidInputError) as refused:
-            create_integration(
+            create_from_spec(
                 uow.session,
                 IntegrationSpec.model_validate(body),
                 actor="admin",

@@ -27,7 +27,7 @@ from test_cli import run
 from tracker_helpers import create_issue, create_project
 
 from issuesync.app import Services
-from issuesync.domain.integration import duration_ms
+from issuesync.domain.configuration import duration_ms
 from issuesync.store.sync import ConnectorRow
 
 BASE = "/api/1"
