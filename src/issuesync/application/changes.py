@@ -176,7 +176,7 @@ def _connection_errors(
         for name, problem in secrets_left_behind(row, _merged(given)).items():
             errors[f"{side}.{name}"] = problem
     if not any(changes.sides):
-        errors[SIDES[0]] = "give firstConnector, secondConnector or both"
+        errors[SIDES[0]] = "give a change of the first connector, the second or both"
     return errors
 
 

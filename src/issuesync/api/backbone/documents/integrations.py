@@ -42,6 +42,7 @@ from issuesync.application.monitoring import integration_status
 from issuesync.domain.connection import Queue
 from issuesync.domain.integration import Audit, ConnectorView, IntegrationView
 from issuesync.domain.status import IntegrationStatus
+from issuesync.errors import InvalidInputError
 from issuesync.security import SecretBox
 from issuesync.store.sync import IntegrationRow
 
@@ -172,5 +173,10 @@ def update_connection_from(
 ) -> list[str]:
     """``PUT /integrations/{key}/applicationConnection``: see
     :func:`~issuesync.application.changes.update_connection`."""
+    if update.first_connector is None and update.second_connector is None:
+        raise InvalidInputError(
+            "The connection is not valid.",
+            field_errors={"firstConnector": "give firstConnector, secondConnector or both"},
+        )
     with backbone_fields(CONNECTION_FIELDS):
         return update_connection(session, key, changes_of(update), actor, secrets)
