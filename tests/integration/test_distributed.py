@@ -167,9 +167,9 @@ def test_users_map_by_email_then_name_else_the_sync_user(
     for services in (home_one, home_two):
         with services.uow_factory() as uow:
             row = uow.session.scalars(select(ConnectorRow).where(ConnectorRow.position == 1)).one()
-            configuration = json.loads(row.configuration)
-            configuration["fieldMappings"].append(
-                {"id": "assignee", "localField": "assignee", "remoteField": "assignee"}
+            configuration = json.loads(row.configuration)  # the neutral model's JSON
+            configuration["field_mappings"].append(
+                {"id": "assignee", "local_field": "assignee", "remote_field": "assignee"}
             )
             row.configuration = json.dumps(configuration)
             row.modified_ms += 1
