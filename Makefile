@@ -18,9 +18,11 @@ run: $(STAMP)
 	$(BIN)/issuesync db upgrade
 	$(BIN)/issuesync serve
 
+# lint-imports: the layers of DESIGN.md and no import cycle (contracts in pyproject.toml).
 lint: $(STAMP)
 	$(BIN)/ruff check src tests bench
 	$(BIN)/ruff format --check src tests bench
+	$(BIN)/lint-imports
 
 typecheck: $(STAMP)
 	$(BIN)/mypy
@@ -70,4 +72,4 @@ bench-redmine: $(STAMP)
 	$(BIN)/python bench/redmine_sync.py $(BENCH_ARGS)
 
 clean:
-	rm -rf $(VENV) .mypy_cache .ruff_cache .pytest_cache
+	rm -rf $(VENV) .mypy_cache .ruff_cache .pytest_cache .grimp_cache .import_linter_cache

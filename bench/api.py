@@ -64,8 +64,8 @@ from issuesync.api.backbone.documents.integrations import create_from_spec
 from issuesync.api.backbone.routers import BACKBONE_PREFIX
 from issuesync.app import bootstrap, build_services, create_app, install_engine
 from issuesync.application.integrations import project_checker, set_running
-from issuesync.auth import Principal
 from issuesync.config import Settings
+from issuesync.store.principals import Principal
 from issuesync.store.users import User
 from issuesync.trackers.local.issues import insert_issues
 from issuesync.trackers.local.models import Issue, Project
@@ -145,7 +145,7 @@ def seed(home: str, database_url: str | None, integrations: int) -> list[str]:
                     IntegrationSpec.model_validate(body),
                     actor="admin",
                     secrets=services.secrets,
-                    project_exists=project_checker(uow.session),
+                    project_exists=project_checker(services),
                     places=services.queue_places,
                 )
                 set_running(uow.session, row.key, running=True, actor="admin")

@@ -24,9 +24,10 @@ from sqlalchemy import select
 from sqlalchemy.orm import selectinload
 
 from issuesync.accounts import NewUser, create_user
-from issuesync.app import Services, bootstrap
-from issuesync.auth import Principal
+from issuesync.app import bootstrap
 from issuesync.engine.runtime.runner import SyncRunner
+from issuesync.services import Services
+from issuesync.store.principals import Principal
 from issuesync.store.sync import MessageRow, SyncInfo
 from issuesync.store.users import User
 from issuesync.trackers.local import issues, subresources

@@ -137,7 +137,7 @@ def seed(home: str, count: int, redmine: RedmineServer, project: str) -> None:
                 spec,
                 actor="admin",
                 secrets=services.secrets,
-                project_exists=project_checker(uow.session),
+                project_exists=project_checker(services),
                 places=services.queue_places,
             )
             set_running(uow.session, row.key, running=True, actor="admin")

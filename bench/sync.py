@@ -55,13 +55,14 @@ from sqlalchemy.orm import Session
 from issuesync.accounts import NewUser, create_user
 from issuesync.api.backbone.documents.bodies import IntegrationSpec
 from issuesync.api.backbone.documents.integrations import create_from_spec
-from issuesync.app import Services, bootstrap, build_services
+from issuesync.app import bootstrap, build_services
 from issuesync.application.integrations import project_checker, set_running
-from issuesync.auth import Principal
 from issuesync.config import Settings
 from issuesync.engine.pipeline import outgoing
 from issuesync.engine.runtime.runner import SyncRunner, tune_garbage_collector
+from issuesync.services import Services
 from issuesync.store.base import now_ms
+from issuesync.store.principals import Principal
 from issuesync.store.sync import ConnectorRow, ConnectorState, MessageRow, SyncInfo
 from issuesync.store.users import User
 from issuesync.trackers.adapter import Tracker
@@ -276,7 +277,7 @@ def start_integration(services: Services) -> None:
             spec,
             actor="admin",
             secrets=services.secrets,
-            project_exists=project_checker(uow.session),
+            project_exists=project_checker(services),
             places=services.queue_places,
         )
         set_running(uow.session, row.key, running=True, actor="admin")

@@ -34,8 +34,9 @@ from pathlib import Path
 import httpx
 from sqlalchemy import create_engine, insert, select, text
 
-from issuesync.app import Services, bootstrap, build_services
+from issuesync.app import bootstrap, build_services
 from issuesync.config import Settings, normalize_database_url
+from issuesync.services import Services
 from issuesync.store.base import now_ms
 from issuesync.store.users import User
 from issuesync.trackers.local.defaults import default_initial_status, install_default_workflow

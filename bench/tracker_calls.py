@@ -44,10 +44,11 @@ import httpx
 from issuesync.accounts import NewUser, create_user
 from issuesync.api.backbone.documents.bodies import IntegrationSpec
 from issuesync.api.backbone.documents.integrations import create_from_spec
-from issuesync.app import Services, bootstrap, build_services, create_app
+from issuesync.app import bootstrap, build_services, create_app
 from issuesync.application.integrations import project_checker, set_running
 from issuesync.config import Settings
 from issuesync.engine.runtime.runner import SyncRunner
+from issuesync.services import Services
 from issuesync.testing.fake_github import FakeGitHub
 from issuesync.testing.fake_gitlab import DEVELOPER, MAINTAINER, FakeGitLab
 from issuesync.testing.handler_server import Handler, HandlerServer
@@ -394,7 +395,7 @@ def start_integration(services: Services, remote: Remote, proxy_url: str) -> Non
             spec,
             actor="admin",
             secrets=services.secrets,
-            project_exists=project_checker(uow.session),
+            project_exists=project_checker(services),
             places=services.queue_places,
         )
         set_running(uow.session, row.key, running=True, actor="admin")

@@ -17,8 +17,9 @@ from pydantic import SecretStr
 from sqlalchemy import create_engine, make_url, text
 
 from issuesync.accounts import NewUser, create_user
-from issuesync.app import Services, bootstrap, build_services, create_app, install_engine
+from issuesync.app import bootstrap, build_services, create_app, install_engine
 from issuesync.config import Settings
+from issuesync.services import Services
 from issuesync.store.db import Database, connect
 from issuesync.store.migrate import upgrade
 from issuesync.testing.server import LiveServer

@@ -1,6 +1,8 @@
 """The composition root: settings in; store, services and the HTTP app out.
 
-Nothing runs at import.
+Only the entry points import this module: the CLI (``cli/``) and the ASGI app
+factory (:func:`app_from_environment`). Everything below them receives the
+:class:`~issuesync.services.Services` this module builds. Nothing runs at import.
 """
 
 from __future__ import annotations
@@ -8,7 +10,6 @@ from __future__ import annotations
 import functools
 import logging
 import os
-from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING
 
@@ -17,7 +18,8 @@ from sqlalchemy import make_url, select
 from issuesync import __version__
 from issuesync.auth import Authenticator
 from issuesync.config import Settings
-from issuesync.engine.connectors import QueuePlaces
+from issuesync.engine.runtime.runner import SyncRunner, tune_garbage_collector
+from issuesync.engine.transports.factory import QueueTransports
 from issuesync.errors import ConfigurationError
 from issuesync.health import Health
 from issuesync.security import (
@@ -28,44 +30,23 @@ from issuesync.security import (
     load_or_create_secret_key,
     private_home,
 )
+from issuesync.services import Services
 from issuesync.store.base import now_ms
 from issuesync.store.blobs import BlobStore
-from issuesync.store.db import Database, connect
+from issuesync.store.db import connect
 from issuesync.store.migrate import is_current, upgrade
 from issuesync.store.uow import UnitOfWorkFactory
 from issuesync.store.users import User
 from issuesync.throttle import LoginThrottle
 from issuesync.trackers.local.defaults import ensure_defaults
 from issuesync.trackers.local.tracker import LocalTracker
+from issuesync.trackers.registry import Trackers
 
 if TYPE_CHECKING:  # the web framework loads only when a server is built (the CLI starts faster)
     from fastapi import FastAPI
     from starlette.routing import BaseRoute
 
 log = logging.getLogger(__name__)
-
-
-@dataclass
-class Services:
-    """Everything a surface of issuesync needs, built once per process."""
-
-    settings: Settings
-    database: Database
-    uow_factory: UnitOfWorkFactory
-    authenticator: Authenticator
-    tracker: LocalTracker
-    secrets: SecretBox
-    health: Health
-
-    @property
-    def queue_places(self) -> QueuePlaces:
-        """Where file queues may be: ``ISSUESYNC_QUEUE_ROOTS``, by default the data folder."""
-        return QueuePlaces.of(self.settings.home, self.settings.queue_root_paths)
-
-    def close(self) -> None:
-        """Release the database connections."""
-        self.uow_factory.close()
-        self.database.dispose()
 
 
 def build_services(settings: Settings) -> Services:
@@ -92,20 +73,24 @@ def build_services(settings: Settings) -> Services:
         settings.home, settings.secret_key.get_secret_value() if settings.secret_key else None
     )
     blobs = BlobStore(settings.attachments_dir, settings.max_attachment_size)
+    tracker = LocalTracker(
+        uow_factory,
+        blobs,
+        settings.resolved_base_url,
+        show_email_addresses=settings.show_email_addresses,
+        text_limit=settings.text_field_limit,
+    )
     return Services(
         settings=settings,
         database=database,
         uow_factory=uow_factory,
         authenticator=Authenticator(uow_factory, throttle=login_throttle(settings)),
-        tracker=LocalTracker(
-            uow_factory,
-            blobs,
-            settings.resolved_base_url,
-            show_email_addresses=settings.show_email_addresses,
-            text_limit=settings.text_field_limit,
-        ),
+        tracker=tracker,
         secrets=SecretBox(key),
         health=health,
+        # Every tracker opens through the installed adapters, the built-in one included.
+        trackers=Trackers(tracker, settings.admin_user),
+        transports=QueueTransports(settings.home, uow_factory, settings.queue_root_paths),
     )
 
 
@@ -218,6 +203,7 @@ def _routes() -> tuple[BaseRoute, ...]:
     building them (FastAPI's analysis of each endpoint's parameters) is most of
     what making an app costs: a process that makes several (tests) makes them once.
     """
+    # Imported here, as in create_app: the CLI does not load the web stack.
     from fastapi import FastAPI  # noqa: PLC0415
 
     from issuesync.api.attachments import router as attachments_router  # noqa: PLC0415
@@ -240,11 +226,6 @@ def _routes() -> tuple[BaseRoute, ...]:
 
 def install_engine(app: FastAPI, services: Services) -> None:
     """Run the sync engine alongside the app: started with it, stopped before it closes."""
-    from issuesync.engine.runtime.runner import (  # noqa: PLC0415 - the engine needs Services
-        SyncRunner,
-        tune_garbage_collector,
-    )
-
     engine = SyncRunner(services)
     app.state.engine = engine
     app.router.on_startup.append(tune_garbage_collector)

@@ -1,4 +1,8 @@
-"""Who is calling: credentials checked against the store, as a detached principal."""
+"""Who is calling: credentials checked against the store, as a detached principal.
+
+The principal itself and its permission rules are the store's
+(:mod:`issuesync.store.principals`): the built-in tracker checks them too.
+"""
 
 from __future__ import annotations
 
@@ -10,13 +14,13 @@ import hashlib
 import secrets
 import threading
 import time
-from dataclasses import dataclass
 
 from sqlalchemy import select, update
 
-from issuesync.errors import AuthenticationError, PermissionDeniedError, StoreError
+from issuesync.errors import AuthenticationError, StoreError
 from issuesync.security import TOKEN_PREFIX, hash_password, token_digest, verify_password
 from issuesync.store.base import now_ms
+from issuesync.store.principals import Principal
 from issuesync.store.uow import UnitOfWorkFactory
 from issuesync.store.users import ApiToken, User
 from issuesync.throttle import LoginThrottle
@@ -27,46 +31,6 @@ TOKEN_TOUCH_INTERVAL_MS = 60_000
 # password is ~1,700); anything longer is refused before it is decoded or hashed.
 MAX_AUTHORIZATION_CHARS = 8192
 WRONG = "The user name or password is wrong."
-
-
-@dataclass(frozen=True)
-class Principal:
-    """The authenticated caller, detached from any session."""
-
-    id: int
-    name: str
-    display_name: str
-    email: str | None
-    is_admin: bool
-    project_admin_keys: frozenset[str]
-
-    def administers(self, project_key: str) -> bool:
-        """Whether the caller may administer the project with this key."""
-        return self.is_admin or project_key.upper() in self.project_admin_keys
-
-    def require_admin(self) -> None:
-        """Raise unless the caller is an administrator."""
-        if not self.is_admin:
-            raise PermissionDeniedError("You must be an administrator to do this.")
-
-    def require_project_admin(self, project_key: str) -> None:
-        """Raise unless the caller administers this project."""
-        if not self.administers(project_key):
-            raise PermissionDeniedError(
-                f"You must be an administrator of project {project_key} to do this."
-            )
-
-    @classmethod
-    def of(cls, user: User) -> Principal:
-        """The principal of a loaded user."""
-        return cls(
-            id=user.id,
-            name=user.name,
-            display_name=user.display_name,
-            email=user.email,
-            is_admin=user.is_admin,
-            project_admin_keys=frozenset(p.project_key.upper() for p in user.project_admin_keys),
-        )
 
 
 class Authenticator:

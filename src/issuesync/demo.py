@@ -8,9 +8,9 @@ from dataclasses import dataclass
 from sqlalchemy import select
 
 from issuesync.accounts import NewUser, create_user
-from issuesync.app import Services
-from issuesync.auth import Principal
 from issuesync.errors import ConfigurationError
+from issuesync.services import Services
+from issuesync.store.principals import Principal
 from issuesync.store.users import User
 from issuesync.trackers.local import catalog, issues, subresources
 from issuesync.trackers.local.models import Project

@@ -10,9 +10,9 @@ import pytest
 
 from issuesync.testing.contract import TrackerContract
 from issuesync.testing.fake_github import FakeGitHub
+from issuesync.trackers.access import TrackerAccess
 from issuesync.trackers.adapter import IssueDraft, ProjectSchema, Tracker
 from issuesync.trackers.github import github_adapter_for
-from issuesync.trackers.registry import TrackerAccess
 
 TOKEN = "ghp_contract-token"
 

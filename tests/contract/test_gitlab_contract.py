@@ -9,9 +9,9 @@ import pytest
 
 from issuesync.testing.contract import TrackerContract
 from issuesync.testing.fake_gitlab import DEVELOPER, MAINTAINER, FakeGitLab
+from issuesync.trackers.access import TrackerAccess
 from issuesync.trackers.adapter import Tracker
 from issuesync.trackers.gitlab import gitlab_adapter_for
-from issuesync.trackers.registry import TrackerAccess
 
 
 class TestGitLabContract(TrackerContract):

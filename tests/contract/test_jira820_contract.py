@@ -13,9 +13,9 @@ import pytest
 
 from issuesync.testing.contract import TrackerContract
 from issuesync.testing.jira820_server import Jira820, jira820_server  # noqa: F401 - a fixture
+from issuesync.trackers.access import TrackerAccess
 from issuesync.trackers.adapter import ProjectSchema, Tracker
 from issuesync.trackers.jira import jira_adapter_for
-from issuesync.trackers.registry import TrackerAccess
 
 DAY_MS = 86_400_000
 

@@ -10,11 +10,11 @@ import pytest
 
 from issuesync.testing.contract import TrackerContract
 from issuesync.testing.fake_jira_cloud import FakeJiraCloud, SimulatedClock
+from issuesync.trackers.access import TrackerAccess
 from issuesync.trackers.adapter import Tracker
 from issuesync.trackers.jira import jira_adapter_for
 from issuesync.trackers.jira.adapter import JiraAdapter
 from issuesync.trackers.jira.client import CLOUD_LIMITS, JiraClient
-from issuesync.trackers.registry import TrackerAccess
 
 SITE = "https://acme.atlassian.net"
 ACCOUNT = "712020:0d5e1c6a-6a11-4e1a-9d0b-5c2a1f0e3b7d"

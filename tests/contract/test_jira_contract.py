@@ -8,10 +8,11 @@ from collections.abc import Iterator
 import httpx
 import pytest
 
-from issuesync.app import Services
+from issuesync.services import Services
 from issuesync.testing.contract import TrackerContract
+from issuesync.trackers.access import TrackerAccess
 from issuesync.trackers.adapter import Tracker
-from issuesync.trackers.registry import TrackerAccess, open_tracker
+from issuesync.trackers.registry import open_tracker
 
 PASSWORD = "admin-secret"  # tests/conftest.py's ADMIN_PASSWORD
 

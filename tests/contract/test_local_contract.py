@@ -8,13 +8,14 @@ import pytest
 from sqlalchemy import select
 
 from issuesync.accounts import NewUser, create_user
-from issuesync.app import Services
-from issuesync.auth import Principal
+from issuesync.services import Services
+from issuesync.store.principals import Principal
 from issuesync.store.users import User
 from issuesync.testing.contract import TrackerContract
+from issuesync.trackers.access import TrackerAccess
 from issuesync.trackers.adapter import Tracker
 from issuesync.trackers.local import catalog
-from issuesync.trackers.registry import TrackerAccess, open_tracker
+from issuesync.trackers.registry import open_tracker
 
 
 class TestLocalContract(TrackerContract):

@@ -13,9 +13,9 @@ import pytest
 
 from issuesync.testing.contract import TrackerContract
 from issuesync.testing.redmine_server import RedmineServer, redmine_session
+from issuesync.trackers.access import TrackerAccess
 from issuesync.trackers.adapter import IssueDraft, ProjectSchema, Tracker
 from issuesync.trackers.redmine import redmine_adapter_for
-from issuesync.trackers.registry import TrackerAccess
 
 
 @pytest.fixture(scope="session")

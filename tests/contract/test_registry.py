@@ -17,14 +17,15 @@ from sqlalchemy import select
 from issuesync.accounts import NewUser, create_user
 from issuesync.api.backbone.documents.bodies import parse_integration_spec
 from issuesync.api.backbone.documents.integrations import create_from_spec
-from issuesync.app import Services
 from issuesync.application.integrations import connector_rows
-from issuesync.auth import Principal
 from issuesync.errors import ConfigurationError, InvalidInputError, TrackerOfflineError
+from issuesync.services import Services
+from issuesync.store.principals import Principal
 from issuesync.store.users import User
 from issuesync.trackers import registry
+from issuesync.trackers.access import TrackerAccess
 from issuesync.trackers.local import catalog
-from issuesync.trackers.registry import TrackerAccess, known_systems, open_tracker
+from issuesync.trackers.registry import known_systems, open_tracker
 
 PLUGIN = '''
 """A third-party adapter package, as a test installs it."""
@@ -101,7 +102,7 @@ def access(system: str, project_key: str = "PA", user: str | None = "sync") -> T
 
 def test_the_built_in_adapter_is_found_through_its_entry_point(world: Services) -> None:
     entry = registry.installed_adapters()["local"]
-    assert entry.value == "issuesync.trackers.registry:open_local"
+    assert entry.value == "issuesync.trackers.local:open_local"
     assert entry.dist is not None
     assert entry.dist.name == "issuesync"
     assert "local" in known_systems()

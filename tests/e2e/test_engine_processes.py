@@ -29,16 +29,17 @@ from sqlalchemy import func, select
 from issuesync.accounts import NewUser, create_user
 from issuesync.api.backbone.documents.bodies import IntegrationSpec
 from issuesync.api.backbone.documents.integrations import create_from_spec
-from issuesync.app import Services, bootstrap, build_services
+from issuesync.app import bootstrap, build_services
 from issuesync.application.integrations import (
     connector_configs,
     project_checker,
     set_running,
 )
-from issuesync.auth import Principal
 from issuesync.config import Settings
 from issuesync.domain.message import ReceiveState
 from issuesync.engine.runtime.runner import SyncRunner
+from issuesync.services import Services
+from issuesync.store.principals import Principal
 from issuesync.store.sync import MessageRow, SyncInfo
 from issuesync.store.users import User
 from issuesync.trackers.local import catalog, issues, subresources
@@ -256,7 +257,7 @@ def _seed(services: Services) -> None:
             spec,
             actor="admin",
             secrets=services.secrets,
-            project_exists=project_checker(uow.session),
+            project_exists=project_checker(services),
             places=services.queue_places,
         )
         set_running(uow.session, row.key, running=True, actor="admin")

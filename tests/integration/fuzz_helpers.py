@@ -18,9 +18,9 @@ from schemathesis import GenerationMode
 from issuesync.api.backbone.documents.bodies import IntegrationSpec
 from issuesync.api.backbone.documents.integrations import create_from_spec
 from issuesync.api.backbone.documents.syncinfo import import_sync_info
-from issuesync.app import Services
 from issuesync.application.integrations import project_checker
 from issuesync.application.lifecycle import request_start
+from issuesync.services import Services
 from issuesync.trackers.local import catalog, issues, subresources
 
 Check = Callable[..., Any]
@@ -100,7 +100,7 @@ def make_fuzz_world(services: Services, authorization: str) -> str:
             IntegrationSpec.model_validate(body),
             actor="admin",
             secrets=services.secrets,
-            project_exists=project_checker(uow.session),
+            project_exists=project_checker(services),
             places=services.queue_places,
         )
         import_sync_info(uow.session, "PA-1", [{"localIssueKey": "PA-1", "remoteIssueKey": "PB-1"}])

@@ -12,8 +12,8 @@ from issuesync.api.backbone.documents.integrations import (
     integration_body,
     integration_json,
 )
-from issuesync.app import Services
 from issuesync.application.integrations import get_integration, project_checker
+from issuesync.services import Services
 from issuesync.trackers.local import catalog
 
 # Seed 001, "POST /integrations", the example request, exactly.
@@ -175,7 +175,7 @@ def create(services: Services, body: dict[str, Any]) -> dict[str, Any]:
             parse_integration_spec(body),
             actor="admin",
             secrets=services.secrets,
-            project_exists=project_checker(uow.session),
+            project_exists=project_checker(services),
             places=services.queue_places,
         )
         document = integration_body(view)

@@ -20,15 +20,16 @@ from tracker_helpers import API, create_project
 from issuesync.accounts import NewUser, create_user
 from issuesync.api.backbone.documents.bodies import IntegrationSpec
 from issuesync.api.backbone.documents.integrations import create_from_spec
-from issuesync.app import Services
 from issuesync.application.integrations import (
     connector_configs,
     project_checker,
     set_running,
 )
 from issuesync.engine.runtime.runner import SyncRunner
+from issuesync.services import Services
 from issuesync.store.sync import MessageRow, SyncInfo
 from issuesync.store.users import ProjectAdmin, User
+from issuesync.trackers.registry import Trackers
 
 SEED_BODY = SEED_REQUEST
 WAIT_S = 60.0
@@ -159,14 +160,16 @@ def integration_pair(
             spec,
             actor="admin",
             secrets=services.secrets,
-            project_exists=project_checker(uow.session),
+            project_exists=project_checker(services),
             places=services.queue_places,
         )
         key = row.key
         first, second = connector_configs(uow.session, row.id)
         set_running(uow.session, key, running=True, actor="admin")
         uow.commit()
-    engine = SyncRunner(services, backoff_ms=0, deletion_check_ms=0, adapters=adapters)
+    default_user = services.settings.admin_user
+    trackers = None if adapters is None else Trackers(services.tracker, default_user, adapters)
+    engine = SyncRunner(services, backoff_ms=0, deletion_check_ms=0, trackers=trackers)
     try:
         yield Pair(services, client, engine, key, first.id, second.id)
     finally:

@@ -17,9 +17,11 @@ import pytest
 from sync_helpers import Pair, integration_pair, make_project_admin
 from tracker_helpers import API, create_issue
 
-from issuesync.app import Services
+from issuesync.services import Services
+from issuesync.trackers.access import AdapterContext
 from issuesync.trackers.adapter import Tracker
-from issuesync.trackers.registry import ENTRY_POINT_GROUP, AdapterContext, open_local
+from issuesync.trackers.local import open_local
+from issuesync.trackers.registry import ENTRY_POINT_GROUP
 
 CONTENT = b"%PDF-1.4 not really a pdf\n" * 10
 LINK = re.compile(r"https?://[^ ]+/attachments/shared/[0-9a-f]{64}/[^ ?]+\?sig=[\w-]+=*")

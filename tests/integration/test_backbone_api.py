@@ -28,8 +28,8 @@ from tracker_helpers import create_issue, create_project
 from issuesync.accounts import NewUser, create_user
 from issuesync.api.backbone.documents.bodies import IntegrationSpec
 from issuesync.api.backbone.documents.integrations import create_from_spec
-from issuesync.app import Services
 from issuesync.application.integrations import project_checker, set_running
+from issuesync.services import Services
 from issuesync.store.users import User
 
 BASE = "/plugins/servlet/backbone-issue-sync/api/1"
@@ -496,7 +496,7 @@ def test_status_follows_changes_made_elsewhere(projects: httpx.Client, services:
             IntegrationSpec.model_validate(body),
             actor="cli",
             secrets=services.secrets,
-            project_exists=project_checker(uow.session),
+            project_exists=project_checker(services),
             places=services.queue_places,
         )
         set_running(uow.session, "INT-1", running=True, actor="cli")

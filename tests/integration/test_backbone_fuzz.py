@@ -24,8 +24,9 @@ from schemathesis.specs.openapi.checks import (
     status_code_conformance,
 )
 
-from issuesync.app import Services, bootstrap, build_services, create_app
+from issuesync.app import bootstrap, build_services, create_app
 from issuesync.config import Settings
+from issuesync.services import Services
 
 ADMIN = "Basic " + base64.b64encode(b"admin:fuzz-password").decode()
 PREFIX = "/api/1"

@@ -17,7 +17,7 @@ from tracker_helpers import API, create_issue, create_project
 from tracker_helpers import fields_of as fields
 
 from issuesync.accounts import NewUser, create_user
-from issuesync.app import Services
+from issuesync.services import Services
 
 BASE = "/plugins/servlet/backbone-issue-sync/api/1"
 

@@ -8,10 +8,11 @@ import pytest
 from pydantic import SecretStr
 
 from issuesync.accounts import NewUser, create_token, create_user
-from issuesync.app import Services, build_services
+from issuesync.app import build_services
 from issuesync.auth import Authenticator
 from issuesync.config import Settings
 from issuesync.errors import AuthenticationError
+from issuesync.services import Services
 from issuesync.trackers.local import catalog
 
 

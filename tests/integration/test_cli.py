@@ -14,9 +14,9 @@ from sqlalchemy import select
 
 from issuesync import __version__
 from issuesync.app import bootstrap, build_services, create_app
-from issuesync.auth import Principal
 from issuesync.config import Settings
 from issuesync.errors import AuthenticationError
+from issuesync.store.principals import Principal
 from issuesync.store.users import User
 from issuesync.testing.server import LiveServer
 from issuesync.trackers.local.search import search

@@ -17,9 +17,9 @@ from issuesync.api.backbone.documents.bodies import IntegrationSpec
 from issuesync.api.backbone.documents.integrations import create_from_spec
 from issuesync.app import bootstrap, build_services
 from issuesync.application.integrations import project_checker, set_running
-from issuesync.auth import Principal
 from issuesync.config import Settings
 from issuesync.engine.runtime.runner import SyncRunner
+from issuesync.store.principals import Principal
 from issuesync.store.users import User
 from issuesync.trackers.local import catalog, issues
 
@@ -81,7 +81,7 @@ def home(tmp_path: Path) -> Path:
                 IntegrationSpec.model_validate(body),
                 actor="admin",
                 secrets=services.secrets,
-                project_exists=project_checker(uow.session),
+                project_exists=project_checker(services),
                 places=services.queue_places,
             )
             set_running(uow.session, row.key, running=True, actor="admin")

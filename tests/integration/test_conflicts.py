@@ -14,7 +14,6 @@ from tracker_helpers import create_issue
 
 from issuesync.accounts import NewUser, create_user
 from issuesync.api.backbone.documents.conflicts import conflicts_json
-from issuesync.app import Services
 from issuesync.application.conflicts import (
     CONCURRENT_CHANGE,
     CONNECTION_CHECK_FAILED,
@@ -33,6 +32,7 @@ from issuesync.application.integrations import get_integration
 from issuesync.domain.conflict import Conflict
 from issuesync.domain.diff import Winner
 from issuesync.engine.pipeline import incoming
+from issuesync.services import Services
 from issuesync.store.users import User
 from issuesync.trackers.local import catalog
 from issuesync.trackers.local.context import Operation

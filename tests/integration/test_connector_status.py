@@ -19,11 +19,11 @@ from tracker_helpers import create_issue
 
 from issuesync.api.backbone.documents.resync import ResyncRequest, request_resync
 from issuesync.api.backbone.documents.status import status_json
-from issuesync.app import Services
 from issuesync.application.integrations import connector_by_key, get_integration
 from issuesync.engine.pipeline.route import Route
 from issuesync.engine.runtime.runner import SyncRunner
 from issuesync.errors import TrackerOfflineError
+from issuesync.services import Services
 from issuesync.store.base import now_ms
 from issuesync.store.sync import ConnectorState
 

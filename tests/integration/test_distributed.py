@@ -13,13 +13,14 @@ from sqlalchemy import select
 from issuesync.accounts import NewUser, create_user
 from issuesync.api.backbone.documents.bodies import IntegrationSpec
 from issuesync.api.backbone.documents.integrations import create_from_spec
-from issuesync.app import Services, bootstrap, build_services
+from issuesync.app import bootstrap, build_services
 from issuesync.application.integrations import project_checker, set_running
-from issuesync.auth import Principal
 from issuesync.config import Settings
 from issuesync.domain.replica import UserRef
 from issuesync.engine.runtime.runner import SyncRunner
 from issuesync.errors import InvalidInputError
+from issuesync.services import Services
+from issuesync.store.principals import Principal
 from issuesync.store.sync import ConnectorRow, MessageRow
 from issuesync.store.users import User
 from issuesync.trackers.adapter import IssueDraft
@@ -70,7 +71,7 @@ def _set_up(services: Services, local: str, body: dict[str, object]) -> LocalAda
             IntegrationSpec.model_validate(body),
             actor="admin",
             secrets=services.secrets,
-            project_exists=project_checker(uow.session),
+            project_exists=project_checker(services),
             places=services.queue_places,
         )
         set_running(uow.session, row.key, running=True, actor="admin")

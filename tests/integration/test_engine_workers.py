@@ -11,8 +11,8 @@ from sqlalchemy import select
 from sync_helpers import Pair, integration_pair, local_body
 from tracker_helpers import create_issue
 
-from issuesync.app import Services
 from issuesync.engine.runtime.runner import SyncRunner
+from issuesync.services import Services
 from issuesync.store.sync import ConnectorState, EngineWorker, SyncInfo
 
 

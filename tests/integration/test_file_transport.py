@@ -14,20 +14,16 @@ from pathlib import Path, PurePosixPath
 import pytest
 from sqlalchemy import select
 
-from issuesync.app import Services
 from issuesync.application.integrations import ConnectorConfig
 from issuesync.domain.configuration import AdvancedSettings, Configuration
 from issuesync.domain.connection import Queue
 from issuesync.domain.message import BlobMetadata, Message, MessageKind, ReceiveState
 from issuesync.engine.transports import queues
 from issuesync.engine.transports.base import BlobArea
-from issuesync.engine.transports.file import (
-    FileTransport,
-    folder_for,
-    message_file_name,
-    message_path,
-)
+from issuesync.engine.transports.file import FileTransport
+from issuesync.engine.transports.folders import folder_for, message_file_name, message_path
 from issuesync.errors import ConfigurationError
+from issuesync.services import Services
 from issuesync.store.base import now_ms
 from issuesync.store.sync import ConnectorRow, ConnectorState, IntegrationRow, MessageRow
 

@@ -24,9 +24,9 @@ from issuesync.errors import (
     TrackerRejectedError,
 )
 from issuesync.testing.fake_github import FakeGitHub
+from issuesync.trackers.access import TrackerAccess
 from issuesync.trackers.adapter import ConnectionCheck, IssueDraft, Tracker
 from issuesync.trackers.github import github_adapter_for, github_budget
-from issuesync.trackers.registry import TrackerAccess
 
 TOKEN = "ghp_sync-bot-secret"
 ADMIN = "ghp_owner-secret"

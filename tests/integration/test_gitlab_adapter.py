@@ -34,12 +34,12 @@ from issuesync.testing.fake_gitlab import (
     GitLabProject,
     GitLabUser,
 )
+from issuesync.trackers.access import TrackerAccess
 from issuesync.trackers.adapter import IssueDraft
 from issuesync.trackers.credentials import HeaderAuth
 from issuesync.trackers.gitlab import GitLabAdapter, GitLabClient, gitlab_adapter_for
 from issuesync.trackers.gitlab.client import gitlab_budget
 from issuesync.trackers.gitlab.markers import Marker, mark, unmark
-from issuesync.trackers.registry import TrackerAccess
 
 BASE = "https://gitlab.example"
 

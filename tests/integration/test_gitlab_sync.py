@@ -18,7 +18,7 @@ from tracker_helpers import API, create_issue, create_project
 from tracker_helpers import fields_of as fields
 
 from issuesync.accounts import NewUser, create_user
-from issuesync.app import Services
+from issuesync.services import Services
 from issuesync.testing.fake_gitlab import MAINTAINER, FakeGitLab, GitLabProject
 from issuesync.testing.handler_server import HandlerServer
 

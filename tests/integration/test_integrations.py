@@ -28,7 +28,6 @@ from issuesync.api.backbone.documents.bodies import IntegrationSpec, parse_integ
 from issuesync.api.backbone.documents.integrations import update_from_spec
 from issuesync.api.backbone.documents.status import status_json
 from issuesync.api.backbone.documents.syncinfo import import_sync_info
-from issuesync.app import Services
 from issuesync.application.integrations import (
     connector_by_key,
     connector_configs,
@@ -41,6 +40,7 @@ from issuesync.application.integrations import (
 )
 from issuesync.domain.configuration import GLOBAL_WORKFLOW
 from issuesync.errors import ConflictError, InvalidInputError, NotFoundError
+from issuesync.services import Services
 from issuesync.store.base import now_ms
 from issuesync.store.sync import ConnectorRow, ConnectorState, MessageBody, MessageRow, SyncInfo
 

@@ -21,7 +21,7 @@ from sync_helpers import synced_twin as twin
 from tracker_helpers import API, create_issue, create_project
 
 from issuesync.accounts import NewUser, create_user
-from issuesync.app import Services
+from issuesync.services import Services
 from issuesync.testing.jira820_server import Jira820, jira820_server  # noqa: F401 - a fixture
 
 BASE = "/api/1"

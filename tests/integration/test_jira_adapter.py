@@ -13,8 +13,6 @@ import pytest
 from sqlalchemy import select
 from tracker_helpers import API, create_issue, create_project
 
-from issuesync.app import Services
-from issuesync.auth import Principal
 from issuesync.domain.replica import FieldValue, UserRef
 from issuesync.errors import (
     AuthenticationError,
@@ -23,13 +21,15 @@ from issuesync.errors import (
     TrackerOfflineError,
     TrackerRejectedError,
 )
+from issuesync.services import Services
+from issuesync.store.principals import Principal
 from issuesync.store.users import User
+from issuesync.trackers.access import TrackerAccess
 from issuesync.trackers.adapter import IssueDraft, NewIssue, Tracker
 from issuesync.trackers.jira import JiraAdapter, JiraClient, jira_adapter_for
 from issuesync.trackers.jira.receipts import property_key
 from issuesync.trackers.local.models import ProjectStatus, Status, StatusCategory, Transition
 from issuesync.trackers.local.refdata import bump_reference_revision
-from issuesync.trackers.registry import TrackerAccess
 
 PASSWORD = "admin-secret"  # tests/conftest.py's ADMIN_PASSWORD
 

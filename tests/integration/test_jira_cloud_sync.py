@@ -17,7 +17,7 @@ from sync_helpers import wait_for
 from test_jira820_sync import start_integration, twin
 from tracker_helpers import API, create_issue
 
-from issuesync.app import Services
+from issuesync.services import Services
 from issuesync.testing.fake_jira_cloud import FakeJiraCloud
 from issuesync.testing.handler_server import HandlerServer
 from issuesync.trackers.jira.adf import adf_to_text, text_to_adf

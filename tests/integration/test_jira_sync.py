@@ -16,7 +16,7 @@ from tracker_helpers import API, create_issue, create_project
 from tracker_helpers import fields_of as fields
 
 from issuesync.accounts import NewUser, create_user
-from issuesync.app import Services
+from issuesync.services import Services
 from issuesync.testing.server import LiveServer
 
 BASE = "/api/1"

@@ -13,10 +13,10 @@ from sqlalchemy import event, func, select
 from sync_helpers import make_project_admin
 
 from issuesync.accounts import NewUser, create_user
-from issuesync.app import Services
-from issuesync.auth import Principal
 from issuesync.domain.replica import FieldValue, UserRef, canonical_fields
 from issuesync.errors import ConfigurationError, NotFoundError, TrackerRejectedError
+from issuesync.services import Services
+from issuesync.store.principals import Principal
 from issuesync.store.users import User
 from issuesync.trackers import fieldcodec
 from issuesync.trackers.adapter import CommentDraft, IssueDraft, NewIssue, Tracker, create_each

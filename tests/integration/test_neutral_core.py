@@ -8,7 +8,6 @@ import json
 import pytest
 from integration_helpers import make_projects
 
-from issuesync.app import Services
 from issuesync.application.integrations import (
     create_integration,
     get_integration,
@@ -28,6 +27,7 @@ from issuesync.domain.connection import Queue, QueueSettings, TrackerConnection
 from issuesync.domain.integration import ConnectionChanges, ConnectorDraft, IntegrationDraft
 from issuesync.domain.synclink import SyncLinkImport
 from issuesync.errors import InvalidInputError
+from issuesync.services import Services
 from issuesync.store.sync import ConnectorRow
 
 
@@ -38,7 +38,7 @@ def _create(services: Services, draft: IntegrationDraft) -> str:
             draft,
             actor="admin",
             secrets=services.secrets,
-            project_exists=project_checker(uow.session),
+            project_exists=project_checker(services),
             places=services.queue_places,
         )
         uow.commit()

@@ -21,9 +21,9 @@ from issuesync.errors import (
     TrackerRejectedError,
 )
 from issuesync.testing.redmine_server import RedmineServer, redmine_session
+from issuesync.trackers.access import TrackerAccess
 from issuesync.trackers.adapter import CommentDraft, IssueDraft, NewIssue, Tracker
 from issuesync.trackers.redmine import markers, redmine_adapter_for
-from issuesync.trackers.registry import TrackerAccess
 
 
 @pytest.fixture(scope="session")

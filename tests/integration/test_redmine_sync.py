@@ -21,7 +21,7 @@ from tracker_helpers import API, create_issue, create_project
 from tracker_helpers import fields_of as fields
 
 from issuesync.accounts import NewUser, create_user
-from issuesync.app import Services
+from issuesync.services import Services
 from issuesync.testing.redmine_server import RedmineServer, redmine_session
 
 BASE = "/api/1"

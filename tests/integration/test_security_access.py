@@ -29,9 +29,10 @@ from sync_helpers import integration_pair, local_body
 from tracker_helpers import API, create_issue, create_project
 
 from issuesync.accounts import NewUser, create_token, create_user
-from issuesync.app import Services
-from issuesync.auth import Authenticator, Principal
+from issuesync.auth import Authenticator
 from issuesync.errors import AuthenticationError, ConfigurationError, ThrottledError
+from issuesync.services import Services
+from issuesync.store.principals import Principal
 from issuesync.store.users import User
 from issuesync.throttle import LoginThrottle
 from issuesync.trackers.local.adapter import local_adapter_for

@@ -28,8 +28,9 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from pydantic import SecretStr
 
-from issuesync.app import Services, bootstrap, build_services, create_app
+from issuesync.app import bootstrap, build_services, create_app
 from issuesync.config import Settings
+from issuesync.services import Services
 from issuesync.testing.server import LiveServer
 
 PASSWORD = "fuzz-password"

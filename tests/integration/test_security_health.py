@@ -39,11 +39,12 @@ from test_cli import basic, run
 from tracker_helpers import API, create_issue, create_project
 
 from issuesync.accounts import NewUser, create_token, create_user
-from issuesync.app import Services, bootstrap, build_services, create_app, install_engine
+from issuesync.app import bootstrap, build_services, create_app, install_engine
 from issuesync.application.integrations import set_running
 from issuesync.config import Settings
 from issuesync.engine.runtime.runner import SyncRunner
 from issuesync.errors import BusyError
+from issuesync.services import Services
 from issuesync.store.db import BUSY, UNREACHABLE, database_failure
 from issuesync.store.uow import WriterLock
 from issuesync.testing import fulldisk

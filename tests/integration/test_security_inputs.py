@@ -33,9 +33,10 @@ from sync_helpers import integration_pair, local_body
 from tracker_helpers import API, create_issue, create_project, fields_of, search_keys
 
 from issuesync.accounts import NewUser, create_user
-from issuesync.app import Services, bootstrap, build_services, create_app
+from issuesync.app import bootstrap, build_services, create_app
 from issuesync.config import Settings
 from issuesync.domain.jql.limits import MAX_CLAUSES, MAX_DEPTH, MAX_ORDER_BY
+from issuesync.services import Services
 from issuesync.store.users import User
 from issuesync.testing.fulldisk import full_disk
 from issuesync.testing.server import LiveServer

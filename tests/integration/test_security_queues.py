@@ -29,9 +29,9 @@ from sync_helpers import Pair, integration_pair, local_body, wait_for
 from tracker_helpers import create_issue, create_project
 
 from issuesync.accounts import NewUser, create_user
-from issuesync.app import Services
 from issuesync.application.integrations import connector_by_key
-from issuesync.engine.transports.file import list_invalid
+from issuesync.engine.transports.folders import list_invalid
+from issuesync.services import Services
 
 B = "/api/1"
 BACKBONE = "/plugins/servlet/backbone-issue-sync/api/1"

@@ -36,17 +36,17 @@ from sync_helpers import synced_twin as twin
 from test_cli import run
 from tracker_helpers import create_issue, create_project
 
-from issuesync.app import Services
 from issuesync.errors import IssueSyncError
+from issuesync.services import Services
 from issuesync.testing.fake_github import FakeGitHub
 from issuesync.testing.handler_server import HandlerServer
+from issuesync.trackers.access import TrackerAccess
 from issuesync.trackers.adapter import Tracker
 from issuesync.trackers.credentials import ProxySettings
 from issuesync.trackers.github import github_adapter_for
 from issuesync.trackers.gitlab import gitlab_adapter_for
 from issuesync.trackers.jira import jira_adapter_for
 from issuesync.trackers.redmine import redmine_adapter_for
-from issuesync.trackers.registry import TrackerAccess
 
 BASE = "/api/1"
 PASSWORD = "Pw-in-the-url-7f3a9"

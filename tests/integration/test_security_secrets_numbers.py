@@ -26,8 +26,8 @@ from sync_helpers import integration_pair, local_body
 from test_cli import run
 from tracker_helpers import create_issue, create_project
 
-from issuesync.app import Services
 from issuesync.domain.configuration import duration_ms
+from issuesync.services import Services
 from issuesync.store.sync import ConnectorRow
 
 BASE = "/api/1"

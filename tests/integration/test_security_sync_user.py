@@ -23,9 +23,9 @@ from sync_helpers import make_project_admin
 from tracker_helpers import API, create_issue, create_project, fields_of
 
 from issuesync.accounts import create_token
-from issuesync.app import Services
 from issuesync.application.integrations import connector_by_key, connector_rows, connector_secret
 from issuesync.engine.runtime.runner import SyncRunner
+from issuesync.services import Services
 from issuesync.store.sync import ConnectorRow, SyncInfo
 from issuesync.store.users import User
 

@@ -12,10 +12,10 @@ from sqlalchemy import func, select
 from sync_helpers import Pair, integration_pair
 from tracker_helpers import create_issue
 
-from issuesync.app import Services
 from issuesync.engine.pipeline import outgoing
 from issuesync.engine.runtime.runner import SyncRunner
 from issuesync.engine.transports.base import Transport
+from issuesync.services import Services
 from issuesync.store.sync import MessageRow, TraceRow
 from issuesync.trackers.adapter import CreatedIssue, NewIssue, Tracker
 from issuesync.trackers.local.models import Comment, Issue, Project

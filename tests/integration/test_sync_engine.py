@@ -13,13 +13,13 @@ from tracker_helpers import API, create_issue, transition_id
 from issuesync.api.backbone.documents.resync import ResyncRequest, request_resync
 from issuesync.api.backbone.documents.syncinfo import import_sync_info
 from issuesync.api.backbone.documents.tasks import task_json
-from issuesync.app import Services
 from issuesync.application.integrations import connector_by_key
 from issuesync.domain.diff import Winner
 from issuesync.engine.pipeline import incoming
 from issuesync.engine.tasks import get_task, task_view
 from issuesync.engine.transports import queues
 from issuesync.errors import InvalidInputError, TrackerOfflineError
+from issuesync.services import Services
 from issuesync.store.base import now_ms
 from issuesync.store.sync import ConflictRow, MessageRow, SyncInfo
 

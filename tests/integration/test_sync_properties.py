@@ -16,9 +16,9 @@ from hypothesis import strategies as st
 from sync_helpers import Pair, integration_pair, local_body
 from tracker_helpers import create_issue
 
-from issuesync.app import Services
 from issuesync.domain.message import Message, MessageKind
 from issuesync.engine.pipeline import incoming, outgoing
+from issuesync.services import Services
 
 SOAK = os.environ.get("ISSUESYNC_SOAK") == "1"
 SUMMARIES = ["alpha", "beta", "gamma"]

@@ -13,9 +13,9 @@ from issuesync.api.backbone.documents.syncinfo import (
     import_sync_info,
     list_sync_info,
 )
-from issuesync.app import Services
 from issuesync.application.integrations import connector_by_key
 from issuesync.errors import InvalidInputError, NotFoundError
+from issuesync.services import Services
 from issuesync.store.sync import TraceRow
 
 

@@ -18,8 +18,9 @@ from fuzz_helpers import fuzz_operations
 from pydantic import SecretStr
 from schemathesis.checks import not_a_server_error
 
-from issuesync.app import Services, bootstrap, build_services, create_app
+from issuesync.app import bootstrap, build_services, create_app
 from issuesync.config import Settings
+from issuesync.services import Services
 from issuesync.trackers.local import catalog, issues
 
 ADMIN = "Basic " + base64.b64encode(b"admin:fuzz-password").decode()

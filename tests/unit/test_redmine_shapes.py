@@ -5,11 +5,11 @@ from __future__ import annotations
 import pytest
 
 from issuesync.errors import ConfigurationError, TrackerRejectedError
+from issuesync.trackers.access import TrackerAccess
 from issuesync.trackers.redmine import markers, redmine_adapter_for
 from issuesync.trackers.redmine.schema import Catalog, CustomField
 from issuesync.trackers.redmine.search import parse_query, timestamp
 from issuesync.trackers.redmine.shape import issue_body
-from issuesync.trackers.registry import TrackerAccess
 
 CATALOG = Catalog(
     project_id=7,

@@ -7,8 +7,8 @@ from typing import Annotated
 from fastapi import Depends, Header, Request
 from starlette.concurrency import run_in_threadpool
 
-from issuesync.app import Services
-from issuesync.auth import Principal
+from issuesync.services import Services
+from issuesync.store.principals import Principal
 
 
 async def get_services(request: Request) -> Services:

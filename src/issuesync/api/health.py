@@ -28,8 +28,8 @@ from sqlalchemy import text
 
 from issuesync import __version__
 from issuesync.api.deps import ServicesDep
-from issuesync.app import Services
 from issuesync.health import Problem
+from issuesync.services import Services
 
 log = logging.getLogger(__name__)
 

@@ -38,7 +38,6 @@ from pydantic import JsonValue
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from issuesync.app import Services
 from issuesync.domain.configuration import GLOBAL_WORKFLOW
 from issuesync.domain.conflict import Conflict, ConflictField
 from issuesync.domain.mapping import SUB_OBJECTS, ConnectorMapping
@@ -51,9 +50,9 @@ from issuesync.engine.connectors import (
     tracker_access,
 )
 from issuesync.errors import IssueSyncError
+from issuesync.services import Services
 from issuesync.store.sync import ConflictRow, IntegrationRow, MessageRow
 from issuesync.trackers.adapter import FieldInfo, ProjectSchema
-from issuesync.trackers.registry import open_tracker
 
 CONNECTION_FAILED = "connectionFailed"
 CONNECTION_CHECK_FAILED = "connectionCheckFailed"
@@ -136,7 +135,7 @@ def _open(
     fix = APPLICATION_CONNECTION.format(key=integration_key)
     before = len(found)
     try:
-        tracker = open_tracker(access, services.tracker, services.settings.admin_user)
+        tracker = services.trackers(access)
         try:
             for check in tracker.test_connection().checks:
                 if not check.ok:

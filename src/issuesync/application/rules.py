@@ -26,27 +26,37 @@ from issuesync.domain.connection import LOCAL, TrackerConnection
 from issuesync.domain.integration import ConnectorDraft
 from issuesync.domain.jql import parse_queries
 from issuesync.engine.connectors import seal_secret
-from issuesync.errors import ConflictError, QueryError
+from issuesync.errors import ConflictError, NotFoundError, QueryError
 from issuesync.security import SecretBox
+from issuesync.services import Services
 from issuesync.store.sync import ConnectorRow, IntegrationRow
-from issuesync.trackers.local.models import Project
+from issuesync.trackers.access import TrackerAccess
 
 ProjectExists = Callable[[str, str], bool]
 SECRET_FIELD: Final = "password"  # noqa: S105 - the name of a field, not a secret
 
 
-def project_checker(session: Session) -> ProjectExists:
-    """``project_exists`` for this instance: local projects are looked up, others trusted.
+def project_checker(services: Services) -> ProjectExists:
+    """``project_exists`` for this instance: the built-in tracker is asked, others trusted.
 
-    A remote tracker's project can only be checked by its adapter when the
-    connector connects; until then it is taken as given.
+    The built-in tracker runs in this process, so its adapter tells at once
+    whether the project is there (``describe``, as the administrator, who sees
+    every project). A remote tracker's project can only be checked by its adapter
+    when the connector connects; until then it is taken as given.
     """
 
     def exists(system: str, project_key: str) -> bool:
         if system != LOCAL:
             return True
-        found = session.scalar(select(Project.id).where(Project.key == project_key))
-        return found is not None
+        access = TrackerAccess(system, project_key, None, services.settings.admin_user, None)
+        tracker = services.trackers(access)
+        try:
+            # By key, exactly: the tracker also finds a project by its id or in lower case.
+            return tracker.describe().key == project_key
+        except NotFoundError:
+            return False
+        finally:
+            tracker.close()
 
     return exists
 

@@ -26,13 +26,20 @@ from issuesync.accounts import (
     list_tokens,
     revoke_token,
 )
-from issuesync.app import Services, bootstrap, build_services, create_app, install_engine
-from issuesync.cli.integrations import CliContext, integration_commands, syncinfo_commands
-from issuesync.cli.sync import add_resync_command, messages_commands, run_worker
+from issuesync.app import bootstrap, build_services, create_app, install_engine
+from issuesync.cli.integrations import (
+    CliContext,
+    add_resync_command,
+    integration_commands,
+    syncinfo_commands,
+)
+from issuesync.cli.sync import messages_commands, run_worker
 from issuesync.config import Settings
+from issuesync.demo import create_demo
 from issuesync.domain.redaction import redact
 from issuesync.errors import BusyError, IssueSyncError
 from issuesync.security import PROCESS_UMASK, generate_password, redact_logs
+from issuesync.services import Services
 from issuesync.store.db import UNREACHABLE, database_failure
 
 app = typer.Typer(
@@ -356,8 +363,6 @@ def _when(ms: int | None) -> str:
 @app.command()
 def demo() -> None:
     """Create two projects with realistic issues, sub-tasks, comments and attachments."""
-    from issuesync.demo import create_demo  # noqa: PLC0415
-
     with _services() as services:
         made = create_demo(services)
     if made:

@@ -23,8 +23,8 @@ from issuesync.domain.ranges import STORED
 from issuesync.errors import NotFoundError
 from issuesync.security import SecretBox
 from issuesync.store.sync import ConnectorRow, IntegrationRow
+from issuesync.trackers.access import TrackerAccess
 from issuesync.trackers.credentials import ProxySettings
-from issuesync.trackers.registry import TrackerAccess
 
 PARTNER_SYSTEM = "partner"  # the system of a connector run by the partner node (distributed)
 

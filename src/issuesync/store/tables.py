@@ -1,11 +1,15 @@
-"""Every table of issuesync, imported once so that one metadata holds them all."""
+"""The store's own tables (sync state, users), imported once so that one metadata holds them.
+
+The tables of a tracker that keeps its data in this store (the built-in one's
+``trackers/local/models.py``) join the same metadata when their module is
+loaded; the migrations environment (``store/migrations/env.py``) loads them all.
+"""
 
 from __future__ import annotations
 
 from issuesync.store import sync, users
 from issuesync.store.base import Base
-from issuesync.trackers.local import models
 
 metadata = Base.metadata
 
-__all__ = ["metadata", "models", "sync", "users"]
+__all__ = ["metadata", "sync", "users"]

@@ -14,9 +14,11 @@ signature serves both kinds of adapter: a remote one reads only
 tracker's service from the context.
 
 The installed names are read once per process (:func:`installed_adapters`);
-nothing is imported until a connector of that system is opened. The factories of
-the adapters shipped with issuesync (:func:`open_local`, :func:`open_jira`) end
-this module.
+nothing is imported until a connector of that system is opened. The adapters
+shipped with issuesync are plugins like any other: each package has its factory
+(``issuesync.trackers.local:open_local``, ``issuesync.trackers.jira:open_jira``, ...),
+and this module imports none of them. What a factory gets, and the access it
+opens, are in ``trackers/access.py``.
 """
 
 from __future__ import annotations
@@ -25,77 +27,12 @@ import functools
 from collections.abc import Mapping
 from dataclasses import dataclass
 from importlib.metadata import EntryPoint, entry_points
-from typing import Protocol
 
-from issuesync.domain.redaction import credential_forms
 from issuesync.errors import ConfigurationError, IssueSyncError
+from issuesync.trackers.access import AdapterContext, AdapterFactory, TrackerAccess
 from issuesync.trackers.adapter import Tracker
-from issuesync.trackers.credentials import ProxySettings
-from issuesync.trackers.local.tracker import LocalTracker
 
 ENTRY_POINT_GROUP = "issuesync.trackers"
-
-
-@dataclass(frozen=True)
-class TrackerAccess:
-    """Everything needed to open a connector's tracker; the secret never leaves this object.
-
-    ``proxy``: a remote adapter sends every request through it (``RestClient``'s
-    ``proxy``), never around it.
-    """
-
-    system: str
-    project_key: str
-    base_url: str | None
-    user: str | None
-    secret: tuple[str, str] | None  # (kind, value); kind is "password" or "token"
-    proxy: ProxySettings | None = None
-
-    def __repr__(self) -> str:
-        return (
-            f"TrackerAccess(system={self.system!r}, project_key={self.project_key!r}, "
-            f"base_url={self.base_url!r}, user={self.user!r}, secret=***, proxy={self.proxy!r})"
-        )
-
-    def known_secrets(self) -> frozenset[str]:
-        """The secrets of this access in the forms they travel in, for ``redact``."""
-        forms = self.proxy.secrets if self.proxy else frozenset()
-        if self.secret is not None:
-            forms |= credential_forms(self.secret[1], user=self.user)
-        return forms
-
-
-@dataclass(frozen=True)
-class AdapterContext:
-    """What a factory gets to open one connector's adapter.
-
-    ``access`` says where and as whom; ``local`` (the built-in tracker's service)
-    and ``default_user`` (the sync user when ``access.user`` is not given) are
-    for adapters that run in this process; a remote adapter ignores them, and so
-    does the built-in one's ``default_user``: it works only as a named user.
-    """
-
-    access: TrackerAccess
-    local: LocalTracker
-    default_user: str
-
-    @property
-    def user(self) -> str:
-        """The sync user's name: the connector's, else the default one."""
-        return self.access.user or self.default_user
-
-
-class AdapterFactory(Protocol):
-    """The value of an ``issuesync.trackers`` entry point.
-
-    Raises ``ConfigurationError`` (or another ``IssueSyncError``) when the
-    connector's settings cannot work; anything else it raises is reported to
-    the user as a ``ConfigurationError`` with its message.
-    """
-
-    def __call__(self, context: AdapterContext, /) -> Tracker:
-        """The adapter for ``context.access``."""
-        ...
 
 
 @functools.cache
@@ -118,7 +55,7 @@ def known_systems() -> tuple[str, ...]:
 
 def open_tracker(
     access: TrackerAccess,
-    local: LocalTracker,
+    local: object,
     default_user: str,
     *,
     adapters: Mapping[str, EntryPoint] | None = None,
@@ -159,34 +96,18 @@ def open_tracker(
         ) from exc
 
 
-def open_local(context: AdapterContext) -> Tracker:
-    """The built-in tracker's factory (entry point ``local``): one of its projects, in-process.
+@dataclass(frozen=True)
+class Trackers:
+    """Opens connectors' trackers with the installed adapters (or ``adapters``, in tests).
 
-    The adapter works as the connector's own sync user, with exactly that user's
-    permissions; it never falls back to ``default_user`` (the administrator), which
-    would let whoever left the user out act as the administrator.
-
-    Raises:
-        ConfigurationError: the connector names no sync user, or one that does
-            not exist in the built-in tracker.
+    The services' tracker opener: ``local`` is the built-in tracker's service,
+    ``default_user`` the sync user of a remote connector that names none.
     """
-    # Imported here: loading the registry must not pull in the adapter's SQL machinery.
-    from issuesync.trackers.local.adapter import local_adapter_for  # noqa: PLC0415
 
-    if not context.access.user:
-        raise ConfigurationError(
-            f"The connector of the built-in project {context.access.project_key} names no "
-            "sync user: name one (connection.application.user)."
-        )
-    return local_adapter_for(context.local, context.access.project_key, context.access.user)
+    local: object
+    default_user: str
+    adapters: Mapping[str, EntryPoint] | None = None
 
-
-def open_jira(context: AdapterContext) -> Tracker:
-    """The Jira adapter's factory (entry point ``jira``): a remote project, by ``context.access``.
-
-    Raises:
-        ConfigurationError: the connector's base URL or credentials cannot work.
-    """
-    from issuesync.trackers.jira import jira_adapter_for  # noqa: PLC0415 - see open_local
-
-    return jira_adapter_for(context.access)
+    def __call__(self, access: TrackerAccess, /) -> Tracker:
+        """:func:`open_tracker` for ``access``."""
+        return open_tracker(access, self.local, self.default_user, adapters=self.adapters)

@@ -33,9 +33,10 @@ from issuesync.application.integrations import (
     get_integration,
     load_queue,
 )
-from issuesync.auth import Authenticator, Principal
+from issuesync.auth import Authenticator
 from issuesync.domain import connection
 from issuesync.errors import AuthenticationError, NotFoundError, PermissionDeniedError
+from issuesync.store.principals import Principal
 from issuesync.store.sync import ConnectorRow, IntegrationRow
 
 LOCAL = "local"

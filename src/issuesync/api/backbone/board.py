@@ -32,9 +32,9 @@ from pathlib import Path
 from issuesync.api.backbone.documents.listing import IntegrationText, integration_texts
 from issuesync.api.backbone.documents.status import trouble_text
 from issuesync.application.integrations import list_integrations
-from issuesync.auth import Principal
 from issuesync.engine.runtime.presence import problems_seen
 from issuesync.health import Health
+from issuesync.store.principals import Principal
 from issuesync.store.uow import UnitOfWorkFactory
 
 log = logging.getLogger(__name__)

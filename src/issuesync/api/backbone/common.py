@@ -13,7 +13,7 @@ from starlette.concurrency import run_in_threadpool
 from issuesync.api.backbone.board import Snapshot, StatusBoard
 from issuesync.api.backbone.schemas import BackboneError
 from issuesync.api.deps import ServicesDep
-from issuesync.app import Services
+from issuesync.services import Services
 from issuesync.store.uow import UnitOfWork
 
 BACKBONE_PREFIX = "/plugins/servlet/backbone-issue-sync/api/1"

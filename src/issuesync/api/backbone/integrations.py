@@ -39,7 +39,6 @@ from issuesync.api.backbone.schemas import (
     TaskOut,
 )
 from issuesync.api.deps import PrincipalDep, ServicesDep
-from issuesync.app import Services
 from issuesync.application import lifecycle
 from issuesync.application.conflicts import data_conflicts, validation_conflicts
 from issuesync.application.integrations import (
@@ -52,6 +51,7 @@ from issuesync.domain.diff import Winner
 from issuesync.domain.task import Task
 from issuesync.engine.pipeline import incoming
 from issuesync.errors import InvalidInputError, NotFoundError
+from issuesync.services import Services
 from issuesync.store.base import now_ms
 from issuesync.store.sync import ConnectorRow, ConnectorState, IntegrationRow, MessageRow
 
@@ -122,7 +122,7 @@ def build_integrations_router() -> APIRouter:  # noqa: C901, PLR0915 - one route
                 spec,
                 actor=editor,
                 secrets=services.secrets,
-                project_exists=project_checker(uow.session),
+                project_exists=project_checker(services),
                 places=services.queue_places,
             )
             body = integration_body(view)

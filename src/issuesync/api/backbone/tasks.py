@@ -12,9 +12,9 @@ from issuesync.api.backbone.documents.tasks import task_json
 from issuesync.api.backbone.schemas import TaskOut
 from issuesync.api.deps import PrincipalDep
 from issuesync.application import tasks
-from issuesync.auth import Principal
 from issuesync.domain.task import Task
 from issuesync.errors import NotFoundError
+from issuesync.store.principals import Principal
 from issuesync.store.sync import IntegrationRow
 
 

@@ -27,10 +27,10 @@ from issuesync.api.jira.bodies import (
     VersionBody,
     WorklogBody,
 )
-from issuesync.app import Services
-from issuesync.auth import Principal
 from issuesync.errors import InvalidInputError, PermissionDeniedError
+from issuesync.services import Services
 from issuesync.store.base import now_ms
+from issuesync.store.principals import Principal
 from issuesync.trackers.local import catalog, issues, meta, subresources
 from issuesync.trackers.local.fielddefs import JsonDict
 from issuesync.trackers.local.jiratime import format_ms

@@ -17,6 +17,7 @@ from typing import Protocol
 from sqlalchemy.orm import Session
 
 from issuesync.domain.message import Message
+from issuesync.engine.connectors import ConnectorConfig
 from issuesync.engine.transports import queues
 from issuesync.errors import TrackerRejectedError
 from issuesync.store.blobs import BlobStore
@@ -75,6 +76,15 @@ class Transport(Protocol):
         now: int,
     ) -> None:
         """:meth:`deliver` for many messages at once."""
+        ...
+
+
+class TransportFactory(Protocol):
+    """Gives a route its transport, carrying attachment content through ``blobs``
+    (``factory.QueueTransports`` is the one issuesync uses)."""
+
+    def __call__(self, config: ConnectorConfig, blobs: BlobArea, /) -> Transport:
+        """The transport of ``config``'s routes."""
         ...
 
 

@@ -1,59 +1,41 @@
 """The ``file`` transport: messages as ``.bac`` files in Backbone's folders (seed 002).
 
-Each connector has a folder ``<home>/data/default/<INT-n>/<CONNECTOR-KEY>/``::
-
-    SEND/                      written, not yet handed to the exchange folder
-      error/                   could not be handed over (send row in ``error``)
-    RECEIVE/                   taken in, waiting to be applied (receive row in ``new``)
-      archive/  sequence-error/  offline/  invalid/  discard/
-      error/<ISSUE-KEY>/  issue-missing/<ISSUE-KEY>/
-
-A connector's send queue path and its partner's receive queue path name one
-exchange folder, relative to ``<home>/data/default`` or absolute (two homes
-sharing a folder). Attachment content travels beside the messages, in
+Each connector has its folder of ``SEND`` and ``RECEIVE`` folders (``folders.py``
+draws it). A connector's send queue path and its partner's receive queue path
+name one exchange folder, relative to ``<home>/data/default`` or absolute (two
+homes sharing a folder). Attachment content travels beside the messages, in
 ``<exchange>/blobs/<sha256>``, and is copied there before the message.
 
 The database is the index. :meth:`FileTransport.deliver` only adds a send row
 in the sender's transaction, so a crash before the commit leaves nothing on
 disk. :meth:`FileTransport.pump` then makes the files follow the rows. A file's
-name comes from its message (``<issueKey>_<sequenceId>_<uuid>.bac``) and its
-folder from its state (:func:`folder_for`), so a step redone after a crash
-overwrites the same file, and the receiver drops a second copy by uuid.
+name comes from its message and its folder from its state, so a step redone
+after a crash overwrites the same file, and the receiver drops a second copy by
+uuid.
 
 What the engine touches. Each pump first resolves the queue folders (symlinks
 followed) and stops, touching nothing, when one is outside the queue roots
 (:class:`~issuesync.engine.connectors.QueuePlaces`); it then works on the
-resolved folders only. In them it moves, renames, copies and deletes nothing
-but regular files named as its messages are, its blobs (``blobs/<sha256>``,
-verified) and its own temporary files (``.<name>.<hex>.tmp``); it never
-follows a symlink (``O_NOFOLLOW``, ``lstat``) and never writes through a
-folder that is a symlink. Anything else (another name, a symlink, a folder, a
-FIFO, a device) stays where it is and is reported: in the route's status, in
-one warning per entry, and by ``messages list --state invalid``. A file with a
-message's name whose content is not a message for this connector is ours by
-its name: it is set aside in ``RECEIVE/invalid`` with a ``.reason.txt``.
-
-Files the engine creates are ``0600`` and its folders ``0700``. In an exchange
-folder (which another node's service user may have to read) a new file or
-folder also gets the group permissions of the folder it is made in, and never
-any for others: an operator shares a folder by giving it a group (``2770``).
+resolved folders only, through ``fileops.py`` (no symlink followed, no half
+file, ``0600``/``0700``). Only its own regular files are moved: its messages,
+its blobs (``blobs/<sha256>``, verified) and its temporary files. Anything else
+(another name, a symlink, a folder, a FIFO, a device) stays where it is and is
+reported: in the route's status, in one warning per entry, and by ``messages
+list --state invalid``. A file with a message's name whose content is not a
+message for this connector is ours by its name: it is set aside in
+``RECEIVE/invalid`` with a ``.reason.txt``.
 """
 
 from __future__ import annotations
 
 import contextlib
 import errno
-import hashlib
 import logging
 import os
 import re
-import stat
-import uuid
 from collections import defaultdict
-from collections.abc import Callable, Iterator, Sequence
-from dataclasses import dataclass
-from pathlib import Path, PurePosixPath
-from typing import IO
+from collections.abc import Sequence
+from pathlib import Path
 
 from sqlalchemy import Select, select
 from sqlalchemy.orm import Session, selectinload
@@ -63,6 +45,42 @@ from issuesync.domain.message import InvalidMessageError, Message, ReceiveState,
 from issuesync.engine.connectors import ConnectorConfig, QueuePlaces
 from issuesync.engine.transports import queues
 from issuesync.engine.transports.base import BlobArea
+from issuesync.engine.transports.fileops import (
+    FILE_MODE,
+    copy_verified,
+    is_folder,
+    is_regular,
+    make_folders,
+    move,
+    read_regular,
+    remove,
+    resolved,
+    sha256_of,
+    write_atomic,
+)
+from issuesync.engine.transports.folders import (
+    BLOBS,
+    EXCHANGE_FOLDERS,
+    MAX_ISSUE_KEY,
+    REASON_SUFFIX,
+    RECEIVE,
+    RECEIVE_FOLDERS,
+    SEND,
+    SEND_ERROR,
+    SHA256,
+    STATE_FOLDERS,
+    InvalidFile,
+    Left,
+    connector_folder,
+    folder_for,
+    is_temporary,
+    list_invalid,
+    message_file_name,
+    parse_name,
+    path_component,
+    survey,
+    unused_path,
+)
 from issuesync.errors import ConfigurationError
 from issuesync.store.base import now_ms
 from issuesync.store.sync import MessageBody, MessageRow
@@ -70,140 +88,13 @@ from issuesync.store.uow import UnitOfWorkFactory
 
 log = logging.getLogger(__name__)
 
-SUFFIX = ".bac"
-REASON_SUFFIX = ".reason.txt"
-BLOBS = "blobs"
-SEND = "SEND"
-SEND_ERROR = "SEND/error"
-RECEIVE = "RECEIVE"
-
-# The state names are the folder names of seed 002; ``new`` waits in RECEIVE itself.
-_STATE_FOLDERS: dict[str, str] = {
-    state: RECEIVE if state is ReceiveState.NEW else f"{RECEIVE}/{state}" for state in ReceiveState
-}
-_PER_ISSUE = frozenset({ReceiveState.ERROR, ReceiveState.ISSUE_MISSING})
 # Folders people may empty by hand (seed 002), and that retention prunes: a file
 # missing there is not written again.
 _DISPOSABLE = frozenset({ReceiveState.ARCHIVE, ReceiveState.DISCARD})
-# The folders inside RECEIVE, and inside an exchange folder: the engine's own.
-_RECEIVE_FOLDERS = frozenset(
-    folder.split("/")[1] for folder in _STATE_FOLDERS.values() if "/" in folder
-)
-_EXCHANGE_FOLDERS = frozenset({BLOBS})
-_UNSAFE = re.compile(r"[^A-Za-z0-9_.-]")
-_UNSAFE_ID = re.compile(r"[^A-Za-z0-9-]")
 _MESSAGE_ID = re.compile(r"^[A-Za-z0-9-]{1,36}$")
-_SHA256 = re.compile(r"^[0-9a-f]{64}$")
-_MAX_ISSUE_KEY = 64  # the width of sync_messages.issue_key
-# What message_file_name makes: a safe issue key (never a leading dot), a sequence id, an id.
-_MESSAGE_NAME = re.compile(
-    rf"^(?!\.)([A-Za-z0-9_.-]{{1,{_MAX_ISSUE_KEY}}})_([0-9]{{1,19}})_([A-Za-z0-9-]{{1,36}})\.bac\Z"
-)
-_TEMPORARY = re.compile(r"^\.(.+)\.[0-9a-f]{1,32}\.tmp\Z")  # what _atomic_writer makes
 _MAX_MESSAGE_BYTES = 64 * 1024 * 1024  # attachments travel as blobs, never inside a message
-_MAX_REASON_BYTES = 64 * 1024
-_CHUNK = 1024 * 1024
-_FILE_MODE = 0o600
-_FOLDER_MODE = 0o700
-_MAX_LEFT = 1000  # entries of one folder remembered as left in place (and warned about once)
-_MAX_LEFT_SHOWN = 10  # of them, named in the route's status
+_MAX_LEFT_SHOWN = 10  # entries left in a folder that the route's status names
 _MAX_STATUS = 2000  # characters of the status that the pump writes
-
-
-# --- where files live ------------------------------------------------------------------------
-
-
-def connector_folder(home: Path, config: ConnectorConfig) -> Path:
-    """``<home>/data/default/<INT-n>/<CONNECTOR-KEY>``: the connector's SEND and RECEIVE."""
-    return QueuePlaces.of(home).data / _safe(config.integration_key) / _safe(config.key)
-
-
-def _safe(text: str) -> str:
-    """A path component for any text: no separators, never ``.`` or ``..``."""
-    safe = _UNSAFE.sub("-", text) or "-"
-    return f"-{safe[1:]}" if safe.startswith(".") else safe
-
-
-def message_file_name(issue_key: str, sequence_id: int, message_id: str) -> str:
-    """``<issueKey>_<sequenceId>_<uuid>.bac``, the same every time for one message."""
-    return f"{_safe(issue_key)}_{sequence_id}_{_UNSAFE_ID.sub('-', message_id)}{SUFFIX}"
-
-
-def is_message_name(name: str) -> bool:
-    """Whether ``name`` is one :func:`message_file_name` makes: the engine's by its format."""
-    return _MESSAGE_NAME.match(name) is not None
-
-
-def _parse_name(name: str) -> tuple[str, int] | None:
-    """The (safe) issue key and sequence id in a message file's name."""
-    found = _MESSAGE_NAME.match(name)
-    return (found.group(1), int(found.group(2))) if found else None
-
-
-def _is_temporary(name: str) -> bool:
-    """Whether ``name`` is a temporary file the engine (here or on the partner node) makes."""
-    found = _TEMPORARY.match(name)
-    return found is not None and (
-        is_message_name(found.group(1)) or _SHA256.match(found.group(1)) is not None
-    )
-
-
-def folder_for(state: str, issue_key: str) -> PurePosixPath:
-    """The folder of a received message in ``state``, relative to the connector's folder."""
-    if state not in _STATE_FOLDERS:
-        raise ValueError(f"'{state}' is not a receive state")
-    folder = PurePosixPath(_STATE_FOLDERS[state])
-    return folder / _safe(issue_key) if state in _PER_ISSUE else folder
-
-
-def message_path(home: Path, config: ConnectorConfig, row: MessageRow) -> Path | None:
-    """Where the file of a message is now; None when it has none (not written, or deleted)."""
-    name = message_file_name(row.issue_key, row.sequence_id, row.uuid)
-    base = connector_folder(home, config)
-    if row.queue == queues.SEND:
-        candidates = [base / SEND / name, base / SEND_ERROR / name]
-        if config.send_queue.type == "file" and config.send_queue.path:
-            candidates.append(QueuePlaces.of(home).folder(config.send_queue.path) / name)
-    else:
-        states = [row.state] if row.state in _STATE_FOLDERS else []
-        candidates = [base / folder_for(s, row.issue_key) / name for s in [*states, *ReceiveState]]
-    return next((path for path in candidates if _is_regular(path)), None)
-
-
-@dataclass(frozen=True)
-class InvalidFile:
-    """A file that came in but is not a message for this connector, and why."""
-
-    name: str
-    reason: str
-    path: Path
-
-
-def list_invalid(places: QueuePlaces, config: ConnectorConfig) -> list[InvalidFile]:
-    """The files in ``RECEIVE/invalid`` with the reason each was refused, then what the
-    connector's folders hold that is not the engine's (left where it is)."""
-    base = connector_folder(places.home, config)
-    found = []
-    invalid, strangers = _survey(base / _STATE_FOLDERS[ReceiveState.INVALID], accept=_any_file)
-    for path in invalid:
-        if path.name.endswith(REASON_SUFFIX):
-            continue
-        try:
-            sidecar = _read_regular(path.with_name(path.name + REASON_SUFFIX), _MAX_REASON_BYTES)
-        except OSError:
-            sidecar = None
-        reason = sidecar.decode("utf-8", "replace").strip() if sidecar is not None else ""
-        found.append(InvalidFile(path.name, reason or "unknown (no reason was recorded)", path))
-    folders = [(base / RECEIVE, _RECEIVE_FOLDERS)]
-    if config.receive_queue.type == "file" and config.receive_queue.path:
-        inbox, _ = places.locate(config.receive_queue.path)  # never read outside the roots
-        folders += [(inbox, _EXCHANGE_FOLDERS)] if inbox is not None else []
-    for folder, own in folders:
-        strangers += _survey(folder, folders=own)[1]
-    for left in strangers:
-        reason = f"not the engine's ({left.what}): left where it is"
-        found.append(InvalidFile(left.path.name, reason, left.path))
-    return found
 
 
 # --- the transport ---------------------------------------------------------------------------
@@ -257,7 +148,7 @@ class FileTransport:
         self._watermark: int | None = None  # newest ``updated_ms`` the follow step has seen
         self._reconciled_ms = 0
         # What is not the engine's, by folder role, as last looked at; what was warned about.
-        self._left: dict[str, list[_Left]] = {}
+        self._left: dict[str, list[Left]] = {}
         self._warned: set[str] = set()
 
     def deliver(
@@ -328,8 +219,8 @@ class FileTransport:
                     "is created, moved or deleted until it is allowed again."
                 )
             found.append(real)
-        self.folder = _resolved(self.folder)
-        self._data = _resolved(self.places.data)
+        self.folder = resolved(self.folder)
+        self._data = resolved(self.places.data)
         self.outbox, self.inbox = found
         return None
 
@@ -339,7 +230,7 @@ class FileTransport:
 
     def _file_mode(self, folder: Path) -> int:
         """``0600``; in a shared exchange folder plus its group's read and write, never others'."""
-        return _FILE_MODE | (folder.stat().st_mode & 0o060 if self._shared(folder) else 0)
+        return FILE_MODE | (folder.stat().st_mode & 0o060 if self._shared(folder) else 0)
 
     def _report(self, problems: list[str]) -> None:
         """Warn once per problem and per entry left in place; raise them for the status."""
@@ -409,37 +300,37 @@ class FileTransport:
         staged = self.folder / SEND / name
         try:
             message = Message.loads(body)
-            _make_folders(self.outbox, shared=self._shared(self.outbox))
+            make_folders(self.outbox, shared=self._shared(self.outbox))
             # Made with the exchange folder's group permissions: the rename keeps them.
-            _write_atomic(staged, body.encode(), mode=self._file_mode(self.outbox))
+            write_atomic(staged, body.encode(), mode=self._file_mode(self.outbox))
             for blob in message.blob_metadata_list:
                 self._push_blob(blob.checksum)
-            _move(staged, self.outbox / name)
+            move(staged, self.outbox / name)
         except (OSError, InvalidMessageError) as exc:
             parked = self.folder / SEND_ERROR / name  # where a person sees it, as in Backbone
             with contextlib.suppress(OSError):
-                if _is_regular(staged):
-                    _move(staged, parked)
+                if is_regular(staged):
+                    move(staged, parked)
                 else:
-                    _write_atomic(parked, body.encode())
+                    write_atomic(parked, body.encode())
             return f"The message could not be written to the folder {self.outbox}: {exc}"
         with contextlib.suppress(OSError):
-            _remove(self.folder / SEND_ERROR / name)
+            remove(self.folder / SEND_ERROR / name)
         return None
 
     def _push_blob(self, checksum: str) -> None:
         assert self.outbox is not None
         folder = self.outbox / BLOBS
         target = folder / checksum
-        if not _SHA256.match(checksum):
+        if not SHA256.match(checksum):
             return
-        _make_folders(folder, shared=self._shared(folder))
+        make_folders(folder, shared=self._shared(folder))
         if os.path.lexists(target):
             return  # already there (or something else is in the way: the partner will say)
         source = self.blobs.store.path(checksum)
-        if not _is_regular(source):
+        if not is_regular(source):
             log.warning("blob %s is not in the transit area; the partner will wait", checksum)
-        elif not _copy_verified(source, target, checksum, mode=self._file_mode(folder)):
+        elif not copy_verified(source, target, checksum, mode=self._file_mode(folder)):
             log.warning("blob %s in the transit area does not match its checksum", checksum)
 
     # -- 2. inbound ----------------------------------------------------------------------------
@@ -449,15 +340,15 @@ class FileTransport:
         assert self.inbox is not None
         self._left["inbox"] = []
         try:
-            _make_folders(self.inbox, shared=self._shared(self.inbox))
-            arrived, self._left["inbox"] = _survey(self.inbox, folders=_EXCHANGE_FOLDERS)
+            make_folders(self.inbox, shared=self._shared(self.inbox))
+            arrived, self._left["inbox"] = survey(self.inbox, folders=EXCHANGE_FOLDERS)
         except OSError as exc:
             problems.append(f"The receive folder {self.inbox} cannot be used: {exc}")
             return 0
         moved = 0
         for path in arrived[: self.batch_size]:
             try:
-                _move(path, self.folder / RECEIVE / path.name)
+                move(path, self.folder / RECEIVE / path.name)
                 moved += 1
             except OSError as exc:
                 problems.append(f"The file {path} cannot be taken in: {exc}")
@@ -466,7 +357,7 @@ class FileTransport:
     def _index(self, touched: set[tuple[str, str]], problems: list[str]) -> int:
         """Record RECEIVE's new files in the receive queue; refuse what is not a message."""
         try:
-            found, self._left[RECEIVE] = _survey(self.folder / RECEIVE, folders=_RECEIVE_FOLDERS)
+            found, self._left[RECEIVE] = survey(self.folder / RECEIVE, folders=RECEIVE_FOLDERS)
         except OSError as exc:
             problems.append(f"The folder {self.folder / RECEIVE} cannot be read: {exc}")
             return 0
@@ -483,7 +374,7 @@ class FileTransport:
                 self._pull_blobs(message)
                 name = message_file_name(message.source_issue_key, message.sequence_id, message.id)
                 if path.name != name:
-                    _move(path, path.with_name(name))
+                    move(path, path.with_name(name))
                 arrived.append((name, message))
             except OSError as exc:
                 problems.append(f"The received file {path} cannot be read: {exc}")
@@ -516,7 +407,7 @@ class FileTransport:
 
     def _read(self, path: Path) -> tuple[Message | None, str]:
         """The message in a file, or None and why it is refused."""
-        content = _read_regular(path, _MAX_MESSAGE_BYTES)
+        content = read_regular(path, _MAX_MESSAGE_BYTES)
         if content is None:
             return None, f"larger than {_MAX_MESSAGE_BYTES} bytes"
         try:
@@ -531,18 +422,18 @@ class FileTransport:
             return f"addressed to connector '{message.to_connector}', not '{self.config.key}'"
         if not _MESSAGE_ID.match(message.id):
             return "id: not a message id (up to 36 letters, digits and '-')"
-        if not message.source_issue_key or len(message.source_issue_key) > _MAX_ISSUE_KEY:
-            return f"sourceIssueKey: must have 1 to {_MAX_ISSUE_KEY} characters"
+        if not message.source_issue_key or len(message.source_issue_key) > MAX_ISSUE_KEY:
+            return f"sourceIssueKey: must have 1 to {MAX_ISSUE_KEY} characters"
         for blob in message.blob_metadata_list:
-            if not _SHA256.match(blob.checksum):
+            if not SHA256.match(blob.checksum):
                 return f"blobMetadataList: checksum '{blob.checksum}' is not a sha256"
         return None
 
     def _refuse(self, path: Path, reason: str) -> None:
         """Set a file with a message's name, but not a message for us, aside in ``invalid``."""
-        target = _unused(self.folder / _STATE_FOLDERS[ReceiveState.INVALID] / path.name)
-        _write_atomic(target.with_name(target.name + REASON_SUFFIX), f"{reason}\n".encode())
-        _move(path, target)
+        target = unused_path(self.folder / STATE_FOLDERS[ReceiveState.INVALID] / path.name)
+        write_atomic(target.with_name(target.name + REASON_SUFFIX), f"{reason}\n".encode())
+        move(path, target)
         log.warning(
             "%s is not a message for %s (%s): moved to %s", path, self.config.key, reason, target
         )
@@ -551,23 +442,23 @@ class FileTransport:
         """Copy a message's blobs into this side's area; a missing one is retried later."""
         assert self.inbox is not None
         folder = self.inbox / BLOBS
-        if not _is_folder(folder):
+        if not is_folder(folder):
             return  # none arrived (a symlink in its place is reported, never followed)
         for blob in message.blob_metadata_list:
             source = folder / blob.checksum
-            if not _is_regular(source):
+            if not is_regular(source):
                 continue  # the incoming route refuses the message until it arrives
             if self.blobs.has(blob.checksum):
-                verified = _digest(source) == blob.checksum
+                verified = sha256_of(source) == blob.checksum
             else:
                 # The transit area may be a symlink to another disk: its real folder.
-                area = _resolved(self.blobs.store.path(blob.checksum))
-                verified = _copy_verified(source, area, blob.checksum)
+                area = resolved(self.blobs.store.path(blob.checksum))
+                verified = copy_verified(source, area, blob.checksum)
             if not verified:
                 log.warning("blob %s does not match its checksum; left where it is", source)
                 continue
             # Only this connector reads this exchange folder, and the content is now here.
-            _remove(source)
+            remove(source)
 
     # -- 3. follow the states ------------------------------------------------------------------
 
@@ -614,23 +505,23 @@ class FileTransport:
         ``row_id`` lets a file deleted by hand be written again from the row;
         ``stray`` is a second copy that goes away when the file is in place.
         """
-        if state not in _STATE_FOLDERS:
+        if state not in STATE_FOLDERS:
             return 0
         target = self.folder / folder_for(state, issue_key) / name
         if state == ReceiveState.NEW:
             self._indexed.add(name)
         else:
             self._indexed.discard(name)
-        if _is_regular(target):
+        if is_regular(target):
             if stray is not None and stray != target:
-                _remove(stray)
+                remove(stray)
             return 0
         if os.path.lexists(target):
             raise OSError(errno.EEXIST, "something that is not the engine's is in the way", target)
         candidates = (self.folder / folder_for(s, issue_key) / name for s in ReceiveState)
-        source = next((path for path in candidates if _is_regular(path)), None)
+        source = next((path for path in candidates if is_regular(path)), None)
         if source is not None:
-            _move(source, target)
+            move(source, target)
         elif state in _DISPOSABLE or row_id is None:
             return 0
         else:  # deleted by hand while it still matters: the row holds the message
@@ -640,8 +531,8 @@ class FileTransport:
                 )
             if body is None:
                 return 0
-            _write_atomic(target, body.encode())
-        touched.add((state, _safe(issue_key)))
+            write_atomic(target, body.encode())
+        touched.add((state, path_component(issue_key)))
         return 1
 
     def _prune(self, touched: set[tuple[str, str]], *, everything: bool) -> None:
@@ -654,20 +545,20 @@ class FileTransport:
             keys = {key for s, key in touched if s == state}
             if not keys and not everything:
                 continue
-            folder = self.folder / _STATE_FOLDERS[state]
+            folder = self.folder / STATE_FOLDERS[state]
             by_issue: dict[str, list[tuple[int, str]]] = defaultdict(list)
             try:
-                found, self._left[state] = _survey(folder)
+                found, self._left[state] = survey(folder)
             except OSError:
                 continue  # pruned next time; the rows are the index
             for path in found:
-                parsed = _parse_name(path.name)
+                parsed = parse_name(path.name)
                 if parsed is not None and (everything or parsed[0] in keys):
                     by_issue[parsed[0]].append((parsed[1], path.name))
             for files in by_issue.values():
                 for _, name in sorted(files, reverse=True)[keep:]:
                     with contextlib.suppress(OSError):
-                        _remove(folder / name)
+                        remove(folder / name)
 
     def _clean_temporary(self) -> None:
         """Remove temporary files a crash left in folders only this connector writes."""
@@ -675,12 +566,12 @@ class FileTransport:
         if self.outbox is not None:
             folders += [self.outbox, self.outbox / BLOBS]
         for folder in folders:
-            if not _is_folder(folder):
+            if not is_folder(folder):
                 continue
             with contextlib.suppress(OSError), os.scandir(folder) as entries:
                 for entry in entries:
-                    if _is_temporary(entry.name) and entry.is_file(follow_symlinks=False):
-                        _remove(folder / entry.name)
+                    if is_temporary(entry.name) and entry.is_file(follow_symlinks=False):
+                        remove(folder / entry.name)
 
 
 def _rows(connector_id: int, queue: str) -> Select[MessageRow]:
@@ -690,243 +581,3 @@ def _rows(connector_id: int, queue: str) -> Select[MessageRow]:
         .where(MessageRow.connector_id == connector_id, MessageRow.queue == queue)
         .order_by(MessageRow.id)
     )
-
-
-# --- what is in a folder ---------------------------------------------------------------------
-
-
-@dataclass(frozen=True)
-class _Left:
-    """An entry of a queue folder that is not the engine's: left where it is."""
-
-    path: Path
-    what: str
-
-
-def _any_file(_name: str) -> bool:
-    return True
-
-
-def _survey(
-    folder: Path,
-    *,
-    folders: frozenset[str] = frozenset(),
-    accept: Callable[[str], bool] = is_message_name,
-) -> tuple[list[Path], list[_Left]]:
-    """The engine's files in ``folder`` (regular, named as it names them), oldest first,
-    and up to :data:`_MAX_LEFT` entries that are not its own; ``folders`` are its own
-    sub-folders, its temporary files are skipped. Nothing is followed or opened."""
-    mode = _lstat_mode(folder)
-    if mode is None:
-        return [], []
-    if not stat.S_ISDIR(mode):
-        return [], [_Left(folder, _what(mode))]  # never followed
-    own: list[tuple[int, str]] = []
-    left: list[_Left] = []
-    with os.scandir(folder) as entries:
-        for entry in entries:
-            try:
-                info = entry.stat(follow_symlinks=False)
-            except FileNotFoundError:
-                continue  # gone meanwhile
-            regular = stat.S_ISREG(info.st_mode)
-            if (regular and _is_temporary(entry.name)) or (
-                stat.S_ISDIR(info.st_mode) and entry.name in folders
-            ):
-                continue
-            if regular and accept(entry.name):
-                own.append((info.st_mtime_ns, entry.name))
-            elif len(left) < _MAX_LEFT:
-                left.append(_Left(folder / entry.name, _what(info.st_mode)))
-    return [folder / name for _, name in sorted(own)], left
-
-
-def _what(mode: int) -> str:
-    """What a folder entry that is not the engine's is, for a person."""
-    kinds = (
-        (stat.S_ISLNK, "a symbolic link"),
-        (stat.S_ISDIR, "a folder"),
-        (stat.S_ISFIFO, "a FIFO"),
-        (stat.S_ISSOCK, "a socket"),
-        (stat.S_ISCHR, "a device"),
-        (stat.S_ISBLK, "a device"),
-    )
-    return next((text for test, text in kinds if test(mode)), "a file not named as a message")
-
-
-def _lstat_mode(path: Path) -> int | None:
-    try:
-        return os.lstat(path).st_mode
-    except (FileNotFoundError, NotADirectoryError):
-        return None
-
-
-def _is_regular(path: Path) -> bool:
-    """A regular file itself, not a symlink to one."""
-    mode = _lstat_mode(path)
-    return mode is not None and stat.S_ISREG(mode)
-
-
-def _is_folder(path: Path) -> bool:
-    """A folder itself, not a symlink to one."""
-    mode = _lstat_mode(path)
-    return mode is not None and stat.S_ISDIR(mode)
-
-
-def _resolved(path: Path) -> Path:
-    return path.resolve(strict=False)
-
-
-# --- file operations -------------------------------------------------------------------------
-
-
-def _make_folders(folder: Path, *, shared: bool = False) -> None:
-    """Create ``folder`` and its missing parents, ``0700`` (``shared``: plus the group
-    permissions of the folder each is made in, whatever the umask). A symlink or a file
-    in the way is an error: never followed."""
-    mode = _lstat_mode(folder)
-    if mode is None:
-        if folder.parent == folder:
-            raise FileNotFoundError(errno.ENOENT, "no such folder", str(folder))
-        _make_folders(folder.parent, shared=shared)
-        group = folder.parent.stat().st_mode & 0o070 if shared else 0
-        try:
-            folder.mkdir(_FOLDER_MODE)
-        except FileExistsError:
-            pass  # made meanwhile: checked below
-        else:
-            _set_mode(folder, _FOLDER_MODE | group)
-        mode = _lstat_mode(folder)
-    if mode is None or not stat.S_ISDIR(mode):
-        raise NotADirectoryError(
-            errno.ENOTDIR, "not a folder (a symbolic link is never followed)", str(folder)
-        )
-
-
-def _set_mode(folder: Path, mode: int) -> None:
-    """Give a folder just made exactly ``mode`` (never through a symlink put in its place)."""
-    descriptor = os.open(folder, os.O_RDONLY | os.O_DIRECTORY | os.O_NOFOLLOW | os.O_CLOEXEC)
-    try:
-        os.fchmod(descriptor, mode | (os.fstat(descriptor).st_mode & stat.S_ISGID))
-    finally:
-        os.close(descriptor)
-
-
-def _open_regular(path: Path) -> int:
-    """A descriptor of ``path`` for reading, if it is a regular file and not a symlink."""
-    descriptor = os.open(path, os.O_RDONLY | os.O_NOFOLLOW | os.O_NONBLOCK | os.O_CLOEXEC)
-    if not stat.S_ISREG(os.fstat(descriptor).st_mode):
-        os.close(descriptor)
-        raise OSError(errno.EINVAL, "not a regular file", str(path))
-    return descriptor
-
-
-def _read_regular(path: Path, limit: int) -> bytes | None:
-    """The content of a regular file (never through a symlink); None when over ``limit``."""
-    with os.fdopen(_open_regular(path), "rb") as stream:
-        content = stream.read(limit + 1)
-    return None if len(content) > limit else content
-
-
-def _digest(path: Path) -> str | None:
-    """The sha256 of a regular file (never through a symlink); None when it cannot be read."""
-    digest = hashlib.sha256()
-    try:
-        with os.fdopen(_open_regular(path), "rb") as stream:
-            while chunk := stream.read(_CHUNK):
-                digest.update(chunk)
-    except OSError:
-        return None
-    return digest.hexdigest()
-
-
-def _remove(path: Path) -> None:
-    """Delete ``path`` if it is a regular file; anything else is left alone."""
-    if _is_regular(path):
-        path.unlink(missing_ok=True)
-
-
-def _unused(path: Path) -> Path:
-    """``path``, or ``name-1.ext``, ``name-2.ext``…: the first that does not exist."""
-    candidate, number = path, 0
-    while os.path.lexists(candidate) or os.path.lexists(
-        candidate.with_name(candidate.name + REASON_SUFFIX)
-    ):
-        number += 1
-        candidate = path.with_name(f"{path.stem}-{number}{path.suffix}")
-    return candidate
-
-
-@contextlib.contextmanager
-def _atomic_writer(target: Path, mode: int = _FILE_MODE) -> Iterator[IO[bytes]]:
-    """A file that appears at ``target`` complete and synced, or not at all."""
-    _make_folders(target.parent)
-    temporary = target.with_name(f".{target.name}.{uuid.uuid4().hex[:8]}.tmp")
-    flags = os.O_WRONLY | os.O_CREAT | os.O_EXCL | os.O_NOFOLLOW | os.O_CLOEXEC
-    try:
-        with os.fdopen(os.open(temporary, flags, mode), "wb") as out:
-            os.fchmod(out.fileno(), mode)  # exactly: a shared folder's group bits despite umask
-            yield out
-            out.flush()
-            os.fsync(out.fileno())
-        temporary.replace(target)
-    except BaseException:
-        _remove(temporary)
-        raise
-    _fsync_folder(target.parent)
-
-
-def _write_atomic(target: Path, content: bytes, mode: int = _FILE_MODE) -> None:
-    with _atomic_writer(target, mode) as out:
-        out.write(content)
-
-
-class _ChecksumMismatchError(Exception):
-    """The copied content is not what its name says."""
-
-
-def _copy_verified(source: Path, target: Path, checksum: str, mode: int = _FILE_MODE) -> bool:
-    """Copy ``source`` (a regular file) to ``target`` atomically if its sha256 is ``checksum``."""
-    digest = hashlib.sha256()
-    try:
-        with os.fdopen(_open_regular(source), "rb") as stream, _atomic_writer(target, mode) as out:
-            while chunk := stream.read(_CHUNK):
-                digest.update(chunk)
-                out.write(chunk)
-            if digest.hexdigest() != checksum:
-                raise _ChecksumMismatchError  # noqa: TRY301 - it aborts the atomic writer
-    except _ChecksumMismatchError:
-        return False
-    return True
-
-
-def _move(source: Path, target: Path) -> None:
-    """Rename ``source`` to ``target`` atomically, also across file systems.
-
-    A rename moves the entry itself: a symlink is never followed. Whatever is at
-    ``target`` must be a regular file (it is replaced), or nothing.
-    """
-    _make_folders(target.parent)
-    if os.path.lexists(target) and not _is_regular(target):
-        raise OSError(errno.EEXIST, "something that is not the engine's is in the way", target)
-    try:
-        source.replace(target)
-    except OSError as exc:
-        if exc.errno != errno.EXDEV:
-            raise
-        with os.fdopen(_open_regular(source), "rb") as stream, _atomic_writer(target) as out:
-            while chunk := stream.read(_CHUNK):
-                out.write(chunk)
-        _remove(source)
-        return
-    _fsync_folder(target.parent)
-
-
-def _fsync_folder(folder: Path) -> None:
-    """Make a rename in ``folder`` durable (where the platform allows it)."""
-    with contextlib.suppress(OSError):
-        descriptor = os.open(folder, os.O_RDONLY | os.O_DIRECTORY | os.O_NOFOLLOW)
-        try:
-            os.fsync(descriptor)
-        finally:
-            os.close(descriptor)

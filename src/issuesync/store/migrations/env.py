@@ -1,4 +1,10 @@
-"""Alembic environment: runs the migrations of issuesync on the connection it is given."""
+"""Alembic environment: runs the migrations of issuesync on the connection it is given.
+
+The metadata the migrations describe is collected here, from every owner of
+tables in the store: the store's own (``store/tables.py``) and the built-in
+tracker's (``trackers/local/models.py``). Only Alembic loads this module, so the
+store itself never imports a tracker.
+"""
 
 from __future__ import annotations
 
@@ -6,6 +12,7 @@ from alembic import context
 from sqlalchemy import Connection, create_engine
 
 from issuesync.store.tables import metadata
+from issuesync.trackers.local import models  # noqa: F401 - loaded for its tables in `metadata`
 
 config = context.config
 

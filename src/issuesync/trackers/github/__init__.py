@@ -7,20 +7,17 @@ See ``adapter`` for what it does and costs, ``shape`` for the field mapping,
 from __future__ import annotations
 
 import time
-from typing import TYPE_CHECKING, Final
+from typing import Final
 
 import httpx
 
 from issuesync.errors import ConfigurationError
+from issuesync.trackers.access import AdapterContext, TrackerAccess
 from issuesync.trackers.adapter import Tracker
 from issuesync.trackers.credentials import BasicAuth, BearerAuth, checked_base_url
 from issuesync.trackers.github.adapter import GitHubAdapter
 from issuesync.trackers.github.client import DEFAULT_TIMEOUT_S, GitHubClient, github_budget
 from issuesync.trackers.http import RequestBudget, Sleep
-
-if TYPE_CHECKING:
-    # Only for the annotations: the registry imports this package to open a connector.
-    from issuesync.trackers.registry import AdapterContext, TrackerAccess
 
 __all__ = ["GitHubAdapter", "GitHubClient", "github_adapter_for", "github_budget", "open_github"]
 

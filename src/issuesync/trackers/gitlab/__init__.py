@@ -2,19 +2,14 @@
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING
-
 import httpx
 
 from issuesync.errors import ConfigurationError
+from issuesync.trackers.access import AdapterContext, TrackerAccess
 from issuesync.trackers.adapter import Tracker
 from issuesync.trackers.credentials import BearerAuth, HeaderAuth, checked_base_url
 from issuesync.trackers.gitlab.adapter import GitLabAdapter
 from issuesync.trackers.gitlab.client import DEFAULT_TIMEOUT_S, GitLabClient
-
-if TYPE_CHECKING:
-    # Only for the annotations: the registry imports this package to open a connector.
-    from issuesync.trackers.registry import AdapterContext, TrackerAccess
 
 __all__ = ["GitLabAdapter", "GitLabClient", "gitlab_adapter_for", "open_gitlab"]
 

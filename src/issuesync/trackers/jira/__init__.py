@@ -2,21 +2,16 @@
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING
-
 import httpx
 
 from issuesync.errors import ConfigurationError
+from issuesync.trackers.access import AdapterContext, TrackerAccess
 from issuesync.trackers.adapter import Tracker
 from issuesync.trackers.credentials import BasicAuth, checked_base_url
 from issuesync.trackers.jira.adapter import JiraAdapter
 from issuesync.trackers.jira.client import DEFAULT_TIMEOUT_S, BearerAuth, JiraClient
 
-if TYPE_CHECKING:
-    # Only for the annotation: the registry imports this package to open a connector.
-    from issuesync.trackers.registry import TrackerAccess
-
-__all__ = ["JiraAdapter", "JiraClient", "jira_adapter_for"]
+__all__ = ["JiraAdapter", "JiraClient", "jira_adapter_for", "open_jira"]
 
 
 def jira_adapter_for(
@@ -62,3 +57,12 @@ def jira_adapter_for(
         proxy=access.proxy,
     )
     return JiraAdapter(client, access.project_key)
+
+
+def open_jira(context: AdapterContext) -> Tracker:
+    """The Jira adapter's factory (entry point ``jira``): a remote project, by ``context.access``.
+
+    Raises:
+        ConfigurationError: the connector's base URL or credentials cannot work.
+    """
+    return jira_adapter_for(context.access)

@@ -40,7 +40,6 @@ from typing import ParamSpec, TypeVar
 from sqlalchemy import ColumnElement, and_, or_, select
 from sqlalchemy.exc import IntegrityError, SQLAlchemyError
 
-from issuesync.auth import Principal
 from issuesync.domain.jql import abbreviated, parse_queries
 from issuesync.domain.replica import FieldValue, HubAttachment, HubComment, Replica, UserRef
 from issuesync.errors import (
@@ -56,6 +55,7 @@ from issuesync.errors import (
     TrackerRejectedError,
 )
 from issuesync.store.base import now_ms
+from issuesync.store.principals import Principal
 from issuesync.store.users import User
 from issuesync.trackers import fieldcodec
 from issuesync.trackers.adapter import (

@@ -8,9 +8,9 @@ from dataclasses import dataclass, field
 from sqlalchemy import bindparam, select
 from sqlalchemy.orm import Session
 
-from issuesync.auth import Principal
 from issuesync.errors import NotFoundError, PermissionDeniedError
 from issuesync.store.base import now_ms
+from issuesync.store.principals import Principal
 from issuesync.trackers.local.models import (
     ISSUE_COLUMNS,
     ChangeGroup,

@@ -9,8 +9,8 @@ from typing import BinaryIO, TypeVar
 
 from sqlalchemy.orm import Session
 
-from issuesync.auth import Principal
 from issuesync.store.blobs import BlobStore
+from issuesync.store.principals import Principal
 from issuesync.store.uow import UnitOfWorkFactory
 from issuesync.trackers.local import subresources
 from issuesync.trackers.local.context import Operation

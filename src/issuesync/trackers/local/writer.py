@@ -13,9 +13,9 @@ from typing import TypeVar
 from sqlalchemy import Select, delete, select
 from sqlalchemy.orm import Session
 
-from issuesync.auth import Principal
 from issuesync.errors import InvalidInputError
 from issuesync.store.base import Base, insert_many
+from issuesync.store.principals import Principal
 from issuesync.store.users import User
 from issuesync.trackers.local.customvalues import CustomValues
 from issuesync.trackers.local.fieldops import (

@@ -8,19 +8,14 @@ web service must be enabled in Redmine (Administration > Settings > API).
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING
-
 import httpx
 
 from issuesync.errors import ConfigurationError
+from issuesync.trackers.access import AdapterContext, TrackerAccess
 from issuesync.trackers.adapter import Tracker
 from issuesync.trackers.credentials import BasicAuth, HeaderAuth, checked_base_url
 from issuesync.trackers.redmine.adapter import RedmineAdapter
 from issuesync.trackers.redmine.client import API_KEY_HEADER, DEFAULT_TIMEOUT_S, RedmineClient
-
-if TYPE_CHECKING:
-    # Only for the annotations: the registry imports this package to open a connector.
-    from issuesync.trackers.registry import AdapterContext, TrackerAccess
 
 __all__ = ["RedmineAdapter", "RedmineClient", "open_redmine", "redmine_adapter_for"]
 
