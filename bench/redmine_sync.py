@@ -20,7 +20,11 @@ import argparse
 import sys
 import tempfile
 import time
+from pathlib import Path
 from typing import Any
+
+# The servers that only the tests and benchmarks use: tests/support/ (not shipped).
+sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "tests"))
 
 import httpx
 from sqlalchemy import delete, select
@@ -33,9 +37,9 @@ from issuesync.app import bootstrap
 from issuesync.application.integrations import project_checker, set_running
 from issuesync.engine.runtime.runner import SyncRunner
 from issuesync.store.users import User
-from issuesync.testing.redmine_server import RedmineServer, start_redmine
 from issuesync.trackers.local.defaults import default_initial_status
 from issuesync.trackers.local.models import IssueLabel, IssueType, Priority
+from support.redmine_server import RedmineServer, start_redmine
 
 COMMENTS = 2
 RATIO_TARGET = 0.8

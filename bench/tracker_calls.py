@@ -39,6 +39,9 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+# The servers that only the tests and benchmarks use: tests/support/ (not shipped).
+sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "tests"))
+
 import httpx
 
 from issuesync.accounts import NewUser, create_user
@@ -52,9 +55,9 @@ from issuesync.services import Services
 from issuesync.testing.fake_github import FakeGitHub
 from issuesync.testing.fake_gitlab import DEVELOPER, MAINTAINER, FakeGitLab
 from issuesync.testing.handler_server import Handler, HandlerServer
-from issuesync.testing.jira820_server import Jira820
-from issuesync.testing.redmine_server import start_redmine
 from issuesync.testing.server import LiveServer
+from support.jira820_server import Jira820
+from support.redmine_server import start_redmine
 
 PASSWORD = "bench-password"  # noqa: S105 - a throwaway home's admin
 SYNC_USER = "backbone"
@@ -277,7 +280,7 @@ def open_issues_mapping(types: list[str]) -> dict[str, Any]:
 
 
 def open_redmine(stack: ExitStack, _services: Services, _server: LiveServer) -> Remote:
-    """A real Redmine (``scripts/redmine/install``; ``issuesync.testing.redmine_server``)."""
+    """A real Redmine (``scripts/redmine/install``; ``support.redmine_server``)."""
     redmine = start_redmine()
     stack.callback(redmine.stop)
     project = redmine.new_project()

@@ -7,13 +7,14 @@ on pytest 9.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Mapping, Sequence
 from typing import Any
 
 import schemathesis
 from hypothesis import HealthCheck, given, settings
 from hypothesis.errors import Unsatisfiable
 from schemathesis import GenerationMode
+from schemathesis.core.result import Err
 
 from issuesync.api.backbone.documents.bodies import IntegrationSpec
 from issuesync.api.backbone.documents.integrations import create_from_spec
@@ -23,15 +24,27 @@ from issuesync.application.lifecycle import request_start
 from issuesync.services import Services
 from issuesync.trackers.local import catalog, issues, subresources
 
-Check = Callable[..., Any]
+# An operation as schemathesis reads it from a document (its own type parameters are
+# left open there).
+Operation = schemathesis.APIOperation[Any, Any, Any, Any]
+
+
+def all_operations(schema: schemathesis.BaseSchema) -> list[Operation]:
+    """Every operation of ``schema``; one that schemathesis cannot read raises its error."""
+    operations: list[Operation] = []
+    for result in schema.get_all_operations():
+        if isinstance(result, Err):
+            raise result.err()
+        operations.append(result.ok())
+    return operations
 
 
 def fuzz_operations(
-    operations: Sequence[Any],
+    operations: Sequence[Operation],
     *,
     authorization: str,
     real_values: Mapping[str, str],
-    checks: Sequence[Check],
+    checks: Sequence[schemathesis.CheckFunction],
     max_examples: int,
 ) -> list[str]:
     """Fuzz each operation with valid and invalid inputs; returns the failures found.
@@ -64,7 +77,7 @@ def fuzz_operations(
                 derandomize=True,
                 database=None,
             )
-            def fuzz(case: schemathesis.Case) -> None:
+            def fuzz(case: schemathesis.Case[Operation]) -> None:
                 response = case.call(headers={"Authorization": authorization})
                 case.validate_response(response, checks=list(checks))
 

@@ -8,7 +8,7 @@ from collections.abc import Callable, Iterator, Mapping
 from contextlib import contextmanager
 from dataclasses import dataclass
 from importlib.metadata import EntryPoint
-from typing import Any
+from typing import Any, TypeVar
 
 import httpx
 import pytest
@@ -33,9 +33,10 @@ from issuesync.trackers.registry import Trackers
 
 SEED_BODY = SEED_REQUEST
 WAIT_S = 60.0
+T = TypeVar("T")
 
 
-def wait_for(what: str, check: Callable[[], Any], timeout: float = WAIT_S) -> Any:
+def wait_for(what: str, check: Callable[[], T | None], timeout: float = WAIT_S) -> T:
     """Poll ``check`` until it returns something truthy; fail the test after ``timeout`` s."""
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:

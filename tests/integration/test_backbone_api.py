@@ -514,7 +514,7 @@ def test_status_follows_changes_made_elsewhere(projects: httpx.Client, services:
 
 # -- the seeds' other example requests, as they are ----------------------------------------
 
-SEED_RESYNC = {  # seed 000, "Trigger a resync"
+SEED_RESYNC: dict[str, Any] = {  # seed 000, "Trigger a resync"
     "jql": "component = A",
     "fieldMappings": [
         "5f513c5e-49ca-4d26-856f-8fce2d7597e8",

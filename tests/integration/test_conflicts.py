@@ -104,7 +104,8 @@ def add_custom_field(services: Services, name: str, kind: str, *options: str) ->
         body: dict[str, object] = {"name": name, "type": kind}
         if options:
             body["options"] = list(options)
-        field_id: str = catalog.create_custom_field(op, body)["id"]
+        field_id = catalog.create_custom_field(op, body)["id"]
+    assert isinstance(field_id, str)
     return field_id
 
 

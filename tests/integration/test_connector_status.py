@@ -44,7 +44,7 @@ class Watched:
         self.on_call = on_call
         self.down = False  # while True, every call says the tracker is offline
 
-    def __getattr__(self, name: str) -> object:
+    def __getattr__(self, name: str) -> Any:  # whatever the tracker has: a Tracker too
         attribute = getattr(self.tracker, name)
         if not callable(attribute) or name == "close":
             return attribute
@@ -66,7 +66,7 @@ def watch(engine: SyncRunner, connector_id: int, on_call: Callable[[str], None])
     route = engine.route(connector_id)
     assert route is not None
     watched = Watched(route.tracker, on_call)
-    route.tracker = watched  # type: ignore[assignment]
+    route.tracker = watched
     return watched
 
 

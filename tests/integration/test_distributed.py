@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 from collections.abc import Iterator
 from pathlib import Path
+from typing import Any
 
 import pytest
 from pydantic import SecretStr
@@ -41,7 +42,7 @@ def _node(home: Path, shared: Path) -> Services:
     return services
 
 
-def _body(local: str, partner: str, send: Path, receive: Path) -> dict[str, object]:
+def _body(local: str, partner: str, send: Path, receive: Path) -> dict[str, Any]:
     return {
         "summary": f"{local} <> {partner} (distributed)",
         "distributed": True,
@@ -132,7 +133,7 @@ def test_a_distributed_integration_needs_file_queues(tmp_path: Path) -> None:
     services = _node(tmp_path / "home", tmp_path)
     try:
         body = _body("PA", "PB", tmp_path / "s", tmp_path / "r")
-        body["firstConnector"]["connection"]["connector"] = None  # type: ignore[index]
+        body["firstConnector"]["connection"]["connector"] = None
         with services.uow_factory() as uow, pytest.raises(InvalidInputError) as refused:
             create_from_spec(
                 uow.session,
