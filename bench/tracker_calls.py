@@ -39,21 +39,25 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+# The servers that only the tests and benchmarks use: tests/support/ (not shipped).
+sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "tests"))
+
 import httpx
 
 from issuesync.accounts import NewUser, create_user
+from issuesync.api.backbone.documents.bodies import IntegrationSpec
+from issuesync.api.backbone.documents.integrations import create_from_spec
 from issuesync.app import bootstrap, build_services, create_app
-from issuesync.application.integrations import create_integration, project_checker, set_running
+from issuesync.application.integrations import project_checker, set_running
 from issuesync.config import Settings
-from issuesync.domain.integration import IntegrationSpec
 from issuesync.engine.runtime.runner import SyncRunner
 from issuesync.services import Services
 from issuesync.testing.fake_github import FakeGitHub
 from issuesync.testing.fake_gitlab import DEVELOPER, MAINTAINER, FakeGitLab
 from issuesync.testing.handler_server import Handler, HandlerServer
-from issuesync.testing.jira820_server import Jira820
-from issuesync.testing.redmine_server import start_redmine
 from issuesync.testing.server import LiveServer
+from support.jira820_server import Jira820
+from support.redmine_server import start_redmine
 
 PASSWORD = "bench-password"  # noqa: S105 - a throwaway home's admin
 SYNC_USER = "backbone"
@@ -276,7 +280,7 @@ def open_issues_mapping(types: list[str]) -> dict[str, Any]:
 
 
 def open_redmine(stack: ExitStack, _services: Services, _server: LiveServer) -> Remote:
-    """A real Redmine (``scripts/redmine/install``; ``issuesync.testing.redmine_server``)."""
+    """A real Redmine (``scripts/redmine/install``; ``support.redmine_server``)."""
     redmine = start_redmine()
     stack.callback(redmine.stop)
     project = redmine.new_project()
@@ -389,7 +393,7 @@ def start_integration(services: Services, remote: Remote, proxy_url: str) -> Non
     }
     spec = IntegrationSpec.model_validate(body)
     with services.uow_factory() as uow:
-        row = create_integration(
+        row = create_from_spec(
             uow.session,
             spec,
             actor="admin",

@@ -157,7 +157,7 @@ def create_app(services: Services) -> FastAPI:
     # Imported here so that building services for the CLI does not load the web stack.
     from fastapi import FastAPI  # noqa: PLC0415
 
-    from issuesync.api import backbone  # noqa: PLC0415
+    from issuesync.api.backbone import routers as backbone  # noqa: PLC0415
     from issuesync.api.errors import (  # noqa: PLC0415
         ErrorShapes,
         UnexpectedErrors,
@@ -206,8 +206,8 @@ def _routes() -> tuple[BaseRoute, ...]:
     # Imported here, as in create_app: the CLI does not load the web stack.
     from fastapi import FastAPI  # noqa: PLC0415
 
-    from issuesync.api import backbone  # noqa: PLC0415
     from issuesync.api.attachments import router as attachments_router  # noqa: PLC0415
+    from issuesync.api.backbone import routers as backbone  # noqa: PLC0415
     from issuesync.api.health import router as health_router  # noqa: PLC0415
     from issuesync.api.jira.routers import (  # noqa: PLC0415
         build_content_router,

@@ -12,10 +12,10 @@ from collections.abc import Iterator
 import pytest
 
 from issuesync.testing.contract import TrackerContract
-from issuesync.testing.jira820_server import Jira820, jira820_server  # noqa: F401 - a fixture
 from issuesync.trackers.access import TrackerAccess
 from issuesync.trackers.adapter import ProjectSchema, Tracker
 from issuesync.trackers.jira import jira_adapter_for
+from support.jira820_server import Jira820, jira820_server  # noqa: F401 - a fixture
 
 DAY_MS = 86_400_000
 

@@ -2,7 +2,7 @@
 
 Each test gets a fresh Redmine project (made through the REST API as the
 administrator) with the sync user as its Manager; the adapter works as that user
-with its API key. See :mod:`issuesync.testing.redmine_server` for the server.
+with its API key. See :mod:`support.redmine_server` for the server.
 """
 
 from __future__ import annotations
@@ -12,10 +12,10 @@ from collections.abc import Iterator
 import pytest
 
 from issuesync.testing.contract import TrackerContract
-from issuesync.testing.redmine_server import RedmineServer, redmine_session
 from issuesync.trackers.access import TrackerAccess
 from issuesync.trackers.adapter import IssueDraft, ProjectSchema, Tracker
 from issuesync.trackers.redmine import redmine_adapter_for
+from support.redmine_server import RedmineServer, redmine_session
 
 
 @pytest.fixture(scope="session")

@@ -69,7 +69,7 @@ class Home:
         """Whether it still runs (else fail with what it said)."""
         if process.poll() is None:
             return True
-        pytest.fail(f"{process.args} ended: {self.logs[process.pid].read_text()}")
+        pytest.fail(f"{process.args!r} ended: {self.logs[process.pid].read_text()}")
 
     def holds_write_turn(self, process: subprocess.Popen[bytes]) -> bool:
         """Whether the process holds the database's write turn (its ``flock``)."""

@@ -7,30 +7,44 @@ on pytest 9.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Mapping, Sequence
 from typing import Any
 
 import schemathesis
 from hypothesis import HealthCheck, given, settings
 from hypothesis.errors import Unsatisfiable
 from schemathesis import GenerationMode
+from schemathesis.core.result import Err
 
-from issuesync.application.integrations import create_integration, project_checker
+from issuesync.api.backbone.documents.bodies import IntegrationSpec
+from issuesync.api.backbone.documents.integrations import create_from_spec
+from issuesync.api.backbone.documents.syncinfo import import_sync_info
+from issuesync.application.integrations import project_checker
 from issuesync.application.lifecycle import request_start
-from issuesync.application.syncinfo import import_sync_info
-from issuesync.domain.integration import IntegrationSpec
 from issuesync.services import Services
 from issuesync.trackers.local import catalog, issues, subresources
 
-Check = Callable[..., Any]
+# An operation as schemathesis reads it from a document (its own type parameters are
+# left open there).
+Operation = schemathesis.APIOperation[Any, Any, Any, Any]
+
+
+def all_operations(schema: schemathesis.BaseSchema) -> list[Operation]:
+    """Every operation of ``schema``; one that schemathesis cannot read raises its error."""
+    operations: list[Operation] = []
+    for result in schema.get_all_operations():
+        if isinstance(result, Err):
+            raise result.err()
+        operations.append(result.ok())
+    return operations
 
 
 def fuzz_operations(
-    operations: Sequence[Any],
+    operations: Sequence[Operation],
     *,
     authorization: str,
     real_values: Mapping[str, str],
-    checks: Sequence[Check],
+    checks: Sequence[schemathesis.CheckFunction],
     max_examples: int,
 ) -> list[str]:
     """Fuzz each operation with valid and invalid inputs; returns the failures found.
@@ -63,7 +77,7 @@ def fuzz_operations(
                 derandomize=True,
                 database=None,
             )
-            def fuzz(case: schemathesis.Case) -> None:
+            def fuzz(case: schemathesis.Case[Operation]) -> None:
                 response = case.call(headers={"Authorization": authorization})
                 case.validate_response(response, checks=list(checks))
 
@@ -94,7 +108,7 @@ def make_fuzz_world(services: Services, authorization: str) -> str:
         subresources.add_comment(op, "PA-1", {"body": "a comment"})
     body = {"firstConnector": {"projectKey": "PA"}, "secondConnector": {"projectKey": "PB"}}
     with services.uow_factory() as uow:
-        row = create_integration(
+        row = create_from_spec(
             uow.session,
             IntegrationSpec.model_validate(body),
             actor="admin",

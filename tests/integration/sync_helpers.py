@@ -8,7 +8,7 @@ from collections.abc import Callable, Iterator, Mapping
 from contextlib import contextmanager
 from dataclasses import dataclass
 from importlib.metadata import EntryPoint
-from typing import Any
+from typing import Any, TypeVar
 
 import httpx
 import pytest
@@ -18,13 +18,13 @@ from sqlalchemy.orm import selectinload
 from tracker_helpers import API, create_project
 
 from issuesync.accounts import NewUser, create_user
+from issuesync.api.backbone.documents.bodies import IntegrationSpec
+from issuesync.api.backbone.documents.integrations import create_from_spec
 from issuesync.application.integrations import (
     connector_configs,
-    create_integration,
     project_checker,
     set_running,
 )
-from issuesync.domain.integration import IntegrationSpec
 from issuesync.engine.runtime.runner import SyncRunner
 from issuesync.services import Services
 from issuesync.store.sync import MessageRow, SyncInfo
@@ -33,9 +33,10 @@ from issuesync.trackers.registry import Trackers
 
 SEED_BODY = SEED_REQUEST
 WAIT_S = 60.0
+T = TypeVar("T")
 
 
-def wait_for(what: str, check: Callable[[], Any], timeout: float = WAIT_S) -> Any:
+def wait_for(what: str, check: Callable[[], T | None], timeout: float = WAIT_S) -> T:
     """Poll ``check`` until it returns something truthy; fail the test after ``timeout`` s."""
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:
@@ -155,7 +156,7 @@ def integration_pair(
     )
     spec = IntegrationSpec.model_validate(body or local_body())
     with services.uow_factory() as uow:
-        row = create_integration(
+        row = create_from_spec(
             uow.session,
             spec,
             actor="admin",

@@ -173,6 +173,7 @@ def test_demo_creates_two_projects_once(tmp_path: Path) -> None:
         )
         with services.tracker.read(admin) as op:
             shop = search(op, "project = SHOP", 0, 100, "*all", None)
+            assert isinstance(shop["total"], int)
             assert shop["total"] >= 8
             issues = shop["issues"]
             assert isinstance(issues, list)
@@ -182,6 +183,7 @@ def test_demo_creates_two_projects_once(tmp_path: Path) -> None:
             assert any(f["attachment"] for f in fields)
             assert {f["status"]["name"] for f in fields} >= {"To Do", "In Progress", "Done"}
             vend = search(op, "project = VEND", 0, 100, None, None)
+            assert isinstance(vend["total"], int)
             assert vend["total"] >= 5
     finally:
         services.close()

@@ -13,6 +13,7 @@ from sync_helpers import integration_pair
 from tracker_helpers import create_issue
 
 from issuesync.accounts import NewUser, create_user
+from issuesync.api.backbone.documents.conflicts import conflicts_json
 from issuesync.application.conflicts import (
     CONCURRENT_CHANGE,
     CONNECTION_CHECK_FAILED,
@@ -24,12 +25,11 @@ from issuesync.application.conflicts import (
     UNMAPPED_ISSUE_TYPE,
     UNMAPPED_STATUS,
     VALUE_NOT_ALLOWED,
-    Conflict,
-    conflicts_json,
     data_conflicts,
     validation_conflicts,
 )
 from issuesync.application.integrations import get_integration
+from issuesync.domain.conflict import Conflict
 from issuesync.domain.diff import Winner
 from issuesync.engine.pipeline import incoming
 from issuesync.services import Services
@@ -104,7 +104,8 @@ def add_custom_field(services: Services, name: str, kind: str, *options: str) ->
         body: dict[str, object] = {"name": name, "type": kind}
         if options:
             body["options"] = list(options)
-        field_id: str = catalog.create_custom_field(op, body)["id"]
+        field_id = catalog.create_custom_field(op, body)["id"]
+    assert isinstance(field_id, str)
     return field_id
 
 

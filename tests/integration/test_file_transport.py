@@ -15,7 +15,8 @@ import pytest
 from sqlalchemy import select
 
 from issuesync.application.integrations import ConnectorConfig
-from issuesync.domain.integration import Configuration, Queue
+from issuesync.domain.configuration import AdvancedSettings, Configuration
+from issuesync.domain.connection import Queue
 from issuesync.domain.message import BlobMetadata, Message, MessageKind, ReceiveState
 from issuesync.engine.transports import queues
 from issuesync.engine.transports.base import BlobArea
@@ -49,7 +50,7 @@ class Side:
 
 
 def _queue(path: str) -> Queue:
-    return Queue.model_validate({"@type": "file", "path": path})
+    return Queue(type="file", path=path)
 
 
 def _connectors(
@@ -81,8 +82,9 @@ def _connectors(
                 project_key=key.split("-")[0],
                 project_connector_key=f"local:{key}",
                 system="local",
-                send_queue=json.dumps({"@type": "file", "path": send}),
-                receive_queue=json.dumps({"@type": "file", "path": receive}),
+                # As the store keeps a queue: the neutral model's JSON.
+                send_queue=json.dumps({"type": "file", "path": send}),
+                receive_queue=json.dumps({"type": "file", "path": receive}),
                 configuration="{}",
                 modified_ms=now,
                 **audit,
@@ -108,9 +110,7 @@ def _connectors(
             user=None,
             send_queue=_queue(a_to_b if index == 0 else b_to_a),
             receive_queue=_queue(b_to_a if index == 0 else a_to_b),
-            configuration=Configuration.model_validate(
-                {"advanced": {"archivedMessagesPerIssue": 2}}
-            ),
+            configuration=Configuration(advanced=AdvancedSettings(archived_messages_per_issue=2)),
             partner_id=partner.id,
             partner_key=partner.key,
             initial_delay_ms=0,
@@ -144,14 +144,14 @@ def _message(
     sequence_id: int = 1, issue: str = "PA-1", to: str = "PB-5", blobs: tuple[str, ...] = ()
 ) -> Message:
     return Message(
-        integrationKey="INT-3",
-        fromConnector="PA-4",
-        toConnector=to,
-        sourceIssueKey=issue,
-        sequenceId=sequence_id,
+        integration_key="INT-3",
+        from_connector="PA-4",
+        to_connector=to,
+        source_issue_key=issue,
+        sequence_id=sequence_id,
         kind=MessageKind.UPDATE,
         changes={"summary": f"change {sequence_id}"},
-        blobMetadataList=[BlobMetadata(blobId=b, checksum=b, size=1) for b in blobs],
+        blob_metadata_list=[BlobMetadata(blob_id=b, checksum=b, size=1) for b in blobs],
     )
 
 
@@ -194,7 +194,9 @@ def _names(folder: Path, pattern: str = "*") -> list[str]:
     return sorted(p.name for p in folder.glob(pattern) if p.is_file())
 
 
-def test_pump_hands_the_message_and_its_blobs_to_the_exchange_folder(services, centralized):
+def test_pump_hands_the_message_and_its_blobs_to_the_exchange_folder(
+    services: Services, centralized: tuple[Side, Side]
+) -> None:
     a, _ = centralized
     checksum = a.blobs.put(b"attachment content")
     message = _message(blobs=(checksum,))
@@ -216,7 +218,9 @@ def test_pump_hands_the_message_and_its_blobs_to_the_exchange_folder(services, c
     assert a.transport.pump() == 0
 
 
-def test_two_homes_share_a_folder_and_duplicates_are_dropped(services, two_homes, tmp_path):
+def test_two_homes_share_a_folder_and_duplicates_are_dropped(
+    services: Services, two_homes: tuple[Side, Side], tmp_path: Path
+) -> None:
     a, b = two_homes
     checksum = a.blobs.put(b"shared attachment")
     message = _message(blobs=(checksum,))
@@ -254,8 +258,8 @@ def test_two_homes_share_a_folder_and_duplicates_are_dropped(services, two_homes
 
 
 def test_message_files_that_are_not_messages_for_this_connector_go_to_invalid(
-    services, centralized
-):
+    services: Services, centralized: tuple[Side, Side]
+) -> None:
     # Named as the engine names messages, so its own by format: set aside with a reason.
     # (Files with other names are not the engine's: see test_security_queues.py.)
     _, b = centralized
@@ -297,8 +301,8 @@ def test_message_files_that_are_not_messages_for_this_connector_go_to_invalid(
     ],
 )
 def test_files_follow_their_message_state_and_come_back_on_retry(
-    services, centralized, state, folder
-):
+    services: Services, centralized: tuple[Side, Side], state: ReceiveState, folder: str
+) -> None:
     a, b = centralized
     message = _message()
     _deliver(services, a, message)
@@ -327,7 +331,9 @@ def test_files_follow_their_message_state_and_come_back_on_retry(
     assert _names(b.folder / folder) == []
 
 
-def test_unwritable_exchange_folder_parks_the_message_in_send_error(services, centralized):
+def test_unwritable_exchange_folder_parks_the_message_in_send_error(
+    services: Services, centralized: tuple[Side, Side]
+) -> None:
     a, _ = centralized
     exchange = a.home / "data" / "default" / "INT-3" / "PA-4_to_PB-5"
     exchange.parent.mkdir(parents=True)
@@ -357,7 +363,9 @@ def test_unwritable_exchange_folder_parks_the_message_in_send_error(services, ce
     assert _rows(services, a, queues.SEND)[0].state == "sent"
 
 
-def test_archived_files_are_pruned_per_issue_like_their_rows(services, centralized):
+def test_archived_files_are_pruned_per_issue_like_their_rows(
+    services: Services, centralized: tuple[Side, Side]
+) -> None:
     a, b = centralized
     messages = [_message(seq) for seq in range(1, 5)] + [_message(1, issue="PA-2")]
     _deliver(services, a, *messages)
@@ -375,7 +383,9 @@ def test_archived_files_are_pruned_per_issue_like_their_rows(services, centraliz
     )
 
 
-def test_a_crash_between_steps_is_redone_harmlessly_and_a_restart_reconciles(services, centralized):
+def test_a_crash_between_steps_is_redone_harmlessly_and_a_restart_reconciles(
+    services: Services, centralized: tuple[Side, Side]
+) -> None:
     a, b = centralized
     message = _message()
     _deliver(services, a, message)
@@ -402,7 +412,9 @@ def test_a_crash_between_steps_is_redone_harmlessly_and_a_restart_reconciles(ser
     assert _names(b.folder / "RECEIVE" / "error" / "PA-1") == [name]
 
 
-def test_a_pending_file_deleted_by_hand_is_written_again_from_its_row(services, centralized):
+def test_a_pending_file_deleted_by_hand_is_written_again_from_its_row(
+    services: Services, centralized: tuple[Side, Side]
+) -> None:
     a, b = centralized
     message = _message()
     _deliver(services, a, message)
@@ -415,7 +427,7 @@ def test_a_pending_file_deleted_by_hand_is_written_again_from_its_row(services, 
     assert Message.loads((b.folder / "RECEIVE" / name).read_text()) == message
 
 
-def test_folder_names_cannot_leave_the_connector_folder():
+def test_folder_names_cannot_leave_the_connector_folder() -> None:
     assert folder_for("error", "../../etc") == PurePosixPath("RECEIVE/error/-.-..-etc")
     assert message_file_name("a/b", 2, "x_y") == "a-b_2_x-y.bac"
     with pytest.raises(ValueError, match="not a receive state"):

@@ -10,11 +10,12 @@ from __future__ import annotations
 import time
 from collections import Counter
 from collections.abc import Callable
+from typing import Any, TypedDict, Unpack
 
 import httpx
 import pytest
 
-from issuesync.domain.replica import Replica, UserRef
+from issuesync.domain.replica import FieldValue, Replica, UserRef
 from issuesync.errors import (
     AuthenticationError,
     ConfigurationError,
@@ -55,8 +56,19 @@ class FakeTime:
 Handler = Callable[[httpx.Request], httpx.Response]
 
 
-def make_github(clock: FakeTime, **options: object) -> FakeGitHub:
-    github = FakeGitHub(clock=clock.time, **options)  # type: ignore[arg-type]
+class GitHubOptions(TypedDict, total=False):
+    """FakeGitHub's settings a test may change (its clock is the test's)."""
+
+    prefix: str
+    limit: int
+    window_s: float
+    primary_status: int
+    secondary_writes_per_minute: int | None
+    secondary_retry_after_s: int | None
+
+
+def make_github(clock: FakeTime, **options: Unpack[GitHubOptions]) -> FakeGitHub:
+    github = FakeGitHub(clock=clock.time, **options)
     github.add_user("octo-org", token=ADMIN)
     github.add_user("sync-bot", token=TOKEN)
     github.add_user("alice")
@@ -104,8 +116,8 @@ def as_owner(github: FakeGitHub) -> httpx.Client:
     )
 
 
-def draft(summary: str, **fields: object) -> IssueDraft:
-    return IssueDraft(issue_type="Issue", fields={"summary": summary, **fields})  # type: ignore[dict-item]
+def draft(summary: str, **fields: FieldValue) -> IssueDraft:
+    return IssueDraft(issue_type="Issue", fields={"summary": summary, **fields})
 
 
 def made(github: FakeGitHub, before: Counter[str]) -> Counter[str]:
@@ -551,13 +563,14 @@ def test_labels_milestones_and_assignees_round_trip(github: FakeGitHub, adapter:
     assert milestone.allowed_values == ("v1", "v2")
     assert schema.priorities == ()
     assert schema.statuses == ("Open", "Closed", "Closed (not planned)")
+    assignees: list[dict[str, Any]] = [{"username": "bob"}, {"email": None, "username": "alice"}]
     replica = adapter.create(
         draft(
             "Fields",
             description="What it is about",
             labels=["ui", "bug"],
             Milestone="v1",
-            Assignees=[{"username": "bob"}, {"email": None, "username": "alice"}],
+            Assignees=assignees,
         ),
         idempotency_key="r1",
     )

@@ -12,11 +12,12 @@ import socket
 import time
 from collections import Counter
 from dataclasses import dataclass, field
+from typing import TypedDict, Unpack
 
 import httpx
 import pytest
 
-from issuesync.domain.replica import UserRef, canonical_fields
+from issuesync.domain.replica import FieldValue, UserRef, canonical_fields
 from issuesync.errors import (
     AuthenticationError,
     ConfigurationError,
@@ -79,7 +80,13 @@ class World:
         return user
 
 
-def _world(clock: FakeClock | None = None, **limits: int) -> World:
+class Limits(TypedDict, total=False):
+    """FakeGitLab's limits a test may lower."""
+
+    requests_per_minute: int
+
+
+def _world(clock: FakeClock | None = None, **limits: Unpack[Limits]) -> World:
     fake = FakeGitLab(clock=clock.time, **limits) if clock else FakeGitLab(**limits)
     sync = fake.add_user("sync", name="Sync Bot", email="sync@example.test")
     dev = fake.add_user("dev", name="Dana Dev", email="dana@example.test")
@@ -99,8 +106,8 @@ def gitlab(world: World) -> GitLabAdapter:
     return world.adapter()
 
 
-def _draft(summary: str, **fields: object) -> IssueDraft:
-    return IssueDraft(issue_type="Issue", fields={"summary": summary, **fields})  # type: ignore[dict-item]
+def _draft(summary: str, **fields: FieldValue) -> IssueDraft:
+    return IssueDraft(issue_type="Issue", fields={"summary": summary, **fields})
 
 
 def _calls(fake: FakeGitLab, before: Counter[str]) -> Counter[str]:

@@ -24,8 +24,11 @@ from integration_helpers import (
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
+from issuesync.api.backbone.documents.bodies import IntegrationSpec, parse_integration_spec
+from issuesync.api.backbone.documents.integrations import update_from_spec
+from issuesync.api.backbone.documents.status import status_json
+from issuesync.api.backbone.documents.syncinfo import import_sync_info
 from issuesync.api.backbone.errors import BACKBONE
-from issuesync.application.integration_json import status_json
 from issuesync.application.integrations import (
     connector_by_key,
     connector_configs,
@@ -34,12 +37,9 @@ from issuesync.application.integrations import (
     delete_integration,
     get_integration,
     list_integrations,
-    parse_integration_spec,
     set_running,
-    update_integration,
 )
-from issuesync.application.syncinfo import import_sync_info
-from issuesync.domain.integration import GLOBAL_WORKFLOW, IntegrationSpec
+from issuesync.domain.configuration import GLOBAL_WORKFLOW
 from issuesync.errors import ConflictError, InvalidInputError, NotFoundError
 from issuesync.services import Services
 from issuesync.store.base import now_ms
@@ -509,7 +509,7 @@ def test_list_is_filtered_by_project(services: Services) -> None:
 
 
 def update_as_ops(services: Services, session: Session, body: dict[str, Any]) -> None:
-    update_integration(
+    update_from_spec(
         session,
         "INT-1",
         IntegrationSpec.model_validate(body),

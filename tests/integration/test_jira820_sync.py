@@ -1,6 +1,6 @@
 """A built-in project kept in step with a jira820 project, by the engine in a server.
 
-jira820 (``issuesync.testing.jira820_server``) emulates Jira Data Center 8.20's
+jira820 (``support.jira820_server``) emulates Jira Data Center 8.20's
 REST v2 over real HTTP on 127.0.0.1: connector PA-1 works in-process on project
 PA, the second connector through the ``jira`` adapter on a jira820 project, as it
 would on a Jira Server. Its updated-since filter works in whole days and its
@@ -22,7 +22,7 @@ from tracker_helpers import API, create_issue, create_project
 
 from issuesync.accounts import NewUser, create_user
 from issuesync.services import Services
-from issuesync.testing.jira820_server import Jira820, jira820_server  # noqa: F401 - a fixture
+from support.jira820_server import Jira820, jira820_server  # noqa: F401 - a fixture
 
 BASE = "/api/1"
 

@@ -13,8 +13,9 @@ from typing import Any
 
 import httpx
 import pytest
+from sync_helpers import synced_twin as twin
 from sync_helpers import wait_for
-from test_jira820_sync import start_integration, twin
+from test_jira820_sync import start_integration
 from tracker_helpers import API, create_issue
 
 from issuesync.services import Services

@@ -10,6 +10,8 @@ from dataclasses import dataclass
 
 import pytest
 from sqlalchemy import event, func, select
+from sqlalchemy.engine import Connection
+from sqlalchemy.engine.interfaces import DBAPICursor
 from sync_helpers import make_project_admin
 
 from issuesync.accounts import NewUser, create_user
@@ -50,10 +52,10 @@ class World:
     admin: Principal
     adapter: LocalAdapter
 
-    def draft(self, summary: str = "An issue", **fields: object) -> IssueDraft:
+    def draft(self, summary: str = "An issue", **fields: FieldValue) -> IssueDraft:
         return IssueDraft(issue_type="Task", fields={"summary": summary, **fields})
 
-    def create(self, summary: str = "An issue", **fields: object) -> str:
+    def create(self, summary: str = "An issue", **fields: FieldValue) -> str:
         key = f"create-{summary}-{time.monotonic_ns()}"
         return self.adapter.create(self.draft(summary, **fields), idempotency_key=key).key
 
@@ -101,8 +103,11 @@ def test_is_a_tracker_and_describes_its_project(world: World) -> None:
     assert severity.type == "option"
     assert severity.id.startswith("customfield_")
     assert severity.allowed_values == ("Low", "High")
-    assert schema.field("components").allowed_values == ("Backend",)
-    assert schema.field("fixVersions").allowed_values == ("1.0", "2.0")
+    components, fix_versions = schema.field("components"), schema.field("fixVersions")
+    assert components is not None
+    assert fix_versions is not None
+    assert components.allowed_values == ("Backend",)
+    assert fix_versions.allowed_values == ("1.0", "2.0")
     summary = schema.field("summary")
     assert summary is not None
     assert summary.required
@@ -180,7 +185,7 @@ def test_an_idle_poll_is_one_query(world: World) -> None:
     since = world.adapter.clock_ms() + 60_000
     statements: list[str] = []
 
-    def count(_conn, _cursor, statement, *_args) -> None:
+    def count(_conn: Connection, _cursor: DBAPICursor, statement: str, *_args: object) -> None:
         if statement.lstrip().upper().startswith("SELECT") and statement.strip() != "SELECT 1":
             statements.append(statement)
 
@@ -485,7 +490,7 @@ def test_connection_report(world: World) -> None:
 
 
 def _new(
-    summary: str, key: str, *comments: tuple[str, UserRef | None], **fields: object
+    summary: str, key: str, *comments: tuple[str, UserRef | None], **fields: FieldValue
 ) -> NewIssue:
     drafts = tuple(
         CommentDraft(body=body, idempotency_key=f"{key}:c{n}", author=author)

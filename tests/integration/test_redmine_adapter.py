@@ -1,7 +1,7 @@
 """The ``redmine`` adapter against a real Redmine: errors at its edge, workflow, files, keys.
 
 The server is Debian's Redmine, started per test worker from the install script's
-template (see :mod:`issuesync.testing.redmine_server`); each test has its own project.
+template (see :mod:`support.redmine_server`); each test has its own project.
 """
 
 from __future__ import annotations
@@ -20,10 +20,12 @@ from issuesync.errors import (
     TrackerOfflineError,
     TrackerRejectedError,
 )
-from issuesync.testing.redmine_server import RedmineServer, redmine_session
 from issuesync.trackers.access import TrackerAccess
 from issuesync.trackers.adapter import CommentDraft, IssueDraft, NewIssue, Tracker
+from issuesync.trackers.http import RequestBudget
 from issuesync.trackers.redmine import markers, redmine_adapter_for
+from issuesync.trackers.redmine.adapter import RedmineAdapter
+from support.redmine_server import RedmineServer, redmine_session
 
 
 @pytest.fixture(scope="session")
@@ -47,6 +49,14 @@ def tracker(redmine: RedmineServer, project: str) -> Iterator[Tracker]:
     adapter = _adapter(redmine, project)
     yield adapter
     adapter.close()
+
+
+def _budget_of(tracker: Tracker) -> RequestBudget:
+    """The request budget of the adapter's client: it counts the requests made."""
+    assert isinstance(tracker, RedmineAdapter)
+    budget = tracker._client.budget
+    assert budget is not None
+    return budget
 
 
 def _draft(summary: str) -> IssueDraft:
@@ -106,7 +116,9 @@ def test_a_status_the_workflow_refuses_is_a_rejection_with_the_reason(
     silently; the adapter reads it back and says so."""
     adapter = _adapter(redmine, redmine.new_project(role="Developer"))
     issue = adapter.create(_draft("Workflow"), idempotency_key="wf-1")
-    assert adapter.transition(issue.key, "Closed").hub_issue.status.name == "Closed"  # type: ignore[union-attr]
+    closed = adapter.transition(issue.key, "Closed").hub_issue.status
+    assert closed is not None
+    assert closed.name == "Closed"
     with pytest.raises(TrackerRejectedError, match="workflow") as raised:
         adapter.transition(issue.key, "New")
     assert "status" in raised.value.field_errors
@@ -180,12 +192,12 @@ def test_keys_are_found_again_after_a_restart(redmine: RedmineServer, project: s
 
 def test_create_many_uses_one_write_per_comment_and_one_read(tracker: Tracker) -> None:
     """The initial sync's path: create, a note per comment (the last carries the status)."""
-    client = tracker._client  # type: ignore[attr-defined]  # counting
+    budget = _budget_of(tracker)  # counting
     tracker.create_many([NewIssue(_draft("Warm-up"), "b-0")])  # reads the schema and the user
-    before = client.budget.spent
+    before = budget.spent
     comments = (CommentDraft("One", "c-1"), CommentDraft("Two", "c-2"))
     (made,) = tracker.create_many([NewIssue(_draft("Batch"), "b-1", "Resolved", comments)])
-    assert client.budget.spent - before == 4  # POST, PUT, PUT (+ status), GET
+    assert budget.spent - before == 4  # POST, PUT, PUT (+ status), GET
     assert made.replica.hub_issue.status is not None
     assert made.replica.hub_issue.status.name == "Resolved"
     assert [c.body for c in made.comments] == ["One", "Two"]
@@ -227,12 +239,12 @@ def test_an_issue_known_and_read_settled_is_not_read_again(tracker: Tracker) -> 
     """Whole seconds: a known issue is left out only once read a second after its update."""
     made = tracker.create(_draft("Settled"), idempotency_key="settled")
     known = {made.key: made.updated}
-    client = tracker._client  # type: ignore[attr-defined]  # counting
+    budget = _budget_of(tracker)  # counting
     time.sleep(1.1)
     assert tracker.get(made.key) is not None  # now read in a later second than the update
-    before = client.budget.spent
+    before = budget.spent
     assert list(tracker.changed_since(made.updated, [], known=known)) == []
-    assert client.budget.spent - before == 1  # the page, no read of the issue
+    assert budget.spent - before == 1  # the page, no read of the issue
     changed = tracker.update(made.key, {"summary": "Changed"})
     pages = list(tracker.changed_since(made.updated, [], known=known))
     assert [[r.hub_issue.summary for r in page] for page in pages] == [["Changed"]]

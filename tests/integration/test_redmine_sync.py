@@ -2,7 +2,7 @@
 
 Connector PA-1 works in-process on the built-in project PA; the second connector
 works through the ``redmine`` adapter, with the sync user's API key, on a fresh
-project of the Redmine that :mod:`issuesync.testing.redmine_server` runs. Changes
+project of the Redmine that :mod:`support.redmine_server` runs. Changes
 in Redmine are made by its administrator, as a person would.
 """
 
@@ -22,7 +22,7 @@ from tracker_helpers import fields_of as fields
 
 from issuesync.accounts import NewUser, create_user
 from issuesync.services import Services
-from issuesync.testing.redmine_server import RedmineServer, redmine_session
+from support.redmine_server import RedmineServer, redmine_session
 
 BASE = "/api/1"
 FIELDS = ("summary", "description", "priority", "duedate", "comment", "attachment")

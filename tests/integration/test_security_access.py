@@ -17,7 +17,7 @@ import time
 import uuid
 from collections.abc import Callable
 from dataclasses import dataclass
-from typing import Any
+from typing import TypedDict
 from urllib.parse import urlsplit
 
 import httpx
@@ -391,10 +391,14 @@ ALICE = "alice@corp.test"
 BOB = "bob@corp.test"
 
 
+class People(TypedDict):
+    alice: httpx.Client
+    bob: httpx.Client
+    attachment: str  # the id of an attachment Alice added to PA-1
+
+
 @pytest.fixture
-def people(
-    admin: httpx.Client, make_client: Callable[..., httpx.Client]
-) -> dict[str, httpx.Client]:
+def people(admin: httpx.Client, make_client: Callable[..., httpx.Client]) -> People:
     """Alice and Bob, plain users; PA led by Alice, PA-1 with every part that names a user."""
     alice = make_client("alice", email=ALICE)
     bob = make_client("bob", email=BOB)
@@ -415,7 +419,7 @@ def people(
     headers = {"X-Atlassian-Token": "no-check"}
     attached = alice.post(f"{API}/issue/{key}/attachments", files=files, headers=headers)
     assert attached.status_code == 200, attached.text
-    return {"alice": alice, "bob": bob, "attachment": attached.json()[0]["id"]}  # type: ignore[dict-item]
+    return {"alice": alice, "bob": bob, "attachment": attached.json()[0]["id"]}
 
 
 def _user_views(client: httpx.Client, attachment: str) -> list[httpx.Response]:
@@ -435,7 +439,7 @@ def _user_views(client: httpx.Client, attachment: str) -> list[httpx.Response]:
 
 
 def test_other_users_email_addresses_are_for_administrators(
-    admin: httpx.Client, people: dict[str, Any]
+    admin: httpx.Client, people: People
 ) -> None:
     bob, attachment = people["bob"], people["attachment"]
     for response in _user_views(bob, attachment):
@@ -451,7 +455,7 @@ def test_other_users_email_addresses_are_for_administrators(
         assert ALICE in response.text, response.url
 
 
-def test_a_hidden_address_finds_nobody(admin: httpx.Client, people: dict[str, Any]) -> None:
+def test_a_hidden_address_finds_nobody(admin: httpx.Client, people: People) -> None:
     """Else each look-up would say whether an address belongs to someone here."""
     bob = people["bob"]
 
@@ -502,7 +506,7 @@ def test_a_connectors_query_finds_nobody_by_address(services: Services) -> None:
 
 
 @pytest.mark.parametrize("environment", [{"SHOW_EMAIL_ADDRESSES": "true"}], indirect=True)
-def test_a_setting_shows_every_address_to_everyone(people: dict[str, Any]) -> None:
+def test_a_setting_shows_every_address_to_everyone(people: People) -> None:
     bob = people["bob"]
     assert bob.get(f"{API}/user", params={"username": "alice"}).json()["emailAddress"] == ALICE
     assert bob.get(f"{API}/user", params={"username": ALICE}).json()["name"] == "alice"

@@ -18,6 +18,7 @@ import json
 import re
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
+from functools import partial
 from pathlib import Path
 
 import httpx
@@ -234,8 +235,12 @@ def test_no_route_answers_hostile_bodies_with_a_server_error(
             failure = _check(
                 method,
                 path,
-                lambda m=method, p=path, c=content, t=content_type: client.request(
-                    m, p, content=c, headers={"Content-Type": t}
+                partial(
+                    client.request,
+                    method,
+                    path,
+                    content=content,
+                    headers={"Content-Type": content_type},
                 ),
                 what,
             )
@@ -255,7 +260,7 @@ def test_no_route_answers_hostile_queries_with_a_server_error(
             failure = _check(
                 method,
                 path,
-                lambda m=method, p=path, q=query: client.request(m, f"{p}?{q}"),
+                partial(client.request, method, f"{path}?{query}"),
                 what,
             )
             if failure:
@@ -309,8 +314,12 @@ def test_no_route_answers_random_documents_with_a_server_error(
             failure = _check(
                 method,
                 path,
-                lambda m=method, p=path: client.request(
-                    m, p, content=text.encode(), headers={"Content-Type": "application/json"}
+                partial(
+                    client.request,
+                    method,
+                    path,
+                    content=text.encode(),
+                    headers={"Content-Type": "application/json"},
                 ),
                 f"the document {text[:120]}",
             )

@@ -49,8 +49,8 @@ from issuesync.errors import BusyError
 from issuesync.services import Services
 from issuesync.store.db import BUSY, UNREACHABLE, database_failure
 from issuesync.store.uow import WriterLock
-from issuesync.testing import fulldisk
 from issuesync.testing.server import LiveServer
+from support import fulldisk
 
 PASSWORD = "admin-secret"
 WAIT_MS = 1500  # the bounded wait of these tests

@@ -38,9 +38,9 @@ from issuesync.config import Settings
 from issuesync.domain.jql.limits import MAX_CLAUSES, MAX_DEPTH, MAX_ORDER_BY
 from issuesync.services import Services
 from issuesync.store.users import User
-from issuesync.testing.fulldisk import full_disk
 from issuesync.testing.server import LiveServer
 from issuesync.trackers.local.models import Issue, Watcher
+from support.fulldisk import full_disk
 
 BACKBONE = "/plugins/servlet/backbone-issue-sync/api/1"
 SHORT = "/api/1"

@@ -20,6 +20,7 @@ import subprocess
 import sys
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
+from functools import partial
 from pathlib import Path
 from typing import Any
 
@@ -282,6 +283,11 @@ def connector_status(admin: httpx.Client, side: str) -> dict[str, Any]:
     return block
 
 
+def incoming_details(admin: httpx.Client, side: str) -> str:
+    details: str = connector_status(admin, side)["incomingDetails"]
+    return details
+
+
 def test_a_folder_swapped_for_a_symlink_out_of_the_roots_stops_the_queue(
     services: Services, admin: httpx.Client, queue_roots: Path, victim: Path
 ) -> None:
@@ -303,7 +309,7 @@ def test_a_folder_swapped_for_a_symlink_out_of_the_roots_stops_the_queue(
         for side in ("firstConnector", "secondConnector"):
             details = wait_for(
                 "the status to say why",
-                lambda side=side: connector_status(admin, side)["incomingDetails"],
+                partial(incoming_details, admin, side),
             )
             assert "stopped" in details, details
             assert "queue roots" in details, details

@@ -24,6 +24,7 @@ from tracker_helpers import API, create_issue, create_project, fields_of
 
 from issuesync.accounts import create_token
 from issuesync.application.integrations import connector_by_key, connector_rows, connector_secret
+from issuesync.engine.runtime.ports import RuntimeServices
 from issuesync.engine.runtime.runner import SyncRunner
 from issuesync.services import Services
 from issuesync.store.sync import ConnectorRow, SyncInfo
@@ -51,7 +52,7 @@ def pat(admin: httpx.Client, make_client: MakeClient) -> httpx.Client:
     return make_client("pat", project_admin=("PA", "PB", "PC"))
 
 
-def body(first: str = "PA", second: str = "PB", **application: object) -> dict[str, dict[str, Any]]:
+def body(first: str = "PA", second: str = "PB", **application: object) -> dict[str, Any]:
     """Two built-in projects; ``application`` is the first connector's (the second names none)."""
     return {
         "firstConnector": {"projectKey": first, "connection": {"application": application}},
@@ -69,7 +70,8 @@ def error(response: httpx.Response, status: int) -> dict[str, Any]:
     shown: dict[str, Any] = response.json()
     assert shown["status-code"] == status
     assert shown["message"]
-    return shown["errors"]  # type: ignore[no-any-return]
+    errors: dict[str, Any] = shown["errors"]
+    return errors
 
 
 def users(client: httpx.Client, key: str) -> tuple[str, str]:
@@ -215,7 +217,7 @@ def test_a_remote_connector_turned_built_in_does_not_keep_its_remote_user(
     }
     made = post(admin, remote)
     assert made.status_code == 200, made.text
-    turned = {
+    turned: dict[str, Any] = {
         "firstConnector": {"projectKey": "PA"},
         "secondConnector": {
             "projectKey": "PB",
@@ -295,7 +297,7 @@ def twin(engine: SyncRunner, key: str) -> str:
     return found
 
 
-def twin_of(services: Services, key: str) -> str | None:
+def twin_of(services: RuntimeServices, key: str) -> str | None:
     with services.uow_factory(readonly=True) as uow:
         return uow.session.scalar(
             select(SyncInfo.remote_issue_key).where(SyncInfo.local_issue_key == key)

@@ -52,7 +52,7 @@ def test_insert_many_and_insert_rows_write_what_they_are_given(database: Databas
     """The driver's own executemany on SQLite (booleans among the values), SQLAlchemy's where
     a left-out column has a default to compute (``active``, ``is_admin``), and on PostgreSQL."""
     users = table_of(User)
-    given = [
+    given: list[dict[str, object]] = [
         {
             "name": "b1",
             "display_name": "B1",

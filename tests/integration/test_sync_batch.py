@@ -67,7 +67,7 @@ def _route_tracker(engine: SyncRunner, connector_id: int) -> Counting:
     route = engine.route(connector_id)
     assert route is not None
     counting = Counting(route.tracker)
-    route.tracker = counting  # type: ignore[assignment]
+    route.tracker = counting
     return counting
 
 
@@ -127,7 +127,7 @@ def test_a_crash_before_the_batch_commits_makes_no_duplicate(pair: Pair) -> None
     route = pair.engine.route(pair.second_id)
     assert route is not None
     crashing = CrashingOnce(route.transport)
-    route.transport = crashing  # type: ignore[assignment]
+    route.transport = crashing
 
     pair.settle()  # the first batch's commit fails after the tracker made the twins
     pair.settle()

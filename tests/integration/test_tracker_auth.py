@@ -3,12 +3,14 @@
 from __future__ import annotations
 
 import base64
+from collections.abc import Callable
 
 import httpx
 from sqlalchemy import delete, update
 from tracker_helpers import API, assert_error, create_issue, create_project, search_keys
 
 from issuesync.accounts import create_token
+from issuesync.services import Services
 from issuesync.store.users import ApiToken, User
 
 READS = (
@@ -34,7 +36,9 @@ def _assert_401(response: httpx.Response) -> None:
     assert response.headers["WWW-Authenticate"].startswith("Basic")
 
 
-def test_missing_or_wrong_credentials_are_401_and_change_nothing(admin, anonymous, make_client):
+def test_missing_or_wrong_credentials_are_401_and_change_nothing(
+    admin: httpx.Client, anonymous: httpx.Client, make_client: Callable[..., httpx.Client]
+) -> None:
     create_project(admin, "PA")
     create_issue(admin, "PA", "Existing")
     make_client("bob")
@@ -89,7 +93,9 @@ def make_client_get(client: httpx.Client, headers: dict[str, str]) -> str:
     return name
 
 
-def test_api_tokens(anonymous, make_client, services) -> None:
+def test_api_tokens(
+    anonymous: httpx.Client, make_client: Callable[..., httpx.Client], services: Services
+) -> None:
     make_client("bob")
     make_client("carol")
     token = create_token(services.uow_factory, "bob", "ci")
@@ -121,7 +127,9 @@ def test_api_tokens(anonymous, make_client, services) -> None:
     _assert_401(anonymous.get(f"{API}/myself", headers=_basic("carol", "carol-password")))
 
 
-def test_roles_are_enforced_and_refusals_change_nothing(admin, make_client) -> None:
+def test_roles_are_enforced_and_refusals_change_nothing(
+    admin: httpx.Client, make_client: Callable[..., httpx.Client]
+) -> None:
     create_project(admin, "PA")
     bob = make_client("bob")
     lead = make_client("lead", project_admin=("PA",))

@@ -2,6 +2,10 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
+from typing import Any
+
+import httpx
 from tracker_helpers import (
     API,
     TIMESTAMP,
@@ -16,7 +20,7 @@ from tracker_helpers import (
 )
 
 
-def _custom_fields(admin) -> dict[str, str]:
+def _custom_fields(admin: httpx.Client) -> dict[str, str]:
     """One custom field of every type; returns type -> field id."""
     ids = {}
     for kind in (
@@ -39,20 +43,20 @@ def _custom_fields(admin) -> dict[str, str]:
     return ids
 
 
-def _parts(admin, project: str = "PA") -> None:
+def _parts(admin: httpx.Client, project: str = "PA") -> None:
     for name in ("Backend", "Frontend"):
         admin.post(f"{API}/component", json={"project": project, "name": name})
     for name in ("1.0", "2.0"):
         admin.post(f"{API}/version", json={"project": project, "name": name})
 
 
-def _changelog(admin, key: str) -> list[dict]:
+def _changelog(admin: httpx.Client, key: str) -> list[dict[str, Any]]:
     histories = issue(admin, key, expand="changelog")["changelog"]["histories"]
     assert isinstance(histories, list)
     return histories
 
 
-def test_create_and_get_issue(admin) -> None:
+def test_create_and_get_issue(admin: httpx.Client) -> None:
     create_project(admin, "PA")
     created = admin.post(
         f"{API}/issue",
@@ -116,12 +120,25 @@ def test_create_and_get_issue(admin) -> None:
     assert_error(admin.get(f"{API}/issue/PA-1%00"), 400)
 
 
-def test_create_with_every_kind_of_field(admin, make_client) -> None:
+def test_create_with_every_kind_of_field(
+    admin: httpx.Client, make_client: Callable[..., httpx.Client]
+) -> None:
     create_project(admin, "PA")
     _parts(admin)
     make_client("alice")
     make_client("bob")
     cf = _custom_fields(admin)
+    custom: dict[str, Any] = {  # JSON values, keyed by field ids only known now
+        cf["string"]: "short",
+        cf["text"]: "long\ntext",
+        cf["number"]: 4.5,
+        cf["date"]: "2026-01-31",
+        cf["datetime"]: "2026-01-31T10:00:00.250+0000",
+        cf["option"]: {"value": "Green"},
+        cf["options"]: [{"value": "Red"}, {"value": "Blue"}],
+        cf["user"]: {"name": "alice"},
+        cf["users"]: [{"name": "alice"}, {"name": "bob"}],
+    }
     key = create_issue(
         admin,
         "PA",
@@ -134,17 +151,7 @@ def test_create_with_every_kind_of_field(admin, make_client) -> None:
         fixVersions=[{"name": "2.0"}],
         versions=[{"name": "1.0"}],
         duedate="2026-12-24",
-        **{
-            cf["string"]: "short",
-            cf["text"]: "long\ntext",
-            cf["number"]: 4.5,
-            cf["date"]: "2026-01-31",
-            cf["datetime"]: "2026-01-31T10:00:00.250+0000",
-            cf["option"]: {"value": "Green"},
-            cf["options"]: [{"value": "Red"}, {"value": "Blue"}],
-            cf["user"]: {"name": "alice"},
-            cf["users"]: [{"name": "alice"}, {"name": "bob"}],
-        },
+        **custom,
     )
     fields = fields_of(admin, key)
     assert fields["priority"]["name"] == "High"
@@ -170,7 +177,7 @@ def test_create_with_every_kind_of_field(admin, make_client) -> None:
     assert all(plain[cf[kind]] is None for kind in cf)
 
 
-def test_rejected_create_changes_nothing_and_consumes_no_number(admin) -> None:  # noqa: PLR0915 - one line per rejected input
+def test_rejected_create_changes_nothing_and_consumes_no_number(admin: httpx.Client) -> None:  # noqa: PLR0915 - one line per rejected input
     create_project(admin, "PA")
     create_project(admin, "PB")
     cf = _custom_fields(admin)
@@ -235,7 +242,7 @@ def test_rejected_create_changes_nothing_and_consumes_no_number(admin) -> None: 
     both = assert_error(
         admin.post(url, json=fields(priority={"name": "Urgent"}, labels=["a b"])), 400
     )
-    assert {"priority", "labels"} <= set(both["errors"])  # type: ignore[arg-type]
+    assert {"priority", "labels"} <= set(both["errors"])
     # A valid comment and link with an invalid field: nothing is created.
     assert_error(
         admin.post(
@@ -282,7 +289,7 @@ def test_rejected_create_changes_nothing_and_consumes_no_number(admin) -> None: 
     assert create_issue(admin, "PB", "Three") == "PB-1"
 
 
-def test_edit_with_fields(admin, make_client) -> None:
+def test_edit_with_fields(admin: httpx.Client, make_client: Callable[..., httpx.Client]) -> None:
     create_project(admin, "PA")
     make_client("alice")
     key = create_issue(admin, "PA", "Before", description="old")
@@ -325,7 +332,9 @@ def test_edit_with_fields(admin, make_client) -> None:
     assert fields_of(admin, key)["summary"] == "After"
 
 
-def test_edit_with_update_operations(admin, make_client) -> None:
+def test_edit_with_update_operations(
+    admin: httpx.Client, make_client: Callable[..., httpx.Client]
+) -> None:
     create_project(admin, "PA")
     _parts(admin)
     make_client("alice")
@@ -333,7 +342,7 @@ def test_edit_with_update_operations(admin, make_client) -> None:
     cf = _custom_fields(admin)
     key = create_issue(admin, "PA", "Ops", labels=["a", "b"])
 
-    def update(ops: dict[str, list[dict]]) -> dict[str, object]:
+    def update(ops: dict[str, list[dict[str, object]]]) -> dict[str, Any]:
         response = admin.put(f"{API}/issue/{key}", json={"update": ops})
         assert response.status_code == 204, response.text
         return fields_of(admin, key)
@@ -400,7 +409,7 @@ def test_edit_with_update_operations(admin, make_client) -> None:
     assert fields["labels"] == ["y", "z"]
 
 
-def test_rejected_edit_changes_nothing(admin) -> None:
+def test_rejected_edit_changes_nothing(admin: httpx.Client) -> None:
     create_project(admin, "PA")
     create_project(admin, "PB")
     _parts(admin)
@@ -466,7 +475,9 @@ def test_rejected_edit_changes_nothing(admin) -> None:
     assert after == before
 
 
-def test_changelog_records_field_changes(admin, make_client) -> None:
+def test_changelog_records_field_changes(
+    admin: httpx.Client, make_client: Callable[..., httpx.Client]
+) -> None:
     create_project(admin, "PA")
     _parts(admin)
     make_client("alice")
@@ -523,7 +534,7 @@ def test_changelog_records_field_changes(admin, make_client) -> None:
     assert (last["resolution"]["fromString"], last["resolution"]["toString"]) == (None, "Done")
 
 
-def test_transitions_set_and_clear_the_resolution(admin) -> None:
+def test_transitions_set_and_clear_the_resolution(admin: httpx.Client) -> None:
     create_project(admin, "PA")
     key = create_issue(admin, "PA", "Flow")
     listed = admin.get(f"{API}/issue/{key}/transitions")
@@ -582,7 +593,7 @@ def test_transitions_set_and_clear_the_resolution(admin) -> None:
     assert fields_of(admin, key)["resolution"]["name"] == "Duplicate"
 
 
-def test_impossible_transition_changes_nothing(admin) -> None:
+def test_impossible_transition_changes_nothing(admin: httpx.Client) -> None:
     create_project(admin, "PA")
     key = create_issue(admin, "PA", "Stuck")
     other = create_issue(admin, "PA", "Other")
@@ -630,7 +641,7 @@ def test_impossible_transition_changes_nothing(admin) -> None:
     assert issue(admin, key, expand="changelog") == before
 
 
-def test_subtasks(admin) -> None:
+def test_subtasks(admin: httpx.Client) -> None:
     create_project(admin, "PA")
     create_project(admin, "PB")
     parent = create_issue(admin, "PA", "Parent")
@@ -682,7 +693,7 @@ def test_subtasks(admin) -> None:
     assert create_issue(admin, "PA", "Next") == "PA-4"
 
 
-def test_delete_issue(admin, make_client) -> None:
+def test_delete_issue(admin: httpx.Client, make_client: Callable[..., httpx.Client]) -> None:
     create_project(admin, "PA")
     lead = make_client("lead", project_admin=("PA",))
     bob = make_client("bob")
@@ -724,7 +735,7 @@ def test_delete_issue(admin, make_client) -> None:
     assert create_issue(admin, "PA", "After") == "PA-5"
 
 
-def test_transition_ids_belong_to_the_workflow_not_the_project(admin) -> None:
+def test_transition_ids_belong_to_the_workflow_not_the_project(admin: httpx.Client) -> None:
     create_project(admin, "PA")
     create_project(admin, "PB")
     first, second = create_issue(admin, "PA", "One"), create_issue(admin, "PB", "Two")

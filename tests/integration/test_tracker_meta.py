@@ -2,10 +2,13 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
+
+import httpx
 from tracker_helpers import API, assert_error, create_issue, create_project
 
 
-def test_createmeta_lists_fields_required_and_allowed_values(admin) -> None:
+def test_createmeta_lists_fields_required_and_allowed_values(admin: httpx.Client) -> None:
     create_project(admin, "PA")
     create_project(admin, "PB")
     assert admin.post(f"{API}/component", json={"project": "PA", "name": "Backend"}).is_success
@@ -51,7 +54,7 @@ def test_createmeta_lists_fields_required_and_allowed_values(admin) -> None:
     assert [p["key"] for p in both["projects"]] == ["PA", "PB"]
 
 
-def test_editmeta_describes_the_fields_of_one_issue(admin) -> None:
+def test_editmeta_describes_the_fields_of_one_issue(admin: httpx.Client) -> None:
     create_project(admin, "PA")
     key = create_issue(admin, "PA", "Edit me", issuetype="Bug")
     fields = admin.get(f"{API}/issue/{key}/editmeta").json()["fields"]
@@ -66,13 +69,15 @@ def test_editmeta_describes_the_fields_of_one_issue(admin) -> None:
     assert_error(admin.get(f"{API}/issue/PA-99/editmeta"), 404)
 
 
-def test_mypermissions_follow_the_roles(admin, make_client) -> None:
+def test_mypermissions_follow_the_roles(
+    admin: httpx.Client, make_client: Callable[..., httpx.Client]
+) -> None:
     create_project(admin, "PA")
     create_project(admin, "PB")
     lead = make_client("lead", project_admin=("PA",))
     url = f"{API}/mypermissions"
 
-    def have(client, **params) -> dict[str, bool]:
+    def have(client: httpx.Client, **params: str) -> dict[str, bool]:
         response = client.get(url, params=params)
         assert response.status_code == 200, response.text
         return {k: v["havePermission"] for k, v in response.json()["permissions"].items()}
@@ -94,7 +99,9 @@ def test_mypermissions_follow_the_roles(admin, make_client) -> None:
     assert_error(lead.get(url, params={"projectKey": "NOPE"}), 404)
 
 
-def test_what_mypermissions_denies_is_refused(admin, make_client) -> None:
+def test_what_mypermissions_denies_is_refused(
+    admin: httpx.Client, make_client: Callable[..., httpx.Client]
+) -> None:
     create_project(admin, "PB")
     key = create_issue(admin, "PB")
     lead = make_client("lead", project_admin=("PA",))

@@ -2,10 +2,15 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
+
+import httpx
 from tracker_helpers import API, TIMESTAMP, assert_error, create_project, send_raw
 
 
-def test_server_info_and_myself(admin, make_client) -> None:
+def test_server_info_and_myself(
+    admin: httpx.Client, make_client: Callable[..., httpx.Client]
+) -> None:
     info = admin.get(f"{API}/serverInfo")
     assert info.status_code == 200, info.text
     body = info.json()
@@ -26,7 +31,7 @@ def test_server_info_and_myself(admin, make_client) -> None:
     assert mine["groups"]["items"] == [{"name": "jira-users"}]
 
 
-def test_reference_lists(admin) -> None:
+def test_reference_lists(admin: httpx.Client) -> None:
     types = {t["name"]: t for t in admin.get(f"{API}/issuetype").json()}
     assert {"Bug", "Task", "Story", "Epic", "Sub-task"} <= set(types)
     assert types["Sub-task"]["subtask"] is True
@@ -55,7 +60,7 @@ def test_reference_lists(admin) -> None:
     assert not [f for f in fields.values() if f["custom"]]
 
 
-def test_project_create_list_get(admin) -> None:
+def test_project_create_list_get(admin: httpx.Client) -> None:
     created = create_project(admin, "PA", "Project A")
     assert created["key"] == "PA"
     assert str(created["self"]).endswith(f"/rest/api/2/project/{created['id']}")
@@ -79,7 +84,9 @@ def test_project_create_list_get(admin) -> None:
     assert [s["name"] for s in task["statuses"]] == ["To Do", "In Progress", "Done"]
 
 
-def test_project_create_rejects_bad_input_and_changes_nothing(admin, make_client) -> None:
+def test_project_create_rejects_bad_input_and_changes_nothing(
+    admin: httpx.Client, make_client: Callable[..., httpx.Client]
+) -> None:
     create_project(admin, "PA", "Project A")
     url = f"{API}/project"
 
@@ -108,7 +115,7 @@ def test_project_create_rejects_bad_input_and_changes_nothing(admin, make_client
     assert_error(admin.get(f"{API}/project/PB"), 404)
 
 
-def test_unknown_project_is_404(admin) -> None:
+def test_unknown_project_is_404(admin: httpx.Client) -> None:
     for path in ("", "/statuses", "/components", "/versions"):
         assert_error(admin.get(f"{API}/project/NOPE{path}"), 404)
     assert_error(admin.get(f"{API}/project/424242"), 404)
@@ -119,7 +126,9 @@ def test_unknown_project_is_404(admin) -> None:
     assert_error(admin.post(f"{API}/version", json={"projectId": 10**30, "name": "X"}), 400)
 
 
-def test_components_and_versions(admin, make_client) -> None:
+def test_components_and_versions(
+    admin: httpx.Client, make_client: Callable[..., httpx.Client]
+) -> None:
     create_project(admin, "PA")
     create_project(admin, "PB")
     lead = make_client("lead", project_admin=("PA",))
@@ -189,7 +198,7 @@ CUSTOM_TYPES = {
 }
 
 
-def test_custom_fields_of_every_type(admin) -> None:
+def test_custom_fields_of_every_type(admin: httpx.Client) -> None:
     created = {}
     for kind in CUSTOM_TYPES:
         body: dict[str, object] = {"name": f"My {kind}", "type": kind}
@@ -215,7 +224,9 @@ def test_custom_fields_of_every_type(admin) -> None:
         assert listed[field["id"]] == field
 
 
-def test_custom_field_rejections_change_nothing(admin, make_client) -> None:
+def test_custom_field_rejections_change_nothing(
+    admin: httpx.Client, make_client: Callable[..., httpx.Client]
+) -> None:
     assert admin.post(f"{API}/field", json={"name": "Size", "type": "string"}).status_code == 201
     before = admin.get(f"{API}/field").json()
     url = f"{API}/field"
@@ -248,7 +259,7 @@ def test_custom_field_rejections_change_nothing(admin, make_client) -> None:
     assert admin.get(f"{API}/field").json() == before
 
 
-def test_users(admin, make_client) -> None:
+def test_users(admin: httpx.Client, make_client: Callable[..., httpx.Client]) -> None:
     make_client("alice", email="alice@example.test")
     make_client("albert")
     make_client("bob")

@@ -5,10 +5,11 @@ The JQL compiler has its own tests; these check what a client of ``/search`` rel
 
 from __future__ import annotations
 
+import httpx
 from tracker_helpers import API, assert_error, create_issue, create_project, search_keys, send_raw
 
 
-def _issues(admin, count: int) -> list[str]:
+def _issues(admin: httpx.Client, count: int) -> list[str]:
     """``count`` issues in PA; priorities cycle so many issues share one (ties in ORDER BY)."""
     create_project(admin, "PA")
     priorities = ["High", "Low", "Medium"]
@@ -18,7 +19,7 @@ def _issues(admin, count: int) -> list[str]:
     ]
 
 
-def test_search_get_and_post(admin) -> None:
+def test_search_get_and_post(admin: httpx.Client) -> None:
     keys = _issues(admin, 3)
     create_project(admin, "PB")
     create_issue(admin, "PB", "Elsewhere")
@@ -44,7 +45,7 @@ def test_search_get_and_post(admin) -> None:
     assert (none["total"], none["issues"]) == (0, [])
 
 
-def test_search_fields_and_expand(admin) -> None:
+def test_search_fields_and_expand(admin: httpx.Client) -> None:
     keys = _issues(admin, 2)
     admin.post(f"{API}/issue/{keys[0]}/comment", json={"body": "hi"})
     admin.put(f"{API}/issue/{keys[0]}", json={"fields": {"summary": "Renamed"}})
@@ -73,7 +74,7 @@ def test_search_fields_and_expand(admin) -> None:
     assert posted_expand["issues"][0]["changelog"]["total"] == 1
 
 
-def test_order_by_and_paging_are_stable_and_complete(admin) -> None:
+def test_order_by_and_paging_are_stable_and_complete(admin: httpx.Client) -> None:
     keys = _issues(admin, 13)
     by_key = search_keys(admin, "project = PA ORDER BY key DESC")
     assert by_key == sorted(keys, key=lambda k: int(k.split("-")[1]), reverse=True)
@@ -113,16 +114,16 @@ def test_order_by_and_paging_are_stable_and_complete(admin) -> None:
     assert len(capped["issues"]) == 13
 
 
-def test_invalid_search_requests_are_400(admin) -> None:
+def test_invalid_search_requests_are_400(admin: httpx.Client) -> None:
     _issues(admin, 1)
     url = f"{API}/search"
 
     bad = assert_error(admin.get(url, params={"jql": "project = PA AND"}), 400)
     assert bad["errors"] == {}
-    message = " ".join(bad["errorMessages"])  # type: ignore[arg-type]
+    message = " ".join(bad["errorMessages"])
     assert "(line 1, character 17)" in message, message
     quoted = assert_error(admin.post(url, json={"jql": 'summary ~ "open'}), 400)
-    assert "not terminated" in " ".join(quoted["errorMessages"])  # type: ignore[arg-type]
+    assert "not terminated" in " ".join(quoted["errorMessages"])
     assert_error(admin.get(url, params={"jql": "project == PA"}), 400)
     assert_error(admin.get(url, params={"jql": "ORDER BY"}), 400)
     assert_error(admin.get(url, params={"jql": "nosuchfield = 1"}), 400, message="nosuchfield")
@@ -153,7 +154,7 @@ def test_invalid_search_requests_are_400(admin) -> None:
     assert_error(send_raw(admin, "POST", url, b'{"jql": "project = PA"'), 400, message="JSON")
 
 
-def test_expand_names_and_schema(admin) -> None:
+def test_expand_names_and_schema(admin: httpx.Client) -> None:
     _issues(admin, 2)
     severity = admin.post(f"{API}/field", json={"name": "Severity", "type": "string"}).json()
     found = admin.get(

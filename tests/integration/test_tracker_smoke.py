@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+import httpx
 
-def test_create_and_search(admin) -> None:
+
+def test_create_and_search(admin: httpx.Client) -> None:
     assert (
         admin.post("/rest/api/2/project", json={"key": "PA", "name": "Project A"}).status_code
         == 201

@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 import hashlib
+from collections.abc import Callable
 
+import httpx
 from tracker_helpers import (
     API,
     TIMESTAMP,
@@ -15,10 +17,12 @@ from tracker_helpers import (
     send_raw,
 )
 
+from issuesync.services import Services
+
 NO_CHECK = {"X-Atlassian-Token": "no-check"}
 
 
-def _blobs(services) -> list[str]:
+def _blobs(services: Services) -> list[str]:
     """Every content file stored under the attachments directory."""
     root = services.settings.attachments_dir
     return sorted(p.name for p in root.rglob("*") if p.is_file()) if root.exists() else []
@@ -27,7 +31,7 @@ def _blobs(services) -> list[str]:
 # -- comments ---------------------------------------------------------------------------
 
 
-def test_comments_crud_and_paging(admin) -> None:
+def test_comments_crud_and_paging(admin: httpx.Client) -> None:
     create_project(admin, "PA")
     key = create_issue(admin, "PA")
     updated_before = fields_of(admin, key)["updated"]
@@ -71,7 +75,7 @@ def test_comments_crud_and_paging(admin) -> None:
     assert fields_of(admin, key)["comment"]["total"] == 4
 
 
-def test_comment_rejections_change_nothing(admin) -> None:
+def test_comment_rejections_change_nothing(admin: httpx.Client) -> None:
     create_project(admin, "PA")
     key = create_issue(admin, "PA")
     other = create_issue(admin, "PA")
@@ -107,7 +111,9 @@ def test_comment_rejections_change_nothing(admin) -> None:
     assert admin.get(url).json() == before
 
 
-def test_only_author_or_project_admin_changes_a_comment(admin, make_client) -> None:
+def test_only_author_or_project_admin_changes_a_comment(
+    admin: httpx.Client, make_client: Callable[..., httpx.Client]
+) -> None:
     create_project(admin, "PA")
     alice = make_client("alice")
     bob = make_client("bob")
@@ -140,7 +146,7 @@ def test_only_author_or_project_admin_changes_a_comment(admin, make_client) -> N
 # -- attachments ------------------------------------------------------------------------
 
 
-def test_attachments(admin, services) -> None:
+def test_attachments(admin: httpx.Client, services: Services) -> None:
     create_project(admin, "PA")
     key = create_issue(admin, "PA")
     data = bytes(range(256)) * 40
@@ -200,7 +206,9 @@ def test_attachments(admin, services) -> None:
     ]
 
 
-def test_attachment_rejections_store_nothing(admin, make_client, services) -> None:
+def test_attachment_rejections_store_nothing(
+    admin: httpx.Client, make_client: Callable[..., httpx.Client], services: Services
+) -> None:
     create_project(admin, "PA")
     key = create_issue(admin, "PA")
     url = f"{API}/issue/{key}/attachments"
@@ -266,7 +274,7 @@ def test_attachment_rejections_store_nothing(admin, make_client, services) -> No
 # -- work logs --------------------------------------------------------------------------
 
 
-def test_worklogs(admin) -> None:
+def test_worklogs(admin: httpx.Client) -> None:
     create_project(admin, "PA")
     key = create_issue(admin, "PA")
     url = f"{API}/issue/{key}/worklog"
@@ -317,7 +325,7 @@ def test_worklogs(admin) -> None:
 # -- watchers ---------------------------------------------------------------------------
 
 
-def test_watchers(admin, make_client) -> None:
+def test_watchers(admin: httpx.Client, make_client: Callable[..., httpx.Client]) -> None:
     create_project(admin, "PA")
     alice = make_client("alice")
     bob = make_client("bob")
@@ -360,7 +368,7 @@ def test_watchers(admin, make_client) -> None:
 # -- links ------------------------------------------------------------------------------
 
 
-def test_issue_links(admin) -> None:
+def test_issue_links(admin: httpx.Client) -> None:
     create_project(admin, "PA")
     create_project(admin, "PB")
     blocker = create_issue(admin, "PA", "Blocker")
@@ -414,7 +422,7 @@ def test_issue_links(admin) -> None:
     assert [link["type"]["name"] for link in fields_of(admin, blocker)["issuelinks"]] == ["Relates"]
 
 
-def test_issue_link_rejections_change_nothing(admin) -> None:
+def test_issue_link_rejections_change_nothing(admin: httpx.Client) -> None:
     create_project(admin, "PA")
     one = create_issue(admin, "PA")
     two = create_issue(admin, "PA")

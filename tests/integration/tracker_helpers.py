@@ -13,11 +13,11 @@ API = "/rest/api/2"
 TIMESTAMP = re.compile(r"^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}\.\d{3}\+0000$")
 
 
-def create_project(client: httpx.Client, key: str, name: str | None = None) -> dict[str, object]:
+def create_project(client: httpx.Client, key: str, name: str | None = None) -> dict[str, Any]:
     """Create a project (the client must be an administrator); returns the response body."""
     response = client.post(f"{API}/project", json={"key": key, "name": name or f"Project {key}"})
     assert response.status_code == 201, response.text
-    body: dict[str, object] = response.json()
+    body: dict[str, Any] = response.json()
     return body
 
 
@@ -43,11 +43,11 @@ def create_issue(
     return key
 
 
-def issue(client: httpx.Client, key: str, **params: str) -> dict[str, object]:
-    """GET an issue; returns the whole body."""
+def issue(client: httpx.Client, key: str, **params: str) -> dict[str, Any]:
+    """GET an issue; returns the whole body (JSON, as decoded)."""
     response = client.get(f"{API}/issue/{key}", params=params)
     assert response.status_code == 200, response.text
-    body: dict[str, object] = response.json()
+    body: dict[str, Any] = response.json()
     return body
 
 
@@ -70,7 +70,7 @@ def transition_id(client: httpx.Client, key: str, name: str) -> str:
     raise AssertionError(msg)
 
 
-def search_keys(client: httpx.Client, jql: str, **params: object) -> list[str]:
+def search_keys(client: httpx.Client, jql: str, **params: str) -> list[str]:
     """The keys of every issue a search finds (first page of up to 1000)."""
     response = client.get(f"{API}/search", params={"jql": jql, "maxResults": 1000, **params})
     assert response.status_code == 200, response.text
@@ -79,7 +79,7 @@ def search_keys(client: httpx.Client, jql: str, **params: object) -> list[str]:
 
 def assert_error(
     response: httpx.Response, status: int, *, field: str | None = None, message: str | None = None
-) -> dict[str, object]:
+) -> dict[str, Any]:
     """Assert a Jira-shaped error: the status, and a named field error or a message."""
     assert response.status_code == status, f"{response.status_code} {response.text}"
     body = response.json()
@@ -92,13 +92,11 @@ def assert_error(
     if message is not None:
         text = " ".join([*body["errorMessages"], *body["errors"].values()])
         assert message.lower() in text.lower(), body
-    result: dict[str, object] = body
+    result: dict[str, Any] = body
     return result
 
 
-def send_raw(
-    client: httpx.Client, method: str, url: str, content: bytes | str, **kwargs: object
-) -> httpx.Response:
+def send_raw(client: httpx.Client, method: str, url: str, content: bytes | str) -> httpx.Response:
     """Send a raw (possibly malformed) JSON body."""
     headers = {"Content-Type": "application/json"}
-    return client.request(method, url, content=content, headers=headers, **kwargs)  # type: ignore[arg-type]
+    return client.request(method, url, content=content, headers=headers)

@@ -10,6 +10,7 @@ from __future__ import annotations
 import email.utils
 import threading
 from collections.abc import Callable
+from typing import TypedDict, Unpack
 
 import httpx
 import pytest
@@ -52,10 +53,17 @@ class FakeTime:
         self.now += seconds
 
 
+class ClientOptions(TypedDict, total=False):
+    """RestClient's settings a test may change."""
+
+    conditional_gets: bool
+    rate_limited: Callable[[httpx.Response], bool]
+
+
 def client_for(
     answers: list[httpx.Response] | Callable[[httpx.Request], httpx.Response],
     time: FakeTime | None = None,
-    **options: object,
+    **options: Unpack[ClientOptions],
 ) -> tuple[RestClient, list[httpx.Request]]:
     seen: list[httpx.Request] = []
 
@@ -73,7 +81,7 @@ def client_for(
         user="sync",
         transport=httpx.MockTransport(handler),
         sleep=(time or FakeTime()).sleep,
-        **options,  # type: ignore[arg-type]
+        **options,
     )
     return client, seen
 
@@ -113,7 +121,8 @@ def test_each_status_becomes_its_error_without_the_secret(
     assert "private=1" not in text  # the query string is not repeated
     if error is TrackerRejectedError:
         assert "Title is too long" in text
-        assert raised.value.field_errors == {"title": "too long"}  # type: ignore[attr-defined]
+        assert isinstance(raised.value, TrackerRejectedError)
+        assert raised.value.field_errors == {"title": "too long"}
 
 
 def test_unreachable_and_slow_trackers_are_offline() -> None:

@@ -13,6 +13,8 @@ from issuesync.domain.jql import (
     FieldRef,
     FunctionCall,
     Not,
+    Operand,
+    Operator,
     Or,
     OrderItem,
     Query,
@@ -26,8 +28,8 @@ from issuesync.domain.jql.limits import MAX_DEPTH
 from issuesync.errors import QueryError
 
 
-def term(field: str, op: str, operand: object) -> Terminal:
-    return Terminal(FieldRef(field), op, operand)  # type: ignore[arg-type]
+def term(field: str, op: Operator, operand: Operand) -> Terminal:
+    return Terminal(FieldRef(field), op, operand)
 
 
 def where(text: str) -> object:
@@ -40,7 +42,7 @@ C = term("c", "=", Value("3"))
 
 
 @pytest.mark.parametrize("op", ["=", "!=", ">", ">=", "<", "<=", "~", "!~"])
-def test_comparison_operators(op: str) -> None:
+def test_comparison_operators(op: Operator) -> None:
     assert where(f"priority {op} High") == term("priority", op, Value("High"))
     assert where(f"priority{op}High") == term("priority", op, Value("High"))
 

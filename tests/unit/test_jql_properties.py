@@ -2,11 +2,15 @@
 
 from __future__ import annotations
 
+from typing import TypeGuard
+
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from issuesync.domain.jql import (
     COMPARISON_OPERATORS,
+    EMPTY_OPERATORS,
+    LIST_OPERATORS,
     And,
     Clause,
     Empty,
@@ -14,6 +18,7 @@ from issuesync.domain.jql import (
     FunctionCall,
     Not,
     Operand,
+    Operator,
     Or,
     OrderItem,
     Query,
@@ -50,6 +55,10 @@ fields = st.one_of(
 )
 
 
+def is_operator(op: str) -> TypeGuard[Operator]:
+    return op in COMPARISON_OPERATORS | LIST_OPERATORS | EMPTY_OPERATORS
+
+
 @st.composite
 def terminals(draw: st.DrawFn) -> Terminal:
     field = draw(fields)
@@ -61,7 +70,8 @@ def terminals(draw: st.DrawFn) -> Terminal:
         operand = draw(st.one_of(lists, functions))
     else:
         operand = draw(singles)
-    return Terminal(field, op, operand)  # type: ignore[arg-type]
+    assert is_operator(op)
+    return Terminal(field, op, operand)
 
 
 def _groups(children: st.SearchStrategy[Clause]) -> st.SearchStrategy[Clause]:

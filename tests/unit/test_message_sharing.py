@@ -14,7 +14,14 @@ from issuesync.domain.message import (
     MessageKind,
     ReplicaEnvelope,
 )
-from issuesync.domain.replica import CustomFieldValue, HubComment, HubIssue, ProjectRef, Replica
+from issuesync.domain.replica import (
+    CustomFieldValue,
+    FieldValue,
+    HubComment,
+    HubIssue,
+    ProjectRef,
+    Replica,
+)
 from issuesync.errors import InvalidMessageError
 
 LONG = "a long text " * 3_000
@@ -38,7 +45,7 @@ def _replica() -> Replica:
     )
 
 
-def _message(replica: Replica, changes: dict[str, object]) -> Message:
+def _message(replica: Replica, changes: dict[str, FieldValue]) -> Message:
     comments = [CommentChange(action=ChangeAction.ADD, source_id="42", body=LONG + "!")]
     return Message(
         integration_key="INT-1",

@@ -27,8 +27,13 @@ from issuesync.accounts import (
     revoke_token,
 )
 from issuesync.app import bootstrap, build_services, create_app, install_engine
-from issuesync.cli.integrations import CliContext, integration_commands, syncinfo_commands
-from issuesync.cli.sync import add_resync_command, messages_commands, run_worker
+from issuesync.cli.integrations import (
+    CliContext,
+    add_resync_command,
+    integration_commands,
+    syncinfo_commands,
+)
+from issuesync.cli.sync import messages_commands, run_worker
 from issuesync.config import Settings
 from issuesync.demo import create_demo
 from issuesync.domain.redaction import redact

@@ -1,5 +1,5 @@
 """How the Backbone dialect answers errors: Atlassian's REST plugin body, and its status
-for each class of the tree (registered for both base paths by ``api.backbone.install``)."""
+for each class of the tree (registered for both base paths by ``routers.install``)."""
 
 from __future__ import annotations
 

@@ -25,6 +25,8 @@ from collections.abc import Iterator
 from typing import Any, Final
 
 import pytest
+
+# jira820 ships without type hints (no py.typed): its three names are untyped here.
 from jira820 import make_app  # type: ignore[import-untyped]
 from jira820.config import Config  # type: ignore[import-untyped]
 from jira820.store import Store  # type: ignore[import-untyped]

@@ -32,6 +32,8 @@ from collections.abc import Iterator
 from pathlib import Path
 from typing import NoReturn
 
+import pytest
+
 FILLER = ".filler"
 REQUIRED = "ISSUESYNC_TEST_FULLDISK"  # "1": a test that cannot have a full disk fails
 CHUNK = 1024 * 1024
@@ -109,8 +111,6 @@ class FullDisk:
 def cannot(reason: str) -> NoReturn:
     """Skip the calling test, saying why a full disk cannot be had here; fail it instead
     where full disks are required (``ISSUESYNC_TEST_FULLDISK=1``, as in CI)."""
-    import pytest  # noqa: PLC0415 - only tests call this, and pytest is theirs
-
     if os.environ.get(REQUIRED) == "1":
         pytest.fail(f"{REQUIRED}=1 but {reason}")
     pytest.skip(reason)
