@@ -59,11 +59,12 @@ import httpx
 from sqlalchemy import func, select
 
 from issuesync.accounts import NewUser, create_user
-from issuesync.api.backbone import BACKBONE_PREFIX
+from issuesync.api.backbone.documents.bodies import IntegrationSpec
+from issuesync.api.backbone.documents.integrations import create_from_spec
+from issuesync.api.backbone.routers import BACKBONE_PREFIX
 from issuesync.app import bootstrap, build_services, create_app, install_engine
-from issuesync.application.integrations import create_integration, project_checker, set_running
+from issuesync.application.integrations import project_checker, set_running
 from issuesync.config import Settings
-from issuesync.domain.integration import IntegrationSpec
 from issuesync.store.principals import Principal
 from issuesync.store.users import User
 from issuesync.trackers.local.issues import insert_issues
@@ -139,7 +140,7 @@ def seed(home: str, database_url: str | None, integrations: int) -> list[str]:
         with services.uow_factory() as uow:
             for n in range(integrations):
                 body = integration_body(project_key(2 * n + 1), project_key(2 * n + 2))
-                row = create_integration(
+                row = create_from_spec(
                     uow.session,
                     IntegrationSpec.model_validate(body),
                     actor="admin",

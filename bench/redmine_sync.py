@@ -31,9 +31,10 @@ from sqlalchemy import delete, select
 
 import sync
 from issuesync.accounts import NewUser, create_user
+from issuesync.api.backbone.documents.bodies import IntegrationSpec
+from issuesync.api.backbone.documents.integrations import create_from_spec
 from issuesync.app import bootstrap
-from issuesync.application.integrations import create_integration, project_checker, set_running
-from issuesync.domain.integration import IntegrationSpec
+from issuesync.application.integrations import project_checker, set_running
 from issuesync.engine.runtime.runner import SyncRunner
 from issuesync.store.users import User
 from issuesync.trackers.local.defaults import default_initial_status
@@ -135,7 +136,7 @@ def seed(home: str, count: int, redmine: RedmineServer, project: str) -> None:
         with services.uow_factory() as uow:
             uow.session.execute(delete(IssueLabel))  # Redmine has no labels
             spec = IntegrationSpec.model_validate(integration_body(redmine, project))
-            row = create_integration(
+            row = create_from_spec(
                 uow.session,
                 spec,
                 actor="admin",

@@ -53,10 +53,11 @@ from sqlalchemy import distinct, event, func, insert, select
 from sqlalchemy.orm import Session
 
 from issuesync.accounts import NewUser, create_user
+from issuesync.api.backbone.documents.bodies import IntegrationSpec
+from issuesync.api.backbone.documents.integrations import create_from_spec
 from issuesync.app import bootstrap, build_services
-from issuesync.application.integrations import create_integration, project_checker, set_running
+from issuesync.application.integrations import project_checker, set_running
 from issuesync.config import Settings
-from issuesync.domain.integration import IntegrationSpec
 from issuesync.engine.pipeline import outgoing
 from issuesync.engine.runtime.runner import SyncRunner, tune_garbage_collector
 from issuesync.services import Services
@@ -271,7 +272,7 @@ def start_integration(services: Services) -> None:
     """SRC <> DST (``integration_body``), created and started by the administrator."""
     with services.uow_factory() as uow:
         spec = IntegrationSpec.model_validate(integration_body())
-        row = create_integration(
+        row = create_from_spec(
             uow.session,
             spec,
             actor="admin",

@@ -45,10 +45,11 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "tests"))
 import httpx
 
 from issuesync.accounts import NewUser, create_user
+from issuesync.api.backbone.documents.bodies import IntegrationSpec
+from issuesync.api.backbone.documents.integrations import create_from_spec
 from issuesync.app import bootstrap, build_services, create_app
-from issuesync.application.integrations import create_integration, project_checker, set_running
+from issuesync.application.integrations import project_checker, set_running
 from issuesync.config import Settings
-from issuesync.domain.integration import IntegrationSpec
 from issuesync.engine.runtime.runner import SyncRunner
 from issuesync.services import Services
 from issuesync.testing.fake_github import FakeGitHub
@@ -392,7 +393,7 @@ def start_integration(services: Services, remote: Remote, proxy_url: str) -> Non
     }
     spec = IntegrationSpec.model_validate(body)
     with services.uow_factory() as uow:
-        row = create_integration(
+        row = create_from_spec(
             uow.session,
             spec,
             actor="admin",

@@ -157,15 +157,15 @@ def create_app(services: Services) -> FastAPI:
     # Imported here so that building services for the CLI does not load the web stack.
     from fastapi import FastAPI  # noqa: PLC0415
 
-    from issuesync.api import backbone  # noqa: PLC0415
+    from issuesync.api.backbone import routers as backbone  # noqa: PLC0415
     from issuesync.api.errors import (  # noqa: PLC0415
         ErrorShapes,
         UnexpectedErrors,
         install_error_handlers,
-        jira_error,
     )
     from issuesync.api.guard import RequestGuard  # noqa: PLC0415
     from issuesync.api.health import DatabaseProbe  # noqa: PLC0415
+    from issuesync.api.jira.errors import JIRA  # noqa: PLC0415
     from issuesync.api.jira.routers import JIRA_PREFIX  # noqa: PLC0415
 
     app = FastAPI(
@@ -175,8 +175,8 @@ def create_app(services: Services) -> FastAPI:
     )
     app.state.services = services
     shapes = ErrorShapes()
-    shapes.register(JIRA_PREFIX, jira_error)
-    shapes.register("/secure/attachment", jira_error)
+    shapes.register(JIRA_PREFIX, JIRA)
+    shapes.register("/secure/attachment", JIRA)
     backbone.install(app, shapes)
     install_error_handlers(app, shapes)
     settings = services.settings
@@ -206,8 +206,8 @@ def _routes() -> tuple[BaseRoute, ...]:
     # Imported here, as in create_app: the CLI does not load the web stack.
     from fastapi import FastAPI  # noqa: PLC0415
 
-    from issuesync.api import backbone  # noqa: PLC0415
     from issuesync.api.attachments import router as attachments_router  # noqa: PLC0415
+    from issuesync.api.backbone import routers as backbone  # noqa: PLC0415
     from issuesync.api.health import router as health_router  # noqa: PLC0415
     from issuesync.api.jira.routers import (  # noqa: PLC0415
         build_content_router,

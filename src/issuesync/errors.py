@@ -2,42 +2,61 @@
 
 ::
 
-    IssueSyncError
-    ├── ConfigurationError        fatal: fix the settings, then start again
-    ├── StoreError                fatal for this operation: the database said no
-    │   ├── BusyError             503, retryable: the store is busy (a held write turn, a lock)
-    │   └── InsufficientStorageError  507: the disk (or the database's space) is full
-    ├── AuthError
-    │   ├── AuthenticationError   401: no or wrong credentials
-    │   ├── PermissionDeniedError 403: known user, not allowed
-    │   └── ThrottledError        429, retryable: too many failed logins; wait Retry-After
-    ├── NotFoundError             404: the named thing does not exist
-    ├── InvalidInputError         400: the request is wrong; carries per-field errors
-    │   └── QueryError            400: a query (JQL) does not parse or names unknown things
-    ├── ConflictError             409: the request clashes with the current state
-    ├── PayloadTooLargeError      413: over a configured size limit
-    └── TrackerError              raised at a tracker adapter's edge
-        ├── TrackerOfflineError   retryable: the tracker cannot be reached; back off, retry
-        └── TrackerRejectedError  per-issue: the tracker refused a write; park that issue
+    IssueSyncError                    message, field_errors, describe()
+    ├── FatalError                    stop: the route (or the command) cannot go on until a
+    │   │                             person changes something; the message says what
+    │   └── ConfigurationError        the settings or a connector's configuration cannot work
+    ├── RetryableError                back off and do the same again; ``retry_after_s`` says
+    │   │                             when (None: the caller's own back-off)
+    │   ├── TrackerOfflineError       the tracker cannot be reached, fails, or rate-limits
+    │   ├── StoreError                the database failed the operation; nothing was changed
+    │   │   ├── BusyError             another process holds the write turn or a lock
+    │   │   └── InsufficientStorageError  the disk (or the database's space) is full
+    │   └── ThrottledError            too many failed logins from this client or for this user
+    ├── PerIssueError                 park that issue's message in ``state``; the others go on
+    │   ├── TrackerRejectedError      error: the tracker refused a write, with its reason
+    │   ├── IssueMissingError         issue-missing: the issue it needs (a parent) is not linked
+    │   ├── ConflictPendingError      error: both sides changed a field, nobody picked a side
+    │   │                             (engine/pipeline/incoming.py: it carries the conflicts)
+    │   ├── InvalidMessageError       invalid: the text is not a message of this format
+    │   ├── BlobMissingError          error: an attachment's content has not arrived
+    │   └── ChecksumMismatchError     error: content is not what its checksum says
+    └── RequestError                  the request cannot be done as it was asked
+        ├── InvalidInputError         the input is wrong; ``field_errors`` names the fields
+        │   ├── QueryError            a query (JQL) does not parse or names unknown things
+        │   └── UsageError            the command line is wrong (cli/: the CLI's own)
+        ├── NotFoundError             the named thing does not exist (or is not visible)
+        ├── AuthError
+        │   ├── AuthenticationError   no or wrong credentials
+        │   └── PermissionDeniedError a known user, not allowed to do this
+        ├── ConflictError             the request clashes with the current state
+        └── PayloadTooLargeError      over a configured size limit
 
-An error a client should simply repeat later carries ``retry_after_s``; the API
-answers it with a ``Retry-After`` header.
+No class here knows HTTP: each surface maps the tree to its answers in a table of
+its own (``api/jira/errors.py``, ``api/backbone/errors.py``; paths of no dialect
+in ``api/errors.py``), and the CLI to its exit codes (``cli/__init__.py``). The
+engine decides by the group: a per-issue error parks the message in its
+``state``, a retryable one backs the route off, anything else ends the route's
+run with the message in its status.
 
-The API layers translate these into their dialect's error shape; the CLI prints
-the message on one line and exits non-zero. Vendor and HTTP errors from remote
-trackers are translated into this tree at the adapter's edge.
+A tracker adapter translates its tracker's errors into this tree at its edge, as
+the tracker's API means them: a request error (an issue not found, a permission
+the sync user lacks) is the tracker's answer to the engine's request, which the
+engine takes as a refusal of that one issue's change (``TrackerRejectedError``),
+except an ``AuthenticationError``: the sync user's credentials are the whole
+route's.
 """
 
 from __future__ import annotations
 
 from collections.abc import Mapping
+from typing import ClassVar, TypeVar
+
+T = TypeVar("T")
 
 
 class IssueSyncError(Exception):
     """Base of every error issuesync raises on purpose."""
-
-    status_code: int = 500
-    retry_after_s: int | None = None
 
     def __init__(self, message: str, *, field_errors: Mapping[str, str] | None = None) -> None:
         super().__init__(message)
@@ -52,12 +71,41 @@ class IssueSyncError(Exception):
         return f"{self.message} ({details})"
 
 
-class ConfigurationError(IssueSyncError):
+# -- fatal: a person must change something --------------------------------------------------
+
+
+class FatalError(IssueSyncError):
+    """Nothing goes on until a person changes something; the message says what."""
+
+
+class ConfigurationError(FatalError):
     """The settings cannot work; the user must change them."""
 
 
-class StoreError(IssueSyncError):
-    """The database refused or failed an operation."""
+# -- retryable: back off, then do the same again --------------------------------------------
+
+
+class RetryableError(IssueSyncError):
+    """The same work may simply be done again later: after ``retry_after_s`` seconds when
+    it is known, else after the caller's own back-off."""
+
+    def __init__(
+        self,
+        message: str,
+        *,
+        retry_after_s: int | None = None,
+        field_errors: Mapping[str, str] | None = None,
+    ) -> None:
+        super().__init__(message, field_errors=field_errors)
+        self.retry_after_s = retry_after_s
+
+
+class TrackerOfflineError(RetryableError):
+    """The tracker cannot be reached now; the work waits (in ``offline``) and is retried."""
+
+
+class StoreError(RetryableError):
+    """The database refused or failed an operation; nothing was changed."""
 
 
 class BusyError(StoreError):
@@ -66,11 +114,8 @@ class BusyError(StoreError):
     Nothing was changed; the same request may simply be repeated after ``retry_after_s``.
     """
 
-    status_code = 503
-
     def __init__(self, message: str, *, retry_after_s: int = 5) -> None:
-        super().__init__(message)
-        self.retry_after_s = max(1, retry_after_s)
+        super().__init__(message, retry_after_s=max(1, retry_after_s))
 
 
 class InsufficientStorageError(StoreError):
@@ -78,51 +123,62 @@ class InsufficientStorageError(StoreError):
 
     Nothing was kept. The client did nothing wrong and may repeat the request once an
     operator has freed space: WebDAV's 507 says exactly that (RFC 4918, section 11.5).
+    ``retry_after_s``, when given, is when to look again (the engine backs off).
     """
 
-    status_code = 507
 
-    def __init__(self, message: str, *, retry_after_s: int | None = None) -> None:
-        super().__init__(message)
-        self.retry_after_s = retry_after_s  # when to look again (the engine backs off)
-
-
-class AuthError(IssueSyncError):
-    """Credentials are missing, wrong, or not enough."""
-
-
-class AuthenticationError(AuthError):
-    """No valid credentials were given."""
-
-    status_code = 401
-
-
-class PermissionDeniedError(AuthError):
-    """The user is known but may not do this."""
-
-    status_code = 403
-
-
-class ThrottledError(AuthError):
+class ThrottledError(RetryableError):
     """Too many failed attempts (logins) from this client or for this user; wait and retry."""
 
-    status_code = 429
-
     def __init__(self, message: str, *, retry_after_s: int) -> None:
-        super().__init__(message)
-        self.retry_after_s = max(1, retry_after_s)
+        super().__init__(message, retry_after_s=max(1, retry_after_s))
 
 
-class NotFoundError(IssueSyncError):
-    """The named resource does not exist (or is not visible to the caller)."""
-
-    status_code = 404
+# -- per issue: park that issue, the others go on ----------------------------------------------
 
 
-class InvalidInputError(IssueSyncError):
+class PerIssueError(IssueSyncError):
+    """One issue's message cannot be applied now; it parks in ``state`` (a receive queue
+    state: seed 002's folder names) with the message as its reason, and the issue's
+    later messages wait behind it."""
+
+    state: ClassVar[str] = "error"
+
+
+class TrackerRejectedError(PerIssueError):
+    """The tracker refused a write; ``message`` is the tracker's reason."""
+
+
+class IssueMissingError(PerIssueError):
+    """The message needs an issue that is not linked yet (a sub-task's parent)."""
+
+    state = "issue-missing"
+
+
+class InvalidMessageError(PerIssueError):
+    """Text that is not a message of this format."""
+
+    state = "invalid"
+
+
+class BlobMissingError(PerIssueError):
+    """An attachment's content (its blob) has not arrived (yet)."""
+
+
+class ChecksumMismatchError(PerIssueError):
+    """Content is not what its checksum says: it is refused, never stored."""
+
+
+# -- request errors: the request cannot be done as it was asked ---------------------------
+
+
+class RequestError(IssueSyncError):
+    """The caller asked for something that cannot be done as it was asked; the message
+    says what to change. Each surface answers it in its dialect."""
+
+
+class InvalidInputError(RequestError):
     """The input is wrong; ``field_errors`` names the fields when it can."""
-
-    status_code = 400
 
 
 class QueryError(InvalidInputError):
@@ -133,31 +189,47 @@ class QueryError(InvalidInputError):
         self.position = position
 
 
-class ConflictError(IssueSyncError):
+class NotFoundError(RequestError):
+    """The named resource does not exist (or is not visible to the caller)."""
+
+
+class AuthError(RequestError):
+    """Credentials are missing, wrong, or not enough."""
+
+
+class AuthenticationError(AuthError):
+    """No valid credentials were given."""
+
+
+class PermissionDeniedError(AuthError):
+    """The user is known but may not do this."""
+
+
+class ConflictError(RequestError):
     """The request clashes with the current state (a duplicate key, say)."""
 
-    status_code = 409
 
-
-class PayloadTooLargeError(IssueSyncError):
+class PayloadTooLargeError(RequestError):
     """The request body is over a configured limit."""
 
-    status_code = 413
+
+RECOVERY_GROUPS: tuple[type[IssueSyncError], ...] = (
+    FatalError,
+    RetryableError,
+    PerIssueError,
+    RequestError,
+)
+"""The four groups every error of the tree is under, exactly one each."""
 
 
-class TrackerError(IssueSyncError):
-    """A tracker adapter could not do what the engine asked."""
+def nearest(table: Mapping[type[IssueSyncError], T], error: IssueSyncError) -> T | None:
+    """What ``table`` says for ``error``: the entry of its own class, else of the nearest
+    class above it; None when the table names none of them.
 
-    status_code = 502
-
-
-class TrackerOfflineError(TrackerError):
-    """The tracker cannot be reached now; the work waits and is retried."""
-
-    status_code = 503
-
-
-class TrackerRejectedError(TrackerError):
-    """The tracker refused a write; ``message`` is the tracker's reason."""
-
-    status_code = 422
+    How a surface's table maps the tree: one entry for a group covers every error under
+    it that has no entry of its own.
+    """
+    for cls in type(error).__mro__:
+        if issubclass(cls, IssueSyncError) and cls in table:
+            return table[cls]
+    return None

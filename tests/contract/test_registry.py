@@ -15,11 +15,9 @@ import pytest
 from sqlalchemy import select
 
 from issuesync.accounts import NewUser, create_user
-from issuesync.application.integrations import (
-    connector_rows,
-    create_integration,
-    parse_integration_spec,
-)
+from issuesync.api.backbone.documents.bodies import parse_integration_spec
+from issuesync.api.backbone.documents.integrations import create_from_spec
+from issuesync.application.integrations import connector_rows
 from issuesync.errors import ConfigurationError, InvalidInputError, TrackerOfflineError
 from issuesync.services import Services
 from issuesync.store.principals import Principal
@@ -167,7 +165,7 @@ def _create(services: Services, system: str) -> list[str]:
         },
     }
     with services.uow_factory() as uow:
-        row = create_integration(
+        row = create_from_spec(
             uow.session,
             parse_integration_spec(body),
             actor="admin",

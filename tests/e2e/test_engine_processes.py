@@ -27,15 +27,15 @@ from pydantic import SecretStr
 from sqlalchemy import func, select
 
 from issuesync.accounts import NewUser, create_user
+from issuesync.api.backbone.documents.bodies import IntegrationSpec
+from issuesync.api.backbone.documents.integrations import create_from_spec
 from issuesync.app import bootstrap, build_services
 from issuesync.application.integrations import (
     connector_configs,
-    create_integration,
     project_checker,
     set_running,
 )
 from issuesync.config import Settings
-from issuesync.domain.integration import IntegrationSpec
 from issuesync.domain.message import ReceiveState
 from issuesync.engine.runtime.runner import SyncRunner
 from issuesync.services import Services
@@ -252,7 +252,7 @@ def _seed(services: Services) -> None:
             )
     spec = IntegrationSpec.model_validate(local_body("1s"))
     with services.uow_factory() as uow:
-        row = create_integration(
+        row = create_from_spec(
             uow.session,
             spec,
             actor="admin",

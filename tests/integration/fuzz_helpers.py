@@ -16,10 +16,11 @@ from hypothesis.errors import Unsatisfiable
 from schemathesis import GenerationMode
 from schemathesis.core.result import Err
 
-from issuesync.application.integrations import create_integration, project_checker
+from issuesync.api.backbone.documents.bodies import IntegrationSpec
+from issuesync.api.backbone.documents.integrations import create_from_spec
+from issuesync.api.backbone.documents.syncinfo import import_sync_info
+from issuesync.application.integrations import project_checker
 from issuesync.application.lifecycle import request_start
-from issuesync.application.syncinfo import import_sync_info
-from issuesync.domain.integration import IntegrationSpec
 from issuesync.services import Services
 from issuesync.trackers.local import catalog, issues, subresources
 
@@ -107,7 +108,7 @@ def make_fuzz_world(services: Services, authorization: str) -> str:
         subresources.add_comment(op, "PA-1", {"body": "a comment"})
     body = {"firstConnector": {"projectKey": "PA"}, "secondConnector": {"projectKey": "PB"}}
     with services.uow_factory() as uow:
-        row = create_integration(
+        row = create_from_spec(
             uow.session,
             IntegrationSpec.model_validate(body),
             actor="admin",

@@ -6,13 +6,13 @@ import base64
 import re
 from typing import Any
 
-from issuesync.application.integration_json import integration_json
-from issuesync.application.integrations import (
-    create_integration,
-    get_integration,
-    parse_integration_spec,
-    project_checker,
+from issuesync.api.backbone.documents.bodies import parse_integration_spec
+from issuesync.api.backbone.documents.integrations import (
+    create_from_spec,
+    integration_body,
+    integration_json,
 )
+from issuesync.application.integrations import get_integration, project_checker
 from issuesync.services import Services
 from issuesync.trackers.local import catalog
 
@@ -170,7 +170,7 @@ def local_body(first: str, second: str, **extra: Any) -> dict[str, Any]:
 def create(services: Services, body: dict[str, Any]) -> dict[str, Any]:
     """Create through the service as the API does; returns the integration's JSON."""
     with services.uow_factory() as uow:
-        row = create_integration(
+        view = create_from_spec(
             uow.session,
             parse_integration_spec(body),
             actor="admin",
@@ -178,7 +178,7 @@ def create(services: Services, body: dict[str, Any]) -> dict[str, Any]:
             project_exists=project_checker(services),
             places=services.queue_places,
         )
-        document = integration_json(uow.session, row)
+        document = integration_body(view)
         uow.commit()
     return document
 

@@ -18,13 +18,13 @@ from sqlalchemy.orm import selectinload
 from tracker_helpers import API, create_project
 
 from issuesync.accounts import NewUser, create_user
+from issuesync.api.backbone.documents.bodies import IntegrationSpec
+from issuesync.api.backbone.documents.integrations import create_from_spec
 from issuesync.application.integrations import (
     connector_configs,
-    create_integration,
     project_checker,
     set_running,
 )
-from issuesync.domain.integration import IntegrationSpec
 from issuesync.engine.runtime.runner import SyncRunner
 from issuesync.services import Services
 from issuesync.store.sync import MessageRow, SyncInfo
@@ -156,7 +156,7 @@ def integration_pair(
     )
     spec = IntegrationSpec.model_validate(body or local_body())
     with services.uow_factory() as uow:
-        row = create_integration(
+        row = create_from_spec(
             uow.session,
             spec,
             actor="admin",

@@ -26,8 +26,9 @@ from sync_helpers import integration_pair, local_body
 from tracker_helpers import create_issue, create_project
 
 from issuesync.accounts import NewUser, create_user
-from issuesync.application.integrations import create_integration, project_checker, set_running
-from issuesync.domain.integration import IntegrationSpec
+from issuesync.api.backbone.documents.bodies import IntegrationSpec
+from issuesync.api.backbone.documents.integrations import create_from_spec
+from issuesync.application.integrations import project_checker, set_running
 from issuesync.services import Services
 from issuesync.store.users import User
 
@@ -490,7 +491,7 @@ def test_status_follows_changes_made_elsewhere(projects: httpx.Client, services:
     body = local_body()
     body["secondConnector"]["projectKey"] = "PC"
     with services.uow_factory() as uow:  # as the CLI or another server would
-        created = create_integration(
+        created = create_from_spec(
             uow.session,
             IntegrationSpec.model_validate(body),
             actor="cli",

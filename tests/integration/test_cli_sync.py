@@ -13,10 +13,11 @@ from pydantic import SecretStr
 from sqlalchemy import select
 
 from issuesync.accounts import NewUser, create_user
+from issuesync.api.backbone.documents.bodies import IntegrationSpec
+from issuesync.api.backbone.documents.integrations import create_from_spec
 from issuesync.app import bootstrap, build_services
-from issuesync.application.integrations import create_integration, project_checker, set_running
+from issuesync.application.integrations import project_checker, set_running
 from issuesync.config import Settings
-from issuesync.domain.integration import IntegrationSpec
 from issuesync.engine.runtime.runner import SyncRunner
 from issuesync.store.principals import Principal
 from issuesync.store.users import User
@@ -75,7 +76,7 @@ def home(tmp_path: Path) -> Path:
             },
         }
         with services.uow_factory() as uow:
-            row = create_integration(
+            row = create_from_spec(
                 uow.session,
                 IntegrationSpec.model_validate(body),
                 actor="admin",

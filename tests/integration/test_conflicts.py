@@ -13,6 +13,7 @@ from sync_helpers import integration_pair
 from tracker_helpers import create_issue
 
 from issuesync.accounts import NewUser, create_user
+from issuesync.api.backbone.documents.conflicts import conflicts_json
 from issuesync.application.conflicts import (
     CONCURRENT_CHANGE,
     CONNECTION_CHECK_FAILED,
@@ -24,12 +25,11 @@ from issuesync.application.conflicts import (
     UNMAPPED_ISSUE_TYPE,
     UNMAPPED_STATUS,
     VALUE_NOT_ALLOWED,
-    Conflict,
-    conflicts_json,
     data_conflicts,
     validation_conflicts,
 )
 from issuesync.application.integrations import get_integration
+from issuesync.domain.conflict import Conflict
 from issuesync.domain.diff import Winner
 from issuesync.engine.pipeline import incoming
 from issuesync.services import Services

@@ -17,9 +17,9 @@ from sqlalchemy.engine import Connection
 from sync_helpers import Pair, integration_pair
 from tracker_helpers import create_issue
 
-from issuesync.application.integration_json import status_json
+from issuesync.api.backbone.documents.resync import ResyncRequest, request_resync
+from issuesync.api.backbone.documents.status import status_json
 from issuesync.application.integrations import connector_by_key, get_integration
-from issuesync.engine.pipeline.resync import ResyncRequest, request_resync
 from issuesync.engine.pipeline.route import Route
 from issuesync.engine.runtime.runner import SyncRunner
 from issuesync.errors import TrackerOfflineError
@@ -157,7 +157,7 @@ def test_a_resync_shows_the_outgoing_route_processing(pair: Pair) -> None:
     watch(pair.engine, pair.first_id, searching)
     with pair.services.uow_factory() as uow:
         request = ResyncRequest.parse({"jql": f"key = {key}", "sendStatusField": True})
-        request_resync(uow.session, connector_by_key(uow.session, "PA-1"), request)
+        request_resync(uow.session, connector_by_key(uow.session, "PA-1").key, request)
         uow.commit()
     pair.engine.run_connector(pair.first_id, force=True)
     assert searches == ["IDLE", "PROCESSING"]  # the idle poll's search, the resync's

@@ -12,10 +12,11 @@ from pydantic import SecretStr
 from sqlalchemy import select
 
 from issuesync.accounts import NewUser, create_user
+from issuesync.api.backbone.documents.bodies import IntegrationSpec
+from issuesync.api.backbone.documents.integrations import create_from_spec
 from issuesync.app import bootstrap, build_services
-from issuesync.application.integrations import create_integration, project_checker, set_running
+from issuesync.application.integrations import project_checker, set_running
 from issuesync.config import Settings
-from issuesync.domain.integration import IntegrationSpec
 from issuesync.domain.replica import UserRef
 from issuesync.engine.runtime.runner import SyncRunner
 from issuesync.errors import InvalidInputError
@@ -66,7 +67,7 @@ def _set_up(services: Services, local: str, body: dict[str, object]) -> LocalAda
         catalog.create_project(op, {"key": local, "name": local})
     create_user(services.uow_factory, NewUser(name="backbone", email="bb@x.test", password="b"))
     with services.uow_factory() as uow:
-        row = create_integration(
+        row = create_from_spec(
             uow.session,
             IntegrationSpec.model_validate(body),
             actor="admin",
@@ -134,7 +135,7 @@ def test_a_distributed_integration_needs_file_queues(tmp_path: Path) -> None:
         body = _body("PA", "PB", tmp_path / "s", tmp_path / "r")
         body["firstConnector"]["connection"]["connector"] = None
         with services.uow_factory() as uow, pytest.raises(InvalidInputError) as refused:
-            create_integration(
+            create_from_spec(
                 uow.session,
                 IntegrationSpec.model_validate(body),
                 actor="admin",
@@ -168,9 +169,9 @@ def test_users_map_by_email_then_name_else_the_sync_user(
     for services in (home_one, home_two):
         with services.uow_factory() as uow:
             row = uow.session.scalars(select(ConnectorRow).where(ConnectorRow.position == 1)).one()
-            configuration = json.loads(row.configuration)
-            configuration["fieldMappings"].append(
-                {"id": "assignee", "localField": "assignee", "remoteField": "assignee"}
+            configuration = json.loads(row.configuration)  # the neutral model's JSON
+            configuration["field_mappings"].append(
+                {"id": "assignee", "local_field": "assignee", "remote_field": "assignee"}
             )
             row.configuration = json.dumps(configuration)
             row.modified_ms += 1

@@ -15,7 +15,8 @@ import pytest
 from sqlalchemy import select
 
 from issuesync.application.integrations import ConnectorConfig
-from issuesync.domain.integration import Configuration, Queue
+from issuesync.domain.configuration import AdvancedSettings, Configuration
+from issuesync.domain.connection import Queue
 from issuesync.domain.message import BlobMetadata, Message, MessageKind, ReceiveState
 from issuesync.engine.transports import queues
 from issuesync.engine.transports.base import BlobArea
@@ -49,7 +50,7 @@ class Side:
 
 
 def _queue(path: str) -> Queue:
-    return Queue.model_validate({"@type": "file", "path": path})
+    return Queue(type="file", path=path)
 
 
 def _connectors(
@@ -81,8 +82,9 @@ def _connectors(
                 project_key=key.split("-")[0],
                 project_connector_key=f"local:{key}",
                 system="local",
-                send_queue=json.dumps({"@type": "file", "path": send}),
-                receive_queue=json.dumps({"@type": "file", "path": receive}),
+                # As the store keeps a queue: the neutral model's JSON.
+                send_queue=json.dumps({"type": "file", "path": send}),
+                receive_queue=json.dumps({"type": "file", "path": receive}),
                 configuration="{}",
                 modified_ms=now,
                 **audit,
@@ -108,9 +110,7 @@ def _connectors(
             user=None,
             send_queue=_queue(a_to_b if index == 0 else b_to_a),
             receive_queue=_queue(b_to_a if index == 0 else a_to_b),
-            configuration=Configuration.model_validate(
-                {"advanced": {"archivedMessagesPerIssue": 2}}
-            ),
+            configuration=Configuration(advanced=AdvancedSettings(archived_messages_per_issue=2)),
             partner_id=partner.id,
             partner_key=partner.key,
             initial_delay_ms=0,

@@ -24,7 +24,11 @@ from integration_helpers import (
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from issuesync.application.integration_json import status_json
+from issuesync.api.backbone.documents.bodies import IntegrationSpec, parse_integration_spec
+from issuesync.api.backbone.documents.integrations import update_from_spec
+from issuesync.api.backbone.documents.status import status_json
+from issuesync.api.backbone.documents.syncinfo import import_sync_info
+from issuesync.api.backbone.errors import BACKBONE
 from issuesync.application.integrations import (
     connector_by_key,
     connector_configs,
@@ -33,12 +37,9 @@ from issuesync.application.integrations import (
     delete_integration,
     get_integration,
     list_integrations,
-    parse_integration_spec,
     set_running,
-    update_integration,
 )
-from issuesync.application.syncinfo import import_sync_info
-from issuesync.domain.integration import GLOBAL_WORKFLOW, IntegrationSpec
+from issuesync.domain.configuration import GLOBAL_WORKFLOW
 from issuesync.errors import ConflictError, InvalidInputError, NotFoundError
 from issuesync.services import Services
 from issuesync.store.base import now_ms
@@ -326,7 +327,7 @@ def test_an_unknown_local_project_names_the_field(services: Services) -> None:
     make_projects(services, "PB")
     with pytest.raises(InvalidInputError) as raised:
         create(services, local_body("PX", "PB"))
-    assert raised.value.status_code == 400
+    assert BACKBONE.status(raised.value) == 400
     assert "firstConnector.projectKey" in raised.value.field_errors
     assert "PX" in raised.value.field_errors["firstConnector.projectKey"]
     with pytest.raises(InvalidInputError) as raised:
@@ -391,7 +392,7 @@ def test_a_synchronized_pair_cannot_be_synchronized_again(services: Services) ->
     for body in (local_body("PA", "PB"), local_body("PB", "PA")):
         with pytest.raises(ConflictError) as raised:
             create(services, body)
-        assert raised.value.status_code == 409
+        assert BACKBONE.status(raised.value) == 409
         assert "INT-1" in raised.value.message
     # Another pair with one of the projects is fine, and so is a remote project of that key.
     create(services, local_body("PA", "PC"))
@@ -508,7 +509,7 @@ def test_list_is_filtered_by_project(services: Services) -> None:
 
 
 def update_as_ops(services: Services, session: Session, body: dict[str, Any]) -> None:
-    update_integration(
+    update_from_spec(
         session,
         "INT-1",
         IntegrationSpec.model_validate(body),

@@ -10,6 +10,7 @@ import pytest
 from sqlalchemy import func, select, text
 from sqlalchemy.orm import Session
 
+from issuesync.api.jira.errors import JIRA
 from issuesync.domain.jql import parse_jql
 from issuesync.errors import QueryError
 from issuesync.store.db import Database
@@ -540,7 +541,7 @@ def test_invalid_queries_raise_query_error(tracker: Tracker, jql: str, message: 
     with pytest.raises(QueryError) as caught:
         tracker.search(jql)
     assert message in caught.value.message
-    assert caught.value.status_code == 400
+    assert JIRA.status(caught.value) == 400
 
 
 def test_bench_query_uses_the_project_updated_index(tracker: Tracker) -> None:

@@ -39,6 +39,8 @@ from test_cli import basic, run
 from tracker_helpers import API, create_issue, create_project
 
 from issuesync.accounts import NewUser, create_token, create_user
+from issuesync.api.backbone.errors import BACKBONE
+from issuesync.api.jira.errors import JIRA
 from issuesync.app import bootstrap, build_services, create_app, install_engine
 from issuesync.application.integrations import set_running
 from issuesync.config import Settings
@@ -382,7 +384,7 @@ def test_database_failures_are_told_apart_from_real_exceptions(
     failure = database_failure(unreachable.value)
     assert failure is not None
     assert failure.kind == UNREACHABLE
-    assert failure.error().status_code == 503
+    assert JIRA.status(failure.error()) == BACKBONE.status(failure.error()) == 503
     assert "127.0.0.1" not in failure.error().message  # the driver's text stays in `detail`
 
     slow = create_engine(postgres_url)

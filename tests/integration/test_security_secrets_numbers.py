@@ -26,7 +26,7 @@ from sync_helpers import integration_pair, local_body
 from test_cli import run
 from tracker_helpers import create_issue, create_project
 
-from issuesync.domain.integration import duration_ms
+from issuesync.domain.configuration import duration_ms
 from issuesync.services import Services
 from issuesync.store.sync import ConnectorRow
 
@@ -157,9 +157,13 @@ def test_a_number_stored_before_the_ranges_is_brought_into_them_and_the_engine_r
     with integration_pair(services, admin) as pair:
         with services.uow_factory() as uow:
             row = uow.session.get_one(ConnectorRow, pair.second_id)
-            stored = json.loads(row.configuration)  # as an older issuesync could store it
-            stored["sync"]["outgoingInterval"] = "99999999999999h"
-            stored["advanced"] |= {"archivedMessagesPerIssue": 2**63, "sequenceErrorRetries": -5}
+            # As an older issuesync could store it (in the store's names since migration 0006).
+            stored = json.loads(row.configuration)
+            stored["sync"]["outgoing_interval"] = "99999999999999h"
+            stored["advanced"] |= {
+                "archived_messages_per_issue": 2**63,
+                "sequence_error_retries": -5,
+            }
             uow.session.execute(
                 update(ConnectorRow)
                 .where(ConnectorRow.id == pair.second_id)

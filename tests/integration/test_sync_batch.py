@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 from collections import Counter
 from collections.abc import Iterator, Sequence
 from typing import Any
@@ -170,6 +171,36 @@ def test_a_message_that_does_not_parse_does_not_stop_the_batch(pair: Pair) -> No
 
     states = {m.issue_key: m.state for m in pair.messages(pair.second_id)}
     assert states[bad.issue_key] == "invalid"
+    others = [key for key in keys if key != bad.issue_key]
+    assert [pair.fields(pair.twin(key))["summary"] for key in others] == [
+        f"Issue {keys.index(key)}" for key in others
+    ]
+
+
+def test_a_replica_that_does_not_decode_parks_its_message_as_invalid(pair: Pair) -> None:
+    """A create without a status is made from its replica: one that is not the base64 of
+    a replica parks that message in ``invalid``, and the other issues go on."""
+    keys = [create_issue(pair.client, "PA", f"Issue {n}") for n in range(3)]
+    pair.engine.refresh()
+    first = pair.engine.route(pair.first_id)
+    assert first is not None
+    outgoing.poll(first)
+    bad = pair.messages(pair.second_id)[0]
+    with pair.services.uow_factory() as uow:
+        row = uow.session.get(MessageRow, bad.id)
+        assert row is not None
+        body = json.loads(row.content.body)
+        del body["changes"]["status"]
+        body["replica"]["encodedPayload"] = "bm90IGpzb24="  # base64, but of "not json"
+        row.content.body = json.dumps(body)
+        uow.commit()
+
+    pair.settle()
+
+    parked = {m.issue_key: m for m in pair.messages(pair.second_id)}[bad.issue_key]
+    assert parked.state == "invalid"
+    assert parked.reason is not None
+    assert "not a base64 JSON payload" in parked.reason
     others = [key for key in keys if key != bad.issue_key]
     assert [pair.fields(pair.twin(key))["summary"] for key in others] == [
         f"Issue {keys.index(key)}" for key in others

@@ -11,12 +11,13 @@ from sqlalchemy import select
 from sync_helpers import Pair, integration_pair, local_body, make_project_admin
 from tracker_helpers import API, create_issue, transition_id
 
+from issuesync.api.backbone.documents.resync import ResyncRequest, request_resync
+from issuesync.api.backbone.documents.syncinfo import import_sync_info
+from issuesync.api.backbone.documents.tasks import task_json
 from issuesync.application.integrations import connector_by_key
-from issuesync.application.syncinfo import import_sync_info
 from issuesync.domain.diff import Winner
 from issuesync.engine.pipeline import incoming
-from issuesync.engine.pipeline.resync import ResyncRequest, request_resync
-from issuesync.engine.tasks import get_task, task_json
+from issuesync.engine.tasks import get_task, task_view
 from issuesync.engine.transports import queues
 from issuesync.errors import InvalidInputError, TrackerOfflineError
 from issuesync.services import Services
@@ -326,7 +327,7 @@ def test_a_resync_sends_the_chosen_mappings_again(services: Services, admin: htt
             first = connector_by_key(uow.session, "PA-1")
             task = request_resync(
                 uow.session,
-                first,
+                first.key,
                 ResyncRequest.parse(
                     {
                         "jql": f"key = {key}",
@@ -340,7 +341,7 @@ def test_a_resync_sends_the_chosen_mappings_again(services: Services, admin: htt
             uow.commit()
         pair.settle()
         with services.uow_factory(readonly=True) as uow:
-            shown = task_json(get_task(uow.session, task_id))
+            shown = task_json(task_view(get_task(uow.session, task_id)))
         assert shown["finished"] is True
         assert shown["hasFailed"] is False
         assert shown["progress"] == 100
@@ -354,10 +355,10 @@ def test_a_resync_request_names_what_is_wrong(pair: Pair) -> None:
     with pair.services.uow_factory() as uow:
         first = connector_by_key(uow.session, "PA-1")
         with pytest.raises(InvalidInputError) as unknown:
-            request_resync(uow.session, first, ResyncRequest.parse({"fieldMappings": ["nope"]}))
+            request_resync(uow.session, first.key, ResyncRequest.parse({"fieldMappings": ["nope"]}))
         assert "fieldMappings[0]" in unknown.value.field_errors
         with pytest.raises(InvalidInputError) as bad_jql:
-            request_resync(uow.session, first, ResyncRequest.parse({"jql": "project = "}))
+            request_resync(uow.session, first.key, ResyncRequest.parse({"jql": "project = "}))
         assert "jql" in bad_jql.value.field_errors
         with pytest.raises(InvalidInputError) as extra:
             ResyncRequest.parse({"jql": "x = 1", "colour": "red"})

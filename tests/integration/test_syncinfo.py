@@ -8,8 +8,12 @@ import pytest
 from integration_helpers import SEED_SYNC_INFO, create, local_body, make_projects
 from sqlalchemy import select
 
+from issuesync.api.backbone.documents.syncinfo import (
+    delete_sync_info,
+    import_sync_info,
+    list_sync_info,
+)
 from issuesync.application.integrations import connector_by_key
-from issuesync.application.syncinfo import delete_sync_info, import_sync_info, list_sync_info
 from issuesync.errors import InvalidInputError, NotFoundError
 from issuesync.services import Services
 from issuesync.store.sync import TraceRow

@@ -4,7 +4,8 @@ from __future__ import annotations
 
 import pytest
 
-from issuesync.domain.integration import ConnectorSpec, connector_key_base
+from issuesync.api.backbone.documents.bodies import ConnectorSpec
+from issuesync.domain.integration import connector_key_base
 
 
 @pytest.mark.parametrize(

@@ -13,6 +13,7 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
+from issuesync.api.jira.errors import JIRA
 from issuesync.domain.jql import Query, parse_jql, parse_queries
 from issuesync.domain.jql.limits import (
     MAX_CLAUSES,
@@ -96,7 +97,7 @@ def _parses_or_refuses(text: str) -> Query | None:
         return parse_jql(text)
     except QueryError as exc:
         refused = exc
-    assert refused.status_code == 400
+    assert JIRA.status(refused) == 400
     assert refused.message
     return None
 

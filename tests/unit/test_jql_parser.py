@@ -6,6 +6,7 @@ from importlib.resources import files
 
 import pytest
 
+from issuesync.api.jira.errors import JIRA
 from issuesync.domain.jql import (
     And,
     Empty,
@@ -247,7 +248,7 @@ def test_bad_queries_name_the_position_and_what_was_expected(
     assert expected in error.message
     assert error.message.startswith("Error in the JQL Query: ")
     assert "(line " in error.message
-    assert error.status_code == 400
+    assert JIRA.status(error) == 400
 
 
 def test_expected_tokens_are_listed() -> None:

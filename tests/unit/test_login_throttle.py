@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import pytest
 
+from issuesync.api.backbone.errors import BACKBONE
+from issuesync.api.jira.errors import JIRA
 from issuesync.errors import ThrottledError
 from issuesync.throttle import LoginThrottle
 
@@ -39,7 +41,7 @@ def retry_after(limiter: LoginThrottle, address: str | None, name: str | None = 
         refused = exc
     else:
         return 0
-    assert refused.status_code == 429
+    assert JIRA.status(refused) == BACKBONE.status(refused) == 429
     assert refused.retry_after_s is not None
     return refused.retry_after_s
 

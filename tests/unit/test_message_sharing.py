@@ -10,7 +10,6 @@ from issuesync.domain.message import (
     SHARED_MIN_CHARS,
     ChangeAction,
     CommentChange,
-    InvalidMessageError,
     Message,
     MessageKind,
     ReplicaEnvelope,
@@ -23,6 +22,7 @@ from issuesync.domain.replica import (
     ProjectRef,
     Replica,
 )
+from issuesync.errors import InvalidMessageError
 
 LONG = "a long text " * 3_000
 NOTES = "notes that go on " * 100

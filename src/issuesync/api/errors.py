@@ -1,10 +1,13 @@
-"""Error responses, each in the shape of the dialect whose path was called.
+"""Error responses, each in the status and shape of the dialect whose path was called.
 
-Every surface registers its path prefix and how its errors look; one set of
-exception handlers turns issuesync's error tree, FastAPI's validation errors and
-Starlette's HTTP errors into that shape, and two classes of error whichever layer
-raised them: a constraint violation (``IntegrityError``, at a flush as well as at
-a commit) is a 409, and a full disk or database a 507.
+Every surface registers its path prefix and its :class:`ErrorDialect`: how its
+errors look (a shape function) and which HTTP status answers which class of the
+error tree (a table of its own: ``api/jira/errors.py``, ``api/backbone/errors.py``;
+:data:`PLAIN` for paths of no dialect). One set of exception handlers turns
+issuesync's error tree, FastAPI's validation errors and Starlette's HTTP errors
+into that shape, and two classes of error whichever layer raised them: a
+constraint violation (``IntegrityError``, at a flush as well as at a commit) is a
+``ConflictError``, and a full disk or database an ``InsufficientStorageError``.
 
 Nothing reaches the client as a 500 with a traceback: :class:`UnexpectedErrors`
 answers any other exception with a short message in the dialect's shape, logs it
@@ -18,6 +21,7 @@ from __future__ import annotations
 import logging
 import traceback
 from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass
 from http import HTTPStatus
 from typing import Final
 
@@ -30,9 +34,22 @@ from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from issuesync.errors import (
     AuthenticationError,
+    BusyError,
     ConflictError,
+    FatalError,
     InsufficientStorageError,
+    InvalidInputError,
     IssueSyncError,
+    NotFoundError,
+    PayloadTooLargeError,
+    PerIssueError,
+    PermissionDeniedError,
+    RequestError,
+    RetryableError,
+    StoreError,
+    ThrottledError,
+    TrackerOfflineError,
+    nearest,
 )
 from issuesync.store.space import is_disk_full, storage_full_error
 
@@ -43,15 +60,23 @@ log = logging.getLogger(__name__)
 LOGGED_PART_CHARS: Final = 2_000
 
 ErrorShape = Callable[[int, str, Mapping[str, str]], object]
+"""A dialect's error body: from the status, the message and the per-field errors."""
+
+StatusTable = Mapping[type[IssueSyncError], int]
+"""A dialect's status for each class of the error tree; an error takes its nearest
+class's (:func:`~issuesync.errors.nearest`), so a group's entry covers the group."""
 
 
-def jira_error(status: int, message: str, field_errors: Mapping[str, str]) -> object:
-    """Jira's ``{"errorMessages": [...], "errors": {...}}``."""
-    del status
-    return {
-        "errorMessages": [message] if message and not field_errors else [],
-        "errors": dict(field_errors),
-    }
+@dataclass(frozen=True)
+class ErrorDialect:
+    """How one dialect answers an error: the shape of its body and its table of statuses."""
+
+    shape: ErrorShape
+    statuses: StatusTable
+
+    def status(self, error: IssueSyncError) -> int:
+        """The status that answers ``error``: its nearest class's in the table, else 500."""
+        return int(nearest(self.statuses, error) or HTTPStatus.INTERNAL_SERVER_ERROR)
 
 
 def plain_error(status: int, message: str, field_errors: Mapping[str, str]) -> object:
@@ -62,23 +87,63 @@ def plain_error(status: int, message: str, field_errors: Mapping[str, str]) -> o
     return body
 
 
+# Paths of no dialect (/healthz, /metrics, an unknown path): each class of the tree at the
+# status HTTP defines for it. A dialect's own table is in its folder.
+PLAIN_STATUSES: Final[StatusTable] = {
+    # the request cannot be done as it was asked
+    RequestError: HTTPStatus.BAD_REQUEST,
+    InvalidInputError: HTTPStatus.BAD_REQUEST,
+    AuthenticationError: HTTPStatus.UNAUTHORIZED,
+    PermissionDeniedError: HTTPStatus.FORBIDDEN,
+    NotFoundError: HTTPStatus.NOT_FOUND,
+    ConflictError: HTTPStatus.CONFLICT,
+    PayloadTooLargeError: HTTPStatus.REQUEST_ENTITY_TOO_LARGE,
+    # a tracker's refusal of what the request made it do
+    PerIssueError: HTTPStatus.UNPROCESSABLE_ENTITY,
+    # repeat it later (with Retry-After when the error says when)
+    RetryableError: HTTPStatus.SERVICE_UNAVAILABLE,
+    TrackerOfflineError: HTTPStatus.SERVICE_UNAVAILABLE,
+    StoreError: HTTPStatus.INTERNAL_SERVER_ERROR,
+    BusyError: HTTPStatus.SERVICE_UNAVAILABLE,
+    InsufficientStorageError: HTTPStatus.INSUFFICIENT_STORAGE,
+    ThrottledError: HTTPStatus.TOO_MANY_REQUESTS,
+    # the server's own configuration
+    FatalError: HTTPStatus.INTERNAL_SERVER_ERROR,
+}
+PLAIN: Final = ErrorDialect(plain_error, PLAIN_STATUSES)
+
+
 class ErrorShapes:
-    """Which error shape answers which path prefix (longest prefix wins)."""
+    """Which dialect answers the errors of which path prefix (longest prefix wins)."""
 
     def __init__(self) -> None:
-        self._shapes: list[tuple[str, ErrorShape]] = []
+        self._dialects: list[tuple[str, ErrorDialect]] = []
 
-    def register(self, prefix: str, shape: ErrorShape) -> None:
-        """Answer errors under ``prefix`` in ``shape``."""
-        self._shapes.append((prefix, shape))
-        self._shapes.sort(key=lambda item: len(item[0]), reverse=True)
+    def register(self, prefix: str, dialect: ErrorDialect) -> None:
+        """Answer errors under ``prefix`` as ``dialect`` does."""
+        self._dialects.append((prefix, dialect))
+        self._dialects.sort(key=lambda item: len(item[0]), reverse=True)
 
-    def for_path(self, path: str) -> ErrorShape:
-        """The shape for a request path."""
-        for prefix, shape in self._shapes:
+    def for_path(self, path: str) -> ErrorDialect:
+        """The dialect of a request path."""
+        for prefix, dialect in self._dialects:
             if path.startswith(prefix):
-                return shape
-        return plain_error
+                return dialect
+        return PLAIN
+
+
+def error_answer(shapes: ErrorShapes, path: str, error: IssueSyncError) -> JSONResponse:
+    """The answer to a request for ``path`` that raised ``error``: the status its
+    dialect's table gives, in its dialect's shape, with ``Retry-After`` when it says when."""
+    dialect = shapes.for_path(path)
+    return error_response(
+        shapes,
+        path,
+        dialect.status(error),
+        error.message,
+        error.field_errors,
+        retry_after_s=error.retry_after_s if isinstance(error, RetryableError) else None,
+    )
 
 
 def error_response(
@@ -91,7 +156,7 @@ def error_response(
     retry_after_s: int | None = None,
 ) -> JSONResponse:
     """An error answer to a request for ``path``, in the shape of its dialect."""
-    shape = shapes.for_path(path)
+    shape = shapes.for_path(path).shape
     headers: dict[str, str] = {}
     if status == HTTPStatus.UNAUTHORIZED:
         headers["WWW-Authenticate"] = 'Basic realm="issuesync"'
@@ -138,17 +203,10 @@ def install_error_handlers(app: FastAPI, shapes: ErrorShapes) -> None:
     async def _issuesync_error(request: Request, exc: IssueSyncError) -> JSONResponse:
         if is_disk_full(exc) and not isinstance(exc, InsufficientStorageError):
             exc = storage_full_error()  # the driver said so in its own words: say it in ours
-        status = exc.status_code
-        if status >= HTTPStatus.INTERNAL_SERVER_ERROR:
+        response = error_answer(shapes, request.url.path, exc)
+        if response.status_code >= HTTPStatus.INTERNAL_SERVER_ERROR:
             log.error("%s %s failed: %s", request.method, request.url.path, exc.message)
-        return error_response(
-            shapes,
-            request.url.path,
-            status,
-            exc.message,
-            exc.field_errors,
-            retry_after_s=exc.retry_after_s,
-        )
+        return response
 
     @app.exception_handler(RequestValidationError)
     async def _validation_error(request: Request, exc: RequestValidationError) -> JSONResponse:
@@ -178,7 +236,7 @@ def install_error_handlers(app: FastAPI, shapes: ErrorShapes) -> None:
             "The change clashes with data that exists (a duplicate, or something deleted "
             "meanwhile); nothing was changed."
         )
-        return error_response(shapes, request.url.path, conflict.status_code, conflict.message)
+        return error_answer(shapes, request.url.path, conflict)
 
 
 class UnexpectedErrors:
@@ -216,8 +274,7 @@ class UnexpectedErrors:
             if is_disk_full(exc):
                 # One line: a full disk is the operator's to fix, not a bug to trace.
                 log.error("%s %s: the disk is full: %s", method, path, _cut(str(exc)))  # noqa: TRY400
-                full = storage_full_error()
-                response = error_response(self.shapes, path, full.status_code, full.message)
+                response = error_answer(self.shapes, path, storage_full_error())
             else:
                 # The traceback cut short, not whole: see bounded_traceback.
                 trace = bounded_traceback(exc)
@@ -240,10 +297,15 @@ def _cut(text: str) -> str:
 
 
 __all__ = [
-    "AuthenticationError",
+    "PLAIN",
+    "PLAIN_STATUSES",
+    "ErrorDialect",
+    "ErrorShape",
     "ErrorShapes",
+    "StatusTable",
     "UnexpectedErrors",
+    "error_answer",
     "error_response",
     "install_error_handlers",
-    "jira_error",
+    "plain_error",
 ]

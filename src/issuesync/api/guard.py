@@ -14,7 +14,8 @@ request before a route runs:
   plus :data:`MULTIPART_OVERHEAD` bytes, counted as it streams; the route checks
   each file.
 
-A refusal is answered in the error shape of the path's dialect
+A refusal (an ``InvalidInputError``, 400, or a ``PayloadTooLargeError``, 413) is
+answered as the path's dialect answers it
 (:class:`~issuesync.api.errors.ErrorShapes`) before anything runs, so nothing
 changes. NUL is refused because PostgreSQL cannot store it in text; refusing it
 for every store keeps SQLite and PostgreSQL alike.
@@ -22,9 +23,9 @@ for every store keeps SQLite and PostgreSQL alike.
 
 from __future__ import annotations
 
+import enum
 import re
 from array import array
-from http import HTTPStatus
 from itertools import accumulate
 from typing import Final
 from urllib.parse import unquote_to_bytes
@@ -33,8 +34,8 @@ from starlette.concurrency import run_in_threadpool
 from starlette.datastructures import Headers
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
-from issuesync.api.errors import ErrorShapes, error_response
-from issuesync.errors import PayloadTooLargeError
+from issuesync.api.errors import ErrorShapes, error_answer
+from issuesync.errors import InvalidInputError, PayloadTooLargeError, RequestError
 
 # Deeper than any body of any route (an integration nests 6 levels, an issue edit 5);
 # far from Python's recursion limit, which pydantic and the routes' own walks meet.
@@ -143,48 +144,47 @@ class RequestGuard:
             return
         try:
             checked = await self._checked(scope, receive)
-        except _Refusal as refusal:
-            response = error_response(self.shapes, scope["path"], refusal.status, refusal.message)
+        except RequestError as refusal:
+            response = error_answer(self.shapes, scope["path"], refusal)
             await response(scope, _nothing, send)
             return
-        except _ClientLeft:
-            return  # nobody to answer, and a cut body must not reach a route
+        if checked is None:
+            return  # the client left: nobody to answer, and a cut body must not reach a route
         await self.app(scope, checked, send)
 
-    async def _checked(self, scope: Scope, receive: Receive) -> Receive:
-        """What the app reads the request's body from, once the request passed."""
+    async def _checked(self, scope: Scope, receive: Receive) -> Receive | None:
+        """What the app reads the request's body from, once the request passed; None when
+        the client left before its body was complete.
+
+        Raises:
+            InvalidInputError: the URL or the body is refused.
+            PayloadTooLargeError: the body is over its limit.
+        """
         raw_path: bytes = scope.get("raw_path") or scope["path"].encode()
         problem = url_problem(raw_path.split(b"?", 1)[0], scope.get("query_string", b""))
         if problem is not None:
-            raise _Refusal(HTTPStatus.BAD_REQUEST, problem)
+            raise InvalidInputError(problem)
         headers = Headers(scope=scope)
         upload = headers.get("content-type", "").lower().startswith("multipart/form-data")
         limit = self.max_upload if upload else self.max_body
-        too_large = _Refusal(HTTPStatus.REQUEST_ENTITY_TOO_LARGE, _too_large(limit, upload=upload))
+        too_large = PayloadTooLargeError(_too_large(limit, upload=upload))
         declared = headers.get("content-length", "")
         if declared.isdigit() and int(declared) > limit:
             raise too_large
         if upload:
             return _counted(receive, limit, too_large.message)
         body = await _read_body(receive, limit)
-        if body is None:
+        if body is _Cut.CLIENT_LEFT:
+            return None
+        if body is _Cut.TOO_LARGE:
             raise too_large
         if len(body) > _CHECK_INLINE:
             problem = await run_in_threadpool(body_problem, body)
         else:
             problem = body_problem(body)
         if problem is not None:
-            raise _Refusal(HTTPStatus.BAD_REQUEST, problem)
+            raise InvalidInputError(problem)
         return _replay(body, receive)
-
-
-class _Refusal(Exception):  # noqa: N818 - an answer, raised to leave the checks early
-    """The answer to a request that does not pass."""
-
-    def __init__(self, status: int, message: str) -> None:
-        super().__init__(message)
-        self.status = status
-        self.message = message
 
 
 def _too_large(limit: int, *, upload: bool) -> str:
@@ -198,22 +198,25 @@ def _too_large(limit: int, *, upload: bool) -> str:
     )
 
 
-class _ClientLeft(Exception):  # noqa: N818 - not an error: the client went away
-    """The client disconnected before its body was complete."""
+class _Cut(enum.Enum):
+    """Why :func:`_read_body` has no whole body (not an error: it is returned)."""
+
+    TOO_LARGE = "over the limit; the rest is not read"
+    CLIENT_LEFT = "the client disconnected before its body was complete"
 
 
-async def _read_body(receive: Receive, limit: int) -> bytes | None:
-    """The whole body, or None once it is over ``limit`` (the rest is not read)."""
+async def _read_body(receive: Receive, limit: int) -> bytes | _Cut:
+    """The whole body, or why there is none."""
     chunks: list[bytes] = []
     size = 0
     while True:
         message = await receive()
         if message["type"] != "http.request":
-            raise _ClientLeft
+            return _Cut.CLIENT_LEFT
         chunk: bytes = message.get("body", b"")
         size += len(chunk)
         if size > limit:
-            return None
+            return _Cut.TOO_LARGE
         chunks.append(chunk)
         if not message.get("more_body", False):
             return b"".join(chunks)

@@ -7,7 +7,7 @@ the offending item and a ``resolution`` saying exactly what to change:
   real schemas (``Tracker.describe``) and connections (``Tracker.test_connection``),
   so that a mistake shows before the first message fails on it. Each connector's
   configuration speaks from its own side (``localField``/``local``: its project;
-  ``remoteField``/``remote``: the partner's, see ``domain/integration.py``), and
+  ``remoteField``/``remote``: the partner's, see ``domain/configuration.py``), and
   is checked for what the engine does with it (``domain/mapping.py``): its
   fields, value mappings and ``fieldDefaults`` exist and are allowed; every
   status of its project reaches a partner status (``remote_status``) and every
@@ -31,15 +31,15 @@ from __future__ import annotations
 import hashlib
 import json
 from collections import defaultdict
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable
 from dataclasses import dataclass, field
-from typing import Any
 
+from pydantic import JsonValue
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from issuesync.application.integration_json import backbone_date
-from issuesync.domain.integration import GLOBAL_WORKFLOW
+from issuesync.domain.configuration import GLOBAL_WORKFLOW
+from issuesync.domain.conflict import Conflict, ConflictField
 from issuesync.domain.mapping import SUB_OBJECTS, ConnectorMapping
 from issuesync.domain.redaction import redact
 from issuesync.domain.urls import without_credentials
@@ -75,59 +75,6 @@ CHECK_FIXES = {
     "project": "create project {project} in the tracker, or connect to a project that exists",
     "write": "let the sync user '{user}' create and edit issues, comment and attach in {project}",
 }
-
-
-@dataclass(frozen=True)
-class ConflictField:
-    """One field of a data conflict: this side's value and the partner's."""
-
-    field: str
-    local_value: Any
-    remote_value: Any
-
-
-@dataclass(frozen=True)
-class Conflict:
-    """A validation conflict (``category`` ``validation``) or a data conflict (``data``)."""
-
-    id: str
-    category: str
-    type: str
-    connector_key: str
-    project_key: str
-    message: str
-    resolution: str
-    message_id: int | None = None  # data: the waiting message, for PUT .../conflicts/{id}
-    issue_key: str | None = None  # data: this side's issue
-    remote_issue_key: str | None = None  # data: the partner's issue
-    fields: tuple[ConflictField, ...] = ()
-    created_ms: int | None = None
-
-
-def conflicts_json(conflicts: Sequence[Conflict]) -> list[dict[str, Any]]:
-    """Conflicts as the API shows them: camelCase; data conflicts with their message and fields."""
-    shown: list[dict[str, Any]] = []
-    for conflict in conflicts:
-        body: dict[str, Any] = {
-            "id": conflict.id,
-            "category": conflict.category,
-            "type": conflict.type,
-            "connectorKey": conflict.connector_key,
-            "projectKey": conflict.project_key,
-            "message": conflict.message,
-            "resolution": conflict.resolution,
-        }
-        if conflict.message_id is not None:
-            body["messageId"] = conflict.message_id
-            body["issueKey"] = conflict.issue_key
-            body["remoteIssueKey"] = conflict.remote_issue_key
-            body["fields"] = [
-                {"field": f.field, "localValue": f.local_value, "remoteValue": f.remote_value}
-                for f in conflict.fields
-            ]
-            body["createdDate"] = backbone_date(conflict.created_ms or 0)
-        shown.append(body)
-    return shown
 
 
 # --- validation ------------------------------------------------------------------------------
@@ -493,5 +440,6 @@ def data_conflicts(session: Session, integration: IntegrationRow) -> list[Confli
     return found
 
 
-def _decoded(text: str | None) -> Any:  # noqa: ANN401 - a field's JSON value, any shape
-    return json.loads(text) if text is not None else None
+def _decoded(text: str | None) -> JsonValue:
+    decoded: JsonValue = json.loads(text) if text is not None else None
+    return decoded

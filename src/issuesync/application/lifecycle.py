@@ -20,12 +20,15 @@ follows within :data:`LIFECYCLE_TIMEOUT_MS` fails with what to check.
 
 from __future__ import annotations
 
+from collections.abc import Sequence
+
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from issuesync.application.integrations import set_running
+from issuesync.application.lookup import get_integration, set_running
+from issuesync.domain.task import Task
 from issuesync.engine.connectors import PARTNER_SYSTEM
-from issuesync.engine.tasks import create_task
+from issuesync.engine.tasks import create_task, task_view
 from issuesync.store.base import now_ms
 from issuesync.store.sync import ConnectorRow, ConnectorState, IntegrationRow, TaskRow
 
@@ -37,28 +40,40 @@ LIFECYCLE_TIMEOUT_MS = 120_000
 STARTED = "STARTED"
 
 
-def request_start(session: Session, key: str, actor: str) -> TaskRow:
+def request_start(session: Session, key: str, actor: str) -> Task:
     """Want the integration running; the task follows the engines taking it up."""
     integration = set_running(session, key, running=True, actor=actor)
     return _task(session, integration, START, f"Starting {integration.key}.")
 
 
-def request_stop(session: Session, key: str, actor: str) -> TaskRow:
+def request_stop(session: Session, key: str, actor: str) -> Task:
     """Want the integration stopped; the task follows the engines letting it go."""
     integration = set_running(session, key, running=False, actor=actor)
     return _task(session, integration, STOP, f"Stopping {integration.key}.")
 
 
-def request_restart(session: Session, integration: IntegrationRow, what: str) -> TaskRow:
-    """A change that running connectors must pick up (the engines see the new version)."""
-    return _task(session, integration, RESTART, f"{what} of {integration.key} saved.")
+def request_restart(session: Session, key: str, what: str, notes: Sequence[str] = ()) -> Task:
+    """A change that running connectors must pick up (the engines see the new version).
+
+    ``notes`` (what the change did not do, say) follow the task's first message.
+    """
+    integration = get_integration(session, key)
+    return _task(session, integration, RESTART, f"{what} of {integration.key} saved.", notes)
 
 
-def _task(session: Session, integration: IntegrationRow, kind: str, message: str) -> TaskRow:
+def _task(
+    session: Session,
+    integration: IntegrationRow,
+    kind: str,
+    message: str,
+    notes: Sequence[str] = (),
+) -> Task:
     task = create_task(session, kind, message, integration_id=integration.id)
     session.flush()
     advance(session, task)
-    return task
+    if notes:
+        task.message = " ".join([task.message, *notes])
+    return task_view(task)
 
 
 def advance(session: Session, task: TaskRow, now: int | None = None) -> None:

@@ -1,155 +1,117 @@
-"""Sync information (seed 000): which local issue is linked to which remote issue.
-
-Entries are read, imported (to link issues that already exist on both sides)
-and deleted per connector. The caller's unit of work commits.
+"""Sync links (Backbone's sync information): which local issue is linked to which remote
+issue. Links are read, imported (to link issues that already exist on both sides) and
+deleted per connector. The caller's unit of work commits.
 """
 
 from __future__ import annotations
 
-from typing import Any
+from collections.abc import Sequence
 
-from pydantic import BaseModel, ConfigDict, Field, StrictBool, StrictInt, ValidationError
 from sqlalchemy import delete, select
 from sqlalchemy.orm import Session
 
-from issuesync.application.integrations import connector_row_by_key, validation_field_errors
+from issuesync.domain.synclink import LINK_FIELDS, SyncLink, SyncLinkImport
+from issuesync.engine.connectors import connector_row_by_key
 from issuesync.errors import InvalidInputError, NotFoundError
 from issuesync.store.sync import SyncInfo, TraceRow
 
-JsonDict = dict[str, Any]
 
-# The JSON names of seed 000 and the columns that hold them.
-_COLUMNS = {
-    "firstSyncDate": "first_sync_ms",
-    "lastOutgoingChange": "last_outgoing_change_ms",
-    "lastChangeSeen": "last_change_seen_ms",
-    "outgoingMessageSequenceId": "outgoing_sequence_id",
-    "lastIncomingChange": "last_incoming_change_ms",
-    "incomingMessageSequenceId": "incoming_sequence_id",
-    "incomingChangesIgnored": "incoming_changes_ignored",
-}
-
-
-class SyncInfoEntry(BaseModel):
-    """One entry of ``POST /connectors/{key}/syncInformation``; unknown keys are refused.
-
-    ``id`` and ``connectorKey``, which ``GET`` returns, are accepted and ignored,
-    so that a list read from one connector can be imported as it is.
-    """
-
-    model_config = ConfigDict(extra="forbid", str_strip_whitespace=True)
-
-    localIssueKey: str = Field(min_length=1, max_length=64)  # noqa: N815 - seed 000's name
-    remoteIssueKey: str = Field(min_length=1, max_length=64)  # noqa: N815
-    firstSyncDate: StrictInt | None = Field(default=None, ge=0)  # noqa: N815
-    lastOutgoingChange: StrictInt | None = Field(default=None, ge=0)  # noqa: N815
-    lastChangeSeen: StrictInt | None = Field(default=None, ge=0)  # noqa: N815
-    outgoingMessageSequenceId: StrictInt | None = Field(default=None, ge=0)  # noqa: N815
-    lastIncomingChange: StrictInt | None = Field(default=None, ge=0)  # noqa: N815
-    incomingMessageSequenceId: StrictInt | None = Field(default=None, ge=0)  # noqa: N815
-    incomingChangesIgnored: StrictBool = False  # noqa: N815
-    id: Any = Field(default=None, exclude=True)
-    connectorKey: Any = Field(default=None, exclude=True)  # noqa: N815
+def sync_link(row: SyncInfo, connector_key: str) -> SyncLink:
+    """A stored link."""
+    return SyncLink(
+        id=row.id,
+        connector_key=connector_key,
+        local_issue_key=row.local_issue_key,
+        remote_issue_key=row.remote_issue_key,
+        first_sync_ms=row.first_sync_ms,
+        last_outgoing_change_ms=row.last_outgoing_change_ms,
+        last_change_seen_ms=row.last_change_seen_ms,
+        outgoing_sequence_id=row.outgoing_sequence_id,
+        last_incoming_change_ms=row.last_incoming_change_ms,
+        incoming_sequence_id=row.incoming_sequence_id,
+        incoming_changes_ignored=row.incoming_changes_ignored,
+    )
 
 
-def sync_info_json(row: SyncInfo, connector_key: str) -> JsonDict:
-    """One entry in seed 000's shape."""
-    return {
-        "id": row.id,
-        "connectorKey": connector_key,
-        "localIssueKey": row.local_issue_key,
-        "remoteIssueKey": row.remote_issue_key,
-        **{name: getattr(row, column) for name, column in _COLUMNS.items()},
-    }
-
-
-def list_sync_info(
+def list_sync_links(
     session: Session,
     connector_key: str,
     local_issue_key: str | None = None,
     remote_issue_key: str | None = None,
-) -> list[JsonDict]:
-    """The connector's sync information, optionally only that of one local or remote issue."""
+) -> list[SyncLink]:
+    """The connector's links, optionally only that of one local or remote issue."""
     connector = connector_row_by_key(session, connector_key)
     query = select(SyncInfo).where(SyncInfo.connector_id == connector.id).order_by(SyncInfo.id)
     if local_issue_key:
         query = query.where(SyncInfo.local_issue_key == local_issue_key.upper())
     if remote_issue_key:
         query = query.where(SyncInfo.remote_issue_key == remote_issue_key.upper())
-    return [sync_info_json(row, connector.key) for row in session.scalars(query)]
+    return [sync_link(row, connector.key) for row in session.scalars(query)]
 
 
-def parse_entries(entries: object) -> list[SyncInfoEntry]:
-    """Validate an import body; an error names the entry's index and the field."""
-    if not isinstance(entries, list):
-        raise InvalidInputError("The body must be a JSON array of sync information entries.")
-    parsed: list[SyncInfoEntry] = []
+def invalid_entry(errors: dict[str, str]) -> InvalidInputError:
+    """The error for an import whose entries ``errors`` names (``[index].field``)."""
+    first = next(iter(errors))
+    return InvalidInputError(
+        f"Sync information entry {first.split(']')[0].lstrip('[')} is not valid.",
+        field_errors=errors,
+    )
+
+
+def duplicate_errors(links: Sequence[SyncLinkImport]) -> dict[str, str]:
+    """An import that names a local issue twice, by entry."""
     errors: dict[str, str] = {}
-    for index, entry in enumerate(entries):
-        try:
-            parsed.append(SyncInfoEntry.model_validate(entry))
-        except ValidationError as exc:
-            for field, message in validation_field_errors(exc).items():
-                errors[f"[{index}]" + ("" if field == "body" else f".{field}")] = message
     seen: dict[str, int] = {}
-    for index, entry in enumerate(parsed):
-        local = entry.localIssueKey
+    for index, link in enumerate(links):
+        local = link.local_issue_key
         if local in seen:
-            errors[f"[{index}].localIssueKey"] = f"{local} is already given in entry {seen[local]}"
+            errors[f"[{index}].local_issue_key"] = (
+                f"{local} is already given in entry {seen[local]}"
+            )
         seen.setdefault(local, index)
-    if errors:
-        first = next(iter(errors))
-        raise InvalidInputError(
-            f"Sync information entry {first.split(']')[0].lstrip('[')} is not valid.",
-            field_errors=errors,
-        )
-    return parsed
+    return errors
 
 
-def import_sync_info(session: Session, connector_key: str, entries: object) -> int:
-    """Add or update (by ``localIssueKey``) the given entries; returns how many.
+def import_sync_links(session: Session, connector_key: str, links: Sequence[SyncLinkImport]) -> int:
+    """Add or update (by the local issue key) the given links; returns how many.
 
-    A remote issue can be linked to one local issue only: an import that would
-    link it to a second one is refused, naming the entry.
+    A local issue given twice is refused, and so is a remote issue linked to a second
+    local one, naming the entry (``[index].field``).
     """
     connector = connector_row_by_key(session, connector_key)
-    parsed = parse_entries(entries)
+    errors = duplicate_errors(links)
+    if errors:
+        raise invalid_entry(errors)
     existing = {
         row.local_issue_key: row
         for row in session.scalars(select(SyncInfo).where(SyncInfo.connector_id == connector.id))
     }
     linked = {row.remote_issue_key: local for local, row in existing.items()}
-    errors: dict[str, str] = {}
-    for index, entry in enumerate(parsed):
-        local, remote = entry.localIssueKey, entry.remoteIssueKey
+    for index, link in enumerate(links):
+        local, remote = link.local_issue_key, link.remote_issue_key
         previous = existing.get(local)
         if previous is not None:
             linked.pop(previous.remote_issue_key, None)
         holder = linked.get(remote)
         if holder is not None and holder != local:
-            errors[f"[{index}].remoteIssueKey"] = f"{remote} is already linked to {holder}"
+            errors[f"[{index}].remote_issue_key"] = f"{remote} is already linked to {holder}"
         linked[remote] = local
     if errors:
-        first = next(iter(errors))
-        raise InvalidInputError(
-            f"Sync information entry {first.split(']')[0].lstrip('[')} is not valid.",
-            field_errors=errors,
-        )
-    for entry in parsed:
-        local = entry.localIssueKey
+        raise invalid_entry(errors)
+    for link in links:
+        local = link.local_issue_key
         row = existing.get(local)
         if row is None:
             row = SyncInfo(connector_id=connector.id, local_issue_key=local)
             session.add(row)
             existing[local] = row
-        row.remote_issue_key = entry.remoteIssueKey
-        given = entry.model_fields_set
-        for name, column in _COLUMNS.items():
-            value = getattr(entry, name)
-            if name in given or getattr(row, column) is None:
-                setattr(row, column, _stored(column, value))
+        row.remote_issue_key = link.remote_issue_key
+        given = link.model_fields_set
+        for name in LINK_FIELDS:
+            if name in given or getattr(row, name) is None:
+                setattr(row, name, _stored(name, getattr(link, name)))
     session.flush()
-    return len(parsed)
+    return len(links)
 
 
 def _stored(column: str, value: object) -> object:
@@ -159,8 +121,8 @@ def _stored(column: str, value: object) -> object:
     return value
 
 
-def delete_sync_info(session: Session, connector_key: str, sync_info_id: int | None) -> int:
-    """Delete one entry (by id) or, with ``None``, all of the connector's; returns how many.
+def delete_sync_links(session: Session, connector_key: str, link_id: int | None) -> int:
+    """Delete one link (by id) or, with ``None``, all of the connector's; returns how many.
 
     The traces of the unlinked issues (comments, attachments) go with them.
     """
@@ -168,13 +130,11 @@ def delete_sync_info(session: Session, connector_key: str, sync_info_id: int | N
     query = select(SyncInfo.id, SyncInfo.local_issue_key).where(
         SyncInfo.connector_id == connector.id
     )
-    if sync_info_id is not None:
-        query = query.where(SyncInfo.id == sync_info_id)
+    if link_id is not None:
+        query = query.where(SyncInfo.id == link_id)
     found = session.execute(query).all()
-    if sync_info_id is not None and not found:
-        raise NotFoundError(
-            f"No sync information with id {sync_info_id} for connector {connector.key}."
-        )
+    if link_id is not None and not found:
+        raise NotFoundError(f"No sync information with id {link_id} for connector {connector.key}.")
     ids = [row_id for row_id, _ in found]
     issues = [issue for _, issue in found]
     for start in range(0, len(ids), 500):

@@ -6,9 +6,9 @@ import datetime as dt
 import logging
 import os
 import sys
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterator, Mapping
 from contextlib import contextmanager
-from typing import Annotated, TypeVar
+from typing import Annotated, Final, TypeVar
 
 import typer
 from pydantic import ValidationError
@@ -27,12 +27,23 @@ from issuesync.accounts import (
     revoke_token,
 )
 from issuesync.app import bootstrap, build_services, create_app, install_engine
-from issuesync.cli.integrations import CliContext, integration_commands, syncinfo_commands
-from issuesync.cli.sync import add_resync_command, messages_commands, run_worker
+from issuesync.cli.integrations import (
+    CliContext,
+    add_resync_command,
+    integration_commands,
+    syncinfo_commands,
+)
+from issuesync.cli.sync import messages_commands, run_worker
 from issuesync.config import Settings
 from issuesync.demo import create_demo
 from issuesync.domain.redaction import redact
-from issuesync.errors import BusyError, IssueSyncError
+from issuesync.errors import (
+    BusyError,
+    ConfigurationError,
+    InvalidInputError,
+    IssueSyncError,
+    nearest,
+)
 from issuesync.security import PROCESS_UMASK, generate_password, redact_logs
 from issuesync.services import Services
 from issuesync.store.db import UNREACHABLE, database_failure
@@ -51,19 +62,29 @@ app.add_typer(db_app, name="db")
 app.add_typer(user_app, name="user")
 app.add_typer(token_app, name="token")
 
+EXIT_FAILURE = 1
+EXIT_USAGE = 2  # what click answers a command line it cannot parse with
 EXIT_TEMPFAIL = 75  # sysexits.h EX_TEMPFAIL: the store is busy; the same command may be retried
 out = Console(soft_wrap=True)
 err = Console(stderr=True, soft_wrap=True)
 T = TypeVar("T")
 
 
-class CliError(Exception):
-    """An error to show on one line, with the exit code to use."""
+class UsageError(InvalidInputError):
+    """The command line is wrong: an option that must be given is missing, say."""
 
-    def __init__(self, message: str, code: int = 1) -> None:
-        super().__init__(message)
-        self.message = message
-        self.code = code
+
+# The exit code of each error of the tree: the entry of its nearest class.
+EXIT_CODES: Final[Mapping[type[IssueSyncError], int]] = {
+    UsageError: EXIT_USAGE,
+    BusyError: EXIT_TEMPFAIL,  # a script may run the same command again
+    IssueSyncError: EXIT_FAILURE,
+}
+
+
+def exit_code(error: IssueSyncError) -> int:
+    """The exit code the command ends with for ``error`` (:data:`EXIT_CODES`)."""
+    return nearest(EXIT_CODES, error) or EXIT_FAILURE
 
 
 def _settings() -> Settings:
@@ -74,7 +95,7 @@ def _settings() -> Settings:
             f"ISSUESYNC_{'_'.join(str(p) for p in e['loc']).upper()}: {e['msg']}"
             for e in exc.errors()
         )
-        raise CliError(f"the configuration is not valid: {problems}") from exc
+        raise ConfigurationError(f"the configuration is not valid: {problems}") from exc
 
 
 @contextmanager
@@ -292,7 +313,7 @@ def user_withdraw(
 def _change_roles(name: str, admin: bool, projects: list[str], *, grant: bool) -> None:
     if not admin and not projects:
         what = "grant" if grant else "withdraw"
-        raise CliError(f"Say what to {what}: --admin or --project-admin KEY.", code=2)
+        raise UsageError(f"Say what to {what}: --admin or --project-admin KEY.")
     with _services() as services:
         roles = change_roles(
             services.uow_factory,
@@ -372,15 +393,9 @@ def demo() -> None:
 def _run(command: Callable[[], T]) -> T:
     try:
         return command()
-    except CliError as exc:
-        err.print(f"error: {exc.message}", highlight=False)
-        sys.exit(exc.code)
-    except BusyError as exc:  # the store cannot take the work now: a script may retry
-        err.print(f"error: {exc.describe()}", highlight=False)
-        sys.exit(EXIT_TEMPFAIL)
     except IssueSyncError as exc:
         err.print(f"error: {redact(exc.describe())}", highlight=False)
-        sys.exit(1)
+        sys.exit(exit_code(exc))
     except SQLAlchemyError as exc:
         failure = database_failure(exc)
         reason = str(getattr(exc, "orig", None) or exc).strip().splitlines()[0]
@@ -391,10 +406,10 @@ def _run(command: Callable[[], T]) -> T:
         err.print(
             f"error: the database failed: {reason} (check ISSUESYNC_DATABASE_URL)", highlight=False
         )
-        sys.exit(1)
+        sys.exit(EXIT_FAILURE)
     except OSError as exc:
         err.print(f"error: {exc.strerror or exc} ({exc.filename or 'I/O'})", highlight=False)
-        sys.exit(1)
+        sys.exit(EXIT_FAILURE)
     except KeyboardInterrupt:
         sys.exit(130)
 

@@ -1,4 +1,9 @@
-"""``issuesync integration …`` and ``issuesync syncinfo …``: the Backbone resources on the CLI.
+"""``issuesync integration …`` (``resync`` included) and ``issuesync syncinfo …``: the Backbone
+resources on the CLI.
+
+The files they read and the JSON they print are Backbone's documents (seeds 000 and 001,
+as the README shows them): the commands use ``api/backbone/documents``, which carries no
+web framework.
 
 The commands are built by :func:`integration_commands` and
 :func:`syncinfo_commands` around the services opener of ``cli.py``, so that
@@ -10,6 +15,7 @@ from __future__ import annotations
 
 import json
 import sys
+import threading
 from collections.abc import Callable
 from contextlib import AbstractContextManager
 from dataclasses import dataclass
@@ -20,20 +26,32 @@ import typer
 from rich.console import Console
 from rich.table import Table
 
-from issuesync.application.integration_json import integration_json, trouble_text
+from issuesync.api.backbone.documents.bodies import parse_integration_spec
+from issuesync.api.backbone.documents.integrations import (
+    create_from_spec,
+    integration_body,
+    integration_json,
+    update_from_spec,
+)
+from issuesync.api.backbone.documents.resync import ResyncRequest, request_resync
+from issuesync.api.backbone.documents.status import trouble_text
+from issuesync.api.backbone.documents.syncinfo import (
+    delete_sync_info,
+    import_sync_info,
+    list_sync_info,
+)
 from issuesync.application.integrations import (
-    create_integration,
+    connector_by_key,
     delete_integration,
     get_integration,
     list_integrations,
-    parse_integration_spec,
     project_checker,
     set_running,
-    update_integration,
 )
-from issuesync.application.syncinfo import delete_sync_info, import_sync_info, list_sync_info
+from issuesync.cli.sync import follow_task, held_elsewhere
 from issuesync.engine.connectors import connector_rows
 from issuesync.engine.runtime.presence import problems_seen
+from issuesync.engine.runtime.runner import SyncRunner
 from issuesync.errors import InvalidInputError
 from issuesync.services import Services
 
@@ -84,7 +102,7 @@ def integration_commands(context: CliContext) -> typer.Typer:  # noqa: C901, PLR
         """Create an integration from a JSON body as `POST /integrations` takes it."""
         spec = parse_integration_spec(read_json_file(file))
         with context.open_services() as services, services.uow_factory() as uow:
-            row = create_integration(
+            view = create_from_spec(
                 uow.session,
                 spec,
                 actor=services.settings.admin_user,
@@ -92,7 +110,7 @@ def integration_commands(context: CliContext) -> typer.Typer:  # noqa: C901, PLR
                 project_exists=project_checker(services),
                 places=services.queue_places,
             )
-            document = integration_json(uow.session, row)
+            document = integration_body(view)
             uow.commit()
         _echo_json(document)
 
@@ -107,7 +125,7 @@ def integration_commands(context: CliContext) -> typer.Typer:  # noqa: C901, PLR
         """
         spec = parse_integration_spec(read_json_file(file))
         with context.open_services() as services, services.uow_factory() as uow:
-            row = update_integration(
+            view = update_from_spec(
                 uow.session,
                 key,
                 spec,
@@ -115,7 +133,7 @@ def integration_commands(context: CliContext) -> typer.Typer:  # noqa: C901, PLR
                 services.secrets,
                 places=services.queue_places,
             )
-            document = integration_json(uow.session, row)
+            document = integration_body(view)
             uow.commit()
         _echo_json(document)
 
@@ -273,3 +291,50 @@ def syncinfo_commands(context: CliContext) -> typer.Typer:
         context.out.print(f"Deleted {count} sync information {noun} of {connector.upper()}.")
 
     return group
+
+
+def add_resync_command(
+    group: typer.Typer, open_services: Callable[[], AbstractContextManager[Services]], out: Console
+) -> None:
+    """``integration resync CONNECTOR``: a task, followed with a progress bar."""
+
+    @group.command("resync")
+    def resync(
+        connector: Annotated[str, typer.Argument(help="The connector that sends, e.g. PA-1.")],
+        jql: Annotated[
+            str | None, typer.Option(help="Which issues (combined with the connector's own).")
+        ] = None,
+        field_mapping: Annotated[
+            list[str] | None,
+            typer.Option("--field-mapping", help="A field mapping id to resync (repeatable)."),
+        ] = None,
+        status: Annotated[
+            bool, typer.Option("--status", help="Also force the status on the other side.")
+        ] = False,
+    ) -> None:
+        """Send the current values of matching issues again, forcing them on the other side."""
+        # The options as the API's body would give them: the same checks, the same errors.
+        request = ResyncRequest.parse(
+            {"jql": jql, "fieldMappings": field_mapping, "sendStatusField": status}
+        )
+        with open_services() as services:
+            with services.uow_factory() as uow:
+                config = connector_by_key(uow.session, connector)
+                task_id = request_resync(uow.session, config.key, request).id
+                uow.commit()
+            engine = (
+                None if held_elsewhere(services, config.id) else SyncRunner(services, shares=False)
+            )
+            try:
+                if engine is not None:
+                    engine.refresh()
+                    threading.Thread(
+                        target=engine.run_connector, args=(config.id,), kwargs={"force": True}
+                    ).start()
+                shown = follow_task(services, task_id, out)
+            finally:
+                if engine is not None:
+                    engine.stop()
+        if shown.failed:
+            raise InvalidInputError(f"The resync failed: {shown.failure_message}")
+        out.print(shown.message)

@@ -1,4 +1,5 @@
-"""``issuesync messages …``, ``integration resync`` and ``worker``: the engine on the CLI."""
+"""``issuesync messages …`` and ``worker``: the engine on the CLI (and what ``integration
+resync`` uses of it)."""
 
 from __future__ import annotations
 
@@ -8,7 +9,7 @@ import threading
 import time
 from collections.abc import Callable
 from contextlib import AbstractContextManager
-from typing import Annotated, Any
+from typing import Annotated
 
 import typer
 from rich.console import Console
@@ -17,12 +18,12 @@ from rich.table import Table
 from sqlalchemy.orm import Session
 
 from issuesync.application.integrations import ConnectorConfig, connector_by_key
+from issuesync.application.tasks import find_task
 from issuesync.domain.diff import Winner
 from issuesync.domain.message import ReceiveState, SendState
+from issuesync.domain.task import Task
 from issuesync.engine.pipeline import incoming
-from issuesync.engine.pipeline.resync import ResyncRequest, request_resync
 from issuesync.engine.runtime.runner import SyncRunner, tune_garbage_collector
-from issuesync.engine.tasks import get_task, task_json
 from issuesync.engine.transports import queues
 from issuesync.engine.transports.folders import list_invalid
 from issuesync.errors import InvalidInputError
@@ -191,57 +192,15 @@ def messages_commands(open_services: OpenServices, out: Console) -> typer.Typer:
     return group
 
 
-def add_resync_command(group: typer.Typer, open_services: OpenServices, out: Console) -> None:
-    """``integration resync CONNECTOR``: a task, followed with a progress bar."""
-
-    @group.command("resync")
-    def resync(
-        connector: Annotated[str, typer.Argument(help="The connector that sends, e.g. PA-1.")],
-        jql: Annotated[
-            str | None, typer.Option(help="Which issues (combined with the connector's own).")
-        ] = None,
-        field_mapping: Annotated[
-            list[str] | None,
-            typer.Option("--field-mapping", help="A field mapping id to resync (repeatable)."),
-        ] = None,
-        status: Annotated[
-            bool, typer.Option("--status", help="Also force the status on the other side.")
-        ] = False,
-    ) -> None:
-        """Send the current values of matching issues again, forcing them on the other side."""
-        request = ResyncRequest.parse(
-            {"jql": jql, "fieldMappings": field_mapping, "sendStatusField": status}
-        )
-        with open_services() as services:
-            with services.uow_factory() as uow:
-                config = connector_by_key(uow.session, connector)
-                task_id = request_resync(uow.session, config, request).id
-                uow.commit()
-            engine = (
-                None if _held_elsewhere(services, config.id) else SyncRunner(services, shares=False)
-            )
-            try:
-                if engine is not None:
-                    engine.refresh()
-                    threading.Thread(
-                        target=engine.run_connector, args=(config.id,), kwargs={"force": True}
-                    ).start()
-                shown = _follow(services, task_id, out)
-            finally:
-                if engine is not None:
-                    engine.stop()
-        if shown["hasFailed"]:
-            raise InvalidInputError(f"The resync failed: {shown['failureMessage']}")
-        out.print(shown["message"])
-
-
-def _held_elsewhere(services: Services, connector_id: int) -> bool:
+def held_elsewhere(services: Services, connector_id: int) -> bool:
+    """Whether a live engine elsewhere holds the connector's lease (it runs its tasks)."""
     with services.uow_factory(readonly=True) as uow:
         state = uow.session.get(ConnectorState, connector_id)
         return bool(state and state.lease_owner and (state.lease_until_ms or 0) > now_ms())
 
 
-def _follow(services: Services, task_id: str, out: Console) -> dict[str, Any]:
+def follow_task(services: Services, task_id: str, out: Console) -> Task:
+    """Show a task's progress until it finishes (an hour at most); the finished task."""
     with Progress(
         TextColumn("{task.description}"), BarColumn(), TaskProgressColumn(), console=out
     ) as progress:
@@ -249,9 +208,9 @@ def _follow(services: Services, task_id: str, out: Console) -> dict[str, Any]:
         deadline = time.monotonic() + 3600
         while time.monotonic() < deadline:
             with services.uow_factory(readonly=True) as uow:
-                shown = task_json(get_task(uow.session, task_id))
-            progress.update(bar, completed=shown["progress"], description=shown["message"])
-            if shown["finished"]:
+                shown = find_task(uow.session, task_id)
+            progress.update(bar, completed=shown.progress, description=shown.message)
+            if shown.finished:
                 return shown
             time.sleep(0.2)
     raise InvalidInputError(f"The resync task {task_id} did not finish within an hour.")

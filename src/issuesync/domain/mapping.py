@@ -16,13 +16,16 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from functools import cached_property
-from typing import Any
+from typing import cast
 
-from issuesync.domain.integration import (
+from pydantic import JsonValue
+
+from issuesync.domain.configuration import (
     GLOBAL_WORKFLOW,
     Configuration,
     FieldMapping,
     ValueMapping,
+    WorkflowMapping,
 )
 from issuesync.domain.replica import FieldValue
 
@@ -47,8 +50,13 @@ def _map_value(value: FieldValue, pairs: list[ValueMapping], *, outgoing: bool) 
     for pair in pairs:
         source, target = (pair.local, pair.remote) if outgoing else (pair.remote, pair.local)
         if _same(source, value):
-            return target  # type: ignore[no-any-return]
+            return _field_value(target)
     return value
+
+
+def _field_value(value: JsonValue) -> FieldValue:
+    """A configured value (a default, a value mapping's side) as the field value it stands for."""
+    return cast("FieldValue", value)
 
 
 @dataclass(frozen=True)
@@ -110,7 +118,7 @@ class ConnectorMapping:
         for workflow in self._workflows(issue_type):
             for pair in workflow.status_mappings:
                 if _same(pair.remote, status):
-                    return str(pair.local)
+                    return pair.local
         return status
 
     def remote_status(self, status: str | None, issue_type: str | None) -> str | None:
@@ -120,10 +128,10 @@ class ConnectorMapping:
         for workflow in self._workflows(issue_type):
             for pair in workflow.status_mappings:
                 if _same(pair.local, status):
-                    return str(pair.remote)
+                    return pair.remote
         return status
 
-    def _workflows(self, issue_type: str | None) -> list[Any]:
+    def _workflows(self, issue_type: str | None) -> list[WorkflowMapping]:
         chosen = [
             w
             for w in self.configuration.workflow_mappings
@@ -154,17 +162,17 @@ class ConnectorMapping:
                     return pair.local
         return proposed
 
-    def defaults_for(self, issue_type: str | None) -> dict[str, Any]:
-        """``fieldDefaults`` that apply to a new issue of this type."""
-        values: dict[str, Any] = {}
+    def defaults_for(self, issue_type: str | None) -> dict[str, FieldValue]:
+        """Field defaults that apply to a new issue of this type (a default is a field value)."""
+        values: dict[str, FieldValue] = {}
         for default in self.configuration.field_defaults:
             if default.issue_type is None:
-                values.setdefault(default.field, default.value)
+                values.setdefault(default.field, _field_value(default.value))
         for default in self.configuration.field_defaults:
             if (
                 default.issue_type is not None
                 and issue_type
                 and _same(default.issue_type, issue_type)
             ):
-                values[default.field] = default.value
+                values[default.field] = _field_value(default.value)
         return values

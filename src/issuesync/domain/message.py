@@ -22,6 +22,7 @@ from typing import Any
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
 
 from issuesync.domain.replica import FieldValue, Replica, UserRef
+from issuesync.errors import InvalidMessageError
 
 MESSAGE_FORMAT = "issuesync-message/1"
 
@@ -309,7 +310,8 @@ class Message(WireModel):
 
     @classmethod
     def loads(cls, text: str | bytes) -> Message:
-        """Parse the wire form; raises :class:`InvalidMessageError` naming what is wrong."""
+        """Parse the wire form; raises :class:`~issuesync.errors.InvalidMessageError`
+        naming what is wrong."""
         try:
             message = cls.model_validate_json(text)
         except ValidationError as exc:
@@ -322,7 +324,3 @@ class Message(WireModel):
 
 
 _SHARED_PLACES = frozenset({"description", "environment", "customField", "comment"})
-
-
-class InvalidMessageError(ValueError):
-    """Text that is not a message of this format."""

@@ -21,6 +21,8 @@ from typing import Any
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
+from issuesync.errors import InvalidMessageError
+
 HUB_VERSION = {"major": 1, "minor": 4, "patch": 0}
 
 # A canonical field value: what the diff compares and what a message carries.
@@ -193,18 +195,24 @@ class Replica(BaseModel):
 
     @classmethod
     def decode(cls, payload: str) -> Replica:
-        """Read an ``encodedPayload``; raises ``ValueError`` when it is not one."""
+        """Read an ``encodedPayload``.
+
+        Raises:
+            InvalidMessageError: it is not the base64 JSON of a replica (the message
+                that carries it cannot be applied: it parks in ``invalid``).
+        """
         try:
             raw = base64.b64decode(payload, validate=True)
         except ValueError as exc:
-            raise ValueError(f"not a base64 JSON payload: {exc}") from exc
+            raise InvalidMessageError(f"not a base64 JSON payload: {exc}") from exc
         try:
             return cls.model_validate_json(raw)
         except ValidationError as exc:
             first = exc.errors()[0]
             if first["type"] in ("json_invalid", "json_type"):
-                raise ValueError(f"not a base64 JSON payload: {first['msg']}") from exc
-            raise
+                raise InvalidMessageError(f"not a base64 JSON payload: {first['msg']}") from exc
+            where = ".".join(str(part) for part in first["loc"]) or "replica"
+            raise InvalidMessageError(f"encodedPayload: {where}: {first['msg']}") from exc
 
 
 def due_to_ms(day: dt.date | None) -> int | None:

@@ -17,15 +17,15 @@ from pathlib import Path, PurePosixPath
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from issuesync.domain.integration import Configuration, Queue, QueueSettings
+from issuesync.domain.configuration import Configuration
+from issuesync.domain.connection import Queue
 from issuesync.domain.ranges import STORED
-from issuesync.errors import InvalidInputError, NotFoundError
+from issuesync.errors import NotFoundError
 from issuesync.security import SecretBox
 from issuesync.store.sync import ConnectorRow, IntegrationRow
 from issuesync.trackers.access import TrackerAccess
 from issuesync.trackers.credentials import ProxySettings
 
-SIDES = ("firstConnector", "secondConnector")
 PARTNER_SYSTEM = "partner"  # the system of a connector run by the partner node (distributed)
 
 
@@ -109,80 +109,9 @@ def _root(path: Path) -> Path:
         return path.absolute()
 
 
-def resolve_queues(
-    integration_key: str,
-    keys: tuple[str, str],
-    given: tuple[QueueSettings | None, QueueSettings | None],
-    *,
-    places: QueuePlaces,
-    distributed: bool = False,
-) -> tuple[QueuePair, QueuePair]:
-    """Both connectors' (send, receive) queues, defaults filled in.
-
-    A queue left out is the mirror of the partner's (A's send queue is B's
-    receive queue); when neither side names it, it is a ``vm`` queue named
-    ``<from>_<to>``. A ``file`` queue without a path gets
-    ``<INT-n>/<from>_to_<to>``; every file queue's folder must be allowed by
-    ``places``. In a centralized integration both sides must agree: A's send
-    queue is B's receive queue.
-    """
-    explicit = [(s.send_queue if s else None, s.receive_queue if s else None) for s in given]
-    hint = next((q.type for pair in explicit for q in pair if q is not None), "vm")
-    resolved: list[QueuePair] = []
-    for index in (0, 1):
-        me, partner = keys[index], keys[1 - index]
-        send = explicit[index][0] or explicit[1 - index][1]
-        receive = explicit[index][1] or explicit[1 - index][0]
-        resolved.append(
-            (
-                _filled(send, hint, integration_key, me, partner),
-                _filled(receive, hint, integration_key, partner, me),
-            )
-        )
-    errors: dict[str, str] = {}
-    for index, side in enumerate(SIDES):
-        for label, queue in zip(QUEUE_FIELDS, resolved[index], strict=True):
-            problem = _queue_problem(queue, places)
-            if problem:
-                errors[f"{side}.connection.connector.{label}"] = problem
-    if not distributed and not errors:
-        if resolved[0][0] != resolved[1][1]:
-            errors["secondConnector.connection.connector.receiveQueue"] = (
-                "must be the same queue as firstConnector's sendQueue"
-            )
-        if resolved[0][1] != resolved[1][0]:
-            errors["secondConnector.connection.connector.sendQueue"] = (
-                "must be the same queue as firstConnector's receiveQueue"
-            )
-    if errors:
-        raise InvalidInputError("The integration's queues are not valid.", field_errors=errors)
-    return resolved[0], resolved[1]
-
-
-QUEUE_FIELDS = ("sendQueue", "receiveQueue")
-
-
-def _filled(
-    queue: Queue | None, hint: str, integration_key: str, source: str, target: str
-) -> Queue:
-    kind = queue.type if queue is not None else hint
-    if kind == "file":
-        path = (queue.path if queue else None) or f"{integration_key}/{source}_to_{target}"
-        return Queue.model_validate({"@type": "file", "path": path})
-    name = (queue.name if queue else None) or f"{source}_{target}"
-    return Queue.model_validate({"@type": "vm", "name": name})
-
-
-def _queue_problem(queue: Queue, places: QueuePlaces) -> str | None:
-    if queue.type == "file":
-        assert queue.path is not None
-        return places.refusal(queue.path)
-    return None
-
-
 def queue_text(queue: Queue) -> str:
-    """A queue as its column stores it."""
-    return queue.model_dump_json(by_alias=True, exclude_none=True)
+    """A queue as its column stores it (``{"type": "vm", "name": "PA-1_PB-2"}``)."""
+    return queue.model_dump_json(exclude_none=True)
 
 
 def load_queue(text: str) -> Queue:
@@ -211,6 +140,11 @@ def load_configuration(text: str) -> Configuration:
     """A stored configuration column as a :class:`Configuration`; numbers stored before
     their ranges were checked are brought into them (``STORED``)."""
     return Configuration.model_validate_json(text, context=STORED)
+
+
+def configuration_text(configuration: Configuration) -> str:
+    """A configuration as its column stores it: the neutral model's own JSON."""
+    return configuration.model_dump_json()
 
 
 # --- the engine's view -----------------------------------------------------------------------

@@ -1,4 +1,4 @@
-"""Asynchronous tasks in the seeds' shape: an id of 32 hex digits, progress, finished, failed.
+"""Asynchronous tasks: an id of 32 hex digits, progress, finished, failed (``domain/task.py``).
 
 A task is a row: whoever runs the work updates it, and anyone (the CLI, the
 API, another process) reads it. The engine that holds a connector's lease runs
@@ -7,7 +7,6 @@ that connector's tasks between its routes, so a task never races a route.
 
 from __future__ import annotations
 
-import datetime as dt
 import json
 import uuid
 from typing import Any
@@ -15,6 +14,7 @@ from typing import Any
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
+from issuesync.domain.task import Task
 from issuesync.errors import NotFoundError
 from issuesync.store.base import now_ms
 from issuesync.store.sync import TaskRow
@@ -74,21 +74,19 @@ def pending_tasks(session: Session, connector_id: int, kind: str) -> list[TaskRo
     )
 
 
-def task_timestamp(ms: int) -> str:
-    """The seeds' ``startTimestamp``: ``Apr 25, 2019 -- 07:17 AM`` (server's local time)."""
-    return dt.datetime.fromtimestamp(ms / 1000).astimezone().strftime("%b %d, %Y -- %I:%M %p")
-
-
-def task_json(row: TaskRow) -> dict[str, Any]:
-    """A task as the seeds show it."""
-    return {
-        "id": row.id,
-        "startTimestamp": task_timestamp(row.start_ms),
-        "finished": row.finished,
-        "cancelled": row.cancelled,
-        "hasFailed": row.failed,
-        "failureMessage": row.failure_message,
-        "progress": row.progress,
-        "message": row.message,
-        "resourceLocation": row.resource_location,
-    }
+def task_view(row: TaskRow) -> Task:
+    """A stored task as the neutral :class:`~issuesync.domain.task.Task`."""
+    return Task(
+        id=row.id,
+        kind=row.kind,
+        start_ms=row.start_ms,
+        finished=row.finished,
+        cancelled=row.cancelled,
+        failed=row.failed,
+        failure_message=row.failure_message,
+        progress=row.progress,
+        message=row.message,
+        resource_location=row.resource_location,
+        integration_id=row.integration_id,
+        connector_id=row.connector_id,
+    )

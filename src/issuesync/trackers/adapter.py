@@ -7,10 +7,12 @@ those are translated at the adapter's edge into ``issuesync.errors``:
 
 - :class:`~issuesync.errors.TrackerOfflineError`: the tracker cannot be reached
   (messages wait in ``offline``; the route retries);
-- :class:`~issuesync.errors.AuthenticationError` /
-  :class:`~issuesync.errors.PermissionDeniedError`: the sync user is wrong or
-  not allowed (the route stops, visible in the status);
-- :class:`~issuesync.errors.NotFoundError`: the issue is missing;
+- :class:`~issuesync.errors.AuthenticationError`: the sync user's credentials
+  are wrong (the route's run ends, visible in the status);
+- :class:`~issuesync.errors.PermissionDeniedError`: the sync user may not do
+  this; :class:`~issuesync.errors.NotFoundError`: the issue is missing (for the
+  write of one issue, the engine takes either as the tracker's refusal of that
+  issue's change: the message goes to ``error``; elsewhere the route's run ends);
 - :class:`~issuesync.errors.TrackerRejectedError`: the tracker refused a write,
   with its reason (the message goes to ``error``).
 

@@ -20,6 +20,12 @@ from collections.abc import Iterable
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
+from issuesync.api.backbone.documents.bodies import (
+    Application,
+    ConnectorSpec,
+    IntegrationSpec,
+    Queue,
+)
 from issuesync.application.integrations import (
     Editor,
     connector_row_by_key,
@@ -28,13 +34,14 @@ from issuesync.application.integrations import (
     load_queue,
 )
 from issuesync.auth import Authenticator
-from issuesync.domain.integration import Application, ConnectorSpec, IntegrationSpec, Queue
-from issuesync.engine.connectors import QUEUE_FIELDS, SIDES
+from issuesync.domain import connection
 from issuesync.errors import AuthenticationError, NotFoundError, PermissionDeniedError
 from issuesync.store.principals import Principal
 from issuesync.store.sync import ConnectorRow, IntegrationRow
 
 LOCAL = "local"
+SIDES = ("firstConnector", "secondConnector")
+QUEUE_FIELDS = ("sendQueue", "receiveQueue")
 
 
 def require_some_project(principal: Principal) -> None:
@@ -145,7 +152,7 @@ def _connectors(spec: IntegrationSpec) -> tuple[ConnectorSpec, ConnectorSpec]:
     return spec.first_connector, spec.second_connector
 
 
-def _stored_queues(row: ConnectorRow) -> tuple[Queue, Queue]:
+def _stored_queues(row: ConnectorRow) -> tuple[connection.Queue, connection.Queue]:
     return load_queue(row.send_queue), load_queue(row.receive_queue)
 
 
@@ -153,7 +160,7 @@ def _names_a_folder(queue: Queue | None) -> bool:
     return queue is not None and queue.type == "file" and queue.path is not None
 
 
-def _same_folder(queue: Queue | None, stored: Queue | None) -> bool:
+def _same_folder(queue: Queue | None, stored: connection.Queue | None) -> bool:
     if queue is None or stored is None:
         return False
     return (queue.type, queue.path) == (stored.type, stored.path)

@@ -4,7 +4,7 @@ Monitoring (Zabbix, Nagios, scripts) polls ``GET /integrations`` and
 ``GET /integrations/{key}/status`` for every integration every few seconds,
 often from many checks at once. Answering each from the database would cost a
 few queries and a rendering per request; instead one snapshot of all
-integrations, rendered as JSON text (``application/integration_json.py``), answers
+integrations, rendered as JSON text (``documents/listing.py``), answers
 both routes for :data:`TTL_S`; for as long again it is still shown while a
 background thread reads the next, so no request waits for that read. A status
 is therefore at most twice the TTL (a second) old: the engines, possibly in
@@ -16,7 +16,7 @@ ago elsewhere is found.
 
 What fails in issuesync's processes (:mod:`issuesync.health`: this process's
 problems, and those the live engines of the same home publish) is shown in
-every route's details (``engine/integration_json.trouble_text``): a change of
+every route's details (``documents/status.trouble_text``): a change of
 this process's health takes a new snapshot at once, one of another engine's is
 seen with the next snapshot.
 """
@@ -29,7 +29,8 @@ import time
 from dataclasses import dataclass
 from pathlib import Path
 
-from issuesync.application.integration_json import IntegrationText, integration_texts, trouble_text
+from issuesync.api.backbone.documents.listing import IntegrationText, integration_texts
+from issuesync.api.backbone.documents.status import trouble_text
 from issuesync.application.integrations import list_integrations
 from issuesync.engine.runtime.presence import problems_seen
 from issuesync.health import Health

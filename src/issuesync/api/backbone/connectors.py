@@ -11,6 +11,14 @@ from sqlalchemy.orm import Session
 
 from issuesync.api.backbone import access
 from issuesync.api.backbone.common import MessageIdPath, WritesDep
+from issuesync.api.backbone.documents.resync import ResyncRequest, request_resync
+from issuesync.api.backbone.documents.syncinfo import (
+    SyncInfoEntry,
+    delete_sync_info,
+    import_sync_info,
+    list_sync_info,
+)
+from issuesync.api.backbone.documents.tasks import task_json
 from issuesync.api.backbone.schemas import (
     CountOut,
     MessageDetailOut,
@@ -19,16 +27,7 @@ from issuesync.api.backbone.schemas import (
     TaskOut,
 )
 from issuesync.api.deps import PrincipalDep, ServicesDep
-from issuesync.application.integrations import connector_by_key
-from issuesync.application.syncinfo import (
-    SyncInfoEntry,
-    delete_sync_info,
-    import_sync_info,
-    list_sync_info,
-)
 from issuesync.domain.message import ReceiveState, SendState
-from issuesync.engine.pipeline.resync import ResyncRequest, request_resync
-from issuesync.engine.tasks import task_json
 from issuesync.engine.transports import queues
 from issuesync.errors import InvalidInputError
 from issuesync.store.base import now_ms
@@ -68,8 +67,7 @@ def build_connectors_router() -> APIRouter:
     ) -> JSONResponse:
         with writes() as uow:
             row = access.visible_connector(uow.session, principal, connectorKey)
-            config = connector_by_key(uow.session, row.key)
-            body = task_json(request_resync(uow.session, config, request))
+            body = task_json(request_resync(uow.session, row.key, request))
             uow.commit()
         return JSONResponse(body)
 

@@ -22,6 +22,15 @@ from issuesync.api.backbone.common import (
     WritesDep,
     snapshot_of,
 )
+from issuesync.api.backbone.documents.bodies import ConnectionUpdate, IntegrationSpec
+from issuesync.api.backbone.documents.conflicts import conflicts_json
+from issuesync.api.backbone.documents.integrations import (
+    create_from_spec,
+    integration_body,
+    update_connection_from,
+    update_from_spec,
+)
+from issuesync.api.backbone.documents.tasks import task_json
 from issuesync.api.backbone.schemas import (
     ConflictOut,
     CountOut,
@@ -31,24 +40,20 @@ from issuesync.api.backbone.schemas import (
 )
 from issuesync.api.deps import PrincipalDep, ServicesDep
 from issuesync.application import lifecycle
-from issuesync.application.conflicts import conflicts_json, data_conflicts, validation_conflicts
-from issuesync.application.integration_json import integration_json
+from issuesync.application.conflicts import data_conflicts, validation_conflicts
 from issuesync.application.integrations import (
     connector_rows,
-    create_integration,
     delete_integration,
+    integration_view,
     project_checker,
-    update_connection,
-    update_integration,
 )
 from issuesync.domain.diff import Winner
-from issuesync.domain.integration import ConnectionUpdate, IntegrationSpec
+from issuesync.domain.task import Task
 from issuesync.engine.pipeline import incoming
-from issuesync.engine.tasks import task_json
 from issuesync.errors import InvalidInputError, NotFoundError
 from issuesync.services import Services
 from issuesync.store.base import now_ms
-from issuesync.store.sync import ConnectorRow, ConnectorState, IntegrationRow, MessageRow, TaskRow
+from issuesync.store.sync import ConnectorRow, ConnectorState, IntegrationRow, MessageRow
 
 
 class ConflictDecision(BaseModel):
@@ -112,7 +117,7 @@ def build_integrations_router() -> APIRouter:  # noqa: C901, PLR0915 - one route
         access.require_create(principal, spec)
         editor = access.sync_user_editor(services.authenticator, principal, spec)
         with writes() as uow:
-            row = create_integration(
+            view = create_from_spec(
                 uow.session,
                 spec,
                 actor=editor,
@@ -120,7 +125,7 @@ def build_integrations_router() -> APIRouter:  # noqa: C901, PLR0915 - one route
                 project_exists=project_checker(services),
                 places=services.queue_places,
             )
-            body = integration_json(uow.session, row)
+            body = integration_body(view)
             uow.commit()
         return JSONResponse(body)
 
@@ -137,7 +142,7 @@ def build_integrations_router() -> APIRouter:  # noqa: C901, PLR0915 - one route
     ) -> JSONResponse:
         with services.uow_factory(readonly=True) as uow:
             row = access.visible_integration(uow.session, principal, integrationKey)
-            return JSONResponse(integration_json(uow.session, row))
+            return JSONResponse(integration_body(integration_view(uow.session, row)))
 
     @router.put(
         "/integrations/{integrationKey}",
@@ -166,7 +171,7 @@ def build_integrations_router() -> APIRouter:  # noqa: C901, PLR0915 - one route
                     "The body's integrationKey is not the one in the URL.",
                     field_errors={"integrationKey": f"must be {integration.key} or left out"},
                 )
-            update_integration(
+            update_from_spec(
                 uow.session,
                 integration.key,
                 spec,
@@ -174,7 +179,7 @@ def build_integrations_router() -> APIRouter:  # noqa: C901, PLR0915 - one route
                 services.secrets,
                 places=services.queue_places,
             )
-            task = lifecycle.request_restart(uow.session, integration, "The change")
+            task = lifecycle.request_restart(uow.session, integration.key, "The change")
             body = task_json(task)
             uow.commit()
         return JSONResponse(body)
@@ -229,7 +234,7 @@ def build_integrations_router() -> APIRouter:  # noqa: C901, PLR0915 - one route
 
     # -- lifecycle tasks ------------------------------------------------------------------
 
-    def switch(action: str, request: Callable[[Session, str, str], TaskRow]) -> None:
+    def switch(action: str, request: Callable[[Session, str, str], Task]) -> None:
         """``PUT …/start`` and ``…/stop``: one route each, the same steps."""
 
         @router.put(
@@ -268,11 +273,10 @@ def build_integrations_router() -> APIRouter:  # noqa: C901, PLR0915 - one route
     ) -> JSONResponse:
         with writes() as uow:
             row = access.visible_integration(uow.session, principal, integrationKey)
-            integration, notes = update_connection(
+            notes = update_connection_from(
                 uow.session, row.key, change, principal.name, services.secrets
             )
-            task = lifecycle.request_restart(uow.session, integration, "The connection")
-            task.message = " ".join([task.message, *notes])
+            task = lifecycle.request_restart(uow.session, row.key, "The connection", notes)
             body = task_json(task)
             uow.commit()
         return JSONResponse(body)

@@ -1,7 +1,7 @@
 """The Backbone dialect's response shapes, for the OpenAPI document (seeds 000-002).
 
-The routes build their answers as plain JSON (``application/integration_json.py``,
-``engine/tasks.py``, ...), which is faster than validating a model per
+The routes build their answers as plain JSON (``documents/integrations.py``,
+``documents/tasks.py``, ...), which is faster than validating a model per
 response; these models describe exactly that JSON so that ``/openapi.json``
 tells clients, and schemathesis, the truth. Names are the seeds' camelCase.
 """
@@ -12,7 +12,7 @@ from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field
 
-from issuesync.domain.integration import Configuration
+from issuesync.api.backbone.documents.configuration import Configuration
 
 
 class Shape(BaseModel):

@@ -8,14 +8,14 @@ from sqlalchemy.orm import Session
 
 from issuesync.api.backbone import access
 from issuesync.api.backbone.common import TASK_ID, WritesDep
+from issuesync.api.backbone.documents.tasks import task_json
 from issuesync.api.backbone.schemas import TaskOut
 from issuesync.api.deps import PrincipalDep
-from issuesync.application import lifecycle
-from issuesync.engine.tasks import get_task, task_json
-from issuesync.errors import ConflictError, NotFoundError
-from issuesync.store.base import now_ms
+from issuesync.application import tasks
+from issuesync.domain.task import Task
+from issuesync.errors import NotFoundError
 from issuesync.store.principals import Principal
-from issuesync.store.sync import IntegrationRow, TaskRow
+from issuesync.store.sync import IntegrationRow
 
 
 def build_tasks_router() -> APIRouter:
@@ -36,10 +36,8 @@ def build_tasks_router() -> APIRouter:
         taskId: str,  # noqa: N803
     ) -> JSONResponse:
         with writes() as uow:
-            task = _visible_task(uow.session, principal, taskId)
-            if task.kind in lifecycle.KINDS and not task.finished:
-                lifecycle.advance(uow.session, task)
-            body = task_json(task)
+            found = _visible_task(uow.session, principal, taskId)
+            body = task_json(tasks.refresh_task(uow.session, found.id))
             uow.commit()
         return JSONResponse(body)
 
@@ -55,24 +53,15 @@ def build_tasks_router() -> APIRouter:
         taskId: str,  # noqa: N803
     ) -> JSONResponse:
         with writes() as uow:
-            task = _visible_task(uow.session, principal, taskId)
-            if task.finished:
-                raise ConflictError(f"Task {task.id} has finished; there is nothing to cancel.")
-            task.cancelled = task.finished = True
-            task.updated_ms = now_ms()
-            task.message = f"Cancelled by {principal.name}." + (
-                " The integration keeps the state that was asked for."
-                if task.kind in lifecycle.KINDS
-                else ""
-            )
-            body = task_json(task)
+            found = _visible_task(uow.session, principal, taskId)
+            body = task_json(tasks.cancel_task(uow.session, found.id, principal.name))
             uow.commit()
         return JSONResponse(body)
 
     return router
 
 
-def _visible_task(session: Session, principal: Principal, task_id: str) -> TaskRow:
+def _visible_task(session: Session, principal: Principal, task_id: str) -> Task:
     """A task of an integration the caller may see; 404 for any other id, as for a missing one.
 
     Tasks of no integration, or of a deleted one, are for administrators only.
@@ -80,7 +69,7 @@ def _visible_task(session: Session, principal: Principal, task_id: str) -> TaskR
     access.require_some_project(principal)
     if not TASK_ID.fullmatch(task_id):
         raise NotFoundError(f"No task with id {task_id}: a task id is 32 hexadecimal digits.")
-    task = get_task(session, task_id)  # "No task with id ..."
+    task = tasks.find_task(session, task_id)  # "No task with id ..."
     if principal.is_admin:
         return task
     integration = (

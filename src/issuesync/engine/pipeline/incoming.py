@@ -22,19 +22,15 @@ from __future__ import annotations
 import json
 import logging
 from collections import defaultdict
-from collections.abc import Callable, Collection, Iterable
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 
 from sqlalchemy.orm import Session
 
 from issuesync.domain.diff import FieldConflict, IncomingPlan, Winner, incoming_plan
 from issuesync.domain.mapping import STATUS
-from issuesync.domain.message import (
-    InvalidMessageError,
-    Message,
-    MessageKind,
-    ReceiveState,
-)
+from issuesync.domain.message import Message, MessageKind, ReceiveState
 from issuesync.domain.replica import (
     FieldValue,
     Replica,
@@ -57,12 +53,15 @@ from issuesync.engine.pipeline.subobjects import (
     adopt_twins,
     change_existing,
     record_traces,
-    sub_object_ids,
 )
+from issuesync.engine.pipeline.tracebook import partner_ids_of
 from issuesync.engine.transports import queues
 from issuesync.errors import (
     InvalidInputError,
+    InvalidMessageError,
+    IssueMissingError,
     NotFoundError,
+    PerIssueError,
     PermissionDeniedError,
     TrackerOfflineError,
     TrackerRejectedError,
@@ -73,12 +72,11 @@ from issuesync.store.sync import MessageRow, SyncInfo
 log = logging.getLogger(__name__)
 
 
-class IssueMissingError(Exception):
-    """The message needs an issue that is not linked yet (a sub-task's parent)."""
+class ConflictPendingError(PerIssueError):
+    """Both sides changed a field and nobody has picked a side: the message waits in
+    ``error`` with its conflicts recorded, until a person decides them."""
 
-
-class ConflictPendingError(Exception):
-    """Both sides changed a field and nobody has picked a side."""
+    state = ReceiveState.ERROR
 
     def __init__(self, conflicts: list[FieldConflict]) -> None:
         names = ", ".join(
@@ -137,12 +135,12 @@ def process(route: Route, *, on_work: Callable[[], None] | None = None) -> Incom
         on_work()
     messages = {item.row_id: _read(item) for items in by_issue.values() for item in items}
     ledger = SyncLedger(route.id, route.uow_factory)
-    _load(ledger, messages.values())  # their links: what the batch path needs
+    ledger.load_messages(messages.values())  # their links: what the batch path needs
     leading = [(items[0], messages[items[0].row_id]) for items in by_issue.values()]
     done = batch.apply(route, ledger, [(i, m) for i, m in leading if isinstance(m, Message)])
     rest = {row_id: m for row_id, m in messages.items() if row_id not in done}
     if rest:
-        _load(ledger, rest.values(), message_ids=rest)  # with traces and conflicts
+        ledger.load_messages(rest.values(), message_ids=rest)  # with traces and conflicts
     for items in by_issue.values():
         for item in items:
             if item.row_id in done:
@@ -158,36 +156,22 @@ def process(route: Route, *, on_work: Callable[[], None] | None = None) -> Incom
     return result
 
 
-def _read(item: queues.Pending) -> Message | str:
+def _read(item: queues.Pending) -> Message | InvalidMessageError:
     """The message of a queue row, or why it is not one."""
     try:
         return Message.loads(item.body)
     except InvalidMessageError as exc:
-        return str(exc)
-
-
-def _load(
-    ledger: SyncLedger, messages: Iterable[Message | str], *, message_ids: Collection[int] = ()
-) -> None:
-    """Read what the ledger lacks of these messages' issues, in one go: their twins' and
-    parents' links, and with ``message_ids``, the twins' traces, those of the messages'
-    comments and attachments, and the conflicts of these messages."""
-    read = [m for m in messages if isinstance(m, Message) and m.kind is not MessageKind.RESPONSE]
-    parents = [m.parent_key for m in read if m.parent_key is not None]
-    traces = bool(message_ids)
-    ledger.load(
-        remote_keys=[m.source_issue_key for m in read] + parents,
-        partner_ids=[i for m in read for i in sub_object_ids(m)] if traces else (),
-        message_ids=message_ids,
-        traces=traces,
-    )
+        return exc
 
 
 def _handle(  # noqa: PLR0911 - one return per outcome
-    route: Route, ledger: SyncLedger, item: queues.Pending, message: Message | str
+    route: Route,
+    ledger: SyncLedger,
+    item: queues.Pending,
+    message: Message | InvalidMessageError,
 ) -> str:
-    if isinstance(message, str):
-        return _finish(route, item, ReceiveState.INVALID, message)
+    if isinstance(message, InvalidMessageError):
+        return _finish(route, item, message.state, message.describe())
     if message.kind is MessageKind.RESPONSE:
         _link_response(route, ledger, item, message)
         return ReceiveState.ARCHIVE
@@ -214,19 +198,25 @@ def _handle(  # noqa: PLR0911 - one return per outcome
     if message.sequence_id > expected and message.kind is not MessageKind.RESYNC:
         return _gap(route, item, expected)
     try:
-        _apply(route, ledger, item, message)
-    except TrackerOfflineError as exc:
+        with _refusals_of_this_issue():
+            _apply(route, ledger, item, message)
+    except TrackerOfflineError as exc:  # the run stops: the tracker is down for every issue
         return _finish(route, item, ReceiveState.OFFLINE, exc.message)
-    except IssueMissingError as exc:
-        return _finish(route, item, ReceiveState.ISSUE_MISSING, str(exc))
-    except ConflictPendingError as exc:
-        _record_conflicts(route, ledger, item, message, exc.conflicts)
-        return _finish(route, item, ReceiveState.ERROR, str(exc))
-    # A permission the sync user lacks concerns this issue's change, not the route: the
-    # others go on, and this one is retried once the right is granted (``messages retry``).
-    except (TrackerRejectedError, NotFoundError, InvalidInputError, PermissionDeniedError) as exc:
-        return _finish(route, item, ReceiveState.ERROR, exc.describe())
+    except PerIssueError as exc:
+        if isinstance(exc, ConflictPendingError):
+            _record_conflicts(route, ledger, item, message, exc.conflicts)
+        return _finish(route, item, exc.state, exc.describe())
     return ReceiveState.ARCHIVE
+
+
+@contextmanager
+def _refusals_of_this_issue() -> Iterator[None]:
+    """The tracker's "not found", "not allowed", "not valid" for this issue's write: its
+    refusal of this issue's change, not the route's (an ``AuthenticationError`` is)."""
+    try:
+        yield
+    except (NotFoundError, PermissionDeniedError, InvalidInputError) as exc:
+        raise TrackerRejectedError(exc.describe(), field_errors=exc.field_errors) from exc
 
 
 def _gap(route: Route, item: queues.Pending, expected: int) -> str:
@@ -258,12 +248,10 @@ def _link_response(
     route: Route, ledger: SyncLedger, item: queues.Pending, message: Message
 ) -> None:
     """The partner created or linked our issue's twin: remember its key and trace ids."""
-    local_key = message.remote_issue_key
-    if local_key is not None:
+    if (local_key := message.remote_issue_key) is not None:
         ledger.load(local_keys=[local_key], traces=bool(message.traces))
+        ledger.take_answer(local_key, message.source_issue_key, message.traces)
     with route.uow_factory() as uow:
-        if local_key is not None:
-            ledger.take_answer(local_key, message.source_issue_key, message.traces)
         ledger.save(uow.session)
         row = uow.session.get(MessageRow, item.row_id)
         if row is not None:
@@ -285,7 +273,7 @@ def _apply(route: Route, ledger: SyncLedger, item: queues.Pending, message: Mess
             if parent is None and local_key is None:
                 raise IssueMissingError(f"waiting for the parent {message.parent_key} to be linked")
             parent_key = parent.local_issue_key if parent else None
-        traces = ledger.traces.local_ids(sub_object_ids(message))
+        traces = ledger.traces.local_ids(partner_ids_of(message))
         known_traces = ledger.traces.partner_ids(local_key)
         outcome: Outcome | None = None
         if message.kind is MessageKind.DELETE:
@@ -466,11 +454,7 @@ def _record_conflicts(
 ) -> None:
     info = ledger.link_by_remote(message.source_issue_key)
     issue_key = info.local_issue_key if info else message.source_issue_key
-    existing = ledger.conflicts(item.row_id)
-    now = now_ms()
-    for conflict in conflicts:
-        if conflict.field not in existing:
-            ledger.add_conflict(item.row_id, issue_key, conflict, now)
+    ledger.add_conflicts(item.row_id, issue_key, conflicts, now_ms())
     with route.uow_factory() as uow:
         ledger.save(uow.session)
         uow.commit()

@@ -30,9 +30,10 @@ from sqlalchemy.orm import Session
 from sqlalchemy.orm.attributes import instance_state
 
 from issuesync.domain.diff import FieldConflict
-from issuesync.domain.message import Trace
+from issuesync.domain.message import Message, MessageKind, Trace
 from issuesync.domain.shadow import Shadow
-from issuesync.engine.pipeline.tracebook import KEYS_PER_QUERY, TraceBook, union
+from issuesync.engine.pipeline.tracebook import KEYS_PER_QUERY, TraceBook, partner_ids_of, union
+from issuesync.errors import InvalidMessageError
 from issuesync.store.base import insert_many, table_of, update_rows
 from issuesync.store.sync import ConflictRow, SyncInfo, TraceRow
 from issuesync.store.uow import UnitOfWorkFactory
@@ -99,6 +100,28 @@ class SyncLedger:
         messages = _new(message_ids, self._conflicts)
         if messages:
             self._load_conflicts(session, messages)
+
+    def load_messages(
+        self,
+        messages: Iterable[Message | InvalidMessageError],
+        *,
+        message_ids: Collection[int] = (),
+    ) -> None:
+        """:meth:`load` for a batch of received messages (those that did not parse are
+        skipped, and answers: the batch path writes them without reading): the links of
+        their issues and parents, and with ``message_ids``, the twins' traces, those of
+        the messages' comments and attachments, and these messages' conflicts."""
+        read = [
+            m for m in messages if isinstance(m, Message) and m.kind is not MessageKind.RESPONSE
+        ]
+        parents = [m.parent_key for m in read if m.parent_key is not None]
+        traces = bool(message_ids)
+        self.load(
+            remote_keys=[m.source_issue_key for m in read] + parents,
+            partner_ids=[i for m in read for i in partner_ids_of(m)] if traces else (),
+            message_ids=message_ids,
+            traces=traces,
+        )
 
     def _load_links(self, session: Session, locals_: list[str], remotes: list[str]) -> None:
         self._by_local.update(dict.fromkeys(locals_))
@@ -223,6 +246,15 @@ class SyncLedger:
         if message_id not in self._conflicts:
             self.load(message_ids=[message_id], traces=False)
         return dict(self._conflicts[message_id])
+
+    def add_conflicts(
+        self, message_id: int, issue_key: str, conflicts: Sequence[FieldConflict], now: int
+    ) -> None:
+        """Record the conflicts a received message waits on, those not recorded yet."""
+        known = self.conflicts(message_id)
+        for conflict in conflicts:
+            if conflict.field not in known:
+                self.add_conflict(message_id, issue_key, conflict, now)
 
     def add_conflict(
         self, message_id: int | None, issue_key: str, conflict: FieldConflict, now: int

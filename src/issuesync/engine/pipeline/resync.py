@@ -1,4 +1,4 @@
-"""Resync (seed 000): send the current values of chosen field mappings for matching issues.
+"""Resync: send the current values of chosen field mappings for matching issues again.
 
 A resync is a task. It is asked for in the store (:func:`request_resync`) and
 run by the engine that holds the connector (:func:`run_resync`), between the
@@ -9,9 +9,11 @@ sequence ids.
 from __future__ import annotations
 
 import json
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+from typing import Any
 
-from pydantic import BaseModel, ConfigDict, Field, ValidationError
+from pydantic import JsonValue
 from sqlalchemy.orm import Session
 
 from issuesync.domain.jql import parse_jql
@@ -24,28 +26,39 @@ from issuesync.store.base import now_ms
 from issuesync.store.sync import IntegrationRow, TaskRow
 
 
-class ResyncRequest(BaseModel):
-    """The body of ``POST /connectors/{key}/resync`` (seed 000)."""
+@dataclass(frozen=True)
+class ResyncRequest:
+    """What to send again: issues matching ``query`` (with the connector's own queries),
+    the field mappings ``field_mapping_ids`` (None: all), and the status if ``send_status``.
+    ``responsibility`` is accepted and kept with the task, as asked."""
 
-    model_config = ConfigDict(extra="forbid", populate_by_name=True)
-
-    jql: str | None = None
-    field_mappings: list[str] | None = Field(default=None, alias="fieldMappings")
+    query: str | None = None
+    field_mapping_ids: tuple[str, ...] | None = None
     responsibility: bool = False
-    send_status_field: bool = Field(default=False, alias="sendStatusField")
+    send_status: bool = False
+
+    def parameters(self) -> dict[str, JsonValue]:
+        """The request as the task stores it."""
+        ids: JsonValue = (
+            list(self.field_mapping_ids) if self.field_mapping_ids is not None else None
+        )
+        return {
+            "query": self.query,
+            "field_mapping_ids": ids,
+            "responsibility": self.responsibility,
+            "send_status": self.send_status,
+        }
 
     @classmethod
-    def parse(cls, body: object) -> ResyncRequest:
-        """Validate a body; errors name the field."""
-        try:
-            return cls.model_validate(body)
-        except ValidationError as exc:
-            first = exc.errors()[0]
-            where = ".".join(str(p) for p in first["loc"]) or "body"
-            raise InvalidInputError(
-                f"The resync request is not valid: {where}: {first['msg']}",
-                field_errors={where: first["msg"]},
-            ) from exc
+    def from_parameters(cls, data: Mapping[str, Any]) -> ResyncRequest:
+        """The request a task stored."""
+        ids = data.get("field_mapping_ids")
+        return cls(
+            query=data.get("query"),
+            field_mapping_ids=tuple(ids) if ids is not None else None,
+            responsibility=bool(data.get("responsibility", False)),
+            send_status=bool(data.get("send_status", False)),
+        )
 
 
 def request_resync(session: Session, connector: ConnectorConfig, request: ResyncRequest) -> TaskRow:
@@ -57,24 +70,24 @@ def request_resync(session: Session, connector: ConnectorConfig, request: Resync
             f"(`issuesync integration start {connector.integration_key}`) before a resync."
         )
     known = {m.id for m in connector.configuration.field_mappings}
-    for index, mapping_id in enumerate(request.field_mappings or ()):
+    for index, mapping_id in enumerate(request.field_mapping_ids or ()):
         if mapping_id not in known:
             raise InvalidInputError(
                 f"The connector {connector.key} has no field mapping with id '{mapping_id}'.",
-                field_errors={f"fieldMappings[{index}]": "unknown field mapping id"},
+                field_errors={f"field_mapping_ids[{index}]": "unknown field mapping id"},
             )
-    if request.jql:
+    if request.query:
         try:
-            parse_jql(request.jql)
+            parse_jql(request.query)
         except QueryError as exc:
-            raise InvalidInputError(exc.message, field_errors={"jql": exc.message}) from exc
+            raise InvalidInputError(exc.message, field_errors={"query": exc.message}) from exc
     return create_task(
         session,
         RESYNC,
         f"Starting resync for connector {connector.key}",
         connector_id=connector.id,
         integration_id=connector.integration_id,
-        parameters=request.model_dump(mode="json", by_alias=True),
+        parameters=request.parameters(),
     )
 
 
@@ -91,12 +104,12 @@ def run_resync(route: Route, task_id: str) -> None:
     """Run a queued resync task to its end, updating its progress; failures end up in the task."""
     with route.uow_factory(readonly=True) as uow:
         task = get_task(uow.session, task_id)
-        request = ResyncRequest.model_validate(json.loads(task.parameters))
+        request = ResyncRequest.from_parameters(json.loads(task.parameters))
     options = ResyncOptions(
-        mapping_ids=frozenset(request.field_mappings) if request.field_mappings else None,
-        send_status=request.send_status_field,
+        mapping_ids=frozenset(request.field_mapping_ids) if request.field_mapping_ids else None,
+        send_status=request.send_status,
     )
-    queries = combined_queries(route.connector.configuration.sync.outgoing_jqls, request.jql)
+    queries = combined_queries(route.connector.configuration.sync.outgoing_jqls, request.query)
     try:
         replicas = [
             replica

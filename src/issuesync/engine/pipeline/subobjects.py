@@ -43,11 +43,6 @@ class Outcome:
     notes: list[str] = field(default_factory=list)
 
 
-def sub_object_ids(message: Message) -> list[str]:
-    """The partner's ids of the comments and attachments a message carries."""
-    return [c.source_id for c in message.comments] + [a.source_id for a in message.attachments]
-
-
 def adopt_twins(
     message: Message,
     outcome: Outcome,

@@ -19,7 +19,7 @@ from sqlalchemy.orm import Session
 from sqlalchemy.orm.attributes import instance_state
 
 from issuesync.domain.diff import TraceState
-from issuesync.domain.message import TraceType
+from issuesync.domain.message import Message, TraceType
 from issuesync.store.base import insert_many, table_of
 from issuesync.store.sync import TraceRow
 from issuesync.store.uow import UnitOfWorkFactory
@@ -199,6 +199,11 @@ class TraceBook:
                     self._ids.pop(row.id, None)
                 self._handed.pop(id(row), None)
         self._partners.difference_update(partner_ids)
+
+
+def partner_ids_of(message: Message) -> list[str]:
+    """The partner's ids of the comments and attachments a message carries."""
+    return [c.source_id for c in message.comments] + [a.source_id for a in message.attachments]
 
 
 def trace_states(rows: Mapping[TraceKey, TraceRow]) -> dict[TraceKey, TraceState]:

@@ -21,7 +21,7 @@ from issuesync.engine.runtime.leases import IDLE, PROCESSING, Leases
 from issuesync.engine.runtime.ports import Clock
 from issuesync.engine.tasks import RESYNC, pending_tasks
 from issuesync.engine.transports import queues
-from issuesync.errors import IssueSyncError, TrackerOfflineError
+from issuesync.errors import IssueSyncError, RetryableError, TrackerOfflineError
 
 log = logging.getLogger(__name__)
 
@@ -169,10 +169,14 @@ class SlotRuns:
             slot.failing.add(failure)
             report(slot.route.id, online=False, **{details: exc.message})
             return -1
-        except IssueSyncError as exc:
+        except RetryableError as exc:  # a busy or full store, say: try again, when it says
             slot.failing.add(failure)
-            if exc.retry_after_s is not None:  # a busy or full store: try again after this
+            if exc.retry_after_s is not None:
                 slot.retry_after_ms = exc.retry_after_s * 1000
+            report(slot.route.id, **{details: exc.message})
+            return -1
+        except IssueSyncError as exc:  # fatal (or refused): the run ends and says why
+            slot.failing.add(failure)
             report(slot.route.id, **{details: exc.message})
             return -1
         except Exception as exc:

@@ -19,7 +19,7 @@ from sqlalchemy.orm import Session
 from issuesync.domain.message import Message
 from issuesync.engine.connectors import ConnectorConfig
 from issuesync.engine.transports import queues
-from issuesync.errors import TrackerRejectedError
+from issuesync.errors import BlobMissingError, ChecksumMismatchError
 from issuesync.store.blobs import BlobStore
 
 # Blobs are checked by the trackers' own limits; the transit area takes what they gave.
@@ -44,12 +44,12 @@ class BlobArea:
     def read(self, checksum: str) -> bytes:
         """Content by its sha256, verified; a mismatch or a missing blob is refused."""
         if not self.store.exists(checksum):
-            raise TrackerRejectedError(f"Blob {checksum} has not arrived (yet).")
+            raise BlobMissingError(f"Blob {checksum} has not arrived (yet).")
         with self.store.open(checksum) as source:
             content = source.read()
         actual = hashlib.sha256(content).hexdigest()
         if actual != checksum:
-            raise TrackerRejectedError(
+            raise ChecksumMismatchError(
                 f"Checksums for blob '{checksum}' do not match. Expected: {checksum} Was: {actual}"
             )
         return content

@@ -24,6 +24,8 @@ from collections.abc import Iterator
 from pathlib import Path
 from typing import IO
 
+from issuesync.errors import ChecksumMismatchError
+
 _CHUNK = 1024 * 1024
 FILE_MODE = 0o600
 _FOLDER_MODE = 0o700
@@ -148,10 +150,6 @@ def write_atomic(target: Path, content: bytes, mode: int = FILE_MODE) -> None:
         out.write(content)
 
 
-class _ChecksumMismatchError(Exception):
-    """The copied content is not what its name says."""
-
-
 def copy_verified(source: Path, target: Path, checksum: str, mode: int = FILE_MODE) -> bool:
     """Copy ``source`` (a regular file) to ``target`` atomically if its sha256 is ``checksum``."""
     digest = hashlib.sha256()
@@ -161,8 +159,9 @@ def copy_verified(source: Path, target: Path, checksum: str, mode: int = FILE_MO
                 digest.update(chunk)
                 out.write(chunk)
             if digest.hexdigest() != checksum:
-                raise _ChecksumMismatchError  # noqa: TRY301 - it aborts the atomic writer
-    except _ChecksumMismatchError:
+                # Raised to abort the atomic writer: the target never appears.
+                raise ChecksumMismatchError(f"{source} is not {checksum}")  # noqa: TRY301
+    except ChecksumMismatchError:
         return False
     return True
 

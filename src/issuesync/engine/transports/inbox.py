@@ -12,7 +12,7 @@ from pathlib import Path
 from sqlalchemy import select
 
 from issuesync.domain.integration import connector_key_base
-from issuesync.domain.message import InvalidMessageError, Message, ReceiveState
+from issuesync.domain.message import Message, ReceiveState
 from issuesync.engine.transports import queues
 from issuesync.engine.transports.fileops import (
     copy_verified,
@@ -41,6 +41,7 @@ from issuesync.engine.transports.folders import (
     survey,
     unused_path,
 )
+from issuesync.errors import InvalidMessageError
 from issuesync.store.base import now_ms
 from issuesync.store.sync import MessageRow
 

@@ -10,7 +10,7 @@ import os
 
 from sqlalchemy.orm import selectinload
 
-from issuesync.domain.message import InvalidMessageError, Message, SendState
+from issuesync.domain.message import Message, SendState
 from issuesync.engine.transports import queues
 from issuesync.engine.transports.fileops import (
     copy_verified,
@@ -28,6 +28,7 @@ from issuesync.engine.transports.folders import (
     QueueFolders,
     message_file_name,
 )
+from issuesync.errors import InvalidMessageError
 from issuesync.store.base import now_ms
 from issuesync.store.sync import MessageRow
 

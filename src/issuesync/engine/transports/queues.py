@@ -16,7 +16,6 @@ from sqlalchemy.orm import Session
 
 from issuesync.domain.message import (
     PENDING_STATES,
-    InvalidMessageError,
     Message,
     MessageKind,
     ReceiveState,
@@ -24,7 +23,7 @@ from issuesync.domain.message import (
 )
 from issuesync.domain.redaction import redact
 from issuesync.domain.replica import Replica
-from issuesync.errors import InvalidInputError, NotFoundError
+from issuesync.errors import InvalidInputError, InvalidMessageError, NotFoundError
 from issuesync.store.base import insert_many, insert_rows, table_of
 from issuesync.store.sync import MessageBody, MessageRow
 
@@ -285,9 +284,13 @@ def message_document(row: MessageRow) -> dict[str, Any]:
         document["invalid"] = str(exc)
     else:
         document["message"] = message.to_json()
-        replica = message.full_replica()
-        if replica is not None:
-            document["replica"] = replica.to_json()
+        try:
+            replica = message.full_replica()
+        except InvalidMessageError as exc:  # what parked it: shown, with the message
+            document["invalid"] = str(exc)
+        else:
+            if replica is not None:
+                document["replica"] = replica.to_json()
     return document
 
 

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Any, Final
 
-from issuesync.errors import IssueSyncError
+from issuesync.errors import AuthError
 from issuesync.trackers.adapter import ConnectionReport, run_checks
 from issuesync.trackers.gitlab.client import GitLabClient
 
@@ -19,10 +19,8 @@ def test_connection(client: GitLabClient, project_path: str) -> ConnectionReport
     def reachable() -> str:
         try:
             info = client.get("version")
-        except IssueSyncError as exc:
-            if exc.status_code in {401, 403}:  # an answer: the token is checked next
-                return f"GitLab at {client.base_url} answers"
-            raise
+        except AuthError:  # an answer (401, 403): the token is checked next
+            return f"GitLab at {client.base_url} answers"
         return f"GitLab {info.get('version', '?')} at {client.base_url} answers"
 
     def authenticated() -> str:

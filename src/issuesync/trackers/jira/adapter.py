@@ -27,6 +27,7 @@ from urllib.parse import quote
 
 from issuesync.domain.replica import FieldValue, HubAttachment, HubComment, Replica, UserRef
 from issuesync.errors import (
+    AuthError,
     IssueSyncError,
     NotFoundError,
     TrackerRejectedError,
@@ -400,10 +401,8 @@ class JiraAdapter(Tracker):
     def _check_reachable(self) -> str:
         try:
             info = self._client.get("serverInfo")
-        except IssueSyncError as exc:
-            if exc.status_code in {401, 403}:  # an answer, so reachable: auth is checked next
-                return f"Jira at {self._client.base_url} answers"
-            raise
+        except AuthError:  # an answer (401, 403), so reachable: auth is checked next
+            return f"Jira at {self._client.base_url} answers"
         return f"Jira {info.get('version', '?')} at {self._client.base_url} answers"
 
     def _check_user(self) -> str:

@@ -1,0 +1,296 @@
+"""A connector's configuration: what it sends, how often, and how fields, values, types and
+statuses map to the partner's. Dialect-neutral: every API dialect translates its own body to
+and from these models (Backbone's ``configuration`` block: ``api/backbone/documents``).
+
+Each connector's configuration is written from its own point of view: ``local_field`` is a
+field of its project, ``remote_field`` one of the partner's, ``OUTGOING`` means "from this
+project to the partner". :func:`complete_configurations` fills in what a side left out, so
+that the stored configuration says what runs; ``domain/mapping.py`` compiles it for the
+routes.
+
+Every number has a range (the README lists them): intervals and delays up to a day
+(:data:`MAX_DELAY_MS`), retention up to :data:`MAX_KEPT_PER_ISSUE` messages per issue. A
+configuration read back from the store (validated with the context
+:data:`~issuesync.domain.ranges.STORED`) is brought into the ranges instead of refused, so
+that a value saved before they were checked cannot stop the engine. Partial input follows
+pydantic's rule: a field the caller did not set (``model_fields_set``) was not said.
+"""
+
+from __future__ import annotations
+
+import re
+import uuid
+from enum import StrEnum
+from typing import Annotated, Any, Final
+
+from pydantic import (
+    BaseModel,
+    ConfigDict,
+    Field,
+    JsonValue,
+    ValidationInfo,
+    field_validator,
+    model_validator,
+)
+
+from issuesync.domain.ranges import stored, whole_number, within_ranges
+
+GLOBAL_WORKFLOW: Final = "##GLOBAL##"
+
+MAX_DELAY_MS: Final = 86_400_000  # a day: intervals, delays
+MIN_INTERVAL_MS: Final = 100
+MAX_KEPT_PER_ISSUE: Final = 10_000  # archived or discarded messages kept per issue
+MAX_SEQUENCE_RETRIES: Final = 1_000
+DEFAULT_INTERVAL: Final = "5s"
+
+_DURATION = re.compile(r"^\s*(\d{1,15})\s*(ms|s|m|h)?\s*$")
+_UNITS_MS = {"ms": 1, "s": 1000, "m": 60_000, "h": 3_600_000}
+
+
+def duration_ms(text: str) -> int:
+    """``"5s"`` → 5000. Accepts ms, s, m and h; a bare number is seconds."""
+    found = _DURATION.match(text)
+    if found is None:
+        raise ValueError(f"'{text[:40]}' is not a duration: write it like 500ms, 5s, 1m or 1h")
+    return int(found.group(1)) * _UNITS_MS[found.group(2) or "s"]
+
+
+def checked_interval(text: str) -> str:
+    """``text`` when it is a duration from 100ms to a day; else ValueError saying so."""
+    if MIN_INTERVAL_MS <= duration_ms(text) <= MAX_DELAY_MS:
+        return text
+    raise ValueError("an interval must be between 100ms and 24h (a day)")
+
+
+def interval_within_range(text: str) -> str:
+    """A stored interval as the engine runs it: the nearest end of the range, or the default."""
+    try:
+        ms = duration_ms(text)
+    except ValueError:
+        return DEFAULT_INTERVAL
+    if ms < MIN_INTERVAL_MS:
+        return "100ms"
+    return text if ms <= MAX_DELAY_MS else "24h"
+
+
+DelayMs = Annotated[int, whole_number(0, MAX_DELAY_MS, " (milliseconds: up to a day)")]
+IntervalMs = Annotated[int, whole_number(10, MAX_DELAY_MS, " (milliseconds: up to a day)")]
+KeptPerIssue = Annotated[int, whole_number(0, MAX_KEPT_PER_ISSUE, " (messages per issue)")]
+Retries = Annotated[int, whole_number(0, MAX_SEQUENCE_RETRIES, " (runs)")]
+
+
+class Model(BaseModel):
+    """The neutral models: snake_case, unknown keys refused, numbers within their ranges."""
+
+    # hide_input_in_errors: an error's text must not repeat a refused URL or a secret.
+    model_config = ConfigDict(extra="forbid", str_strip_whitespace=True, hide_input_in_errors=True)
+
+    @model_validator(mode="before")
+    @classmethod
+    def _stored_numbers_within_range(cls, data: Any, info: ValidationInfo) -> Any:  # noqa: ANN401 - any input
+        """A stored number outside its range is brought to the nearest end of it."""
+        return within_ranges(cls.model_fields, data) if stored(info) else data
+
+
+class Direction(StrEnum):
+    """Which way a field mapping carries changes, seen from the connector that holds it."""
+
+    BOTH = "BOTH"
+    OUTGOING = "OUTGOING"
+    INCOMING = "INCOMING"
+
+    @property
+    def outgoing(self) -> bool:
+        """Whether changes of the local field are sent to the partner."""
+        return self in (Direction.BOTH, Direction.OUTGOING)
+
+    @property
+    def incoming(self) -> bool:
+        """Whether the partner's changes are written into the local field."""
+        return self in (Direction.BOTH, Direction.INCOMING)
+
+    def mirrored(self) -> Direction:
+        """The same mapping seen from the partner's side."""
+        return {
+            Direction.BOTH: Direction.BOTH,
+            Direction.OUTGOING: Direction.INCOMING,
+            Direction.INCOMING: Direction.OUTGOING,
+        }[self]
+
+
+class SyncSettings(Model):
+    """What is sent (the outgoing queries, in the tracker's query language) and how often."""
+
+    outgoing_jqls: list[str] = Field(default_factory=list)
+    outgoing_interval: str = DEFAULT_INTERVAL
+    incoming_interval: str = DEFAULT_INTERVAL
+    automatic_conflict_resolution: bool = False
+
+    @field_validator("outgoing_interval", "incoming_interval")
+    @classmethod
+    def _valid_interval(cls, value: str, info: ValidationInfo) -> str:
+        return interval_within_range(value) if stored(info) else checked_interval(value)
+
+    @property
+    def outgoing_interval_ms(self) -> int:
+        """The outgoing interval in milliseconds."""
+        return duration_ms(self.outgoing_interval)
+
+    @property
+    def incoming_interval_ms(self) -> int:
+        """The incoming interval in milliseconds."""
+        return duration_ms(self.incoming_interval)
+
+
+class AdvancedSettings(Model):
+    """Retention of archived and discarded messages, and retries of a sequence gap."""
+
+    archived_messages_per_issue: KeptPerIssue = Field(default=2, ge=0, le=MAX_KEPT_PER_ISSUE)
+    discarded_messages_per_issue: KeptPerIssue = Field(default=2, ge=0, le=MAX_KEPT_PER_ISSUE)
+    sequence_error_retries: Retries = Field(default=5, ge=0, le=MAX_SEQUENCE_RETRIES)
+
+
+class FieldDefault(Model):
+    """A value for a field the partner does not send, used when an issue is created here."""
+
+    field: str = Field(min_length=1)
+    value: JsonValue
+    issue_type: str | None = None
+
+
+class IssueTypeMapping(Model):
+    """A local issue type and the partner's type that corresponds to it."""
+
+    local: str = Field(min_length=1)
+    remote: str = Field(min_length=1)
+
+
+class IssueTypeMappings(Model):
+    """``incoming``: the partner's types to ours; ``outgoing``: ours to the partner's."""
+
+    incoming: list[IssueTypeMapping] = Field(default_factory=list)
+    outgoing: list[IssueTypeMapping] = Field(default_factory=list)
+
+
+class ValueMapping(Model):
+    """A local value and the partner's value that means the same."""
+
+    local: JsonValue
+    remote: JsonValue
+
+
+class FieldMapping(Model):
+    """A local field, the partner's field, the direction, and optional value mappings."""
+
+    id: str = Field(default_factory=lambda: str(uuid.uuid4()), min_length=1)
+    local_field: str = Field(min_length=1)
+    remote_field: str = Field(min_length=1)
+    direction: Direction = Direction.BOTH
+    value_mappings: list[ValueMapping] = Field(default_factory=list)
+
+    def mirrored(self) -> FieldMapping:
+        """The same mapping as the partner's connector holds it."""
+        return FieldMapping(
+            id=self.id,
+            local_field=self.remote_field,
+            remote_field=self.local_field,
+            direction=self.direction.mirrored(),
+            value_mappings=[
+                ValueMapping(local=v.remote, remote=v.local) for v in self.value_mappings
+            ],
+        )
+
+
+class StatusMapping(Model):
+    """A local status and the partner's status that corresponds to it."""
+
+    local: str = Field(min_length=1)
+    remote: str = Field(min_length=1)
+
+
+class WorkflowMapping(Model):
+    """Status pairs for one issue type, or for all (``id`` :data:`GLOBAL_WORKFLOW`).
+
+    Statuses without a pair map to the equally named status.
+    """
+
+    id: str = Field(default=GLOBAL_WORKFLOW, min_length=1)
+    status_mappings: list[StatusMapping] = Field(default_factory=list)
+
+
+class Configuration(Model):
+    """One connector's configuration."""
+
+    sync: SyncSettings = Field(default_factory=SyncSettings)
+    advanced: AdvancedSettings = Field(default_factory=AdvancedSettings)
+    field_defaults: list[FieldDefault] = Field(default_factory=list)
+    issue_type_mappings: IssueTypeMappings = Field(default_factory=IssueTypeMappings)
+    field_mappings: list[FieldMapping] = Field(default_factory=list)
+    workflow_mappings: list[WorkflowMapping] = Field(default_factory=lambda: [WorkflowMapping()])
+
+
+# Fields synchronized both ways when an integration is created without field mappings.
+DEFAULT_MAPPED_FIELDS = (
+    "summary",
+    "description",
+    "priority",
+    "labels",
+    "duedate",
+    "comment",
+    "attachment",
+)
+
+
+def default_field_mappings() -> list[FieldMapping]:
+    """The default set: summary, description, priority, labels, due date, comments, attachments."""
+    return [FieldMapping(local_field=name, remote_field=name) for name in DEFAULT_MAPPED_FIELDS]
+
+
+def complete_configurations(
+    first: Configuration | None, second: Configuration | None
+) -> tuple[Configuration, Configuration]:
+    """Fill in what the user left out, so that the stored configuration says what runs.
+
+    A side without field mappings gets the partner's, mirrored; when neither
+    side has any, both get the default set. The same for issue-type mappings
+    (incoming of one side is outgoing of the other) and workflow mappings.
+    """
+    one = first.model_copy(deep=True) if first else Configuration()
+    two = second.model_copy(deep=True) if second else Configuration()
+    policy = "automatic_conflict_resolution"
+    for a, b in ((one, two), (two, one)):
+        # Both sides must settle a conflict the same way: one side's choice is both's.
+        if policy not in a.sync.model_fields_set and policy in b.sync.model_fields_set:
+            a.sync.automatic_conflict_resolution = b.sync.automatic_conflict_resolution
+    if not one.field_mappings and not two.field_mappings:
+        one.field_mappings = default_field_mappings()
+    if not one.field_mappings:
+        one.field_mappings = [m.mirrored() for m in two.field_mappings]
+    if not two.field_mappings:
+        two.field_mappings = [m.mirrored() for m in one.field_mappings]
+    for a, b in ((one, two), (two, one)):
+        _complete_issue_types(a.issue_type_mappings, b.issue_type_mappings)
+        if not any(w.status_mappings for w in a.workflow_mappings):
+            mirrored = [
+                WorkflowMapping(
+                    id=w.id,
+                    status_mappings=[
+                        StatusMapping(local=s.remote, remote=s.local) for s in w.status_mappings
+                    ],
+                )
+                for w in b.workflow_mappings
+                if w.status_mappings
+            ]
+            if mirrored:
+                a.workflow_mappings = mirrored
+        if not any(w.id == GLOBAL_WORKFLOW for w in a.workflow_mappings):
+            a.workflow_mappings.insert(0, WorkflowMapping())
+    return one, two
+
+
+def _complete_issue_types(mine: IssueTypeMappings, theirs: IssueTypeMappings) -> None:
+    """My incoming pairs are the partner's outgoing ones, mirrored (and the other way round)."""
+    if not mine.incoming and theirs.outgoing:
+        mine.incoming = [IssueTypeMapping(local=m.remote, remote=m.local) for m in theirs.outgoing]
+    if not mine.outgoing and theirs.incoming:
+        mine.outgoing = [IssueTypeMapping(local=m.remote, remote=m.local) for m in theirs.incoming]
