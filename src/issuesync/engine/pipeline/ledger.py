@@ -191,8 +191,10 @@ class SyncLedger:
         return link
 
     def insert_link(self, values: dict[str, object]) -> None:
-        """A new link written as a plain row by the next save (pages of new issues)."""
-        self._inserts.append({"connector_id": self.connector_id, **values})
+        """A new link written as a plain row (``values``, which the ledger keeps) by the next
+        save: pages of new issues."""
+        values["connector_id"] = self.connector_id
+        self._inserts.append(values)
 
     def link_twin(self, link: SyncInfo, remote_key: str) -> None:
         """Record the partner's issue a local issue is linked to."""

@@ -80,8 +80,9 @@ class TraceBook:
 
     def of(self, local_key: str) -> dict[TraceKey, TraceRow]:
         """The trace rows of a local issue, by kind and this side's id."""
-        self._fetch(issues=[local_key])
-        rows = self._by_issue.get(local_key, [])
+        if local_key not in self._issues:
+            self._fetch(issues=[local_key])
+        rows = self._by_issue.get(local_key, ())
         for row in rows:
             self._handed[id(row)] = row
         return {(TraceType(r.kind), r.local_id): r for r in rows if r.local_id is not None}
@@ -118,8 +119,10 @@ class TraceBook:
         return row
 
     def insert(self, values: dict[str, object]) -> None:
-        """A new trace written as a plain row by the next save (pages of new issues)."""
-        self._inserts.append({"connector_id": self.connector_id, **values})
+        """A new trace written as a plain row (``values``, which the book keeps) by the next
+        save: pages of new issues."""
+        values["connector_id"] = self.connector_id
+        self._inserts.append(values)
 
     def set_partner_id(self, row: TraceRow, remote_id: str | None) -> None:
         """Record the partner's id of a traced sub-object."""
