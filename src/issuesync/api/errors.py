@@ -87,9 +87,10 @@ def plain_error(status: int, message: str, field_errors: Mapping[str, str]) -> o
     return body
 
 
-# Paths of no dialect (/healthz, /metrics, an unknown path): each class of the tree at the
-# status HTTP defines for it. A dialect's own table is in its folder.
-PLAIN_STATUSES: Final[StatusTable] = {
+# Each class of the tree at the status HTTP defines for it: the table of paths of no dialect
+# (/healthz, /metrics, an unknown path), and the one a dialect's own table (in its folder)
+# starts from, changing only where its product answers otherwise.
+HTTP_STATUSES: Final[StatusTable] = {
     # the request cannot be done as it was asked
     RequestError: HTTPStatus.BAD_REQUEST,
     InvalidInputError: HTTPStatus.BAD_REQUEST,
@@ -110,7 +111,7 @@ PLAIN_STATUSES: Final[StatusTable] = {
     # the server's own configuration
     FatalError: HTTPStatus.INTERNAL_SERVER_ERROR,
 }
-PLAIN: Final = ErrorDialect(plain_error, PLAIN_STATUSES)
+PLAIN: Final = ErrorDialect(plain_error, HTTP_STATUSES)
 
 
 class ErrorShapes:
@@ -297,8 +298,8 @@ def _cut(text: str) -> str:
 
 
 __all__ = [
+    "HTTP_STATUSES",
     "PLAIN",
-    "PLAIN_STATUSES",
     "ErrorDialect",
     "ErrorShape",
     "ErrorShapes",

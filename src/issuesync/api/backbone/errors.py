@@ -4,27 +4,9 @@ for each class of the tree (registered for both base paths by ``routers.install`
 from __future__ import annotations
 
 from collections.abc import Mapping
-from http import HTTPStatus
 from typing import Final
 
-from issuesync.api.errors import ErrorDialect, StatusTable
-from issuesync.errors import (
-    AuthenticationError,
-    BusyError,
-    ConflictError,
-    FatalError,
-    InsufficientStorageError,
-    InvalidInputError,
-    NotFoundError,
-    PayloadTooLargeError,
-    PerIssueError,
-    PermissionDeniedError,
-    RequestError,
-    RetryableError,
-    StoreError,
-    ThrottledError,
-    TrackerOfflineError,
-)
+from issuesync.api.errors import HTTP_STATUSES, ErrorDialect, StatusTable
 
 
 def backbone_error(status: int, message: str, field_errors: Mapping[str, str]) -> object:
@@ -38,27 +20,9 @@ def backbone_error(status: int, message: str, field_errors: Mapping[str, str]) -
     return body
 
 
-BACKBONE_STATUSES: Final[StatusTable] = {
-    # the request cannot be done as it was asked
-    RequestError: HTTPStatus.BAD_REQUEST,
-    InvalidInputError: HTTPStatus.BAD_REQUEST,
-    AuthenticationError: HTTPStatus.UNAUTHORIZED,
-    PermissionDeniedError: HTTPStatus.FORBIDDEN,
-    NotFoundError: HTTPStatus.NOT_FOUND,
-    ConflictError: HTTPStatus.CONFLICT,
-    PayloadTooLargeError: HTTPStatus.REQUEST_ENTITY_TOO_LARGE,
-    # a tracker's refusal of what the request made it do (a connection update, say)
-    PerIssueError: HTTPStatus.UNPROCESSABLE_ENTITY,
-    # repeat it later (with Retry-After when the error says when)
-    RetryableError: HTTPStatus.SERVICE_UNAVAILABLE,
-    TrackerOfflineError: HTTPStatus.SERVICE_UNAVAILABLE,
-    StoreError: HTTPStatus.INTERNAL_SERVER_ERROR,
-    BusyError: HTTPStatus.SERVICE_UNAVAILABLE,
-    InsufficientStorageError: HTTPStatus.INSUFFICIENT_STORAGE,
-    ThrottledError: HTTPStatus.TOO_MANY_REQUESTS,
-    # the server's own configuration (or a connector's, found while answering)
-    FatalError: HTTPStatus.INTERNAL_SERVER_ERROR,
-}
+# Backbone (Atlassian's REST plugins) answers every class at the status HTTP defines for it;
+# a class it answers otherwise gets its own entry here.
+BACKBONE_STATUSES: Final[StatusTable] = {**HTTP_STATUSES}
 
 BACKBONE: Final = ErrorDialect(backbone_error, BACKBONE_STATUSES)
 
