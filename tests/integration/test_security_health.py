@@ -237,14 +237,21 @@ def test_healthz_answers_while_every_thread_of_the_pool_waits_for_the_store(
             answers.append(own.post(f"{API}/issue", json=new_issue(), timeout=60).status_code)
 
     with holding(HOLD_FLOCK, served.home / "issuesync.db.writelock"):
-        writers = [threading.Thread(target=write) for _ in range(60)]  # the pool has 40
+        # Three writers per thread of the pool (it has 40): it stays full for three waits.
+        writers = [threading.Thread(target=write) for _ in range(120)]
         for writer in writers:
             writer.start()
-        time.sleep(0.5)  # they have taken the pool's threads
-        started = time.monotonic()
-        response = client.get("/healthz", auth=None, timeout=3)  # a hang raises here
+        # Every answer comes at once (a hang raises); once the first writers' waits have
+        # run out (WAIT_MS), it says failing, while the pool is still full of waiting writers.
+        deadline = time.monotonic() + 10
+        while True:
+            started = time.monotonic()
+            response = client.get("/healthz", auth=None, timeout=3)  # a hang raises here
+            assert time.monotonic() - started < 3
+            if response.status_code == 503 or time.monotonic() > deadline:
+                break
+            time.sleep(0.1)
         assert response.status_code == 503
-        assert time.monotonic() - started < 3
         for writer in writers:
             writer.join(60)
     assert answers
