@@ -598,6 +598,67 @@ def test_the_seeds_put_and_resync_examples_are_accepted(projects: httpx.Client) 
     assert_task(response.json())
 
 
+# -- sync information of a real sync --------------------------------------------------------
+
+SEED_000_NUMBERS = (  # typed long or integer by seed 000
+    "firstSyncDate",
+    "lastOutgoingChange",
+    "lastChangeSeen",
+    "outgoingMessageSequenceId",
+    "lastIncomingChange",
+    "incomingMessageSequenceId",
+)
+
+
+def test_sync_information_has_a_number_wherever_seed_000_types_one(
+    services: Services, admin: httpx.Client
+) -> None:
+    """An issue that has only been sent has received nothing: ``lastIncomingChange`` is 0,
+    never ``null``, on its side; the twin's side has sent nothing and says so with 0s."""
+    with integration_pair(services, admin) as pair:
+        key = create_issue(admin, "PA", "Only sent")
+        pair.settle()
+        twin = pair.twin(key)
+        sent = admin.get(f"{BASE}/connectors/PA-1/syncInformation", params={"localIssueKey": key})
+        received = admin.get(
+            f"{BASE}/connectors/PB-2/syncInformation", params={"localIssueKey": twin}
+        )
+    for answer in (sent, received):
+        assert answer.status_code == 200, answer.text
+        (entry,) = answer.json()
+        for name in SEED_000_NUMBERS:
+            assert type(entry[name]) is int, (name, entry)
+    (on_a,) = sent.json()
+    assert on_a["outgoingMessageSequenceId"] == 1
+    assert on_a["lastOutgoingChange"] > 0
+    (on_b,) = received.json()
+    assert on_b["incomingMessageSequenceId"] == 1
+    assert on_b["lastIncomingChange"] > 0
+    assert on_b["outgoingMessageSequenceId"] == 0
+    assert on_b["lastOutgoingChange"] == 0
+
+    # Entries imported with their keys only read the same way, and import again unchanged.
+    imported = admin.post(
+        f"{BASE}/connectors/PA-1/syncInformation",
+        json=[{"localIssueKey": "PA-77", "remoteIssueKey": "PB-77"}],
+    )
+    assert imported.status_code == 200, imported.text
+    listed = admin.get(
+        f"{BASE}/connectors/PA-1/syncInformation", params={"localIssueKey": "PA-77"}
+    ).json()
+    assert [{name: listed[0][name] for name in SEED_000_NUMBERS}] == [
+        dict.fromkeys(SEED_000_NUMBERS, 0)
+    ]
+    again = admin.post(f"{BASE}/connectors/PA-1/syncInformation", json=listed)
+    assert again.status_code == 200, again.text
+    assert (
+        admin.get(
+            f"{BASE}/connectors/PA-1/syncInformation", params={"localIssueKey": "PA-77"}
+        ).json()
+        == listed
+    )
+
+
 # -- messages and data conflicts of a real sync ---------------------------------------------
 
 

@@ -86,7 +86,7 @@ def test_import_updates_by_local_issue_key(linked: Services) -> None:
     assert after["PA-1"]["firstSyncDate"] == 1495002038742  # not given: kept
     assert after["PA-3"] == after["PA-3"] | {
         "remoteIssueKey": "PB-1",
-        "firstSyncDate": None,
+        "firstSyncDate": 0,  # unset reads as the epoch (seed 000 types it long)
         "outgoingMessageSequenceId": 0,
         "incomingMessageSequenceId": 0,
         "incomingChangesIgnored": False,

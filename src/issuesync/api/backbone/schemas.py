@@ -138,18 +138,19 @@ class TaskOut(Shape):
 
 
 class SyncInfoOut(Shape):
-    """Which local issue belongs to which remote one (seed 000)."""
+    """Which local issue belongs to which remote one (seed 000); a date or sequence id that
+    never happened is ``0``."""
 
     id: int
     connector_key: str = Field(alias="connectorKey")
     local_issue_key: str = Field(alias="localIssueKey")
     remote_issue_key: str = Field(alias="remoteIssueKey")
-    first_sync_date: int | None = Field(alias="firstSyncDate")
-    last_outgoing_change: int | None = Field(alias="lastOutgoingChange")
-    last_change_seen: int | None = Field(alias="lastChangeSeen")
-    outgoing_message_sequence_id: int | None = Field(alias="outgoingMessageSequenceId")
-    last_incoming_change: int | None = Field(alias="lastIncomingChange")
-    incoming_message_sequence_id: int | None = Field(alias="incomingMessageSequenceId")
+    first_sync_date: int = Field(alias="firstSyncDate")
+    last_outgoing_change: int = Field(alias="lastOutgoingChange")
+    last_change_seen: int = Field(alias="lastChangeSeen")
+    outgoing_message_sequence_id: int = Field(alias="outgoingMessageSequenceId")
+    last_incoming_change: int = Field(alias="lastIncomingChange")
+    incoming_message_sequence_id: int = Field(alias="incomingMessageSequenceId")
     incoming_changes_ignored: bool = Field(alias="incomingChangesIgnored")
 
 

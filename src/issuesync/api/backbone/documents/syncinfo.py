@@ -72,14 +72,26 @@ class SyncInfoEntry(BaseModel):
 
 
 def sync_info_json(link: SyncLink) -> JsonDict:
-    """One entry in seed 000's shape."""
+    """One entry in seed 000's shape.
+
+    Seed 000 types the dates ``long`` and the sequence ids ``integer``, so each is a number
+    in every answer (a Java client reading a ``long`` fails on ``null``): a date that never
+    happened (``lastIncomingChange`` of an issue that has only been sent, an entry imported
+    without dates) is ``0``, the epoch, and a sequence id of no message is ``0``. ``0`` is
+    what the engine reads an unset value as, so an answer imported again changes nothing.
+    """
     return {
         "id": link.id,
         "connectorKey": link.connector_key,
         "localIssueKey": link.local_issue_key,
         "remoteIssueKey": link.remote_issue_key,
-        **{name: getattr(link, column) for name, column in _NAMES.items()},
+        **{name: _number(getattr(link, column)) for name, column in _NAMES.items()},
     }
+
+
+def _number(value: object) -> object:
+    """A date or sequence id that is unset is ``0``; the flag stays as it is."""
+    return 0 if value is None else value
 
 
 def list_sync_info(
