@@ -169,6 +169,20 @@ def test_only_administrators_create_projects_and_categories_and_read_the_schemes
     assert bob.get(f"{API}/projectCategory").status_code == 200
 
 
+def test_a_projects_schemes_are_for_its_admins_to_read(
+    admin: httpx.Client, make_client: Callable[..., httpx.Client]
+) -> None:
+    _project(admin, "SCH")
+    bob = make_client("bob")
+    pam = make_client("pam", project_admin=("SCH",))
+
+    for kind in ("permissionscheme", "notificationscheme", "issuesecuritylevelscheme"):
+        assert bob.get(f"{API}/project/SCH/{kind}").status_code == 403, kind
+        assert pam.get(f"{API}/project/SCH/{kind}").status_code == 200, kind
+    assert pam.get(f"{API}/project/SCH/notificationscheme").json()["id"] == 10000
+    assert admin.get(f"{API}/project/NOPE/permissionscheme").status_code == 404
+
+
 def test_scheme_and_category_lookups_by_id(admin: httpx.Client) -> None:
     grants = admin.get(f"{API}/permissionscheme/0", params={"expand": "permissions"}).json()
     by_permission = {g["permission"]: g["holder"]["type"] for g in grants["permissions"]}
@@ -300,6 +314,10 @@ def test_component_errors_and_who_may_change_components(
     assert bad_lead.status_code == 400
     assert "leadUserName" in bad_lead.json()["errors"]
     assert admin.put(f"{API}/component/{made['id']}", json={"project": "OTHER"}).status_code == 400
+    elsewhere = admin.post(f"{API}/component", json={"name": "Far", "project": "OTHER"}).json()
+    moved = admin.delete(f"{API}/component/{made['id']}", params={"moveIssuesTo": elsewhere["id"]})
+    assert moved.status_code == 400
+    assert "moveIssuesTo" in moved.json()["errors"]
     assert admin.get(f"{API}/component/99999").status_code == 404
     assert admin.get(f"{API}/component/not-a-number").status_code == 404
     # Project admins manage their project's components; other users only read them.

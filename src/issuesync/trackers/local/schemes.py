@@ -14,7 +14,7 @@ them can be changed; a project names them only by these ids.
 
 from __future__ import annotations
 
-from typing import Final
+from typing import Final, Literal
 
 from issuesync.errors import NotFoundError
 from issuesync.trackers.local.context import Operation
@@ -170,7 +170,10 @@ def _notification_scheme(op: Operation, expand: str | None) -> JsonDict:
     return body
 
 
-def project_scheme(op: Operation, key: str, kind: str, expand: str | None) -> JsonDict:
+SchemeKind = Literal["permissionscheme", "notificationscheme", "issuesecuritylevelscheme"]
+
+
+def project_scheme(op: Operation, key: str, kind: SchemeKind, expand: str | None) -> JsonDict:
     """Jira's ``GET project/{key}/permissionscheme`` and its notification and issue security
     siblings: every project has the one scheme of each kind (its admins may look)."""
     project = op.project(key)
