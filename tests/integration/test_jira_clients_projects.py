@@ -254,7 +254,7 @@ def test_atlassian_components_are_created_read_updated_and_deleted(
         )
     )
     assert made["assigneeType"] == "PROJECT_DEFAULT"
-    atlassian_jira.update_component_lead(made["id"], "erin")
+    atlassian_jira.update_component_lead(int(made["id"]), "erin")  # its id as a number
     updated = _json(
         atlassian_jira.update_component(
             {"name": "Web UI", "assigneeType": "COMPONENT_LEAD"}, made["id"]

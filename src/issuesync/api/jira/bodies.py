@@ -77,7 +77,7 @@ class ComponentBody(_Body):
     assigneeType: str | None = None  # noqa: N815 - Jira's name
     # Jira's answers, not settings: accepted as Jira accepts them, and ignored.
     isAssigneeTypeValid: bool | None = None  # noqa: N815 - Jira's name
-    id: str | None = None
+    id: str | int | None = None
     self_: str | None = Field(default=None, alias="self")
     assignee: Json | None = None
     realAssigneeType: str | None = None  # noqa: N815 - Jira's name
