@@ -209,6 +209,7 @@ def _routes() -> tuple[BaseRoute, ...]:
     from issuesync.api.attachments import router as attachments_router  # noqa: PLC0415
     from issuesync.api.backbone import routers as backbone  # noqa: PLC0415
     from issuesync.api.health import router as health_router  # noqa: PLC0415
+    from issuesync.api.jira.admin import build_admin_router  # noqa: PLC0415
     from issuesync.api.jira.routers import (  # noqa: PLC0415
         build_content_router,
         build_router,
@@ -219,6 +220,7 @@ def _routes() -> tuple[BaseRoute, ...]:
     scratch.include_router(health_router)
     scratch.include_router(attachments_router)
     scratch.include_router(build_router())
+    scratch.include_router(build_admin_router())
     scratch.include_router(build_content_router())
     backbone.include_routes(scratch)
     return tuple(scratch.router.routes[own:])

@@ -7,6 +7,8 @@ from typing import Any
 from pydantic import BaseModel, ConfigDict, Field
 
 MAX_INT = 2**31 - 1  # Jira's paging parameters are Java ints
+# Jira's limit on POST issue/bulk (Atlassian documents 50 issues per request).
+MAX_BULK_ISSUES = 50
 
 # Field values are free-form JSON whose shape depends on the field; the services
 # check each one, so pydantic only checks that an object arrived.
@@ -43,27 +45,61 @@ class CommentBody(_Body):
 
 
 class ProjectBody(_Body):
-    """Create a project."""
+    """Create a project: Jira's ``ProjectInputBean`` (``trackers/local/projects.py`` checks
+    each detail against what the built-in tracker has)."""
 
     key: str
     name: str
     description: str = ""
     lead: str | None = None
+    leadAccountId: str | None = None  # noqa: N815 - Jira's name (Cloud's; some scripts send it)
     projectTypeKey: str | None = None  # noqa: N815 - Jira's name
     projectTemplateKey: str | None = None  # noqa: N815 - Jira's name
     url: str | None = None
     assigneeType: str | None = None  # noqa: N815 - Jira's name
+    avatarId: int | None = Field(default=None, ge=0, le=2**63 - 1)  # noqa: N815 - Jira's name
+    permissionScheme: int | None = Field(default=None, ge=0, le=2**63 - 1)  # noqa: N815
+    notificationScheme: int | None = Field(default=None, ge=0, le=2**63 - 1)  # noqa: N815
+    issueSecurityScheme: int | None = Field(default=None, ge=0, le=2**63 - 1)  # noqa: N815
+    categoryId: int | None = Field(default=None, ge=0, le=2**63 - 1)  # noqa: N815 - Jira's name
 
 
 class ComponentBody(_Body):
-    """Create a component."""
+    """Create or edit a component: Jira's ``ComponentBean``, read-only parts included (a
+    client sends back what it read; those are ignored)."""
 
-    name: str
+    name: str | None = None
     project: str | None = None
-    projectId: int | None = None  # noqa: N815 - Jira's name
+    projectId: int | None = Field(default=None, ge=0, le=2**63 - 1)  # noqa: N815 - Jira's name
     description: str | None = None
     leadUserName: str | None = None  # noqa: N815 - Jira's name
+    lead: Json | str | None = None
     assigneeType: str | None = None  # noqa: N815 - Jira's name
+    # Jira's answers, not settings: accepted as Jira accepts them, and ignored.
+    isAssigneeTypeValid: bool | None = None  # noqa: N815 - Jira's name
+    id: str | int | None = None
+    self_: str | None = Field(default=None, alias="self")
+    assignee: Json | None = None
+    realAssigneeType: str | None = None  # noqa: N815 - Jira's name
+    realAssignee: Json | None = None  # noqa: N815 - Jira's name
+    archived: bool | None = None
+
+
+class CategoryBody(_Body):
+    """Create a project category."""
+
+    name: str
+    description: str | None = None
+
+
+class BulkIssueBody(_Body):
+    """Create issues in bulk: ``{"issueUpdates": [<an issue create body>, ...]}``.
+
+    Each item is checked on its own (a bad one is reported, the others are created);
+    at most :data:`MAX_BULK_ISSUES` per request, as Jira allows.
+    """
+
+    issueUpdates: list[Json] = Field(max_length=MAX_BULK_ISSUES)  # noqa: N815 - Jira's name
 
 
 class VersionBody(_Body):

@@ -27,9 +27,14 @@ from issuesync.trackers.local.models import (
     ProjectStatus,
     Version,
 )
+from issuesync.trackers.local.projects import (
+    component_detail_json,
+    component_details,
+    project_detail_json,
+    project_details,
+)
 from issuesync.trackers.local.refdata import bump_reference_revision
 from issuesync.trackers.local.shapes import (
-    component_json,
     issue_type_json,
     link_type_json,
     priority_json,
@@ -51,16 +56,15 @@ def project_json(op: Operation, project: Project, *, full: bool) -> JsonDict:
         "id": str(project.id),
         "key": project.key,
         "name": project.name,
-        "projectTypeKey": "software",
     }
     if full:
         lead = op.session.get(User, project.lead_id) if project.lead_id else None
         body["description"] = project.description
         body["lead"] = user_json(lead, api, op.emails) if lead else None
         body["issueTypes"] = [issue_type_json(t, api) for t in op.ref.issue_types.by_id.values()]
-        body["components"] = [component_json(c, api) for c in _components(op, project)]
+        body["components"] = [component_detail_json(op, c) for c in _components(op, project)]
         body["versions"] = [version_json(v, api) for v in _versions(op, project)]
-    return body
+    return body | project_detail_json(op, project, full=full)
 
 
 def _components(op: Operation, project: Project) -> list[Component]:
@@ -111,6 +115,11 @@ def create_project(op: Operation, body: Mapping[str, object]) -> JsonDict:
         errors["description"] = "The description must be text."
     elif len(description) > op.text_limit:
         errors["description"] = too_long(op.text_limit)
+    details: dict[str, object] = {}
+    try:
+        details = project_details(op, body)
+    except InvalidInputError as exc:
+        errors.update(exc.field_errors)
     if errors:
         raise InvalidInputError("The project could not be created.", field_errors=errors)
     assert isinstance(key, str)
@@ -136,6 +145,7 @@ def create_project(op: Operation, body: Mapping[str, object]) -> JsonDict:
         initial_status_id=default_initial_status(op.session).id,
         issue_counter=0,
         created_ms=op.now,
+        **details,
     )
     op.session.add(project)
     op.session.flush()
@@ -170,8 +180,7 @@ def project_statuses(op: Operation, key: str) -> list[JsonDict]:
 
 def list_components(op: Operation, key: str) -> list[JsonDict]:
     """A project's components."""
-    api = f"{op.base_url}/rest/api/2"
-    return [component_json(c, api) for c in _components(op, op.project(key))]
+    return [component_detail_json(op, c) for c in _components(op, op.project(key))]
 
 
 def list_versions(op: Operation, key: str) -> list[JsonDict]:
@@ -226,10 +235,11 @@ def create_component(op: Operation, body: Mapping[str, object]) -> JsonDict:
         project_id=project.id,
         name=name,
         description=description,
+        **component_details(op, body, project=project),
     )
     op.session.add(component)
     op.session.flush()
-    return component_json(component, f"{op.base_url}/rest/api/2")
+    return component_detail_json(op, component)
 
 
 def create_version(op: Operation, body: Mapping[str, object]) -> JsonDict:

@@ -21,6 +21,7 @@ from issuesync.trackers.local.models import (
     StatusCategory,
     Transition,
 )
+from issuesync.trackers.local.projects import default_assignee
 from issuesync.trackers.local.refdata import ProjectRef
 from issuesync.trackers.local.render import FieldSelection
 from issuesync.trackers.local.writer import Changes, IssueWriter
@@ -136,6 +137,9 @@ def _prepare(
     issue.priority_id = default_priority.id if default_priority else None
     writer = op.writer(project, creating=True)
     writer.apply(issue, fields, updates, creating=True)
+    if "assignee" not in fields and "assignee" not in updates:
+        # Jira's default assignee: the components' rule, else the project's (projects.py).
+        issue.assignee_id = default_assignee(op, project.id, writer.component_ids)
     issue_type = op.ref.issue_types.get(issue.issue_type_id)
     if issue_type.subtask and issue.parent_id is None:
         raise InvalidInputError(

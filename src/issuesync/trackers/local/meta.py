@@ -12,7 +12,7 @@ from collections.abc import Iterable
 
 from sqlalchemy import select
 
-from issuesync.errors import InvalidInputError
+from issuesync.errors import InvalidInputError, NotFoundError
 from issuesync.trackers.local.context import Operation
 from issuesync.trackers.local.defaults import DEFAULT_PRIORITY
 from issuesync.trackers.local.fielddefs import CUSTOM_TYPE_KEYS, JsonDict
@@ -63,6 +63,7 @@ _PROJECT_ADMINS = (
 )
 _ADMINS = ("ADMINISTER", "SYSTEM_ADMIN")
 PERMISSIONS = (*_EVERYONE, *_PROJECT_ADMINS, *_ADMINS)
+PROJECT_ADMIN_PERMISSIONS = frozenset(_PROJECT_ADMINS)  # what the permission scheme grants them
 
 
 def my_permissions(op: Operation, project_key: str | None, wanted: str | None) -> JsonDict:
@@ -137,6 +138,47 @@ def create_meta(
             }
         )
     return {"expand": "projects", "projects": rendered}
+
+
+def create_meta_issue_types(
+    op: Operation, project_key: str, start_at: int, max_results: int
+) -> JsonDict:
+    """Jira 8.4's ``GET issue/createmeta/{project}/issuetypes``: a page of the issue types
+    a create in the project may name (the same as ``createmeta`` lists)."""
+    project = op.project(project_key)
+    api = f"{op.base_url}/rest/api/2"
+    types = [issue_type_json(t, api) for t in op.ref.issue_types.by_id.values()]
+    del project  # every project has every issue type; the lookup is for its 404
+    return _page(types, start_at, max_results)
+
+
+def create_meta_fields(
+    op: Operation, project_key: str, issue_type_id: str, start_at: int, max_results: int
+) -> JsonDict:
+    """Jira 8.4's ``GET issue/createmeta/{project}/issuetypes/{id}``: a page of the fields a
+    create of that type takes, each with its ``fieldId`` (the same as ``createmeta`` gives)."""
+    project = op.project(project_key)
+    issue_type = next(
+        (t for t in op.ref.issue_types.by_id.values() if str(t.id) == issue_type_id), None
+    )
+    if issue_type is None:
+        raise NotFoundError(f"The issue type with id '{issue_type_id}' does not exist.")
+    values: list[JsonDict] = []
+    for field_id, field_meta in _fields(op, project, issue_type, creating=True).items():
+        assert isinstance(field_meta, dict)  # _meta's
+        values.append({**field_meta, "fieldId": field_id})
+    return _page(values, start_at, max_results)
+
+
+def _page(values: list[JsonDict], start_at: int, max_results: int) -> JsonDict:
+    page = values[start_at : start_at + max_results]
+    return {
+        "maxResults": max_results,
+        "startAt": start_at,
+        "total": len(values),
+        "isLast": start_at + len(page) >= len(values),
+        "values": page,
+    }
 
 
 def edit_meta(op: Operation, key: str) -> JsonDict:

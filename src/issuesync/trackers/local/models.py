@@ -132,9 +132,30 @@ class Project(Base):
     initial_status_id: Mapped[int] = mapped_column(ForeignKey("tracker_statuses.id"))
     issue_counter: Mapped[int] = mapped_column(Integer, default=0)
     created_ms: Mapped[int] = mapped_column(BigInteger)
+    # Jira's project details (migration 0007): shown as given, see trackers/local/projects.py.
+    url: Mapped[str] = mapped_column(String(255), default="", server_default="")
+    project_type_key: Mapped[str] = mapped_column(
+        String(32), default="software", server_default="software"
+    )
+    assignee_type: Mapped[str] = mapped_column(
+        String(16), default="UNASSIGNED", server_default="UNASSIGNED"
+    )
+    category_id: Mapped[int | None] = mapped_column(
+        ForeignKey("tracker_project_categories.id", ondelete="SET NULL")
+    )
 
     lead: Mapped[User | None] = relationship()
     initial_status: Mapped[Status] = relationship()
+
+
+class ProjectCategory(Base):
+    """A project category: a name projects are grouped under (Jira's ``projectCategory``)."""
+
+    __tablename__ = "tracker_project_categories"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    name: Mapped[str] = mapped_column(String(255), unique=True)
+    description: Mapped[str] = mapped_column(Text, default="")
 
 
 class ProjectStatus(Base):
@@ -184,6 +205,10 @@ class Component(Base):
     project_id: Mapped[int] = mapped_column(ForeignKey("tracker_projects.id", ondelete="CASCADE"))
     name: Mapped[str] = mapped_column(String(255))
     description: Mapped[str] = mapped_column(Text, default="")
+    lead_id: Mapped[int | None] = mapped_column(ForeignKey("users.id", ondelete="SET NULL"))
+    assignee_type: Mapped[str] = mapped_column(
+        String(16), default="PROJECT_DEFAULT", server_default="PROJECT_DEFAULT"
+    )
 
 
 class Version(Base):

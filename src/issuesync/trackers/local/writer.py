@@ -124,6 +124,11 @@ class IssueWriter:
     _versions: dict[VersionKind, list[int]] = field(default_factory=dict)
     _custom_rows: dict[int, list[CustomValue]] = field(default_factory=dict)
 
+    @property
+    def component_ids(self) -> list[int]:
+        """The components gathered for the issue (none when the body named none)."""
+        return list(self._components or [])
+
     def __post_init__(self) -> None:
         emails = self.emails or EmailVisibility(self.actor.is_admin, self.actor.id)
         self.users = UserDirectory(self.session, emails)
