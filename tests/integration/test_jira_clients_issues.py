@@ -175,7 +175,9 @@ def test_atlassian_logs_and_reads_work(
     assert [(w["timeSpentSeconds"], w["comment"]) for w in logs] == [(5400, "reviewed")]
     assert logs[0]["started"] == "2026-12-01T09:00:00.000+0000"
     assert _estimates(admin, key)[1:] == (4 * 3600 - 5400, 5400)
+    # No method reads one log: the library's own GET does.
     one = atlassian_jira.get(f"rest/api/2/issue/{key}/worklog/{logs[0]['id']}")
+    assert one is not None
     assert one["id"] == logs[0]["id"]
 
 
@@ -327,4 +329,6 @@ def test_both_clients_search_updated_after_epoch_milliseconds(
         (f"project = {project} AND updated < {ms + 1}", [key]),
     ):
         assert [i.key for i in pycontribs_jira.search_issues(jql)] == found, jql
-        assert [i["key"] for i in atlassian_jira.jql(jql)["issues"]] == found, jql
+        page = atlassian_jira.jql(jql)
+        assert page is not None
+        assert [i["key"] for i in page["issues"]] == found, jql
