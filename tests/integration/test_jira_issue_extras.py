@@ -213,6 +213,13 @@ def test_timetracking_values_are_checked(admin: httpx.Client, key: str) -> None:
     assert fields["timeestimate"] == 7 * 8 * 3600  # a first estimate is also what remains
     assert admin.put(url, json={"fields": {"timetracking": None}}).status_code == 204
     assert fields_of(admin, key)["timetracking"] == {}
+    made_with = create_issue(admin, PROJECT, timetracking={"originalEstimate": "2h"})
+    assert fields_of(admin, made_with)["timetracking"] == {
+        "originalEstimate": "2h",
+        "remainingEstimate": "2h",
+        "originalEstimateSeconds": 7200,
+        "remainingEstimateSeconds": 7200,
+    }
 
 
 # -- remote links -------------------------------------------------------------------------
