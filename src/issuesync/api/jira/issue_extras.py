@@ -21,7 +21,7 @@ from issuesync.trackers.local.timetracking import Adjustment, WorklogChange
 
 # Jira's estimate parameters of the work-log resources (see ``timetracking.py``).
 AdjustEstimate = Annotated[str | None, Query(alias="adjustEstimate", max_length=16)]
-Duration = Annotated[str | None, Query(max_length=64)]
+NewEstimate = Annotated[str | None, Query(alias="newEstimate", max_length=64)]
 GlobalId = Annotated[str | None, Query(alias="globalId", max_length=255)]
 
 
@@ -49,7 +49,7 @@ def build_issue_extras_router() -> APIRouter:  # noqa: C901 - one route table, r
         services: ServicesDep,
         actor: PrincipalDep,
         adjust_estimate: AdjustEstimate = None,
-        new_estimate: Annotated[str | None, Query(alias="newEstimate", max_length=64)] = None,
+        new_estimate: NewEstimate = None,
         reduce_by: Annotated[str | None, Query(alias="reduceBy", max_length=64)] = None,
     ) -> JsonDict:
         adjustment = Adjustment.parse(
@@ -73,7 +73,7 @@ def build_issue_extras_router() -> APIRouter:  # noqa: C901 - one route table, r
         services: ServicesDep,
         actor: PrincipalDep,
         adjust_estimate: AdjustEstimate = None,
-        new_estimate: Annotated[str | None, Query(alias="newEstimate", max_length=64)] = None,
+        new_estimate: NewEstimate = None,
     ) -> JsonDict:
         adjustment = Adjustment.parse(
             WorklogChange.UPDATE, {"adjustEstimate": adjust_estimate, "newEstimate": new_estimate}
@@ -90,7 +90,7 @@ def build_issue_extras_router() -> APIRouter:  # noqa: C901 - one route table, r
         services: ServicesDep,
         actor: PrincipalDep,
         adjust_estimate: AdjustEstimate = None,
-        new_estimate: Annotated[str | None, Query(alias="newEstimate", max_length=64)] = None,
+        new_estimate: NewEstimate = None,
         increase_by: Annotated[str | None, Query(alias="increaseBy", max_length=64)] = None,
     ) -> Response:
         adjustment = Adjustment.parse(
