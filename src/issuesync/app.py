@@ -166,6 +166,7 @@ def create_app(services: Services) -> FastAPI:
     from issuesync.api.guard import RequestGuard  # noqa: PLC0415
     from issuesync.api.health import DatabaseProbe  # noqa: PLC0415
     from issuesync.api.jira.errors import JIRA  # noqa: PLC0415
+    from issuesync.api.jira.latest import LatestAlias  # noqa: PLC0415
     from issuesync.api.jira.routers import JIRA_PREFIX  # noqa: PLC0415
 
     app = FastAPI(
@@ -188,6 +189,8 @@ def create_app(services: Services) -> FastAPI:
         max_upload=settings.max_attachment_size,
     )
     app.add_middleware(UnexpectedErrors, shapes=shapes)
+    # Outermost: everything inside sees Jira's "latest" alias as the version it names.
+    app.add_middleware(LatestAlias)
     app.router.routes.extend(_routes())
     probe = DatabaseProbe(services)  # /healthz knows whether the database answers
     app.router.on_startup.append(probe.start)
@@ -210,6 +213,7 @@ def _routes() -> tuple[BaseRoute, ...]:
     from issuesync.api.backbone import routers as backbone  # noqa: PLC0415
     from issuesync.api.health import router as health_router  # noqa: PLC0415
     from issuesync.api.jira.admin import build_admin_router  # noqa: PLC0415
+    from issuesync.api.jira.issue_extras import build_issue_extras_router  # noqa: PLC0415
     from issuesync.api.jira.routers import (  # noqa: PLC0415
         build_content_router,
         build_router,
@@ -221,6 +225,7 @@ def _routes() -> tuple[BaseRoute, ...]:
     scratch.include_router(attachments_router)
     scratch.include_router(build_router())
     scratch.include_router(build_admin_router())
+    scratch.include_router(build_issue_extras_router())
     scratch.include_router(build_content_router())
     backbone.include_routes(scratch)
     return tuple(scratch.router.routes[own:])

@@ -14,6 +14,10 @@ each with a message that never repeats the secret:
   a port that is not one, spaces or control characters, more than
   :data:`MAX_URL_LENGTH` characters.
 
+A link a person follows (a remote issue link's URL, its icons): :func:`checked_link`,
+``http`` or ``https`` with a host, a query allowed, nothing that runs (``javascript:``,
+``data:``) and no other scheme.
+
 Pure: ``urllib.parse`` only.
 """
 
@@ -72,6 +76,22 @@ def checked_url(url: str, *, credentials: str) -> str:
         raise ValueError("must not have a query string (?…): give the address paths start from")
     if parts.fragment or "#" in url:
         raise ValueError("must not have a fragment (#…): give the address paths start from")
+    return url
+
+
+def checked_link(url: str) -> str:
+    """``url`` when it is an ``http(s)://host/...`` link, query and fragment allowed; else
+    ValueError saying what is wrong.
+
+    Raises:
+        ValueError: the URL is too long, holds spaces or control characters, has another
+            scheme (``javascript:``, ``data:``, ``file:``, ...) or names no host.
+    """
+    parts = _split(url)
+    if parts.scheme.lower() not in SCHEMES:
+        raise ValueError("must start with http:// or https://")
+    if not parts.hostname:
+        raise ValueError("must name a host, like https://tracker.example.com/issue/1")
     return url
 
 

@@ -22,12 +22,33 @@ class _Body(BaseModel):
 
 
 class IssueBody(_Body):
-    """Create or edit an issue: ``fields`` to set, ``update`` operations per field."""
+    """Create or edit an issue: ``fields`` to set, ``update`` operations per field.
+
+    Jira reads this body as its ``IssueUpdateBean`` (``fields``, ``update``,
+    ``historyMetadata``, ``properties``, and ``transition`` for a transition), which Jira
+    Server declares ``@JsonIgnoreProperties(ignoreUnknown = true)`` since 5.0
+    (``com.atlassian.jira.rest.v2.issue.IssueUpdateBean``): any other property is
+    dropped unread. Clients lean on that for the call's documented *query* parameters,
+    which some send in the body instead: atlassian-python-api's ``issue_update`` sends
+    ``"notifyUsers": "true"``. So the query parameters of create (``updateHistory``) and
+    edit (``notifyUsers``, ``overrideScreenSecurity``, ``overrideEditableFlag``; Jira
+    Server 8.20's REST reference and Jira's ``editIssue``) are tolerated here, and, as
+    in Jira, have no effect in the body (only ``?notifyUsers=false`` asks for silence,
+    see ``issues.edit_issue``). Every other unknown property is still refused: Jira
+    would drop a misspelt ``"feilds"`` and answer 204 having changed nothing, which a
+    caller is better told. Unknown fields inside ``fields`` and ``update`` are refused
+    by the writer, as Jira refuses them.
+    """
 
     fields: Json = Field(default_factory=dict)
     update: dict[str, list[Json]] = Field(default_factory=dict)
     properties: list[Json] | None = None
     historyMetadata: Json | None = None  # noqa: N815 - Jira's name
+    # Query parameters sent in the body (see above): accepted, and ignored as Jira does.
+    notifyUsers: object = None  # noqa: N815 - Jira's name
+    overrideScreenSecurity: object = None  # noqa: N815 - Jira's name
+    overrideEditableFlag: object = None  # noqa: N815 - Jira's name
+    updateHistory: object = None  # noqa: N815 - Jira's name
 
 
 class TransitionBody(IssueBody):
@@ -126,13 +147,55 @@ class CustomFieldBody(_Body):
 
 
 class WorklogBody(_Body):
-    """Log work on an issue."""
+    """Log work on an issue, or edit a log.
+
+    Jira's ``WorklogJsonBean`` refuses unknown properties (``Unrecognized field
+    "notifyUsers" ... not marked as ignorable``) but has the read-only parts of a work
+    log too, which it ignores on a write: the ``jira`` library sends ``author`` and
+    ``updateAuthor`` when asked to log work for a user. They are accepted and ignored
+    here as well; a log's author is always its caller.
+    """
 
     timeSpent: str | None = None  # noqa: N815 - Jira's name
     timeSpentSeconds: int | None = None  # noqa: N815 - Jira's name
     started: str | None = None
-    comment: str = ""
+    comment: str | None = None
     visibility: Json | None = None
+    # Read-only parts of Jira's work log, ignored on a write as Jira ignores them.
+    self_: object = Field(default=None, alias="self")
+    id: object = None
+    issueId: object = None  # noqa: N815 - Jira's name
+    author: object = None
+    updateAuthor: object = None  # noqa: N815 - Jira's name
+    created: object = None
+    updated: object = None
+    properties: object = None
+
+
+class AssigneeBody(_Body):
+    """Assign an issue: Jira's user representation, of which only ``name`` (or ``key``)
+    counts; ``null`` unassigns, ``"-1"`` assigns automatically.
+
+    As Jira reads a user's name as a string, a number is its digits (the ``jira``
+    library sends ``-1`` as a number). The other parts of Jira's user are accepted and
+    ignored, as a client may send a user it read back.
+    """
+
+    name: str | int | None = None
+    key: str | None = None
+    emailAddress: object = None  # noqa: N815 - Jira's name
+    displayName: object = None  # noqa: N815 - Jira's name
+    active: object = None
+    self_: object = Field(default=None, alias="self")
+    avatarUrls: object = None  # noqa: N815 - Jira's name
+    timeZone: object = None  # noqa: N815 - Jira's name
+    locale: object = None
+
+    def username(self) -> str | None:
+        """The name to assign, ``"-1"`` for automatic, or None to unassign."""
+        if self.name is not None:
+            return str(self.name)
+        return self.key
 
 
 class LinkBody(_Body):

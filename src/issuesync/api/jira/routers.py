@@ -25,7 +25,6 @@ from issuesync.api.jira.bodies import (
     SearchBody,
     TransitionBody,
     VersionBody,
-    WorklogBody,
 )
 from issuesync.errors import InvalidInputError, PermissionDeniedError
 from issuesync.services import Services
@@ -248,9 +247,22 @@ def build_router() -> APIRouter:  # noqa: C901, PLR0915 - one route table, read 
 
     @router.put("/issue/{key}", status_code=204)
     async def edit_issue(
-        key: str, body: IssueBody, services: ServicesDep, actor: PrincipalDep
+        key: str,
+        body: IssueBody,
+        services: ServicesDep,
+        actor: PrincipalDep,
+        notify_users: Annotated[str | None, Query(alias="notifyUsers", max_length=16)] = None,
     ) -> Response:
-        await _write(services, actor, issues.edit_issue, key, body.fields, body.update)
+        # As Jira (a Java Boolean): anything but "true" is false; absent is true.
+        notify = notify_users is None or notify_users.lower() == "true"
+        await _write(
+            services,
+            actor,
+            partial(issues.edit_issue, notify=notify),
+            key,
+            body.fields,
+            body.update,
+        )
         return Response(status_code=204)
 
     @router.delete("/issue/{key}", status_code=204)
@@ -367,19 +379,7 @@ def build_router() -> APIRouter:  # noqa: C901, PLR0915 - one route table, read 
     ) -> FileResponse:
         return _content(services, actor, attachment_id)
 
-    # -- work logs, watchers, links ---------------------------------------------------------
-
-    @router.get("/issue/{key}/worklog")
-    async def worklogs(key: str, services: ServicesDep, actor: PrincipalDep) -> JsonDict:
-        return await _read(services, actor, subresources.list_worklogs, key)
-
-    @router.post("/issue/{key}/worklog", status_code=201)
-    async def add_worklog(
-        key: str, body: WorklogBody, services: ServicesDep, actor: PrincipalDep
-    ) -> JsonDict:
-        return await _write(
-            services, actor, subresources.add_worklog, key, body.model_dump(exclude_none=True)
-        )
+    # -- watchers, links (work logs: issue_extras.py) ---------------------------------------
 
     @router.get("/issue/{key}/watchers")
     async def watchers(key: str, services: ServicesDep, actor: PrincipalDep) -> JsonDict:

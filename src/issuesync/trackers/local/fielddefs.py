@@ -83,6 +83,11 @@ SYSTEM_FIELDS: tuple[SystemField, ...] = (
     ),
     SystemField("worklog", "Log Work", "array", "worklog", navigable=False, orderable=False),
     SystemField("watches", "Watchers", "watches", orderable=False, searchable=False),
+    # Estimates and time spent (estimates.py); not yet searchable by JQL here.
+    SystemField("timetracking", "Time tracking", "timetracking", navigable=False, searchable=False),
+    SystemField("timeoriginalestimate", "Original Estimate", "number", searchable=False),
+    SystemField("timeestimate", "Remaining Estimate", "number", searchable=False),
+    SystemField("timespent", "Time Spent", "number", orderable=False, searchable=False),
 )
 
 SYSTEM_FIELD_IDS = frozenset(f.id for f in SYSTEM_FIELDS)

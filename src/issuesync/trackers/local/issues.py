@@ -7,7 +7,7 @@ from collections.abc import Mapping, Sequence
 
 from sqlalchemy import bindparam, delete, func, or_, select, update
 
-from issuesync.errors import InvalidInputError, NotFoundError
+from issuesync.errors import InvalidInputError, NotFoundError, PermissionDeniedError
 from issuesync.store.base import Base, insert_many, insert_rows, table_of
 from issuesync.trackers.local.context import Operation
 from issuesync.trackers.local.defaults import DEFAULT_PRIORITY, DEFAULT_RESOLUTION
@@ -195,11 +195,26 @@ def _expands(expand: str | None, name: str) -> bool:
 
 
 def edit_issue(
-    op: Operation, key: str, fields: Mapping[str, object], updates: Mapping[str, object]
+    op: Operation,
+    key: str,
+    fields: Mapping[str, object],
+    updates: Mapping[str, object],
+    *,
+    notify: bool = True,
 ) -> None:
-    """Apply Jira's edit body; every change lands in the history."""
+    """Apply Jira's edit body; every change lands in the history.
+
+    ``notify`` False is Jira's ``?notifyUsers=false``: only an administrator of the
+    issue's project may ask for it, as in Jira, which refuses the whole edit otherwise
+    (403). The tracker sends no notifications, so it changes nothing else.
+    """
     issue = op.issue(key)
     project = op.project_of(issue)
+    if not notify and not op.actor.administers(project.key):
+        raise PermissionDeniedError(
+            "To discard the user notification either admin or project admin permissions are "
+            "required."
+        )
     writer = op.writer(ProjectRef.of(project))
     writer.apply(issue, fields, updates, creating=False)
     writer.write_collections(issue)

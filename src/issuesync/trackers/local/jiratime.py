@@ -65,3 +65,32 @@ def parse_datetime_ms(value: object, field_id: str) -> int | None:
             field_id: "Error parsing date-time. Use ISO 8601, e.g. 2024-01-31T10:00:00.000+0000."
         },
     )
+
+
+MAX_DURATION_SECONDS = 2**31 - 1  # durations are 32-bit integer columns, as Jira's are
+_DURATION_UNITS = {"w": 5 * 8 * 3600, "d": 8 * 3600, "h": 3600, "m": 60}
+_MAX_DURATION_DIGITS = 10  # more digits than any duration that fits the columns
+
+
+def parse_duration(text: str, field_id: str = "timeLogged") -> int:
+    """Seconds in Jira's duration text ("1w 2d 3h 30m"; 8-hour days, 5-day weeks), at most
+    :data:`MAX_DURATION_SECONDS`; a 400 naming ``field_id`` otherwise."""
+    total = 0
+    for part in text.split():
+        number, unit = part[:-1], part[-1:].lower()
+        if (
+            unit not in _DURATION_UNITS
+            or not (number.isascii() and number.isdigit())
+            or len(number) > _MAX_DURATION_DIGITS
+        ):
+            raise InvalidInputError(
+                f"Invalid time duration '{text}'.",
+                field_errors={field_id: "Use a duration like '1h 30m'."},
+            )
+        total += int(number) * _DURATION_UNITS[unit]
+    if total > MAX_DURATION_SECONDS:
+        raise InvalidInputError(
+            f"The time duration '{text}' is too long.",
+            field_errors={field_id: f"A duration is at most {MAX_DURATION_SECONDS} seconds."},
+        )
+    return total

@@ -4,8 +4,11 @@ Dates are UTC. An absolute date is ``yyyy-MM-dd`` or ``yyyy/MM/dd``, optionally
 followed by `` HH:mm``; a relative one is a signed period of weeks, days, hours
 and minutes from now (``-5m``, ``-2d``, ``4h``, ``"-1w 2d"``); the functions
 ``now()``, ``startOfDay()``, ``endOfDay()`` and the week, month and year
-variants take an optional increment such as ``-1`` or ``"+2d"``. Every date, however
-written, lies in the years 1 to 9999: one beyond is refused as a ``QueryError``.
+variants take an optional increment such as ``-1`` or ``"+2d"``. A whole number, quoted
+or not, is an instant in epoch milliseconds, as Jira reads one (``updated >
+1796589816675``: the open-source sync tool jirahub sends these on every incremental
+pass). Every date, however written, lies in the years 1 to 9999: one beyond is refused
+as a ``QueryError``.
 """
 
 from __future__ import annotations
@@ -36,6 +39,10 @@ _ABSOLUTE = re.compile(r"(\d{4})([-/])(\d{1,2})\2(\d{1,2})(?:\s+(\d{1,2}):(\d{2}
 _PERIOD = re.compile(r"([+-]?)\s*((?:\d+\s*[wdhm]\s*)+)")
 _PERIOD_PART = re.compile(r"(\d+)\s*([wdhm])")
 _INCREMENT = re.compile(r"([+-]?)(\d+)([yMwdhm]?)")
+_EPOCH_MS = re.compile(r"-?[0-9]+")
+# More digits than any instant of the years 1 to 9999 has (in ms, 15): refused unread,
+# before int() meets a number of thousands of digits.
+_EPOCH_DIGITS: Final = 16
 
 DATE_FUNCTIONS: Final = frozenset(
     {
@@ -112,12 +119,16 @@ def parse_instant(item: Value | FunctionCall, field: str, now_ms: int) -> Instan
     """The instant a date operand means at ``now_ms``, in the years 1 to 9999."""
     instant = _instant(item, field, now_ms)
     if not EARLIEST_MS <= instant.ms <= LATEST_MS:
-        shown = f"{item.name}()" if isinstance(item, FunctionCall) else item.text
-        raise QueryError(
-            f"Date value '{shown}' for field '{field}' is out of range: dates are in the "
-            "years 1 to 9999."
-        )
+        raise _out_of_range(item, field)
     return instant
+
+
+def _out_of_range(item: Value | FunctionCall, field: str) -> QueryError:
+    shown = f"{item.name}()" if isinstance(item, FunctionCall) else item.text
+    return QueryError(
+        f"Date value '{shown}' for field '{field}' is out of range: dates are in the "
+        "years 1 to 9999."
+    )
 
 
 def _instant(item: Value | FunctionCall, field: str, now_ms: int) -> Instant:
@@ -133,6 +144,10 @@ def _instant(item: Value | FunctionCall, field: str, now_ms: int) -> Instant:
         except ValueError:
             raise _bad_date(item.text, field) from None
         return Instant(int(moment.timestamp() * 1000), whole_day=hour is None)
+    if _EPOCH_MS.fullmatch(text):
+        if len(text.lstrip("-")) > _EPOCH_DIGITS:
+            raise _out_of_range(item, field)
+        return Instant(int(text))
     if match := _PERIOD.fullmatch(text):
         sign, body = match.groups()
         period = sum(int(n) * _UNIT_MS[unit] for n, unit in _PERIOD_PART.findall(body))

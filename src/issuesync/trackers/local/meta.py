@@ -52,6 +52,7 @@ _EVERYONE = (
     "DELETE_OWN_ATTACHMENTS",
     "EDIT_OWN_WORKLOGS",
     "VIEW_VOTERS_AND_WATCHERS",
+    "DELETE_OWN_WORKLOGS",
 )
 _PROJECT_ADMINS = (
     "ADMINISTER_PROJECTS",
@@ -60,6 +61,8 @@ _PROJECT_ADMINS = (
     "DELETE_ALL_COMMENTS",
     "DELETE_ALL_ATTACHMENTS",
     "MANAGE_WATCHERS",
+    "EDIT_ALL_WORKLOGS",
+    "DELETE_ALL_WORKLOGS",
 )
 _ADMINS = ("ADMINISTER", "SYSTEM_ADMIN")
 PERMISSIONS = (*_EVERYONE, *_PROJECT_ADMINS, *_ADMINS)
@@ -265,6 +268,12 @@ def _fields(op: Operation, project: Project, issue_type: IssueType, *, creating:
             "Linked Issues",
             {"type": "array", "items": "issuelinks", "system": "issuelinks"},
             operations=["add"],
+        ),
+        "timetracking": _meta(
+            "timetracking",
+            "Time tracking",
+            {"type": "timetracking", "system": "timetracking"},
+            operations=["set", "edit"],
         ),
     }
     if creating:

@@ -529,6 +529,51 @@ class Worklog(Base):
     updated_ms: Mapped[int] = mapped_column(BigInteger)
 
 
+class TimeTracking(Base):
+    """An issue's estimates (Jira's ``timetracking``), in seconds; no row means none.
+
+    The time spent is the sum of the issue's work logs. Work logged, edited or deleted
+    moves the remaining estimate as the request's ``adjustEstimate`` says
+    (``trackers/local/timetracking.py``).
+    """
+
+    __tablename__ = "tracker_time_tracking"
+
+    issue_id: Mapped[int] = mapped_column(
+        ForeignKey("tracker_issues.id", ondelete="CASCADE"), primary_key=True
+    )
+    original_estimate_seconds: Mapped[int | None] = mapped_column(Integer)
+    remaining_estimate_seconds: Mapped[int | None] = mapped_column(Integer)
+
+
+class RemoteLink(Base):
+    """A link from an issue to an object elsewhere (Jira's remote issue link).
+
+    ``global_id`` is the caller's own identifier of the linked object, unique per
+    issue when given, so that posting a link again updates it. The optional parts
+    of Jira's shape (``application``, the object's ``icon`` and ``status``) are kept
+    as the JSON text they came as, checked and bounded by the service.
+    """
+
+    __tablename__ = "tracker_remote_links"
+    __table_args__ = (UniqueConstraint("issue_id", "global_id"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    issue_id: Mapped[int] = mapped_column(
+        ForeignKey("tracker_issues.id", ondelete="CASCADE"), index=True
+    )
+    global_id: Mapped[str | None] = mapped_column(String(255))
+    relationship: Mapped[str | None] = mapped_column(String(255))
+    url: Mapped[str] = mapped_column(Text)
+    title: Mapped[str] = mapped_column(String(255))
+    summary: Mapped[str | None] = mapped_column(Text)
+    application_json: Mapped[str | None] = mapped_column(Text)
+    icon_json: Mapped[str | None] = mapped_column(Text)
+    status_json: Mapped[str | None] = mapped_column(Text)
+    created_ms: Mapped[int] = mapped_column(BigInteger)
+    updated_ms: Mapped[int] = mapped_column(BigInteger)
+
+
 class Watcher(Base):
     """A user watching an issue."""
 

@@ -10,6 +10,7 @@ from sqlalchemy import func, or_, select
 from sqlalchemy.orm import Session
 
 from issuesync.store.users import User
+from issuesync.trackers.local.estimates import TIME_FIELDS, load_estimates, time_fields
 from issuesync.trackers.local.fielddefs import (
     NAVIGABLE_FIELD_IDS,
     SYSTEM_FIELD_IDS,
@@ -327,6 +328,7 @@ class PageParts:
     worklogs: dict[int, list[Worklog]] = field(default_factory=lambda: defaultdict(list))
     watchers: dict[int, int] = field(default_factory=dict)
     watched: set[int] = field(default_factory=set)
+    estimates: dict[int, tuple[int | None, int | None, int]] = field(default_factory=dict)
 
     @classmethod
     def load(  # noqa: C901, PLR0912 - one query per kind of part, each behind its field
@@ -427,6 +429,8 @@ class PageParts:
                         )
                     )
                 )
+        if any(selection.wants(name) for name in TIME_FIELDS):
+            parts.estimates = load_estimates(session, ids)
         renderer.preload_users(user_ids)
         return parts
 
@@ -514,6 +518,9 @@ class PageParts:
                 "isWatching": issue.id in self.watched,
             },
         )
+        if any(selection.wants(name) for name in TIME_FIELDS):
+            times = time_fields(self.estimates.get(issue.id))
+            out.update((name, times[name]) for name in times if selection.wants(name))
         for custom in ref.custom_fields.by_id.values():
             if selection.wants(custom.field_id):
                 out[custom.field_id] = self.custom_json(

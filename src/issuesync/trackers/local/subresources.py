@@ -1,4 +1,5 @@
-"""Comments, attachments, work logs, watchers and links of issues in the built-in tracker."""
+"""Comments, attachments, watchers and links of issues in the built-in tracker (work logs:
+``worklogs.py``, remote links: ``remotelinks.py``)."""
 
 from __future__ import annotations
 
@@ -11,14 +12,12 @@ from issuesync.errors import InvalidInputError, NotFoundError, PermissionDeniedE
 from issuesync.store.users import User
 from issuesync.trackers.local.context import Operation
 from issuesync.trackers.local.fielddefs import JsonDict
-from issuesync.trackers.local.jiratime import parse_datetime_ms
 from issuesync.trackers.local.models import (
     Attachment,
     Comment,
     Issue,
     IssueLink,
     Watcher,
-    Worklog,
     row_id,
 )
 from issuesync.trackers.local.refdata import ProjectRef
@@ -26,7 +25,6 @@ from issuesync.trackers.local.shapes import user_json
 from issuesync.trackers.local.textlimits import check_length
 from issuesync.trackers.local.writer import Changes, existing_link
 
-MAX_WORKLOG_SECONDS = 2**31 - 1  # the column is a 32-bit integer, as Jira's is
 MAX_FILENAME = 255
 NUL = "\x00"
 
@@ -48,7 +46,9 @@ def comment_body(body: Mapping[str, object], limit: int) -> str:
     return check_length(text, "comment", limit)
 
 
-def _own_or_admin(op: Operation, issue: Issue, author_id: int | None, what: str) -> None:
+def own_or_admin(op: Operation, issue: Issue, author_id: int | None, what: str) -> None:
+    """Raise 403 unless the caller wrote it (``author_id``) or administers the issue's project:
+    Jira's default rights to edit or delete a comment, an attachment or a work log."""
     if author_id == op.actor.id or op.actor.administers(op.project_of(issue).key):
         return
     raise PermissionDeniedError(
@@ -113,7 +113,7 @@ def edit_comment(op: Operation, key: str, comment_id: str, body: Mapping[str, ob
     """Edit a comment (its author or a project admin)."""
     issue = op.issue(key)
     comment = _comment(op, issue, comment_id)
-    _own_or_admin(op, issue, comment.author_id, "comment")
+    own_or_admin(op, issue, comment.author_id, "comment")
     comment.body = comment_body(body, op.text_limit)
     comment.update_author_id = op.actor.id
     comment.updated_ms = op.now
@@ -125,7 +125,7 @@ def delete_comment(op: Operation, key: str, comment_id: str) -> None:
     """Delete a comment (its author or a project admin)."""
     issue = op.issue(key)
     comment = _comment(op, issue, comment_id)
-    _own_or_admin(op, issue, comment.author_id, "comment")
+    own_or_admin(op, issue, comment.author_id, "comment")
     op.session.delete(comment)
     op.touch(issue)
 
@@ -196,7 +196,7 @@ def delete_attachment(op: Operation, attachment_id: str) -> str | None:
     row = attachment(op, attachment_id)
     issue = op.session.get(Issue, row.issue_id)
     assert issue is not None  # a foreign key guarantees it
-    _own_or_admin(op, issue, row.author_id, "attachment")
+    own_or_admin(op, issue, row.author_id, "attachment")
     changes = Changes()
     changes.record("Attachment", (str(row.id), row.filename), (None, None))
     op.session.delete(row)
@@ -204,77 +204,6 @@ def delete_attachment(op: Operation, attachment_id: str) -> str | None:
     op.session.flush()
     shared = op.session.scalar(select(func.count()).where(Attachment.sha256 == row.sha256)) or 0
     return None if shared else row.sha256
-
-
-# -- work logs --------------------------------------------------------------------------
-
-
-def list_worklogs(op: Operation, key: str) -> JsonDict:
-    """All work logs of an issue."""
-    issue = op.issue(key)
-    rows = list(
-        op.session.scalars(select(Worklog).where(Worklog.issue_id == issue.id).order_by(Worklog.id))
-    )
-    renderer = op.renderer()
-    return {
-        "startAt": 0,
-        "maxResults": len(rows),
-        "total": len(rows),
-        "worklogs": [renderer.worklog(w, issue.id) for w in rows],
-    }
-
-
-def add_worklog(op: Operation, key: str, body: Mapping[str, object]) -> JsonDict:
-    """Log work: ``timeSpentSeconds`` or ``timeSpent`` ("1h 30m"); ``started``, ``comment``."""
-    issue = op.issue(key)
-    seconds = body.get("timeSpentSeconds")
-    if seconds is None and isinstance(body.get("timeSpent"), str):
-        seconds = parse_duration(str(body["timeSpent"]))
-    if (
-        isinstance(seconds, bool)
-        or not isinstance(seconds, int)
-        or not 0 < seconds <= MAX_WORKLOG_SECONDS
-    ):
-        raise InvalidInputError(
-            "The work log needs a positive time.",
-            field_errors={"timeLogged": "You must indicate the time spent working."},
-        )
-    comment = body.get("comment", "")
-    if not isinstance(comment, str):
-        raise InvalidInputError(
-            "The work log comment must be text.", field_errors={"comment": "must be a string"}
-        )
-    check_length(comment, "comment", op.text_limit)
-    started = parse_datetime_ms(body["started"], "started") if body.get("started") else op.now
-    row = Worklog(
-        issue_id=issue.id,
-        author_id=op.actor.id,
-        update_author_id=op.actor.id,
-        comment=comment,
-        started_ms=started or op.now,
-        time_spent_seconds=seconds,
-        created_ms=op.now,
-        updated_ms=op.now,
-    )
-    op.session.add(row)
-    op.touch(issue)
-    op.session.flush()
-    return op.renderer().worklog(row, issue.id)
-
-
-def parse_duration(text: str) -> int:
-    """Seconds in Jira's duration text ("1w 2d 3h 30m"; 8-hour days, 5-day weeks)."""
-    units = {"w": 5 * 8 * 3600, "d": 8 * 3600, "h": 3600, "m": 60}
-    total = 0
-    for part in text.split():
-        number, unit = part[:-1], part[-1:].lower()
-        if unit not in units or not number.isdigit():
-            raise InvalidInputError(
-                f"Invalid time duration '{text}'.",
-                field_errors={"timeLogged": "Use a duration like '1h 30m'."},
-            )
-        total += int(number) * units[unit]
-    return total
 
 
 # -- watchers ---------------------------------------------------------------------------

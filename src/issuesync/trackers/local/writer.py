@@ -18,6 +18,7 @@ from issuesync.store.base import Base, insert_many
 from issuesync.store.principals import Principal
 from issuesync.store.users import User
 from issuesync.trackers.local.customvalues import CustomValues
+from issuesync.trackers.local.estimates import Estimates, parse_estimates, stored_estimates
 from issuesync.trackers.local.fieldops import (
     apply_operation,
     ids_text,
@@ -39,6 +40,7 @@ from issuesync.trackers.local.models import (
     IssueLabel,
     IssueLink,
     IssueVersion,
+    TimeTracking,
     Version,
     VersionKind,
     row_id,
@@ -123,6 +125,7 @@ class IssueWriter:
     _components: list[int] | None = None
     _versions: dict[VersionKind, list[int]] = field(default_factory=dict)
     _custom_rows: dict[int, list[CustomValue]] = field(default_factory=dict)
+    _estimates: Estimates | None = None  # the timetracking field, when the edit sets it
 
     @property
     def component_ids(self) -> list[int]:
@@ -206,6 +209,9 @@ class IssueWriter:
             return
         if name == "issuelinks":
             self._link(verb, value)
+            return
+        if name == "timetracking":
+            self._set_estimates(issue, verb, value)
             return
         custom = self.ref.custom_field(name)
         if custom is not None:
@@ -361,6 +367,27 @@ class IssueWriter:
                 field_id, field_errors={field_id: f"Issue '{ref}' does not exist."}
             )
         return found
+
+    def _set_estimates(self, issue: IssueFields, verb: str, value: object) -> None:
+        """Jira's ``timetracking``: ``set`` in ``fields``, ``set`` or ``edit`` in ``update``."""
+        if verb not in ("set", "edit"):
+            raise InvalidInputError(
+                "timetracking",
+                field_errors={"timetracking": "Field 'timetracking' supports 'set' and 'edit'."},
+            )
+        current = self._estimates
+        if current is None:
+            current = stored_estimates(self.session, issue.id)
+        new = parse_estimates(value, current)
+        if issue.id is not None:
+            for name, old_seconds, new_seconds in (
+                ("timeoriginalestimate", current[0], new[0]),
+                ("timeestimate", current[1], new[1]),
+            ):
+                old_text = None if old_seconds is None else str(old_seconds)
+                new_text = None if new_seconds is None else str(new_seconds)
+                self.changes.record(name, (old_text, old_text), (new_text, new_text))
+        self._estimates = new
 
     # -- multi-valued system fields --------------------------------------------------------
 
@@ -560,6 +587,8 @@ class IssueWriter:
                         CustomValue.issue_id == issue.id, CustomValue.field_id == field_id
                     )
                 )
+            if self._estimates is not None:
+                self.session.execute(delete(TimeTracking).where(TimeTracking.issue_id == issue.id))
         for table, rows in self.new_collection_rows(issue).items():
             self._insert(table, rows)
 
@@ -595,6 +624,15 @@ class IssueWriter:
         ]
         if values:
             rows[CustomValue] = values
+        if self._estimates is not None and self._estimates != (None, None):
+            original, remaining = self._estimates
+            rows[TimeTracking] = [
+                {
+                    "issue_id": issue.id,
+                    "original_estimate_seconds": original,
+                    "remaining_estimate_seconds": remaining,
+                }
+            ]
         return rows
 
     def _insert(self, table: type[Base], rows: list[dict[str, object]]) -> None:
