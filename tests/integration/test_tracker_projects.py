@@ -282,3 +282,14 @@ def test_users(admin: httpx.Client, make_client: Callable[..., httpx.Client]) ->
     assert admin.get(f"{API}/user/search", params={"username": "%"}).json() == []
     assert_error(admin.get(f"{API}/user/search", params={"startAt": -1}), 400)
     assert_error(admin.get(f"{API}/user/search", params={"maxResults": "many"}), 400)
+
+
+def test_a_version_by_its_id(admin: httpx.Client, make_client: Callable[..., httpx.Client]) -> None:
+    create_project(admin, "PA")
+    created = admin.post(f"{API}/version", json={"project": "PA", "name": "1.0"}).json()
+    # Any user reads it (every project is browsable), by the id its self link names.
+    got = make_client("bob").get(created["self"])
+    assert got.status_code == 200, got.text
+    assert got.json() == created
+    for missing in ("999999", "abc", str(10**30)):
+        assert_error(admin.get(f"{API}/version/{missing}"), 404, message="version")

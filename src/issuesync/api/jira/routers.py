@@ -144,6 +144,10 @@ def build_router() -> APIRouter:  # noqa: C901, PLR0915 - one route table, read 
             services, actor, catalog.create_version, body.model_dump(exclude_none=True)
         )
 
+    @router.get("/version/{version_id}")
+    async def version(version_id: str, services: ServicesDep, actor: PrincipalDep) -> JsonDict:
+        return await _read(services, actor, catalog.get_version, version_id)
+
     # -- lists ------------------------------------------------------------------------------
 
     @router.get("/issuetype")

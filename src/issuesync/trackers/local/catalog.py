@@ -26,6 +26,7 @@ from issuesync.trackers.local.models import (
     Project,
     ProjectStatus,
     Version,
+    row_id,
 )
 from issuesync.trackers.local.refdata import bump_reference_revision
 from issuesync.trackers.local.shapes import (
@@ -178,6 +179,15 @@ def list_versions(op: Operation, key: str) -> list[JsonDict]:
     """A project's versions."""
     api = f"{op.base_url}/rest/api/2"
     return [version_json(v, api) for v in _versions(op, op.project(key))]
+
+
+def get_version(op: Operation, version_id: str) -> JsonDict:
+    """One version by its id, as ``GET version/{id}`` shows it; 404 when there is none."""
+    number = row_id(version_id)
+    version = op.session.get(Version, number) if number is not None else None
+    if version is None:
+        raise NotFoundError(f"Could not find version for id '{version_id}'")
+    return version_json(version, f"{op.base_url}/rest/api/2")
 
 
 def _owning_project(op: Operation, body: Mapping[str, object]) -> Project:
