@@ -7,6 +7,8 @@ from collections.abc import Callable
 import httpx
 from tracker_helpers import API, TIMESTAMP, assert_error, create_project, send_raw
 
+from issuesync.services import Services
+
 
 def test_server_info_and_myself(
     admin: httpx.Client, make_client: Callable[..., httpx.Client]
@@ -293,3 +295,33 @@ def test_a_version_by_its_id(admin: httpx.Client, make_client: Callable[..., htt
     assert got.json() == created
     for missing in ("999999", "abc", str(10**30)):
         assert_error(admin.get(f"{API}/version/{missing}"), 404, message="version")
+
+
+def test_each_reference_row_by_its_self_link(
+    admin: httpx.Client, make_client: Callable[..., httpx.Client]
+) -> None:
+    bob = make_client("bob")
+    lists = {
+        "issuetype": admin.get(f"{API}/issuetype").json(),
+        "priority": admin.get(f"{API}/priority").json(),
+        "status": admin.get(f"{API}/status").json(),
+        "resolution": admin.get(f"{API}/resolution").json(),
+        "issueLinkType": admin.get(f"{API}/issueLinkType").json()["issueLinkTypes"],
+    }
+    for name, rows in lists.items():
+        assert rows, name
+        for row in rows:
+            got = bob.get(row["self"])
+            assert got.status_code == 200, got.text
+            assert got.json() == row
+        for missing in ("999999", "abc", str(10**30)):
+            assert_error(admin.get(f"{API}/{name}/{missing}"), 404, message="does not exist")
+    # Jira finds a status by its name too.
+    in_progress = admin.get(f"{API}/status/in progress")
+    assert in_progress.json()["name"] == "In Progress"
+
+
+def test_attachment_settings(admin: httpx.Client, services: Services) -> None:
+    meta = admin.get(f"{API}/attachment/meta")
+    assert meta.status_code == 200, meta.text
+    assert meta.json() == {"enabled": True, "uploadLimit": services.settings.max_attachment_size}

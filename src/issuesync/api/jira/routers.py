@@ -32,6 +32,7 @@ from issuesync.services import Services
 from issuesync.store.base import now_ms
 from issuesync.store.principals import Principal
 from issuesync.trackers.local import catalog, issues, meta, subresources
+from issuesync.trackers.local.context import Operation
 from issuesync.trackers.local.fielddefs import JsonDict
 from issuesync.trackers.local.jiratime import format_ms
 from issuesync.trackers.local.search import search
@@ -165,6 +166,16 @@ def build_router() -> APIRouter:  # noqa: C901, PLR0915 - one route table, read 
     @router.get("/resolution")
     async def resolutions(services: ServicesDep, actor: PrincipalDep) -> list[JsonDict]:
         return await _read(services, actor, catalog.list_resolutions)
+
+    # One of each by id (status by name too): the targets of their self links.
+    for path, getter in (
+        ("/issuetype/{row}", catalog.get_issue_type),
+        ("/priority/{row}", catalog.get_priority),
+        ("/status/{row}", catalog.get_status),
+        ("/resolution/{row}", catalog.get_resolution),
+        ("/issueLinkType/{row}", catalog.get_link_type),
+    ):
+        router.add_api_route(path, _reference_route(getter), methods=["GET"])
 
     @router.get("/field")
     async def fields(services: ServicesDep, actor: PrincipalDep) -> list[JsonDict]:
@@ -352,6 +363,11 @@ def build_router() -> APIRouter:  # noqa: C901, PLR0915 - one route table, read 
         finally:
             await form.close()
 
+    # Before "/attachment/{attachment_id}", which would take "meta" for an id.
+    @router.get("/attachment/meta")
+    def attachment_meta(services: ServicesDep, _: PrincipalDep) -> JsonDict:
+        return {"enabled": True, "uploadLimit": services.settings.max_attachment_size}
+
     @router.get("/attachment/{attachment_id}")
     async def attachment(
         attachment_id: str, services: ServicesDep, actor: PrincipalDep
@@ -457,6 +473,13 @@ def build_router() -> APIRouter:  # noqa: C901, PLR0915 - one route table, read 
         )
 
     return router
+
+
+def _reference_route(getter: Callable[[Operation, str], JsonDict]) -> Callable[..., object]:
+    async def one(row: str, services: ServicesDep, actor: PrincipalDep) -> JsonDict:
+        return await _read(services, actor, getter, row)
+
+    return one
 
 
 def build_content_router() -> APIRouter:

@@ -25,10 +25,11 @@ from issuesync.trackers.local.models import (
     CustomFieldType,
     Project,
     ProjectStatus,
+    Resolution,
     Version,
     row_id,
 )
-from issuesync.trackers.local.refdata import bump_reference_revision
+from issuesync.trackers.local.refdata import Catalog, N, bump_reference_revision
 from issuesync.trackers.local.shapes import (
     component_json,
     issue_type_json,
@@ -338,15 +339,54 @@ def list_statuses(op: Operation) -> list[JsonDict]:
 def list_resolutions(op: Operation) -> list[JsonDict]:
     """Every resolution."""
     api = f"{op.base_url}/rest/api/2"
-    return [
-        {
-            "self": f"{api}/resolution/{r.id}",
-            "id": str(r.id),
-            "name": r.name,
-            "description": r.description,
-        }
-        for r in op.ref.resolutions.by_id.values()
-    ]
+    return [_resolution_json(r, api) for r in op.ref.resolutions.by_id.values()]
+
+
+def _resolution_json(resolution: Resolution, api: str) -> JsonDict:
+    return {
+        "self": f"{api}/resolution/{resolution.id}",
+        "id": str(resolution.id),
+        "name": resolution.name,
+        "description": resolution.description,
+    }
+
+
+def _one(catalog: Catalog[N], row: str) -> N:
+    """The row of a reference list that an id in a URL names; 404 otherwise."""
+    number = row_id(row)
+    found = catalog.by_id.get(number) if number is not None else None
+    if found is None:
+        raise NotFoundError(f"The {catalog.label} with id '{row}' does not exist.")
+    return found
+
+
+def get_issue_type(op: Operation, type_id: str) -> JsonDict:
+    """``GET issuetype/{id}``: the target of every issue type's self link."""
+    return issue_type_json(_one(op.ref.issue_types, type_id), f"{op.base_url}/rest/api/2")
+
+
+def get_priority(op: Operation, priority_id: str) -> JsonDict:
+    """``GET priority/{id}``."""
+    return priority_json(_one(op.ref.priorities, priority_id), f"{op.base_url}/rest/api/2")
+
+
+def get_status(op: Operation, status: str) -> JsonDict:
+    """``GET status/{idOrName}``: Jira takes a status's name as well as its id."""
+    found = op.ref.statuses.by_name.get(status.lower())
+    if found is None:
+        found = _one(op.ref.statuses, status)
+    return status_json(found, f"{op.base_url}/rest/api/2")
+
+
+def get_resolution(op: Operation, resolution_id: str) -> JsonDict:
+    """``GET resolution/{id}``."""
+    return _resolution_json(_one(op.ref.resolutions, resolution_id), f"{op.base_url}/rest/api/2")
+
+
+def get_link_type(op: Operation, type_id: str) -> JsonDict:
+    """``GET issueLinkType/{id}``."""
+    t = _one(op.ref.link_types, type_id)
+    return link_type_json(t.id, t.name, t.inward, t.outward, f"{op.base_url}/rest/api/2")
 
 
 def list_link_types(op: Operation) -> JsonDict:
