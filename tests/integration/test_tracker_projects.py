@@ -282,6 +282,10 @@ def test_users(admin: httpx.Client, make_client: Callable[..., httpx.Client]) ->
     assert [u["name"] for u in one] == ["admin"]
     assert admin.get(f"{API}/user/search", params={"username": "zz"}).json() == []
     assert admin.get(f"{API}/user/search", params={"username": "%"}).json() == []
+    # "." is Jira Server's "every user"; "a." is a prefix like any other.
+    every = admin.get(f"{API}/user/search", params={"username": "."}).json()
+    assert [u["name"] for u in every] == ["admin", "albert", "alice", "bob"]
+    assert admin.get(f"{API}/user/search", params={"username": "a."}).json() == []
     assert_error(admin.get(f"{API}/user/search", params={"startAt": -1}), 400)
     assert_error(admin.get(f"{API}/user/search", params={"maxResults": "many"}), 400)
 

@@ -414,6 +414,9 @@ def search_users(op: Operation, text: str, start_at: int, max_results: int) -> l
     An address the caller may not see matches nothing: else a search would spell
     out other users' addresses one prefix at a time.
     """
+    if text == ".":
+        # Jira Server's way of asking for every user (atlassian-python-api documents it).
+        text = ""
     pattern = text.lower().replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_") + "%"
     by_email: ColumnElement[bool] = func.lower(User.email).like(pattern, escape="\\")
     if not op.emails.everyone:
