@@ -456,15 +456,17 @@ def build_router() -> APIRouter:  # noqa: C901, PLR0915 - one route table, read 
         max_results: MaxResults = 50,
         fields: Annotated[list[str] | None, Query()] = None,
         expand: Annotated[str | None, Query()] = None,
+        validate_query: Annotated[str | None, Query(alias="validateQuery")] = None,
     ) -> JsonDict:
-        return await _read(services, actor, search, jql, start_at, max_results, fields, expand)
+        find = partial(search, validate=_validates(validate_query))
+        return await _read(services, actor, find, jql, start_at, max_results, fields, expand)
 
     @router.post("/search")
     async def search_post(body: SearchBody, services: ServicesDep, actor: PrincipalDep) -> JsonDict:
         return await _read(
             services,
             actor,
-            search,
+            partial(search, validate=_validates(body.validateQuery)),
             body.jql,
             body.startAt,
             body.maxResults,
@@ -501,6 +503,13 @@ def _content(services: ServicesDep, actor: PrincipalDep, attachment_id: str) -> 
         row = subresources.attachment(op, attachment_id)
         sha, filename, mime = row.sha256, row.filename, row.mime_type
     return FileResponse(services.tracker.blobs.path(sha), media_type=mime, filename=filename)
+
+
+def _validates(validate_query: bool | str | None) -> bool:
+    """Jira's ``validateQuery``: true unless it says false (or "none"/"warn", as Jira 9 does)."""
+    if isinstance(validate_query, str):
+        return validate_query.strip().lower() not in {"false", "none", "warn"}
+    return validate_query is not False
 
 
 def _json_string(raw: bytes) -> str:
