@@ -166,7 +166,7 @@ def create_app(services: Services) -> FastAPI:
     from issuesync.api.guard import RequestGuard  # noqa: PLC0415
     from issuesync.api.health import DatabaseProbe  # noqa: PLC0415
     from issuesync.api.jira.errors import JIRA  # noqa: PLC0415
-    from issuesync.api.jira.latest import LatestAlias  # noqa: PLC0415
+    from issuesync.api.jira.paths import JiraPaths  # noqa: PLC0415
     from issuesync.api.jira.routers import JIRA_PREFIX  # noqa: PLC0415
 
     app = FastAPI(
@@ -189,8 +189,8 @@ def create_app(services: Services) -> FastAPI:
         max_upload=settings.max_attachment_size,
     )
     app.add_middleware(UnexpectedErrors, shapes=shapes)
-    # Outermost: everything inside sees Jira's "latest" alias as the version it names.
-    app.add_middleware(LatestAlias)
+    # Outermost: /rest/api/latest becomes /rest/api/2 before anything else sees the path.
+    app.add_middleware(JiraPaths)
     app.router.routes.extend(_routes())
     probe = DatabaseProbe(services)  # /healthz knows whether the database answers
     app.router.on_startup.append(probe.start)

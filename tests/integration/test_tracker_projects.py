@@ -7,6 +7,8 @@ from collections.abc import Callable
 import httpx
 from tracker_helpers import API, TIMESTAMP, assert_error, create_project, send_raw
 
+from issuesync.services import Services
+
 
 def test_server_info_and_myself(
     admin: httpx.Client, make_client: Callable[..., httpx.Client]
@@ -280,5 +282,50 @@ def test_users(admin: httpx.Client, make_client: Callable[..., httpx.Client]) ->
     assert [u["name"] for u in one] == ["admin"]
     assert admin.get(f"{API}/user/search", params={"username": "zz"}).json() == []
     assert admin.get(f"{API}/user/search", params={"username": "%"}).json() == []
+    # "." is Jira Server's "every user"; "a." is a prefix like any other.
+    every = admin.get(f"{API}/user/search", params={"username": "."}).json()
+    assert [u["name"] for u in every] == ["admin", "albert", "alice", "bob"]
+    assert admin.get(f"{API}/user/search", params={"username": "a."}).json() == []
     assert_error(admin.get(f"{API}/user/search", params={"startAt": -1}), 400)
     assert_error(admin.get(f"{API}/user/search", params={"maxResults": "many"}), 400)
+
+
+def test_a_version_by_its_id(admin: httpx.Client, make_client: Callable[..., httpx.Client]) -> None:
+    create_project(admin, "PA")
+    created = admin.post(f"{API}/version", json={"project": "PA", "name": "1.0"}).json()
+    # Any user reads it (every project is browsable), by the id its self link names.
+    got = make_client("bob").get(created["self"])
+    assert got.status_code == 200, got.text
+    assert got.json() == created
+    for missing in ("999999", "abc", str(10**30)):
+        assert_error(admin.get(f"{API}/version/{missing}"), 404, message="version")
+
+
+def test_each_reference_row_by_its_self_link(
+    admin: httpx.Client, make_client: Callable[..., httpx.Client]
+) -> None:
+    bob = make_client("bob")
+    lists = {
+        "issuetype": admin.get(f"{API}/issuetype").json(),
+        "priority": admin.get(f"{API}/priority").json(),
+        "status": admin.get(f"{API}/status").json(),
+        "resolution": admin.get(f"{API}/resolution").json(),
+        "issueLinkType": admin.get(f"{API}/issueLinkType").json()["issueLinkTypes"],
+    }
+    for name, rows in lists.items():
+        assert rows, name
+        for row in rows:
+            got = bob.get(row["self"])
+            assert got.status_code == 200, got.text
+            assert got.json() == row
+        for missing in ("999999", "abc", str(10**30)):
+            assert_error(admin.get(f"{API}/{name}/{missing}"), 404, message="does not exist")
+    # Jira finds a status by its name too.
+    in_progress = admin.get(f"{API}/status/in progress")
+    assert in_progress.json()["name"] == "In Progress"
+
+
+def test_attachment_settings(admin: httpx.Client, services: Services) -> None:
+    meta = admin.get(f"{API}/attachment/meta")
+    assert meta.status_code == 200, meta.text
+    assert meta.json() == {"enabled": True, "uploadLimit": services.settings.max_attachment_size}

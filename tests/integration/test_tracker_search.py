@@ -174,3 +174,28 @@ def test_expand_names_and_schema(admin: httpx.Client) -> None:
     one = admin.get(f"{API}/issue/PA-1", params={"expand": "names"}).json()
     assert one["names"]["summary"] == "Summary"
     assert "schema" not in one
+
+
+def test_validate_query_false_skips_unknown_issue_keys_with_a_warning(admin: httpx.Client) -> None:
+    keys = _issues(admin, 2)
+    jql = f"key in ({keys[0]}, PA-99, {keys[1]}) ORDER BY key ASC"
+    missing = "An issue with key 'PA-99' does not exist for field 'key'."
+    # Validated (the default, and "true"): the unknown key fails the query, as in Jira.
+    for params in ({}, {"validateQuery": "true"}):
+        assert_error(
+            admin.get(f"{API}/search", params={"jql": jql, **params}), 400, message=missing
+        )
+    for value in ("false", "False"):
+        got = admin.get(f"{API}/search", params={"jql": jql, "validateQuery": value})
+        assert got.status_code == 200, got.text
+        assert [i["key"] for i in got.json()["issues"]] == keys
+        assert got.json()["warningMessages"] == [missing]
+    posted = admin.post(f"{API}/search", json={"jql": jql, "validateQuery": False})
+    assert posted.status_code == 200, posted.text
+    assert posted.json()["warningMessages"] == [missing]
+    # Only unknown keys are forgiven: a query that cannot be read still fails.
+    broken = {"jql": "key in (PA-1", "validateQuery": "false"}
+    assert_error(admin.get(f"{API}/search", params=broken), 400)
+    # And a search without unknown keys carries no warnings.
+    clean = admin.get(f"{API}/search", params={"jql": "project = PA", "validateQuery": "false"})
+    assert "warningMessages" not in clean.json()

@@ -31,6 +31,7 @@ from issuesync.services import Services
 from issuesync.store.base import now_ms
 from issuesync.store.principals import Principal
 from issuesync.trackers.local import catalog, issues, meta, subresources
+from issuesync.trackers.local.context import Operation
 from issuesync.trackers.local.fielddefs import JsonDict
 from issuesync.trackers.local.jiratime import format_ms
 from issuesync.trackers.local.search import search
@@ -143,6 +144,10 @@ def build_router() -> APIRouter:  # noqa: C901, PLR0915 - one route table, read 
             services, actor, catalog.create_version, body.model_dump(exclude_none=True)
         )
 
+    @router.get("/version/{version_id}")
+    async def version(version_id: str, services: ServicesDep, actor: PrincipalDep) -> JsonDict:
+        return await _read(services, actor, catalog.get_version, version_id)
+
     # -- lists ------------------------------------------------------------------------------
 
     @router.get("/issuetype")
@@ -160,6 +165,16 @@ def build_router() -> APIRouter:  # noqa: C901, PLR0915 - one route table, read 
     @router.get("/resolution")
     async def resolutions(services: ServicesDep, actor: PrincipalDep) -> list[JsonDict]:
         return await _read(services, actor, catalog.list_resolutions)
+
+    # One of each by id (status by name too): the targets of their self links.
+    for path, getter in (
+        ("/issuetype/{row}", catalog.get_issue_type),
+        ("/priority/{row}", catalog.get_priority),
+        ("/status/{row}", catalog.get_status),
+        ("/resolution/{row}", catalog.get_resolution),
+        ("/issueLinkType/{row}", catalog.get_link_type),
+    ):
+        router.add_api_route(path, _reference_route(getter), methods=["GET"])
 
     @router.get("/field")
     async def fields(services: ServicesDep, actor: PrincipalDep) -> list[JsonDict]:
@@ -360,6 +375,11 @@ def build_router() -> APIRouter:  # noqa: C901, PLR0915 - one route table, read 
         finally:
             await form.close()
 
+    # Before "/attachment/{attachment_id}", which would take "meta" for an id.
+    @router.get("/attachment/meta")
+    def attachment_meta(services: ServicesDep, _: PrincipalDep) -> JsonDict:
+        return {"enabled": True, "uploadLimit": services.settings.max_attachment_size}
+
     @router.get("/attachment/{attachment_id}")
     async def attachment(
         attachment_id: str, services: ServicesDep, actor: PrincipalDep
@@ -436,15 +456,17 @@ def build_router() -> APIRouter:  # noqa: C901, PLR0915 - one route table, read 
         max_results: MaxResults = 50,
         fields: Annotated[list[str] | None, Query()] = None,
         expand: Annotated[str | None, Query()] = None,
+        validate_query: Annotated[str | None, Query(alias="validateQuery")] = None,
     ) -> JsonDict:
-        return await _read(services, actor, search, jql, start_at, max_results, fields, expand)
+        find = partial(search, validate=_validates(validate_query))
+        return await _read(services, actor, find, jql, start_at, max_results, fields, expand)
 
     @router.post("/search")
     async def search_post(body: SearchBody, services: ServicesDep, actor: PrincipalDep) -> JsonDict:
         return await _read(
             services,
             actor,
-            search,
+            partial(search, validate=_validates(body.validateQuery)),
             body.jql,
             body.startAt,
             body.maxResults,
@@ -453,6 +475,13 @@ def build_router() -> APIRouter:  # noqa: C901, PLR0915 - one route table, read 
         )
 
     return router
+
+
+def _reference_route(getter: Callable[[Operation, str], JsonDict]) -> Callable[..., object]:
+    async def one(row: str, services: ServicesDep, actor: PrincipalDep) -> JsonDict:
+        return await _read(services, actor, getter, row)
+
+    return one
 
 
 def build_content_router() -> APIRouter:
@@ -474,6 +503,13 @@ def _content(services: ServicesDep, actor: PrincipalDep, attachment_id: str) -> 
         row = subresources.attachment(op, attachment_id)
         sha, filename, mime = row.sha256, row.filename, row.mime_type
     return FileResponse(services.tracker.blobs.path(sha), media_type=mime, filename=filename)
+
+
+def _validates(validate_query: bool | str | None) -> bool:
+    """Jira's ``validateQuery``: true unless it says false (or "none"/"warn", as Jira 9 does)."""
+    if isinstance(validate_query, str):
+        return validate_query.strip().lower() not in {"false", "none", "warn"}
+    return validate_query is not False
 
 
 def _json_string(raw: bytes) -> str:

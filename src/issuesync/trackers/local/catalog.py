@@ -25,7 +25,9 @@ from issuesync.trackers.local.models import (
     CustomFieldType,
     Project,
     ProjectStatus,
+    Resolution,
     Version,
+    row_id,
 )
 from issuesync.trackers.local.projects import (
     component_detail_json,
@@ -33,7 +35,7 @@ from issuesync.trackers.local.projects import (
     project_detail_json,
     project_details,
 )
-from issuesync.trackers.local.refdata import bump_reference_revision
+from issuesync.trackers.local.refdata import Catalog, N, bump_reference_revision
 from issuesync.trackers.local.shapes import (
     issue_type_json,
     link_type_json,
@@ -189,6 +191,15 @@ def list_versions(op: Operation, key: str) -> list[JsonDict]:
     return [version_json(v, api) for v in _versions(op, op.project(key))]
 
 
+def get_version(op: Operation, version_id: str) -> JsonDict:
+    """One version by its id, as ``GET version/{id}`` shows it; 404 when there is none."""
+    number = row_id(version_id)
+    version = op.session.get(Version, number) if number is not None else None
+    if version is None:
+        raise NotFoundError(f"Could not find version for id '{version_id}'")
+    return version_json(version, f"{op.base_url}/rest/api/2")
+
+
 def _owning_project(op: Operation, body: Mapping[str, object]) -> Project:
     ref = body.get("project") or body.get("projectId")
     if not isinstance(ref, str | int) or isinstance(ref, bool):
@@ -338,15 +349,54 @@ def list_statuses(op: Operation) -> list[JsonDict]:
 def list_resolutions(op: Operation) -> list[JsonDict]:
     """Every resolution."""
     api = f"{op.base_url}/rest/api/2"
-    return [
-        {
-            "self": f"{api}/resolution/{r.id}",
-            "id": str(r.id),
-            "name": r.name,
-            "description": r.description,
-        }
-        for r in op.ref.resolutions.by_id.values()
-    ]
+    return [_resolution_json(r, api) for r in op.ref.resolutions.by_id.values()]
+
+
+def _resolution_json(resolution: Resolution, api: str) -> JsonDict:
+    return {
+        "self": f"{api}/resolution/{resolution.id}",
+        "id": str(resolution.id),
+        "name": resolution.name,
+        "description": resolution.description,
+    }
+
+
+def _one(catalog: Catalog[N], row: str) -> N:
+    """The row of a reference list that an id in a URL names; 404 otherwise."""
+    number = row_id(row)
+    found = catalog.by_id.get(number) if number is not None else None
+    if found is None:
+        raise NotFoundError(f"The {catalog.label} with id '{row}' does not exist.")
+    return found
+
+
+def get_issue_type(op: Operation, type_id: str) -> JsonDict:
+    """``GET issuetype/{id}``: the target of every issue type's self link."""
+    return issue_type_json(_one(op.ref.issue_types, type_id), f"{op.base_url}/rest/api/2")
+
+
+def get_priority(op: Operation, priority_id: str) -> JsonDict:
+    """``GET priority/{id}``."""
+    return priority_json(_one(op.ref.priorities, priority_id), f"{op.base_url}/rest/api/2")
+
+
+def get_status(op: Operation, status: str) -> JsonDict:
+    """``GET status/{idOrName}``: Jira takes a status's name as well as its id."""
+    found = op.ref.statuses.by_name.get(status.lower())
+    if found is None:
+        found = _one(op.ref.statuses, status)
+    return status_json(found, f"{op.base_url}/rest/api/2")
+
+
+def get_resolution(op: Operation, resolution_id: str) -> JsonDict:
+    """``GET resolution/{id}``."""
+    return _resolution_json(_one(op.ref.resolutions, resolution_id), f"{op.base_url}/rest/api/2")
+
+
+def get_link_type(op: Operation, type_id: str) -> JsonDict:
+    """``GET issueLinkType/{id}``."""
+    t = _one(op.ref.link_types, type_id)
+    return link_type_json(t.id, t.name, t.inward, t.outward, f"{op.base_url}/rest/api/2")
 
 
 def list_link_types(op: Operation) -> JsonDict:
@@ -374,6 +424,9 @@ def search_users(op: Operation, text: str, start_at: int, max_results: int) -> l
     An address the caller may not see matches nothing: else a search would spell
     out other users' addresses one prefix at a time.
     """
+    if text == ".":
+        # Jira Server's way of asking for every user (atlassian-python-api documents it).
+        text = ""
     pattern = text.lower().replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_") + "%"
     by_email: ColumnElement[bool] = func.lower(User.email).like(pattern, escape="\\")
     if not op.emails.everyone:

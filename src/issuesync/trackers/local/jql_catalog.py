@@ -379,9 +379,10 @@ def _issues(items: Items, ctx: JqlContext, label: str) -> set[int]:
                 numbered[(pid, number)] for pid in projects[prefix] if (pid, number) in numbered
             }
         if not found:
-            raise QueryError(
-                f"An issue with key '{value.text}' does not exist for field '{label}'."
-            )
+            missing = f"An issue with key '{value.text}' does not exist for field '{label}'."
+            if ctx.validate:
+                raise QueryError(missing)
+            ctx.warnings.append(missing)
         ids |= found
     return ids
 

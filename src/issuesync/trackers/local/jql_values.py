@@ -18,7 +18,7 @@ import datetime as dt
 import math
 import re
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any, Final
 
 from sqlalchemy import ColumnElement, Select, func, or_, select
@@ -72,13 +72,17 @@ class JqlContext:
     and date functions; ``current_user_id`` is ``currentUser()`` (None: anonymous).
     ``all_emails``: users may be named by e-mail address (only a caller who sees
     every address, see ``users.EmailVisibility``; else a query would tell which
-    addresses exist).
+    addresses exist). ``validate``: as Jira's ``validateQuery``; when false, an issue key
+    that names no issue matches nothing and is noted in ``warnings`` instead of failing
+    the query (a script searching keys of which some were deleted meanwhile).
     """
 
     session: Session
     now_ms: int
     current_user_id: int | None = None
     all_emails: bool = False
+    validate: bool = True
+    warnings: list[str] = field(default_factory=list)
 
 
 @dataclass(frozen=True, slots=True)

@@ -182,4 +182,4 @@ def project_scheme(op: Operation, key: str, kind: SchemeKind, expand: str | None
         return _permission_scheme(op, expand)
     if kind == "notificationscheme":
         return _notification_scheme(op, expand)
-    return _issue_security_scheme(op)
+    return _issue_security_scheme(op) | {"levels": []}  # with its (no) levels, as Jira's

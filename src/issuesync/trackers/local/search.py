@@ -24,8 +24,14 @@ def search(
     max_results: int,
     fields: str | Sequence[str] | None,
     expand: str | Sequence[str] | None,
+    *,
+    validate: bool = True,
 ) -> JsonDict:
-    """Jira's search: a page of issues matching ``jql`` and the total count."""
+    """Jira's search: a page of issues matching ``jql`` and the total count.
+
+    ``validate`` false (Jira's ``validateQuery=false``): an unknown issue key matches
+    nothing and comes back in ``warningMessages``.
+    """
     if start_at < 0:
         raise InvalidInputError(
             "startAt must not be negative.", field_errors={"startAt": "must be >= 0"}
@@ -36,15 +42,14 @@ def search(
         )
     max_results = min(max_results, MAX_RESULTS)
     query = parse_jql(jql)
-    compiled = compile_jql(
-        query,
-        JqlContext(
-            session=op.session,
-            current_user_id=op.actor.id,
-            now_ms=op.now,
-            all_emails=op.emails.everyone,
-        ),
+    context = JqlContext(
+        session=op.session,
+        current_user_id=op.actor.id,
+        now_ms=op.now,
+        all_emails=op.emails.everyone,
+        validate=validate,
     )
+    compiled = compile_jql(query, context)
     total = op.session.scalar(select(func.count()).select_from(Issue).where(compiled.where)) or 0
     issues = list(
         op.session.scalars(
@@ -62,13 +67,16 @@ def search(
     extra = renderer.names_and_schema(
         selection, names="names" in expands, schema="schema" in expands
     )
-    return extra | {
+    page: JsonDict = {
         "expand": "schema,names",
         "startAt": start_at,
         "maxResults": max_results,
         "total": total,
         "issues": rendered,
     }
+    if context.warnings:
+        page["warningMessages"] = context.warnings
+    return extra | page
 
 
 def _expand_set(expand: str | Sequence[str] | None) -> set[str]:
