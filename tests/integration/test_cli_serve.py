@@ -34,7 +34,7 @@ def basic(user: str, password: str, scheme: str = "Basic") -> dict[str, str]:
 class Serve:
     """One ``issuesync serve`` process; its stderr in a file, read as it grows."""
 
-    def __init__(self, home: Path, port: int, log: Path, **env: str) -> None:
+    def __init__(self, home: Path, port: int, log: Path, *args: str, **env: str) -> None:
         environment = {k: v for k, v in os.environ.items() if not k.startswith("ISSUESYNC_")}
         environment |= {
             "ISSUESYNC_HOME": str(home),
@@ -46,8 +46,8 @@ class Serve:
         self.log = log
         self.out = log.with_suffix(".out")
         with log.open("wb") as sink, self.out.open("wb") as out:
-            self.process = subprocess.Popen(
-                [sys.executable, "-m", "issuesync", "serve"],
+            self.process = subprocess.Popen(  # noqa: S603 - our own entry point
+                [sys.executable, "-m", "issuesync", "serve", *args],
                 env=environment,
                 stdout=out,
                 stderr=sink,
@@ -107,6 +107,7 @@ def test_the_serving_line_comes_once_it_listens_and_says_where_the_password_is(
     )
     lines = server.stderr().splitlines()
     at = lines.index(line)
+    assert any("Application startup complete" in x for x in lines[:at])  # uvicorn's, before it
     assert lines[at - 1] == ""  # a blank line around it, to find it among the logs
     assert lines[at + 1 : at + 2] in ([], [""])
     password = kept.read_text().strip()
@@ -115,6 +116,19 @@ def test_the_serving_line_comes_once_it_listens_and_says_where_the_password_is(
     server.stop()
     assert server.out.read_text() == ""  # notices are all on stderr
     assert "warning" not in server.stderr()
+
+
+def test_several_workers_answer_the_first_request_after_the_serving_line(
+    tmp_path: Path, servers: list[Serve]
+) -> None:
+    home = tmp_path / "home"
+    assert run(home, "db", "upgrade").returncode == 0
+    server = Serve(home, free_port(), tmp_path / "serve.log", "--workers", "2")
+    servers.append(server)
+    line = server.serving_line()
+    assert line.endswith('log in as "admin" with the password in ISSUESYNC_ADMIN_PASSWORD')
+    # The socket listens before the workers start: the request waits for one, unrefused.
+    assert httpx.get(f"{server.url}/healthz", timeout=90).status_code == 200
 
 
 def test_a_port_in_use_is_one_line_and_nothing_is_created(tmp_path: Path) -> None:

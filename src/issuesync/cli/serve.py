@@ -10,6 +10,7 @@ processes under uvicorn's supervisor, which all accept on it.
 
 from __future__ import annotations
 
+import contextlib
 import errno
 import socket
 from collections.abc import Callable
@@ -25,10 +26,11 @@ if TYPE_CHECKING:
 
 # What `issuesync serve --workers N` runs in each process (it reads the same environment).
 APP_FACTORY = "issuesync.app:app_from_environment"
+BACKLOG = 2048  # uvicorn's default
 
 
 def listen(host: str, port: int) -> socket.socket:
-    """A TCP socket bound to ``host:port`` (as uvicorn binds one for its workers).
+    """A TCP socket listening on ``host:port`` (bound as uvicorn binds one for its workers).
 
     A port in use, one that needs privileges, or an address this machine does not
     have is a :class:`ConfigurationError` naming the setting to change.
@@ -42,6 +44,9 @@ def listen(host: str, port: int) -> socket.socket:
     except OSError as exc:
         sock.close()
         raise ConfigurationError(bind_failure(host, port, exc)) from exc
+    # Listening from now on: a client that connects before the app is ready (the workers of
+    # `--workers N` still starting) waits in the backlog instead of being refused.
+    sock.listen(BACKLOG)
     sock.set_inheritable(True)  # the workers of `--workers N` accept on it
     return sock
 
@@ -83,21 +88,26 @@ def run_server(
 ) -> None:
     """Serve on ``sock`` until SIGINT or SIGTERM.
 
-    One worker serves ``application``; several each build theirs with the factory
-    ``application`` names (:data:`APP_FACTORY`), and ``on_listening`` is called once
-    the socket is bound, as they start.
+    One worker serves ``application`` and calls ``on_listening`` once it has started.
+    Several each build theirs with the factory ``application`` names (:data:`APP_FACTORY`);
+    ``on_listening`` is then called as they start, the socket listening already
+    (connections wait in its backlog until a worker takes them).
     """
     config = uvicorn.Config(
         application,
         factory=isinstance(application, str),
         workers=workers,
         log_level=log_level,
+        backlog=BACKLOG,
         access_log=False,
         proxy_headers=bool(trusted_proxies),
         forwarded_allow_ips=trusted_proxies or None,
     )
-    if workers == 1:
-        AnnouncingServer(config, on_listening).run([sock])
-        return
-    on_listening()
-    Multiprocess(config, sockets=[sock]).run()
+    # Ctrl-C ends the server as uvicorn.run ends it: quietly, with exit code 0 (uvicorn
+    # raises the SIGINT it caught again once it has shut down).
+    with contextlib.suppress(KeyboardInterrupt):
+        if workers == 1:
+            AnnouncingServer(config, on_listening).run([sock])
+            return
+        on_listening()
+        Multiprocess(config, sockets=[sock]).run()
