@@ -86,7 +86,7 @@ def test_create_and_update_say_what_they_did_in_one_line(home: Path, tmp_path: P
     assert created.returncode == 0, created.stderr
     assert created.stdout == (
         "Created INT-1 with connectors PA-1 and PB-2 "
-        "(stopped; to start it: issuesync integration start INT-1)\n"
+        "(stopped; to start it: python -m issuesync integration start INT-1)\n"
     )
     change = tmp_path / "change.json"
     sides = {"firstConnector": {"projectKey": "PA"}, "secondConnector": {"projectKey": "PB"}}

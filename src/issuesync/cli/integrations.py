@@ -48,6 +48,7 @@ from issuesync.application.integrations import (
     project_checker,
     set_running,
 )
+from issuesync.cli.home import program
 from issuesync.cli.sync import follow_task, held_elsewhere
 from issuesync.engine.connectors import connector_rows
 from issuesync.engine.runtime.presence import problems_seen
@@ -138,7 +139,7 @@ def integration_commands(context: CliContext) -> typer.Typer:  # noqa: C901, PLR
             return
         context.out.print(
             _summary(document, "Created")
-            + f" (stopped; to start it: issuesync integration start {view.key})",
+            + f" (stopped; to start it: {program()} integration start {view.key})",
             highlight=False,
         )
 
