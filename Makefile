@@ -6,17 +6,26 @@ STAMP := $(VENV)/.installed
 
 .PHONY: run test lint typecheck pytest install bench bench-sync bench-routes bench-api bench-calls soak clean
 
+INSTALL_LOG := $(VENV)/install.log
+
+# pip's output (and its warnings) goes to the log: the install is one line, and the
+# log's last lines are shown only when it fails.
 $(STAMP): pyproject.toml
-	$(PYTHON) -m venv $(VENV)
-	$(BIN)/python -m pip install --quiet --upgrade pip
-	$(BIN)/python -m pip install --quiet -e '.[dev]'
-	touch $(STAMP)
+	@echo "installing into $(VENV) (log: $(INSTALL_LOG))"
+	@mkdir -p $(VENV)
+	@{ $(PYTHON) -m venv $(VENV) \
+		&& $(BIN)/python -m pip install --upgrade pip \
+		&& $(BIN)/python -m pip install -e '.[dev]'; } > $(INSTALL_LOG) 2>&1 \
+		|| { tail -n 25 $(INSTALL_LOG); echo "the install failed; see $(INSTALL_LOG)"; exit 1; }
+	@touch $(STAMP)
 
 install: $(STAMP)
 
+# The server's last line before its logs says where it serves, who logs in, and where
+# the password is.
 run: $(STAMP)
-	$(BIN)/issuesync db upgrade
-	$(BIN)/issuesync serve
+	@$(BIN)/issuesync db upgrade
+	@$(BIN)/issuesync serve
 
 # lint-imports: the layers of DESIGN.md and no import cycle (contracts in pyproject.toml).
 lint: $(STAMP)

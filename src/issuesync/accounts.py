@@ -4,16 +4,36 @@ from __future__ import annotations
 
 from collections.abc import Iterable
 from dataclasses import dataclass
+from pathlib import Path
 
 from sqlalchemy import select
 
 from issuesync.errors import ConflictError, InvalidInputError, NotFoundError
-from issuesync.security import generate_token, hash_password, token_digest
+from issuesync.security import generate_token, hash_password, token_digest, verify_password
 from issuesync.store.base import now_ms
 from issuesync.store.uow import UnitOfWorkFactory
 from issuesync.store.users import ApiToken, ProjectAdmin, User
 
 MAX_NAME = 255
+# Far more than any password manager makes, and short enough that the longest name and
+# password still fit the Authorization header a server reads (MAX_AUTHORIZATION_CHARS).
+MAX_PASSWORD = 1024
+
+
+def check_password(password: str) -> str:
+    """``password`` when it can be a password; else an InvalidInputError saying why.
+
+    One to 1,024 characters without control characters (a newline could not be typed
+    at a prompt nor sent on one line of standard input); nothing else is imposed, for
+    `user create` and `user password` alike.
+    """
+    if not password:
+        raise InvalidInputError("The password is empty.")
+    if len(password) > MAX_PASSWORD:
+        raise InvalidInputError(f"The password is longer than {MAX_PASSWORD} characters.")
+    if any(ord(ch) < 0x20 or ord(ch) == 0x7F for ch in password):  # noqa: PLR2004 - ASCII controls
+        raise InvalidInputError("The password has a control character (a newline, a tab, NUL).")
+    return password
 
 
 @dataclass(frozen=True)
@@ -38,6 +58,8 @@ def create_user(uow_factory: UnitOfWorkFactory, new: NewUser) -> int:
         )
     if new.email is not None and "@" not in new.email:
         raise InvalidInputError(f"'{new.email}' is not an e-mail address.")
+    if new.password:
+        check_password(new.password)
     keys = _project_keys(new.project_admin_keys)
     with uow_factory() as uow:
         if uow.session.scalar(select(User.id).where(User.name == name)) is not None:
@@ -57,6 +79,68 @@ def create_user(uow_factory: UnitOfWorkFactory, new: NewUser) -> int:
         user_id = user.id
         uow.commit()
     return user_id
+
+
+def set_password(uow_factory: UnitOfWorkFactory, user_name: str, password: str) -> None:
+    """Give a user a new password (:func:`check_password`'s rules).
+
+    Running servers accept it at once: a remembered login is tied to the stored hash it
+    matched. A header with the old password that a server checked in the last 10
+    seconds is remembered that long, as a revoked token is.
+    """
+    hashed = hash_password(check_password(password))
+    with uow_factory() as uow:
+        user = uow.session.scalar(select(User).where(User.name == user_name))
+        if user is None:
+            raise NotFoundError(f"There is no user named '{user_name}'.")
+        user.password_hash = hashed
+        uow.commit()
+
+
+def user_exists(uow_factory: UnitOfWorkFactory, user_name: str) -> bool:
+    """Whether a user of that name exists (active or not)."""
+    with uow_factory(readonly=True) as uow:
+        return uow.session.scalar(select(User.id).where(User.name == user_name)) is not None
+
+
+def password_matches(uow_factory: UnitOfWorkFactory, user_name: str, password: str) -> bool:
+    """Whether ``password`` is the stored password of the user (False: no such user)."""
+    with uow_factory(readonly=True) as uow:
+        stored = uow.session.scalar(select(User.password_hash).where(User.name == user_name))
+    return verify_password(password, stored)
+
+
+@dataclass(frozen=True)
+class AdminPassword:
+    """Where the administrator's password is, as the server tells it at start.
+
+    ``configured_differs``: ISSUESYNC_ADMIN_PASSWORD is set but is not the stored
+    password (it is used only when the administrator is created). ``where``: the
+    variable, the file of the generated password, or None when neither holds it.
+    """
+
+    configured_differs: bool
+    where: str | None
+
+
+def find_admin_password(
+    uow_factory: UnitOfWorkFactory, name: str, configured: str | None, generated_file: Path
+) -> AdminPassword:
+    """Which of ``configured`` (ISSUESYNC_ADMIN_PASSWORD) and the password in
+    ``generated_file`` is the administrator's stored password (a scrypt each)."""
+    if configured is not None:
+        if password_matches(uow_factory, name, configured):
+            return AdminPassword(configured_differs=False, where="ISSUESYNC_ADMIN_PASSWORD")
+        differs = True
+    else:
+        differs = False
+    try:
+        kept = generated_file.read_text(encoding="utf-8").strip()
+    except (OSError, UnicodeDecodeError):
+        kept = ""
+    if kept and password_matches(uow_factory, name, kept):
+        return AdminPassword(configured_differs=differs, where=str(generated_file))
+    return AdminPassword(configured_differs=differs, where=None)
 
 
 @dataclass(frozen=True)

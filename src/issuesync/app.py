@@ -10,12 +10,14 @@ from __future__ import annotations
 import functools
 import logging
 import os
+from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING
 
 from sqlalchemy import make_url, select
 
 from issuesync import __version__
+from issuesync.accounts import AdminPassword, find_admin_password
 from issuesync.auth import Authenticator
 from issuesync.config import Settings
 from issuesync.engine.runtime.runner import SyncRunner, tune_garbage_collector
@@ -23,18 +25,20 @@ from issuesync.engine.transports.factory import QueueTransports
 from issuesync.errors import ConfigurationError
 from issuesync.health import Health
 from issuesync.security import (
+    INITIAL_ADMIN_PASSWORD,
     PROCESS_UMASK,
     SecretBox,
     generate_password,
     hash_password,
     load_or_create_secret_key,
     private_home,
+    write_private_file,
 )
 from issuesync.services import Services
 from issuesync.store.base import now_ms
 from issuesync.store.blobs import BlobStore
 from issuesync.store.db import connect
-from issuesync.store.migrate import is_current, upgrade
+from issuesync.store.migrate import Migration, is_current, upgrade
 from issuesync.store.uow import UnitOfWorkFactory
 from issuesync.store.users import User
 from issuesync.throttle import LoginThrottle
@@ -114,14 +118,36 @@ def sqlite_file(database_url: str) -> Path | None:
     return Path(str(url.database))
 
 
-def bootstrap(services: Services, *, migrate: bool = True) -> str | None:
+@dataclass(frozen=True)
+class Bootstrap:
+    """What :func:`bootstrap` did, for the entry point to tell.
+
+    ``generated_password``: the administrator's, when it had to be made (stored only
+    hashed: shown now or never); ``password_file``: where it was also written
+    (None: not written, or the disk refused it).
+    """
+
+    migration: Migration | None
+    generated_password: str | None = None
+    password_file: Path | None = None
+
+
+def initial_password_file(settings: Settings) -> Path:
+    """Where a generated administrator password is kept: ``HOME/initial-admin-password``."""
+    return settings.home.resolve() / INITIAL_ADMIN_PASSWORD
+
+
+def bootstrap(services: Services, *, migrate: bool = True) -> Bootstrap:
     """Bring the store up to date and create what a first start needs.
 
-    Returns the generated admin password when one had to be made (it is stored
-    only hashed, so the caller must show it now or never).
+    A generated administrator password is also written to
+    :func:`initial_password_file` (0600, in the private home), replacing what an
+    earlier administrator's left there; it is never written again, and deleting it
+    is safe (nothing reads it back but the server's start line).
     """
+    migration: Migration | None = None
     if migrate:
-        upgrade(services.database)
+        migration = upgrade(services.database)
     elif not is_current(services.database):
         raise ConfigurationError(
             "The database is not up to date: run `issuesync db upgrade` first."
@@ -135,7 +161,7 @@ def bootstrap(services: Services, *, migrate: bool = True) -> str | None:
             password = (
                 settings.admin_password.get_secret_value() if settings.admin_password else None
             )
-            if password is None:
+            if not password:
                 password = generated = generate_password()
             uow.session.add(
                 User(
@@ -149,7 +175,28 @@ def bootstrap(services: Services, *, migrate: bool = True) -> str | None:
                 )
             )
         uow.commit()
-    return generated
+    if generated is None:
+        return Bootstrap(migration)
+    path = initial_password_file(settings)
+    try:
+        write_private_file(path, generated + "\n")
+    except OSError as exc:  # the password is still shown once; the file is a convenience
+        log.warning("could not write %s: %s", path, exc.strerror or exc)
+        return Bootstrap(migration, generated)
+    return Bootstrap(migration, generated, path)
+
+
+def admin_password(services: Services) -> AdminPassword:
+    """Where the administrator's password is: ISSUESYNC_ADMIN_PASSWORD, the file of a
+    generated one, or neither (then ``issuesync user password`` sets one)."""
+    settings = services.settings
+    configured = settings.admin_password.get_secret_value() if settings.admin_password else ""
+    return find_admin_password(
+        services.uow_factory,
+        settings.admin_user,
+        configured or None,
+        initial_password_file(settings),
+    )
 
 
 def create_app(services: Services) -> FastAPI:

@@ -153,9 +153,29 @@ def load_or_create_secret_key(home: Path, configured: str | None) -> str:
 PROCESS_UMASK = 0o077  # what issuesync creates is its user's alone: folders 0700, files 0600
 PRIVATE_FOLDER = 0o700
 PRIVATE_FILE = 0o600
+# The generated password of the first administrator, kept for its user (as Jenkins's
+# initialAdminPassword) until they delete it: nothing reads it back.
+INITIAL_ADMIN_PASSWORD = "initial-admin-password"  # noqa: S105 - a file name, not a secret
 # What issuesync keeps in its home: the SQLite database with its -wal, -shm and write
 # lock, the key of the secrets at rest, attachments, and data/ (message files, blobs).
-OWN_ENTRIES = ("issuesync.db*", "secret.key", "attachments", "data")
+OWN_ENTRIES = ("issuesync.db*", "secret.key", INITIAL_ADMIN_PASSWORD, "attachments", "data")
+
+
+def write_private_file(path: Path, text: str) -> None:
+    """Write ``text`` to ``path`` readable by this user only from its first byte.
+
+    The text goes to a new 0600 file beside ``path`` that then replaces it, so a
+    reader never finds half of it, nor another user a moment when it was open.
+    """
+    partial = path.with_name(f".{path.name}.{secrets.token_hex(4)}.tmp")
+    fd = os.open(partial, os.O_WRONLY | os.O_CREAT | os.O_EXCL, PRIVATE_FILE)
+    try:
+        with os.fdopen(fd, "w", encoding="utf-8") as handle:
+            handle.write(text)
+        partial.replace(path)
+    except BaseException:
+        partial.unlink(missing_ok=True)
+        raise
 
 
 def private_home(home: Path, database_file: Path | None = None) -> list[Path]:

@@ -177,7 +177,7 @@ def test_the_cli_steers_a_running_server_and_integrations_survive_restarts(
         assert client.post(f"{API}/project", json={"key": key, "name": key}).status_code == 201
     body = tmp_path / "body.json"
     body.write_text(json.dumps(local_body()))
-    created = json.loads(cli(env, "integration", "create", "--file", str(body)).stdout)
+    created = json.loads(cli(env, "integration", "create", "--file", str(body), "--json").stdout)
     assert created["integrationKey"] == "INT-1"
     assert "password" not in json.dumps(created)
     cli(env, "integration", "start", "INT-1")

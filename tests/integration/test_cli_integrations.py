@@ -48,7 +48,8 @@ def json_out(home: Path, *args: str) -> Any:
 
 
 def test_create_list_show_start_stop_delete(home: Path) -> None:
-    created = json_out(home, "integration", "create", "--file", write(home, "b.json", SEED_REQUEST))
+    body = write(home, "b.json", SEED_REQUEST)
+    created = json_out(home, "integration", "create", "--file", body, "--json")
     assert created["integrationKey"] == "INT-1"
     assert created["firstConnector"]["connectorKey"] == "PA-1"
     assert created["secondConnector"]["connectorKey"] == "PB-2"
@@ -80,6 +81,32 @@ def test_create_list_show_start_stop_delete(home: Path) -> None:
     assert "No integrations." in run(home, "integration", "list").stdout
 
 
+def test_create_and_update_say_what_they_did_in_one_line(home: Path, tmp_path: Path) -> None:
+    created = run(home, "integration", "create", "--file", write(home, "b.json", SEED_REQUEST))
+    assert created.returncode == 0, created.stderr
+    assert created.stdout == (
+        "Created INT-1 with connectors PA-1 and PB-2 "
+        "(stopped; to start it: python -m issuesync integration start INT-1)\n"
+    )
+    change = tmp_path / "change.json"
+    sides = {"firstConnector": {"projectKey": "PA"}, "secondConnector": {"projectKey": "PB"}}
+    change.write_text(json.dumps({"summary": "Renamed", **sides}))
+    updated = run(home, "integration", "update", "INT-1", "--file", str(change))
+    assert updated.returncode == 0, updated.stderr
+    assert updated.stdout == "Updated INT-1 with connectors PA-1 and PB-2 (stopped)\n"
+    assert json_out(home, "integration", "show", "INT-1")["summary"] == "Renamed"
+    assert run(home, "integration", "start", "INT-1").returncode == 0
+    running = run(home, "integration", "update", "INT-1", "--file", str(change))
+    assert running.stdout == (
+        "Updated INT-1 with connectors PA-1 and PB-2 "
+        "(running: it takes the change within a second)\n"
+    )
+    assert (
+        json_out(home, "integration", "update", "INT-1", "-f", str(change), "--json")["summary"]
+        == "Renamed"
+    )
+
+
 def test_bad_bodies_are_one_line_errors(home: Path) -> None:
     assert_one_line_error(
         run(home, "integration", "create", "--file", str(home / "missing.json")), "missing.json"
@@ -104,7 +131,7 @@ def test_bad_bodies_are_one_line_errors(home: Path) -> None:
 
 
 def test_sync_information_import_list_delete(home: Path) -> None:
-    json_out(home, "integration", "create", "--file", write(home, "b.json", SEED_REQUEST))
+    json_out(home, "integration", "create", "--file", write(home, "b.json", SEED_REQUEST), "--json")
     imported = run(
         home, "syncinfo", "import", "PA-1", "--file", write(home, "s.json", SEED_SYNC_INFO)
     )

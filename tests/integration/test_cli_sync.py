@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import base64
 import json
 import os
 import subprocess
@@ -108,6 +109,13 @@ def test_messages_can_be_listed_shown_retried_and_discarded(home: Path) -> None:
     document = json.loads(shown.stdout)
     assert document["message"]["kind"] == "create"
     assert document["replica"]["hubIssue"]["key"] == errors[0]["issueKey"]
+    assert "encodedPayload" not in shown.stdout  # the replica once, decoded
+    raw = json.loads(run(home, "messages", "show", "PB-2", str(errors[0]["id"]), "--raw").stdout)
+    payload = raw["message"]["replica"]["encodedPayload"]
+    assert json.loads(base64.b64decode(payload)) == raw["replica"]
+    assert {k: v for k, v in raw.items() if k != "message"} == {
+        k: v for k, v in document.items() if k != "message"
+    }
 
     retried = run(home, "messages", "retry", "PB-2", str(errors[0]["id"]))
     assert retried.returncode == 0, retried.stderr
@@ -161,7 +169,7 @@ def test_a_fixed_configuration_lets_refused_messages_through(home: Path, tmp_pat
             }
         )
     )
-    updated = run(home, "integration", "update", "INT-1", "--file", str(fix))
+    updated = run(home, "integration", "update", "INT-1", "--file", str(fix), "--json")
     assert updated.returncode == 0, updated.stderr
     shown = json.loads(updated.stdout)
     mappings = shown["firstConnector"]["configuration"]["fieldMappings"]

@@ -48,6 +48,7 @@ from issuesync.application.integrations import (
     project_checker,
     set_running,
 )
+from issuesync.cli.home import program
 from issuesync.cli.sync import follow_task, held_elsewhere
 from issuesync.engine.connectors import connector_rows
 from issuesync.engine.runtime.presence import problems_seen
@@ -58,9 +59,14 @@ from issuesync.services import Services
 
 @dataclass(frozen=True)
 class CliContext:
-    """What the commands need from the CLI: a way to open the services, and stdout."""
+    """What the commands need from the CLI: ways to open the services, and stdout.
+
+    ``open_readonly`` opens an existing home only, and creates nothing (for the
+    commands that only read).
+    """
 
     open_services: Callable[[], AbstractContextManager[Services]]
+    open_readonly: Callable[[], AbstractContextManager[Services]]
     out: Console
 
 
@@ -82,6 +88,19 @@ def _echo_json(document: object) -> None:
     typer.echo(json.dumps(document, indent=2, ensure_ascii=False))
 
 
+JsonOption = Annotated[
+    bool, typer.Option("--json", help="Print the whole integration as JSON (as the API does).")
+]
+
+
+def _summary(document: dict[str, Any], done: str) -> str:
+    """One line for people: the integration, its connectors, whether it runs."""
+    first = document["firstConnector"]["connectorKey"]
+    second = document["secondConnector"]["connectorKey"]
+    key = document["integrationKey"]
+    return f"{done} {key} with connectors {first} and {second}"
+
+
 FileOption = Annotated[
     Path,
     typer.Option(
@@ -98,8 +117,11 @@ def integration_commands(context: CliContext) -> typer.Typer:  # noqa: C901, PLR
     )
 
     @group.command("create")
-    def create(file: FileOption) -> None:
-        """Create an integration from a JSON body as `POST /integrations` takes it."""
+    def create(file: FileOption, as_json: JsonOption = False) -> None:
+        """Create an integration from a JSON body as `POST /integrations` takes it.
+
+        It is created stopped; `integration start KEY` starts it.
+        """
         spec = parse_integration_spec(read_json_file(file))
         with context.open_services() as services, services.uow_factory() as uow:
             view = create_from_spec(
@@ -112,11 +134,20 @@ def integration_commands(context: CliContext) -> typer.Typer:  # noqa: C901, PLR
             )
             document = integration_body(view)
             uow.commit()
-        _echo_json(document)
+        if as_json:
+            _echo_json(document)
+            return
+        context.out.print(
+            _summary(document, "Created")
+            + f" (stopped; to start it: {program()} integration start {view.key})",
+            highlight=False,
+        )
 
     @group.command("update")
     def update(
-        key: Annotated[str, typer.Argument(help="The integration's key.")], file: FileOption
+        key: Annotated[str, typer.Argument(help="The integration's key.")],
+        file: FileOption,
+        as_json: JsonOption = False,
     ) -> None:
         """Change an integration from a JSON body as `PUT /integrations/{key}` takes it.
 
@@ -135,7 +166,11 @@ def integration_commands(context: CliContext) -> typer.Typer:  # noqa: C901, PLR
             )
             document = integration_body(view)
             uow.commit()
-        _echo_json(document)
+        if as_json:
+            _echo_json(document)
+            return
+        state = "running: it takes the change within a second" if view.running else "stopped"
+        context.out.print(_summary(document, "Updated") + f" ({state})", highlight=False)
 
     @group.command("list")
     def list_(
@@ -145,7 +180,7 @@ def integration_commands(context: CliContext) -> typer.Typer:  # noqa: C901, PLR
     ) -> None:
         """List the integrations: keys, projects, connectors, and whether they run."""
         with (
-            context.open_services() as services,
+            context.open_readonly() as services,
             services.uow_factory(readonly=True) as uow,
         ):
             rows = []
@@ -178,7 +213,7 @@ def integration_commands(context: CliContext) -> typer.Typer:  # noqa: C901, PLR
         routes' details, as in the API's status.
         """
         with (
-            context.open_services() as services,
+            context.open_readonly() as services,
             services.uow_factory(readonly=True) as uow,
         ):
             trouble = trouble_text(
@@ -245,7 +280,7 @@ def syncinfo_commands(context: CliContext) -> typer.Typer:
     ) -> None:
         """List a connector's sync information as JSON."""
         with (
-            context.open_services() as services,
+            context.open_readonly() as services,
             services.uow_factory(readonly=True) as uow,
         ):
             entries = list_sync_info(uow.session, connector, local_issue_key, remote_issue_key)

@@ -9,7 +9,7 @@ import threading
 import time
 from collections.abc import Callable
 from contextlib import AbstractContextManager
-from typing import Annotated
+from typing import Annotated, Any
 
 import typer
 from rich.console import Console
@@ -46,6 +46,19 @@ def _echo_json(document: object) -> None:
     typer.echo(json.dumps(document, indent=2, ensure_ascii=False))
 
 
+def _without_payload(document: dict[str, Any]) -> dict[str, Any]:
+    """The message without the encoded replica it carries (shown decoded beside it)."""
+    message = document.get("message")
+    if not isinstance(message, dict):
+        return document
+    wire = message.get("replica")
+    if not isinstance(wire, dict) or "encodedPayload" not in wire:
+        return document
+    rest = {k: v for k, v in wire.items() if k != "encodedPayload"}
+    shown = {k: rest if k == "replica" else v for k, v in message.items() if k != "replica" or rest}
+    return {**document, "message": shown}
+
+
 def _chosen(
     session: Session,
     connector: ConnectorConfig,
@@ -70,8 +83,10 @@ IssueOpt = Annotated[
 StateOpt = Annotated[str | None, typer.Option("--state", help="All messages in this state.")]
 
 
-def messages_commands(open_services: OpenServices, out: Console) -> typer.Typer:  # noqa: C901, PLR0915 - one closure per command
-    """The ``messages`` command group."""
+def messages_commands(  # noqa: C901, PLR0915 - one closure per command
+    open_services: OpenServices, open_readonly: OpenServices, out: Console
+) -> typer.Typer:
+    """The ``messages`` command group (``open_readonly``: for those that only read)."""
     group = typer.Typer(
         help="Messages in a connector's queues: list, show, retry, discard, resolve conflicts.",
         no_args_is_help=True,
@@ -90,7 +105,7 @@ def messages_commands(open_services: OpenServices, out: Console) -> typer.Typer:
         """List a connector's messages (by default its receive queue)."""
         if queue not in (queues.RECEIVE, queues.SEND):
             raise InvalidInputError("--queue must be 'receive' or 'send'.")
-        with open_services() as services, services.uow_factory(readonly=True) as uow:
+        with open_readonly() as services, services.uow_factory(readonly=True) as uow:
             config = connector_by_key(uow.session, connector)
             views = queues.list_messages(
                 uow.session, config.id, queue=queue, state=_state(state), issue_key=issue
@@ -134,13 +149,19 @@ def messages_commands(open_services: OpenServices, out: Console) -> typer.Typer:
     def show(
         connector: ConnectorArg,
         message_id: Annotated[int, typer.Argument(help="The message's id.")],
+        raw: Annotated[
+            bool,
+            typer.Option("--raw", help="Also print the replica as sent: base64 of its JSON."),
+        ] = False,
     ) -> None:
         """Show one message as JSON, with its replica decoded."""
-        with open_services() as services, services.uow_factory(readonly=True) as uow:
+        with open_readonly() as services, services.uow_factory(readonly=True) as uow:
             config = connector_by_key(uow.session, connector)
             document = queues.message_document(
                 queues.get_message(uow.session, config.id, message_id)
             )
+        if not raw:
+            document = _without_payload(document)
         _echo_json(document)
 
     @group.command("retry")

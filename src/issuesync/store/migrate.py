@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from pathlib import Path
 
 from alembic import command
@@ -27,8 +28,21 @@ def alembic_config(url: str) -> Config:
 MIGRATION_LOCK_ID = 0x1555_E5_0C
 
 
-def upgrade(database: Database, revision: str = "head") -> None:
-    """Bring the database up to ``revision`` (the newest by default).
+@dataclass(frozen=True)
+class Migration:
+    """What :func:`upgrade` did: the schema revision before (None: no schema yet) and after."""
+
+    before: str | None
+    after: str | None
+
+    @property
+    def changed(self) -> bool:
+        """Whether any migration ran."""
+        return self.before != self.after
+
+
+def upgrade(database: Database, revision: str = "head") -> Migration:
+    """Bring the database up to ``revision`` (the newest by default); what it did.
 
     On PostgreSQL an advisory lock makes workers that start together migrate
     one after the other; the later ones find nothing left to do.
@@ -41,14 +55,18 @@ def upgrade(database: Database, revision: str = "head") -> None:
             connection.commit()
         try:
             config.attributes["connection"] = connection
+            before = MigrationContext.configure(connection).get_current_revision()
+            connection.commit()  # the read began a transaction; Alembic begins its own
             command.upgrade(config, revision)
             connection.commit()
+            after = MigrationContext.configure(connection).get_current_revision()
         finally:
             if postgres:
                 connection.execute(
                     text("SELECT pg_advisory_unlock(:id)"), {"id": MIGRATION_LOCK_ID}
                 )
                 connection.commit()
+    return Migration(before, after)
 
 
 def is_current(database: Database) -> bool:
