@@ -493,14 +493,14 @@ def test_createmeta_editmeta_and_mypermissions(
     atlassian_jira: AtlassianJira,  # noqa: F811 - the fixture
 ) -> None:
     # The pre-8.4 createmeta that scripts still call; both libraries warn that it is old.
-    with pytest.warns(DeprecationWarning):
+    with pytest.warns(DeprecationWarning, match="deprecated in JIRA 8.4"):
         meta = pycontribs_jira.createmeta(
             projectKeys=project, issuetypeNames="Task", expand="projects.issuetypes.fields"
         )
     [only] = meta["projects"]
     assert only["key"] == project
     assert "summary" in only["issuetypes"][0]["fields"]
-    with pytest.warns(DeprecationWarning):
+    with pytest.warns(DeprecationWarning, match="fail from Jira 9"):
         meta = ok(atlassian_jira.issue_createmeta(project))
     assert {t["name"] for t in meta["projects"][0]["issuetypes"]} >= {"Task", "Sub-task"}
     issue = _new(pycontribs_jira)
