@@ -19,7 +19,8 @@ from starlette.concurrency import run_in_threadpool
 from issuesync.api.deps import PrincipalDep, ServicesDep
 from issuesync.api.jira.bodies import MAX_INT, BulkIssueBody, CategoryBody, ComponentBody, IssueBody
 from issuesync.api.jira.errors import JIRA_STATUSES, jira_error
-from issuesync.api.jira.routers import JIRA_PREFIX, _read, _write
+from issuesync.api.jira.operations import read, write
+from issuesync.api.jira.routers import JIRA_PREFIX
 from issuesync.errors import RequestError, nearest
 from issuesync.services import Services
 from issuesync.store.principals import Principal
@@ -42,23 +43,23 @@ def build_admin_router() -> APIRouter:  # noqa: C901 - one route table, read top
     async def permission_schemes(
         services: ServicesDep, actor: PrincipalDep, expand: Expand = None
     ) -> JsonDict:
-        return await _read(services, actor, schemes.permission_schemes, expand)
+        return await read(services, actor, schemes.permission_schemes, expand)
 
     @router.get("/permissionscheme/{scheme_id}")
     async def permission_scheme(
         scheme_id: str, services: ServicesDep, actor: PrincipalDep, expand: Expand = None
     ) -> JsonDict:
-        return await _read(services, actor, schemes.permission_scheme, scheme_id, expand)
+        return await read(services, actor, schemes.permission_scheme, scheme_id, expand)
 
     @router.get("/issuesecurityschemes")
     async def issue_security_schemes(services: ServicesDep, actor: PrincipalDep) -> JsonDict:
-        return await _read(services, actor, schemes.issue_security_schemes)
+        return await read(services, actor, schemes.issue_security_schemes)
 
     @router.get("/issuesecurityschemes/{scheme_id}")
     async def issue_security_scheme(
         scheme_id: str, services: ServicesDep, actor: PrincipalDep
     ) -> JsonDict:
-        return await _read(services, actor, schemes.issue_security_scheme, scheme_id)
+        return await read(services, actor, schemes.issue_security_scheme, scheme_id)
 
     @router.get("/notificationscheme")
     async def notification_schemes(
@@ -68,7 +69,7 @@ def build_admin_router() -> APIRouter:  # noqa: C901 - one route table, read top
         max_results: MaxResults = 50,
         expand: Expand = None,
     ) -> JsonDict:
-        return await _read(
+        return await read(
             services,
             actor,
             schemes.notification_schemes,
@@ -81,19 +82,19 @@ def build_admin_router() -> APIRouter:  # noqa: C901 - one route table, read top
     async def notification_scheme(
         scheme_id: str, services: ServicesDep, actor: PrincipalDep, expand: Expand = None
     ) -> JsonDict:
-        return await _read(services, actor, schemes.notification_scheme, scheme_id, expand)
+        return await read(services, actor, schemes.notification_scheme, scheme_id, expand)
 
     @router.get("/project/{key}/permissionscheme")
     async def project_permission_scheme(
         key: str, services: ServicesDep, actor: PrincipalDep, expand: Expand = None
     ) -> JsonDict:
-        return await _read(services, actor, schemes.project_scheme, key, "permissionscheme", expand)
+        return await read(services, actor, schemes.project_scheme, key, "permissionscheme", expand)
 
     @router.get("/project/{key}/notificationscheme")
     async def project_notification_scheme(
         key: str, services: ServicesDep, actor: PrincipalDep, expand: Expand = None
     ) -> JsonDict:
-        return await _read(
+        return await read(
             services, actor, schemes.project_scheme, key, "notificationscheme", expand
         )
 
@@ -101,7 +102,7 @@ def build_admin_router() -> APIRouter:  # noqa: C901 - one route table, read top
     async def project_issue_security_scheme(
         key: str, services: ServicesDep, actor: PrincipalDep
     ) -> JsonDict:
-        return await _read(
+        return await read(
             services, actor, schemes.project_scheme, key, "issuesecuritylevelscheme", None
         )
 
@@ -109,25 +110,25 @@ def build_admin_router() -> APIRouter:  # noqa: C901 - one route table, read top
 
     @router.get("/projectCategory")
     async def categories(services: ServicesDep, actor: PrincipalDep) -> list[JsonDict]:
-        return await _read(services, actor, projects.list_categories)
+        return await read(services, actor, projects.list_categories)
 
     @router.post("/projectCategory", status_code=201)
     async def create_category(
         body: CategoryBody, services: ServicesDep, actor: PrincipalDep
     ) -> JsonDict:
-        return await _write(
+        return await write(
             services, actor, projects.create_category, body.model_dump(exclude_none=True)
         )
 
     @router.get("/projectCategory/{category_id}")
     async def category(category_id: str, services: ServicesDep, actor: PrincipalDep) -> JsonDict:
-        return await _read(services, actor, projects.get_category, category_id)
+        return await read(services, actor, projects.get_category, category_id)
 
     # -- components (POST component is in routers.py) -------------------------------------
 
     @router.get("/component/{component_id}")
     async def component(component_id: str, services: ServicesDep, actor: PrincipalDep) -> JsonDict:
-        return await _read(services, actor, projects.get_component, component_id)
+        return await read(services, actor, projects.get_component, component_id)
 
     @router.put("/component/{component_id}")
     async def edit_component(
@@ -135,7 +136,7 @@ def build_admin_router() -> APIRouter:  # noqa: C901 - one route table, read top
     ) -> JsonDict:
         # Unset, not None: an explicit null lead clears the lead.
         fields = body.model_dump(exclude_unset=True)
-        return await _write(services, actor, projects.edit_component, component_id, fields)
+        return await write(services, actor, projects.edit_component, component_id, fields)
 
     @router.delete("/component/{component_id}", status_code=204)
     async def delete_component(
@@ -144,7 +145,7 @@ def build_admin_router() -> APIRouter:  # noqa: C901 - one route table, read top
         actor: PrincipalDep,
         move_issues_to: Annotated[str | None, Query(alias="moveIssuesTo")] = None,
     ) -> Response:
-        await _write(services, actor, projects.delete_component, component_id, move_issues_to)
+        await write(services, actor, projects.delete_component, component_id, move_issues_to)
         return Response(status_code=204)
 
     # -- Jira 8.4's paged create metadata ---------------------------------------------------
@@ -157,7 +158,7 @@ def build_admin_router() -> APIRouter:  # noqa: C901 - one route table, read top
         start_at: StartAt = 0,
         max_results: MaxResults = 50,
     ) -> JsonDict:
-        return await _read(
+        return await read(
             services,
             actor,
             meta.create_meta_issue_types,
@@ -175,7 +176,7 @@ def build_admin_router() -> APIRouter:  # noqa: C901 - one route table, read top
         start_at: StartAt = 0,
         max_results: MaxResults = 50,
     ) -> JsonDict:
-        return await _read(
+        return await read(
             services,
             actor,
             meta.create_meta_fields,

@@ -5,7 +5,7 @@ from __future__ import annotations
 import json
 from collections.abc import Callable
 from functools import partial
-from typing import Annotated, TypeVar
+from typing import Annotated
 
 from fastapi import APIRouter, Header, Query, Request, Response
 from fastapi.responses import FileResponse
@@ -26,10 +26,9 @@ from issuesync.api.jira.bodies import (
     TransitionBody,
     VersionBody,
 )
+from issuesync.api.jira.operations import read, write
 from issuesync.errors import InvalidInputError, PermissionDeniedError
-from issuesync.services import Services
 from issuesync.store.base import now_ms
-from issuesync.store.principals import Principal
 from issuesync.trackers.local import catalog, issues, meta, subresources
 from issuesync.trackers.local.context import Operation
 from issuesync.trackers.local.fielddefs import JsonDict
@@ -40,31 +39,6 @@ JIRA_PREFIX = "/rest/api/2"
 
 StartAt = Annotated[int, Query(alias="startAt", ge=0, le=MAX_INT)]
 MaxResults = Annotated[int, Query(alias="maxResults", ge=0, le=MAX_INT)]
-
-
-T = TypeVar("T")
-
-
-async def _read(services: Services, actor: Principal, action: Callable[..., T], *args: object) -> T:
-    """Run a service function in a read operation, off the event loop."""
-
-    def run() -> T:
-        with services.tracker.read(actor) as op:
-            return action(op, *args)
-
-    return await run_in_threadpool(run)
-
-
-async def _write(
-    services: Services, actor: Principal, action: Callable[..., T], *args: object
-) -> T:
-    """Run a service function in a write operation (committed at its end), off the event loop."""
-
-    def run() -> T:
-        with services.tracker.write(actor) as op:
-            return action(op, *args)
-
-    return await run_in_threadpool(run)
 
 
 def build_router() -> APIRouter:  # noqa: C901, PLR0915 - one route table, read top to bottom
@@ -85,7 +59,7 @@ def build_router() -> APIRouter:  # noqa: C901, PLR0915 - one route table, read 
 
     @router.get("/myself")
     async def myself(services: ServicesDep, actor: PrincipalDep) -> JsonDict:
-        user = await _read(services, actor, catalog.get_user, actor.name)
+        user = await read(services, actor, catalog.get_user, actor.name)
         user["groups"] = {
             "size": 1,
             "items": [{"name": "jira-administrators" if actor.is_admin else "jira-users"}],
@@ -96,43 +70,43 @@ def build_router() -> APIRouter:  # noqa: C901, PLR0915 - one route table, read 
 
     @router.get("/project")
     async def projects(services: ServicesDep, actor: PrincipalDep) -> list[JsonDict]:
-        return await _read(services, actor, catalog.list_projects)
+        return await read(services, actor, catalog.list_projects)
 
     @router.post("/project", status_code=201)
     async def create_project(
         body: ProjectBody, services: ServicesDep, actor: PrincipalDep
     ) -> JsonDict:
-        return await _write(
+        return await write(
             services, actor, catalog.create_project, body.model_dump(exclude_none=True)
         )
 
     @router.get("/project/{key}")
     async def project(key: str, services: ServicesDep, actor: PrincipalDep) -> JsonDict:
-        return await _read(services, actor, catalog.get_project, key)
+        return await read(services, actor, catalog.get_project, key)
 
     @router.get("/project/{key}/statuses")
     async def project_statuses(
         key: str, services: ServicesDep, actor: PrincipalDep
     ) -> list[JsonDict]:
-        return await _read(services, actor, catalog.project_statuses, key)
+        return await read(services, actor, catalog.project_statuses, key)
 
     @router.get("/project/{key}/components")
     async def project_components(
         key: str, services: ServicesDep, actor: PrincipalDep
     ) -> list[JsonDict]:
-        return await _read(services, actor, catalog.list_components, key)
+        return await read(services, actor, catalog.list_components, key)
 
     @router.get("/project/{key}/versions")
     async def project_versions(
         key: str, services: ServicesDep, actor: PrincipalDep
     ) -> list[JsonDict]:
-        return await _read(services, actor, catalog.list_versions, key)
+        return await read(services, actor, catalog.list_versions, key)
 
     @router.post("/component", status_code=201)
     async def create_component(
         body: ComponentBody, services: ServicesDep, actor: PrincipalDep
     ) -> JsonDict:
-        return await _write(
+        return await write(
             services, actor, catalog.create_component, body.model_dump(exclude_none=True)
         )
 
@@ -140,31 +114,31 @@ def build_router() -> APIRouter:  # noqa: C901, PLR0915 - one route table, read 
     async def create_version(
         body: VersionBody, services: ServicesDep, actor: PrincipalDep
     ) -> JsonDict:
-        return await _write(
+        return await write(
             services, actor, catalog.create_version, body.model_dump(exclude_none=True)
         )
 
     @router.get("/version/{version_id}")
     async def version(version_id: str, services: ServicesDep, actor: PrincipalDep) -> JsonDict:
-        return await _read(services, actor, catalog.get_version, version_id)
+        return await read(services, actor, catalog.get_version, version_id)
 
     # -- lists ------------------------------------------------------------------------------
 
     @router.get("/issuetype")
     async def issue_types(services: ServicesDep, actor: PrincipalDep) -> list[JsonDict]:
-        return await _read(services, actor, catalog.list_issue_types)
+        return await read(services, actor, catalog.list_issue_types)
 
     @router.get("/priority")
     async def priorities(services: ServicesDep, actor: PrincipalDep) -> list[JsonDict]:
-        return await _read(services, actor, catalog.list_priorities)
+        return await read(services, actor, catalog.list_priorities)
 
     @router.get("/status")
     async def statuses(services: ServicesDep, actor: PrincipalDep) -> list[JsonDict]:
-        return await _read(services, actor, catalog.list_statuses)
+        return await read(services, actor, catalog.list_statuses)
 
     @router.get("/resolution")
     async def resolutions(services: ServicesDep, actor: PrincipalDep) -> list[JsonDict]:
-        return await _read(services, actor, catalog.list_resolutions)
+        return await read(services, actor, catalog.list_resolutions)
 
     # One of each by id (status by name too): the targets of their self links.
     for path, getter in (
@@ -178,25 +152,25 @@ def build_router() -> APIRouter:  # noqa: C901, PLR0915 - one route table, read 
 
     @router.get("/field")
     async def fields(services: ServicesDep, actor: PrincipalDep) -> list[JsonDict]:
-        return await _read(services, actor, catalog.list_fields)
+        return await read(services, actor, catalog.list_fields)
 
     @router.post("/field", status_code=201)
     async def create_field(
         body: CustomFieldBody, services: ServicesDep, actor: PrincipalDep
     ) -> JsonDict:
-        return await _write(
+        return await write(
             services, actor, catalog.create_custom_field, body.model_dump(exclude_none=True)
         )
 
     @router.get("/issueLinkType")
     async def link_types(services: ServicesDep, actor: PrincipalDep) -> JsonDict:
-        return await _read(services, actor, catalog.list_link_types)
+        return await read(services, actor, catalog.list_link_types)
 
     @router.get("/user")
     async def user(
         services: ServicesDep, actor: PrincipalDep, username: Annotated[str, Query(min_length=1)]
     ) -> JsonDict:
-        return await _read(services, actor, catalog.get_user, username)
+        return await read(services, actor, catalog.get_user, username)
 
     @router.get("/user/search")
     async def user_search(
@@ -206,7 +180,7 @@ def build_router() -> APIRouter:  # noqa: C901, PLR0915 - one route table, read 
         start_at: StartAt = 0,
         max_results: MaxResults = 50,
     ) -> list[JsonDict]:
-        return await _read(
+        return await read(
             services, actor, catalog.search_users, username, start_at, min(max_results, 1000)
         )
 
@@ -214,7 +188,7 @@ def build_router() -> APIRouter:  # noqa: C901, PLR0915 - one route table, read 
 
     @router.post("/issue", status_code=201)
     async def create_issue(body: IssueBody, services: ServicesDep, actor: PrincipalDep) -> JsonDict:
-        return await _write(services, actor, issues.create_issue, body.fields, body.update)
+        return await write(services, actor, issues.create_issue, body.fields, body.update)
 
     # Before "/issue/{key}", which would take "createmeta" for an issue key.
     @router.get("/issue/createmeta")
@@ -228,7 +202,7 @@ def build_router() -> APIRouter:  # noqa: C901, PLR0915 - one route table, read 
         expand: Annotated[str | None, Query()] = None,
     ) -> JsonDict:
         with_fields = "projects.issuetypes.fields" in (expand or "")
-        return await _read(
+        return await read(
             services,
             actor,
             partial(meta.create_meta, with_fields=with_fields),
@@ -239,7 +213,7 @@ def build_router() -> APIRouter:  # noqa: C901, PLR0915 - one route table, read 
 
     @router.get("/issue/{key}/editmeta")
     async def edit_meta(key: str, services: ServicesDep, actor: PrincipalDep) -> JsonDict:
-        return await _read(services, actor, meta.edit_meta, key)
+        return await read(services, actor, meta.edit_meta, key)
 
     @router.get("/mypermissions")
     async def my_permissions(
@@ -248,7 +222,7 @@ def build_router() -> APIRouter:  # noqa: C901, PLR0915 - one route table, read 
         project_key: Annotated[str | None, Query(alias="projectKey")] = None,
         permissions: Annotated[str | None, Query()] = None,
     ) -> JsonDict:
-        return await _read(services, actor, meta.my_permissions, project_key, permissions)
+        return await read(services, actor, meta.my_permissions, project_key, permissions)
 
     @router.get("/issue/{key}")
     async def get_issue(
@@ -258,7 +232,7 @@ def build_router() -> APIRouter:  # noqa: C901, PLR0915 - one route table, read 
         fields: Annotated[list[str] | None, Query()] = None,
         expand: Annotated[str | None, Query()] = None,
     ) -> JsonDict:
-        return await _read(services, actor, issues.get_issue, key, fields, expand)
+        return await read(services, actor, issues.get_issue, key, fields, expand)
 
     @router.put("/issue/{key}", status_code=204)
     async def edit_issue(
@@ -270,7 +244,7 @@ def build_router() -> APIRouter:  # noqa: C901, PLR0915 - one route table, read 
     ) -> Response:
         # As Jira (a Java Boolean): anything but "true" is false; absent is true.
         notify = notify_users is None or notify_users.lower() == "true"
-        await _write(
+        await write(
             services,
             actor,
             partial(issues.edit_issue, notify=notify),
@@ -287,19 +261,19 @@ def build_router() -> APIRouter:  # noqa: C901, PLR0915 - one route table, read 
         actor: PrincipalDep,
         delete_subtasks: Annotated[bool, Query(alias="deleteSubtasks")] = False,
     ) -> Response:
-        freed = await _write(services, actor, issues.delete_issue, key, delete_subtasks)
+        freed = await write(services, actor, issues.delete_issue, key, delete_subtasks)
         services.tracker.forget_blobs(freed)
         return Response(status_code=204)
 
     @router.get("/issue/{key}/transitions")
     async def transitions(key: str, services: ServicesDep, actor: PrincipalDep) -> JsonDict:
-        return await _read(services, actor, issues.list_transitions, key)
+        return await read(services, actor, issues.list_transitions, key)
 
     @router.post("/issue/{key}/transitions", status_code=204)
     async def transition(
         key: str, body: TransitionBody, services: ServicesDep, actor: PrincipalDep
     ) -> Response:
-        await _write(
+        await write(
             services, actor, issues.do_transition, key, body.transition, body.fields, body.update
         )
         return Response(status_code=204)
@@ -314,7 +288,7 @@ def build_router() -> APIRouter:  # noqa: C901, PLR0915 - one route table, read 
         start_at: StartAt = 0,
         max_results: MaxResults = 50,
     ) -> JsonDict:
-        return await _read(
+        return await read(
             services, actor, subresources.list_comments, key, start_at, min(max_results, 1000)
         )
 
@@ -322,19 +296,19 @@ def build_router() -> APIRouter:  # noqa: C901, PLR0915 - one route table, read 
     async def add_comment(
         key: str, body: CommentBody, services: ServicesDep, actor: PrincipalDep
     ) -> JsonDict:
-        return await _write(services, actor, subresources.add_comment, key, body.model_dump())
+        return await write(services, actor, subresources.add_comment, key, body.model_dump())
 
     @router.get("/issue/{key}/comment/{comment_id}")
     async def comment(
         key: str, comment_id: str, services: ServicesDep, actor: PrincipalDep
     ) -> JsonDict:
-        return await _read(services, actor, subresources.get_comment, key, comment_id)
+        return await read(services, actor, subresources.get_comment, key, comment_id)
 
     @router.put("/issue/{key}/comment/{comment_id}")
     async def edit_comment(
         key: str, comment_id: str, body: CommentBody, services: ServicesDep, actor: PrincipalDep
     ) -> JsonDict:
-        return await _write(
+        return await write(
             services, actor, subresources.edit_comment, key, comment_id, body.model_dump()
         )
 
@@ -342,7 +316,7 @@ def build_router() -> APIRouter:  # noqa: C901, PLR0915 - one route table, read 
     async def delete_comment(
         key: str, comment_id: str, services: ServicesDep, actor: PrincipalDep
     ) -> Response:
-        await _write(services, actor, subresources.delete_comment, key, comment_id)
+        await write(services, actor, subresources.delete_comment, key, comment_id)
         return Response(status_code=204)
 
     # -- attachments ------------------------------------------------------------------------
@@ -384,7 +358,7 @@ def build_router() -> APIRouter:  # noqa: C901, PLR0915 - one route table, read 
     async def attachment(
         attachment_id: str, services: ServicesDep, actor: PrincipalDep
     ) -> JsonDict:
-        return await _read(services, actor, subresources.get_attachment, attachment_id)
+        return await read(services, actor, subresources.get_attachment, attachment_id)
 
     @router.delete("/attachment/{attachment_id}", status_code=204)
     def delete_attachment(
@@ -403,7 +377,7 @@ def build_router() -> APIRouter:  # noqa: C901, PLR0915 - one route table, read 
 
     @router.get("/issue/{key}/watchers")
     async def watchers(key: str, services: ServicesDep, actor: PrincipalDep) -> JsonDict:
-        return await _read(services, actor, subresources.list_watchers, key)
+        return await read(services, actor, subresources.list_watchers, key)
 
     @router.post("/issue/{key}/watchers", status_code=204)
     async def add_watcher(
@@ -427,22 +401,22 @@ def build_router() -> APIRouter:  # noqa: C901, PLR0915 - one route table, read 
         actor: PrincipalDep,
         username: Annotated[str, Query(min_length=1)],
     ) -> Response:
-        await _write(services, actor, subresources.remove_watcher, key, username)
+        await write(services, actor, subresources.remove_watcher, key, username)
         return Response(status_code=204)
 
     @router.post("/issueLink", status_code=201)
     async def create_link(body: LinkBody, services: ServicesDep, actor: PrincipalDep) -> JsonDict:
-        return await _write(
+        return await write(
             services, actor, subresources.create_link, body.model_dump(exclude_none=True)
         )
 
     @router.get("/issueLink/{link_id}")
     async def link(link_id: str, services: ServicesDep, actor: PrincipalDep) -> JsonDict:
-        return await _read(services, actor, subresources.link_json, link_id)
+        return await read(services, actor, subresources.link_json, link_id)
 
     @router.delete("/issueLink/{link_id}", status_code=204)
     async def delete_link(link_id: str, services: ServicesDep, actor: PrincipalDep) -> Response:
-        await _write(services, actor, subresources.delete_link, link_id)
+        await write(services, actor, subresources.delete_link, link_id)
         return Response(status_code=204)
 
     # -- search -----------------------------------------------------------------------------
@@ -459,11 +433,11 @@ def build_router() -> APIRouter:  # noqa: C901, PLR0915 - one route table, read 
         validate_query: Annotated[str | None, Query(alias="validateQuery")] = None,
     ) -> JsonDict:
         find = partial(search, validate=_validates(validate_query))
-        return await _read(services, actor, find, jql, start_at, max_results, fields, expand)
+        return await read(services, actor, find, jql, start_at, max_results, fields, expand)
 
     @router.post("/search")
     async def search_post(body: SearchBody, services: ServicesDep, actor: PrincipalDep) -> JsonDict:
-        return await _read(
+        return await read(
             services,
             actor,
             partial(search, validate=_validates(body.validateQuery)),
@@ -479,7 +453,7 @@ def build_router() -> APIRouter:  # noqa: C901, PLR0915 - one route table, read 
 
 def _reference_route(getter: Callable[[Operation, str], JsonDict]) -> Callable[..., object]:
     async def one(row: str, services: ServicesDep, actor: PrincipalDep) -> JsonDict:
-        return await _read(services, actor, getter, row)
+        return await read(services, actor, getter, row)
 
     return one
 
