@@ -68,18 +68,22 @@ def test_every_user_may_assign_by_name_key_or_number(
     assert fields_of(admin, key)["assignee"]["name"] == "admin"
     assert bob.put(url, json={"name": None}).status_code == 204
     assert fields_of(admin, key)["assignee"] is None
-    assert bob.put(url, json={"name": -1}).status_code == 204  # as jira sends -1
-    assert fields_of(admin, key)["assignee"]["name"] == "admin"
+    assert bob.put(url, json={"name": "bob"}).status_code == 204
+    # Automatic, as jira sends it: the project's default assignee, no one (UNASSIGNED).
+    assert bob.put(url, json={"name": -1}).status_code == 204
+    assert fields_of(admin, key)["assignee"] is None
 
 
 def test_automatic_assignment_leaves_an_issue_unassigned_without_an_active_lead(
     admin: httpx.Client, make_client: Callable[..., httpx.Client], services: Services
 ) -> None:
     make_client("lead")
-    response = admin.post(f"{API}/project", json={"key": "PB", "name": "B", "lead": "lead"})
+    body = {"key": "PB", "name": "B", "lead": "lead", "assigneeType": "PROJECT_LEAD"}
+    response = admin.post(f"{API}/project", json=body)
     assert response.status_code == 201, response.text
     key = create_issue(admin, "PB")
     url = f"{API}/issue/{key}/assignee"
+    assert admin.put(url, json={"name": None}).status_code == 204
     assert admin.put(url, json={"name": "-1"}).status_code == 204
     assert fields_of(admin, key)["assignee"]["name"] == "lead"
     _deactivate(services, "lead")
