@@ -26,8 +26,17 @@ from __future__ import annotations
 
 from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
-from typing import Protocol
+from typing import Protocol, runtime_checkable
 
+from issuesync.domain.outline import (
+    MULTI_TYPES,
+    OutlineField,
+    OutlineIssueType,
+    OutlineStatus,
+    SchemaOutline,
+    StatusCategory,
+    guess_category,
+)
 from issuesync.domain.replica import FieldValue, HubAttachment, HubComment, Replica, UserRef
 from issuesync.errors import IssueSyncError
 
@@ -300,3 +309,65 @@ def create_each(tracker: Tracker, new_issues: Sequence[NewIssue]) -> list[Create
             replica = tracker.get(replica.key) or replica
         made.append(CreatedIssue(replica, comments))
     return made
+
+
+@runtime_checkable
+class Outlines(Protocol):
+    """An adapter that reads its project's schema for a proposal of mappings.
+
+    Optional: :func:`read_outline` derives one from :meth:`Tracker.describe` for an
+    adapter without it, guessing status categories from their names.
+    """
+
+    def outline(self) -> SchemaOutline:
+        """The project's statuses with categories, types, ranked priorities and fields."""
+        ...
+
+
+def outline_of(
+    tracker: Tracker,
+    schema: ProjectSchema,
+    categories: Mapping[str, StatusCategory] | None = None,
+    *,
+    priorities: Sequence[str] | None = None,
+    default_type: str | None = None,
+) -> SchemaOutline:
+    """A :class:`SchemaOutline` of ``schema`` as ``tracker`` described it.
+
+    ``categories`` gives each status's category (a status it leaves out is guessed from
+    its name); ``priorities`` their rank order, highest first, when the schema's order
+    is not that. Statuses keep the schema's order as their positions; comments and
+    attachments come from the tracker's capabilities.
+    """
+    given = categories or {}
+    return SchemaOutline(
+        system=tracker.name,
+        project_key=schema.key,
+        statuses=tuple(
+            OutlineStatus(name, given.get(name) or guess_category(name), position)
+            for position, name in enumerate(schema.statuses)
+        ),
+        issue_types=(
+            *(OutlineIssueType(name) for name in schema.issue_types),
+            *(
+                OutlineIssueType(name, subtask=True)
+                for name in schema.subtask_types
+                if name not in schema.issue_types  # a type that may be both is standard
+            ),
+        ),
+        priorities=tuple(schema.priorities if priorities is None else priorities),
+        fields=tuple(
+            OutlineField(f.id, f.name, f.type, multi=f.type in MULTI_TYPES, custom=f.custom)
+            for f in schema.fields
+        ),
+        comments=tracker.capabilities.comments,
+        attachments=tracker.capabilities.attachments,
+        default_type=default_type,
+    )
+
+
+def read_outline(tracker: Tracker) -> SchemaOutline:
+    """The tracker's outline: its own (:class:`Outlines`), else derived from its schema."""
+    if isinstance(tracker, Outlines):
+        return tracker.outline()
+    return outline_of(tracker, tracker.describe())

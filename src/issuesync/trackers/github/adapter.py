@@ -30,6 +30,7 @@ from heapq import merge
 from itertools import islice
 from typing import Any, Final
 
+from issuesync.domain.outline import SchemaOutline
 from issuesync.domain.replica import FieldValue, HubAttachment, HubComment, Replica, UserRef
 from issuesync.errors import (
     ConfigurationError,
@@ -47,6 +48,7 @@ from issuesync.trackers.adapter import (
     ProjectSchema,
     Tracker,
     create_each,
+    outline_of,
 )
 from issuesync.trackers.bounded import Bounded
 from issuesync.trackers.github import connection, shape
@@ -119,6 +121,12 @@ class GitHubAdapter(Tracker):
             ),
             initial_status=shape.OPEN,
         )
+
+    def outline(self) -> SchemaOutline:
+        """The schema for a proposal, in :meth:`describe`'s requests: ``Open`` is new, both
+        closed statuses (``state_reason`` completed, not planned) are done; one type, no
+        priorities; labels are the ``labels`` field."""
+        return outline_of(self, self.describe(), shape.CATEGORIES)
 
     def clock_ms(self) -> int:
         """GitHub's ``Date``, from an offset to this host's clock read every 10 minutes.

@@ -31,6 +31,7 @@ from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any, Final
 
+from issuesync.domain.outline import StatusCategory
 from issuesync.domain.replica import (
     CustomFieldValue,
     FieldValue,
@@ -53,6 +54,12 @@ OPEN: Final = "Open"
 CLOSED: Final = "Closed"
 NOT_PLANNED: Final = "Closed (not planned)"
 STATUSES: Final = (OPEN, CLOSED, NOT_PLANNED)
+# ``state`` says open or closed; ``state_reason`` only why a closed one is done.
+CATEGORIES: Final = {
+    OPEN: StatusCategory.NEW,
+    CLOSED: StatusCategory.DONE,
+    NOT_PLANNED: StatusCategory.DONE,
+}
 # A status as an edit body's ``state`` and ``state_reason``.
 STATE_OF: Final[dict[str, dict[str, str | None]]] = {
     OPEN.lower(): {"state": "open"},

@@ -36,6 +36,7 @@ from collections.abc import Iterator, Mapping, Sequence
 from typing import Any, Final
 from urllib.parse import parse_qsl, quote
 
+from issuesync.domain.outline import SchemaOutline
 from issuesync.domain.replica import (
     FieldValue,
     HubAttachment,
@@ -60,6 +61,7 @@ from issuesync.trackers.adapter import (
     ProjectSchema,
     Tracker,
     create_each,
+    outline_of,
 )
 from issuesync.trackers.fieldcodec import parse_datetime
 from issuesync.trackers.gitlab import shape
@@ -146,6 +148,11 @@ class GitLabAdapter(Tracker):
     def describe(self) -> ProjectSchema:
         """Types Issue and Incident, statuses Open and Closed, labels and milestones as values."""
         return read_schema(self._client, self._path, self.project_key)
+
+    def outline(self) -> SchemaOutline:
+        """The schema for a proposal, in :meth:`describe`'s requests: ``Open`` is new,
+        ``Closed`` done; types Issue (the default) and Incident, no priorities."""
+        return outline_of(self, self.describe(), shape.CATEGORIES)
 
     def clock_ms(self) -> int:
         """GitLab's clock, from the ``Date`` of an answer, read again every 10 minutes.

@@ -26,6 +26,7 @@ from collections.abc import Iterable, Mapping
 from typing import Any, Final
 from urllib.parse import unquote
 
+from issuesync.domain.outline import StatusCategory
 from issuesync.domain.replica import (
     HubAttachment,
     HubComment,
@@ -46,6 +47,7 @@ CLOSED: Final = "Closed"
 STATES: Final = {"opened": OPEN, "closed": CLOSED}
 STATE_EVENTS: Final = {OPEN.lower(): "reopen", CLOSED.lower(): "close"}
 ISSUE_TYPES: Final = {"issue": "Issue", "incident": "Incident"}
+CATEGORIES: Final = {OPEN: StatusCategory.NEW, CLOSED: StatusCategory.DONE}
 UPLOAD_LINK: Final = re.compile(r"/uploads/([0-9a-f]{32})/([^\s)\]\"'<>]+)")
 
 Json = dict[str, Any]

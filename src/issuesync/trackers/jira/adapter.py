@@ -25,6 +25,7 @@ from collections.abc import Iterator, Mapping, Sequence
 from typing import Any, Final
 from urllib.parse import quote
 
+from issuesync.domain.outline import SchemaOutline, StatusCategory
 from issuesync.domain.replica import FieldValue, HubAttachment, HubComment, Replica, UserRef
 from issuesync.errors import (
     AuthError,
@@ -44,6 +45,7 @@ from issuesync.trackers.adapter import (
     ProjectSchema,
     Tracker,
     create_each,
+    outline_of,
     run_checks,
 )
 from issuesync.trackers.jira import adf, cloud, transitions
@@ -82,6 +84,7 @@ class JiraAdapter(Tracker):
         self._search = IssueSearch(client, self.project_key)
         self._schema: ProjectSchema | None = None
         self._customs: dict[str, FieldInfo] = {}
+        self._categories: dict[str, StatusCategory] = {}
         self._clock: tuple[float, int] | None = None  # (monotonic when read, server - local ms)
         self._receipts = Receipts(client, self._search)
 
@@ -92,8 +95,13 @@ class JiraAdapter(Tracker):
 
     def describe(self) -> ProjectSchema:
         """Issue types, statuses, priorities and fields (read again on every call)."""
-        self._schema, self._customs = read_schema(self._client, self.project_key)
+        self._schema, self._customs, self._categories = read_schema(self._client, self.project_key)
         return self._schema
+
+    def outline(self) -> SchemaOutline:
+        """The schema for a proposal: statuses by ``statusCategory``, priorities as Jira
+        orders them (highest first), in :meth:`describe`'s requests."""
+        return outline_of(self, self.describe(), self._categories)
 
     def clock_ms(self) -> int:
         """Jira's ``serverTime``, from an offset to this host's clock read every 10 minutes."""

@@ -10,6 +10,7 @@ from __future__ import annotations
 from collections.abc import Mapping, Sequence
 from typing import Any, Final
 
+from issuesync.domain.outline import StatusCategory
 from issuesync.trackers import fieldcodec
 from issuesync.trackers.adapter import FieldInfo, ProjectSchema
 from issuesync.trackers.jira.client import JiraClient
@@ -74,8 +75,27 @@ def _names(items: object) -> tuple[str, ...]:
     return tuple(str(i["name"]) for i in items if isinstance(i, Mapping) and i.get("name"))
 
 
-def read_schema(client: JiraClient, project_key: str) -> tuple[ProjectSchema, dict[str, FieldInfo]]:
-    """The project's schema and its custom fields by id, in five requests.
+def status_categories(per_type: object) -> dict[str, StatusCategory]:
+    """Each status's ``statusCategory`` (new, indeterminate, done) from
+    ``/project/{key}/statuses``; a status of Jira's "No Category" (``undefined``) is left out.
+    """
+    known = {c.value: c for c in StatusCategory}
+    found: dict[str, StatusCategory] = {}
+    for issue_type in per_type if isinstance(per_type, list) else []:
+        statuses = issue_type.get("statuses") if isinstance(issue_type, Mapping) else None
+        for status in statuses if isinstance(statuses, list) else []:
+            category = status.get("statusCategory") if isinstance(status, Mapping) else None
+            key = category.get("key") if isinstance(category, Mapping) else None
+            if status.get("name") and key in known:
+                found.setdefault(str(status["name"]), known[key])
+    return found
+
+
+def read_schema(
+    client: JiraClient, project_key: str
+) -> tuple[ProjectSchema, dict[str, FieldInfo], dict[str, StatusCategory]]:
+    """The project's schema, its custom fields by id and its statuses' categories, in five
+    requests.
 
     Jira's REST v2 cannot say a project's initial status (it is the workflow's
     first step, not listed anywhere public), so ``initial_status`` stays None.
@@ -119,4 +139,4 @@ def read_schema(client: JiraClient, project_key: str) -> tuple[ProjectSchema, di
         fields=system + tuple(customs.values()),
         initial_status=None,
     )
-    return schema, customs
+    return schema, customs, status_categories(per_type)

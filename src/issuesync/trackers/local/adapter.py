@@ -41,6 +41,7 @@ from sqlalchemy import ColumnElement, and_, or_, select
 from sqlalchemy.exc import IntegrityError, SQLAlchemyError
 
 from issuesync.domain.jql import abbreviated, parse_queries
+from issuesync.domain.outline import SchemaOutline, StatusCategory
 from issuesync.domain.replica import FieldValue, HubAttachment, HubComment, Replica, UserRef
 from issuesync.errors import (
     AuthenticationError,
@@ -68,6 +69,7 @@ from issuesync.trackers.adapter import (
     NewIssue,
     ProjectSchema,
     Tracker,
+    outline_of,
 )
 from issuesync.trackers.local import drafts, issues, replicas, subresources, workflow
 from issuesync.trackers.local.context import Operation
@@ -132,6 +134,15 @@ class LocalAdapter(Tracker):
         """Issue types, the workflow's statuses, priorities and fields with allowed values."""
         with self._tracker.read(self._actor) as op:
             return replicas.describe_project(op, op.project(self.project_key))
+
+    def outline(self) -> SchemaOutline:
+        """The schema for a proposal: each status's category is the built-in tracker's own."""
+        with self._tracker.read(self._actor) as op:
+            schema = replicas.describe_project(op, op.project(self.project_key))
+            categories = {
+                s.name: StatusCategory(s.category) for s in op.ref.statuses.by_id.values()
+            }
+        return outline_of(self, schema, categories)
 
     def clock_ms(self) -> int:
         """Now, in epoch ms: the built-in tracker shares this process's clock."""

@@ -29,6 +29,7 @@ from collections.abc import Iterator, Mapping, Sequence
 from typing import Any, Final
 from urllib.parse import quote
 
+from issuesync.domain.outline import SchemaOutline
 from issuesync.domain.replica import FieldValue, HubAttachment, HubComment, Replica, UserRef
 from issuesync.errors import NotFoundError, TrackerRejectedError
 from issuesync.trackers import fieldcodec
@@ -43,6 +44,7 @@ from issuesync.trackers.adapter import (
     ProjectSchema,
     Tracker,
     create_each,
+    outline_of,
 )
 from issuesync.trackers.bounded import Bounded
 from issuesync.trackers.http import ServerClock, http_date
@@ -83,6 +85,14 @@ class RedmineAdapter(Tracker):
         """Trackers, statuses, priorities and fields (read again on every call)."""
         self._catalog = read_catalog(self._client, self.project_key)
         return self._catalog.schema(self.project_key)
+
+    def outline(self) -> SchemaOutline:
+        """The schema for a proposal, in :meth:`describe`'s requests: statuses by ``is_closed``
+        and position, trackers as types, priorities highest first (Redmine lists them lowest
+        first, by position)."""
+        schema = self.describe()
+        categories = self._catalog.categories() if self._catalog else None
+        return outline_of(self, schema, categories, priorities=schema.priorities[::-1])
 
     def clock_ms(self) -> int:
         """Redmine's now: this host's clock plus the offset of Redmine's ``Date`` header

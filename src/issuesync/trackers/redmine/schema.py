@@ -16,6 +16,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any, Final
 
+from issuesync.domain.outline import StatusCategory
 from issuesync.errors import PermissionDeniedError
 from issuesync.trackers.adapter import FieldInfo, ProjectSchema
 from issuesync.trackers.redmine.client import RedmineClient
@@ -105,6 +106,21 @@ class Catalog:
             fields=(*SYSTEM_FIELDS, *(c.info for c in self.custom_fields.values())),
             initial_status=initial if initial in self.statuses else None,
         )
+
+    def categories(self) -> dict[str, StatusCategory]:
+        """Each status's category: a closed one (``is_closed``) is done; a tracker's default
+        status, else the first open one by position, is new; any other open one is under way.
+        """
+        open_ = [name for name in self.statuses if name not in self.closed]
+        new = {name for name in self.default_status.values() if name in open_} or set(open_[:1])
+        return {
+            name: StatusCategory.DONE
+            if name in self.closed
+            else StatusCategory.NEW
+            if name in new
+            else StatusCategory.INDETERMINATE
+            for name in self.statuses
+        }
 
     def id_of(self, kind: str, name: str) -> int | None:
         """The id of the tracker, status or priority named ``name`` (case-insensitive)."""
