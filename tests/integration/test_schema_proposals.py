@@ -12,14 +12,27 @@ import pytest
 from sqlalchemy import select
 
 from issuesync.accounts import NewUser, create_user
+from issuesync.application.conflicts import _Checker
+from issuesync.domain.configuration import Configuration
+from issuesync.domain.conflict import Conflict
+from issuesync.domain.connection import Queue
+from issuesync.domain.mapping import ConnectorMapping
 from issuesync.domain.outline import SchemaOutline, StatusCategory
+from issuesync.domain.proposal import Kind, Proposal, Side, propose
+from issuesync.engine.connectors import ConnectorConfig
 from issuesync.services import Services
 from issuesync.store.principals import Principal
 from issuesync.store.users import User
 from issuesync.testing.fake_github import FakeGitHub
 from issuesync.testing.fake_gitlab import MAINTAINER, FakeGitLab
 from issuesync.trackers.access import TrackerAccess
-from issuesync.trackers.adapter import Outlines, Tracker, outline_of, read_outline
+from issuesync.trackers.adapter import (
+    Outlines,
+    ProjectSchema,
+    Tracker,
+    outline_of,
+    read_outline,
+)
 from issuesync.trackers.github import github_adapter_for
 from issuesync.trackers.gitlab import gitlab_adapter_for
 from issuesync.trackers.jira import jira_adapter_for
@@ -206,3 +219,142 @@ def test_redmine_statuses_by_is_closed_and_position(redmine: RedmineServer) -> N
         t["name"] for t in trackers["project"]["trackers"]
     ]
     assert outline.field("labels") is None
+
+
+# -- proposals between real schemas -------------------------------------------------------------
+
+
+def assert_complete(proposal: Proposal, first: SchemaOutline, second: SchemaOutline) -> None:
+    """Every status, type and priority of each side maps to one the partner has, and each
+    connector's configuration, stored and read back, says so to the engine."""
+    for side, mine, theirs in ((Side.FIRST, first, second), (Side.SECOND, second, first)):
+        statuses = proposal.mapping(Kind.STATUS, side)
+        assert set(statuses) == {s.name for s in mine.statuses}
+        assert set(statuses.values()) <= {s.name for s in theirs.statuses}
+        types = proposal.mapping(Kind.ISSUE_TYPE, side)
+        assert set(types) == {t.name for t in mine.issue_types}
+        assert set(types.values()) <= {t.name for t in theirs.issue_types}
+        priorities = proposal.mapping(Kind.PRIORITY, side)
+        if theirs.priorities:
+            assert set(priorities) == set(mine.priorities)
+            assert set(priorities.values()) <= set(theirs.priorities)
+        else:
+            warned = {
+                w.name for w in proposal.warnings if w.kind is Kind.PRIORITY and w.side is side
+            }
+            assert warned == set(mine.priorities)
+        configuration = proposal.first if side is Side.FIRST else proposal.second
+        stored = Configuration.model_validate_json(configuration.model_dump_json())
+        mapping = ConnectorMapping(stored)
+        for status in mine.statuses:
+            assert mapping.remote_status(status.name, None) == statuses[status.name]
+        for issue_type in mine.issue_types:
+            assert mapping.remote_issue_type(issue_type.name) == types[issue_type.name]
+
+
+def configuration_conflicts(
+    proposal: Proposal, first: ProjectSchema, second: ProjectSchema
+) -> list[Conflict]:
+    """What ``GET /integrations/{key}/conflicts`` finds in the proposal, checked against the
+    two real schemas as an integration's connectors would be (no integration stored: the
+    wiring into creation is a later step)."""
+
+    def connector(
+        position: int, schema: ProjectSchema, configuration: Configuration
+    ) -> ConnectorConfig:
+        return ConnectorConfig(
+            id=position,
+            key=f"{schema.key}-{position}",
+            position=position,
+            integration_id=1,
+            integration_key="PROPOSED",
+            project_key=schema.key,
+            project_connector_key=f"{schema.key}-{position}",
+            system="any",
+            base_url=None,
+            user=None,
+            send_queue=Queue(name=f"send-{position}"),
+            receive_queue=Queue(name=f"receive-{position}"),
+            configuration=configuration,
+            partner_id=3 - position,
+            partner_key="partner",
+            initial_delay_ms=1000,
+            polling_interval_ms=1000,
+        )
+
+    ones = connector(1, first, proposal.first)
+    twos = connector(2, second, proposal.second)
+    found: dict[str, Conflict] = {}
+    _Checker(ones, first, twos, second, found).run()
+    _Checker(twos, second, ones, first, found).run()
+    return list(found.values())
+
+
+def test_builtin_and_redmine(local: Tracker, redmine: RedmineServer) -> None:
+    project = redmine.new_project()
+    adapter = redmine_adapter_for(
+        TrackerAccess("redmine", project, redmine.url, None, ("token", redmine.sync_key))
+    )
+    try:
+        first, second = read_outline(local), read_outline(adapter)
+        schema = adapter.describe()
+    finally:
+        adapter.close()
+    proposal = propose(first, second)
+    assert_complete(proposal, first, second)
+    assert configuration_conflicts(proposal, local.describe(), schema) == []
+    to_redmine = proposal.mapping(Kind.STATUS, Side.FIRST)
+    closed = {s.name for s in second.statuses if s.category is DONE}
+    assert to_redmine["Done"] in closed
+    assert proposal.mapping(Kind.ISSUE_TYPE, Side.FIRST)["Bug"] == "Bug"
+    fields = proposal.mapping(Kind.FIELD, Side.FIRST)
+    assert "labels" not in fields  # Redmine has no labels: a warning, not a mapping
+    assert {"summary", "description", "priority", "duedate", "comment", "attachment"} <= set(fields)
+    assert ("labels", Side.FIRST) in {(w.name, w.side) for w in proposal.warnings}
+    by_rank = proposal.mapping(Kind.PRIORITY, Side.FIRST)
+    assert by_rank["Highest"] == second.priorities[0]
+    assert by_rank["Lowest"] == second.priorities[-1]
+
+
+def test_builtin_and_github(local: Tracker, github: Tracker) -> None:
+    first, second = read_outline(local), read_outline(github)
+    proposal = propose(first, second)
+    assert_complete(proposal, first, second)
+    # Today's check still counts a sub-task type towards a tracker without sub-tasks as an
+    # error; the proposal says it as a warning (its issues cross without their parent).
+    conflicts = configuration_conflicts(proposal, local.describe(), github.describe())
+    assert [(c.type, c.connector_key) for c in conflicts] == [("unmappedIssueType", "PA-1")]
+    assert "'Sub-task'" in conflicts[0].message
+    assert (Kind.ISSUE_TYPE, "Sub-task") in {(w.kind, w.name) for w in proposal.warnings}
+    assert proposal.mapping(Kind.STATUS, Side.FIRST) == {
+        "To Do": "Open",
+        "In Progress": "Open",  # GitHub has nothing under way: open, with a warning
+        "Done": "Closed",
+    }
+    assert proposal.mapping(Kind.STATUS, Side.SECOND) == {
+        "Open": "To Do",
+        "Closed": "Done",
+        "Closed (not planned)": "Done",
+    }
+    assert set(proposal.mapping(Kind.ISSUE_TYPE, Side.FIRST).values()) == {"Issue"}
+    assert proposal.mapping(Kind.ISSUE_TYPE, Side.SECOND) == {"Issue": "Task"}
+    fields = proposal.mapping(Kind.FIELD, Side.FIRST)
+    assert fields["labels"] == "labels"
+    assert "priority" not in fields
+    assert "attachment" not in fields
+    warned = {(w.kind, w.name) for w in proposal.warnings}
+    assert {(Kind.STATUS, "In Progress"), (Kind.FIELD, "attachment")} <= warned
+
+
+def test_builtin_and_jira820(local: Tracker, jira820: tuple[Tracker, Jira820, str]) -> None:
+    adapter, _, _ = jira820
+    first, second = read_outline(local), read_outline(adapter)
+    proposal = propose(first, second)
+    assert_complete(proposal, first, second)
+    assert configuration_conflicts(proposal, local.describe(), adapter.describe()) == []
+    # Two Jira-shaped projects: names and categories line up.
+    for status in first.statuses:
+        target = proposal.mapping(Kind.STATUS, Side.FIRST)[status.name]
+        assert categories(second)[target] is status.category
+    fields = proposal.mapping(Kind.FIELD, Side.FIRST)
+    assert {"summary", "description", "labels", "priority", "comment", "attachment"} <= set(fields)

@@ -96,6 +96,7 @@ class SchemaOutline:
     fields: tuple[OutlineField, ...] = ()
     comments: bool = True
     attachments: bool = True
+    subtasks: bool = True  # whether an issue may have a parent at all
     default_type: str | None = None
 
     def __post_init__(self) -> None:

@@ -362,6 +362,7 @@ def outline_of(
         ),
         comments=tracker.capabilities.comments,
         attachments=tracker.capabilities.attachments,
+        subtasks=tracker.capabilities.subtasks,
         default_type=default_type,
     )
 
