@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import socket
+import socketserver
 
 import httpx
 
@@ -19,14 +20,15 @@ def test_accepted_sockets_have_tcp_nodelay() -> None:
     seen: list[int] = []
     with HandlerServer(_echo) as served:
         handler_class = served._server.RequestHandlerClass
+        assert isinstance(handler_class, type)
+        assert issubclass(handler_class, socketserver.StreamRequestHandler)
         original_setup = handler_class.setup
 
-        def setup(self: object) -> None:
-            original_setup(self)  # type: ignore[arg-type]
-            conn: socket.socket = self.connection  # type: ignore[attr-defined]
-            seen.append(conn.getsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY))
+        def setup(self: socketserver.StreamRequestHandler) -> None:
+            original_setup(self)
+            seen.append(self.connection.getsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY))
 
-        handler_class.setup = setup  # type: ignore[method-assign]
+        handler_class.setup = setup  # type: ignore[method-assign,assignment]
         with httpx.Client(base_url=served.url) as client:
             for n in range(3):
                 answer = client.post(f"/x/{n}", content=b"hi")
