@@ -18,8 +18,11 @@ is created closed), an edit of any fields with its status one ``PATCH``, a
 comment one ``POST``; each returns the issue or comment, so nothing is read
 back, except an issue's comments when it has any. An idle poll is two answers
 ``304`` (the newest page of issues and of comments), free at GitHub (see ``listing``);
-a poll that finds changed issues reads the page and, for each with comments,
-its comments (and an issue whose comment alone changed, itself).
+a poll that finds changed issues reads the page and takes their comments from
+the newest comments it read, reading an issue's own comments only when that page
+does not hold them all (and an issue whose comment alone changed, itself). A
+first sync reads the issues' pages and the repository's comments, 100 a page:
+300 issues with 2 comments each are 3 + 6 requests, not one more per issue.
 """
 
 from __future__ import annotations
@@ -51,7 +54,14 @@ from issuesync.trackers.adapter import (
 from issuesync.trackers.bounded import Bounded
 from issuesync.trackers.github import connection, shape
 from issuesync.trackers.github.client import GitHubClient, each_page
-from issuesync.trackers.github.listing import MAX_PER_PAGE, IssueLister, Query, parse_query
+from issuesync.trackers.github.listing import (
+    MAX_PER_PAGE,
+    IssueLister,
+    ListedComments,
+    Query,
+    newest_updates,
+    parse_query,
+)
 from issuesync.trackers.github.receipts import KnownComments, Receipts
 from issuesync.trackers.http import ServerClock
 
@@ -153,15 +163,20 @@ class GitHubAdapter(Tracker):
         bound = since_ms // 1000 if since_ms is not None else None
         per_page = min(page_size, MAX_PER_PAGE)
         items: Iterator[Json] | None = None
-        commented: dict[str, int] | None = None
+        changed: dict[str, int] | None = None
+        listed: ListedComments | None = None
         if bound is not None:
             commented = self._lister.commented(bound, per_page)
-            recent = self._recent(bound, parsed, per_page, commented)
-            items = iter(recent) if recent is not None else None
+            changed = newest_updates(commented)
+            recent = self._recent(bound, parsed, per_page, changed)
+            if recent is not None:
+                # read at the bound, not later: what changed since is told apart from it
+                items, listed = iter(recent), ListedComments(lambda: (bound, commented))
         if items is None:
             items = self._scan(bound, parsed, per_page)
+            listed = ListedComments(lambda: (self.clock_ms() // 1000, self._lister.comments(bound)))
         while page := list(islice(items, page_size)):
-            yield [self._replica(issue, commented) for issue in page]
+            yield [self._replica(issue, changed, listed) for issue in page]
 
     def matching(self, keys: Sequence[str], queries: Sequence[str]) -> set[str]:
         """Those of ``keys`` (as given) whose issue is in the repository and matches a query."""
@@ -379,7 +394,7 @@ class GitHubAdapter(Tracker):
         return f"Issue {key} does not exist in GitHub repository {self.project_key}."
 
     def _recent(
-        self, bound: int, queries: Sequence[Query], per_page: int, commented: Mapping[str, int]
+        self, bound: int, queries: Sequence[Query], per_page: int, changed: Mapping[str, int]
     ) -> list[Json] | None:
         found: dict[str, Json] = {}
         for query in queries:
@@ -403,7 +418,7 @@ class GitHubAdapter(Tracker):
                     return True
             return False
 
-        for number in sorted(commented.keys() - found.keys() - self._pulls):
+        for number in sorted(changed.keys() - found.keys() - self._pulls):
             issue = self._issue_json(number)
             if issue is not None and matches(issue, number):
                 found[number] = issue
@@ -439,22 +454,34 @@ class GitHubAdapter(Tracker):
         params = {"per_page": str(MAX_PER_PAGE)}
         return [c for page in each_page(self._client, path, params) for c in page]
 
-    def _replica(self, issue: Json, commented: Mapping[str, int] | None = None) -> Replica:
+    def _replica(
+        self,
+        issue: Json,
+        changed: Mapping[str, int] | None = None,
+        listed: ListedComments | None = None,
+    ) -> Replica:
         """The replica of an issue, with its comments when it has any.
 
-        A poll passes ``commented`` (issues whose comments changed since its bound,
-        see ``listing``): an issue neither updated nor commented since its comments
-        were last read keeps those, without a read.
+        A poll passes ``changed`` (each issue's newest comment change since its
+        bound, see ``listing``): an issue neither updated nor commented since its
+        comments were last read keeps those, without a read. Comments otherwise come
+        from ``listed`` (a repository-wide list) when it holds all of the issue's,
+        and from the issue's own list when it does not.
         """
         comments: list[Json] = []
         number = shape.number_of(issue)
         self._seen(number)
-        if issue.get("comments"):
-            changed = None if commented is None else commented.get(number, -1)
-            known = self._known_comments.get(issue, changed)
+        count = issue.get("comments")
+        if count:
+            newest = None if changed is None else changed.get(number, -1)
+            known = self._known_comments.get(issue, newest)
             if known is None:
-                read_at = self.clock_ms() // 1000
-                comments = self._comments(number)
+                found = listed.of(number, count) if listed is not None else None
+                if found is not None:
+                    read_at, comments = found
+                else:
+                    read_at = self.clock_ms() // 1000
+                    comments = self._comments(number)
                 self._known_comments.put(issue, read_at, comments)
             else:
                 comments = known
