@@ -128,6 +128,53 @@ def test_create_with_status_and_many(jira: Tracker) -> None:
     assert created[0].replica.hub_issue.status.name == "Done"
 
 
+class CountingTransport(httpx.BaseTransport):
+    """Real HTTP, with each request's method and path noted (a wrapper, not a fake)."""
+
+    def __init__(self) -> None:
+        self._inner = httpx.HTTPTransport()
+        self.requests: list[str] = []
+
+    def handle_request(self, request: httpx.Request) -> httpx.Response:
+        """Note the request and send it."""
+        path = request.url.path.removeprefix("/rest/api/2/")
+        self.requests.append(f"{request.method} {path}")
+        return self._inner.handle_request(request)
+
+    def close(self) -> None:
+        """Close the real transport."""
+        self._inner.close()
+
+
+def test_a_create_or_edit_reads_its_issue_once_unless_it_moves(server: str, project: str) -> None:
+    """A create in the initial status is the POST and one read of the issue (the engine
+    needs its fields and update time); a create that moves reads the issue again after the
+    transition; an edit that leaves the status is the PUT and one read."""
+    counted = CountingTransport()
+    jira = jira_adapter_for(_access(server, key=project), transport=counted)
+    try:
+        jira.create(_draft("Warm-up", status="To Do"), idempotency_key="w-1")  # the schema
+        counted.requests.clear()
+        made = jira.create(_draft("Counted", status="To Do"), idempotency_key="c-1")
+        assert made.hub_issue.status is not None
+        assert made.hub_issue.status.name == "To Do"
+        assert counted.requests == ["POST issue", f"GET issue/{made.key}"]
+        counted.requests.clear()
+        edited = jira.update(made.key, {"summary": "Edited", "status": "To Do"})
+        assert edited.hub_issue.summary == "Edited"
+        assert counted.requests == [f"PUT issue/{made.key}", f"GET issue/{made.key}"]
+        counted.requests.clear()
+        moved = jira.create(_draft("Moved", status="Done"), idempotency_key="c-2")
+        assert moved.hub_issue.status is not None
+        assert moved.hub_issue.status.name == "Done"
+        reads = [r for r in counted.requests if r == f"GET issue/{moved.key}"]
+        assert counted.requests[0] == "POST issue"
+        assert len(reads) == 2  # before the transitions (where it is) and after
+        assert f"POST issue/{moved.key}/transitions" in counted.requests
+    finally:
+        jira.close()
+
+
 def test_subtask_under_parent(jira: Tracker) -> None:
     parent = jira.create(_draft("Parent"), idempotency_key="p")
     child = jira.create(

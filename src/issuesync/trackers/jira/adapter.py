@@ -256,7 +256,8 @@ class JiraAdapter(Tracker):
             # The first call may have failed between the create and the transition.
             now = made.hub_issue.status
             if isinstance(status, str) and status and (now is None or now.name != status):
-                return self.transition(made.key, status)
+                self._check_status(status)
+                return self._moved(made, status)
             return made
         fields = self._fields(values)
         fields["project"] = {"key": self.project_key}
@@ -280,7 +281,8 @@ class JiraAdapter(Tracker):
         key = str(answer["key"])
         self._receipts.note("issue", idempotency_key, key)
         if isinstance(status, str) and status:
-            return self.transition(key, status)
+            self._check_status(status)
+            return self._moved(self._issue(key), status)
         return self._issue(key)
 
     def create_many(self, new_issues: Sequence[NewIssue]) -> list[CreatedIssue]:
@@ -294,7 +296,8 @@ class JiraAdapter(Tracker):
         if values:
             self._client.put(f"issue/{key}", {"fields": self._fields(values)})
         if isinstance(status, str) and status:
-            return self.transition(key, status)
+            self._check_status(status)
+            return self._moved(self._issue(key), status)
         return self._issue(key)
 
     def transition(self, key: str, status: str) -> Replica:
@@ -304,6 +307,11 @@ class JiraAdapter(Tracker):
         found by walking it (see ``transitions``): a status the project does not
         have is refused before any step is taken.
         """
+        self._check_status(status)
+        return self._moved(self._issue(key), status)
+
+    def _check_status(self, status: str) -> None:
+        """Refuse a status the project does not have (its statuses read again once, if new)."""
 
         def known(schema: ProjectSchema) -> bool:
             return not schema.statuses or status.lower() in {s.lower() for s in schema.statuses}
@@ -315,9 +323,16 @@ class JiraAdapter(Tracker):
                 f"(it has {', '.join(schema.statuses)}).",
                 field_errors={"status": f"unknown status '{status}'"},
             )
-        current = self._issue(key).hub_issue.status
-        transitions.move_to(self._client, key, current.name if current else "", status)
-        return self._issue(key)
+
+    def _moved(self, replica: Replica, status: str) -> Replica:
+        """The issue (as just read: ``replica``) moved to ``status``. An issue already there
+        is that read, not read again: a create or an edit reads its issue once, and twice
+        only when it moves."""
+        current = replica.hub_issue.status
+        if current is not None and current.name.lower() == status.lower():
+            return replica
+        transitions.move_to(self._client, replica.key, current.name if current else "", status)
+        return self._issue(replica.key)
 
     # -- comments --------------------------------------------------------------------------
 
