@@ -25,7 +25,7 @@ from issuesync.services import Services
 from issuesync.store.principals import Principal
 from issuesync.store.users import User
 from issuesync.trackers.access import TrackerAccess
-from issuesync.trackers.adapter import IssueDraft, NewIssue, Tracker
+from issuesync.trackers.adapter import CommentDraft, IssueDraft, NewIssue, Tracker
 from issuesync.trackers.jira import JiraAdapter, JiraClient, jira_adapter_for
 from issuesync.trackers.jira.receipts import property_key
 from issuesync.trackers.local.models import ProjectStatus, Status, StatusCategory, Transition
@@ -171,6 +171,40 @@ def test_a_create_or_edit_reads_its_issue_once_unless_it_moves(server: str, proj
         assert counted.requests[0] == "POST issue"
         assert len(reads) == 2  # before the transitions (where it is) and after
         assert f"POST issue/{moved.key}/transitions" in counted.requests
+    finally:
+        jira.close()
+
+
+def test_create_many_with_comments_is_a_post_each_and_one_read(server: str, project: str) -> None:
+    """An issue with 2 comments, in its initial status: the create, the 2 comments and one
+    read of the issue as they left it (no read of the new issue's no comments, no read
+    before the comments); the replica has the comments."""
+    counted = CountingTransport()
+    jira = jira_adapter_for(_access(server, key=project), transport=counted)
+    try:
+        jira.create(_draft("Warm-up"), idempotency_key="w-1")  # the schema, the receipts
+        counted.requests.clear()
+        new = NewIssue(
+            _draft("With comments"),
+            idempotency_key="m-1",
+            status="To Do",
+            comments=(CommentDraft("One", "m-1/c1"), CommentDraft("Two", "m-1/c2")),
+        )
+        [created] = jira.create_many([new])
+        key = created.replica.key
+        assert [c.body for c in created.replica.hub_issue.comments] == ["One", "Two"]
+        assert [c.body for c in created.comments] == ["One", "Two"]
+        assert counted.requests == [
+            "POST issue",
+            f"POST issue/{key}/comment",
+            f"POST issue/{key}/comment",
+            f"GET issue/{key}",
+        ]
+        counted.requests.clear()
+        [again] = jira.create_many([new])  # a retry: found by its key, nothing made twice
+        assert again.replica.key == key
+        assert [c.id for c in again.comments] == [c.id for c in created.comments]
+        assert not [r for r in counted.requests if not r.startswith("GET")]
     finally:
         jira.close()
 
