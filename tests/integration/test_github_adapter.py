@@ -26,7 +26,13 @@ from issuesync.errors import (
 )
 from issuesync.testing.fake_github import FakeGitHub
 from issuesync.trackers.access import TrackerAccess
-from issuesync.trackers.adapter import ConnectionCheck, IssueDraft, Tracker
+from issuesync.trackers.adapter import (
+    CommentDraft,
+    ConnectionCheck,
+    IssueDraft,
+    NewIssue,
+    Tracker,
+)
 from issuesync.trackers.github import github_adapter_for, github_budget
 
 TOKEN = "ghp_sync-bot-secret"
@@ -744,6 +750,46 @@ def test_calls_per_change_one_write_each(github: FakeGitHub, adapter: Tracker) -
     before = github.calls.copy()
     adapter.add_comment(replica.key, "A comment", None, idempotency_key="c2")
     assert made(github, before) == Counter({f"POST {ISSUE}/comments": 1})
+
+
+def with_comments(summary: str, key: str) -> NewIssue:
+    comments = (CommentDraft("One", f"{key}/1"), CommentDraft("Two", f"{key}/2"))
+    return NewIssue(draft(summary), idempotency_key=key, status="Open", comments=comments)
+
+
+def test_create_many_posts_each_and_reads_the_issue_once(
+    github: FakeGitHub, adapter: Tracker
+) -> None:
+    """An issue with 2 comments: its POST, 2 comment POSTs and one read of the issue (its
+    update time after the comments); the comments are the answers, not read again."""
+    adapter.create(draft("Warm-up"), idempotency_key="c0")  # the sync user, the markers
+    before = github.calls.copy()
+    [created] = adapter.create_many([with_comments("Counted", "m1")])
+    assert [c.body for c in created.replica.hub_issue.comments] == ["One", "Two"]
+    assert [c.body for c in created.comments] == ["One", "Two"]
+    assert made(github, before) == Counter(
+        {f"POST {ISSUES}": 1, f"POST {ISSUE}/comments": 2, f"GET {ISSUE}": 1}
+    )
+
+
+def test_create_many_reads_comments_someone_else_added_meanwhile(
+    github: FakeGitHub, clock: FakeTime
+) -> None:
+    """A comment by someone else between the posts and the read: the issue counts 3, so
+    its comments are read, and the replica has all three."""
+    raced: list[str] = []
+    with as_owner(github) as owner:
+
+        def racing(request: httpx.Request) -> httpx.Response:
+            if request.method == "GET" and request.url.path.endswith("/issues/1") and not raced:
+                raced.append("other")
+                owner.post(f"/repos/{REPO}/issues/1/comments", json={"body": "Other"})
+            return github(request)
+
+        adapter = make_adapter(racing, clock)
+        [created] = adapter.create_many([with_comments("Raced", "m2")])
+    assert [c.body for c in created.replica.hub_issue.comments] == ["One", "Two", "Other"]
+    assert [c.body for c in created.comments] == ["One", "Two"]
 
 
 def test_github_enterprise_answers_under_api_v3(clock: FakeTime) -> None:

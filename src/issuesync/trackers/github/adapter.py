@@ -29,7 +29,6 @@ from __future__ import annotations
 
 import dataclasses
 from collections.abc import Iterator, Mapping, Sequence
-from heapq import merge
 from itertools import islice
 from typing import Any, Final
 
@@ -49,7 +48,6 @@ from issuesync.trackers.adapter import (
     NewIssue,
     ProjectSchema,
     Tracker,
-    create_each,
 )
 from issuesync.trackers.bounded import Bounded
 from issuesync.trackers.github import connection, shape
@@ -61,6 +59,7 @@ from issuesync.trackers.github.listing import (
     Query,
     newest_updates,
     parse_query,
+    update_order,
 )
 from issuesync.trackers.github.receipts import KnownComments, Receipts
 from issuesync.trackers.http import ServerClock
@@ -173,7 +172,7 @@ class GitHubAdapter(Tracker):
                 # read at the bound, not later: what changed since is told apart from it
                 items, listed = iter(recent), ListedComments(lambda: (bound, commented))
         if items is None:
-            items = self._scan(bound, parsed, per_page)
+            items = self._lister.merged_scan(bound, parsed, per_page)
             listed = ListedComments(lambda: (self.clock_ms() // 1000, self._lister.comments(bound)))
         while page := list(islice(items, page_size)):
             yield [self._replica(issue, changed, listed) for issue in page]
@@ -264,8 +263,35 @@ class GitHubAdapter(Tracker):
         return shape.issue_to_replica(created, self.project_key)
 
     def create_many(self, new_issues: Sequence[NewIssue]) -> list[CreatedIssue]:
-        """One issue at a time: GitHub has no bulk create."""
-        return create_each(self, new_issues)
+        """One issue at a time (GitHub has no bulk create): the create, its comments, then one
+        read of the issue as they left it. The comments are the ones just posted (their
+        answers), unless the issue counts others: 1 + comments + 1 requests an issue."""
+        made: list[CreatedIssue] = []
+        for new in new_issues:
+            replica = self.create(new.draft, idempotency_key=new.idempotency_key)
+            posted = [
+                self._comment_json(replica.key, c.body, c.author, c.idempotency_key)
+                for c in new.comments
+            ]
+            status = replica.hub_issue.status
+            if new.status is not None and (status.name if status else None) != new.status:
+                replica = self.transition(replica.key, new.status)
+            elif posted:
+                issue = self._issue_json(replica.key)
+                if issue is None:
+                    raise NotFoundError(self._missing(replica.key))
+                replica = self._with_posted(issue, posted)
+            comments = tuple(shape.comment_from_github(c) for c in posted)
+            made.append(CreatedIssue(replica, comments))
+        return made
+
+    def _with_posted(self, issue: Json, posted: list[Json]) -> Replica:
+        """The replica of an issue just made, with the comments just posted on it when it
+        counts no other (read them otherwise: someone else commented meanwhile)."""
+        if issue.get("comments") != len(posted):
+            return self._replica(issue)
+        ordered = sorted(posted, key=lambda comment: int(comment["id"]))
+        return shape.issue_to_replica(issue, self.project_key, ordered)
 
     def update(self, key: str, fields: Mapping[str, FieldValue]) -> Replica:
         """Set the fields and the status in one ``PATCH``; the issue after it."""
@@ -288,11 +314,17 @@ class GitHubAdapter(Tracker):
         self, key: str, body: str, author: UserRef | None, *, idempotency_key: str
     ) -> HubComment:
         """Comment as the sync user, naming ``author`` in the text; once per key."""
+        return shape.comment_from_github(self._comment_json(key, body, author, idempotency_key))
+
+    def _comment_json(
+        self, key: str, body: str, author: UserRef | None, idempotency_key: str
+    ) -> Json:
+        """The comment made with ``idempotency_key`` (made now, or found again): GitHub's JSON."""
         number = self._existing_number(key)
         earlier = self._receipts.comment(number, idempotency_key)
         if earlier is not None:
-            made = self._client.get(f"{self._path}/issues/comments/{earlier}")
-            return shape.comment_from_github(made)
+            found: Json = self._client.get(f"{self._path}/issues/comments/{earlier}")
+            return found
         text = f"[{author.label}]\n{body}" if author is not None else body
         try:
             created = self._client.post(
@@ -303,7 +335,7 @@ class GitHubAdapter(Tracker):
             self._receipts.doubt("comment", number)
             raise
         self._receipts.note("comment", idempotency_key, str(created["id"]))
-        return shape.comment_from_github(created)
+        return created
 
     def edit_comment(self, key: str, comment_id: str, body: str) -> HubComment:
         """Replace a comment's body."""
@@ -422,7 +454,7 @@ class GitHubAdapter(Tracker):
             issue = self._issue_json(number)
             if issue is not None and matches(issue, number):
                 found[number] = issue
-        return sorted(found.values(), key=_order)
+        return sorted(found.values(), key=update_order)
 
     def _issue_json(self, number: str) -> Json | None:
         """The issue's JSON; None when it is gone or a pull request."""
@@ -435,19 +467,6 @@ class GitHubAdapter(Tracker):
             return None
         self._seen(number)
         return issue
-
-    def _scan(self, bound: int | None, queries: Sequence[Query], per_page: int) -> Iterator[Json]:
-        """Every query's scan, merged by update time; an issue once per update."""
-        scans = [
-            (item for page in self._lister.scan(bound, query, per_page) for item in page)
-            for query in queries
-        ]
-        seen: dict[str, int] = {}
-        for item in merge(*scans, key=_order):
-            number = shape.number_of(item)
-            if seen.get(number) != shape.updated_s(item):
-                seen[number] = shape.updated_s(item)
-                yield item
 
     def _comments(self, number: str) -> list[Json]:
         path = f"{self._path}/issues/{number}/comments"
@@ -486,7 +505,3 @@ class GitHubAdapter(Tracker):
             else:
                 comments = known
         return shape.issue_to_replica(issue, self.project_key, comments)
-
-
-def _order(issue: Json) -> tuple[int, int]:
-    return shape.updated_s(issue), int(issue["number"])

@@ -39,8 +39,9 @@ Pull requests, which the issue list includes, are left out everywhere.
 from __future__ import annotations
 
 import datetime as dt
-from collections.abc import Callable, Iterator, Mapping
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
+from heapq import merge
 from typing import Any, Final
 from urllib.parse import parse_qsl
 
@@ -145,6 +146,11 @@ def newest_updates(commented: Mapping[str, list[Json]]) -> dict[str, int]:
     return {number: max(map(updated_s, found)) for number, found in commented.items() if found}
 
 
+def update_order(issue: Json) -> tuple[int, int]:
+    """An issue's place in update order: its update time, then its number."""
+    return updated_s(issue), int(issue["number"])
+
+
 def _since_param(bound_s: int) -> str:
     moment = dt.datetime.fromtimestamp(bound_s - 1, tz=dt.UTC)
     return moment.strftime("%Y-%m-%dT%H:%M:%SZ")
@@ -229,6 +235,21 @@ class IssueLister:
             for comment in page:
                 found.setdefault(issue_number_of(comment), []).append(comment)
         return found
+
+    def merged_scan(
+        self, bound_s: int | None, queries: Sequence[Query], per_page: int
+    ) -> Iterator[Json]:
+        """Every query's scan, merged by update time; an issue once per update."""
+        scans = [
+            (item for page in self.scan(bound_s, query, per_page) for item in page)
+            for query in queries
+        ]
+        seen: dict[str, int] = {}
+        for item in merge(*scans, key=update_order):
+            number = number_of(item)
+            if seen.get(number) != updated_s(item):
+                seen[number] = updated_s(item)
+                yield item
 
     def numbers(self, query: Query) -> set[str]:
         """The numbers of every issue matching ``query`` (for ``matching``)."""
