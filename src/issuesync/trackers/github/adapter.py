@@ -327,7 +327,7 @@ class GitHubAdapter(Tracker):
             return found
         text = f"[{author.label}]\n{body}" if author is not None else body
         try:
-            created = self._client.post(
+            created: Json = self._client.post(
                 f"{self._path}/issues/{number}/comments",
                 {"body": shape.with_marker(text, idempotency_key)},
             )
