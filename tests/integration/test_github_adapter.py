@@ -26,7 +26,13 @@ from issuesync.errors import (
 )
 from issuesync.testing.fake_github import FakeGitHub
 from issuesync.trackers.access import TrackerAccess
-from issuesync.trackers.adapter import ConnectionCheck, IssueDraft, Tracker
+from issuesync.trackers.adapter import (
+    CommentDraft,
+    ConnectionCheck,
+    IssueDraft,
+    NewIssue,
+    Tracker,
+)
 from issuesync.trackers.github import github_adapter_for, github_budget
 
 TOKEN = "ghp_sync-bot-secret"
@@ -441,9 +447,65 @@ def test_a_poll_with_one_changed_issue_reads_the_page_only(
     before = github.calls.copy()
     [[with_comment]] = adapter.changed_since(changed.updated, [])
     assert [c.body for c in with_comment.hub_issue.comments] == ["A word"]
-    assert made(github, before) == Counter(
-        {f"GET {ISSUES}": 1, f"GET {COMMENTS}": 1, f"GET {ISSUE}/comments": 1}
-    )
+    # its only comment is on the newest comments' page already: no read of its own
+    assert made(github, before) == Counter({f"GET {ISSUES}": 1, f"GET {COMMENTS}": 1})
+
+
+def test_a_first_sync_reads_comments_by_the_repository_wide_list(
+    github: FakeGitHub, adapter: Tracker
+) -> None:
+    """150 issues with 2 comments each: the pages of issues and 3 of comments (100 a page),
+    not one comments request per issue; each issue gets its own comments, oldest first."""
+    with as_owner(github) as owner:
+        for n in range(150):
+            number = owner.post(f"/repos/{REPO}/issues", json={"title": f"Issue {n}"}).json()
+            for c in range(2):
+                path = f"/repos/{REPO}/issues/{number['number']}/comments"
+                owner.post(path, json={"body": f"comment {c} on {n}"})
+    before = github.calls.copy()
+    replicas = everything(adapter)
+    assert len(replicas) == 150
+    for replica in replicas:
+        n = int(replica.key) - 1
+        assert [c.body for c in replica.hub_issue.comments] == [
+            f"comment 0 on {n}",
+            f"comment 1 on {n}",
+        ]
+    calls = made(github, before)
+    # 2 pages of issues, and one more when the scan's step by update time (a second
+    # early, see ``listing``) starts within the second the first page ended in
+    assert calls[f"GET {ISSUES}"] in {2, 3}
+    assert calls[f"GET {COMMENTS}"] == 3
+    assert calls[f"GET {ISSUE}/comments"] == 0
+    assert sum(calls.values()) - calls["GET /rate_limit"] - calls[f"GET {ISSUES}"] == 3
+
+
+def test_an_issue_commented_after_the_list_was_read_reads_its_own_comments(
+    github: FakeGitHub, clock: FakeTime
+) -> None:
+    """A comment made between the issue page and the comments list: the list holds more
+    comments than the issue counts, so that issue's comments are read on their own."""
+    with as_owner(github) as owner:
+        for n in range(2):
+            owner.post(f"/repos/{REPO}/issues", json={"title": f"Issue {n}"})
+            owner.post(f"/repos/{REPO}/issues/{n + 1}/comments", json={"body": "first"})
+
+        raced: list[str] = []
+
+        def racing(request: httpx.Request) -> httpx.Response:
+            if request.url.path == f"/repos/{REPO}/issues/comments" and not raced:
+                raced.append("late")
+                owner.post(f"/repos/{REPO}/issues/1/comments", json={"body": "late"})
+            return github(request)
+
+        adapter = make_adapter(racing, clock)
+        before = github.calls.copy()
+        replicas = everything(adapter)
+    assert [[c.body for c in r.hub_issue.comments] for r in replicas] == [
+        ["first", "late"],
+        ["first"],
+    ]
+    assert made(github, before)[f"GET {ISSUE}/comments"] == 1  # issue 1's, not issue 2's
 
 
 def test_a_comment_edited_on_github_comes_with_the_next_poll(
@@ -688,6 +750,46 @@ def test_calls_per_change_one_write_each(github: FakeGitHub, adapter: Tracker) -
     before = github.calls.copy()
     adapter.add_comment(replica.key, "A comment", None, idempotency_key="c2")
     assert made(github, before) == Counter({f"POST {ISSUE}/comments": 1})
+
+
+def with_comments(summary: str, key: str) -> NewIssue:
+    comments = (CommentDraft("One", f"{key}/1"), CommentDraft("Two", f"{key}/2"))
+    return NewIssue(draft(summary), idempotency_key=key, status="Open", comments=comments)
+
+
+def test_create_many_posts_each_and_reads_the_issue_once(
+    github: FakeGitHub, adapter: Tracker
+) -> None:
+    """An issue with 2 comments: its POST, 2 comment POSTs and one read of the issue (its
+    update time after the comments); the comments are the answers, not read again."""
+    adapter.create(draft("Warm-up"), idempotency_key="c0")  # the sync user, the markers
+    before = github.calls.copy()
+    [created] = adapter.create_many([with_comments("Counted", "m1")])
+    assert [c.body for c in created.replica.hub_issue.comments] == ["One", "Two"]
+    assert [c.body for c in created.comments] == ["One", "Two"]
+    assert made(github, before) == Counter(
+        {f"POST {ISSUES}": 1, f"POST {ISSUE}/comments": 2, f"GET {ISSUE}": 1}
+    )
+
+
+def test_create_many_reads_comments_someone_else_added_meanwhile(
+    github: FakeGitHub, clock: FakeTime
+) -> None:
+    """A comment by someone else between the posts and the read: the issue counts 3, so
+    its comments are read, and the replica has all three."""
+    raced: list[str] = []
+    with as_owner(github) as owner:
+
+        def racing(request: httpx.Request) -> httpx.Response:
+            if request.method == "GET" and request.url.path.endswith("/issues/1") and not raced:
+                raced.append("other")
+                owner.post(f"/repos/{REPO}/issues/1/comments", json={"body": "Other"})
+            return github(request)
+
+        adapter = make_adapter(racing, clock)
+        [created] = adapter.create_many([with_comments("Raced", "m2")])
+    assert [c.body for c in created.replica.hub_issue.comments] == ["One", "Two", "Other"]
+    assert [c.body for c in created.comments] == ["One", "Two"]
 
 
 def test_github_enterprise_answers_under_api_v3(clock: FakeTime) -> None:

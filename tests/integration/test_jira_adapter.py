@@ -25,7 +25,7 @@ from issuesync.services import Services
 from issuesync.store.principals import Principal
 from issuesync.store.users import User
 from issuesync.trackers.access import TrackerAccess
-from issuesync.trackers.adapter import IssueDraft, NewIssue, Tracker
+from issuesync.trackers.adapter import CommentDraft, IssueDraft, NewIssue, Tracker
 from issuesync.trackers.jira import JiraAdapter, JiraClient, jira_adapter_for
 from issuesync.trackers.jira.receipts import property_key
 from issuesync.trackers.local.models import ProjectStatus, Status, StatusCategory, Transition
@@ -126,6 +126,87 @@ def test_create_with_status_and_many(jira: Tracker) -> None:
     ] * 2
     assert created[0].replica.hub_issue.status is not None
     assert created[0].replica.hub_issue.status.name == "Done"
+
+
+class CountingTransport(httpx.BaseTransport):
+    """Real HTTP, with each request's method and path noted (a wrapper, not a fake)."""
+
+    def __init__(self) -> None:
+        self._inner = httpx.HTTPTransport()
+        self.requests: list[str] = []
+
+    def handle_request(self, request: httpx.Request) -> httpx.Response:
+        """Note the request and send it."""
+        path = request.url.path.removeprefix("/rest/api/2/")
+        self.requests.append(f"{request.method} {path}")
+        return self._inner.handle_request(request)
+
+    def close(self) -> None:
+        """Close the real transport."""
+        self._inner.close()
+
+
+def test_a_create_or_edit_reads_its_issue_once_unless_it_moves(server: str, project: str) -> None:
+    """A create in the initial status is the POST and one read of the issue (the engine
+    needs its fields and update time); a create that moves reads the issue again after the
+    transition; an edit that leaves the status is the PUT and one read."""
+    counted = CountingTransport()
+    jira = jira_adapter_for(_access(server, key=project), transport=counted)
+    try:
+        jira.create(_draft("Warm-up", status="To Do"), idempotency_key="w-1")  # the schema
+        counted.requests.clear()
+        made = jira.create(_draft("Counted", status="To Do"), idempotency_key="c-1")
+        assert made.hub_issue.status is not None
+        assert made.hub_issue.status.name == "To Do"
+        assert counted.requests == ["POST issue", f"GET issue/{made.key}"]
+        counted.requests.clear()
+        edited = jira.update(made.key, {"summary": "Edited", "status": "To Do"})
+        assert edited.hub_issue.summary == "Edited"
+        assert counted.requests == [f"PUT issue/{made.key}", f"GET issue/{made.key}"]
+        counted.requests.clear()
+        moved = jira.create(_draft("Moved", status="Done"), idempotency_key="c-2")
+        assert moved.hub_issue.status is not None
+        assert moved.hub_issue.status.name == "Done"
+        reads = [r for r in counted.requests if r == f"GET issue/{moved.key}"]
+        assert counted.requests[0] == "POST issue"
+        assert len(reads) == 2  # before the transitions (where it is) and after
+        assert f"POST issue/{moved.key}/transitions" in counted.requests
+    finally:
+        jira.close()
+
+
+def test_create_many_with_comments_is_a_post_each_and_one_read(server: str, project: str) -> None:
+    """An issue with 2 comments, in its initial status: the create, the 2 comments and one
+    read of the issue as they left it (no read of the new issue's no comments, no read
+    before the comments); the replica has the comments."""
+    counted = CountingTransport()
+    jira = jira_adapter_for(_access(server, key=project), transport=counted)
+    try:
+        jira.create(_draft("Warm-up"), idempotency_key="w-1")  # the schema, the receipts
+        counted.requests.clear()
+        new = NewIssue(
+            _draft("With comments"),
+            idempotency_key="m-1",
+            status="To Do",
+            comments=(CommentDraft("One", "m-1/c1"), CommentDraft("Two", "m-1/c2")),
+        )
+        [created] = jira.create_many([new])
+        key = created.replica.key
+        assert [c.body for c in created.replica.hub_issue.comments] == ["One", "Two"]
+        assert [c.body for c in created.comments] == ["One", "Two"]
+        assert counted.requests == [
+            "POST issue",
+            f"POST issue/{key}/comment",
+            f"POST issue/{key}/comment",
+            f"GET issue/{key}",
+        ]
+        counted.requests.clear()
+        [again] = jira.create_many([new])  # a retry: found by its key, nothing made twice
+        assert again.replica.key == key
+        assert [c.id for c in again.comments] == [c.id for c in created.comments]
+        assert not [r for r in counted.requests if not r.startswith("GET")]
+    finally:
+        jira.close()
 
 
 def test_subtask_under_parent(jira: Tracker) -> None:

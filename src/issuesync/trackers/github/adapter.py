@@ -18,15 +18,17 @@ is created closed), an edit of any fields with its status one ``PATCH``, a
 comment one ``POST``; each returns the issue or comment, so nothing is read
 back, except an issue's comments when it has any. An idle poll is two answers
 ``304`` (the newest page of issues and of comments), free at GitHub (see ``listing``);
-a poll that finds changed issues reads the page and, for each with comments,
-its comments (and an issue whose comment alone changed, itself).
+a poll that finds changed issues reads the page and takes their comments from
+the newest comments it read, reading an issue's own comments only when that page
+does not hold them all (and an issue whose comment alone changed, itself). A
+first sync reads the issues' pages and the repository's comments, 100 a page:
+300 issues with 2 comments each are 3 + 6 requests, not one more per issue.
 """
 
 from __future__ import annotations
 
 import dataclasses
 from collections.abc import Iterator, Mapping, Sequence
-from heapq import merge
 from itertools import islice
 from typing import Any, Final
 
@@ -47,13 +49,20 @@ from issuesync.trackers.adapter import (
     NewIssue,
     ProjectSchema,
     Tracker,
-    create_each,
     outline_of,
 )
 from issuesync.trackers.bounded import Bounded
 from issuesync.trackers.github import connection, shape
 from issuesync.trackers.github.client import GitHubClient, each_page
-from issuesync.trackers.github.listing import MAX_PER_PAGE, IssueLister, Query, parse_query
+from issuesync.trackers.github.listing import (
+    MAX_PER_PAGE,
+    IssueLister,
+    ListedComments,
+    Query,
+    newest_updates,
+    parse_query,
+    update_order,
+)
 from issuesync.trackers.github.receipts import KnownComments, Receipts
 from issuesync.trackers.http import ServerClock
 
@@ -161,15 +170,20 @@ class GitHubAdapter(Tracker):
         bound = since_ms // 1000 if since_ms is not None else None
         per_page = min(page_size, MAX_PER_PAGE)
         items: Iterator[Json] | None = None
-        commented: dict[str, int] | None = None
+        changed: dict[str, int] | None = None
+        listed: ListedComments | None = None
         if bound is not None:
             commented = self._lister.commented(bound, per_page)
-            recent = self._recent(bound, parsed, per_page, commented)
-            items = iter(recent) if recent is not None else None
+            changed = newest_updates(commented)
+            recent = self._recent(bound, parsed, per_page, changed)
+            if recent is not None:
+                # read at the bound, not later: what changed since is told apart from it
+                items, listed = iter(recent), ListedComments(lambda: (bound, commented))
         if items is None:
-            items = self._scan(bound, parsed, per_page)
+            items = self._lister.merged_scan(bound, parsed, per_page)
+            listed = ListedComments(lambda: (self.clock_ms() // 1000, self._lister.comments(bound)))
         while page := list(islice(items, page_size)):
-            yield [self._replica(issue, commented) for issue in page]
+            yield [self._replica(issue, changed, listed) for issue in page]
 
     def matching(self, keys: Sequence[str], queries: Sequence[str]) -> set[str]:
         """Those of ``keys`` (as given) whose issue is in the repository and matches a query."""
@@ -257,8 +271,35 @@ class GitHubAdapter(Tracker):
         return shape.issue_to_replica(created, self.project_key)
 
     def create_many(self, new_issues: Sequence[NewIssue]) -> list[CreatedIssue]:
-        """One issue at a time: GitHub has no bulk create."""
-        return create_each(self, new_issues)
+        """One issue at a time (GitHub has no bulk create): the create, its comments, then one
+        read of the issue as they left it. The comments are the ones just posted (their
+        answers), unless the issue counts others: 1 + comments + 1 requests an issue."""
+        made: list[CreatedIssue] = []
+        for new in new_issues:
+            replica = self.create(new.draft, idempotency_key=new.idempotency_key)
+            posted = [
+                self._comment_json(replica.key, c.body, c.author, c.idempotency_key)
+                for c in new.comments
+            ]
+            status = replica.hub_issue.status
+            if new.status is not None and (status.name if status else None) != new.status:
+                replica = self.transition(replica.key, new.status)
+            elif posted:
+                issue = self._issue_json(replica.key)
+                if issue is None:
+                    raise NotFoundError(self._missing(replica.key))
+                replica = self._with_posted(issue, posted)
+            comments = tuple(shape.comment_from_github(c) for c in posted)
+            made.append(CreatedIssue(replica, comments))
+        return made
+
+    def _with_posted(self, issue: Json, posted: list[Json]) -> Replica:
+        """The replica of an issue just made, with the comments just posted on it when it
+        counts no other (read them otherwise: someone else commented meanwhile)."""
+        if issue.get("comments") != len(posted):
+            return self._replica(issue)
+        ordered = sorted(posted, key=lambda comment: int(comment["id"]))
+        return shape.issue_to_replica(issue, self.project_key, ordered)
 
     def update(self, key: str, fields: Mapping[str, FieldValue]) -> Replica:
         """Set the fields and the status in one ``PATCH``; the issue after it."""
@@ -281,14 +322,20 @@ class GitHubAdapter(Tracker):
         self, key: str, body: str, author: UserRef | None, *, idempotency_key: str
     ) -> HubComment:
         """Comment as the sync user, naming ``author`` in the text; once per key."""
+        return shape.comment_from_github(self._comment_json(key, body, author, idempotency_key))
+
+    def _comment_json(
+        self, key: str, body: str, author: UserRef | None, idempotency_key: str
+    ) -> Json:
+        """The comment made with ``idempotency_key`` (made now, or found again): GitHub's JSON."""
         number = self._existing_number(key)
         earlier = self._receipts.comment(number, idempotency_key)
         if earlier is not None:
-            made = self._client.get(f"{self._path}/issues/comments/{earlier}")
-            return shape.comment_from_github(made)
+            found: Json = self._client.get(f"{self._path}/issues/comments/{earlier}")
+            return found
         text = f"[{author.label}]\n{body}" if author is not None else body
         try:
-            created = self._client.post(
+            created: Json = self._client.post(
                 f"{self._path}/issues/{number}/comments",
                 {"body": shape.with_marker(text, idempotency_key)},
             )
@@ -296,7 +343,7 @@ class GitHubAdapter(Tracker):
             self._receipts.doubt("comment", number)
             raise
         self._receipts.note("comment", idempotency_key, str(created["id"]))
-        return shape.comment_from_github(created)
+        return created
 
     def edit_comment(self, key: str, comment_id: str, body: str) -> HubComment:
         """Replace a comment's body."""
@@ -387,7 +434,7 @@ class GitHubAdapter(Tracker):
         return f"Issue {key} does not exist in GitHub repository {self.project_key}."
 
     def _recent(
-        self, bound: int, queries: Sequence[Query], per_page: int, commented: Mapping[str, int]
+        self, bound: int, queries: Sequence[Query], per_page: int, changed: Mapping[str, int]
     ) -> list[Json] | None:
         found: dict[str, Json] = {}
         for query in queries:
@@ -411,11 +458,11 @@ class GitHubAdapter(Tracker):
                     return True
             return False
 
-        for number in sorted(commented.keys() - found.keys() - self._pulls):
+        for number in sorted(changed.keys() - found.keys() - self._pulls):
             issue = self._issue_json(number)
             if issue is not None and matches(issue, number):
                 found[number] = issue
-        return sorted(found.values(), key=_order)
+        return sorted(found.values(), key=update_order)
 
     def _issue_json(self, number: str) -> Json | None:
         """The issue's JSON; None when it is gone or a pull request."""
@@ -429,45 +476,40 @@ class GitHubAdapter(Tracker):
         self._seen(number)
         return issue
 
-    def _scan(self, bound: int | None, queries: Sequence[Query], per_page: int) -> Iterator[Json]:
-        """Every query's scan, merged by update time; an issue once per update."""
-        scans = [
-            (item for page in self._lister.scan(bound, query, per_page) for item in page)
-            for query in queries
-        ]
-        seen: dict[str, int] = {}
-        for item in merge(*scans, key=_order):
-            number = shape.number_of(item)
-            if seen.get(number) != shape.updated_s(item):
-                seen[number] = shape.updated_s(item)
-                yield item
-
     def _comments(self, number: str) -> list[Json]:
         path = f"{self._path}/issues/{number}/comments"
         params = {"per_page": str(MAX_PER_PAGE)}
         return [c for page in each_page(self._client, path, params) for c in page]
 
-    def _replica(self, issue: Json, commented: Mapping[str, int] | None = None) -> Replica:
+    def _replica(
+        self,
+        issue: Json,
+        changed: Mapping[str, int] | None = None,
+        listed: ListedComments | None = None,
+    ) -> Replica:
         """The replica of an issue, with its comments when it has any.
 
-        A poll passes ``commented`` (issues whose comments changed since its bound,
-        see ``listing``): an issue neither updated nor commented since its comments
-        were last read keeps those, without a read.
+        A poll passes ``changed`` (each issue's newest comment change since its
+        bound, see ``listing``): an issue neither updated nor commented since its
+        comments were last read keeps those, without a read. Comments otherwise come
+        from ``listed`` (a repository-wide list) when it holds all of the issue's,
+        and from the issue's own list when it does not.
         """
         comments: list[Json] = []
         number = shape.number_of(issue)
         self._seen(number)
-        if issue.get("comments"):
-            changed = None if commented is None else commented.get(number, -1)
-            known = self._known_comments.get(issue, changed)
+        count = issue.get("comments")
+        if count:
+            newest = None if changed is None else changed.get(number, -1)
+            known = self._known_comments.get(issue, newest)
             if known is None:
-                read_at = self.clock_ms() // 1000
-                comments = self._comments(number)
+                found = listed.of(number, count) if listed is not None else None
+                if found is not None:
+                    read_at, comments = found
+                else:
+                    read_at = self.clock_ms() // 1000
+                    comments = self._comments(number)
                 self._known_comments.put(issue, read_at, comments)
             else:
                 comments = known
         return shape.issue_to_replica(issue, self.project_key, comments)
-
-
-def _order(issue: Json) -> tuple[int, int]:
-    return shape.updated_s(issue), int(issue["number"])

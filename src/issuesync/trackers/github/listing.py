@@ -28,14 +28,20 @@ poll also reads the newest page of the repository's comments (``sort=updated``,
 again one stable URL: a ``304`` while nothing changed) and adds the issues whose
 comments changed since.
 
+An issue's comments come from those repository-wide lists too, when a list
+holds as many of them as the issue counts: the poll's newest page, or, for a
+scan (a first sync), the list read once with ``since``, 100 comments a page.
+Only an issue whose count the list does not reach is read on its own.
+
 Pull requests, which the issue list includes, are left out everywhere.
 """
 
 from __future__ import annotations
 
 import datetime as dt
-from collections.abc import Iterator, Mapping
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
+from heapq import merge
 from typing import Any, Final
 from urllib.parse import parse_qsl
 
@@ -130,6 +136,21 @@ def parse_query(text: str) -> Query:
     return Query(params, title)
 
 
+def issue_number_of(comment: Json) -> str:
+    """The number of the issue (or pull request) a comment from a repository-wide list is on."""
+    return str(comment.get("issue_url") or "").rsplit("/", 1)[-1]
+
+
+def newest_updates(commented: Mapping[str, list[Json]]) -> dict[str, int]:
+    """Each issue's newest comment update (whole seconds), from :meth:`IssueLister.commented`."""
+    return {number: max(map(updated_s, found)) for number, found in commented.items() if found}
+
+
+def update_order(issue: Json) -> tuple[int, int]:
+    """An issue's place in update order: its update time, then its number."""
+    return updated_s(issue), int(issue["number"])
+
+
 def _since_param(bound_s: int) -> str:
     moment = dt.datetime.fromtimestamp(bound_s - 1, tz=dt.UTC)
     return moment.strftime("%Y-%m-%dT%H:%M:%SZ")
@@ -191,20 +212,44 @@ class IssueLister:
                 if page is None:
                     return
 
-    def commented(self, bound_s: int, per_page: int) -> dict[str, int]:
-        """The issues (and pull requests) with comments updated at or after ``bound_s``: their
-        numbers, each with its newest comment's update (whole seconds). Newest first, from a
-        stable URL (a ``304`` while nothing changed)."""
+    def commented(self, bound_s: int, per_page: int) -> dict[str, list[Json]]:
+        """The comments updated at or after ``bound_s``, by the number of their issue (or pull
+        request). Newest first, from a stable URL (a ``304`` while nothing changed)."""
         params = {"sort": "updated", "direction": "desc", "per_page": str(per_page)}
-        found: dict[str, int] = {}
+        found: dict[str, list[Json]] = {}
         for page in each_page(self._client, f"{self._path}/comments", params):
             for comment in page:
-                updated = updated_s(comment)
-                if updated < bound_s:
+                if updated_s(comment) < bound_s:
                     return found
-                number = str(comment.get("issue_url") or "").rsplit("/", 1)[-1]
-                found[number] = max(found.get(number, updated), updated)
+                found.setdefault(issue_number_of(comment), []).append(comment)
         return found
+
+    def comments(self, bound_s: int | None) -> dict[str, list[Json]]:
+        """The comments updated at or after ``bound_s`` (None: every comment), by the number
+        of their issue: the repository-wide list, 100 a page, instead of a request per issue."""
+        params = {"per_page": str(MAX_PER_PAGE)}
+        if bound_s is not None:
+            params["since"] = _since_param(bound_s)
+        found: dict[str, list[Json]] = {}
+        for page in each_page(self._client, f"{self._path}/comments", params):
+            for comment in page:
+                found.setdefault(issue_number_of(comment), []).append(comment)
+        return found
+
+    def merged_scan(
+        self, bound_s: int | None, queries: Sequence[Query], per_page: int
+    ) -> Iterator[Json]:
+        """Every query's scan, merged by update time; an issue once per update."""
+        scans = [
+            (item for page in self.scan(bound_s, query, per_page) for item in page)
+            for query in queries
+        ]
+        seen: dict[str, int] = {}
+        for item in merge(*scans, key=update_order):
+            number = number_of(item)
+            if seen.get(number) != updated_s(item):
+                seen[number] = updated_s(item)
+                yield item
 
     def numbers(self, query: Query) -> set[str]:
         """The numbers of every issue matching ``query`` (for ``matching``)."""
@@ -215,3 +260,23 @@ class IssueLister:
             for i in page
             if query.admits(i)
         }
+
+
+class ListedComments:
+    """Comments from a repository-wide list, by issue number, read when first asked for."""
+
+    def __init__(self, read: Callable[[], tuple[int, Mapping[str, list[Json]]]]) -> None:
+        self._read = read
+        self._read_at = 0
+        self._comments: Mapping[str, list[Json]] | None = None
+
+    def of(self, number: str, count: object) -> tuple[int, list[Json]] | None:
+        """The issue's comments, oldest first, with when they were read (GitHub's clock, whole
+        seconds); None when the list holds fewer or more than the issue's ``count``: one
+        added or deleted since the list was read, or older than the list's ``since``."""
+        if self._comments is None:
+            self._read_at, self._comments = self._read()
+        found = self._comments.get(number, [])
+        if len(found) != count:
+            return None
+        return self._read_at, sorted(found, key=lambda comment: int(comment["id"]))

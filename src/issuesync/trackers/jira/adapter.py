@@ -28,9 +28,9 @@ from urllib.parse import quote
 from issuesync.domain.outline import SchemaOutline, StatusCategory
 from issuesync.domain.replica import FieldValue, HubAttachment, HubComment, Replica, UserRef
 from issuesync.errors import (
-    AuthError,
     IssueSyncError,
     NotFoundError,
+    TrackerOfflineError,
     TrackerRejectedError,
 )
 from issuesync.trackers import fieldcodec
@@ -44,12 +44,11 @@ from issuesync.trackers.adapter import (
     NewIssue,
     ProjectSchema,
     Tracker,
-    create_each,
     outline_of,
-    run_checks,
 )
-from issuesync.trackers.jira import adf, cloud, transitions
+from issuesync.trackers.jira import adf, cloud, connection, transitions
 from issuesync.trackers.jira.client import JiraClient
+from issuesync.trackers.jira.comments import all_comments
 from issuesync.trackers.jira.receipts import Receipts, properties
 from issuesync.trackers.jira.schema import read_schema
 from issuesync.trackers.jira.search import IssueSearch, minute
@@ -58,16 +57,6 @@ ISSUE_FIELDS: Final = ("*navigable", "comment", "attachment")
 FIRST_PAGE_SHARE: Final = 4  # the first page: a quarter of a page; then doubling
 KEYS_PER_QUERY: Final = 100  # keys per ``key in (...)``: JQL texts stay short
 CLOCK_TTL_S: Final = 600.0  # the server's clock offset is read again after this
-COMMENT_PAGE: Final = 100  # comments per /comment page (Jira's cap)
-MAX_COMMENTS: Final = 5000  # comments read per issue, at most
-PERMISSIONS: Final = (
-    "BROWSE_PROJECTS",
-    "CREATE_ISSUES",
-    "EDIT_ISSUES",
-    "TRANSITION_ISSUES",
-    "ADD_COMMENTS",
-    "CREATE_ATTACHMENTS",
-)
 
 
 class JiraAdapter(Tracker):
@@ -253,19 +242,41 @@ class JiraAdapter(Tracker):
     # -- writing issues --------------------------------------------------------------------
 
     def create(self, draft: IssueDraft, *, idempotency_key: str) -> Replica:
-        """Create the issue (and move it to ``fields["status"]`` if given), once per key."""
-        values = dict(draft.fields)
-        status = values.pop("status", None)
+        """Create the issue (and move it to ``fields["status"]`` if given), once per key.
+
+        The create's answer has the key only: the issue is read once after it (the
+        engine needs its fields and update time), and again only if a transition moved it.
+        """
+        key, earlier = self._made(draft, idempotency_key)
+        return self._settled(key, earlier, draft.fields.get("status"))
+
+    def create_many(self, new_issues: Sequence[NewIssue]) -> list[CreatedIssue]:
+        """One issue at a time (Jira's bulk create reports partial failures poorly): the
+        create, its comments, then one read of the issue as they left it (and a transition
+        when its status is not the one asked for): 1 + comments + 1 requests an issue."""
+        made: list[CreatedIssue] = []
+        for new in new_issues:
+            key, earlier = self._made(new.draft, new.idempotency_key)
+            comments = tuple(
+                self.add_comment(key, c.body, c.author, idempotency_key=c.idempotency_key)
+                for c in new.comments
+            )
+            status = new.status or new.draft.fields.get("status")
+            replica = self._settled(key, None if comments else earlier, status)
+            made.append(CreatedIssue(replica, comments))
+        return made
+
+    def _made(self, draft: IssueDraft, idempotency_key: str) -> tuple[str, Replica | None]:
+        """The key of the issue made with ``idempotency_key``: made now (one ``POST``), or by
+        an earlier call, then with the issue as read to find it."""
         earlier = self._receipts.issue(idempotency_key)
         if earlier is not None:
-            made = self.get(earlier)
-            if made is None:
+            found = self.get(earlier)
+            if found is None:
                 raise NotFoundError(f"The issue created for this key ({earlier}) is gone.")
-            # The first call may have failed between the create and the transition.
-            now = made.hub_issue.status
-            if isinstance(status, str) and status and (now is None or now.name != status):
-                return self.transition(made.key, status)
-            return made
+            return found.key, found
+        values = dict(draft.fields)
+        values.pop("status", None)
         fields = self._fields(values)
         fields["project"] = {"key": self.project_key}
         fields["issuetype"] = {"name": draft.issue_type}
@@ -278,22 +289,33 @@ class JiraAdapter(Tracker):
                 fields["reporter"] = {name: user.username}
         body = {"fields": fields, "properties": properties(idempotency_key)}
         try:
-            answer = self._client.post("issue", body)
-        except TrackerRejectedError as exc:
-            if "reporter" not in exc.field_errors or "reporter" not in fields:
-                raise
-            # Setting the reporter needs "Modify Reporter": without it, the sync user reports.
-            del fields["reporter"]
-            answer = self._client.post("issue", body)
+            try:
+                answer = self._client.post("issue", body)
+            except TrackerRejectedError as exc:
+                if "reporter" not in exc.field_errors or "reporter" not in fields:
+                    raise
+                # Setting the reporter needs "Modify Reporter": without it, the sync user reports.
+                del fields["reporter"]
+                answer = self._client.post("issue", body)
+        except TrackerOfflineError:
+            self._receipts.doubt("issue")
+            raise
         key = str(answer["key"])
         self._receipts.note("issue", idempotency_key, key)
-        if isinstance(status, str) and status:
-            return self.transition(key, status)
-        return self._issue(key)
+        self._receipts.comments_known(key)  # a new issue: no comment of an earlier try
+        return key, None
 
-    def create_many(self, new_issues: Sequence[NewIssue]) -> list[CreatedIssue]:
-        """One issue at a time (Jira's bulk create reports partial failures poorly)."""
-        return create_each(self, new_issues)
+    def _settled(self, key: str, replica: Replica | None, status: object) -> Replica:
+        """The issue (``replica``, if read already), moved to ``status`` when one is given:
+        the first call may have failed between the create and the transition."""
+        if replica is None:
+            replica = self._issue(key)
+        if not isinstance(status, str) or not status:
+            return replica
+        current = replica.hub_issue.status
+        if current is None or current.name.lower() != status.lower():
+            self._check_status(status)
+        return self._moved(replica, status)
 
     def update(self, key: str, fields: Mapping[str, FieldValue]) -> Replica:
         """Edit the fields (a ``status`` moves through the workflow) and read the issue back."""
@@ -302,7 +324,8 @@ class JiraAdapter(Tracker):
         if values:
             self._client.put(f"issue/{key}", {"fields": self._fields(values)})
         if isinstance(status, str) and status:
-            return self.transition(key, status)
+            self._check_status(status)
+            return self._moved(self._issue(key), status)
         return self._issue(key)
 
     def transition(self, key: str, status: str) -> Replica:
@@ -312,6 +335,11 @@ class JiraAdapter(Tracker):
         found by walking it (see ``transitions``): a status the project does not
         have is refused before any step is taken.
         """
+        self._check_status(status)
+        return self._moved(self._issue(key), status)
+
+    def _check_status(self, status: str) -> None:
+        """Refuse a status the project does not have (its statuses read again once, if new)."""
 
         def known(schema: ProjectSchema) -> bool:
             return not schema.statuses or status.lower() in {s.lower() for s in schema.statuses}
@@ -323,9 +351,16 @@ class JiraAdapter(Tracker):
                 f"(it has {', '.join(schema.statuses)}).",
                 field_errors={"status": f"unknown status '{status}'"},
             )
-        current = self._issue(key).hub_issue.status
-        transitions.move_to(self._client, key, current.name if current else "", status)
-        return self._issue(key)
+
+    def _moved(self, replica: Replica, status: str) -> Replica:
+        """The issue (as just read: ``replica``) moved to ``status``. An issue already there
+        is that read, not read again: a create or an edit reads its issue once, and twice
+        only when it moves."""
+        current = replica.hub_issue.status
+        if current is not None and current.name.lower() == status.lower():
+            return replica
+        transitions.move_to(self._client, replica.key, current.name if current else "", status)
+        return self._issue(replica.key)
 
     # -- comments --------------------------------------------------------------------------
 
@@ -337,10 +372,14 @@ class JiraAdapter(Tracker):
         if earlier is not None:
             return self._comment(key, earlier)
         text = f"[{author.label}]\n{body}" if author is not None else body
-        created = self._client.post(
-            f"issue/{key}/comment",
-            {"body": self._body(text), "properties": properties(idempotency_key)},
-        )
+        try:
+            created = self._client.post(
+                f"issue/{key}/comment",
+                {"body": self._body(text), "properties": properties(idempotency_key)},
+            )
+        except TrackerOfflineError:
+            self._receipts.doubt("comment", key)
+            raise
         self._receipts.note("comment", idempotency_key, str(created["id"]))
         return self._from_jira(created)
 
@@ -349,7 +388,7 @@ class JiraAdapter(Tracker):
         try:
             return self._from_jira(self._client.get(f"issue/{key}/comment/{comment_id}"))
         except TrackerRejectedError:  # 405 from a server without the route (jira820)
-            for comment in self._all_comments(key):
+            for comment in all_comments(self._client, key):
                 if str(comment["id"]) == comment_id:
                     return self._from_jira(comment)
             raise NotFoundError(f"Comment {comment_id} of issue {key} does not exist.") from None
@@ -391,50 +430,13 @@ class JiraAdapter(Tracker):
 
     def test_connection(self) -> ConnectionReport:
         """Reachable, authenticated (``/myself``), the project exists, the permissions."""
-        return run_checks(
-            (
-                ("reachable", self._check_reachable),
-                ("authenticated", self._check_user),
-                ("project", self._check_project),
-                ("permissions", self._check_permissions),
-            )
-        )
+        return connection.test_connection(self._client, self.project_key)
 
     def close(self) -> None:
         """Close the HTTP connections."""
         self._client.close()
 
     # -- helpers ---------------------------------------------------------------------------
-
-    def _check_reachable(self) -> str:
-        try:
-            info = self._client.get("serverInfo")
-        except AuthError:  # an answer (401, 403), so reachable: auth is checked next
-            return f"Jira at {self._client.base_url} answers"
-        return f"Jira {info.get('version', '?')} at {self._client.base_url} answers"
-
-    def _check_user(self) -> str:
-        me = self._client.get("myself")
-        return f"logged in as '{me.get('name') or me.get('displayName')}'"
-
-    def _check_project(self) -> str:
-        project = self._client.get(f"project/{self.project_key}")
-        return f"project {project.get('key')} ({project.get('name')}) exists"
-
-    def _check_permissions(self) -> str:
-        try:
-            answer = self._client.get(
-                "mypermissions",
-                {"projectKey": self.project_key, "permissions": ",".join(PERMISSIONS)},
-            )
-        except NotFoundError:
-            # Not a refusal: this server cannot tell (jira820 has no such resource).
-            return "not checked: the server has no /mypermissions; writes will tell"
-        held = answer.get("permissions") or {}
-        missing = [p for p in PERMISSIONS if not (held.get(p) or {}).get("havePermission", False)]
-        if missing:
-            return f"missing: {', '.join(missing)}"
-        return "may browse, create, edit and transition issues, comment and attach"
 
     def _custom_fields(self) -> dict[str, FieldInfo]:
         if self._schema is None:
@@ -504,26 +506,5 @@ class JiraAdapter(Tracker):
             listed = field.get("comments")
             if isinstance(listed, list) and int(field.get("total") or 0) <= len(listed):
                 return issue
-        comments = self._all_comments(str(issue["key"]))
+        comments = all_comments(self._client, str(issue["key"]))
         return {**issue, "fields": {**fields, "comment": {"comments": comments}}}
-
-    def _all_comments(self, key: str) -> list[Mapping[str, Any]]:
-        """Every comment of the issue, oldest first (read in pages)."""
-        found: dict[str, Mapping[str, Any]] = {}
-        for start in range(0, MAX_COMMENTS, COMMENT_PAGE):
-            answer = self._client.get(
-                f"issue/{key}/comment",
-                {"startAt": start, "maxResults": COMMENT_PAGE, "orderBy": "created"},
-            )
-            page = [c for c in answer.get("comments") or [] if isinstance(c, Mapping)]
-            found.update((str(c["id"]), c) for c in page)
-            if not page or start + len(page) >= int(answer.get("total") or 0):
-                break
-        return sorted(
-            found.values(),
-            key=lambda c: (fieldcodec.parse_datetime(c.get("created")) or 0, _number(c["id"])),
-        )
-
-
-def _number(text: object) -> int:
-    return int(text) if isinstance(text, str) and text.isdigit() else 0

@@ -87,6 +87,19 @@ class Receipts:
             return
         self._made[record] = made
 
+    def comments_known(self, issue_key: str) -> None:
+        """Every key on ``issue_key``'s comments is known: this adapter has just made the
+        issue, so its first comment need not read the (no) comments' properties first."""
+        self._comments_read[issue_key] = None
+
+    def doubt(self, kind: str, issue_key: str | None = None) -> None:
+        """A create of ``kind`` may have happened unseen (no answer came): read Jira's
+        properties again before the next one, rather than make it twice."""
+        if kind == "issue":
+            self._issues_read = False
+        elif issue_key is not None:
+            self._comments_read.pop(issue_key, None)
+
     def _read_issues(self) -> None:
         issues = self._search.created_lately(RECOVERY_DAYS, RECOVERY_LIMIT, IDEMPOTENCY_PROPERTY)
         probes = 0
