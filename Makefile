@@ -76,6 +76,12 @@ soak: $(STAMP)
 redmine:
 	scripts/redmine/install
 
+# GitHub -> Jira and Redmine -> GitHub initial syncs beside a bare httpx script making just
+# the needed calls, alternating rounds, e.g. BENCH_ARGS="--rounds 3"
+.PHONY: bench-vs-script
+bench-vs-script: $(STAMP)
+	$(BIN)/python bench/sync_vs_script.py $(BENCH_ARGS)
+
 # Built-in -> Redmine initial sync against a real Redmine, e.g. BENCH_ARGS="--issues 500"
 bench-redmine: $(STAMP)
 	$(BIN)/python bench/redmine_sync.py $(BENCH_ARGS)
