@@ -1,0 +1,109 @@
+"""Conversion through pandoc: text → JSON tree → the domain's rules → text.
+
+Each conversion runs pandoc twice (about 7 ms each on the reference machine):
+once to read the source into its JSON tree, once to write the tree in the
+target dialect. The rules in between are Python (``domain/markup.py``).
+"""
+
+from __future__ import annotations
+
+import functools
+import json
+import subprocess
+from typing import Any, Final
+
+from issuesync.domain.markup import (
+    Markup,
+    Node,
+    canonical_blocks,
+    for_target,
+    normalise,
+    prepare_source,
+    tidy_output,
+)
+from issuesync.errors import ConfigurationError, PerIssueError
+
+TIMEOUT_S: Final = 20  # a pathological text must not hold a sync worker for ever
+# Writers keep the source's line ends: pandoc wraps at 72 columns otherwise, and a
+# rewrapped text would read as changed.
+WRITE_OPTIONS: Final = ("--wrap=preserve",)
+
+
+@functools.cache
+def _pandoc() -> str:
+    try:
+        import pypandoc  # noqa: PLC0415 - a slow import, done on first conversion only
+    except ImportError as error:  # pragma: no cover - a runtime dependency
+        raise ConfigurationError("pypandoc-binary is not installed") from error
+    path = pypandoc.get_pandoc_path()
+    assert isinstance(path, str)
+    return path
+
+
+def pandoc_version() -> str:
+    """The version of the pandoc that converts (for the bench and diagnostics)."""
+    first_line = _run(["--version"], "").splitlines()[0]
+    return first_line.removeprefix("pandoc").strip()
+
+
+def _run(arguments: list[str], text: str) -> str:
+    try:
+        done = subprocess.run(  # noqa: S603 - our own binary, arguments we built
+            [_pandoc(), *arguments],
+            input=text.encode(),
+            capture_output=True,
+            timeout=TIMEOUT_S,
+            check=False,
+        )
+    except subprocess.TimeoutExpired as error:
+        raise PerIssueError(f"converting the text took over {TIMEOUT_S} s") from error
+    except OSError as error:
+        raise ConfigurationError(f"pandoc cannot run: {error}") from error
+    if done.returncode != 0:
+        reason = done.stderr.decode(errors="replace").strip()
+        raise PerIssueError(f"the text could not be converted: {reason}")
+    return done.stdout.decode()
+
+
+def read(text: str, source: Markup) -> list[Node]:
+    """The normalised tree of ``text`` written in ``source``."""
+    raw = _run(["-f", source.pandoc_format, "-t", "json"], prepare_source(text, source))
+    document: dict[str, Any] = json.loads(raw)
+    blocks: list[Node] = document["blocks"]
+    return normalise(blocks, source)
+
+
+def write(blocks: list[Node], target: Markup) -> str:
+    """The text of a normalised tree in ``target``."""
+    document = {
+        "pandoc-api-version": _api_version(),
+        "meta": {},
+        "blocks": for_target(blocks, target),
+    }
+    written = _run(["-f", "json", "-t", target.pandoc_format, *WRITE_OPTIONS], json.dumps(document))
+    return tidy_output(written, target)
+
+
+@functools.cache
+def _api_version() -> list[int]:
+    document: dict[str, Any] = json.loads(_run(["-f", "markdown", "-t", "json"], ""))
+    version: list[int] = document["pandoc-api-version"]
+    return version
+
+
+def convert(text: str, source: Markup, target: Markup) -> str:
+    """``text`` written in ``source``, written in ``target`` (see ``domain/markup.py``'s rules)."""
+    if not text.strip():
+        return ""
+    return write(read(text, source), target)
+
+
+def canonical(text: str, dialect: Markup) -> str:
+    """What ``text`` says, independent of how: equal for texts that say the same.
+
+    A text converted A→B→A has the canonical form of the original (for what both
+    dialects express), so the engine can keep this in the shadow and see no change.
+    """
+    if not text.strip():
+        return "[]"
+    return canonical_blocks(read(text, dialect))
