@@ -20,6 +20,8 @@ a mention ``[~name]``           ``[~name]`` in Jira, ``@name`` elsewhere (and
                                 ``@name`` reads back as a mention)
 image attributes (thumbnail)    the image reference alone
 raw HTML of another dialect     its text, shown as text
+a text pandoc cannot read       the text as it is, in a code block (past
+                                ``issuesync.markup.pandoc.TIMEOUT_S``)
 heading anchors                 none (each writer's own)
 ==============================  ==============================================
 
@@ -44,6 +46,9 @@ MENTION_CLASS: Final = "user-account"  # what pandoc's Jira reader gives a [~nam
 # "@name" in Markdown and Textile (GitHub's, GitLab's and Redmine's mention), then what
 # follows it (punctuation) as plain text.
 AT_MENTION: Final = re.compile(r"@([A-Za-z0-9][\w.-]*[A-Za-z0-9_]|[A-Za-z0-9])(.*)", re.DOTALL)
+JIRA_BRACES: Final = re.compile(
+    r"(?P<verbatim>\{(code|noformat)(?::[^}]*)?\}.*?\{\2\})|(?<!\\)\{{3,}", re.DOTALL
+)
 # Jira's admonition macros, which pandoc's Jira reader does not know.
 JIRA_ADMONITION: Final = re.compile(r"\{(info|note|warning|tip)(?::([^}]*))?\}")
 JIRA_TITLE: Final = re.compile(r"(?:^|\|)title=([^|}]*)")
@@ -94,7 +99,7 @@ def prepare_source(text: str, source: Markup) -> str:
     """The text pandoc is given: Jira's admonitions as panels, line ends as ``\\n``."""
     text = text.replace("\r\n", "\n").replace("\r", "\n")
     if source is Markup.JIRA:
-        return _admonitions_as_panels(text)
+        return _admonitions_as_panels(_escape_brace_runs(text))
     if source is Markup.TEXTILE:
         return TEXTILE_CODE_OR_AT.sub(_textile_mention, text)
     return text
@@ -105,6 +110,18 @@ def _textile_mention(match: re.Match[str]) -> str:
     # when a space is inside the closing "@": an "@" that opens no code is a mention's,
     # and code holds no " @" (there a mention starts: "@alice @code@").
     return match.group(0) if match.group("code") else "&#64;"
+
+
+def _escape_brace_runs(text: str) -> str:
+    # pandoc's Jira reader takes time exponential in a run of "{" (30 take seconds, 100
+    # minutes): past the first two ("{{", monospace), they are escaped as the literal
+    # braces they are. Code blocks are left as they are (pandoc reads them verbatim).
+    def escape(match: re.Match[str]) -> str:
+        if match.group("verbatim"):
+            return match.group(0)
+        return "{{" + "\\{" * (len(match.group(0)) - 2)
+
+    return JIRA_BRACES.sub(escape, text)
 
 
 def _admonitions_as_panels(text: str) -> str:
@@ -287,6 +304,11 @@ def mention(name: str) -> Node:
         "t": "Link",
         "c": [["", [MENTION_CLASS], []], [{"t": "Str", "c": f"~{name}"}], [f"~{name}", ""]],
     }
+
+
+def verbatim(text: str) -> list[Node]:
+    """The tree of a text carried as it is (one it could not be read in time): a code block."""
+    return [{"t": "CodeBlock", "c": [["", [], []], text.rstrip("\n")]}]
 
 
 # -- before writing -------------------------------------------------------------------------

@@ -20,10 +20,13 @@ from issuesync.domain.markup import (
     normalise,
     prepare_source,
     tidy_output,
+    verbatim,
 )
 from issuesync.errors import ConfigurationError, PerIssueError
 
-TIMEOUT_S: Final = 20  # a pathological text must not hold a sync worker for ever
+# Past this a text is not converted but carried verbatim (domain.markup.verbatim): a
+# text pandoc chokes on must neither hold a sync worker nor park its issue for ever.
+TIMEOUT_S: Final = 5.0
 # Writers keep the source's line ends: pandoc wraps at 72 columns otherwise, and a
 # rewrapped text would read as changed.
 WRITE_OPTIONS: Final = ("--wrap=preserve",)
@@ -46,17 +49,21 @@ def pandoc_version() -> str:
     return first_line.removeprefix("pandoc").strip()
 
 
-def _run(arguments: list[str], text: str) -> str:
+class _TookTooLongError(Exception):
+    """pandoc ran past its time (handled here: the text is carried verbatim)."""
+
+
+def _run(arguments: list[str], text: str, timeout_s: float = TIMEOUT_S) -> str:
     try:
         done = subprocess.run(  # noqa: S603 - our own binary, arguments we built
-            [_pandoc(), *arguments],
+            [_pandoc(), "--sandbox", *arguments],
             input=text.encode(),
             capture_output=True,
-            timeout=TIMEOUT_S,
+            timeout=timeout_s,
             check=False,
         )
     except subprocess.TimeoutExpired as error:
-        raise PerIssueError(f"converting the text took over {TIMEOUT_S} s") from error
+        raise _TookTooLongError from error
     except OSError as error:
         raise ConfigurationError(f"pandoc cannot run: {error}") from error
     if done.returncode != 0:
@@ -65,9 +72,10 @@ def _run(arguments: list[str], text: str) -> str:
     return done.stdout.decode()
 
 
-def read(text: str, source: Markup) -> list[Node]:
+def read(text: str, source: Markup, *, timeout_s: float = TIMEOUT_S) -> list[Node]:
     """The normalised tree of ``text`` written in ``source``."""
-    raw = _run(["-f", source.pandoc_format, "-t", "json"], prepare_source(text, source))
+    arguments = ["-f", source.pandoc_format, "-t", "json"]
+    raw = _run(arguments, prepare_source(text, source), timeout_s)
     document: dict[str, Any] = json.loads(raw)
     blocks: list[Node] = document["blocks"]
     return normalise(blocks, source)
@@ -91,14 +99,21 @@ def _api_version() -> list[int]:
     return version
 
 
-def convert(text: str, source: Markup, target: Markup) -> str:
-    """``text`` written in ``source``, written in ``target`` (see ``domain/markup.py``'s rules)."""
+def convert(text: str, source: Markup, target: Markup, *, timeout_s: float = TIMEOUT_S) -> str:
+    """``text`` written in ``source``, written in ``target`` (see ``domain/markup.py``'s rules).
+
+    A text pandoc cannot read within ``timeout_s`` crosses verbatim, as a code block.
+    """
     if not text.strip():
         return ""
-    return write(read(text, source), target)
+    try:
+        blocks = read(text, source, timeout_s=timeout_s)
+    except _TookTooLongError:
+        blocks = verbatim(text)
+    return write(blocks, target)
 
 
-def canonical(text: str, dialect: Markup) -> str:
+def canonical(text: str, dialect: Markup, *, timeout_s: float = TIMEOUT_S) -> str:
     """What ``text`` says, independent of how: equal for texts that say the same.
 
     A text converted A→B→A has the canonical form of the original (for what both
@@ -106,4 +121,7 @@ def canonical(text: str, dialect: Markup) -> str:
     """
     if not text.strip():
         return "[]"
-    return canonical_blocks(read(text, dialect))
+    try:
+        return canonical_blocks(read(text, dialect, timeout_s=timeout_s))
+    except _TookTooLongError:
+        return canonical_blocks(verbatim(text))
