@@ -41,7 +41,9 @@ Converter = Callable[[str, Markup, Markup], str]
 
 
 def words(text: str, dialect: Markup) -> set[str]:
-    """The words a reader sees in ``text`` (from its canonical tree, not its markup)."""
+    """The words a reader sees in ``text`` (from its canonical tree, not its markup), lower
+    case: a rule may write a title ("Info") for a macro ("{info}").
+    """
     tree = json.loads(canonical(text, dialect))
     found: set[str] = set()
 
@@ -49,7 +51,10 @@ def words(text: str, dialect: Markup) -> set[str]:
         if isinstance(value, dict):
             if value.get("t") in {"Text", "Code", "CodeBlock"}:
                 content = value["c"]
-                found.update(WORD.findall(content if isinstance(content, str) else content[-1]))
+                found.update(
+                    w.lower()
+                    for w in WORD.findall(content if isinstance(content, str) else content[-1])
+                )
             else:
                 visit(value.get("c"))
         elif isinstance(value, list):
