@@ -114,6 +114,31 @@ def test_a_text_not_read_in_time_crosses_verbatim() -> None:
     assert canonical(text, Markup.JIRA, timeout_s=0) == canonical(f"```\n{text}\n```", Markup.GFM)
 
 
+@pytest.mark.parametrize(
+    "jira",
+    [
+        "{code}\nan unclosed code block",
+        "{quote}\nan unclosed quote",
+        "run {code}make{code} now",
+        "see {panel}inline{panel}",
+    ],
+)
+def test_what_pandoc_would_drop_crosses_verbatim(jira: str) -> None:
+    # pandoc's Jira reader drops these (all or part): the text crosses as it is.
+    assert convert(jira, Markup.JIRA, Markup.GFM) == f"```\n{jira}\n```"
+    assert convert(jira, Markup.JIRA, Markup.TEXTILE) == f"bc. {jira}"
+
+
+def test_macro_words_are_not_taken_for_dropped_words() -> None:
+    jira = (
+        "a &amp; b !x.png|width=300,height=20! [mail|mailto:bob@example.com]"
+        " {color:#ff0000}red{color}"
+    )
+    assert convert(jira, Markup.JIRA, Markup.GFM) == (
+        "a & b ![](x.png) [mail](mailto:bob@example.com) red"
+    )
+
+
 def test_gitlab_is_read_and_written_as_github_markdown() -> None:
     text = "## Done\n\n- [x] ~~old~~ `new`"
     assert convert(text, Markup.GITLAB, Markup.JIRA) == convert(text, Markup.GFM, Markup.JIRA)

@@ -22,6 +22,8 @@ image attributes (thumbnail)    the image reference alone
 raw HTML of another dialect     its text, shown as text
 a text pandoc cannot read       the text as it is, in a code block (past
                                 ``issuesync.markup.pandoc.TIMEOUT_S``)
+Jira pandoc reads only in part  the same (an unclosed ``{code}``, ``{code}x{code}``
+                                on one line: :func:`dropped_words`)
 heading anchors                 none (each writer's own)
 ==============================  ==============================================
 
@@ -48,6 +50,14 @@ MENTION_CLASS: Final = "user-account"  # what pandoc's Jira reader gives a [~nam
 AT_MENTION: Final = re.compile(r"@([A-Za-z0-9][\w.-]*[A-Za-z0-9_]|[A-Za-z0-9])(.*)", re.DOTALL)
 JIRA_BRACES: Final = re.compile(
     r"(?P<verbatim>\{(code|noformat)(?::[^}]*)?\}.*?\{\2\})|(?<!\\)\{{3,}", re.DOTALL
+)
+WORD: Final = re.compile(r"[^\W_]+")
+# What in Jira wiki markup is markup, not words: macro tags with their parameters, an
+# image's attributes, block signatures (h1. bq.), entities, a link's "mailto:".
+JIRA_NOT_WORDS: Final = re.compile(
+    r"\{[a-zA-Z]+(?::[^}]*)?\}|\|[^!|\n]*=[^!\n]*!|\|thumbnail!|^\s*(?:h[1-6]|bq)\.|&#?\w+;"
+    r"|\bmailto:",
+    re.MULTILINE,
 )
 # Jira's admonition macros, which pandoc's Jira reader does not know.
 JIRA_ADMONITION: Final = re.compile(r"\{(info|note|warning|tip)(?::([^}]*))?\}")
@@ -304,6 +314,33 @@ def mention(name: str) -> Node:
         "t": "Link",
         "c": [["", [MENTION_CLASS], []], [{"t": "Str", "c": f"~{name}"}], [f"~{name}", ""]],
     }
+
+
+def dropped_words(text: str, source: Markup, blocks: list[Node]) -> set[str]:
+    """Words of ``text`` that its tree lacks: what the reader dropped (Jira only).
+
+    pandoc's Jira reader drops what it cannot parse: an unclosed ``{code}`` or
+    ``{quote}`` and what follows, ``{code}x{code}`` on one line. A text whose words
+    did not all arrive is carried verbatim instead (:func:`verbatim`), never cut.
+    The macros' own words (``{color:red}``, an image's ``|thumbnail``) are not counted.
+    """
+    if source is not Markup.JIRA:
+        return set()
+    written = JIRA_NOT_WORDS.sub(" ", text)
+    said = {word.lower() for word in WORD.findall(written)}
+    return said - _tree_words(blocks)
+
+
+def _tree_words(value: Any) -> set[str]:  # noqa: ANN401 - any JSON value
+    found: set[str] = set()
+    if isinstance(value, str):
+        found.update(word.lower() for word in WORD.findall(value))
+    elif isinstance(value, list):
+        for item in value:
+            found |= _tree_words(item)
+    elif isinstance(value, dict):
+        found |= _tree_words(value.get("c"))
+    return found
 
 
 def verbatim(text: str) -> list[Node]:

@@ -16,6 +16,7 @@ from issuesync.domain.markup import (
     Markup,
     Node,
     canonical_blocks,
+    dropped_words,
     for_target,
     normalise,
     prepare_source,
@@ -77,8 +78,10 @@ def read(text: str, source: Markup, *, timeout_s: float = TIMEOUT_S) -> list[Nod
     arguments = ["-f", source.pandoc_format, "-t", "json"]
     raw = _run(arguments, prepare_source(text, source), timeout_s)
     document: dict[str, Any] = json.loads(raw)
-    blocks: list[Node] = document["blocks"]
-    return normalise(blocks, source)
+    blocks = normalise(document["blocks"], source)
+    if dropped_words(text, source, blocks):
+        return verbatim(text)  # the reader lost words: carry the text as it is
+    return blocks
 
 
 def write(blocks: list[Node], target: Markup) -> str:
