@@ -139,6 +139,19 @@ def test_macro_words_are_not_taken_for_dropped_words() -> None:
     )
 
 
+@pytest.mark.parametrize(
+    ("jira", "textile"),
+    [
+        ("# one\n#* sub\n# two", "# one\n## sub\n# two"),
+        ("* one\n*# sub\n*#* deeper\n* two", "* one\n** sub\n*** deeper\n* two"),
+    ],
+)
+def test_textile_nests_a_list_in_one_of_its_kind(jira: str, textile: str) -> None:
+    assert convert(jira, Markup.JIRA, Markup.TEXTILE) == textile
+    back = convert(textile, Markup.TEXTILE, Markup.JIRA)
+    assert convert(back, Markup.JIRA, Markup.TEXTILE) == textile  # settled
+
+
 def test_gitlab_is_read_and_written_as_github_markdown() -> None:
     text = "## Done\n\n- [x] ~~old~~ `new`"
     assert convert(text, Markup.GITLAB, Markup.JIRA) == convert(text, Markup.GFM, Markup.JIRA)

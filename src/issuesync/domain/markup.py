@@ -19,6 +19,10 @@ Jira panel ``{panel:title=T}``  a quote whose first line is the title in bold
 a mention ``[~name]``           ``[~name]`` in Jira, ``@name`` elsewhere (and
                                 ``@name`` reads back as a mention)
 image attributes (thumbnail)    the image reference alone
+in Textile: a quote of several  one paragraph, its paragraphs as lines
+paragraphs
+in Textile: a list nested in    a list of its parent's kind (pandoc's Textile
+one of the other kind (``#*``)  reader does not read ``#*``)
 raw HTML of another dialect     its text, shown as text
 a text pandoc cannot read       the text as it is, in a code block (past
                                 ``issuesync.markup.pandoc.TIMEOUT_S``)
@@ -387,7 +391,29 @@ def _fenced(node: Node) -> Node:
     return {"t": "RawBlock", "c": ["markdown", f"{fence}\n{text}\n{fence}"]}
 
 
+def _same_kind_nesting(node: Node) -> Node:
+    # pandoc's Textile reader does not read a list nested in one of the other kind
+    # ("#*"): there the nested list takes its parent's kind (the items stay).
+    kind = node["t"]
+    items = node["c"] if kind == "BulletList" else node["c"][1]
+    other = "OrderedList" if kind == "BulletList" else "BulletList"
+    fixed = [
+        [_as_list_kind(child, kind) if child["t"] == other else child for child in item]
+        for item in items
+    ]
+    return {"t": kind, "c": fixed if kind == "BulletList" else [node["c"][0], fixed]}
+
+
+def _as_list_kind(node: Node, kind: str) -> Node:
+    items = node["c"] if node["t"] == "BulletList" else node["c"][1]
+    if kind == "BulletList":
+        return {"t": kind, "c": items}
+    return {"t": kind, "c": [[1, {"t": "DefaultStyle"}, {"t": "DefaultDelim"}], items]}
+
+
 def _textile_block(node: Node) -> Node:
+    if node.get("t") in {"BulletList", "OrderedList"}:
+        return _same_kind_nesting(node)
     # Textile's "bq." holds one paragraph (pandoc writes HTML for more): the paragraphs
     # of a quote (a panel's title and body) become lines of one.
     quoted = node["c"] if node.get("t") == "BlockQuote" else []
