@@ -4,7 +4,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 
-.PHONY: run test lint typecheck pytest install bench bench-sync bench-routes bench-api bench-calls soak clean
+.PHONY: run test lint typecheck pytest install bench bench-sync bench-routes bench-api bench-calls bench-markup soak clean
 
 INSTALL_LOG := $(VENV)/install.log
 
@@ -65,6 +65,12 @@ bench-api: $(STAMP)
 # tracker calls per synced change, per adapter, e.g. BENCH_ARGS="--target github --verbose"
 bench-calls: $(STAMP)
 	$(BIN)/python bench/tracker_calls.py $(BENCH_ARGS)
+
+# Fidelity (exact round trips / readable / lossy) and ms per comment of markup conversion,
+# per dialect pair, over tests/fixtures/markup/; BENCH_ARGS="--only pandoc" skips the
+# alternative (jira2markdown + mistletoe: `.venv/bin/pip install` them to compare)
+bench-markup: $(STAMP)
+	$(BIN)/python bench/markup.py $(BENCH_ARGS)
 
 # Longer runs than `make test`: 300 random interleavings, the process and crash tests.
 soak: $(STAMP)

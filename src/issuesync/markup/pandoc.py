@@ -1,0 +1,130 @@
+"""Conversion through pandoc: text → JSON tree → the domain's rules → text.
+
+Each conversion runs pandoc twice (about 7 ms each on the reference machine):
+once to read the source into its JSON tree, once to write the tree in the
+target dialect. The rules in between are Python (``domain/markup.py``).
+"""
+
+from __future__ import annotations
+
+import functools
+import json
+import subprocess
+from typing import Any, Final
+
+from issuesync.domain.markup import (
+    Markup,
+    Node,
+    canonical_blocks,
+    dropped_words,
+    for_target,
+    normalise,
+    prepare_source,
+    tidy_output,
+    verbatim,
+)
+from issuesync.errors import ConfigurationError, PerIssueError
+
+# Past this a text is not converted but carried verbatim (domain.markup.verbatim): a
+# text pandoc chokes on must neither hold a sync worker nor park its issue for ever.
+TIMEOUT_S: Final = 5.0
+# Writers keep the source's line ends: pandoc wraps at 72 columns otherwise, and a
+# rewrapped text would read as changed.
+WRITE_OPTIONS: Final = ("--wrap=preserve",)
+
+
+@functools.cache
+def _pandoc() -> str:
+    try:
+        import pypandoc  # noqa: PLC0415 - a slow import, done on first conversion only
+    except ImportError as error:  # pragma: no cover - a runtime dependency
+        raise ConfigurationError("pypandoc-binary is not installed") from error
+    path = pypandoc.get_pandoc_path()
+    assert isinstance(path, str)
+    return path
+
+
+def pandoc_version() -> str:
+    """The version of the pandoc that converts (for the bench and diagnostics)."""
+    first_line = _run(["--version"], "").splitlines()[0]
+    return first_line.removeprefix("pandoc").strip()
+
+
+class _TookTooLongError(Exception):
+    """pandoc ran past its time (handled here: the text is carried verbatim)."""
+
+
+def _run(arguments: list[str], text: str, timeout_s: float = TIMEOUT_S) -> str:
+    try:
+        done = subprocess.run(  # noqa: S603 - our own binary, arguments we built
+            [_pandoc(), "--sandbox", *arguments],
+            input=text.encode(),
+            capture_output=True,
+            timeout=timeout_s,
+            check=False,
+        )
+    except subprocess.TimeoutExpired as error:
+        raise _TookTooLongError from error
+    except OSError as error:
+        raise ConfigurationError(f"pandoc cannot run: {error}") from error
+    if done.returncode != 0:
+        reason = done.stderr.decode(errors="replace").strip()
+        raise PerIssueError(f"the text could not be converted: {reason}")
+    return done.stdout.decode()
+
+
+def read(text: str, source: Markup, *, timeout_s: float = TIMEOUT_S) -> list[Node]:
+    """The normalised tree of ``text`` written in ``source``."""
+    arguments = ["-f", source.pandoc_format, "-t", "json"]
+    raw = _run(arguments, prepare_source(text, source), timeout_s)
+    document: dict[str, Any] = json.loads(raw)
+    blocks = normalise(document["blocks"], source)
+    if dropped_words(text, source, blocks):
+        return verbatim(text)  # the reader lost words: carry the text as it is
+    return blocks
+
+
+def write(blocks: list[Node], target: Markup) -> str:
+    """The text of a normalised tree in ``target``."""
+    document = {
+        "pandoc-api-version": _api_version(),
+        "meta": {},
+        "blocks": for_target(blocks, target),
+    }
+    written = _run(["-f", "json", "-t", target.pandoc_format, *WRITE_OPTIONS], json.dumps(document))
+    return tidy_output(written, target)
+
+
+@functools.cache
+def _api_version() -> list[int]:
+    document: dict[str, Any] = json.loads(_run(["-f", "markdown", "-t", "json"], ""))
+    version: list[int] = document["pandoc-api-version"]
+    return version
+
+
+def convert(text: str, source: Markup, target: Markup, *, timeout_s: float = TIMEOUT_S) -> str:
+    """``text`` written in ``source``, written in ``target`` (see ``domain/markup.py``'s rules).
+
+    A text pandoc cannot read within ``timeout_s`` crosses verbatim, as a code block.
+    """
+    if not text.strip():
+        return ""
+    try:
+        blocks = read(text, source, timeout_s=timeout_s)
+    except _TookTooLongError:
+        blocks = verbatim(text)
+    return write(blocks, target)
+
+
+def canonical(text: str, dialect: Markup, *, timeout_s: float = TIMEOUT_S) -> str:
+    """What ``text`` says, independent of how: equal for texts that say the same.
+
+    A text converted A→B→A has the canonical form of the original (for what both
+    dialects express), so the engine can keep this in the shadow and see no change.
+    """
+    if not text.strip():
+        return "[]"
+    try:
+        return canonical_blocks(read(text, dialect, timeout_s=timeout_s))
+    except _TookTooLongError:
+        return canonical_blocks(verbatim(text))
