@@ -23,7 +23,7 @@ from issuesync.domain.markup import (
     tidy_output,
     verbatim,
 )
-from issuesync.errors import ConfigurationError, PerIssueError
+from issuesync.errors import ConfigurationError, PerIssueError, RetryableError
 
 # Past this a text is not converted but carried verbatim (domain.markup.verbatim): a
 # text pandoc chokes on must neither hold a sync worker nor park its issue for ever.
@@ -50,8 +50,9 @@ def pandoc_version() -> str:
     return first_line.removeprefix("pandoc").strip()
 
 
-class _TookTooLongError(Exception):
-    """pandoc ran past its time (handled here: the text is carried verbatim)."""
+class ConversionTimeoutError(RetryableError):
+    """pandoc ran past its time. Reading a text, it is handled here (the text is carried
+    verbatim); anywhere else the same work may be done again later."""
 
 
 def _run(arguments: list[str], text: str, timeout_s: float = TIMEOUT_S) -> str:
@@ -64,7 +65,7 @@ def _run(arguments: list[str], text: str, timeout_s: float = TIMEOUT_S) -> str:
             check=False,
         )
     except subprocess.TimeoutExpired as error:
-        raise _TookTooLongError from error
+        raise ConversionTimeoutError(f"pandoc took longer than {timeout_s} s") from error
     except OSError as error:
         raise ConfigurationError(f"pandoc cannot run: {error}") from error
     if done.returncode != 0:
@@ -111,7 +112,7 @@ def convert(text: str, source: Markup, target: Markup, *, timeout_s: float = TIM
         return ""
     try:
         blocks = read(text, source, timeout_s=timeout_s)
-    except _TookTooLongError:
+    except ConversionTimeoutError:
         blocks = verbatim(text)
     return write(blocks, target)
 
@@ -126,5 +127,5 @@ def canonical(text: str, dialect: Markup, *, timeout_s: float = TIMEOUT_S) -> st
         return "[]"
     try:
         return canonical_blocks(read(text, dialect, timeout_s=timeout_s))
-    except _TookTooLongError:
+    except ConversionTimeoutError:
         return canonical_blocks(verbatim(text))
