@@ -84,9 +84,15 @@ def test_create_list_show_start_stop_delete(home: Path) -> None:
 def test_create_and_update_say_what_they_did_in_one_line(home: Path, tmp_path: Path) -> None:
     created = run(home, "integration", "create", "--file", write(home, "b.json", SEED_REQUEST))
     assert created.returncode == 0, created.stderr
+    # The seed's trackers do not run here: no mappings can be proposed, and a second line
+    # says so and how to propose them later.
+    unreachable = "Jira at http://localhost:8510/jira/ cannot be reached (ConnectError)"
     assert created.stdout == (
         "Created INT-1 with connectors PA-1 and PB-2 "
         "(stopped; to start it: python -m issuesync integration start INT-1)\n"
+        f"No mappings could be proposed (PA: {unreachable}; PB: {unreachable}): the "
+        "defaults are stored. When both trackers answer: python -m issuesync integration "
+        "propose INT-1 --apply\n"
     )
     change = tmp_path / "change.json"
     sides = {"firstConnector": {"projectKey": "PA"}, "secondConnector": {"projectKey": "PB"}}

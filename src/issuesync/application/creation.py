@@ -16,6 +16,12 @@ from sqlalchemy.orm import Session
 
 from issuesync.application.fields import SIDES, project_field
 from issuesync.application.monitoring import integration_view
+from issuesync.application.proposals import (
+    ProposalOutcome,
+    record_text,
+    wants_proposal,
+    with_proposal,
+)
 from issuesync.application.queues import resolve_queues
 from issuesync.application.rules import (
     ProjectExists,
@@ -89,6 +95,21 @@ def _errors(
     return errors
 
 
+def check_draft(
+    draft: IntegrationDraft,
+    project_exists: ProjectExists,
+    systems: Collection[str] | None = None,
+) -> None:
+    """What :func:`create_integration` refuses before it writes anything (a preview's check).
+
+    Raises:
+        InvalidInputError: the draft cannot work (fields named).
+    """
+    errors = _errors(draft, known_systems() if systems is None else systems, project_exists)
+    if errors:
+        raise InvalidInputError(INVALID, field_errors=errors)
+
+
 def create_integration(
     session: Session,
     draft: IntegrationDraft,
@@ -98,8 +119,14 @@ def create_integration(
     project_exists: ProjectExists,
     places: QueuePlaces,
     systems: Collection[str] | None = None,
+    proposal: ProposalOutcome | None = None,
 ) -> IntegrationView:
     """Create an integration and its two connectors; returns it as stored.
+
+    ``proposal``: the mappings proposed from both schemas (``application/proposals.py``,
+    read by the caller before its write transaction), used when the draft gives none
+    on either side and stored with its reasons; when it could not be made, the defaults
+    are stored and the integration says why.
 
     ``places`` says where file queues may be (``ISSUESYNC_QUEUE_ROOTS``).
     ``systems`` are the tracker systems a connector may name: by default those
@@ -142,6 +169,9 @@ def create_integration(
         places=places,
         distributed=draft.distributed,
     )
+    outcome = proposal if proposal is not None and wants_proposal(draft) else None
+    if outcome is not None and outcome.proposal is not None:
+        connectors = with_proposal(draft, outcome.proposal).connectors
     configurations = complete_configurations(
         connectors[0].configuration, connectors[1].configuration
     )
@@ -158,6 +188,7 @@ def create_integration(
         created_ms=now,
         modified_user=editor.name,
         modified_ms=now,
+        proposal=record_text(outcome) if outcome is not None else None,
     )
     session.add(integration)
     session.flush()

@@ -28,11 +28,14 @@ from rich.table import Table
 
 from issuesync.api.backbone.documents.bodies import parse_integration_spec
 from issuesync.api.backbone.documents.integrations import (
+    check_spec_draft,
     create_from_spec,
+    draft_from_spec,
     integration_body,
     integration_json,
     update_from_spec,
 )
+from issuesync.api.backbone.documents.proposals import proposal_json
 from issuesync.api.backbone.documents.resync import ResyncRequest, request_resync
 from issuesync.api.backbone.documents.status import trouble_text
 from issuesync.api.backbone.documents.syncinfo import (
@@ -40,6 +43,7 @@ from issuesync.api.backbone.documents.syncinfo import (
     import_sync_info,
     list_sync_info,
 )
+from issuesync.application.fields import SIDES
 from issuesync.application.integrations import (
     connector_by_key,
     delete_integration,
@@ -48,12 +52,22 @@ from issuesync.application.integrations import (
     project_checker,
     set_running,
 )
+from issuesync.application.lifecycle import request_restart
+from issuesync.application.proposals import (
+    ProposalOutcome,
+    apply_proposal,
+    differences,
+    propose_for_draft,
+    propose_for_integration,
+    wants_proposal,
+)
+from issuesync.application.sync_users import Editor
 from issuesync.cli.home import program
 from issuesync.cli.sync import follow_task, held_elsewhere
 from issuesync.engine.connectors import connector_rows
 from issuesync.engine.runtime.presence import problems_seen
 from issuesync.engine.runtime.runner import SyncRunner
-from issuesync.errors import InvalidInputError
+from issuesync.errors import ConflictError, InvalidInputError
 from issuesync.services import Services
 
 
@@ -109,6 +123,59 @@ FileOption = Annotated[
 ]
 
 
+def _proposal_line(outcome: ProposalOutcome, key: str, projects: tuple[str, str]) -> str:
+    """What a creation did about mappings, in one line."""
+    if outcome.proposal is None:
+        why = "; ".join(
+            f"{projects[SIDES.index(side)]}: {reason}" for side, reason in outcome.unread.items()
+        )
+        return (
+            f"No mappings could be proposed ({why}): the defaults are stored. When both "
+            f"trackers answer: {program()} integration propose {key} --apply"
+        )
+    proposal = outcome.proposal
+    return (
+        f"Mappings proposed from both schemas: {len(proposal.pairs)} pairs, "
+        f"{len(proposal.warnings)} warnings (see {program()} integration propose {key})."
+    )
+
+
+def _print_proposal(out: Console, shown: dict[str, Any]) -> None:
+    """A proposal for people: its pairs, warnings and differences as tables."""
+    if shown.get("state") != "proposed":
+        unread = shown.get("unread") or []
+        reasons = "; ".join(f"{u['projectKey']}: {u['reason']}" for u in unread)
+        out.print(f"No mappings can be proposed: {reasons or 'nothing to propose'}.")
+        return
+    pairs = Table("kind", "project", "value", "maps to", "reason", title="Proposed mappings")
+    for pair in shown["pairs"]:
+        pairs.add_row(
+            pair["kind"], pair["projectKey"], pair["value"], pair["partnerValue"], pair["reason"]
+        )
+    out.print(pairs)
+    if shown["warnings"]:
+        warnings = Table("kind", "project", "value", "why it does not cross", title="Warnings")
+        for warning in shown["warnings"]:
+            warnings.add_row(
+                warning["kind"], warning["projectKey"], warning["value"], warning["reason"]
+            )
+        out.print(warnings)
+    if "differences" in shown:
+        if not shown["differences"]:
+            out.print("The stored mappings are what this proposal says.")
+            return
+        changes = Table("kind", "project", "value", "stored", "proposed", title="Differences")
+        for change in shown["differences"]:
+            changes.add_row(
+                change["kind"],
+                change["projectKey"],
+                change["value"],
+                change["stored"] or "-",
+                change["proposed"] or "-",
+            )
+        out.print(changes)
+
+
 def integration_commands(context: CliContext) -> typer.Typer:  # noqa: C901, PLR0915 - a closure per command
     """The ``integration`` command group."""
     group = typer.Typer(
@@ -117,29 +184,111 @@ def integration_commands(context: CliContext) -> typer.Typer:  # noqa: C901, PLR
     )
 
     @group.command("create")
-    def create(file: FileOption, as_json: JsonOption = False) -> None:
+    def create(
+        file: FileOption,
+        as_json: JsonOption = False,
+        dry_run: Annotated[
+            bool,
+            typer.Option(
+                "--dry-run",
+                help="Show the mappings proposed from both projects' schemas; store nothing.",
+            ),
+        ] = False,
+    ) -> None:
         """Create an integration from a JSON body as `POST /integrations` takes it.
 
-        It is created stopped; `integration start KEY` starts it.
+        It is created stopped; `integration start KEY` starts it. A body that maps
+        nothing gets mappings proposed from both projects' schemas (`--dry-run` shows
+        them first).
         """
         spec = parse_integration_spec(read_json_file(file))
-        with context.open_services() as services, services.uow_factory() as uow:
-            view = create_from_spec(
-                uow.session,
-                spec,
-                actor=services.settings.admin_user,
-                secrets=services.secrets,
-                project_exists=project_checker(services),
-                places=services.queue_places,
-            )
-            document = integration_body(view)
-            uow.commit()
+        draft = draft_from_spec(spec)
+        with context.open_services() as services:
+            editor = Editor.of(services.settings.admin_user)
+            wanted = wants_proposal(draft) or (dry_run and not draft.distributed)
+            outcome = propose_for_draft(services, draft, editor) if wanted else None
+            if dry_run:
+                check_spec_draft(draft, project_checker(services))
+                keys = (draft.first.project_key, draft.second.project_key)
+                shown = proposal_json(outcome, keys) if outcome else {"state": "notProposed"}
+                if as_json:
+                    _echo_json(shown)
+                else:
+                    _print_proposal(context.out, shown)
+                return
+            with services.uow_factory() as uow:
+                view = create_from_spec(
+                    uow.session,
+                    spec,
+                    actor=editor,
+                    secrets=services.secrets,
+                    project_exists=project_checker(services),
+                    places=services.queue_places,
+                    proposal=outcome,
+                )
+                document = integration_body(view)
+                uow.commit()
         if as_json:
             _echo_json(document)
             return
         context.out.print(
             _summary(document, "Created")
             + f" (stopped; to start it: {program()} integration start {view.key})",
+            highlight=False,
+        )
+        if outcome is not None:
+            projects = (draft.first.project_key, draft.second.project_key)
+            context.out.print(_proposal_line(outcome, view.key, projects), highlight=False)
+
+    @group.command("propose")
+    def propose(
+        key: Annotated[str, typer.Argument(help="The integration's key, e.g. INT-1.")],
+        apply: Annotated[
+            bool,
+            typer.Option("--apply", help="Store the proposal (a running integration restarts)."),
+        ] = False,
+        as_json: Annotated[
+            bool, typer.Option("--json", help="Print the proposal as JSON (as the API does).")
+        ] = False,
+    ) -> None:
+        """Propose the mappings again from both projects' schemas as they are now.
+
+        Shows each proposed pair with its reason, the warnings, and what storing it would
+        change; `--apply` stores it.
+        """
+        with context.open_services() as services:
+            with services.uow_factory(readonly=True) as uow:
+                row = get_integration(uow.session, key)
+                outcome, configs = propose_for_integration(uow.session, services, row)
+            keys = (configs[0].project_key, configs[1].project_key)
+            found = None
+            if outcome.proposal is not None:
+                found = differences([c.configuration for c in configs], outcome.proposal)
+            shown = proposal_json(outcome, keys, found)
+            if not apply or outcome.proposal is None:
+                if as_json:
+                    _echo_json(shown)
+                else:
+                    _print_proposal(context.out, shown)
+                if apply:
+                    raise ConflictError(
+                        "No mappings can be proposed while a schema cannot be read; "
+                        "make both trackers reachable and try again."
+                    )
+                return
+            with services.uow_factory() as uow:
+                integration = get_integration(uow.session, key)
+                apply_proposal(
+                    uow.session, integration, outcome.proposal, services.settings.admin_user
+                )
+                request_restart(uow.session, integration.key, "The proposed mappings")
+                uow.commit()
+        if as_json:
+            _echo_json(shown)
+            return
+        changed = len(found or [])
+        context.out.print(
+            f"Stored the proposed mappings of {row.key}: {changed} mapping(s) changed.",
             highlight=False,
         )
 

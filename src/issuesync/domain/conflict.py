@@ -6,8 +6,12 @@ and fields both sides changed that wait for a person (``data``). Dialect-neutral
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import Final
 
 from pydantic import JsonValue
+
+ERROR: Final = "error"  # blocks an issue, or the integration
+WARNING: Final = "warning"  # a value that will not cross as it is; nothing waits for it
 
 
 @dataclass(frozen=True)
@@ -35,3 +39,4 @@ class Conflict:
     remote_issue_key: str | None = None  # data: the partner's issue
     fields: tuple[ConflictField, ...] = ()
     created_ms: int | None = None
+    severity: str = ERROR

@@ -47,6 +47,9 @@ class IntegrationRow(Base):
     created_ms: Mapped[int] = mapped_column(BigInteger)
     modified_user: Mapped[str] = mapped_column(String(255))
     modified_ms: Mapped[int] = mapped_column(BigInteger)
+    # The mappings proposed from both schemas, with reasons and warnings (JSON, see
+    # application/proposals.py); None when the user gave the mappings.
+    proposal: Mapped[str | None] = mapped_column(Text, nullable=True, default=None)
 
 
 class ConnectorRow(Base):

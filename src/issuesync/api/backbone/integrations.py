@@ -25,32 +25,46 @@ from issuesync.api.backbone.common import (
 from issuesync.api.backbone.documents.bodies import ConnectionUpdate, IntegrationSpec
 from issuesync.api.backbone.documents.conflicts import conflicts_json
 from issuesync.api.backbone.documents.integrations import (
+    check_spec_draft,
     create_from_spec,
+    draft_from_spec,
     integration_body,
     update_connection_from,
     update_from_spec,
 )
+from issuesync.api.backbone.documents.proposals import proposal_json
 from issuesync.api.backbone.documents.tasks import task_json
 from issuesync.api.backbone.schemas import (
     ConflictOut,
     CountOut,
     IntegrationOut,
+    ProposalOut,
     StatusOut,
     TaskOut,
 )
 from issuesync.api.deps import PrincipalDep, ServicesDep
 from issuesync.application import lifecycle
 from issuesync.application.conflicts import data_conflicts, validation_conflicts
+from issuesync.application.fields import SIDES
 from issuesync.application.integrations import (
+    connector_configs,
     connector_rows,
     delete_integration,
     integration_view,
     project_checker,
 )
+from issuesync.application.proposals import (
+    apply_proposal,
+    differences,
+    proposal_conflicts,
+    propose_for_draft,
+    propose_for_integration,
+    wants_proposal,
+)
 from issuesync.domain.diff import Winner
 from issuesync.domain.task import Task
 from issuesync.engine.pipeline import incoming
-from issuesync.errors import InvalidInputError, NotFoundError
+from issuesync.errors import ConflictError, InvalidInputError, NotFoundError
 from issuesync.services import Services
 from issuesync.store.base import now_ms
 from issuesync.store.sync import ConnectorRow, ConnectorState, IntegrationRow, MessageRow
@@ -116,6 +130,9 @@ def build_integrations_router() -> APIRouter:  # noqa: C901, PLR0915 - one route
     ) -> JSONResponse:
         access.require_create(principal, spec)
         editor = access.sync_user_editor(services.authenticator, principal, spec)
+        draft = draft_from_spec(spec)
+        # Outside the write transaction: a remote tracker's schema may take seconds to read.
+        outcome = propose_for_draft(services, draft, editor) if wants_proposal(draft) else None
         with writes() as uow:
             view = create_from_spec(
                 uow.session,
@@ -124,8 +141,85 @@ def build_integrations_router() -> APIRouter:  # noqa: C901, PLR0915 - one route
                 secrets=services.secrets,
                 project_exists=project_checker(services),
                 places=services.queue_places,
+                proposal=outcome,
             )
             body = integration_body(view)
+            uow.commit()
+        return JSONResponse(body)
+
+    @router.post(
+        "/integrations/proposal",
+        response_model=ProposalOut,
+        tags=["integrations"],
+        summary="Preview the mappings proposed from both projects' schemas; nothing is stored",
+    )
+    def post_proposal(
+        services: ServicesDep,
+        principal: PrincipalDep,
+        spec: Annotated[IntegrationSpec, Body()],
+    ) -> JSONResponse:
+        access.require_create(principal, spec)
+        editor = access.sync_user_editor(services.authenticator, principal, spec)
+        draft = draft_from_spec(spec)
+        check_spec_draft(draft, project_checker(services))
+        if draft.distributed:
+            raise InvalidInputError(
+                "A distributed integration's partner project is not readable here: "
+                "no mappings can be proposed for it."
+            )
+        outcome = propose_for_draft(services, draft, editor)
+        keys = (draft.first.project_key, draft.second.project_key)
+        return JSONResponse(proposal_json(outcome, keys))
+
+    @router.get(
+        "/integrations/{integrationKey}/proposal",
+        response_model=ProposalOut,
+        tags=["integrations"],
+        summary="Propose the mappings again from both schemas as they are now; what it changes",
+    )
+    def get_proposal(
+        services: ServicesDep,
+        principal: PrincipalDep,
+        integrationKey: str,  # noqa: N803
+    ) -> JSONResponse:
+        with services.uow_factory(readonly=True) as uow:
+            row = access.visible_integration(uow.session, principal, integrationKey)
+            outcome, configs = propose_for_integration(uow.session, services, row)
+        keys = (configs[0].project_key, configs[1].project_key)
+        found = None
+        if outcome.proposal is not None:
+            found = differences([c.configuration for c in configs], outcome.proposal)
+        return JSONResponse(proposal_json(outcome, keys, found))
+
+    @router.put(
+        "/integrations/{integrationKey}/proposal",
+        response_model=TaskOut,
+        tags=["integrations"],
+        summary="Store the mappings proposed from both schemas as they are now (a task; restarts)",
+    )
+    def put_proposal(
+        services: ServicesDep,
+        writes: WritesDep,
+        principal: PrincipalDep,
+        integrationKey: str,  # noqa: N803
+    ) -> JSONResponse:
+        with services.uow_factory(readonly=True) as uow:
+            row = access.visible_integration(uow.session, principal, integrationKey)
+            outcome, configs = propose_for_integration(uow.session, services, row)
+        if outcome.proposal is None:
+            said = "; ".join(
+                f"project {configs[SIDES.index(side)].project_key}: {why}"
+                for side, why in outcome.unread.items()
+            )
+            raise ConflictError(
+                f"No mappings can be proposed: a schema cannot be read ({said}). "
+                "Make both trackers reachable and try again."
+            )
+        with writes() as uow:
+            integration = access.visible_integration(uow.session, principal, integrationKey)
+            apply_proposal(uow.session, integration, outcome.proposal, principal.name)
+            task = lifecycle.request_restart(uow.session, integration.key, "The proposed mappings")
+            body = task_json(task)
             uow.commit()
         return JSONResponse(body)
 
@@ -298,6 +392,7 @@ def build_integrations_router() -> APIRouter:  # noqa: C901, PLR0915 - one route
         with services.uow_factory(readonly=True) as uow:
             row = access.visible_integration(uow.session, principal, integrationKey)
             found = validation_conflicts(uow.session, services, row)
+            found += proposal_conflicts(row, connector_configs(uow.session, row.id))
             found += data_conflicts(uow.session, row)
         return JSONResponse(conflicts_json(found))
 

@@ -208,3 +208,64 @@ class ConflictOut(Shape):
     remote_issue_key: str | None = Field(default=None, alias="remoteIssueKey")
     fields: list[ConflictFieldOut] | None = None
     created_date: str | None = Field(default=None, alias="createdDate")
+    severity: Literal["error", "warning"] = Field(
+        default="error",
+        description="error: blocks an issue or the integration; warning: a value that will "
+        "not cross as it is (a proposed mapping's gap), nothing waits for it.",
+    )
+
+
+class ProposedPairOut(Shape):
+    """A value of one project and the partner's value it is proposed to map to, and why."""
+
+    kind: Literal["status", "issue type", "priority", "field"]
+    project_key: str = Field(alias="projectKey")
+    value: str
+    partner_value: str = Field(alias="partnerValue")
+    reason: str
+
+
+class ProposalWarningOut(Shape):
+    """A value that will not cross (or only approximately), and why."""
+
+    kind: Literal["status", "issue type", "priority", "field"]
+    project_key: str = Field(alias="projectKey")
+    value: str
+    reason: str
+
+
+class ProposalDifferenceOut(Shape):
+    """A value whose mapping the new proposal changes: the stored and the proposed partner."""
+
+    kind: str
+    project_key: str = Field(alias="projectKey")
+    value: str
+    stored: str | None
+    proposed: str | None
+
+
+class UnreadOut(Shape):
+    """A project whose schema could not be read, and why."""
+
+    project_key: str = Field(alias="projectKey")
+    reason: str
+
+
+class ProposedConnectorOut(Shape):
+    """A connector's proposed configuration (the ``configuration`` block of seed 001)."""
+
+    project_key: str = Field(alias="projectKey")
+    configuration: dict[str, Any]
+
+
+class ProposalOut(Shape):
+    """Mappings proposed from both projects' schemas (docs/trackers.md, "Proposed mappings")."""
+
+    state: Literal["proposed", "notProposed"]
+    connectors: list[ProposedConnectorOut] | None = None
+    pairs: list[ProposedPairOut] | None = None
+    warnings: list[ProposalWarningOut] | None = None
+    unread: list[UnreadOut] | None = None
+    differences: list[ProposalDifferenceOut] | None = Field(
+        default=None, description="Only for a stored integration: what storing it would change."
+    )

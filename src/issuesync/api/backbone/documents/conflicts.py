@@ -21,6 +21,7 @@ def conflicts_json(conflicts: Sequence[Conflict]) -> list[dict[str, Any]]:
             "projectKey": conflict.project_key,
             "message": conflict.message,
             "resolution": conflict.resolution,
+            "severity": conflict.severity,
         }
         if conflict.message_id is not None:
             body["messageId"] = conflict.message_id

@@ -29,6 +29,7 @@ from issuesync.api.backbone.documents.fields import (
     backbone_fields,
 )
 from issuesync.api.backbone.documents.status import status_body
+from issuesync.application.creation import check_draft
 from issuesync.application.integrations import (
     Editor,
     ProjectExists,
@@ -39,8 +40,9 @@ from issuesync.application.integrations import (
     update_integration,
 )
 from issuesync.application.monitoring import integration_status
+from issuesync.application.proposals import ProposalOutcome
 from issuesync.domain.connection import Queue
-from issuesync.domain.integration import Audit, ConnectorView, IntegrationView
+from issuesync.domain.integration import Audit, ConnectorView, IntegrationDraft, IntegrationView
 from issuesync.domain.status import IntegrationStatus
 from issuesync.errors import InvalidInputError
 from issuesync.security import SecretBox
@@ -136,6 +138,7 @@ def create_from_spec(
     project_exists: ProjectExists,
     places: QueuePlaces,
     systems: Collection[str] | None = None,
+    proposal: ProposalOutcome | None = None,
 ) -> IntegrationView:
     """``POST /integrations``: see :func:`~issuesync.application.creation.create_integration`."""
     with backbone_fields(INTEGRATION_FIELDS):
@@ -147,7 +150,20 @@ def create_from_spec(
             project_exists=project_exists,
             places=places,
             systems=systems,
+            proposal=proposal,
         )
+
+
+def check_spec_draft(draft: IntegrationDraft, project_exists: ProjectExists) -> None:
+    """What creating the draft would refuse, in Backbone's field names (for a preview)."""
+    with backbone_fields(INTEGRATION_FIELDS):
+        check_draft(draft, project_exists)
+
+
+def draft_from_spec(spec: IntegrationSpec) -> IntegrationDraft:
+    """The core's draft of a body; what is wrong with it is said in Backbone's field names."""
+    with backbone_fields(INTEGRATION_FIELDS):
+        return draft_of(spec)
 
 
 def update_from_spec(
