@@ -163,3 +163,33 @@ def test_sync_information_import_list_delete(home: Path) -> None:
     rest = run(home, "syncinfo", "delete", "PA-1", "--all")
     assert "Deleted 1 sync information entry of PA-1." in rest.stdout
     assert json_out(home, "syncinfo", "list", "PA-1") == []
+
+
+def test_create_dry_run_shows_the_proposed_mappings_and_stores_nothing(home: Path) -> None:
+    keys_only = {"firstConnector": {"projectKey": "PA"}, "secondConnector": {"projectKey": "PB"}}
+    file = write(home, "keys.json", keys_only)
+    preview = run(home, "integration", "create", "--file", file, "--dry-run", env=WIDE)
+    assert preview.returncode == 0, preview.stderr
+    assert "Proposed mappings" in preview.stdout
+    row = next(line for line in preview.stdout.splitlines() if "In Progress" in line)
+    assert "same name" in row
+    assert "No integrations." in run(home, "integration", "list").stdout
+    shown = json_out(home, "integration", "create", "--file", file, "--dry-run", "--json")
+    assert shown["state"] == "proposed"
+    assert [c["projectKey"] for c in shown["connectors"]] == ["PA", "PB"]
+    wrong = write(home, "wrong.json", {**keys_only, "secondConnector": {"projectKey": "NOPE"}})
+    assert_one_line_error(run(home, "integration", "create", "--file", wrong, "--dry-run"), "NOPE")
+
+    created = run(home, "integration", "create", "--file", file)
+    assert created.returncode == 0, created.stderr
+    assert created.stdout.splitlines()[1] == (
+        "Mappings proposed from both schemas: 40 pairs, 0 warnings "
+        "(see python -m issuesync integration propose INT-1)."
+    )
+    again = run(home, "integration", "propose", "INT-1", env=WIDE)
+    assert again.returncode == 0, again.stderr
+    assert again.stdout.rstrip().endswith("The stored mappings are what this proposal says.")
+    applied = run(home, "integration", "propose", "INT-1", "--apply")
+    assert applied.returncode == 0, applied.stderr
+    assert applied.stdout == "Stored the proposed mappings of INT-1: 0 mapping(s) changed.\n"
+    assert_one_line_error(run(home, "integration", "propose", "INT-9"), "No integration with key")

@@ -39,7 +39,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from issuesync.domain.configuration import GLOBAL_WORKFLOW
-from issuesync.domain.conflict import Conflict, ConflictField
+from issuesync.domain.conflict import ERROR, WARNING, Conflict, ConflictField
 from issuesync.domain.mapping import SUB_OBJECTS, ConnectorMapping
 from issuesync.domain.redaction import redact
 from issuesync.domain.urls import without_credentials
@@ -108,13 +108,21 @@ def _add(
     item: str,
     message: str,
     resolution: str,
+    severity: str = ERROR,
 ) -> None:
     digest = hashlib.sha256(f"{kind}|{config.key}|{item}".encode()).hexdigest()[:10]
     conflict_id = f"{kind}-{config.key}-{digest}"
     found.setdefault(
         conflict_id,
         Conflict(
-            conflict_id, "validation", kind, config.key, config.project_key, message, resolution
+            conflict_id,
+            "validation",
+            kind,
+            config.key,
+            config.project_key,
+            message,
+            resolution,
+            severity=severity,
         ),
     )
 
@@ -209,8 +217,10 @@ class _Checker:
         self.check_issue_types()
         self.check_required()
 
-    def add(self, kind: str, item: str, message: str, resolution: str) -> None:
-        _add(self.found, kind, self.me, item, message, resolution)
+    def add(
+        self, kind: str, item: str, message: str, resolution: str, severity: str = ERROR
+    ) -> None:
+        _add(self.found, kind, self.me, item, message, resolution, severity)
 
     def exists(
         self, what: str, name: str, schema: ProjectSchema | None, attribute: str, entry: str
@@ -329,6 +339,20 @@ class _Checker:
             fits = theirs.subtask_types if subtask else theirs.issue_types
             if _has(fits, target):
                 self.created_types.add(target)
+                continue
+            if subtask and not theirs.subtask_types and _has(theirs.issue_types, target):
+                # A tracker without sub-tasks (GitHub) takes them as standard issues.
+                self.created_types.add(target)
+                self.add(
+                    UNMAPPED_ISSUE_TYPE,
+                    name,
+                    f"Sub-tasks of type '{name}' in project {mine.key} are created in project "
+                    f"{theirs.key} as '{target}', without their parent: {theirs.key} has no "
+                    "sub-tasks.",
+                    "Nothing is blocked. To keep them out, leave sub-tasks out of connector "
+                    f"{self.me.key}'s outgoingJqls.",
+                    WARNING,
+                )
                 continue
             kind = "sub-task type" if subtask else "standard issue type"
             there = (

@@ -259,6 +259,7 @@ def integration_commands(context: CliContext) -> typer.Typer:  # noqa: C901, PLR
         with context.open_services() as services:
             with services.uow_factory(readonly=True) as uow:
                 row = get_integration(uow.session, key)
+                integration_key = row.key
                 outcome, configs = propose_for_integration(uow.session, services, row)
             keys = (configs[0].project_key, configs[1].project_key)
             found = None
@@ -288,7 +289,7 @@ def integration_commands(context: CliContext) -> typer.Typer:  # noqa: C901, PLR
             return
         changed = len(found or [])
         context.out.print(
-            f"Stored the proposed mappings of {row.key}: {changed} mapping(s) changed.",
+            f"Stored the proposed mappings of {integration_key}: {changed} mapping(s) changed.",
             highlight=False,
         )
 
