@@ -66,6 +66,7 @@ from issuesync.trackers.adapter import (
     CreatedIssue,
     Deletion,
     IssueDraft,
+    Limits,
     NewIssue,
     ProjectSchema,
     Tracker,
@@ -127,6 +128,11 @@ class LocalAdapter(Tracker):
         self.project_key = project_key.upper()
         self._tracker = tracker.for_engine()  # it matches people by e-mail
         self._actor = actor
+        # Its own limits, as configured: ISSUESYNC_TEXT_FIELD_LIMIT, ..._MAX_ATTACHMENT_SIZE.
+        self.capabilities = dataclasses.replace(
+            self.capabilities,
+            limits=Limits(text_chars=tracker.text_limit, attachment_bytes=tracker.blobs.max_size),
+        )
 
     # -- reading ---------------------------------------------------------------------------
 
