@@ -15,7 +15,7 @@ import httpx
 import pytest
 from sync_helpers import synced_twin as twin
 from sync_helpers import wait_for
-from tracker_helpers import API, create_project
+from tracker_helpers import API, create_issue, create_project
 from tracker_helpers import fields_of as fields
 
 from issuesync.testing.fake_github import FakeGitHub
@@ -343,3 +343,44 @@ def test_an_attachment_filter_is_checked_at_the_edge(
     refused = engine_client.post(f"{BASE}/integrations", json=body)
     assert refused.status_code == 400, refused.text
     assert "attachmentFilter" in refused.text
+
+
+def test_a_restricted_built_in_comment_never_reaches_github_and_keeps_its_visibility(
+    engine_client: httpx.Client, github: tuple[FakeGitHub, HandlerServer]
+) -> None:
+    fake, server = github
+    create_project(engine_client, "PA")
+    created = engine_client.post(f"{BASE}/integrations", json=_pa_and_github(server.url))
+    assert created.status_code == 200, created.text
+    engine_client.put(f"{BASE}/integrations/INT-1/start")
+    key = create_issue(engine_client, "PA", "Discussed in private")
+    role = {"type": "role", "value": "Administrators"}
+    secret = engine_client.post(
+        f"{API}/issue/{key}/comment", json={"body": "Admins only: hunter2", "visibility": role}
+    )
+    assert secret.status_code == 201, secret.text
+    assert secret.json()["visibility"] == role
+    # An edit that does not name the visibility keeps it, as Jira does.
+    edited = engine_client.put(
+        f"{API}/issue/{key}/comment/{secret.json()['id']}", json={"body": "Admins only: hunter3"}
+    )
+    assert edited.json()["visibility"] == role
+    engine_client.post(f"{API}/issue/{key}/comment", json={"body": "Everyone may read this."})
+    number = wait_for("PA's issue on GitHub", lambda: twin(engine_client, "PA-1", key))
+    issue = fake.repos[REPO].issues[int(number)]
+    wait_for("the public comment on GitHub", lambda: issue.comments or None)
+    engine_client.put(f"{API}/issue/{key}", json={"fields": {"summary": "Discussed, done"}})
+    wait_for("PA's later edit on GitHub", lambda: issue.title == "Discussed, done" or None)
+    assert [c.body.split("\n\n<!--")[0] for c in issue.comments] == ["Everyone may read this."]
+    assert "hunter" not in str(fake.repos[REPO].issues)
+    engine_client.put(f"{BASE}/integrations/INT-1/stop")
+
+
+def test_a_bad_visibility_is_refused_in_jiras_words(engine_client: httpx.Client) -> None:
+    create_project(engine_client, "PA")
+    key = create_issue(engine_client, "PA", "An issue")
+    refused = engine_client.post(
+        f"{API}/issue/{key}/comment", json={"body": "x", "visibility": {"type": "everyone"}}
+    )
+    assert refused.status_code == 400, refused.text
+    assert "commentLevel" in refused.json()["errors"]
