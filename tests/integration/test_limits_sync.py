@@ -373,6 +373,13 @@ def test_a_restricted_built_in_comment_never_reaches_github_and_keeps_its_visibi
     wait_for("PA's later edit on GitHub", lambda: issue.title == "Discussed, done" or None)
     assert [c.body.split("\n\n<!--")[0] for c in issue.comments] == ["Everyone may read this."]
     assert "hunter" not in str(fake.repos[REPO].issues)
+    # Restricted after it was synced: its twin on GitHub goes.
+    public = next(c for c in _comments_in(engine_client, key) if "Everyone" in c["body"])
+    engine_client.put(
+        f"{API}/issue/{key}/comment/{public['id']}",
+        json={"body": public["body"], "visibility": role},
+    )
+    wait_for("the comment gone from GitHub", lambda: (not issue.comments) or None)
     engine_client.put(f"{BASE}/integrations/INT-1/stop")
 
 
