@@ -391,3 +391,44 @@ def test_a_bad_visibility_is_refused_in_jiras_words(engine_client: httpx.Client)
     )
     assert refused.status_code == 400, refused.text
     assert "commentLevel" in refused.json()["errors"]
+
+
+def test_a_text_too_long_for_github_is_cut_with_a_link_to_the_whole(
+    engine_client: httpx.Client,
+    github: tuple[FakeGitHub, HandlerServer],
+    gitlab: tuple[FakeGitLab, HandlerServer],
+) -> None:
+    hub, hub_server = github
+    lab, lab_server = gitlab
+    project, token = _gitlab_project(lab, "group/app")
+    body = {
+        "summary": "GitLab <> GitHub",
+        "firstConnector": _gitlab_side(lab_server.url, token, "group/app"),
+        "secondConnector": _github_side(hub_server.url),
+    }
+    created = engine_client.post(f"{BASE}/integrations", json=body)
+    assert created.status_code == 200, created.text
+    first = created.json()["firstConnector"]["connectorKey"]
+    engine_client.put(f"{BASE}/integrations/INT-1/start")
+    whole = "".join(f"Paragraph {n} of a very long specification.\n\n" for n in range(2000))
+    assert len(whole) > 65_536
+    with httpx.Client(
+        base_url=f"{lab_server.url}/api/v4/projects/{project.id}",
+        headers={"PRIVATE-TOKEN": token},
+        timeout=10,
+    ) as api:
+        iid = str(api.post("/issues", json={"title": "Spec", "description": whole}).json()["iid"])
+        number = wait_for("the issue on GitHub", lambda: twin(engine_client, first, iid))
+        issue = hub.repos[REPO].issues[int(number)]
+        text = issue.body or ""
+        assert text.startswith("Paragraph 0 of")
+        assert "… truncated by issuesync: the full text is at http" in text
+        link = httpx.URL(text.split("the full text is at ")[1].split()[0])
+        served = engine_client.get(link.raw_path.decode())
+        assert served.status_code == 200, served.text
+        assert served.content.decode() == whole
+        # A later edit in GitLab crosses; the cut text never went back over the whole one.
+        api.put(f"/issues/{iid}", json={"title": "Spec, reviewed"})
+        wait_for("the edit on GitHub", lambda: issue.title == "Spec, reviewed" or None)
+        assert project.issues[int(iid)]["description"] == whole
+    engine_client.put(f"{BASE}/integrations/INT-1/stop")
