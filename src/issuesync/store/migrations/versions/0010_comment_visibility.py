@@ -4,8 +4,8 @@ Jira's comment ``visibility`` (a role or a group by name) was accepted and dropp
 kept now, shown by the Jira API, and the sync engine leaves a restricted comment on its
 side unless the connector's ``syncRestrictedComments`` says otherwise.
 
-Revision ID: 0009
-Revises: 0008
+Revision ID: 0010
+Revises: 0009
 Create Date: 2026-12-07 12:30:00.000000
 """
 
@@ -14,8 +14,8 @@ from __future__ import annotations
 import sqlalchemy as sa
 from alembic import op
 
-revision = "0009"
-down_revision = "0008"
+revision = "0010"
+down_revision = "0009"
 branch_labels = None
 depends_on = None
 
