@@ -79,9 +79,11 @@ def test_restricted_comments_become_private_notes_and_private_notes_stay_in_redm
             issue = rm.get(f"/issues/{remote}.json", params={"include": "journals"}).json()
             return [j for j in issue["issue"]["journals"] if j["notes"]]
 
-        notes = wait_for(
-            "both comments in Redmine", lambda: len(journals()) == 2 and journals(), WAIT_S
-        )
+        def both() -> list[dict[str, Any]] | None:
+            found = journals()
+            return found if len(found) == 2 else None
+
+        notes = wait_for("both comments in Redmine", both, WAIT_S)
         private = {j["notes"].split("\n")[0]: j["private_notes"] for j in notes}
         assert private == {"For admins": True, "For all": False}
         # Redmine's private note stays there; a public one after it crosses.
