@@ -91,6 +91,34 @@ def _gitlab_project(fake: FakeGitLab, path: str) -> tuple[GitLabProject, str]:
     return fake.add_project(path, members={sync: MAINTAINER}), sync.token
 
 
+def _gitlab_and_github(
+    engine_client: httpx.Client,
+    github: tuple[FakeGitHub, HandlerServer],
+    gitlab: tuple[FakeGitLab, HandlerServer],
+) -> tuple[GitLabProject, str]:
+    """INT-1 between GitLab's group/app and GitHub's repository; its project and the key
+    of its GitLab connector."""
+    project, token = _gitlab_project(gitlab[0], "group/app")
+    body = {
+        "summary": "GitLab <> GitHub",
+        "firstConnector": _gitlab_side(gitlab[1].url, token, "group/app"),
+        "secondConnector": _github_side(github[1].url),
+    }
+    created = engine_client.post(f"{BASE}/integrations", json=body)
+    assert created.status_code == 200, created.text
+    return project, str(created.json()["firstConnector"]["connectorKey"])
+
+
+def _gitlab_api(gitlab: tuple[FakeGitLab, HandlerServer], project: GitLabProject) -> httpx.Client:
+    """Someone working on the GitLab project, as the sync user (close it)."""
+    sync = next(u for u in gitlab[0].users.values() if u.username == "sync")
+    return httpx.Client(
+        base_url=f"{gitlab[1].url}/api/v4/projects/{project.id}",
+        headers={"PRIVATE-TOKEN": sync.token},
+        timeout=10,
+    )
+
+
 def _comments_in(client: httpx.Client, key: str) -> list[dict[str, Any]]:
     found: list[dict[str, Any]] = client.get(f"{API}/issue/{key}/comment").json()["comments"]
     return found
@@ -101,26 +129,13 @@ def test_a_restricted_gitlab_note_never_reaches_a_public_github_issue(
     github: tuple[FakeGitHub, HandlerServer],
     gitlab: tuple[FakeGitLab, HandlerServer],
 ) -> None:
-    hub, hub_server = github
-    lab, lab_server = gitlab
-    project, token = _gitlab_project(lab, "group/app")
-    body = {
-        "summary": "GitLab <> GitHub",
-        "firstConnector": _gitlab_side(lab_server.url, token, "group/app"),
-        "secondConnector": _github_side(hub_server.url),
-    }
-    created = engine_client.post(f"{BASE}/integrations", json=body)
-    assert created.status_code == 200, created.text
-    first = created.json()["firstConnector"]["connectorKey"]
+    hub = github[0]
+    project, first = _gitlab_and_github(engine_client, github, gitlab)
     shown = engine_client.get(f"{BASE}/integrations/INT-1").json()
     assert shown["firstConnector"]["configuration"]["sync"]["syncRestrictedComments"] is False
     engine_client.put(f"{BASE}/integrations/INT-1/start")
 
-    with httpx.Client(
-        base_url=f"{lab_server.url}/api/v4/projects/{project.id}",
-        headers={"PRIVATE-TOKEN": token},
-        timeout=10,
-    ) as api:
+    with _gitlab_api(gitlab, project) as api:
         iid = str(api.post("/issues", json={"title": "Reported in GitLab"}).json()["iid"])
         secret = api.post(
             f"/issues/{iid}/notes",
@@ -162,11 +177,7 @@ def test_restricted_notes_stay_restricted_where_the_partner_can_keep_them(
     assert created.status_code == 200, created.text
     first = created.json()["firstConnector"]["connectorKey"]
     engine_client.put(f"{BASE}/integrations/INT-1/start")
-    with httpx.Client(
-        base_url=f"{lab_server.url}/api/v4/projects/{source.id}",
-        headers={"PRIVATE-TOKEN": token},
-        timeout=10,
-    ) as api:
+    with _gitlab_api(gitlab, source) as api:
         iid = str(api.post("/issues", json={"title": "Internal matters"}).json()["iid"])
         api.post(f"/issues/{iid}/notes", json={"body": "Members only.", "internal": True})
         api.post(f"/issues/{iid}/notes", json={"body": "For all."})
@@ -293,11 +304,7 @@ def test_an_attachment_the_filter_leaves_out_is_skipped_not_an_error(
     }
     second = created.json()["secondConnector"]["connectorKey"]
     engine_client.put(f"{BASE}/integrations/INT-1/start")
-    with httpx.Client(
-        base_url=f"{lab_server.url}/api/v4/projects/{project.id}",
-        headers={"PRIVATE-TOKEN": token},
-        timeout=10,
-    ) as api:
+    with _gitlab_api(gitlab, project) as api:
         iid = str(api.post("/issues", json={"title": "With files"}).json()["iid"])
         for name, content in (
             ("tool.EXE", b"MZ"),
@@ -398,25 +405,12 @@ def test_a_text_too_long_for_github_is_cut_with_a_link_to_the_whole(
     github: tuple[FakeGitHub, HandlerServer],
     gitlab: tuple[FakeGitLab, HandlerServer],
 ) -> None:
-    hub, hub_server = github
-    lab, lab_server = gitlab
-    project, token = _gitlab_project(lab, "group/app")
-    body = {
-        "summary": "GitLab <> GitHub",
-        "firstConnector": _gitlab_side(lab_server.url, token, "group/app"),
-        "secondConnector": _github_side(hub_server.url),
-    }
-    created = engine_client.post(f"{BASE}/integrations", json=body)
-    assert created.status_code == 200, created.text
-    first = created.json()["firstConnector"]["connectorKey"]
+    hub = github[0]
+    project, first = _gitlab_and_github(engine_client, github, gitlab)
     engine_client.put(f"{BASE}/integrations/INT-1/start")
     whole = "".join(f"Paragraph {n} of a very long specification.\n\n" for n in range(2000))
     assert len(whole) > 65_536
-    with httpx.Client(
-        base_url=f"{lab_server.url}/api/v4/projects/{project.id}",
-        headers={"PRIVATE-TOKEN": token},
-        timeout=10,
-    ) as api:
+    with _gitlab_api(gitlab, project) as api:
         iid = str(api.post("/issues", json={"title": "Spec", "description": whole}).json()["iid"])
         number = wait_for("the issue on GitHub", lambda: twin(engine_client, first, iid))
         issue = hub.repos[REPO].issues[int(number)]

@@ -94,7 +94,7 @@ def fit(route: Route, text: str, filename: str, what: str) -> tuple[str, FullTex
             f"{route.attachment_links.url(checksum, filename)}"
         )
     else:
-        note = f"… truncated by issuesync: {_units(text):,} characters did not fit"
+        note = f"… truncated by issuesync: the full text has {len(text):,} characters"
     tail = f"\n\n{note}"
     head = _head(text, max(_room(limit) - _units(tail), 0))
     return head + tail, FullText(filename, text, what)
@@ -121,7 +121,8 @@ def attach_full_texts(
             f"{whole.what} has more than {limit:,} characters, the limit of {route.tracker.name}"
         )
         if not route.tracker.capabilities.attachments:
-            notes.append(f"{message}: cut, with a link to the full text")
+            linked = " with a link to the full text" if route.attachment_links else ""
+            notes.append(f"{message}: cut{linked}")
             log.info("%s of %s: cut to fit", whole.what, local_key)
             continue
         content = whole.text.encode()
