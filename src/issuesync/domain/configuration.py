@@ -18,6 +18,7 @@ pydantic's rule: a field the caller did not set (``model_fields_set``) was not s
 
 from __future__ import annotations
 
+import fnmatch
 import re
 import uuid
 from enum import StrEnum
@@ -41,6 +42,8 @@ MAX_DELAY_MS: Final = 86_400_000  # a day: intervals, delays
 MIN_INTERVAL_MS: Final = 100
 MAX_KEPT_PER_ISSUE: Final = 10_000  # archived or discarded messages kept per issue
 MAX_SEQUENCE_RETRIES: Final = 1_000
+MAX_ATTACHMENT_BYTES: Final = 2 * 1024**3  # 2 GiB: Jira's own ceiling for one attachment
+MAX_PATTERNS: Final = 100  # patterns of one attachment filter list
 DEFAULT_INTERVAL: Final = "5s"
 
 _DURATION = re.compile(r"^\s*(\d{1,15})\s*(ms|s|m|h)?\s*$")
@@ -76,6 +79,8 @@ def interval_within_range(text: str) -> str:
 DelayMs = Annotated[int, whole_number(0, MAX_DELAY_MS, " (milliseconds: up to a day)")]
 IntervalMs = Annotated[int, whole_number(10, MAX_DELAY_MS, " (milliseconds: up to a day)")]
 KeptPerIssue = Annotated[int, whole_number(0, MAX_KEPT_PER_ISSUE, " (messages per issue)")]
+AttachmentBytes = Annotated[int, whole_number(1, MAX_ATTACHMENT_BYTES, " (bytes: up to 2 GiB)")]
+Pattern = Annotated[str, Field(min_length=1, max_length=255)]
 Retries = Annotated[int, whole_number(0, MAX_SEQUENCE_RETRIES, " (runs)")]
 
 
@@ -125,6 +130,10 @@ class SyncSettings(Model):
     outgoing_interval: str = DEFAULT_INTERVAL
     incoming_interval: str = DEFAULT_INTERVAL
     automatic_conflict_resolution: bool = False
+    # Whether comments only some people see here (Jira's comment visibility, GitLab's
+    # internal notes, Redmine's private notes) are sent to the partner; they stay
+    # restricted where its tracker can keep them so (``docs/trackers.md``).
+    sync_restricted_comments: bool = False
 
     @field_validator("outgoing_interval", "incoming_interval")
     @classmethod
@@ -148,6 +157,32 @@ class AdvancedSettings(Model):
     archived_messages_per_issue: KeptPerIssue = Field(default=2, ge=0, le=MAX_KEPT_PER_ISSUE)
     discarded_messages_per_issue: KeptPerIssue = Field(default=2, ge=0, le=MAX_KEPT_PER_ISSUE)
     sequence_error_retries: Retries = Field(default=5, ge=0, le=MAX_SEQUENCE_RETRIES)
+
+
+class AttachmentFilter(Model):
+    """Which of the partner's attachments this side takes; one left out is skipped with a
+    note in its message, never an error.
+
+    ``max_size`` in bytes (None: any size the tracker takes); ``excluded_types`` are MIME
+    types (``video/*``) and ``excluded_names`` file names (``*.exe``), shell patterns
+    compared without regard to case.
+    """
+
+    max_size: AttachmentBytes | None = Field(default=None, ge=1, le=MAX_ATTACHMENT_BYTES)
+    excluded_types: list[Pattern] = Field(default_factory=list, max_length=MAX_PATTERNS)
+    excluded_names: list[Pattern] = Field(default_factory=list, max_length=MAX_PATTERNS)
+
+    def refusal(self, filename: str, mimetype: str, size: int | None) -> str | None:
+        """Why an attachment is left out, or None when it passes."""
+        if self.max_size is not None and size is not None and size > self.max_size:
+            return f"it has {size:,} bytes, more than the filter's maxSize of {self.max_size:,}"
+        for pattern in self.excluded_types:
+            if fnmatch.fnmatchcase(mimetype.lower(), pattern.lower()):
+                return f"its type {mimetype} matches the excluded type {pattern}"
+        for pattern in self.excluded_names:
+            if fnmatch.fnmatchcase(filename.lower(), pattern.lower()):
+                return f"its name matches the excluded name {pattern}"
+        return None
 
 
 class FieldDefault(Model):
@@ -227,6 +262,7 @@ class Configuration(Model):
     issue_type_mappings: IssueTypeMappings = Field(default_factory=IssueTypeMappings)
     field_mappings: list[FieldMapping] = Field(default_factory=list)
     workflow_mappings: list[WorkflowMapping] = Field(default_factory=lambda: [WorkflowMapping()])
+    attachment_filter: AttachmentFilter = Field(default_factory=AttachmentFilter)
 
 
 # Fields synchronized both ways when an integration is created without field mappings.

@@ -111,12 +111,18 @@ def _comments(
                     body=comment.body,
                     author=comment.author,
                     created=comment.created,
+                    internal=comment.internal or None,
                 )
             )
             diff.traces_added.append(TraceState(TraceType.COMMENT, comment.id, None, digest))
         elif trace.digest != digest:
             diff.comments.append(
-                CommentChange(action=ChangeAction.UPDATE, source_id=comment.id, body=comment.body)
+                CommentChange(
+                    action=ChangeAction.UPDATE,
+                    source_id=comment.id,
+                    body=comment.body,
+                    internal=comment.internal or None,
+                )
             )
             trace.digest = digest
             diff.traces_changed.append(trace)

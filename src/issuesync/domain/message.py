@@ -118,6 +118,9 @@ class CommentChange(WireModel):
     body: str | None = None
     author: UserRef | None = None
     created: int | None = None
+    # Only some people see it on the sender's side (sent only when its connector says so);
+    # left out of the wire form when not, so that a partner of an older version reads it.
+    internal: bool | None = None
 
 
 class BlobMetadata(WireModel):

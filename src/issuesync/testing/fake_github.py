@@ -58,6 +58,7 @@ from issuesync.testing.fake_github_state import (
     Milestone,
     Reply,
     Repository,
+    checked_body,
     comment_json,
     invalid,
     parse_iso,
@@ -329,7 +330,7 @@ class FakeGitHub:
             self._next_id(),
             len(call.repo.issues) + 1,
             title,
-            call.body.get("body"),
+            checked_body("Issue", call.body.get("body")),  # type: ignore[arg-type]
             call.user,
             now,
             now,
@@ -351,7 +352,7 @@ class FakeGitHub:
                 raise invalid("Issue", "title", "missing_field")
             issue.title = call.body["title"]
         if "body" in call.body:
-            issue.body = call.body["body"]
+            issue.body = checked_body("Issue", call.body["body"])  # type: ignore[assignment]
         self._apply(call.repo, call.user, issue, call.body)
         issue.move(call.body.get("state"), call.body.get("state_reason"), self._now())
         if issue.json(call.base, call.repo.full_name) != before:
@@ -397,6 +398,7 @@ class FakeGitHub:
         text = call.body.get("body")
         if not isinstance(text, str) or not text:
             raise invalid("IssueComment", "body", "missing_field")
+        checked_body("IssueComment", text)
         now = self._now()
         comment = Comment(self._next_id(), issue.number, text, call.user, now, now)
         issue.comments.append(comment)
@@ -415,7 +417,7 @@ class FakeGitHub:
         text = call.body.get("body")
         if not isinstance(text, str) or not text:
             raise invalid("IssueComment", "body", "missing_field")
-        comment.body = text
+        comment.body = str(checked_body("IssueComment", text))
         comment.updated = self._now()
         return 200, comment_json(comment, call.base, call.repo.full_name)
 

@@ -50,6 +50,18 @@ class Reply(Exception):  # noqa: N818 - a control-flow signal carrying an answer
         self.headers: dict[str, str] = {}
 
 
+BODY_LIMIT: Final = 65_536  # characters of an issue's or a comment's body
+
+
+def checked_body(resource: str, body: object) -> object:
+    """``body``, or GitHub's 422 for one over :data:`BODY_LIMIT` characters."""
+    if isinstance(body, str) and len(body) > BODY_LIMIT:
+        message = f"body is too long (maximum is {BODY_LIMIT} characters)"
+        error: Json = {"resource": resource, "code": "custom", "field": "body", "message": message}
+        raise Reply(422, "Validation Failed", errors=[error])
+    return body
+
+
 def invalid(resource: str, field: str, code: str, value: object = None) -> Reply:
     """GitHub's ``422 Validation Failed`` naming one field."""
     error: Json = {"resource": resource, "field": field, "code": code}

@@ -413,7 +413,7 @@ class FakeGitLab:
         if "title" in body:
             issue["title"] = str(body["title"])
         if "description" in body:
-            issue["description"] = body["description"]
+            issue["description"] = _checked("description", body["description"])
         if "labels" in body:
             names = [n.strip() for n in str(body["labels"] or "").split(",") if n.strip()]
             for name in names:  # GitLab makes a label on first use
@@ -468,13 +468,26 @@ class FakeGitLab:
     def _create_note(self, request: httpx.Request, user: GitLabUser, ref: str, iid: str) -> Answer:
         project = self._project_of(ref, user)
         self._issue_of(project, iid)
-        body = str(body_of(request).get("body") or "")
+        given = body_of(request)
+        body = str(_checked("note", str(given.get("body") or "")))
         if not body.strip():
             raise Reply(400, {"error": "body is missing"})
-        return 201, self._new_note(project, int(iid), body, user, system=False), {}
+        internal = given.get("internal") in (True, "true") or given.get("confidential") in (
+            True,
+            "true",
+        )
+        note = self._new_note(project, int(iid), body, user, system=False, internal=internal)
+        return 201, note, {}
 
     def _new_note(
-        self, project: GitLabProject, iid: int, body: str, author: GitLabUser, *, system: bool
+        self,
+        project: GitLabProject,
+        iid: int,
+        body: str,
+        author: GitLabUser,
+        *,
+        system: bool,
+        internal: bool = False,
     ) -> Json:
         now = iso(self._now_ms())
         note = {
@@ -487,7 +500,8 @@ class FakeGitLab:
             "noteable_id": project.issues[iid]["id"],
             "noteable_iid": iid,
             "noteable_type": "Issue",
-            "internal": False,
+            "internal": internal,
+            "confidential": internal,  # the older name GitLab still sends
         }
         project.notes[iid].append(note)
         self._touch(project, iid)
@@ -505,7 +519,7 @@ class FakeGitLab:
         note = self._note_of(project, iid, note_id)
         if note["system"] or (note["author"]["id"] != user.id and project.members[user.id] < 40):  # noqa: PLR2004
             raise Reply(403, {"message": "403 Forbidden"})
-        note["body"] = str(body_of(request).get("body") or "")
+        note["body"] = _checked("note", str(body_of(request).get("body") or ""))
         note["updated_at"] = iso(self._now_ms())
         self._touch(project, int(iid))
         return 200, note, {}
@@ -564,3 +578,15 @@ class FakeGitLab:
         if project.uploads.pop(f"{secret}/{name}", None) is None:
             raise Reply(404, {"message": "404 Not found"})
         return 204, None, {}
+
+
+# GitLab's limit of a description and a note: "The content of a note. Limited to 1,000,000
+# characters." (https://docs.gitlab.com/api/notes/; Gitlab::Database::MAX_TEXT_SIZE_LIMIT).
+TEXT_LIMIT: Final = 1_000_000
+
+
+def _checked(name: str, text: Any) -> Any:  # noqa: ANN401 - a JSON value as given
+    """``text``, or GitLab's 400 for a text over :data:`TEXT_LIMIT` characters."""
+    if isinstance(text, str) and len(text) > TEXT_LIMIT:
+        raise Reply(400, {"message": {name: [f"is too long (maximum is {TEXT_LIMIT} characters)"]}})
+    return text

@@ -42,6 +42,20 @@ from issuesync.errors import IssueSyncError
 
 
 @dataclass(frozen=True)
+class Limits:
+    """What the tracker refuses as too large; None where it documents no limit.
+
+    The engine fits what it writes into them (``engine/pipeline/limits.py``): a
+    text over ``text_chars`` is cut with a visible note and its full text attached,
+    an attachment over ``attachment_bytes`` is skipped with a note, so that a
+    limit never parks an issue.
+    """
+
+    text_chars: int | None = None  # a description's or a comment body's characters
+    attachment_bytes: int | None = None  # one attachment's content
+
+
+@dataclass(frozen=True)
 class Capabilities:
     """What an adapter can do; the engine degrades clearly where it cannot."""
 
@@ -54,6 +68,7 @@ class Capabilities:
     subtasks: bool = True
     deletions: bool = False  # reports deleted issues through ``deleted_since``
     worklogs: bool = False
+    limits: Limits = field(default_factory=Limits)
 
 
 @dataclass(frozen=True)
@@ -309,6 +324,20 @@ def create_each(tracker: Tracker, new_issues: Sequence[NewIssue]) -> list[Create
             replica = tracker.get(replica.key) or replica
         made.append(CreatedIssue(replica, comments))
     return made
+
+
+@runtime_checkable
+class RestrictedComments(Protocol):
+    """An adapter that writes comments only some people see (GitLab's internal notes,
+    Redmine's private notes). Optional: a partner's restricted comment reaches a tracker
+    without it only when its connector says so, and then everyone sees it there."""
+
+    def add_restricted_comment(
+        self, key: str, body: str, author: UserRef | None, *, idempotency_key: str
+    ) -> HubComment:
+        """:meth:`Tracker.add_comment`, seen only by those the tracker lets see restricted
+        comments; the comment read back has ``internal`` set."""
+        ...
 
 
 @runtime_checkable

@@ -168,6 +168,9 @@ def comment_from_jira(data: JsonObject) -> HubComment:
         update_author=user_ref(data.get("updateAuthor")),
         created=parse_datetime(data.get("created")),
         updated=parse_datetime(data.get("updated")),
+        # Restricted to a role or group (``visibility``), or a service desk's internal
+        # comment (``jsdPublic: false``).
+        internal=bool(data.get("visibility")) or data.get("jsdPublic") is False,
     )
 
 

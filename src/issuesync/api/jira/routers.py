@@ -309,7 +309,12 @@ def build_router() -> APIRouter:  # noqa: C901, PLR0915 - one route table, read 
         key: str, comment_id: str, body: CommentBody, services: ServicesDep, actor: PrincipalDep
     ) -> JsonDict:
         return await write(
-            services, actor, subresources.edit_comment, key, comment_id, body.model_dump()
+            services,
+            actor,
+            subresources.edit_comment,
+            key,
+            comment_id,
+            body.model_dump(exclude_unset=True),  # no visibility given: the comment keeps its
         )
 
     @router.delete("/issue/{key}/comment/{comment_id}", status_code=204)

@@ -25,6 +25,7 @@ from dataclasses import dataclass
 from issuesync.domain.mapping import COMMENT
 from issuesync.domain.message import (
     ChangeAction,
+    CommentChange,
     Message,
     MessageKind,
     ReceiveState,
@@ -32,6 +33,7 @@ from issuesync.domain.message import (
     TraceType,
 )
 from issuesync.domain.replica import UserRef, body_digest
+from issuesync.engine.pipeline import limits
 from issuesync.engine.pipeline.creating import (
     CreatePlan,
     agree_on_created,
@@ -164,6 +166,8 @@ def _plan(
             if syncs_comments
             else []
         )
+        if not _plain(route, plan, comments):
+            continue
         drafts = tuple(
             CommentDraft(
                 body=c.body or "",
@@ -175,6 +179,15 @@ def _plan(
         request = NewIssue(plan.draft, create_key(route, message), plan.status, drafts)
         batch.append(_Create(item, message, plan, request, tuple(c.source_id for c in comments)))
     return batch
+
+
+def _plain(route: Route, plan: CreatePlan, comments: list[CommentChange]) -> bool:
+    """Whether the batch path can write this issue as it is: its texts within the tracker's
+    limits and no restricted comment (the one-message path fits those, ``limits.py``)."""
+    texts = [v for n, v in plan.draft.fields.items() if isinstance(v, str) and n != "summary"]
+    return not any(c.internal for c in comments) and limits.fits(
+        route, texts + [c.body or "" for c in comments]
+    )
 
 
 def _author(route: Route, author: UserRef | None) -> UserRef | None:

@@ -19,6 +19,7 @@ every write is idempotent, so a retry applies the rest.
 
 from __future__ import annotations
 
+import dataclasses
 import json
 import logging
 from collections import defaultdict
@@ -37,7 +38,7 @@ from issuesync.domain.replica import (
     canonical_fields,
 )
 from issuesync.domain.shadow import Shadow
-from issuesync.engine.pipeline import batch
+from issuesync.engine.pipeline import batch, limits
 from issuesync.engine.pipeline.creating import (
     agree_on_created,
     create_key,
@@ -286,18 +287,24 @@ def _apply(route: Route, ledger: SyncLedger, item: queues.Pending, message: Mess
             outcome = update.outcome
             adopt_twins(message, outcome, traces, known_traces)
             change_existing(route, message, outcome, traces)  # what may be refused: first
-            _write_update(route, update)
+            _write_update(route, message, update)
             add_new(route, message, outcome, traces)
         _commit(route, ledger, item, message, outcome)
 
 
 def _create(route: Route, ledger: SyncLedger, message: Message, parent_key: str | None) -> Outcome:
     plan = plan_create(route, message, parent_key)
-    after = route.tracker.create(plan.draft, idempotency_key=create_key(route, message))
+    fields, full = limits.cut_texts(route, plan.draft.fields, message.source_issue_key)
+    draft = dataclasses.replace(plan.draft, fields=fields)
+    after = route.tracker.create(draft, idempotency_key=create_key(route, message))
     _link_created(route, ledger, message, after)
     if plan.status is not None and canonical_fields(after.hub_issue).get(STATUS) != plan.status:
         after = route.tracker.transition(after.key, plan.status)
-    return Outcome(after.key, after, created=True, written=plan.written, notes=plan.notes)
+    outcome = Outcome(after.key, after, created=True, written=plan.written, notes=plan.notes)
+    outcome.traces_added += limits.attach_full_texts(
+        route, after.key, full, create_key(route, message), outcome.notes
+    )
+    return outcome
 
 
 def _link_created(route: Route, ledger: SyncLedger, message: Message, created: Replica) -> None:
@@ -366,10 +373,14 @@ def _plan_update(
     return _Update(outcome, writes, plan.status)
 
 
-def _write_update(route: Route, update: _Update) -> None:
+def _write_update(route: Route, message: Message, update: _Update) -> None:
     outcome = update.outcome
     if update.writes:
-        outcome.after = route.tracker.update(outcome.local_key, update.writes)
+        writes, full = limits.cut_texts(route, update.writes, message.source_issue_key)
+        outcome.after = route.tracker.update(outcome.local_key, writes)
+        outcome.traces_added += limits.attach_full_texts(
+            route, outcome.local_key, full, f"{route.connector.key}:{message.id}", outcome.notes
+        )
     if update.status is not None:
         outcome.after = route.tracker.transition(outcome.local_key, update.status)
 

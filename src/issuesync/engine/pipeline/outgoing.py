@@ -29,6 +29,7 @@ from issuesync.domain.message import (
 )
 from issuesync.domain.replica import Replica
 from issuesync.domain.shadow import Shadow
+from issuesync.engine.pipeline import restricted
 from issuesync.engine.pipeline.cursor import Cursor
 from issuesync.engine.pipeline.ledger import SyncLedger
 from issuesync.engine.pipeline.route import Route
@@ -179,6 +180,7 @@ def _message(
 ) -> Message | None:
     """The issue's message, its link, shadow and traces recorded in the ledger; None when
     nothing changed."""
+    replica = restricted.shareable(route, replica)
     sequence_id = (info.outgoing_sequence_id if info else 0) + 1
     shadow = ledger.shadow(info)
     rows = ledger.traces.of(replica.key)

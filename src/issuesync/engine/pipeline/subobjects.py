@@ -21,6 +21,7 @@ from issuesync.domain.message import (
     link_comment_id,
 )
 from issuesync.domain.replica import FieldValue, Replica, body_digest
+from issuesync.engine.pipeline import limits, restricted
 from issuesync.engine.pipeline.ledger import SyncLedger
 from issuesync.engine.pipeline.route import Route
 
@@ -36,7 +37,8 @@ class Outcome:
     written: set[str] = field(default_factory=set)
     agreed: dict[str, FieldValue] = field(default_factory=dict)
     conflicts: list[FieldConflict] = field(default_factory=list)
-    traces_added: list[tuple[TraceType, str, str, str | None]] = field(default_factory=list)
+    # A partner id of None: made here for this side alone (a cut text's full text).
+    traces_added: list[tuple[TraceType, str, str | None, str | None]] = field(default_factory=list)
     traces_linked: list[tuple[TraceType, str, str, str | None]] = field(default_factory=list)
     traces_changed: list[tuple[TraceType, str, str | None]] = field(default_factory=list)
     traces_removed: list[tuple[TraceType, str]] = field(default_factory=list)
@@ -108,9 +110,18 @@ def change_existing(
                 route.tracker.delete_comment(outcome.local_key, local_id)
                 outcome.traces_removed.append((TraceType.COMMENT, local_id))
             elif change.action is ChangeAction.UPDATE:
-                body = change.body or ""
-                route.tracker.edit_comment(outcome.local_key, local_id, body)
-                outcome.traces_changed.append((TraceType.COMMENT, local_id, body_digest(body)))
+                key = f"{route.connector.key}:{message.id}:comment:{change.source_id}"
+                body, full = limits.cut_comment(
+                    route, change.body or "", message.source_issue_key, change.source_id
+                )
+                edited = route.tracker.edit_comment(outcome.local_key, local_id, body)
+                # The body as the tracker holds it: a cut one is not sent back over the whole.
+                outcome.traces_changed.append(
+                    (TraceType.COMMENT, local_id, body_digest(edited.body))
+                )
+                outcome.traces_added += limits.attach_full_texts(
+                    route, outcome.local_key, full, key, outcome.notes
+                )
     if message.attachments and route.mapping.syncs(ATTACHMENT, outgoing=False):
         kind = str(TraceType.ATTACHMENT)
         for gone in message.attachments:
@@ -137,14 +148,24 @@ def add_new(
             author = change.author if route.tracker.capabilities.comment_author else None
             if author is not None:
                 author = route.find_user(author)
-            comment = route.tracker.add_comment(
+            key = f"{route.connector.key}:{message.id}:comment:{change.source_id}"
+            body, full = limits.cut_comment(
+                route, change.body or "", message.source_issue_key, change.source_id
+            )
+            comment = restricted.add_comment(
+                route,
                 outcome.local_key,
-                change.body or "",
+                change,
+                body,
                 author,
-                idempotency_key=f"{route.connector.key}:{message.id}:comment:{change.source_id}",
+                idempotency_key=key,
+                notes=outcome.notes,
             )
             outcome.traces_added.append(
                 (TraceType.COMMENT, comment.id, change.source_id, body_digest(comment.body))
+            )
+            outcome.traces_added += limits.attach_full_texts(
+                route, outcome.local_key, full, key, outcome.notes
             )
     if message.attachments and route.mapping.syncs(ATTACHMENT, outgoing=False):
         kind = str(TraceType.ATTACHMENT)
@@ -154,6 +175,9 @@ def add_new(
                 or traces.get((kind, added.source_id))
                 or added.checksum is None
             ):
+                continue
+            if (refusal := limits.attachment_refusal(route, added)) is not None:
+                outcome.notes.append(refusal)
                 continue
             _add_attachment(route, message, outcome, added)
 
@@ -208,6 +232,8 @@ def record_traces(ledger: SyncLedger, outcome: Outcome) -> list[Trace]:
                 outcome.local_key, kind, local_id, digest
             )
         ledger.traces.set_partner_id(row, remote_id)
+        if remote_id is None:
+            continue  # this side's own (a cut text's full text): the partner has no twin
         # In an answer, localId is the receiver's (the original sender's) id.
         answer.append(
             Trace(type=kind, local_id=remote_id, remote_id=local_id, action=ChangeAction.ADD)

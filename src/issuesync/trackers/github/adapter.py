@@ -46,6 +46,7 @@ from issuesync.trackers.adapter import (
     CreatedIssue,
     Deletion,
     IssueDraft,
+    Limits,
     NewIssue,
     ProjectSchema,
     Tracker,
@@ -83,6 +84,8 @@ class GitHubAdapter(Tracker):
         subtasks=False,
         deletions=False,
         worklogs=False,
+        # An issue's or a comment's body: "body is too long (maximum is 65536 characters)".
+        limits=Limits(text_chars=65_536),
     )
 
     def __init__(self, client: GitHubClient, project_key: str) -> None:

@@ -57,6 +57,7 @@ from issuesync.trackers.adapter import (
     CreatedIssue,
     Deletion,
     IssueDraft,
+    Limits,
     NewIssue,
     ProjectSchema,
     Tracker,
@@ -127,8 +128,16 @@ class GitLabAdapter(Tracker):
     name = "gitlab"
     # Notes are written as the sync user; deletions cannot be listed; a task
     # (a child work item) is not reachable through the issues API.
+    # A description and a note hold 1,000,000 characters: "The content of a note. Limited
+    # to 1,000,000 characters." (https://docs.gitlab.com/api/notes/, and the issues API's
+    # description; Gitlab::Database::MAX_TEXT_SIZE_LIMIT). Uploads' limit is the instance's
+    # setting (100 MB by default), left to the tracker.
     capabilities = Capabilities(
-        comment_author=False, subtasks=False, deletions=False, worklogs=False
+        comment_author=False,
+        subtasks=False,
+        deletions=False,
+        worklogs=False,
+        limits=Limits(text_chars=1_000_000),
     )
 
     def __init__(self, client: GitLabClient, project_key: str) -> None:
@@ -310,12 +319,24 @@ class GitLabAdapter(Tracker):
         self, key: str, body: str, author: UserRef | None, *, idempotency_key: str
     ) -> HubComment:
         """A note as the sync user, naming ``author`` in the text; once per key."""
+        return self._add_note(key, body, author, idempotency_key, internal=False)
+
+    def add_restricted_comment(
+        self, key: str, body: str, author: UserRef | None, *, idempotency_key: str
+    ) -> HubComment:
+        """An internal note (``internal: true``: project members with the Reporter role and
+        up see it), as :meth:`add_comment` writes a note."""
+        return self._add_note(key, body, author, idempotency_key, internal=True)
+
+    def _add_note(
+        self, key: str, body: str, author: UserRef | None, idempotency_key: str, *, internal: bool
+    ) -> HubComment:
         iid = iid_of(key)
         earlier = self._receipts.made_note(iid, "comment", idempotency_key)
         if earlier is not None:
             return shape.comment_of(self._client.get(f"{self._path}/issues/{iid}/notes/{earlier}"))
         text = f"[{author.label}]\n{body}" if author is not None else body
-        created = self._post_note(iid, mark(text, idempotency_key, "comment"))
+        created = self._post_note(iid, mark(text, idempotency_key, "comment"), internal=internal)
         self._receipts.note("comment", idempotency_key, str(created["id"]))
         return shape.comment_of(created)
 
@@ -397,11 +418,12 @@ class GitLabAdapter(Tracker):
 
     # -- helpers ---------------------------------------------------------------------------
 
-    def _post_note(self, iid: str, body: str) -> dict[str, Any]:
+    def _post_note(self, iid: str, body: str, *, internal: bool = False) -> dict[str, Any]:
+        request: dict[str, Any] = {"body": body}
+        if internal:
+            request["internal"] = True
         try:
-            note: dict[str, Any] = self._client.post(
-                f"{self._path}/issues/{iid}/notes", {"body": body}
-            )
+            note: dict[str, Any] = self._client.post(f"{self._path}/issues/{iid}/notes", request)
         except TrackerOfflineError:
             self._receipts.doubt_notes(iid)  # GitLab may have made it: look before a retry
             raise

@@ -41,6 +41,7 @@ from issuesync.trackers.adapter import (
     Deletion,
     FieldInfo,
     IssueDraft,
+    Limits,
     NewIssue,
     ProjectSchema,
     Tracker,
@@ -65,7 +66,12 @@ class JiraAdapter(Tracker):
     name = "jira"
     # Jira cannot write as another user (a sync user's comment names its author in
     # the text), and cannot list deleted issues.
-    capabilities = Capabilities(comment_author=False, deletions=False, worklogs=False)
+    # Text fields hold jira.text.field.character.limit characters, 32,767 by default (Jira
+    # Server/DC, Cloud, and the built-in tracker's Jira API); attachments' limit is the
+    # instance's own (GET /rest/api/2/attachment/meta), left to the tracker.
+    capabilities = Capabilities(
+        comment_author=False, deletions=False, worklogs=False, limits=Limits(text_chars=32_767)
+    )
 
     def __init__(self, client: JiraClient, project_key: str) -> None:
         self.project_key = project_key.upper()

@@ -66,6 +66,7 @@ from issuesync.trackers.adapter import (
     CreatedIssue,
     Deletion,
     IssueDraft,
+    Limits,
     NewIssue,
     ProjectSchema,
     Tracker,
@@ -113,6 +114,8 @@ DELETE_ALL_COMMENTS = "DELETE_ALL_COMMENTS"
 DELETE_ALL_ATTACHMENTS = "DELETE_ALL_ATTACHMENTS"
 
 
+RESTRICTED_ROLE = "Administrators"  # who sees a partner's restricted comment here
+
 SCAN_SIZE = 2_000  # issue keys read per query of changed_since
 FIRST_PAGE_SHARE = 4  # the first page of changed_since: a quarter of a page; then doubling
 
@@ -127,6 +130,11 @@ class LocalAdapter(Tracker):
         self.project_key = project_key.upper()
         self._tracker = tracker.for_engine()  # it matches people by e-mail
         self._actor = actor
+        # Its own limits, as configured: ISSUESYNC_TEXT_FIELD_LIMIT, ..._MAX_ATTACHMENT_SIZE.
+        self.capabilities = dataclasses.replace(
+            self.capabilities,
+            limits=Limits(text_chars=tracker.text_limit, attachment_bytes=tracker.blobs.max_size),
+        )
 
     # -- reading ---------------------------------------------------------------------------
 
@@ -351,6 +359,20 @@ class LocalAdapter(Tracker):
     ) -> HubComment:
         """Comment in ``author``'s name when that user exists here and the sync user may
         write in other users' names (it administers the project); else as the sync user."""
+        return self._add_comment(key, {"body": body}, author, idempotency_key)
+
+    @_at_edge
+    def add_restricted_comment(
+        self, key: str, body: str, author: UserRef | None, *, idempotency_key: str
+    ) -> HubComment:
+        """A comment only the project's Administrators role sees (Jira's ``visibility``), as
+        :meth:`add_comment` writes one."""
+        restricted = {"body": body, "visibility": {"type": "role", "value": RESTRICTED_ROLE}}
+        return self._add_comment(key, restricted, author, idempotency_key)
+
+    def _add_comment(
+        self, key: str, body: Mapping[str, object], author: UserRef | None, idempotency_key: str
+    ) -> HubComment:
         record_key = self._record_key("comment", idempotency_key)
 
         def make() -> HubComment:
@@ -367,7 +389,7 @@ class LocalAdapter(Tracker):
                 writer = op
                 if user is not None and user.active and user.id != op.actor.id:
                     writer = dataclasses.replace(op, actor=Principal.of(user))
-                created = subresources.add_comment(writer, issue.key, {"body": body})
+                created = subresources.add_comment(writer, issue.key, body)
                 self._record(op, record_key, str(created["id"]))
                 return fieldcodec.comment_from_jira(created)
 

@@ -183,6 +183,7 @@ class HubPage:
             "update_author": self.user(comment.update_author_id),
             "created": comment.created_ms,
             "updated": comment.updated_ms,
+            "internal": comment.visibility_type is not None,
         }
 
     def attachment(self, attachment: Attachment) -> Json:

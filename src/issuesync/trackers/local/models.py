@@ -472,6 +472,10 @@ class Comment(Base):
     body: Mapped[str] = mapped_column(Text)
     created_ms: Mapped[int] = mapped_column(BigInteger)
     updated_ms: Mapped[int] = mapped_column(BigInteger)
+    # Jira's comment ``visibility``: who may see it, a "role" or a "group" by name. None:
+    # everyone. The sync engine keeps a restricted comment on this side (``HubComment.internal``).
+    visibility_type: Mapped[str | None] = mapped_column(String(16), default=None)
+    visibility_value: Mapped[str | None] = mapped_column(String(255), default=None)
 
 
 class CommentRow(NamedTuple):
@@ -486,6 +490,8 @@ class CommentRow(NamedTuple):
     body: str
     created_ms: int
     updated_ms: int
+    visibility_type: str | None
+    visibility_value: str | None
 
 
 # What rendering reads a comment from: a loaded Comment, or the row of one read for a page.

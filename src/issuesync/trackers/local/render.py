@@ -202,6 +202,7 @@ class Renderer:
             "updateAuthor": self.user(comment.update_author_id),
             "created": format_ms(comment.created_ms),
             "updated": format_ms(comment.updated_ms),
+            **visibility_json(comment),
         }
 
     def attachment(self, attachment: Attachment) -> JsonDict:
@@ -582,3 +583,14 @@ def _page(name: str, items: list[JsonDict]) -> JsonDict:
 
 
 __all__ = ["SYSTEM_FIELD_IDS", "FieldSelection", "Renderer"]
+
+
+def visibility_json(comment: CommentFields) -> JsonDict:
+    """A restricted comment's ``visibility`` as Jira shows it; nothing for everyone's."""
+    if comment.visibility_type is None or comment.visibility_value is None:
+        return {}
+    kind, value = comment.visibility_type, comment.visibility_value
+    shown: JsonDict = {"type": kind, "value": value}
+    if kind == "group":
+        shown["identifier"] = value
+    return {"visibility": shown}

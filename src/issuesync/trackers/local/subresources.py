@@ -4,7 +4,7 @@
 from __future__ import annotations
 
 from collections.abc import Mapping
-from typing import TypeVar
+from typing import Final, TypeVar
 
 from sqlalchemy import func, select
 
@@ -44,6 +44,27 @@ def comment_body(body: Mapping[str, object], limit: int) -> str:
             "The comment is empty.", field_errors={"comment": "Comment body can not be empty!"}
         )
     return check_length(text, "comment", limit)
+
+
+VISIBILITY_TYPES: Final = ("role", "group")
+
+
+def comment_visibility(body: Mapping[str, object]) -> tuple[str | None, str | None]:
+    """A comment body's ``visibility`` (``{"type": "role", "value": "Administrators"}``) as
+    its type and value; (None, None) when it has none: everyone sees the comment."""
+    given = body.get("visibility")
+    if given is None:
+        return None, None
+    if isinstance(given, Mapping):
+        kind, value = given.get("type"), given.get("value") or given.get("identifier")
+        if kind in VISIBILITY_TYPES and isinstance(value, str) and 0 < len(value.strip()) <= 255:  # noqa: PLR2004 - the column
+            return str(kind), value.strip()
+    raise InvalidInputError(
+        "The comment's visibility is not valid.",
+        field_errors={
+            "commentLevel": 'Give visibility as {"type": "role" or "group", "value": a name}.'
+        },
+    )
 
 
 def own_or_admin(op: Operation, issue: Issue, author_id: int | None, what: str) -> None:
@@ -95,6 +116,7 @@ def get_comment(op: Operation, key: str, comment_id: str) -> JsonDict:
 def add_comment(op: Operation, key: str, body: Mapping[str, object]) -> JsonDict:
     """Add a comment; the issue's ``updated`` moves."""
     issue = op.issue(key)
+    kind, value = comment_visibility(body)
     comment = Comment(
         issue_id=issue.id,
         author_id=op.actor.id,
@@ -102,6 +124,8 @@ def add_comment(op: Operation, key: str, body: Mapping[str, object]) -> JsonDict
         body=comment_body(body, op.text_limit),
         created_ms=op.now,
         updated_ms=op.now,
+        visibility_type=kind,
+        visibility_value=value,
     )
     op.session.add(comment)
     op.touch(issue)
@@ -115,6 +139,8 @@ def edit_comment(op: Operation, key: str, comment_id: str, body: Mapping[str, ob
     comment = _comment(op, issue, comment_id)
     own_or_admin(op, issue, comment.author_id, "comment")
     comment.body = comment_body(body, op.text_limit)
+    if "visibility" in body:  # an edit without it keeps the comment's
+        comment.visibility_type, comment.visibility_value = comment_visibility(body)
     comment.update_author_id = op.actor.id
     comment.updated_ms = op.now
     op.touch(issue)

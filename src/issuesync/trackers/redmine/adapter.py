@@ -63,7 +63,10 @@ class RedmineAdapter(Tracker):
     """:class:`~issuesync.trackers.adapter.Tracker` for one project of a Redmine."""
 
     name = "redmine"
-    # Redmine cannot write as another user, and cannot list deleted issues.
+    # Redmine cannot write as another user, and cannot list deleted issues. It checks no
+    # text's length (the database column does: on MySQL a description holds 16 MB, a
+    # note 64 KB), and its attachment limit (attachment_max_size, 5 MB by default) is an
+    # administrator's setting the API does not show: no limits are declared.
     capabilities = Capabilities(comment_author=False, deletions=False, worklogs=False)
 
     def __init__(self, client: RedmineClient, project_key: str) -> None:
@@ -245,11 +248,25 @@ class RedmineAdapter(Tracker):
         self, key: str, body: str, author: UserRef | None, *, idempotency_key: str
     ) -> HubComment:
         """A note as the sync user, naming ``author`` in the text; once per key."""
+        return self._add_note(key, body, author, idempotency_key, private=False)
+
+    def add_restricted_comment(
+        self, key: str, body: str, author: UserRef | None, *, idempotency_key: str
+    ) -> HubComment:
+        """A private note (``private_notes``: seen by those allowed to view private notes;
+        the sync user needs the "Set notes as private" permission), as :meth:`add_comment`."""
+        return self._add_note(key, body, author, idempotency_key, private=True)
+
+    def _add_note(
+        self, key: str, body: str, author: UserRef | None, idempotency_key: str, *, private: bool
+    ) -> HubComment:
         earlier = self._receipts.part("journal", _id(key), idempotency_key)
         if earlier is None:
             text = f"[{author.label}]\n{body}" if author is not None else body
-            notes = markers.mark(text, idempotency_key)
-            self._client.put(f"issues/{_id(key)}.json", {"issue": {"notes": notes}})
+            change: dict[str, Any] = {"notes": markers.mark(text, idempotency_key)}
+            if private:
+                change["private_notes"] = True
+            self._client.put(f"issues/{_id(key)}.json", {"issue": change})
         issue = self._whole(key)
         self._receipts.learn(issue)
         made = self._receipts.part("journal", _id(key), idempotency_key)

@@ -17,10 +17,14 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationInfo, field_validat
 from issuesync.domain import configuration as neutral
 from issuesync.domain.configuration import (
     GLOBAL_WORKFLOW,
+    MAX_ATTACHMENT_BYTES,
     MAX_KEPT_PER_ISSUE,
+    MAX_PATTERNS,
     MAX_SEQUENCE_RETRIES,
+    AttachmentBytes,
     Direction,
     KeptPerIssue,
+    Pattern,
     Retries,
     checked_interval,
 )
@@ -44,6 +48,7 @@ class SyncSettings(Model):
     outgoing_interval: str = Field(default="5s", alias="outgoingInterval")
     incoming_interval: str = Field(default="5s", alias="incomingInterval")
     automatic_conflict_resolution: bool = Field(default=False, alias="automaticConflictResolution")
+    sync_restricted_comments: bool = Field(default=False, alias="syncRestrictedComments")
 
     @field_validator("outgoing_interval", "incoming_interval")
     @classmethod
@@ -63,6 +68,25 @@ class AdvancedSettings(Model):
     )
     sequence_error_retries: Retries = Field(
         default=5, ge=0, le=MAX_SEQUENCE_RETRIES, alias="sequenceErrorRetries"
+    )
+
+
+class AttachmentFilter(Model):
+    """``configuration.attachmentFilter``: which of the partner's attachments this side takes.
+
+    ``maxSize`` in bytes; ``excludedTypes`` MIME types (``video/*``), ``excludedNames`` file
+    names (``*.exe``), shell patterns compared without regard to case. An attachment left
+    out is skipped with a note in its message, never an error.
+    """
+
+    max_size: AttachmentBytes | None = Field(
+        default=None, ge=1, le=MAX_ATTACHMENT_BYTES, alias="maxSize"
+    )
+    excluded_types: list[Pattern] = Field(
+        default_factory=list, max_length=MAX_PATTERNS, alias="excludedTypes"
+    )
+    excluded_names: list[Pattern] = Field(
+        default_factory=list, max_length=MAX_PATTERNS, alias="excludedNames"
     )
 
 
@@ -135,6 +159,9 @@ class Configuration(Model):
     workflow_mappings: list[WorkflowMapping] = Field(
         default_factory=lambda: [WorkflowMapping()], alias="workflowMappings"
     )
+    attachment_filter: AttachmentFilter = Field(
+        default_factory=AttachmentFilter, alias="attachmentFilter"
+    )
 
 
 def neutral_configuration(body: Configuration) -> neutral.Configuration:
@@ -169,6 +196,7 @@ def configuration_json(configuration: neutral.Configuration) -> JsonDict:
             "outgoingInterval": sync.outgoing_interval,
             "incomingInterval": sync.incoming_interval,
             "automaticConflictResolution": sync.automatic_conflict_resolution,
+            "syncRestrictedComments": sync.sync_restricted_comments,
         },
         "advanced": {
             "archivedMessagesPerIssue": advanced.archived_messages_per_issue,
@@ -194,4 +222,9 @@ def configuration_json(configuration: neutral.Configuration) -> JsonDict:
             for m in configuration.field_mappings
         ],
         "workflowMappings": workflows,
+        "attachmentFilter": {
+            "maxSize": configuration.attachment_filter.max_size,
+            "excludedTypes": list(configuration.attachment_filter.excluded_types),
+            "excludedNames": list(configuration.attachment_filter.excluded_names),
+        },
     }
