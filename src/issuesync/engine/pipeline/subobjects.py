@@ -1,4 +1,5 @@
-"""Comments and attachments of an incoming message: applied one by one, followed by traces.
+"""Comments and attachments of an incoming message: applied one by one, followed by traces
+(work logs alike, in ``worklogs``).
 
 A comment or attachment the partner added is created here once (an idempotency
 key per message and sub-object), edited or deleted through its trace, or
@@ -23,6 +24,7 @@ from issuesync.domain.message import (
 from issuesync.domain.replica import FieldValue, Replica, body_digest
 from issuesync.engine.pipeline.ledger import SyncLedger
 from issuesync.engine.pipeline.route import Route
+from issuesync.engine.pipeline.worklogs import add_worklogs, change_worklogs
 
 
 @dataclass
@@ -123,6 +125,7 @@ def change_existing(
             else:
                 route.tracker.delete_attachment(outcome.local_key, local_id)
             outcome.traces_removed.append((TraceType.ATTACHMENT, local_id))
+    change_worklogs(route, message, outcome, traces)
 
 
 def add_new(
@@ -156,6 +159,7 @@ def add_new(
             ):
                 continue
             _add_attachment(route, message, outcome, added)
+    add_worklogs(route, message, outcome, traces)
 
 
 def _add_attachment(
