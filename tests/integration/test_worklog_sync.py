@@ -176,3 +176,51 @@ def test_without_the_worklog_mapping_nothing_crosses(
         log_work(pair.client, key, 3600, "stays here")
         pair.settle()
         assert worklogs(pair.client, pair.twin(key)) == []
+
+
+def test_work_logs_cross_through_the_jira_adapter(
+    services: Services, admin: httpx.Client, server: str
+) -> None:
+    """PB is reached through the ``jira`` adapter, over the built-in tracker's Jira API."""
+    body = worklog_body()
+    body["secondConnector"]["connection"]["application"] = {
+        "system": "jira",
+        "baseUrl": server,
+        "user": "backbone",
+        "password": "backbone",
+    }
+    with integration_pair(services, admin, body) as pair:
+        make_project_admin(services, "backbone", "PA", "PB")
+        key = create_issue(pair.client, "PA", "Through Jira")
+        log_work(pair.client, key, 2700, "in PA", started="2026-11-03T08:00:00.000+0000")
+        pair.settle()
+        twin = pair.twin(key)
+        assert summary(pair.client, twin) == [(2700, "Administrator logged: in PA", "backbone")]
+        assert worklogs(pair.client, twin)[0]["started"].startswith("2026-11-03T08:00:00")
+
+        # More work logs than a search carries (20): all are read, none taken for deleted.
+        for n in range(21):
+            log_work(pair.client, twin, 60 * (n + 1), f"in PB {n}")
+        pair.settle()
+        assert len(worklogs(pair.client, key)) == 22
+        assert len(worklogs(pair.client, twin)) == 22
+        assert pair.engine.step() == 0
+
+        (mirror,) = [w for w in worklogs(pair.client, twin) if w["author"]["name"] == "backbone"]
+        edited = pair.client.put(
+            f"{API}/issue/{key}/worklog/{worklogs(pair.client, key)[0]['id']}",
+            json={"timeSpentSeconds": 3000, "comment": "in PA, longer"},
+        )
+        assert edited.status_code == 200, edited.text
+        pair.settle()
+        assert [
+            (w["timeSpentSeconds"], w["comment"])
+            for w in worklogs(pair.client, twin)
+            if w["id"] == mirror["id"]
+        ] == [(3000, "Administrator logged: in PA, longer")]
+
+        gone = pair.client.delete(f"{API}/issue/{twin}/worklog/{mirror['id']}")
+        assert gone.status_code == 204, gone.text
+        pair.settle()
+        assert len(worklogs(pair.client, key)) == 21
+        assert pair.engine.step() == 0
