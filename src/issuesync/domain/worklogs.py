@@ -23,6 +23,10 @@ from issuesync.domain.message import ChangeAction, WorklogChange
 from issuesync.domain.replica import HubWorklog, UserRef, body_digest
 
 HEADER_WORD: Final = "logged"
+# The one work log of a tracker that keeps only a total of time spent per issue (GitLab):
+# its time is the total, and what grew since the traces crosses as a new work log.
+TOTAL_ID: Final = "total"
+TOTAL_AUTHOR: Final = "Time tracking"  # who a total's growth is logged as, unless it says
 MAX_NAME: Final = 120  # longer than any display name: a longer "prefix" is the text's own
 _HEADER = re.compile(
     rf"\A(?P<name>[^\n]{{1,{MAX_NAME}}}?) {HEADER_WORD}(?:: (?P<rest>.*)|\.)\Z", re.DOTALL
@@ -83,7 +87,12 @@ def worklog_changes(
 
     A new work log goes with its author (the one its header names, if it is a mirror);
     an edit with its time, start and comment; a traced one that is gone as a deletion.
+    A tracker that keeps a total only (one work log, :data:`TOTAL_ID`) goes by
+    :func:`total_changes`.
     """
+    total = next((w for w in worklogs if w.id == TOTAL_ID), None)
+    if total is not None:
+        return total_changes(total, traced)
     found = WorklogDiff()
     for worklog in worklogs:
         digest = worklog_digest(worklog)
@@ -108,4 +117,33 @@ def worklog_changes(
         if local_id not in present:
             found.changes.append(WorklogChange(action=ChangeAction.DELETE, source_id=local_id))
             found.removed.append(local_id)
+    return found
+
+
+def total_changes(total: HubWorklog, traced: Mapping[str, str | None]) -> WorklogDiff:
+    """The time a total-only tracker gained beyond its traced work logs, as one new one.
+
+    The traces hold the work logs written there by the sync and those sent from there,
+    each with its seconds: what the total holds beyond their sum was logged there since.
+    It crosses as a work log named after the time of the issue's change that showed it.
+    Time taken off the total there is not sent (a partner's work log cannot be partly
+    deleted): the next gain counts from the traces' sum again.
+    """
+    found = WorklogDiff()
+    gained = total.time_spent - sum(digest_seconds(d) for d in traced.values())
+    if gained <= 0:
+        return found
+    source_id = f"{TOTAL_ID}@{total.updated or 0}:{total.time_spent}"
+    worklog = HubWorklog(id=source_id, time_spent=gained, start_date=total.updated)
+    found.changes.append(
+        WorklogChange(
+            action=ChangeAction.ADD,
+            source_id=source_id,
+            time_spent=gained,
+            started=total.updated,
+            comment=total.comment,
+            author=total.author or UserRef(display_name=TOTAL_AUTHOR),
+        )
+    )
+    found.added.append((source_id, worklog_digest(worklog)))
     return found

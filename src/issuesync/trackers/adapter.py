@@ -61,6 +61,10 @@ class Capabilities:
     subtasks: bool = True
     deletions: bool = False  # reports deleted issues through ``deleted_since``
     worklogs: bool = False  # reads work logs into replicas and writes them (``WorklogWriter``)
+    # Keeps only a total of time spent per issue (GitLab): work logs are added to it, its
+    # replica's one work log (``domain.worklogs.TOTAL_ID``) is the total, edits and
+    # deletions of work logs are not applied there.
+    worklog_totals: bool = False
 
 
 @dataclass(frozen=True)

@@ -69,9 +69,17 @@ def change_worklogs(
     current = {w.id: w for w in outcome.after.hub_issue.work_logs}
     for change in message.worklogs:
         local_id = traces.get((kind, change.source_id))
-        if not local_id:
+        if not local_id or change.action is ChangeAction.ADD:
             continue
-        if change.action is ChangeAction.DELETE:
+        if route.tracker.capabilities.worklog_totals:
+            # The time stays in the total, and so does its trace: what the total gains
+            # later is measured against it.
+            what = "deletion" if change.action is ChangeAction.DELETE else "edit"
+            outcome.notes.append(
+                f"Work log {change.source_id}: {route.tracker.name} keeps only a total of "
+                f"time spent, so its {what} is not applied there."
+            )
+        elif change.action is ChangeAction.DELETE:
             writer.delete_worklog(outcome.local_key, local_id)
             outcome.traces_removed.append((TraceType.WORKLOG, local_id))
         elif change.action is ChangeAction.UPDATE and (change.time_spent or 0) > 0:
