@@ -22,13 +22,17 @@ MAX_WORKLOGS: Final = 10_000  # work logs read per issue, at most
 
 
 def with_worklogs(client: JiraClient, issue: Mapping[str, Any]) -> Mapping[str, Any]:
-    """The issue with all its work logs: ``fields.worklog`` holds a first page at most."""
+    """The issue with all its work logs: ``fields.worklog`` holds a first page at most.
+
+    A server that leaves the field out (it keeps no work logs) is asked nothing more.
+    """
     fields = issue.get("fields") or {}
     field = fields.get("worklog")
-    if isinstance(field, Mapping):
-        listed = field.get("worklogs")
-        if isinstance(listed, list) and int(field.get("total") or 0) <= len(listed):
-            return issue
+    if not isinstance(field, Mapping):
+        return issue
+    listed = field.get("worklogs")
+    if isinstance(listed, list) and int(field.get("total") or 0) <= len(listed):
+        return issue
     found: dict[str, Mapping[str, Any]] = {}
     start = 0
     while start < MAX_WORKLOGS:  # a server may answer fewer than asked for: on from there
