@@ -61,7 +61,8 @@ def change_worklogs(
     route: Route, message: Message, outcome: Applied, traces: dict[tuple[str, str], str]
 ) -> None:
     """Edit and delete the work logs this side has traces of (what a tracker may refuse:
-    another user's work log; run before anything else of the message is written)."""
+    another user's work log; run before anything else of the message is written). A
+    tracker that keeps only a total (``worklog_totals``) takes neither: the note says so."""
     writer = _writer(route, message, outcome)
     if writer is None:
         return
