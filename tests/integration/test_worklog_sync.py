@@ -13,9 +13,17 @@ from typing import Any
 import httpx
 import pytest
 from sqlalchemy import select
-from sync_helpers import Pair, integration_pair, local_body, make_project_admin
-from tracker_helpers import API, create_issue
+from sync_helpers import (
+    Pair,
+    integration_pair,
+    local_body,
+    make_project_admin,
+    synced_twin,
+    wait_for,
+)
+from tracker_helpers import API, create_issue, create_project
 
+from issuesync.accounts import NewUser, create_user
 from issuesync.domain.message import TraceType
 from issuesync.engine.pipeline import worklogs as engine_worklogs
 from issuesync.errors import TrackerOfflineError
@@ -224,3 +232,28 @@ def test_work_logs_cross_through_the_jira_adapter(
         pair.settle()
         assert len(worklogs(pair.client, key)) == 21
         assert pair.engine.step() == 0
+
+
+def test_an_integration_created_with_keys_only_syncs_work_logs(
+    engine_client: httpx.Client, services: Services
+) -> None:
+    """The mappings proposed from both built-in projects' schemas switch work logs on."""
+    create_project(engine_client, "PA")
+    create_project(engine_client, "PB")
+    create_user(
+        services.uow_factory,
+        NewUser(name="backbone", email="backbone@example.test", password="backbone", admin=True),
+    )
+    created = engine_client.post("/api/1/integrations", json=local_body(outgoingInterval="1s"))
+    assert created.status_code == 200, created.text
+    mappings = engine_client.get("/api/1/integrations/INT-1").json()["firstConnector"]
+    assert {"localField": "worklog", "remoteField": "worklog"}.items() <= next(
+        m for m in mappings["configuration"]["fieldMappings"] if m["localField"] == "worklog"
+    ).items()
+    assert engine_client.put("/api/1/integrations/INT-1/start").status_code < 300
+    key = create_issue(engine_client, "PA", "Proposed")
+    log_work(engine_client, key, 900, "by default")
+    twin = wait_for("PA's issue in PB", lambda: synced_twin(engine_client, "PA-1", key))
+    wait_for("the work log in PB", lambda: worklogs(engine_client, twin))
+    assert summary(engine_client, twin) == [(900, "Administrator logged: by default", "backbone")]
+    engine_client.put("/api/1/integrations/INT-1/stop")
