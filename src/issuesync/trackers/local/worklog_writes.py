@@ -44,8 +44,7 @@ def edit(op: Operation, key: str, worklog_id: str, draft: WorklogDraft) -> HubWo
 
 def delete(op: Operation, issue: Issue, worklog_id: str) -> bool:
     """Delete the issue's work log (its author or a project admin); False when it is gone."""
-    number = row_id(worklog_id)
-    row = op.session.get(Worklog, number) if number is not None else None
+    row = _row(op, worklog_id)
     if row is None or row.issue_id != issue.id:
         return False
     worklogs.delete_worklog(op, issue.key, worklog_id, AUTO)
@@ -54,8 +53,12 @@ def delete(op: Operation, issue: Issue, worklog_id: str) -> bool:
 
 def worklog_of(op: Operation, worklog_id: str) -> HubWorklog:
     """A work log by id as the replica has it; 404 when it is gone."""
-    number = row_id(worklog_id)
-    row = op.session.get(Worklog, number) if number is not None else None
+    row = _row(op, worklog_id)
     if row is None:
         raise NotFoundError(f"The work log {worklog_id} does not exist (any more).")
     return fieldcodec.worklog_from_jira(op.renderer().worklog(row, row.issue_id))
+
+
+def _row(op: Operation, worklog_id: str) -> Worklog | None:
+    number = row_id(worklog_id)
+    return op.session.get(Worklog, number) if number is not None else None
