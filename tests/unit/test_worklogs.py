@@ -17,10 +17,12 @@ from issuesync.domain.proposal import Kind, Side, propose
 from issuesync.domain.replica import HubIssue, HubWorklog, ProjectRef, UserRef
 from issuesync.domain.shadow import Shadow
 from issuesync.domain.worklogs import (
+    MIRROR,
     comment_for,
     digest_seconds,
     split_header,
     with_header,
+    worklog_changes,
     worklog_digest,
 )
 from issuesync.trackers.jira.client import JiraClient
@@ -42,26 +44,37 @@ def test_a_header_names_the_author_and_comes_off_whole() -> None:
 @given(name=st.text(min_size=1, max_size=40).filter(lambda n: "\n" not in n), text=st.text())
 def test_a_comment_crossing_back_and_forth_never_grows(name: str, text: str) -> None:
     name = name.strip() or "Bob"
+    author = UserRef(display_name=name)
+    # The original's text crosses under a header, into a mirror.
     mirrored = comment_for(
-        WorklogChange(
-            action=ChangeAction.ADD, source_id="1", comment=text, author=UserRef(display_name=name)
-        ),
-        None,
+        WorklogChange(action=ChangeAction.ADD, source_id="1", comment=text, author=author), None
     )
+    assert mirrored == with_header(name, text)
+    # The mirror edited back: its header comes off before it is sent ...
     _, sent_back = split_header(mirrored)
     assert sent_back == text
-    # Edited back on the mirror's side: one header, whatever the rounds.
-    current = HubWorklog(id="9", comment=mirrored)
-    again = comment_for(
-        WorklogChange(action=ChangeAction.UPDATE, source_id="1", comment=sent_back), current
+    # ... and the original gets the text as it is (the change names no author).
+    back = WorklogChange(action=ChangeAction.UPDATE, source_id="9", comment=sent_back)
+    assert comment_for(back, HubWorklog(id="1", comment=text)) == text
+    # The original edited again: the mirror keeps one header, the name it has.
+    again = WorklogChange(action=ChangeAction.UPDATE, source_id="1", comment=text, author=ALICE)
+    assert comment_for(again, HubWorklog(id="9", comment=mirrored)) == mirrored
+
+
+def test_a_text_that_looks_like_a_header_is_the_persons_own() -> None:
+    original = HubWorklog(id="1", time_spent=60, comment="Build logged: see CI", author=ALICE)
+    (added,) = worklog_changes([original], {}).changes
+    assert (added.comment, added.author) == ("Build logged: see CI", ALICE)
+    traced = {"1": "60:before"}  # an original's trace: no MIRROR mark
+    (edited,) = worklog_changes([original], traced).changes
+    assert (edited.action, edited.comment, edited.author) == (
+        ChangeAction.UPDATE,
+        "Build logged: see CI",
+        ALICE,
     )
-    assert again == mirrored
-
-
-def test_an_edit_of_an_original_gets_no_header() -> None:
-    original = HubWorklog(id="1", comment="mine", author=ALICE)
-    change = WorklogChange(action=ChangeAction.UPDATE, source_id="7", comment="edited there")
-    assert comment_for(change, original) == "edited there"
+    assert comment_for(edited, HubWorklog(id="9", comment="Alice Smith logged: old")) == (
+        "Alice Smith logged: Build logged: see CI"
+    )
 
 
 def test_the_digest_keeps_the_seconds_and_sees_every_change() -> None:
@@ -88,7 +101,7 @@ def test_the_outgoing_diff_adds_edits_and_deletes_work_logs_by_trace() -> None:
     new = HubWorklog(id="3", time_spent=180, comment="fresh", author=ALICE, start_date=5)
     traces = {
         (TraceType.WORKLOG, "1"): TraceState(TraceType.WORKLOG, "1", "a", worklog_digest(kept)),
-        (TraceType.WORKLOG, "2"): TraceState(TraceType.WORKLOG, "2", "b", "60:old"),
+        (TraceType.WORKLOG, "2"): TraceState(TraceType.WORKLOG, "2", "b", "60:old" + MIRROR),
         (TraceType.WORKLOG, "4"): TraceState(TraceType.WORKLOG, "4", "c", "60:gone"),
     }
     diff = outgoing_diff(_mapping("worklog"), _issue(kept, edited, new), Shadow.empty(), traces, 1)
@@ -106,7 +119,7 @@ def test_the_outgoing_diff_adds_edits_and_deletes_work_logs_by_trace() -> None:
     )
     assert by_id["4"].action is ChangeAction.DELETE
     assert [t.local_id for t in diff.traces_added] == ["3"]
-    assert traces[(TraceType.WORKLOG, "2")].digest == worklog_digest(edited)
+    assert traces[(TraceType.WORKLOG, "2")].digest == worklog_digest(edited) + MIRROR
     assert [t.local_id for t in diff.traces_removed] == ["4"]
     assert not diff.empty
 

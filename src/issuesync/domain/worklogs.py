@@ -2,10 +2,14 @@
 
 No tracker's API lets the sync user log time in another user's name, so a mirrored
 work log is the sync user's, with its author named at the start of its comment:
-``Alice Smith logged: fixed the login``. The header is the sync's, not the text's:
-it is taken off before a work log's comment is sent (:func:`split_header`), and put
-back only on a work log that carries one (:func:`comment_for`), so a comment that
-crosses back and forth never grows a second prefix.
+``Alice Smith logged: fixed the login``. The header is the sync's, not the text's.
+Of two twins exactly one is a mirror, and its trace says so (its digest ends in
+:data:`MIRROR`): a mirror's edit is sent without the header (:func:`split_header`)
+and without an author, an original's with its text as it is and its author, and the
+receiver puts a header on what it writes only when the change names an author
+(:func:`comment_for`). So a comment edited on either side never grows a second
+header, and a person's text that merely looks like one ("Build logged: see CI") is
+never cut.
 
 A work log is compared through its trace's digest (:func:`worklog_digest`): the time
 in seconds, then a fingerprint of the start and the comment, as this side's tracker
@@ -27,6 +31,7 @@ HEADER_WORD: Final = "logged"
 # its time is the total, and what grew since the traces crosses as a new work log.
 TOTAL_ID: Final = "total"
 TOTAL_AUTHOR: Final = "Time tracking"  # who a total's growth is logged as, unless it says
+MIRROR: Final = "~"  # ends the digest of a work log the sync wrote here (a mirror)
 MAX_NAME: Final = 120  # longer than any display name: a longer "prefix" is the text's own
 _HEADER = re.compile(
     rf"\A(?P<name>[^\n]{{1,{MAX_NAME}}}?) {HEADER_WORD}(?:: (?P<rest>.*)|\.)\Z", re.DOTALL
@@ -47,21 +52,25 @@ def split_header(comment: str) -> tuple[str | None, str]:
 
 
 def comment_for(change: WorklogChange, current: HubWorklog | None) -> str:
-    """The comment to write for ``change``: with a header naming its author when the work
-    log is a mirror, i.e. a new one with an author, or an edit of one that has a header."""
+    """The comment to write for ``change``: under a header when the change names an author
+    (the partner's is the original, so the work log here is a mirror), keeping the name a
+    mirror's header has; as it is otherwise (the partner's is the mirror: its header is off)."""
     text = change.comment or ""
-    if current is not None:
-        name, _ = split_header(current.comment)
-        return with_header(name, text) if name else text
-    if change.author is not None:
-        return with_header(change.author.label, text)
-    return text
+    if change.author is None:
+        return text
+    name = split_header(current.comment)[0] if current is not None else None
+    return with_header(name or change.author.label, text)
 
 
 def worklog_digest(worklog: HubWorklog) -> str:
     """``<seconds>:<fingerprint of start and comment>``: what a trace remembers of it."""
     fingerprint = body_digest(f"{worklog.start_date or 0}\n{worklog.comment}")
     return f"{worklog.time_spent}:{fingerprint}"
+
+
+def mirror_digest(worklog: HubWorklog) -> str:
+    """The digest of a work log the sync wrote here: :func:`worklog_digest` + :data:`MIRROR`."""
+    return worklog_digest(worklog) + MIRROR
 
 
 def digest_seconds(digest: str | None) -> int:
@@ -85,8 +94,9 @@ def worklog_changes(
 ) -> WorklogDiff:
     """What to send of an issue's ``worklogs``, given the digests of the traced ones by id.
 
-    A new work log goes with its author (the one its header names, if it is a mirror);
-    an edit with its time, start and comment; a traced one that is gone as a deletion.
+    A new work log, or an edit of an original, goes with its author and its text as it
+    is; an edit of a mirror without its header and without an author (module docstring);
+    a traced one that is gone as a deletion.
     A tracker that keeps a total only (one work log, :data:`TOTAL_ID`) goes by
     :func:`total_changes`.
     """
@@ -97,10 +107,16 @@ def worklog_changes(
     for worklog in worklogs:
         digest = worklog_digest(worklog)
         known = worklog.id in traced
-        if known and traced[worklog.id] == digest:
+        before = traced.get(worklog.id) or ""
+        mirror = before.endswith(MIRROR)
+        if known and before.removesuffix(MIRROR) == digest:
             continue
-        name, comment = split_header(worklog.comment)
-        author = UserRef(display_name=name) if name else worklog.author
+        # An original names its author always (an unknown one as "unknown user"): that is
+        # what tells the partner that its twin is a mirror.
+        comment: str = worklog.comment
+        author: UserRef | None = worklog.author or UserRef()
+        if mirror:  # the sync's header is not the text, and the partner has the author
+            comment, author = split_header(worklog.comment)[1], None
         found.changes.append(
             WorklogChange(
                 action=ChangeAction.UPDATE if known else ChangeAction.ADD,
@@ -108,9 +124,10 @@ def worklog_changes(
                 time_spent=worklog.time_spent,
                 started=worklog.start_date,
                 comment=comment,
-                author=None if known else author,
+                author=author,
             )
         )
+        digest += MIRROR if mirror else ""
         (found.changed if known else found.added).append((worklog.id, digest))
     present = {worklog.id for worklog in worklogs}
     for local_id in traced:

@@ -15,7 +15,7 @@ from typing import Protocol
 from issuesync.domain.mapping import WORKLOG
 from issuesync.domain.message import ChangeAction, Message, TraceType, WorklogChange
 from issuesync.domain.replica import HubWorklog, Replica
-from issuesync.domain.worklogs import comment_for, worklog_digest
+from issuesync.domain.worklogs import comment_for, mirror_digest, worklog_digest
 from issuesync.engine.pipeline.route import Route
 from issuesync.trackers.adapter import WorklogDraft, WorklogWriter
 
@@ -86,7 +86,9 @@ def change_worklogs(
         elif change.action is ChangeAction.UPDATE and (change.time_spent or 0) > 0:
             draft = _draft(change, current.get(local_id))
             edited = writer.edit_worklog(outcome.local_key, local_id, draft)
-            outcome.traces_changed.append((TraceType.WORKLOG, local_id, worklog_digest(edited)))
+            # An edit with an author is of the partner's original: the one here is a mirror.
+            digest = mirror_digest(edited) if change.author else worklog_digest(edited)
+            outcome.traces_changed.append((TraceType.WORKLOG, local_id, digest))
 
 
 def add_worklogs(
@@ -109,5 +111,5 @@ def add_worklogs(
             idempotency_key=worklog_key(route, message, change.source_id),
         )
         outcome.traces_added.append(
-            (TraceType.WORKLOG, made.id, change.source_id, worklog_digest(made))
+            (TraceType.WORKLOG, made.id, change.source_id, mirror_digest(made))
         )
