@@ -21,7 +21,14 @@ from issuesync.services import Services
 from issuesync.store.principals import Principal
 from issuesync.store.users import User
 from issuesync.trackers import fieldcodec
-from issuesync.trackers.adapter import CommentDraft, IssueDraft, NewIssue, Tracker, create_each
+from issuesync.trackers.adapter import (
+    CommentDraft,
+    IssueDraft,
+    NewIssue,
+    Tracker,
+    WorklogWriter,
+    create_each,
+)
 from issuesync.trackers.local import catalog, issues, replicas
 from issuesync.trackers.local.adapter import LocalAdapter, local_adapter_for
 from issuesync.trackers.local.models import (
@@ -89,7 +96,8 @@ def test_is_a_tracker_and_describes_its_project(world: World) -> None:
     assert adapter.name == "local"
     assert adapter.capabilities.comment_author
     assert adapter.capabilities.deletions
-    assert not adapter.capabilities.worklogs
+    assert adapter.capabilities.worklogs
+    assert isinstance(adapter, WorklogWriter)
     schema = adapter.describe()
     assert (schema.key, schema.name) == ("SYN", "Project SYN")
     assert set(schema.issue_types) == {"Bug", "Task", "Story", "Epic"}

@@ -8,7 +8,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from enum import StrEnum
 
-from issuesync.domain.mapping import ATTACHMENT, COMMENT, STATUS, ConnectorMapping
+from issuesync.domain.mapping import ATTACHMENT, COMMENT, STATUS, WORKLOG, ConnectorMapping
 from issuesync.domain.message import (
     LINK_PREFIX,
     AttachmentChange,
@@ -16,9 +16,11 @@ from issuesync.domain.message import (
     CommentChange,
     Message,
     TraceType,
+    WorklogChange,
 )
 from issuesync.domain.replica import FieldValue, HubIssue, body_digest, canonical_fields
 from issuesync.domain.shadow import Shadow
+from issuesync.domain.worklogs import worklog_changes
 
 
 @dataclass
@@ -38,6 +40,7 @@ class OutgoingDiff:
     changes: dict[str, FieldValue] = field(default_factory=dict)
     comments: list[CommentChange] = field(default_factory=list)
     attachments: list[AttachmentChange] = field(default_factory=list)
+    worklogs: list[WorklogChange] = field(default_factory=list)
     traces_added: list[TraceState] = field(default_factory=list)
     traces_changed: list[TraceState] = field(default_factory=list)
     traces_removed: list[TraceState] = field(default_factory=list)
@@ -45,7 +48,7 @@ class OutgoingDiff:
     @property
     def empty(self) -> bool:
         """Whether nothing needs to be sent."""
-        return not (self.changes or self.comments or self.attachments)
+        return not (self.changes or self.comments or self.attachments or self.worklogs)
 
 
 def local_values(mapping: ConnectorMapping, issue: HubIssue) -> dict[str, FieldValue]:
@@ -90,6 +93,8 @@ def outgoing_diff(
         _comments(issue, traces, diff)
     if mapping.syncs(ATTACHMENT, outgoing=True):
         _attachments(issue, traces, diff)
+    if mapping.syncs(WORKLOG, outgoing=True):
+        _worklogs(issue, traces, diff)
     return diff
 
 
@@ -161,6 +166,20 @@ def _attachments(
                 AttachmentChange(action=ChangeAction.DELETE, source_id=local_id)
             )
             diff.traces_removed.append(trace)
+
+
+def _worklogs(
+    issue: HubIssue, traces: dict[tuple[TraceType, str], TraceState], diff: OutgoingDiff
+) -> None:
+    """Work logs since their traces (``domain/worklogs.py``), with the traces' bookkeeping."""
+    mine = {key[1]: t for key, t in traces.items() if key[0] is TraceType.WORKLOG}
+    found = worklog_changes(issue.work_logs, {i: t.digest for i, t in mine.items()})
+    diff.worklogs += found.changes
+    diff.traces_added += [TraceState(TraceType.WORKLOG, i, None, d) for i, d in found.added]
+    for local_id, digest in found.changed:
+        mine[local_id].digest = digest
+        diff.traces_changed.append(mine[local_id])
+    diff.traces_removed += [mine[local_id] for local_id in found.removed]
 
 
 class Winner(StrEnum):

@@ -8,8 +8,8 @@ filters: it writes the fields its own mappings accept (``BOTH`` or
 ``INCOMING``). Each side's configuration is complete (see
 ``complete_configurations``), so a one-sided configuration still works.
 
-Comments and attachments are not fields; the pseudo-fields ``comment`` and
-``attachment`` in a mapping switch their synchronization on.
+Comments, attachments and work logs are not fields; the pseudo-fields ``comment``,
+``attachment`` and ``worklog`` in a mapping switch their synchronization on.
 """
 
 from __future__ import annotations
@@ -31,8 +31,9 @@ from issuesync.domain.replica import FieldValue
 
 COMMENT = "comment"
 ATTACHMENT = "attachment"
+WORKLOG = "worklog"
 STATUS = "status"
-SUB_OBJECTS = (COMMENT, ATTACHMENT)
+SUB_OBJECTS = (COMMENT, ATTACHMENT, WORKLOG)
 
 
 def _same(a: object, b: object) -> bool:
@@ -82,7 +83,8 @@ class ConnectorMapping:
         return frozenset(m.local_field for m in self.incoming_mappings)
 
     def syncs(self, sub_object: str, *, outgoing: bool) -> bool:
-        """Whether comments (``comment``) or attachments (``attachment``) go this way."""
+        """Whether comments (``comment``), attachments (``attachment``) or work logs
+        (``worklog``) go this way."""
         return (sub_object, outgoing) in self._synced_sub_objects
 
     @cached_property

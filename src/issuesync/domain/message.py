@@ -2,8 +2,8 @@
 
 A message is what Backbone writes as a ``.bac`` file and what Exalate calls a
 sync event. It carries the per-issue ``sequenceId``, the changed fields
-(already mapped into the receiver's field ids and values), comment and
-attachment changes, the replica (Exalate's ``hubIssue`` v1.4, base64), the
+(already mapped into the receiver's field ids and values), comment,
+attachment and work log changes, the replica (Exalate's ``hubIssue`` v1.4, base64), the
 traces and the metadata of the blobs it needs.
 
 ``ackSequenceId`` is the newest ``sequenceId`` the sender had applied *from*
@@ -121,6 +121,21 @@ class CommentChange(WireModel):
     # Only some people see it on the sender's side (sent only when its connector says so);
     # left out of the wire form when not, so that a partner of an older version reads it.
     internal: bool | None = None
+
+
+class WorklogChange(WireModel):
+    """A work log added, edited or deleted on the sender's side (``sourceId`` is its id there).
+
+    ``comment`` is without the header naming a mirrored log's author (see
+    ``domain/worklogs.py``); ``author`` is who logged the time.
+    """
+
+    action: ChangeAction
+    source_id: str = Field(alias="sourceId")
+    time_spent: int | None = Field(default=None, alias="timeSpent", ge=0)  # seconds
+    started: int | None = None  # epoch ms
+    comment: str | None = None
+    author: UserRef | None = None
 
 
 class BlobMetadata(WireModel):
@@ -260,6 +275,7 @@ class Message(WireModel):
     changes: dict[str, FieldValue] = Field(default_factory=dict)
     comments: list[CommentChange] = Field(default_factory=list)
     attachments: list[AttachmentChange] = Field(default_factory=list)
+    worklogs: list[WorklogChange] = Field(default_factory=list)
     replica: ReplicaEnvelope | None = None
     traces: list[Trace] = Field(default_factory=list)
     blob_metadata_list: list[BlobMetadata] = Field(default_factory=list, alias="blobMetadataList")

@@ -96,6 +96,7 @@ class SchemaOutline:
     fields: tuple[OutlineField, ...] = ()
     comments: bool = True
     attachments: bool = True
+    worklogs: bool = False  # time logged per issue, in entries (``Capabilities.worklogs``)
     subtasks: bool = True  # whether an issue may have a parent at all
     default_type: str | None = None
 

@@ -18,8 +18,8 @@ applied from either side to the other (docs/trackers.md, "Proposed mappings"):
   order), and the ranks between anchors (and the ends) map by relative position, so the
   middle maps to the middle and a higher priority never maps below a lower one.
 - **fields** only where both sides have them: summary, description, labels, due date,
-  priority (both sides ranked), custom fields by name and compatible type; comments and
-  attachments where both trackers have them.
+  priority (both sides ranked), custom fields by name and compatible type; comments,
+  attachments and work logs where both trackers have them.
 
 Each connector's configuration speaks from its own side: the first's workflow pairs map
 each of its statuses to the second's, its outgoing type pairs each of its types, its
@@ -72,6 +72,7 @@ TASK: Final = "task"
 COMMON_FIELDS: Final = ("summary", "description", "labels", "duedate")
 COMMENT: Final = "comment"
 ATTACHMENT: Final = "attachment"
+WORKLOG: Final = "worklog"
 PRIORITY: Final = "priority"
 
 # A category the other side lacks borrows the nearest one it has, in this order.
@@ -372,6 +373,7 @@ def _propose_fields(
     for sub_object, first_has, second_has in (
         (COMMENT, first.comments, second.comments),
         (ATTACHMENT, first.attachments, second.attachments),
+        (WORKLOG, first.worklogs, second.worklogs),
     ):
         if first_has and second_has:
             kept.append((sub_object, sub_object, "both trackers have them"))

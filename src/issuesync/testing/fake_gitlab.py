@@ -6,7 +6,8 @@ take them), issues by ``iid`` (``state_event`` close/reopen, labels made on
 first use, a milestone by id, assignees by id, ``updated_after`` inclusive,
 ``order_by``/``sort``, offset paging with ``X-Next-Page``, ``X-Total`` and
 ``Link``), notes (system notes included, a new note touching its issue's
-``updated_at``), uploads (``POST /projects/:id/uploads``, read and deleted by
+``updated_at``), time tracking (``time_stats``, ``add_spent_time``, see
+``fake_gitlab_time``), uploads (``POST /projects/:id/uploads``, read and deleted by
 secret and filename), users (``?username=``, ``?search=``; lists without
 e-mails), access levels in ``GET /projects/:id``'s ``permissions``, and the rate
 limit: a fixed window per user and minute that answers ``429`` with
@@ -37,6 +38,7 @@ from urllib.parse import quote, unquote
 
 import httpx
 
+from issuesync.testing import fake_gitlab_time
 from issuesync.testing.fake_gitlab_wire import (
     Answer,
     Json,
@@ -91,6 +93,7 @@ class GitLabProject:
     labels: dict[str, Json] = field(default_factory=dict)
     milestones: dict[int, Json] = field(default_factory=dict)
     uploads: dict[str, tuple[bytes, int]] = field(default_factory=dict)  # secret/name -> (, by)
+    timelogs: list[Json] = field(default_factory=list)  # what add_spent_time was told, in order
 
 
 class FakeGitLab:
@@ -214,6 +217,7 @@ class FakeGitLab:
             ("GET", issue, "/projects/:id/issues/:iid", self._issue),
             ("PUT", issue, "/projects/:id/issues/:iid", self._edit_issue),
             ("GET", issue + "/notes", "/projects/:id/issues/:iid/notes", self._notes),
+            *self._time_routes(issue),
             ("POST", issue + "/notes", "/projects/:id/issues/:iid/notes", self._create_note),
             ("GET", issue + r"/notes/(\d+)", "/projects/:id/issues/:iid/notes/:id", self._note),
             (
@@ -381,6 +385,7 @@ class FakeGitLab:
             "issue_type": body.get("issue_type") or "issue",
             "user_notes_count": 0,
             "due_date": None,
+            "time_stats": fake_gitlab_time.new_time_stats(),
             "web_url": f"https://gitlab.example/{project.path}/-/issues/{iid}",
         }
         if issue["issue_type"] not in {"issue", "incident", "test_case", "task"}:
@@ -439,6 +444,38 @@ class FakeGitLab:
             if due is not None and not re.fullmatch(r"\d{4}-\d{2}-\d{2}", str(due)):
                 raise Reply(400, {"error": "due_date is invalid"})
             issue["due_date"] = due
+
+    # -- time tracking (``fake_gitlab_time``) ---------------------------------------------
+
+    def _time_routes(self, issue: str) -> list[tuple[str, str, str, Callable[..., Any]]]:
+        route = "/projects/:id/issues/:iid/"
+        return [
+            ("GET", issue + "/time_stats", route + "time_stats", self._time_stats),
+            ("POST", issue + "/add_spent_time", route + "add_spent_time", self._add_spent),
+            ("POST", issue + "/reset_spent_time", route + "reset_spent_time", self._reset_spent),
+        ]
+
+    def _time_stats(self, _request: httpx.Request, user: GitLabUser, ref: str, iid: str) -> Answer:
+        issue = self._issue_of(self._project_of(ref, user), iid)
+        return 200, issue.setdefault("time_stats", fake_gitlab_time.new_time_stats()), {}
+
+    def _add_spent(self, request: httpx.Request, user: GitLabUser, ref: str, iid: str) -> Answer:
+        project = self._project_of(ref, user, level=REPORTER)
+        issue = self._issue_of(project, iid)
+        body = {**dict(request.url.params), **body_of(request)}
+        if "duration" not in body:
+            raise Reply(400, {"error": "duration is missing"})
+        note = fake_gitlab_time.spend(issue, fake_gitlab_time.parse_duration(body["duration"]))
+        summary = str(body.get("summary") or "")
+        project.timelogs.append({"iid": int(iid), "user": user.id, "summary": summary})
+        self._new_note(project, int(iid), note, user, system=True)
+        return 201, issue["time_stats"], {}
+
+    def _reset_spent(self, _request: httpx.Request, user: GitLabUser, ref: str, iid: str) -> Answer:
+        project = self._project_of(ref, user, level=REPORTER)
+        issue = self._issue_of(project, iid)
+        self._new_note(project, int(iid), fake_gitlab_time.reset(issue), user, system=True)
+        return 200, issue["time_stats"], {}
 
     def _notes(self, request: httpx.Request, user: GitLabUser, ref: str, iid: str) -> Answer:
         project = self._project_of(ref, user)

@@ -37,7 +37,14 @@ from issuesync.domain.outline import (
     StatusCategory,
     guess_category,
 )
-from issuesync.domain.replica import FieldValue, HubAttachment, HubComment, Replica, UserRef
+from issuesync.domain.replica import (
+    FieldValue,
+    HubAttachment,
+    HubComment,
+    HubWorklog,
+    Replica,
+    UserRef,
+)
 from issuesync.errors import IssueSyncError
 
 
@@ -67,7 +74,11 @@ class Capabilities:
     attachment_delete: bool = True
     subtasks: bool = True
     deletions: bool = False  # reports deleted issues through ``deleted_since``
-    worklogs: bool = False
+    worklogs: bool = False  # reads work logs into replicas and writes them (``WorklogWriter``)
+    # Keeps only a total of time spent per issue (GitLab): work logs are added to it, its
+    # replica's one work log (``domain.worklogs.TOTAL_ID``) is the total, edits and
+    # deletions of work logs are not applied there.
+    worklog_totals: bool = False
     limits: Limits = field(default_factory=Limits)
 
 
@@ -326,6 +337,33 @@ def create_each(tracker: Tracker, new_issues: Sequence[NewIssue]) -> list[Create
     return made
 
 
+@dataclass(frozen=True)
+class WorklogDraft:
+    """Time to log on an issue, as the sync user: ``comment`` names the author already."""
+
+    time_spent: int  # seconds, more than 0
+    started: int | None  # epoch ms; None: now
+    comment: str
+
+
+@runtime_checkable
+class WorklogWriter(Protocol):
+    """An adapter with capability ``worklogs``: every replica it reads carries all the
+    issue's work logs (a traced one missing is taken for deleted), and it writes them."""
+
+    def add_worklog(self, key: str, draft: WorklogDraft, *, idempotency_key: str) -> HubWorklog:
+        """Log time on the issue; once per key. Returns the work log as it is stored."""
+        ...
+
+    def edit_worklog(self, key: str, worklog_id: str, draft: WorklogDraft) -> HubWorklog:
+        """Replace a work log's time, start and comment; returns it as it is stored."""
+        ...
+
+    def delete_worklog(self, key: str, worklog_id: str) -> None:
+        """Delete a work log; deleting one that is gone already is not an error."""
+        ...
+
+
 @runtime_checkable
 class RestrictedComments(Protocol):
     """An adapter that writes comments only some people see (GitLab's internal notes,
@@ -365,8 +403,8 @@ def outline_of(
 
     ``categories`` gives each status's category (a status it leaves out is guessed from
     its name); ``priorities`` their rank order, highest first, when the schema's order
-    is not that. Statuses keep the schema's order as their positions; comments and
-    attachments come from the tracker's capabilities.
+    is not that. Statuses keep the schema's order as their positions; comments,
+    attachments and work logs come from the tracker's capabilities.
     """
     given = categories or {}
     return SchemaOutline(
@@ -391,6 +429,7 @@ def outline_of(
         ),
         comments=tracker.capabilities.comments,
         attachments=tracker.capabilities.attachments,
+        worklogs=tracker.capabilities.worklogs,
         subtasks=tracker.capabilities.subtasks,
         default_type=default_type,
     )

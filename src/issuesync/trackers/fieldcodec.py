@@ -29,6 +29,7 @@ from issuesync.domain.replica import (
     HubAttachment,
     HubComment,
     HubIssue,
+    HubWorklog,
     ItemRef,
     LabelRef,
     NamedRef,
@@ -187,6 +188,21 @@ def attachment_from_jira(data: JsonObject) -> HubAttachment:
     )
 
 
+def worklog_from_jira(data: JsonObject) -> HubWorklog:
+    """A Jira work log as a :class:`HubWorklog` (string id, seconds, epoch-ms times)."""
+    seconds = data.get("timeSpentSeconds")
+    return HubWorklog(
+        id=str(data["id"]),
+        author=user_ref(data.get("author")),
+        update_author=user_ref(data.get("updateAuthor")),
+        start_date=parse_datetime(data.get("started")),
+        time_spent=seconds if isinstance(seconds, int) and not isinstance(seconds, bool) else 0,
+        comment=str(data.get("comment") or ""),
+        created=parse_datetime(data.get("created")),
+        updated=parse_datetime(data.get("updated")),
+    )
+
+
 def _canonical_user(data: object) -> dict[str, Any] | None:
     ref = user_ref(data)
     return ref.canonical() if ref is not None else None
@@ -239,6 +255,8 @@ def issue_to_replica(issue: JsonObject, custom_fields: Mapping[str, FieldInfo]) 
     parent = fields.get("parent")
     comments = fields.get("comment")
     comment_list = comments.get("comments", []) if isinstance(comments, Mapping) else []
+    worklogs = fields.get("worklog")
+    worklog_list = worklogs.get("worklogs", []) if isinstance(worklogs, Mapping) else []
     custom: dict[str, CustomFieldValue] = {}
     for field_id, info in custom_fields.items():
         if field_id in fields:
@@ -281,6 +299,7 @@ def issue_to_replica(issue: JsonObject, custom_fields: Mapping[str, FieldInfo]) 
             for a in fields.get("attachment") or []
             if isinstance(a, Mapping)
         ],
+        work_logs=[worklog_from_jira(w) for w in worklog_list if isinstance(w, Mapping)],
     )
     return Replica(hub_issue=hub)
 

@@ -11,7 +11,7 @@ keys, so a crash between the tracker's write and the commit makes the next
 run find the same twins instead of making new ones; the incoming route runs
 before the outgoing one, so an unlinked twin is never taken for a new local
 issue. Whatever the batch path cannot take (an update, a gap in the sequence,
-a sub-task whose parent is not linked yet, attachments, a message that does
+a sub-task whose parent is not linked yet, attachments, work logs, a message that does
 not parse), or a batch the tracker refuses, is left to the one-message path,
 which gives each message its own outcome.
 """
@@ -151,6 +151,8 @@ def _plan(
         if message.sequence_id != 1 or message.source_issue_key in linked:
             continue
         if any(a.action is not ChangeAction.DELETE for a in message.attachments):
+            continue
+        if message.worklogs:  # logged one by one, with their traces
             continue
         parent_key: str | None = None
         if message.parent_key is not None:

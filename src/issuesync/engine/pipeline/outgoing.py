@@ -220,6 +220,7 @@ def _message(
         changes=diff.changes,
         comments=diff.comments,
         attachments=diff.attachments,
+        worklogs=diff.worklogs,
         replica=ReplicaEnvelope.of(replica, diff.changes, diff.comments),
         traces=_traces(diff),
         blob_metadata_list=blobs,

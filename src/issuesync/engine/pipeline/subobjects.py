@@ -1,4 +1,5 @@
-"""Comments and attachments of an incoming message: applied one by one, followed by traces.
+"""Comments and attachments of an incoming message: applied one by one, followed by traces
+(work logs alike, in ``worklogs``).
 
 A comment or attachment the partner added is created here once (an idempotency
 key per message and sub-object), edited or deleted through its trace, or
@@ -24,6 +25,7 @@ from issuesync.domain.replica import FieldValue, Replica, body_digest
 from issuesync.engine.pipeline import limits, restricted
 from issuesync.engine.pipeline.ledger import SyncLedger
 from issuesync.engine.pipeline.route import Route
+from issuesync.engine.pipeline.worklogs import add_worklogs, change_worklogs
 
 
 @dataclass
@@ -134,6 +136,7 @@ def change_existing(
             else:
                 route.tracker.delete_attachment(outcome.local_key, local_id)
             outcome.traces_removed.append((TraceType.ATTACHMENT, local_id))
+    change_worklogs(route, message, outcome, traces)
 
 
 def add_new(
@@ -180,6 +183,7 @@ def add_new(
                 outcome.notes.append(refusal)
                 continue
             _add_attachment(route, message, outcome, added)
+    add_worklogs(route, message, outcome, traces)
 
 
 def _add_attachment(

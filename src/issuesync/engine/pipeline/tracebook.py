@@ -205,8 +205,12 @@ class TraceBook:
 
 
 def partner_ids_of(message: Message) -> list[str]:
-    """The partner's ids of the comments and attachments a message carries."""
-    return [c.source_id for c in message.comments] + [a.source_id for a in message.attachments]
+    """The partner's ids of the comments, attachments and work logs a message carries."""
+    return (
+        [c.source_id for c in message.comments]
+        + [a.source_id for a in message.attachments]
+        + [w.source_id for w in message.worklogs]
+    )
 
 
 def trace_states(rows: Mapping[TraceKey, TraceRow]) -> dict[TraceKey, TraceState]:

@@ -20,6 +20,8 @@ or after someone removed the marker, creates twice: delivery is at-least-once
 there. Editing a description or note through the adapter drops its marker
 (needed only until the engine has recorded the create).
 
+Work logs: GitLab keeps a total of time spent per issue, no entries (see ``timespent``).
+
 Calls. A create is one write (two with a status other than Open), a field
 edit one write, a status one write, a comment one write, an attachment two
 (upload, then the note linking it). Reads: a page of a poll is one request,
@@ -41,6 +43,7 @@ from issuesync.domain.replica import (
     FieldValue,
     HubAttachment,
     HubComment,
+    HubWorklog,
     ProjectRef,
     Replica,
     UserRef,
@@ -61,6 +64,7 @@ from issuesync.trackers.adapter import (
     NewIssue,
     ProjectSchema,
     Tracker,
+    WorklogDraft,
     create_each,
     outline_of,
 )
@@ -72,6 +76,7 @@ from issuesync.trackers.gitlab.edits import Directory, issue_body, issue_type
 from issuesync.trackers.gitlab.markers import mark, unmark
 from issuesync.trackers.gitlab.receipts import Receipts
 from issuesync.trackers.gitlab.schema import read_schema
+from issuesync.trackers.gitlab.timespent import TimeSpent, refuse, total_of
 from issuesync.trackers.http import ServerClock
 
 QUERY_PARAMETERS: Final = frozenset(
@@ -136,7 +141,8 @@ class GitLabAdapter(Tracker):
         comment_author=False,
         subtasks=False,
         deletions=False,
-        worklogs=False,
+        worklogs=True,
+        worklog_totals=True,
         limits=Limits(text_chars=1_000_000),
     )
 
@@ -147,6 +153,7 @@ class GitLabAdapter(Tracker):
         self._ref = ProjectRef(key=project_key)
         self._directory = Directory(client, project_key)
         self._receipts = Receipts(client, self._path)
+        self._time = TimeSpent(client, self._path)
         self._clock = ServerClock(lambda: self._client.get_response("version"))
 
     def __repr__(self) -> str:
@@ -418,6 +425,22 @@ class GitLabAdapter(Tracker):
 
     # -- helpers ---------------------------------------------------------------------------
 
+    # -- work logs: time spent (``timespent``) ----------------------------------------------
+
+    def add_worklog(self, key: str, draft: WorklogDraft, *, idempotency_key: str) -> HubWorklog:
+        """Add the work log's time to the issue's total (``add_spent_time``)."""
+        return self._time.add(iid_of(key), draft, idempotency_key)
+
+    def edit_worklog(self, key: str, worklog_id: str, draft: WorklogDraft) -> HubWorklog:
+        """Refused: GitLab keeps a total only (the engine does not ask, see ``timespent``)."""
+        del key, worklog_id, draft
+        raise refuse("edited")
+
+    def delete_worklog(self, key: str, worklog_id: str) -> None:
+        """Refused: GitLab keeps a total only (the engine does not ask, see ``timespent``)."""
+        del key, worklog_id
+        raise refuse("deleted")
+
     def _post_note(self, iid: str, body: str, *, internal: bool = False) -> dict[str, Any]:
         request: dict[str, Any] = {"body": body}
         if internal:
@@ -444,4 +467,6 @@ class GitLabAdapter(Tracker):
                 f"{self._path}/issues/{iid}/notes", {"sort": "asc", "order_by": "created_at"}
             )
         self._receipts.learn(iid, notes)
-        return shape.replica_of(issue, notes, self._ref)
+        replica = shape.replica_of(issue, notes, self._ref)
+        replica.hub_issue.work_logs = [total_of(issue)]
+        return replica

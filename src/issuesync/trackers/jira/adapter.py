@@ -13,7 +13,8 @@ of a failed ``create_many`` finds what was made); after a restart it reads the
 properties back: of the newest issues the sync user created in the last week,
 and of an issue's newest comments (see ``receipts``). Not covered: older
 creates, attachments (Jira keeps no properties on them: remembered for the
-adapter's life only), and trackers that do not keep entity properties (the
+adapter's life only), work logs (their property is written, but only the adapter's
+memory is read: for its life only), and trackers that do not keep entity properties (the
 built-in tracker ignores them). There, a crash between Jira's write and the
 engine's commit can make the object twice: delivery is at-least-once.
 """
@@ -26,7 +27,14 @@ from typing import Any, Final
 from urllib.parse import quote
 
 from issuesync.domain.outline import SchemaOutline, StatusCategory
-from issuesync.domain.replica import FieldValue, HubAttachment, HubComment, Replica, UserRef
+from issuesync.domain.replica import (
+    FieldValue,
+    HubAttachment,
+    HubComment,
+    HubWorklog,
+    Replica,
+    UserRef,
+)
 from issuesync.errors import (
     IssueSyncError,
     NotFoundError,
@@ -45,16 +53,17 @@ from issuesync.trackers.adapter import (
     NewIssue,
     ProjectSchema,
     Tracker,
+    WorklogDraft,
     outline_of,
 )
-from issuesync.trackers.jira import adf, cloud, connection, transitions
+from issuesync.trackers.jira import adf, cloud, connection, transitions, worklogs
 from issuesync.trackers.jira.client import JiraClient
 from issuesync.trackers.jira.comments import all_comments
 from issuesync.trackers.jira.receipts import Receipts, properties
 from issuesync.trackers.jira.schema import read_schema
 from issuesync.trackers.jira.search import IssueSearch, minute
 
-ISSUE_FIELDS: Final = ("*navigable", "comment", "attachment")
+ISSUE_FIELDS: Final = ("*navigable", "comment", "attachment", "worklog")
 FIRST_PAGE_SHARE: Final = 4  # the first page: a quarter of a page; then doubling
 KEYS_PER_QUERY: Final = 100  # keys per ``key in (...)``: JQL texts stay short
 CLOCK_TTL_S: Final = 600.0  # the server's clock offset is read again after this
@@ -70,7 +79,7 @@ class JiraAdapter(Tracker):
     # Server/DC, Cloud, and the built-in tracker's Jira API); attachments' limit is the
     # instance's own (GET /rest/api/2/attachment/meta), left to the tracker.
     capabilities = Capabilities(
-        comment_author=False, deletions=False, worklogs=False, limits=Limits(text_chars=32_767)
+        comment_author=False, deletions=False, worklogs=True, limits=Limits(text_chars=32_767)
     )
 
     def __init__(self, client: JiraClient, project_key: str) -> None:
@@ -432,6 +441,39 @@ class JiraAdapter(Tracker):
         del key  # Jira's attachments are addressed by id alone
         self._client.delete(f"attachment/{attachment_id}", missing_ok=True)
 
+    # -- work logs -------------------------------------------------------------------------
+
+    def add_worklog(self, key: str, draft: WorklogDraft, *, idempotency_key: str) -> HubWorklog:
+        """Log work as the sync user; once per key for this adapter's life (see the module)."""
+        earlier = self._receipts.worklog(idempotency_key)
+        if earlier is not None:
+            return self._worklog(self._client.get(f"issue/{key}/worklog/{earlier}"))
+        created = self._client.post(
+            f"issue/{key}/worklog",
+            {
+                **worklogs.body(draft, self._body(draft.comment)),
+                "properties": properties(idempotency_key),
+            },
+        )
+        self._receipts.note("worklog", idempotency_key, str(created["id"]))
+        return self._worklog(created)
+
+    def edit_worklog(self, key: str, worklog_id: str, draft: WorklogDraft) -> HubWorklog:
+        """Replace a work log's time, start and comment."""
+        edited = self._client.put(
+            f"issue/{key}/worklog/{worklog_id}", worklogs.body(draft, self._body(draft.comment))
+        )
+        return self._worklog(edited)
+
+    def delete_worklog(self, key: str, worklog_id: str) -> None:
+        """Delete a work log; one (or an issue) that is gone already is no error."""
+        self._client.delete(f"issue/{key}/worklog/{worklog_id}", missing_ok=True)
+
+    def _worklog(self, data: Mapping[str, Any]) -> HubWorklog:
+        if self._client.is_cloud():
+            data = {**cloud.with_names(data), "comment": adf.adf_to_text(data.get("comment"))}
+        return fieldcodec.worklog_from_jira(data)
+
     # -- the connection --------------------------------------------------------------------
 
     def test_connection(self) -> ConnectionReport:
@@ -485,11 +527,12 @@ class JiraAdapter(Tracker):
         return [fieldcodec.issue_to_replica(self._readable(i), customs) for i in issues]
 
     def _readable(self, issue: Mapping[str, Any]) -> Mapping[str, Any]:
-        """The issue with all its comments, in v2's shape (Cloud's v3 converted)."""
-        whole = self._with_comments(issue)
+        """The issue with all its comments and work logs, in v2's shape (Cloud's v3
+        converted)."""
+        whole = worklogs.with_worklogs(self._client, self._with_comments(issue))
         if not self._client.is_cloud():
             return whole
-        return cloud.issue_as_v2(whole, self._rich_fields())
+        return worklogs.as_v2(cloud.issue_as_v2(whole, self._rich_fields()))
 
     def _rich_fields(self) -> set[str]:
         """Ids of the custom fields that hold rich text (ADF on Cloud)."""

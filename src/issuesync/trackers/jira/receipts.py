@@ -53,7 +53,8 @@ def property_key(entity: Mapping[str, Any]) -> str | None:
 
 
 class Receipts:
-    """Idempotency keys to what was made with them (issue keys, comment and attachment ids)."""
+    """Idempotency keys to what was made with them (issue keys, comment, attachment and
+    work log ids)."""
 
     def __init__(self, client: JiraClient, search: IssueSearch) -> None:
         self._client = client
@@ -79,6 +80,10 @@ class Receipts:
     def attachment(self, key: str) -> str | None:
         """The id of the attachment made with ``key``, if this adapter made it."""
         return self._made.get(f"attachment:{key}")
+
+    def worklog(self, key: str) -> str | None:
+        """The id of the work log made with ``key``, if this adapter made it."""
+        return self._made.get(f"worklog:{key}")
 
     def note(self, kind: str, key: str, made: str, *, keep: bool = False) -> None:
         """Remember what ``key`` made (``keep``: unless something is noted already)."""

@@ -42,7 +42,14 @@ from sqlalchemy.exc import IntegrityError, SQLAlchemyError
 
 from issuesync.domain.jql import abbreviated, parse_queries
 from issuesync.domain.outline import SchemaOutline, StatusCategory
-from issuesync.domain.replica import FieldValue, HubAttachment, HubComment, Replica, UserRef
+from issuesync.domain.replica import (
+    FieldValue,
+    HubAttachment,
+    HubComment,
+    HubWorklog,
+    Replica,
+    UserRef,
+)
 from issuesync.errors import (
     AuthenticationError,
     ConfigurationError,
@@ -70,9 +77,17 @@ from issuesync.trackers.adapter import (
     NewIssue,
     ProjectSchema,
     Tracker,
+    WorklogDraft,
     outline_of,
 )
-from issuesync.trackers.local import drafts, issues, replicas, subresources, workflow
+from issuesync.trackers.local import (
+    drafts,
+    issues,
+    replicas,
+    subresources,
+    workflow,
+    worklog_writes,
+)
 from issuesync.trackers.local.context import Operation
 from issuesync.trackers.local.jql_sql import JqlContext, compile_jql
 from issuesync.trackers.local.models import (
@@ -112,6 +127,8 @@ def _at_edge(method: Callable[P, T]) -> Callable[P, T]:
 EDIT_ALL_COMMENTS = "EDIT_ALL_COMMENTS"
 DELETE_ALL_COMMENTS = "DELETE_ALL_COMMENTS"
 DELETE_ALL_ATTACHMENTS = "DELETE_ALL_ATTACHMENTS"
+EDIT_ALL_WORKLOGS = "EDIT_ALL_WORKLOGS"
+DELETE_ALL_WORKLOGS = "DELETE_ALL_WORKLOGS"
 
 
 RESTRICTED_ROLE = "Administrators"  # who sees a partner's restricted comment here
@@ -124,7 +141,7 @@ class LocalAdapter(Tracker):
     """:class:`~issuesync.trackers.adapter.Tracker` for one project of the built-in tracker."""
 
     name = "local"
-    capabilities = Capabilities(comment_author=True, deletions=True, worklogs=False)
+    capabilities = Capabilities(comment_author=True, deletions=True, worklogs=True)
 
     def __init__(self, tracker: LocalTracker, project_key: str, actor: Principal) -> None:
         self.project_key = project_key.upper()
@@ -474,6 +491,42 @@ class LocalAdapter(Tracker):
                     orphan = subresources.delete_attachment(op, attachment_id)
         if orphan:
             self._tracker.forget_blobs([orphan])
+
+    # -- work logs -------------------------------------------------------------------------
+
+    @_at_edge
+    def add_worklog(self, key: str, draft: WorklogDraft, *, idempotency_key: str) -> HubWorklog:
+        """Log work as the sync user (the draft's comment names the author); once per key."""
+        record_key = self._record_key("worklog", idempotency_key)
+
+        def make() -> HubWorklog:
+            with self._writing() as op:
+                record = op.session.get(IdempotencyRecord, record_key)
+                if record is not None:
+                    return worklog_writes.worklog_of(op, record.object_id)
+                made = worklog_writes.add(op, self._issue(op, key).key, draft)
+                self._record(op, record_key, made.id)
+                return made
+
+        return self._once(record_key, make, worklog_writes.worklog_of)
+
+    @_at_edge
+    def edit_worklog(self, key: str, worklog_id: str, draft: WorklogDraft) -> HubWorklog:
+        """Replace a work log (another user's needs a sync user who administers)."""
+        with self._writing() as op:
+            issue = self._issue(op, key)
+            with self._needing(EDIT_ALL_WORKLOGS, f"edit work log {worklog_id} of {issue.key}"):
+                return worklog_writes.edit(op, issue.key, worklog_id, draft)
+
+    @_at_edge
+    def delete_worklog(self, key: str, worklog_id: str) -> None:
+        """Delete a work log; one (or an issue) that is gone already is no error."""
+        with self._writing() as op:
+            issue = self._find(op, key)
+            if issue is not None:
+                what = f"delete work log {worklog_id} of {issue.key}"
+                with self._needing(DELETE_ALL_WORKLOGS, what):
+                    worklog_writes.delete(op, issue, worklog_id)
 
     # -- the connection --------------------------------------------------------------------
 

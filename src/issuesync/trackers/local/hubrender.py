@@ -29,6 +29,7 @@ from issuesync.trackers.local.models import (
     NamedRow,
     Version,
     VersionKind,
+    Worklog,
 )
 from issuesync.trackers.local.render import FieldSelection, PageParts, Renderer
 
@@ -101,6 +102,10 @@ class HubPage:
         for attachments in parts.attachments.values():
             for attachment in attachments:
                 page.user(attachment.author_id)
+        for worklogs in parts.worklogs.values():
+            for worklog in worklogs:
+                page.user(worklog.author_id)
+                page.user(worklog.update_author_id)
         return page
 
     def replicas(self) -> list[Replica]:
@@ -137,6 +142,7 @@ class HubPage:
             "custom_fields": self.custom_values(issue),
             "comments": [self.comment(c) for c in parts.comments[issue.id]],
             "attachments": [self.attachment(a) for a in parts.attachments[issue.id]],
+            "work_logs": [self.worklog(w) for w in parts.worklogs.get(issue.id, ())],
         }
 
     def project(self, project_id: int) -> HubProject:
@@ -195,6 +201,18 @@ class HubPage:
             "created": attachment.created_ms,
             "author": self.user(attachment.author_id),
             "checksum": attachment.sha256,
+        }
+
+    def worklog(self, worklog: Worklog) -> Json:
+        return {
+            "id": str(worklog.id),
+            "author": self.user(worklog.author_id),
+            "update_author": self.user(worklog.update_author_id),
+            "start_date": worklog.started_ms,
+            "time_spent": worklog.time_spent_seconds,
+            "comment": worklog.comment or "",
+            "created": worklog.created_ms,
+            "updated": worklog.updated_ms,
         }
 
     def custom_values(self, issue: IssueFields) -> dict[str, Json]:

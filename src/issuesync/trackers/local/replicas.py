@@ -38,7 +38,7 @@ from issuesync.trackers.local.render import FieldSelection
 SELECTION: Final = FieldSelection(
     include_all=False,
     navigable=True,
-    names=frozenset({"comment", "attachment"}),
+    names=frozenset({"comment", "attachment", "worklog"}),
     excluded=frozenset({"subtasks", "issuelinks", "watches"}),
 )
 

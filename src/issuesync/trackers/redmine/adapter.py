@@ -17,6 +17,10 @@ change would have moved the update time on). Editing a note does not move the
 issue's update time in Redmine, so a note edited in Redmine is seen with the
 issue's next change.
 
+Work logs are Redmine's time entries (see ``timelog``: the default activity, whole days);
+logging time does not move an issue's update time in Redmine, so a time entry logged
+or edited in Redmine is seen with the issue's next change.
+
 Idempotency: Redmine has no idempotency keys; the adapter writes an invisible
 marker of the key into what it creates (see ``markers``, ``receipts``) and finds
 it again after a restart: issues among the sync user's newest 100 of the last
@@ -30,7 +34,14 @@ from typing import Any, Final
 from urllib.parse import quote
 
 from issuesync.domain.outline import SchemaOutline
-from issuesync.domain.replica import FieldValue, HubAttachment, HubComment, Replica, UserRef
+from issuesync.domain.replica import (
+    FieldValue,
+    HubAttachment,
+    HubComment,
+    HubWorklog,
+    Replica,
+    UserRef,
+)
 from issuesync.errors import NotFoundError, TrackerRejectedError
 from issuesync.trackers import fieldcodec
 from issuesync.trackers.adapter import (
@@ -43,6 +54,7 @@ from issuesync.trackers.adapter import (
     NewIssue,
     ProjectSchema,
     Tracker,
+    WorklogDraft,
     create_each,
     outline_of,
 )
@@ -53,6 +65,7 @@ from issuesync.trackers.redmine.client import RedmineClient
 from issuesync.trackers.redmine.receipts import Receipts
 from issuesync.trackers.redmine.schema import Catalog, read_catalog
 from issuesync.trackers.redmine.search import IssueList, scan
+from issuesync.trackers.redmine.timelog import TimeLog
 from issuesync.trackers.redmine.users import UserDirectory
 
 WHOLE: Final = "journals,attachments"
@@ -67,7 +80,7 @@ class RedmineAdapter(Tracker):
     # text's length (the database column does: on MySQL a description holds 16 MB, a
     # note 64 KB), and its attachment limit (attachment_max_size, 5 MB by default) is an
     # administrator's setting the API does not show: no limits are declared.
-    capabilities = Capabilities(comment_author=False, deletions=False, worklogs=False)
+    capabilities = Capabilities(comment_author=False, deletions=False, worklogs=True)
 
     def __init__(self, client: RedmineClient, project_key: str) -> None:
         self.project_key = project_key
@@ -75,6 +88,7 @@ class RedmineAdapter(Tracker):
         self._list = IssueList(client, project_key)
         self._receipts = Receipts(client, project_key)
         self._users = UserDirectory(client, project_key)
+        self._timelog = TimeLog(client, project_key, self._users.ref)
         self._catalog: Catalog | None = None
         self._clock = ServerClock(lambda: self._client.request("GET", "users/current.json"))
         self._settled: Bounded[str, str] = Bounded(MAX_SETTLED)  # id -> updated_on read settled
@@ -324,6 +338,22 @@ class RedmineAdapter(Tracker):
         del key  # Redmine's attachments are addressed by id alone
         self._client.delete(f"attachments/{_id(attachment_id)}.json", missing_ok=True)
 
+    # -- work logs (time entries, see ``timelog``) ----------------------------------------
+
+    def add_worklog(self, key: str, draft: WorklogDraft, *, idempotency_key: str) -> HubWorklog:
+        """A time entry as the sync user, under the default activity; once per key."""
+        return self._timelog.add(_id(key), draft, idempotency_key)
+
+    def edit_worklog(self, key: str, worklog_id: str, draft: WorklogDraft) -> HubWorklog:
+        """Replace a time entry's hours, day and comments."""
+        del key  # Redmine's time entries are addressed by id alone
+        return self._timelog.edit(worklog_id, draft)
+
+    def delete_worklog(self, key: str, worklog_id: str) -> None:
+        """Delete a time entry; one that is gone already is no error."""
+        del key
+        self._timelog.delete(worklog_id)
+
     # -- the connection --------------------------------------------------------------------
 
     def test_connection(self) -> ConnectionReport:
@@ -385,7 +415,11 @@ class RedmineAdapter(Tracker):
         return replica
 
     def _replica(self, issue: Mapping[str, Any]) -> Replica:
-        return shape.issue_to_replica(issue, self._catalog_now(), self.project_key, self._users.ref)
+        replica = shape.issue_to_replica(
+            issue, self._catalog_now(), self.project_key, self._users.ref
+        )
+        replica.hub_issue.work_logs = self._timelog.worklogs(issue)
+        return replica
 
     def _comment(self, issue: Mapping[str, Any], journal_id: str | None) -> HubComment:
         for journal in issue.get("journals") or []:
