@@ -24,13 +24,15 @@ NEW, UNDER_WAY, DONE = "new", "indeterminate", "done"
 
 @dataclass(frozen=True)
 class Seen:
-    """An issue as read back: summary, status category, comment bodies, and files (name ->
-    sha256 of the content downloaded)."""
+    """An issue as read back: summary, status category, comment bodies, files (name ->
+    sha256 of the content downloaded), its type and priority (None where there are none)."""
 
     summary: str
     category: str
     comments: tuple[str, ...]
     files: dict[str, str]
+    kind: str
+    priority: str | None
 
 
 def digest(content: bytes) -> str:
@@ -152,6 +154,8 @@ class JiraSide:
             str(fields["status"]["statusCategory"]["key"]),
             tuple(c["body"] for c in response.json()["comments"]),
             files,
+            str(fields["issuetype"]["name"]),
+            (fields.get("priority") or {}).get("name"),
         )
 
 
@@ -244,6 +248,8 @@ class RedmineSide:
             DONE if status.get("is_closed") else category,
             tuple(j["notes"] for j in issue["journals"] if j.get("notes")),
             files,
+            str(issue["tracker"]["name"]),
+            str(issue["priority"]["name"]),
         )
 
 
@@ -306,7 +312,8 @@ class GitHubSide:
         answer = self.owner.get(f"/repos/{self.repo}/issues/{key}/comments")
         assert answer.status_code == 200, answer.text
         category = DONE if issue["state"] == "closed" else NEW
-        return Seen(str(issue["title"]), category, tuple(c["body"] for c in answer.json()), {})
+        comments = tuple(c["body"] for c in answer.json())
+        return Seen(str(issue["title"]), category, comments, {}, "Issue", None)
 
 
 UPLOAD_LINK = re.compile(r"\]\((/uploads/\w+/[^)\s]+)\)")
@@ -383,4 +390,5 @@ class GitLabSide:
                 assert content.status_code == 200, content.text
                 files[unquote(link.rsplit("/", 1)[-1])] = digest(content.content)
         category = DONE if issue["state"] == "closed" else NEW
-        return Seen(str(issue["title"]), category, tuple(notes), files)
+        kind = str(issue["issue_type"]).capitalize()  # the outline's names: Issue, Incident
+        return Seen(str(issue["title"]), category, tuple(notes), files, kind, None)

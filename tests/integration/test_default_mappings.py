@@ -55,6 +55,7 @@ SYNC_USER = ("backbone", "backbone")  # seed 001's connection user, an administr
 GITHUB_REPO = "octo-org/widgets"
 GITHUB_OWNER, GITHUB_BOT = "ghp_pairs-owner", "ghp_pairs-sync-bot"
 T = TypeVar("T")
+POSITIONS = ("firstConnector", "secondConnector")
 
 
 @pytest.fixture
@@ -132,6 +133,20 @@ def redmine_side(redmine: RedmineServer) -> Iterator[RedmineSide]:
 
 
 # -- the scenario -----------------------------------------------------------------------------
+
+
+def outgoing_types(configuration: dict[str, Any]) -> dict[str, str]:
+    """A connector's outgoing issue-type pairs: its type -> the partner's."""
+    pairs = configuration["issueTypeMappings"]["outgoing"]
+    return {p["local"]: p["remote"] for p in pairs}
+
+
+def priority_values(configuration: dict[str, Any]) -> dict[str, str] | None:
+    """A connector's priority value pairs, None where it maps no priority."""
+    for mapping in configuration["fieldMappings"]:
+        if mapping["localField"] == "priority":
+            return {v["local"]: v["remote"] for v in mapping.get("valueMappings") or []}
+    return None
 
 
 def create_integration(
@@ -230,6 +245,22 @@ class Expected:
         )
 
 
+def made_on(here: Side, there: Side, *, files: bool) -> tuple[Side, Side, str, str, dict[str, str]]:
+    """An issue made on ``here``, commented, with a file where both sides have files, and
+    closed: (here, there, its key, its summary, its files by name -> sha256)."""
+    summary = f"Made in {here.name}"
+    issue = here.create(summary)
+    here.comment(issue, f"Said in {here.name}.")
+    sent: dict[str, str] = {}
+    if files:
+        content = f"{here.name} \x00\xff\n".encode() * 40
+        filename = f"from {here.name}.bin"  # a space: names are not URLs
+        here.attach(issue, filename, content)
+        sent[filename] = digest(content)
+    here.close(issue)
+    return here, there, issue, summary, sent
+
+
 def in_step(
     client: httpx.Client,
     first: Side,
@@ -251,19 +282,7 @@ def in_step(
     files = first.attachments and second.attachments
     wait = Waiter(client, key, connectors)
 
-    made: list[tuple[Side, Side, str, str, dict[str, str]]] = []
-    for here, there in ((first, second), (second, first)):
-        summary = f"Made in {here.name}"
-        issue = here.create(summary)
-        here.comment(issue, f"Said in {here.name}.")
-        sent: dict[str, str] = {}
-        if files:
-            content = f"{here.name} \x00\xff\n".encode() * 40
-            filename = f"from {here.name}.bin"  # a space: names are not URLs
-            here.attach(issue, filename, content)
-            sent[filename] = digest(content)
-        here.close(issue)
-        made.append((here, there, issue, summary, sent))
+    made = [made_on(here, there, files=files) for here, there in ((first, second), (second, first))]
 
     # A sub-task crosses under its parent's twin, or as an issue of its own where the
     # partner has no sub-tasks (the proposal's warning says so). Its parent stays open:
@@ -272,21 +291,24 @@ def in_step(
     child = first.create_subtask(parent, "A step") if parent is not None else None
 
     twins: list[tuple[Side, Side, str, str]] = []
-    for here, there, issue, summary, sent in made:
+    for (here, there, issue, summary, sent), position in zip(made, POSITIONS, strict=True):
         lookup = partial(synced_twin, client, connectors[here.name], issue)
         twin = wait.until(f"{here.name}'s issue in {there.name}", lookup)
         wait.shows(Expected(there, twin, summary, DONE, f"Said in {here.name}.", sent))
         twins.append((here, there, issue, twin))
+        # Its type and priority as the sending connector's proposed mappings say.
+        configuration = integration[position]["configuration"]
+        origin, arrival = here.seen(issue), there.seen(twin)
+        assert arrival.kind == outgoing_types(configuration)[origin.kind]
+        priorities = priority_values(configuration)
+        if priorities is not None:
+            assert origin.priority is not None
+            assert arrival.priority == priorities[origin.priority]
 
-    if child is not None:
-        child_twin = wait.until(
-            f"{first.name}'s sub-task in {second.name}",
-            lambda: synced_twin(client, connectors[first.name], child),
-        )
-        expected = None
-        if second.subtasks:
-            expected = synced_twin(client, connectors[first.name], str(parent))
-        assert second.parent(child_twin) == expected
+    if parent is not None and child is not None:
+        lookup = partial(synced_twin, client, connectors[first.name])
+        child_twin = wait.until(f"{first.name}'s sub-task in {second.name}", partial(lookup, child))
+        assert second.parent(child_twin) == (lookup(parent) if second.subtasks else None)
         assert second.seen(child_twin).summary == "A step"
 
     # Back the other way: the twin reopened and commented on comes home.
