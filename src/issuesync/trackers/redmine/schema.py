@@ -109,8 +109,9 @@ class Catalog:
 
     def system_fields(self) -> tuple[FieldInfo, ...]:
         """:data:`SYSTEM_FIELDS`; the priority is required only where Redmine has no default
-        priority, since the adapter gives an issue created without one the default (and
-        ``/conflicts`` would otherwise ask to fill what is filled)."""
+        priority: Redmine gives an issue created without one its default (and the adapter
+        writes it for an emptied one), so ``/conflicts`` would otherwise ask a pair without
+        priorities (Redmine <-> GitHub) to fill what is filled."""
         if self.default_priority is None:
             return SYSTEM_FIELDS
         return tuple(replace(f, required=False) if f.id == "priority" else f for f in SYSTEM_FIELDS)
