@@ -320,10 +320,12 @@ def test_builtin_and_github(local: Tracker, github: Tracker) -> None:
     first, second = read_outline(local), read_outline(github)
     proposal = propose(first, second)
     assert_complete(proposal, first, second)
-    # Today's check still counts a sub-task type towards a tracker without sub-tasks as an
-    # error; the proposal says it as a warning (its issues cross without their parent).
+    # A sub-task type towards a tracker without sub-tasks: its issues cross without their
+    # parent, which the check and the proposal both say as a warning (nothing blocks them).
     conflicts = configuration_conflicts(proposal, local.describe(), github.describe())
-    assert [(c.type, c.connector_key) for c in conflicts] == [("unmappedIssueType", "PA-1")]
+    assert [(c.type, c.connector_key, c.severity) for c in conflicts] == [
+        ("unmappedIssueType", "PA-1", "warning")
+    ]
     assert "'Sub-task'" in conflicts[0].message
     assert (Kind.ISSUE_TYPE, "Sub-task") in {(w.kind, w.name) for w in proposal.warnings}
     assert proposal.mapping(Kind.STATUS, Side.FIRST) == {

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from dataclasses import replace
+
 import pytest
 
 from issuesync.errors import ConfigurationError, TrackerRejectedError
@@ -92,6 +94,17 @@ def test_the_schema_lists_every_tracker_as_a_sub_task_type_too() -> None:
     severity = schema.field("Severity")
     assert severity is not None
     assert (severity.type, severity.allowed_values) == ("option", ("A", "B"))
+
+
+def test_the_priority_is_required_only_without_a_default_priority() -> None:
+    # Redmine gives an issue created without one its default (test_default_mappings'
+    # Redmine <-> GitHub creates such issues), and issue_body writes it for an emptied one.
+    assert issue_body({"priority": None}, CATALOG, lambda _: None)["priority_id"] == 2
+    with_default = CATALOG.schema("shop").field("priority")
+    without = replace(CATALOG, default_priority=None).schema("shop").field("priority")
+    assert with_default is not None
+    assert without is not None
+    assert (with_default.required, without.required) == (False, True)
 
 
 @pytest.mark.parametrize(

@@ -13,7 +13,7 @@ they are taken as plain text.
 from __future__ import annotations
 
 from collections.abc import Mapping
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import Any, Final
 
 from issuesync.domain.outline import StatusCategory
@@ -103,9 +103,18 @@ class Catalog:
             subtask_types=trackers,  # any tracker may have a parent
             statuses=tuple(self.statuses),
             priorities=tuple(self.priorities),
-            fields=(*SYSTEM_FIELDS, *(c.info for c in self.custom_fields.values())),
+            fields=(*self.system_fields(), *(c.info for c in self.custom_fields.values())),
             initial_status=initial if initial in self.statuses else None,
         )
+
+    def system_fields(self) -> tuple[FieldInfo, ...]:
+        """:data:`SYSTEM_FIELDS`; the priority is required only where Redmine has no default
+        priority: Redmine gives an issue created without one its default (and the adapter
+        writes it for an emptied one), so ``/conflicts`` would otherwise ask a pair without
+        priorities (Redmine <-> GitHub) to fill what is filled."""
+        if self.default_priority is None:
+            return SYSTEM_FIELDS
+        return tuple(replace(f, required=False) if f.id == "priority" else f for f in SYSTEM_FIELDS)
 
     def categories(self) -> dict[str, StatusCategory]:
         """Each status's category: a closed one (``is_closed``) is done; a tracker's default
