@@ -185,7 +185,8 @@ def run_integration(services: Services, body: dict[str, Any]) -> float:
             project_exists=project_checker(services),
             places=services.queue_places,
         )
-        set_running(uow.session, row.key, running=True, actor="admin")
+        key = row.key
+        set_running(uow.session, key, running=True, actor="admin")
         uow.commit()
     engine = SyncRunner(services, backoff_ms=0, deletion_check_ms=0)
     try:
@@ -197,7 +198,13 @@ def run_integration(services: Services, body: dict[str, Any]) -> float:
             raise RuntimeError(msg)
     finally:
         engine.stop()
-    return time.perf_counter() - started
+    took = time.perf_counter() - started
+    # Stopped, so that the next round's engine runs its own integration only: a new engine
+    # would poll this one's trackers too (and read its look-back window's issues again).
+    with services.uow_factory() as uow:
+        set_running(uow.session, key, running=False, actor="admin")
+        uow.commit()
+    return took
 
 
 def github_connector(url: str, repo: str, configuration: dict[str, Any]) -> dict[str, Any]:
