@@ -5,6 +5,7 @@ Only the retry test uses ``httpx.MockTransport``: a 429 the built-in tracker nev
 
 from __future__ import annotations
 
+import json
 import socket
 from collections.abc import Callable, Iterator
 
@@ -205,6 +206,79 @@ def test_create_many_with_comments_is_a_post_each_and_one_read(server: str, proj
         assert again.replica.key == key
         assert [c.id for c in again.comments] == [c.id for c in created.comments]
         assert not [r for r in counted.requests if not r.startswith("GET")]
+    finally:
+        jira.close()
+
+
+class IndexBehind(CountingTransport):
+    """Real HTTP, where a search's answer leaves out the issues named in ``hidden`` and the
+    comments of those in ``uncommented`` (a Data Center node whose index lags the write)."""
+
+    def __init__(self, hidden: set[str], uncommented: set[str]) -> None:
+        super().__init__()
+        self.hidden = hidden
+        self.uncommented = uncommented
+
+    def handle_request(self, request: httpx.Request) -> httpx.Response:
+        """Send it; a search's answer as the lagging index would give it."""
+        response = super().handle_request(request)
+        if not request.url.path.endswith("/search"):
+            return response
+        answer = json.loads(response.read())
+        answer["issues"] = [i for i in answer["issues"] if i["key"] not in self.hidden]
+        for issue in answer["issues"]:
+            if issue["key"] in self.uncommented:
+                issue["fields"]["comment"] = {"comments": [], "total": 0, "maxResults": 0}
+        return httpx.Response(response.status_code, headers=response.headers, json=answer)
+
+
+def _with_comments(summary: str, key: str) -> NewIssue:
+    comments = (CommentDraft("One", f"{key}/c1"), CommentDraft("Two", f"{key}/c2"))
+    return NewIssue(_draft(summary), idempotency_key=key, status="To Do", comments=comments)
+
+
+def test_create_many_reads_the_issues_back_in_one_search(server: str, project: str) -> None:
+    """Three issues of two comments: their creates and comments, then one search for the
+    three (not a GET each); each replica has its comments, as a GET would give them."""
+    counted = CountingTransport()
+    jira = jira_adapter_for(_access(server, key=project), transport=counted)
+    try:
+        jira.create(_draft("Warm-up"), idempotency_key="w-1")  # the schema, the receipts
+        counted.requests.clear()
+        made = jira.create_many([_with_comments(f"Many {n}", f"r-{n}") for n in range(3)])
+        keys = [m.replica.key for m in made]
+        assert [m.replica.hub_issue.summary for m in made] == ["Many 0", "Many 1", "Many 2"]
+        for created in made:
+            assert [c.body for c in created.replica.hub_issue.comments] == ["One", "Two"]
+            alone = jira.get(created.replica.key)
+            assert alone is not None
+            assert alone.hub_issue.updated == created.replica.hub_issue.updated
+        writes = [f"POST issue/{k}/comment" for k in keys]
+        assert [r for r in counted.requests if r.startswith("POST")] == [
+            r for k, w in zip(keys, writes, strict=True) for r in ("POST issue", w, w)
+        ]
+        reads = [r for r in counted.requests if r.startswith("GET")]
+        assert reads[: len(reads) - len(keys)] == ["GET search"]
+    finally:
+        jira.close()
+
+
+def test_create_many_reads_alone_what_a_lagging_index_misses(server: str, project: str) -> None:
+    """An issue the search does not find, and one it finds without the comments just
+    written, are each read alone; the third is taken from the search."""
+    lagging = IndexBehind(hidden=set(), uncommented=set())
+    jira = jira_adapter_for(_access(server, key=project), transport=lagging)
+    try:
+        number = int(jira.create(_draft("Warm-up"), idempotency_key="w-1").key.split("-")[1])
+        keys = [f"JRA-{number + n}" for n in (1, 2, 3)]  # the project's next keys
+        lagging.hidden, lagging.uncommented = {keys[0]}, {keys[1]}
+        lagging.requests.clear()
+        made = jira.create_many([_with_comments(f"Lag {n}", f"l-{n}") for n in range(3)])
+        assert [m.replica.key for m in made] == keys
+        for created in made:
+            assert [c.body for c in created.replica.hub_issue.comments] == ["One", "Two"]
+        gets = [r for r in lagging.requests if r.startswith("GET issue/")]
+        assert gets == [f"GET issue/{keys[0]}", f"GET issue/{keys[1]}"]
     finally:
         jira.close()
 

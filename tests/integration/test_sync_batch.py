@@ -205,3 +205,36 @@ def test_a_replica_that_does_not_decode_parks_its_message_as_invalid(pair: Pair)
     assert [pair.fields(pair.twin(key))["summary"] for key in others] == [
         f"Issue {keys.index(key)}" for key in others
     ]
+
+
+class Later:
+    """The route's real tracker, its clock ``ahead_ms`` ahead (polls that come later)."""
+
+    def __init__(self, tracker: Tracker, ahead_ms: int) -> None:
+        self.tracker = tracker
+        self.ahead_ms = ahead_ms
+
+    def clock_ms(self) -> int:
+        return self.tracker.clock_ms() + self.ahead_ms
+
+    def __getattr__(self, name: str) -> Any:
+        return getattr(self.tracker, name)
+
+
+def test_the_outgoing_route_remembers_its_twins_beyond_the_look_back_window(pair: Pair) -> None:
+    """The twins the batch made are known to the receiving side's outgoing route, and still
+    are after a poll the look-back window and more later: a tracker that widens the window
+    (JQL: to the minute) would otherwise list them and have them read whole again."""
+    for n in range(3):
+        create_issue(pair.client, "PA", f"Issue {n}")
+    pair.settle()
+    route = pair.engine.route(pair.second_id)
+    assert route is not None
+    twins = dict(route.seen)
+    assert len(twins) == 3
+    route.tracker = Later(route.tracker, route.lookback_ms + outgoing.SEEN_MARGIN_MS // 2)
+    outgoing.poll(route)
+    assert twins.items() <= route.seen.items()
+    route.tracker = Later(route.tracker.tracker, route.lookback_ms + outgoing.SEEN_MARGIN_MS * 2)
+    outgoing.poll(route)
+    assert not twins.keys() & route.seen.keys()  # forgotten once no window can list them

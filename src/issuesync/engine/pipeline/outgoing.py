@@ -49,6 +49,11 @@ Signal = Callable[[], None]
 # issues once more (with an older cursor), and the shadows find nothing to send.
 CURSOR_SAVE_MS = 30_000
 
+# How much longer than the look-back window the route remembers what it saw: a tracker
+# may widen a poll's window to what its queries can say (JQL compares to the minute), and
+# an issue the route forgot is read whole again, only for the shadow to find nothing new.
+SEEN_MARGIN_MS = 60_000
+
 
 @dataclass
 class PollResult:
@@ -93,7 +98,7 @@ def poll(route: Route, *, on_work: Signal | None = None) -> PollResult:
         or now_ms() - route.cursor_saved_ms >= CURSOR_SAVE_MS
     ):
         save_cursor(route)
-    _forget_seen(route, signpost - route.lookback_ms)
+    _forget_seen(route, signpost - route.lookback_ms - SEEN_MARGIN_MS)
     return result
 
 
