@@ -218,7 +218,8 @@ def _pairs(
 def configuration_json(configuration: neutral.Configuration) -> JsonDict:
     """The ``configuration`` block as the API shows it (seed 001 names and shape).
 
-    A workflow mapping without status pairs shows only its id, as in seed 001.
+    A workflow mapping without status pairs shows only its id, as in seed 001; user
+    mappings and the comment header only where they are set.
     """
     sync, advanced = configuration.sync, configuration.advanced
     workflows: list[JsonDict] = []
@@ -264,6 +265,15 @@ def configuration_json(configuration: neutral.Configuration) -> JsonDict:
             "excludedTypes": list(configuration.attachment_filter.excluded_types),
             "excludedNames": list(configuration.attachment_filter.excluded_names),
         },
-        "userMappings": _pairs(configuration.user_mappings),
-        "commentHeader": configuration.comment_header,
-    }
+    } | _people_json(configuration)
+
+
+def _people_json(configuration: neutral.Configuration) -> JsonDict:
+    """``userMappings`` and ``commentHeader`` where they say more than the defaults: a
+    configuration that sets neither keeps seed 001's shape exactly."""
+    shown: JsonDict = {}
+    if configuration.user_mappings:
+        shown["userMappings"] = _pairs(configuration.user_mappings)
+    if configuration.comment_header != DEFAULT_COMMENT_HEADER:
+        shown["commentHeader"] = configuration.comment_header
+    return shown
