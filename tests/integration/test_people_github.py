@@ -164,14 +164,11 @@ def test_assignees_cross_by_user_mapping_and_otherwise_become_the_sync_user(
         )
         assert edited.status_code == 204, edited.text
 
-    in_pa = {
-        login: wait_for(f"{login}'s issue in PA", lambda n=number: twin(engine_client, started, n))
-        for login, number in made.items()
-    }
-    on_github = {
-        key: wait_for(f"{key} on GitHub", lambda k=key: twin(engine_client, "PA-1", k))
-        for key in (for_carol, for_alice)
-    }
+    def twin_of(connector: str, key: str) -> str:
+        return wait_for(f"the twin of {key}", lambda: twin(engine_client, connector, key))
+
+    in_pa = {login: twin_of(started, number) for login, number in made.items()}
+    on_github = {key: twin_of("PA-1", key) for key in (for_carol, for_alice)}
     assert pa_assignee(engine_client, in_pa["octocat"]) == "carol"  # mapped
     # GitHub's alice is not PA's alice: the sync user takes the issue, with a note.
     assert pa_assignee(engine_client, in_pa["alice"]) == "admin"

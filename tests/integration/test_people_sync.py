@@ -20,7 +20,14 @@ from sync_helpers import Pair, integration_pair, local_body, make_project_admin
 from tracker_helpers import API, create_issue
 
 from issuesync.accounts import NewUser, create_user
-from issuesync.domain.message import ReceiveState
+from issuesync.domain.message import (
+    ChangeAction,
+    CommentChange,
+    Message,
+    MessageKind,
+    ReceiveState,
+)
+from issuesync.engine.pipeline import people
 from issuesync.services import Services
 
 FIELDS = ("summary", "assignee", "reporter", "comment")
@@ -152,7 +159,7 @@ def test_user_mappings_are_checked_at_the_edge(admin: httpx.Client, services: Se
 
     create_project(admin, "PA")
     create_project(admin, "PB")
-    refusals = {
+    refusals: dict[str, dict[str, Any]] = {
         "twice": {"userMappings": [{"local": "a", "remote": "x"}, {"local": "b", "remote": "x"}]},
         "long": {"userMappings": [{"local": "a" * 300, "remote": "x"}]},
         "many": {"userMappings": [{"local": "a", "remote": f"u{n}"} for n in range(1001)]},
@@ -176,3 +183,24 @@ def test_user_mappings_are_checked_at_the_edge(admin: httpx.Client, services: Se
     assert second["commentHeader"] == "{author}:"
     assert first["userMappings"] == [{"local": "carol", "remote": "bob"}]  # mirrored
     assert "commentHeader" not in first  # the default, as seed 001's shape has no such key
+
+
+def test_mentions_resolve_to_this_trackers_users_through_the_route(pair: Pair) -> None:
+    """The resolver the markup conversion is given: PB's route, the built-in tracker's users."""
+    pair.engine.refresh()
+    route = pair.engine.route(pair.second_id)
+    assert route is not None
+    message = Message(
+        integration_key=pair.key,
+        from_connector="PA-1",
+        to_connector="PB-2",
+        source_issue_key="PA-1",
+        sequence_id=1,
+        kind=MessageKind.UPDATE,
+        comments=[CommentChange(action=ChangeAction.ADD, source_id="1", body="hi @carol")],
+    )
+    resolve = people.mentions(route, message)
+    assert resolve("carol") == "bob"  # PB's userMappings
+    assert resolve("dan") is None  # mapped to "ghost", who is not here: plain text
+    assert resolve("alice") == "alice"  # one tracker: the same alice
+    assert resolve("mallory") is None  # nobody
