@@ -361,7 +361,8 @@ def complete_configurations(
 
     A side without field mappings gets the partner's, mirrored; when neither
     side has any, both get the default set. The same for issue-type mappings
-    (incoming of one side is outgoing of the other) and workflow mappings.
+    (incoming of one side is outgoing of the other), workflow mappings and user
+    mappings.
     """
     one = first.model_copy(deep=True) if first else Configuration()
     two = second.model_copy(deep=True) if second else Configuration()
