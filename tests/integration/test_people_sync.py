@@ -204,3 +204,5 @@ def test_mentions_resolve_to_this_trackers_users_through_the_route(pair: Pair) -
     assert resolve("dan") is None  # mapped to "ghost", who is not here: plain text
     assert resolve("alice") == "alice"  # one tracker: the same alice
     assert resolve("mallory") is None  # nobody
+    for_every_message = people.mentions(route)
+    assert [for_every_message(n) for n in ("carol", "dan", "alice")] == ["bob", None, "alice"]

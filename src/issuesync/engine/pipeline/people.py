@@ -159,16 +159,18 @@ def strip_headers(route: Route, partner_key: str | None, comments: list[CommentC
 # -- mentions ----------------------------------------------------------------------------
 
 
-def mentions(route: Route, message: Message) -> Callable[[str], str | None]:
-    """Whom a mention in the message's text names here (a login), None for plain text.
+def mentions(route: Route, message: Message | None = None) -> Callable[[str], str | None]:
+    """Whom a mention in the partner's text names here (a login), None for plain text.
 
-    The markup conversion asks it for every ``[~name]`` and ``@name``; the users the
-    message names (comment authors, assignee, reporter) lend their e-mail addresses.
+    The markup conversion asks it for every ``[~name]`` and ``@name``. Given the
+    ``message`` the text comes in, the users it names (comment authors, assignee,
+    reporter) lend their e-mail addresses; without one (a resolver for the route's
+    every message), mappings and, on one tracker, login names say it.
     """
     return people.mention_resolver(
         route.people,
         route.find_user,
-        known=list(_named_users(message)),
+        known=list(_named_users(message)) if message is not None else [],
         same_directory=route.connector.same_tracker_as_partner,
     )
 
