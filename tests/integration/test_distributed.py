@@ -117,7 +117,10 @@ def test_two_nodes_sync_through_a_shared_folder(
 
     [twin] = [r for page in pb.changed_since(None, []) for r in page]
     assert twin.hub_issue.summary == "From node one"
-    assert [c.body for c in twin.hub_issue.comments] == ["hello from one"]
+    # Node two's admin is not node one's (another tracker; no e-mail says they are the
+    # same person): the sync user posts the comment, naming its author.
+    said = "*Administrator* wrote on PA-1:\n\nhello from one"
+    assert [c.body for c in twin.hub_issue.comments] == [said]
     [attachment] = twin.hub_issue.attachments
     assert pb.read_attachment(attachment.id) == b"shared bytes"
 
@@ -148,17 +151,20 @@ def test_a_distributed_integration_needs_file_queues(tmp_path: Path) -> None:
         services.close()
 
 
-def test_users_map_by_email_then_name_else_the_sync_user(
+def test_users_map_by_user_mappings_or_email_else_the_sync_user(
     nodes: tuple[LocalAdapter, LocalAdapter, SyncRunner, SyncRunner],
 ) -> None:
+    """Two nodes are two trackers: a login name they share makes nobody the same person."""
     pa, pb, one, two = nodes
     home_one, home_two = one.services, two.services
     create_user(home_one.uow_factory, NewUser(name="alice", email="alice@x.test", password="a"))
     create_user(home_two.uow_factory, NewUser(name="alicia", email="ALICE@x.test", password="a"))
     create_user(home_one.uow_factory, NewUser(name="carol", email="carol@one.test", password="c"))
     create_user(home_two.uow_factory, NewUser(name="carol", email="carol@two.test", password="c"))
+    create_user(home_one.uow_factory, NewUser(name="dave", email="dave@one.test", password="d"))
+    create_user(home_two.uow_factory, NewUser(name="dave", email="dave@two.test", password="d"))
     create_user(home_one.uow_factory, NewUser(name="bob", email="bob@x.test", password="b"))
-    for assignee in ("alice", "carol", "bob"):
+    for assignee in ("alice", "carol", "dave", "bob"):
         pa.create(
             IssueDraft(
                 issue_type="Task",
@@ -173,6 +179,8 @@ def test_users_map_by_email_then_name_else_the_sync_user(
             configuration["field_mappings"].append(
                 {"id": "assignee", "local_field": "assignee", "remote_field": "assignee"}
             )
+            if services is home_two:  # node two says its carol is node one's carol
+                configuration["user_mappings"] = [{"local": "carol", "remote": "carol"}]
             row.configuration = json.dumps(configuration)
             row.modified_ms += 1
             uow.commit()
@@ -182,7 +190,12 @@ def test_users_map_by_email_then_name_else_the_sync_user(
         for page in pb.changed_since(None, [])
         for r in page
     }
-    assert assignees == {"for alice": "alicia", "for carol": "carol", "for bob": "backbone"}
+    assert assignees == {
+        "for alice": "alicia",  # by e-mail
+        "for carol": "carol",  # by user mapping
+        "for dave": "backbone",  # the same name, another person
+        "for bob": "backbone",  # nobody here
+    }
     with home_two.uow_factory(readonly=True) as uow:
         archived = select(MessageRow.reason).where(MessageRow.state == "archive")
         notes = [reason or "" for reason in uow.session.scalars(archived)]

@@ -407,11 +407,12 @@ def test_only_a_sync_user_who_administers_the_project_writes_in_authors_names(
     on_b = create_issue(xavier, "PB", "Xavier's issue")
     comment(xavier, on_b, "first")
     on_a = twin(engine, on_b)
-    assert comments(admin, on_a) == [("synca", "first")]
+    # synca writes as itself, under a header naming the author (docs/trackers.md, People).
+    assert comments(admin, on_a) == [("synca", f"*xavier* wrote on {on_b}:\n\nfirst")]
     # One by one, later.
     comment(xavier, on_b, "second")
     engine.settle()
-    assert comments(admin, on_a)[1] == ("synca", "second")
+    assert comments(admin, on_a)[1] == ("synca", f"*xavier* wrote on {on_b}:\n\nsecond")
 
     # The role counts from the next write, without a restart.
     make_project_admin(services, "synca", "PA")

@@ -16,7 +16,10 @@ from hypothesis import strategies as st
 from sync_helpers import Pair, integration_pair, local_body
 from tracker_helpers import create_issue
 
+from issuesync.domain.configuration import DEFAULT_COMMENT_HEADER
+from issuesync.domain.markup import Markup
 from issuesync.domain.message import Message, MessageKind
+from issuesync.domain.people import strip_header
 from issuesync.engine.pipeline import incoming, outgoing
 from issuesync.services import Services
 
@@ -61,14 +64,15 @@ def _act(pair: Pair, keys: dict[str, str], side: str, action: str, n: int) -> No
         incoming.process(route)
 
 
-def _state(pair: Pair, key: str) -> tuple[object, ...]:
+def _state(pair: Pair, key: str, partner_key: str) -> tuple[object, ...]:
+    """What both sides must agree on; a comment as its author wrote it (the sync user, who
+    may not write in the author's name, posts the partner's under a header naming them)."""
     fields = pair.fields(key)
-    return (
-        fields["summary"],
-        sorted(fields["labels"]),
-        fields["priority"]["name"],
-        sorted(pair.comments(key)),
-    )
+    said = [
+        strip_header(body, DEFAULT_COMMENT_HEADER, partner_key, Markup.JIRA)
+        for body in pair.comments(key)
+    ]
+    return (fields["summary"], sorted(fields["labels"]), fields["priority"]["name"], sorted(said))
 
 
 @settings(
@@ -102,7 +106,7 @@ def test_random_interleavings_converge_without_resending(
         _act(pair, keys, side, action, n)
     pair.settle()
 
-    assert _state(pair, keys["A"]) == _state(pair, keys["B"])
+    assert _state(pair, keys["A"], keys["B"]) == _state(pair, keys["B"], keys["A"])
     assert not pair.messages(pair.first_id, "error")
     assert not pair.messages(pair.second_id, "error")
     for connector, issue in ((pair.second_id, keys["A"]), (pair.first_id, keys["B"])):

@@ -21,6 +21,7 @@ from __future__ import annotations
 import fnmatch
 import re
 import uuid
+from collections.abc import Iterable
 from enum import StrEnum
 from typing import Annotated, Any, Final
 
@@ -45,6 +46,12 @@ MAX_SEQUENCE_RETRIES: Final = 1_000
 MAX_ATTACHMENT_BYTES: Final = 2 * 1024**3  # 2 GiB: Jira's own ceiling for one attachment
 MAX_PATTERNS: Final = 100  # patterns of one attachment filter list
 DEFAULT_INTERVAL: Final = "5s"
+MAX_USER_MAPPINGS: Final = 1_000  # user pairs per connector
+MAX_USER_NAME: Final = 254  # a login name or an e-mail address (RFC 5321's longest path)
+MAX_COMMENT_HEADER: Final = 200
+# What a synced comment starts with when the sync user posts it ({author} in bold).
+DEFAULT_COMMENT_HEADER: Final = "{author} wrote on {key}:"
+_PLACEHOLDER = re.compile(r"\{([^{}]*)\}")
 
 _DURATION = re.compile(r"^\s*(\d{1,15})\s*(ms|s|m|h)?\s*$")
 _UNITS_MS = {"ms": 1, "s": 1000, "m": 60_000, "h": 3_600_000}
@@ -253,8 +260,55 @@ class WorkflowMapping(Model):
     status_mappings: list[StatusMapping] = Field(default_factory=list)
 
 
+class UserMapping(Model):
+    """A local user and the partner's user who is the same person (each a login or an e-mail).
+
+    Read when e-mail addresses do not say it: a tracker that hides them (GitHub), or one
+    person with two addresses.
+    """
+
+    local: str = Field(min_length=1, max_length=MAX_USER_NAME)
+    remote: str = Field(min_length=1, max_length=MAX_USER_NAME)
+
+    def mirrored(self) -> UserMapping:
+        """The same pair as the partner's connector holds it."""
+        return UserMapping(local=self.remote, remote=self.local)
+
+
+def check_one_partner_each(remotes: Iterable[str]) -> None:
+    """ValueError when a partner's user is mapped twice: the choice would be arbitrary."""
+    seen: set[str] = set()
+    for name in remotes:
+        if name.casefold() in seen:
+            raise ValueError(f"the partner's user '{name[:60]}' is mapped twice")
+        seen.add(name.casefold())
+
+
+def checked_comment_header(text: str) -> str:
+    """``text`` when it is one line naming ``{author}`` (and maybe ``{key}``), or empty (no
+    header); else ValueError saying what is wrong."""
+    if not text:
+        return text
+    if "\n" in text or "\r" in text:
+        raise ValueError("a comment header is one line")
+    names = _PLACEHOLDER.findall(text)
+    unknown = sorted({name for name in names if name not in ("author", "key")})
+    if unknown:
+        raise ValueError(
+            f"a comment header may name only {{author}} and {{key}}, not {{{unknown[0][:40]}}}"
+        )
+    if "author" not in names:
+        raise ValueError("a comment header must name {author}: it says who wrote the comment")
+    return text
+
+
 class Configuration(Model):
-    """One connector's configuration."""
+    """One connector's configuration.
+
+    ``user_mappings`` pair users that e-mail addresses do not (``docs/trackers.md``,
+    "People"); ``comment_header`` starts a comment the sync user posts for someone else
+    (empty: none).
+    """
 
     sync: SyncSettings = Field(default_factory=SyncSettings)
     advanced: AdvancedSettings = Field(default_factory=AdvancedSettings)
@@ -263,6 +317,24 @@ class Configuration(Model):
     field_mappings: list[FieldMapping] = Field(default_factory=list)
     workflow_mappings: list[WorkflowMapping] = Field(default_factory=lambda: [WorkflowMapping()])
     attachment_filter: AttachmentFilter = Field(default_factory=AttachmentFilter)
+    user_mappings: list[UserMapping] = Field(default_factory=list, max_length=MAX_USER_MAPPINGS)
+    comment_header: str = Field(default=DEFAULT_COMMENT_HEADER, max_length=MAX_COMMENT_HEADER)
+
+    @field_validator("comment_header")
+    @classmethod
+    def _valid_header(cls, value: str, info: ValidationInfo) -> str:
+        try:
+            return checked_comment_header(value)
+        except ValueError:
+            if stored(info):  # saved before it was checked: the engine runs the default
+                return DEFAULT_COMMENT_HEADER
+            raise
+
+    @field_validator("user_mappings")
+    @classmethod
+    def _one_partner_each(cls, value: list[UserMapping]) -> list[UserMapping]:
+        check_one_partner_each(pair.remote for pair in value)
+        return value
 
 
 # Fields synchronized both ways when an integration is created without field mappings.
@@ -289,7 +361,8 @@ def complete_configurations(
 
     A side without field mappings gets the partner's, mirrored; when neither
     side has any, both get the default set. The same for issue-type mappings
-    (incoming of one side is outgoing of the other) and workflow mappings.
+    (incoming of one side is outgoing of the other), workflow mappings and user
+    mappings.
     """
     one = first.model_copy(deep=True) if first else Configuration()
     two = second.model_copy(deep=True) if second else Configuration()
@@ -304,6 +377,9 @@ def complete_configurations(
         one.field_mappings = [m.mirrored() for m in two.field_mappings]
     if not two.field_mappings:
         two.field_mappings = [m.mirrored() for m in one.field_mappings]
+    for a, b in ((one, two), (two, one)):
+        if not a.user_mappings and b.user_mappings:
+            a.user_mappings = _mirrored_users(b.user_mappings)
     for a, b in ((one, two), (two, one)):
         _complete_issue_types(a.issue_type_mappings, b.issue_type_mappings)
         if not any(w.status_mappings for w in a.workflow_mappings):
@@ -322,6 +398,17 @@ def complete_configurations(
         if not any(w.id == GLOBAL_WORKFLOW for w in a.workflow_mappings):
             a.workflow_mappings.insert(0, WorkflowMapping())
     return one, two
+
+
+def _mirrored_users(pairs: list[UserMapping]) -> list[UserMapping]:
+    """The partner's user pairs from this side; a user here named twice keeps the first."""
+    seen: set[str] = set()
+    mirrored: list[UserMapping] = []
+    for pair in pairs:
+        if pair.local.casefold() not in seen:
+            seen.add(pair.local.casefold())
+            mirrored.append(pair.mirrored())
+    return mirrored
 
 
 def _complete_issue_types(mine: IssueTypeMappings, theirs: IssueTypeMappings) -> None:

@@ -171,6 +171,18 @@ class ConnectorConfig:
     partner_key: str
     initial_delay_ms: int
     polling_interval_ms: int
+    # The partner's tracker: when it is this one, a login name there is the same person here.
+    partner_system: str | None = None
+    partner_base_url: str | None = None
+
+    @property
+    def same_tracker_as_partner(self) -> bool:
+        """Whether both connectors work on one tracker (two projects of the built-in one)."""
+        return (
+            self.system != PARTNER_SYSTEM
+            and self.partner_system == self.system
+            and (self.partner_base_url or "").rstrip("/") == (self.base_url or "").rstrip("/")
+        )
 
 
 def _sync_user(row: ConnectorRow) -> str | None:
@@ -201,6 +213,8 @@ def _config(row: ConnectorRow, partner: ConnectorRow, integration_key: str) -> C
         partner_key=partner.key,
         initial_delay_ms=row.initial_delay_ms,
         polling_interval_ms=row.polling_interval_ms,
+        partner_system=partner.system,
+        partner_base_url=partner.base_url,
     )
 
 

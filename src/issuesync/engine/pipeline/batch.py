@@ -32,8 +32,8 @@ from issuesync.domain.message import (
     Trace,
     TraceType,
 )
-from issuesync.domain.replica import UserRef, body_digest
-from issuesync.engine.pipeline import limits
+from issuesync.domain.replica import body_digest
+from issuesync.engine.pipeline import limits, people
 from issuesync.engine.pipeline.creating import (
     CreatePlan,
     agree_on_created,
@@ -60,6 +60,7 @@ class _Create:
     plan: CreatePlan
     request: NewIssue
     source_ids: tuple[str, ...]  # the partner's ids of the requested comments, in order
+    postings: tuple[people.Posting, ...]  # how each is written: body, author, header
 
 
 def apply(
@@ -130,6 +131,11 @@ def _create_twins(
         # One refused issue fails the batch: each then gets its own outcome, one by one.
         log.info("a batch of %d creates goes one by one: %s", len(batch), exc.describe())
         return set()
+    try:
+        made = _posted(route, batch, made)
+    except IssueSyncError as exc:  # the one-message path finds the twins and tries again
+        log.info("the comments of %d new twins go one by one: %s", len(batch), exc.describe())
+        return set()
     _commit(route, ledger, batch, made)
     return {c.item.row_id for c in batch}
 
@@ -170,16 +176,18 @@ def _plan(
         )
         if not _plain(route, plan, comments):
             continue
+        postings = tuple(people.posting(route, message.source_issue_key, c) for c in comments)
         drafts = tuple(
             CommentDraft(
-                body=c.body or "",
+                body=wanted.body,
                 idempotency_key=comment_key(route, message, c.source_id),
-                author=_author(route, c.author),
+                author=wanted.author,
             )
-            for c in comments
+            for c, wanted in zip(comments, postings, strict=True)
         )
         request = NewIssue(plan.draft, create_key(route, message), plan.status, drafts)
-        batch.append(_Create(item, message, plan, request, tuple(c.source_id for c in comments)))
+        source_ids = tuple(c.source_id for c in comments)
+        batch.append(_Create(item, message, plan, request, source_ids, postings))
     return batch
 
 
@@ -192,11 +200,19 @@ def _plain(route: Route, plan: CreatePlan, comments: list[CommentChange]) -> boo
     )
 
 
-def _author(route: Route, author: UserRef | None) -> UserRef | None:
-    """The comment's author as this tracker knows them, where it writes in others' names."""
-    if author is None or not route.tracker.capabilities.comment_author:
-        return None
-    return route.find_user(author)
+def _posted(route: Route, batch: list[_Create], made: list[CreatedIssue]) -> list[CreatedIssue]:
+    """The twins with their comments as they stay (:func:`people.posted`: a header where the
+    tracker did not write a comment in its author's name)."""
+    return [
+        CreatedIssue(
+            created.replica,
+            tuple(
+                people.posted(route, created.replica.key, wanted, comment)
+                for wanted, comment in zip(create.postings, created.comments, strict=True)
+            ),
+        )
+        for create, created in zip(batch, made, strict=True)
+    ]
 
 
 def _commit(

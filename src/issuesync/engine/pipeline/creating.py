@@ -14,12 +14,11 @@ from issuesync.domain.message import Message, MessageKind, Trace
 from issuesync.domain.replica import FieldValue, Replica, UserRef, canonical_fields
 from issuesync.domain.shadow import Shadow
 from issuesync.engine.pipeline.ledger import SyncLedger
+from issuesync.engine.pipeline.people import resolve_users
 from issuesync.engine.pipeline.route import Route
 from issuesync.errors import TrackerRejectedError
 from issuesync.store.sync import SyncInfo
 from issuesync.trackers.adapter import IssueDraft
-
-USER_FIELDS = ("assignee", "reporter")
 
 
 @dataclass
@@ -40,21 +39,6 @@ def create_key(route: Route, message: Message) -> str:
 def comment_key(route: Route, message: Message, source_id: str) -> str:
     """The idempotency key of a comment a message adds."""
     return f"{route.connector.key}:{message.id}:comment:{source_id}"
-
-
-def resolve_users(route: Route, values: dict[str, FieldValue], notes: list[str]) -> None:
-    """Map users by e-mail, then by login name; an unknown one becomes the sync user."""
-    for name in USER_FIELDS:
-        value = values.get(name)
-        if not isinstance(value, dict):
-            continue
-        ref = UserRef(email=value.get("email"), username=value.get("username"))
-        found = route.find_user(ref)
-        if found is None:
-            sync_user = route.sync_user or route.connector.user
-            found = route.find_user(UserRef(username=sync_user)) if sync_user else None
-            notes.append(f"{name}: {ref.label} is unknown here; set to the sync user")
-        values[name] = found.canonical() if found is not None else None
 
 
 def plan_create(route: Route, message: Message, parent_key: str | None) -> CreatePlan:

@@ -43,10 +43,10 @@ from issuesync.engine.pipeline.creating import (
     agree_on_created,
     create_key,
     plan_create,
-    resolve_users,
     response,
 )
 from issuesync.engine.pipeline.ledger import SyncLedger, open_conflicts
+from issuesync.engine.pipeline.people import resolve_users
 from issuesync.engine.pipeline.route import Route
 from issuesync.engine.pipeline.subobjects import (
     Outcome,

@@ -29,7 +29,7 @@ from issuesync.domain.message import (
 )
 from issuesync.domain.replica import Replica
 from issuesync.domain.shadow import Shadow
-from issuesync.engine.pipeline import restricted
+from issuesync.engine.pipeline import people, restricted
 from issuesync.engine.pipeline.cursor import Cursor
 from issuesync.engine.pipeline.ledger import SyncLedger
 from issuesync.engine.pipeline.route import Route
@@ -199,6 +199,7 @@ def _message(
             info.last_change_seen_ms = replica.updated
         return None
     blobs = _store_blobs(route, replica, diff)
+    people.strip_headers(route, info.remote_issue_key if info else None, diff.comments)
     if resync is not None:
         kind = MessageKind.RESYNC
     elif info is None or (info.remote_issue_key is None and info.outgoing_sequence_id == 0):

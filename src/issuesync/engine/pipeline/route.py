@@ -10,6 +10,7 @@ import time
 from dataclasses import dataclass, field
 
 from issuesync.domain.mapping import ConnectorMapping
+from issuesync.domain.people import PeopleMap
 from issuesync.domain.replica import UserRef
 from issuesync.engine.connectors import ConnectorConfig
 from issuesync.engine.pipeline.attachment_links import AttachmentLinks
@@ -42,6 +43,7 @@ class Route:
     # How attachments become link comments on a tracker that takes none.
     attachment_links: AttachmentLinks | None = None
     mapping: ConnectorMapping = field(init=False)
+    people: PeopleMap = field(init=False)  # the configuration's user mappings, compiled
     _users: dict[tuple[str | None, str | None], tuple[UserRef | None, float]] = field(
         init=False, default_factory=dict
     )
@@ -56,6 +58,7 @@ class Route:
 
     def __post_init__(self) -> None:
         self.mapping = ConnectorMapping(self.connector.configuration)
+        self.people = PeopleMap.of(self.connector.configuration.user_mappings)
 
     def find_user(self, ref: UserRef) -> UserRef | None:
         """The tracker's user for ``ref``, remembered for a minute (users rarely change)."""

@@ -22,7 +22,7 @@ from issuesync.domain.message import (
     link_comment_id,
 )
 from issuesync.domain.replica import FieldValue, Replica, body_digest
-from issuesync.engine.pipeline import limits, restricted
+from issuesync.engine.pipeline import limits, people, restricted
 from issuesync.engine.pipeline.ledger import SyncLedger
 from issuesync.engine.pipeline.route import Route
 from issuesync.engine.pipeline.worklogs import add_worklogs, change_worklogs
@@ -113,8 +113,10 @@ def change_existing(
                 outcome.traces_removed.append((TraceType.COMMENT, local_id))
             elif change.action is ChangeAction.UPDATE:
                 key = f"{route.connector.key}:{message.id}:comment:{change.source_id}"
+                here = outcome.after.hub_issue.comments
+                text = people.edited_body(route, message.source_issue_key, change, here, local_id)
                 body, full = limits.cut_comment(
-                    route, change.body or "", message.source_issue_key, change.source_id
+                    route, text, message.source_issue_key, change.source_id
                 )
                 edited = route.tracker.edit_comment(outcome.local_key, local_id, body)
                 # The body as the tracker holds it: a cut one is not sent back over the whole.
@@ -148,22 +150,21 @@ def add_new(
         for change in message.comments:
             if change.action is ChangeAction.DELETE or traces.get((kind, change.source_id)):
                 continue
-            author = change.author if route.tracker.capabilities.comment_author else None
-            if author is not None:
-                author = route.find_user(author)
+            wanted = people.posting(route, message.source_issue_key, change)
             key = f"{route.connector.key}:{message.id}:comment:{change.source_id}"
             body, full = limits.cut_comment(
-                route, change.body or "", message.source_issue_key, change.source_id
+                route, wanted.body, message.source_issue_key, change.source_id
             )
             comment = restricted.add_comment(
                 route,
                 outcome.local_key,
                 change,
                 body,
-                author,
+                wanted.author,
                 idempotency_key=key,
                 notes=outcome.notes,
             )
+            comment = people.posted(route, outcome.local_key, wanted, comment)
             outcome.traces_added.append(
                 (TraceType.COMMENT, comment.id, change.source_id, body_digest(comment.body))
             )

@@ -16,16 +16,22 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationInfo, field_validat
 
 from issuesync.domain import configuration as neutral
 from issuesync.domain.configuration import (
+    DEFAULT_COMMENT_HEADER,
     GLOBAL_WORKFLOW,
     MAX_ATTACHMENT_BYTES,
+    MAX_COMMENT_HEADER,
     MAX_KEPT_PER_ISSUE,
     MAX_PATTERNS,
     MAX_SEQUENCE_RETRIES,
+    MAX_USER_MAPPINGS,
+    MAX_USER_NAME,
     AttachmentBytes,
     Direction,
     KeptPerIssue,
     Pattern,
     Retries,
+    check_one_partner_each,
+    checked_comment_header,
     checked_interval,
 )
 
@@ -146,8 +152,20 @@ class WorkflowMapping(Model):
     status_mappings: list[StatusMapping] = Field(default_factory=list, alias="statusMappings")
 
 
+class UserMapping(Model):
+    """A local user and the partner's user who is the same person (a login name or e-mail)."""
+
+    local: str = Field(min_length=1, max_length=MAX_USER_NAME)
+    remote: str = Field(min_length=1, max_length=MAX_USER_NAME)
+
+
 class Configuration(Model):
-    """One connector's ``configuration`` block (seed 001)."""
+    """One connector's ``configuration`` block (seed 001).
+
+    ``userMappings`` and ``commentHeader`` are issuesync's: users that e-mail addresses do
+    not pair, and the line a comment posted for someone else starts with (``{author}``,
+    ``{key}``; empty for none).
+    """
 
     sync: SyncSettings = Field(default_factory=SyncSettings)
     advanced: AdvancedSettings = Field(default_factory=AdvancedSettings)
@@ -162,6 +180,23 @@ class Configuration(Model):
     attachment_filter: AttachmentFilter = Field(
         default_factory=AttachmentFilter, alias="attachmentFilter"
     )
+    user_mappings: list[UserMapping] = Field(
+        default_factory=list, max_length=MAX_USER_MAPPINGS, alias="userMappings"
+    )
+    comment_header: str = Field(
+        default=DEFAULT_COMMENT_HEADER, max_length=MAX_COMMENT_HEADER, alias="commentHeader"
+    )
+
+    @field_validator("comment_header")
+    @classmethod
+    def _valid_header(cls, value: str) -> str:
+        return checked_comment_header(value)
+
+    @field_validator("user_mappings")
+    @classmethod
+    def _one_partner_each(cls, value: list[UserMapping]) -> list[UserMapping]:
+        check_one_partner_each(pair.remote for pair in value)
+        return value
 
 
 def neutral_configuration(body: Configuration) -> neutral.Configuration:
@@ -174,14 +209,17 @@ def neutral_configuration(body: Configuration) -> neutral.Configuration:
     return neutral.Configuration.model_validate(body.model_dump(exclude_unset=True))
 
 
-def _pairs(pairs: list[neutral.IssueTypeMapping] | list[neutral.StatusMapping]) -> list[JsonDict]:
+def _pairs(
+    pairs: list[neutral.IssueTypeMapping] | list[neutral.StatusMapping] | list[neutral.UserMapping],
+) -> list[JsonDict]:
     return [{"local": pair.local, "remote": pair.remote} for pair in pairs]
 
 
 def configuration_json(configuration: neutral.Configuration) -> JsonDict:
     """The ``configuration`` block as the API shows it (seed 001 names and shape).
 
-    A workflow mapping without status pairs shows only its id, as in seed 001.
+    A workflow mapping without status pairs shows only its id, as in seed 001; user
+    mappings and the comment header only where they are set.
     """
     sync, advanced = configuration.sync, configuration.advanced
     workflows: list[JsonDict] = []
@@ -227,4 +265,15 @@ def configuration_json(configuration: neutral.Configuration) -> JsonDict:
             "excludedTypes": list(configuration.attachment_filter.excluded_types),
             "excludedNames": list(configuration.attachment_filter.excluded_names),
         },
-    }
+    } | _people_json(configuration)
+
+
+def _people_json(configuration: neutral.Configuration) -> JsonDict:
+    """``userMappings`` and ``commentHeader`` where they say more than the defaults: a
+    configuration that sets neither keeps seed 001's shape exactly."""
+    shown: JsonDict = {}
+    if configuration.user_mappings:
+        shown["userMappings"] = _pairs(configuration.user_mappings)
+    if configuration.comment_header != DEFAULT_COMMENT_HEADER:
+        shown["commentHeader"] = configuration.comment_header
+    return shown
