@@ -101,6 +101,8 @@ INTEGRATION_ROUTES: list[Route] = [
     ("PUT", "/integrations/{key}/applicationConnection", {"firstConnector": {"password": "x"}}),
     ("GET", "/integrations/{key}/conflicts", None),
     ("PUT", "/integrations/{key}/conflicts/1", {"keep": "local"}),
+    ("GET", "/integrations/{key}/proposal", None),
+    ("PUT", "/integrations/{key}/proposal", None),
 ]
 CONNECTOR_ROUTES: list[Route] = [
     ("POST", "/connectors/{key}/resync", {}),
@@ -116,6 +118,7 @@ TASK_ROUTES: list[Route] = [("GET", "/tasks/{key}", None), ("DELETE", "/tasks/{k
 PROJECT_ROUTES: list[Route] = [
     ("GET", "/integrations?projectKey={key}", None),
     ("POST", "/integrations", "create"),
+    ("POST", "/integrations/proposal", "create"),
 ]
 
 

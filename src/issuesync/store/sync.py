@@ -49,7 +49,7 @@ class IntegrationRow(Base):
     modified_ms: Mapped[int] = mapped_column(BigInteger)
     # The mappings proposed from both schemas, with reasons and warnings (JSON, see
     # application/proposals.py); None when the user gave the mappings.
-    proposal: Mapped[str | None] = mapped_column(Text, nullable=True, default=None)
+    proposal: Mapped[str | None] = mapped_column(Text, nullable=True)
 
 
 class ConnectorRow(Base):

@@ -27,5 +27,7 @@ def upgrade() -> None:
 
 
 def downgrade() -> None:
-    with op.batch_alter_table("integrations") as batch:
-        batch.drop_column("proposal")
+    # Not in a batch: on SQLite a batch would copy the table, and dropping the old one
+    # cascades to every connector (foreign keys are on). SQLite drops a column in place
+    # since 3.35.
+    op.drop_column("integrations", "proposal")

@@ -27,6 +27,7 @@ def upgrade() -> None:
 
 
 def downgrade() -> None:
-    with op.batch_alter_table("tracker_comments", schema=None) as batch_op:
-        batch_op.drop_column("visibility_value")
-        batch_op.drop_column("visibility_type")
+    # In place, not in a batch, which on SQLite copies the table and cascades the drop of
+    # the old one to what refers to it (see 0009).
+    op.drop_column("tracker_comments", "visibility_value")
+    op.drop_column("tracker_comments", "visibility_type")
