@@ -132,7 +132,8 @@ def test_a_restricted_gitlab_note_never_reaches_a_public_github_issue(
     hub = github[0]
     project, first = _gitlab_and_github(engine_client, github, gitlab)
     shown = engine_client.get(f"{BASE}/integrations/INT-1").json()
-    assert shown["firstConnector"]["configuration"]["sync"]["syncRestrictedComments"] is False
+    # Off by default, and then not shown: the configuration keeps seed 001's shape.
+    assert "syncRestrictedComments" not in shown["firstConnector"]["configuration"]["sync"]
     engine_client.put(f"{BASE}/integrations/INT-1/start")
 
     with _gitlab_api(gitlab, project) as api:
@@ -176,6 +177,8 @@ def test_restricted_notes_stay_restricted_where_the_partner_can_keep_them(
     created = engine_client.post(f"{BASE}/integrations", json=body)
     assert created.status_code == 200, created.text
     first = created.json()["firstConnector"]["connectorKey"]
+    shown = engine_client.get(f"{BASE}/integrations/INT-1").json()
+    assert shown["firstConnector"]["configuration"]["sync"]["syncRestrictedComments"] is True
     engine_client.put(f"{BASE}/integrations/INT-1/start")
     with _gitlab_api(gitlab, source) as api:
         iid = str(api.post("/issues", json={"title": "Internal matters"}).json()["iid"])
