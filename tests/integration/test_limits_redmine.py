@@ -84,7 +84,12 @@ def test_restricted_comments_become_private_notes_and_private_notes_stay_in_redm
             return found if len(found) == 2 else None
 
         notes = wait_for("both comments in Redmine", both, WAIT_S)
-        private = {j["notes"].split("\n")[0]: j["private_notes"] for j in notes}
+        private = {
+            text: j["private_notes"]
+            for j in notes
+            for text in ("For admins", "For all")
+            if text in j["notes"]
+        }
         assert private == {"For admins": True, "For all": False}
         # Redmine's private note stays there; a public one after it crosses.
         rm.put(

@@ -569,7 +569,7 @@ def test_the_text_limit_is_a_setting(services: Services, admin: httpx.Client) ->
     assert admin.post(f"{API}/issue", json=issue_body(description="d" * 1_000)).status_code == 201
 
 
-def test_a_too_long_value_from_the_other_side_is_parked_never_cut(
+def test_a_too_long_value_from_the_other_side_is_cut_with_its_full_text_attached(
     services: Services, admin: httpx.Client
 ) -> None:
     with integration_pair(services, admin, local_body()) as pair:
@@ -582,10 +582,14 @@ def test_a_too_long_value_from_the_other_side_is_parked_never_cut(
             )
             uow.commit()
         pair.settle()
-        parked = [m for m in pair.messages(pair.second_id) if m.state == "error"]
-        assert len(parked) == 1, [(m.state, m.reason) for m in pair.messages(pair.second_id)]
-        assert "too long" in (parked[0].reason or "")
-        assert search_keys(admin, "project = PB") == []  # nothing created, nothing cut
+        states = [(m.state, m.reason) for m in pair.messages(pair.second_id)]
+        assert all(state == "archive" for state, _ in states), states
+        twin = pair.fields(pair.twin(key))
+        assert twin["description"].endswith(
+            f"… truncated by issuesync: the full text is attached as {key}-description.txt"
+        )
+        assert len(twin["description"]) <= 32_767
+        assert [a["filename"] for a in twin["attachment"]] == [f"{key}-description.txt"]
 
 
 def test_a_message_stores_a_large_value_once(services: Services, admin: httpx.Client) -> None:

@@ -59,6 +59,8 @@ class Limits:
     """
 
     text_chars: int | None = None  # a description's or a comment body's characters
+    # Characters of ``text_chars`` the adapter adds itself (its hidden idempotency marker).
+    reserved_chars: int = 0
     attachment_bytes: int | None = None  # one attachment's content
 
 

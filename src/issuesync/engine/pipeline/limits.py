@@ -26,12 +26,10 @@ from typing import Final
 from issuesync.domain.message import AttachmentChange, TraceType
 from issuesync.domain.replica import FieldValue
 from issuesync.engine.pipeline.route import Route
+from issuesync.trackers.adapter import Limits
 
 log = logging.getLogger(__name__)
 
-# Room left for what an adapter adds to a text it writes: its hidden idempotency marker,
-# the "[author]" line of a comment written as the sync user.
-HEADROOM: Final = 1024
 # Fields with limits of their own, which a note would not fit (Jira's summary: 255).
 UNCUT_FIELDS: Final = frozenset({"summary"})
 # A cut looks back this far for a line break or a space, so that no word is split.
@@ -76,14 +74,14 @@ def cut_comment(
 
 def fits(route: Route, texts: list[str]) -> bool:
     """Whether every text is within the tracker's limit (the batch path takes only those)."""
-    limit = route.tracker.capabilities.limits.text_chars
-    return limit is None or all(_within(text, _room(limit)) for text in texts)
+    limits = route.tracker.capabilities.limits
+    return limits.text_chars is None or all(_within(text, _room(limits)) for text in texts)
 
 
 def fit(route: Route, text: str, filename: str, what: str) -> tuple[str, FullText | None]:
     """``text``, or the part of it the tracker takes with a note saying where the rest is."""
-    limit = route.tracker.capabilities.limits.text_chars
-    if limit is None or _within(text, _room(limit)):
+    limits = route.tracker.capabilities.limits
+    if limits.text_chars is None or _within(text, _room(limits)):
         return text, None
     if route.tracker.capabilities.attachments:
         note = f"… truncated by issuesync: the full text is attached as {filename}"
@@ -96,7 +94,7 @@ def fit(route: Route, text: str, filename: str, what: str) -> tuple[str, FullTex
     else:
         note = f"… truncated by issuesync: the full text has {len(text):,} characters"
     tail = f"\n\n{note}"
-    head = _head(text, max(_room(limit) - _units(tail), 0))
+    head = _head(text, max(_room(limits) - _units(tail), 0))
     return head + tail, FullText(filename, text, what)
 
 
@@ -161,8 +159,10 @@ def attachment_refusal(route: Route, change: AttachmentChange) -> str | None:
     return f"Attachment {name} not synced: {reason}."
 
 
-def _room(limit: int) -> int:
-    return max(limit - HEADROOM, limit // 2)
+def _room(limits: Limits) -> int:
+    """The characters the engine may give the adapter: its limit, less what it adds."""
+    total = limits.text_chars or 0
+    return max(total - limits.reserved_chars, total // 2)
 
 
 def _within(text: str, units: int) -> bool:

@@ -85,7 +85,7 @@ class GitHubAdapter(Tracker):
         deletions=False,
         worklogs=False,
         # An issue's or a comment's body: "body is too long (maximum is 65536 characters)".
-        limits=Limits(text_chars=65_536),
+        limits=Limits(text_chars=65_536, reserved_chars=512),  # 512: its marker
     )
 
     def __init__(self, client: GitHubClient, project_key: str) -> None:

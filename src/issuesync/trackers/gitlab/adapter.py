@@ -143,7 +143,7 @@ class GitLabAdapter(Tracker):
         deletions=False,
         worklogs=True,
         worklog_totals=True,
-        limits=Limits(text_chars=1_000_000),
+        limits=Limits(text_chars=1_000_000, reserved_chars=512),  # 512: its marker
     )
 
     def __init__(self, client: GitLabClient, project_key: str) -> None:

@@ -221,20 +221,23 @@ def configuration_json(configuration: neutral.Configuration) -> JsonDict:
     A workflow mapping without status pairs shows only its id, as in seed 001; user
     mappings and the comment header only where they are set.
     """
-    sync, advanced = configuration.sync, configuration.advanced
+    sync, advanced, only = (
+        configuration.sync,
+        configuration.advanced,
+        configuration.attachment_filter,
+    )
     workflows: list[JsonDict] = []
     for workflow in configuration.workflow_mappings:
-        shown: JsonDict = {"id": workflow.id}
+        mapping: JsonDict = {"id": workflow.id}
         if workflow.status_mappings:
-            shown["statusMappings"] = _pairs(workflow.status_mappings)
-        workflows.append(shown)
-    return {
+            mapping["statusMappings"] = _pairs(workflow.status_mappings)
+        workflows.append(mapping)
+    shown: JsonDict = {
         "sync": {
             "outgoingJqls": list(sync.outgoing_jqls),
             "outgoingInterval": sync.outgoing_interval,
             "incomingInterval": sync.incoming_interval,
             "automaticConflictResolution": sync.automatic_conflict_resolution,
-            "syncRestrictedComments": sync.sync_restricted_comments,
         },
         "advanced": {
             "archivedMessagesPerIssue": advanced.archived_messages_per_issue,
@@ -260,12 +263,17 @@ def configuration_json(configuration: neutral.Configuration) -> JsonDict:
             for m in configuration.field_mappings
         ],
         "workflowMappings": workflows,
-        "attachmentFilter": {
-            "maxSize": configuration.attachment_filter.max_size,
-            "excludedTypes": list(configuration.attachment_filter.excluded_types),
-            "excludedNames": list(configuration.attachment_filter.excluded_names),
-        },
-    } | _people_json(configuration)
+    }
+    # Shown when set, so that a configuration without them keeps seed 001's shape.
+    if sync.sync_restricted_comments:
+        shown["sync"]["syncRestrictedComments"] = True
+    if only != neutral.AttachmentFilter():
+        shown["attachmentFilter"] = {
+            "maxSize": only.max_size,
+            "excludedTypes": list(only.excluded_types),
+            "excludedNames": list(only.excluded_names),
+        }
+    return shown | _people_json(configuration)
 
 
 def _people_json(configuration: neutral.Configuration) -> JsonDict:
