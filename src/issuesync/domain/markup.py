@@ -352,6 +352,34 @@ def verbatim(text: str) -> list[Node]:
     return [{"t": "CodeBlock", "c": [["", [], []], text.rstrip("\n")]}]
 
 
+# -- mentions -------------------------------------------------------------------------------
+
+Mentions = Callable[[str], str | None]  # a source-side name -> the partner's, or None
+
+
+def no_mentions(name: str) -> str | None:
+    """The resolver that maps nobody: every mention crosses as its name in plain text."""
+    del name
+    return None
+
+
+def rename_mentions(blocks: list[Node], mentions: Mentions) -> list[Node]:
+    """The tree with every mention renamed by ``mentions``; one it maps to None becomes the
+    name as plain text (no ``@``, no ``[~]``), so a mention never points at whoever happens
+    to have the same name on the other side."""
+
+    def rename(node: Node) -> Node:
+        if node.get("t") != "Link" or MENTION_CLASS not in node["c"][0][1]:
+            return node
+        name = node["c"][2][0].removeprefix("~")
+        partner = mentions(name)
+        return mention(partner) if partner else {"t": "Str", "c": name}
+
+    result = _map(blocks, rename, _identity)
+    assert isinstance(result, list)
+    return result
+
+
 # -- before writing -------------------------------------------------------------------------
 
 
