@@ -33,6 +33,7 @@ from pydantic import (
     model_validator,
 )
 
+from issuesync.domain.markup import Markup
 from issuesync.domain.ranges import stored, whole_number, within_ranges
 
 GLOBAL_WORKFLOW: Final = "##GLOBAL##"
@@ -218,6 +219,19 @@ class WorkflowMapping(Model):
     status_mappings: list[StatusMapping] = Field(default_factory=list)
 
 
+class MarkupSettings(Model):
+    """How descriptions and comments cross to this connector (docs/trackers.md, *Markup*).
+
+    ``dialect`` is the markup this connector's tracker writes, where the adapter cannot
+    tell (Redmine's API does not say whether the instance formats text as Textile or
+    CommonMark); None means the adapter's own (``Capabilities.markup``). With ``convert``
+    false, the partner's text is written here as it is, in the partner's dialect.
+    """
+
+    dialect: Markup | None = None
+    convert: bool = True
+
+
 class Configuration(Model):
     """One connector's configuration."""
 
@@ -227,6 +241,7 @@ class Configuration(Model):
     issue_type_mappings: IssueTypeMappings = Field(default_factory=IssueTypeMappings)
     field_mappings: list[FieldMapping] = Field(default_factory=list)
     workflow_mappings: list[WorkflowMapping] = Field(default_factory=lambda: [WorkflowMapping()])
+    markup: MarkupSettings = Field(default_factory=MarkupSettings)
 
 
 # Fields synchronized both ways when an integration is created without field mappings.

@@ -28,6 +28,7 @@ from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Protocol, runtime_checkable
 
+from issuesync.domain.markup import Markup
 from issuesync.domain.outline import (
     MULTI_TYPES,
     OutlineField,
@@ -54,6 +55,9 @@ class Capabilities:
     subtasks: bool = True
     deletions: bool = False  # reports deleted issues through ``deleted_since``
     worklogs: bool = False
+    # The markup of the descriptions and comments it reads and writes; the engine converts
+    # the partner's text to it. A connector's ``markup.dialect`` setting overrides it.
+    markup: Markup = Markup.JIRA
 
 
 @dataclass(frozen=True)

@@ -32,6 +32,7 @@ from collections.abc import Iterator, Mapping, Sequence
 from itertools import islice
 from typing import Any, Final
 
+from issuesync.domain.markup import Markup
 from issuesync.domain.outline import SchemaOutline
 from issuesync.domain.replica import FieldValue, HubAttachment, HubComment, Replica, UserRef
 from issuesync.errors import (
@@ -83,6 +84,7 @@ class GitHubAdapter(Tracker):
         subtasks=False,
         deletions=False,
         worklogs=False,
+        markup=Markup.GFM,
     )
 
     def __init__(self, client: GitHubClient, project_key: str) -> None:

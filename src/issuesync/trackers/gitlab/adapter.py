@@ -36,6 +36,7 @@ from collections.abc import Iterator, Mapping, Sequence
 from typing import Any, Final
 from urllib.parse import parse_qsl, quote
 
+from issuesync.domain.markup import Markup
 from issuesync.domain.outline import SchemaOutline
 from issuesync.domain.replica import (
     FieldValue,
@@ -128,7 +129,7 @@ class GitLabAdapter(Tracker):
     # Notes are written as the sync user; deletions cannot be listed; a task
     # (a child work item) is not reachable through the issues API.
     capabilities = Capabilities(
-        comment_author=False, subtasks=False, deletions=False, worklogs=False
+        comment_author=False, subtasks=False, deletions=False, worklogs=False, markup=Markup.GITLAB
     )
 
     def __init__(self, client: GitLabClient, project_key: str) -> None:

@@ -25,6 +25,7 @@ from collections.abc import Iterator, Mapping, Sequence
 from typing import Any, Final
 from urllib.parse import quote
 
+from issuesync.domain.markup import Markup
 from issuesync.domain.outline import SchemaOutline, StatusCategory
 from issuesync.domain.replica import FieldValue, HubAttachment, HubComment, Replica, UserRef
 from issuesync.errors import (
@@ -64,8 +65,11 @@ class JiraAdapter(Tracker):
 
     name = "jira"
     # Jira cannot write as another user (a sync user's comment names its author in
-    # the text), and cannot list deleted issues.
-    capabilities = Capabilities(comment_author=False, deletions=False, worklogs=False)
+    # the text), and cannot list deleted issues. Its text is wiki markup on Cloud too:
+    # the adapter turns Cloud's ADF into wiki markup and back (adf.py), at its edge.
+    capabilities = Capabilities(
+        comment_author=False, deletions=False, worklogs=False, markup=Markup.JIRA
+    )
 
     def __init__(self, client: JiraClient, project_key: str) -> None:
         self.project_key = project_key.upper()

@@ -29,6 +29,7 @@ from collections.abc import Iterator, Mapping, Sequence
 from typing import Any, Final
 from urllib.parse import quote
 
+from issuesync.domain.markup import Markup
 from issuesync.domain.outline import SchemaOutline
 from issuesync.domain.replica import FieldValue, HubAttachment, HubComment, Replica, UserRef
 from issuesync.errors import NotFoundError, TrackerRejectedError
@@ -63,8 +64,12 @@ class RedmineAdapter(Tracker):
     """:class:`~issuesync.trackers.adapter.Tracker` for one project of a Redmine."""
 
     name = "redmine"
-    # Redmine cannot write as another user, and cannot list deleted issues.
-    capabilities = Capabilities(comment_author=False, deletions=False, worklogs=False)
+    # Redmine cannot write as another user, and cannot list deleted issues. Its API does
+    # not say how the instance formats text: Textile is Redmine's default (and Debian's
+    # Redmine 5's); a connector whose Redmine uses CommonMark says so (markup.dialect).
+    capabilities = Capabilities(
+        comment_author=False, deletions=False, worklogs=False, markup=Markup.TEXTILE
+    )
 
     def __init__(self, client: RedmineClient, project_key: str) -> None:
         self.project_key = project_key

@@ -24,6 +24,7 @@ from issuesync.domain.configuration import (
     Retries,
     checked_interval,
 )
+from issuesync.domain.markup import Markup
 
 JsonDict = dict[str, Any]
 
@@ -122,6 +123,15 @@ class WorkflowMapping(Model):
     status_mappings: list[StatusMapping] = Field(default_factory=list, alias="statusMappings")
 
 
+class MarkupSettings(Model):
+    """``configuration.markup``: the markup this connector's tracker writes (``jira``,
+    ``gfm``, ``gitlab``, ``textile``, ``commonmark``; none: the adapter's own, Textile for
+    Redmine) and whether the partner's text is converted to it (``convert``)."""
+
+    dialect: Markup | None = None
+    convert: bool = True
+
+
 class Configuration(Model):
     """One connector's ``configuration`` block (seed 001)."""
 
@@ -135,6 +145,7 @@ class Configuration(Model):
     workflow_mappings: list[WorkflowMapping] = Field(
         default_factory=lambda: [WorkflowMapping()], alias="workflowMappings"
     )
+    markup: MarkupSettings = Field(default_factory=MarkupSettings)
 
 
 def neutral_configuration(body: Configuration) -> neutral.Configuration:
@@ -154,7 +165,8 @@ def _pairs(pairs: list[neutral.IssueTypeMapping] | list[neutral.StatusMapping]) 
 def configuration_json(configuration: neutral.Configuration) -> JsonDict:
     """The ``configuration`` block as the API shows it (seed 001 names and shape).
 
-    A workflow mapping without status pairs shows only its id, as in seed 001.
+    A workflow mapping without status pairs shows only its id, as in seed 001; ``markup``
+    (issuesync's own, not Backbone's) shows only when it is not the default.
     """
     sync, advanced = configuration.sync, configuration.advanced
     workflows: list[JsonDict] = []
@@ -163,7 +175,7 @@ def configuration_json(configuration: neutral.Configuration) -> JsonDict:
         if workflow.status_mappings:
             shown["statusMappings"] = _pairs(workflow.status_mappings)
         workflows.append(shown)
-    return {
+    block: JsonDict = {
         "sync": {
             "outgoingJqls": list(sync.outgoing_jqls),
             "outgoingInterval": sync.outgoing_interval,
@@ -195,3 +207,9 @@ def configuration_json(configuration: neutral.Configuration) -> JsonDict:
         ],
         "workflowMappings": workflows,
     }
+    if configuration.markup != neutral.MarkupSettings():
+        block["markup"] = {
+            "dialect": configuration.markup.dialect,
+            "convert": configuration.markup.convert,
+        }
+    return block
