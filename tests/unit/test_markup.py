@@ -16,9 +16,9 @@ import pytest
 from hypothesis import HealthCheck, assume, given, settings
 from hypothesis import strategies as st
 
-from issuesync.domain.markup import Markup, no_mentions
+from issuesync.domain.markup import Markup, no_mentions, plain
 from issuesync.domain.message import Message
-from issuesync.markup import canonical, convert, convert_many
+from issuesync.markup import canonical, convert, convert_many, pandoc
 from issuesync.markup.pandoc import ConversionFailedError
 from support.markup_documents import DOCUMENT, INLINES, Doc, render
 
@@ -248,3 +248,28 @@ def test_a_message_says_its_dialect_and_one_written_before_that_still_reads() ->
     said = Message.loads(json.dumps({**fields, "markup": "textile"}))
     assert said.markup == "textile"
     assert json.loads(said.dumps())["markup"] == "textile"
+
+
+PLAIN_WORDS = st.lists(
+    st.tuples(
+        st.sampled_from(["alpha", "Beta", "42", "1.2", "e.g", "PA12", "p", "h1", "x:y", "Ab3"]),
+        st.sampled_from(["", "", ",", ".", "?", ":", ";"]),
+    ),
+    min_size=1,
+    max_size=6,
+).map(lambda words: " ".join(word + mark for word, mark in words))
+
+
+@settings(max_examples=25, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(text=PLAIN_WORDS)
+def test_plain_words_are_what_pandoc_writes_them_as(text: str) -> None:
+    # Plain text skips pandoc (convert, convert_many): it must be what pandoc would write.
+    assume(plain(text))
+    for source, target in PAIRS:
+        assert pandoc.write(pandoc.read(text, source), target) == text, (source, target)
+
+
+def test_what_reads_as_markup_somewhere_is_not_plain() -> None:
+    for text in ["1. first", "2) x", "p. x", "h1. x", "bq. x", "a_b", "a  b", " a", "a\nb", "*a*"]:
+        assert not plain(text), text
+    assert plain("Thanks, fixed in 1.2. See PA12: done")

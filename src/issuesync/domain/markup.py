@@ -106,6 +106,23 @@ PANDOC_FORMATS: Final = {
 }
 
 
+# -- plain text -----------------------------------------------------------------------------
+
+# Words of letters and digits, one space apart, with , . ? : ; after them: what no dialect
+# reads as markup, so every dialect writes it as it is. A text that starts like a list
+# item ("1." "2)") or a block ("p. " "h1. " "bq. ") is not plain, nor is one with "_".
+PLAIN: Final = re.compile(
+    r"(?![0-9]+[.)])(?!(?i:p|h[1-6]|bq|bc|pre|notextile|fn[0-9]+|table|clear|dl)\. )"
+    r"[^\W_]+(?:[,.?:;]+[^\W_]+)*[,.?:;]*(?: [^\W_]+(?:[,.?:;]+[^\W_]+)*[,.?:;]*)*",
+    re.ASCII,
+)
+
+
+def plain(text: str) -> bool:
+    """Whether ``text`` reads the same in every dialect: it converts to itself."""
+    return PLAIN.fullmatch(text) is not None
+
+
 # -- before reading -------------------------------------------------------------------------
 
 

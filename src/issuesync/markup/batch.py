@@ -26,6 +26,7 @@ from issuesync.domain.markup import (
     dropped_words,
     for_target,
     normalise,
+    plain,
     prepare_source,
     rename_mentions,
     tidy_output,
@@ -98,9 +99,11 @@ def _chunks(texts: Sequence[str]) -> Iterator[list[str]]:
 def _convert_chunk(
     texts: list[str], source: Markup, target: Markup, mentions: Mentions | None
 ) -> list[str]:
-    wanted = [i for i, text in enumerate(texts) if text.strip()]
+    # Plain words convert to themselves; blank text to nothing: pandoc is not asked.
+    result = [text if plain(text) else "" for text in texts]
+    wanted = [i for i, text in enumerate(texts) if text.strip() and not plain(text)]
     if not wanted:
-        return [""] * len(texts)
+        return result
     prepared = [_as_the_command_line_reads(prepare_source(texts[i], source)) for i in wanted]
     read = _lua(READ_ALL, source.pandoc_format, prepared)
     trees: list[list[Node]] = []
@@ -113,7 +116,6 @@ def _convert_chunk(
         for b in trees
     ]
     written = _lua(WRITE_ALL, target.pandoc_format, documents)
-    result = [""] * len(texts)
     for i, text in zip(wanted, written, strict=True):
         result[i] = tidy_output(str(text), target)
     return result

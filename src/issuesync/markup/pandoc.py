@@ -20,6 +20,7 @@ from issuesync.domain.markup import (
     dropped_words,
     for_target,
     normalise,
+    plain,
     prepare_source,
     rename_mentions,
     tidy_output,
@@ -156,6 +157,8 @@ def convert(
     """
     if not text.strip():
         return ""
+    if plain(text):
+        return text  # words that every dialect writes alike
     try:
         blocks = read(text, source, timeout_s=timeout_s)
     except ConversionTimeoutError:
