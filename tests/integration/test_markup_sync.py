@@ -165,6 +165,19 @@ def quiet(pair: Pair) -> bool:
     return all(outgoing.poll(route).messages_sent == 0 for route in routes(pair))
 
 
+def create_message(**parts: Any) -> Message:
+    """PA-9's first message to GitHub's connector, with ``parts``."""
+    return Message(
+        integration_key="INT-1",
+        from_connector="PA-1",
+        to_connector="PB-2",
+        source_issue_key="PA-9",
+        sequence_id=1,
+        kind=MessageKind.CREATE,
+        **parts,
+    )
+
+
 def test_a_description_and_a_comment_read_right_on_github_and_back(pair: Pair) -> None:
     key = create_issue(pair.client, "PA", "Crash on save", description=JIRA_TEXT)
     pair.comment(key, "*Seen* in {{prod}} by [~admin]")
@@ -210,15 +223,7 @@ def test_a_text_that_says_the_same_in_other_words_is_agreed_not_written(pair: Pa
 def test_a_message_without_a_dialect_crosses_as_it_is(pair: Pair) -> None:
     # Messages written before messages said their dialect: same dialect, no conversion.
     second = github_route(pair)
-    message = Message(
-        integration_key="INT-1",
-        from_connector="PA-1",
-        to_connector="PB-2",
-        source_issue_key="PA-9",
-        sequence_id=1,
-        kind=MessageKind.CREATE,
-        changes={"description": "*bold*"},
-    )
+    message = create_message(changes={"description": "*bold*"})
     richtext.translate(second, [message])
     assert message.changes["description"] == "*bold*"
     message.markup = "jira"
@@ -262,13 +267,7 @@ def test_a_text_pandoc_reads_only_in_part_crosses_whole(pair: Pair) -> None:
 def test_a_text_that_cannot_be_converted_crosses_as_it_is(pair: Pair) -> None:
     # A lone surrogate (a tracker's JSON may let one through) is no text pandoc can take:
     # that text crosses unconverted, the message's others are converted, nothing raises.
-    message = Message(
-        integration_key="INT-1",
-        from_connector="PA-1",
-        to_connector="PB-2",
-        source_issue_key="PA-9",
-        sequence_id=1,
-        kind=MessageKind.CREATE,
+    message = create_message(
         changes={"description": "*bold* \ud800"},
         comments=[CommentChange(action=ChangeAction.ADD, source_id="1", body="_it_")],
         markup="jira",

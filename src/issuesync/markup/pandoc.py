@@ -73,9 +73,19 @@ def utf8(text: str) -> bytes:
 
 
 def _run(arguments: list[str], text: str, timeout_s: float = TIMEOUT_S) -> str:
+    return _pandoc_output(["--sandbox", *arguments], text, timeout_s)
+
+
+def run_lua(script: str, text: str, timeout_s: float = TIMEOUT_S) -> str:
+    """What ``pandoc lua`` prints running ``script`` with ``text`` as its input (the
+    script reads in a sandbox: ``pandoc.read``'s fourth argument)."""
+    return _pandoc_output(["lua", "-e", script], text, timeout_s)
+
+
+def _pandoc_output(arguments: list[str], text: str, timeout_s: float) -> str:
     try:
-        done = subprocess.run(  # noqa: S603 - our own binary, arguments we built
-            [_pandoc(), "--sandbox", *arguments],
+        done = subprocess.run(  # noqa: S603 - our own binary, arguments and script we built
+            [_pandoc(), *arguments],
             input=utf8(text),
             capture_output=True,
             timeout=timeout_s,
@@ -88,26 +98,6 @@ def _run(arguments: list[str], text: str, timeout_s: float = TIMEOUT_S) -> str:
     if done.returncode != 0:
         reason = done.stderr.decode(errors="replace").strip()
         raise ConversionFailedError(f"the text could not be converted: {reason}")
-    return done.stdout.decode()
-
-
-def run_lua(script: str, text: str, timeout_s: float = TIMEOUT_S) -> str:
-    """What ``pandoc lua`` prints running ``script`` with ``text`` as its input."""
-    try:
-        done = subprocess.run(  # noqa: S603 - our own binary, our own script
-            [_pandoc(), "lua", "-e", script],
-            input=utf8(text),
-            capture_output=True,
-            timeout=timeout_s,
-            check=False,
-        )
-    except subprocess.TimeoutExpired as error:
-        raise ConversionTimeoutError(f"pandoc took longer than {timeout_s} s") from error
-    except OSError as error:
-        raise ConfigurationError(f"pandoc cannot run: {error}") from error
-    if done.returncode != 0:
-        reason = done.stderr.decode(errors="replace").strip()
-        raise ConversionFailedError(f"pandoc could not convert the texts: {reason}")
     return done.stdout.decode()
 
 
