@@ -211,12 +211,13 @@ def test_many_texts_convert_as_each_would_alone(source: Markup, target: Markup) 
     assert convert_many(texts, source, target) == [convert(t, source, target) for t in texts]
 
 
-def test_a_batch_that_fails_converts_the_others_one_by_one() -> None:
-    # A lone surrogate is no text pandoc can take: the batch fails, and so does that text
-    # alone; the caller (the sync) carries it as it is.
+def test_a_text_that_is_not_unicode_cannot_be_converted() -> None:
+    # A lone surrogate is no text pandoc can take: its batch fails, and so does the text
+    # alone (convert_many's fallback); the sync carries it as it is (richtext.py).
     with pytest.raises(ConversionFailedError):
         convert_many(["*a*", "\ud800"], Markup.JIRA, Markup.GFM)
-    assert convert_many(["*a*"] * 3, Markup.JIRA, Markup.GFM) == ["**a**"] * 3
+    with pytest.raises(ConversionFailedError):
+        convert("*a* \ud800", Markup.JIRA, Markup.GFM)
 
 
 def test_a_mention_is_renamed_or_becomes_plain_text() -> None:
