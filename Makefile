@@ -4,7 +4,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 
-.PHONY: run test lint typecheck pytest install bench bench-sync bench-routes bench-api bench-calls bench-markup soak clean
+.PHONY: run test lint typecheck pytest install bench bench-sync bench-routes bench-api bench-calls bench-markup bench-sync-markup soak clean
 
 INSTALL_LOG := $(VENV)/install.log
 
@@ -71,6 +71,10 @@ bench-calls: $(STAMP)
 # alternative (jira2markdown + mistletoe: `.venv/bin/pip install` them to compare)
 bench-markup: $(STAMP)
 	$(BIN)/python bench/markup.py $(BENCH_ARGS)
+
+# The initial sync with markup conversion on against off, alternating runs in one sitting
+bench-sync-markup: $(STAMP)
+	$(BIN)/python bench/sync.py --markup-rounds 3 --issues 1000 $(BENCH_ARGS)
 
 # Longer runs than `make test`: 300 random interleavings, the process and crash tests.
 soak: $(STAMP)

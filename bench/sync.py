@@ -18,9 +18,17 @@ Three measurements on one temporary home (and, on PostgreSQL, one throwaway sche
    arithmetic for the built-in tracker, so it is shown apart from the calls that
    would be requests to a remote tracker.
 
+4. with ``--markup-rounds N``, instead of the above: the initial sync's rate with markup
+   conversion on against off, N runs of each, alternating in one sitting. SRC's
+   descriptions and comments are written in Jira wiki markup (a heading, a list, bold,
+   inline code, a link) and DST is configured as a GFM tracker (``markup.dialect``), so
+   every text is converted; "off" is the same with ``markup.convert`` false. Each run
+   seeds a fresh home (the same issues every time) and syncs it in a fresh process.
+
 Usage: .venv/bin/python bench/sync.py [--issues 10000] [--edits 200] [--reverse-edits 20]
        [--database-url postgresql://postgres@127.0.0.1:5432/test] [--profile DIR] [--workers N]
 ``--edits 0 --reverse-edits 0`` leaves the latency phase out (a quick look at the initial sync).
+``--markup-rounds 3 --issues 2000``: conversion on against off (4. above; make bench-sync-markup).
 ``--workers N`` runs the initial sync in N engine processes that share the connectors (as
 ``serve --workers N`` or N ``issuesync worker`` do); on SQLite too, one core each.
 Each phase runs in its own process (``--phase seed|initial-sync|latency|idle-poll --home H``);
@@ -37,6 +45,7 @@ import os
 import pstats
 import random
 import resource
+import statistics
 import subprocess
 import sys
 import tempfile
@@ -184,6 +193,9 @@ def issue_rows(
         times = sorted(created + rng.randrange(1, DAY_MS) for _ in range(COMMENTS_PER_ISSUE))
         comment_times[number] = times
         words = rng.sample(WORDS, 6)
+        description = " ".join(words) + " " + " ".join(rng.sample(WORDS, 10))
+        if context["rich"]:
+            description = rich_text(rng, number, description)
         rows.append(
             {
                 "key": f"{SOURCE}-{number}",
@@ -193,7 +205,7 @@ def issue_rows(
                 "status_id": context["status_id"],
                 "priority_id": rng.choice(context["priority_ids"]),
                 "summary": " ".join(words[:3]).capitalize() + f" #{number}",
-                "description": " ".join(words) + " " + " ".join(rng.sample(WORDS, 10)),
+                "description": description,
                 "reporter_id": context["admin_id"],
                 "creator_id": context["admin_id"],
                 "created_ms": created,
@@ -201,6 +213,23 @@ def issue_rows(
             }
         )
     return rows, comment_times
+
+
+def rich_text(rng: random.Random, number: int, words: str) -> str:
+    """A description in Jira wiki markup, as people write them (for ``--markup``)."""
+    a, b, c = rng.sample(WORDS, 3)
+    return (
+        f"h3. {a.capitalize()} {b}\n\n{words}\n\n* *{a}* and _{b}_\n* {{{{{c}()}}}}\n"
+        f"** see [the notes|https://example.com/{SOURCE}-{number}]"
+    )
+
+
+def comment_text(rng: random.Random, rich: bool) -> str:
+    """A comment's words after its heading; with ``rich``, some in wiki markup."""
+    words = rng.sample(WORDS, 8)
+    if rich:
+        return f"*{words[0]}* {' '.join(words[1:4])} {{{{{words[4]}}}}} _{' '.join(words[5:])}_"
+    return " ".join(words)
 
 
 def seed_issues(services: Services, count: int, context: dict[str, Any]) -> None:
@@ -233,7 +262,7 @@ def seed_issues(services: Services, count: int, context: dict[str, Any]) -> None
                         "author_id": admin_id,
                         "update_author_id": admin_id,
                         "body": f"Comment {position} on {SOURCE}-{number}: "
-                        + " ".join(rng.sample(WORDS, 8)),
+                        + comment_text(rng, context["rich"]),
                         "created_ms": at,
                         "updated_ms": at,
                     }
@@ -244,11 +273,13 @@ def seed_issues(services: Services, count: int, context: dict[str, Any]) -> None
             uow.commit()
 
 
-def integration_body() -> dict[str, Any]:
+def integration_body(markup: str = "none") -> dict[str, Any]:
     """SRC <> DST with the default field mappings, both routes of both sides every second.
 
     ``initialInternalPollingDelay`` is 0: Backbone's default waits a second after
-    the start before the first poll, which would count as sync time here.
+    the start before the first poll, which would count as sync time here. With
+    ``markup`` "on" or "off", DST is a GFM tracker (its ``markup.dialect``), converting
+    SRC's texts or (off) taking them as they are.
     """
 
     def side(key: str) -> dict[str, Any]:
@@ -261,17 +292,20 @@ def integration_body() -> dict[str, Any]:
             "configuration": {"sync": {"outgoingInterval": "1s", "incomingInterval": "1s"}},
         }
 
+    target = side(TARGET)
+    if markup != "none":
+        target["configuration"]["markup"] = {"dialect": "gfm", "convert": markup == "on"}
     return {
         "summary": f"{SOURCE} <> {TARGET} (bench)",
         "firstConnector": side(SOURCE),
-        "secondConnector": side(TARGET),
+        "secondConnector": target,
     }
 
 
-def start_integration(services: Services) -> None:
+def start_integration(services: Services, markup: str = "none") -> None:
     """SRC <> DST (``integration_body``), created and started by the administrator."""
     with services.uow_factory() as uow:
-        spec = IntegrationSpec.model_validate(integration_body())
+        spec = IntegrationSpec.model_validate(integration_body(markup))
         row = create_from_spec(
             uow.session,
             spec,
@@ -308,10 +342,11 @@ def phase_seed(args: argparse.Namespace) -> dict[str, Any]:
                     session.scalars(select(IssueType.id).where(IssueType.subtask.is_(False)))
                 ),
                 "priority_ids": list(session.scalars(select(Priority.id))),
+                "rich": args.markup != "none",
             }
             uow.commit()
         seed_issues(services, args.issues, context)
-        start_integration(services)
+        start_integration(services, args.markup)
         analyze(services)
     finally:
         services.close()
@@ -965,6 +1000,8 @@ def run_phase(
         str(args.edit_timeout),
         "--workers",
         str(args.workers),
+        "--markup",
+        args.markup,
     ]
     if database_url:
         command += ["--database-url", database_url]
@@ -1077,6 +1114,40 @@ def run_all(args: argparse.Namespace) -> None:
     print_summary(args, results, walls, database)
 
 
+def run_markup_comparison(args: argparse.Namespace) -> None:
+    """The initial sync with conversion on, then off, ``--markup-rounds`` times, each run
+    on a fresh home seeded alike (4. in the module's docstring)."""
+    rates: dict[str, list[float]] = {"on": [], "off": []}
+    for round_number in range(1, args.markup_rounds + 1):
+        for mode in ("on", "off") if round_number % 2 else ("off", "on"):
+            args.markup = mode
+            with (
+                tempfile.TemporaryDirectory(prefix="issuesync-bench-markup-") as home,
+                throwaway_schema(args.database_url) as database_url,
+            ):
+                run_phase("seed", args, home, database_url, 1800.0)
+                sync, _ = run_phase(
+                    "initial-sync", args, home, database_url, args.sync_timeout + 300
+                )
+            rates[mode].append(sync["rate"])
+            print(f"round {round_number}, conversion {mode}: {sync['rate']:.0f} issues/s")
+    texts = args.issues * (1 + COMMENTS_PER_ISSUE)
+    print()
+    print(
+        f"summary: initial sync of {args.issues} issues x {COMMENTS_PER_ISSUE} comments "
+        f"({texts} texts, Jira wiki markup -> GFM), {os.cpu_count()} cores, "
+        f"{args.markup_rounds} alternating runs each"
+    )
+    for mode in ("on", "off"):
+        runs = ", ".join(f"{rate:.0f}" for rate in rates[mode])
+        print(
+            f"  conversion {mode:>3}: median {statistics.median(rates[mode]):.0f} issues/s ({runs})"
+        )
+    on, off = statistics.median(rates["on"]), statistics.median(rates["off"])
+    cost_ms = (args.issues / on - args.issues / off) / texts * 1000
+    print(f"  on / off: {on / off:.2f}; conversion costs {cost_ms:.2f} ms per text end to end")
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0] if __doc__ else None)
     parser.add_argument("--issues", type=int, default=10_000)
@@ -1094,7 +1165,19 @@ def main() -> None:
     parser.add_argument("--phase", choices=["all", *PHASES], default="all")
     parser.add_argument("--home", default=None, help="a phase's home (set by --phase all)")
     parser.add_argument("--result", default=None, help="where a phase writes its figures")
+    parser.add_argument(
+        "--markup",
+        choices=["none", "on", "off"],
+        default="none",
+        help="texts in wiki markup and DST a GFM tracker, converting (on) or not (off)",
+    )
+    parser.add_argument(
+        "--markup-rounds", type=int, default=0, help="initial syncs with conversion on vs off"
+    )
     args = parser.parse_args()
+    if args.phase == "all" and args.markup_rounds:
+        run_markup_comparison(args)
+        return
     if args.phase == "all":
         run_all(args)
         return

@@ -32,9 +32,7 @@ def test_message_bodies_move_to_their_own_table_with_the_messages(database_url: 
             made = {"created_user": "t", "created_ms": 0, "modified_user": "t", "modified_ms": 0}
             # The columns as they were then (a Core insert names only these; the ORM would
             # name every column the model has now).
-            session.execute(
-                insert(IntegrationRow).values(id=1, number=1, key="INT-1", **made)
-            )
+            session.execute(insert(IntegrationRow).values(id=1, number=1, key="INT-1", **made))
             session.flush()
             session.add(
                 ConnectorRow(

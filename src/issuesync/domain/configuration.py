@@ -35,6 +35,7 @@ from pydantic import (
     model_validator,
 )
 
+from issuesync.domain.markup import Markup
 from issuesync.domain.ranges import stored, whole_number, within_ranges
 
 GLOBAL_WORKFLOW: Final = "##GLOBAL##"
@@ -302,6 +303,19 @@ def checked_comment_header(text: str) -> str:
     return text
 
 
+class MarkupSettings(Model):
+    """How descriptions and comments cross to this connector (docs/trackers.md, *Markup*).
+
+    ``dialect`` is the markup this connector's tracker writes, where the adapter cannot
+    tell (Redmine's API does not say whether the instance formats text as Textile or
+    CommonMark); None means the adapter's own (``Capabilities.markup``). With ``convert``
+    false, the partner's text is written here as it is, in the partner's dialect.
+    """
+
+    dialect: Markup | None = None
+    convert: bool = True
+
+
 class Configuration(Model):
     """One connector's configuration.
 
@@ -319,6 +333,7 @@ class Configuration(Model):
     attachment_filter: AttachmentFilter = Field(default_factory=AttachmentFilter)
     user_mappings: list[UserMapping] = Field(default_factory=list, max_length=MAX_USER_MAPPINGS)
     comment_header: str = Field(default=DEFAULT_COMMENT_HEADER, max_length=MAX_COMMENT_HEADER)
+    markup: MarkupSettings = Field(default_factory=MarkupSettings)
 
     @field_validator("comment_header")
     @classmethod

@@ -106,6 +106,23 @@ PANDOC_FORMATS: Final = {
 }
 
 
+# -- plain text -----------------------------------------------------------------------------
+
+# Words of letters and digits, one space apart, with , . ? : ; after them: what no dialect
+# reads as markup, so every dialect writes it as it is. A text that starts like a list
+# item ("1." "2)") or a block ("p. " "h1. " "bq. ") is not plain, nor is one with "_".
+PLAIN: Final = re.compile(
+    r"(?![0-9]+[.)])(?!(?i:p|h[1-6]|bq|bc|pre|notextile|fn[0-9]+|table|clear|dl)\. )"
+    r"[^\W_]+(?:[,.?:;]+[^\W_]+)*[,.?:;]*(?: [^\W_]+(?:[,.?:;]+[^\W_]+)*[,.?:;]*)*",
+    re.ASCII,
+)
+
+
+def plain(text: str) -> bool:
+    """Whether ``text`` reads the same in every dialect: it converts to itself."""
+    return PLAIN.fullmatch(text) is not None
+
+
 # -- before reading -------------------------------------------------------------------------
 
 
@@ -350,6 +367,34 @@ def _tree_words(value: Any) -> set[str]:  # noqa: ANN401 - any JSON value
 def verbatim(text: str) -> list[Node]:
     """The tree of a text carried as it is (one it could not be read in time): a code block."""
     return [{"t": "CodeBlock", "c": [["", [], []], text.rstrip("\n")]}]
+
+
+# -- mentions -------------------------------------------------------------------------------
+
+Mentions = Callable[[str], str | None]  # a source-side name -> the partner's, or None
+
+
+def no_mentions(name: str) -> str | None:
+    """The resolver that maps nobody: every mention crosses as its name in plain text."""
+    del name
+    return None
+
+
+def rename_mentions(blocks: list[Node], mentions: Mentions) -> list[Node]:
+    """The tree with every mention renamed by ``mentions``; one it maps to None becomes the
+    name as plain text (no ``@``, no ``[~]``), so a mention never points at whoever happens
+    to have the same name on the other side."""
+
+    def rename(node: Node) -> Node:
+        if node.get("t") != "Link" or MENTION_CLASS not in node["c"][0][1]:
+            return node
+        name = node["c"][2][0].removeprefix("~")
+        partner = mentions(name)
+        return mention(partner) if partner else {"t": "Str", "c": name}
+
+    result = _map(blocks, rename, _identity)
+    assert isinstance(result, list)
+    return result
 
 
 # -- before writing -------------------------------------------------------------------------

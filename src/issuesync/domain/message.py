@@ -280,6 +280,9 @@ class Message(WireModel):
     traces: list[Trace] = Field(default_factory=list)
     blob_metadata_list: list[BlobMetadata] = Field(default_factory=list, alias="blobMetadataList")
     note: str | None = None
+    # The markup dialect of the texts it carries (``domain.markup.Markup``'s values); a
+    # message written before messages said so has none, and its texts are not converted.
+    markup: str | None = None
 
     @model_validator(mode="after")
     def _shared_values_are_carried(self) -> Message:

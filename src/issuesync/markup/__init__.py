@@ -11,6 +11,7 @@ adapter (Jira Cloud's ADF) and the engine may convert.
 from __future__ import annotations
 
 from issuesync.domain.markup import Markup
+from issuesync.markup.batch import convert_many
 from issuesync.markup.pandoc import canonical, convert, pandoc_version
 
-__all__ = ["Markup", "canonical", "convert", "pandoc_version"]
+__all__ = ["Markup", "canonical", "convert", "convert_many", "pandoc_version"]

@@ -14,12 +14,15 @@ from typing import Any, Final
 
 from issuesync.domain.markup import (
     Markup,
+    Mentions,
     Node,
     canonical_blocks,
     dropped_words,
     for_target,
     normalise,
+    plain,
     prepare_source,
+    rename_mentions,
     tidy_output,
     verbatim,
 )
@@ -55,11 +58,35 @@ class ConversionTimeoutError(RetryableError):
     verbatim); anywhere else the same work may be done again later."""
 
 
-def _run(arguments: list[str], text: str, timeout_s: float = TIMEOUT_S) -> str:
+class ConversionFailedError(PerIssueError):
+    """pandoc refused a text or answered something else than asked. The sync carries the
+    text as it is instead (``engine/pipeline/richtext.py``): it never parks an issue."""
+
+
+def utf8(text: str) -> bytes:
+    """``text`` as pandoc reads it; a text that is not Unicode (a lone surrogate that a
+    tracker's JSON let through) cannot be converted."""
     try:
-        done = subprocess.run(  # noqa: S603 - our own binary, arguments we built
-            [_pandoc(), "--sandbox", *arguments],
-            input=text.encode(),
+        return text.encode()
+    except UnicodeEncodeError as error:
+        raise ConversionFailedError(f"the text is not valid Unicode: {error.reason}") from error
+
+
+def _run(arguments: list[str], text: str, timeout_s: float = TIMEOUT_S) -> str:
+    return _pandoc_output(["--sandbox", *arguments], text, timeout_s)
+
+
+def run_lua(script: str, text: str, timeout_s: float = TIMEOUT_S) -> str:
+    """What ``pandoc lua`` prints running ``script`` with ``text`` as its input (the
+    script reads in a sandbox: ``pandoc.read``'s fourth argument)."""
+    return _pandoc_output(["lua", "-e", script], text, timeout_s)
+
+
+def _pandoc_output(arguments: list[str], text: str, timeout_s: float) -> str:
+    try:
+        done = subprocess.run(  # noqa: S603 - our own binary, arguments and script we built
+            [_pandoc(), *arguments],
+            input=utf8(text),
             capture_output=True,
             timeout=timeout_s,
             check=False,
@@ -70,7 +97,7 @@ def _run(arguments: list[str], text: str, timeout_s: float = TIMEOUT_S) -> str:
         raise ConfigurationError(f"pandoc cannot run: {error}") from error
     if done.returncode != 0:
         reason = done.stderr.decode(errors="replace").strip()
-        raise PerIssueError(f"the text could not be converted: {reason}")
+        raise ConversionFailedError(f"the text could not be converted: {reason}")
     return done.stdout.decode()
 
 
@@ -88,7 +115,7 @@ def read(text: str, source: Markup, *, timeout_s: float = TIMEOUT_S) -> list[Nod
 def write(blocks: list[Node], target: Markup) -> str:
     """The text of a normalised tree in ``target``."""
     document = {
-        "pandoc-api-version": _api_version(),
+        "pandoc-api-version": api_version(),
         "meta": {},
         "blocks": for_target(blocks, target),
     }
@@ -97,23 +124,37 @@ def write(blocks: list[Node], target: Markup) -> str:
 
 
 @functools.cache
-def _api_version() -> list[int]:
+def api_version() -> list[int]:
+    """The version of pandoc's JSON document model, which a written tree must name."""
     document: dict[str, Any] = json.loads(_run(["-f", "markdown", "-t", "json"], ""))
     version: list[int] = document["pandoc-api-version"]
     return version
 
 
-def convert(text: str, source: Markup, target: Markup, *, timeout_s: float = TIMEOUT_S) -> str:
+def convert(
+    text: str,
+    source: Markup,
+    target: Markup,
+    *,
+    timeout_s: float = TIMEOUT_S,
+    mentions: Mentions | None = None,
+) -> str:
     """``text`` written in ``source``, written in ``target`` (see ``domain/markup.py``'s rules).
 
     A text pandoc cannot read within ``timeout_s`` crosses verbatim, as a code block.
+    ``mentions`` renames each mention (the source's name to the partner's); one it maps
+    to None becomes the name as plain text. Without it mentions keep their names.
     """
     if not text.strip():
         return ""
+    if plain(text):
+        return text  # words that every dialect writes alike
     try:
         blocks = read(text, source, timeout_s=timeout_s)
     except ConversionTimeoutError:
         blocks = verbatim(text)
+    if mentions is not None:
+        blocks = rename_mentions(blocks, mentions)
     return write(blocks, target)
 
 

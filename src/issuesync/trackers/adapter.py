@@ -28,6 +28,7 @@ from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Protocol, runtime_checkable
 
+from issuesync.domain.markup import Markup
 from issuesync.domain.outline import (
     MULTI_TYPES,
     OutlineField,
@@ -82,6 +83,9 @@ class Capabilities:
     # deletions of work logs are not applied there.
     worklog_totals: bool = False
     limits: Limits = field(default_factory=Limits)
+    # The markup of the descriptions and comments it reads and writes; the engine converts
+    # the partner's text to it. A connector's ``markup.dialect`` setting overrides it.
+    markup: Markup = Markup.JIRA
 
 
 @dataclass(frozen=True)

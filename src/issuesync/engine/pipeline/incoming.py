@@ -38,7 +38,7 @@ from issuesync.domain.replica import (
     canonical_fields,
 )
 from issuesync.domain.shadow import Shadow
-from issuesync.engine.pipeline import batch, limits
+from issuesync.engine.pipeline import batch, limits, richtext
 from issuesync.engine.pipeline.creating import (
     agree_on_created,
     create_key,
@@ -135,6 +135,7 @@ def process(route: Route, *, on_work: Callable[[], None] | None = None) -> Incom
     ):
         on_work()
     messages = {item.row_id: _read(item) for items in by_issue.values() for item in items}
+    richtext.translate(route, (m for m in messages.values() if isinstance(m, Message)))
     ledger = SyncLedger(route.id, route.uow_factory)
     ledger.load_messages(messages.values())  # their links: what the batch path needs
     leading = [(items[0], messages[items[0].row_id]) for items in by_issue.values()]
@@ -340,6 +341,7 @@ def _plan_update(
     current = route.tracker.get(local_key)
     if current is None:
         raise TrackerRejectedError(f"The local issue {local_key} no longer exists.")
+    richtext.agree_on_meaning(route, message, current.hub_issue)
     plan: IncomingPlan = incoming_plan(
         route.mapping,
         message,

@@ -230,6 +230,7 @@ def _message(
         replica=ReplicaEnvelope.of(replica, diff.changes, diff.comments),
         traces=_traces(diff),
         blob_metadata_list=blobs,
+        markup=route.markup.value,
     )
     if info is None:
         ledger.insert_link(

@@ -26,20 +26,11 @@ from issuesync.engine.pipeline.route import Route
 
 USER_FIELDS = ("assignee", "reporter")
 
-# Each tracker's markup (Redmine's may be CommonMark: a connector setting of the markup
-# conversion; its header's bold is Textile's until that setting says otherwise).
-_MARKUP = {
-    "local": Markup.JIRA,
-    "jira": Markup.JIRA,
-    "github": Markup.GFM,
-    "gitlab": Markup.GITLAB,
-    "redmine": Markup.TEXTILE,
-}
-
 
 def markup_of(route: Route) -> Markup:
-    """The markup the route's tracker writes comments in."""
-    return _MARKUP.get(route.connector.system, Markup.JIRA)
+    """The markup the route's tracker writes comments in: its connector's setting, else
+    its tracker's (a Redmine set to CommonMark gets Markdown's bold)."""
+    return route.markup
 
 
 def find_partner_user(route: Route, ref: UserRef) -> people.Found | None:

@@ -10,6 +10,7 @@ import time
 from dataclasses import dataclass, field
 
 from issuesync.domain.mapping import ConnectorMapping
+from issuesync.domain.markup import Markup, Mentions, no_mentions
 from issuesync.domain.people import PeopleMap
 from issuesync.domain.replica import UserRef
 from issuesync.engine.connectors import ConnectorConfig
@@ -42,6 +43,8 @@ class Route:
     sync_user: str | None = None  # who the tracker acts as; unknown users fall back to it
     # How attachments become link comments on a tracker that takes none.
     attachment_links: AttachmentLinks | None = None
+    # Who a mention in the partner's text is here (their name -> ours, None: plain text).
+    mentions: Mentions = no_mentions
     mapping: ConnectorMapping = field(init=False)
     people: PeopleMap = field(init=False)  # the configuration's user mappings, compiled
     _users: dict[tuple[str | None, str | None], tuple[UserRef | None, float]] = field(
@@ -77,6 +80,11 @@ class Route:
     def id(self) -> int:
         """The connector's row id."""
         return self.connector.id
+
+    @property
+    def markup(self) -> Markup:
+        """The markup dialect of this connector's texts: its setting, else its tracker's."""
+        return self.connector.configuration.markup.dialect or self.tracker.capabilities.markup
 
     @property
     def automatic_conflict_resolution(self) -> bool:

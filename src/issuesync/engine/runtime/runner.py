@@ -48,7 +48,7 @@ from issuesync.engine.connectors import (
     connector_configs,
     tracker_access,
 )
-from issuesync.engine.pipeline import outgoing
+from issuesync.engine.pipeline import outgoing, people
 from issuesync.engine.pipeline.attachment_links import AttachmentLinks
 from issuesync.engine.pipeline.route import Route
 from issuesync.engine.runtime import presence
@@ -244,7 +244,7 @@ class SyncRunner:
                 config.id, outgoing_details=exc.message, incoming_details=exc.message
             )
             return None
-        return Route(
+        route = Route(
             connector=config,
             tracker=tracker,
             transport=self.services.transports(config, self.blobs),
@@ -254,6 +254,10 @@ class SyncRunner:
             sync_user=config.user or self.services.settings.admin_user,
             attachment_links=self.links,
         )
+        # A mention in the partner's text names the user here that the people map says,
+        # else it crosses as plain text (never a namesake).
+        route.mentions = people.mentions(route)
+        return route
 
     # -- running routes --------------------------------------------------------------------
 

@@ -32,6 +32,7 @@ from collections.abc import Iterator, Mapping, Sequence
 from itertools import islice
 from typing import Any, Final
 
+from issuesync.domain.markup import Markup
 from issuesync.domain.outline import SchemaOutline
 from issuesync.domain.replica import FieldValue, HubAttachment, HubComment, Replica, UserRef
 from issuesync.errors import (
@@ -86,6 +87,7 @@ class GitHubAdapter(Tracker):
         worklogs=False,
         # An issue's or a comment's body: "body is too long (maximum is 65536 characters)".
         limits=Limits(text_chars=65_536, reserved_chars=512),  # 512: its marker
+        markup=Markup.GFM,
     )
 
     def __init__(self, client: GitHubClient, project_key: str) -> None:

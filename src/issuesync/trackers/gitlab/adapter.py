@@ -38,6 +38,7 @@ from collections.abc import Iterator, Mapping, Sequence
 from typing import Any, Final
 from urllib.parse import parse_qsl, quote
 
+from issuesync.domain.markup import Markup
 from issuesync.domain.outline import SchemaOutline
 from issuesync.domain.replica import (
     FieldValue,
@@ -144,6 +145,7 @@ class GitLabAdapter(Tracker):
         worklogs=True,
         worklog_totals=True,
         limits=Limits(text_chars=1_000_000, reserved_chars=512),  # 512: its marker
+        markup=Markup.GITLAB,
     )
 
     def __init__(self, client: GitLabClient, project_key: str) -> None:

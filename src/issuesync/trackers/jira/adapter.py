@@ -26,6 +26,7 @@ from collections.abc import Iterator, Mapping, Sequence
 from typing import Any, Final
 from urllib.parse import quote
 
+from issuesync.domain.markup import Markup
 from issuesync.domain.outline import SchemaOutline, StatusCategory
 from issuesync.domain.replica import (
     FieldValue,
@@ -74,12 +75,17 @@ class JiraAdapter(Tracker):
 
     name = "jira"
     # Jira cannot write as another user (a sync user's comment names its author in
-    # the text), and cannot list deleted issues.
+    # the text), and cannot list deleted issues. Its text is wiki markup on Cloud too:
+    # the adapter turns Cloud's ADF into wiki markup and back (adf.py), at its edge.
     # Text fields hold jira.text.field.character.limit characters, 32,767 by default (Jira
     # Server/DC, Cloud, and the built-in tracker's Jira API); attachments' limit is the
     # instance's own (GET /rest/api/2/attachment/meta), left to the tracker.
     capabilities = Capabilities(
-        comment_author=False, deletions=False, worklogs=True, limits=Limits(text_chars=32_767)
+        comment_author=False,
+        deletions=False,
+        worklogs=True,
+        limits=Limits(text_chars=32_767),
+        markup=Markup.JIRA,
     )
 
     def __init__(self, client: JiraClient, project_key: str) -> None:

@@ -33,6 +33,7 @@ from collections.abc import Iterator, Mapping, Sequence
 from typing import Any, Final
 from urllib.parse import quote
 
+from issuesync.domain.markup import Markup
 from issuesync.domain.outline import SchemaOutline
 from issuesync.domain.replica import (
     FieldValue,
@@ -79,8 +80,12 @@ class RedmineAdapter(Tracker):
     # Redmine cannot write as another user, and cannot list deleted issues. It checks no
     # text's length (the database column does: on MySQL a description holds 16 MB, a
     # note 64 KB), and its attachment limit (attachment_max_size, 5 MB by default) is an
-    # administrator's setting the API does not show: no limits are declared.
-    capabilities = Capabilities(comment_author=False, deletions=False, worklogs=True)
+    # administrator's setting the API does not show: no limits are declared. Its API does
+    # not say how the instance formats text: Textile is Redmine's default (and Debian's
+    # Redmine 5's); a connector whose Redmine uses CommonMark says so (markup.dialect).
+    capabilities = Capabilities(
+        comment_author=False, deletions=False, worklogs=True, markup=Markup.TEXTILE
+    )
 
     def __init__(self, client: RedmineClient, project_key: str) -> None:
         self.project_key = project_key

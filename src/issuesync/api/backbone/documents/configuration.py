@@ -34,6 +34,7 @@ from issuesync.domain.configuration import (
     checked_comment_header,
     checked_interval,
 )
+from issuesync.domain.markup import Markup
 
 JsonDict = dict[str, Any]
 
@@ -159,6 +160,15 @@ class UserMapping(Model):
     remote: str = Field(min_length=1, max_length=MAX_USER_NAME)
 
 
+class MarkupSettings(Model):
+    """``configuration.markup``: the markup this connector's tracker writes (``jira``,
+    ``gfm``, ``gitlab``, ``textile``, ``commonmark``; none: the adapter's own, Textile for
+    Redmine) and whether the partner's text is converted to it (``convert``)."""
+
+    dialect: Markup | None = None
+    convert: bool = True
+
+
 class Configuration(Model):
     """One connector's ``configuration`` block (seed 001).
 
@@ -186,6 +196,8 @@ class Configuration(Model):
     comment_header: str = Field(
         default=DEFAULT_COMMENT_HEADER, max_length=MAX_COMMENT_HEADER, alias="commentHeader"
     )
+
+    markup: MarkupSettings = Field(default_factory=MarkupSettings)
 
     @field_validator("comment_header")
     @classmethod
@@ -219,7 +231,8 @@ def configuration_json(configuration: neutral.Configuration) -> JsonDict:
     """The ``configuration`` block as the API shows it (seed 001 names and shape).
 
     A workflow mapping without status pairs shows only its id, as in seed 001; user
-    mappings and the comment header only where they are set.
+    mappings, the comment header and ``markup`` (issuesync's own, not Backbone's) only
+    where they are set.
     """
     sync, advanced, only = (
         configuration.sync,
@@ -272,6 +285,11 @@ def configuration_json(configuration: neutral.Configuration) -> JsonDict:
             "maxSize": only.max_size,
             "excludedTypes": list(only.excluded_types),
             "excludedNames": list(only.excluded_names),
+        }
+    if configuration.markup != neutral.MarkupSettings():
+        shown["markup"] = {
+            "dialect": configuration.markup.dialect,
+            "convert": configuration.markup.convert,
         }
     return shown | _people_json(configuration)
 
