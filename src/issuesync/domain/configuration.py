@@ -346,11 +346,13 @@ DEFAULT_MAPPED_FIELDS = (
     "duedate",
     "comment",
     "attachment",
+    "issuelinks",
 )
 
 
 def default_field_mappings() -> list[FieldMapping]:
-    """The default set: summary, description, priority, labels, due date, comments, attachments."""
+    """The default set: summary, description, priority, labels, due date, comments,
+    attachments and issue links (between issues that are both synchronized)."""
     return [FieldMapping(local_field=name, remote_field=name) for name in DEFAULT_MAPPED_FIELDS]
 
 

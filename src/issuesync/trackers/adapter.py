@@ -79,6 +79,7 @@ class Capabilities:
     # replica's one work log (``domain.worklogs.TOTAL_ID``) is the total, edits and
     # deletions of work logs are not applied there.
     worklog_totals: bool = False
+    links: bool = False  # typed issue links (``trackers/linking.py``: ``IssueLinking``)
     limits: Limits = field(default_factory=Limits)
 
 

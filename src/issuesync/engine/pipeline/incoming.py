@@ -46,6 +46,7 @@ from issuesync.engine.pipeline.creating import (
     response,
 )
 from issuesync.engine.pipeline.ledger import SyncLedger, open_conflicts
+from issuesync.engine.pipeline.links import apply_links
 from issuesync.engine.pipeline.people import resolve_users
 from issuesync.engine.pipeline.route import Route
 from issuesync.engine.pipeline.subobjects import (
@@ -289,6 +290,8 @@ def _apply(route: Route, ledger: SyncLedger, item: queues.Pending, message: Mess
             change_existing(route, message, outcome, traces)  # what may be refused: first
             _write_update(route, message, update)
             add_new(route, message, outcome, traces)
+        if outcome is not None:
+            apply_links(route, ledger, message, outcome)
         _commit(route, ledger, item, message, outcome)
 
 

@@ -1,0 +1,127 @@
+"""Issue links between two built-in projects, through the Jira API over real HTTP.
+
+A link crosses when both of its ends are synchronized, typed by name and direction, and
+is removed on the twins when it is removed; a link to an issue synchronized later arrives
+when that issue does, once, whichever end the engine reads first.
+"""
+
+from __future__ import annotations
+
+import itertools
+from collections.abc import Iterator
+from typing import Any
+
+import httpx
+import pytest
+from sync_helpers import Pair, integration_pair, local_body
+from tracker_helpers import API, create_issue
+
+from issuesync.services import Services
+
+
+@pytest.fixture
+def pair(services: Services, admin: httpx.Client) -> Iterator[Pair]:
+    with integration_pair(services, admin) as made:
+        yield made
+
+
+def link(client: httpx.Client, source: str, kind: str, target: str) -> None:
+    """``source`` <kind's outward phrase> ``target`` (PA-1 blocks PA-2), as Jira's API takes it."""
+    body = {"type": {"name": kind}, "inwardIssue": {"key": source}, "outwardIssue": {"key": target}}
+    response = client.post(f"{API}/issueLink", json=body)
+    assert response.status_code == 201, response.text
+
+
+def links_of(pair: Pair, key: str) -> list[tuple[str, str, str]]:
+    """An issue's links as (type, direction, other key), sorted."""
+    found: list[tuple[str, str, str]] = []
+    for item in pair.fields(key).get("issuelinks") or []:
+        for direction in ("outward", "inward"):
+            other: dict[str, Any] | None = item.get(f"{direction}Issue")
+            if other is not None:
+                found.append((item["type"]["name"], direction, other["key"]))
+    return sorted(found)
+
+
+def unlink(pair: Pair, key: str, other: str) -> None:
+    """Remove the link between ``key`` and ``other``."""
+    for item in pair.fields(key)["issuelinks"]:
+        ends = [item.get("outwardIssue"), item.get("inwardIssue")]
+        if any(end and end["key"] == other for end in ends):
+            response = pair.client.delete(f"{API}/issueLink/{item['id']}")
+            assert response.status_code == 204, response.text
+            return
+    pytest.fail(f"{key} has no link to {other}")
+
+
+def test_a_link_between_synced_issues_crosses_typed_and_directed_then_goes_when_removed(
+    pair: Pair,
+) -> None:
+    blocker = create_issue(pair.client, "PA", "The blocker")
+    blocked = create_issue(pair.client, "PA", "The blocked")
+    link(pair.client, blocker, "Blocks", blocked)
+
+    pair.settle()
+
+    twin_blocker, twin_blocked = pair.twin(blocker), pair.twin(blocked)
+    assert links_of(pair, twin_blocker) == [("Blocks", "outward", twin_blocked)]
+    assert links_of(pair, twin_blocked) == [("Blocks", "inward", twin_blocker)]
+    # The link made on B is agreed at both its ends there: nothing is sent back to A.
+    assert [m.kind for m in pair.messages(pair.first_id) if m.kind != "response"] == []
+
+    # A link made on B crosses the other way; one removed on A is removed on B.
+    extra = create_issue(pair.client, "PA", "Related")
+    pair.settle()
+    link(pair.client, twin_blocked, "Relates", pair.twin(extra))
+    pair.settle()
+    assert links_of(pair, blocked) == [("Blocks", "inward", blocker), ("Relates", "outward", extra)]
+
+    unlink(pair, blocker, blocked)
+    pair.settle()
+    assert links_of(pair, twin_blocker) == []
+    assert links_of(pair, twin_blocked) == [("Relates", "outward", pair.twin(extra))]
+    assert links_of(pair, blocked) == [("Relates", "outward", extra)]
+    assert pair.engine.step() == 0
+    assert not pair.messages(pair.first_id, "error") + pair.messages(pair.second_id, "error")
+
+
+def test_a_link_to_an_issue_synced_later_arrives_with_it_once(
+    services: Services, admin: httpx.Client
+) -> None:
+    body = local_body(outgoingJqls=["labels = sync"])
+    with integration_pair(services, admin, body) as pair:
+        synced = create_issue(pair.client, "PA", "Synced now", labels=["sync"])
+        later = create_issue(pair.client, "PA", "Synced later")
+        link(pair.client, synced, "Duplicate", later)
+        pair.settle()
+        twin = pair.twin(synced)
+        assert links_of(pair, twin) == []  # its other end is not synchronized yet
+
+        pair.edit(later, labels=["sync"])
+        pair.settle()
+
+        twin_later = pair.twin(later)
+        assert links_of(pair, twin) == [("Duplicate", "outward", twin_later)]
+        assert links_of(pair, twin_later) == [("Duplicate", "inward", twin)]
+        # Read again (an edit of each end), nothing is made twice or sent back.
+        pair.edit(synced, summary="Synced now, edited")
+        pair.edit(later, summary="Synced later, edited")
+        pair.settle()
+        assert links_of(pair, twin) == [("Duplicate", "outward", twin_later)]
+        assert links_of(pair, synced) == [("Duplicate", "outward", later)]
+        assert pair.engine.step() == 0
+
+
+def test_links_made_in_one_initial_sync_cross_once(pair: Pair) -> None:
+    keys = [create_issue(pair.client, "PA", f"Issue {n}") for n in range(4)]
+    for source, target in itertools.pairwise(keys):
+        link(pair.client, source, "Cloners", target)
+
+    pair.settle()
+
+    twins = [pair.twin(key) for key in keys]
+    assert links_of(pair, twins[1]) == sorted(
+        [("Cloners", "inward", twins[0]), ("Cloners", "outward", twins[2])]
+    )
+    assert links_of(pair, twins[3]) == [("Cloners", "inward", twins[2])]
+    assert pair.engine.step() == 0
