@@ -432,6 +432,7 @@ def outline_of(
         attachments=tracker.capabilities.attachments,
         worklogs=tracker.capabilities.worklogs,
         subtasks=tracker.capabilities.subtasks,
+        links=tracker.capabilities.links,
         default_type=default_type,
     )
 
