@@ -312,6 +312,9 @@ class Configuration(Model):
 
     sync: SyncSettings = Field(default_factory=SyncSettings)
     advanced: AdvancedSettings = Field(default_factory=AdvancedSettings)
+    # References to synchronized issues in the partner's texts name their twins here
+    # ("see PA-12" reads "see #5"): ``domain/references.py``.
+    rewrite_references: bool = True
     field_defaults: list[FieldDefault] = Field(default_factory=list)
     issue_type_mappings: IssueTypeMappings = Field(default_factory=IssueTypeMappings)
     field_mappings: list[FieldMapping] = Field(default_factory=list)
