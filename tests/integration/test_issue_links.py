@@ -13,10 +13,18 @@ from typing import Any
 
 import httpx
 import pytest
-from sync_helpers import Pair, integration_pair, local_body
-from tracker_helpers import API, create_issue
+from sqlalchemy import select
+from sync_helpers import Pair, integration_pair, local_body, wait_for
+from sync_helpers import synced_twin as twin
+from test_gitlab_sync import _body as gitlab_body
+from tracker_helpers import API, create_issue, create_project
+from tracker_helpers import fields_of as fields
 
+from issuesync.accounts import NewUser, create_user
 from issuesync.services import Services
+from issuesync.store.sync import MessageRow
+from issuesync.testing.fake_gitlab import MAINTAINER, FakeGitLab, GitLabProject
+from issuesync.testing.handler_server import HandlerServer
 
 
 @pytest.fixture
@@ -34,8 +42,13 @@ def link(client: httpx.Client, source: str, kind: str, target: str) -> None:
 
 def links_of(pair: Pair, key: str) -> list[tuple[str, str, str]]:
     """An issue's links as (type, direction, other key), sorted."""
+    return api_links(pair.client, key)
+
+
+def api_links(client: httpx.Client, key: str) -> list[tuple[str, str, str]]:
+    """An issue's links as (type, direction, other key), sorted, over the Jira API."""
     found: list[tuple[str, str, str]] = []
-    for item in pair.fields(key).get("issuelinks") or []:
+    for item in fields(client, key).get("issuelinks") or []:
         for direction in ("outward", "inward"):
             other: dict[str, Any] | None = item.get(f"{direction}Issue")
             if other is not None:
@@ -125,3 +138,95 @@ def test_links_made_in_one_initial_sync_cross_once(pair: Pair) -> None:
     )
     assert links_of(pair, twins[3]) == [("Cloners", "inward", twins[2])]
     assert pair.engine.step() == 0
+
+
+# -- built-in <> GitLab (the fake over real HTTP) ----------------------------------------------
+
+
+@pytest.fixture
+def gitlab() -> Iterator[tuple[FakeGitLab, HandlerServer]]:
+    fake = FakeGitLab()
+    server = HandlerServer(fake)
+    server.start()
+    try:
+        yield fake, server
+    finally:
+        server.stop()
+
+
+def gitlab_links(fake: FakeGitLab, project: GitLabProject, iid: str) -> list[tuple[str, str]]:
+    """A GitLab issue's links as (link_type as GitLab lists them, other iid), sorted."""
+    me = (project.id, int(iid))
+    found = []
+    for link in fake.links.values():
+        if me == link.source:
+            found.append((link.link_type, str(link.target[1])))
+        elif me == link.target:
+            reverse = {"blocks": "is_blocked_by", "is_blocked_by": "blocks"}
+            found.append((reverse.get(link.link_type, link.link_type), str(link.source[1])))
+    return sorted(found)
+
+
+def test_links_cross_to_gitlab_and_back_by_type_name_and_fall_back_to_relates(
+    engine_client: httpx.Client, services: Services, gitlab: tuple[FakeGitLab, HandlerServer]
+) -> None:
+    fake, server = gitlab
+    sync = fake.add_user("sync", email="sync@example.test")
+    project = fake.add_project("group/app", members={sync: MAINTAINER})
+    create_project(engine_client, "PA")
+    create_user(
+        services.uow_factory,
+        NewUser(name="backbone", email="backbone@example.test", password="backbone", admin=True),
+    )
+    body = gitlab_body(server.url, sync.token)
+    mappings = body["firstConnector"]["configuration"]["fieldMappings"]
+    mappings.append({"localField": "issuelinks", "remoteField": "issuelinks"})
+    created = engine_client.post("/api/1/integrations", json=body)
+    assert created.status_code == 200, created.text
+    assert engine_client.put("/api/1/integrations/INT-1/start").status_code < 300
+    blocker = create_issue(engine_client, "PA", "Blocker")
+    blocked = create_issue(engine_client, "PA", "Blocked")
+    clone = create_issue(engine_client, "PA", "A clone")
+    link(engine_client, blocker, "Blocks", blocked)
+    link(engine_client, blocked, "Cloners", clone)  # GitLab has no such type: Relates
+
+    def in_gitlab(key: str) -> str:
+        return wait_for(f"{key} in GitLab", lambda: twin(engine_client, "PA-1", key))
+
+    b1, b2, b3 = in_gitlab(blocker), in_gitlab(blocked), in_gitlab(clone)
+    wait_for(
+        "the links in GitLab",
+        lambda: gitlab_links(fake, project, b2) == [("is_blocked_by", b1), ("relates_to", b3)],
+    )
+    assert gitlab_links(fake, project, b1) == [("blocks", b2)]
+    with services.uow_factory(readonly=True) as uow:
+        reasons = uow.session.scalars(
+            select(MessageRow.reason).where(MessageRow.state == "archive")
+        )
+        assert "issuelinks: no link type 'Cloners' here; linked as 'Relates'" in set(reasons)
+
+    # A link made in GitLab comes over; one removed there goes in PA.
+    headers = {"PRIVATE-TOKEN": sync.token}
+    base = f"{server.url}/api/v4/projects/{project.id}"
+    with httpx.Client(base_url=base, headers=headers, timeout=10) as api:
+        made = api.post(
+            f"/issues/{b3}/links",
+            json={"target_project_id": project.id, "target_issue_iid": b1, "link_type": "blocks"},
+        )
+        assert made.status_code == 201, made.text
+        wait_for(
+            "GitLab's link in PA",
+            lambda: ("Blocks", "inward", clone) in api_links(engine_client, blocker),
+        )
+        [relates] = [
+            item["issue_link_id"]
+            for item in api.get(f"/issues/{b2}/links").json()
+            if str(item["iid"]) == b3
+        ]
+        assert api.delete(f"/issues/{b2}/links/{relates}").status_code == 200
+        wait_for(
+            "the removal in PA",
+            lambda: api_links(engine_client, blocked) == [("Blocks", "inward", blocker)],
+        )
+    assert api_links(engine_client, clone) == [("Blocks", "outward", blocker)]
+    assert gitlab_links(fake, project, b1) == sorted([("blocks", b2), ("is_blocked_by", b3)])

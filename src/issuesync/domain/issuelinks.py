@@ -183,17 +183,30 @@ def plan_links(
 
     A desired link the issue lacks is added; an agreed link the partner no longer
     lists is removed if the issue still has it; a link the issue has that was never
-    agreed (made here, or to an issue the partner does not know) is left alone.
+    agreed (made here, or to an issue the partner does not know) is left alone. A
+    desired link of the generic type is the link the issue has to the same issue, if
+    any: the partner may lack that link's type and have written its generic one.
     """
     have: dict[str, HubIssueLink] = {}
+    by_other: dict[str, LinkEntry] = {}
     for link in current:
-        have.setdefault(normalized(_entry(link), types).text(), link)
-    want = {entry.text(): entry for entry in desired}
+        entry = normalized(_entry(link), types)
+        have.setdefault(entry.text(), link)
+        by_other.setdefault(entry.key, entry)
+    generic = generic_type(types)
+    want: dict[str, LinkEntry] = {}
+    for wanted in desired:
+        entry = wanted
+        if entry.text() not in have and generic is not None and entry.type == generic.name:
+            # The partner's generic link may stand for a type it lacks (ours became its
+            # Relates): a link of ours between the two issues is that link, not another.
+            entry = by_other.get(entry.key, entry)
+        want[entry.text()] = entry
     plan = LinkPlan(agreed=sorted(want))
-    plan.adds = [entry for text, entry in sorted(want.items()) if text not in have]
+    plan.adds = [added for text, added in sorted(want.items()) if text not in have]
     for text in sorted(set(agreed) - set(want)):
-        if text in have and (entry := LinkEntry.from_text(text)) is not None:
-            plan.removes.append((entry, have[text]))
+        if text in have and (gone := LinkEntry.from_text(text)) is not None:
+            plan.removes.append((gone, have[text]))
     return plan
 
 

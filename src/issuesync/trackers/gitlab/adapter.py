@@ -25,7 +25,8 @@ Work logs: GitLab keeps a total of time spent per issue, no entries (see ``times
 Calls. A create is one write (two with a status other than Open), a field
 edit one write, a status one write, a comment one write, an attachment two
 (upload, then the note linking it). Reads: a page of a poll is one request,
-plus one per issue that has notes (GitLab lists notes separately). GitLab
+plus one per issue that has notes (GitLab lists notes separately) and one per issue
+for its links (listed apart too; ``links.py``). GitLab
 moves ``updated_at`` to the millisecond on every change, notes included.
 """
 
@@ -38,6 +39,7 @@ from collections.abc import Iterator, Mapping, Sequence
 from typing import Any, Final
 from urllib.parse import parse_qsl, quote
 
+from issuesync.domain.issuelinks import LinkType
 from issuesync.domain.outline import SchemaOutline
 from issuesync.domain.replica import (
     FieldValue,
@@ -69,7 +71,7 @@ from issuesync.trackers.adapter import (
     outline_of,
 )
 from issuesync.trackers.fieldcodec import parse_datetime
-from issuesync.trackers.gitlab import shape
+from issuesync.trackers.gitlab import links, shape
 from issuesync.trackers.gitlab.client import PER_PAGE_MAX, GitLabClient
 from issuesync.trackers.gitlab.connection import test_connection
 from issuesync.trackers.gitlab.edits import Directory, issue_body, issue_type
@@ -143,6 +145,7 @@ class GitLabAdapter(Tracker):
         deletions=False,
         worklogs=True,
         worklog_totals=True,
+        links=True,
         limits=Limits(text_chars=1_000_000),
     )
 
@@ -415,6 +418,22 @@ class GitLabAdapter(Tracker):
 
     # -- the connection --------------------------------------------------------------------
 
+    # -- issue links (``links.py``) ---------------------------------------------------------
+
+    def link_types(self) -> tuple[LinkType, ...]:
+        """Relates and Blocks (GitLab's ``relates_to``, ``blocks``, ``is_blocked_by``)."""
+        return links.LINK_TYPES
+
+    def add_link(self, key: str, other_key: str, link_type: str, *, outward: bool) -> None:
+        """Link two issues of the project (one request; a second if GitLab says it exists)."""
+        other = iid_of(other_key)
+        path, project = self._path, self.project_key
+        links.add_link(self._client, path, project, iid_of(key), other, link_type, outward=outward)
+
+    def delete_link(self, key: str, link_id: str) -> None:
+        """Remove one of the issue's links (``DELETE .../links/:issue_link_id``)."""
+        links.delete_link(self._client, self._path, iid_of(key), link_id)
+
     def test_connection(self) -> ConnectionReport:
         """Reachable, the token valid (``/user``), the project and its issues, the access level."""
         return test_connection(self._client, self._path)
@@ -469,4 +488,7 @@ class GitLabAdapter(Tracker):
         self._receipts.learn(iid, notes)
         replica = shape.replica_of(issue, notes, self._ref)
         replica.hub_issue.work_logs = [total_of(issue)]
+        replica.hub_issue.issue_links = links.read_links(
+            self._client, self._path, issue.get("project_id"), iid
+        )
         return replica
