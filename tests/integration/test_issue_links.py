@@ -25,6 +25,7 @@ from issuesync.services import Services
 from issuesync.store.sync import MessageRow
 from issuesync.testing.fake_gitlab import MAINTAINER, FakeGitLab, GitLabProject
 from issuesync.testing.handler_server import HandlerServer
+from issuesync.testing.server import LiveServer
 
 
 @pytest.fixture
@@ -230,3 +231,55 @@ def test_links_cross_to_gitlab_and_back_by_type_name_and_fall_back_to_relates(
         )
     assert api_links(engine_client, clone) == [("Blocks", "outward", blocker)]
     assert gitlab_links(fake, project, b1) == sorted([("blocks", b2), ("is_blocked_by", b3)])
+
+
+# -- built-in <> the built-in tracker's Jira API through the ``jira`` adapter ------------------
+
+
+def test_links_cross_through_the_jira_adapter_both_ways(
+    engine_client: httpx.Client, services: Services, live_server: LiveServer
+) -> None:
+    create_project(engine_client, "PA")
+    create_project(engine_client, "PB")
+    create_user(
+        services.uow_factory,
+        NewUser(name="backbone", email="backbone@example.test", password="backbone", admin=True),
+    )
+    body = local_body(outgoingInterval="1s")
+    body["secondConnector"]["connection"]["application"] = {
+        "system": "jira",
+        "baseUrl": live_server.url,
+        "user": "backbone",
+        "password": "backbone",
+    }
+    created = engine_client.post("/api/1/integrations", json=body)
+    assert created.status_code == 200, created.text
+    assert engine_client.put("/api/1/integrations/INT-1/start").status_code < 300
+    first, second = (
+        create_issue(engine_client, "PA", "One"),
+        create_issue(engine_client, "PA", "Two"),
+    )
+    link(engine_client, first, "Duplicate", second)
+
+    def in_jira(key: str) -> str:
+        return wait_for(f"{key} in Jira", lambda: twin(engine_client, "PA-1", key))
+
+    b1, b2 = in_jira(first), in_jira(second)
+    wait_for("the link in Jira", lambda: api_links(engine_client, b1))
+    assert api_links(engine_client, b1) == [("Duplicate", "outward", b2)]
+
+    # Made on the Jira side (through its API), it comes back to PA.
+    third = create_issue(engine_client, "PB", "Three")
+    back = wait_for("Jira's issue in PA", lambda: twin(engine_client, "PB-2", third))
+    link(engine_client, third, "Blocks", b2)
+    wait_for(
+        "the Jira link in PA",
+        lambda: ("Blocks", "inward", back) in api_links(engine_client, second),
+    )
+    assert api_links(engine_client, second) == sorted(
+        [("Blocks", "inward", back), ("Duplicate", "inward", first)]
+    )
+    engine_client.put("/api/1/integrations/INT-1/stop")
+    assert api_links(engine_client, b2) == sorted(
+        [("Blocks", "inward", third), ("Duplicate", "inward", b1)]
+    )
