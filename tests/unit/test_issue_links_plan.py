@@ -70,3 +70,15 @@ def test_an_entry_reads_the_same_from_the_other_end() -> None:
     assert LinkEntry.from_text(entry.text()) == entry
     assert LinkEntry.from_json(entry.to_json()) == entry
     assert LinkEntry.from_json({"key": "PB-2"}) is None
+
+
+def test_a_list_that_crossed_ours_removes_nothing_and_keeps_what_we_agreed() -> None:
+    # We sent Blocks PB-2; the partner, not having seen it yet, sent Cloners PB-3 alone.
+    desired = [LinkEntry("PB-3", "Cloners", OUTWARD)]
+    current = [have("1", "PB-2", "Blocks")]
+    agreed = ["Blocks|outward|PB-2"]
+    crossed = plan_links(desired, agreed, current, TYPES, crossed=True)
+    assert crossed.removes == []
+    assert crossed.adds == [LinkEntry("PB-3", "Cloners", OUTWARD)]
+    assert crossed.agreed == ["Blocks|outward|PB-2", "Cloners|outward|PB-3"]
+    assert [link.id for _, link in plan_links(desired, agreed, current, TYPES).removes] == ["1"]

@@ -177,6 +177,8 @@ def plan_links(
     agreed: Collection[str],
     current: Sequence[HubIssueLink],
     types: Sequence[LinkType],
+    *,
+    crossed: bool = False,
 ) -> LinkPlan:
     """Three ways: the partner's links (``desired``, translated), the last agreed set and
     the issue's links now.
@@ -186,6 +188,12 @@ def plan_links(
     agreed (made here, or to an issue the partner does not know) is left alone. A
     desired link of the generic type is the link the issue has to the same issue, if
     any: the partner may lack that link's type and have written its generic one.
+
+    ``crossed``: this side's last links message had not reached the partner when it
+    sent this one (its ``ackSequenceId`` is older), so its list lacks what was added
+    here meanwhile: nothing is removed, and what was agreed and is here stays agreed.
+    Concurrent additions on both sides then both survive; a removal that crossed an
+    addition to the same issue's links is undone (the link comes back on both sides).
     """
     have: dict[str, HubIssueLink] = {}
     by_other: dict[str, LinkEntry] = {}
@@ -204,6 +212,9 @@ def plan_links(
         want[entry.text()] = entry
     plan = LinkPlan(agreed=sorted(want))
     plan.adds = [added for text, added in sorted(want.items()) if text not in have]
+    if crossed:
+        plan.agreed = sorted(set(want) | (set(agreed) & set(have)))
+        return plan
     for text in sorted(set(agreed) - set(want)):
         if text in have and (gone := LinkEntry.from_text(text)) is not None:
             plan.removes.append((gone, have[text]))

@@ -129,9 +129,10 @@ def apply_links(route: Route, ledger: SyncLedger, message: Message, outcome: Out
     types = linking.link_types()
     desired = _desired(route, ledger, message, outcome, types)
     shadow = ledger.shadow(info)
-    plan = plan_links(
-        desired, agreed_of(shadow.fields.get(LINKS)), outcome.after.hub_issue.issue_links, types
-    )
+    crossed = shadow.sent.get(LINKS, 0) > message.ack_sequence_id
+    agreed = agreed_of(shadow.fields.get(LINKS))
+    current = outcome.after.hub_issue.issue_links
+    plan = plan_links(desired, agreed, current, types, crossed=crossed)
     for entry, link in plan.removes:
         if link.id is not None:
             linking.delete_link(outcome.local_key, link.id)
