@@ -45,6 +45,7 @@ from issuesync.domain.replica import (
     FieldValue,
     HubAttachment,
     HubComment,
+    HubIssueLink,
     HubWorklog,
     ProjectRef,
     Replica,
@@ -100,6 +101,7 @@ QUERY_PARAMETERS: Final = frozenset(
 )
 FIRST_PAGE_SHARE: Final = 4  # the first page: a quarter of a page; then doubling
 MAX_STEPS: Final = 10_000  # a bound on the requests of one poll
+LINKS_REMEMBERED: Final = 10_000  # issues whose links an edit may take as they were read
 
 
 def _iso(ms: int) -> str:
@@ -158,6 +160,7 @@ class GitLabAdapter(Tracker):
         self._receipts = Receipts(client, self._path)
         self._time = TimeSpent(client, self._path)
         self._clock = ServerClock(lambda: self._client.get_response("version"))
+        self._links_read: dict[str, list[HubIssueLink]] = {}  # by iid, as last read
 
     def __repr__(self) -> str:
         return f"GitLabAdapter({self._client!r}, project_key={self.project_key!r})"
@@ -302,7 +305,7 @@ class GitLabAdapter(Tracker):
                 raise
             self._receipts.note("issue", idempotency_key, str(created["iid"]))
             self._receipts.learn(str(created["iid"]), [])
-            made = self._replica(created)
+            made = self._replica(created, known_links=[])  # a new issue has no links
         now = made.hub_issue.status
         if isinstance(status, str) and status and (now is None or now.name != status):
             return self.transition(made.key, status)
@@ -317,7 +320,8 @@ class GitLabAdapter(Tracker):
         body = issue_body(fields, self._directory)
         if not body:
             return self._issue(key)
-        return self._replica(self._client.put(f"{self._path}/issues/{iid_of(key)}", body))
+        edited = self._client.put(f"{self._path}/issues/{iid_of(key)}", body)
+        return self._replica(edited, known_links=self._links_read.get(iid_of(key)))
 
     def transition(self, key: str, status: str) -> Replica:
         """Close or reopen the issue (``state_event``); a move to where it is changes nothing."""
@@ -427,11 +431,14 @@ class GitLabAdapter(Tracker):
     def add_link(self, key: str, other_key: str, link_type: str, *, outward: bool) -> None:
         """Link two issues of the project (one request; a second if GitLab says it exists)."""
         other = iid_of(other_key)
+        self._links_read.pop(iid_of(key), None)
+        self._links_read.pop(other, None)
         path, project = self._path, self.project_key
         links.add_link(self._client, path, project, iid_of(key), other, link_type, outward=outward)
 
     def delete_link(self, key: str, link_id: str) -> None:
         """Remove one of the issue's links (``DELETE .../links/:issue_link_id``)."""
+        self._links_read.clear()  # the other end is not named here
         links.delete_link(self._client, self._path, iid_of(key), link_id)
 
     def test_connection(self) -> ConnectionReport:
@@ -477,8 +484,12 @@ class GitLabAdapter(Tracker):
             raise NotFoundError(f"Issue {key} does not exist in GitLab project {self.project_key}.")
         return replica
 
-    def _replica(self, issue: Mapping[str, Any]) -> Replica:
-        """An issue's replica; its notes read only when it has some (``user_notes_count``)."""
+    def _replica(
+        self, issue: Mapping[str, Any], known_links: list[HubIssueLink] | None = None
+    ) -> Replica:
+        """An issue's replica; its notes read only when it has some (``user_notes_count``),
+        its links unless they are ``known_links`` (an edit's answer: a field edit does not
+        change them, and the engine reads an issue before it edits it)."""
         iid = str(issue["iid"])
         notes: list[dict[str, Any]] = []
         if issue.get("user_notes_count", 1):
@@ -488,7 +499,10 @@ class GitLabAdapter(Tracker):
         self._receipts.learn(iid, notes)
         replica = shape.replica_of(issue, notes, self._ref)
         replica.hub_issue.work_logs = [total_of(issue)]
-        replica.hub_issue.issue_links = links.read_links(
-            self._client, self._path, issue.get("project_id"), iid
-        )
+        if known_links is None:
+            known_links = links.read_links(self._client, self._path, issue.get("project_id"), iid)
+        if len(self._links_read) >= LINKS_REMEMBERED:
+            self._links_read.clear()
+        self._links_read[iid] = known_links
+        replica.hub_issue.issue_links = list(known_links)
         return replica
