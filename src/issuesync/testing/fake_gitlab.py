@@ -1,19 +1,19 @@
 """A stateful fake GitLab (REST v4, the issue parts): an ``httpx.MockTransport`` handler.
 
-It follows GitLab's documented behaviour where the ``gitlab`` adapter relies on
-it: projects by numeric id or URL-encoded path (in any case, as GitLab's routes
-take them), issues by ``iid`` (``state_event`` close/reopen, labels made on
-first use, a milestone by id, assignees by id, ``updated_after`` inclusive,
-``order_by``/``sort``, offset paging with ``X-Next-Page``, ``X-Total`` and
-``Link``), notes (system notes included, a new note touching its issue's
-``updated_at``), time tracking (``time_stats``, ``add_spent_time``, see
-``fake_gitlab_time``), issue links (``fake_gitlab_links``), uploads
-(``POST /projects/:id/uploads``, read and deleted by secret and filename), users
+It follows GitLab's documented behaviour where the ``gitlab`` adapter relies on it:
+projects by numeric id or URL-encoded path (in any case, as GitLab's routes take them),
+issues by ``iid`` (``state_event`` close/reopen, labels made on first use, a milestone
+by id, assignees by id, ``updated_after`` inclusive, ``order_by``/``sort``, offset
+paging with ``X-Next-Page``, ``X-Total`` and ``Link``), notes (system notes included, a
+new note touching its issue's ``updated_at``), time tracking (``time_stats``,
+``add_spent_time``, see ``fake_gitlab_time``), issue links (``fake_gitlab_links``),
+uploads (``POST /projects/:id/uploads``, read and deleted by secret and filename), users
 (``?username=``, ``?search=``; lists without e-mails), access levels in
-``GET /projects/:id``'s ``permissions``, and the rate limit: a fixed window per user and minute that answers ``429`` with
-``Retry-After`` and ``RateLimit-*`` headers once spent. Errors have GitLab's
-``{"message": ...}`` and ``{"error": ...}`` shapes. Weak ``ETag``\\ s are sent,
-but ``If-None-Match`` is ignored, as GitLab's API does (gitlab-org/gitlab#14357).
+``GET /projects/:id``'s ``permissions``, and the rate limit: a fixed window per user and
+minute that answers ``429`` with ``Retry-After`` and ``RateLimit-*`` headers once spent.
+Errors have GitLab's ``{"message": ...}`` and ``{"error": ...}`` shapes. Weak
+``ETag``\\ s are sent, but ``If-None-Match`` is ignored, as GitLab's API does
+(gitlab-org/gitlab#14357).
 
 Use it directly (``httpx.MockTransport(FakeGitLab())``) or over HTTP with
 :class:`~issuesync.testing.handler_server.HandlerServer`. ``calls`` counts the
