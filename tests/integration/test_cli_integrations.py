@@ -183,7 +183,7 @@ def test_create_dry_run_shows_the_proposed_mappings_and_stores_nothing(home: Pat
     created = run(home, "integration", "create", "--file", file)
     assert created.returncode == 0, created.stderr
     assert created.stdout.splitlines()[1] == (
-        "Mappings proposed from both schemas: 42 pairs, 0 warnings "
+        "Mappings proposed from both schemas: 44 pairs, 0 warnings "
         "(see python -m issuesync integration propose INT-1)."
     )
     again = run(home, "integration", "propose", "INT-1", env=WIDE)

@@ -484,7 +484,9 @@ def test_requests_per_synced_change(world: World, gitlab: GitLabAdapter) -> None
     before = fake.calls.copy()
     polled = [r.key for page in gitlab.changed_since(since, []) for r in page]
     assert polled == [other.key]
-    assert _calls(fake, before) == Counter({"GET /projects/:id/issues": 1})
+    # The page, and the issue's links (GitLab lists them apart from the issue).
+    links = "GET /projects/:id/issues/:iid/links"
+    assert _calls(fake, before) == Counter({"GET /projects/:id/issues": 1, links: 1})
 
     gitlab.update(made.key, {"summary": "Again"})
     before = fake.calls.copy()
@@ -494,7 +496,7 @@ def test_requests_per_synced_change(world: World, gitlab: GitLabAdapter) -> None
         for r in page
     ]
     assert polled == [made.key]
-    # The page, and the notes of the one issue that has some.
+    # The page, and the notes of the one issue that has some, and its links.
     assert _calls(fake, before) == Counter(
-        {"GET /projects/:id/issues": 1, "GET /projects/:id/issues/:iid/notes": 1}
+        {"GET /projects/:id/issues": 1, "GET /projects/:id/issues/:iid/notes": 1, links: 1}
     )

@@ -68,6 +68,8 @@ def test_the_seed_example_creates_int_1_in_the_seeds_shape(services: Services) -
                 "valueMappings": [],
             }
         ]
+        # Beyond the seed: whether references to synced issues name their twins (issue 19).
+        expected[side]["configuration"]["rewriteReferences"] = True
     assert_same_keys(created, expected)
     assert list(created) == list(expected)
 
@@ -168,6 +170,7 @@ def test_default_field_mappings_and_workflow(services: Services) -> None:
     first = created["firstConnector"]["configuration"]
     second = created["secondConnector"]["configuration"]
     fields = ["summary", "description", "priority", "labels", "duedate", "comment", "attachment"]
+    fields.append("issuelinks")  # links between issues both synchronized
     for configuration in (first, second):
         mappings = configuration["fieldMappings"]
         assert [m["localField"] for m in mappings] == fields
@@ -250,6 +253,7 @@ def test_file_queues_get_the_seeds_default_paths(services: Services) -> None:
     expected = json.loads(json.dumps(SEED_RESPONSE))
     for side in ("firstConnector", "secondConnector"):
         del expected[side]["configuration"]["fieldMappings"]
+        expected[side]["configuration"]["rewriteReferences"] = True
         expected[side]["connection"]["application"]["system"] = "local"
     for side in ("firstConnector", "secondConnector"):
         del created[side]["configuration"]["fieldMappings"]

@@ -326,6 +326,9 @@ class Configuration(Model):
 
     sync: SyncSettings = Field(default_factory=SyncSettings)
     advanced: AdvancedSettings = Field(default_factory=AdvancedSettings)
+    # References to synchronized issues in the partner's texts name their twins here
+    # ("see PA-12" reads "see #5"): ``domain/references.py``.
+    rewrite_references: bool = True
     field_defaults: list[FieldDefault] = Field(default_factory=list)
     issue_type_mappings: IssueTypeMappings = Field(default_factory=IssueTypeMappings)
     field_mappings: list[FieldMapping] = Field(default_factory=list)
@@ -361,11 +364,13 @@ DEFAULT_MAPPED_FIELDS = (
     "duedate",
     "comment",
     "attachment",
+    "issuelinks",
 )
 
 
 def default_field_mappings() -> list[FieldMapping]:
-    """The default set: summary, description, priority, labels, due date, comments, attachments."""
+    """The default set: summary, description, priority, labels, due date, comments,
+    attachments and issue links (between issues that are both synchronized)."""
     return [FieldMapping(local_field=name, remote_field=name) for name in DEFAULT_MAPPED_FIELDS]
 
 

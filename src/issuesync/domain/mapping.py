@@ -8,8 +8,9 @@ filters: it writes the fields its own mappings accept (``BOTH`` or
 ``INCOMING``). Each side's configuration is complete (see
 ``complete_configurations``), so a one-sided configuration still works.
 
-Comments, attachments and work logs are not fields; the pseudo-fields ``comment``,
-``attachment`` and ``worklog`` in a mapping switch their synchronization on.
+Comments, attachments, work logs and issue links are not fields; the pseudo-fields
+``comment``, ``attachment``, ``worklog`` and ``issuelinks`` in a mapping switch their
+synchronization on (the value mappings of ``issuelinks`` pair link types by name).
 """
 
 from __future__ import annotations
@@ -33,7 +34,8 @@ COMMENT = "comment"
 ATTACHMENT = "attachment"
 WORKLOG = "worklog"
 STATUS = "status"
-SUB_OBJECTS = (COMMENT, ATTACHMENT, WORKLOG)
+LINKS = "issuelinks"  # issue links: ``domain/issuelinks.py``, not a field either
+SUB_OBJECTS = (COMMENT, ATTACHMENT, WORKLOG, LINKS)
 
 
 def _same(a: object, b: object) -> bool:

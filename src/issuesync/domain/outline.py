@@ -98,6 +98,7 @@ class SchemaOutline:
     attachments: bool = True
     worklogs: bool = False  # time logged per issue, in entries (``Capabilities.worklogs``)
     subtasks: bool = True  # whether an issue may have a parent at all
+    links: bool = False  # typed links between issues (GitHub has none)
     default_type: str | None = None
 
     def __post_init__(self) -> None:

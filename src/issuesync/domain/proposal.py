@@ -19,7 +19,7 @@ applied from either side to the other (docs/trackers.md, "Proposed mappings"):
   middle maps to the middle and a higher priority never maps below a lower one.
 - **fields** only where both sides have them: summary, description, labels, due date,
   priority (both sides ranked), custom fields by name and compatible type; comments,
-  attachments and work logs where both trackers have them.
+  attachments, work logs and issue links (``issuelinks``) where both trackers have them.
 
 Each connector's configuration speaks from its own side: the first's workflow pairs map
 each of its statuses to the second's, its outgoing type pairs each of its types, its
@@ -73,6 +73,7 @@ COMMON_FIELDS: Final = ("summary", "description", "labels", "duedate")
 COMMENT: Final = "comment"
 ATTACHMENT: Final = "attachment"
 WORKLOG: Final = "worklog"
+LINKS: Final = "issuelinks"  # issue links between synchronized issues (``domain/issuelinks.py``)
 PRIORITY: Final = "priority"
 
 # A category the other side lacks borrows the nearest one it has, in this order.
@@ -374,6 +375,7 @@ def _propose_fields(
         (COMMENT, first.comments, second.comments),
         (ATTACHMENT, first.attachments, second.attachments),
         (WORKLOG, first.worklogs, second.worklogs),
+        (LINKS, first.links, second.links),
     ):
         if first_has and second_has:
             kept.append((sub_object, sub_object, "both trackers have them"))

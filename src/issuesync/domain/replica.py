@@ -126,6 +126,23 @@ class HubWorklog(HubModel):
     updated: int | None = None
 
 
+class HubIssueLink(HubModel):
+    """A typed link from this issue to another of the same tracker (Exalate's ``issueLinks``).
+
+    ``link_type_name`` is the type's name (``Blocks``); ``direction`` says which end this
+    issue is: ``outward`` reads "this issue <outward phrase> the other" (PA-1 blocks
+    PA-2), ``inward`` the reverse (PA-2 is blocked by PA-1); ``link_name`` is that
+    phrase. ``id`` is the tracker's id of the link, which removing it takes.
+    """
+
+    id: str | None = None
+    other_issue_id: str | None = Field(default=None, alias="otherIssueId")
+    other_issue_key: str = Field(alias="otherIssueKey")
+    link_type_name: str = Field(alias="linkTypeName")
+    link_name: str | None = Field(default=None, alias="linkName")
+    direction: str = "outward"
+
+
 class CustomFieldValue(HubModel):
     """A custom field of the issue; ``value`` is canonical (see the module docstring)."""
 
@@ -164,6 +181,7 @@ class HubIssue(HubModel):
     comments: list[HubComment] = Field(default_factory=list)
     attachments: list[HubAttachment] = Field(default_factory=list)
     work_logs: list[HubWorklog] = Field(default_factory=list, alias="workLogs")
+    issue_links: list[HubIssueLink] = Field(default_factory=list, alias="issueLinks")
 
 
 class Replica(BaseModel):

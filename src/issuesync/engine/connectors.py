@@ -171,7 +171,8 @@ class ConnectorConfig:
     partner_key: str
     initial_delay_ms: int
     polling_interval_ms: int
-    # The partner's tracker: when it is this one, a login name there is the same person here.
+    # The partner's tracker: when it is this one, a login name there is the same person here;
+    # its texts name its issues its way (``domain/references.py``; None: the other node's).
     partner_system: str | None = None
     partner_base_url: str | None = None
 

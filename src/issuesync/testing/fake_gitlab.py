@@ -1,19 +1,19 @@
 """A stateful fake GitLab (REST v4, the issue parts): an ``httpx.MockTransport`` handler.
 
-It follows GitLab's documented behaviour where the ``gitlab`` adapter relies on
-it: projects by numeric id or URL-encoded path (in any case, as GitLab's routes
-take them), issues by ``iid`` (``state_event`` close/reopen, labels made on
-first use, a milestone by id, assignees by id, ``updated_after`` inclusive,
-``order_by``/``sort``, offset paging with ``X-Next-Page``, ``X-Total`` and
-``Link``), notes (system notes included, a new note touching its issue's
-``updated_at``), time tracking (``time_stats``, ``add_spent_time``, see
-``fake_gitlab_time``), uploads (``POST /projects/:id/uploads``, read and deleted by
-secret and filename), users (``?username=``, ``?search=``; lists without
-e-mails), access levels in ``GET /projects/:id``'s ``permissions``, and the rate
-limit: a fixed window per user and minute that answers ``429`` with
-``Retry-After`` and ``RateLimit-*`` headers once spent. Errors have GitLab's
-``{"message": ...}`` and ``{"error": ...}`` shapes. Weak ``ETag``\\ s are sent,
-but ``If-None-Match`` is ignored, as GitLab's API does (gitlab-org/gitlab#14357).
+It follows GitLab's documented behaviour where the ``gitlab`` adapter relies on it:
+projects by numeric id or URL-encoded path (in any case, as GitLab's routes take them),
+issues by ``iid`` (``state_event`` close/reopen, labels made on first use, a milestone
+by id, assignees by id, ``updated_after`` inclusive, ``order_by``/``sort``, offset
+paging with ``X-Next-Page``, ``X-Total`` and ``Link``), notes (system notes included, a
+new note touching its issue's ``updated_at``), time tracking (``time_stats``,
+``add_spent_time``, see ``fake_gitlab_time``), issue links (``fake_gitlab_links``),
+uploads (``POST /projects/:id/uploads``, read and deleted by secret and filename), users
+(``?username=``, ``?search=``; lists without e-mails), access levels in
+``GET /projects/:id``'s ``permissions``, and the rate limit: a fixed window per user and
+minute that answers ``429`` with ``Retry-After`` and ``RateLimit-*`` headers once spent.
+Errors have GitLab's ``{"message": ...}`` and ``{"error": ...}`` shapes. Weak
+``ETag``\\ s are sent, but ``If-None-Match`` is ignored, as GitLab's API does
+(gitlab-org/gitlab#14357).
 
 Use it directly (``httpx.MockTransport(FakeGitLab())``) or over HTTP with
 :class:`~issuesync.testing.handler_server.HandlerServer`. ``calls`` counts the
@@ -39,6 +39,7 @@ from urllib.parse import quote, unquote
 import httpx
 
 from issuesync.testing import fake_gitlab_time
+from issuesync.testing.fake_gitlab_links import GitLabLink, IssueLinks
 from issuesync.testing.fake_gitlab_wire import (
     Answer,
     Json,
@@ -96,8 +97,9 @@ class GitLabProject:
     timelogs: list[Json] = field(default_factory=list)  # what add_spent_time was told, in order
 
 
-class FakeGitLab:
-    """The handler: ``fake(request) -> response``; see the module docstring."""
+class FakeGitLab(IssueLinks):
+    """The handler: ``fake(request) -> response``; see the module docstring (and
+    ``fake_gitlab_links`` for issue links)."""
 
     def __init__(
         self,
@@ -109,6 +111,7 @@ class FakeGitLab:
         self.calls: Counter[str] = Counter()
         self.users: dict[int, GitLabUser] = {}
         self.projects: dict[int, GitLabProject] = {}
+        self.links: dict[int, GitLabLink] = {}
         self._clock = clock
         self._lock = threading.RLock()
         self._ids = iter(range(1, 1 << 30))
@@ -232,6 +235,7 @@ class FakeGitLab:
                 "/projects/:id/issues/:iid/notes/:id",
                 self._delete_note,
             ),
+            *self.link_routes(issue),
             ("GET", project + "/labels", "/projects/:id/labels", self._labels),
             ("GET", project + "/milestones", "/projects/:id/milestones", self._milestones),
             ("POST", project + "/uploads", "/projects/:id/uploads", self._upload),

@@ -82,6 +82,7 @@ class Capabilities:
     # replica's one work log (``domain.worklogs.TOTAL_ID``) is the total, edits and
     # deletions of work logs are not applied there.
     worklog_totals: bool = False
+    links: bool = False  # typed issue links (``trackers/linking.py``: ``IssueLinking``)
     limits: Limits = field(default_factory=Limits)
     # The markup of the descriptions and comments it reads and writes; the engine converts
     # the partner's text to it. A connector's ``markup.dialect`` setting overrides it.
@@ -437,6 +438,7 @@ def outline_of(
         attachments=tracker.capabilities.attachments,
         worklogs=tracker.capabilities.worklogs,
         subtasks=tracker.capabilities.subtasks,
+        links=tracker.capabilities.links,
         default_type=default_type,
     )
 

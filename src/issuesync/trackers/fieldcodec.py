@@ -29,6 +29,7 @@ from issuesync.domain.replica import (
     HubAttachment,
     HubComment,
     HubIssue,
+    HubIssueLink,
     HubWorklog,
     ItemRef,
     LabelRef,
@@ -243,6 +244,30 @@ def custom_value(info: FieldInfo, raw: object) -> FieldValue:
     return canonical_custom(value)
 
 
+def links_from_jira(data: object) -> list[HubIssueLink]:
+    """Jira's ``issuelinks``: an entry with ``outwardIssue`` is this issue's outward end
+    (this issue *blocks* that one), one with ``inwardIssue`` its inward end."""
+    links: list[HubIssueLink] = []
+    for item in data if isinstance(data, list) else []:
+        if not isinstance(item, Mapping):
+            continue
+        kind = item.get("type") or {}
+        for direction, place in (("outward", "outwardIssue"), ("inward", "inwardIssue")):
+            other = item.get(place)
+            if isinstance(other, Mapping) and other.get("key") and isinstance(kind, Mapping):
+                links.append(
+                    HubIssueLink(
+                        id=str(item["id"]) if item.get("id") is not None else None,
+                        other_issue_id=str(other["id"]) if other.get("id") is not None else None,
+                        other_issue_key=str(other["key"]),
+                        link_type_name=str(kind.get("name") or ""),
+                        link_name=kind.get(direction),
+                        direction=direction,
+                    )
+                )
+    return links
+
+
 def issue_to_replica(issue: JsonObject, custom_fields: Mapping[str, FieldInfo]) -> Replica:
     """A Jira issue (``{id, key, fields}``) as a replica.
 
@@ -300,6 +325,7 @@ def issue_to_replica(issue: JsonObject, custom_fields: Mapping[str, FieldInfo]) 
             if isinstance(a, Mapping)
         ],
         work_logs=[worklog_from_jira(w) for w in worklog_list if isinstance(w, Mapping)],
+        issue_links=links_from_jira(fields.get("issuelinks")),
     )
     return Replica(hub_issue=hub)
 

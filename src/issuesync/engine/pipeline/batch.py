@@ -44,6 +44,7 @@ from issuesync.engine.pipeline.creating import (
     response,
 )
 from issuesync.engine.pipeline.ledger import SyncLedger
+from issuesync.engine.pipeline.links import carries_links
 from issuesync.engine.pipeline.route import Route
 from issuesync.engine.transports import queues
 from issuesync.errors import IssueSyncError, TrackerOfflineError
@@ -160,6 +161,8 @@ def _plan(
             continue
         if message.worklogs:  # logged one by one, with their traces
             continue
+        if carries_links(message):
+            continue  # its links need the twins of both ends: one message at a time
         parent_key: str | None = None
         if message.parent_key is not None:
             if message.parent_key not in linked:

@@ -46,7 +46,9 @@ from issuesync.engine.pipeline.creating import (
     response,
 )
 from issuesync.engine.pipeline.ledger import SyncLedger, open_conflicts
+from issuesync.engine.pipeline.links import apply_links
 from issuesync.engine.pipeline.people import resolve_users
+from issuesync.engine.pipeline.references import rewrite_references
 from issuesync.engine.pipeline.route import Route
 from issuesync.engine.pipeline.subobjects import (
     Outcome,
@@ -137,6 +139,7 @@ def process(route: Route, *, on_work: Callable[[], None] | None = None) -> Incom
     messages = {item.row_id: _read(item) for items in by_issue.values() for item in items}
     richtext.translate(route, (m for m in messages.values() if isinstance(m, Message)))
     ledger = SyncLedger(route.id, route.uow_factory)
+    rewrite_references(route, ledger, (m for m in messages.values() if isinstance(m, Message)))
     ledger.load_messages(messages.values())  # their links: what the batch path needs
     leading = [(items[0], messages[items[0].row_id]) for items in by_issue.values()]
     done = batch.apply(route, ledger, [(i, m) for i, m in leading if isinstance(m, Message)])
@@ -290,6 +293,8 @@ def _apply(route: Route, ledger: SyncLedger, item: queues.Pending, message: Mess
             change_existing(route, message, outcome, traces)  # what may be refused: first
             _write_update(route, message, update)
             add_new(route, message, outcome, traces)
+        if outcome is not None:
+            apply_links(route, ledger, message, outcome)
         _commit(route, ledger, item, message, outcome)
 
 

@@ -32,6 +32,7 @@ from issuesync.domain.shadow import Shadow
 from issuesync.engine.pipeline import people, restricted
 from issuesync.engine.pipeline.cursor import Cursor
 from issuesync.engine.pipeline.ledger import SyncLedger
+from issuesync.engine.pipeline.links import OutgoingLinks
 from issuesync.engine.pipeline.route import Route
 from issuesync.engine.pipeline.tracebook import trace_states
 from issuesync.engine.transports import queues
@@ -139,6 +140,7 @@ def send_page(
     """
     ledger = SyncLedger(route.id, route.uow_factory)
     ledger.load(local_keys=[replica.key for replica in page])
+    links = OutgoingLinks(route, ledger, page)
     sent = 0
     now = now_ms()
     messages: list[queues.Sealed] = []  # sealed before the write
@@ -152,7 +154,7 @@ def send_page(
             and replica.updated < (info.last_change_seen_ms or 0)
         ):
             continue  # an older read than what this route has already handled
-        message = _message(route, ledger, replica, info, now, resync)
+        message = _message(route, ledger, replica, info, now, resync, links)
         if message is not None:
             messages.append(queues.Sealed.of(message))
             sent += 1
@@ -182,6 +184,7 @@ def _message(
     info: SyncInfo | None,
     now: int,
     resync: ResyncOptions | None,
+    links: OutgoingLinks,
 ) -> Message | None:
     """The issue's message, its link, shadow and traces recorded in the ledger; None when
     nothing changed."""
@@ -194,6 +197,7 @@ def _message(
         diff = _resync_diff(route, replica, shadow, states, sequence_id, resync)
     else:
         diff = outgoing_diff(route.mapping, replica.hub_issue, shadow, states, sequence_id)
+    links.diff(replica, shadow, diff, sequence_id)
     if diff.empty:
         if info is not None and (info.last_change_seen_ms or 0) < replica.updated:
             info.last_change_seen_ms = replica.updated

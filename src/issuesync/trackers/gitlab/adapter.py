@@ -25,7 +25,8 @@ Work logs: GitLab keeps a total of time spent per issue, no entries (see ``times
 Calls. A create is one write (two with a status other than Open), a field
 edit one write, a status one write, a comment one write, an attachment two
 (upload, then the note linking it). Reads: a page of a poll is one request,
-plus one per issue that has notes (GitLab lists notes separately). GitLab
+plus one per issue that has notes (GitLab lists notes separately) and one per issue
+for its links (listed apart too; ``links.py``). GitLab
 moves ``updated_at`` to the millisecond on every change, notes included.
 """
 
@@ -38,12 +39,14 @@ from collections.abc import Iterator, Mapping, Sequence
 from typing import Any, Final
 from urllib.parse import parse_qsl, quote
 
+from issuesync.domain.issuelinks import LinkType
 from issuesync.domain.markup import Markup
 from issuesync.domain.outline import SchemaOutline
 from issuesync.domain.replica import (
     FieldValue,
     HubAttachment,
     HubComment,
+    HubIssueLink,
     HubWorklog,
     ProjectRef,
     Replica,
@@ -70,7 +73,7 @@ from issuesync.trackers.adapter import (
     outline_of,
 )
 from issuesync.trackers.fieldcodec import parse_datetime
-from issuesync.trackers.gitlab import shape
+from issuesync.trackers.gitlab import links, shape
 from issuesync.trackers.gitlab.client import PER_PAGE_MAX, GitLabClient
 from issuesync.trackers.gitlab.connection import test_connection
 from issuesync.trackers.gitlab.edits import Directory, issue_body, issue_type
@@ -99,6 +102,7 @@ QUERY_PARAMETERS: Final = frozenset(
 )
 FIRST_PAGE_SHARE: Final = 4  # the first page: a quarter of a page; then doubling
 MAX_STEPS: Final = 10_000  # a bound on the requests of one poll
+LINKS_REMEMBERED: Final = 10_000  # issues whose links an edit may take as they were read
 
 
 def _iso(ms: int) -> str:
@@ -144,6 +148,7 @@ class GitLabAdapter(Tracker):
         deletions=False,
         worklogs=True,
         worklog_totals=True,
+        links=True,
         limits=Limits(text_chars=1_000_000, reserved_chars=512),  # 512: its marker
         markup=Markup.GITLAB,
     )
@@ -157,6 +162,7 @@ class GitLabAdapter(Tracker):
         self._receipts = Receipts(client, self._path)
         self._time = TimeSpent(client, self._path)
         self._clock = ServerClock(lambda: self._client.get_response("version"))
+        self._links_read: dict[str, list[HubIssueLink]] = {}  # by iid, as last read
 
     def __repr__(self) -> str:
         return f"GitLabAdapter({self._client!r}, project_key={self.project_key!r})"
@@ -301,7 +307,7 @@ class GitLabAdapter(Tracker):
                 raise
             self._receipts.note("issue", idempotency_key, str(created["iid"]))
             self._receipts.learn(str(created["iid"]), [])
-            made = self._replica(created)
+            made = self._replica(created, known_links=[])  # a new issue has no links
         now = made.hub_issue.status
         if isinstance(status, str) and status and (now is None or now.name != status):
             return self.transition(made.key, status)
@@ -316,7 +322,8 @@ class GitLabAdapter(Tracker):
         body = issue_body(fields, self._directory)
         if not body:
             return self._issue(key)
-        return self._replica(self._client.put(f"{self._path}/issues/{iid_of(key)}", body))
+        edited = self._client.put(f"{self._path}/issues/{iid_of(key)}", body)
+        return self._replica(edited, known_links=self._links_read.get(iid_of(key)))
 
     def transition(self, key: str, status: str) -> Replica:
         """Close or reopen the issue (``state_event``); a move to where it is changes nothing."""
@@ -417,6 +424,25 @@ class GitLabAdapter(Tracker):
 
     # -- the connection --------------------------------------------------------------------
 
+    # -- issue links (``links.py``) ---------------------------------------------------------
+
+    def link_types(self) -> tuple[LinkType, ...]:
+        """Relates and Blocks (GitLab's ``relates_to``, ``blocks``, ``is_blocked_by``)."""
+        return links.LINK_TYPES
+
+    def add_link(self, key: str, other_key: str, link_type: str, *, outward: bool) -> None:
+        """Link two issues of the project (one request; a second if GitLab says it exists)."""
+        other = iid_of(other_key)
+        self._links_read.pop(iid_of(key), None)
+        self._links_read.pop(other, None)
+        path, project = self._path, self.project_key
+        links.add_link(self._client, path, project, iid_of(key), other, link_type, outward=outward)
+
+    def delete_link(self, key: str, link_id: str) -> None:
+        """Remove one of the issue's links (``DELETE .../links/:issue_link_id``)."""
+        self._links_read.clear()  # the other end is not named here
+        links.delete_link(self._client, self._path, iid_of(key), link_id)
+
     def test_connection(self) -> ConnectionReport:
         """Reachable, the token valid (``/user``), the project and its issues, the access level."""
         return test_connection(self._client, self._path)
@@ -460,8 +486,12 @@ class GitLabAdapter(Tracker):
             raise NotFoundError(f"Issue {key} does not exist in GitLab project {self.project_key}.")
         return replica
 
-    def _replica(self, issue: Mapping[str, Any]) -> Replica:
-        """An issue's replica; its notes read only when it has some (``user_notes_count``)."""
+    def _replica(
+        self, issue: Mapping[str, Any], known_links: list[HubIssueLink] | None = None
+    ) -> Replica:
+        """An issue's replica; its notes read only when it has some (``user_notes_count``),
+        its links unless they are ``known_links`` (an edit's answer: a field edit does not
+        change them, and the engine reads an issue before it edits it)."""
         iid = str(issue["iid"])
         notes: list[dict[str, Any]] = []
         if issue.get("user_notes_count", 1):
@@ -471,4 +501,10 @@ class GitLabAdapter(Tracker):
         self._receipts.learn(iid, notes)
         replica = shape.replica_of(issue, notes, self._ref)
         replica.hub_issue.work_logs = [total_of(issue)]
+        if known_links is None:
+            known_links = links.read_links(self._client, self._path, issue.get("project_id"), iid)
+        if len(self._links_read) >= LINKS_REMEMBERED:
+            self._links_read.clear()
+        self._links_read[iid] = known_links
+        replica.hub_issue.issue_links = list(known_links)
         return replica

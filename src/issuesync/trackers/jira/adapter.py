@@ -26,6 +26,7 @@ from collections.abc import Iterator, Mapping, Sequence
 from typing import Any, Final
 from urllib.parse import quote
 
+from issuesync.domain.issuelinks import LinkType
 from issuesync.domain.markup import Markup
 from issuesync.domain.outline import SchemaOutline, StatusCategory
 from issuesync.domain.replica import (
@@ -60,6 +61,7 @@ from issuesync.trackers.adapter import (
 from issuesync.trackers.jira import adf, cloud, connection, transitions, worklogs
 from issuesync.trackers.jira.client import JiraClient
 from issuesync.trackers.jira.comments import all_comments
+from issuesync.trackers.jira.links import JiraLinks
 from issuesync.trackers.jira.receipts import Receipts, properties
 from issuesync.trackers.jira.schema import read_schema
 from issuesync.trackers.jira.search import IssueSearch, minute
@@ -84,6 +86,7 @@ class JiraAdapter(Tracker):
         comment_author=False,
         deletions=False,
         worklogs=True,
+        links=True,
         limits=Limits(text_chars=32_767),
         markup=Markup.JIRA,
     )
@@ -97,6 +100,7 @@ class JiraAdapter(Tracker):
         self._categories: dict[str, StatusCategory] = {}
         self._clock: tuple[float, int] | None = None  # (monotonic when read, server - local ms)
         self._receipts = Receipts(client, self._search)
+        self._links = JiraLinks(client)
 
     def __repr__(self) -> str:
         return f"JiraAdapter({self._client!r}, project_key={self.project_key!r})"
@@ -216,6 +220,21 @@ class JiraAdapter(Tracker):
             return None
         replica = fieldcodec.issue_to_replica(self._readable(issue), customs)
         return replica if replica.hub_issue.project.key.upper() == self.project_key else None
+
+    # -- issue links (``links.py``) -----------------------------------------------------------
+
+    def link_types(self) -> tuple[LinkType, ...]:
+        """The Jira's link types (``GET issueLinkType``, once)."""
+        return self._links.types()
+
+    def add_link(self, key: str, other_key: str, link_type: str, *, outward: bool) -> None:
+        """``POST issueLink`` (a link that exists already is answered as made)."""
+        self._links.add(key, other_key, link_type, outward=outward)
+
+    def delete_link(self, key: str, link_id: str) -> None:
+        """``DELETE issueLink/{id}``."""
+        del key
+        self._links.delete(link_id)
 
     def find_user(self, ref: UserRef) -> UserRef | None:
         """The active user with this e-mail (case-insensitive), else this login name.

@@ -40,6 +40,7 @@ from typing import ParamSpec, TypeVar
 from sqlalchemy import ColumnElement, and_, or_, select
 from sqlalchemy.exc import IntegrityError, SQLAlchemyError
 
+from issuesync.domain.issuelinks import LinkType
 from issuesync.domain.jql import abbreviated, parse_queries
 from issuesync.domain.outline import SchemaOutline, StatusCategory
 from issuesync.domain.replica import (
@@ -94,6 +95,7 @@ from issuesync.trackers.local.models import (
     DeletedIssue,
     IdempotencyRecord,
     Issue,
+    IssueLink,
     Project,
     row_id,
 )
@@ -141,7 +143,7 @@ class LocalAdapter(Tracker):
     """:class:`~issuesync.trackers.adapter.Tracker` for one project of the built-in tracker."""
 
     name = "local"
-    capabilities = Capabilities(comment_author=True, deletions=True, worklogs=True)
+    capabilities = Capabilities(comment_author=True, deletions=True, worklogs=True, links=True)
 
     def __init__(self, tracker: LocalTracker, project_key: str, actor: Principal) -> None:
         self.project_key = project_key.upper()
@@ -434,6 +436,40 @@ class LocalAdapter(Tracker):
                 what = f"delete comment {comment_id} of {issue.key}"
                 with self._needing(DELETE_ALL_COMMENTS, what):
                     subresources.delete_comment(op, issue.key, comment_id)
+
+    # -- issue links (``trackers/linking.py``) ----------------------------------------------
+
+    @_at_edge
+    def link_types(self) -> tuple[LinkType, ...]:
+        """The tracker's link types (Blocks, Cloners, Duplicate, Relates, and any added)."""
+        with self._tracker.read(self._actor) as op:
+            found = op.ref.link_types.by_id.values()
+            return tuple(LinkType(t.name, t.outward, t.inward) for t in found)
+
+    @_at_edge
+    def add_link(self, key: str, other_key: str, link_type: str, *, outward: bool) -> None:
+        """Jira's ``POST issueLink``: the inward issue of its body is the link's outward end."""
+        source, target = (key, other_key) if outward else (other_key, key)
+        body = {"type": {"name": link_type}, "inwardIssue": {"key": source}}
+        with self._writing() as op:
+            subresources.create_link(op, {**body, "outwardIssue": {"key": target}})
+
+    @_at_edge
+    def delete_link(self, key: str, link_id: str) -> None:
+        """Remove a link of the issue; one that is gone already is no error."""
+        with self._writing() as op:
+            issue = self._find(op, key)
+            link = op.session.get(IssueLink, int(link_id)) if link_id.isdigit() else None
+            if (
+                issue is not None
+                and link is not None
+                and issue.id
+                in (
+                    link.source_issue_id,
+                    link.target_issue_id,
+                )
+            ):
+                subresources.delete_link(op, link_id)
 
     # -- attachments -----------------------------------------------------------------------
 

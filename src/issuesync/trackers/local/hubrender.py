@@ -26,6 +26,7 @@ from issuesync.trackers.local.models import (
     CommentFields,
     Component,
     IssueFields,
+    IssueLink,
     NamedRow,
     Version,
     VersionKind,
@@ -143,6 +144,27 @@ class HubPage:
             "comments": [self.comment(c) for c in parts.comments[issue.id]],
             "attachments": [self.attachment(a) for a in parts.attachments[issue.id]],
             "work_logs": [self.worklog(w) for w in parts.worklogs.get(issue.id, ())],
+            "issue_links": [
+                link
+                for row in parts.links.get(issue.id, ())
+                if (link := self.link(row, issue.id)) is not None
+            ],
+        }
+
+    def link(self, row: IssueLink, issue_id: int) -> Json | None:
+        """A link as the end ``issue_id`` lists it (as Jira's ``issuelinks`` entry reads)."""
+        outward = row.source_issue_id == issue_id
+        other = self.parts.related.get(row.target_issue_id if outward else row.source_issue_id)
+        if other is None:
+            return None
+        kind = row.link_type
+        return {
+            "id": str(row.id),
+            "other_issue_id": str(other.id),
+            "other_issue_key": other.key,
+            "link_type_name": kind.name,
+            "link_name": kind.outward if outward else kind.inward,
+            "direction": "outward" if outward else "inward",
         }
 
     def project(self, project_id: int) -> HubProject:

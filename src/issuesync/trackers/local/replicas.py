@@ -34,12 +34,13 @@ from issuesync.trackers.local.models import (
 )
 from issuesync.trackers.local.render import FieldSelection
 
-# What a replica is made of; sub-tasks, links and watchers would cost queries for nothing.
+# What a replica is made of; sub-tasks and watchers would cost queries for nothing. Links
+# cost one query a page (both ends' issues are read with the page's parents).
 SELECTION: Final = FieldSelection(
     include_all=False,
     navigable=True,
-    names=frozenset({"comment", "attachment", "worklog"}),
-    excluded=frozenset({"subtasks", "issuelinks", "watches"}),
+    names=frozenset({"comment", "attachment", "worklog", "issuelinks"}),
+    excluded=frozenset({"subtasks", "watches"}),
 )
 
 

@@ -316,7 +316,9 @@ def create_link(op: Operation, body: Mapping[str, object]) -> JsonDict:
         link = existing
     else:
         op.session.add(link)
+        # As Jira, both ends show the change: each is updated (and polled by a sync).
         op.touch(writer_issue)
+        op.touch(target)
         op.session.flush()
     return {"id": str(link.id), "self": f"{op.base_url}/rest/api/2/issueLink/{link.id}"}
 
@@ -357,5 +359,8 @@ def link_json(op: Operation, link_id: str) -> JsonDict:
 
 
 def delete_link(op: Operation, link_id: str) -> None:
-    """Delete a link."""
-    op.session.delete(get_link(op, link_id))
+    """Delete a link; both its issues are updated, as when it was made."""
+    link = get_link(op, link_id)
+    for issue_id in (link.source_issue_id, link.target_issue_id):
+        op.touch(op.issue(str(issue_id)))
+    op.session.delete(link)

@@ -1,7 +1,7 @@
 """The sync engine's ``redmine`` adapter: one project of a Redmine, over its REST JSON API.
 
 Issues are listed with the ``updated_on`` filter and read whole one by one
-(``include=journals,attachments``: the list cannot include journals); replicas
+(``include=journals,attachments,relations``: the list cannot include journals); replicas
 are made by ``shape``. Statuses change directly (``status_id``), as far as
 Redmine's workflow lets the sync user: Redmine *ignores* a status its workflow
 does not allow, so every status write is read back and a refusal raised as
@@ -33,6 +33,7 @@ from collections.abc import Iterator, Mapping, Sequence
 from typing import Any, Final
 from urllib.parse import quote
 
+from issuesync.domain.issuelinks import LinkType
 from issuesync.domain.markup import Markup
 from issuesync.domain.outline import SchemaOutline
 from issuesync.domain.replica import (
@@ -61,7 +62,7 @@ from issuesync.trackers.adapter import (
 )
 from issuesync.trackers.bounded import Bounded
 from issuesync.trackers.http import ServerClock, http_date
-from issuesync.trackers.redmine import connection, markers, shape
+from issuesync.trackers.redmine import connection, markers, relations, shape
 from issuesync.trackers.redmine.client import RedmineClient
 from issuesync.trackers.redmine.receipts import Receipts
 from issuesync.trackers.redmine.schema import Catalog, read_catalog
@@ -69,7 +70,7 @@ from issuesync.trackers.redmine.search import IssueList, scan
 from issuesync.trackers.redmine.timelog import TimeLog
 from issuesync.trackers.redmine.users import UserDirectory
 
-WHOLE: Final = "journals,attachments"
+WHOLE: Final = "journals,attachments,relations"
 MAX_SETTLED: Final = 100_000  # issues whose settled reads are remembered
 
 
@@ -84,7 +85,7 @@ class RedmineAdapter(Tracker):
     # not say how the instance formats text: Textile is Redmine's default (and Debian's
     # Redmine 5's); a connector whose Redmine uses CommonMark says so (markup.dialect).
     capabilities = Capabilities(
-        comment_author=False, deletions=False, worklogs=True, markup=Markup.TEXTILE
+        comment_author=False, deletions=False, worklogs=True, links=True, markup=Markup.TEXTILE
     )
 
     def __init__(self, client: RedmineClient, project_key: str) -> None:
@@ -424,7 +425,23 @@ class RedmineAdapter(Tracker):
             issue, self._catalog_now(), self.project_key, self._users.ref
         )
         replica.hub_issue.work_logs = self._timelog.worklogs(issue)
+        replica.hub_issue.issue_links = relations.links_of(issue)
         return replica
+
+    # -- relations (``relations.py``) --------------------------------------------------------
+
+    def link_types(self) -> tuple[LinkType, ...]:
+        """Relates, Duplicate, Blocks, Precedes and Cloners (``copied_to``)."""
+        return relations.LINK_TYPES
+
+    def add_link(self, key: str, other_key: str, link_type: str, *, outward: bool) -> None:
+        """Relate two issues (``POST /issues/<id>/relations.json``)."""
+        relations.add_relation(self._client, _id(key), _id(other_key), link_type, outward=outward)
+
+    def delete_link(self, key: str, link_id: str) -> None:
+        """Remove a relation (``DELETE /relations/<id>.json``)."""
+        del key
+        relations.delete_relation(self._client, link_id)
 
     def _comment(self, issue: Mapping[str, Any], journal_id: str | None) -> HubComment:
         for journal in issue.get("journals") or []:

@@ -179,6 +179,7 @@ class Configuration(Model):
 
     sync: SyncSettings = Field(default_factory=SyncSettings)
     advanced: AdvancedSettings = Field(default_factory=AdvancedSettings)
+    rewrite_references: bool = Field(default=True, alias="rewriteReferences")
     field_defaults: list[FieldDefault] = Field(default_factory=list, alias="fieldDefaults")
     issue_type_mappings: IssueTypeMappings = Field(
         default_factory=IssueTypeMappings, alias="issueTypeMappings"
@@ -257,6 +258,7 @@ def configuration_json(configuration: neutral.Configuration) -> JsonDict:
             "discardedMessagesPerIssue": advanced.discarded_messages_per_issue,
             "sequenceErrorRetries": advanced.sequence_error_retries,
         },
+        "rewriteReferences": configuration.rewrite_references,
         "fieldDefaults": [
             {"field": d.field, "value": d.value, "issueType": d.issue_type}
             for d in configuration.field_defaults
