@@ -110,17 +110,20 @@ def wait_for(check: Callable[[], Any], what: str, timeout: float = 30.0) -> Any:
 
 def local_body(interval: str = "1s") -> dict[str, Any]:
     sync = {"outgoingInterval": interval, "incomingInterval": interval}
+    # Twins' comments are compared as written: no header naming their author (the sync
+    # user 'backbone' posts them; docs/trackers.md, People).
+    configuration = {"sync": sync, "commentHeader": ""}
     return {
         "summary": "PA <> PB",
         "firstConnector": {
             "projectKey": "PA",
             "connection": {"application": {"user": "backbone", "password": "backbone"}},
-            "configuration": {"sync": sync},
+            "configuration": configuration,
         },
         "secondConnector": {
             "projectKey": "PB",
             "connection": {"application": {"user": "backbone", "password": "backbone"}},
-            "configuration": {"sync": sync},
+            "configuration": configuration,
         },
     }
 

@@ -234,7 +234,10 @@ def test_a_text_over_the_limit_is_cut_with_its_full_text_attached_and_never_echo
 ) -> None:
     fake, server = github
     create_project(engine_client, "PA")
-    created = engine_client.post(f"{BASE}/integrations", json=_pa_and_github(server.url))
+    spec = _pa_and_github(server.url)
+    # Limits, not markup: GitHub's text lands in PA as written (docs/trackers.md, Markup).
+    spec["firstConnector"]["configuration"]["markup"] = {"convert": False}
+    created = engine_client.post(f"{BASE}/integrations", json=spec)
     assert created.status_code == 200, created.text
     second = created.json()["secondConnector"]["connectorKey"]
     engine_client.put(f"{BASE}/integrations/INT-1/start")

@@ -70,6 +70,7 @@ def body(redmine: RedmineServer, project: str) -> dict[str, Any]:
             "projectKey": "PA",
             "connection": {"application": {"user": "admin"}},
             "configuration": {
+                "commentHeader": "",  # comments compared as written (the header: test_people_*)
                 "fieldMappings": [
                     {"localField": name, "remoteField": name}
                     for name in ("summary", "description", "comment")
@@ -95,7 +96,8 @@ def body(redmine: RedmineServer, project: str) -> dict[str, Any]:
                     "token": redmine.sync_key,
                 }
             },
-            "configuration": {},  # no markup.dialect: Redmine's default, Textile
+            # No markup.dialect: Redmine's default, Textile.
+            "configuration": {"commentHeader": ""},
         },
     }
 

@@ -84,6 +84,7 @@ def body(url: str, *, github_markup: dict[str, Any] | None = None) -> dict[str, 
     """PA (built-in) and the repository: summaries, descriptions and comments both ways."""
     first = {
         "sync": {"outgoingInterval": "1s", "incomingInterval": "1s"},
+        "commentHeader": "",  # comments compared as written (the header: test_people_*)
         "fieldMappings": [
             {"localField": name, "remoteField": name}
             for name in ("summary", "description", "comment")
@@ -102,7 +103,10 @@ def body(url: str, *, github_markup: dict[str, Any] | None = None) -> dict[str, 
             }
         ],
     }
-    second: dict[str, Any] = {"sync": {"outgoingInterval": "1s", "incomingInterval": "1s"}}
+    second: dict[str, Any] = {
+        "sync": {"outgoingInterval": "1s", "incomingInterval": "1s"},
+        "commentHeader": "",
+    }
     if github_markup is not None:
         second["markup"] = github_markup
     return {

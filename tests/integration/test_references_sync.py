@@ -101,7 +101,8 @@ def test_references_name_the_twins_on_each_side_and_code_is_left_alone(
     source = create_issue(engine_client, "PA", "Refers in PA", description=text)
     made = wait_for("PA's referring issue on GitHub", lambda: twin(engine_client, "PA-1", source))
     written = fake.repos[REPO].issues[int(made)].body or ""
-    assert f"Blocked by #{on_github}; log in {{{{{target}}}}}; not PA-99." in written
+    # {{...}} is Jira's monospace: GitHub's inline code, where no reference is rewritten.
+    assert f"Blocked by #{on_github}; log in `{target}`; not PA-99." in written
 
     # From GitHub: a number with a twin becomes its key in PA, in a comment too.
     owner.post(
@@ -109,7 +110,8 @@ def test_references_name_the_twins_on_each_side_and_code_is_left_alone(
         json={"body": f"Same as #{number}, not `#{number}` nor #999."},
     )
     wait_for("the GitHub comment in PA", lambda: comments_of(engine_client, source))
-    said = f"Same as {in_pa}, not `#{number}` nor #999."
+    # GitHub's inline code is Jira's monospace in PA, where no reference is rewritten.
+    said = f"Same as {in_pa}, not {{{{#{number}}}}} nor #999."
     [comment] = comments_of(engine_client, source)
     assert comment.endswith(said)  # under the header naming its author
     other = gh_issue(owner, "Refers on GitHub", f"Follows #{number} and #{made}.")
