@@ -9,7 +9,9 @@ sample written in A is converted to B and back to A, and counted as
 - lossy: some word is gone;
 
 and "as meant" counts the samples whose B text says what the hand-written B form
-says (canonical forms equal). The cost is the mean time of one conversion (one
+says (canonical forms equal). Jira Cloud's ADF is measured on the samples' Jira
+texts, wiki markup → ADF → wiki markup (``trackers/jira/adf.py``), with the same
+three counts. The cost is the mean time of one conversion (one
 comment). Two converters are measured: pandoc (through pypandoc-binary, with
 issuesync's rules: the one issuesync uses) and jira2markdown + mistletoe (Jira ↔
 Markdown) with python-textile + markdownify (Textile → Markdown), which has no
@@ -145,6 +147,30 @@ def measure(name: str, run: Converter, samples: list[dict[str, Any]]) -> None:
             )
 
 
+def measure_adf(samples: list[dict[str, Any]]) -> None:
+    """Prints the ADF round trip of each sample's Jira text, and its cost each way."""
+    from issuesync.trackers.jira.adf import adf_to_text, text_to_adf  # noqa: PLC0415
+
+    counts = {"exact": 0, "readable": 0, "lossy": 0}
+    to_adf: list[float] = []
+    from_adf: list[float] = []
+    for sample in samples:
+        started = time.perf_counter()
+        document = text_to_adf(sample[Markup.JIRA.value])
+        to_adf.append(time.perf_counter() - started)
+        started = time.perf_counter()
+        back = adf_to_text(document) or ""
+        from_adf.append(time.perf_counter() - started)
+        counts[classify(sample, Markup.JIRA, back)] += 1
+    print("\nJira Cloud's ADF (trackers/jira/adf.py: pandoc's tree <-> ADF)")
+    print(f"{'pair':<24}{'exact':>7}{'readable':>10}{'lossy':>7}{'ms to':>8}{'ms from':>9}")
+    print(
+        f"{'jira -> adf -> jira':<24}{counts['exact']:>7}{counts['readable']:>10}"
+        f"{counts['lossy']:>7}{statistics.mean(to_adf) * 1000:>8.1f}"
+        f"{statistics.mean(from_adf) * 1000:>9.1f}"
+    )
+
+
 def main() -> None:
     """Measures both converters over the corpus."""
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
@@ -158,6 +184,7 @@ def main() -> None:
     print(f"{len(samples)} samples from {CORPUS}")
     if arguments.only in {None, "pandoc"}:
         measure(f"pandoc {pandoc_version()} + issuesync's rules", convert, samples)
+        measure_adf(samples)
     if arguments.only in {None, "alternative"}:
         other = alternative()
         if other is None:

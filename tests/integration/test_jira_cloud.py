@@ -72,7 +72,7 @@ def test_a_recorded_cloud_issue_reads_as_wiki_text_with_account_ids() -> None:
     issue = replica.hub_issue
     assert issue.description == (
         "Order entry fails when selecting supplier. See [the runbook|https://example.com/runbook]"
-        ", [~accountid:5b10a2844c20165700ede21g]\n\n"
+        ", [~5b10a2844c20165700ede21g]\n\n"  # a mention names the account id, as users do
         "* open the order\n* pick a supplier\n\n"
         "{code:java}\nNullPointerException at Order.java:42\n{code}"
     )
@@ -174,7 +174,7 @@ def test_create_and_comment_in_adf_read_back_as_text(
         "type": "mention",
         "attrs": {"id": "abc"},
     }
-    assert comment.body == "Seen [~accountid:abc]"
+    assert comment.body == "Seen [~abc]"  # Jira's own form reads as the account id alone
     edited = jira.edit_comment(made.key, comment.id, "Edited\nline two")
     assert edited.body == "Edited\nline two"
     read = jira.get(made.key)

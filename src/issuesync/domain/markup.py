@@ -123,6 +123,28 @@ def plain(text: str) -> bool:
     return PLAIN.fullmatch(text) is not None
 
 
+def plain_blocks(text: str) -> list[Node]:
+    """The tree every reader gives a :func:`plain` text: one paragraph of its words."""
+    words: list[Node] = []
+    for index, word in enumerate(text.split(" ")):
+        words.extend([*([{"t": "Space"}] if index else []), {"t": "Str", "c": word}])
+    return [{"t": "Para", "c": words}]
+
+
+def plain_text(blocks: list[Node]) -> str | None:
+    """The text every writer gives a tree of plain words (:func:`plain_blocks`'s); None for
+    any other tree. An empty tree is an empty text."""
+    if not blocks:
+        return ""
+    if len(blocks) != 1 or blocks[0]["t"] not in {"Para", "Plain"}:
+        return None
+    inlines = blocks[0]["c"]
+    if not all(node["t"] in {"Str", "Space"} for node in inlines):
+        return None
+    text = "".join(node["c"] if node["t"] == "Str" else " " for node in inlines)
+    return text if plain(text) else None
+
+
 # -- before reading -------------------------------------------------------------------------
 
 
@@ -491,6 +513,7 @@ TEXTILE_HYPHEN: Final = re.compile(r"(?<=\w)&#45;(?=\w)")
 TEXTILE_AT: Final = re.compile(r"&#64;(?=\w)")
 TEXTILE_PRE_END: Final = re.compile(r"</code></pre>\n(?!\n)")
 JIRA_EMPTY_ANCHOR: Final = "{anchor:}"
+JIRA_LIST_THEN_TAG: Final = re.compile(r"^([*#-]+ .*\n)(?=\{[a-z]+(?::[^}]*)?\}$)", re.MULTILINE)
 BLANK_LINES: Final = re.compile(r"\n{3,}")
 TRAILING_SPACE: Final = re.compile(r"[ \t]+$", re.MULTILINE)
 
@@ -506,6 +529,9 @@ def tidy_output(text: str, target: Markup) -> str:
         text = TEXTILE_PRE_END.sub("</code></pre>\n\n", text)
     if target is Markup.JIRA:
         text = text.replace(JIRA_EMPTY_ANCHOR, "")  # a heading with no identifier
+        # pandoc's Jira reader reads the lines after a list item up to a blank line as the
+        # item's, a quote's closing tag among them: a blank line ends the list first.
+        text = JIRA_LIST_THEN_TAG.sub("\\1\n", text)
     text = TRAILING_SPACE.sub("", text)
     return BLANK_LINES.sub("\n\n", text).strip("\n")
 

@@ -27,6 +27,8 @@ from issuesync.domain.markup import (
     for_target,
     normalise,
     plain,
+    plain_blocks,
+    plain_text,
     prepare_source,
     rename_mentions,
     tidy_output,
@@ -81,6 +83,80 @@ def convert_many(
                 pandoc.convert(text, source, target, mentions=mentions) for text in chunk
             )
     return converted
+
+
+def read_many(texts: Sequence[str], source: Markup) -> list[list[Node]]:
+    """The normalised tree of each of ``texts`` (as ``pandoc.read`` gives it; a text
+    pandoc cannot read crosses verbatim)."""
+    trees: list[list[Node]] = []
+    for chunk in _chunks(texts):
+        try:
+            trees.extend(_read_chunk(chunk, source))
+        except IssueSyncError as exc:  # past its time, or pandoc failed: one by one
+            log.info("%d texts read one by one: %s", len(chunk), exc.describe())
+            trees.extend(_read_one(text, source) for text in chunk)
+    return trees
+
+
+def write_many(trees: Sequence[list[Node]], target: Markup) -> list[str]:
+    """Each normalised tree written in ``target`` (as ``pandoc.write`` writes it)."""
+    written: list[str] = []
+    for chunk in _chunks_of_trees(trees):
+        try:
+            written.extend(_write_chunk(chunk, target))
+        except IssueSyncError as exc:
+            log.info("%d texts written one by one: %s", len(chunk), exc.describe())
+            written.extend(pandoc.write(tree, target) for tree in chunk)
+    return written
+
+
+def _read_one(text: str, source: Markup) -> list[Node]:
+    if not text.strip():
+        return []
+    try:
+        return pandoc.read(text, source)
+    except pandoc.ConversionTimeoutError:
+        return verbatim(text)
+
+
+def _read_chunk(texts: list[str], source: Markup) -> list[list[Node]]:
+    trees: list[list[Node]] = [plain_blocks(text) if plain(text) else [] for text in texts]
+    wanted = [i for i, text in enumerate(texts) if text.strip() and not plain(text)]
+    if not wanted:
+        return trees
+    prepared = [_as_the_command_line_reads(prepare_source(texts[i], source)) for i in wanted]
+    for i, document in zip(wanted, _lua(READ_ALL, source.pandoc_format, prepared), strict=True):
+        trees[i] = _blocks_of(texts[i], source, document)
+    return trees
+
+
+def _write_chunk(trees: list[list[Node]], target: Markup) -> list[str]:
+    written = [plain_text(tree) for tree in trees]
+    wanted = [i for i, text in enumerate(written) if text is None]
+    result = [text or "" for text in written]
+    if not wanted:
+        return result
+    api_version = pandoc.api_version()
+    documents = [
+        json.dumps(
+            {"pandoc-api-version": api_version, "meta": {}, "blocks": for_target(trees[i], target)}
+        )
+        for i in wanted
+    ]
+    for i, text in zip(wanted, _lua(WRITE_ALL, target.pandoc_format, documents), strict=True):
+        result[i] = tidy_output(str(text), target)
+    return result
+
+
+def _chunks_of_trees(trees: Sequence[list[Node]]) -> Iterator[list[list[Node]]]:
+    chunk: list[list[Node]] = []
+    for tree in trees:
+        if len(chunk) >= CHUNK_TEXTS:
+            yield chunk
+            chunk = []
+        chunk.append(tree)
+    if chunk:
+        yield chunk
 
 
 def _chunks(texts: Sequence[str]) -> Iterator[list[str]]:

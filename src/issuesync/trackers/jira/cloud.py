@@ -18,7 +18,7 @@ from __future__ import annotations
 from collections.abc import Collection, Mapping
 from typing import Any
 
-from issuesync.trackers.jira.adf import adf_to_text, text_to_adf
+from issuesync.trackers.jira.adf import adf_to_text, adfs_of, texts_of
 
 RICH_SYSTEM_FIELDS = frozenset({"description", "environment"})
 
@@ -43,19 +43,22 @@ def comment_as_v2(comment: Mapping[str, Any]) -> dict[str, Any]:
 
 
 def issue_as_v2(issue: Mapping[str, Any], rich_fields: Collection[str]) -> dict[str, Any]:
-    """A v3 issue whose ``rich_fields`` (ids) and comments are text, with its users named."""
+    """A v3 issue whose ``rich_fields`` (ids) and comments are text, with its users named.
+
+    All its documents are converted in one batch (two pandoc processes at most)."""
     named: dict[str, Any] = with_names(issue)
     fields: dict[str, Any] = dict(named.get("fields") or {})
-    for field_id in set(rich_fields) | RICH_SYSTEM_FIELDS:
-        if field_id in fields:
-            fields[field_id] = adf_to_text(fields[field_id])
+    rich = [f for f in sorted(set(rich_fields) | RICH_SYSTEM_FIELDS) if f in fields]
     comment = fields.get("comment")
+    listed: list[dict[str, Any]] = []
     if isinstance(comment, Mapping):
-        listed = comment.get("comments") or []
-        fields["comment"] = {
-            **comment,
-            "comments": [comment_as_v2(c) for c in listed if isinstance(c, Mapping)],
-        }
+        listed = [with_names(c) for c in comment.get("comments") or [] if isinstance(c, Mapping)]
+    texts = texts_of([fields[f] for f in rich] + [c.get("body") for c in listed])
+    fields.update(zip(rich, texts, strict=False))
+    for named_comment, text in zip(listed, texts[len(rich) :], strict=True):
+        named_comment["body"] = text or ""
+    if isinstance(comment, Mapping):
+        fields["comment"] = {**comment, "comments": listed}
     named["fields"] = fields
     return named
 
@@ -65,9 +68,15 @@ def fields_as_v3(
 ) -> dict[str, Any]:
     """A v2 ``fields`` body as v3 takes it: rich text as ADF, users by ``accountId``."""
     body: dict[str, Any] = {}
+    rich = [
+        field_id
+        for field_id, value in fields.items()
+        if (field_id in RICH_SYSTEM_FIELDS or field_id in rich_fields) and isinstance(value, str)
+    ]
+    documents = dict(zip(rich, adfs_of([fields[f] for f in rich]), strict=True))
     for field_id, value in fields.items():
-        if field_id in RICH_SYSTEM_FIELDS or field_id in rich_fields:
-            body[field_id] = text_to_adf(value) if isinstance(value, str) else value
+        if field_id in documents:
+            body[field_id] = documents[field_id]
         elif field_id in user_fields:
             body[field_id] = _by_account(value)
         else:

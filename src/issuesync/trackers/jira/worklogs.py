@@ -14,7 +14,7 @@ from typing import Any, Final
 
 from issuesync.trackers import fieldcodec
 from issuesync.trackers.adapter import WorklogDraft
-from issuesync.trackers.jira.adf import adf_to_text
+from issuesync.trackers.jira.adf import texts_of
 from issuesync.trackers.jira.client import JiraClient
 
 WORKLOG_PAGE: Final = 1000  # work logs per /worklog page (Jira Server answers all at once)
@@ -63,5 +63,6 @@ def as_v2(issue: dict[str, Any]) -> dict[str, Any]:
     if not isinstance(field, Mapping):
         return issue
     listed = [w for w in field.get("worklogs") or [] if isinstance(w, Mapping)]
-    converted = [{**w, "comment": adf_to_text(w.get("comment")) or ""} for w in listed]
+    texts = texts_of([w.get("comment") for w in listed])
+    converted = [{**w, "comment": text or ""} for w, text in zip(listed, texts, strict=True)]
     return {**issue, "fields": {**fields, "worklog": {**field, "worklogs": converted}}}
