@@ -22,8 +22,8 @@ the integration's start (or the script's first request) until the engine's first
 step (or the script's last write); the ratio is issuesync's median rate over the
 script's (target >= 0.8). Per issue, the adapters make the script's writes and read
 the new issue back (its update time after the comments, which the engine keeps): the
-``jira`` adapter a hundred issues a search, the ``github`` adapter one read each; the
-script reads nothing back. The home's server runs in this process, as the engine does.
+``jira`` adapter a hundred issues a search; the ``github`` adapter reads nothing back
+(GitHub's answers say the issue's update time), nor does the script. The home's server runs in this process, as the engine does.
 Each round's integration is stopped after it, so that the next round's engine runs
 its own only.
 

@@ -82,7 +82,11 @@ def test_a_wrong_api_key_is_an_authentication_error_never_anonymous(
 def test_basic_auth_with_the_users_password_works(redmine: RedmineServer, project: str) -> None:
     access = TrackerAccess("redmine", project, redmine.url, "sync", ("password", "sync-password-1"))
     adapter = redmine_adapter_for(access)
-    assert adapter.test_connection().ok
+    report = adapter.test_connection()
+    assert report.ok
+    # Redmine has a default priority: an issue needs none (docs/trackers.md, Redmine).
+    fields = next(c.detail for c in report.checks if c.detail.startswith("required fields"))
+    assert fields.startswith("required fields: subject, tracker;"), fields
     with pytest.raises(ConfigurationError, match="no user"):
         redmine_adapter_for(TrackerAccess("redmine", project, redmine.url, None, ("password", "x")))
     adapter.close()

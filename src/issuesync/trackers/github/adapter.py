@@ -242,6 +242,11 @@ class GitHubAdapter(Tracker):
         GitHub cannot open an issue in another user's name (``draft.reporter``) or
         under a parent (``draft.parent_key``): both are left out.
         """
+        return self._create(draft, idempotency_key)[0]
+
+    def _create(self, draft: IssueDraft, idempotency_key: str) -> tuple[Replica, Json | None]:
+        """The issue made (see :meth:`create`), and GitHub's answer when it was made now and
+        left open (None when it was made before, or closed after)."""
         values = {**draft.fields, "issuetype": draft.issue_type}
         body = shape.edit_body(values, self._milestone_number)  # checks the status too
         if not body.get("title"):
@@ -259,11 +264,11 @@ class GitHubAdapter(Tracker):
                 raise NotFoundError(f"The issue created for this key (#{earlier}) is gone.")
             now = made.hub_issue.status
             if status and (now is None or now.name.lower() != str(status).lower()):
-                return self.transition(made.key, str(status))  # the first call stopped short
-            return made
+                return self.transition(made.key, str(status)), None  # the first call stopped short
+            return made, None
         body["body"] = shape.with_marker(str(body.get("body") or ""), idempotency_key)
         try:
-            created = self._client.post(f"{self._path}/issues", body)
+            created: Json = self._client.post(f"{self._path}/issues", body)
         except TrackerOfflineError:
             self._receipts.doubt("issue")
             raise
@@ -272,16 +277,21 @@ class GitHubAdapter(Tracker):
         self._receipts.comments_known(number)
         self._seen(number)
         if closed:
-            return self.transition(number, str(status))
-        return shape.issue_to_replica(created, self.project_key)
+            return self.transition(number, str(status)), None
+        return shape.issue_to_replica(created, self.project_key), created
 
     def create_many(self, new_issues: Sequence[NewIssue]) -> list[CreatedIssue]:
-        """One issue at a time (GitHub has no bulk create): the create, its comments, then one
-        read of the issue as they left it. The comments are the ones just posted (their
-        answers), unless the issue counts others: 1 + comments + 1 requests an issue."""
+        """One issue at a time (GitHub has no bulk create): the create and its comments,
+        1 + comments requests an issue (a status to set after them is one PATCH more).
+
+        The issue is not read back after its comments: GitHub's answers say what it is (a
+        new comment makes its issue's ``updated_at`` the comment's ``created_at``). A
+        comment someone else adds meanwhile is not in the replica; the next poll lists the
+        issue (updated since) and sends that comment as any other new one.
+        """
         made: list[CreatedIssue] = []
         for new in new_issues:
-            replica = self.create(new.draft, idempotency_key=new.idempotency_key)
+            replica, fresh = self._create(new.draft, new.idempotency_key)
             posted = [
                 self._comment_json(replica.key, c.body, c.author, c.idempotency_key)
                 for c in new.comments
@@ -289,7 +299,11 @@ class GitHubAdapter(Tracker):
             status = replica.hub_issue.status
             if new.status is not None and (status.name if status else None) != new.status:
                 replica = self.transition(replica.key, new.status)
-            elif posted:
+            elif posted and fresh is not None:
+                replica = shape.issue_to_replica(
+                    shape.after_comments(fresh, posted), self.project_key, posted
+                )
+            elif posted:  # made by an earlier call: read as it is now
                 issue = self._issue_json(replica.key)
                 if issue is None:
                     raise NotFoundError(self._missing(replica.key))

@@ -162,6 +162,18 @@ def _custom(info: FieldInfo, hub_type: str, value: FieldValue) -> CustomFieldVal
     return CustomFieldValue(id=info.id, name=info.name, type=hub_type, value=value)
 
 
+def after_comments(issue: Json, posted: Sequence[Json]) -> Json:
+    """A new issue's JSON as GitHub holds it after the comments just posted on it: their
+    count, and its ``updated_at`` the last comment's ``created_at`` (which GitHub sets)."""
+    times = [str(c["created_at"]) for c in posted if c.get("created_at")]
+    updated = max((issue.get("updated_at"), *times), key=lambda t: parse_datetime(t) or 0)
+    return {
+        **issue,
+        "comments": int(issue.get("comments") or 0) + len(posted),
+        "updated_at": updated,
+    }
+
+
 def issue_to_replica(issue: Json, project_key: str, comments: Sequence[Json] = ()) -> Replica:
     """A GitHub issue (and its comments, oldest first) as a replica."""
     assignees = [ref for ref in (user_ref(u) for u in issue.get("assignees") or []) if ref]

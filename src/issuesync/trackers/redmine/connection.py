@@ -91,6 +91,6 @@ class ConnectionTest:
         known = self._catalog()
         if not known.trackers:
             return f"missing: project {self._identifier} enables no tracker"
-        required = ["subject", "tracker", "priority"]
+        required = [f.name.lower() for f in known.system_fields() if f.required]
         required += [c.name for c in known.custom_fields.values() if c.required]
         return f"required fields: {', '.join(required)}; trackers: {', '.join(known.trackers)}"
