@@ -21,7 +21,7 @@ from tracker_helpers import API, create_issue
 from issuesync.services import Services
 from issuesync.testing.fake_jira_cloud import FakeJiraCloud
 from issuesync.testing.handler_server import HandlerServer
-from issuesync.trackers.jira.adf import adf_to_text, text_to_adf
+from issuesync.trackers.jira.adf import adf_to_text
 
 BASE = "/api/1"
 BOT = "712020:5c1f0e3b-aaaa-4e1a-9d0b-5c2a1f0e3b7d"
@@ -93,7 +93,18 @@ def test_a_built_in_project_and_a_jira_cloud_project_stay_in_step(
     assert adf_to_text(stored) == text.replace("{code}\nError", "{code:java}\nError")
     assert stored["content"][2]["attrs"] == {"language": "java"}
 
-    said = person.post(f"issue/{in_cloud}/comment", json={"body": text_to_adf("Seen on *Cloud*.")})
+    # A Cloud user's comment as the editor writes it: bold as a mark, a table.
+    strong = {"type": "text", "text": "Cloud", "marks": [{"type": "strong"}]}
+    cell = {"type": "tableCell", "content": [{"type": "paragraph", "content": [strong]}]}
+    body = {
+        "type": "doc",
+        "version": 1,
+        "content": [
+            {"type": "paragraph", "content": [{"type": "text", "text": "Seen on "}, strong]},
+            {"type": "table", "content": [{"type": "tableRow", "content": [cell]}]},
+        ],
+    }
+    said = person.post(f"issue/{in_cloud}/comment", json={"body": body})
     assert said.status_code == 201, said.text
     edited = person.put(f"issue/{in_cloud}", json={"fields": {"summary": "Edited on Cloud"}})
     assert edited.status_code == 204, edited.text
@@ -102,7 +113,7 @@ def test_a_built_in_project_and_a_jira_cloud_project_stay_in_step(
         issue = engine_client.get(f"{API}/issue/{a1}").json()["fields"]
         bodies = [c["body"] for c in issue["comment"]["comments"]]
         return issue["summary"] == "Edited on Cloud" and any(
-            "Seen on *Cloud*." in b for b in bodies
+            "Seen on *Cloud*\n\n| *Cloud* |" in b for b in bodies
         )
 
     wait_for("Cloud's edit and comment in PA", pa_has_both)
