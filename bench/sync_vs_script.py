@@ -23,7 +23,8 @@ step (or the script's last write); the ratio is issuesync's median rate over the
 script's (target >= 0.8). Per issue, the adapters make the script's writes and read
 the new issue back (its update time after the comments, which the engine keeps): the
 ``jira`` adapter a hundred issues a search; the ``github`` adapter reads nothing back
-(GitHub's answers say the issue's update time), nor does the script. The home's server runs in this process, as the engine does.
+(GitHub's answers say the issue's update time), nor does the script. The home's server
+runs in this process, as the engine does.
 Each round's integration is stopped after it, so that the next round's engine runs
 its own only.
 
