@@ -76,10 +76,11 @@ bench-markup: $(STAMP)
 bench-sync-markup: $(STAMP)
 	$(BIN)/python bench/sync.py --markup-rounds 3 --issues 1000 $(BENCH_ARGS)
 
-# Longer runs than `make test`: 300 random interleavings, the process and crash tests.
+# Longer runs than `make test`: 300 random interleavings, the process and crash tests,
+# five times the fuzzing of the built-in tracker's API.
 soak: $(STAMP)
 	ISSUESYNC_SOAK=1 $(BIN)/pytest -p no:cacheprovider --timeout 3600 \
-		tests/integration/test_sync_properties.py tests/e2e
+		tests/integration/test_sync_properties.py tests/integration/test_tracker_fuzz.py tests/e2e
 
 # Debian's Redmine and the template the live redmine tests copy (root; idempotent).
 .PHONY: redmine bench-redmine
