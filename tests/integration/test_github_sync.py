@@ -13,19 +13,13 @@ from typing import Any
 
 import httpx
 import pytest
+from github_pair import REPO, GitHub, owner_client, pa_and_github, pa_configuration, served_github
 from sync_helpers import synced_twin as twin
 from sync_helpers import wait_for
 from tracker_helpers import API, create_issue, create_project
 from tracker_helpers import fields_of as fields
 
-from issuesync.testing.fake_github import FakeGitHub
-from issuesync.testing.handler_server import HandlerServer
-
 BASE = "/api/1"
-TOKEN = "ghp_engine-sync-bot"
-OWNER = "ghp_engine-owner"
-REPO = "octo-org/widgets"
-TYPES = ("Bug", "Task", "Story", "Epic")  # the built-in project's types that are not sub-tasks
 
 
 @pytest.fixture
@@ -34,68 +28,34 @@ def database_url(sqlite_url: str) -> str:
 
 
 @pytest.fixture
-def github() -> Iterator[tuple[FakeGitHub, HandlerServer]]:
-    fake = FakeGitHub()
-    fake.add_user("octo-org", token=OWNER)
-    fake.add_user("sync-bot", token=TOKEN)
-    fake.add_repo(REPO, roles={"sync-bot": "write"})
-    server = HandlerServer(fake)
-    server.start()
-    yield fake, server
-    server.stop()
+def github() -> Iterator[GitHub]:
+    with served_github() as served:
+        yield served
 
 
 @pytest.fixture
-def owner(github: tuple[FakeGitHub, HandlerServer]) -> Iterator[httpx.Client]:
-    """The repository's owner, working on GitHub."""
-    with httpx.Client(base_url=github[1].url, headers={"Authorization": f"Bearer {OWNER}"}) as c:
-        yield c
+def owner(github: GitHub) -> Iterator[httpx.Client]:
+    with owner_client(github) as client:
+        yield client
 
 
 def configuration() -> dict[str, Any]:
     """PA's side: summaries, descriptions, labels, comments; statuses and types mapped."""
-    return {
-        "sync": {"outgoingInterval": "1s", "incomingInterval": "1s"},
-        "fieldMappings": [
-            {"localField": name, "remoteField": name}
-            for name in ("summary", "description", "labels", "comment")
-        ],
-        "issueTypeMappings": {
-            "outgoing": [{"local": name, "remote": "Issue"} for name in TYPES],
-            "incoming": [{"local": "Task", "remote": "Issue"}],
-        },
-        "workflowMappings": [
-            {
-                "id": "##GLOBAL##",
-                "statusMappings": [
-                    {"local": "To Do", "remote": "Open"},
-                    {"local": "In Progress", "remote": "Open"},
-                    {"local": "Done", "remote": "Closed"},
-                    {"local": "Done", "remote": "Closed (not planned)"},
-                ],
-            }
-        ],
-    }
+    statuses = (
+        ("To Do", "Open"),
+        ("In Progress", "Open"),
+        ("Done", "Closed"),
+        ("Done", "Closed (not planned)"),
+    )
+    return pa_configuration(("summary", "description", "labels", "comment"), statuses)
 
 
 def body(url: str) -> dict[str, Any]:
-    return {
-        "summary": "PA <> GitHub",
-        "firstConnector": {
-            "projectKey": "PA",
-            "connection": {"application": {"user": "admin"}},
-            "configuration": configuration(),
-        },
-        "secondConnector": {
-            "projectKey": REPO,
-            "connection": {"application": {"system": "github", "baseUrl": url, "token": TOKEN}},
-            "configuration": {"sync": {"outgoingInterval": "1s", "incomingInterval": "1s"}},
-        },
-    }
+    return pa_and_github(url, configuration())
 
 
 def test_a_built_in_project_and_a_github_repository_stay_in_step(
-    engine_client: httpx.Client, github: tuple[FakeGitHub, HandlerServer], owner: httpx.Client
+    engine_client: httpx.Client, github: GitHub, owner: httpx.Client
 ) -> None:
     fake, server = github
     create_project(engine_client, "PA")

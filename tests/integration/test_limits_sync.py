@@ -13,22 +13,26 @@ from typing import Any
 
 import httpx
 import pytest
+from github_pair import (
+    OWNER,
+    QUICK,
+    REPO,
+    GitHub,
+    github_side,
+    pa_and_github,
+    pa_configuration,
+    served_github,
+)
 from sync_helpers import synced_twin as twin
 from sync_helpers import wait_for
 from tracker_helpers import API, create_issue, create_project
 from tracker_helpers import fields_of as fields
 
-from issuesync.testing.fake_github import FakeGitHub
 from issuesync.testing.fake_gitlab import MAINTAINER, FakeGitLab, GitLabProject
 from issuesync.testing.handler_server import HandlerServer
 
 BASE = "/api/1"
-TOKEN = "ghp_engine-sync-bot"
-OWNER = "ghp_engine-owner"
-REPO = "octo-org/widgets"
 NOTE = "… truncated by issuesync: the full text is attached as"
-QUICK = {"outgoingInterval": "1s", "incomingInterval": "1s"}
-TYPES = ("Bug", "Task", "Story", "Epic")
 
 
 @pytest.fixture
@@ -37,17 +41,9 @@ def database_url(sqlite_url: str) -> str:
 
 
 @pytest.fixture
-def github() -> Iterator[tuple[FakeGitHub, HandlerServer]]:
-    fake = FakeGitHub()
-    fake.add_user("octo-org", token=OWNER)
-    fake.add_user("sync-bot", token=TOKEN)
-    fake.add_repo(REPO, roles={"sync-bot": "write"})
-    server = HandlerServer(fake)
-    server.start()
-    try:
-        yield fake, server
-    finally:
-        server.stop()
+def github() -> Iterator[GitHub]:
+    with served_github() as served:
+        yield served
 
 
 @pytest.fixture
@@ -63,14 +59,6 @@ def gitlab() -> Iterator[tuple[FakeGitLab, HandlerServer]]:
 
 def _mappings(*names: str) -> list[dict[str, str]]:
     return [{"localField": name, "remoteField": name} for name in names]
-
-
-def _github_side(url: str) -> dict[str, Any]:
-    return {
-        "projectKey": REPO,
-        "connection": {"application": {"system": "github", "baseUrl": url, "token": TOKEN}},
-        "configuration": {"sync": QUICK},
-    }
 
 
 def _gitlab_side(url: str, token: str, path: str, **sync: object) -> dict[str, Any]:
@@ -93,7 +81,7 @@ def _gitlab_project(fake: FakeGitLab, path: str) -> tuple[GitLabProject, str]:
 
 def _gitlab_and_github(
     engine_client: httpx.Client,
-    github: tuple[FakeGitHub, HandlerServer],
+    github: GitHub,
     gitlab: tuple[FakeGitLab, HandlerServer],
 ) -> tuple[GitLabProject, str]:
     """INT-1 between GitLab's group/app and GitHub's repository; its project and the key
@@ -102,7 +90,7 @@ def _gitlab_and_github(
     body = {
         "summary": "GitLab <> GitHub",
         "firstConnector": _gitlab_side(gitlab[1].url, token, "group/app"),
-        "secondConnector": _github_side(github[1].url),
+        "secondConnector": github_side(github[1].url),
     }
     created = engine_client.post(f"{BASE}/integrations", json=body)
     assert created.status_code == 200, created.text
@@ -126,7 +114,7 @@ def _comments_in(client: httpx.Client, key: str) -> list[dict[str, Any]]:
 
 def test_a_restricted_gitlab_note_never_reaches_a_public_github_issue(
     engine_client: httpx.Client,
-    github: tuple[FakeGitHub, HandlerServer],
+    github: GitHub,
     gitlab: tuple[FakeGitLab, HandlerServer],
 ) -> None:
     hub = github[0]
@@ -201,36 +189,12 @@ def test_restricted_notes_stay_restricted_where_the_partner_can_keep_them(
 
 
 def _pa_and_github(url: str, **extra: Any) -> dict[str, Any]:
-    return {
-        "summary": "PA <> GitHub",
-        "firstConnector": {
-            "projectKey": "PA",
-            "connection": {"application": {"user": "admin"}},
-            "configuration": {
-                "sync": QUICK,
-                "fieldMappings": _mappings("summary", "description", "comment", "attachment"),
-                "issueTypeMappings": {
-                    "outgoing": [{"local": name, "remote": "Issue"} for name in TYPES],
-                    "incoming": [{"local": "Task", "remote": "Issue"}],
-                },
-                "workflowMappings": [
-                    {
-                        "id": "##GLOBAL##",
-                        "statusMappings": [
-                            {"local": "To Do", "remote": "Open"},
-                            {"local": "Done", "remote": "Closed"},
-                        ],
-                    }
-                ],
-                **extra,
-            },
-        },
-        "secondConnector": _github_side(url),
-    }
+    fields = ("summary", "description", "comment", "attachment")
+    return pa_and_github(url, pa_configuration(fields, **extra))
 
 
 def test_a_text_over_the_limit_is_cut_with_its_full_text_attached_and_never_echoed(
-    engine_client: httpx.Client, github: tuple[FakeGitHub, HandlerServer]
+    engine_client: httpx.Client, github: GitHub
 ) -> None:
     fake, server = github
     create_project(engine_client, "PA")
@@ -369,7 +333,7 @@ def test_an_attachment_filter_is_checked_at_the_edge(
 
 
 def test_a_restricted_built_in_comment_never_reaches_github_and_keeps_its_visibility(
-    engine_client: httpx.Client, github: tuple[FakeGitHub, HandlerServer]
+    engine_client: httpx.Client, github: GitHub
 ) -> None:
     fake, server = github
     create_project(engine_client, "PA")
@@ -419,7 +383,7 @@ def test_a_bad_visibility_is_refused_in_jiras_words(engine_client: httpx.Client)
 
 def test_a_text_too_long_for_github_is_cut_with_a_link_to_the_whole(
     engine_client: httpx.Client,
-    github: tuple[FakeGitHub, HandlerServer],
+    github: GitHub,
     gitlab: tuple[FakeGitLab, HandlerServer],
 ) -> None:
     hub = github[0]

@@ -13,6 +13,7 @@ from typing import Any
 
 import httpx
 import pytest
+from github_pair import QUICK, GitHub, pa_and_github, pa_configuration, served_github
 from hypothesis import HealthCheck, Phase, assume, given, settings
 from sync_helpers import Pair, integration_pair
 from tracker_helpers import create_issue
@@ -23,13 +24,7 @@ from issuesync.engine.pipeline import outgoing, richtext
 from issuesync.engine.pipeline.route import Route
 from issuesync.markup import canonical
 from issuesync.services import Services
-from issuesync.testing.fake_github import FakeGitHub
-from issuesync.testing.handler_server import HandlerServer
 from support.markup_documents import DOCUMENT, Doc, render
-
-TOKEN = "ghp_engine-sync-bot"
-REPO = "octo-org/widgets"
-TYPES = ("Bug", "Task", "Story", "Epic")
 
 JIRA_TEXT = """h2. Steps
 
@@ -69,65 +64,23 @@ def database_url(sqlite_url: str) -> str:
 
 
 @pytest.fixture
-def github() -> Iterator[tuple[FakeGitHub, HandlerServer]]:
-    fake = FakeGitHub()
-    fake.add_user("octo-org", token="ghp_owner")
-    fake.add_user("sync-bot", token=TOKEN)
-    fake.add_repo(REPO, roles={"sync-bot": "write"})
-    server = HandlerServer(fake)
-    server.start()
-    yield fake, server
-    server.stop()
+def github() -> Iterator[GitHub]:
+    with served_github() as served:
+        yield served
 
 
 def body(url: str, *, github_markup: dict[str, Any] | None = None) -> dict[str, Any]:
     """PA (built-in) and the repository: summaries, descriptions and comments both ways."""
-    first = {
-        "sync": {"outgoingInterval": "1s", "incomingInterval": "1s"},
-        "commentHeader": "",  # comments compared as written (the header: test_people_*)
-        "fieldMappings": [
-            {"localField": name, "remoteField": name}
-            for name in ("summary", "description", "comment")
-        ],
-        "issueTypeMappings": {
-            "outgoing": [{"local": name, "remote": "Issue"} for name in TYPES],
-            "incoming": [{"local": "Task", "remote": "Issue"}],
-        },
-        "workflowMappings": [
-            {
-                "id": "##GLOBAL##",
-                "statusMappings": [
-                    {"local": "To Do", "remote": "Open"},
-                    {"local": "Done", "remote": "Closed"},
-                ],
-            }
-        ],
-    }
-    second: dict[str, Any] = {
-        "sync": {"outgoingInterval": "1s", "incomingInterval": "1s"},
-        "commentHeader": "",
-    }
+    # Comments compared as written: no author header (that is test_people_*'s).
+    first = pa_configuration(("summary", "description", "comment"), commentHeader="")
+    second: dict[str, Any] = {"sync": dict(QUICK), "commentHeader": ""}
     if github_markup is not None:
         second["markup"] = github_markup
-    return {
-        "summary": "PA <> GitHub",
-        "firstConnector": {
-            "projectKey": "PA",
-            "connection": {"application": {"user": "admin"}},
-            "configuration": first,
-        },
-        "secondConnector": {
-            "projectKey": REPO,
-            "connection": {"application": {"system": "github", "baseUrl": url, "token": TOKEN}},
-            "configuration": second,
-        },
-    }
+    return pa_and_github(url, first, second)
 
 
 @pytest.fixture
-def pair(
-    services: Services, admin: httpx.Client, github: tuple[FakeGitHub, HandlerServer]
-) -> Iterator[Pair]:
+def pair(services: Services, admin: httpx.Client, github: GitHub) -> Iterator[Pair]:
     with integration_pair(services, admin, body(github[1].url)) as made:
         made.engine.refresh()
         yield made
@@ -241,7 +194,7 @@ def test_a_message_without_a_dialect_crosses_as_it_is(pair: Pair) -> None:
 
 
 def test_with_conversion_off_the_text_crosses_as_written(
-    services: Services, admin: httpx.Client, github: tuple[FakeGitHub, HandlerServer]
+    services: Services, admin: httpx.Client, github: GitHub
 ) -> None:
     with integration_pair(
         services, admin, body(github[1].url, github_markup={"convert": False})

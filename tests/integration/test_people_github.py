@@ -14,6 +14,7 @@ from typing import Any
 
 import httpx
 import pytest
+from github_pair import REPO, GitHub, owner_client, pa_and_github, pa_configuration, served_github
 from sync_helpers import synced_twin as twin
 from sync_helpers import wait_for
 from tracker_helpers import API, create_issue, create_project
@@ -22,14 +23,9 @@ from tracker_helpers import fields_of as fields
 from issuesync.accounts import NewUser, create_user
 from issuesync.services import Services
 from issuesync.testing.fake_github import FakeGitHub
-from issuesync.testing.handler_server import HandlerServer
 from issuesync.trackers.github.shape import without_marker
 
 BASE = "/api/1"
-TOKEN = "ghp_people-sync-bot"
-OWNER = "ghp_people-owner"
-REPO = "octo-org/widgets"
-TYPES = ("Bug", "Task", "Story", "Epic")
 
 
 @pytest.fixture
@@ -38,70 +34,27 @@ def database_url(sqlite_url: str) -> str:
 
 
 @pytest.fixture
-def github() -> Iterator[tuple[FakeGitHub, HandlerServer]]:
-    fake = FakeGitHub()
-    fake.add_user("octo-org", token=OWNER)
-    fake.add_user("sync-bot", token=TOKEN)
-    fake.add_user("octocat")
-    fake.add_user("alice")  # GitHub's alice: nobody in the built-in tracker
-    roles = {"sync-bot": "write", "octocat": "triage", "alice": "triage"}
-    fake.add_repo(REPO, roles=roles)
-    server = HandlerServer(fake)
-    server.start()
-    yield fake, server
-    server.stop()
+def github() -> Iterator[GitHub]:
+    # GitHub's alice: nobody in the built-in tracker.
+    with served_github({"octocat": "triage", "alice": "triage"}) as served:
+        yield served
 
 
 @pytest.fixture
-def owner(github: tuple[FakeGitHub, HandlerServer]) -> Iterator[httpx.Client]:
-    """The repository's owner, working on GitHub."""
-    with httpx.Client(base_url=github[1].url, headers={"Authorization": f"Bearer {OWNER}"}) as c:
-        yield c
+def owner(github: GitHub) -> Iterator[httpx.Client]:
+    with owner_client(github) as client:
+        yield client
 
 
 def body(url: str) -> dict[str, Any]:
     """PA (the built-in project) and the repository: summaries, assignees and comments."""
-    interval = {"outgoingInterval": "1s", "incomingInterval": "1s"}
-    return {
-        "summary": "PA <> GitHub, people",
-        "firstConnector": {
-            "projectKey": "PA",
-            "connection": {"application": {"user": "admin"}},
-            "configuration": {
-                "sync": interval,
-                "fieldMappings": [
-                    {"localField": name, "remoteField": name}
-                    for name in ("summary", "assignee", "comment")
-                ],
-                "issueTypeMappings": {
-                    "outgoing": [{"local": name, "remote": "Issue"} for name in TYPES],
-                    "incoming": [{"local": "Task", "remote": "Issue"}],
-                },
-                "workflowMappings": [
-                    {
-                        "id": "##GLOBAL##",
-                        "statusMappings": [
-                            {"local": "To Do", "remote": "Open"},
-                            {"local": "Done", "remote": "Closed"},
-                        ],
-                    }
-                ],
-                "userMappings": [{"local": "carol", "remote": "octocat"}],
-            },
-        },
-        "secondConnector": {
-            "projectKey": REPO,
-            "connection": {
-                "application": {
-                    "system": "github",
-                    "baseUrl": url,
-                    "user": "sync-bot",
-                    "token": TOKEN,
-                }
-            },
-            "configuration": {"sync": interval},
-        },
-    }
+    first = pa_configuration(
+        ("summary", "assignee", "comment"),
+        userMappings=[{"local": "carol", "remote": "octocat"}],
+    )
+    made = pa_and_github(url, first, summary="PA <> GitHub, people")
+    made["secondConnector"]["connection"]["application"]["user"] = "sync-bot"
+    return made
 
 
 def assignee_login(fake: FakeGitHub, number: str) -> str | None:
@@ -124,9 +77,7 @@ def pa_comments(client: httpx.Client, key: str) -> list[str]:
 
 
 @pytest.fixture
-def started(
-    engine_client: httpx.Client, services: Services, github: tuple[FakeGitHub, HandlerServer]
-) -> str:
+def started(engine_client: httpx.Client, services: Services, github: GitHub) -> str:
     """INT-1 running; the GitHub connector's key."""
     for name in ("alice", "carol"):
         create_user(
@@ -144,7 +95,7 @@ def started(
 
 def test_assignees_cross_by_user_mapping_and_otherwise_become_the_sync_user(
     engine_client: httpx.Client,
-    github: tuple[FakeGitHub, HandlerServer],
+    github: GitHub,
     owner: httpx.Client,
     started: str,
 ) -> None:
@@ -180,7 +131,7 @@ def test_assignees_cross_by_user_mapping_and_otherwise_become_the_sync_user(
 
 def test_a_comment_shows_its_author_on_the_other_side_and_loses_the_header_coming_back(
     engine_client: httpx.Client,
-    github: tuple[FakeGitHub, HandlerServer],
+    github: GitHub,
     owner: httpx.Client,
     started: str,
 ) -> None:

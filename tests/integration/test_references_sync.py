@@ -13,14 +13,12 @@ from typing import Any
 
 import httpx
 import pytest
+from github_pair import REPO, GitHub, owner_client, pa_and_github, served_github
 from sync_helpers import synced_twin as twin
 from sync_helpers import wait_for
-from test_github_sync import BASE, OWNER, REPO, TOKEN, configuration
+from test_github_sync import BASE, configuration
 from tracker_helpers import API, create_issue, create_project
 from tracker_helpers import fields_of as fields
-
-from issuesync.testing.fake_github import FakeGitHub
-from issuesync.testing.handler_server import HandlerServer
 
 
 @pytest.fixture
@@ -29,21 +27,15 @@ def database_url(sqlite_url: str) -> str:
 
 
 @pytest.fixture
-def github() -> Iterator[tuple[FakeGitHub, HandlerServer]]:
-    fake = FakeGitHub()
-    fake.add_user("octo-org", token=OWNER)
-    fake.add_user("sync-bot", token=TOKEN)
-    fake.add_repo(REPO, roles={"sync-bot": "write"})
-    server = HandlerServer(fake)
-    server.start()
-    yield fake, server
-    server.stop()
+def github() -> Iterator[GitHub]:
+    with served_github() as served:
+        yield served
 
 
 @pytest.fixture
-def owner(github: tuple[FakeGitHub, HandlerServer]) -> Iterator[httpx.Client]:
-    with httpx.Client(base_url=github[1].url, headers={"Authorization": f"Bearer {OWNER}"}) as c:
-        yield c
+def owner(github: GitHub) -> Iterator[httpx.Client]:
+    with owner_client(github) as client:
+        yield client
 
 
 def body(url: str, *, rewrite: bool = True) -> dict[str, Any]:
@@ -51,19 +43,7 @@ def body(url: str, *, rewrite: bool = True) -> dict[str, Any]:
     first["fieldMappings"].append({"localField": "issuelinks", "remoteField": "issuelinks"})
     if not rewrite:
         first["rewriteReferences"] = False
-    return {
-        "summary": "PA <> GitHub",
-        "firstConnector": {
-            "projectKey": "PA",
-            "connection": {"application": {"user": "admin"}},
-            "configuration": first,
-        },
-        "secondConnector": {
-            "projectKey": REPO,
-            "connection": {"application": {"system": "github", "baseUrl": url, "token": TOKEN}},
-            "configuration": {"sync": {"outgoingInterval": "1s", "incomingInterval": "1s"}},
-        },
-    }
+    return pa_and_github(url, first)
 
 
 def start(client: httpx.Client, url: str, *, rewrite: bool = True) -> str:
@@ -87,7 +67,7 @@ def comments_of(client: httpx.Client, key: str) -> list[str]:
 
 
 def test_references_name_the_twins_on_each_side_and_code_is_left_alone(
-    engine_client: httpx.Client, github: tuple[FakeGitHub, HandlerServer], owner: httpx.Client
+    engine_client: httpx.Client, github: GitHub, owner: httpx.Client
 ) -> None:
     fake, server = github
     second = start(engine_client, server.url)
@@ -127,7 +107,7 @@ def test_references_name_the_twins_on_each_side_and_code_is_left_alone(
 
 
 def test_a_connector_may_keep_references_as_written(
-    engine_client: httpx.Client, github: tuple[FakeGitHub, HandlerServer], owner: httpx.Client
+    engine_client: httpx.Client, github: GitHub, owner: httpx.Client
 ) -> None:
     _, server = github
     second = start(engine_client, server.url, rewrite=False)
