@@ -84,17 +84,18 @@ def build_services(settings: Settings) -> Services:
         show_email_addresses=settings.show_email_addresses,
         text_limit=settings.text_field_limit,
     )
+    secrets = SecretBox(key)
     return Services(
         settings=settings,
         database=database,
         uow_factory=uow_factory,
         authenticator=Authenticator(uow_factory, throttle=login_throttle(settings)),
         tracker=tracker,
-        secrets=SecretBox(key),
+        secrets=secrets,
         health=health,
         # Every tracker opens through the installed adapters, the built-in one included.
         trackers=Trackers(tracker, settings.admin_user),
-        transports=QueueTransports(settings.home, uow_factory, settings.queue_root_paths),
+        transports=QueueTransports(settings.home, uow_factory, secrets, settings.queue_root_paths),
     )
 
 
@@ -212,6 +213,7 @@ def create_app(services: Services) -> FastAPI:
     )
     from issuesync.api.guard import RequestGuard  # noqa: PLC0415
     from issuesync.api.health import DatabaseProbe  # noqa: PLC0415
+    from issuesync.api.issuehub.errors import ISSUEHUB  # noqa: PLC0415
     from issuesync.api.jira.errors import JIRA  # noqa: PLC0415
     from issuesync.api.jira.paths import JiraPaths  # noqa: PLC0415
     from issuesync.api.jira.routers import JIRA_PREFIX  # noqa: PLC0415
@@ -225,6 +227,7 @@ def create_app(services: Services) -> FastAPI:
     shapes = ErrorShapes()
     shapes.register(JIRA_PREFIX, JIRA)
     shapes.register("/secure/attachment", JIRA)
+    shapes.register("/rest/issuehub", ISSUEHUB)
     backbone.install(app, shapes)
     install_error_handlers(app, shapes)
     settings = services.settings
@@ -259,6 +262,7 @@ def _routes() -> tuple[BaseRoute, ...]:
     from issuesync.api.attachments import router as attachments_router  # noqa: PLC0415
     from issuesync.api.backbone import routers as backbone  # noqa: PLC0415
     from issuesync.api.health import router as health_router  # noqa: PLC0415
+    from issuesync.api.issuehub import routers as issuehub  # noqa: PLC0415
     from issuesync.api.jira.admin import build_admin_router  # noqa: PLC0415
     from issuesync.api.jira.issue_extras import build_issue_extras_router  # noqa: PLC0415
     from issuesync.api.jira.routers import (  # noqa: PLC0415
@@ -275,6 +279,13 @@ def _routes() -> tuple[BaseRoute, ...]:
     scratch.include_router(build_issue_extras_router())
     scratch.include_router(build_content_router())
     backbone.include_routes(scratch)
+    for build in (
+        issuehub.build_node_router,
+        issuehub.build_control_router,
+        issuehub.build_admin_router,
+        issuehub.build_monitoring_router,
+    ):
+        scratch.include_router(build())
     return tuple(scratch.router.routes[own:])
 
 

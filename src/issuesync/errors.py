@@ -5,7 +5,8 @@
     IssueSyncError                    message, field_errors, describe()
     ├── FatalError                    stop: the route (or the command) cannot go on until a
     │   │                             person changes something; the message says what
-    │   └── ConfigurationError        the settings or a connector's configuration cannot work
+    │   ├── ConfigurationError        the settings or a connector's configuration cannot work
+    │   └── PartnerGoneError          the partner node no longer has the relation (seed 003)
     ├── RetryableError                back off and do the same again; ``retry_after_s`` says
     │   │                             when (None: the caller's own back-off)
     │   ├── TrackerOfflineError       the tracker cannot be reached, fails, or rate-limits
@@ -28,6 +29,7 @@
         ├── NotFoundError             the named thing does not exist (or is not visible)
         ├── AuthError
         │   ├── AuthenticationError   no or wrong credentials
+        │   │   └── NodeTokenError    a partner node's request token is refused (seed 003)
         │   └── PermissionDeniedError a known user, not allowed to do this
         ├── ConflictError             the request clashes with the current state
         └── PayloadTooLargeError      over a configured size limit
@@ -80,6 +82,11 @@ class FatalError(IssueSyncError):
 
 class ConfigurationError(FatalError):
     """The settings cannot work; the user must change them."""
+
+
+class PartnerGoneError(FatalError):
+    """The partner node answered that the relation is not there (revoked or deleted):
+    nothing is exchanged until the two nodes are paired again."""
 
 
 # -- retryable: back off, then do the same again --------------------------------------------
@@ -199,6 +206,15 @@ class AuthError(RequestError):
 
 class AuthenticationError(AuthError):
     """No valid credentials were given."""
+
+
+class NodeTokenError(AuthenticationError):
+    """A partner node's request token is refused. ``unreadable``: there is none, or it
+    is not a JWT (the node API answers 403); else it is wrong, expired or replayed (401)."""
+
+    def __init__(self, message: str, *, unreadable: bool = False) -> None:
+        super().__init__(message)
+        self.unreadable = unreadable
 
 
 class PermissionDeniedError(AuthError):

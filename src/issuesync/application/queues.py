@@ -71,7 +71,7 @@ def _filled(
         path = (queue.path if queue else None) or f"{integration_key}/{source}_to_{target}"
         return Queue(type="file", path=path)
     name = (queue.name if queue else None) or f"{source}_{target}"
-    return Queue(type="vm", name=name)
+    return Queue(type="http" if kind == "http" else "vm", name=name)
 
 
 def _queue_problem(queue: Queue, places: QueuePlaces) -> str | None:

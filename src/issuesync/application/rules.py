@@ -62,11 +62,14 @@ def project_checker(services: Services) -> ProjectExists:
 
 
 def distributed_errors(connectors: tuple[ConnectorDraft, ConnectorDraft]) -> dict[str, str]:
-    """A distributed integration exchanges files with its partner node: both queues are files."""
+    """A distributed integration exchanges messages with its partner node: both queues are
+    files (a shared folder) or both ``http`` (a relation, paired over the node API)."""
     queues = connectors[0].queues
     given = (queues.send_queue, queues.receive_queue) if queues else (None, None)
     if all(queue is not None and queue.type == "file" for queue in given):
         return {}
+    if all(queue is not None and queue.type == "http" for queue in given):
+        return {}  # a relation's (application/relations.py makes them when it pairs)
     return {
         queue_field(SIDES[0]): (
             "a distributed integration needs file queues: sendQueue and receiveQueue "

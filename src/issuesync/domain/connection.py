@@ -22,11 +22,12 @@ PROXY_CREDENTIALS: Final = "'proxy.username' and 'proxy.password'"
 LOCAL: Final = "local"  # the built-in tracker's system
 JIRA: Final = "jira"  # the system of a connection that gives a base URL and no system
 
-QueueType = Literal["vm", "file"]
+QueueType = Literal["vm", "file", "http"]
 
 
 class Queue(Model):
-    """A send or receive queue: ``vm`` (in-process, by name) or ``file`` (a folder path)."""
+    """A send or receive queue: ``vm`` (in-process, by name), ``file`` (a folder path) or
+    ``http`` (a relation's partner node, by the relation's name: ``docs/issuehub.md``)."""
 
     type: QueueType = "vm"
     name: str | None = None

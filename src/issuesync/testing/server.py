@@ -20,7 +20,9 @@ class LiveServer:
     :meth:`stop` stops the server and waits for its thread.
     """
 
-    def __init__(self, *, host: str = "127.0.0.1") -> None:
+    def __init__(self, *, host: str = "127.0.0.1", tls: tuple[str, str] | None = None) -> None:
+        """``tls``: the certificate and key files to serve HTTPS with."""
+        self.tls = tls
         self._socket = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
         self._socket.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
         self._socket.bind((host, 0))
@@ -32,13 +34,19 @@ class LiveServer:
     @property
     def url(self) -> str:
         """The server's base URL."""
-        return f"http://{self.host}:{self.port}"
+        return f"{'https' if self.tls else 'http'}://{self.host}:{self.port}"
 
     def start(self, app: FastAPI) -> None:
         """Serve ``app``; returns once the server accepts connections."""
         # As ``issuesync serve`` by default: the peer's address, never X-Forwarded-For.
         config = uvicorn.Config(
-            app, log_level="warning", lifespan="on", access_log=False, proxy_headers=False
+            app,
+            log_level="warning",
+            lifespan="on",
+            access_log=False,
+            proxy_headers=False,
+            ssl_certfile=self.tls[0] if self.tls else None,
+            ssl_keyfile=self.tls[1] if self.tls else None,
         )
         server = self._server = uvicorn.Server(config)
         thread = self._thread = threading.Thread(

@@ -57,6 +57,7 @@ from issuesync.engine.runtime.ports import RuntimeServices
 from issuesync.engine.runtime.running import Slot, SlotRuns
 from issuesync.engine.transports import queues
 from issuesync.engine.transports.base import BlobArea
+from issuesync.engine.transports.nodes.serving import nudges
 from issuesync.errors import IssueSyncError, StoreError
 from issuesync.health import ENGINE
 from issuesync.store.sync import ConnectorRow, IntegrationRow, MessageRow
@@ -404,10 +405,18 @@ class SyncRunner:
                 )
                 .group_by(MessageRow.connector_id)
             ).all()
+            # A partner node's nudge (``POST nudges``, stored by the API that took it).
+            remote = [cid for cid, slot in slots.items() if slot.route.transport.kind == "http"]
+            nudged = nudges(uow.session, remote) if remote else []
         for connector_id, row_id in newest:
             slot = slots[connector_id]
             if row_id is not None and row_id > slot.newest_arrival:
                 slot.newest_arrival = row_id
+                self._nudge(connector_id)
+        for connector_id, nudged_ms in nudged:
+            slot = slots[connector_id]
+            if nudged_ms > slot.partner_nudged_ms:
+                slot.partner_nudged_ms = nudged_ms
                 self._nudge(connector_id)
 
     def _failing(self, doing: str, exc: Exception) -> None:

@@ -41,6 +41,7 @@ class Slot:
     offline: bool = False
     nudged: bool = False
     newest_arrival: int = 0  # the highest receive-queue row id the engine noticed
+    partner_nudged_ms: int = 0  # the partner node's last nudge the engine noticed (http)
     next_sweep: int = 0
     failing: set[str] = field(default_factory=set)  # "<route>_details:<chore>", "" for the route
     retry_after_ms: int | None = None  # a busy store's Retry-After: a shorter back-off

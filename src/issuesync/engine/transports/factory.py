@@ -1,4 +1,5 @@
-"""Which transport a route gets: the file transport where a queue is a folder, else vm."""
+"""Which transport a route gets: http for a relation's connector (a partner node), the file
+transport where a queue is a folder, else vm."""
 
 from __future__ import annotations
 
@@ -9,6 +10,8 @@ from pathlib import Path
 from issuesync.engine.connectors import ConnectorConfig
 from issuesync.engine.transports.base import BlobArea, Transport, VmTransport
 from issuesync.engine.transports.file import FileTransport
+from issuesync.engine.transports.nodes.transport import HttpTransport
+from issuesync.security import SecretBox
 from issuesync.store.uow import UnitOfWorkFactory
 
 
@@ -22,10 +25,13 @@ class QueueTransports:
 
     home: Path
     uow_factory: UnitOfWorkFactory
+    secrets: SecretBox
     roots: Sequence[Path] = ()
 
     def __call__(self, config: ConnectorConfig, blobs: BlobArea, /) -> Transport:
         """The transport of ``config``'s routes, carrying blobs through ``blobs``."""
+        if config.send_queue.type == "http":
+            return HttpTransport(config, blobs, self.uow_factory, self.secrets)
         if "file" in (config.send_queue.type, config.receive_queue.type):
             return FileTransport(self.home, config, blobs, self.uow_factory, roots=self.roots)
         return VmTransport(blobs)

@@ -1,0 +1,1 @@
+"""The ``http`` transport: two issuesync nodes exchange sync events over the node API."""

@@ -1,0 +1,188 @@
+"""Two issuesync nodes over the node API (seed 003): pairing, exchange, tokens, revocation."""
+
+from __future__ import annotations
+
+import time
+from pathlib import Path
+
+import httpx
+import jwt
+import pytest
+from node_pair import ADMIN_PASSWORD, Node, paired_nodes, settle
+
+from issuesync.application import relations
+from issuesync.domain.relation import Invitation
+from issuesync.trackers.adapter import IssueDraft
+
+PREFIX = "/rest/issuehub/2.4/relations/AllContent"
+SEED_400 = "Connection `AllContent` not found. Seems like it was removed on the Destination side."
+
+
+def _twins(node: Node) -> dict[str, object]:
+    return {r.hub_issue.summary: r for page in node.project.changed_since(None, []) for r in page}
+
+
+def test_two_nodes_pair_by_invitation_and_sync_both_ways(tmp_path: Path) -> None:
+    with paired_nodes(tmp_path) as (one, two):
+        made = one.project.create(
+            IssueDraft(issue_type="Task", fields={"summary": "From node one"}),
+            idempotency_key="n-1",
+        )
+        one.project.add_comment(made.key, "hello from one", None, idempotency_key="n-c1")
+        one.project.add_attachment(
+            made.key, "a.txt", "text/plain", b"shared", idempotency_key="n-a1"
+        )
+        settle(one, two)
+        [twin] = [r for page in two.project.changed_since(None, []) for r in page]
+        assert twin.hub_issue.summary == "From node one"
+        assert twin.hub_issue.comments[0].body.endswith("hello from one")
+        [attachment] = twin.hub_issue.attachments
+        assert two.project.read_attachment(attachment.id) == b"shared"
+
+        two.project.update(twin.key, {"summary": "Edited on node two"})
+        two.project.add_comment(twin.key, "hello from two", None, idempotency_key="n-c2")
+        settle(one, two)
+        back = one.project.get(made.key)
+        assert back is not None
+        assert back.hub_issue.summary == "Edited on node two"
+        assert [c.body for c in back.hub_issue.comments][-1].endswith("hello from two")
+        # Nothing twice, nothing left waiting on either side.
+        assert len(back.hub_issue.comments) == 2
+        for node in (one, two):
+            [view] = relations.list_relations(node.services)
+            assert view.state == "active"
+            assert view.counts.to_json() == {
+                "pendingOut": 0,
+                "pendingIn": 0,
+                "blobsPending": 0,
+                "inError": 0,
+            }
+
+
+def _token(secret: str, **claims: object) -> str:
+    now = int(time.time())
+    base = {
+        "iss": "x",
+        "aud": "AllContent",
+        "iat": now,
+        "exp": now + 60,
+        "jti": f"j{time.time_ns()}",
+    }
+    return jwt.encode(base | claims, secret.encode(), algorithm="HS256")
+
+
+def test_node_routes_answer_the_seed_statuses(tmp_path: Path) -> None:
+    with paired_nodes(tmp_path) as (one, two):
+        secret, partner = _secret_and_partner(one)
+        url = f"{one.url}{PREFIX}/syncevents/syncrequests"
+        with httpx.Client() as http:
+            assert http.get(url).status_code == 403  # no token
+            assert http.get(url, headers={"Authorization": "Bearer nonsense"}).status_code == 403
+            good = _token(secret, iss=partner)
+            first = http.get(url, headers={"Authorization": f"Bearer {good}"})
+            assert first.status_code == 200
+            assert first.json() == []
+            replay = http.get(url, headers={"Authorization": f"Bearer {good}"})
+            assert replay.status_code == 401
+            assert "used already" in replay.json()["message"]
+            for bad in (
+                _token("wrong-secret", iss=partner),
+                _token(secret, iss=partner, aud="Other"),
+                _token(secret, iss="someone-else"),
+                _token(secret, iss=partner, iat=int(time.time()) - 900, exp=int(time.time()) - 600),
+                _token(secret, iss=partner, exp=int(time.time()) + 3600),  # lives too long
+            ):
+                answer = http.get(url, headers={"Authorization": f"Bearer {bad}"})
+                assert answer.status_code == 401, answer.text
+            gone = http.get(
+                f"{one.url}/rest/issuehub/2.4/relations/Nope/syncevents/syncrequests",
+                headers={"Authorization": f"Bearer {_token(secret, iss=partner)}"},
+            )
+            assert gone.status_code == 400
+            assert gone.headers["content-type"].startswith("text/plain")
+            assert gone.text == SEED_400.replace("AllContent", "Nope")
+        del two
+
+
+def _secret_and_partner(node: Node) -> tuple[str, str]:
+    from sqlalchemy import select  # noqa: PLC0415
+
+    from issuesync.store.relations import RelationRow  # noqa: PLC0415
+
+    with node.services.uow_factory(readonly=True) as uow:
+        row = uow.session.scalars(select(RelationRow)).one()
+        assert row.secret is not None
+        assert row.partner_node is not None
+        assert "secret" not in str(relations.get_relation(node.services, row.name).to_json())
+        return node.services.secrets.decrypt(row.secret), row.partner_node
+
+
+def test_revoking_breaks_the_relation_on_the_other_node(tmp_path: Path) -> None:
+    with paired_nodes(tmp_path) as (one, two):
+        relations.revoke(one.services, "AllContent", actor="admin")
+        broken = relations.get_relation(two.services, "AllContent")
+        assert (broken.state, broken.reason) == ("broken", SEED_400)
+        assert relations.get_relation(one.services, "AllContent").state == "revoked"
+
+
+def test_a_partner_that_lost_the_relation_answers_400_and_ours_shows_broken(
+    tmp_path: Path,
+) -> None:
+    with paired_nodes(tmp_path) as (one, two):
+        # Node one forgets the relation without telling (a restore from an old backup, say).
+        from sqlalchemy import update  # noqa: PLC0415
+
+        from issuesync.store.relations import RelationRow  # noqa: PLC0415
+
+        with one.services.uow_factory() as uow:
+            uow.session.execute(update(RelationRow).values(state="revoked"))
+            uow.commit()
+        two.engine.step()
+        broken = relations.get_relation(two.services, "AllContent")
+        assert (broken.state, broken.reason) == ("broken", SEED_400)
+
+
+def test_an_invitation_is_used_once_and_carries_no_secret(tmp_path: Path) -> None:
+    with paired_nodes(tmp_path) as (one, two):
+        again = relations.invite(one.services, name="Second", project_key="PA", actor="admin")
+        decoded = Invitation.decode(again.code)
+        assert decoded.relation == "Second"
+        with httpx.Client() as http:
+            wrong = http.post(
+                f"{one.url}/rest/issuehub/2.4/pairings",
+                json={
+                    "relation": "Second",
+                    "token": "guess",
+                    "node": "n",
+                    "url": two.url,
+                    "projectKey": "PB",
+                    "publicKey": "AAAA",
+                },
+            )
+            assert wrong.status_code == 403
+            admin = http.get(
+                f"{one.url}/rest/issuehub/2.4/admin/relations", auth=("admin", ADMIN_PASSWORD)
+            )
+            assert admin.status_code == 200
+            assert {r["name"] for r in admin.json()} == {"AllContent", "Second"}
+            assert "token" not in admin.text
+            assert decoded.token not in admin.text
+            queue = http.get(
+                f"{one.url}/rest/issuehub/2.4/admin/syncqueue", auth=("admin", ADMIN_PASSWORD)
+            ).json()
+            assert queue["relations"]["AllContent"]["pendingOut"] == 0
+            assert http.get(f"{one.url}/rest/issuehub/2.4/admin/syncqueue").status_code == 401
+
+
+@pytest.mark.parametrize("limit", [0, 501, -1])
+def test_a_limit_out_of_range_is_a_400_in_the_dialect(tmp_path: Path, limit: int) -> None:
+    with paired_nodes(tmp_path) as (one, _two):
+        secret, partner = _secret_and_partner(one)
+        with httpx.Client() as http:
+            answer = http.get(
+                f"{one.url}{PREFIX}/syncevents/syncrequests",
+                params={"limit": limit},
+                headers={"Authorization": f"Bearer {_token(secret, iss=partner)}"},
+            )
+        assert answer.status_code in (400, 422)
+        assert "message" in answer.json()
