@@ -186,3 +186,23 @@ def test_a_limit_out_of_range_is_a_400_in_the_dialect(tmp_path: Path, limit: int
             )
         assert answer.status_code in (400, 422)
         assert "message" in answer.json()
+
+
+def test_backbone_status_shows_the_partner_half_from_the_relation(tmp_path: Path) -> None:
+    with paired_nodes(tmp_path) as (one, two):
+        settle(one, two)
+        key = relations.get_relation(one.services, "AllContent").integration_key
+        url = f"{one.url}/api/1/integrations/{key}/status"
+        with httpx.Client(auth=("admin", ADMIN_PASSWORD)) as http:
+            second = http.get(url).json()["secondConnector"]
+            assert second["incomingRouteStatus"] == "STARTED"
+            assert second["externalRouteStatus"] == "STARTED"
+            assert second["online"] is True
+            relations.revoke(two.services, "AllContent", actor="admin")
+            one.engine.step()
+            deadline = time.monotonic() + 5  # the status board is up to a second old
+            while second["incomingRouteStatus"] == "STARTED" and time.monotonic() < deadline:
+                time.sleep(0.1)
+                second = http.get(url).json()["secondConnector"]
+        assert second["incomingRouteStatus"] == "STOPPED"
+        assert second["incomingDetails"] == SEED_400

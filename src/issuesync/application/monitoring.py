@@ -20,6 +20,7 @@ from issuesync.domain.connection import QueueSettings
 from issuesync.domain.integration import Audit, ConnectorView, IntegrationView, ProxyView
 from issuesync.domain.message import ReceiveState
 from issuesync.domain.redaction import redact
+from issuesync.domain.relation import RelationState
 from issuesync.domain.status import (
     IDLE,
     STARTED,
@@ -29,9 +30,10 @@ from issuesync.domain.status import (
     RouteStatus,
 )
 from issuesync.domain.urls import without_credentials
-from issuesync.engine.connectors import load_configuration, load_queue
+from issuesync.engine.connectors import PARTNER_SYSTEM, load_configuration, load_queue
 from issuesync.errors import NotFoundError
 from issuesync.store.base import now_ms
+from issuesync.store.relations import RelationRow
 from issuesync.store.sync import ConnectorRow, ConnectorState, IntegrationRow, MessageRow
 
 
@@ -126,6 +128,8 @@ class Statuses:
 
     versions: dict[int, list[tuple[int, int]]]  # per integration: (connector id, modified_ms)
     projects: dict[int, tuple[str, str]] = field(default_factory=dict)  # (system, project key)
+    # Per integration split between two nodes: its relation (what the partner's half shows).
+    relations: dict[int, Any] = field(default_factory=dict)
 
     @classmethod
     def load(cls, session: Session, integration_ids: list[int], *, errors: bool) -> Statuses:
@@ -142,6 +146,12 @@ class Statuses:
                 loaded.states[found.id] = found if found.connector_id is not None else None
             if errors:
                 loaded.errors |= dict(session.execute(_ERRORS_BY_INTEGRATION, {"ids": chunk}).all())
+            partners = [i for i, ids in loaded.versions.items() if i in chunk and len(ids) == 2]  # noqa: PLR2004
+            if any(
+                loaded.projects[loaded.versions[i][1][0]][0] == PARTNER_SYSTEM for i in partners
+            ):
+                for found in session.execute(_RELATIONS, {"ids": chunk}):
+                    loaded.relations[found.integration_id] = found
         return loaded
 
     def pair(self, integration_id: int) -> tuple[int, int]:
@@ -154,11 +164,14 @@ class Statuses:
     def status(self, row: IntegrationRow, now: int) -> IntegrationStatus:
         """The integration's wanted state and its connectors' routes as of ``now``."""
         first_id, second_id = self.pair(row.id)
-        return IntegrationStatus(
-            running=row.running,
-            first=self.connector(first_id, now),
-            second=self.connector(second_id, now),
+        first = self.connector(first_id, now)
+        relation = self.relations.get(row.id)
+        second = (
+            _partner_status(self.keys[second_id], relation, first)
+            if relation is not None
+            else self.connector(second_id, now)
         )
+        return IntegrationStatus(running=row.running, first=first, second=second)
 
     def connector(self, connector_id: int, now: int) -> ConnectorStatus:
         """One connector's routes as of ``now``."""
@@ -205,6 +218,14 @@ _CONNECTORS_WITH_STATES = (
     .where(_connectors.c.integration_id.in_(bindparam("ids", expanding=True)))
     .order_by(_connectors.c.integration_id, _connectors.c.position)
 )
+_RELATIONS = select(
+    RelationRow.integration_id,
+    RelationRow.name,
+    RelationRow.state,
+    RelationRow.reason,
+    RelationRow.online,
+    RelationRow.last_failure,
+).where(RelationRow.integration_id.in_(bindparam("ids", expanding=True)))
 _ERRORS_BY_INTEGRATION = (
     select(_messages.c.connector_id, func.count(func.distinct(_messages.c.issue_key)))
     .join(_connectors, _connectors.c.id == _messages.c.connector_id)
@@ -251,6 +272,31 @@ def integration_status(
     """
     statuses = Statuses.load(session, [row.id], errors=True)
     return statuses.status(row, now_ms() if now is None else now)
+
+
+def _partner_status(connector_key: str, relation: Any, ours: ConnectorStatus) -> ConnectorStatus:  # noqa: ANN401 - a plain row of relations
+    """The partner node's half of a relation, as this node sees it: running while the
+    relation is active and our half runs (``online`` while the partner answers), stopped
+    with the reason once it is revoked or broken."""
+    active = relation.state == RelationState.ACTIVE and ours.incoming == STARTED
+    route: RouteStatus = STARTED if active else STOPPED
+    details = "" if active and relation.online else (relation.last_failure or relation.reason)
+    if not active and not details:
+        details = f"The relation {relation.name} is {relation.state}."
+    return ConnectorStatus(
+        connector_key=connector_key,
+        start_ms=ours.start_ms if active else None,
+        online=bool(relation.online) if active else True,
+        reconnecting=active and not relation.online,
+        incoming=route,
+        incoming_processing=IDLE,
+        incoming_details=redact(details),
+        outgoing=route,
+        outgoing_processing=IDLE,
+        outgoing_details=redact(details),
+        external=route,
+        issues_in_error=0,
+    )
 
 
 def _connector_status(

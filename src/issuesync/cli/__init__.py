@@ -30,6 +30,7 @@ from issuesync.cli.integrations import (
     integration_commands,
     syncinfo_commands,
 )
+from issuesync.cli.relations import relation_app
 from issuesync.cli.sync import messages_commands, run_worker
 from issuesync.cli.users import token_app, user_app
 from issuesync.config import Settings
@@ -54,6 +55,7 @@ db_app = typer.Typer(help="The database: migrations.", no_args_is_help=True)
 app.add_typer(db_app, name="db")
 app.add_typer(user_app, name="user")
 app.add_typer(token_app, name="token")
+app.add_typer(relation_app, name="relation")
 
 EXIT_FAILURE = 1
 EXIT_USAGE = 2  # what click answers a command line it cannot parse with
