@@ -1,0 +1,600 @@
+"""Benchmarks of a relation: two issuesync nodes syncing over the node API (seed 003).
+
+Three measurements, in one process, on temporary homes (SQLite):
+
+(a) initial sync over the node API: two nodes on loopback, each a real uvicorn server
+    (``LiveServer``) with its own home; node one's project SRC holds --issues issues of
+    --comments comments each (bulk SQL inserts, before the pairing), node two's DST is
+    empty. Node one invites with a 1 s interval, node two accepts, then both engines
+    run for real (``SyncRunner.start()``). The clock runs from the engines' start until
+    node two holds every issue with its comments, node one has linked every issue (the
+    responses came back) and neither relation has anything pending. Prints issues/s,
+    node-to-node HTTP requests per issue and bytes per issue, counted by an ASGI
+    middleware on both servers (paths under /rest/issuehub/ only).
+(b) the same initial sync on ONE node, SRC <> DST with the in-process vm transport (the
+    integration of bench/sync.py, 1 s intervals), engine started for real: issues/s,
+    for comparison (--skip-vm leaves it out).
+(c) propagation latency of single edits at the 1 s interval, after (a): the summary of
+    a linked issue is edited through the adapter on one node and its twin on the other
+    node read every 10 ms until it matches; --edits times, alternating one -> two and
+    two -> one, after a random 0-500 ms pause each. Prints p50/p99/max (target p99 <= 2 s).
+
+Both nodes, their servers and their engines share this process (and its GIL), as in
+tests/integration/node_pair.py: on a 2-core host the figures are those of two nodes
+sharing about one core of Python, not of two machines.
+
+Usage: .venv/bin/python bench/nodes.py [--issues 2000] [--comments 3] [--edits 50]
+       [--skip-vm] [--linked 5] [--sync-timeout 1200] [--edit-timeout 30]
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import random
+import tempfile
+import time
+from collections import Counter
+from collections.abc import Iterator
+from contextlib import ExitStack, contextmanager
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from pydantic import SecretStr
+from sqlalchemy import func, select
+from starlette.types import ASGIApp, Message, Receive, Scope, Send
+
+import sync as sync_bench
+from issuesync.app import bootstrap, build_services, create_app
+from issuesync.application import relations
+from issuesync.config import Settings
+from issuesync.engine.runtime.runner import SyncRunner, tune_garbage_collector
+from issuesync.services import Services
+from issuesync.store.base import now_ms
+from issuesync.store.sync import SyncInfo
+from issuesync.store.users import User
+from issuesync.testing.server import LiveServer
+from issuesync.trackers.local.adapter import LocalAdapter, local_adapter_for
+from issuesync.trackers.local.defaults import default_initial_status
+from issuesync.trackers.local.models import Comment, Issue, IssueType, Priority, Project
+from sync import SOURCE, TARGET, mark
+from tracker import WORDS, analyze, percentile
+
+RELATION = "Bench"
+NODE_PATHS = "/rest/issuehub/"
+ADMIN_PASSWORD = "bench-password"  # noqa: S105 - a throwaway home's admin
+P99_TARGET_S = 2.0
+POLL_S = 0.25  # how often the initial sync's end is looked for
+PROGRESS_S = 10.0
+
+
+# --- counting the node-to-node traffic ------------------------------------------------------
+
+
+@dataclass
+class Traffic:
+    """Requests and bytes a server took under /rest/issuehub/, by method and route."""
+
+    requests: Counter[str] = field(default_factory=Counter)
+    body_bytes: Counter[str] = field(default_factory=Counter)  # request + response bodies
+    header_bytes: Counter[str] = field(default_factory=Counter)  # both ways, with start lines
+
+    def snapshot(self) -> Traffic:
+        return Traffic(Counter(self.requests), Counter(self.body_bytes), Counter(self.header_bytes))
+
+    def since(self, before: Traffic) -> Traffic:
+        return Traffic(
+            self.requests - before.requests,
+            self.body_bytes - before.body_bytes,
+            self.header_bytes - before.header_bytes,
+        )
+
+    def __add__(self, other: Traffic) -> Traffic:
+        return Traffic(
+            self.requests + other.requests,
+            self.body_bytes + other.body_bytes,
+            self.header_bytes + other.header_bytes,
+        )
+
+
+def route_name(method: str, path: str) -> str:
+    """``GET syncevents/syncrequests``: the route under the relation, without its name."""
+    parts = path.split("/")  # "", rest, issuehub, 2.4, relations, <name>, tail...
+    if len(parts) > 6 and parts[4] == "relations":
+        tail = parts[6:]
+        return f"{method} {'blobs' if tail[0] == 'blobs' else '/'.join(tail)}"
+    return f"{method} {'/'.join(parts[4:])}"
+
+
+def _headers_size(headers: Any) -> int:  # noqa: ANN401 - ASGI's iterable of byte pairs
+    return sum(len(name) + len(value) + 4 for name, value in headers)  # "name: value\r\n"
+
+
+class CountingMiddleware:
+    """Pure ASGI: counts the requests under /rest/issuehub/ and their bytes, both ways.
+
+    Bodies are counted exactly; headers as HTTP/1.1 writes them (start line, ``name:
+    value`` lines, the blank line), less what uvicorn adds itself (date, server).
+    """
+
+    def __init__(self, app: ASGIApp, traffic: Traffic) -> None:
+        self.app = app
+        self.traffic = traffic
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http" or not scope["path"].startswith(NODE_PATHS):
+            await self.app(scope, receive, send)
+            return
+        name = route_name(scope["method"], scope["path"])
+        traffic = self.traffic
+        traffic.requests[name] += 1
+        query = len(scope.get("query_string", b""))
+        line = len(scope["method"]) + len(scope["path"]) + (query + 1 if query else 0) + 11
+        traffic.header_bytes[name] += line + _headers_size(scope["headers"]) + 2
+
+        async def counted_receive() -> Message:
+            message = await receive()
+            if message["type"] == "http.request":
+                traffic.body_bytes[name] += len(message.get("body", b""))
+            return message
+
+        async def counted_send(message: Message) -> None:
+            if message["type"] == "http.response.start":
+                traffic.header_bytes[name] += 17 + _headers_size(message.get("headers", [])) + 2
+            elif message["type"] == "http.response.body":
+                traffic.body_bytes[name] += len(message.get("body", b""))
+            await send(message)
+
+        await self.app(scope, counted_receive, counted_send)
+
+
+# --- seeding --------------------------------------------------------------------------------
+
+
+def seed_project(services: Services, key: str, issues: int) -> None:
+    """Project ``key`` with ``issues`` issues of ``sync_bench.COMMENTS_PER_ISSUE`` comments
+    each, by bench/sync.py's bulk inserts (its issue keys are SRC-n)."""
+    with services.uow_factory() as uow:
+        session = uow.session
+        admin_id = session.scalar(select(User.id).where(User.name == "admin"))
+        assert admin_id is not None
+        project_id = sync_bench.make_project(session, key, admin_id, issues)
+        context = {
+            "now": now_ms(),
+            "project_id": project_id,
+            "admin_id": admin_id,
+            "status_id": default_initial_status(session).id,
+            "type_ids": list(
+                session.scalars(select(IssueType.id).where(IssueType.subtask.is_(False)))
+            ),
+            "priority_ids": list(session.scalars(select(Priority.id))),
+            "rich": False,
+        }
+        uow.commit()
+    if issues:
+        sync_bench.seed_issues(services, issues, context)
+    analyze(services)
+
+
+# --- the nodes ------------------------------------------------------------------------------
+
+
+@dataclass
+class Node:
+    """One node: its services, its server (counting), its engine and its project."""
+
+    name: str
+    services: Services
+    server: LiveServer
+    engine: SyncRunner
+    traffic: Traffic
+    project: LocalAdapter
+
+
+@contextmanager
+def running_node(home: Path, name: str, project_key: str, issues: int) -> Iterator[Node]:
+    """A node serving on loopback, its project seeded; its engine made, not started.
+
+    The engine, the server and the services are stopped on exit, in that order.
+    """
+    server = LiveServer()
+    settings = Settings(
+        home=home,
+        database_url=None,
+        admin_password=SecretStr(ADMIN_PASSWORD),
+        base_url=server.url,
+        engine_enabled=False,
+    )
+    services = build_services(settings)
+    engine: SyncRunner | None = None
+    try:
+        bootstrap(services)
+        seed_project(services, project_key, issues)
+        traffic = Traffic()
+        app = create_app(services)
+        app.add_middleware(CountingMiddleware, traffic=traffic)
+        engine = SyncRunner(services)  # as `issuesync serve` runs it
+        server.start(app)
+        project = local_adapter_for(services.tracker, project_key, "admin")
+        yield Node(name, services, server, engine, traffic, project)
+    finally:
+        if engine is not None:
+            engine.stop()
+        server.stop()
+        services.close()
+
+
+def stop_engines(*nodes: Node) -> None:
+    """Stop every engine before any server: an engine pumps its partner until it stops."""
+    for node in nodes:
+        node.engine.stop()
+
+
+# --- (a) initial sync over the node API -----------------------------------------------------
+
+
+def count_twins(services: Services, key: str) -> int:
+    with services.uow_factory(readonly=True) as uow:
+        return (
+            uow.session.scalar(
+                select(func.count()).select_from(Issue).join(Project).where(Project.key == key)
+            )
+            or 0
+        )
+
+
+def comments_complete(services: Services, key: str, issues: int, comments: int) -> bool:
+    """Every issue of ``key`` has exactly ``comments`` comments."""
+    with services.uow_factory(readonly=True) as uow:
+        session = uow.session
+        project = select(Project.id).where(Project.key == key).scalar_subquery()
+        per_issue = (
+            select(Issue.id, func.count(Comment.id).label("n"))
+            .outerjoin(Comment, Comment.issue_id == Issue.id)
+            .where(Issue.project_id == project)
+            .group_by(Issue.id)
+            .subquery()
+        )
+        right = session.scalar(
+            select(func.count()).select_from(per_issue).where(per_issue.c.n == comments)
+        )
+    return right == issues
+
+
+def links(node: Node) -> int:
+    """How many of the node's issues are linked to a twin (the partner's answers arrived)."""
+    connector_id = relations.get_relation(node.services, RELATION).connector_id
+    with node.services.uow_factory(readonly=True) as uow:
+        return (
+            uow.session.scalar(
+                select(func.count())
+                .select_from(SyncInfo)
+                .where(
+                    SyncInfo.connector_id == connector_id, SyncInfo.remote_issue_key.is_not(None)
+                )
+            )
+            or 0
+        )
+
+
+def pending(node: Node) -> tuple[int, int, int]:
+    """The relation's (pending out, pending in, in error) on this node; raises when broken."""
+    view = relations.get_relation(node.services, RELATION)
+    if view.state != "active":
+        msg = f"the relation on node {node.name} is {view.state}: {view.reason}"
+        raise SystemExit(msg)
+    counts = view.counts
+    return counts.pending_out, counts.pending_in + counts.blobs_pending, counts.in_error
+
+
+@dataclass
+class InitialSync:
+    seconds: float = 0.0
+    twins_seconds: float = 0.0  # when node two held every issue
+    cpu_seconds: float = 0.0
+    pairing_seconds: float = 0.0
+    traffic: Traffic = field(default_factory=Traffic)
+
+
+def initial_sync_over_nodes(
+    one: Node, two: Node, args: argparse.Namespace, result: InitialSync
+) -> None:
+    began = time.perf_counter()
+    invited = relations.invite(
+        one.services, name=RELATION, project_key=SOURCE, actor="admin", interval="1s"
+    )
+    relations.accept(two.services, code=invited.code, project_key=TARGET, actor="admin")
+    result.pairing_seconds = time.perf_counter() - began
+    before = one.traffic.snapshot() + two.traffic.snapshot()
+    cpu = time.process_time()
+    started = last_report = time.perf_counter()
+    deadline = started + args.sync_timeout
+    one.engine.start()
+    two.engine.start()
+    while True:
+        time.sleep(POLL_S)
+        now = time.perf_counter()
+        twins = count_twins(two.services, TARGET)
+        if twins == args.issues and not result.twins_seconds:
+            if comments_complete(two.services, TARGET, args.issues, args.comments):
+                result.twins_seconds = now - started
+        if result.twins_seconds and links(one) == args.issues:
+            states = [pending(one), pending(two)]
+            if any(errors for _, _, errors in states):
+                msg = f"messages in error after the initial sync (out, in, errors): {states}"
+                raise SystemExit(msg)
+            if all(out == 0 and waiting == 0 for out, waiting, _ in states):
+                result.seconds = now - started
+                break
+        if now > deadline:
+            msg = (
+                f"the initial sync did not finish within {args.sync_timeout:.0f} s: {twins} "
+                f"twins on node two, {links(one)} links on node one, "
+                f"(out, in, errors) one {pending(one)}, two {pending(two)}"
+            )
+            raise SystemExit(msg)
+        if now - last_report >= PROGRESS_S:
+            last_report = now
+            print(
+                f"  ... {twins}/{args.issues} twins on node two, {links(one)} linked on "
+                f"node one after {now - started:.0f} s ({twins / (now - started):.0f}/s)"
+            )
+    result.cpu_seconds = time.process_time() - cpu
+    result.traffic = (one.traffic.snapshot() + two.traffic.snapshot()).since(before)
+
+
+def report_initial_sync(args: argparse.Namespace, run: InitialSync) -> float:
+    issues = args.issues
+    rate = issues / run.seconds
+    traffic = run.traffic
+    requests = sum(traffic.requests.values())
+    body = sum(traffic.body_bytes.values())
+    headers = sum(traffic.header_bytes.values())
+    print(
+        f"(a) initial sync over the node API: {issues} issues x {args.comments} comments in "
+        f"{run.seconds:.1f} s: {rate:.0f} issues/s end to end (pairing before: "
+        f"{run.pairing_seconds * 1000:.0f} ms)"
+    )
+    print(
+        f"  every twin on node two after {run.twins_seconds:.1f} s; the last answers linked "
+        f"on node one {run.seconds - run.twins_seconds:.1f} s later; process CPU "
+        f"{run.cpu_seconds:.1f} s ({run.cpu_seconds / run.seconds:.2f} cores, both nodes, "
+        f"{1000 * run.cpu_seconds / issues:.1f} ms per issue)"
+    )
+    print(
+        f"  node-to-node HTTP: {requests} requests, {requests / issues:.3f} per issue; "
+        f"{body / issues / 1000:.1f} kB of bodies per issue "
+        f"({(body + headers) / issues / 1000:.1f} kB with headers), "
+        f"{(body + headers) / 1e6:.1f} MB in all"
+    )
+    print_routes(traffic)
+    return rate
+
+
+def print_routes(traffic: Traffic, indent: str = "    ") -> None:
+    for name, count in sorted(traffic.requests.items(), key=lambda item: -item[1]):
+        body = traffic.body_bytes[name]
+        print(
+            f"{indent}{name}: {count} requests, {body / 1e6:.2f} MB of bodies "
+            f"({body / count / 1000:.1f} kB each), {traffic.header_bytes[name] / count:.0f} B "
+            "of headers each"
+        )
+
+
+# --- (b) the same initial sync on one node, vm transport -------------------------------------
+
+
+def initial_sync_vm(root: Path, args: argparse.Namespace) -> float:
+    """bench/sync.py's seeding and integration (1 s intervals) on one node, the engine
+    started for real; issues/s from its start to every issue linked, nothing waiting."""
+    home = root / "vm"
+    sync_bench.phase_seed(
+        argparse.Namespace(home=str(home), database_url=None, issues=args.issues, markup="none")
+    )
+    services = sync_bench.open_services(str(home), None)
+    try:
+        engine = SyncRunner(services)
+        with sync_bench.stopped_at_exit(engine):
+            cpu = time.process_time()
+            started = last_report = time.perf_counter()
+            deadline = started + args.sync_timeout
+            engine.start()
+            while not sync_bench.sync_done(services, args.issues):
+                time.sleep(POLL_S)
+                now = time.perf_counter()
+                if now > deadline:
+                    msg = f"the vm initial sync did not finish within {args.sync_timeout:.0f} s"
+                    raise SystemExit(msg)
+                if now - last_report >= PROGRESS_S:
+                    last_report = now
+                    made = sync_bench.twins_made(services)
+                    print(f"  ... {made}/{args.issues} twins after {now - started:.0f} s")
+            seconds = time.perf_counter() - started
+            cpu = time.process_time() - cpu
+        twins = count_twins(services, TARGET)
+        if twins != args.issues or not comments_complete(
+            services, TARGET, args.issues, args.comments
+        ):
+            msg = f"the vm initial sync is incomplete: {twins} twins, or comments missing"
+            raise SystemExit(msg)
+    finally:
+        services.close()
+    rate = args.issues / seconds
+    print(
+        f"(b) initial sync on one node, vm transport: {args.issues} issues x {args.comments} "
+        f"comments in {seconds:.1f} s: {rate:.0f} issues/s end to end (engine started, 1 s "
+        f"intervals, no initial polling delay); CPU {cpu:.1f} s "
+        f"({1000 * cpu / args.issues:.1f} ms per issue); verified"
+    )
+    return rate
+
+
+# --- (c) propagation latency --------------------------------------------------------------
+
+
+def linked_pairs(one: Node, count: int) -> list[tuple[str, str]]:
+    """``count`` linked (key on node one, key on node two) pairs."""
+    connector_id = relations.get_relation(one.services, RELATION).connector_id
+    with one.services.uow_factory(readonly=True) as uow:
+        rows = uow.session.execute(
+            select(SyncInfo.local_issue_key, SyncInfo.remote_issue_key)
+            .where(SyncInfo.connector_id == connector_id, SyncInfo.remote_issue_key.is_not(None))
+            .order_by(SyncInfo.id)
+            .limit(count)
+        ).all()
+    if len(rows) < count:
+        msg = f"only {len(rows)} linked issues: the initial sync did not finish"
+        raise SystemExit(msg)
+    return [(local, str(remote)) for local, remote in rows]
+
+
+def summary_of(node: Node, key: str) -> str | None:
+    with node.services.uow_factory(readonly=True) as uow:
+        return uow.session.scalar(select(Issue.summary).where(Issue.key == key))
+
+
+def one_edit(source: Node, key: str, target: Node, twin: str, text: str, timeout: float) -> float:
+    """Seconds from the edit's commit on ``source`` until ``twin`` on ``target`` shows it."""
+    source.project.update(key, {"summary": text})
+    committed = time.perf_counter()
+    deadline = committed + timeout
+    while summary_of(target, twin) != text:
+        if time.perf_counter() > deadline:
+            msg = f"the edit of {key} did not reach {twin} on node {target.name} in {timeout} s"
+            raise SystemExit(msg)
+        time.sleep(0.01)
+    return time.perf_counter() - committed
+
+
+def latencies(one: Node, two: Node, args: argparse.Namespace) -> dict[str, list[float]]:
+    rng = random.Random(7)
+    pairs = linked_pairs(one, args.linked)
+    for key, twin in pairs[:1]:  # warm-up, not counted: each way once
+        one_edit(one, key, two, twin, f"warm-up {key}", args.edit_timeout)
+        one_edit(two, twin, one, key, f"warm-up {twin}", args.edit_timeout)
+    found: dict[str, list[float]] = {"one -> two": [], "two -> one": []}
+    for number in range(args.edits):
+        time.sleep(rng.uniform(0, 0.5))
+        key, twin = rng.choice(pairs)
+        text = f"edit {number}: {rng.choice(WORDS)} {rng.randrange(10**6)}"
+        if number % 2 == 0:
+            found["one -> two"].append(one_edit(one, key, two, twin, text, args.edit_timeout))
+        else:
+            found["two -> one"].append(one_edit(two, twin, one, key, text, args.edit_timeout))
+    return found
+
+
+def report_latencies(found: dict[str, list[float]], traffic: Traffic, seconds: float) -> bool:
+    everything = [s for values in found.values() for s in values]
+    ok = True
+    for name, values in [*found.items(), ("both ways", everything)]:
+        if not values:
+            continue
+        p50, p99 = percentile(values, 0.5), percentile(values, 0.99)
+        ok = ok and p99 <= P99_TARGET_S
+        print(
+            f"  {name} ({len(values)} edits): p50 {p50 * 1000:.0f} ms, p99 {p99 * 1000:.0f} ms, "
+            f"max {max(values) * 1000:.0f} ms (target p99 <= {P99_TARGET_S * 1000:.0f} ms) "
+            f"{mark(p99 <= P99_TARGET_S)}"
+        )
+    requests = sum(traffic.requests.values())
+    print(
+        f"  node-to-node HTTP meanwhile: {requests} requests in {seconds:.0f} s "
+        f"({requests / seconds:.1f}/s, {requests / max(len(everything), 1):.1f} per edit)"
+    )
+    print_routes(traffic)
+    return ok
+
+
+# --- the whole run --------------------------------------------------------------------------
+
+
+def run(args: argparse.Namespace) -> None:
+    sync_bench.COMMENTS_PER_ISSUE = args.comments  # bench/sync.py's seeding reads it
+    print(f"cores: {os.cpu_count()}, SQLite, {args.issues} issues x {args.comments} comments")
+    figures: list[tuple[str, str, str, str]] = []
+    with tempfile.TemporaryDirectory(prefix="issuesync-bench-nodes-") as root:
+        vm_rate = None if args.skip_vm else initial_sync_vm(Path(root), args)
+        with ExitStack() as stack:
+            seeding = time.perf_counter()
+            one = stack.enter_context(running_node(Path(root) / "one", "one", SOURCE, args.issues))
+            two = stack.enter_context(running_node(Path(root) / "two", "two", TARGET, 0))
+            print(
+                f"two nodes serving at {one.server.url} and {two.server.url}, SRC seeded, "
+                f"in {time.perf_counter() - seeding:.1f} s"
+            )
+            tune_garbage_collector()  # as `issuesync serve` does once it has started
+            try:
+                run_a = InitialSync()
+                initial_sync_over_nodes(one, two, args, run_a)
+                rate = report_initial_sync(args, run_a)
+                figures.append(
+                    ("(a) initial sync, node API", f"{rate:.0f} issues/s", "", ""),
+                )
+                requests = sum(run_a.traffic.requests.values()) / args.issues
+                wire = (
+                    sum(run_a.traffic.body_bytes.values())
+                    + sum(run_a.traffic.header_bytes.values())
+                ) / args.issues
+                figures.append(("(a) requests per issue", f"{requests:.3f}", "", ""))
+                figures.append(("(a) bytes per issue", f"{wire / 1000:.1f} kB", "", ""))
+                if vm_rate is not None:
+                    figures.append(
+                        ("(b) initial sync, vm, one node", f"{vm_rate:.0f} issues/s", "", "")
+                    )
+                    figures.append(("(a) / (b)", f"{rate / vm_rate:.2f}", "", ""))
+                if args.edits:
+                    before = one.traffic.snapshot() + two.traffic.snapshot()
+                    began = time.perf_counter()
+                    found = latencies(one, two, args)
+                    seconds = time.perf_counter() - began
+                    traffic = (one.traffic.snapshot() + two.traffic.snapshot()).since(before)
+                    print("(c) propagation latency of single edits, 1 s interval:")
+                    report_latencies(found, traffic, seconds)
+                    everything = [s for values in found.values() for s in values]
+                    p99 = percentile(everything, 0.99)
+                    figures.append(
+                        (
+                            "(c) latency p50 / p99 / max",
+                            f"{percentile(everything, 0.5) * 1000:.0f} / {p99 * 1000:.0f} / {max(everything) * 1000:.0f} ms",
+                            f"p99 <= {P99_TARGET_S * 1000:.0f} ms",
+                            mark(p99 <= P99_TARGET_S),
+                        )
+                    )
+                    leftovers = {node.name: pending(node) for node in (one, two)}
+                    if any(any(values) for values in leftovers.values()):
+                        print(f"  (out, in, errors) after the edits: {leftovers}")
+            finally:
+                stop_engines(one, two)
+    print_summary(figures)
+
+
+def print_summary(figures: list[tuple[str, str, str, str]]) -> None:
+    rows = [("measurement", "figure", "target", ""), *figures]
+    widths = [max(len(row[i]) for row in rows) for i in range(4)]
+    print()
+    print(f"summary ({os.cpu_count()} cores):")
+    for number, row in enumerate(rows):
+        print("  " + "  ".join(cell.ljust(width) for cell, width in zip(row, widths, strict=True)))
+        if number == 0:
+            print("  " + "  ".join("-" * width for width in widths))
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0] if __doc__ else None)
+    parser.add_argument("--issues", type=int, default=2000)
+    parser.add_argument("--comments", type=int, default=3, help="comments per issue")
+    parser.add_argument("--edits", type=int, default=50, help="latency samples, alternating")
+    parser.add_argument("--skip-vm", action="store_true", help="leave out (b)")
+    parser.add_argument("--linked", type=int, default=5, help="issues the edits rotate over")
+    parser.add_argument("--sync-timeout", type=float, default=1200.0, help="seconds")
+    parser.add_argument("--edit-timeout", type=float, default=30.0, help="seconds per edit")
+    args = parser.parse_args()
+    if args.issues < max(1, args.linked) or args.comments < 0 or args.edits < 0:
+        parser.error("--issues must be at least 1 and --linked; --comments, --edits >= 0")
+    run(args)
+
+
+if __name__ == "__main__":
+    main()
