@@ -26,6 +26,7 @@ import httpx
 import pytest
 from pydantic import SecretStr
 from sqlalchemy import select
+from test_engine_processes import ADMIN_PASSWORD, cli, environment, free_port, start, stop
 
 from issuesync.accounts import NewUser, create_user
 from issuesync.app import bootstrap, build_services
@@ -35,7 +36,6 @@ from issuesync.store.principals import Principal
 from issuesync.store.users import User
 from issuesync.trackers.local import catalog, issues, subresources
 from issuesync.trackers.local.models import Attachment, Comment, Issue, Project
-from test_engine_processes import ADMIN_PASSWORD, cli, environment, free_port, start, stop
 
 SOAK = os.environ.get("ISSUESYNC_SOAK") == "1"  # make soak: more issues, more kills
 ISSUES = 500 if SOAK else 100  # per side
@@ -54,9 +54,7 @@ class Node:
         self.project = project
         self.port = free_port()
         self.url = f"http://127.0.0.1:{self.port}"
-        self.env = environment(
-            home, ISSUESYNC_PORT=str(self.port), ISSUESYNC_BASE_URL=self.url
-        )
+        self.env = environment(home, ISSUESYNC_PORT=str(self.port), ISSUESYNC_BASE_URL=self.url)
         self.process: subprocess.Popen[bytes] | None = None
         self.services = build_services(
             Settings(home=home, admin_password=SecretStr(ADMIN_PASSWORD), engine_lease_ms=1500)
@@ -68,7 +66,7 @@ class Node:
         deadline = time.monotonic() + 60
         while time.monotonic() < deadline:
             try:
-                if self.http.get("/healthz").status_code == 200:  # noqa: PLR2004
+                if self.http.get("/healthz").status_code == 200:
                     return
             except httpx.TransportError:
                 pass
@@ -88,7 +86,7 @@ class Node:
 
     def relation(self) -> dict[str, Any]:
         answer = self.http.get(f"/rest/issuehub/2.4/admin/relations/{RELATION}")
-        assert answer.status_code == 200, answer.text  # noqa: PLR2004
+        assert answer.status_code == 200, answer.text
         found: dict[str, Any] = answer.json()
         return found
 
@@ -183,8 +181,11 @@ def _content(services: Services) -> dict[str, tuple[Counter[str], Counter[str]]]
 def _quiet(node: Node) -> bool:
     relation = node.relation()
     queue = relation["syncQueue"]
-    return relation["state"] == "active" and queue == {
-        "pendingOut": 0, "pendingIn": 0, "blobsPending": 0, "inError": 0,
+    return bool(relation["state"] == "active") and queue == {
+        "pendingOut": 0,
+        "pendingIn": 0,
+        "blobsPending": 0,
+        "inError": 0,
     }
 
 

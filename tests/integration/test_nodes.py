@@ -206,3 +206,87 @@ def test_backbone_status_shows_the_partner_half_from_the_relation(tmp_path: Path
                 second = http.get(url).json()["secondConnector"]
         assert second["incomingRouteStatus"] == "STOPPED"
         assert second["incomingDetails"] == SEED_400
+
+
+def test_a_blob_that_does_not_match_waits_is_reported_then_parked_and_retried(
+    tmp_path: Path,
+) -> None:
+    from sqlalchemy import update  # noqa: PLC0415
+
+    from issuesync.engine.transports.base import BlobArea  # noqa: PLC0415
+    from issuesync.store.relations import BlobFailureRow  # noqa: PLC0415
+
+    with paired_nodes(tmp_path) as (one, two):
+        made = one.project.create(
+            IssueDraft(issue_type="Task", fields={"summary": "With a file"}),
+            idempotency_key="b-1",
+        )
+        one.project.add_attachment(
+            made.key, "f.txt", "text/plain", b"the bytes", idempotency_key="b-a"
+        )
+        one.engine.step()  # the event and its blob wait on node one
+        area = BlobArea(one.services.settings.transit_dir)
+        [checksum] = [c for c in _checksums(area) if area.read(c) == b"the bytes"]
+        path = area.store.path(checksum)
+        path.write_bytes(b"other bytes")  # damaged on the disk of node one
+        two.engine.step()
+        assert two.project.changed_since(None, []) is not None
+        assert [r for page in two.project.changed_since(None, []) for r in page] == []
+        secret, partner = _secret_and_partner(two)
+        with httpx.Client() as http:
+            errors = http.get(
+                f"{two.url}{PREFIX}/syncrequests/bloberrorresponses",
+                headers={"Authorization": f"Bearer {_token(secret, iss=partner)}"},
+            ).json()
+        [error] = errors
+        assert error["blobErrorReason"] == "CHECKSUM_MISMATCH"
+        assert error["errorMessage"].startswith(f"Checksums for blob id '{error['blobId']}' do not")
+        assert f"Expected: {checksum} Was: " in error["errorMessage"]
+        assert relations.get_relation(two.services, "AllContent").counts.blobs_pending == 1
+        for _ in range(6):  # the back-off passed, each time
+            with two.services.uow_factory() as uow:
+                uow.session.execute(update(BlobFailureRow).values(next_attempt_ms=0))
+                uow.commit()
+            two.engine.step()
+        counts = relations.get_relation(two.services, "AllContent").counts
+        assert (counts.blobs_pending, counts.in_error) == (0, 2)  # the message and the blob
+        listed = relations.sync_errors(two.services)
+        assert {e["state"] for e in listed} == {"error", "parked"}
+        path.write_bytes(b"the bytes")  # repaired
+        blob_error = next(e for e in listed if e["state"] == "parked")
+        with httpx.Client(auth=("admin", ADMIN_PASSWORD)) as http:
+            retried = http.post(
+                f"{two.url}/rest/issuehub/2.4/admin/syncerrors/{blob_error['id']}/retry"
+            )
+        assert retried.status_code == 200, retried.text
+        settle(one, two)
+        [twin] = [r for page in two.project.changed_since(None, []) for r in page]
+        [attachment] = twin.hub_issue.attachments
+        assert two.project.read_attachment(attachment.id) == b"the bytes"
+        assert relations.sync_errors(two.services) == []
+
+
+def _checksums(area: object) -> list[str]:
+    root = area.store.root  # type: ignore[attr-defined]
+    return [p.name for p in root.rglob("*") if p.is_file() and len(p.name) == 64]
+
+
+def test_project_admins_and_strangers_get_no_admin_route(tmp_path: Path) -> None:
+    from issuesync.accounts import NewUser, create_user  # noqa: PLC0415
+
+    with paired_nodes(tmp_path) as (one, _two):
+        create_user(
+            one.services.uow_factory,
+            NewUser(name="pa-admin", password="pa-pw", project_admin_keys=("PA",)),
+        )
+        with httpx.Client(auth=("pa-admin", "pa-pw")) as http:
+            base = f"{one.url}/rest/issuehub/2.4/admin"
+            for method, path in (
+                ("GET", "/relations"),
+                ("GET", "/relations/AllContent"),
+                ("GET", "/syncqueue"),
+                ("GET", "/syncerrors"),
+                ("POST", "/relations/AllContent/revoke"),
+            ):
+                assert http.request(method, base + path).status_code == 403, path
+        assert relations.get_relation(one.services, "AllContent").state == "active"

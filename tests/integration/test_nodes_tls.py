@@ -14,11 +14,12 @@ from pathlib import Path
 import httpx
 import pytest
 from node_pair import Node, paired_nodes, running_node, settle
-from support.certs import TlsFiles, make_certificates
 
 from issuesync.application import relations
+from issuesync.engine.transports.nodes.transport import HttpTransport
 from issuesync.errors import InvalidInputError
 from issuesync.trackers.adapter import IssueDraft
+from support.certs import TlsFiles, make_certificates
 
 
 @pytest.fixture(scope="module")
@@ -27,8 +28,17 @@ def tls_files(tmp_path_factory: pytest.TempPathFactory) -> TlsFiles:
     return make_certificates(tmp_path_factory.mktemp("tls"))
 
 
-def _twins(node: Node) -> list[str]:
-    return [r.hub_issue.summary for page in node.project.changed_since(None, []) for r in page]
+def _close_partner_connections(*nodes: Node) -> None:
+    """Close the engines' https connections to the partner before the servers stop.
+
+    ``SyncRunner`` never closes a route's transport (``_drop`` closes the tracker only),
+    so the partner's server waits for each idle TLS connection's close_notify until
+    ``LiveServer.stop`` gives up: 10 s a node. Remove this once the runner closes them.
+    """
+    for node in nodes:
+        for slot in node.engine._slots.values():
+            if isinstance(slot.route.transport, HttpTransport):
+                slot.route.transport.close()
 
 
 def test_the_certificate_files_are_for_loopback_and_the_key_is_private(
@@ -44,23 +54,35 @@ def test_two_nodes_pair_and_sync_over_https_with_the_ca_bundle(
 ) -> None:
     ca = str(tls_files.ca)
     with paired_nodes(tmp_path, tls=tls_files.server, ca_bundle=ca) as (one, two):
-        assert one.url.startswith("https://127.0.0.1:")
-        assert two.url.startswith("https://127.0.0.1:")
-        made = one.project.create(
-            IssueDraft(issue_type="Task", fields={"summary": "Over https"}),
-            idempotency_key="tls-1",
-        )
-        one.project.add_comment(made.key, "sealed in transit", None, idempotency_key="tls-c1")
-        settle(one, two)
-        [twin] = [r for page in two.project.changed_since(None, []) for r in page]
-        assert twin.hub_issue.summary == "Over https"
-        assert twin.hub_issue.comments[0].body.endswith("sealed in transit")
-        for node, partner in ((one, two), (two, one)):
-            [view] = relations.list_relations(node.services)
-            assert (view.state, view.partner_url) == ("active", partner.url)
-            assert view.counts.to_json()["inError"] == 0
-        # The partner's answer came back over https too: the twin is linked on node one.
-        assert _twins(one) == ["Over https"]
+        try:
+            _sync_one_issue_over_https(one, two)
+        finally:
+            _close_partner_connections(one, two)
+
+
+def _sync_one_issue_over_https(one: Node, two: Node) -> None:
+    """An issue of node one reaches node two, and an edit there comes back."""
+    assert one.url.startswith("https://127.0.0.1:")
+    assert two.url.startswith("https://127.0.0.1:")
+    made = one.project.create(
+        IssueDraft(issue_type="Task", fields={"summary": "Over https"}),
+        idempotency_key="tls-1",
+    )
+    one.project.add_comment(made.key, "sealed in transit", None, idempotency_key="tls-c1")
+    settle(one, two)
+    [twin] = [r for page in two.project.changed_since(None, []) for r in page]
+    assert twin.hub_issue.summary == "Over https"
+    assert twin.hub_issue.comments[0].body.endswith("sealed in transit")
+
+    two.project.update(twin.key, {"summary": "Edited over https"})
+    settle(one, two)
+    back = one.project.get(made.key)
+    assert back is not None
+    assert back.hub_issue.summary == "Edited over https"
+    for node, partner in ((one, two), (two, one)):
+        [view] = relations.list_relations(node.services)
+        assert (view.state, view.partner_url) == ("active", partner.url)
+        assert view.counts.to_json()["inError"] == 0
 
 
 @pytest.mark.parametrize("bundle", ["none", "another-ca"])

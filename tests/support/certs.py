@@ -60,7 +60,9 @@ def _write_key(path: Path, key: ec.EllipticCurvePrivateKey) -> None:
     path.chmod(KEY_MODE)  # an older file of that name may have had wider rights
 
 
-def make_certificates(folder: Path, *, days: int = 2, ca_name: str = "issuesync test CA") -> TlsFiles:
+def make_certificates(
+    folder: Path, *, days: int = 2, ca_name: str = "issuesync test CA"
+) -> TlsFiles:
     """Write ``ca.pem``, ``cert.pem`` and ``key.pem`` into ``folder`` (made if missing).
 
     Each call makes a new CA: two calls give certificates that do not trust each other.
