@@ -290,3 +290,30 @@ def test_project_admins_and_strangers_get_no_admin_route(tmp_path: Path) -> None
             ):
                 assert http.request(method, base + path).status_code == 403, path
         assert relations.get_relation(one.services, "AllContent").state == "active"
+
+
+def test_a_relations_secret_is_nowhere_but_encrypted(
+    tmp_path: Path, caplog: pytest.LogCaptureFixture
+) -> None:
+    import logging  # noqa: PLC0415
+
+    caplog.set_level(logging.DEBUG)
+    with paired_nodes(tmp_path) as (one, two):
+        one.project.create(
+            IssueDraft(issue_type="Task", fields={"summary": "S"}), idempotency_key="s-1"
+        )
+        settle(one, two)
+        secret, _ = _secret_and_partner(one)
+        assert secret == _secret_and_partner(two)[0]  # derived alike on both nodes
+        with httpx.Client(auth=("admin", ADMIN_PASSWORD)) as http:
+            for node in (one, two):
+                for path in ("/admin/relations", "/admin/relations/AllContent", "/admin/syncqueue"):
+                    assert secret not in http.get(f"{node.url}/rest/issuehub/2.4{path}").text
+        assert secret not in caplog.text
+        for node in (one, two):
+            url = node.services.settings.resolved_database_url
+            database = Path(url.removeprefix("sqlite:///"))
+            files = list(database.parent.glob(database.name + "*"))
+            assert database in files
+            for path in files:
+                assert secret.encode() not in path.read_bytes(), path
