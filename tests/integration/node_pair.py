@@ -92,7 +92,13 @@ def paired_nodes(
         )
         if ca_bundle is not None:
             _trust(one.services, name, ca_bundle)
-        yield one, two
+        try:
+            yield one, two
+        finally:
+            # Both engines first: each holds connections to the other's server, which
+            # would otherwise wait for them when it stops.
+            one.engine.stop()
+            two.engine.stop()
 
 
 def _trust(services: Services, name: str, ca_bundle: str) -> None:

@@ -139,6 +139,7 @@ def test_changed_since_pages_grow_to_the_page_size(world: World) -> None:
     assert [len(p) for p in pages] == [2, 4, 8, 8, 8]
     assert [r.key for page in pages for r in page] == keys
     replica = pages[0][0]
+    assert replica.hub_issue.project is not None
     assert replica.hub_issue.project.key == "SYN"
     assert replica.hub_issue.status is not None
     assert replica.hub_issue.status.name == "To Do"

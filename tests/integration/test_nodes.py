@@ -86,7 +86,7 @@ def test_node_routes_answer_the_seed_statuses(tmp_path: Path) -> None:
             assert replay.status_code == 401
             assert "used already" in replay.json()["message"]
             for bad in (
-                _token("wrong-secret", iss=partner),
+                _token("wrong-secret" * 4, iss=partner),
                 _token(secret, iss=partner, aud="Other"),
                 _token(secret, iss="someone-else"),
                 _token(secret, iss=partner, iat=int(time.time()) - 900, exp=int(time.time()) - 600),
@@ -315,5 +315,5 @@ def test_a_relations_secret_is_nowhere_but_encrypted(
             database = Path(url.removeprefix("sqlite:///"))
             files = list(database.parent.glob(database.name + "*"))
             assert database in files
-            for path in files:
-                assert secret.encode() not in path.read_bytes(), path
+            for file in files:
+                assert secret.encode() not in file.read_bytes(), file

@@ -16,7 +16,6 @@ import pytest
 from node_pair import Node, paired_nodes, running_node, settle
 
 from issuesync.application import relations
-from issuesync.engine.transports.nodes.transport import HttpTransport
 from issuesync.errors import InvalidInputError
 from issuesync.trackers.adapter import IssueDraft
 from support.certs import TlsFiles, make_certificates
@@ -26,19 +25,6 @@ from support.certs import TlsFiles, make_certificates
 def tls_files(tmp_path_factory: pytest.TempPathFactory) -> TlsFiles:
     """One CA and server certificate for the module's nodes (both serve with it)."""
     return make_certificates(tmp_path_factory.mktemp("tls"))
-
-
-def _close_partner_connections(*nodes: Node) -> None:
-    """Close the engines' https connections to the partner before the servers stop.
-
-    ``SyncRunner`` never closes a route's transport (``_drop`` closes the tracker only),
-    so the partner's server waits for each idle TLS connection's close_notify until
-    ``LiveServer.stop`` gives up: 10 s a node. Remove this once the runner closes them.
-    """
-    for node in nodes:
-        for slot in node.engine._slots.values():
-            if isinstance(slot.route.transport, HttpTransport):
-                slot.route.transport.close()
 
 
 def test_the_certificate_files_are_for_loopback_and_the_key_is_private(
@@ -54,10 +40,7 @@ def test_two_nodes_pair_and_sync_over_https_with_the_ca_bundle(
 ) -> None:
     ca = str(tls_files.ca)
     with paired_nodes(tmp_path, tls=tls_files.server, ca_bundle=ca) as (one, two):
-        try:
-            _sync_one_issue_over_https(one, two)
-        finally:
-            _close_partner_connections(one, two)
+        _sync_one_issue_over_https(one, two)
 
 
 def _sync_one_issue_over_https(one: Node, two: Node) -> None:

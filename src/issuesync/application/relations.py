@@ -54,6 +54,7 @@ from issuesync.engine.transports import queues
 from issuesync.engine.transports.nodes.client import NodeClient, Partner, client_for
 from issuesync.engine.transports.nodes.serving import QueueCounts, queue_counts
 from issuesync.errors import (
+    ConfigurationError,
     ConflictError,
     InvalidInputError,
     IssueSyncError,
@@ -387,11 +388,16 @@ def accept(
 def _post_pairing(
     url: str, body: dict[str, str], ca_bundle: str | None, transport: httpx.BaseTransport | None
 ) -> dict[str, Any]:
-    client = (
-        httpx.Client(base_url=url, transport=transport, timeout=PAIRING_TIMEOUT_S)
-        if transport is not None
-        else client_for(url, ca_bundle, PAIRING_TIMEOUT_S)
-    )
+    try:
+        client = (
+            httpx.Client(base_url=url, transport=transport, timeout=PAIRING_TIMEOUT_S)
+            if transport is not None
+            else client_for(url, ca_bundle, PAIRING_TIMEOUT_S)
+        )
+    except ConfigurationError as exc:
+        raise InvalidInputError(
+            exc.message, field_errors={"caBundle": "a readable PEM file"}
+        ) from exc
     where = f"{url}{API_PREFIX}/pairings"
     try:
         with client:

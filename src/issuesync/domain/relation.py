@@ -30,7 +30,7 @@ from issuesync.domain.replica import HUB_VERSION
 from issuesync.errors import InvalidInputError, InvalidMessageError
 
 API_PREFIX: Final = "/rest/issuehub/2.4"
-RELATION_NAME: Final = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.-]{0,63}$")
+RELATION_NAME: Final = re.compile(r"[A-Za-z0-9][A-Za-z0-9_.-]{0,63}")
 INVITATION_PREFIX: Final = "issuesync-invitation-1."
 MAX_INVITATION_CHARS: Final = 4096
 # The seed's answer, word for word, for a relation this node does not have (any more).
@@ -57,7 +57,7 @@ class RelationRole(StrEnum):
 
 def check_relation_name(name: str) -> str:
     """``name`` when it can be a relation key (it travels in URLs and tokens)."""
-    if not RELATION_NAME.match(name):
+    if not RELATION_NAME.fullmatch(name):
         raise InvalidInputError(
             "The relation's name is not valid.",
             field_errors={

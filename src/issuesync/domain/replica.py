@@ -30,9 +30,12 @@ FieldValue = str | float | int | bool | list[str] | dict[str, Any] | list[dict[s
 
 
 class HubModel(BaseModel):
-    """Base of the hubIssue parts: camelCase on the wire, unknown keys kept for round trips."""
+    """Base of the hubIssue parts: camelCase on the wire, unknown keys kept for round trips.
 
-    model_config = ConfigDict(extra="allow", populate_by_name=True)
+    Ids are text here; Exalate's own payloads give numbers (``"id": 10817``, seed 003),
+    which are read as their text."""
+
+    model_config = ConfigDict(extra="allow", populate_by_name=True, coerce_numbers_to_str=True)
 
 
 class SharedHubModel(HubModel):
@@ -156,11 +159,13 @@ class HubIssue(HubModel):
     """The issue itself, in hubIssue v1.4's names."""
 
     id: str | None = None
-    key: str
+    # Seed 003's sync response carries a twin's replica without its key or project:
+    # read, both are missing (every adapter's replica has them).
+    key: str = ""
     summary: str = ""
     description: str | None = None
     environment: str | None = None
-    project: ProjectRef
+    project: ProjectRef | None = None
     issue_type: NamedRef | None = Field(default=None, alias="issueType")
     status: NamedRef | None = None
     priority: NamedRef | None = None

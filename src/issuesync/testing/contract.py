@@ -168,6 +168,7 @@ class TrackerContract:
         replica = tracker.create(draft, idempotency_key="contract-create")
         issue = replica.hub_issue
         assert replica.key
+        assert issue.project is not None
         assert issue.project.key == tracker.project_key
         assert issue.summary == "Created by the contract"
         assert issue.issue_type is not None

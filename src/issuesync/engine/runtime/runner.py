@@ -224,6 +224,9 @@ class SyncRunner:
                 self.leases.release(connector_id, stopped=stopped)
             finally:
                 slot.route.tracker.close()
+                close = getattr(slot.route.transport, "close", None)
+                if close is not None:  # the http transport's connections to the partner
+                    close()
 
     def _heartbeat(self, now: int) -> int:
         """Say this engine is alive; returns how many engines are (this one included)."""

@@ -219,7 +219,8 @@ class JiraAdapter(Tracker):
         except NotFoundError:
             return None
         replica = fieldcodec.issue_to_replica(self._readable(issue), customs)
-        return replica if replica.hub_issue.project.key.upper() == self.project_key else None
+        project = replica.hub_issue.project
+        return replica if project is not None and project.key.upper() == self.project_key else None
 
     # -- issue links (``links.py``) -----------------------------------------------------------
 

@@ -9,6 +9,7 @@ partner said.
 
 from __future__ import annotations
 
+import ssl
 import time
 from dataclasses import dataclass
 from typing import Any, Final
@@ -42,11 +43,23 @@ def client_for(url: str, ca_bundle: str | None, timeout: float = TIMEOUT_S) -> h
     ``ca_bundle`` when one is given), no redirects followed, no proxy from the environment."""
     return httpx.Client(
         base_url=url.rstrip("/"),
-        verify=ca_bundle or True,
+        verify=_verification(ca_bundle),
         timeout=timeout,
         follow_redirects=False,
         trust_env=False,
     )
+
+
+def _verification(ca_bundle: str | None) -> ssl.SSLContext | bool:
+    """Certificates checked against ``ca_bundle`` (a PEM file), else the system's."""
+    if ca_bundle is None:
+        return True
+    try:
+        return ssl.create_default_context(cafile=ca_bundle)
+    except (OSError, ssl.SSLError) as exc:
+        raise ConfigurationError(
+            f"The CA bundle {ca_bundle} cannot be read as PEM certificates: {exc}"
+        ) from exc
 
 
 class NodeClient:
