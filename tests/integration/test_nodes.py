@@ -8,6 +8,8 @@ from pathlib import Path
 import httpx
 import jwt
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 from node_pair import ADMIN_PASSWORD, Node, paired_nodes, settle
 
 from issuesync.application import relations
@@ -317,3 +319,62 @@ def test_a_relations_secret_is_nowhere_but_encrypted(
             assert database in files
             for file in files:
                 assert secret.encode() not in file.read_bytes(), file
+
+
+_JSON = st.recursive(
+    st.none() | st.booleans() | st.integers() | st.floats(allow_nan=False) | st.text(max_size=20),
+    lambda inner: (
+        st.lists(inner, max_size=5) | st.dictionaries(st.text(max_size=10), inner, max_size=5)
+    ),
+    max_leaves=20,
+)
+
+
+def test_hostile_bodies_to_the_node_routes_get_4xx_never_5xx(tmp_path: Path) -> None:
+    """With a valid token (the partner is trusted to sign, not to be right) and without."""
+    with paired_nodes(tmp_path) as (one, _two):
+        secret, partner = _secret_and_partner(one)
+        routes = [
+            ("POST", f"{PREFIX}/syncevents/acknowledgements"),
+            ("POST", "/rest/issuehub/2.4/pairings"),
+            ("POST", f"{PREFIX}/nudges"),
+        ]
+        with httpx.Client(base_url=one.url) as http:
+
+            @settings(max_examples=40, deadline=None, database=None)
+            @given(body=_JSON, route=st.sampled_from(routes), signed=st.booleans())
+            def send(body: object, route: tuple[str, str], signed: bool) -> None:
+                headers = (
+                    {"Authorization": f"Bearer {_token(secret, iss=partner)}"} if signed else {}
+                )
+                answer = http.request(route[0], route[1], json=body, headers=headers)
+                assert answer.status_code < 500, (route, body, answer.text)
+
+            send()
+            for ids in ([2**70], [-1], ["x"], [True], [1.5], list(range(1001)), None):
+                answer = http.post(
+                    f"{PREFIX}/syncevents/acknowledgements",
+                    json={"syncEventIds": ids},
+                    headers={"Authorization": f"Bearer {_token(secret, iss=partner)}"},
+                )
+                assert 400 <= answer.status_code < 500, (ids, answer.text)
+            for checksum in ("x" * 64, "0" * 64, "../" * 20, "A" * 64):
+                answer = http.get(
+                    f"{PREFIX}/blobs/{checksum}",
+                    headers={"Authorization": f"Bearer {_token(secret, iss=partner)}"},
+                )
+                assert 400 <= answer.status_code < 500, (checksum, answer.text)
+        assert relations.get_relation(one.services, "AllContent").state == "active"
+
+
+def test_sync_error_ids_that_are_not_there_are_404(tmp_path: Path) -> None:
+    with (
+        paired_nodes(tmp_path) as (one, _two),
+        httpx.Client(auth=("admin", ADMIN_PASSWORD)) as http,
+    ):
+        for error_id in ("9" * 30, "blob-" + "9" * 25, "blob-x", "abc", "12", "blob-12"):
+            for action in ("retry", "discard"):
+                answer = http.post(
+                    f"{one.url}/rest/issuehub/2.4/admin/syncerrors/{error_id}/{action}"
+                )
+                assert answer.status_code == 404, (error_id, answer.text)

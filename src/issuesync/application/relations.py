@@ -637,6 +637,7 @@ def sync_queue(services: Services) -> dict[str, Any]:
 
 # -- sync errors -----------------------------------------------------------------------------
 
+_MAX_ROW_ID: Final = 2**63  # row ids are 64-bit signed integers in both databases
 _ERROR_STATES: Final = (ReceiveState.ERROR.value, ReceiveState.INVALID.value)
 MAX_ERRORS_SHOWN: Final = 500
 
@@ -704,7 +705,10 @@ def settle_error(services: Services, error_id: str, *, retry: bool) -> dict[str,
     now = now_ms()
     with services.uow_factory() as uow:
         session = uow.session
-        if error_id.startswith("blob-") and error_id[5:].isdigit():
+        number = error_id.removeprefix("blob-")
+        if not number.isdigit() or int(number) >= _MAX_ROW_ID:
+            raise NotFoundError(f"There is no sync error {error_id}.")
+        if error_id.startswith("blob-"):
             failure = session.get(BlobFailureRow, int(error_id[5:]))
             if failure is None:
                 raise NotFoundError(f"There is no sync error {error_id}.")
@@ -714,8 +718,6 @@ def settle_error(services: Services, error_id: str, *, retry: bool) -> dict[str,
             session.delete(failure)
             uow.commit()
             return {"id": error_id, "done": "retried" if retry else "discarded"}
-        if not error_id.isdigit():
-            raise NotFoundError(f"There is no sync error {error_id}.")
         message = session.get(MessageRow, int(error_id))
         connectors = set(
             session.scalars(

@@ -22,6 +22,7 @@ from starlette.concurrency import run_in_threadpool
 from issuesync.api.deps import PrincipalDep, ServicesDep
 from issuesync.api.issuehub.nodeauth import served
 from issuesync.application import relations
+from issuesync.domain.ranges import whole_number
 from issuesync.domain.relation import API_PREFIX, RelationState, not_found_text
 from issuesync.engine.transports.base import BlobArea
 from issuesync.engine.transports.nodes import serving
@@ -35,13 +36,18 @@ AdminName = Annotated[str, Path(max_length=64)]
 Limit = Annotated[int, Query(ge=1, le=serving.MAX_PAGE)]
 
 
+# A row id of this node's store: a 64-bit signed integer in both databases.
+MAX_EVENT_ID: Final = 2**63 - 1
+EventId = Annotated[
+    int, whole_number(0, MAX_EVENT_ID, " (a syncEventId)"), Field(ge=0, le=MAX_EVENT_ID)
+]
+
+
 class Acknowledgement(BaseModel):
     """The sync events (requests or responses) a partner has recorded."""
 
     model_config = ConfigDict(extra="forbid", populate_by_name=True)
-    sync_event_ids: list[Annotated[int, Field(ge=0)]] = Field(
-        alias="syncEventIds", max_length=serving.MAX_ACKNOWLEDGED
-    )
+    sync_event_ids: list[EventId] = Field(alias="syncEventIds", max_length=serving.MAX_ACKNOWLEDGED)
 
 
 def build_node_router() -> APIRouter:
