@@ -4,7 +4,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 
-.PHONY: run test lint typecheck pytest install bench bench-sync bench-routes bench-api bench-calls bench-markup bench-sync-markup soak clean
+.PHONY: run test lint typecheck pytest install bench bench-sync bench-routes bench-api bench-calls bench-markup bench-sync-markup bench-nodes soak clean
 
 INSTALL_LOG := $(VENV)/install.log
 
@@ -96,6 +96,12 @@ bench-vs-script: $(STAMP)
 # Built-in -> Redmine initial sync against a real Redmine, e.g. BENCH_ARGS="--issues 500"
 bench-redmine: $(STAMP)
 	$(BIN)/python bench/redmine_sync.py $(BENCH_ARGS)
+
+# Two nodes over the node API (a relation, 1 s interval) on loopback: initial sync rate,
+# requests and bytes per issue, one-node vm comparison, edit latency one <-> two,
+# e.g. BENCH_ARGS="--issues 500 --edits 30" or "--skip-vm"
+bench-nodes: $(STAMP)
+	$(BIN)/python bench/nodes.py $(BENCH_ARGS)
 
 clean:
 	rm -rf $(VENV) .mypy_cache .ruff_cache .pytest_cache .grimp_cache .import_linter_cache
