@@ -213,6 +213,7 @@ def create_app(services: Services) -> FastAPI:
     )
     from issuesync.api.guard import RequestGuard  # noqa: PLC0415
     from issuesync.api.health import DatabaseProbe  # noqa: PLC0415
+    from issuesync.api.issuehub.compression import NodeCompression  # noqa: PLC0415
     from issuesync.api.issuehub.errors import ISSUEHUB  # noqa: PLC0415
     from issuesync.api.jira.errors import JIRA  # noqa: PLC0415
     from issuesync.api.jira.paths import JiraPaths  # noqa: PLC0415
@@ -230,6 +231,7 @@ def create_app(services: Services) -> FastAPI:
     shapes.register("/rest/issuehub", ISSUEHUB)
     backbone.install(app, shapes)
     install_error_handlers(app, shapes)
+    app.add_middleware(NodeCompression)
     settings = services.settings
     # Added last, run first: unexpected errors are answered around everything else.
     app.add_middleware(

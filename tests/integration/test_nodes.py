@@ -378,3 +378,25 @@ def test_sync_error_ids_that_are_not_there_are_404(tmp_path: Path) -> None:
                     f"{one.url}/rest/issuehub/2.4/admin/syncerrors/{error_id}/{action}"
                 )
                 assert answer.status_code == 404, (error_id, answer.text)
+
+
+def test_sync_events_travel_compressed(tmp_path: Path) -> None:
+    with paired_nodes(tmp_path) as (one, _two):
+        for n in range(5):
+            one.project.create(
+                IssueDraft(issue_type="Task", fields={"summary": f"Compressed {n}" * 20}),
+                idempotency_key=f"z-{n}",
+            )
+        one.engine.step()
+        secret, partner = _secret_and_partner(one)
+        with httpx.Client() as http:
+            answer = http.get(
+                f"{one.url}{PREFIX}/syncevents/syncrequests",
+                headers={
+                    "Authorization": f"Bearer {_token(secret, iss=partner)}",
+                    "Accept-Encoding": "gzip",
+                },
+            )
+        assert answer.headers["content-encoding"] == "gzip"
+        assert len(answer.json()) == 5
+        assert int(answer.headers["content-length"]) < len(answer.content) / 3

@@ -4,8 +4,9 @@ The seed's answers, in this order: no token, or one that is not a JWT → 403; a
 relation this node does not have (or no longer: revoked, never paired) → 400
 ``text/plain`` "Connection `X` not found. Seems like it was removed on the Destination
 side."; a token with a wrong signature, audience or issuer, expired, or used before
-→ 401. The token's ``jti`` is recorded in the same transaction as what the route
-does, so an acknowledgement is applied exactly when its token is spent.
+→ 401. The token's ``jti`` is recorded in the same transaction as what a writing route
+does, so an acknowledgement is applied exactly when its token is spent; a reading
+route reads after that transaction, holding no write turn.
 """
 
 from __future__ import annotations
@@ -52,8 +53,10 @@ def served(
     work: Callable[[Session, RelationRow], T],
     *,
     render: Callable[[T], Response] | None = None,
+    writes: bool = False,
 ) -> Response:
-    """Authenticate the partner node, then do ``work`` in the same unit of work."""
+    """Authenticate the partner node (spending its token), then do ``work``: in the same
+    transaction when it ``writes``, else in a read-only one after it."""
     try:
         token = tokens.bearer(request.headers.get("authorization"))
     except NodeTokenError as exc:
@@ -81,8 +84,17 @@ def served(
             return _refused(UNAUTHORIZED, exc.message)
         if relation.last_contact_ms is None:
             relation.last_contact_ms = now  # the pairing is done: no retry of it any more
-        result = work(session, relation)
+        if writes:
+            result = work(session, relation)
         uow.commit()
+        relation_id = relation.id
+    if not writes:
+        # A read holds no write turn: the partner's pulls do not wait on this node's writes.
+        with services.uow_factory(readonly=True) as uow:
+            relation = uow.session.get(RelationRow, relation_id)
+            if relation is None:
+                return not_found(name)
+            result = work(uow.session, relation)
     if render is not None:
         return render(result)
     return JSONResponse(result)

@@ -130,7 +130,7 @@ def build_control_router() -> APIRouter:
             count = serving.acknowledge(session, relation, body.sync_event_ids, _now())
             return {"acknowledged": count}
 
-        return served(request, services, name, work)
+        return served(request, services, name, work, writes=True)
 
     @router.get("/blobs/{checksum}")
     def blob(
@@ -170,7 +170,9 @@ def build_control_router() -> APIRouter:
         def work(_: Session, relation: RelationRow) -> None:
             relation.nudged_ms = _now()
 
-        return served(request, services, name, work, render=lambda _: Response(status_code=204))
+        return served(
+            request, services, name, work, render=lambda _: Response(status_code=204), writes=True
+        )
 
     @router.post("/revocation", status_code=204)
     def revocation(request: Request, services: ServicesDep, name: RelationName) -> Response:
@@ -181,7 +183,9 @@ def build_control_router() -> APIRouter:
             relation.reason = not_found_text(relation.name)
             relation.modified_ms = _now()
 
-        return served(request, services, name, work, render=lambda _: Response(status_code=204))
+        return served(
+            request, services, name, work, render=lambda _: Response(status_code=204), writes=True
+        )
 
     return router
 

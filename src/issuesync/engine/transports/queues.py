@@ -132,6 +132,54 @@ def add_many(
 
 
 @dataclass(frozen=True)
+class Arrival:
+    """A message that arrived from elsewhere, sealed, with the state it is recorded in."""
+
+    sealed: Sealed
+    state: str = ReceiveState.NEW
+    reason: str | None = None
+
+
+_UUID_CHUNK = 500
+
+
+def add_arrivals(session: Session, connector_id: int, arrivals: Sequence[Arrival], now: int) -> int:
+    """Record messages that arrived in a connector's receive queue, each once by its uuid
+    (a message that is there already, or twice in ``arrivals``, is left out): one query
+    for the uuids, two multi-row inserts. Returns how many were recorded."""
+    uuids = [a.sealed.message.id for a in arrivals]
+    there: set[str] = set()
+    for start in range(0, len(uuids), _UUID_CHUNK):
+        there.update(
+            session.scalars(
+                select(MessageRow.uuid).where(
+                    MessageRow.connector_id == connector_id,
+                    MessageRow.queue == RECEIVE,
+                    MessageRow.uuid.in_(uuids[start : start + _UUID_CHUNK]),
+                )
+            )
+        )
+    fresh: list[Arrival] = []
+    for arrival in arrivals:
+        if arrival.sealed.message.id not in there:
+            there.add(arrival.sealed.message.id)
+            fresh.append(arrival)
+    if fresh:
+        connection = session.connection()
+        ids = insert_rows(
+            connection,
+            _MESSAGES,
+            [_values(connector_id, RECEIVE, a.sealed, now, a.state, a.reason) for a in fresh],
+        )
+        insert_many(
+            connection,
+            _BODIES,
+            [{"message_id": i, "body": a.sealed.body} for i, a in zip(ids, fresh, strict=True)],
+        )
+    return len(fresh)
+
+
+@dataclass(frozen=True)
 class Pending:
     """One pending message, read out of its row."""
 

@@ -240,33 +240,22 @@ class HttpTransport:
             else:
                 events.append(event)
         ready, parked = self._fetch_blobs(client, relation, events, now)
-        taken: list[int] = []
-        with self.uow_factory() as uow:
-            session = uow.session
-            for event in ready:
-                queues.add_received(session, self.config.id, event.message, now)
-                taken.append(event.event_id)
-            for event, reason in parked:
-                queues.add_received(
-                    session,
-                    self.config.id,
-                    event.message,
-                    now,
-                    state=ReceiveState.ERROR,
-                    reason=reason,
-                )
-                taken.append(event.event_id)
-            for event_id, message, reason in refused:
-                queues.add_received(
-                    session,
-                    self.config.id,
-                    message,
-                    now,
-                    state=ReceiveState.INVALID,
-                    reason=reason,
-                )
-                taken.append(event_id)
-            uow.commit()
+        # Sealed (serialized) before the write transaction: it holds SQLite's write turn.
+        arrivals = [queues.Arrival(queues.Sealed.of(e.message)) for e in ready]
+        arrivals += [
+            queues.Arrival(queues.Sealed.of(e.message), ReceiveState.ERROR, reason)
+            for e, reason in parked
+        ]
+        arrivals += [
+            queues.Arrival(queues.Sealed.of(message), ReceiveState.INVALID, reason)
+            for _, message, reason in refused
+        ]
+        taken = [e.event_id for e in ready] + [e.event_id for e, _ in parked]
+        taken += [event_id for event_id, _, _ in refused]
+        if arrivals:
+            with self.uow_factory() as uow:
+                queues.add_arrivals(uow.session, self.config.id, arrivals, now)
+                uow.commit()
         if taken:
             client.post("syncevents/acknowledgements", {"syncEventIds": taken})
         return len(taken)
