@@ -81,8 +81,12 @@ class SlotRuns:
         with slot.lock:
             now = self.clock()
             interval = slot.route.connector.configuration.sync
-            pump = getattr(slot.route.transport, "pump", None)
-            if pump is not None:
+            transport = slot.route.transport
+            pump = getattr(transport, "pump", None)
+            # A transport that pulls from a partner node pulls when its incoming route is
+            # due (or nudged), not on each run of the outgoing one: a pull costs requests.
+            pulls = getattr(transport, "pulls", False)
+            if pump is not None and (not pulls or force or now >= slot.next_in):
                 moved += max(self._guard(slot, "incoming", pump, chore="pump"), 0)
             # Incoming first: a message a crash interrupted is finished (and its new issue
             # linked) before the outgoing route could take that issue for a local one.
@@ -118,7 +122,8 @@ class SlotRuns:
                     moved += sent
                     self.nudge(slot.route.connector.partner_id)
             if pump is not None and moved:
-                moved += max(self._guard(slot, "outgoing", pump, chore="pump"), 0)
+                after = getattr(transport, "after_sending", None) if pulls else pump
+                moved += max(self._guard(slot, "outgoing", after or pump, chore="pump"), 0)
             moved += self._run_tasks(slot)
             self.processing(slot, "outgoing", IDLE)  # a poll sends all it found at once
             if now >= slot.next_sweep:

@@ -103,6 +103,7 @@ class HttpTransport:
     """Messages to and from a partner node; ``pump`` pulls, the partner pulls from us."""
 
     kind = "http"
+    pulls = True  # the engine pumps when the incoming route is due, and after sending
 
     def __init__(
         self,
@@ -169,6 +170,12 @@ class HttpTransport:
             raise
         self._contact(relation.id)
         return moved
+
+    def after_sending(self) -> int:
+        """The routes sent something: nudge the partner (it pulls at once). Returns 0."""
+        _, partner = self._partner()
+        self._nudge_partner(self._client(partner))
+        return 0
 
     def _partner(self) -> tuple[RelationRow, Partner]:
         with self.uow_factory(readonly=True) as uow:
