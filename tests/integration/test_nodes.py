@@ -14,6 +14,7 @@ from node_pair import ADMIN_PASSWORD, Node, paired_nodes, settle
 
 from issuesync.application import relations
 from issuesync.domain.relation import Invitation
+from issuesync.errors import InvalidInputError
 from issuesync.trackers.adapter import IssueDraft
 
 PREFIX = "/rest/issuehub/2.4/relations/AllContent"
@@ -400,3 +401,38 @@ def test_sync_events_travel_compressed(tmp_path: Path) -> None:
         assert answer.headers["content-encoding"] == "gzip"
         assert len(answer.json()) == 5
         assert int(answer.headers["content-length"]) < len(answer.content) / 3
+
+
+def test_an_acceptor_that_lost_its_side_accepts_the_same_code_again(tmp_path: Path) -> None:
+    """Node two paired, then crashed before it stored its side: the same code works."""
+    from node_pair import running_node  # noqa: PLC0415
+    from sqlalchemy import delete  # noqa: PLC0415
+
+    from issuesync.store.relations import RelationRow  # noqa: PLC0415
+    from issuesync.store.sync import IntegrationRow  # noqa: PLC0415
+
+    with (
+        running_node(tmp_path / "one", "PA") as one,
+        running_node(tmp_path / "two", "PB") as two,
+    ):
+        invited = relations.invite(one.services, name="AllContent", project_key="PA", actor="admin")
+        relations.accept(two.services, code=invited.code, project_key="PB", actor="admin")
+        with two.services.uow_factory() as uow:  # as if it never committed
+            uow.session.execute(delete(RelationRow))
+            uow.session.execute(delete(IntegrationRow))
+            uow.commit()
+        again = relations.accept(two.services, code=invited.code, project_key="PB", actor="admin")
+        assert again.state == "active"
+        one.project.create(
+            IssueDraft(issue_type="Task", fields={"summary": "A"}), idempotency_key="r"
+        )
+        settle(one, two)
+        assert [r.hub_issue.summary for p in two.project.changed_since(None, []) for r in p] == [
+            "A"
+        ]
+        # Once node two has spoken with its new secret, the code is spent for good.
+        with two.services.uow_factory() as uow:
+            uow.session.execute(delete(RelationRow))
+            uow.commit()
+        with pytest.raises(InvalidInputError, match="refused the invitation"):
+            relations.accept(two.services, code=invited.code, project_key="PB", actor="admin")

@@ -342,7 +342,10 @@ def accept(
     _require_project(services, project_key)
     with services.uow_factory(readonly=True) as uow:
         _refuse_taken(uow.session, invitation.relation)
-    node = _node_name()
+    # The same name for every try with this invitation: a node that crashed after the
+    # inviter paired it (before it stored its side) accepts again and is recognised.
+    digest = hashlib.sha256(services.secrets.signature("relation-node", invitation.token).encode())
+    node = f"node-{digest.hexdigest()[:16]}"
     private = X25519PrivateKey.generate()
     body = {
         "relation": invitation.relation,
