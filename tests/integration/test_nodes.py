@@ -436,3 +436,33 @@ def test_an_acceptor_that_lost_its_side_accepts_the_same_code_again(tmp_path: Pa
             uow.commit()
         with pytest.raises(InvalidInputError, match="refused the invitation"):
             relations.accept(two.services, code=invited.code, project_key="PB", actor="admin")
+
+
+def test_a_relations_integration_round_trips_through_backbone_and_keeps_its_queues(
+    tmp_path: Path,
+) -> None:
+    with paired_nodes(tmp_path) as (one, _two):
+        key = relations.get_relation(one.services, "AllContent").integration_key
+        with httpx.Client(auth=("admin", ADMIN_PASSWORD), base_url=one.url) as http:
+            body = http.get(f"/api/1/integrations/{key}").json()
+            assert body["firstConnector"]["connection"]["connector"]["sendQueue"] == {
+                "@type": "http",
+                "name": "AllContent",
+            }
+            assert http.put(f"/api/1/integrations/{key}", json=body).status_code == 200
+            vm = {"@type": "vm", "name": "elsewhere"}
+            body["firstConnector"]["connection"]["connector"]["sendQueue"] = vm
+            changed = http.put(f"/api/1/integrations/{key}", json=body)
+            assert changed.status_code == 400
+            assert "stay as pairing made them" in changed.text
+            new = {
+                "firstConnector": {
+                    "projectKey": "PA",
+                    "connection": {"connector": {"sendQueue": {"@type": "http", "name": "Mine"}}},
+                },
+                "secondConnector": {"projectKey": "PX"},
+                "distributed": True,
+            }
+            made = http.post("/api/1/integrations", json=new)
+            assert made.status_code == 400
+            assert "relation invite" in made.text

@@ -11,10 +11,10 @@ from collections.abc import Collection
 
 from sqlalchemy.orm import Session
 
-from issuesync.application.fields import SIDES, project_field
+from issuesync.application.fields import SIDES, connection_field, project_field
 from issuesync.application.lookup import get_integration
 from issuesync.application.monitoring import integration_view
-from issuesync.application.queues import resolve_queues
+from issuesync.application.queues import relation_queue_errors, resolve_queues
 from issuesync.application.rules import (
     apply_connection,
     connection_errors,
@@ -60,6 +60,14 @@ def _draft_errors(
                 f"The project of {row.key} is {row.project_key}; it cannot be changed."
             )
         system = connection.resolved_system if "system" in connection.model_fields_set else None
+        if row.system == PARTNER_SYSTEM:
+            # The other node's half of a distributed integration: shown as it is stored,
+            # and taken back unchanged (a round trip of GET and PUT).
+            if system not in (None, PARTNER_SYSTEM):
+                errors[connection_field(side, "system")] = (
+                    "the partner node runs this connector: it stays 'partner'"
+                )
+            continue
         errors |= connection_errors(side, connection, system or row.system, systems)
         for name, problem in secrets_left_behind(row, connection).items():
             errors[f"{side}.connection.{name}"] = problem
@@ -131,6 +139,10 @@ def update_integration(
         places=places,
         distributed=integration.distributed,
     )
+    first, second = ((load_queue(r.send_queue), load_queue(r.receive_queue)) for r in rows)
+    refused = relation_queue_errors((first, second), queues)
+    if refused:
+        raise InvalidInputError(INVALID, field_errors=refused)
     configurations = complete_configurations(
         connectors[0].configuration or load_configuration(rows[0].configuration),
         connectors[1].configuration or load_configuration(rows[1].configuration),

@@ -22,7 +22,7 @@ from issuesync.application.proposals import (
     wants_proposal,
     with_proposal,
 )
-from issuesync.application.queues import resolve_queues
+from issuesync.application.queues import relation_queue_errors, resolve_queues
 from issuesync.application.rules import (
     ProjectExists,
     apply_connection,
@@ -120,6 +120,7 @@ def create_integration(
     places: QueuePlaces,
     systems: Collection[str] | None = None,
     proposal: ProposalOutcome | None = None,
+    relation: bool = False,
 ) -> IntegrationView:
     """Create an integration and its two connectors; returns it as stored.
 
@@ -128,7 +129,8 @@ def create_integration(
     on either side and stored with its reasons; when it could not be made, the defaults
     are stored and the integration says why.
 
-    ``places`` says where file queues may be (``ISSUESYNC_QUEUE_ROOTS``).
+    ``places`` says where file queues may be (``ISSUESYNC_QUEUE_ROOTS``). ``relation``:
+    the integration is a relation's half, made by pairing (only it has ``http`` queues).
     ``systems`` are the tracker systems a connector may name: by default those
     with an installed adapter (``trackers/registry.py``). A built-in connector
     that names no sync user gets ``actor``, stored; one that names another user
@@ -169,6 +171,8 @@ def create_integration(
         places=places,
         distributed=draft.distributed,
     )
+    if not relation and (refused := relation_queue_errors(None, queues)):
+        raise InvalidInputError(INVALID, field_errors=refused)
     outcome = proposal if proposal is not None and wants_proposal(draft) else None
     if outcome is not None and outcome.proposal is not None:
         connectors = with_proposal(draft, outcome.proposal).connectors

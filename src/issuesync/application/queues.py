@@ -58,6 +58,30 @@ def resolve_queues(
     return resolved[0], resolved[1]
 
 
+def relation_queue_errors(
+    before: tuple[QueuePair, QueuePair] | None, after: tuple[QueuePair, QueuePair]
+) -> dict[str, str]:
+    """``http`` queues belong to relations: only pairing makes them (``before`` None: a
+    new integration), and a relation's queues stay what pairing made."""
+    errors: dict[str, str] = {}
+    for index, side in enumerate(SIDES):
+        for label, position in zip(QUEUES, (0, 1), strict=True):
+            now = after[index][position]
+            was = before[index][position] if before is not None else None
+            if before is None and now.type == "http":
+                errors[queue_field(side, label)] = (
+                    "http queues are made by pairing two nodes: "
+                    "issuesync relation invite / relation accept (docs/issuehub.md)"
+                )
+            elif was is not None and (was.type == "http") != (now.type == "http"):
+                errors[queue_field(side, label)] = (
+                    "the queues of a relation's integration stay as pairing made them"
+                    if was.type == "http"
+                    else "http queues are made by pairing two nodes, not by a change"
+                )
+    return errors
+
+
 SEND = "send_queue"
 RECEIVE = "receive_queue"
 QUEUES = (SEND, RECEIVE)

@@ -314,6 +314,7 @@ def _connect(services: Services, session: Session, row: RelationRow, *, actor: s
         secrets=services.secrets,
         project_exists=project_checker(services),
         places=services.queue_places,
+        relation=True,
     )
     row.integration_id, row.connector_id = view.id, view.first.id
     set_running(session, view.key, running=True, actor=actor)

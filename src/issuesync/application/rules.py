@@ -73,7 +73,8 @@ def distributed_errors(connectors: tuple[ConnectorDraft, ConnectorDraft]) -> dic
     return {
         queue_field(SIDES[0]): (
             "a distributed integration needs file queues: sendQueue and receiveQueue "
-            "with '@type': 'file' and the folders shared with the partner node"
+            "with '@type': 'file' and the folders shared with the partner node (over HTTP, "
+            "pair the two nodes instead: issuesync relation invite / relation accept)"
         )
     }
 

@@ -35,9 +35,10 @@ from issuesync.errors import InvalidInputError
 
 
 class Queue(Model):
-    """A send or receive queue: ``vm`` (in-process, by name) or ``file`` (a folder path)."""
+    """A send or receive queue: ``vm`` (in-process, by name), ``file`` (a folder path) or
+    ``http`` (a relation's, as pairing made it: shown, and accepted back unchanged)."""
 
-    type: Literal["vm", "file"] = Field(default="vm", alias="@type")
+    type: Literal["vm", "file", "http"] = Field(default="vm", alias="@type")
     name: str | None = None
     path: str | None = None
 
