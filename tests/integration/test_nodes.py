@@ -323,7 +323,7 @@ def test_a_relations_secret_is_nowhere_but_encrypted(
 
 
 _JSON = st.recursive(
-    st.none() | st.booleans() | st.integers() | st.floats(allow_nan=False) | st.text(max_size=20),
+    st.none() | st.booleans() | st.integers() | st.floats(allow_nan=False, allow_infinity=False) | st.text(max_size=20),
     lambda inner: (
         st.lists(inner, max_size=5) | st.dictionaries(st.text(max_size=10), inner, max_size=5)
     ),
@@ -466,3 +466,14 @@ def test_a_relations_integration_round_trips_through_backbone_and_keeps_its_queu
             made = http.post("/api/1/integrations", json=new)
             assert made.status_code == 400
             assert "relation invite" in made.text
+
+
+def test_a_node_url_with_credentials_or_a_query_is_refused(tmp_path: Path) -> None:
+    from node_pair import running_node  # noqa: PLC0415
+
+    with running_node(tmp_path / "one", "PA") as one:
+        for url in ("https://u:p@one.example", "https://one.example/?token=x", "ftp://one", "x"):
+            with pytest.raises(InvalidInputError) as refused:
+                relations.invite(one.services, name="R", project_key="PA", actor="a", url=url)
+            assert "p@" not in str(refused.value.field_errors)
+            assert "token=x" not in str(refused.value.field_errors)

@@ -28,6 +28,7 @@ import httpx
 from cryptography.hazmat.primitives import hashes
 from cryptography.hazmat.primitives.asymmetric.x25519 import X25519PrivateKey, X25519PublicKey
 from cryptography.hazmat.primitives.kdf.hkdf import HKDF
+from sqlalchemy import delete as sa_delete
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
@@ -50,6 +51,7 @@ from issuesync.domain.relation import (
     check_relation_name,
     not_found_text,
 )
+from issuesync.domain.urls import checked_url
 from issuesync.engine.transports import queues
 from issuesync.engine.transports.nodes.client import NodeClient, Partner, client_for
 from issuesync.engine.transports.nodes.serving import QueueCounts, queue_counts
@@ -63,7 +65,7 @@ from issuesync.errors import (
 )
 from issuesync.services import Services
 from issuesync.store.base import now_ms
-from issuesync.store.relations import BlobFailureRow, RelationRow
+from issuesync.store.relations import BlobFailureRow, OutboundBlobRow, RelationRow
 from issuesync.store.sync import IntegrationRow, MessageRow
 
 INVITATION_LIFETIME_MS: Final = 24 * 3_600_000
@@ -115,15 +117,19 @@ def _public(private: X25519PrivateKey) -> str:
 
 
 def _check_url(url: str, field: str) -> str:
-    url = url.strip().rstrip("/")
-    if not url.startswith(("http://", "https://")) or len(url) > 1000 or " " in url:  # noqa: PLR2004
+    """A node's URL: plain ``http(s)://host[:port][/path]``, never with credentials."""
+    try:
+        checked = checked_url(url.strip(), credentials="nothing: a relation signs its requests")
+    except ValueError as exc:
         raise InvalidInputError(
             "The node's URL is not valid.",
-            field_errors={
-                field: "an http:// or https:// URL where the other node reaches this one"
-            },
+            field_errors={field: f"where the other node reaches this one: {exc}"},
+        ) from exc
+    if len(checked) > 1000:  # noqa: PLR2004 - the column
+        raise InvalidInputError(
+            "The node's URL is too long.", field_errors={field: "at most 1000 characters"}
         )
-    return url
+    return checked.rstrip("/")
 
 
 def _check_interval(interval: str) -> str:
@@ -483,6 +489,10 @@ def delete(services: Services, name: str, *, actor: str) -> None:
             )
             if key is not None:
                 delete_integration(uow.session, key)
+        if row.connector_id is not None:
+            uow.session.execute(
+                sa_delete(OutboundBlobRow).where(OutboundBlobRow.connector_id == row.connector_id)
+            )
         uow.session.delete(row)
         uow.commit()
     del actor

@@ -27,6 +27,7 @@ from typing import Any, Final
 
 from issuesync.domain.message import Message, MessageKind, ReceiveState
 from issuesync.domain.replica import HUB_VERSION
+from issuesync.domain.urls import checked_url
 from issuesync.errors import InvalidInputError, InvalidMessageError
 
 API_PREFIX: Final = "/rest/issuehub/2.4"
@@ -118,7 +119,11 @@ class Invitation:
             )
         except (ValueError, KeyError, TypeError, binascii.Error, InvalidInputError) as exc:
             raise refused from exc
-        if not invitation.url.startswith(("http://", "https://")) or not invitation.token:
+        try:
+            checked_url(invitation.url, credentials="nothing")
+        except ValueError as exc:
+            raise refused from exc
+        if not invitation.token:
             raise refused
         return invitation
 
