@@ -110,9 +110,11 @@ PANDOC_FORMATS: Final = {
 
 # Words of letters and digits, one space apart, with , . ? : ; after them: what no dialect
 # reads as markup, so every dialect writes it as it is. A text that starts like a list
-# item ("1." "2)") or a block ("p. " "h1. " "bq. ") is not plain, nor is one with "_".
+# item ("1." "2)", a letter or a roman number: "a." "iv)") or a block ("p. " "h1." "bq. ")
+# is not plain, nor is one with "_".
 PLAIN: Final = re.compile(
-    r"(?![0-9]+[.)])(?!(?i:p|h[1-6]|bq|bc|pre|notextile|fn[0-9]+|table|clear|dl)\. )"
+    r"(?![0-9]+[.)])(?!(?:[A-Za-z]|(?i:[ivxlcdm]+))[.)](?: |$))"
+    r"(?!(?i:p|h[1-6]|bq|bc|pre|notextile|fn[0-9]+|table|clear|dl)\.(?: |$))"
     r"[^\W_]+(?:[,.?:;]+[^\W_]+)*[,.?:;]*(?: [^\W_]+(?:[,.?:;]+[^\W_]+)*[,.?:;]*)*",
     re.ASCII,
 )
