@@ -107,6 +107,10 @@ def _configure_logging(settings: Settings) -> None:
     logging.basicConfig(
         level=settings.log_level.upper(), format="%(levelname)s %(name)s: %(message)s"
     )
+    # httpx says every request at INFO: a relation pulls every second, a Redmine is polled
+    # every few. Its lines show with ISSUESYNC_LOG_LEVEL=debug; failures are ours to say.
+    if logging.getLogger().level > logging.DEBUG:
+        logging.getLogger("httpx").setLevel(logging.WARNING)
     redact_logs()
 
 
