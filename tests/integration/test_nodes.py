@@ -322,7 +322,11 @@ def test_a_relations_secret_is_nowhere_but_encrypted(
 
 
 _JSON = st.recursive(
-    st.none() | st.booleans() | st.integers() | st.floats(allow_nan=False) | st.text(max_size=20),
+    st.none()
+    | st.booleans()
+    | st.integers()
+    | st.floats(allow_nan=False, allow_infinity=False)
+    | st.text(max_size=20),
     lambda inner: (
         st.lists(inner, max_size=5) | st.dictionaries(st.text(max_size=10), inner, max_size=5)
     ),
