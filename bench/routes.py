@@ -117,7 +117,11 @@ def main() -> None:
         Path(args.profile).mkdir(parents=True, exist_ok=True)
     with tempfile.TemporaryDirectory(prefix="issuesync-bench-routes-") as root:
         seeded = Path(root) / "seeded"
-        phase_seed(argparse.Namespace(home=str(seeded), database_url=None, issues=args.issues))
+        phase_seed(
+            argparse.Namespace(
+                home=str(seeded), database_url=None, issues=args.issues, markup="none"
+            )
+        )
         tune_garbage_collector()  # after the seeding, as a worker after its start-up
         # The receiving side needs the messages: sent once, on a copy that stays.
         sent = Path(root) / "sent"

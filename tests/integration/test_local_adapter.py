@@ -15,7 +15,7 @@ from sqlalchemy.engine.interfaces import DBAPICursor
 from sync_helpers import make_project_admin
 
 from issuesync.accounts import NewUser, create_user
-from issuesync.domain.replica import FieldValue, UserRef, canonical_fields
+from issuesync.domain.replica import FieldValue, Replica, UserRef, canonical_fields
 from issuesync.errors import ConfigurationError, NotFoundError, TrackerRejectedError
 from issuesync.services import Services
 from issuesync.store.principals import Principal
@@ -592,6 +592,18 @@ def test_changed_since_leaves_out_issues_known_at_their_update_time(world: World
     assert [r.key for page in pages for r in page] == [keys[1]]
 
 
+def _jira_fields_only(replica: Replica) -> Replica:
+    """The replica without what Jira's issue fields do not show: the project's lead,
+    versions and components, the watchers, the estimate and the time spent (see
+    test_local_replica_keys.py)."""
+    issue = replica.hub_issue
+    assert issue.project is not None
+    project = issue.project.model_copy(update=dict.fromkeys(("lead", "versions", "components")))
+    update = dict.fromkeys(("watchers", "watches", "estimate", "spent"))
+    hub_issue = issue.model_copy(update=update | {"project": project})
+    return replica.model_copy(update={"hub_issue": hub_issue})
+
+
 def test_replicas_are_what_the_jira_json_of_the_issue_reads_as(world: World) -> None:
     """The direct renderer and Jira JSON read by ``fieldcodec`` agree on every kind of field."""
     _add_review_workflow(world)
@@ -614,6 +626,8 @@ def test_replicas_are_what_the_jira_json_of_the_issue_reads_as(world: World) -> 
             fieldcodec.issue_to_replica(body, custom)
             for body in op.renderer().issues(rows, replicas.SELECTION)
         ]
+    assert [r.hub_issue.watches for r in direct] == [0, 0, 0]  # a part of its own
+    direct = [_jira_fields_only(r) for r in direct]
     assert direct == via_jira
     assert [r.to_json() for r in direct] == [r.to_json() for r in via_jira]
     assert direct[1].hub_issue.resolution is not None  # every part was there to compare

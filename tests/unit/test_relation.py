@@ -87,14 +87,29 @@ def _check_sync_request_issue(replica: Replica) -> None:
     project = issue.project
     assert project is not None
     assert (project.id, project.key, project.name) == (10300, "AC", "All content")
-    project_extra = _extra(project)
-    assert project_extra["lead"]["username"] == "admin"
-    assert [v["name"] for v in project_extra["versions"]] == ["1.0", "1.1", "2.0"]
-    assert [c["name"] for c in project_extra["components"]] == ["Test Component"]
+    assert project.lead is not None
+    assert project.lead.username == "admin"
+    assert project.versions is not None
+    assert _names(list(project.versions)) == ["1.0", "1.1", "2.0"]
+    first = project.versions[0]
+    assert (first.released, first.release_date, first.start_date) == (
+        True,
+        1435881600000,
+        1435708800000,
+    )
+    assert first.project_key == "AC"
+    assert project.components is not None
+    [component] = project.components
+    assert (component.name, component.project_id, component.assignee_type) == (
+        "Test Component",
+        "10300",
+        "PROJECT_DEFAULT",
+    )
+    assert _extra(project) == {}
 
     _check_fields(issue)
     _check_comment_and_worklog(issue)
-    _check_extra_keys(issue)
+    _check_watchers_votes_and_time(issue)
     _check_custom_fields(issue)
 
 
@@ -141,13 +156,12 @@ def _check_comment_and_worklog(issue: HubIssue) -> None:
     assert issue.attachments == []
 
 
-def _check_extra_keys(issue: HubIssue) -> None:
-    """What hubIssue has and HubIssue no field for: kept as extra keys."""
-    extra = _extra(issue)
-    assert (extra["votes"], extra["watches"]) == (1, 1)
-    assert [v["username"] for v in extra["voters"]] == ["admin"]
-    assert [w["username"] for w in extra["watchers"]] == ["issuehub", "admin"]
-    assert (extra["estimate"], extra["spent"]) == (0, 36000)
+def _check_watchers_votes_and_time(issue: HubIssue) -> None:
+    assert (issue.votes, issue.watches) == (1, 1)
+    assert [v.username for v in issue.voters or []] == ["admin"]
+    assert [w.username for w in issue.watchers or []] == ["issuehub", "admin"]
+    assert (issue.estimate, issue.spent) == (0, 36000)
+    assert _extra(issue) == {}  # every key of the seed's hubIssue has a field
 
 
 def _check_custom_fields(issue: HubIssue) -> None:
@@ -203,7 +217,7 @@ def test_the_seeds_payloads_keep_their_values_when_encoded_again(example: str) -
     again = Replica.decode(replica.encode())
     assert again == replica
     CHECKS[example](again)
-    # What has no field of its own (votes, watchers, an attachment's zip) travels on too.
+    # What no synced field holds (votes, watchers, an attachment's zip) travels on too.
     original = json.loads(base64.b64decode(PAYLOADS[example]))["hubIssue"]
     encoded = json.loads(base64.b64decode(again.encode()))["hubIssue"]
     for name in ("votes", "watches", "voters", "watchers", "estimate", "spent"):

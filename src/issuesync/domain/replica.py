@@ -71,12 +71,40 @@ class NamedRef(SharedHubModel):
     description: str | None = None
 
 
+class VersionRef(SharedHubModel):
+    """A version of the project, as the project lists it (dates in epoch ms at 00:00 UTC)."""
+
+    id: str | int | None = None
+    name: str
+    description: str | None = None
+    archived: bool = False
+    released: bool = False
+    release_date: int | None = Field(default=None, alias="releaseDate")
+    start_date: int | None = Field(default=None, alias="startDate")
+    project_key: str | None = Field(default=None, alias="projectKey")
+
+
+class ComponentRef(SharedHubModel):
+    """A component of the project, as the project lists it."""
+
+    id: str | int | None = None
+    name: str
+    description: str | None = None
+    project_id: str | None = Field(default=None, alias="projectId")
+    project_key: str | None = Field(default=None, alias="projectKey")
+    assignee_type: str | None = Field(default=None, alias="assigneeType")
+
+
 class ProjectRef(SharedHubModel):
-    """The project an issue lives in."""
+    """The project an issue lives in; its lead, versions and components where the tracker
+    says them (tuples: the project is shared, and stays hashable)."""
 
     id: str | int | None = None
     key: str
     name: str | None = None
+    lead: UserRef | None = None
+    versions: tuple[VersionRef, ...] | None = None
+    components: tuple[ComponentRef, ...] | None = None
 
 
 class LabelRef(HubModel):
@@ -187,6 +215,16 @@ class HubIssue(HubModel):
     attachments: list[HubAttachment] = Field(default_factory=list)
     work_logs: list[HubWorklog] = Field(default_factory=list, alias="workLogs")
     issue_links: list[HubIssueLink] = Field(default_factory=list, alias="issueLinks")
+    # Who watches the issue and who voted for it, with their counts, and its time
+    # tracking in seconds (``estimate`` what remains, ``spent`` its work logs' sum). None,
+    # absent on the wire, where the tracker does not say. No field of canonical_fields:
+    # a new watcher alone changes nothing to sync.
+    watchers: list[UserRef] | None = None
+    watches: int | None = None
+    voters: list[UserRef] | None = None
+    votes: int | None = None
+    estimate: int | None = None
+    spent: int | None = None
 
 
 class Replica(BaseModel):

@@ -5,17 +5,26 @@ The same replica as rendering each issue as Jira JSON and reading that with
 equal), without the Jira JSON in between: the sync engine renders every issue
 it reads or writes, so this is one of its hottest paths. Custom field values
 do go through their Jira JSON, so that their canonical forms have one source.
+Beyond Jira's issue fields, a replica shows what the seed's hubIssue does
+(:class:`HubParts`): the project's lead, versions and components, the watchers,
+the remaining estimate and the time spent.
 """
 
 from __future__ import annotations
 
+from collections import defaultdict
 from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass, field
+
+from sqlalchemy import select
 
 from issuesync.domain.replica import (
     HUB_VERSION,
+    ComponentRef,
     NamedRef,
     Replica,
     UserRef,
+    VersionRef,
     due_to_ms,
 )
 from issuesync.domain.replica import ProjectRef as HubProject
@@ -30,6 +39,7 @@ from issuesync.trackers.local.models import (
     NamedRow,
     Version,
     VersionKind,
+    Watcher,
     Worklog,
 )
 from issuesync.trackers.local.render import FieldSelection, PageParts, Renderer
@@ -56,6 +66,48 @@ def render(
 Json = dict[str, object]
 
 
+@dataclass
+class HubParts:
+    """What a replica shows and Jira's issue fields do not: each issue's watchers, its
+    project's lead, versions and components. One query per kind for a whole page (the
+    projects' in one too), as :class:`PageParts`; the users are loaded with the page's."""
+
+    watchers: dict[int, list[int]] = field(default_factory=lambda: defaultdict(list))
+    versions: dict[int, list[Version]] = field(default_factory=lambda: defaultdict(list))
+    components: dict[int, list[Component]] = field(default_factory=lambda: defaultdict(list))
+    users: set[int] = field(default_factory=set)
+
+    @classmethod
+    def load(cls, renderer: Renderer, issues: Sequence[IssueFields]) -> HubParts:
+        parts = cls()
+        ids = [i.id for i in issues]
+        if not ids:
+            return parts
+        session = renderer.session
+        project_ids = {i.project_id for i in issues}
+        renderer.preload_projects(project_ids)
+        for project_id in project_ids:
+            lead_id = renderer.project_row(project_id).lead_id
+            if lead_id is not None:
+                parts.users.add(lead_id)
+        for issue_id, user_id in session.execute(
+            select(Watcher.issue_id, Watcher.user_id)
+            .where(Watcher.issue_id.in_(ids))
+            .order_by(Watcher.issue_id, Watcher.user_id)
+        ):
+            parts.watchers[issue_id].append(user_id)
+            parts.users.add(user_id)
+        for version in session.scalars(
+            select(Version).where(Version.project_id.in_(project_ids)).order_by(Version.id)
+        ):
+            parts.versions[version.project_id].append(version)
+        for component in session.scalars(
+            select(Component).where(Component.project_id.in_(project_ids)).order_by(Component.name)
+        ):
+            parts.components[component.project_id].append(component)
+        return parts
+
+
 class HubPage:
     """A page of issues with everything their replicas show, read in one transaction.
 
@@ -68,11 +120,13 @@ class HubPage:
         renderer: Renderer,
         issues: Sequence[IssueFields],
         parts: PageParts,
+        hub_parts: HubParts,
         custom_fields: Mapping[str, FieldInfo],
     ) -> None:
         self.renderer = renderer
         self.issues = list(issues)
         self.parts = parts
+        self.hub_parts = hub_parts
         custom = renderer.ref.custom_fields.by_id.values()
         self.custom = [
             (c, custom_fields[c.field_id]) for c in custom if c.field_id in custom_fields
@@ -90,12 +144,15 @@ class HubPage:
         custom_fields: Mapping[str, FieldInfo],
     ) -> HubPage:
         """Read the page's parts, projects and users (what :meth:`replicas` would look up)."""
-        page = cls(renderer, issues, PageParts.load(renderer, issues, selection), custom_fields)
-        parts = page.parts
+        hub_parts = HubParts.load(renderer, issues)
+        parts = PageParts.load(renderer, issues, selection, users=hub_parts.users)
+        page = cls(renderer, issues, parts, hub_parts, custom_fields)
         for issue in issues:
-            renderer.project_row(issue.project_id)
+            page.project(issue.project_id)
             page.user(issue.assignee_id)
             page.user(issue.reporter_id)
+            for user_id in hub_parts.watchers.get(issue.id, ()):
+                page.user(user_id)
         for comments in parts.comments.values():
             for comment in comments:
                 page.user(comment.author_id)
@@ -119,6 +176,12 @@ class HubPage:
     def hub_issue(self, issue: IssueFields) -> Json:
         ref, parts = self.renderer.ref, self.parts
         parent = parts.related.get(issue.parent_id) if issue.parent_id is not None else None
+        watchers = [
+            user
+            for u in self.hub_parts.watchers.get(issue.id, ())
+            if (user := self.user(u)) is not None
+        ]
+        _original, remaining, spent = parts.estimates.get(issue.id) or (None, None, 0)
         return {
             "id": str(issue.id),
             "key": issue.key,
@@ -149,6 +212,10 @@ class HubPage:
                 for row in parts.links.get(issue.id, ())
                 if (link := self.link(row, issue.id)) is not None
             ],
+            "watchers": watchers,
+            "watches": len(watchers),
+            "estimate": remaining,
+            "spent": spent,
         }
 
     def link(self, row: IssueLink, issue_id: int) -> Json | None:
@@ -168,9 +235,38 @@ class HubPage:
         }
 
     def project(self, project_id: int) -> HubProject:
+        """The project with its lead, versions and components: built once for the page."""
         if project_id not in self.projects:
             row = self.renderer.project_row(project_id)
-            self.projects[project_id] = HubProject(id=str(row.id), key=row.key, name=row.name)
+            self.projects[project_id] = HubProject(
+                id=str(row.id),
+                key=row.key,
+                name=row.name,
+                lead=self.user(row.lead_id),
+                versions=tuple(
+                    VersionRef(
+                        id=str(v.id),
+                        name=v.name,
+                        description=v.description,
+                        archived=v.archived,
+                        released=v.released,
+                        release_date=due_to_ms(v.release_date),
+                        project_key=row.key,
+                    )
+                    for v in self.hub_parts.versions.get(project_id, ())
+                ),
+                components=tuple(
+                    ComponentRef(
+                        id=str(c.id),
+                        name=c.name,
+                        description=c.description,
+                        project_id=str(row.id),
+                        project_key=row.key,
+                        assignee_type=c.assignee_type,
+                    )
+                    for c in self.hub_parts.components.get(project_id, ())
+                ),
+            )
         return self.projects[project_id]
 
     def named_ref(

@@ -148,8 +148,15 @@ class Renderer:
             "projectTypeKey": "software",
         }
 
+    def preload_projects(self, ids: Iterable[int]) -> None:
+        """Load these projects in one query."""
+        wanted = {i for i in ids if i not in self._projects}
+        if wanted:
+            for project in self.session.scalars(select(Project).where(Project.id.in_(wanted))):
+                self._projects[project.id] = project
+
     def project_row(self, project_id: int) -> Project:
-        """A project's row, fetched once per renderer."""
+        """A project's row (preloaded, else fetched once per renderer)."""
         project = self._projects.get(project_id) or self.session.get(Project, project_id)
         assert project is not None  # a foreign key guarantees it
         self._projects[project_id] = project
@@ -333,14 +340,19 @@ class PageParts:
 
     @classmethod
     def load(  # noqa: C901, PLR0912 - one query per kind of part, each behind its field
-        cls, renderer: Renderer, issues: Sequence[IssueFields], selection: FieldSelection
+        cls,
+        renderer: Renderer,
+        issues: Sequence[IssueFields],
+        selection: FieldSelection,
+        users: Iterable[int | None] = (),
     ) -> PageParts:
+        """The page's parts; ``users`` are loaded with the page's own, in the same query."""
         parts = cls(renderer)
         session = renderer.session
         ids = [i.id for i in issues]
         if not ids:
             return parts
-        user_ids: set[int | None] = set()
+        user_ids: set[int | None] = set(users)
         for issue in issues:
             user_ids.update((issue.assignee_id, issue.reporter_id, issue.creator_id))
         if selection.wants("labels"):

@@ -34,8 +34,9 @@ from issuesync.trackers.local.models import (
 )
 from issuesync.trackers.local.render import FieldSelection
 
-# What a replica is made of; sub-tasks and watchers would cost queries for nothing. Links
-# cost one query a page (both ends' issues are read with the page's parents).
+# What a replica is made of; sub-tasks and Jira's watch count would cost queries for
+# nothing (hubrender reads the watchers themselves). Links cost one query a page (both
+# ends' issues are read with the page's parents).
 SELECTION: Final = FieldSelection(
     include_all=False,
     navigable=True,
