@@ -481,3 +481,27 @@ def test_a_node_url_with_credentials_or_a_query_is_refused(tmp_path: Path) -> No
                 relations.invite(one.services, name="R", project_key="PA", actor="a", url=url)
             assert "p@" not in str(refused.value.field_errors)
             assert "token=x" not in str(refused.value.field_errors)
+
+
+def test_a_sync_response_shows_the_twin_made_for_the_request(tmp_path: Path) -> None:
+    from issuesync.domain.replica import Replica  # noqa: PLC0415
+
+    with paired_nodes(tmp_path) as (one, two):
+        made = one.project.create(
+            IssueDraft(issue_type="Task", fields={"summary": "Answer me"}), idempotency_key="q"
+        )
+        one.engine.step()  # sent
+        two.engine.step()  # pulled, applied, answered; node one has not pulled the answer
+        secret, partner = _secret_and_partner(two)
+        with httpx.Client() as http:
+            [answer] = http.get(
+                f"{two.url}{PREFIX}/syncrequests/syncresponses",
+                headers={"Authorization": f"Bearer {_token(secret, iss=partner)}"},
+            ).json()
+        assert answer["sourceIssueKey"] == {"urn": made.key}
+        twin = Replica.decode(answer["replica"]["encodedPayload"]).hub_issue
+        assert (twin.key, twin.summary) == (answer["replica"]["issueKey"]["urn"], "Answer me")
+        assert twin.project is not None
+        assert twin.project.key == "PB"
+        settle(one, two)
+        assert relations.get_relation(one.services, "AllContent").counts.pending_in == 0

@@ -278,7 +278,7 @@ def _commit(
                     action=ChangeAction.ADD,
                 )
             )
-        reply = response(route, message, replica.key, replica.updated, answer, now)
+        reply = response(route, message, replica.key, replica.updated, answer, now, twin=replica)
         replies.append(queues.Sealed.of(reply))
         notes = "; ".join(create.plan.notes) or None
         moves.append((create.item.row_id, ReceiveState.ARCHIVE, notes))

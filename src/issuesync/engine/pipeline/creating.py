@@ -10,7 +10,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 
 from issuesync.domain.mapping import STATUS
-from issuesync.domain.message import Message, MessageKind, Trace
+from issuesync.domain.message import Message, MessageKind, ReplicaEnvelope, Trace
 from issuesync.domain.replica import FieldValue, Replica, UserRef, canonical_fields
 from issuesync.domain.shadow import Shadow
 from issuesync.engine.pipeline.ledger import SyncLedger
@@ -123,9 +123,18 @@ def created_shadow(
 
 
 def response(
-    route: Route, message: Message, local_key: str, updated: int, traces: list[Trace], now: int
+    route: Route,
+    message: Message,
+    local_key: str,
+    updated: int,
+    traces: list[Trace],
+    now: int,
+    *,
+    twin: Replica | None = None,
 ) -> Message:
-    """The answer telling the partner our twin's key and the ids of the sub-objects made."""
+    """The answer telling the partner our twin's key and the ids of the sub-objects made;
+    the answer to a create carries the new ``twin`` too (seed 003's sync response shows
+    it: ``docs/issuehub.md``)."""
     return Message(
         integration_key=message.integration_key,
         from_connector=route.connector.key,
@@ -137,4 +146,5 @@ def response(
         created=now,
         issue_updated=updated,
         traces=traces,
+        replica=ReplicaEnvelope.of(twin) if twin is not None else None,
     )

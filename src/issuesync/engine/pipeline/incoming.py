@@ -459,7 +459,15 @@ def _bookkeep(
         ledger.add_conflict(None, outcome.local_key, conflict, now)
     traces = record_traces(ledger, outcome)
     if outcome.created or traces:
-        answer = response(route, message, outcome.local_key, outcome.after.updated, traces, now)
+        answer = response(
+            route,
+            message,
+            outcome.local_key,
+            outcome.after.updated,
+            traces,
+            now,
+            twin=outcome.after if outcome.created else None,
+        )
         route.transport.deliver(session, route.id, route.connector.partner_id, answer, now)
 
 
