@@ -211,9 +211,9 @@ def test_the_cli_steers_a_running_server_and_integrations_survive_restarts(
 # -- the crash test ----------------------------------------------------------------------------
 
 SOAK = os.environ.get("ISSUESYNC_SOAK") == "1"  # make soak: more issues, more kills
-ISSUES_A = 3000 if SOAK else 1200
-ISSUES_B = 300 if SOAK else 150
-KILLS = 30 if SOAK else 8
+ISSUES_A = 3000 if SOAK else 700
+ISSUES_B = 300 if SOAK else 100
+KILLS = 30 if SOAK else 6
 
 
 def _seed(services: Services) -> None:

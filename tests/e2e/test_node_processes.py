@@ -38,8 +38,9 @@ from issuesync.trackers.local import catalog, issues, subresources
 from issuesync.trackers.local.models import Attachment, Comment, Issue, Project
 
 SOAK = os.environ.get("ISSUESYNC_SOAK") == "1"  # make soak: more issues, more kills
-ISSUES = 500 if SOAK else 100  # per side
+ISSUES = 500 if SOAK else 60  # per side
 KILLS = 24 if SOAK else 3
+PAUSE_S = (2.0, 5.0) if SOAK else (1.0, 3.0)  # between kills: they land during the sync
 RELATION = "AllContent"
 # The sync user posts a partner's comment under a header naming its author (another
 # node's people are nobody here): compared without it.
@@ -212,7 +213,7 @@ def test_two_serve_processes_survive_sigkills_and_an_absent_partner(tmp_path: Pa
 
         kills = 0
         for round_number in range(KILLS):
-            time.sleep(rng.uniform(2.0, 5.0))
+            time.sleep(rng.uniform(*PAUSE_S))
             victim = rng.choice((one, two))
             _edit(rng.choice((one, two)), rng, round_number)
             victim.stop(signal.SIGKILL)

@@ -27,7 +27,7 @@ from issuesync.trackers.local import catalog, issues
 
 ADMIN = "Basic " + base64.b64encode(b"admin:fuzz-password").decode()
 # Examples per route: about 50 s in `make test` on the 2-core reference machine.
-EXAMPLES = 30 if os.environ.get("ISSUESYNC_SOAK") == "1" else 6
+EXAMPLES = 30 if os.environ.get("ISSUESYNC_SOAK") == "1" else 4
 
 
 @pytest.fixture(scope="module")
