@@ -35,7 +35,6 @@ from sqlalchemy.orm import Session
 from issuesync.application.integrations import (
     create_integration,
     delete_integration,
-    get_integration,
     project_checker,
     set_running,
 )
@@ -466,15 +465,13 @@ def revoke(services: Services, name: str, *, actor: str) -> RelationView:
         return _view(uow.session, _relation(uow.session, name))
 
 
-def partner_revoked(services: Services, name: str) -> None:
-    """The partner ended the relation (``POST revocation``): it is broken here."""
-    with services.uow_factory() as uow:
-        row = _relation(uow.session, name)
-        if row.state == RelationState.ACTIVE:
-            row.state = RelationState.BROKEN.value
-            row.reason = not_found_text(name)
-            row.modified_ms = now_ms()
-        uow.commit()
+def partner_revoked(relation: RelationRow, now: int) -> None:
+    """The partner ended the relation (``POST revocation``, in the request's transaction):
+    it is broken here, with the seed's reason."""
+    if relation.state == RelationState.ACTIVE:
+        relation.state = RelationState.BROKEN.value
+        relation.reason = not_found_text(relation.name)
+        relation.modified_ms = now
 
 
 def delete(services: Services, name: str, *, actor: str) -> None:
@@ -503,7 +500,7 @@ def _stop(session: Session, row: RelationRow, actor: str) -> None:
         return
     key = session.scalar(select(IntegrationRow.key).where(IntegrationRow.id == row.integration_id))
     if key is not None:
-        set_running(session, get_integration(session, key).key, running=False, actor=actor)
+        set_running(session, key, running=False, actor=actor)
 
 
 def _partner(services: Services, row: RelationRow) -> Partner | None:
@@ -519,13 +516,10 @@ def _partner(services: Services, row: RelationRow) -> Partner | None:
     )
 
 
-def nudged(services: Services, row_id: int) -> None:
-    """The partner has something for us: the engine pulls at once (``runner``)."""
-    with services.uow_factory() as uow:
-        row = uow.session.get(RelationRow, row_id)
-        if row is not None:
-            row.nudged_ms = now_ms()
-        uow.commit()
+def nudged(relation: RelationRow, now: int) -> None:
+    """The partner has something for us (``POST nudges``, in the request's transaction):
+    the engine that runs the relation pulls at once (``engine/runtime/runner.py``)."""
+    relation.nudged_ms = now
 
 
 # -- reading ---------------------------------------------------------------------------------

@@ -18,6 +18,12 @@ relation_app = typer.Typer(
     no_args_is_help=True,
 )
 
+NodeUrl = Annotated[
+    str | None,
+    typer.Option(help="Where the partner reaches this node (default: ISSUESYNC_BASE_URL)."),
+]
+Hours = Annotated[int, typer.Option(min=1, max=720, help="How long the code is good.")]
+
 _AS = "admin"  # what the CLI acts as: whoever runs it on the node's home is its operator
 
 
@@ -25,14 +31,11 @@ _AS = "admin"  # what the CLI acts as: whoever runs it on the node's home is its
 def relation_invite(
     name: Annotated[str, typer.Argument(help="The relation's name (its relationKey).")],
     project: Annotated[str, typer.Option("--project", help="This node's project key.")],
-    url: Annotated[
-        str | None,
-        typer.Option(help="Where the partner reaches this node (default: ISSUESYNC_BASE_URL)."),
-    ] = None,
+    url: NodeUrl = None,
     interval: Annotated[
         str, typer.Option(help="How often each side pulls and polls (e.g. 1s, 5s, 1m).")
     ] = "5s",
-    hours: Annotated[int, typer.Option(min=1, max=720, help="How long the code is good.")] = 24,
+    hours: Hours = 24,
 ) -> None:
     """Create a relation and print the invitation code for the partner node's admin."""
     with open_services() as services:
@@ -54,7 +57,7 @@ def relation_invite(
 @relation_app.command("reinvite")
 def relation_reinvite(
     name: Annotated[str, typer.Argument(help="The relation's name.")],
-    hours: Annotated[int, typer.Option(min=1, max=720, help="How long the code is good.")] = 24,
+    hours: Hours = 24,
 ) -> None:
     """A new invitation code for a relation not yet paired (the old code stops working)."""
     with open_services() as services:
@@ -66,10 +69,7 @@ def relation_reinvite(
 def relation_accept(
     code: Annotated[str, typer.Argument(help="The invitation code from the other node.")],
     project: Annotated[str, typer.Option("--project", help="This node's project key.")],
-    url: Annotated[
-        str | None,
-        typer.Option(help="Where the partner reaches this node (default: ISSUESYNC_BASE_URL)."),
-    ] = None,
+    url: NodeUrl = None,
     ca_bundle: Annotated[
         str | None,
         typer.Option(help="CA certificates (PEM) to trust for the partner's https URL."),

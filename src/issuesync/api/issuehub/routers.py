@@ -23,7 +23,7 @@ from issuesync.api.deps import PrincipalDep, ServicesDep
 from issuesync.api.issuehub.nodeauth import served
 from issuesync.application import relations
 from issuesync.domain.ranges import whole_number
-from issuesync.domain.relation import API_PREFIX, RelationState, not_found_text
+from issuesync.domain.relation import API_PREFIX
 from issuesync.engine.transports.base import BlobArea
 from issuesync.engine.transports.nodes import serving
 from issuesync.errors import InvalidInputError
@@ -127,7 +127,7 @@ def build_control_router() -> APIRouter:
         """The partner recorded these sync events: they are not served again."""
 
         def work(session: Session, relation: RelationRow) -> dict[str, int]:
-            count = serving.acknowledge(session, relation, body.sync_event_ids, _now())
+            count = serving.acknowledge(session, relation, body.sync_event_ids, now_ms())
             return {"acknowledged": count}
 
         return served(request, services, name, work, writes=True)
@@ -168,7 +168,7 @@ def build_control_router() -> APIRouter:
         """The partner has new sync events: this node pulls at once."""
 
         def work(_: Session, relation: RelationRow) -> None:
-            relation.nudged_ms = _now()
+            relations.nudged(relation, now_ms())
 
         return served(
             request, services, name, work, render=lambda _: Response(status_code=204), writes=True
@@ -179,19 +179,13 @@ def build_control_router() -> APIRouter:
         """The partner ended the relation: it is broken here, with the seed's reason."""
 
         def work(_: Session, relation: RelationRow) -> None:
-            relation.state = RelationState.BROKEN.value
-            relation.reason = not_found_text(relation.name)
-            relation.modified_ms = _now()
+            relations.partner_revoked(relation, now_ms())
 
         return served(
             request, services, name, work, render=lambda _: Response(status_code=204), writes=True
         )
 
     return router
-
-
-def _now() -> int:
-    return now_ms()
 
 
 class PairingBody(BaseModel):
