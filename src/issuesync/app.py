@@ -20,6 +20,7 @@ from issuesync import __version__
 from issuesync.accounts import AdminPassword, find_admin_password
 from issuesync.auth import Authenticator
 from issuesync.config import Settings
+from issuesync.engine.runtime.jobs import ConnectionJobs, ConnectionScheduler
 from issuesync.engine.runtime.runner import SyncRunner, tune_garbage_collector
 from issuesync.engine.transports.factory import QueueTransports
 from issuesync.errors import ConfigurationError
@@ -295,9 +296,13 @@ def install_engine(app: FastAPI, services: Services) -> None:
     """Run the sync engine alongside the app: started with it, stopped before it closes."""
     engine = SyncRunner(services)
     app.state.engine = engine
+    # Connections' jobs (``/api/v2/connections``) run beside the engine, claimed per job.
+    scheduler = ConnectionScheduler(ConnectionJobs(services, engine.owner))
     app.router.on_startup.append(tune_garbage_collector)
     app.router.on_startup.append(engine.start)
+    app.router.on_startup.append(scheduler.start)
     app.router.on_shutdown.insert(0, engine.stop)
+    app.router.on_shutdown.insert(0, scheduler.stop)
 
 
 def app_from_environment() -> FastAPI:

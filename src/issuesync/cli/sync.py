@@ -23,6 +23,7 @@ from issuesync.domain.diff import Winner
 from issuesync.domain.message import ReceiveState, SendState
 from issuesync.domain.task import Task
 from issuesync.engine.pipeline import incoming
+from issuesync.engine.runtime.jobs import ConnectionJobs, ConnectionScheduler
 from issuesync.engine.runtime.runner import SyncRunner, tune_garbage_collector
 from issuesync.engine.transports import queues
 from issuesync.engine.transports.folders import list_invalid
@@ -248,11 +249,14 @@ def run_worker(services: Services, out: Console) -> None:
 
     signal.signal(signal.SIGTERM, stop)
     signal.signal(signal.SIGINT, stop)
+    scheduler = ConnectionScheduler(ConnectionJobs(services, engine.owner))
     engine.start()
+    scheduler.start()
     out.print(f"issuesync worker {engine.owner} running; stop it with Ctrl-C or SIGTERM.")
     try:
         while not stopping.wait(1.0):
             pass
     finally:
+        scheduler.stop()
         engine.stop()
         out.print("issuesync worker stopped.")

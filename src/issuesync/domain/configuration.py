@@ -20,6 +20,7 @@ from __future__ import annotations
 
 import fnmatch
 import re
+import string
 import uuid
 from collections.abc import Iterable
 from enum import StrEnum
@@ -50,6 +51,11 @@ DEFAULT_INTERVAL: Final = "5s"
 MAX_USER_MAPPINGS: Final = 1_000  # user pairs per connector
 MAX_USER_NAME: Final = 254  # a login name or an e-mail address (RFC 5321's longest path)
 MAX_COMMENT_HEADER: Final = 200
+MAX_SCOPE_VALUES: Final = 100  # statuses or priorities a new issue's scope names
+MAX_TEMPLATE: Final = 255
+# A field mapping's template: $task_id is the issue's key, $title the field's value,
+# $project the project's key (``FieldMapping.template``).
+TEMPLATE_PLACEHOLDERS: Final = frozenset({"task_id", "title", "project"})
 # What a synced comment starts with when the sync user posts it ({author} in bold).
 DEFAULT_COMMENT_HEADER: Final = "{author} wrote on {key}:"
 _PLACEHOLDER = re.compile(r"\{([^{}]*)\}")
@@ -131,13 +137,56 @@ class Direction(StrEnum):
         }[self]
 
 
+class ConflictWinner(StrEnum):
+    """Who wins a conflict that is settled automatically: the newer change (the default),
+    or always the first or always the second connector's value."""
+
+    NEWER = "newer"
+    FIRST = "first"
+    SECOND = "second"
+
+
+class NewIssues(Model):
+    """Which issues not yet linked the outgoing route sends (their twins are created).
+
+    ``send`` false: none, only linked issues' changes cross (a tracker whose issues
+    are created from the partner's and only report back). ``statuses`` and
+    ``priorities``, when not empty, are the values a new issue must have (names,
+    compared without regard to case); an issue linked once keeps syncing whatever its
+    status and priority become.
+    """
+
+    send: bool = True
+    statuses: list[str] = Field(default_factory=list, max_length=MAX_SCOPE_VALUES)
+    priorities: list[str] = Field(default_factory=list, max_length=MAX_SCOPE_VALUES)
+
+    def admits(self, status: str | None, priority: str | None) -> bool:
+        """Whether an issue with this status and priority is sent as a new issue."""
+        if not self.send:
+            return False
+        if self.statuses and (status or "").casefold() not in {s.casefold() for s in self.statuses}:
+            return False
+        return not self.priorities or (priority or "").casefold() in {
+            p.casefold() for p in self.priorities
+        }
+
+
 class SyncSettings(Model):
-    """What is sent (the outgoing queries, in the tracker's query language) and how often."""
+    """What is sent (the outgoing queries, in the tracker's query language) and how often.
+
+    ``new_issues`` says which issues not linked yet are sent; ``parent_issue`` is the
+    issue of this tracker (its key) under which twins are created when the partner's
+    issue has no linked parent; ``conflict_winner`` says who wins a conflict when
+    ``automatic_conflict_resolution`` settles it.
+    """
 
     outgoing_jqls: list[str] = Field(default_factory=list)
     outgoing_interval: str = DEFAULT_INTERVAL
     incoming_interval: str = DEFAULT_INTERVAL
     automatic_conflict_resolution: bool = False
+    conflict_winner: ConflictWinner = ConflictWinner.NEWER
+    new_issues: NewIssues = Field(default_factory=NewIssues)
+    parent_issue: str | None = Field(default=None, min_length=1, max_length=255)
     # Whether comments only some people see here (Jira's comment visibility, GitLab's
     # internal notes, Redmine's private notes) are sent to the partner; they stay
     # restricted where its tracker can keep them so (``docs/trackers.md``).
@@ -230,9 +279,20 @@ class FieldMapping(Model):
     remote_field: str = Field(min_length=1)
     direction: Direction = Direction.BOTH
     value_mappings: list[ValueMapping] = Field(default_factory=list)
+    # What a text value is sent as (OUTGOING only): ``$task_id $title`` sends "PA-3 Fix it"
+    # for the issue PA-3 titled "Fix it" (:data:`TEMPLATE_PLACEHOLDERS`).
+    template: str | None = Field(default=None, min_length=1, max_length=MAX_TEMPLATE)
+
+    @field_validator("template")
+    @classmethod
+    def _known_placeholders(cls, value: str | None) -> str | None:
+        if value is not None and (problem := template_problem(value)):
+            raise ValueError(problem)
+        return value
 
     def mirrored(self) -> FieldMapping:
-        """The same mapping as the partner's connector holds it."""
+        """The same mapping as the partner's connector holds it (a template stays with the
+        side that sends: the partner receives the values it made)."""
         return FieldMapping(
             id=self.id,
             local_field=self.remote_field,
@@ -242,6 +302,24 @@ class FieldMapping(Model):
                 ValueMapping(local=v.remote, remote=v.local) for v in self.value_mappings
             ],
         )
+
+
+def template_problem(template: str) -> str | None:
+    """Why a field mapping's template cannot be used (None when it can): a ``$`` that starts
+    no placeholder, or a placeholder other than :data:`TEMPLATE_PLACEHOLDERS`."""
+    parsed = string.Template(template)
+    if not parsed.is_valid():
+        return "A '$' must start a placeholder ($task_id, $title, $project) or be written '$$'."
+    unknown = sorted(set(parsed.get_identifiers()) - TEMPLATE_PLACEHOLDERS)
+    if unknown:
+        known = ", ".join(f"${name}" for name in sorted(TEMPLATE_PLACEHOLDERS))
+        return f"Unknown placeholder ${unknown[0]}: use {known}."
+    return None
+
+
+def fill_template(template: str, *, key: str, value: str, project: str) -> str:
+    """A template with its placeholders filled in (see :func:`template_problem`)."""
+    return string.Template(template).safe_substitute(task_id=key, title=value, project=project)
 
 
 class StatusMapping(Model):

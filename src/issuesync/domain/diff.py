@@ -76,7 +76,9 @@ def outgoing_diff(
         local = mapping_entry.local_field
         value = values.get(local)
         if shadow.changed(local, value):
-            diff.changes[mapping_entry.remote_field] = mapping.to_remote(mapping_entry, value)
+            diff.changes[mapping_entry.remote_field] = mapping.to_remote(
+                mapping_entry, value, issue
+            )
             shadow.fields[local] = value
             shadow.sent[local] = sequence_id
             shadow.sent_at[local] = issue.updated or 0
@@ -241,8 +243,11 @@ def incoming_plan(
     plan = IncomingPlan()
     accepted = mapping.incoming_fields | {STATUS}
     values = canonical_fields(current)
+    local_wins = mapping.local_always_wins(first=local_wins_ties)
 
     def remote_newer(name: str, in_flight: bool) -> bool:
+        if local_wins is not None:  # one side always wins (a connection's conflict policy)
+            return not local_wins
         ours = shadow.sent_at.get(name) if in_flight else None
         local_time = ours if ours is not None else (current.updated or 0)
         return message.issue_updated > local_time or (

@@ -24,11 +24,13 @@ from pydantic import JsonValue
 from issuesync.domain.configuration import (
     GLOBAL_WORKFLOW,
     Configuration,
+    ConflictWinner,
     FieldMapping,
     ValueMapping,
     WorkflowMapping,
+    fill_template,
 )
-from issuesync.domain.replica import FieldValue
+from issuesync.domain.replica import FieldValue, HubIssue
 
 COMMENT = "comment"
 ATTACHMENT = "attachment"
@@ -98,9 +100,25 @@ class ConnectorMapping:
             if (m.direction.outgoing if outgoing else m.direction.incoming)
         )
 
-    def to_remote(self, mapping: FieldMapping, value: FieldValue) -> FieldValue:
-        """A local value as the partner's field should hold it."""
-        return _map_value(value, mapping.value_mappings, outgoing=True)
+    def to_remote(
+        self, mapping: FieldMapping, value: FieldValue, issue: HubIssue | None = None
+    ) -> FieldValue:
+        """A local value as the partner's field should hold it: its value mapped, and a text
+        put into the mapping's template (of ``issue``: its key and project)."""
+        mapped = _map_value(value, mapping.value_mappings, outgoing=True)
+        if mapping.template is None or issue is None or not isinstance(mapped, str):
+            return mapped
+        project = issue.project.key if issue.project is not None else ""
+        return fill_template(mapping.template, key=issue.key, value=mapped, project=project)
+
+    def local_always_wins(self, *, first: bool) -> bool | None:
+        """Whether this side's value always wins a conflict (True), the partner's always
+        does (False), or the newer change does (None); ``first``: this is the integration's
+        first connector."""
+        winner = self.configuration.sync.conflict_winner
+        if winner is ConflictWinner.NEWER:
+            return None
+        return (winner is ConflictWinner.FIRST) == first
 
     def to_local(self, mapping: FieldMapping, value: FieldValue) -> FieldValue:
         """A partner's value as the local field should hold it."""

@@ -83,6 +83,8 @@ def plan_create(route: Route, message: Message, parent_key: str | None) -> Creat
     notes: list[str] = []
     resolve_users(route, values, notes)
     reporter = values.pop("reporter", None)
+    # A twin whose partner issue has no linked parent goes under the configured one.
+    parent_key = parent_key or route.connector.configuration.sync.parent_issue
     draft = IssueDraft(
         issue_type=issue_type,
         fields=values,

@@ -16,6 +16,7 @@ import logging
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 
+from issuesync.domain.configuration import NewIssues
 from issuesync.domain.diff import OutgoingDiff, TraceState, outgoing_diff
 from issuesync.domain.mapping import STATUS
 from issuesync.domain.message import (
@@ -144,10 +145,13 @@ def send_page(
     sent = 0
     now = now_ms()
     messages: list[queues.Sealed] = []  # sealed before the write
+    new_issues = route.connector.configuration.sync.new_issues
     for replica in page:
         info = ledger.link(replica.key)
         if info is not None and info.incoming_changes_ignored:
             continue
+        if info is None and not _admitted(new_issues, replica):
+            continue  # not linked and out of the scope of new issues: not sent
         if (
             resync is None
             and info is not None
@@ -167,6 +171,15 @@ def send_page(
             route.transport.deliver_many(uow.session, route.id, partner, messages, now)
         uow.commit()
     return sent
+
+
+def _admitted(new_issues: NewIssues, replica: Replica) -> bool:
+    """Whether an issue not linked yet is in the scope of new issues (``NewIssues``)."""
+    issue = replica.hub_issue
+    return new_issues.admits(
+        issue.status.name if issue.status else None,
+        issue.priority.name if issue.priority else None,
+    )
 
 
 @dataclass(frozen=True)

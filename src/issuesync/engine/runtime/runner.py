@@ -36,6 +36,7 @@ import os
 import socket
 import threading
 import uuid
+from collections.abc import Sequence
 from concurrent.futures import ThreadPoolExecutor
 
 from sqlalchemy import func, select
@@ -118,12 +119,16 @@ class SyncRunner:
         deletion_check_ms: int = 30_000,
         shares: bool = True,
         trackers: TrackerOpener | None = None,
+        integrations: Sequence[int] | None = None,
     ) -> None:
-        """``shares=False``: a one-off engine (the CLI's resync) that does not count as a
-        worker, so the running ones keep their shares. ``trackers`` opens the trackers
-        instead of ``services.trackers`` (tests)."""
+        """``shares=False``: a one-off engine (the CLI's resync, a connection's job) that
+        does not count as a worker, so the running ones keep their shares. ``trackers``
+        opens the trackers instead of ``services.trackers`` (tests). ``integrations``: run
+        these integrations' connectors, started or not (a connection's job), instead of
+        every started integration's."""
         self.services = services
         self.shares = shares
+        self.integrations = list(integrations) if integrations is not None else None
         self.owner = owner or f"{socket.gethostname()}:{os.getpid()}:{uuid.uuid4().hex[:8]}"
         self.lease_ms = lease_ms or services.settings.engine_lease_ms
         self.lookback_ms = lookback_ms
@@ -196,10 +201,12 @@ class SyncRunner:
                 self._slots[connector_id] = Slot(route, version, now + delay, now + delay)
             self.leases.renew(self._slots, now)
 
-    @staticmethod
-    def _wanted_connectors(session: Session) -> dict[int, tuple[ConnectorConfig, int]]:
-        """The connectors of started integrations that this node runs, with their versions."""
-        running = list(session.scalars(select(IntegrationRow.id).where(IntegrationRow.running)))
+    def _wanted_connectors(self, session: Session) -> dict[int, tuple[ConnectorConfig, int]]:
+        """The connectors of started integrations that this node runs (or of the
+        integrations it was given), with their versions."""
+        running = self.integrations
+        if running is None:
+            running = list(session.scalars(select(IntegrationRow.id).where(IntegrationRow.running)))
         wanted: dict[int, tuple[ConnectorConfig, int]] = {}
         for integration_id in running:
             versions = {
