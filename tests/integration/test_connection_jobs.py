@@ -9,15 +9,18 @@ from __future__ import annotations
 
 import httpx
 import pytest
+from connection_helpers import (
+    Clock,
+    admin_principal,
+    make_connection,
+    projects_and_sync_user,
+)
 from pydantic import SecretStr
-from tracker_helpers import API, create_issue, create_project, fields_of, search_keys
+from tracker_helpers import API, create_issue, fields_of, search_keys
 
-from issuesync.accounts import NewUser, create_user
 from issuesync.application.connections import (
     ConnectionView,
     connection_draft,
-    create_connection,
-    create_tracker_server,
     get_connection,
     list_jobs,
     prepare_connection,
@@ -25,97 +28,30 @@ from issuesync.application.connections import (
     update_connection_settings,
     update_tracker_server,
 )
-from issuesync.domain.schedule import HOUR_MS, Frequency
-from issuesync.domain.scheduled import (
-    ConflictPolicy,
-    ConnectionDraft,
-    ConnectionSettings,
-    TrackerServer,
-)
+from issuesync.domain.schedule import HOUR_MS
+from issuesync.domain.scheduled import ConflictPolicy
 from issuesync.engine.runtime.jobs import ConnectionJobs
 from issuesync.services import Services
 from issuesync.store.connections import ConnectionRow, JobRow
-from issuesync.store.principals import Principal
-from issuesync.store.users import User
 from issuesync.testing.server import LiveServer
-
-SYNC_PASSWORD = "tracker-sync-secret"
 
 
 @pytest.fixture
 def database_url(sqlite_url: str) -> str:
-    return sqlite_url
-
-
-class Clock:
-    """An injected clock: now in epoch milliseconds, moved by the test."""
-
-    def __init__(self, now: int) -> None:
-        self.now = now
-
-    def __call__(self) -> int:
-        return self.now
+    return sqlite_url  # the claims on PostgreSQL: test_connection_claims.py
 
 
 @pytest.fixture
 def tracker(services: Services, admin: httpx.Client) -> httpx.Client:
-    """PA (the connection's project) and PB (the tracker's, over the Jira API)."""
-    create_project(admin, "PA")
-    create_project(admin, "PB")
-    create_user(
-        services.uow_factory,
-        NewUser(name="jirasync", email="jirasync@example.test", password=SYNC_PASSWORD, admin=True),
-    )
+    projects_and_sync_user(services, admin)
     return admin
-
-
-def _admin(services: Services) -> Principal:
-    with services.uow_factory(readonly=True) as uow:
-        user = uow.session.query(User).filter_by(name="admin").one()
-        return Principal.of(user)
-
-
-def _project_id(client: httpx.Client, key: str) -> int:
-    return int(client.get(f"{API}/project/{key}").json()["id"])
 
 
 @pytest.fixture
 def connection(
     services: Services, live_server: LiveServer, tracker: httpx.Client
 ) -> ConnectionView:
-    principal = _admin(services)
-    with services.uow_factory() as uow:
-        server = create_tracker_server(
-            uow.session,
-            TrackerServer(
-                name="Local Jira",
-                system="jira",
-                server=live_server.url.removeprefix("http://"),
-                method="http",
-                user="jirasync",
-                secret=SecretStr(SYNC_PASSWORD),
-            ),
-            principal,
-            services.secrets,
-        )
-        uow.commit()
-    draft = ConnectionDraft(
-        alias="To PB",
-        project_id=_project_id(tracker, "PA"),
-        tracker_server_id=server.id,
-        frequency=Frequency.HOURLY,
-        settings=ConnectionSettings(
-            tracker_project="PB",
-            statuses=["To Do"],
-            min_priority=7,
-            title_format="[$task_id] $title",
-        ),
-    )
-    prepared = prepare_connection(services, draft, principal)
-    with services.uow_factory() as uow:
-        view = create_connection(uow.session, services, prepared, principal)
-        uow.commit()
-    return view
+    return make_connection(services, live_server, tracker)
 
 
 def _transition(client: httpx.Client, key: str, status: str) -> None:
@@ -149,7 +85,7 @@ def test_a_job_creates_the_issues_in_scope_and_brings_the_status_back(
     assert len(made) == 1
     assert fields_of(tracker, made[0])["summary"] == f"[{in_scope}] Fix the login"
     assert fields_of(tracker, made[0])["priority"]["name"] == "High"
-    principal = _admin(services)
+    principal = admin_principal(services)
     with services.uow_factory(readonly=True) as uow:
         view = get_connection(uow.session, connection.id, principal)
     assert view.last_job is not None
@@ -202,7 +138,7 @@ def test_a_status_both_sides_changed_goes_the_conflict_policys_way(
     assert fields_of(tracker, key)["status"]["name"] == "Done"
     assert fields_of(tracker, twin)["status"]["name"] == "Done"
 
-    principal = _admin(services)
+    principal = admin_principal(services)
     with services.uow_factory(readonly=True) as uow:
         draft = connection_draft(uow.session, connection.id, principal)
     settings = draft.settings.model_copy(update={"conflict_policy": ConflictPolicy.SDE})
@@ -261,7 +197,7 @@ def test_a_missed_run_runs_once_at_start_not_once_per_missed_slot(
 def test_a_wrong_password_fails_the_job_and_marks_the_connection_inaccessible(
     services: Services, tracker: httpx.Client, connection: ConnectionView
 ) -> None:
-    principal = _admin(services)
+    principal = admin_principal(services)
     with services.uow_factory() as uow:
         update_tracker_server(
             uow.session,
