@@ -218,3 +218,17 @@ def test_a_wrong_password_fails_the_job_and_marks_the_connection_inaccessible(
     assert view.last_job.result_message.startswith("Failed:"), view.last_job.result_message
     assert "wrong" not in view.last_job.result_message
     assert view.last_successful_ms is None
+
+
+def test_backbone_can_neither_start_nor_reconfigure_a_connections_integration(
+    tracker: httpx.Client, connection: ConnectionView
+) -> None:
+    key = connection.integration_key
+    started = tracker.put(f"/api/1/integrations/{key}/start")
+    assert started.status_code == 409, started.text
+    assert f"connection {connection.id}" in started.text
+    body = tracker.get(f"/api/1/integrations/{key}").json()
+    changed = tracker.put(f"/api/1/integrations/{key}", json=body)
+    assert changed.status_code == 409, changed.text
+    status = tracker.get(f"/api/1/integrations/{key}/status").json()
+    assert "STARTED" not in str(status), status

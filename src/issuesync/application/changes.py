@@ -12,7 +12,7 @@ from collections.abc import Collection
 from sqlalchemy.orm import Session
 
 from issuesync.application.fields import SIDES, connection_field, project_field
-from issuesync.application.lookup import get_integration
+from issuesync.application.lookup import get_integration, refuse_connection
 from issuesync.application.monitoring import integration_view
 from issuesync.application.queues import relation_queue_errors, resolve_queues
 from issuesync.application.rules import (
@@ -101,6 +101,7 @@ def update_integration(
     editor = Editor.of(actor)
     systems = known_systems() if systems is None else systems
     integration = get_integration(session, key)
+    refuse_connection(session, integration)
     rows = connector_rows(session, integration.id)
     connectors = draft.connectors
     errors = _draft_errors(draft, rows, systems)

@@ -25,7 +25,7 @@ from collections.abc import Sequence
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from issuesync.application.lookup import get_integration, set_running
+from issuesync.application.lookup import get_integration, refuse_connection, set_running
 from issuesync.domain.task import Task
 from issuesync.engine.connectors import PARTNER_SYSTEM
 from issuesync.engine.tasks import create_task, task_view
@@ -41,7 +41,9 @@ STARTED = "STARTED"
 
 
 def request_start(session: Session, key: str, actor: str) -> Task:
-    """Want the integration running; the task follows the engines taking it up."""
+    """Want the integration running; the task follows the engines taking it up (not one
+    that a connection runs by jobs: ConflictError)."""
+    refuse_connection(session, get_integration(session, key))
     integration = set_running(session, key, running=True, actor=actor)
     return _task(session, integration, START, f"Starting {integration.key}.")
 

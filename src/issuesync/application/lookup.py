@@ -5,8 +5,9 @@ from __future__ import annotations
 from sqlalchemy import delete, select
 from sqlalchemy.orm import Session
 
-from issuesync.errors import NotFoundError
+from issuesync.errors import ConflictError, NotFoundError
 from issuesync.store.base import now_ms
+from issuesync.store.connections import ConnectionRow
 from issuesync.store.sync import ConnectorRow, IntegrationRow
 
 
@@ -49,3 +50,22 @@ def delete_integration(session: Session, key: str) -> None:
     # The foreign keys cascade (SQLite runs with foreign_keys=ON).
     session.execute(delete(IntegrationRow).where(IntegrationRow.id == row.id))
     session.expunge(row)
+
+
+def refuse_connection(session: Session, integration: IntegrationRow) -> None:
+    """Refuse to start or reconfigure an integration that a connection runs by jobs: its
+    configuration is written from the connection's settings, and a continuous run would
+    hold the connectors its jobs need.
+
+    Raises:
+        ConflictError: a connection runs it (the error says where to change it).
+    """
+    connection_id = session.scalar(
+        select(ConnectionRow.id).where(ConnectionRow.integration_id == integration.id)
+    )
+    if connection_id is not None:
+        raise ConflictError(
+            f"{integration.key} is run by jobs of connection {connection_id}: change it at "
+            f"/api/v2/connections/issue-tracker/{connection_id}/ or with "
+            f"`issuesync connection change {connection_id}`."
+        )
