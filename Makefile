@@ -4,7 +4,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 
-.PHONY: run test lint typecheck pytest install bench bench-sync bench-routes bench-api bench-calls bench-markup bench-sync-markup bench-nodes soak clean
+.PHONY: run test lint typecheck pytest install bench bench-sync bench-routes bench-api bench-calls bench-markup bench-sync-markup bench-nodes bench-connections soak clean
 
 INSTALL_LOG := $(VENV)/install.log
 
@@ -102,6 +102,12 @@ bench-redmine: $(STAMP)
 # e.g. BENCH_ARGS="--issues 500 --edits 30" or "--skip-vm"
 bench-nodes: $(STAMP)
 	$(BIN)/python bench/nodes.py $(BENCH_ARGS)
+
+# A connection's jobs over the built-in tracker's Jira API on loopback: the first job's
+# issues/s and tracker requests per issue, then the searches of jobs with nothing to do
+# per side, at 500 and 5000 issues, e.g. BENCH_ARGS="--issues 20000" or "--sizes 500"
+bench-connections: $(STAMP)
+	$(BIN)/python bench/connections.py $(BENCH_ARGS)
 
 clean:
 	rm -rf $(VENV) .mypy_cache .ruff_cache .pytest_cache .grimp_cache .import_linter_cache
