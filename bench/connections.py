@@ -411,6 +411,7 @@ def move_back(services: Services) -> None:
                 state.cursor = Cursor(
                     updated_ms=earlier(cursor.updated_ms),
                     deletions_ms=earlier(cursor.deletions_ms),
+                    seen={key: updated - AGE_MS for key, updated in cursor.seen.items()},
                 ).dumps()
         uow.commit()
 

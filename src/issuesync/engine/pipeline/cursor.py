@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import json
 import logging
-from dataclasses import asdict, dataclass
+from dataclasses import asdict, dataclass, field
 
 log = logging.getLogger(__name__)
 
@@ -18,16 +18,27 @@ class Cursor:
     later update time and are read again by the next poll, which starts a
     look-back window before the signpost, so nothing committed late is skipped;
     the shadow diff makes reading an issue twice harmless.
+
+    ``seen`` (issue key: update time) is what the last polls read within the look-back
+    window, kept when a route stops (``save_cursor(…, seen=…)``): a route started again
+    (the next job of a connection) passes it to the tracker, which then does not read
+    those issues again (a tracker whose search is coarse, Jira's to the minute, would).
+    At most :data:`MAX_SEEN` are kept; with more, none (they are read again: harmless).
     """
 
     VERSION = 1
+    MAX_SEEN = 2_000
 
     updated_ms: int | None = None
     deletions_ms: int | None = None
+    seen: dict[str, int] = field(default_factory=dict)
 
     def dumps(self) -> str:
         """The stored form."""
-        return json.dumps({"version": self.VERSION, **asdict(self)})
+        data = asdict(self)
+        if not self.seen or len(self.seen) > self.MAX_SEEN:
+            del data["seen"]
+        return json.dumps({"version": self.VERSION, **data})
 
     @classmethod
     def loads(cls, text: str | None) -> Cursor:
@@ -38,7 +49,12 @@ class Cursor:
         if data.get("version") != cls.VERSION:
             log.warning("cursor version %s is unknown; the next poll reads every issue", data)
             return cls()
-        return cls(updated_ms=data.get("updated_ms"), deletions_ms=data.get("deletions_ms"))
+        seen = data.get("seen")
+        return cls(
+            updated_ms=data.get("updated_ms"),
+            deletions_ms=data.get("deletions_ms"),
+            seen={str(k): int(v) for k, v in seen.items()} if isinstance(seen, dict) else {},
+        )
 
     def since(self, lookback_ms: int) -> int | None:
         """Where the next search starts: the signpost minus the look-back window."""

@@ -14,7 +14,7 @@ from __future__ import annotations
 import hashlib
 import logging
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 from issuesync.domain.configuration import NewIssues
 from issuesync.domain.diff import OutgoingDiff, TraceState, outgoing_diff
@@ -78,6 +78,7 @@ def poll(route: Route, *, on_work: Signal | None = None) -> PollResult:
         with route.uow_factory(readonly=True) as uow:
             state = uow.session.get(ConnectorState, route.id)
             cursor = Cursor.loads(state.cursor if state else None)
+        route.seen.update(cursor.seen)
     signpost = route.tracker.clock_ms()
     queries = route.connector.configuration.sync.outgoing_jqls
     for page in route.tracker.changed_since(
@@ -104,15 +105,17 @@ def poll(route: Route, *, on_work: Signal | None = None) -> PollResult:
     return result
 
 
-def save_cursor(route: Route) -> None:
-    """Store the cursor the route's last poll left (with the engine's stop, say)."""
+def save_cursor(route: Route, *, seen: bool = False) -> None:
+    """Store the cursor the route's last poll left (with the engine's stop, say); ``seen``:
+    with the issues it read in the look-back window (a route that stops: ``Cursor.seen``)."""
     if route.cursor is None:
         return
     now = now_ms()
+    cursor = replace(route.cursor, seen=dict(route.seen)) if seen else route.cursor
     with route.uow_factory() as uow:
         state = uow.session.get(ConnectorState, route.id)
         if state is not None:
-            state.cursor = route.cursor.dumps()
+            state.cursor = cursor.dumps()
             state.last_poll_ms = now
         uow.commit()
     route.cursor_saved_ms = now

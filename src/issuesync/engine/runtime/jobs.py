@@ -48,7 +48,7 @@ RUNNING: Final = "running"
 DONE: Final = "done"
 TICK_MS: Final = 1_000  # how often a process looks for due jobs
 CLAIM_MS: Final = 60_000  # a claim lapses this long after its last renewal
-MAX_ROUNDS: Final = 500  # of the job's engine: each round moves at least one message
+MAX_ROUNDS: Final = 10_000  # of the job's engine: each round but the last moves a message
 FAILED_STATES: Final = (
     ReceiveState.ERROR,
     ReceiveState.ISSUE_MISSING,

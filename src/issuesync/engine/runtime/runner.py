@@ -227,7 +227,8 @@ class SyncRunner:
         slot = self._slots.pop(connector_id)
         with slot.lock:
             try:
-                outgoing.save_cursor(slot.route)  # an idle poll's cursor may be in memory only
+                # An idle poll's cursor may be in memory only; what it read goes with it.
+                outgoing.save_cursor(slot.route, seen=True)
                 self.leases.release(connector_id, stopped=stopped)
             finally:
                 slot.route.tracker.close()
