@@ -124,3 +124,13 @@ def test_a_jobs_result_message_says_what_it_did() -> None:
     fatal = JobReport("Jira", fatal="the login was refused (401)")
     assert fatal.message() == "Failed: the login was refused (401)"
     assert not fatal.succeeded
+
+
+def test_in_debug_mode_a_job_names_every_issue_it_moved() -> None:
+    report = JobReport("Jira", created=1, details=["PA-1 created (To Do)"])
+    assert report.message() == (
+        "Jira: 1 created, 0 updated; back: 0 updated. Details: PA-1 created (To Do)."
+    )
+    many = JobReport("Jira", updated=250, details=[f"PA-{n} updated" for n in range(250)])
+    assert many.message().endswith("PA-199 updated (and 50 more).")
+    assert JobReport("Jira", details=[]).message() == "No changes."

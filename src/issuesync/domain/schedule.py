@@ -18,6 +18,7 @@ from enum import StrEnum
 from typing import Final
 
 HOUR_MS: Final = 3_600_000
+MAX_DETAILS: Final = 200  # issues a job's message names in debug mode
 
 
 class Frequency(StrEnum):
@@ -74,6 +75,7 @@ class JobReport:
     returned_statuses: dict[str, int] = field(default_factory=dict)
     failures: list[tuple[str, str]] = field(default_factory=list)
     fatal: str | None = None
+    details: list[str] | None = None
 
     @property
     def succeeded(self) -> bool:
@@ -90,6 +92,11 @@ class JobReport:
             f"back: {self.returned} updated" + _statuses(self.returned_statuses),
         ]
         said = "; ".join(parts) + "."
+        if self.details:
+            shown_details = "; ".join(self.details[:MAX_DETAILS])
+            more_details = len(self.details) - MAX_DETAILS
+            extra = f" (and {more_details} more)" if more_details > 0 else ""
+            said += f" Details: {shown_details}{extra}."
         if not self.failures:
             return said if self.created or self.updated or self.returned else "No changes."
         shown = "; ".join(f"{issue}: {reason}" for issue, reason in self.failures[:max_failures])

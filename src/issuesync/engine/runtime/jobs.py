@@ -65,6 +65,7 @@ class Claimed:
     job_id: int
     connection_id: int
     integration_id: int
+    debug: bool = False  # the connection's debug mode: the job names every issue it moved
 
 
 class ConnectionJobs:
@@ -165,7 +166,9 @@ class ConnectionJobs:
             job.user_id = _sync_user_id(session, connection.integration_id)
             connection.next_run_ms = next_run_ms(frequency, now)
             session.flush()
-            claimed = Claimed(job.id, connection_id, connection.integration_id)
+            claimed = Claimed(
+                job.id, connection_id, connection.integration_id, debug=connection.debug_mode
+            )
             uow.commit()
         return claimed
 
@@ -226,7 +229,9 @@ class ConnectionJobs:
             )
             before = uow.session.scalar(select(func.max(MessageRow.id))) or 0
             uow.commit()
-        report = JobReport(tracker=_tracker_name(connectors[1].system))
+        report = JobReport(
+            tracker=_tracker_name(connectors[1].system), details=[] if claimed.debug else None
+        )
         engine = SyncRunner(
             self.services,
             shares=False,
@@ -258,6 +263,12 @@ class ConnectionJobs:
                 job.finished_ms = now
                 job.succeeded = report.succeeded
                 job.result_message = report.message()
+                log.info(
+                    "the job %s of connection %s ended: %s",
+                    job.id,
+                    claimed.connection_id,
+                    job.result_message,
+                )
             if connection is not None:
                 connection.inaccessible = report.fatal is not None and _unreachable(report.fatal)
                 if report.succeeded and job is not None:
@@ -385,7 +396,7 @@ def _count(session: Session, report: JobReport, ids: list[int], before: int) -> 
     what reached the tracker, the project's (first) what came back."""
     project_id, tracker_id = ids
     rows = session.execute(
-        select(MessageRow.connector_id, MessageRow.kind, MessageBody.body)
+        select(MessageRow.connector_id, MessageRow.kind, MessageRow.issue_key, MessageBody.body)
         .join(MessageBody, MessageBody.message_id == MessageRow.id)
         .where(
             MessageRow.id > before,
@@ -396,17 +407,21 @@ def _count(session: Session, report: JobReport, ids: list[int], before: int) -> 
         )
     ).all()
     statuses: dict[int, Counter[str]] = {project_id: Counter(), tracker_id: Counter()}
-    for connector_id, kind, body in rows:
+    for connector_id, kind, issue_key, body in rows:
         if connector_id == tracker_id:
+            done = "created" if kind == MessageKind.CREATE else "updated"
             if kind == MessageKind.CREATE:
                 report.created += 1
             else:
                 report.updated += 1
         else:
+            done = "came back"
             report.returned += 1
         status = _status_of(body)
         if status is not None:
             statuses[connector_id][status] += 1
+        if report.details is not None:
+            report.details.append(f"{issue_key} {done}" + (f" ({status})" if status else ""))
     report.statuses = dict(statuses[tracker_id])
     report.returned_statuses = dict(statuses[project_id])
     failed = session.execute(
