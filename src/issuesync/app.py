@@ -207,6 +207,8 @@ def create_app(services: Services) -> FastAPI:
     from fastapi import FastAPI  # noqa: PLC0415
 
     from issuesync.api.backbone import routers as backbone  # noqa: PLC0415
+    from issuesync.api.connections.errors import PREFIX as SDE_PREFIX  # noqa: PLC0415
+    from issuesync.api.connections.errors import SDE  # noqa: PLC0415
     from issuesync.api.errors import (  # noqa: PLC0415
         ErrorShapes,
         UnexpectedErrors,
@@ -230,6 +232,7 @@ def create_app(services: Services) -> FastAPI:
     shapes.register(JIRA_PREFIX, JIRA)
     shapes.register("/secure/attachment", JIRA)
     shapes.register("/rest/issuehub", ISSUEHUB)
+    shapes.register(SDE_PREFIX, SDE)
     backbone.install(app, shapes)
     install_error_handlers(app, shapes)
     app.add_middleware(NodeCompression)
@@ -264,6 +267,7 @@ def _routes() -> tuple[BaseRoute, ...]:
 
     from issuesync.api.attachments import router as attachments_router  # noqa: PLC0415
     from issuesync.api.backbone import routers as backbone  # noqa: PLC0415
+    from issuesync.api.connections import routers as connections  # noqa: PLC0415
     from issuesync.api.health import router as health_router  # noqa: PLC0415
     from issuesync.api.issuehub import routers as issuehub  # noqa: PLC0415
     from issuesync.api.jira.admin import build_admin_router  # noqa: PLC0415
@@ -287,6 +291,7 @@ def _routes() -> tuple[BaseRoute, ...]:
         issuehub.build_control_router,
         issuehub.build_admin_router,
         issuehub.build_monitoring_router,
+        connections.build_router,
     ):
         scratch.include_router(build())
     return tuple(scratch.router.routes[own:])

@@ -34,7 +34,7 @@ WRONG = "The user name or password is wrong."
 
 
 class Authenticator:
-    """Checks HTTP Basic (password or API token) and Bearer credentials.
+    """Checks HTTP Basic (password or API token), Bearer and Token credentials.
 
     A password check costs a deliberate ~50 ms of scrypt, and so does every
     wrong one: a name that does not exist, an inactive user or one without a
@@ -186,7 +186,8 @@ class Authenticator:
 
 
 def _credentials(authorization: str) -> tuple[str | None, str]:
-    """``(user name, secret)`` of a Basic header, ``(None, token)`` of a Bearer one.
+    """``(user name, secret)`` of a Basic header, ``(None, token)`` of a Bearer or Token one
+    (``Token <token>`` or, as SD Elements' documents write it, ``Token "<token>"``).
 
     Whatever the header holds, a malformed one is an AuthenticationError: too
     long, not ASCII (HTTP headers arrive as Latin-1 text; base64 and tokens are
@@ -201,6 +202,12 @@ def _credentials(authorization: str) -> tuple[str | None, str]:
     credentials = credentials.strip()
     if scheme.lower() == "bearer" and credentials:
         return None, credentials
+    if scheme.lower() == "token":
+        # SD Elements' scheme (seed 004), whose documents quote the token: Token "<token>".
+        if len(credentials) >= 2 and credentials[0] == credentials[-1] == '"':  # noqa: PLR2004 - a pair of quotes
+            credentials = credentials[1:-1].strip()
+        if credentials:
+            return None, credentials
     if scheme.lower() == "basic" and credentials:
         try:
             decoded = base64.b64decode(credentials.encode("ascii"), validate=True).decode("utf-8")
@@ -214,7 +221,7 @@ def _credentials(authorization: str) -> tuple[str | None, str]:
         if "\x00" in name:
             raise AuthenticationError(WRONG)
         return name, secret
-    raise AuthenticationError("Use HTTP Basic or Bearer authentication.")
+    raise AuthenticationError("Use HTTP Basic, Bearer or Token authentication.")
 
 
 def _header_key(authorization: str) -> str:

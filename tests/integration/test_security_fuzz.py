@@ -111,9 +111,13 @@ def _path(template: str, values: dict[str, str]) -> str:
 
 
 def test_the_fuzzed_routes_cover_every_dialect(target: Target) -> None:
-    paths = {path for _, path in target.routes}
-    for prefix in ("/rest/api/2/", "/plugins/servlet/backbone-issue-sync/api/1/", "/api/1/"):
-        assert sum(path.startswith(prefix) for path in paths) >= 10, prefix
+    for prefix in (
+        "/rest/api/2/",
+        "/plugins/servlet/backbone-issue-sync/api/1/",
+        "/api/1/",
+        "/api/v2/connections/",
+    ):
+        assert sum(path.startswith(prefix) for _, path in target.routes) >= 10, prefix
     assert len(target.routes) > 90
 
 
@@ -201,7 +205,18 @@ def _dialect_error(path: str, response: httpx.Response) -> str | None:
     backbone = path.startswith(("/plugins/servlet/backbone-issue-sync/api/1", "/api/1"))
     if backbone and (not isinstance(body, dict) or body.get("status-code") != response.status_code):
         return f"not Backbone's error shape: {body!r:.200}"
+    if path.startswith("/api/v2/") and not _drf_shaped(response.status_code, body):
+        return f"not Django REST framework's error shape: {body!r:.200}"
     return None
+
+
+def _drf_shaped(status: int, body: object) -> bool:
+    """SD Elements' errors: ``{"detail": "..."}``, or a 400 naming fields (or non_field_errors)."""
+    if not isinstance(body, dict) or not body:
+        return False
+    if status != 400:
+        return list(body) == ["detail"] and isinstance(body["detail"], str)
+    return "detail" not in body
 
 
 def _check(method: str, path: str, send: Callable[[], httpx.Response], what: str) -> str | None:

@@ -13,6 +13,7 @@ import pytest
 
 import issuesync
 from issuesync.api.backbone.errors import BACKBONE
+from issuesync.api.connections.errors import SDE
 from issuesync.api.errors import PLAIN, ErrorDialect
 from issuesync.api.jira.errors import JIRA
 from issuesync.cli import EXIT_TEMPFAIL, EXIT_USAGE, UsageError, exit_code
@@ -37,7 +38,7 @@ NOT_ISSUESYNC_ERRORS: frozenset[type[BaseException]] = frozenset(
     (fake_github_state.Reply, fake_gitlab_wire.Reply, fake_jira_cloud.Refusal)
 )
 
-DIALECTS = {"jira": JIRA, "backbone": BACKBONE, "plain": PLAIN}
+DIALECTS = {"jira": JIRA, "backbone": BACKBONE, "sde": SDE, "plain": PLAIN}
 
 
 def _defined_exceptions() -> list[type[BaseException]]:

@@ -22,7 +22,10 @@ async def get_principal(
     services: Annotated[Services, Depends(get_services)],
     authorization: Annotated[
         str | None,
-        Header(description="HTTP Basic (user and password or API token) or `Bearer <token>`"),
+        Header(
+            description="HTTP Basic (user and password or API token), `Bearer <token>` "
+            "or `Token <token>`"
+        ),
     ] = None,
 ) -> Principal:
     """The authenticated caller; 401 without valid credentials, 429 after too many wrong ones.

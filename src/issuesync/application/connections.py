@@ -269,6 +269,16 @@ def delete_tracker_server(session: Session, server_id: int, principal: Principal
     session.flush()
 
 
+def stored_tracker_server(
+    session: Session, server_id: int, principal: Principal, secrets: SecretBox
+) -> TrackerServer:
+    """A tracker server with its secret, for a connection test on it or to compare a secret a
+    request repeats (never to show: no surface renders a :class:`TrackerServer`'s secret)."""
+    _require_some_admin(principal)
+    row = _server_row(session, server_id)
+    return _server_draft(row).model_copy(update={"secret": _secret(row, secrets)})
+
+
 def _server_row(session: Session, server_id: int) -> TrackerConnectorRow:
     row = session.get(TrackerConnectorRow, server_id)
     if row is None:
@@ -295,8 +305,12 @@ def _refuse_taken_name(session: Session, name: str, own_id: int | None) -> None:
         )
 
 
+def _secret(row: TrackerConnectorRow, secrets: SecretBox) -> SecretStr | None:
+    return SecretStr(secrets.decrypt(row.secret)) if row.secret else None
+
+
 def _tracker_connection(row: TrackerConnectorRow, secrets: SecretBox) -> TrackerConnection:
-    secret = SecretStr(secrets.decrypt(row.secret)) if row.secret else None
+    secret = _secret(row, secrets)
     token = row.auth_mode == "token"
     return TrackerConnection(
         system=row.system,
@@ -392,11 +406,14 @@ def _integration_draft(
 @dataclass(frozen=True)
 class Prepared:
     """What a connection's creation read before its write: the project, the tracker server
-    and the mappings proposed from both schemas (None when a schema could not be read)."""
+    and the mappings proposed from both schemas (None when a schema could not be read).
+
+    A change that does not :func:`move <moves>` the connection reads nothing: it is
+    ``Prepared(draft)``, without an integration or a proposal."""
 
     draft: ConnectionDraft
-    integration: IntegrationDraft
-    proposal: ProposalOutcome
+    integration: IntegrationDraft | None = None
+    proposal: ProposalOutcome | None = None
 
 
 def prepare_connection(
@@ -448,6 +465,11 @@ def _new_integration(
     draft = prepared.draft
     server = _known_server(session, draft.tracker_server_id)
     integration = prepared.integration
+    if integration is None or prepared.proposal is None:
+        # Prepared as a change in place, but the connection moved meanwhile.
+        raise ConflictError(
+            "The connection was changed meanwhile; read it again and send the change again."
+        )
     if prepared.proposal.proposal is not None:
         integration = with_proposal(integration, prepared.proposal.proposal)
     first, second = _configurations(integration, draft.settings, _priorities(session))
