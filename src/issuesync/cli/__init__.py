@@ -13,6 +13,7 @@ from sqlalchemy.exc import SQLAlchemyError
 
 from issuesync import __version__
 from issuesync.app import admin_password, create_app, install_engine
+from issuesync.cli.connections import connection_app
 from issuesync.cli.home import (
     UsageError,
     bootstrapped,
@@ -32,6 +33,7 @@ from issuesync.cli.integrations import (
 )
 from issuesync.cli.relations import relation_app
 from issuesync.cli.sync import messages_commands, run_worker
+from issuesync.cli.tracker_connectors import tracker_connector_app
 from issuesync.cli.users import token_app, user_app
 from issuesync.config import Settings
 from issuesync.demo import create_demo
@@ -56,6 +58,8 @@ app.add_typer(db_app, name="db")
 app.add_typer(user_app, name="user")
 app.add_typer(token_app, name="token")
 app.add_typer(relation_app, name="relation")
+app.add_typer(tracker_connector_app, name="tracker-connector")
+app.add_typer(connection_app, name="connection")
 
 EXIT_FAILURE = 1
 EXIT_USAGE = 2  # what click answers a command line it cannot parse with
@@ -307,7 +311,8 @@ def _invoke() -> int:
 
 def usage_line(exc: typer.TyperException) -> str:
     """A parsing error on one line: the message, then where to read the usage."""
-    message = " ".join(exc.format_message().split())
+    # typer checks a value through pydantic, whose "Value error, " prefix says nothing.
+    message = " ".join(exc.format_message().split()).replace("Value error, ", "")
     command_path = getattr(getattr(exc, "ctx", None), "command_path", None)
     if exc.exit_code == EXIT_USAGE and command_path:
         end = "" if message.endswith((".", "!", "?")) else "."

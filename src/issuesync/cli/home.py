@@ -9,6 +9,7 @@ goes to :data:`out`; notices (the generated password, warnings) and errors go to
 
 from __future__ import annotations
 
+import datetime as dt
 import shutil
 import sys
 from collections.abc import Iterator
@@ -144,3 +145,10 @@ def announce_admin(name: str, done: Bootstrap) -> None:
 def safe_url(services: Services) -> str:
     """The database URL without its password."""
     return services.database.write_engine.url.render_as_string(hide_password=True)
+
+
+def when(ms: int | None) -> str:
+    """An epoch-milliseconds time as people read it, in UTC ("never" for none)."""
+    if ms is None:
+        return "never"
+    return dt.datetime.fromtimestamp(ms / 1000, tz=dt.UTC).strftime("%Y-%m-%d %H:%M:%S UTC")

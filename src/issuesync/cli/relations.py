@@ -3,7 +3,6 @@ watch the relation, end it (``docs/issuehub.md``)."""
 
 from __future__ import annotations
 
-import datetime as dt
 import json
 from typing import Annotated, Any
 
@@ -11,7 +10,7 @@ import typer
 from rich.table import Table
 
 from issuesync.application import relations
-from issuesync.cli.home import open_readonly, open_services, out
+from issuesync.cli.home import open_readonly, open_services, out, when
 
 relation_app = typer.Typer(
     help="Relations: integrations with another issuesync node (Exalate's node API).",
@@ -169,7 +168,7 @@ def relation_errors(
             error["issueKey"],
             error["direction"],
             error["state"],
-            _when(error["time"]),
+            when(error["time"]),
             error["reason"],
         )
     out.print(table)
@@ -193,7 +192,3 @@ def _settle(error_id: str, *, retry: bool) -> None:
     with open_services() as services:
         done: dict[str, Any] = relations.settle_error(services, error_id, retry=retry)
     out.print(f"Sync error {error_id}: {done['done']}.")
-
-
-def _when(ms: int) -> str:
-    return dt.datetime.fromtimestamp(ms / 1000, tz=dt.UTC).strftime("%Y-%m-%d %H:%M:%S UTC")

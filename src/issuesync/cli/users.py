@@ -3,7 +3,6 @@ tracker, on the command line."""
 
 from __future__ import annotations
 
-import datetime as dt
 import sys
 from typing import Annotated
 
@@ -23,7 +22,7 @@ from issuesync.accounts import (
     user_exists,
 )
 from issuesync.app import initial_password_file
-from issuesync.cli.home import UsageError, err, open_readonly, open_services, out
+from issuesync.cli.home import UsageError, err, open_readonly, open_services, out, when
 from issuesync.errors import InvalidInputError, NotFoundError
 from issuesync.security import generate_password
 
@@ -206,7 +205,7 @@ def token_list(user: Annotated[str, typer.Argument(help="Whose tokens to list.")
         return
     table = Table("id", "name", "created", "last used")
     for token in tokens:
-        table.add_row(str(token.id), token.name, _when(token.created_ms), _when(token.last_used_ms))
+        table.add_row(str(token.id), token.name, when(token.created_ms), when(token.last_used_ms))
     out.print(table)
 
 
@@ -218,9 +217,3 @@ def token_revoke(
     with open_services() as services:
         info = revoke_token(services.uow_factory, token_id)
     out.print(f"Revoked token {info.id} ('{info.name}') of '{info.user}'.")
-
-
-def _when(ms: int | None) -> str:
-    if ms is None:
-        return "never"
-    return dt.datetime.fromtimestamp(ms / 1000, tz=dt.UTC).strftime("%Y-%m-%d %H:%M:%S UTC")
