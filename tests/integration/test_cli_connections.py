@@ -19,8 +19,8 @@ from pathlib import Path
 
 import httpx
 import pytest
+from connection_helpers import SYNC_PASSWORD, projects_and_sync_user
 from test_cli import assert_one_line_error, run
-from test_connection_jobs import SYNC_PASSWORD, tracker  # noqa: F401 - the fixture
 from tracker_helpers import create_issue, create_project, fields_of, search_keys
 from typer.testing import CliRunner
 
@@ -31,6 +31,13 @@ from issuesync.engine.runtime.jobs import ConnectionJobs
 from issuesync.services import Services
 
 Cli = Callable[..., subprocess.CompletedProcess[str]]
+
+
+@pytest.fixture
+def tracker(services: Services, admin: httpx.Client) -> httpx.Client:
+    """PA (the connections' project), PB (the tracker's, over the Jira API), the sync user."""
+    projects_and_sync_user(services, admin)
+    return admin
 
 
 @pytest.fixture
@@ -146,7 +153,7 @@ def test_a_tracker_connectors_secret_is_never_shown_nor_stored_in_clear(
 def test_a_connection_runs_a_job_that_creates_the_issue_in_scope(
     cli: Cli,
     server: str,
-    tracker: httpx.Client,  # noqa: F811 - the fixture
+    tracker: httpx.Client,
 ) -> None:
     add_connector(cli, server)
     tested = ok(cli("connection", "test", "--connector", "1", "--tracker-project", "PB"))
@@ -204,7 +211,7 @@ def test_a_connection_runs_a_job_that_creates_the_issue_in_scope(
 def test_a_wrong_password_fails_the_job_and_the_test(
     cli: Cli,
     server: str,
-    tracker: httpx.Client,  # noqa: F811 - the fixture
+    tracker: httpx.Client,
 ) -> None:
     add_connector(cli, server)
     ok(cli(*TO_PB, "--project", "PA", "--connector", "1", "--tracker-project", "PB"))

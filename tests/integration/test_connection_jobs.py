@@ -10,6 +10,7 @@ from __future__ import annotations
 import httpx
 import pytest
 from connection_helpers import (
+    SYNC_PASSWORD,
     Clock,
     admin_principal,
     make_connection,
@@ -218,6 +219,25 @@ def test_a_wrong_password_fails_the_job_and_marks_the_connection_inaccessible(
     assert view.last_job.result_message.startswith("Failed:"), view.last_job.result_message
     assert "wrong" not in view.last_job.result_message
     assert view.last_successful_ms is None
+
+    # The right password again: the next job applies what waited, and says so.
+    with services.uow_factory() as uow:
+        update_tracker_server(
+            uow.session,
+            connection.tracker_server.id,
+            {"secret": SecretStr(SYNC_PASSWORD)},
+            principal,
+            services.secrets,
+        )
+        request_run(uow.session, connection.id, principal)
+        uow.commit()
+    assert jobs.run_due() == 1
+    with services.uow_factory(readonly=True) as uow:
+        view = get_connection(uow.session, connection.id, principal)
+    assert view.last_job is not None
+    assert view.last_job.succeeded, view.last_job.result_message
+    assert "1 created" in view.last_job.result_message, view.last_job.result_message
+    assert not view.inaccessible
 
 
 def test_backbone_can_neither_start_nor_reconfigure_a_connections_integration(

@@ -764,7 +764,7 @@ def get_job(session: Session, connection_id: int, job_id: int, principal: Princi
 # -- the connection test ---------------------------------------------------------------------
 
 
-def test_tracker(
+def check_tracker(
     services: Services, server: TrackerServer, project: str, title_format: str | None
 ) -> list[ConnectionCheck]:
     """Check a tracker server and project as a connection would use them, within

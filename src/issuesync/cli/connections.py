@@ -27,6 +27,7 @@ from issuesync.application.connections import (
     ConnectionView,
     JobView,
     Prepared,
+    check_tracker,
     connection_draft,
     create_connection,
     delete_connection,
@@ -37,7 +38,6 @@ from issuesync.application.connections import (
     moves,
     prepare_connection,
     request_run,
-    test_tracker,
     update_connection_settings,
 )
 from issuesync.application.proposals import ProposalOutcome
@@ -74,7 +74,7 @@ connection_app = typer.Typer(
 )
 
 POLL_S: Final = 0.25  # how often `connection run` looks at a job another process runs
-DEBUG_HELP: Final = "SD Elements' debug mode: stored and shown; jobs do not act on it yet."
+DEBUG_HELP: Final = "Debug mode: each job's result names every issue it moved."
 
 
 def _project_id(services: Services, principal: Principal, key_or_id: str) -> int:
@@ -137,7 +137,7 @@ def _schedule(view: ConnectionView) -> str:
 def _proposal_notice(prepared: Prepared, view: ConnectionView) -> None:
     """Whether the values (priorities, statuses, types) could be mapped from both schemas."""
     outcome = prepared.proposal
-    if outcome.proposal is not None:
+    if outcome is None or outcome.proposal is not None:
         return
     sides = {"first": view.project_key, "second": prepared.draft.settings.tracker_project}
     why = "; ".join(f"{sides.get(side, side)}: {reason}" for side, reason in outcome.unread.items())
@@ -524,7 +524,7 @@ def connection_test(
         with listed_by("tracker-connector list"), services.uow_factory(readonly=True) as uow:
             view, server = stored_server(services, uow.session, connector, principal)
         with err.status(f"Testing {where(view)}…"):
-            checks = test_tracker(services, server, tracker_project, title_format)
+            checks = check_tracker(services, server, tracker_project, title_format)
     for check in checks:
         mark = ("✓", "green") if check.ok else ("✗", "red")
         out.print(Text.assemble(mark, f" {check.name}: {check.detail}"))

@@ -52,6 +52,7 @@ from issuesync.api.deps import PrincipalDep, ServicesDep
 from issuesync.application.connections import (
     ConnectionView,
     Prepared,
+    check_tracker,
     connection_draft,
     create_connection,
     delete_connection,
@@ -63,7 +64,6 @@ from issuesync.application.connections import (
     prepare_connection,
     request_run,
     stored_tracker_server,
-    test_tracker,
     update_connection_settings,
 )
 from issuesync.application.fields import FIRST, SECOND, project_field
@@ -322,7 +322,7 @@ def _test(services: Services, principal: Principal, body: dict[str, object]) -> 
     raise_errors(errors)
     assert server is not None
     assert project is not None
-    checks = test_tracker(services, server, project, title_format)
+    checks = check_tracker(services, server, project, title_format)
     failed = [{"check": c.name, "message": c.detail} for c in checks if not c.ok]
     if not failed:
         return {"success": True}

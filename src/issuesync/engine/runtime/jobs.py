@@ -36,6 +36,7 @@ from issuesync.domain.schedule import Frequency, JobReport, next_run_ms
 from issuesync.engine.runtime.ports import Clock, RuntimeServices
 from issuesync.engine.runtime.runner import SyncRunner
 from issuesync.engine.transports import queues
+from issuesync.store.base import now_ms
 from issuesync.store.connections import ConnectionRow, JobRow
 from issuesync.store.sync import ConnectorRow, ConnectorState, MessageBody, MessageRow
 from issuesync.store.users import User
@@ -229,6 +230,8 @@ class ConnectionJobs:
             )
             before = uow.session.scalar(select(func.max(MessageRow.id))) or 0
             uow.commit()
+        # Messages carry the store's own time (not this runner's clock, which tests move).
+        started = now_ms()
         report = JobReport(
             tracker=_tracker_name(connectors[1].system), details=[] if claimed.debug else None
         )
@@ -249,7 +252,7 @@ class ConnectionJobs:
         with self.services.uow_factory(readonly=True) as uow:
             report.fatal = _fatal(uow.session, ids)
             if report.fatal is None:
-                _count(uow.session, report, ids, before)
+                _count(uow.session, report, ids, before, started)
         return report
 
     def _record(self, claimed: Claimed, report: JobReport) -> None:
@@ -368,6 +371,9 @@ def _fatal(session: Session, connector_ids: list[int]) -> str | None:
 
 _UNREACHABLE_WORDS: Final = (
     "cannot be reached",
+    "offline",
+    "429",
+    "too many",
     "unreachable",
     "timed out",
     "refused",
@@ -391,15 +397,16 @@ def _unreachable(reason: str) -> bool:
     return any(word in said for word in _UNREACHABLE_WORDS)
 
 
-def _count(session: Session, report: JobReport, ids: list[int], before: int) -> None:
+def _count(session: Session, report: JobReport, ids: list[int], before: int, started: int) -> None:
     """What the job's messages did: the tracker's (second connector) receive queue holds
-    what reached the tracker, the project's (first) what came back."""
+    what reached the tracker, the project's (first) what came back. A message counts when
+    the job made it or applied it (one an earlier job left waiting, retried now)."""
     project_id, tracker_id = ids
     rows = session.execute(
         select(MessageRow.connector_id, MessageRow.kind, MessageRow.issue_key, MessageBody.body)
         .join(MessageBody, MessageBody.message_id == MessageRow.id)
         .where(
-            MessageRow.id > before,
+            or_(MessageRow.id > before, MessageRow.updated_ms >= started),
             MessageRow.connector_id.in_(ids),
             MessageRow.queue == queues.RECEIVE,
             MessageRow.state == ReceiveState.ARCHIVE,
