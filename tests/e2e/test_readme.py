@@ -174,5 +174,8 @@ def test_the_readme_runs_top_to_bottom_on_a_fresh_home(
     assert "INT-1 with connectors PA-1 and PB-2" in transcript, transcript
     assert '"summary":"Checkout fails on Safari"' in transcript, transcript
     assert '"body":"Seen here too."' in transcript, transcript
+    assert '{"success":true}' in transcript, transcript  # the connection test
+    assert "Jira: 1 created" in transcript, transcript  # the connection's job
+    assert '"summary":"PE-1 Rotate the keys"' in transcript, transcript
     assert "Disk full on db-2" in transcript, transcript
     assert '"name":"admin"' in transcript, transcript  # /myself with the token from the CLI
