@@ -27,7 +27,7 @@ class Cursor:
     """
 
     VERSION = 1
-    MAX_SEEN = 2_000
+    MAX_SEEN = 20_000
 
     updated_ms: int | None = None
     deletions_ms: int | None = None

@@ -574,12 +574,22 @@ class JiraAdapter(Tracker):
         return replica
 
     def _issues(self, keys: Sequence[str]) -> list[Replica]:
-        """The issues with these keys, whole, oldest update first."""
+        """The issues with these keys, whole, oldest update first: read ``KEYS_PER_QUERY``
+        at a time (a ``key in`` of a thousand keys is a JQL text of 11,000 characters,
+        more than a server may take, and a page more than Jira may give)."""
         if not keys:
             return []
         customs = self._custom_fields()
-        issues = self._search.by_keys("", keys, ISSUE_FIELDS, " ORDER BY updated ASC, key ASC")
-        return [fieldcodec.issue_to_replica(self._readable(i), customs) for i in issues]
+        issues: list[Mapping[str, Any]] = []
+        for start in range(0, len(keys), KEYS_PER_QUERY):
+            chunk = keys[start : start + KEYS_PER_QUERY]
+            issues += self._search.by_keys(
+                "", chunk, ISSUE_FIELDS, " ORDER BY updated ASC, key ASC"
+            )
+        replicas = [fieldcodec.issue_to_replica(self._readable(i), customs) for i in issues]
+        if len(keys) > KEYS_PER_QUERY:  # each step is in order; together they are sorted
+            replicas.sort(key=lambda r: (r.hub_issue.updated or 0, _key_order(r.key)))
+        return replicas
 
     def _readable(self, issue: Mapping[str, Any]) -> Mapping[str, Any]:
         """The issue with all its comments and work logs, in v2's shape (Cloud's v3
@@ -612,3 +622,9 @@ class JiraAdapter(Tracker):
                 return issue
         comments = all_comments(self._client, str(issue["key"]))
         return {**issue, "fields": {**fields, "comment": {"comments": comments}}}
+
+
+def _key_order(key: str) -> tuple[str, int]:
+    """An issue key as Jira orders keys: by project, then by number (``PB-9`` < ``PB-10``)."""
+    project, _, number = key.rpartition("-")
+    return (project, int(number)) if number.isdigit() else (key, 0)
