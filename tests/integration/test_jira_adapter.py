@@ -29,7 +29,14 @@ from issuesync.trackers.access import TrackerAccess
 from issuesync.trackers.adapter import CommentDraft, IssueDraft, NewIssue, Tracker
 from issuesync.trackers.jira import JiraAdapter, JiraClient, jira_adapter_for
 from issuesync.trackers.jira.receipts import property_key
-from issuesync.trackers.local.models import ProjectStatus, Status, StatusCategory, Transition
+from issuesync.trackers.local.models import (
+    Issue,
+    Project,
+    ProjectStatus,
+    Status,
+    StatusCategory,
+    Transition,
+)
 from issuesync.trackers.local.refdata import bump_reference_revision
 
 PASSWORD = "admin-secret"  # tests/conftest.py's ADMIN_PASSWORD
@@ -626,3 +633,29 @@ def test_a_thousand_issues_changed_in_one_minute_are_read_a_hundred_keys_at_a_ti
     assert len({r.key for r in read}) == 1000
     times = [(r.hub_issue.updated or 0) for r in read]
     assert times == sorted(times)
+
+
+def test_a_known_time_of_a_whole_second_proves_as_much_once_jira_showed_milliseconds(
+    jira: Tracker, services: Services
+) -> None:
+    before = jira.clock_ms()
+    keys = [jira.create(_draft(f"Timed {n}"), idempotency_key=f"ms-{n}").key for n in range(3)]
+
+    def at(times: list[int]) -> dict[str, int]:
+        with services.uow_factory() as uow:
+            for key, ms in zip(keys, times, strict=True):
+                number = int(key.split("-")[1])
+                issue = uow.session.scalars(
+                    select(Issue).join(Project).where(Project.key == "JRA", Issue.number == number)
+                ).one()
+                issue.updated_ms = ms
+            uow.commit()
+        return dict(zip(keys, times, strict=True))
+
+    # Only whole seconds: this server may keep no more, so a known time proves nothing.
+    second = (before // 1000 + 1) * 1000
+    known = at([second, second + 1000, second + 2000])
+    assert sorted(r.key for p in jira.changed_since(before, [], known=known) for r in p) == keys
+    # One time with milliseconds: the server keeps them, and every known time counts.
+    known = at([second, second + 1001, second + 2000])
+    assert list(jira.changed_since(before, [], known=known)) == []

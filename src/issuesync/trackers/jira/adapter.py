@@ -21,8 +21,10 @@ engine's commit can make the object twice: delivery is at-least-once.
 
 from __future__ import annotations
 
+import dataclasses
 import time
 from collections.abc import Iterator, Mapping, Sequence
+from dataclasses import dataclass
 from typing import Any, Final
 from urllib.parse import quote
 
@@ -99,6 +101,9 @@ class JiraAdapter(Tracker):
         self._customs: dict[str, FieldInfo] = {}
         self._categories: dict[str, StatusCategory] = {}
         self._clock: tuple[float, int] | None = None  # (monotonic when read, server - local ms)
+        # Whether this Jira keeps update times to the millisecond (seen once: a time that is
+        # not a whole second); until then a known time proves nothing when it is one.
+        self._ms_times = False
         self._receipts = Receipts(client, self._search)
         self._links = JiraLinks(client)
 
@@ -157,12 +162,14 @@ class JiraAdapter(Tracker):
         """
         if page_size < 1:
             raise ValueError("page_size must be at least 1")
-        # ``known`` proves an issue unchanged only when its update time has ms: Jira keeps
-        # them, so two changes share one by chance alone; a server that keeps whole
-        # seconds, minutes or (jira820) a fixed time of day may have changed the issue
-        # since: it is read again (the engine's shadow diff makes that harmless). What
-        # this call yields counts always: its own re-scans end the paging.
-        seen: dict[str, int] = {k: u for k, u in (known or {}).items() if u % 1000}
+        # ``known`` proves an issue unchanged only when the server keeps update times in
+        # ms (Jira does, so two changes share one by chance alone): a server that keeps
+        # whole seconds, minutes or (jira820) a fixed time of day may have changed the
+        # issue since, and it is read again (the engine's shadow diff makes that
+        # harmless). A Jira that showed one time with ms keeps them: then a time that
+        # happens to be a whole second proves as much as any. What this call yields
+        # counts always: its own re-scans end the paging.
+        unchanged = _Unchanged(known or {})
         bound = minute(since_ms) if since_ms is not None else None
         offset = 0
         wanted = max(page_size // FIRST_PAGE_SHARE, 1)
@@ -170,14 +177,16 @@ class JiraAdapter(Tracker):
             rows, total = self._search.scan(bound, queries, offset)
             if not rows:
                 return
-            fresh = [key for key, updated in rows if seen.get(key) != updated]
+            self._ms_times = self._ms_times or any(updated % 1000 for _, updated in rows)
+            unchanged.ms_times = self._ms_times
+            fresh = [key for key, updated in rows if not unchanged(key, updated)]
             start = 0
             while start < len(fresh):
                 chunk = fresh[start : start + wanted]
                 start += len(chunk)
-                page = [r for r in self._issues(chunk) if seen.get(r.key) != r.hub_issue.updated]
+                page = [r for r in self._issues(chunk) if not unchanged(r.key, r.hub_issue.updated)]
                 for replica in page:
-                    seen[replica.key] = replica.hub_issue.updated or 0
+                    unchanged.yielded[replica.key] = replica.hub_issue.updated or 0
                 if page:
                     yield page
                     wanted = min(wanted * 2, page_size)
@@ -622,6 +631,23 @@ class JiraAdapter(Tracker):
                 return issue
         comments = all_comments(self._client, str(issue["key"]))
         return {**issue, "fields": {**fields, "comment": {"comments": comments}}}
+
+
+@dataclass
+class _Unchanged:
+    """Whether an issue a scan found is one already read: by this call (``yielded``), or
+    before (``given``, the caller's ``known``) when its time proves it (``changed_since``)."""
+
+    given: Mapping[str, int]
+    ms_times: bool = False
+    yielded: dict[str, int] = dataclasses.field(default_factory=dict)
+
+    def __call__(self, key: str, updated: int | None) -> bool:
+        if updated is None:
+            return False
+        if self.yielded.get(key) == updated:
+            return True
+        return self.given.get(key) == updated and bool(updated % 1000 or self.ms_times)
 
 
 def _key_order(key: str) -> tuple[str, int]:
