@@ -3,7 +3,9 @@
 The built-in tracker serves both sides: PA ("Project 1") is the connection's project, PB
 the tracker's project, reached through the ``jira`` adapter on the live server's own Jira
 API as a Jira Server would be. Scripts authenticate as the seed shows:
-``Authorization: Token "<token>"``, with an API token of issuesync's.
+``Authorization: Token "<token>"``, with an API token of issuesync's. The tests of the
+application and the job runner make and run connections without the API (``Clock``,
+``make_connection``): the clock is theirs to move.
 """
 
 from __future__ import annotations
@@ -14,10 +16,21 @@ from dataclasses import dataclass
 from typing import Any
 
 import httpx
+from pydantic import SecretStr
 from tracker_helpers import API, create_project
 
 from issuesync.accounts import NewUser, create_token, create_user
+from issuesync.application.connections import (
+    ConnectionView,
+    create_connection,
+    create_tracker_server,
+    prepare_connection,
+)
+from issuesync.domain.schedule import Frequency
+from issuesync.domain.scheduled import ConnectionDraft, ConnectionSettings, TrackerServer
 from issuesync.services import Services
+from issuesync.store.principals import Principal
+from issuesync.store.users import User
 from issuesync.testing.server import LiveServer
 
 BASE = "/api/v2/connections"
@@ -140,3 +153,72 @@ def with_ids(seed_text: str, **ids: int) -> str:
     for name, value in ids.items():
         seed_text = re.sub(rf'"{name}": \d+', f'"{name}": {value}', seed_text)
     return seed_text
+
+
+# -- the application's side: connections made and run without the API --------------------
+
+
+class Clock:
+    """An injected clock: now in epoch milliseconds, moved by the test."""
+
+    def __init__(self, now: int) -> None:
+        self.now = now
+
+    def __call__(self) -> int:
+        return self.now
+
+
+def admin_principal(services: Services) -> Principal:
+    """The administrator, as the surfaces would authenticate them."""
+    with services.uow_factory(readonly=True) as uow:
+        user = uow.session.query(User).filter_by(name="admin").one()
+        return Principal.of(user)
+
+
+def projects_and_sync_user(services: Services, admin: httpx.Client) -> None:
+    """PA (the connection's project), PB (the tracker's) and the tracker's sync user."""
+    create_project(admin, "PA")
+    create_project(admin, "PB")
+    create_user(
+        services.uow_factory,
+        NewUser(name="jirasync", email="jirasync@example.test", password=SYNC_PASSWORD, admin=True),
+    )
+
+
+def make_connection(
+    services: Services, live_server: LiveServer, admin: httpx.Client
+) -> ConnectionView:
+    """An hourly connection PA -> PB: "To Do" issues of rank 7 or more, titled "[KEY] title"."""
+    principal = admin_principal(services)
+    with services.uow_factory() as uow:
+        server = create_tracker_server(
+            uow.session,
+            TrackerServer(
+                name="Local Jira",
+                system="jira",
+                server=live_server.url.removeprefix("http://"),
+                method="http",
+                user="jirasync",
+                secret=SecretStr(SYNC_PASSWORD),
+            ),
+            principal,
+            services.secrets,
+        )
+        uow.commit()
+    draft = ConnectionDraft(
+        alias="To PB",
+        project_id=project_id(admin, "PA"),
+        tracker_server_id=server.id,
+        frequency=Frequency.HOURLY,
+        settings=ConnectionSettings(
+            tracker_project="PB",
+            statuses=["To Do"],
+            min_priority=7,
+            title_format="[$task_id] $title",
+        ),
+    )
+    prepared = prepare_connection(services, draft, principal)
+    with services.uow_factory() as uow:
+        view = create_connection(uow.session, services, prepared, principal)
+        uow.commit()
+    return view

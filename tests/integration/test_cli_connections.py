@@ -19,7 +19,7 @@ from pathlib import Path
 
 import httpx
 import pytest
-from connection_helpers import SYNC_PASSWORD, projects_and_sync_user
+from connections_helpers import SYNC_PASSWORD, projects_and_sync_user
 from test_cli import assert_one_line_error, run
 from tracker_helpers import create_issue, create_project, fields_of, search_keys
 from typer.testing import CliRunner

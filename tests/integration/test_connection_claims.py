@@ -11,7 +11,7 @@ import threading
 
 import httpx
 import pytest
-from connection_helpers import Clock, make_connection, projects_and_sync_user
+from connections_helpers import Clock, make_connection, projects_and_sync_user
 
 from issuesync.engine.runtime.jobs import Claimed, ConnectionJobs
 from issuesync.services import Services

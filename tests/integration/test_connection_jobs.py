@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import httpx
 import pytest
-from connection_helpers import (
+from connections_helpers import (
     SYNC_PASSWORD,
     Clock,
     admin_principal,
