@@ -226,7 +226,12 @@ def test_bad_bodies_name_their_fields(world: World) -> None:
     }
     # Unknown project or connector: the application's words, naming what there is.
     unknown = _fields(post(ISSUE_TRACKER, json=_body(world, 999)))
-    assert unknown == {"project": ["There is no built-in project with id 999."]}
+    assert unknown == {
+        "project": [
+            f"There is no built-in project with id 999 (known: {world.pa} (PA), "
+            f"{world.pb} (PB), {world.pc} (PC))."
+        ]
+    }
     unknown = _fields(post(ISSUE_TRACKER, json=_body(world, world.pa, connector=999)))
     assert unknown == {
         "connector": [f"There is no tracker connector with id 999 (known: {world.connector})."]
