@@ -44,6 +44,7 @@ from issuesync.store.sync import MessageRow, SyncInfo
 from issuesync.store.users import User
 from issuesync.trackers.local import catalog, issues, subresources
 from issuesync.trackers.local.models import Attachment, Comment, Issue, Project
+from support.forked_cli import run_issuesync
 
 ADMIN_PASSWORD = "admin-pw"
 API = "/rest/api/2"
@@ -67,14 +68,9 @@ def environment(home: Path, **extra: str) -> dict[str, str]:
 
 
 def cli(env: dict[str, str], *args: str) -> subprocess.CompletedProcess[str]:
-    result = subprocess.run(  # noqa: S603 - our own entry point
-        [sys.executable, "-m", "issuesync", *args],
-        capture_output=True,
-        text=True,
-        env=env,
-        timeout=120,
-        check=False,
-    )
+    """A command, in a process forked from one that has imported the command line
+    (:mod:`support.forked_cli`); ``serve`` and ``worker`` start from nothing (:func:`start`)."""
+    result = run_issuesync(args, env)
     assert result.returncode == 0, result.stderr
     return result
 

@@ -39,6 +39,40 @@ def all_operations(schema: schemathesis.BaseSchema) -> list[Operation]:
     return operations
 
 
+# What a schema may say of a value besides its type without constraining it.
+_ANNOTATIONS = frozenset({"title", "description"})
+
+
+def _any_string(schema: Mapping[str, Any]) -> bool:
+    """Whether every string fits ``schema``: a string with no format, pattern, length or enum,
+    optionally nullable (``anyOf`` a string and null)."""
+    if schema.get("type") == "string":
+        return set(schema) <= _ANNOTATIONS | {"type"}
+    variants = schema.get("anyOf")
+    if variants is None or not set(schema) <= _ANNOTATIONS | {"anyOf"}:
+        return False
+    return all(_any_string(v) or v == {"type": "null"} for v in variants)
+
+
+def can_be_invalid(raw: Mapping[str, Any]) -> bool:
+    """Whether schemathesis can make an invalid request of the operation ``raw`` describes.
+
+    It needs an input to break: a body, a query parameter, or a path or header parameter
+    with a type or a constraint (the auth header is ours to send). Where every input is a
+    path or header value that any string fits (an issue key, an id, an optional header),
+    every invalid value it draws is filtered out before a request is made, and after some
+    hundreds of draws, about a second of an operation, hypothesis gives up (Unsatisfiable)
+    having sent nothing; so it is not asked.
+    """
+    if "requestBody" in raw:
+        return True
+    inputs = [p for p in raw.get("parameters", []) if p.get("name") != "authorization"]
+    return any(
+        p.get("in") not in {"path", "header"} or not _any_string(p.get("schema", {}))
+        for p in inputs
+    )
+
+
 def fuzz_operations(
     operations: Sequence[Operation],
     *,
@@ -60,10 +94,7 @@ def fuzz_operations(
             name: value for name, value in real_values.items() if "{" + name + "}" in operation.path
         }
         strategies = [operation.as_strategy(GenerationMode.POSITIVE)]
-        raw = operation.definition.raw
-        # Invalid requests need an input to make invalid (the auth header is ours to send).
-        inputs = [p for p in raw.get("parameters", []) if p.get("name") != "authorization"]
-        if inputs or "requestBody" in raw:
+        if can_be_invalid(operation.definition.raw):
             strategies.append(operation.as_strategy(GenerationMode.NEGATIVE))
         if real:
             strategies.append(operation.as_strategy(GenerationMode.POSITIVE, path_parameters=real))
@@ -84,7 +115,7 @@ def fuzz_operations(
             try:
                 fuzz()
             except Unsatisfiable:
-                continue  # no invalid request can be made for an operation without inputs
+                continue  # no request could be drawn (see can_be_invalid)
             except Exception as exc:  # noqa: BLE001 - collect every operation's failure
                 failures.append(f"{operation.label}: {exc}")
     return failures

@@ -1,4 +1,8 @@
-"""The command line, run as a user runs it: a real process, its output and exit code."""
+"""The command line, run as a user runs it: a real process, its output and exit code.
+
+Each command is a process of its own, forked from one that has imported the command line
+(:mod:`support.forked_cli`); ``test_version`` starts ``python -m issuesync`` from nothing.
+"""
 
 from __future__ import annotations
 
@@ -20,28 +24,25 @@ from issuesync.store.principals import Principal
 from issuesync.store.users import User
 from issuesync.testing.server import LiveServer
 from issuesync.trackers.local.search import search
+from support.forked_cli import run_issuesync
 
 
 def basic(user: str, secret: str) -> str:
     return "Basic " + base64.b64encode(f"{user}:{secret}".encode()).decode()
 
 
-def run(
-    home: Path, *args: str, env: dict[str, str] | None = None
-) -> subprocess.CompletedProcess[str]:
+def environment_of(home: Path, env: dict[str, str] | None = None) -> dict[str, str]:
     environment = {k: v for k, v in os.environ.items() if not k.startswith("ISSUESYNC_")} | {
         "ISSUESYNC_HOME": str(home),
         "ISSUESYNC_ADMIN_PASSWORD": "admin-pw",
     }
-    environment |= env or {}
-    return subprocess.run(  # noqa: S603 - our own entry point, arguments from the test
-        [sys.executable, "-m", "issuesync", *args],
-        capture_output=True,
-        text=True,
-        env=environment,
-        timeout=120,
-        check=False,
-    )
+    return environment | (env or {})
+
+
+def run(
+    home: Path, *args: str, env: dict[str, str] | None = None
+) -> subprocess.CompletedProcess[str]:
+    return run_issuesync(args, environment_of(home, env))
 
 
 def assert_one_line_error(result: subprocess.CompletedProcess[str], contains: str) -> None:
@@ -54,7 +55,15 @@ def assert_one_line_error(result: subprocess.CompletedProcess[str], contains: st
 
 
 def test_version(tmp_path: Path) -> None:
-    result = run(tmp_path, "--version")
+    """The one command started from nothing: the interpreter, the imports, ``__main__``."""
+    result = subprocess.run(
+        [sys.executable, "-m", "issuesync", "--version"],
+        capture_output=True,
+        text=True,
+        env=environment_of(tmp_path),
+        timeout=120,
+        check=False,
+    )
     assert result.returncode == 0
     assert result.stdout.strip() == f"issuesync {__version__}"
 

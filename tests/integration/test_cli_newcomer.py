@@ -1,8 +1,9 @@
 """A newcomer's first commands (issue 18): passwords, a first start's password file, what
 goes to stdout, read-only commands on no home, `db upgrade`'s words, one-line usage errors.
 
-Every command is a real ``python -m issuesync`` process; the hidden prompt is answered
-through a pseudo-terminal, as a person at a terminal answers it.
+Every command is a real ``python -m issuesync`` process (forked from one that has imported
+the command line: :mod:`support.forked_cli`); the hidden prompt is answered through a
+pseudo-terminal, as a person at a terminal answers it, by a process started from nothing.
 """
 
 from __future__ import annotations
@@ -26,6 +27,7 @@ from issuesync.security import verify_password
 from issuesync.store.db import connect
 from issuesync.store.migrate import upgrade
 from issuesync.store.users import User
+from support.forked_cli import run_issuesync
 
 NO_ADMIN_PASSWORD = {"ISSUESYNC_ADMIN_PASSWORD": ""}  # as a newcomer starts: none chosen
 PASSWORD_FILE = "initial-admin-password"
@@ -176,15 +178,7 @@ def environment_of(home: Path, **extra: str) -> dict[str, str]:
 
 
 def run_with_input(home: Path, stdin: str, *args: str) -> subprocess.CompletedProcess[str]:
-    return subprocess.run(  # noqa: S603 - our own entry point, arguments from the test
-        [sys.executable, "-m", "issuesync", *args],
-        input=stdin,
-        capture_output=True,
-        text=True,
-        env=environment_of(home),
-        timeout=120,
-        check=False,
-    )
+    return run_issuesync(args, environment_of(home), input=stdin)
 
 
 READ_ONLY = [
@@ -208,15 +202,7 @@ def test_read_only_commands_create_no_home(tmp_path: Path, args: tuple[str, ...]
     # From a folder without ./.issuesync and no ISSUESYNC_HOME: where it looked, and how to
     # point at a home.
     environment = {k: v for k, v in os.environ.items() if not k.startswith("ISSUESYNC_")}
-    plain = subprocess.run(  # noqa: S603 - our own entry point
-        [sys.executable, "-m", "issuesync", *args],
-        capture_output=True,
-        text=True,
-        env=environment,
-        cwd=tmp_path,
-        timeout=120,
-        check=False,
-    )
+    plain = run_issuesync(args, environment, cwd=tmp_path)
     assert_one_line_error(plain, f"{tmp_path / '.issuesync'} (the default, ./.issuesync)")
     assert "ISSUESYNC_HOME" in plain.stderr
     assert "the checkout" in plain.stderr

@@ -22,6 +22,8 @@ import pytest
 from proxy_helpers import free_port
 from test_cli import assert_one_line_error, run
 
+from support.forked_cli import run_issuesync
+
 ADMIN_PASSWORD = "admin-pw"  # what test_cli.run sets
 SERVING = "serving on http://127.0.0.1:"
 
@@ -163,15 +165,11 @@ def test_a_password_set_while_the_server_runs_works_at_once_and_a_stale_variable
         old = basic("admin", ADMIN_PASSWORD)
         assert client.get("/rest/api/2/myself", headers=old).status_code == 200
 
-        changed = subprocess.run(
-            [sys.executable, "-m", "issuesync", "user", "password", "admin", "--password-stdin"],
-            input="changed while serving\n",
-            capture_output=True,
-            text=True,
-            env={k: v for k, v in os.environ.items() if not k.startswith("ISSUESYNC_")}
+        changed = run_issuesync(
+            ("user", "password", "admin", "--password-stdin"),
+            {k: v for k, v in os.environ.items() if not k.startswith("ISSUESYNC_")}
             | {"ISSUESYNC_HOME": str(home), "ISSUESYNC_ADMIN_PASSWORD": ADMIN_PASSWORD},
-            timeout=120,
-            check=False,
+            input="changed while serving\n",
         )
         assert changed.returncode == 0, changed.stderr
         new = basic("admin", "changed while serving")

@@ -1,4 +1,5 @@
-"""`issuesync messages …`, `integration resync` as a user runs them: real processes."""
+"""`issuesync messages …`, `integration resync` as a user runs them: real processes
+(forked from one that has imported the command line: :mod:`support.forked_cli`)."""
 
 from __future__ import annotations
 
@@ -6,7 +7,6 @@ import base64
 import json
 import os
 import subprocess
-import sys
 from pathlib import Path
 
 import pytest
@@ -23,6 +23,7 @@ from issuesync.engine.runtime.runner import SyncRunner
 from issuesync.store.principals import Principal
 from issuesync.store.users import User
 from issuesync.trackers.local import catalog, issues
+from support.forked_cli import run_issuesync
 
 
 def run(home: Path, *args: str) -> subprocess.CompletedProcess[str]:
@@ -30,14 +31,7 @@ def run(home: Path, *args: str) -> subprocess.CompletedProcess[str]:
         "ISSUESYNC_HOME": str(home),
         "ISSUESYNC_ADMIN_PASSWORD": "admin-pw",
     }
-    return subprocess.run(  # noqa: S603 - our own entry point, arguments from the test
-        [sys.executable, "-m", "issuesync", *args],
-        capture_output=True,
-        text=True,
-        env=environment,
-        timeout=120,
-        check=False,
-    )
+    return run_issuesync(args, environment)
 
 
 @pytest.fixture

@@ -16,8 +16,6 @@ import json
 import logging
 import os
 import stat
-import subprocess
-import sys
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from functools import partial
@@ -33,6 +31,7 @@ from issuesync.accounts import NewUser, create_user
 from issuesync.application.integrations import connector_by_key
 from issuesync.engine.transports.folders import list_invalid
 from issuesync.services import Services
+from support.forked_cli import run_issuesync
 
 B = "/api/1"
 BACKBONE = "/plugins/servlet/backbone-issue-sync/api/1"
@@ -255,14 +254,7 @@ def test_the_cli_refuses_a_folder_outside_the_roots(
         "ISSUESYNC_DATABASE_URL": services.settings.resolved_database_url,
         "ISSUESYNC_QUEUE_ROOTS": str(queue_roots),
     }
-    done = subprocess.run(  # noqa: S603 - our own entry point, arguments from the test
-        [sys.executable, "-m", "issuesync", "integration", "create", "-f", str(body_file)],
-        capture_output=True,
-        text=True,
-        env=environment,
-        timeout=120,
-        check=False,
-    )
+    done = run_issuesync(("integration", "create", "-f", str(body_file)), environment)
     assert done.returncode != 0, done.stdout
     assert "queue roots" in done.stderr + done.stdout
     assert str(queue_roots) in done.stderr + done.stdout
