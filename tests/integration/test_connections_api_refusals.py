@@ -228,8 +228,10 @@ def test_bad_bodies_name_their_fields(world: World) -> None:
     unknown = _fields(post(ISSUE_TRACKER, json=_body(world, 999)))
     assert unknown == {
         "project": [
-            f"There is no built-in project with id 999 (known: {world.pa} (PA), "
-            f"{world.pb} (PB), {world.pc} (PC))."
+            (
+                f"There is no built-in project with id 999 (known: {world.pa} (PA), "
+                f"{world.pb} (PB), {world.pc} (PC))."
+            )
         ]
     }
     unknown = _fields(post(ISSUE_TRACKER, json=_body(world, world.pa, connector=999)))
