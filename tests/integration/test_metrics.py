@@ -1,0 +1,241 @@
+"""GET /metrics and /readyz over real HTTP: the numbers move as the engine works.
+
+Counters are of this process (a pytest worker), so each test compares a scrape
+before with one after its work, never absolute values.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Iterator
+
+import httpx
+import pytest
+from connections_helpers import make_connection, projects_and_sync_user
+from prometheus_client.parser import text_string_to_metric_families
+from pydantic import SecretStr
+from sqlalchemy import select, text, update
+from sync_helpers import Pair, integration_pair
+from tracker_helpers import create_issue
+
+from conftest import ADMIN_PASSWORD
+from issuesync.app import create_app
+from issuesync.engine.runtime.jobs import ConnectionJobs
+from issuesync.engine.runtime.runner import SyncRunner
+from issuesync.engine.transports import queues
+from issuesync.metrics import METRICS
+from issuesync.services import Services
+from issuesync.store.migrate import alembic_config
+from issuesync.store.sync import ConnectorRow, ConnectorState, MessageRow
+from issuesync.testing.server import LiveServer
+
+Samples = dict[tuple[str, tuple[tuple[str, str], ...]], float]
+
+
+def scrape(client: httpx.Client, **headers: str) -> Samples:
+    response = client.get("/metrics", headers=headers)
+    assert response.status_code == 200, response.text
+    assert response.headers["content-type"].startswith("text/plain")
+    return {
+        (sample.name, tuple(sorted(sample.labels.items()))): sample.value
+        for family in text_string_to_metric_families(response.text)
+        for sample in family.samples
+    }
+
+
+def value(samples: Samples, name: str, **labels: str) -> float:
+    """The sum of the samples of ``name`` whose labels include ``labels``."""
+    wanted = set(labels.items())
+    return sum(v for (n, ls), v in samples.items() if n == name and wanted <= set(ls))
+
+
+def ours(samples: Samples) -> Samples:
+    return {key: v for key, v in samples.items() if key[0].startswith("issuesync_")}
+
+
+def connector_keys(pair: Pair) -> tuple[str, str]:
+    with pair.services.uow_factory(readonly=True) as uow:
+        first = uow.session.get(ConnectorRow, pair.first_id)
+        second = uow.session.get(ConnectorRow, pair.second_id)
+        assert first is not None
+        assert second is not None
+        return first.key, second.key
+
+
+@pytest.fixture
+def database_url(sqlite_url: str) -> str:
+    return sqlite_url  # what is read is the same on PostgreSQL: test_store's queries
+
+
+@pytest.fixture
+def pair(services: Services, admin: httpx.Client) -> Iterator[Pair]:
+    with integration_pair(services, admin) as made:
+        yield made
+
+
+def test_metrics_move_as_issues_sync_and_a_message_fails(
+    pair: Pair, anonymous: httpx.Client
+) -> None:
+    before = scrape(anonymous)
+    keys = [create_issue(pair.client, "PA", f"Issue {n}") for n in range(3)]
+    pair.settle()
+    after = scrape(anonymous)
+    first_key, second_key = connector_keys(pair)
+    first = {"integration": pair.key, "connector": first_key}
+    second = {"integration": pair.key, "connector": second_key}
+
+    def moved(name: str, **labels: str) -> float:
+        return value(after, name, **labels) - value(before, name, **labels)
+
+    assert moved("issuesync_changes_sent_total", **first) == 3
+    assert moved("issuesync_changes_applied_total", **second) == 3
+    assert moved("issuesync_propagation_latency_seconds_count", **second) == 3
+    assert moved("issuesync_propagation_latency_seconds_bucket", le="+Inf", **second) == 3
+    # From the source issue's update time to the apply's commit: seconds here, not hours.
+    assert 0 < moved("issuesync_propagation_latency_seconds_sum", **second) < 3 * 30
+    for route in ("incoming", "outgoing"):
+        runs = moved("issuesync_route_runs_total", route=route, outcome="ok", **first)
+        assert runs >= 1
+        count = moved("issuesync_route_run_duration_seconds_count", route=route, **first)
+        assert count == runs
+    # The store's readings: the twins' creations archived on PB's side, nothing pending.
+    archived = {"queue": "receive", "state": "archive"}
+    assert value(after, "issuesync_messages", **second, **archived) >= 3
+    assert value(after, "issuesync_messages", **second, queue="send", state="sent") >= 0
+    assert value(after, "issuesync_oldest_pending_message_age_seconds", **second) == 0
+    assert value(after, "issuesync_issues_in_error", **second) == 0
+    assert value(after, "issuesync_connector_online", **first) == 1
+    lag = value(after, "issuesync_cursor_lag_seconds", **first)
+    assert 0 <= lag < 60
+
+    # A message in error: the issue shows in error, its queue's state too.
+    with pair.services.uow_factory() as uow:
+        row = uow.session.scalars(
+            select(MessageRow).where(
+                MessageRow.connector_id == pair.second_id, MessageRow.queue == queues.RECEIVE
+            )
+        ).first()
+        assert row is not None
+        queues.set_state(row, "error", pair.services.clock(), "the tracker refused it")
+        uow.commit()
+    failing = scrape(anonymous)
+    assert value(failing, "issuesync_issues_in_error", **second) == 1
+    assert value(failing, "issuesync_messages", **second, queue="receive", state="error") == 1
+
+    # Bounded: more issues add no series, and no label names an issue.
+    more = [create_issue(pair.client, "PA", f"More {n}") for n in range(3)]
+    pair.settle()
+    again = scrape(anonymous)
+    assert set(ours(again)) == set(ours(failing))
+    label_values = {v for (_, labels) in ours(again) for (_, v) in labels}
+    issue_keys = set(keys + more) - {first_key, second_key}
+    assert not label_values & issue_keys
+    for name, labels in ours(again):
+        base = re.sub(r"_(bucket|sum|count|total|created)$", "", name)
+        info = METRICS.get(base) or METRICS.get(f"{base}_total") or METRICS[name]
+        assert {k for k, _ in labels} - {"le"} == set(info.labels), name
+
+
+def test_a_connection_job_and_its_tracker_requests_show(
+    services: Services, live_server: LiveServer, admin: httpx.Client, anonymous: httpx.Client
+) -> None:
+    projects_and_sync_user(services, admin)
+    connection = make_connection(services, live_server, admin)
+    label = {"connection": str(connection.id)}
+    before = scrape(anonymous)
+    assert value(before, "issuesync_connection_jobs", **label, outcome="succeeded") == 0
+    assert value(before, "issuesync_connection_job_in_progress", **label) == 0
+    assert (
+        "issuesync_connection_last_job_succeeded",
+        (("connection", label["connection"]),),
+    ) not in before
+
+    create_issue(admin, "PA", "Fix the login", priority={"name": "High"})
+    assert ConnectionJobs(services, "test-worker").run_due() == 1
+    after = scrape(anonymous)
+    assert value(after, "issuesync_connection_last_job_succeeded", **label) == 1
+    assert value(after, "issuesync_connection_jobs", **label, outcome="succeeded") == 1
+    assert value(after, "issuesync_connection_jobs", **label, outcome="failed") == 0
+    assert value(after, "issuesync_connection_inaccessible", **label) == 0
+    success = value(after, "issuesync_connection_last_success_timestamp_seconds", **label)
+    assert abs(success - services.clock() / 1000) < 60
+    # The job reached the tracker (the built-in one, as a Jira) through the HTTP edge.
+    jira = {"system": "jira", "outcome": "2xx"}
+    requests = value(after, "issuesync_tracker_requests_total", **jira)
+    assert requests - value(before, "issuesync_tracker_requests_total", **jira) > 0
+    latency = value(after, "issuesync_tracker_request_duration_seconds_count", system="jira")
+    assert latency > value(
+        before, "issuesync_tracker_request_duration_seconds_count", system="jira"
+    )
+    # No secret: the sync user's password and the admin's are nowhere in the scrape.
+    body = anonymous.get("/metrics").text
+    assert "jirasync-password" not in body
+    assert ADMIN_PASSWORD not in body
+
+
+def test_the_metrics_token_is_asked_for_when_set(
+    services: Services, anonymous: httpx.Client
+) -> None:
+    services.settings = services.settings.model_copy(
+        update={"metrics_token": SecretStr("scrape-me-7")}
+    )
+    assert anonymous.get("/metrics").status_code == 401
+    wrong = anonymous.get("/metrics", headers={"Authorization": "Bearer scrape-me-8"})
+    assert wrong.status_code == 401
+    assert wrong.headers["www-authenticate"].startswith("Bearer")
+    assert "scrape-me" not in wrong.text
+    basic = anonymous.get("/metrics", auth=("admin", ADMIN_PASSWORD))
+    assert basic.status_code == 401
+    right = scrape(anonymous, Authorization="Bearer scrape-me-7")
+    assert "scrape-me-7" not in str(right)
+
+
+def test_readyz_says_what_is_not_ready(services: Services, admin: httpx.Client) -> None:
+    # An engine in the process that has not taken the started integration's leases.
+    app = create_app(services)
+    engine = SyncRunner(services)
+    app.state.engine = engine
+    served = LiveServer()
+    served.start(app)
+    try:
+        with httpx.Client(base_url=served.url, timeout=30) as client:
+            ready = client.get("/readyz")
+            assert ready.status_code == 200, ready.text
+            assert ready.json()["ready"] is True
+            with integration_pair(services, admin) as pair:
+                waiting = client.get("/readyz")
+                assert waiting.status_code == 503
+                body = waiting.json()
+                assert body["ready"] is False
+                assert body["checks"]["database"]["ok"] is True
+                assert body["checks"]["migrations"]["ok"] is True
+                assert body["checks"]["engine"]["ok"] is False
+                assert body["checks"]["engine"]["connectors"] == sorted(connector_keys(pair))
+                engine.refresh()  # takes the leases
+                assert client.get("/readyz").status_code == 200
+                # A lease that lapsed (its engine stalled) is not held.
+                with services.uow_factory() as uow:
+                    uow.session.execute(update(ConnectorState).values(lease_until_ms=0))
+                    uow.commit()
+                lapsed = client.get("/readyz").json()
+                assert lapsed["checks"]["engine"]["connectors"] == sorted(connector_keys(pair))
+                engine.stop()
+
+            # A database behind the newest migration.
+            from alembic.script import ScriptDirectory  # noqa: PLC0415
+
+            script = ScriptDirectory.from_config(alembic_config(services.database.url))
+            head = script.get_revision(script.get_current_head())
+            with services.uow_factory() as uow:
+                uow.session.execute(
+                    text("UPDATE alembic_version SET version_num = :old"),
+                    {"old": head.down_revision},
+                )
+                uow.commit()
+            behind = client.get("/readyz")
+            assert behind.status_code == 503
+            migrations = behind.json()["checks"]["migrations"]
+            assert migrations["ok"] is False
+            assert "issuesync db upgrade" in migrations["detail"]
+    finally:
+        served.stop()
