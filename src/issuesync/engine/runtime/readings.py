@@ -177,25 +177,41 @@ def _connectors(session: Session, now: int) -> Iterator[Metric]:
         .outerjoin(ConnectorState, ConnectorState.connector_id == ConnectorRow.id)
     ).all()
     counts: dict[int, dict[tuple[str, str], int]] = defaultdict(dict)
-    oldest: dict[int, int] = {}
-    for connector_id, queue, state, number, first_ms in session.execute(
+    for connector_id, queue, state, number in session.execute(
         select(
-            MessageRow.connector_id,
-            MessageRow.queue,
-            MessageRow.state,
-            func.count(MessageRow.id),
-            func.min(MessageRow.created_ms),
+            MessageRow.connector_id, MessageRow.queue, MessageRow.state, func.count(MessageRow.id)
         ).group_by(MessageRow.connector_id, MessageRow.queue, MessageRow.state)
-    ):
+    ):  # from the index on (connector, queue, state) alone
         counts[connector_id][(queue, state)] = int(number)
-        if (queue, state) in PENDING and first_ms is not None:
-            oldest[connector_id] = min(oldest.get(connector_id, first_ms), first_ms)
+    # The few messages that wait or failed, found by seeks into that index for the
+    # connectors that have any (not a scan of the archive's many).
+    waiting = [cid for cid, mine in counts.items() if PENDING & mine.keys()]
+    oldest = dict(
+        session.execute(
+            select(MessageRow.connector_id, func.min(MessageRow.created_ms))
+            .where(
+                MessageRow.connector_id.in_(waiting),
+                MessageRow.queue.in_(list(STATES)),
+                MessageRow.state.in_(sorted({state for _, state in PENDING})),
+            )
+            .group_by(MessageRow.connector_id)
+        ).all()
+        if waiting
+        else ()
+    )
+    failing = [cid for cid, mine in counts.items() if any(s in IN_ERROR for _, s in mine)]
     in_error = dict(
         session.execute(
             select(MessageRow.connector_id, func.count(distinct(MessageRow.issue_key)))
-            .where(MessageRow.state.in_(IN_ERROR))
+            .where(
+                MessageRow.connector_id.in_(failing),
+                MessageRow.queue.in_(list(STATES)),
+                MessageRow.state.in_(IN_ERROR),
+            )
             .group_by(MessageRow.connector_id)
         ).all()
+        if failing
+        else ()
     )
     messages = _family(MESSAGES)
     errors = _family(ISSUES_IN_ERROR)
