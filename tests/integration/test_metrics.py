@@ -225,7 +225,10 @@ def test_readyz_says_what_is_not_ready(services: Services, admin: httpx.Client) 
             from alembic.script import ScriptDirectory  # noqa: PLC0415
 
             script = ScriptDirectory.from_config(alembic_config(services.database.url))
-            head = script.get_revision(script.get_current_head())
+            newest = script.get_current_head()
+            assert newest is not None
+            head = script.get_revision(newest)
+            assert head is not None
             with services.uow_factory() as uow:
                 uow.session.execute(
                     text("UPDATE alembic_version SET version_num = :old"),

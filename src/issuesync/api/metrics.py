@@ -68,7 +68,7 @@ def metrics(
 def build_registry(services: Services) -> CollectorRegistry:
     """The scrape's registry: the store's readings, and this process's events (or, in
     multiprocess mode, every process's)."""
-    disable_created_metrics()  # a `_created` series per counter: noise to Prometheus
+    disable_created_metrics()  # type: ignore[no-untyped-call] # `_created` series: noise
     registry = CollectorRegistry(auto_describe=False)
     registry.register(StoreReadings(services.uow_factory, services.clock))
     if multiprocess_dir() is not None:
