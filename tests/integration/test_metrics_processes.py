@@ -7,7 +7,6 @@ import os
 import stat
 import subprocess
 import sys
-from collections.abc import Iterator
 from pathlib import Path
 
 import httpx
@@ -34,16 +33,6 @@ def database_url(sqlite_url: str) -> str:
     return sqlite_url  # the folder's files are the same whatever the database
 
 
-@pytest.fixture
-def servers() -> Iterator[list[Serve]]:
-    started: list[Serve] = []
-    try:
-        yield started
-    finally:
-        for server in started:
-            server.stop()
-
-
 def test_the_counts_of_exited_processes_are_summed(
     services: Services, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
@@ -68,23 +57,23 @@ def test_the_counts_of_exited_processes_are_summed(
     assert sent == [5]
 
 
-def test_serve_with_two_workers_shares_its_metrics_in_a_private_folder(
-    tmp_path: Path, servers: list[Serve]
-) -> None:
+def test_serve_with_two_workers_shares_its_metrics_in_a_private_folder(tmp_path: Path) -> None:
     home = tmp_path / "home"
     assert run(home, "db", "upgrade").returncode == 0
     stale = home / "metrics" / "counter_1.db"  # a stopped server's: not this one's
     stale.parent.mkdir(mode=0o700, parents=True)
     stale.write_bytes(b"")
     server = Serve(home, free_port(), tmp_path / "serve.log", "--workers", "2")
-    servers.append(server)
-    server.serving_line()
-    for _ in range(4):  # whichever worker answers
-        response = httpx.get(f"{server.url}/metrics", timeout=90)
-        assert response.status_code == 200, response.text
-        assert "issuesync_messages" in response.text or "# HELP" in response.text
-        # Multiprocess mode: no one worker's own process_* metrics.
-        assert "process_cpu_seconds_total" not in response.text
+    try:
+        server.serving_line()
+        for _ in range(4):  # whichever worker answers
+            response = httpx.get(f"{server.url}/metrics", timeout=90)
+            assert response.status_code == 200, response.text
+            assert "# HELP issuesync_messages " in response.text
+            # Multiprocess mode: no one worker's own process_* metrics.
+            assert "process_cpu_seconds_total" not in response.text
+    finally:
+        server.stop()
     folder = home / "metrics"
     assert stat.S_IMODE(folder.stat().st_mode) == 0o700
     assert not stale.exists()
