@@ -11,7 +11,7 @@ from collections.abc import Iterator
 
 import httpx
 import pytest
-from connections_helpers import make_connection, projects_and_sync_user
+from connections_helpers import SYNC_PASSWORD, make_connection, projects_and_sync_user
 from prometheus_client.parser import text_string_to_metric_families
 from pydantic import SecretStr
 from sqlalchemy import select, text, update
@@ -21,11 +21,14 @@ from tracker_helpers import create_issue
 from conftest import ADMIN_PASSWORD
 from issuesync.app import create_app
 from issuesync.engine.runtime.jobs import ConnectionJobs
+from issuesync.engine.runtime.readings import StoreReadings
 from issuesync.engine.runtime.runner import SyncRunner
 from issuesync.engine.transports import queues
+from issuesync.engine.transports.nodes.serving import queue_counts
 from issuesync.metrics import METRICS
 from issuesync.services import Services
 from issuesync.store.migrate import alembic_config
+from issuesync.store.relations import BlobFailureRow, RelationRow
 from issuesync.store.sync import ConnectorRow, ConnectorState, MessageRow
 from issuesync.testing.server import LiveServer
 
@@ -169,7 +172,7 @@ def test_a_connection_job_and_its_tracker_requests_show(
     )
     # No secret: the sync user's password and the admin's are nowhere in the scrape.
     body = anonymous.get("/metrics").text
-    assert "jirasync-password" not in body
+    assert SYNC_PASSWORD not in body
     assert ADMIN_PASSWORD not in body
 
 
@@ -242,3 +245,61 @@ def test_readyz_says_what_is_not_ready(services: Services, admin: httpx.Client) 
             assert "issuesync db upgrade" in migrations["detail"]
     finally:
         served.stop()
+
+
+def test_a_relations_readings_are_its_monitoring_routes_counts(pair: Pair) -> None:
+    create_issue(pair.client, "PA", "Crosses to the partner node")
+    pair.settle()
+    now = pair.services.clock()
+    with pair.services.uow_factory() as uow:
+        session = uow.session
+        relation = RelationRow(
+            name="to-acme",
+            role="inviter",
+            state="active",
+            project_key="PB",
+            connector_id=pair.second_id,
+            node="here",
+            url="https://here.example.test",
+            online=False,
+            created_user="admin",
+            created_ms=now,
+            modified_ms=now,
+        )
+        session.add(relation)
+        session.flush()
+        row = session.scalars(
+            select(MessageRow).where(
+                MessageRow.connector_id == pair.second_id, MessageRow.queue == queues.RECEIVE
+            )
+        ).first()
+        assert row is not None
+        queues.set_state(row, "new", now, None)
+        session.add(
+            BlobFailureRow(
+                relation_id=relation.id,
+                message_uuid="m-1",
+                sync_event_id=1,
+                source_issue_key="ACME-1",
+                blob_id="b-1",
+                checksum="0" * 64,
+                parked=True,
+                created_ms=now,
+                updated_ms=now,
+            )
+        )
+        uow.commit()
+        expected = queue_counts(session, relation)
+    families = {f.name: f for f in StoreReadings(pair.services.uow_factory).collect()}
+
+    def reading(name: str, **labels: str) -> float:
+        (found,) = [s.value for s in families[name].samples if labels.items() <= s.labels.items()]
+        return found
+
+    relation_label = {"relation": "to-acme"}
+    pending = "issuesync_relation_pending_messages"
+    assert reading(pending, **relation_label, direction="in") == expected.pending_in == 1
+    assert reading(pending, **relation_label, direction="out") == expected.pending_out
+    errors = reading("issuesync_relation_messages_in_error", **relation_label)
+    assert errors == expected.in_error == 1
+    assert reading("issuesync_relation_online", **relation_label) == 0
