@@ -15,7 +15,8 @@ from connections_helpers import SYNC_PASSWORD, make_connection, projects_and_syn
 from prometheus_client.parser import text_string_to_metric_families
 from pydantic import SecretStr
 from sqlalchemy import select, text, update
-from sync_helpers import Pair, integration_pair
+from sync_helpers import Pair, integration_pair, refused_priority_body
+from test_sync_engine import Offline
 from tracker_helpers import create_issue
 
 from conftest import ADMIN_PASSWORD
@@ -111,25 +112,11 @@ def test_metrics_move_as_issues_sync_and_a_message_fails(
     lag = value(after, "issuesync_cursor_lag_seconds", **first)
     assert 0 <= lag < 60
 
-    # A message in error: the issue shows in error, its queue's state too.
-    with pair.services.uow_factory() as uow:
-        row = uow.session.scalars(
-            select(MessageRow).where(
-                MessageRow.connector_id == pair.second_id, MessageRow.queue == queues.RECEIVE
-            )
-        ).first()
-        assert row is not None
-        queues.set_state(row, "error", pair.services.clock(), "the tracker refused it")
-        uow.commit()
-    failing = scrape(anonymous)
-    assert value(failing, "issuesync_issues_in_error", **second) == 1
-    assert value(failing, "issuesync_messages", **second, queue="receive", state="error") == 1
-
     # Bounded: more issues add no series, and no label names an issue.
     more = [create_issue(pair.client, "PA", f"More {n}") for n in range(3)]
     pair.settle()
     again = scrape(anonymous)
-    assert set(ours(again)) == set(ours(failing))
+    assert set(ours(again)) == set(ours(after))
     label_values = {v for (_, labels) in ours(again) for (_, v) in labels}
     issue_keys = set(keys + more) - {first_key, second_key}
     assert not label_values & issue_keys
@@ -137,6 +124,34 @@ def test_metrics_move_as_issues_sync_and_a_message_fails(
         base = re.sub(r"_(bucket|sum|count|total|created)$", "", name)
         info = METRICS.get(base) or METRICS.get(f"{base}_total") or METRICS[name]
         assert {k for k, _ in labels} - {"le"} == set(info.labels), name
+
+
+def test_a_refused_change_and_an_offline_tracker_show(
+    services: Services, admin: httpx.Client, anonymous: httpx.Client
+) -> None:
+    with integration_pair(services, admin, refused_priority_body()) as pair:
+        second = {"integration": pair.key, "connector": connector_keys(pair)[1]}
+        create_issue(pair.client, "PA", "Refused", priority={"name": "Highest"})
+        create_issue(pair.client, "PA", "Fine")
+        pair.settle()
+        refused = scrape(anonymous)
+        assert value(refused, "issuesync_issues_in_error", **second) == 1
+        receive_error = {"queue": "receive", "state": "error"}
+        assert value(refused, "issuesync_messages", **second, **receive_error) == 1
+
+        # The partner's tracker goes down: its route fails, its messages wait.
+        route = pair.engine.route(pair.second_id)
+        assert route is not None
+        route.tracker = Offline(route.tracker)
+        create_issue(pair.client, "PA", "While PB is down")
+        pair.engine.step()
+        down = scrape(anonymous)
+        assert value(down, "issuesync_connector_online", **second) == 0
+        failed = {"route": "incoming", "outcome": "failed"}
+        runs = value(down, "issuesync_route_runs_total", **second, **failed)
+        assert runs - value(refused, "issuesync_route_runs_total", **second, **failed) == 1
+        assert value(down, "issuesync_messages", **second, queue="receive", state="offline") == 1
+        assert value(down, "issuesync_oldest_pending_message_age_seconds", **second) > 0
 
 
 def test_a_connection_job_and_its_tracker_requests_show(
