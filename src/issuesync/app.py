@@ -25,6 +25,7 @@ from issuesync.engine.runtime.runner import SyncRunner, tune_garbage_collector
 from issuesync.engine.transports.factory import QueueTransports
 from issuesync.errors import ConfigurationError
 from issuesync.health import Health
+from issuesync.metrics import process_exited
 from issuesync.security import (
     INITIAL_ADMIN_PASSWORD,
     PROCESS_UMASK,
@@ -276,10 +277,12 @@ def _routes() -> tuple[BaseRoute, ...]:
         build_content_router,
         build_router,
     )
+    from issuesync.api.metrics import router as metrics_router  # noqa: PLC0415
 
     scratch = FastAPI(openapi_url=None, docs_url=None, redoc_url=None)
     own = len(scratch.router.routes)
     scratch.include_router(health_router)
+    scratch.include_router(metrics_router)
     scratch.include_router(attachments_router)
     scratch.include_router(build_router())
     scratch.include_router(build_admin_router())
@@ -325,4 +328,6 @@ def app_from_environment() -> FastAPI:
         # Each worker runs an engine; connector leases let only one run a connector.
         install_engine(app, services)
     app.router.on_shutdown.append(services.close)
+    # Its live gauges leave the sum of the workers' metrics (its counters stay in it).
+    app.router.on_shutdown.append(functools.partial(process_exited, os.getpid()))
     return app

@@ -39,6 +39,8 @@ class Settings(BaseSettings):
     admin_user: str = "admin"
     admin_password: SecretStr | None = None
     secret_key: SecretStr | None = None
+    # A bearer token that GET /metrics asks for; without one, /metrics is open (as /healthz).
+    metrics_token: SecretStr | None = None
     max_attachment_size: int = Field(
         default=10 * 1024 * 1024,
         ge=1,

@@ -57,6 +57,23 @@ def local_body(**sync: object) -> dict[str, Any]:
     return body
 
 
+def refused_priority_body() -> dict[str, Any]:
+    """:func:`local_body` whose first connector maps "Highest" to a priority PB lacks: PB's
+    tracker refuses such an issue's write (and only that issue's)."""
+    body = local_body()
+    body["firstConnector"]["configuration"] = {
+        "fieldMappings": [
+            {
+                "localField": "priority",
+                "remoteField": "priority",
+                "valueMappings": [{"local": "Highest", "remote": "No such priority"}],
+            },
+            {"localField": "summary", "remoteField": "summary"},
+        ]
+    }
+    return body
+
+
 @dataclass
 class Pair:
     """Two built-in projects PA and PB kept in step by INT-1, and the engine that runs it."""

@@ -350,7 +350,9 @@ def test_x_forwarded_for_does_not_choose_the_address(anonymous: httpx.Client) ->
     jira_shaped(anonymous.get(f"{API}/myself", headers=spoofed), 429)
 
 
-PUBLIC = {"/healthz", "/attachments/shared/{checksum}/{filename}"}
+# /metrics takes no user's login: open, or ISSUESYNC_METRICS_TOKEN (a long random value,
+# compared in constant time; docs/operations.md), not a password to guess.
+PUBLIC = {"/healthz", "/readyz", "/metrics", "/attachments/shared/{checksum}/{filename}"}
 # The node API's partner routes take a one-request JWT signed with a 256-bit secret, and
 # pairing a 256-bit one-time token: nothing a throttle of password guesses protects
 # (docs/issuehub.md); their refusals are tested in test_nodes.py.

@@ -8,7 +8,13 @@ from typing import Any
 import httpx
 import pytest
 from sqlalchemy import select
-from sync_helpers import Pair, integration_pair, local_body, make_project_admin
+from sync_helpers import (
+    Pair,
+    integration_pair,
+    local_body,
+    make_project_admin,
+    refused_priority_body,
+)
 from tracker_helpers import API, create_issue, transition_id
 
 from issuesync.api.backbone.documents.resync import ResyncRequest, request_resync
@@ -166,18 +172,7 @@ def test_messages_wait_offline_while_the_tracker_is_down_and_apply_in_order(pair
 
 
 def test_a_rejected_write_parks_that_issue_only(services: Services, admin: httpx.Client) -> None:
-    body = local_body()
-    body["firstConnector"]["configuration"] = {
-        "fieldMappings": [
-            {
-                "localField": "priority",
-                "remoteField": "priority",
-                "valueMappings": [{"local": "Highest", "remote": "No such priority"}],
-            },
-            {"localField": "summary", "remoteField": "summary"},
-        ]
-    }
-    with integration_pair(services, admin, body) as pair:
+    with integration_pair(services, admin, refused_priority_body()) as pair:
         bad = create_issue(pair.client, "PA", "Bad", priority={"name": "Highest"})
         good = create_issue(pair.client, "PA", "Good")
         pair.settle()

@@ -22,14 +22,17 @@ import datetime as dt
 import logging
 import threading
 
-from fastapi import APIRouter
+from fastapi import APIRouter, Request
 from fastapi.responses import JSONResponse
 from sqlalchemy import text
 
 from issuesync import __version__
 from issuesync.api.deps import ServicesDep
+from issuesync.engine.runtime.leases import unleased_connectors
+from issuesync.errors import IssueSyncError
 from issuesync.health import Problem
 from issuesync.services import Services
+from issuesync.store.migrate import is_current
 
 log = logging.getLogger(__name__)
 
@@ -54,6 +57,76 @@ async def healthz(services: ServicesDep) -> JSONResponse:
         "problems": [_problem_json(problem) for problem in problems],
     }
     return JSONResponse(body, status_code=503 if problems else 200)
+
+
+@router.get(
+    "/readyz",
+    responses={
+        200: {"description": '`{"ready": true, "checks": {"database": {"ok": true, …}, …}}`'},
+        503: {"description": '`{"ready": false, "checks": {…: {"ok": false, "detail": …}}}`'},
+    },
+)
+def readyz(request: Request) -> JSONResponse:
+    """Whether this process is ready for work: its database answers, is at the newest
+    migration, and the engine holds the leases of every started integration's connectors
+    (or no engine runs here). Unlike ``/healthz`` it reads the database (a thread of the
+    pool); each failed check says what failed, in issuesync's words (no login here)."""
+    services: Services = request.app.state.services
+    checks = {
+        "database": _check_database(services),
+        "migrations": _check_migrations(services),
+        "engine": _check_engine(services, engine=getattr(request.app.state, "engine", None)),
+    }
+    ready = all(check["ok"] for check in checks.values())
+    return JSONResponse({"ready": ready, "checks": checks}, status_code=200 if ready else 503)
+
+
+def _check_database(services: Services) -> dict[str, object]:
+    try:
+        with services.uow_factory(readonly=True) as uow:
+            uow.session.execute(text("SELECT 1"))
+    except Exception as exc:  # noqa: BLE001 - the answer says it; the store logged the cause
+        return {"ok": False, "detail": f"the database cannot be read: {_said(exc)}"}
+    return {"ok": True, "detail": "the database answers"}
+
+
+def _check_migrations(services: Services) -> dict[str, object]:
+    try:
+        current = is_current(services.database)
+    except Exception as exc:  # noqa: BLE001 - as above
+        return {"ok": False, "detail": f"the migration cannot be read: {_said(exc)}"}
+    if not current:
+        return {
+            "ok": False,
+            "detail": "the database is not at the newest migration: run `issuesync db upgrade`",
+        }
+    return {"ok": True, "detail": "the database is at the newest migration"}
+
+
+def _check_engine(services: Services, *, engine: object) -> dict[str, object]:
+    if not services.settings.engine_enabled or engine is None:
+        return {"ok": True, "detail": "no engine runs in this process"}
+    try:
+        with services.uow_factory(readonly=True) as uow:
+            unleased = unleased_connectors(uow.session, services.clock())
+    except Exception as exc:  # noqa: BLE001 - as above
+        return {"ok": False, "detail": f"the leases cannot be read: {_said(exc)}"}
+    if unleased:
+        shown = ", ".join(unleased[:10]) + (" …" if len(unleased) > 10 else "")  # noqa: PLR2004
+        return {
+            "ok": False,
+            "detail": f"no engine holds the lease of {len(unleased)} connectors of started "
+            f"integrations: {shown}",
+            "connectors": unleased[:10],
+        }
+    return {"ok": True, "detail": "every started integration's connectors are leased"}
+
+
+def _said(exc: Exception) -> str:
+    """issuesync's own words for a failure (a driver's message may name a host)."""
+    if isinstance(exc, IssueSyncError):
+        return exc.message.split("; ")[0]
+    return exc.__class__.__name__
 
 
 def _problem_json(problem: Problem) -> dict[str, object]:

@@ -39,6 +39,7 @@ from issuesync.config import Settings
 from issuesync.demo import create_demo
 from issuesync.domain.redaction import redact
 from issuesync.errors import BusyError, IssueSyncError, nearest
+from issuesync.metrics import prepare_multiprocess_dir
 from issuesync.security import PROCESS_UMASK, redact_logs
 from issuesync.services import Services
 from issuesync.store.db import UNREACHABLE, database_failure
@@ -167,7 +168,9 @@ def serve(
                     on_listening=listening,
                 )
                 return
-        # Each worker builds its own services; the parent keeps none open.
+        # Each worker builds its own services; the parent keeps none open. Their metrics
+        # are summed from the files of prometheus-client's multiprocess mode (docs/operations.md).
+        prepare_multiprocess_dir(settings.home)
         run_server(
             APP_FACTORY,
             sock,

@@ -66,6 +66,15 @@ from issuesync.errors import (
     TrackerOfflineError,
     TrackerRejectedError,
 )
+from issuesync.metrics import (
+    RATE_LIMIT_REMAINING,
+    RATE_LIMIT_WAIT_SECONDS,
+    RATE_LIMIT_WAITS,
+    TRACKER_LATENCY,
+    TRACKER_REQUESTS,
+    TRACKER_RETRIES,
+    outcome_class,
+)
 from issuesync.trackers.credentials import ProxySettings, auth_secrets, httpx_proxy
 
 DEFAULT_TIMEOUT_S: Final = 30.0
@@ -78,6 +87,7 @@ READS: Final = frozenset({"GET", "HEAD", "OPTIONS"})
 MAX_DETAIL: Final = 500  # characters of a non-JSON error body kept in a message
 MAX_ERROR_BODY: Final = 256 * 1024  # characters of an error body read at all
 CACHED_GETS: Final = 512  # conditional GETs remembered per client
+BUDGET_WAIT_S: Final = 0.001  # a wait for the request budget this long counts as a wait
 
 HTTP_NOT_MODIFIED: Final = 304
 HTTP_UNAUTHORIZED: Final = 401
@@ -362,6 +372,7 @@ class RestClient:
         proxy is not used)."""
         self.base_url = httpx.URL(base_url.rstrip("/") + "/")
         self.vendor = vendor
+        self.system = vendor.lower()  # the metrics' label: one per adapter
         self.api_prefix = api_prefix.strip("/")
         self.user = user
         self.budget = budget
@@ -497,6 +508,9 @@ class RestClient:
                 pause = self._pause(response, attempt)
                 if attempt < MAX_ATTEMPTS and waited + pause <= MAX_TOTAL_WAIT_S:
                     response.close()
+                    TRACKER_RETRIES.labels(self.system).inc()
+                    if limited or response.status_code == HTTP_TOO_MANY:
+                        self._count_wait(pause)
                     self._sleep(pause)
                     waited += pause
                     continue
@@ -518,12 +532,22 @@ class RestClient:
             return path if absolute else path.lstrip("/")
         return f"{self.api_prefix}/{path.lstrip('/')}"
 
+    def _count_wait(self, seconds: float) -> None:
+        RATE_LIMIT_WAITS.labels(self.system).inc()
+        RATE_LIMIT_WAIT_SECONDS.labels(self.system).inc(seconds)
+
     def _send(self, request: httpx.Request, path: str, *, follow_redirects: bool) -> httpx.Response:
         method = request.method
         if self.budget is not None:
+            queued = time.perf_counter()
             self.budget.acquire(method)
+            if (waited := time.perf_counter() - queued) >= BUDGET_WAIT_S:
+                self._count_wait(waited)
+        started = time.perf_counter()
+        status: int | None = None
         try:
             response = self._http.send(request, follow_redirects=follow_redirects)
+            status = response.status_code
         except httpx.TimeoutException as exc:
             raise TrackerOfflineError(
                 f"{self.vendor} at {self.base_url} did not answer {method} {shown(path)} in time."
@@ -537,8 +561,15 @@ class RestClient:
         finally:
             if self.budget is not None:
                 self.budget.release(method)
+            TRACKER_LATENCY.labels(self.system, method).observe(time.perf_counter() - started)
+            TRACKER_REQUESTS.labels(
+                self.system, method, outcome_class(status), str(status or "none")
+            ).inc()
+        left = remaining(response)
+        if left is not None:
+            RATE_LIMIT_REMAINING.labels(self.system).set(left)
         if self.budget is not None:
-            self.budget.observe(remaining(response), reset_epoch_s(response))
+            self.budget.observe(left, reset_epoch_s(response))
         return response
 
     def _pause(self, response: httpx.Response, attempt: int) -> float:

@@ -23,7 +23,7 @@ import dataclasses
 import json
 import logging
 from collections import defaultdict
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 
@@ -69,6 +69,7 @@ from issuesync.errors import (
     TrackerOfflineError,
     TrackerRejectedError,
 )
+from issuesync.metrics import CHANGES_APPLIED, PROPAGATION
 from issuesync.store.base import now_ms
 from issuesync.store.sync import MessageRow, SyncInfo
 
@@ -143,6 +144,8 @@ def process(route: Route, *, on_work: Callable[[], None] | None = None) -> Incom
     ledger.load_messages(messages.values())  # their links: what the batch path needs
     leading = [(items[0], messages[items[0].row_id]) for items in by_issue.values()]
     done = batch.apply(route, ledger, [(i, m) for i, m in leading if isinstance(m, Message)])
+    applied = AppliedChanges(route)
+    applied.record(messages[row_id] for row_id in done)
     rest = {row_id: m for row_id, m in messages.items() if row_id not in done}
     if rest:
         ledger.load_messages(rest.values(), message_ids=rest)  # with traces and conflicts
@@ -153,12 +156,34 @@ def process(route: Route, *, on_work: Callable[[], None] | None = None) -> Incom
                 continue
             state = _handle(route, ledger, item, messages[item.row_id])
             result.counts[state] += 1
+            if state == ReceiveState.ARCHIVE:
+                applied.record([messages[item.row_id]])
             if state == ReceiveState.OFFLINE:
                 result.offline = True
                 return result
             if state not in (ReceiveState.ARCHIVE, ReceiveState.DISCARD, ReceiveState.INVALID):
                 break  # the issue's later messages wait behind this one
     return result
+
+
+class AppliedChanges:
+    """Counts what a run applied, and how long each change took from its source tracker
+    (the message's ``issue_updated``) to the commit that just applied it (the metrics)."""
+
+    def __init__(self, route: Route) -> None:
+        connector = route.connector
+        self._applied = CHANGES_APPLIED.labels(connector.integration_key, connector.key)
+        self._latency = PROPAGATION.labels(connector.integration_key, connector.key)
+
+    def record(self, messages: Iterable[Message | InvalidMessageError]) -> None:
+        """These messages were archived now (an answer is no change of an issue)."""
+        now = now_ms()
+        for message in messages:
+            if not isinstance(message, Message) or message.kind is MessageKind.RESPONSE:
+                continue
+            self._applied.inc()
+            if message.issue_updated > 0:
+                self._latency.observe(max(now - message.issue_updated, 0) / 1000)
 
 
 def _read(item: queues.Pending) -> Message | InvalidMessageError:

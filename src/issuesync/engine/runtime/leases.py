@@ -14,12 +14,14 @@ from __future__ import annotations
 import logging
 from collections.abc import Collection, Iterable
 
-from sqlalchemy import delete, func, or_, select, update
+from sqlalchemy import and_, delete, func, or_, select, update
+from sqlalchemy.orm import Session
 
 from issuesync.domain.redaction import redact
+from issuesync.engine.connectors import PARTNER_SYSTEM
 from issuesync.engine.runtime.ports import Clock
 from issuesync.errors import StoreError
-from issuesync.store.sync import ConnectorState, EngineWorker
+from issuesync.store.sync import ConnectorRow, ConnectorState, EngineWorker, IntegrationRow
 from issuesync.store.uow import UnitOfWorkFactory
 
 log = logging.getLogger(__name__)
@@ -195,3 +197,25 @@ class Leases:
             log.debug("could not report the state of connector %s: %s", connector_id, exc)
             return False
         return True
+
+
+def unleased_connectors(session: Session, now: int) -> list[str]:
+    """The keys of the started integrations' connectors that no engine holds a live lease
+    of (a partner node's connectors are that node's business): what ``/readyz`` names."""
+    live = and_(
+        ConnectorState.lease_owner.isnot(None),
+        ConnectorState.lease_until_ms >= now,
+    )
+    return list(
+        session.scalars(
+            select(ConnectorRow.key)
+            .join(IntegrationRow, IntegrationRow.id == ConnectorRow.integration_id)
+            .outerjoin(ConnectorState, ConnectorState.connector_id == ConnectorRow.id)
+            .where(
+                IntegrationRow.running,
+                ConnectorRow.system != PARTNER_SYSTEM,
+                or_(ConnectorState.connector_id.is_(None), ~live),
+            )
+            .order_by(ConnectorRow.key)
+        )
+    )

@@ -11,6 +11,7 @@ from __future__ import annotations
 import functools
 import logging
 import threading
+import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
 
@@ -22,6 +23,7 @@ from issuesync.engine.runtime.ports import Clock
 from issuesync.engine.tasks import RESYNC, pending_tasks
 from issuesync.engine.transports import queues
 from issuesync.errors import IssueSyncError, RetryableError, TrackerOfflineError
+from issuesync.metrics import CHANGES_SENT, ROUTE_DURATION, ROUTE_RUNS
 
 log = logging.getLogger(__name__)
 
@@ -95,7 +97,7 @@ class SlotRuns:
             incoming_failed = False
             if force or now >= slot.next_in:
                 slot.nudged = False
-                applied = self._guard(
+                applied = self._timed(
                     slot, "incoming", lambda: _incoming(slot.route, incoming_work)
                 )
                 again = applied >= slot.route.batch_size or slot.nudged
@@ -110,7 +112,7 @@ class SlotRuns:
                 moved += max(applied, 0)
                 incoming_failed = applied < 0
             if (force or now >= slot.next_out) and not incoming_failed:
-                sent = self._guard(
+                sent = self._timed(
                     slot,
                     "outgoing",
                     lambda: outgoing.poll(slot.route, on_work=outgoing_work).messages_sent,
@@ -119,6 +121,8 @@ class SlotRuns:
                     interval.outgoing_interval_ms if sent >= 0 else self._backoff(slot)
                 )
                 if sent > 0:
+                    connector = slot.route.connector
+                    CHANGES_SENT.labels(connector.integration_key, connector.key).inc(sent)
                     moved += sent
                     self.nudge(slot.route.connector.partner_id)
             if pump is not None and moved:
@@ -156,6 +160,16 @@ class SlotRuns:
             run_resync(slot.route, task_id)
             self.nudge(slot.route.connector.partner_id)
         return len(waiting)
+
+    def _timed(self, slot: Slot, route_name: str, work: Callable[[], int]) -> int:
+        """:meth:`_guard` a route's run, counted and timed in the metrics."""
+        started = time.perf_counter()
+        result = self._guard(slot, route_name, work)
+        connector = slot.route.connector
+        labels = (connector.integration_key, connector.key, route_name)
+        ROUTE_DURATION.labels(*labels).observe(time.perf_counter() - started)
+        ROUTE_RUNS.labels(*labels, "ok" if result >= 0 else "failed").inc()
+        return result
 
     def _guard(self, slot: Slot, route_name: str, work: object, *, chore: str = "") -> int:
         """Run a route; failures are reported in the connector's state, never raised.

@@ -9,7 +9,7 @@ the ``syncEventId``.
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any, Final
 
@@ -228,15 +228,27 @@ def queue_counts(session: Session, relation: RelationRow) -> QueueCounts:
     """How many sync events wait, each way, and how many failed."""
     if relation.connector_id is None:
         return QueueCounts(0, 0, 0, 0)
-    counts: dict[str, int] = {}
-    for queue, state, number in session.execute(
-        select(MessageRow.queue, MessageRow.state, func.count(MessageRow.id))
-        .where(MessageRow.connector_id == relation.connector_id)
-        .group_by(MessageRow.queue, MessageRow.state)
-    ).all():
-        counts[f"{queue}:{state}"] = int(number)
+    counts = {
+        (queue, state): int(number)
+        for queue, state, number in session.execute(
+            select(MessageRow.queue, MessageRow.state, func.count(MessageRow.id))
+            .where(MessageRow.connector_id == relation.connector_id)
+            .group_by(MessageRow.queue, MessageRow.state)
+        ).all()
+    }
+    blobs = session.execute(
+        select(BlobFailureRow.parked, func.count(BlobFailureRow.id))
+        .where(BlobFailureRow.relation_id == relation.id)
+        .group_by(BlobFailureRow.parked)
+    ).all()
+    return tally_queue(counts, {bool(parked): int(n) for parked, n in blobs})
+
+
+def tally_queue(counts: Mapping[tuple[str, str], int], blobs: Mapping[bool, int]) -> QueueCounts:
+    """A relation's :class:`QueueCounts` from its connector's messages by (queue, state) and
+    its blob failures by ``parked`` (the metrics read every relation's in one query)."""
     pending_in = sum(
-        counts.get(f"{queues.RECEIVE}:{state.value}", 0)
+        counts.get((queues.RECEIVE, state.value), 0)
         for state in (
             ReceiveState.NEW,
             ReceiveState.SEQUENCE_ERROR,
@@ -244,20 +256,14 @@ def queue_counts(session: Session, relation: RelationRow) -> QueueCounts:
             ReceiveState.OFFLINE,
         )
     )
-    blobs = session.execute(
-        select(BlobFailureRow.parked, func.count(BlobFailureRow.id))
-        .where(BlobFailureRow.relation_id == relation.id)
-        .group_by(BlobFailureRow.parked)
-    ).all()
-    by_parked = {bool(parked): int(n) for parked, n in blobs}
     in_error = (
-        counts.get(f"{queues.RECEIVE}:{ReceiveState.ERROR.value}", 0)
-        + counts.get(f"{queues.RECEIVE}:{ReceiveState.INVALID.value}", 0)
-        + counts.get(f"{queues.SEND}:{SendState.ERROR.value}", 0)
+        counts.get((queues.RECEIVE, ReceiveState.ERROR.value), 0)
+        + counts.get((queues.RECEIVE, ReceiveState.INVALID.value), 0)
+        + counts.get((queues.SEND, SendState.ERROR.value), 0)
     )
     return QueueCounts(
-        pending_out=counts.get(f"{queues.SEND}:{SendState.NEW.value}", 0),
+        pending_out=counts.get((queues.SEND, SendState.NEW.value), 0),
         pending_in=pending_in,
-        blobs_pending=by_parked.get(False, 0),
-        in_error=in_error + by_parked.get(True, 0),
+        blobs_pending=blobs.get(False, 0),
+        in_error=in_error + blobs.get(True, 0),
     )

@@ -1,0 +1,96 @@
+"""Prometheus's scrape: ``GET /metrics``, in the text exposition format.
+
+What it shows (docs/operations.md lists every metric): the store's readings,
+taken now by :class:`~issuesync.engine.runtime.readings.StoreReadings`, and the
+events this process counted (:mod:`issuesync.metrics`); under ``serve --workers
+N`` the events of every worker, summed by prometheus-client's multiprocess mode.
+
+With ``ISSUESYNC_METRICS_TOKEN`` set, a scrape must send ``Authorization: Bearer
+<token>`` (compared in constant time); without it /metrics is open on the API's
+port, as ``/healthz`` is. The metrics name integrations, connectors, relations
+and connections, never an issue, a user or a secret.
+"""
+
+from __future__ import annotations
+
+import hmac
+from collections.abc import Iterator
+from typing import Annotated
+
+from fastapi import APIRouter, Header, Request
+from fastapi.responses import JSONResponse, Response
+from prometheus_client import (
+    REGISTRY,
+    CollectorRegistry,
+    disable_created_metrics,
+    generate_latest,
+)
+from prometheus_client.exposition import CONTENT_TYPE_LATEST
+from prometheus_client.metrics_core import Metric
+from prometheus_client.registry import Collector
+
+from issuesync.engine.runtime.readings import StoreReadings
+from issuesync.metrics import multiprocess_dir
+from issuesync.services import Services
+
+router = APIRouter(tags=["operations"])
+
+
+@router.get(
+    "/metrics",
+    response_class=Response,
+    responses={
+        200: {"description": "Prometheus text exposition", "content": {CONTENT_TYPE_LATEST: {}}},
+        401: {"description": "`ISSUESYNC_METRICS_TOKEN` is set and the bearer token is not it"},
+    },
+)
+def metrics(
+    request: Request,
+    authorization: Annotated[
+        str | None, Header(description="`Bearer <ISSUESYNC_METRICS_TOKEN>`, when it is set")
+    ] = None,
+) -> Response:
+    """Every metric of issuesync (a thread of the pool: the store is read)."""
+    services: Services = request.app.state.services
+    token = services.settings.metrics_token
+    if token is not None and not _bearer_is(authorization, token.get_secret_value()):
+        return JSONResponse(
+            {"error": "GET /metrics needs the bearer token of ISSUESYNC_METRICS_TOKEN."},
+            status_code=401,
+            headers={"WWW-Authenticate": 'Bearer realm="metrics"'},
+        )
+    registry: CollectorRegistry | None = getattr(request.app.state, "metrics_registry", None)
+    if registry is None:
+        registry = request.app.state.metrics_registry = build_registry(services)
+    return Response(generate_latest(registry), media_type=CONTENT_TYPE_LATEST)
+
+
+def build_registry(services: Services) -> CollectorRegistry:
+    """The scrape's registry: the store's readings, and this process's events (or, in
+    multiprocess mode, every process's)."""
+    disable_created_metrics()  # type: ignore[no-untyped-call] # `_created` series: noise
+    registry = CollectorRegistry(auto_describe=False)
+    registry.register(StoreReadings(services.uow_factory, services.clock))
+    if multiprocess_dir() is not None:
+        from prometheus_client import multiprocess  # noqa: PLC0415 - only in that mode
+
+        multiprocess.MultiProcessCollector(registry)  # type: ignore[no-untyped-call]
+    else:
+        registry.register(_ThisProcess())
+    return registry
+
+
+class _ThisProcess(Collector):
+    """The metrics of prometheus-client's default registry: this process's events, and its
+    CPU, memory and garbage collector."""
+
+    def collect(self) -> Iterator[Metric]:
+        yield from REGISTRY.collect()
+
+
+def _bearer_is(authorization: str | None, token: str) -> bool:
+    scheme, _, given = (authorization or "").partition(" ")
+    # Both sides compared whole, whatever was given: the time says nothing of the token.
+    return hmac.compare_digest(given.strip().encode(), token.encode()) and (
+        scheme.lower() == "bearer"
+    )

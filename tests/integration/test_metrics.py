@@ -1,0 +1,320 @@
+"""GET /metrics and /readyz over real HTTP: the numbers move as the engine works.
+
+Counters are of this process (a pytest worker), so each test compares a scrape
+before with one after its work, never absolute values.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Iterator
+
+import httpx
+import pytest
+from connections_helpers import SYNC_PASSWORD, make_connection, projects_and_sync_user
+from prometheus_client.parser import text_string_to_metric_families
+from pydantic import SecretStr
+from sqlalchemy import select, text, update
+from sync_helpers import Pair, integration_pair, refused_priority_body
+from test_sync_engine import Offline
+from tracker_helpers import create_issue
+
+from conftest import ADMIN_PASSWORD
+from issuesync.app import create_app
+from issuesync.engine.runtime.jobs import ConnectionJobs
+from issuesync.engine.runtime.readings import StoreReadings
+from issuesync.engine.runtime.runner import SyncRunner
+from issuesync.engine.transports import queues
+from issuesync.engine.transports.nodes.serving import queue_counts
+from issuesync.metrics import METRICS
+from issuesync.services import Services
+from issuesync.store.migrate import alembic_config
+from issuesync.store.relations import BlobFailureRow, RelationRow
+from issuesync.store.sync import ConnectorRow, ConnectorState, MessageRow
+from issuesync.testing.server import LiveServer
+
+Samples = dict[tuple[str, tuple[tuple[str, str], ...]], float]
+
+
+def scrape(client: httpx.Client, **headers: str) -> Samples:
+    response = client.get("/metrics", headers=headers)
+    assert response.status_code == 200, response.text
+    assert response.headers["content-type"].startswith("text/plain")
+    return {
+        (sample.name, tuple(sorted(sample.labels.items()))): sample.value
+        for family in text_string_to_metric_families(response.text)
+        for sample in family.samples
+    }
+
+
+def value(samples: Samples, name: str, **labels: str) -> float:
+    """The sum of the samples of ``name`` whose labels include ``labels``."""
+    wanted = set(labels.items())
+    return sum(v for (n, ls), v in samples.items() if n == name and wanted <= set(ls))
+
+
+def ours(samples: Samples) -> Samples:
+    return {key: v for key, v in samples.items() if key[0].startswith("issuesync_")}
+
+
+def connector_keys(pair: Pair) -> tuple[str, str]:
+    with pair.services.uow_factory(readonly=True) as uow:
+        first = uow.session.get(ConnectorRow, pair.first_id)
+        second = uow.session.get(ConnectorRow, pair.second_id)
+        assert first is not None
+        assert second is not None
+        return first.key, second.key
+
+
+@pytest.fixture
+def database_url(sqlite_url: str) -> str:
+    return sqlite_url  # what is read is the same on PostgreSQL: test_store's queries
+
+
+@pytest.fixture
+def pair(services: Services, admin: httpx.Client) -> Iterator[Pair]:
+    with integration_pair(services, admin) as made:
+        yield made
+
+
+def test_metrics_move_as_issues_sync_and_a_message_fails(
+    pair: Pair, anonymous: httpx.Client
+) -> None:
+    before = scrape(anonymous)
+    keys = [create_issue(pair.client, "PA", f"Issue {n}") for n in range(3)]
+    pair.settle()
+    after = scrape(anonymous)
+    first_key, second_key = connector_keys(pair)
+    first = {"integration": pair.key, "connector": first_key}
+    second = {"integration": pair.key, "connector": second_key}
+
+    def moved(name: str, **labels: str) -> float:
+        return value(after, name, **labels) - value(before, name, **labels)
+
+    assert moved("issuesync_changes_sent_total", **first) == 3
+    assert moved("issuesync_changes_applied_total", **second) == 3
+    assert moved("issuesync_propagation_latency_seconds_count", **second) == 3
+    assert moved("issuesync_propagation_latency_seconds_bucket", le="+Inf", **second) == 3
+    # From the source issue's update time to the apply's commit: seconds here, not hours.
+    assert 0 < moved("issuesync_propagation_latency_seconds_sum", **second) < 3 * 30
+    for route in ("incoming", "outgoing"):
+        runs = moved("issuesync_route_runs_total", route=route, outcome="ok", **first)
+        assert runs >= 1
+        count = moved("issuesync_route_run_duration_seconds_count", route=route, **first)
+        assert count == runs
+    # The store's readings: the twins' creations archived on PB's side, nothing pending.
+    archived = {"queue": "receive", "state": "archive"}
+    assert value(after, "issuesync_messages", **second, **archived) >= 3
+    assert value(after, "issuesync_messages", **second, queue="send", state="sent") >= 0
+    assert value(after, "issuesync_oldest_pending_message_age_seconds", **second) == 0
+    assert value(after, "issuesync_issues_in_error", **second) == 0
+    assert value(after, "issuesync_connector_online", **first) == 1
+    lag = value(after, "issuesync_cursor_lag_seconds", **first)
+    assert 0 <= lag < 60
+
+    # Bounded: more issues add no series, and no label names an issue.
+    more = [create_issue(pair.client, "PA", f"More {n}") for n in range(3)]
+    pair.settle()
+    again = scrape(anonymous)
+    assert set(ours(again)) == set(ours(after))
+    label_values = {v for (_, labels) in ours(again) for (_, v) in labels}
+    issue_keys = set(keys + more) - {first_key, second_key}
+    assert not label_values & issue_keys
+    for name, labels in ours(again):
+        base = re.sub(r"_(bucket|sum|count|total|created)$", "", name)
+        info = METRICS.get(base) or METRICS.get(f"{base}_total") or METRICS[name]
+        assert {k for k, _ in labels} - {"le"} == set(info.labels), name
+
+
+def test_a_refused_change_and_an_offline_tracker_show(
+    services: Services, admin: httpx.Client, anonymous: httpx.Client
+) -> None:
+    with integration_pair(services, admin, refused_priority_body()) as pair:
+        second = {"integration": pair.key, "connector": connector_keys(pair)[1]}
+        create_issue(pair.client, "PA", "Refused", priority={"name": "Highest"})
+        create_issue(pair.client, "PA", "Fine")
+        pair.settle()
+        refused = scrape(anonymous)
+        assert value(refused, "issuesync_issues_in_error", **second) == 1
+        receive_error = {"queue": "receive", "state": "error"}
+        assert value(refused, "issuesync_messages", **second, **receive_error) == 1
+
+        # The partner's tracker goes down: its route fails, its messages wait.
+        route = pair.engine.route(pair.second_id)
+        assert route is not None
+        route.tracker = Offline(route.tracker)
+        create_issue(pair.client, "PA", "While PB is down")
+        pair.engine.step()
+        down = scrape(anonymous)
+        assert value(down, "issuesync_connector_online", **second) == 0
+        failed = {"route": "incoming", "outcome": "failed"}
+        runs = value(down, "issuesync_route_runs_total", **second, **failed)
+        assert runs - value(refused, "issuesync_route_runs_total", **second, **failed) == 1
+        assert value(down, "issuesync_messages", **second, queue="receive", state="offline") == 1
+        assert value(down, "issuesync_oldest_pending_message_age_seconds", **second) > 0
+
+
+def test_a_connection_job_and_its_tracker_requests_show(
+    services: Services, live_server: LiveServer, admin: httpx.Client, anonymous: httpx.Client
+) -> None:
+    projects_and_sync_user(services, admin)
+    connection = make_connection(services, live_server, admin)
+    label = {"connection": str(connection.id)}
+    before = scrape(anonymous)
+    assert value(before, "issuesync_connection_jobs", **label, outcome="succeeded") == 0
+    assert value(before, "issuesync_connection_job_in_progress", **label) == 0
+    assert (
+        "issuesync_connection_last_job_succeeded",
+        (("connection", label["connection"]),),
+    ) not in before
+
+    create_issue(admin, "PA", "Fix the login", priority={"name": "High"})
+    assert ConnectionJobs(services, "test-worker").run_due() == 1
+    after = scrape(anonymous)
+    assert value(after, "issuesync_connection_last_job_succeeded", **label) == 1
+    assert value(after, "issuesync_connection_jobs", **label, outcome="succeeded") == 1
+    assert value(after, "issuesync_connection_jobs", **label, outcome="failed") == 0
+    assert value(after, "issuesync_connection_inaccessible", **label) == 0
+    success = value(after, "issuesync_connection_last_success_timestamp_seconds", **label)
+    assert abs(success - services.clock() / 1000) < 60
+    # The job reached the tracker (the built-in one, as a Jira) through the HTTP edge.
+    jira = {"system": "jira", "outcome": "2xx"}
+    requests = value(after, "issuesync_tracker_requests_total", **jira)
+    assert requests - value(before, "issuesync_tracker_requests_total", **jira) > 0
+    latency = value(after, "issuesync_tracker_request_duration_seconds_count", system="jira")
+    assert latency > value(
+        before, "issuesync_tracker_request_duration_seconds_count", system="jira"
+    )
+    # No secret: the sync user's password and the admin's are nowhere in the scrape.
+    body = anonymous.get("/metrics").text
+    assert SYNC_PASSWORD not in body
+    assert ADMIN_PASSWORD not in body
+
+
+def test_the_metrics_token_is_asked_for_when_set(
+    services: Services, anonymous: httpx.Client
+) -> None:
+    services.settings = services.settings.model_copy(
+        update={"metrics_token": SecretStr("scrape-me-7")}
+    )
+    assert anonymous.get("/metrics").status_code == 401
+    wrong = anonymous.get("/metrics", headers={"Authorization": "Bearer scrape-me-8"})
+    assert wrong.status_code == 401
+    assert wrong.headers["www-authenticate"].startswith("Bearer")
+    assert "scrape-me" not in wrong.text
+    basic = anonymous.get("/metrics", auth=("admin", ADMIN_PASSWORD))
+    assert basic.status_code == 401
+    right = scrape(anonymous, Authorization="Bearer scrape-me-7")
+    assert "scrape-me-7" not in str(right)
+
+
+def test_readyz_says_what_is_not_ready(services: Services, admin: httpx.Client) -> None:
+    # An engine in the process that has not taken the started integration's leases.
+    app = create_app(services)
+    engine = SyncRunner(services)
+    app.state.engine = engine
+    served = LiveServer()
+    served.start(app)
+    try:
+        with httpx.Client(base_url=served.url, timeout=30) as client:
+            ready = client.get("/readyz")
+            assert ready.status_code == 200, ready.text
+            assert ready.json()["ready"] is True
+            with integration_pair(services, admin) as pair:
+                waiting = client.get("/readyz")
+                assert waiting.status_code == 503
+                body = waiting.json()
+                assert body["ready"] is False
+                assert body["checks"]["database"]["ok"] is True
+                assert body["checks"]["migrations"]["ok"] is True
+                assert body["checks"]["engine"]["ok"] is False
+                assert body["checks"]["engine"]["connectors"] == sorted(connector_keys(pair))
+                engine.refresh()  # takes the leases
+                assert client.get("/readyz").status_code == 200
+                # A lease that lapsed (its engine stalled) is not held.
+                with services.uow_factory() as uow:
+                    uow.session.execute(update(ConnectorState).values(lease_until_ms=0))
+                    uow.commit()
+                lapsed = client.get("/readyz").json()
+                assert lapsed["checks"]["engine"]["connectors"] == sorted(connector_keys(pair))
+                engine.stop()
+
+            # A database behind the newest migration.
+            from alembic.script import ScriptDirectory  # noqa: PLC0415
+
+            script = ScriptDirectory.from_config(alembic_config(services.database.url))
+            newest = script.get_current_head()
+            assert newest is not None
+            head = script.get_revision(newest)
+            assert head is not None
+            with services.uow_factory() as uow:
+                uow.session.execute(
+                    text("UPDATE alembic_version SET version_num = :old"),
+                    {"old": head.down_revision},
+                )
+                uow.commit()
+            behind = client.get("/readyz")
+            assert behind.status_code == 503
+            migrations = behind.json()["checks"]["migrations"]
+            assert migrations["ok"] is False
+            assert "issuesync db upgrade" in migrations["detail"]
+    finally:
+        served.stop()
+
+
+def test_a_relations_readings_are_its_monitoring_routes_counts(pair: Pair) -> None:
+    create_issue(pair.client, "PA", "Crosses to the partner node")
+    pair.settle()
+    now = pair.services.clock()
+    with pair.services.uow_factory() as uow:
+        session = uow.session
+        relation = RelationRow(
+            name="to-acme",
+            role="inviter",
+            state="active",
+            project_key="PB",
+            connector_id=pair.second_id,
+            node="here",
+            url="https://here.example.test",
+            online=False,
+            created_user="admin",
+            created_ms=now,
+            modified_ms=now,
+        )
+        session.add(relation)
+        session.flush()
+        row = session.scalars(
+            select(MessageRow).where(
+                MessageRow.connector_id == pair.second_id, MessageRow.queue == queues.RECEIVE
+            )
+        ).first()
+        assert row is not None
+        queues.set_state(row, "new", now, None)
+        session.add(
+            BlobFailureRow(
+                relation_id=relation.id,
+                message_uuid="m-1",
+                sync_event_id=1,
+                source_issue_key="ACME-1",
+                blob_id="b-1",
+                checksum="0" * 64,
+                parked=True,
+                created_ms=now,
+                updated_ms=now,
+            )
+        )
+        uow.commit()
+        expected = queue_counts(session, relation)
+    families = {f.name: f for f in StoreReadings(pair.services.uow_factory).collect()}
+
+    def reading(name: str, **labels: str) -> float:
+        (found,) = [s.value for s in families[name].samples if labels.items() <= s.labels.items()]
+        return found
+
+    relation_label = {"relation": "to-acme"}
+    pending = "issuesync_relation_pending_messages"
+    assert reading(pending, **relation_label, direction="in") == expected.pending_in == 1
+    assert reading(pending, **relation_label, direction="out") == expected.pending_out
+    errors = reading("issuesync_relation_messages_in_error", **relation_label)
+    assert errors == expected.in_error == 1
+    assert reading("issuesync_relation_online", **relation_label) == 0
