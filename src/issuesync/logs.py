@@ -40,8 +40,9 @@ LogFormat = Literal["json", "console"]
 FORMATS: Final = ("json", "console")
 # The keys every line starts with, in this order; the rest follow as they were bound.
 FIRST_KEYS: Final = ("timestamp", "level", "event", "logger")
-# uvicorn's coloured copy of its message (``extra={"color_message": …}``): the event has it.
-_DROPPED: Final = frozenset({"color_message"})
+# Not keys of an event: uvicorn's coloured copy of its message (``extra={"color_message": …}``),
+# and what another handler's formatter may have left on a record (``message``, ``asctime``).
+_DROPPED: Final = frozenset({"color_message", "message", "asctime"})
 
 
 class _Handler(logging.StreamHandler):  # type: ignore[type-arg]
