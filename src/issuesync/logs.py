@@ -2,9 +2,9 @@
 
 ``serve`` and ``worker`` (and each ``--workers N`` process) call :func:`configure_logging`
 once; nothing is configured at import. The standard library's records (ours, written with
-``logging.getLogger(__name__)``, uvicorn's, SQLAlchemy's warnings) and structlog's events
-go through one handler whose :class:`structlog.stdlib.ProcessorFormatter` renders them
-alike:
+``logging.getLogger(__name__)``, uvicorn's, SQLAlchemy's, Python's warnings) and
+structlog's events go through one handler whose :class:`structlog.stdlib.ProcessorFormatter`
+renders them alike:
 
 - ``json`` (production, a log system): one JSON object per line, its first keys
   ``timestamp`` (ISO 8601, UTC), ``level``, ``event`` (the message), ``logger``, then the
@@ -127,6 +127,8 @@ def configure_logging(
     # pulled every second): the tracker edge logs its own debug event instead
     # (``trackers/http.py``); httpx's warnings still show.
     logging.getLogger("httpx").setLevel(logging.WARNING)
+    # Python's warnings (SQLAlchemy's, a library's deprecations) are lines of the same format.
+    logging.captureWarnings(capture=True)
     structlog.configure(
         processors=[*_shared(), structlog.stdlib.ProcessorFormatter.wrap_for_formatter],
         logger_factory=structlog.stdlib.LoggerFactory(),
