@@ -512,12 +512,12 @@ class RestClient:
                 pause = self._pause(response, attempt)
                 if attempt < MAX_ATTEMPTS and waited + pause <= MAX_TOTAL_WAIT_S:
                     log.warning(
-                        "%s %s %s answered %s: %s again in %.1f s",
+                        "%s %s %s answered %s%s: trying again in %.1f s",
                         self.vendor,
                         method,
                         request.url.path,
                         response.status_code,
-                        "rate-limited, tried" if limited else "tried",
+                        " (rate-limited)" if limited else "",
                         pause,
                         extra={
                             "vendor": self.vendor,
