@@ -25,6 +25,7 @@ from issuesync.engine.runtime.runner import SyncRunner, tune_garbage_collector
 from issuesync.engine.transports.factory import QueueTransports
 from issuesync.errors import ConfigurationError
 from issuesync.health import Health
+from issuesync.logs import configure_logging
 from issuesync.metrics import process_exited
 from issuesync.security import (
     INITIAL_ADMIN_PASSWORD,
@@ -222,6 +223,7 @@ def create_app(services: Services) -> FastAPI:
     from issuesync.api.jira.errors import JIRA  # noqa: PLC0415
     from issuesync.api.jira.paths import JiraPaths  # noqa: PLC0415
     from issuesync.api.jira.routers import JIRA_PREFIX  # noqa: PLC0415
+    from issuesync.api.request_id import RequestIds  # noqa: PLC0415
 
     app = FastAPI(
         title="issuesync",
@@ -246,8 +248,10 @@ def create_app(services: Services) -> FastAPI:
         max_upload=settings.max_attachment_size,
     )
     app.add_middleware(UnexpectedErrors, shapes=shapes)
-    # Outermost: /rest/api/latest becomes /rest/api/2 before anything else sees the path.
+    # /rest/api/latest becomes /rest/api/2 before anything else sees the path.
     app.add_middleware(JiraPaths)
+    # Outermost: every line a request logs carries its id, the last resort's too.
+    app.add_middleware(RequestIds)
     app.router.routes.extend(_routes())
     probe = DatabaseProbe(services)  # /healthz knows whether the database answers
     app.router.on_startup.append(probe.start)
@@ -318,10 +322,14 @@ def app_from_environment() -> FastAPI:
 
     The parent process has already migrated the database; a worker only checks
     that it is current, and closes its connections when the server stops. Its files
-    are private to its user, as the parent's are (:data:`PROCESS_UMASK`).
+    are private to its user, as the parent's are (:data:`PROCESS_UMASK`), and its log
+    lines in the parent's format.
     """
     os.umask(PROCESS_UMASK)
-    services = build_services(Settings())
+    settings = Settings()
+    # A worker process starts afresh: its lines take the parent's format (the environment).
+    configure_logging(settings.log_level, settings.log_format)
+    services = build_services(settings)
     bootstrap(services, migrate=False)
     app = create_app(services)
     if services.settings.engine_enabled:

@@ -61,6 +61,11 @@ class Settings(BaseSettings):
         "jira.text.field.character.limit): description, comments, text custom fields",
     )
     log_level: Literal["debug", "info", "warning", "error", "critical"] = "info"
+    log_format: Literal["json", "console"] | None = Field(
+        default=None,
+        description="log lines as JSON objects or readable text; unset: console on a "
+        "terminal, json otherwise",
+    )
     engine_enabled: bool = Field(default=True, description="run the sync engine in `serve`")
     engine_lease_ms: int = Field(
         default=30_000,
@@ -113,10 +118,10 @@ class Settings(BaseSettings):
                 raise ValueError(f"'{root}' is not an absolute path")
         return value
 
-    @field_validator("log_level", mode="before")
+    @field_validator("log_level", "log_format", mode="before")
     @classmethod
     def _lower_case(cls, value: object) -> object:
-        return value.strip().lower() if isinstance(value, str) else value
+        return (value.strip().lower() or None) if isinstance(value, str) else value
 
     @field_validator("base_url")
     @classmethod

@@ -238,12 +238,18 @@ MAX_LOGGED_TEXT = 20_000  # characters of one log record's message, and of its t
 class RedactingFilter(logging.Filter):
     """Takes credentials out of every record a handler writes (``redact``).
 
-    Installed on the process's log handlers by the entry point (``cli.py``): the
+    Installed on the process's log handlers by the entry point (``logs.configure_logging``): the
     adapters' edge already redacts what trackers say; this is the net under it.
     """
 
     def filter(self, record: logging.LogRecord) -> bool:
-        """Redact the record's message and traceback in place; always keep the record."""
+        """Redact the record's message and traceback in place; always keep the record.
+
+        A structlog event (its message a dict) is left to the formatter's processor
+        (``logs.redact_event``), which redacts each of its texts.
+        """
+        if isinstance(record.msg, dict):
+            return True
         record.msg = redact(record.getMessage(), limit=MAX_LOGGED_TEXT)
         record.args = None
         if record.exc_info and not record.exc_text:

@@ -8,6 +8,7 @@ asserted, not slept.
 from __future__ import annotations
 
 import email.utils
+import logging
 import threading
 from collections.abc import Callable
 from typing import TypedDict, Unpack
@@ -58,6 +59,7 @@ class ClientOptions(TypedDict, total=False):
 
     conditional_gets: bool
     rate_limited: Callable[[httpx.Response], bool]
+    budget: RequestBudget
 
 
 def client_for(
@@ -328,3 +330,33 @@ def test_the_server_clock_follows_the_date_header_and_never_goes_back() -> None:
     assert len(probes) == 2
     time.now += 200
     assert clock.now_ms() == int(time.now * 1000)  # then it follows this host's ms
+
+
+def test_each_request_is_a_debug_event_and_a_retry_or_a_spent_limit_a_warning(
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    caplog.set_level(logging.DEBUG, logger="issuesync.trackers.http")
+    time = FakeTime()
+    client, _ = client_for(
+        [
+            httpx.Response(429, headers={"Retry-After": "2"}),
+            httpx.Response(200, json={}, headers={"X-RateLimit-Remaining": "0"}),
+        ],
+        time,
+        budget=RequestBudget([], clock=time.clock, sleep=time.sleep, wall_clock=time.clock),
+    )
+    client.budget.observe(remaining=0, reset_epoch_s=time.now + 30)  # type: ignore[union-attr]
+    client.get("issues", {"private_token": SECRET})
+    sent = [r for r in caplog.records if r.getMessage().startswith("tracker request")]
+    assert [(r.levelname, r.method, r.path, r.status) for r in sent] == [  # type: ignore[attr-defined]
+        ("DEBUG", "GET", "/api/v4/issues", 429),
+        ("DEBUG", "GET", "/api/v4/issues", 200),
+    ]
+    assert all(isinstance(r.duration_ms, float) for r in sent)  # type: ignore[attr-defined]
+    warned = [r for r in caplog.records if r.levelname == "WARNING"]
+    assert [r.getMessage() for r in warned] == [
+        "the rate limit is spent: requests wait 30.0 s for its reset",
+        "Tracker GET /api/v4/issues answered 429 (rate-limited): trying again in 2.0 s",
+    ]
+    assert (warned[1].status, warned[1].attempt, warned[1].wait_s) == (429, 1, 2.0)  # type: ignore[attr-defined]
+    assert SECRET not in caplog.text

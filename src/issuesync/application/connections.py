@@ -21,6 +21,7 @@ Every function that writes works in the caller's session; the caller commits.
 
 from __future__ import annotations
 
+import contextvars
 import json
 from collections.abc import Sequence
 from concurrent.futures import ThreadPoolExecutor
@@ -798,7 +799,8 @@ def check_tracker(
 
     pool = ThreadPoolExecutor(max_workers=1, thread_name_prefix="connection-test")
     try:
-        found = pool.submit(run).result(timeout=TEST_DEADLINE_S)
+        # In the caller's context: the test's log lines carry the request's id.
+        found = pool.submit(contextvars.copy_context().run, run).result(timeout=TEST_DEADLINE_S)
     except FutureTimeout:
         found = [
             ConnectionCheck(

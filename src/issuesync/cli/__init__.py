@@ -39,6 +39,7 @@ from issuesync.config import Settings
 from issuesync.demo import create_demo
 from issuesync.domain.redaction import redact
 from issuesync.errors import BusyError, IssueSyncError, nearest
+from issuesync.logs import LogFormat, configure_logging
 from issuesync.metrics import prepare_multiprocess_dir
 from issuesync.security import PROCESS_UMASK, redact_logs
 from issuesync.services import Services
@@ -108,15 +109,20 @@ def _main(
 
 
 def _configure_logging(settings: Settings) -> None:
-    """Log lines at the configured level, never with a credential in them."""
-    logging.basicConfig(
-        level=settings.log_level.upper(), format="%(levelname)s %(name)s: %(message)s"
-    )
-    # httpx says every request at INFO: a relation pulls every second, a Redmine is polled
-    # every few. Its lines show with ISSUESYNC_LOG_LEVEL=debug; failures are ours to say.
-    if logging.getLogger().level > logging.DEBUG:
-        logging.getLogger("httpx").setLevel(logging.WARNING)
-    redact_logs()
+    """Log lines at the configured level and format, never with a credential in them."""
+    configure_logging(settings.log_level, settings.log_format)
+    redact_logs()  # and any other handler (a test's, say)
+
+
+LogFormatOption = Annotated[
+    LogFormat | None,
+    typer.Option(
+        "--log-format",
+        help="Log lines as 'json' or 'console' text (ISSUESYNC_LOG_FORMAT; "
+        "default: console on a terminal, json otherwise).",
+        case_sensitive=False,
+    ),
+]
 
 
 @app.command()
@@ -127,6 +133,7 @@ def serve(
         int,
         typer.Option(min=1, max=64, help="Server processes; more use more cores (SQLite too)."),
     ] = 1,
+    log_format: LogFormatOption = None,
 ) -> None:
     """Run the server: the REST APIs, the built-in tracker and the sync engine."""
     from issuesync.cli.serve import APP_FACTORY, listen, run_server  # noqa: PLC0415 - loads uvicorn
@@ -136,6 +143,8 @@ def serve(
         os.environ["ISSUESYNC_HOST"] = host
     if port is not None:
         os.environ["ISSUESYNC_PORT"] = str(port)
+    if log_format is not None:
+        os.environ["ISSUESYNC_LOG_FORMAT"] = log_format
     settings = load_settings()
     # The port first: a server that cannot listen creates and migrates nothing.
     sock = listen(settings.host, settings.port)
@@ -213,8 +222,10 @@ def _trusted_proxies(settings: Settings) -> list[str]:
 
 
 @app.command()
-def worker() -> None:
+def worker(log_format: LogFormatOption = None) -> None:
     """Run the sync engine alone, without the API (several may run: they share the work)."""
+    if log_format is not None:
+        os.environ["ISSUESYNC_LOG_FORMAT"] = log_format
     settings = load_settings()
     _configure_logging(settings)
     logging.getLogger("alembic").setLevel(logging.WARNING)

@@ -100,6 +100,9 @@ def run_server(
         log_level=log_level,
         backlog=BACKLOG,
         access_log=False,
+        # uvicorn's records go to the root logger, so they are lines of the process's one
+        # format (``logs.configure_logging``), not of uvicorn's own handlers.
+        log_config=None,
         proxy_headers=bool(trusted_proxies),
         forwarded_allow_ips=trusted_proxies or None,
     )

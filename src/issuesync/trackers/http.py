@@ -33,6 +33,10 @@ such as GitHub do not count against the limit.
 
 The credentials live in the ``httpx`` auth object only: no error, ``repr`` or
 log line here contains them (errors name the method, the path and the status).
+Each request is one debug-level ``tracker request`` event (its ``vendor``, ``method``,
+``path`` without the query string, ``status`` and ``duration_ms``; httpx's own INFO
+line is silenced by ``logs.configure_logging``); a retry and a wait for a spent rate
+limit are warnings.
 A tracker's own words may (one that echoes the request's headers in an error,
 or a proxy's error page): every error raised here is passed through
 :func:`~issuesync.domain.redaction.redact` with the client's credentials
@@ -49,6 +53,7 @@ from __future__ import annotations
 import collections
 import datetime as dt
 import email.utils
+import logging
 import threading
 import time
 from collections.abc import Callable, Mapping, Sequence
@@ -96,6 +101,8 @@ HTTP_NOT_FOUND: Final = 404
 HTTP_PROXY_AUTHENTICATION: Final = 407
 HTTP_TOO_MANY: Final = 429
 HTTP_CLIENT_ERRORS: Final = range(400, 500)
+
+log = logging.getLogger(__name__)
 
 Sleep = Callable[[float], None]
 Clock = Callable[[], float]
@@ -173,7 +180,15 @@ class RequestBudget:
         delay = reset_epoch_s - self._wall_clock()
         if delay > 0:
             with self._lock:
-                self._blocked_until = max(self._blocked_until, self._clock() + delay)
+                now = self._clock()
+                blocked = self._blocked_until > now
+                self._blocked_until = max(self._blocked_until, now + delay)
+            if not blocked:  # once per spent limit, not for every request that waits
+                log.warning(
+                    "the rate limit is spent: requests wait %.1f s for its reset",
+                    delay,
+                    extra={"wait_s": round(delay, 1)},
+                )
 
     def _wait_s(self, write: bool) -> float:
         now = self._clock()
@@ -507,6 +522,24 @@ class RestClient:
             if limited or response.status_code in retried:
                 pause = self._pause(response, attempt)
                 if attempt < MAX_ATTEMPTS and waited + pause <= MAX_TOTAL_WAIT_S:
+                    log.warning(
+                        "%s %s %s answered %s%s: trying again in %.1f s",
+                        self.vendor,
+                        method,
+                        request.url.path,
+                        response.status_code,
+                        " (rate-limited)" if limited else "",
+                        pause,
+                        extra={
+                            "vendor": self.vendor,
+                            "method": method,
+                            "path": request.url.path,
+                            "status": response.status_code,
+                            "attempt": attempt,
+                            "wait_s": round(pause, 1),
+                            "rate_limited": limited,
+                        },
+                    )
                     response.close()
                     TRACKER_RETRIES.labels(self.system).inc()
                     if limited or response.status_code == HTTP_TOO_MANY:
@@ -548,11 +581,14 @@ class RestClient:
         try:
             response = self._http.send(request, follow_redirects=follow_redirects)
             status = response.status_code
+            self._sent(request, status, started)
         except httpx.TimeoutException as exc:
+            self._sent(request, None, started, failure=type(exc).__name__)
             raise TrackerOfflineError(
                 f"{self.vendor} at {self.base_url} did not answer {method} {shown(path)} in time."
             ) from exc
         except httpx.TransportError as exc:
+            self._sent(request, None, started, failure=type(exc).__name__)
             # The type only: the text may repeat the URL, never more, but keep it plain.
             via = f" through the proxy {self.proxy.uri}" if self.proxy else ""
             raise TrackerOfflineError(
@@ -571,6 +607,30 @@ class RestClient:
         if self.budget is not None:
             self.budget.observe(left, reset_epoch_s(response))
         return response
+
+    def _sent(
+        self, request: httpx.Request, status: int | None, started: float, failure: str = ""
+    ) -> None:
+        """The request's debug event: the path only (no host, query or credentials)."""
+        if not log.isEnabledFor(logging.DEBUG):
+            return
+        duration_ms = round((time.perf_counter() - started) * 1000, 1)
+        path = request.url.path
+        log.debug(
+            "tracker request %s %s: %s in %s ms",
+            request.method,
+            path,
+            status or failure,
+            duration_ms,
+            extra={
+                "vendor": self.vendor,
+                "method": request.method,
+                "path": path,
+                "status": status,
+                "duration_ms": duration_ms,
+                **({"failure": failure} if failure else {}),
+            },
+        )
 
     def _pause(self, response: httpx.Response, attempt: int) -> float:
         """Seconds to wait before the next attempt: what the tracker asks, else doubling."""

@@ -27,6 +27,7 @@ from collections.abc import Callable, Iterable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 
+import structlog
 from sqlalchemy.orm import Session
 
 from issuesync.domain.diff import FieldConflict, IncomingPlan, Winner, incoming_plan
@@ -154,7 +155,11 @@ def process(route: Route, *, on_work: Callable[[], None] | None = None) -> Incom
             if item.row_id in done:
                 result.counts[ReceiveState.ARCHIVE] += 1
                 continue
-            state = _handle(route, ledger, item, messages[item.row_id])
+            # Every line logged while it is applied names the message and its issue.
+            with structlog.contextvars.bound_contextvars(
+                message_id=item.row_id, issue=item.issue_key
+            ):
+                state = _handle(route, ledger, item, messages[item.row_id])
             result.counts[state] += 1
             if state == ReceiveState.ARCHIVE:
                 applied.record([messages[item.row_id]])

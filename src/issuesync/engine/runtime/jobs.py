@@ -28,6 +28,7 @@ from collections import Counter
 from dataclasses import dataclass
 from typing import Final
 
+import structlog
 from sqlalchemy import func, or_, select, update
 from sqlalchemy.orm import Session
 
@@ -187,7 +188,16 @@ class ConnectionJobs:
     # -- running -----------------------------------------------------------------------------
 
     def run(self, claimed: Claimed) -> JobReport:
-        """Run a claimed job to its end and record it; the claim is given up after."""
+        """Run a claimed job to its end and record it; the claim is given up after.
+
+        Every line logged meanwhile (the job's engine's too) names the connection and the job.
+        """
+        with structlog.contextvars.bound_contextvars(
+            connection_id=claimed.connection_id, job_id=claimed.job_id
+        ):
+            return self._run(claimed)
+
+    def _run(self, claimed: Claimed) -> JobReport:
         stop_renewing = threading.Event()
 
         def renew() -> None:

@@ -15,6 +15,8 @@ import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
 
+import structlog
+
 from issuesync.engine.pipeline import incoming, outgoing
 from issuesync.engine.pipeline.resync import run_resync
 from issuesync.engine.pipeline.route import Route
@@ -72,7 +74,16 @@ class SlotRuns:
         full batch, no nudge), so a batch loop writes it twice in all; the outgoing
         route's is ``PROCESSING`` from a poll that found changed issues, or a resync,
         to the end of this run.
+
+        Every line logged meanwhile names the connector and its integration.
         """
+        connector = slot.route.connector
+        with structlog.contextvars.bound_contextvars(
+            integration=connector.integration_key, connector=connector.key
+        ):
+            return self._run(slot, force=force)
+
+    def _run(self, slot: Slot, *, force: bool) -> int:
         moved = 0
         # The routes say when they found work (``on_work``), before they do it: only they
         # know, and a reading written after the run could not show a run under way. The
