@@ -224,6 +224,7 @@ def create_app(services: Services) -> FastAPI:
     from issuesync.api.jira.paths import JiraPaths  # noqa: PLC0415
     from issuesync.api.jira.routers import JIRA_PREFIX  # noqa: PLC0415
     from issuesync.api.request_id import RequestIds  # noqa: PLC0415
+    from issuesync.web import pages as web  # noqa: PLC0415
 
     app = FastAPI(
         title="issuesync",
@@ -253,6 +254,7 @@ def create_app(services: Services) -> FastAPI:
     # Outermost: every line a request logs carries its id, the last resort's too.
     app.add_middleware(RequestIds)
     app.router.routes.extend(_routes())
+    web.mount(app)  # the dashboard, /ui
     probe = DatabaseProbe(services)  # /healthz knows whether the database answers
     app.router.on_startup.append(probe.start)
     app.router.on_shutdown.insert(0, probe.stop)

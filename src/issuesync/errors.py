@@ -52,7 +52,8 @@ route's.
 from __future__ import annotations
 
 from collections.abc import Mapping
-from typing import ClassVar, TypeVar
+from http import HTTPStatus
+from typing import ClassVar, Final, TypeVar
 
 T = TypeVar("T")
 
@@ -249,3 +250,29 @@ def nearest(table: Mapping[type[IssueSyncError], T], error: IssueSyncError) -> T
         if issubclass(cls, IssueSyncError) and cls in table:
             return table[cls]
     return None
+
+
+# Each class of the tree at the status HTTP defines for it: the table of paths of no dialect
+# (/healthz, /metrics, an unknown path), and the one a dialect's own table (in its folder)
+# starts from, changing only where its product answers otherwise.
+HTTP_STATUSES: Final[Mapping[type[IssueSyncError], int]] = {
+    # the request cannot be done as it was asked
+    RequestError: HTTPStatus.BAD_REQUEST,
+    InvalidInputError: HTTPStatus.BAD_REQUEST,
+    AuthenticationError: HTTPStatus.UNAUTHORIZED,
+    PermissionDeniedError: HTTPStatus.FORBIDDEN,
+    NotFoundError: HTTPStatus.NOT_FOUND,
+    ConflictError: HTTPStatus.CONFLICT,
+    PayloadTooLargeError: HTTPStatus.REQUEST_ENTITY_TOO_LARGE,
+    # a tracker's refusal of what the request made it do
+    PerIssueError: HTTPStatus.UNPROCESSABLE_ENTITY,
+    # repeat it later (with Retry-After when the error says when)
+    RetryableError: HTTPStatus.SERVICE_UNAVAILABLE,
+    TrackerOfflineError: HTTPStatus.SERVICE_UNAVAILABLE,
+    StoreError: HTTPStatus.INTERNAL_SERVER_ERROR,
+    BusyError: HTTPStatus.SERVICE_UNAVAILABLE,
+    InsufficientStorageError: HTTPStatus.INSUFFICIENT_STORAGE,
+    ThrottledError: HTTPStatus.TOO_MANY_REQUESTS,
+    # the server's own configuration
+    FatalError: HTTPStatus.INTERNAL_SERVER_ERROR,
+}

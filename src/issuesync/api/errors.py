@@ -33,22 +33,11 @@ from starlette.exceptions import HTTPException as StarletteHTTPException
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from issuesync.errors import (
-    AuthenticationError,
-    BusyError,
+    HTTP_STATUSES,
     ConflictError,
-    FatalError,
     InsufficientStorageError,
-    InvalidInputError,
     IssueSyncError,
-    NotFoundError,
-    PayloadTooLargeError,
-    PerIssueError,
-    PermissionDeniedError,
-    RequestError,
     RetryableError,
-    StoreError,
-    ThrottledError,
-    TrackerOfflineError,
     nearest,
 )
 from issuesync.store.space import is_disk_full, storage_full_error
@@ -87,30 +76,6 @@ def plain_error(status: int, message: str, field_errors: Mapping[str, str]) -> o
     return body
 
 
-# Each class of the tree at the status HTTP defines for it: the table of paths of no dialect
-# (/healthz, /metrics, an unknown path), and the one a dialect's own table (in its folder)
-# starts from, changing only where its product answers otherwise.
-HTTP_STATUSES: Final[StatusTable] = {
-    # the request cannot be done as it was asked
-    RequestError: HTTPStatus.BAD_REQUEST,
-    InvalidInputError: HTTPStatus.BAD_REQUEST,
-    AuthenticationError: HTTPStatus.UNAUTHORIZED,
-    PermissionDeniedError: HTTPStatus.FORBIDDEN,
-    NotFoundError: HTTPStatus.NOT_FOUND,
-    ConflictError: HTTPStatus.CONFLICT,
-    PayloadTooLargeError: HTTPStatus.REQUEST_ENTITY_TOO_LARGE,
-    # a tracker's refusal of what the request made it do
-    PerIssueError: HTTPStatus.UNPROCESSABLE_ENTITY,
-    # repeat it later (with Retry-After when the error says when)
-    RetryableError: HTTPStatus.SERVICE_UNAVAILABLE,
-    TrackerOfflineError: HTTPStatus.SERVICE_UNAVAILABLE,
-    StoreError: HTTPStatus.INTERNAL_SERVER_ERROR,
-    BusyError: HTTPStatus.SERVICE_UNAVAILABLE,
-    InsufficientStorageError: HTTPStatus.INSUFFICIENT_STORAGE,
-    ThrottledError: HTTPStatus.TOO_MANY_REQUESTS,
-    # the server's own configuration
-    FatalError: HTTPStatus.INTERNAL_SERVER_ERROR,
-}
 PLAIN: Final = ErrorDialect(plain_error, HTTP_STATUSES)
 
 

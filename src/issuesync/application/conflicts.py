@@ -40,6 +40,7 @@ from sqlalchemy.orm import Session
 
 from issuesync.domain.configuration import GLOBAL_WORKFLOW
 from issuesync.domain.conflict import ERROR, WARNING, Conflict, ConflictField
+from issuesync.domain.diff import Winner
 from issuesync.domain.mapping import SUB_OBJECTS, ConnectorMapping
 from issuesync.domain.redaction import redact
 from issuesync.domain.urls import without_credentials
@@ -47,9 +48,11 @@ from issuesync.engine.connectors import (
     PARTNER_SYSTEM,
     ConnectorConfig,
     connector_configs,
+    connector_rows,
     tracker_access,
 )
-from issuesync.errors import IssueSyncError
+from issuesync.engine.pipeline import incoming
+from issuesync.errors import IssueSyncError, NotFoundError
 from issuesync.services import Services
 from issuesync.store.sync import ConflictRow, IntegrationRow, MessageRow
 from issuesync.trackers.adapter import FieldInfo, ProjectSchema
@@ -405,6 +408,24 @@ class _Checker:
 
 
 # --- data ------------------------------------------------------------------------------------
+
+
+def settle_conflict(
+    session: Session, integration: IntegrationRow, message_id: int, keep: Winner
+) -> int:
+    """Decide a data conflict of the integration for one side: the message's waiting fields
+    take ``keep``'s value and the message is queued again. Returns the fields decided;
+    404 when no connector of the integration holds the message, 400 when it has no
+    conflict waiting."""
+    ids = [row.id for row in connector_rows(session, integration.id)]
+    connector_id = session.scalar(
+        select(MessageRow.connector_id).where(
+            MessageRow.id == message_id, MessageRow.connector_id.in_(ids)
+        )
+    )
+    if connector_id is None:
+        raise NotFoundError(f"{integration.key} has no message with id {message_id}.")
+    return incoming.resolve(session, connector_id, message_id, keep)
 
 
 def data_conflicts(session: Session, integration: IntegrationRow) -> list[Conflict]:

@@ -15,6 +15,7 @@ ProcessingStatus = Literal["IDLE", "PROCESSING"]
 STARTED: Final = "STARTED"
 STOPPED: Final = "STOPPED"
 IDLE: Final = "IDLE"
+PROCESSING: Final = "PROCESSING"
 
 
 @dataclass(frozen=True)

@@ -7,9 +7,9 @@ loaded; the migrations environment (``store/migrations/env.py``) loads them all.
 
 from __future__ import annotations
 
-from issuesync.store import connections, relations, sync, users
+from issuesync.store import connections, relations, sync, throughput, users
 from issuesync.store.base import Base
 
 metadata = Base.metadata
 
-__all__ = ["connections", "metadata", "relations", "sync", "users"]
+__all__ = ["connections", "metadata", "relations", "sync", "throughput", "users"]

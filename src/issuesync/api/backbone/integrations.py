@@ -44,7 +44,11 @@ from issuesync.api.backbone.schemas import (
 )
 from issuesync.api.deps import PrincipalDep, ServicesDep
 from issuesync.application import lifecycle
-from issuesync.application.conflicts import data_conflicts, validation_conflicts
+from issuesync.application.conflicts import (
+    data_conflicts,
+    settle_conflict,
+    validation_conflicts,
+)
 from issuesync.application.fields import SIDES
 from issuesync.application.integrations import (
     connector_configs,
@@ -63,11 +67,10 @@ from issuesync.application.proposals import (
 )
 from issuesync.domain.diff import Winner
 from issuesync.domain.task import Task
-from issuesync.engine.pipeline import incoming
 from issuesync.errors import ConflictError, InvalidInputError, NotFoundError
 from issuesync.services import Services
 from issuesync.store.base import now_ms
-from issuesync.store.sync import ConnectorRow, ConnectorState, IntegrationRow, MessageRow
+from issuesync.store.sync import ConnectorRow, ConnectorState
 
 
 class ConflictDecision(BaseModel):
@@ -411,8 +414,7 @@ def build_integrations_router() -> APIRouter:  # noqa: C901, PLR0915 - one route
     ) -> JSONResponse:
         with writes() as uow:
             integration = access.visible_integration(uow.session, principal, integrationKey)
-            connector_id = _message_connector(uow.session, integration, messageId)
-            count = incoming.resolve(uow.session, connector_id, messageId, Winner(decision.keep))
+            count = settle_conflict(uow.session, integration, messageId, Winner(decision.keep))
             uow.commit()
         return JSONResponse(
             {
@@ -423,19 +425,6 @@ def build_integrations_router() -> APIRouter:  # noqa: C901, PLR0915 - one route
         )
 
     return router
-
-
-def _message_connector(session: Session, integration: IntegrationRow, message_id: int) -> int:
-    """The connector of the integration that holds this message, or 404."""
-    ids = [row.id for row in connector_rows(session, integration.id)]
-    found = session.scalar(
-        select(MessageRow.connector_id).where(
-            MessageRow.id == message_id, MessageRow.connector_id.in_(ids)
-        )
-    )
-    if found is None:
-        raise NotFoundError(f"{integration.key} has no message with id {message_id}.")
-    return found
 
 
 def _wait_for_release(services: Services, integration_id: int) -> None:

@@ -73,6 +73,7 @@ from issuesync.errors import (
 from issuesync.metrics import CHANGES_APPLIED, PROPAGATION
 from issuesync.store.base import now_ms
 from issuesync.store.sync import MessageRow, SyncInfo
+from issuesync.store.throughput import Minute, add_minutes, minute_of
 
 log = logging.getLogger(__name__)
 
@@ -165,20 +166,25 @@ def process(route: Route, *, on_work: Callable[[], None] | None = None) -> Incom
                 applied.record([messages[item.row_id]])
             if state == ReceiveState.OFFLINE:
                 result.offline = True
+                applied.save()
                 return result
             if state not in (ReceiveState.ARCHIVE, ReceiveState.DISCARD, ReceiveState.INVALID):
                 break  # the issue's later messages wait behind this one
+    applied.save()
     return result
 
 
 class AppliedChanges:
     """Counts what a run applied, and how long each change took from its source tracker
-    (the message's ``issue_updated``) to the commit that just applied it (the metrics)."""
+    (the message's ``issue_updated``) to the commit that just applied it: in the metrics
+    as it goes, and per minute in the store (the dashboard's chart) with :meth:`save`."""
 
     def __init__(self, route: Route) -> None:
         connector = route.connector
+        self._route = route
         self._applied = CHANGES_APPLIED.labels(connector.integration_key, connector.key)
         self._latency = PROPAGATION.labels(connector.integration_key, connector.key)
+        self._minutes: dict[int, Minute] = {}
 
     def record(self, messages: Iterable[Message | InvalidMessageError]) -> None:
         """These messages were archived now (an answer is no change of an issue)."""
@@ -187,8 +193,20 @@ class AppliedChanges:
             if not isinstance(message, Message) or message.kind is MessageKind.RESPONSE:
                 continue
             self._applied.inc()
-            if message.issue_updated > 0:
-                self._latency.observe(max(now - message.issue_updated, 0) / 1000)
+            latency = max(now - message.issue_updated, 0) if message.issue_updated > 0 else None
+            if latency is not None:
+                self._latency.observe(latency / 1000)
+            minute = minute_of(now)
+            self._minutes.setdefault(minute, Minute(minute)).add(latency)
+
+    def save(self) -> None:
+        """Add the run's minutes to the store's (nothing to write when it applied none)."""
+        if not self._minutes:
+            return
+        with self._route.uow_factory() as uow:
+            add_minutes(uow.session, self._route.id, self._minutes.values())
+            uow.commit()
+        self._minutes.clear()
 
 
 def _read(item: queues.Pending) -> Message | InvalidMessageError:
