@@ -4,7 +4,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 
-.PHONY: run test lint typecheck pytest install bench bench-sync bench-routes bench-api bench-calls bench-markup bench-sync-markup bench-nodes bench-connections soak clean
+.PHONY: run test lint typecheck pytest browser install bench bench-sync bench-routes bench-api bench-calls bench-markup bench-sync-markup bench-nodes bench-connections soak clean
 
 INSTALL_LOG := $(VENV)/install.log
 
@@ -43,7 +43,12 @@ PYTEST_ARGS ?= -n 2
 pytest: $(STAMP)
 	$(BIN)/pytest $(PYTEST_ARGS)
 
-test: lint typecheck pytest
+# Debian's Chromium for the dashboard's browser tests (apt-get, as root; without it they skip
+# and say why, except in CI: ISSUESYNC_TEST_BROWSER=1).
+browser:
+	@scripts/chromium/install
+
+test: lint typecheck browser pytest
 
 bench: $(STAMP)
 	$(BIN)/python bench/tracker.py

@@ -82,7 +82,7 @@ def svg(minutes: Sequence[MinutePoint], first_label: str, second_label: str) -> 
             f'xmlns="http://www.w3.org/2000/svg" aria-label="Changes applied per minute and '
             f'propagation latency over the last hour">'
         ),
-        _axis(TOP, f"{top_count:g} changes/min"),
+        _axis(TOP, f"{top_count:g}"),
         _axis(TOP + PANEL + GAP, f"{top_latency:g} s"),
         f'<text x="{LEFT}" y="{TOP - 5}" class="title">Changes applied per minute</text>',
         (

@@ -395,6 +395,7 @@ def build_router() -> APIRouter:  # noqa: C901, PLR0915 - one route table, read 
     ) -> Response:
         if issue is not None and len(issue) > MAX_FIELD:
             raise InvalidInputError(f"An issue key has at most {MAX_FIELD} characters.")
+        await run_in_threadpool(_advance_tasks, _services(request), session, key)
         page = await _read(
             request, views.integration_page, session, key, now_ms(), issue=issue or None
         )
@@ -457,6 +458,12 @@ def _chart(page: views.IntegrationPage) -> Markup:
     first, second = page.view.first, page.view.second
     points = chart.points(page.minutes, first.id, now_ms())
     return chart.svg(points, first.project_key, second.project_key)
+
+
+def _advance_tasks(services: Services, session: Session, key: str) -> None:
+    with services.uow_factory() as uow:
+        views.advance_tasks(uow.session, session.principal, key)
+        uow.commit()
 
 
 def _act(services: Services, session: Session, key: str, action: str, form: FormData) -> str:

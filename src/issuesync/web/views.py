@@ -15,6 +15,7 @@ from typing import Final
 from sqlalchemy import func, or_, select
 from sqlalchemy.orm import Session
 
+from issuesync.application import lifecycle
 from issuesync.application.access import (
     require_some_project,
     visible_integration,
@@ -188,6 +189,16 @@ def integration_page(
         minutes=minutes_since(session, [view.first.id, view.second.id], now - HOUR_MS),
         searched=issue,
     )
+
+
+def advance_tasks(session: Session, principal: Principal, key: str) -> None:
+    """Bring the integration's unfinished start, stop and restart tasks up to date with the
+    engines (as reading one through the API does), so that the page shows their progress."""
+    row = visible_integration(session, principal, key)
+    for task in session.scalars(
+        select(TaskRow).where(TaskRow.integration_id == row.id, TaskRow.finished.is_(False))
+    ):
+        lifecycle.advance(session, task)
 
 
 def _counts(
