@@ -54,6 +54,28 @@ def test_a_page_needs_a_login_and_the_login_says_what_is_wrong(server: str) -> N
         assert "issuesync_session" not in forged.headers.get("set-cookie", "")
 
 
+def test_wrong_passwords_are_throttled_as_the_api_throttles_them(server: str) -> None:
+    with httpx.Client(base_url=server, timeout=30) as client:
+        answers = []
+        for attempt in range(6):
+            token = csrf_of(client.get("/ui/login").text)
+            answers.append(
+                client.post(
+                    "/ui/login",
+                    data={"csrf": token, "username": "admin", "password": f"wrong-{attempt}"},
+                )
+            )
+        assert [a.status_code for a in answers] == [401] * 5 + [429]
+        assert "Too many" in answers[-1].text
+        assert 'name="password"' in answers[-1].text  # the form, to try again later
+        # Locked means locked: the right password waits too.
+        token = csrf_of(client.get("/ui/login").text)
+        right = client.post(
+            "/ui/login", data={"csrf": token, "username": "admin", "password": ADMIN_PASSWORD}
+        )
+        assert right.status_code == 429
+
+
 def test_after_the_login_only_a_dashboard_page_is_a_target(server: str) -> None:
     with httpx.Client(base_url=server, timeout=30) as client:
         for target, where in (

@@ -46,6 +46,7 @@ from issuesync.errors import (
     IssueSyncError,
     NotFoundError,
     PermissionDeniedError,
+    ThrottledError,
     nearest,
 )
 from issuesync.services import Services
@@ -283,7 +284,7 @@ def build_router() -> APIRouter:  # noqa: C901, PLR0915 - one route table, read 
             principal = await run_in_threadpool(
                 services.authenticator.authenticate, header, address
             )
-        except AuthenticationError as refused:
+        except (AuthenticationError, ThrottledError) as refused:
             status = _status_of(refused)
             return _login_form(request, target, problem=refused.describe(), status=status)
         cookie = await run_in_threadpool(_sessions(request).cookie_for, principal, now_ms())
