@@ -271,6 +271,18 @@ def test_sync_information_tasks_the_chart_and_the_connection_test(
             assert 'data-queue="receive-archive"' in fragment.text
 
 
+def test_an_unknown_page_is_a_page_that_says_so(server: str) -> None:
+    with login(server, "admin", ADMIN_PASSWORD) as client:
+        for method, path in (("GET", "/ui/nowhere"), ("GET", "/ui/logout"), ("DELETE", "/ui/")):
+            answer = client.request(method, path)
+            assert answer.status_code == 404, path
+            assert answer.headers["content-type"].startswith("text/html")
+            assert "The dashboard has no page" in answer.text
+        style = client.get("/ui/static/dashboard.css")
+        assert style.status_code == 200
+        assert style.headers["content-type"].startswith("text/css")
+
+
 def test_logout_ends_the_session(server: str) -> None:
     with login(server, "admin", ADMIN_PASSWORD) as client:
         out = post_form(client, "/ui/logout", "/ui/")

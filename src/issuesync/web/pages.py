@@ -97,12 +97,12 @@ def mount(app: FastAPI) -> None:
     """Serve the dashboard under ``/ui`` (its pages, and its stylesheet and script)."""
     services: Services = app.state.services
     app.state.web_sessions = Sessions(services.secrets, services.uow_factory)
-    app.include_router(build_router(), include_in_schema=False)
-    app.mount(
+    app.mount(  # before the pages: their last route answers every other path under /ui
         f"{PREFIX}/static",
         StaticFiles(directory=Path(__file__).parent / "static"),
         name="ui-static",
     )
+    app.include_router(build_router(), include_in_schema=False)
 
 
 def _render(
@@ -408,6 +408,16 @@ def build_router() -> APIRouter:  # noqa: C901, PLR0915 - one route table, read 
             page=page,
             tested=tested,
             chart=_chart(page),
+        )
+
+    @router.api_route("/{rest:path}", methods=["GET", "POST", "PUT", "DELETE", "PATCH"])
+    async def unknown(request: Request, rest: str) -> Response:
+        session = await _session(request)
+        return _error_page(
+            request,
+            session,
+            HTTPStatus.NOT_FOUND,
+            f"The dashboard has no page {PREFIX}/{rest} (for a {request.method}).",
         )
 
     def _login_form(
