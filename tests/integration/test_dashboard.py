@@ -10,7 +10,7 @@ from collections.abc import Callable
 
 import httpx
 from markupsafe import escape
-from sync_helpers import integration_pair, refused_priority_body, wait_for
+from sync_helpers import integration_pair, local_body, refused_priority_body, wait_for
 from tracker_helpers import create_issue
 from web_helpers import csrf_of, login, post_form
 
@@ -262,6 +262,11 @@ def test_sync_information_tasks_the_chart_and_the_connection_test(
             tested = post_form(client, f"{PAGE}/test", PAGE)
             assert tested.status_code == 200
             assert "Both trackers answer" in tested.text
+            checks = client.get(f"{PAGE}/fragments/checks")
+            assert checks.status_code == 200
+            assert "None: the configuration fits both projects, and both trackers answer" in (
+                checks.text
+            )
             assert post_form(client, f"{PAGE}/stop", PAGE).status_code == 303
             tasks = client.get(PAGE).text
             assert "Stopping INT-1." in tasks
@@ -281,6 +286,26 @@ def test_an_unknown_page_is_a_page_that_says_so(server: str) -> None:
         style = client.get("/ui/static/dashboard.css")
         assert style.status_code == 200
         assert style.headers["content-type"].startswith("text/css")
+
+
+def test_the_checks_show_what_cannot_work_and_what_to_do(
+    services: Services, admin: httpx.Client, server: str
+) -> None:
+    body = local_body()
+    body["secondConnector"]["configuration"] = {
+        "fieldMappings": [{"localField": "description", "remoteField": "description"}]
+    }
+    with integration_pair(services, admin, body), login(server, "admin", ADMIN_PASSWORD) as c:
+        checks = c.get(f"{PAGE}/fragments/checks").text
+        assert "data-validation" in checks
+        assert "Summary" in checks
+        assert "What to do: " in checks
+        assert "fieldDefaults of connector PB-2" in checks
+        tested = post_form(c, f"{PAGE}/test", PAGE).text
+        assert "Both trackers answer" in tested  # they connect; the mapping is what fails
+        assert "fieldDefaults of connector PB-2" in tested
+    with httpx.Client(base_url=server, timeout=30) as anonymous:
+        assert anonymous.get(f"{PAGE}/fragments/checks").status_code == 401
 
 
 def test_logout_ends_the_session(server: str) -> None:

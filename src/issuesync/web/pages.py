@@ -35,7 +35,7 @@ from starlette.datastructures import FormData
 from issuesync import __version__
 from issuesync.application import lifecycle
 from issuesync.application.access import visible_integration
-from issuesync.application.conflicts import settle_conflict, validation_conflicts
+from issuesync.application.conflicts import settle_conflict
 from issuesync.domain.diff import Winner
 from issuesync.engine.connectors import connector_rows
 from issuesync.engine.transports import queues
@@ -351,6 +351,15 @@ def build_router() -> APIRouter:  # noqa: C901, PLR0915 - one route table, read 
         page = await _read(request, views.integration_page, session, key, now_ms())
         return _render(request, "_status.html", page=page, chart=_chart(page))
 
+    @router.get("/integrations/{key}/fragments/checks")
+    @_guarded
+    async def checks_fragment(request: Request, key: str) -> Response:
+        session = await _session(request)
+        if session is None:
+            return Response(status_code=HTTPStatus.UNAUTHORIZED, headers=SECURITY_HEADERS)
+        found = await run_in_threadpool(_checks, _services(request), session, key)
+        return _render(request, "_checks.html", checks=found, tested=False)
+
     @router.post("/integrations/{key}/test")
     @_guarded
     async def test_integration(request: Request, key: str) -> Response:
@@ -360,14 +369,7 @@ def build_router() -> APIRouter:  # noqa: C901, PLR0915 - one route table, read 
         refused = await _form(request, session)
         if isinstance(refused, Response):
             return refused
-        services = _services(request)
-
-        def test() -> list[object]:
-            with services.uow_factory(readonly=True) as uow:
-                row = visible_integration(uow.session, session.principal, key)
-                return list(validation_conflicts(uow.session, services, row))
-
-        found = await run_in_threadpool(test)
+        found = await run_in_threadpool(_checks, _services(request), session, key)
         return await _integration(request, session, key, tested=found)
 
     @router.post("/integrations/{key}/{action}")
@@ -392,7 +394,7 @@ def build_router() -> APIRouter:  # noqa: C901, PLR0915 - one route table, read 
         key: str,
         *,
         issue: str | None = None,
-        tested: list[object] | None = None,
+        tested: views.Checks | None = None,
     ) -> Response:
         if issue is not None and len(issue) > MAX_FIELD:
             raise InvalidInputError(f"An issue key has at most {MAX_FIELD} characters.")
@@ -469,6 +471,11 @@ def _chart(page: views.IntegrationPage) -> Markup:
     first, second = page.view.first, page.view.second
     points = chart.points(page.minutes, first.id, now_ms())
     return chart.svg(points, first.project_key, second.project_key)
+
+
+def _checks(services: Services, session: Session, key: str) -> views.Checks:
+    with services.uow_factory(readonly=True) as uow:
+        return views.checks(uow.session, services, session.principal, key)
 
 
 def _advance_tasks(services: Services, session: Session, key: str) -> None:

@@ -21,9 +21,15 @@ from issuesync.application.access import (
     visible_integration,
     visible_integration_ids,
 )
-from issuesync.application.conflicts import data_conflicts
+from issuesync.application.conflicts import (
+    CONNECTION_CHECK_FAILED,
+    CONNECTION_FAILED,
+    data_conflicts,
+    validation_conflicts,
+)
 from issuesync.application.integrations import list_integrations
 from issuesync.application.monitoring import Statuses, integration_view
+from issuesync.application.proposals import proposal_conflicts
 from issuesync.application.syncinfo import list_sync_links
 from issuesync.domain.conflict import Conflict
 from issuesync.domain.integration import ConnectorView, IntegrationView
@@ -31,8 +37,10 @@ from issuesync.domain.message import ReceiveState, SendState
 from issuesync.domain.status import PROCESSING, STARTED, ConnectorStatus, IntegrationStatus
 from issuesync.domain.synclink import SyncLink
 from issuesync.domain.task import Task
+from issuesync.engine.connectors import connector_configs
 from issuesync.engine.tasks import task_view
 from issuesync.engine.transports import queues
+from issuesync.services import Services
 from issuesync.store.principals import Principal
 from issuesync.store.sync import MessageRow, TaskRow
 from issuesync.store.throughput import ConnectorMinute, minutes_since
@@ -188,6 +196,30 @@ def integration_page(
         tasks=tasks,
         minutes=minutes_since(session, [view.first.id, view.second.id], now - HOUR_MS),
         searched=issue,
+    )
+
+
+@dataclass(frozen=True)
+class Checks:
+    """The integration's configuration checked against both trackers (opened as their sync
+    users): whether each connects, and what else cannot work, each with what to do."""
+
+    connection: list[Conflict]
+    configuration: list[Conflict]
+
+
+CONNECTION_TYPES: Final = frozenset({CONNECTION_FAILED, CONNECTION_CHECK_FAILED})
+
+
+def checks(session: Session, services: Services, principal: Principal, key: str) -> Checks:
+    """The validation conflicts of ``GET /integrations/{key}/conflicts``, split into the
+    connection test's and the rest (a read-only session: the test opens its own)."""
+    row = visible_integration(session, principal, key)
+    found = validation_conflicts(session, services, row)
+    found += proposal_conflicts(row, connector_configs(session, row.id))
+    return Checks(
+        connection=[c for c in found if c.type in CONNECTION_TYPES],
+        configuration=[c for c in found if c.type not in CONNECTION_TYPES],
     )
 
 
