@@ -45,7 +45,6 @@ from issuesync.errors import (
     InvalidInputError,
     IssueSyncError,
     NotFoundError,
-    PermissionDeniedError,
     ThrottledError,
     nearest,
 )
@@ -348,7 +347,7 @@ def build_router() -> APIRouter:  # noqa: C901, PLR0915 - one route table, read 
         session = await _session(request)
         if session is None:
             return Response(status_code=HTTPStatus.UNAUTHORIZED, headers=SECURITY_HEADERS)
-        page = await _read(request, views.integration_page, session, key, now_ms())
+        page = await _read(request, views.integration_page, session, key, now_ms(), live=True)
         return _render(request, "_status.html", page=page, chart=_chart(page))
 
     @router.get("/integrations/{key}/fragments/checks")
@@ -384,7 +383,9 @@ def build_router() -> APIRouter:  # noqa: C901, PLR0915 - one route table, read 
         where = _integration_url(key)
         try:
             done = await run_in_threadpool(_act, _services(request), session, key, action, form)
-        except (InvalidInputError, PermissionDeniedError) as refused:
+        except NotFoundError:
+            raise  # the integration (or the action) is not there: a 404 page, not a redirect
+        except IssueSyncError as refused:  # what the API would answer, said on the page
             return _back(request, where, refused.describe(), error=True)
         return _back(request, where, done)
 

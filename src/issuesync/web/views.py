@@ -150,9 +150,16 @@ class IntegrationPage:
 
 
 def integration_page(
-    session: Session, principal: Principal, key: str, now: int, *, issue: str | None = None
+    session: Session,
+    principal: Principal,
+    key: str,
+    now: int,
+    *,
+    issue: str | None = None,
+    live: bool = False,
 ) -> IntegrationPage:
-    """One integration's page; 404 when the caller may not see it."""
+    """One integration's page; 404 when the caller may not see it. ``live``: only what the
+    page refreshes every two seconds (status, queues, chart), not the lists under them."""
     row = visible_integration(session, principal, key)
     view = integration_view(session, row)
     statuses = Statuses.load(session, [row.id], errors=True)
@@ -163,7 +170,7 @@ def integration_page(
         side = Side(connector, connector_status, connector_state(connector_status))
         side.receive = {s: counts[connector.id, "receive"].get(s, 0) for s in RECEIVE_STATES}
         side.send = {s: counts[connector.id, "send"].get(s, 0) for s in SEND_STATES}
-        for state in STUCK_STATES:
+        for state in () if live else STUCK_STATES:
             left = MAX_LISTED - len(side.stuck)
             if left > 0 and side.receive[state.value]:
                 side.stuck += queues.list_messages(
@@ -173,26 +180,30 @@ def integration_page(
             side.links = list_sync_links(session, connector.key, local_issue_key=issue)
             side.links += list_sync_links(session, connector.key, remote_issue_key=issue)
         sides.append(side)
-    tasks = [
-        task_view(task)
-        for task in session.scalars(
-            select(TaskRow)
-            .where(
-                or_(
-                    TaskRow.integration_id == row.id,
-                    TaskRow.connector_id.in_((view.first.id, view.second.id)),
+    tasks = (
+        []
+        if live
+        else [
+            task_view(task)
+            for task in session.scalars(
+                select(TaskRow)
+                .where(
+                    or_(
+                        TaskRow.integration_id == row.id,
+                        TaskRow.connector_id.in_((view.first.id, view.second.id)),
+                    )
                 )
+                .order_by(TaskRow.start_ms.desc())
+                .limit(MAX_TASKS)
             )
-            .order_by(TaskRow.start_ms.desc())
-            .limit(MAX_TASKS)
-        )
-    ]
+        ]
+    )
     return IntegrationPage(
         view=view,
         state=integration_state(status),
         running=row.running,
         sides=(sides[0], sides[1]),
-        conflicts=data_conflicts(session, row),
+        conflicts=[] if live else data_conflicts(session, row),
         tasks=tasks,
         minutes=minutes_since(session, [view.first.id, view.second.id], now - HOUR_MS),
         searched=issue,
