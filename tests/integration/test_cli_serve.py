@@ -104,8 +104,8 @@ def test_the_serving_line_comes_once_it_listens_and_says_where_the_password_is(
     # Printed once the socket listens: the first request needs no retry.
     assert httpx.get(f"{server.url}/healthz", timeout=30).status_code == 200
     assert (
-        line
-        == f'{SERVING}{server.url.rsplit(":", 1)[1]}; log in as "admin" with the password in {kept}'
+        line == f"{SERVING}{server.url.rsplit(':', 1)[1]} (dashboard: {server.url}/ui/); "
+        f'log in as "admin" with the password in {kept}'
     )
     lines = server.stderr().splitlines()
     at = lines.index(line)

@@ -162,7 +162,7 @@ def serve(
 
             def listening() -> None:
                 # Blank lines around it: the one line to find among the server's logs.
-                err.print(f"\nserving on {url}; {login}\n", highlight=False)
+                err.print(f"\nserving on {url} (dashboard: {url}/ui/); {login}\n", highlight=False)
 
             if workers == 1:
                 application = create_app(services)
