@@ -1,4 +1,4 @@
-"""The dashboard's routes under ``/ui``: pages for people, over the same services as the APIs.
+"""The dashboard's pages under ``/ui``: for people, over the same services as the APIs.
 
 Every page needs a session (:mod:`issuesync.web.session`); without one a page
 redirects to the login. Every form that changes something is a POST carrying the
@@ -7,89 +7,52 @@ with what happened, or what went wrong, shown on top. Who sees what is the APIs'
 rule (:mod:`issuesync.application.access`): a user who administers nothing gets 403,
 an integration the user may not see is a 404, as in the Backbone API.
 
-Each response carries a Content-Security-Policy that allows only this server's own
-styles and script (nothing inline, nothing from elsewhere), forbids framing, and is
-not cached. Errors are shown as a page with the message the APIs give, never a trace.
+Each answer carries the headers of :mod:`issuesync.web.render` (a Content-Security-
+Policy, no framing, no caching). Errors are shown as a page with the message the APIs
+give, never a trace. The buttons' work is in :mod:`issuesync.web.actions`.
 """
 
 from __future__ import annotations
 
 import base64
 import functools
-import time
 from collections.abc import Callable
 from http import HTTPStatus
 from pathlib import Path
 from typing import Final, TypeVar
-from urllib.parse import quote, unquote
+from urllib.parse import quote
 
 from fastapi import APIRouter, FastAPI, Request
-from fastapi.responses import HTMLResponse, RedirectResponse, Response
+from fastapi.responses import RedirectResponse, Response
 from fastapi.staticfiles import StaticFiles
-from jinja2 import Environment, PackageLoader, select_autoescape
 from markupsafe import Markup
-from sqlalchemy.orm import Session as OrmSession
 from starlette.concurrency import run_in_threadpool
 from starlette.datastructures import FormData
 
-from issuesync import __version__
-from issuesync.application import lifecycle
-from issuesync.application.access import visible_integration
-from issuesync.application.conflicts import settle_conflict
-from issuesync.domain.diff import Winner
-from issuesync.engine.connectors import connector_rows
-from issuesync.engine.transports import queues
 from issuesync.errors import (
-    HTTP_STATUSES,
     AuthenticationError,
     InvalidInputError,
     IssueSyncError,
     NotFoundError,
     ThrottledError,
-    nearest,
 )
 from issuesync.services import Services
 from issuesync.store.base import now_ms
-from issuesync.store.sync import MessageRow
-from issuesync.web import chart, views
+from issuesync.web import actions, chart, views
+from issuesync.web.actions import MAX_FIELD, MAX_IDS, advance_tasks, checks
+from issuesync.web.render import (
+    PREFIX,
+    SECURITY_HEADERS,
+    back,
+    error_page,
+    render,
+    secure,
+    status_of,
+)
 from issuesync.web.session import LOGIN_COOKIE, SESSION_COOKIE, Session, Sessions, new_sid
 
-PREFIX: Final = "/ui"
-FLASH_COOKIE: Final = "issuesync_flash"
-MAX_FIELD: Final = 255
 MAX_PASSWORD: Final = 1024
-MAX_IDS: Final = 1000
-SECURITY_HEADERS: Final = {
-    "Content-Security-Policy": (
-        "default-src 'none'; style-src 'self'; script-src 'self'; img-src 'self'; "
-        "connect-src 'self'; form-action 'self'; frame-ancestors 'none'; base-uri 'none'"
-    ),
-    "X-Content-Type-Options": "nosniff",
-    "X-Frame-Options": "DENY",
-    "Referrer-Policy": "same-origin",
-    "Cache-Control": "no-store",
-}
-
 T = TypeVar("T")
-
-
-@functools.cache
-def _templates() -> Environment:
-    environment = Environment(
-        loader=PackageLoader("issuesync.web"),
-        autoescape=select_autoescape(default=True),
-        trim_blocks=True,
-        lstrip_blocks=True,
-    )
-    environment.filters["when"] = _when
-    environment.globals["version"] = __version__
-    return environment
-
-
-def _when(ms: int | None) -> str:
-    if not ms:
-        return "—"
-    return time.strftime("%Y-%m-%d %H:%M:%S UTC", time.gmtime(ms / 1000))
 
 
 def mount(app: FastAPI) -> None:
@@ -102,44 +65,6 @@ def mount(app: FastAPI) -> None:
         name="ui-static",
     )
     app.include_router(build_router(), include_in_schema=False)
-
-
-def _render(
-    request: Request, name: str, answer: int = HTTPStatus.OK, **context: object
-) -> HTMLResponse:
-    flash = request.cookies.get(FLASH_COOKIE)
-    html = (
-        _templates().get_template(name).render(prefix=PREFIX, flash=_flash_text(flash), **context)
-    )
-    response = HTMLResponse(html, status_code=answer, headers=SECURITY_HEADERS)
-    if flash:
-        response.delete_cookie(FLASH_COOKIE, path=PREFIX)
-    return response
-
-
-def _flash_text(value: str | None) -> tuple[str, str] | None:
-    if not value or ":" not in value:
-        return None
-    kind, _, text = value.partition(":")
-    return ("error" if kind == "error" else "done", unquote(text)[:500])
-
-
-def _back(request: Request, where: str, text: str, *, error: bool = False) -> RedirectResponse:
-    response = RedirectResponse(where, status_code=HTTPStatus.SEE_OTHER, headers=SECURITY_HEADERS)
-    response.set_cookie(
-        FLASH_COOKIE,
-        f"{'error' if error else 'done'}:{quote(text[:500])}",
-        path=PREFIX,
-        httponly=True,
-        samesite="strict",
-        secure=_secure(request),
-        max_age=60,
-    )
-    return response
-
-
-def _secure(request: Request) -> bool:
-    return request.url.scheme == "https"
 
 
 def _sessions(request: Request) -> Sessions:
@@ -186,7 +111,7 @@ async def _form(
     token = form.get("csrf")
     wanted = session.sid if session is not None else sid
     if not isinstance(token, str) or not _sessions(request).csrf_ok(wanted, token):
-        return _error_page(
+        return error_page(
             request,
             session,
             HTTPStatus.FORBIDDEN,
@@ -196,38 +121,8 @@ async def _form(
     return form
 
 
-def _field(form: FormData, name: str, *, required: bool = True) -> str:
-    value = form.get(name)
-    if value is None or value == "":
-        if required:
-            raise InvalidInputError(f"The form lacks '{name}'.")
-        return ""
-    if not isinstance(value, str) or len(value) > MAX_FIELD:
-        raise InvalidInputError(f"'{name}' must be text of at most {MAX_FIELD} characters.")
-    return value
-
-
-def _error_page(
-    request: Request, session: Session | None, status: int, message: str
-) -> HTMLResponse:
-    return _render(
-        request,
-        "error.html",
-        status,
-        user=session.principal if session else None,
-        csrf=session.csrf if session else "",
-        status=status,
-        title=HTTPStatus(status).phrase,
-        message=message,
-    )
-
-
-def _status_of(error: IssueSyncError) -> int:
-    return int(nearest(HTTP_STATUSES, error) or HTTPStatus.INTERNAL_SERVER_ERROR)
-
-
 def _guarded(route: Callable[..., object]) -> Callable[..., object]:
-    """A route whose errors are shown as a page."""
+    """A page handler whose errors are shown as a page."""
 
     @functools.wraps(route)
     async def guarded(request: Request, **kwargs: object) -> Response:
@@ -235,7 +130,7 @@ def _guarded(route: Callable[..., object]) -> Callable[..., object]:
             response: Response = await route(request, **kwargs)  # type: ignore[misc]
         except IssueSyncError as error:
             session = await _session(request)
-            return _error_page(request, session, _status_of(error), error.describe())
+            return error_page(request, session, status_of(error), error.describe())
         return response
 
     return guarded
@@ -245,8 +140,8 @@ def _integration_url(key: str) -> str:
     return f"{PREFIX}/integrations/{quote(key, safe='')}"
 
 
-def build_router() -> APIRouter:  # noqa: C901, PLR0915 - one route table, read top to bottom
-    """The dashboard's routes."""
+def build_router() -> APIRouter:  # noqa: C901, PLR0915 - one table of pages, read top to bottom
+    """The dashboard's page handlers."""
     router = APIRouter(prefix=PREFIX)
 
     @router.get("")
@@ -266,8 +161,8 @@ def build_router() -> APIRouter:  # noqa: C901, PLR0915 - one route table, read 
         form = await _form(request, None, request.cookies.get(LOGIN_COOKIE))
         if isinstance(form, Response):
             return form
-        target = _next(_field(form, "next", required=False) or f"{PREFIX}/")
-        name = _field(form, "username", required=False)
+        target = _next(actions.field(form, "next", required=False) or f"{PREFIX}/")
+        name = actions.field(form, "username", required=False)
         password = form.get("password")
         if (
             not name
@@ -284,7 +179,7 @@ def build_router() -> APIRouter:  # noqa: C901, PLR0915 - one route table, read 
                 services.authenticator.authenticate, header, address
             )
         except (AuthenticationError, ThrottledError) as refused:
-            status = _status_of(refused)
+            status = status_of(refused)
             return _login_form(request, target, problem=refused.describe(), status=status)
         cookie = await run_in_threadpool(_sessions(request).cookie_for, principal, now_ms())
         response = RedirectResponse(target, status_code=HTTPStatus.SEE_OTHER)
@@ -294,7 +189,7 @@ def build_router() -> APIRouter:  # noqa: C901, PLR0915 - one route table, read 
             path=PREFIX,
             httponly=True,
             samesite="strict",
-            secure=_secure(request),
+            secure=secure(request),
         )
         response.delete_cookie(LOGIN_COOKIE, path=PREFIX)
         return response
@@ -320,7 +215,7 @@ def build_router() -> APIRouter:  # noqa: C901, PLR0915 - one route table, read 
         if isinstance(session, Response):
             return session
         rows = await _read(request, views.board, session, now_ms())
-        return _render(request, "board.html", user=session.principal, csrf=session.csrf, rows=rows)
+        return render(request, "board.html", user=session.principal, csrf=session.csrf, rows=rows)
 
     @router.get("/fragments/board")
     @_guarded
@@ -329,7 +224,7 @@ def build_router() -> APIRouter:  # noqa: C901, PLR0915 - one route table, read 
         if session is None:
             return Response(status_code=HTTPStatus.UNAUTHORIZED, headers=SECURITY_HEADERS)
         rows = await _read(request, views.board, session, now_ms())
-        return _render(request, "_board.html", rows=rows)
+        return render(request, "_board.html", rows=rows)
 
     # -- one integration ------------------------------------------------------------------
 
@@ -348,7 +243,7 @@ def build_router() -> APIRouter:  # noqa: C901, PLR0915 - one route table, read 
         if session is None:
             return Response(status_code=HTTPStatus.UNAUTHORIZED, headers=SECURITY_HEADERS)
         page = await _read(request, views.integration_page, session, key, now_ms(), live=True)
-        return _render(request, "_status.html", page=page, chart=_chart(page))
+        return render(request, "_status.html", page=page, chart=_chart(page))
 
     @router.get("/integrations/{key}/fragments/checks")
     @_guarded
@@ -356,8 +251,8 @@ def build_router() -> APIRouter:  # noqa: C901, PLR0915 - one route table, read 
         session = await _session(request)
         if session is None:
             return Response(status_code=HTTPStatus.UNAUTHORIZED, headers=SECURITY_HEADERS)
-        found = await run_in_threadpool(_checks, _services(request), session, key)
-        return _render(request, "_checks.html", checks=found, tested=False)
+        found = await run_in_threadpool(checks, _services(request), session, key)
+        return render(request, "_checks.html", checks=found, tested=False)
 
     @router.post("/integrations/{key}/test")
     @_guarded
@@ -368,12 +263,12 @@ def build_router() -> APIRouter:  # noqa: C901, PLR0915 - one route table, read 
         refused = await _form(request, session)
         if isinstance(refused, Response):
             return refused
-        found = await run_in_threadpool(_checks, _services(request), session, key)
+        found = await run_in_threadpool(checks, _services(request), session, key)
         return await _integration(request, session, key, tested=found)
 
     @router.post("/integrations/{key}/{action}")
     @_guarded
-    async def act(request: Request, key: str, action: str) -> Response:
+    async def button(request: Request, key: str, action: str) -> Response:
         session = await _page_session(request)
         if isinstance(session, Response):
             return session
@@ -382,12 +277,14 @@ def build_router() -> APIRouter:  # noqa: C901, PLR0915 - one route table, read 
             return form
         where = _integration_url(key)
         try:
-            done = await run_in_threadpool(_act, _services(request), session, key, action, form)
+            done = await run_in_threadpool(
+                actions.act, _services(request), session, key, action, form
+            )
         except NotFoundError:
             raise  # the integration (or the action) is not there: a 404 page, not a redirect
         except IssueSyncError as refused:  # what the API would answer, said on the page
-            return _back(request, where, refused.describe(), error=True)
-        return _back(request, where, done)
+            return back(request, where, refused.describe(), error=True)
+        return back(request, where, done)
 
     async def _integration(
         request: Request,
@@ -399,11 +296,11 @@ def build_router() -> APIRouter:  # noqa: C901, PLR0915 - one route table, read 
     ) -> Response:
         if issue is not None and len(issue) > MAX_FIELD:
             raise InvalidInputError(f"An issue key has at most {MAX_FIELD} characters.")
-        await run_in_threadpool(_advance_tasks, _services(request), session, key)
+        await run_in_threadpool(advance_tasks, _services(request), session, key)
         page = await _read(
             request, views.integration_page, session, key, now_ms(), issue=issue or None
         )
-        return _render(
+        return render(
             request,
             "integration.html",
             user=session.principal,
@@ -416,7 +313,7 @@ def build_router() -> APIRouter:  # noqa: C901, PLR0915 - one route table, read 
     @router.api_route("/{rest:path}", methods=["GET", "POST", "PUT", "DELETE", "PATCH"])
     async def unknown(request: Request, rest: str) -> Response:
         session = await _session(request)
-        return _error_page(
+        return error_page(
             request,
             session,
             HTTPStatus.NOT_FOUND,
@@ -427,7 +324,7 @@ def build_router() -> APIRouter:  # noqa: C901, PLR0915 - one route table, read 
         request: Request, target: str, *, problem: str | None, status: int = HTTPStatus.OK
     ) -> Response:
         sid = new_sid()
-        response = _render(
+        response = render(
             request,
             "login.html",
             status,
@@ -442,7 +339,7 @@ def build_router() -> APIRouter:  # noqa: C901, PLR0915 - one route table, read 
             path=PREFIX,
             httponly=True,
             samesite="strict",
-            secure=_secure(request),
+            secure=secure(request),
         )
         return response
 
@@ -472,67 +369,3 @@ def _chart(page: views.IntegrationPage) -> Markup:
     first, second = page.view.first, page.view.second
     points = chart.points(page.minutes, first.id, now_ms())
     return chart.svg(points, first.project_key, second.project_key)
-
-
-def _checks(services: Services, session: Session, key: str) -> views.Checks:
-    with services.uow_factory(readonly=True) as uow:
-        return views.checks(uow.session, services, session.principal, key)
-
-
-def _advance_tasks(services: Services, session: Session, key: str) -> None:
-    with services.uow_factory() as uow:
-        views.advance_tasks(uow.session, session.principal, key)
-        uow.commit()
-
-
-def _act(services: Services, session: Session, key: str, action: str, form: FormData) -> str:
-    """Carry out one of the integration page's buttons; what happened, in a sentence."""
-    actor = session.principal.name
-    with services.uow_factory() as uow:
-        row = visible_integration(uow.session, session.principal, key)
-        if action in ("start", "stop"):
-            request = lifecycle.request_start if action == "start" else lifecycle.request_stop
-            task = request(uow.session, row.key, actor)
-            uow.commit()
-            return f"{task.message} (task {task.id})"
-        if action in ("retry", "discard"):
-            chosen = _chosen(uow.session, row.id, form)
-            move = queues.retry if action == "retry" else queues.discard
-            count = move(chosen, now_ms())
-            uow.commit()
-            done = "queued again" if action == "retry" else "discarded"
-            return f"{count} message(s) {done}."
-        if action == "settle":
-            message_id = _number(_field(form, "message"))
-            keep = _field(form, "keep")
-            if keep not in ("local", "remote"):
-                raise InvalidInputError("Pick a side: 'local' or 'remote'.")
-            count = settle_conflict(uow.session, row, message_id, Winner(keep))
-            uow.commit()
-            side = "this side's" if keep == "local" else "the other side's"
-            return (
-                f"{count} field(s) of message {message_id} settled with {side} value; "
-                "the message is applied again."
-            )
-    raise NotFoundError(f"The dashboard has no action '{action}'.")
-
-
-def _number(text: str) -> int:
-    if not text.isdigit() or len(text) > 18:  # noqa: PLR2004 - fits a BIGINT
-        raise InvalidInputError(f"'{text}' is not a message id.")
-    return int(text)
-
-
-def _chosen(session: OrmSession, integration_id: int, form: FormData) -> list[MessageRow]:
-    """The messages a retry or discard button names: ids of the integration's connectors."""
-    ids = [_number(v) for v in form.getlist("id") if isinstance(v, str)][:MAX_IDS]
-    if not ids:
-        raise InvalidInputError("Choose the messages first.")
-    connectors = {row.id for row in connector_rows(session, integration_id)}
-    rows = [session.get(MessageRow, i) for i in dict.fromkeys(ids)]
-    found = [row for row in rows if row is not None and row.connector_id in connectors]
-    if len(found) != len(set(ids)):
-        raise InvalidInputError(
-            "A chosen message is not one of this integration's; reload the page."
-        )
-    return found
