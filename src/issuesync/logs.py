@@ -13,7 +13,8 @@ renders them alike:
 
 The context is bound with :mod:`structlog.contextvars` around the work it concerns, and
 every line written meanwhile carries it: ``integration`` and ``connector`` around a
-connector's run, ``message_id`` and ``issue`` around one incoming message, ``connection_id``
+connector's run, ``message_id`` and ``issue`` around one incoming message (and each new
+issue of a batch), ``issue`` around the outgoing route's work on one issue, ``connection_id``
 and ``job_id`` around a connection's job, ``request_id`` around an HTTP request. An
 event's own keys come from structlog's keyword arguments or the standard library's
 ``extra=``.
