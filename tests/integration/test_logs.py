@@ -21,13 +21,14 @@ import pytest
 import structlog
 from connections_helpers import BASE as CONNECTIONS
 from connections_helpers import SYNC_PASSWORD, projects_and_sync_user, token_client
-from sync_helpers import wait_for
+from sync_helpers import integration_pair, refused_priority_body, wait_for
 from test_security_secrets import BASE, forms, github_side, run_cli, with_remote
-from tracker_helpers import create_issue, create_project
+from tracker_helpers import API, create_issue, create_project
 
 from issuesync.accounts import create_token
 from issuesync.api.request_id import request_id
 from issuesync.config import Settings
+from issuesync.engine.runtime.runner import SyncRunner
 from issuesync.logs import FIRST_KEYS, configure_logging, default_format
 from issuesync.services import Services
 from issuesync.testing.handler_server import HandlerServer
@@ -300,3 +301,83 @@ def assert_events_carry_their_context(found: list[dict[str, Any]], lines: str) -
     # The connection test's requests carry the request's id, the job's the connection's.
     assert any(e.get("request_id") == "connection-test-1" for e in requests)
     assert any("connection_id" in e and "job_id" in e for e in requests)
+
+
+# --- the engine's lines name the issue and the message they concern -----------------------------
+
+
+def test_a_refused_batch_names_its_issues_and_a_parked_message_its_issue(
+    admin: httpx.Client, services: Services, log_stream: io.StringIO
+) -> None:
+    # PB's tracker refuses one of PA's new issues (a priority it lacks): the batch goes one
+    # by one, and that issue's message waits in ``error``.
+    with integration_pair(services, admin, refused_priority_body()) as pair:
+        keys = [create_issue(admin, "PA", f"Issue {n}") for n in range(3)]
+        refused = create_issue(admin, "PA", "Refused", priority={"name": "Highest"})
+        pair.settle()
+        second = f"PB-{pair.second_id}"
+
+    found = events(log_stream)
+    batch = [e for e in found if e["event"].startswith("a batch of 4 creates goes one by one")]
+    assert len(batch) == 1, [e for e in found if not e["logger"].startswith("httpcore")]
+    (line,) = batch
+    assert (line["integration"], line["connector"]) == ("INT-1", second)
+    assert line["issues"].split(", ") == [*keys, refused]
+    ids = line["message_ids"].split(", ")
+    assert len(ids) == len(keys) + 1
+    assert "issue" not in line  # it concerns all of them
+    (parked,) = [e for e in found if e["event"].startswith("the message waits in error")]
+    assert parked | {"event": "-", "timestamp": "-"} == {
+        "timestamp": "-",
+        "level": "warning",
+        "event": "-",
+        "logger": "issuesync.engine.pipeline.incoming",
+        "integration": "INT-1",
+        "connector": second,
+        "message_id": int(ids[-1]),
+        "issue": refused,
+        "state": "error",
+    }
+    assert "priority" in parked["event"].lower()  # the reason
+
+
+def test_the_outgoing_routes_requests_for_one_issue_name_it(
+    admin: httpx.Client,
+    services: Services,
+    live_server: LiveServer,
+    engine: SyncRunner,
+    log_stream: io.StringIO,
+) -> None:
+    # PB is reached over HTTP (the server's own Jira API); its outgoing route reads a new
+    # issue's attachment from it to send the content.
+    projects_and_sync_user(services, admin)
+    body = with_remote("PA", jira_side(live_server.url, "jirasync", SYNC_PASSWORD))
+    for side in ("firstConnector", "secondConnector"):
+        body[side]["configuration"]["fieldMappings"] = [
+            {"localField": name, "remoteField": name} for name in ("summary", "attachment")
+        ]
+    assert admin.post(f"{BASE}/integrations", json=body).status_code == 200
+    assert admin.put(f"{BASE}/integrations/INT-1/start").status_code == 200
+    engine.settle()  # the routes are open: what is made from now on is sent
+    key = create_issue(admin, "PB", "With an attachment")
+    create_issue(admin, "PB", "Without one")
+    uploaded = admin.post(
+        f"{API}/issue/{key}/attachments",
+        files={"file": ("notes.txt", b"the notes", "text/plain")},
+        headers={"X-Atlassian-Token": "no-check"},
+    )
+    assert uploaded.status_code == 200, uploaded.text
+
+    engine.settle()
+
+    found = events(log_stream)
+    requests = [e for e in found if e["event"].startswith("tracker request")]
+    reads = [e for e in requests if "/attachment/" in e["path"]]
+    assert reads, [(e["method"], e["path"]) for e in requests]
+    for read in reads:
+        assert (read["integration"], read["issue"]) == ("INT-1", key), read
+        assert read["connector"].startswith("PB-")
+    # The poll's search concerns no one issue, and the context ends with the issue's work.
+    searches = [e for e in requests if e["path"].endswith("/search")]
+    assert searches
+    assert not any("issue" in e for e in searches)
