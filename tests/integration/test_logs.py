@@ -33,6 +33,7 @@ from issuesync.logs import FIRST_KEYS, configure_logging, default_format
 from issuesync.services import Services
 from issuesync.testing.handler_server import HandlerServer
 from issuesync.testing.server import LiveServer
+from issuesync.trackers.http import RestClient
 
 ADMIN_PASSWORD = "admin-secret"  # conftest's: every admin request sends it
 
@@ -131,6 +132,29 @@ def test_the_format_is_console_on_a_terminal_and_json_elsewhere_unless_set() -> 
     assert Settings(log_format="").log_format is None
     with pytest.raises(ValueError, match="log_format"):
         Settings(log_format="xml")
+
+
+def test_at_debug_httpcores_traces_stay_out_and_issuesyncs_debug_events_are_written(
+    log_stream: io.StringIO,
+) -> None:
+    def answer(request: httpx.Request) -> httpx.Response:
+        return httpx.Response(200, json={"path": request.url.path})
+
+    with HandlerServer(answer) as tracker:
+        client = RestClient(tracker.url, None, vendor="Fake")
+        try:
+            assert client.get("issues") == {"path": "/issues"}
+        finally:
+            client.close()
+        with httpx.Client(base_url=tracker.url) as plain:  # httpx used directly: the same
+            assert plain.get("/ping").status_code == 200
+
+    found = events(log_stream)
+    assert [(e["level"], e["logger"], e["path"], e["status"]) for e in found] == [
+        ("debug", "issuesync.trackers.http", "/issues", 200)
+    ]
+    assert found[0]["event"].startswith("tracker request GET /issues: 200 in")
+    assert "connect_tcp" not in log_stream.getvalue()
 
 
 # --- the request id -------------------------------------------------------------------------------
