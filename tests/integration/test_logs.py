@@ -191,6 +191,46 @@ def jira_side(url: str, user: str, password: str) -> dict[str, Any]:
     return side
 
 
+def failing_connection(
+    script: httpx.Client, params: dict[str, Any], *, request_id: str | None = None
+) -> str:
+    """Through SD Elements' API: a tracker connector with ``params`` (whose tracker refuses
+    or fails), its connection test (failed), and a connection PD -> PB whose job is asked
+    to run; returns the connection's path."""
+    made = script.post(
+        f"{CONNECTIONS}/connectors/",
+        json={"name": "Failing Jira", "system": {"id": "jira"}, "params": params},
+    )
+    assert made.status_code == 201, made.text
+    tested = script.post(
+        f"{CONNECTIONS}/test-issue-tracker/",
+        json={"system": {"id": "jira"}, "params": params | {"issue_tracker_project": "PB"}},
+        headers={"X-Request-ID": request_id} if request_id else {},
+    )
+    assert tested.status_code == 200, tested.text
+    assert tested.json()["success"] is False
+    project = script.get("/rest/api/2/project/PD").json()["id"]
+    connection = script.post(
+        f"{CONNECTIONS}/issue-tracker/",
+        json={
+            "alias": "To PB",
+            "connector": made.json()["id"],
+            "project": int(project),
+            "params": {"issue_tracker_project": "PB"},
+        },
+    )
+    assert connection.status_code == 201, connection.text
+    one = f"{CONNECTIONS}/issue-tracker/{connection.json()['id']}/"
+    assert script.post(f"{one}run/").status_code == 202
+    return one
+
+
+def job_done(script: httpx.Client, one: str) -> bool:
+    """Whether the newest job of the connection at ``one`` has ended."""
+    jobs = script.get(f"{one}jobs/").json()["results"]
+    return bool(jobs) and bool(jobs[0]["ready"])
+
+
 def test_no_secret_reaches_a_log_line_through_failures_and_engine_lines_carry_their_context(
     engine_client: httpx.Client,
     services: Services,
@@ -244,38 +284,7 @@ def test_no_secret_reaches_a_log_line_through_failures_and_engine_lines_carry_th
             "issue_tracker_pass": wrong_connector,
         }
         with token_client(live_server.url, api_token) as script:
-            made = script.post(
-                f"{CONNECTIONS}/connectors/",
-                json={"name": "Local Jira", "system": {"id": "jira"}, "params": params},
-            )
-            assert made.status_code == 201, made.text
-            tested = script.post(
-                f"{CONNECTIONS}/test-issue-tracker/",
-                json={
-                    "system": {"id": "jira"},
-                    "params": params | {"issue_tracker_project": "PB"},
-                },
-                headers={"X-Request-ID": "connection-test-1"},
-            )
-            assert tested.status_code == 200, tested.text
-            assert tested.json()["success"] is False
-            project = script.get("/rest/api/2/project/PD").json()["id"]
-            connection = script.post(
-                f"{CONNECTIONS}/issue-tracker/",
-                json={
-                    "alias": "To PB",
-                    "connector": made.json()["id"],
-                    "project": int(project),
-                    "params": {"issue_tracker_project": "PB"},
-                },
-            )
-            assert connection.status_code == 201, connection.text
-            one = f"{CONNECTIONS}/issue-tracker/{connection.json()['id']}/"
-            assert script.post(f"{one}run/").status_code == 202
-
-            def job_done() -> bool:
-                jobs = script.get(f"{one}jobs/").json()["results"]
-                return bool(jobs) and jobs[0]["ready"]
+            one = failing_connection(script, params, request_id="connection-test-1")
 
             def failed_everywhere() -> bool:
                 states = [
@@ -285,7 +294,7 @@ def test_no_secret_reaches_a_log_line_through_failures_and_engine_lines_carry_th
                 return all(s["secondConnector"]["outgoingDetails"] for s in states)
 
             wait_for("both integrations failing", failed_everywhere)
-            wait_for("the connection's job to end", job_done)
+            wait_for("the connection's job to end", lambda: job_done(script, one))
             jobs_text = script.get(f"{one}jobs/").text
         cli = run_cli(services, "integration", "show", "INT-1")
         cli_text = cli.stdout + cli.stderr
