@@ -19,6 +19,7 @@ from sqlalchemy import create_engine, make_url, text
 from issuesync.accounts import NewUser, create_user
 from issuesync.app import bootstrap, build_services, create_app, install_engine
 from issuesync.config import Settings
+from issuesync.engine.runtime.runner import SyncRunner
 from issuesync.services import Services
 from issuesync.store.db import Database, connect
 from issuesync.store.migrate import upgrade
@@ -268,6 +269,16 @@ def make_client(server: str, services: Services) -> Iterator[Callable[..., httpx
     yield make
     for client in clients:
         client.close()
+
+
+@pytest.fixture
+def engine(services: Services) -> Iterator[SyncRunner]:
+    """An engine driven step by step (``settle``), stopped after the test."""
+    made = SyncRunner(services, backoff_ms=0, deletion_check_ms=0)
+    try:
+        yield made
+    finally:
+        made.stop()
 
 
 @pytest.fixture

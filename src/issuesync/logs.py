@@ -13,7 +13,8 @@ renders them alike:
 
 The context is bound with :mod:`structlog.contextvars` around the work it concerns, and
 every line written meanwhile carries it: ``integration`` and ``connector`` around a
-connector's run, ``message_id`` and ``issue`` around one incoming message, ``connection_id``
+connector's run, ``message_id`` and ``issue`` around one incoming message (and each new
+issue of a batch), ``issue`` around the outgoing route's work on one issue, ``connection_id``
 and ``job_id`` around a connection's job, ``request_id`` around an HTTP request. An
 event's own keys come from structlog's keyword arguments or the standard library's
 ``extra=``.
@@ -43,6 +44,13 @@ FIRST_KEYS: Final = ("timestamp", "level", "event", "logger")
 # Not keys of an event: uvicorn's coloured copy of its message (``extra={"color_message": …}``),
 # and what another handler's formatter may have left on a record (``message``, ``asctime``).
 _DROPPED: Final = frozenset({"color_message", "message", "asctime"})
+# Libraries whose lines below a level are never written, whatever ``ISSUESYNC_LOG_LEVEL``
+# says: httpx says every request at INFO (a Redmine polled every few seconds, a relation
+# pulled every second) and httpcore traces each step of it at DEBUG (``connect_tcp.started``,
+# ``send_request_headers.complete``, … a dozen lines a request, with the headers it read).
+# The tracker edge logs its own debug event per request instead (``trackers/http.py``);
+# their warnings still show.
+QUIETED: Final = {"httpx": logging.WARNING, "httpcore": logging.WARNING}
 
 
 class _Handler(logging.StreamHandler):  # type: ignore[type-arg]
@@ -123,10 +131,8 @@ def configure_logging(
     handler.addFilter(RedactingFilter())
     root.addHandler(handler)
     root.setLevel(level.upper())
-    # httpx says every request at INFO (a Redmine polled every few seconds, a relation
-    # pulled every second): the tracker edge logs its own debug event instead
-    # (``trackers/http.py``); httpx's warnings still show.
-    logging.getLogger("httpx").setLevel(logging.WARNING)
+    for name, quiet in QUIETED.items():
+        logging.getLogger(name).setLevel(quiet)
     # Python's warnings (SQLAlchemy's, a library's deprecations) are lines of the same format.
     logging.captureWarnings(capture=True)
     structlog.configure(

@@ -21,17 +21,19 @@ import pytest
 import structlog
 from connections_helpers import BASE as CONNECTIONS
 from connections_helpers import SYNC_PASSWORD, projects_and_sync_user, token_client
-from sync_helpers import wait_for
+from sync_helpers import integration_pair, refused_priority_body, wait_for
 from test_security_secrets import BASE, forms, github_side, run_cli, with_remote
-from tracker_helpers import create_issue, create_project
+from tracker_helpers import API, create_issue, create_project
 
 from issuesync.accounts import create_token
 from issuesync.api.request_id import request_id
 from issuesync.config import Settings
+from issuesync.engine.runtime.runner import SyncRunner
 from issuesync.logs import FIRST_KEYS, configure_logging, default_format
 from issuesync.services import Services
 from issuesync.testing.handler_server import HandlerServer
 from issuesync.testing.server import LiveServer
+from issuesync.trackers.http import RestClient
 
 ADMIN_PASSWORD = "admin-secret"  # conftest's: every admin request sends it
 
@@ -132,6 +134,29 @@ def test_the_format_is_console_on_a_terminal_and_json_elsewhere_unless_set() -> 
         Settings(log_format="xml")
 
 
+def test_at_debug_httpcores_traces_stay_out_and_issuesyncs_debug_events_are_written(
+    log_stream: io.StringIO,
+) -> None:
+    def answer(request: httpx.Request) -> httpx.Response:
+        return httpx.Response(200, json={"path": request.url.path})
+
+    with HandlerServer(answer) as tracker:
+        client = RestClient(tracker.url, None, vendor="Fake")
+        try:
+            assert client.get("issues") == {"path": "/issues"}
+        finally:
+            client.close()
+        with httpx.Client(base_url=tracker.url) as plain:  # httpx used directly: the same
+            assert plain.get("/ping").status_code == 200
+
+    found = events(log_stream)
+    assert [(e["level"], e["logger"], e["path"], e["status"]) for e in found] == [
+        ("debug", "issuesync.trackers.http", "/issues", 200)
+    ]
+    assert found[0]["event"].startswith("tracker request GET /issues: 200 in")
+    assert "connect_tcp" not in log_stream.getvalue()
+
+
 # --- the request id -------------------------------------------------------------------------------
 
 
@@ -164,6 +189,46 @@ def jira_side(url: str, user: str, password: str) -> dict[str, Any]:
         "password": password,
     }
     return side
+
+
+def failing_connection(
+    script: httpx.Client, params: dict[str, Any], *, request_id: str | None = None
+) -> str:
+    """Through SD Elements' API: a tracker connector with ``params`` (whose tracker refuses
+    or fails), its connection test (failed), and a connection PD -> PB whose job is asked
+    to run; returns the connection's path."""
+    made = script.post(
+        f"{CONNECTIONS}/connectors/",
+        json={"name": "Failing Jira", "system": {"id": "jira"}, "params": params},
+    )
+    assert made.status_code == 201, made.text
+    tested = script.post(
+        f"{CONNECTIONS}/test-issue-tracker/",
+        json={"system": {"id": "jira"}, "params": params | {"issue_tracker_project": "PB"}},
+        headers={"X-Request-ID": request_id} if request_id else {},
+    )
+    assert tested.status_code == 200, tested.text
+    assert tested.json()["success"] is False
+    project = script.get("/rest/api/2/project/PD").json()["id"]
+    connection = script.post(
+        f"{CONNECTIONS}/issue-tracker/",
+        json={
+            "alias": "To PB",
+            "connector": made.json()["id"],
+            "project": int(project),
+            "params": {"issue_tracker_project": "PB"},
+        },
+    )
+    assert connection.status_code == 201, connection.text
+    one = f"{CONNECTIONS}/issue-tracker/{connection.json()['id']}/"
+    assert script.post(f"{one}run/").status_code == 202
+    return one
+
+
+def job_done(script: httpx.Client, one: str) -> bool:
+    """Whether the newest job of the connection at ``one`` has ended."""
+    jobs = script.get(f"{one}jobs/").json()["results"]
+    return bool(jobs) and bool(jobs[0]["ready"])
 
 
 def test_no_secret_reaches_a_log_line_through_failures_and_engine_lines_carry_their_context(
@@ -219,38 +284,7 @@ def test_no_secret_reaches_a_log_line_through_failures_and_engine_lines_carry_th
             "issue_tracker_pass": wrong_connector,
         }
         with token_client(live_server.url, api_token) as script:
-            made = script.post(
-                f"{CONNECTIONS}/connectors/",
-                json={"name": "Local Jira", "system": {"id": "jira"}, "params": params},
-            )
-            assert made.status_code == 201, made.text
-            tested = script.post(
-                f"{CONNECTIONS}/test-issue-tracker/",
-                json={
-                    "system": {"id": "jira"},
-                    "params": params | {"issue_tracker_project": "PB"},
-                },
-                headers={"X-Request-ID": "connection-test-1"},
-            )
-            assert tested.status_code == 200, tested.text
-            assert tested.json()["success"] is False
-            project = script.get("/rest/api/2/project/PD").json()["id"]
-            connection = script.post(
-                f"{CONNECTIONS}/issue-tracker/",
-                json={
-                    "alias": "To PB",
-                    "connector": made.json()["id"],
-                    "project": int(project),
-                    "params": {"issue_tracker_project": "PB"},
-                },
-            )
-            assert connection.status_code == 201, connection.text
-            one = f"{CONNECTIONS}/issue-tracker/{connection.json()['id']}/"
-            assert script.post(f"{one}run/").status_code == 202
-
-            def job_done() -> bool:
-                jobs = script.get(f"{one}jobs/").json()["results"]
-                return bool(jobs) and jobs[0]["ready"]
+            one = failing_connection(script, params, request_id="connection-test-1")
 
             def failed_everywhere() -> bool:
                 states = [
@@ -260,7 +294,7 @@ def test_no_secret_reaches_a_log_line_through_failures_and_engine_lines_carry_th
                 return all(s["secondConnector"]["outgoingDetails"] for s in states)
 
             wait_for("both integrations failing", failed_everywhere)
-            wait_for("the connection's job to end", job_done)
+            wait_for("the connection's job to end", lambda: job_done(script, one))
             jobs_text = script.get(f"{one}jobs/").text
         cli = run_cli(services, "integration", "show", "INT-1")
         cli_text = cli.stdout + cli.stderr
@@ -300,3 +334,83 @@ def assert_events_carry_their_context(found: list[dict[str, Any]], lines: str) -
     # The connection test's requests carry the request's id, the job's the connection's.
     assert any(e.get("request_id") == "connection-test-1" for e in requests)
     assert any("connection_id" in e and "job_id" in e for e in requests)
+
+
+# --- the engine's lines name the issue and the message they concern -----------------------------
+
+
+def test_a_refused_batch_names_its_issues_and_a_parked_message_its_issue(
+    admin: httpx.Client, services: Services, log_stream: io.StringIO
+) -> None:
+    # PB's tracker refuses one of PA's new issues (a priority it lacks): the batch goes one
+    # by one, and that issue's message waits in ``error``.
+    with integration_pair(services, admin, refused_priority_body()) as pair:
+        keys = [create_issue(admin, "PA", f"Issue {n}") for n in range(3)]
+        refused = create_issue(admin, "PA", "Refused", priority={"name": "Highest"})
+        pair.settle()
+        second = f"PB-{pair.second_id}"
+
+    found = events(log_stream)
+    batch = [e for e in found if e["event"].startswith("a batch of 4 creates goes one by one")]
+    assert len(batch) == 1, [e for e in found if not e["logger"].startswith("httpcore")]
+    (line,) = batch
+    assert (line["integration"], line["connector"]) == ("INT-1", second)
+    assert line["issues"].split(", ") == [*keys, refused]
+    ids = line["message_ids"].split(", ")
+    assert len(ids) == len(keys) + 1
+    assert "issue" not in line  # it concerns all of them
+    (parked,) = [e for e in found if e["event"].startswith("the message waits in error")]
+    assert parked | {"event": "-", "timestamp": "-"} == {
+        "timestamp": "-",
+        "level": "warning",
+        "event": "-",
+        "logger": "issuesync.engine.pipeline.incoming",
+        "integration": "INT-1",
+        "connector": second,
+        "message_id": int(ids[-1]),
+        "issue": refused,
+        "state": "error",
+    }
+    assert "priority" in parked["event"].lower()  # the reason
+
+
+def test_the_outgoing_routes_requests_for_one_issue_name_it(
+    admin: httpx.Client,
+    services: Services,
+    live_server: LiveServer,
+    engine: SyncRunner,
+    log_stream: io.StringIO,
+) -> None:
+    # PB is reached over HTTP (the server's own Jira API); its outgoing route reads a new
+    # issue's attachment from it to send the content.
+    projects_and_sync_user(services, admin)
+    body = with_remote("PA", jira_side(live_server.url, "jirasync", SYNC_PASSWORD))
+    for side in ("firstConnector", "secondConnector"):
+        body[side]["configuration"]["fieldMappings"] = [
+            {"localField": name, "remoteField": name} for name in ("summary", "attachment")
+        ]
+    assert admin.post(f"{BASE}/integrations", json=body).status_code == 200
+    assert admin.put(f"{BASE}/integrations/INT-1/start").status_code == 200
+    engine.settle()  # the routes are open: what is made from now on is sent
+    key = create_issue(admin, "PB", "With an attachment")
+    create_issue(admin, "PB", "Without one")
+    uploaded = admin.post(
+        f"{API}/issue/{key}/attachments",
+        files={"file": ("notes.txt", b"the notes", "text/plain")},
+        headers={"X-Atlassian-Token": "no-check"},
+    )
+    assert uploaded.status_code == 200, uploaded.text
+
+    engine.settle()
+
+    found = events(log_stream)
+    requests = [e for e in found if e["event"].startswith("tracker request")]
+    reads = [e for e in requests if "/attachment/" in e["path"]]
+    assert reads, [(e["method"], e["path"]) for e in requests]
+    for read in reads:
+        assert (read["integration"], read["issue"]) == ("INT-1", key), read
+        assert read["connector"].startswith("PB-")
+    # The poll's search concerns no one issue, and the context ends with the issue's work.
+    searches = [e for e in requests if e["path"].endswith("/search")]
+    assert searches
+    assert not any("issue" in e for e in searches)

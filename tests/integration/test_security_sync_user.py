@@ -13,7 +13,7 @@ applies it.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from typing import Any
 
 import httpx
@@ -248,16 +248,6 @@ def test_application_connection_keeps_the_user_and_no_secret_of_a_built_in_side(
 
 
 # -- the engine writes with exactly the sync user's permissions ----------------------------------
-
-
-@pytest.fixture
-def engine(services: Services) -> Iterator[SyncRunner]:
-    """An engine driven step by step (``settle``), stopped after the test."""
-    made = SyncRunner(services, backoff_ms=0, deletion_check_ms=0)
-    try:
-        yield made
-    finally:
-        made.stop()
 
 
 def synced(

@@ -19,8 +19,12 @@ which gives each message its own outcome.
 from __future__ import annotations
 
 import logging
-from collections.abc import Sequence
+from collections.abc import Iterable, Sequence
+from contextlib import AbstractContextManager
 from dataclasses import dataclass
+from typing import Final
+
+import structlog
 
 from issuesync.domain.mapping import COMMENT
 from issuesync.domain.message import (
@@ -52,6 +56,9 @@ from issuesync.store.base import now_ms
 from issuesync.trackers.adapter import CommentDraft, CreatedIssue, NewIssue
 
 log = logging.getLogger(__name__)
+
+# How many issues and messages a line about a whole batch names (a batch may hold a thousand).
+NAMED_IN_A_LINE: Final = 20
 
 
 @dataclass
@@ -124,18 +131,33 @@ def _create_twins(
     batch = _plan(route, ledger, creates)
     if not batch:
         return set()
+    # A line about the whole batch names its issues and messages (the first few of them).
+    concerned = {
+        "issues": _named(c.message.source_issue_key for c in batch),
+        "message_ids": _named(str(c.item.row_id) for c in batch),
+    }
     try:
         made = route.tracker.create_many([c.request for c in batch])
     except TrackerOfflineError:
         return set()  # the one-message path moves the first to ``offline`` and stops
     except IssueSyncError as exc:
         # One refused issue fails the batch: each then gets its own outcome, one by one.
-        log.info("a batch of %d creates goes one by one: %s", len(batch), exc.describe())
+        log.info(
+            "a batch of %d creates goes one by one: %s",
+            len(batch),
+            exc.describe(),
+            extra=concerned,
+        )
         return set()
     try:
         made = _posted(route, batch, made)
     except IssueSyncError as exc:  # the one-message path finds the twins and tries again
-        log.info("the comments of %d new twins go one by one: %s", len(batch), exc.describe())
+        log.info(
+            "the comments of %d new twins go one by one: %s",
+            len(batch),
+            exc.describe(),
+            extra=concerned,
+        )
         return set()
     _commit(route, ledger, batch, made)
     return {c.item.row_id for c in batch}
@@ -157,41 +179,66 @@ def _plan(
     for item, message in creates:
         if message.sequence_id != 1 or message.source_issue_key in linked:
             continue
-        if any(a.action is not ChangeAction.DELETE for a in message.attachments):
-            continue
-        if message.worklogs:  # logged one by one, with their traces
-            continue
-        if carries_links(message):
-            continue  # its links need the twins of both ends: one message at a time
-        parent_key: str | None = None
-        if message.parent_key is not None:
-            if message.parent_key not in linked:
-                continue
-            parent_key = linked[message.parent_key]
-        try:
-            plan = plan_create(route, message, parent_key)
-        except IssueSyncError:
-            continue
-        comments = (
-            [c for c in message.comments if c.action is not ChangeAction.DELETE]
-            if syncs_comments
-            else []
-        )
-        if not _plain(route, plan, comments):
-            continue
-        postings = tuple(people.posting(route, message.source_issue_key, c) for c in comments)
-        drafts = tuple(
-            CommentDraft(
-                body=wanted.body,
-                idempotency_key=comment_key(route, message, c.source_id),
-                author=wanted.author,
-            )
-            for c, wanted in zip(comments, postings, strict=True)
-        )
-        request = NewIssue(plan.draft, create_key(route, message), plan.status, drafts)
-        source_ids = tuple(c.source_id for c in comments)
-        batch.append(_Create(item, message, plan, request, source_ids, postings))
+        with _concerning(item):
+            planned = _planned(route, item, message, linked, syncs_comments=syncs_comments)
+        if planned is not None:
+            batch.append(planned)
     return batch
+
+
+def _planned(
+    route: Route,
+    item: queues.Pending,
+    message: Message,
+    linked: dict[str, str],
+    *,
+    syncs_comments: bool,
+) -> _Create | None:
+    """The create of one message, or None when the batch path cannot take it."""
+    if (
+        any(a.action is not ChangeAction.DELETE for a in message.attachments)
+        or message.worklogs  # logged one by one, with their traces
+        or carries_links(message)  # its links need the twins of both ends
+        or (message.parent_key is not None and message.parent_key not in linked)
+    ):
+        return None  # one message at a time
+    parent_key = linked[message.parent_key] if message.parent_key is not None else None
+    try:
+        plan = plan_create(route, message, parent_key)
+    except IssueSyncError:
+        return None
+    comments = (
+        [c for c in message.comments if c.action is not ChangeAction.DELETE]
+        if syncs_comments
+        else []
+    )
+    if not _plain(route, plan, comments):
+        return None
+    postings = tuple(people.posting(route, message.source_issue_key, c) for c in comments)
+    drafts = tuple(
+        CommentDraft(
+            body=wanted.body,
+            idempotency_key=comment_key(route, message, c.source_id),
+            author=wanted.author,
+        )
+        for c, wanted in zip(comments, postings, strict=True)
+    )
+    request = NewIssue(plan.draft, create_key(route, message), plan.status, drafts)
+    source_ids = tuple(c.source_id for c in comments)
+    return _Create(item, message, plan, request, source_ids, postings)
+
+
+def _concerning(item: queues.Pending) -> AbstractContextManager[None]:
+    """Every line logged meanwhile names the message and its issue (as the one-message
+    path's do)."""
+    return structlog.contextvars.bound_contextvars(message_id=item.row_id, issue=item.issue_key)
+
+
+def _named(values: Iterable[str]) -> str:
+    """The first :data:`NAMED_IN_A_LINE` of ``values``, and how many there are in all."""
+    every = list(values)
+    named = ", ".join(every[:NAMED_IN_A_LINE])
+    return named if len(every) <= NAMED_IN_A_LINE else f"{named}, … ({len(every)} in all)"
 
 
 def _plain(route: Route, plan: CreatePlan, comments: list[CommentChange]) -> bool:
@@ -206,16 +253,15 @@ def _plain(route: Route, plan: CreatePlan, comments: list[CommentChange]) -> boo
 def _posted(route: Route, batch: list[_Create], made: list[CreatedIssue]) -> list[CreatedIssue]:
     """The twins with their comments as they stay (:func:`people.posted`: a header where the
     tracker did not write a comment in its author's name)."""
-    return [
-        CreatedIssue(
-            created.replica,
-            tuple(
+    posted: list[CreatedIssue] = []
+    for create, created in zip(batch, made, strict=True):
+        with _concerning(create.item):
+            comments = tuple(
                 people.posted(route, created.replica.key, wanted, comment)
                 for wanted, comment in zip(create.postings, created.comments, strict=True)
-            ),
-        )
-        for create, created in zip(batch, made, strict=True)
-    ]
+            )
+        posted.append(CreatedIssue(created.replica, comments))
+    return posted
 
 
 def _commit(

@@ -283,18 +283,35 @@ def _gap(route: Route, item: queues.Pending, expected: int) -> str:
         state = ReceiveState.SEQUENCE_ERROR if row.attempts <= retries else ReceiveState.ERROR
         if state is ReceiveState.ERROR:
             missing = f"sequenceId {expected} never arrived after {retries} retries"
+            _parked(state, missing)
         queues.set_state(row, state, now_ms(), missing)
         uow.commit()
     return state
 
 
+# The states in which a message waits for a person (retry or discard): each is a warning.
+_WAITING_FOR_A_PERSON = frozenset({ReceiveState.ERROR, ReceiveState.INVALID})
+
+
 def _finish(route: Route, item: queues.Pending, state: str, reason: str | None) -> str:
+    if state in _WAITING_FOR_A_PERSON:
+        _parked(state, reason)
     with route.uow_factory() as uow:
         row = uow.session.get(MessageRow, item.row_id)
         if row is not None:
             queues.set_state(row, state, now_ms(), reason)
         uow.commit()
     return state
+
+
+def _parked(state: str, reason: str | None) -> None:
+    """Say that the message (named by the context bound around it) waits in ``state``."""
+    log.warning(
+        "the message waits in %s: %s",
+        state,
+        reason or "no reason given",
+        extra={"state": str(state)},
+    )
 
 
 def _link_response(

@@ -16,6 +16,8 @@ import logging
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, replace
 
+import structlog
+
 from issuesync.domain.configuration import NewIssues
 from issuesync.domain.diff import OutgoingDiff, TraceState, outgoing_diff
 from issuesync.domain.mapping import STATUS
@@ -161,7 +163,9 @@ def send_page(
             and replica.updated < (info.last_change_seen_ms or 0)
         ):
             continue  # an older read than what this route has already handled
-        message = _message(route, ledger, replica, info, now, resync, links)
+        # Every line logged meanwhile (a tracker's request for an attachment, say) names it.
+        with structlog.contextvars.bound_contextvars(issue=replica.key):
+            message = _message(route, ledger, replica, info, now, resync, links)
         if message is not None:
             messages.append(queues.Sealed.of(message))
             sent += 1
@@ -402,7 +406,9 @@ def _send_deletions(route: Route, cursor: Cursor, on_work: Signal | None) -> int
                 created=now,
                 issue_updated=deletion.deleted_ms,
             )
-            route.transport.deliver(uow.session, route.id, route.connector.partner_id, message, now)
+            with structlog.contextvars.bound_contextvars(issue=deletion.key):
+                partner = route.connector.partner_id
+                route.transport.deliver(uow.session, route.id, partner, message, now)
             sent += 1
         ledger.save(uow.session)
         uow.commit()

@@ -25,6 +25,8 @@ import logging
 from collections.abc import Callable, Iterable
 from typing import Final
 
+import structlog
+
 from issuesync.domain.markup import Markup
 from issuesync.domain.message import CommentChange, Message
 from issuesync.domain.replica import HubIssue, canonical_fields
@@ -38,6 +40,8 @@ log = logging.getLogger(__name__)
 TEXT_FIELDS: Final = frozenset({"description", "environment"})
 
 Setter = Callable[[str], None]
+# A text to convert: the text, where the converted one goes, and the issue it belongs to.
+Text = tuple[str, Setter, str]
 
 
 def dialect_of(message: Message) -> Markup | None:
@@ -61,7 +65,7 @@ def converts(route: Route, source: Markup | None) -> bool:
 def translate(route: Route, messages: Iterable[Message]) -> None:
     """Convert, in place, the texts of ``messages`` to this connector's dialect."""
     target = route.markup
-    pending: dict[Markup, list[tuple[str, Setter]]] = {}
+    pending: dict[Markup, list[Text]] = {}
     for message in messages:
         source = dialect_of(message)
         if not converts(route, source):
@@ -71,13 +75,13 @@ def translate(route: Route, messages: Iterable[Message]) -> None:
         for name in TEXT_FIELDS:
             value = message.changes.get(name)
             if isinstance(value, str) and value.strip():
-                texts.append((value, _field_setter(message, name)))
+                texts.append((value, _field_setter(message, name), message.source_issue_key))
         for comment in message.comments:
             if comment.body and comment.body.strip():
-                texts.append((comment.body, _body_setter(comment)))
+                texts.append((comment.body, _body_setter(comment), message.source_issue_key))
         message.markup = target.value  # its texts are ours now (translating twice is a no-op)
     for source, texts in pending.items():
-        for (_, put), text in zip(texts, _converted(route, texts, source, target), strict=True):
+        for (_, put, _), text in zip(texts, _converted(route, texts, source, target), strict=True):
             put(text)
 
 
@@ -95,15 +99,18 @@ def _body_setter(comment: CommentChange) -> Setter:
     return put
 
 
-def _converted(
-    route: Route, texts: list[tuple[str, Setter]], source: Markup, target: Markup
-) -> list[str]:
-    originals = [text for text, _ in texts]
+def _converted(route: Route, texts: list[Text], source: Markup, target: Markup) -> list[str]:
+    originals = [text for text, _, _ in texts]
     try:
         return convert_many(originals, source, target, mentions=route.mentions)
     except IssueSyncError as exc:
         log.warning("converting %d texts one by one: %s", len(originals), exc.describe())
-    return [_converted_one(route, text, source, target) for text in originals]
+    converted: list[str] = []
+    for text, _, issue in texts:
+        # The run's messages are converted together: a text's own line names its issue.
+        with structlog.contextvars.bound_contextvars(issue=issue):
+            converted.append(_converted_one(route, text, source, target))
+    return converted
 
 
 def _converted_one(route: Route, text: str, source: Markup, target: Markup) -> str:

@@ -443,7 +443,13 @@ class SyncRunner:
         try:
             self.run_connector(connector_id)
         except Exception as exc:  # noqa: BLE001 - a reading it could not write: the store fails
-            log.warning("connector %s could not run: %s", slot.route.connector.key, exc)
+            connector = slot.route.connector
+            log.warning(
+                "connector %s could not run: %s",
+                connector.key,
+                exc,
+                extra={"integration": connector.integration_key, "connector": connector.key},
+            )
             later = self.clock() + self.backoff_ms  # not again at once: that would spin
             slot.next_in, slot.next_out = max(slot.next_in, later), max(slot.next_out, later)
         finally:
