@@ -12,6 +12,7 @@ from collections.abc import Iterator
 import httpx
 import pytest
 from connections_helpers import SYNC_PASSWORD, make_connection, projects_and_sync_user
+from prometheus_client import REGISTRY
 from prometheus_client.parser import text_string_to_metric_families
 from pydantic import SecretStr
 from sqlalchemy import select, text, update
@@ -20,13 +21,13 @@ from test_sync_engine import Offline
 from tracker_helpers import create_issue
 
 from conftest import ADMIN_PASSWORD
-from issuesync.app import create_app
+from issuesync.app import build_services, create_app
 from issuesync.engine.runtime.jobs import ConnectionJobs
 from issuesync.engine.runtime.readings import StoreReadings
 from issuesync.engine.runtime.runner import SyncRunner
 from issuesync.engine.transports import queues
 from issuesync.engine.transports.nodes.serving import queue_counts
-from issuesync.metrics import METRICS
+from issuesync.metrics import METRICS, enabled, switch
 from issuesync.services import Services
 from issuesync.store.migrate import alembic_config
 from issuesync.store.relations import BlobFailureRow, RelationRow
@@ -206,6 +207,39 @@ def test_the_metrics_token_is_asked_for_when_set(
     assert basic.status_code == 401
     right = scrape(anonymous, Authorization="Bearer scrape-me-7")
     assert "scrape-me-7" not in str(right)
+
+
+def test_metrics_switched_off_count_nothing_and_are_not_served(
+    services: Services, admin: httpx.Client, anonymous: httpx.Client
+) -> None:
+    # ISSUESYNC_METRICS_ENABLED=false: the composition root switches this process's off.
+    build_services(services.settings.model_copy(update={"metrics_enabled": False})).close()
+    try:
+        assert not enabled()
+        with integration_pair(services, admin) as pair:
+            first_key, second_key = connector_keys(pair)
+            sent = {"integration": pair.key, "connector": first_key}
+            applied = {"integration": pair.key, "connector": second_key}
+
+            def counted() -> tuple[float | None, float | None]:
+                # This process's own registry (earlier tests' INT-1 may have counted here).
+                return (
+                    REGISTRY.get_sample_value("issuesync_changes_sent_total", sent),
+                    REGISTRY.get_sample_value("issuesync_changes_applied_total", applied),
+                )
+
+            before = counted()
+            create_issue(pair.client, "PA", "Synced, not counted")
+            pair.settle()
+            found = pair.client.get("/rest/api/2/search", params={"jql": "project = PB"})
+            assert found.json()["total"] == 1
+            assert counted() == before
+            off = anonymous.get("/metrics")
+            assert off.status_code == 404
+            assert "ISSUESYNC_METRICS_ENABLED" in off.json()["error"]
+    finally:
+        switch(on=True)
+    assert scrape(anonymous)
 
 
 def test_readyz_says_what_is_not_ready(services: Services, admin: httpx.Client) -> None:

@@ -8,7 +8,8 @@ N`` the events of every worker, summed by prometheus-client's multiprocess mode.
 With ``ISSUESYNC_METRICS_TOKEN`` set, a scrape must send ``Authorization: Bearer
 <token>`` (compared in constant time); without it /metrics is open on the API's
 port, as ``/healthz`` is. The metrics name integrations, connectors, relations
-and connections, never an issue, a user or a secret.
+and connections, never an issue, a user or a secret. With ``ISSUESYNC_METRICS_ENABLED``
+false, nothing is counted and /metrics answers 404.
 """
 
 from __future__ import annotations
@@ -30,7 +31,7 @@ from prometheus_client.metrics_core import Metric
 from prometheus_client.registry import Collector
 
 from issuesync.engine.runtime.readings import StoreReadings
-from issuesync.metrics import multiprocess_dir
+from issuesync.metrics import enabled, multiprocess_dir
 from issuesync.services import Services
 
 router = APIRouter(tags=["operations"])
@@ -42,6 +43,7 @@ router = APIRouter(tags=["operations"])
     responses={
         200: {"description": "Prometheus text exposition", "content": {CONTENT_TYPE_LATEST: {}}},
         401: {"description": "`ISSUESYNC_METRICS_TOKEN` is set and the bearer token is not it"},
+        404: {"description": "metrics are off (`ISSUESYNC_METRICS_ENABLED=false`)"},
     },
 )
 def metrics(
@@ -52,6 +54,11 @@ def metrics(
 ) -> Response:
     """Every metric of issuesync (a thread of the pool: the store is read)."""
     services: Services = request.app.state.services
+    if not enabled():
+        return JSONResponse(
+            {"error": "Metrics are off in this server (ISSUESYNC_METRICS_ENABLED=false)."},
+            status_code=404,
+        )
     token = services.settings.metrics_token
     if token is not None and not _bearer_is(authorization, token.get_secret_value()):
         return JSONResponse(
