@@ -6,6 +6,7 @@ before with one after its work, never absolute values.
 
 from __future__ import annotations
 
+import asyncio
 import re
 from collections.abc import Iterator
 
@@ -33,6 +34,7 @@ from issuesync.store.migrate import alembic_config
 from issuesync.store.relations import BlobFailureRow, RelationRow
 from issuesync.store.sync import ConnectorRow, ConnectorState, MessageRow
 from issuesync.testing.server import LiveServer
+from issuesync.throttle import LoginThrottle
 
 Samples = dict[tuple[str, tuple[tuple[str, str], ...]], float]
 
@@ -207,6 +209,45 @@ def test_the_metrics_token_is_asked_for_when_set(
     assert basic.status_code == 401
     right = scrape(anonymous, Authorization="Bearer scrape-me-7")
     assert "scrape-me-7" not in str(right)
+
+
+def test_wrong_metrics_tokens_are_throttled_per_address(
+    services: Services, anonymous: httpx.Client
+) -> None:
+    services.settings = services.settings.model_copy(
+        update={"metrics_token": SecretStr("scrape-me-7")}
+    )
+    now = [1000.0]
+    # The API's throttle of failed logins, with a small limit and a clock the test moves.
+    services.authenticator.throttle = LoginThrottle(
+        per_address=3, window_s=60, max_lock_s=120, clock=lambda: now[0]
+    )
+    right = {"Authorization": "Bearer scrape-me-7"}
+    for _ in range(5):  # a right token is never counted
+        assert anonymous.get("/metrics", headers=right).status_code == 200
+    assert anonymous.get("/metrics").status_code == 401  # no header: no guess, not counted
+    for n in range(3):
+        wrong = anonymous.get("/metrics", headers={"Authorization": f"Bearer guess-{n}"})
+        assert wrong.status_code == 401
+    # Locked: 429 before the token is looked at, the right one too (the answer says
+    # nothing of a guess), and the API's logins from this address share the lock.
+    for headers in (right, {"Authorization": "Bearer guess-3"}):
+        locked = anonymous.get("/metrics", headers=headers)
+        assert locked.status_code == 429
+        assert locked.headers["retry-after"] == "60"
+        assert "scrape-me" not in locked.text
+    assert anonymous.get("/rest/api/2/myself", auth=("admin", ADMIN_PASSWORD)).status_code == 429
+
+    # Prometheus at another address keeps scraping (the app in process, told its client).
+    async def scrape_from(address: str) -> int:
+        transport = httpx.ASGITransport(app=create_app(services), client=(address, 40000))
+        async with httpx.AsyncClient(transport=transport, base_url="http://issuesync") as client:
+            return (await client.get("/metrics", headers=right)).status_code
+
+    assert asyncio.run(scrape_from("192.0.2.7")) == 200
+    now[0] += 61  # the lock ends: the right token works here again
+    assert anonymous.get("/metrics", headers=right).status_code == 200
+    assert anonymous.get("/metrics", headers={"Authorization": "Bearer guess-4"}).status_code == 401
 
 
 def test_metrics_switched_off_count_nothing_and_are_not_served(
