@@ -69,9 +69,20 @@ def connector_keys(pair: Pair) -> tuple[str, str]:
         return first.key, second.key
 
 
+# The store's readings are SQL of their own (counts by queue and state, cursors, leases,
+# jobs, the migrations' head): the tests that read them run on both stores.
+BOTH_STORES = pytest.mark.parametrize(
+    "database_url", ["sqlite", pytest.param("postgres", marks=pytest.mark.postgres)], indirect=True
+)
+
+
 @pytest.fixture
-def database_url(sqlite_url: str) -> str:
-    return sqlite_url  # what is read is the same on PostgreSQL: test_store's queries
+def database_url(request: pytest.FixtureRequest) -> str:
+    """SQLite, unless a test asks for both stores (``BOTH_STORES``): the token, its
+    throttle and the switch read no store."""
+    name = "postgres_url" if getattr(request, "param", "sqlite") == "postgres" else "sqlite_url"
+    url: str = request.getfixturevalue(name)
+    return url
 
 
 @pytest.fixture
@@ -80,6 +91,7 @@ def pair(services: Services, admin: httpx.Client) -> Iterator[Pair]:
         yield made
 
 
+@BOTH_STORES
 def test_metrics_move_as_issues_sync_and_a_message_fails(
     pair: Pair, anonymous: httpx.Client
 ) -> None:
@@ -129,6 +141,7 @@ def test_metrics_move_as_issues_sync_and_a_message_fails(
         assert {k for k, _ in labels} - {"le"} == set(info.labels), name
 
 
+@BOTH_STORES
 def test_a_refused_change_and_an_offline_tracker_show(
     services: Services, admin: httpx.Client, anonymous: httpx.Client
 ) -> None:
@@ -157,6 +170,7 @@ def test_a_refused_change_and_an_offline_tracker_show(
         assert value(down, "issuesync_oldest_pending_message_age_seconds", **second) > 0
 
 
+@BOTH_STORES
 def test_a_connection_job_and_its_tracker_requests_show(
     services: Services, live_server: LiveServer, admin: httpx.Client, anonymous: httpx.Client
 ) -> None:
@@ -283,6 +297,7 @@ def test_metrics_switched_off_count_nothing_and_are_not_served(
     assert scrape(anonymous)
 
 
+@BOTH_STORES
 def test_readyz_says_what_is_not_ready(services: Services, admin: httpx.Client) -> None:
     # An engine in the process that has not taken the started integration's leases.
     app = create_app(services)
@@ -337,6 +352,7 @@ def test_readyz_says_what_is_not_ready(services: Services, admin: httpx.Client) 
         served.stop()
 
 
+@BOTH_STORES
 def test_a_relations_readings_are_its_monitoring_routes_counts(pair: Pair) -> None:
     create_issue(pair.client, "PA", "Crosses to the partner node")
     pair.settle()
