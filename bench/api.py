@@ -1107,7 +1107,8 @@ def run(args: argparse.Namespace) -> None:
         settings = Settings(home=Path(home), database_url=database_url)
         database = settings.resolved_database_url.split("@")[-1].split("?")[0]
         print(
-            f"database: {database}, server workers: {args.server_workers}, cores: {os.cpu_count()}"
+            f"database: {database}, server workers: {args.server_workers}, cores: "
+            f"{os.cpu_count()}, {host_load()}"
         )
         started = time.perf_counter()
         keys = seed(home, database_url, args.integrations)
@@ -1160,7 +1161,14 @@ def run(args: argparse.Namespace) -> None:
         extra += print_engine_rates(args, engine_rates(args))
     print()
     report(args, load, database, engine, extra)
+    print(f"  at the end: {host_load()}")
     fail_on_errors(everything)
+
+
+def host_load() -> str:
+    """The host's load average, to judge the figures by: other work may share the cores."""
+    one, five, _ = os.getloadavg()
+    return f"host load average {one:.1f} (1 min) / {five:.1f} (5 min)"
 
 
 def server_env(home: str, port: int, database_url: str | None) -> dict[str, str]:
