@@ -63,7 +63,9 @@ bench-routes: $(STAMP)
 	$(BIN)/python bench/routes.py $(BENCH_ARGS)
 
 # p50/p99 of the Backbone API's status and list routes, 50 integrations, 200 requests/s
-# open loop from a second process, e.g. BENCH_ARGS="--server-workers 2" or "--profile DIR"
+# open loop from a second process, e.g. BENCH_ARGS="--server-workers 2" or "--profile DIR";
+# also what GET /metrics costs under a 15 s scrape, and the engine's rate with metrics on
+# and off ("--scrape-rounds 0 --engine-rounds 0" leaves both out)
 bench-api: $(STAMP)
 	$(BIN)/python bench/api.py $(BENCH_ARGS)
 

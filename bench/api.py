@@ -22,9 +22,30 @@ the last answer (from /proc, its uvicorn workers included), beside its CPU in --
 without requests just before (the engine's own share), and its peak RSS. A request not
 answered 200 within 30 s of its schedule fails the run, after the figures.
 
+What ``GET /metrics`` costs (issue 22), on the same server: first --scrape-burst scrapes
+back to back with no other request (the server's CPU per scrape, less its idle share, and
+the scrape's latency); then the load runs in 2 x --scrape-rounds windows of --seconds,
+alternating windows without and with a scrape every --scrape-interval s (15, as
+Prometheus's default), and prints the routes' p50/p99 in each kind, the scrapes' latency,
+the requests in flight during a scrape, and the server's CPU. The route figures above are
+of the windows without a scrape.
+
+What metrics cost the engine: after the server stopped, bench/sync.py's initial sync of
+--engine-issues issues (a fresh home each run, synced in a fresh process) with metrics off
+(``ISSUESYNC_METRICS_ENABLED=false``), on, and on in multiprocess mode (counts in files,
+as ``serve --workers N`` and ``issuesync worker`` with a shared folder), --engine-rounds
+rounds, the modes' order rotating; each run's own count of applied changes proves its mode
+(0 when off). The runs' spread is larger than the difference, so the recording calls are
+also timed alone per mode (--recording-calls each) and set against an issue's time.
+
 Usage: .venv/bin/python bench/api.py [--rate 200] [--seconds 20] [--warmup 3] [--idle 5]
        [--integrations 50] [--server-workers N] [--connections 64]
        [--database-url postgresql://postgres@127.0.0.1:5432/test] [--profile DIR]
+       [--scrape-interval 15] [--scrape-rounds 2] [--scrape-burst 20]
+       [--engine-rounds 3] [--engine-issues 2000] [--recording-calls 200000]
+About 4 minutes with the defaults on 2 cores; ``--scrape-rounds 0 --engine-rounds 0`` is
+the routes' figures alone (under a minute), ``--engine-rounds 1 --engine-issues 500`` a
+quick look at the engine's.
 ``--profile DIR`` runs the server (one worker) under cProfile from the first counted
 request to the last (``--phase server``): the event loop's thread and every call the
 thread pool runs (endpoints, synchronous dependencies), not the engine's threads.
@@ -36,12 +57,14 @@ import argparse
 import cProfile
 import functools
 import gc
+import json
 import logging
 import os
 import pstats
 import queue
 import random
 import signal
+import statistics
 import subprocess
 import sys
 import tempfile
@@ -65,11 +88,21 @@ from issuesync.api.backbone.routers import BACKBONE_PREFIX
 from issuesync.app import bootstrap, build_services, create_app, install_engine
 from issuesync.application.integrations import project_checker, set_running
 from issuesync.config import Settings
+from issuesync.metrics import MULTIPROC_ENV
 from issuesync.store.principals import Principal
 from issuesync.store.users import User
 from issuesync.trackers.local.issues import insert_issues
 from issuesync.trackers.local.models import Issue, Project
-from sync import PASSWORD, SYNC_PASSWORD, SYNC_USER, make_project, mark, open_services
+from sync import (
+    COMMENTS_PER_ISSUE,
+    PASSWORD,
+    SYNC_PASSWORD,
+    SYNC_USER,
+    make_project,
+    mark,
+    open_services,
+    run_phase,
+)
 from tracker import WORDS, analyze, free_port, percentile, throwaway_schema
 
 T = TypeVar("T")
@@ -341,6 +374,16 @@ class Sample:
     counted: bool
 
 
+@dataclass(frozen=True)
+class Scrape:
+    """One ``GET /metrics``: when it was sent and answered, its status and size."""
+
+    started: float
+    done: float
+    status: int  # 0: no answer
+    size: int
+
+
 @dataclass
 class Load:
     samples: list[Sample] = field(default_factory=list)
@@ -352,8 +395,18 @@ class Load:
     client_cpu_s: float = 0.0
     peak_rss_mb: float = 0.0
     server_processes: int = 1
+    scrapes: list[Scrape] = field(default_factory=list)  # GET /metrics during the window
 
     _lock: threading.Lock = field(default_factory=threading.Lock)
+
+    def scraped(self, scrape: Scrape, detail: str) -> None:
+        """A scrape's outcome; ``detail`` is kept for the report when it is not a 200."""
+        with self._lock:
+            self.scrapes.append(scrape)
+            if scrape.status != 200:
+                error = f"GET /metrics: {scrape.status or 'no answer'}"
+                self.errors[error] += 1
+                self.first_error.setdefault(error, detail[:300])
 
     def record(
         self, job: Job, sent: float | None, done: float, error: str = "", detail: str = ""
@@ -390,8 +443,46 @@ def sender(client: httpx.Client, jobs: queue.SimpleQueue[Job | None], load: Load
             load.record(job, sent, done, str(response.status_code), response.text)
 
 
-def generate(base: str, keys: list[str], args: argparse.Namespace, server_pid: int) -> Load:
-    """Queue each request at its scheduled time for --connections sender threads.
+def scrape_offsets(seconds: float, interval: float) -> list[float]:
+    """When a Prometheus scraping every ``interval`` s scrapes in a window of ``seconds``:
+    half an interval in, then every interval (at least once, mid-window)."""
+    if seconds <= interval / 2:
+        return [seconds / 2]
+    offsets, at = [], interval / 2
+    while at < seconds:
+        offsets.append(at)
+        at += interval
+    return offsets
+
+
+def scraper(url: str, times: list[float], load: Load) -> None:
+    """Prometheus's part: ``GET /metrics`` at each of ``times`` (perf_counter)."""
+    with httpx.Client(timeout=TIMEOUT_S) as client:
+        for at in times:
+            pause = at - time.perf_counter()
+            if pause > 0:
+                time.sleep(pause)
+            started = time.perf_counter()
+            try:
+                response = client.get(url)
+            except httpx.HTTPError as exc:
+                load.scraped(Scrape(started, time.perf_counter(), 0, 0), repr(exc))
+                continue
+            size = len(response.content)
+            load.scraped(
+                Scrape(started, time.perf_counter(), response.status_code, size), response.text
+            )
+
+
+def generate(
+    base: str,
+    keys: list[str],
+    args: argparse.Namespace,
+    server_pid: int,
+    metrics_url: str | None = None,
+) -> Load:
+    """Queue each request at its scheduled time for --connections sender threads; with
+    ``metrics_url``, a scrape of it every --scrape-interval s of the counted window too.
 
     Threads with a blocking client rather than asyncio: on the benchmark's own cores,
     httpx's ``AsyncClient`` costs about three times the CPU per request of its ``Client``.
@@ -415,8 +506,19 @@ def generate(base: str, keys: list[str], args: argparse.Namespace, server_pid: i
         ]
         for thread in senders:
             thread.start()
+        scraping: threading.Thread | None = None
         try:
             origin = time.perf_counter() + 0.05
+            if metrics_url is not None:
+                counted_from = origin + args.warmup
+                times = [
+                    counted_from + offset
+                    for offset in scrape_offsets(args.seconds, args.scrape_interval)
+                ]
+                scraping = threading.Thread(
+                    target=scraper, args=(metrics_url, times, load), daemon=True
+                )
+                scraping.start()
             for number in range(total):
                 scheduled = origin + number / args.rate
                 pause = scheduled - time.perf_counter()
@@ -439,6 +541,8 @@ def generate(base: str, keys: list[str], args: argparse.Namespace, server_pid: i
                 jobs.put(None)
             for thread in senders:  # within 2 x TIMEOUT_S: the queue's wait, the answer's
                 thread.join()
+            if scraping is not None:  # its last scrape is due before the window ends
+                scraping.join()
     load.window_s = time.perf_counter() - started
     load.server_cpu_s = cpu_seconds(pids) - cpu_at_start
     load.client_cpu_s = time.process_time() - client_at_start
@@ -447,7 +551,8 @@ def generate(base: str, keys: list[str], args: argparse.Namespace, server_pid: i
     return load
 
 
-def describe(samples: list[Sample]) -> dict[str, float]:
+def describe(samples: list[Sample], seconds: float) -> dict[str, float]:
+    """Latencies of ``samples``, and their answers per second over ``seconds`` of load."""
     from_schedule = [(s.done - s.scheduled) * 1000 for s in samples]
     # Those never sent have no latency from their send; they count in the one above.
     from_send = [(s.done - s.sent) * 1000 for s in samples if s.sent is not None] or [0.0]
@@ -457,13 +562,288 @@ def describe(samples: list[Sample]) -> dict[str, float]:
         for label, fraction in (("p50", 0.5), ("p90", 0.9), ("p99", 0.99)):
             figures[f"{name}_{label}"] = percentile(values, fraction)
         figures[f"{name}_max"] = max(values)
-    # Answers (200) per second, from the first scheduled send to the last answer.
-    figures["rate"] = answered / (max(s.done for s in samples) - min(s.scheduled for s in samples))
+    figures["rate"] = answered / seconds
     return figures
 
 
 def latency_line(figures: dict[str, float], name: str) -> str:
     return " / ".join(f"{figures[f'{name}_{k}']:.1f}" for k in ("p50", "p90", "p99", "max"))
+
+
+# --- the cost of GET /metrics -----------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class ScrapeCost:
+    """Scrapes back to back on a server doing nothing else but its engine's polls."""
+
+    count: int
+    cpu_ms: float  # the server's CPU per scrape, less its idle share over the same time
+    latencies_ms: list[float]
+    samples: int
+    size: int
+
+
+def scrape_cost(url: str, server_pid: int, count: int, idle_share: float) -> ScrapeCost:
+    """The server's CPU and the latency of ``count`` scrapes, one after another, after one
+    not counted (the first scrape builds the registry)."""
+    pids = process_tree(server_pid)
+    latencies = []
+    with httpx.Client(timeout=TIMEOUT_S) as client:
+        first = client.get(url)
+        first.raise_for_status()
+        cpu_at_start, started = cpu_seconds(pids), time.perf_counter()
+        for _ in range(count):
+            began = time.perf_counter()
+            response = client.get(url)
+            response.raise_for_status()
+            latencies.append((time.perf_counter() - began) * 1000)
+        wall = time.perf_counter() - started
+        cpu = cpu_seconds(pids) - cpu_at_start
+    text = response.text
+    samples = sum(1 for line in text.splitlines() if line and not line.startswith("#"))
+    cpu_ms = max(cpu - idle_share * wall, 0.0) * 1000 / count
+    return ScrapeCost(count, cpu_ms, latencies, samples, len(response.content))
+
+
+def merged(loads: list[Load]) -> Load:
+    """Windows of the same kind as one load: their samples and scrapes, summed times."""
+    load = Load(
+        window_s=sum(w.window_s for w in loads),
+        idle_cpu_share=loads[0].idle_cpu_share,
+        server_cpu_s=sum(w.server_cpu_s for w in loads),
+        client_cpu_s=sum(w.client_cpu_s for w in loads),
+        peak_rss_mb=max(w.peak_rss_mb for w in loads),
+        server_processes=max(w.server_processes for w in loads),
+    )
+    for window in loads:
+        load.samples.extend(window.samples)
+        load.scrapes.extend(window.scrapes)
+        load.errors.update(window.errors)
+        for key, detail in window.first_error.items():
+            load.first_error.setdefault(key, detail)
+    return load
+
+
+def during_scrapes(load: Load) -> list[Sample]:
+    """The counted requests in flight while a scrape was (scheduled before its answer,
+    answered after its send)."""
+    return [
+        s
+        for s in load.samples
+        if s.counted and any(s.scheduled < c.done and s.done > c.started for c in load.scrapes)
+    ]
+
+
+def p50_p99(samples: list[Sample]) -> str:
+    values = [(s.done - s.scheduled) * 1000 for s in samples] or [0.0]
+    return f"{percentile(values, 0.5):.1f} / {percentile(values, 0.99):.1f}"
+
+
+def print_scrape_figures(
+    args: argparse.Namespace, cost: ScrapeCost, without: Load, scraped: Load
+) -> list[tuple[str, str, str, str]]:
+    """The scrape's figures; returns the summary's rows."""
+    interval = args.scrape_interval
+    share = cost.cpu_ms / 1000 / interval
+    latency = cost.latencies_ms
+    print()
+    print(
+        f"GET /metrics, {args.integrations} integrations ({2 * args.integrations} connectors), "
+        f"{cost.samples} samples, {cost.size:,} bytes:"
+    )
+    print(
+        f"  alone ({cost.count} scrapes back to back, the server otherwise idle but for "
+        f"its engine): server CPU {cost.cpu_ms:.1f} ms per scrape (its idle share "
+        f"subtracted); latency p50 {percentile(latency, 0.5):.1f} ms, max {max(latency):.1f} "
+        f"ms; at one scrape every {interval:g} s: {share:.2%} of a core"
+    )
+    rows = [
+        ("GET /metrics: server CPU per scrape", f"{cost.cpu_ms:.1f} ms", "", ""),
+        (f"  at one scrape per {interval:g} s", f"{share:.2%} of a core", "", ""),
+    ]
+    if not scraped.scrapes:
+        return rows
+    under = [(c.done - c.started) * 1000 for c in scraped.scrapes]
+    print(
+        f"  under the load ({len(under)} scrapes, one per {interval:g} s, in {args.scrape_rounds}"
+        f" window{'s' if args.scrape_rounds > 1 else ''} of {args.seconds:g} s): latency p50 "
+        f"{percentile(under, 0.5):.1f} ms, max {max(under):.1f} ms"
+    )
+    print(
+        f"  the other routes' p50 / p99 from schedule, in windows without and with the scrape "
+        f"({args.scrape_rounds} of each, alternating):"
+    )
+    for route in (STATUS, LIST):
+        plain = [s for s in without.samples if s.counted and s.route == route]
+        busy = [s for s in scraped.samples if s.counted and s.route == route]
+        figure = f"{p50_p99(plain)} ms without, {p50_p99(busy)} ms with"
+        print(f"    {route}: {figure}")
+        rows.append((f"{route} p50 / p99, scrape", figure, "", ""))
+    overlapping = during_scrapes(scraped)
+    print(
+        f"    the {len(overlapping)} requests in flight during a scrape: p50 / p99 "
+        f"{p50_p99(overlapping)} ms"
+    )
+    print(
+        f"  server CPU in those windows: {without.server_cpu_s / without.window_s:.1%} of a "
+        f"core without, {scraped.server_cpu_s / scraped.window_s:.1%} with"
+    )
+    return rows
+
+
+# --- the engine's rate with metrics on and off ------------------------------------------------
+
+METRICS_MODES: dict[str, dict[str, str]] = {
+    "off": {"ISSUESYNC_METRICS_ENABLED": "false"},
+    "on": {"ISSUESYNC_METRICS_ENABLED": "true"},
+    # As `serve --workers N` and `issuesync worker` with a shared folder count: in files.
+    "on, multiprocess": {"ISSUESYNC_METRICS_ENABLED": "true", MULTIPROC_ENV: ""},
+}
+
+
+def engine_rates(args: argparse.Namespace) -> dict[str, list[tuple[float, float]]]:
+    """bench/sync.py's initial sync (a fresh home, seeded alike, synced in a fresh process)
+    in each metrics mode, --engine-rounds times, the modes' order rotating each round."""
+    sync_args = argparse.Namespace(
+        issues=args.engine_issues,
+        edits=0,
+        reverse_edits=0,
+        linked=5,
+        polls=1,
+        sync_timeout=600.0,
+        edit_timeout=30.0,
+        workers=1,
+        markup="none",
+        profile=None,
+    )
+    modes = list(METRICS_MODES)
+    rates: dict[str, list[tuple[float, float]]] = {mode: [] for mode in modes}
+    print()
+    print(
+        f"engine with metrics on and off: bench/sync.py's initial sync, {args.engine_rounds}"
+        f" round{'s' if args.engine_rounds > 1 else ''} of {len(modes)} runs"
+    )
+    for round_number in range(args.engine_rounds):
+        shift = round_number % len(modes)
+        for mode in modes[shift:] + modes[:shift]:
+            with (
+                tempfile.TemporaryDirectory(prefix="issuesync-bench-api-engine-") as home,
+                throwaway_schema(args.database_url) as database_url,
+            ):
+                env = dict(METRICS_MODES[mode])
+                if MULTIPROC_ENV in env:
+                    env[MULTIPROC_ENV] = str(Path(home) / "metrics")
+                    Path(env[MULTIPROC_ENV]).mkdir()
+                run_phase("seed", sync_args, home, database_url, 900.0, env=env, quiet=True)
+                result, _ = run_phase(
+                    "initial-sync", sync_args, home, database_url, 900.0, env=env, quiet=True
+                )
+            counted = result["changes_applied_counted"]
+            # Honest modes: off counted nothing; on counted every issue's creation.
+            expected = counted == 0 if mode == "off" else counted >= args.engine_issues
+            if not expected:
+                msg = f"metrics {mode}: the sync's process counted {counted:g} applied changes"
+                raise SystemExit(msg)
+            cpu_ms = result["cpu_seconds"] * 1000 / args.engine_issues
+            rates[mode].append((result["rate"], cpu_ms))
+            print(
+                f"  round {round_number + 1}, metrics {mode}: {result['rate']:.0f} issues/s, "
+                f"{cpu_ms:.2f} CPU ms per issue ({args.engine_issues} in "
+                f"{result['seconds']:.2f} s; {counted:g} applied changes counted)"
+            )
+    return rates
+
+
+# What the incoming route records per applied change: a counter and a histogram, each
+# through labels() (as engine/pipeline/incoming.py and engine/runtime/running.py do).
+RECORDING = """
+import json, sys, time
+from issuesync.metrics import CHANGES_APPLIED, PROPAGATION, switch
+switch(on=sys.argv[1] != "off")
+calls = int(sys.argv[2])
+def timed(record):
+    record()
+    started = time.perf_counter()
+    for _ in range(calls):
+        record()
+    return (time.perf_counter() - started) / calls * 1e6
+inc = timed(lambda: CHANGES_APPLIED.labels("INT-1", "PB-2").inc())
+observe = timed(lambda: PROPAGATION.labels("INT-1", "PB-2").observe(0.7))
+print(json.dumps({"inc": inc, "observe": observe}))
+"""
+
+
+def recording_costs(calls: int) -> dict[str, dict[str, float]]:
+    """Microseconds per ``labels().inc()`` and ``labels().observe()`` in each metrics mode,
+    each in a fresh interpreter (multiprocess mode is chosen at prometheus-client's import)."""
+    costs = {}
+    for mode, settings in METRICS_MODES.items():
+        with tempfile.TemporaryDirectory(prefix="issuesync-bench-api-recording-") as folder:
+            env = {k: v for k, v in os.environ.items() if k != MULTIPROC_ENV} | settings
+            if MULTIPROC_ENV in settings:
+                env[MULTIPROC_ENV] = folder
+            done = subprocess.run(  # noqa: S603 - our own interpreter
+                [sys.executable, "-c", RECORDING, mode, str(calls)],
+                env=env,
+                capture_output=True,
+                text=True,
+                check=True,
+                timeout=300,
+            )
+        costs[mode] = json.loads(done.stdout)
+    return costs
+
+
+def print_engine_rates(
+    args: argparse.Namespace, runs: dict[str, list[tuple[float, float]]]
+) -> list[tuple[str, str, str, str]]:
+    print(
+        f"engine: initial sync of {args.engine_issues} issues x {COMMENTS_PER_ISSUE} comments, "
+        f"{args.engine_rounds} alternating runs per mode; medians of issues/s (wall) and of "
+        "the syncing process's CPU ms per issue (steadier on a shared host), runs listed:"
+    )
+    off_rate = statistics.median(rate for rate, _ in runs["off"])
+    off_cpu = statistics.median(cpu for _, cpu in runs["off"])
+    rows = []
+    for mode, figures in runs.items():
+        rate = statistics.median(r for r, _ in figures)
+        cpu = statistics.median(c for _, c in figures)
+        rates = ", ".join(f"{r:.0f}" for r, _ in figures)
+        cpus = ", ".join(f"{c:.2f}" for _, c in figures)
+        relative = "" if mode == "off" else f"; {rate / off_rate:.3f} / {cpu / off_cpu:.3f} x off"
+        print(
+            f"  metrics {mode:>16}: {rate:.0f} issues/s ({rates}), {cpu:.2f} CPU ms per issue "
+            f"({cpus}){relative}"
+        )
+        rows.append(
+            (
+                f"engine, metrics {mode}",
+                f"{rate:.0f} issues/s, {cpu:.2f} CPU ms/issue{relative}",
+                "",
+                "",
+            )
+        )
+    cpus = [c for _, c in runs["off"]]
+    spread = (max(cpus) - min(cpus)) / off_cpu
+    print(
+        f"  the runs with metrics off differ by up to {spread:.0%} in CPU per issue: a "
+        "difference between modes smaller than that is noise, so the recording is also "
+        "timed alone:"
+    )
+    costs = recording_costs(args.recording_calls)
+    for mode, cost in costs.items():
+        # The incoming route records one inc and one observe per applied change (an issue's
+        # creation with its comments is one message); route runs are a few per sync.
+        per_change = cost["inc"] + cost["observe"]
+        share = per_change / 1000 / off_cpu
+        print(
+            f"  metrics {mode:>16}: labels().inc() {cost['inc']:.2f} us, labels().observe() "
+            f"{cost['observe']:.2f} us: {per_change:.1f} us per applied change, "
+            f"{share:.3%} of the {off_cpu:.2f} CPU ms an issue takes"
+        )
+        rows.append((f"recording per applied change, {mode}", f"{per_change:.1f} us", "", ""))
+    return rows
 
 
 # --- profiling the server ---------------------------------------------------------------------
@@ -594,7 +974,11 @@ def print_route(route: str, figures: dict[str, float], args: argparse.Namespace)
 
 
 def print_summary(
-    args: argparse.Namespace, database: str, by_route: dict[str, dict[str, float]], load: Load
+    args: argparse.Namespace,
+    database: str,
+    by_route: dict[str, dict[str, float]],
+    load: Load,
+    extra: list[tuple[str, str, str, str]],
 ) -> None:
     rows = [("measurement", "figure", "target", "")]
     rows.extend(
@@ -617,6 +1001,7 @@ def print_summary(
             "",
         )
     )
+    rows.extend(extra)
     widths = [max(len(row[i]) for row in rows) for i in range(4)]
     print()
     print(
@@ -631,10 +1016,16 @@ def print_summary(
             print("  " + "  ".join("-" * width for width in widths))
 
 
-def report(args: argparse.Namespace, load: Load, database: str, engine: str) -> None:
+def report(
+    args: argparse.Namespace,
+    load: Load,
+    database: str,
+    engine: str,
+    extra: list[tuple[str, str, str, str]],
+) -> None:
     counted = [s for s in load.samples if s.counted]
     by_route = {
-        route: describe([s for s in counted if s.route == route])
+        route: describe([s for s in counted if s.route == route], load.window_s)
         for route in (STATUS, LIST)
         if any(s.route == route for s in counted)
     }
@@ -659,7 +1050,46 @@ def report(args: argparse.Namespace, load: Load, database: str, engine: str) -> 
     print(engine)
     if args.profile:
         print_hotspots(Path(args.profile) / "server.prof")
-    print_summary(args, database, by_route, load)
+    print_summary(args, database, by_route, load, extra)
+
+
+def scrape_windows(args: argparse.Namespace) -> list[str]:
+    """The load's windows, ``without`` and ``with`` a scrape alternating (each first in
+    turn), as announced."""
+    windows = ["without"]
+    if args.scrape_rounds:
+        pairs = [("without", "with"), ("with", "without")]
+        windows = [kind for n in range(args.scrape_rounds) for kind in pairs[n % 2]]
+    print(
+        f"load: {args.rate:g} requests/s, open loop, for {args.seconds:g} s after "
+        f"{args.warmup:g} s of warm-up, alternating the two routes "
+        f"(at most {args.connections} connections), in {len(windows)} window"
+        + (
+            f"s: {args.scrape_rounds} without and {args.scrape_rounds} with a "
+            f"GET /metrics every {args.scrape_interval:g} s, alternating"
+            if args.scrape_rounds
+            else ""
+        )
+    )
+    return windows
+
+
+def load_windows(
+    windows: list[str],
+    base: str,
+    keys: list[str],
+    args: argparse.Namespace,
+    server_pid: int,
+    metrics_url: str,
+) -> tuple[list[Load], list[Load]]:
+    """The load in each window, in order; those ``without`` a scrape, those ``with``."""
+    plain: list[Load] = []
+    scraped: list[Load] = []
+    for kind in windows:
+        scraping = kind == "with"
+        window = generate(base, keys, args, server_pid, metrics_url if scraping else None)
+        (scraped if scraping else plain).append(window)
+    return plain, scraped
 
 
 def run(args: argparse.Namespace) -> None:
@@ -669,6 +1099,7 @@ def run(args: argparse.Namespace) -> None:
             raise SystemExit(msg)
         args.profile = str(Path(args.profile).resolve())
         Path(args.profile).mkdir(parents=True, exist_ok=True)
+        args.scrape_rounds = 0  # one window: the profile is of the routes alone
     with (
         tempfile.TemporaryDirectory(prefix="issuesync-bench-api-") as home,
         throwaway_schema(args.database_url) as database_url,
@@ -676,7 +1107,8 @@ def run(args: argparse.Namespace) -> None:
         settings = Settings(home=Path(home), database_url=database_url)
         database = settings.resolved_database_url.split("@")[-1].split("?")[0]
         print(
-            f"database: {database}, server workers: {args.server_workers}, cores: {os.cpu_count()}"
+            f"database: {database}, server workers: {args.server_workers}, cores: "
+            f"{os.cpu_count()}, {host_load()}"
         )
         started = time.perf_counter()
         keys = seed(home, database_url, args.integrations)
@@ -686,15 +1118,7 @@ def run(args: argparse.Namespace) -> None:
             f"integrations started, in {time.perf_counter() - started:.1f} s"
         )
         port = free_port()
-        env = {k: v for k, v in os.environ.items() if not k.startswith("ISSUESYNC_")} | {
-            "ISSUESYNC_HOME": home,
-            "ISSUESYNC_HOST": "127.0.0.1",
-            "ISSUESYNC_PORT": str(port),
-            "ISSUESYNC_ADMIN_PASSWORD": PASSWORD,
-            "ISSUESYNC_LOG_LEVEL": "warning",
-        }
-        if database_url:
-            env["ISSUESYNC_DATABASE_URL"] = database_url
+        env = server_env(home, port, database_url)
         base = f"http://127.0.0.1:{port}{BACKBONE_PREFIX}"
         started = time.perf_counter()
         with (
@@ -711,15 +1135,16 @@ def run(args: argparse.Namespace) -> None:
                 f"then, without requests (the engine polling), it used {idle:.0%} of a core "
                 f"for {args.idle:g} s"
             )
-            print(
-                f"load: {args.rate:g} requests/s, open loop, for {args.seconds:g} s after "
-                f"{args.warmup:g} s of warm-up, alternating the two routes "
-                f"(at most {args.connections} connections)"
-            )
+            metrics_url = f"http://127.0.0.1:{port}/metrics"
+            cost = scrape_cost(metrics_url, server.pid, args.scrape_burst, idle)
+            windows = scrape_windows(args)
             gc.collect()
             gc.freeze()  # the setup's objects: the generator's collections stay short
-            load = generate(base, keys, args, server.pid)
-            load.idle_cpu_share = idle
+            plain, scraped = load_windows(windows, base, keys, args, server.pid, metrics_url)
+            for window in plain + scraped:
+                window.idle_cpu_share = idle
+            load = merged(plain)
+            everything = merged(plain + scraped)
             if args.profile:
                 collect_profile(server, Path(args.profile) / "server.prof")
             try:
@@ -731,7 +1156,37 @@ def run(args: argparse.Namespace) -> None:
         engine = (
             f"  engine after the load: {routes}, {twins}/{issues} seeded issues have their twin"
         )
-        report(args, load, database, engine)
+    extra = print_scrape_figures(args, cost, load, merged(scraped) if scraped else Load())
+    if args.engine_rounds:
+        extra += print_engine_rates(args, engine_rates(args))
+    print()
+    report(args, load, database, engine, extra)
+    print(f"  at the end: {host_load()}")
+    fail_on_errors(everything)
+
+
+def host_load() -> str:
+    """The host's load average, to judge the figures by: other work may share the cores."""
+    one, five, _ = os.getloadavg()
+    return f"host load average {one:.1f} (1 min) / {five:.1f} (5 min)"
+
+
+def server_env(home: str, port: int, database_url: str | None) -> dict[str, str]:
+    """The server's environment: the bench's settings, none of this shell's."""
+    env = {k: v for k, v in os.environ.items() if not k.startswith("ISSUESYNC_")} | {
+        "ISSUESYNC_HOME": home,
+        "ISSUESYNC_HOST": "127.0.0.1",
+        "ISSUESYNC_PORT": str(port),
+        "ISSUESYNC_ADMIN_PASSWORD": PASSWORD,
+        "ISSUESYNC_LOG_LEVEL": "warning",
+    }
+    if database_url:
+        env["ISSUESYNC_DATABASE_URL"] = database_url
+    return env
+
+
+def fail_on_errors(load: Load) -> None:
+    """Fail the run, after its figures, when a request (or a scrape) got no 200."""
     if load.errors:
         details = "; ".join(f"{k} x{n}" for k, n in sorted(load.errors.items()))
         first = "\n  ".join(f"{k}: {v}" for k, v in load.first_error.items())
@@ -758,6 +1213,16 @@ def main() -> None:
     parser.add_argument("--database-url", default=None)
     parser.add_argument("--profile", default=None, help="cProfile the server into DIR")
     parser.add_argument("--phase", choices=["all", "server"], default="all")
+    # What metrics cost (issue 22): the scrape's figures, then the engine's.
+    for flag, kind, default, text in (
+        ("--scrape-interval", float, 15.0, "seconds between GET /metrics"),
+        ("--scrape-rounds", int, 2, "load windows without and with a scrape, of each (0: none)"),
+        ("--scrape-burst", int, 20, "scrapes back to back, timed alone"),
+        ("--engine-rounds", int, 3, "initial syncs per metrics mode (off, on, multiprocess)"),
+        ("--engine-issues", int, 2000, "issues of each engine run"),
+        ("--recording-calls", int, 200_000, "calls timed per recording, per mode"),
+    ):
+        parser.add_argument(flag, type=kind, default=default, help=text)
     args = parser.parse_args()
     if args.phase == "server":
         if args.profile is None:

@@ -58,6 +58,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, cast
 
+from prometheus_client import REGISTRY, CollectorRegistry, multiprocess
 from sqlalchemy import distinct, event, func, insert, select
 from sqlalchemy.orm import Session
 
@@ -69,6 +70,7 @@ from issuesync.application.integrations import project_checker, set_running
 from issuesync.config import Settings
 from issuesync.engine.pipeline import outgoing
 from issuesync.engine.runtime.runner import SyncRunner, tune_garbage_collector
+from issuesync.metrics import multiprocess_dir
 from issuesync.services import Services
 from issuesync.store.base import now_ms
 from issuesync.store.principals import Principal
@@ -492,6 +494,7 @@ def phase_initial_sync(args: argparse.Namespace) -> dict[str, Any]:
         made = twins_made(services)
         print(f"  ... {made}/{args.issues} twins after {elapsed:.0f} s ({made / elapsed:.0f}/s)")
 
+    cpu = 0.0
     try:
         if args.workers > 1:
             run, peak = run_in_workers(args, services, deadline, progress)
@@ -499,7 +502,9 @@ def phase_initial_sync(args: argparse.Namespace) -> dict[str, Any]:
             with stopped_at_exit(SyncRunner(services, backoff_ms=0)) as engine:
                 if profiler is not None:
                     profiler.enable()
+                cpu_at_start = time.process_time()
                 run = run_until_quiet(engine, (source_id, target_id), deadline, progress)
+                cpu = time.process_time() - cpu_at_start
                 if profiler is not None:
                     profiler.disable()
             peak = peak_rss_mb()
@@ -536,13 +541,32 @@ def phase_initial_sync(args: argparse.Namespace) -> dict[str, Any]:
     return {
         "issues": args.issues,
         "seconds": run.seconds,
+        # This process's CPU while it synced (one worker only): steadier than the wall time
+        # on a host that other work shares.
+        "cpu_seconds": cpu if args.workers == 1 else None,
         "rate": rate,
         "peak_rss_mb": peak,
         "rounds": run.rounds,
         "statements_per_issue": statements.count / args.issues,
         "profiled": bool(profiler),
         "workers": args.workers,
+        "changes_applied_counted": changes_applied_counted(),
     }
+
+
+def changes_applied_counted() -> float:
+    """``issuesync_changes_applied_total`` as this process's metrics hold it (summed over
+    the folder's files in multiprocess mode): 0 with ISSUESYNC_METRICS_ENABLED=false."""
+    registry = REGISTRY
+    if multiprocess_dir() is not None:
+        registry = CollectorRegistry()
+        multiprocess.MultiProcessCollector(registry)  # type: ignore[no-untyped-call]
+    return sum(
+        sample.value
+        for family in registry.collect()
+        for sample in family.samples
+        if sample.name == "issuesync_changes_applied_total"
+    )
 
 
 def sync_done(services: Services, expected: int) -> bool:
@@ -971,9 +995,22 @@ PHASES: dict[str, Callable[[argparse.Namespace], dict[str, Any]]] = {
 
 
 def run_phase(
-    name: str, args: argparse.Namespace, home: str, database_url: str | None, timeout: float
+    name: str,
+    args: argparse.Namespace,
+    home: str,
+    database_url: str | None,
+    timeout: float,
+    *,
+    env: dict[str, str] | None = None,
+    quiet: bool = False,
 ) -> tuple[dict[str, Any], float]:
-    """Run one phase in a fresh process; returns its result and wall time."""
+    """Run one phase in a fresh process; returns its result and wall time.
+
+    ``env``: variables added to the process's environment (``ISSUESYNC_*`` settings,
+    ``PROMETHEUS_MULTIPROC_DIR``), which otherwise has neither: the phase's settings are
+    the bench's, whatever this shell has set. ``quiet``: its output is shown only if it
+    fails.
+    """
     result_path = Path(home) / f"result-{name}.json"
     command = [
         sys.executable,
@@ -1007,18 +1044,32 @@ def run_phase(
         command += ["--database-url", database_url]
     if args.profile:
         command += ["--profile", str(Path(args.profile).resolve())]
-    env = {k: v for k, v in os.environ.items() if not k.startswith("ISSUESYNC_")}
+    inherited = {
+        k: v
+        for k, v in os.environ.items()
+        if not k.startswith("ISSUESYNC_") and k != "PROMETHEUS_MULTIPROC_DIR"
+    }
     started = time.perf_counter()
     try:
-        done = subprocess.run(command, env=env, timeout=timeout, check=False)  # noqa: S603
+        done = subprocess.run(  # noqa: S603
+            command,
+            env=inherited | (env or {}),
+            timeout=timeout,
+            check=False,
+            capture_output=quiet,
+            text=True,
+        )
     except subprocess.TimeoutExpired:
         msg = f"phase {name} did not finish within {timeout:.0f} s (stopped)"
         raise SystemExit(msg) from None
     wall = time.perf_counter() - started
     if done.returncode != 0:
+        if quiet:
+            print(done.stdout + done.stderr, file=sys.stderr)
         msg = f"phase {name} failed (exit status {done.returncode})"
         raise SystemExit(msg)
-    print(f"[phase {name}: {wall:.1f} s wall]")
+    if not quiet:
+        print(f"[phase {name}: {wall:.1f} s wall]")
     return json.loads(result_path.read_text()), wall
 
 

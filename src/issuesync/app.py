@@ -26,7 +26,7 @@ from issuesync.engine.transports.factory import QueueTransports
 from issuesync.errors import ConfigurationError
 from issuesync.health import Health
 from issuesync.logs import configure_logging
-from issuesync.metrics import process_exited
+from issuesync.metrics import process_exited, switch
 from issuesync.security import (
     INITIAL_ADMIN_PASSWORD,
     PROCESS_UMASK,
@@ -73,6 +73,7 @@ def build_services(settings: Settings) -> Services:
             shown,
             more,
         )
+    switch(on=settings.metrics_enabled)  # before any route takes its metrics' children
     database = connect(settings.resolved_database_url, wait_ms=settings.write_wait_ms)
     health = Health()  # what fails in this process: the store and the engine report here
     uow_factory = UnitOfWorkFactory(database, health)

@@ -41,6 +41,11 @@ class Settings(BaseSettings):
     secret_key: SecretStr | None = None
     # A bearer token that GET /metrics asks for; without one, /metrics is open (as /healthz).
     metrics_token: SecretStr | None = None
+    metrics_enabled: bool = Field(
+        default=True,
+        description="count events and serve GET /metrics (false: recording is a no-op, "
+        "/metrics answers 404)",
+    )
     max_attachment_size: int = Field(
         default=10 * 1024 * 1024,
         ge=1,

@@ -19,6 +19,11 @@ feature declares its metrics the same way, in its own module::
 Labels are bounded: integration, connector, relation and connection keys or ids,
 tracker systems, HTTP methods and statuses; never an issue key.
 
+Switched off (``ISSUESYNC_METRICS_ENABLED=false``, :func:`switch`): every metric's
+``labels()`` returns one shared object whose ``inc``/``observe``/``set`` do nothing, so
+recording costs a flag check and prometheus-client is not reached (no lock, no
+multiprocess file), and ``GET /metrics`` answers 404.
+
 Several processes (``serve --workers N``): prometheus-client's multiprocess mode,
 which needs ``PROMETHEUS_MULTIPROC_DIR`` set before prometheus-client is first
 imported; ``serve`` sets it for its workers (:func:`prepare_multiprocess_dir`).
@@ -34,7 +39,7 @@ import shutil
 from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Final, TypeVar
+from typing import Any, Final, Self, TypeVar
 
 from prometheus_client import Counter, Gauge, Histogram
 from prometheus_client.metrics import MetricWrapperBase
@@ -71,6 +76,71 @@ METRICS: dict[str, MetricInfo] = {}
 M = TypeVar("M", Counter, Gauge, Histogram)
 
 
+class _Switch:
+    """Whether this process records its events (one per process, set by :func:`switch`)."""
+
+    on = True
+
+
+def switch(*, on: bool) -> None:
+    """Record events (``on``) or not, from now on in this process: the composition root
+    calls it with ``ISSUESYNC_METRICS_ENABLED``. A child taken from ``labels()`` before
+    a switch keeps what it was, so call it before the engine starts."""
+    _Switch.on = on
+
+
+def enabled() -> bool:
+    """Whether this process records its events and serves ``GET /metrics``."""
+    return _Switch.on
+
+
+class _Off:
+    """What ``labels()`` gives while metrics are off: records nothing."""
+
+    def inc(self, amount: float = 1) -> None:
+        """Nothing."""
+
+    def dec(self, amount: float = 1) -> None:
+        """Nothing."""
+
+    def set(self, value: float) -> None:
+        """Nothing."""
+
+    def observe(self, amount: float) -> None:
+        """Nothing."""
+
+
+_OFF: Final = _Off()
+
+
+class _Switchable:
+    """A metric whose ``labels()`` gives :data:`_OFF` while metrics are switched off."""
+
+    def labels(self, *values: Any, **named: Any) -> Self:  # noqa: ANN401 - prometheus-client's
+        if not _Switch.on:
+            return _OFF  # type: ignore[return-value] # the same recording methods, doing nothing
+        return super().labels(*values, **named)  # type: ignore[misc,no-any-return]
+
+
+class _Counter(_Switchable, Counter):
+    pass
+
+
+class _Gauge(_Switchable, Gauge):
+    pass
+
+
+class _Histogram(_Switchable, Histogram):
+    pass
+
+
+_SWITCHABLE: Final[dict[type[Any], tuple[str, type[MetricWrapperBase]]]] = {
+    Counter: ("counter", _Counter),
+    Gauge: ("gauge", _Gauge),
+    Histogram: ("histogram", _Histogram),
+}
+
+
 def declare(name: str, kind: str, help_text: str, labels: Sequence[str]) -> MetricInfo:
     """Declare a metric another module exposes (a collector's reading of the store)."""
     info = MetricInfo(name, kind, help_text, tuple(labels))
@@ -90,13 +160,15 @@ def register(
     """Create an in-process metric in prometheus-client's default registry and declare it.
 
     ``name`` is as exposed (a counter's ends in ``_total``); ``options`` go to the
-    metric (``buckets``, ``multiprocess_mode``).
+    metric (``buckets``, ``multiprocess_mode``). It has labels: events are recorded
+    through ``labels()``, which :func:`switch` can turn off.
     """
-    kind = {Counter: "counter", Gauge: "gauge", Histogram: "histogram"}[metric_type]
+    if not labels:
+        raise ValueError(f"the metric {name} needs labels: it is recorded through labels()")
+    kind, switchable = _SWITCHABLE[metric_type]
     declare(name, kind, help_text, labels)
     bare = name.removesuffix("_total") if metric_type is Counter else name
-    metric: MetricWrapperBase = metric_type(bare, help_text, tuple(labels), **options)  # type: ignore[arg-type]
-    return metric  # type: ignore[return-value]
+    return switchable(bare, help_text, tuple(labels), **options)  # type: ignore[arg-type,return-value]
 
 
 # -- the engine ------------------------------------------------------------------------------

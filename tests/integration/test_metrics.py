@@ -6,12 +6,14 @@ before with one after its work, never absolute values.
 
 from __future__ import annotations
 
+import asyncio
 import re
 from collections.abc import Iterator
 
 import httpx
 import pytest
 from connections_helpers import SYNC_PASSWORD, make_connection, projects_and_sync_user
+from prometheus_client import REGISTRY
 from prometheus_client.parser import text_string_to_metric_families
 from pydantic import SecretStr
 from sqlalchemy import select, text, update
@@ -20,18 +22,19 @@ from test_sync_engine import Offline
 from tracker_helpers import create_issue
 
 from conftest import ADMIN_PASSWORD
-from issuesync.app import create_app
+from issuesync.app import build_services, create_app
 from issuesync.engine.runtime.jobs import ConnectionJobs
 from issuesync.engine.runtime.readings import StoreReadings
 from issuesync.engine.runtime.runner import SyncRunner
 from issuesync.engine.transports import queues
 from issuesync.engine.transports.nodes.serving import queue_counts
-from issuesync.metrics import METRICS
+from issuesync.metrics import METRICS, enabled, switch
 from issuesync.services import Services
 from issuesync.store.migrate import alembic_config
 from issuesync.store.relations import BlobFailureRow, RelationRow
 from issuesync.store.sync import ConnectorRow, ConnectorState, MessageRow
 from issuesync.testing.server import LiveServer
+from issuesync.throttle import LoginThrottle
 
 Samples = dict[tuple[str, tuple[tuple[str, str], ...]], float]
 
@@ -66,9 +69,20 @@ def connector_keys(pair: Pair) -> tuple[str, str]:
         return first.key, second.key
 
 
+# The store's readings are SQL of their own (counts by queue and state, cursors, leases,
+# jobs, the migrations' head): the tests that read them run on both stores.
+BOTH_STORES = pytest.mark.parametrize(
+    "database_url", ["sqlite", pytest.param("postgres", marks=pytest.mark.postgres)], indirect=True
+)
+
+
 @pytest.fixture
-def database_url(sqlite_url: str) -> str:
-    return sqlite_url  # what is read is the same on PostgreSQL: test_store's queries
+def database_url(request: pytest.FixtureRequest) -> str:
+    """SQLite, unless a test asks for both stores (``BOTH_STORES``): the token, its
+    throttle and the switch read no store."""
+    name = "postgres_url" if getattr(request, "param", "sqlite") == "postgres" else "sqlite_url"
+    url: str = request.getfixturevalue(name)
+    return url
 
 
 @pytest.fixture
@@ -77,6 +91,7 @@ def pair(services: Services, admin: httpx.Client) -> Iterator[Pair]:
         yield made
 
 
+@BOTH_STORES
 def test_metrics_move_as_issues_sync_and_a_message_fails(
     pair: Pair, anonymous: httpx.Client
 ) -> None:
@@ -126,6 +141,7 @@ def test_metrics_move_as_issues_sync_and_a_message_fails(
         assert {k for k, _ in labels} - {"le"} == set(info.labels), name
 
 
+@BOTH_STORES
 def test_a_refused_change_and_an_offline_tracker_show(
     services: Services, admin: httpx.Client, anonymous: httpx.Client
 ) -> None:
@@ -154,6 +170,7 @@ def test_a_refused_change_and_an_offline_tracker_show(
         assert value(down, "issuesync_oldest_pending_message_age_seconds", **second) > 0
 
 
+@BOTH_STORES
 def test_a_connection_job_and_its_tracker_requests_show(
     services: Services, live_server: LiveServer, admin: httpx.Client, anonymous: httpx.Client
 ) -> None:
@@ -208,6 +225,79 @@ def test_the_metrics_token_is_asked_for_when_set(
     assert "scrape-me-7" not in str(right)
 
 
+def test_wrong_metrics_tokens_are_throttled_per_address(
+    services: Services, anonymous: httpx.Client
+) -> None:
+    services.settings = services.settings.model_copy(
+        update={"metrics_token": SecretStr("scrape-me-7")}
+    )
+    now = [1000.0]
+    # The API's throttle of failed logins, with a small limit and a clock the test moves.
+    services.authenticator.throttle = LoginThrottle(
+        per_address=3, window_s=60, max_lock_s=120, clock=lambda: now[0]
+    )
+    right = {"Authorization": "Bearer scrape-me-7"}
+    for _ in range(5):  # a right token is never counted
+        assert anonymous.get("/metrics", headers=right).status_code == 200
+    assert anonymous.get("/metrics").status_code == 401  # no header: no guess, not counted
+    for n in range(3):
+        wrong = anonymous.get("/metrics", headers={"Authorization": f"Bearer guess-{n}"})
+        assert wrong.status_code == 401
+    # Locked: 429 before the token is looked at, the right one too (the answer says
+    # nothing of a guess), and the API's logins from this address share the lock.
+    for headers in (right, {"Authorization": "Bearer guess-3"}):
+        locked = anonymous.get("/metrics", headers=headers)
+        assert locked.status_code == 429
+        assert locked.headers["retry-after"] == "60"
+        assert "scrape-me" not in locked.text
+    assert anonymous.get("/rest/api/2/myself", auth=("admin", ADMIN_PASSWORD)).status_code == 429
+
+    # Prometheus at another address keeps scraping (the app in process, told its client).
+    async def scrape_from(address: str) -> int:
+        transport = httpx.ASGITransport(app=create_app(services), client=(address, 40000))
+        async with httpx.AsyncClient(transport=transport, base_url="http://issuesync") as client:
+            return (await client.get("/metrics", headers=right)).status_code
+
+    assert asyncio.run(scrape_from("192.0.2.7")) == 200
+    now[0] += 61  # the lock ends: the right token works here again
+    assert anonymous.get("/metrics", headers=right).status_code == 200
+    assert anonymous.get("/metrics", headers={"Authorization": "Bearer guess-4"}).status_code == 401
+
+
+def test_metrics_switched_off_count_nothing_and_are_not_served(
+    services: Services, admin: httpx.Client, anonymous: httpx.Client
+) -> None:
+    # ISSUESYNC_METRICS_ENABLED=false: the composition root switches this process's off.
+    build_services(services.settings.model_copy(update={"metrics_enabled": False})).close()
+    try:
+        assert not enabled()
+        with integration_pair(services, admin) as pair:
+            first_key, second_key = connector_keys(pair)
+            sent = {"integration": pair.key, "connector": first_key}
+            applied = {"integration": pair.key, "connector": second_key}
+
+            def counted() -> tuple[float | None, float | None]:
+                # This process's own registry (earlier tests' INT-1 may have counted here).
+                return (
+                    REGISTRY.get_sample_value("issuesync_changes_sent_total", sent),
+                    REGISTRY.get_sample_value("issuesync_changes_applied_total", applied),
+                )
+
+            before = counted()
+            create_issue(pair.client, "PA", "Synced, not counted")
+            pair.settle()
+            found = pair.client.get("/rest/api/2/search", params={"jql": "project = PB"})
+            assert found.json()["total"] == 1
+            assert counted() == before
+            off = anonymous.get("/metrics")
+            assert off.status_code == 404
+            assert "ISSUESYNC_METRICS_ENABLED" in off.json()["error"]
+    finally:
+        switch(on=True)
+    assert scrape(anonymous)
+
+
+@BOTH_STORES
 def test_readyz_says_what_is_not_ready(services: Services, admin: httpx.Client) -> None:
     # An engine in the process that has not taken the started integration's leases.
     app = create_app(services)
@@ -262,6 +352,7 @@ def test_readyz_says_what_is_not_ready(services: Services, admin: httpx.Client) 
         served.stop()
 
 
+@BOTH_STORES
 def test_a_relations_readings_are_its_monitoring_routes_counts(pair: Pair) -> None:
     create_issue(pair.client, "PA", "Crosses to the partner node")
     pair.settle()

@@ -351,7 +351,8 @@ def test_x_forwarded_for_does_not_choose_the_address(anonymous: httpx.Client) ->
 
 
 # /metrics takes no user's login: open, or ISSUESYNC_METRICS_TOKEN (a long random value,
-# compared in constant time; docs/operations.md), not a password to guess.
+# compared in constant time; docs/operations.md), whose wrong guesses count in the same
+# throttle when it is set (test_metrics.py); open here.
 PUBLIC = {"/healthz", "/readyz", "/metrics", "/attachments/shared/{checksum}/{filename}"}
 # The node API's partner routes take a one-request JWT signed with a 256-bit secret, and
 # pairing a 256-bit one-time token: nothing a throttle of password guesses protects
