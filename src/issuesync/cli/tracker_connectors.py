@@ -113,7 +113,7 @@ def tracker_connector_add(
     ctx: typer.Context,
     name: Annotated[str, typer.Argument(help="A name for people (unique).")],
     system: Annotated[str, typer.Option(help="jira, redmine, github or gitlab.")],
-    server: Annotated[str, typer.Option(help="HOST[:PORT][/PATH], without http(s)://.")],
+    server: Annotated[str, typer.Option(help=r"HOST\[:PORT]\[/PATH], without http(s)://.")],
     method: Annotated[str, typer.Option(help="https or http.")] = "https",
     validate_cert: Annotated[
         bool, typer.Option("--validate-cert/--no-validate-cert", help=VALIDATE_CERT_HELP)
@@ -201,7 +201,7 @@ def tracker_connector_change(
     connector_id: ConnectorId,
     name: Annotated[str | None, typer.Option(help="A new name.")] = None,
     system: Annotated[str | None, typer.Option(help="jira, redmine, github or gitlab.")] = None,
-    server: Annotated[str | None, typer.Option(help="HOST[:PORT][/PATH].")] = None,
+    server: Annotated[str | None, typer.Option(help=r"HOST\[:PORT]\[/PATH].")] = None,
     method: Annotated[str | None, typer.Option(help="https or http.")] = None,
     validate_cert: Annotated[
         bool | None,
