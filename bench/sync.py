@@ -849,8 +849,10 @@ def phase_latency(args: argparse.Namespace) -> dict[str, Any]:
         with engines as running:
             if isinstance(running, SyncRunner):
                 running.start()
-            for key, twin in pairs[:2]:  # warm-up: the engine has started and read its cursors
-                editor.latency(key, twin, f"warm-up {key}")
+            # Warm-up: the engine has started and read its cursors. (No issue key in the
+            # text: the engine rewrites a key into its twin's, as a reference.)
+            for number, (key, twin) in enumerate(pairs[:2]):
+                editor.latency(key, twin, f"warm-up {number}")
             forward = measure_edits(editor, pairs, args.edits, SOURCE)
             backward = measure_edits(editor, reverse, args.reverse_edits, TARGET)
         leftovers = engine_errors(services)
