@@ -4,7 +4,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 
-.PHONY: run test lint typecheck pytest browser install bench bench-sync bench-routes bench-api bench-calls bench-markup bench-sync-markup bench-nodes bench-connections soak clean
+.PHONY: run test lint typecheck pytest browser install bench bench-sync bench-routes bench-api bench-calls bench-markup bench-sync-markup bench-nodes bench-connections bench-dashboard soak clean
 
 INSTALL_LOG := $(VENV)/install.log
 
@@ -68,6 +68,10 @@ bench-routes: $(STAMP)
 # and off ("--scrape-rounds 0 --engine-rounds 0" leaves both out)
 bench-api: $(STAMP)
 	$(BIN)/python bench/api.py $(BENCH_ARGS)
+
+# p50/p99 and the server's CPU per request of each dashboard page, 50 integrations
+bench-dashboard: $(STAMP)
+	$(BIN)/python bench/dashboard.py $(BENCH_ARGS)
 
 # tracker calls per synced change, per adapter, e.g. BENCH_ARGS="--target github --verbose"
 bench-calls: $(STAMP)
