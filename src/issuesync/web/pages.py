@@ -136,6 +136,18 @@ def _guarded(route: Callable[..., object]) -> Callable[..., object]:
     return guarded
 
 
+async def _posted(request: Request) -> tuple[Session, FormData] | Response:
+    """The session and the form of a button's POST, or the answer that sends the user to
+    log in or refuses a form without the session's CSRF token."""
+    session = await _page_session(request)
+    if isinstance(session, Response):
+        return session
+    form = await _form(request, session)
+    if isinstance(form, Response):
+        return form
+    return session, form
+
+
 def _integration_url(key: str) -> str:
     return f"{PREFIX}/integrations/{quote(key, safe='')}"
 
@@ -257,24 +269,20 @@ def build_router() -> APIRouter:  # noqa: C901, PLR0915 - one table of pages, re
     @router.post("/integrations/{key}/test")
     @_guarded
     async def test_integration(request: Request, key: str) -> Response:
-        session = await _page_session(request)
-        if isinstance(session, Response):
-            return session
-        refused = await _form(request, session)
-        if isinstance(refused, Response):
-            return refused
+        posted = await _posted(request)
+        if isinstance(posted, Response):
+            return posted
+        session, _ = posted
         found = await run_in_threadpool(checks, _services(request), session, key)
         return await _integration(request, session, key, tested=found)
 
     @router.post("/integrations/{key}/{action}")
     @_guarded
     async def button(request: Request, key: str, action: str) -> Response:
-        session = await _page_session(request)
-        if isinstance(session, Response):
-            return session
-        form = await _form(request, session)
-        if isinstance(form, Response):
-            return form
+        posted = await _posted(request)
+        if isinstance(posted, Response):
+            return posted
+        session, form = posted
         where = _integration_url(key)
         try:
             done = await run_in_threadpool(
