@@ -10,6 +10,7 @@ from collections.abc import Callable
 
 import httpx
 from markupsafe import escape
+from sqlalchemy import select
 from sync_helpers import integration_pair, local_body, refused_priority_body, wait_for
 from tracker_helpers import create_issue
 from web_helpers import csrf_of, login, post_form
@@ -18,6 +19,7 @@ from conftest import ADMIN_PASSWORD
 from issuesync.accounts import set_password
 from issuesync.services import Services
 from issuesync.store.throughput import minutes_since
+from issuesync.store.users import DashboardSession
 
 PAGE = "/ui/integrations/INT-1"
 
@@ -308,8 +310,23 @@ def test_the_checks_show_what_cannot_work_and_what_to_do(
         assert anonymous.get(f"{PAGE}/fragments/checks").status_code == 401
 
 
-def test_logout_ends_the_session(server: str) -> None:
-    with login(server, "admin", ADMIN_PASSWORD) as client:
+def test_logout_ends_the_session_on_the_server_too(server: str, services: Services) -> None:
+    with (
+        login(server, "admin", ADMIN_PASSWORD) as client,
+        login(server, "admin", ADMIN_PASSWORD) as elsewhere,
+    ):
+        copied = client.cookies["issuesync_session"]
         out = post_form(client, "/ui/logout", "/ui/")
         assert out.status_code == 303
         assert client.get("/ui/").status_code == 303
+        # The cookie, copied before the logout, no longer opens a page.
+        with httpx.Client(base_url=server, timeout=30) as thief:
+            thief.cookies.set("issuesync_session", copied, path="/ui")
+            assert thief.get("/ui/").status_code == 303
+            assert thief.get("/ui/fragments/board").status_code == 401
+        # Another session of the same user goes on.
+        assert elsewhere.get("/ui/").status_code == 200
+        with services.uow_factory(readonly=True) as uow:
+            stored = list(uow.session.scalars(select(DashboardSession.sid_hash)))
+        assert len(stored) == 1  # the other session's; only a hash of its id
+        assert stored[0] not in elsewhere.cookies["issuesync_session"]

@@ -58,3 +58,15 @@ class ApiToken(Base):
     last_used_ms: Mapped[int | None] = mapped_column(BigInteger)
 
     user: Mapped[User] = relationship()
+
+
+class DashboardSession(Base):
+    """A session of the dashboard (``web/session.py``): only the sha256 of its random id is
+    stored; logging out deletes the row, so the cookie stops working on the server too."""
+
+    __tablename__ = "dashboard_sessions"
+
+    sid_hash: Mapped[str] = mapped_column(String(64), primary_key=True)
+    user_id: Mapped[int] = mapped_column(ForeignKey("users.id", ondelete="CASCADE"), index=True)
+    created_ms: Mapped[int] = mapped_column(BigInteger)
+    expires_ms: Mapped[int] = mapped_column(BigInteger, index=True)

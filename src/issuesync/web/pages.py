@@ -214,6 +214,7 @@ def build_router() -> APIRouter:  # noqa: C901, PLR0915 - one table of pages, re
             refused = await _form(request, session)
             if isinstance(refused, Response):
                 return refused
+            await run_in_threadpool(_sessions(request).end, session)
         response = RedirectResponse(f"{PREFIX}/login", status_code=HTTPStatus.SEE_OTHER)
         response.delete_cookie(SESSION_COOKIE, path=PREFIX)
         return response
