@@ -12,12 +12,15 @@ from __future__ import annotations
 
 import hashlib
 import re
+import time
 from dataclasses import dataclass, field
 from typing import Any, Protocol
 from urllib.parse import unquote
 
 import httpx
 from tracker_helpers import API, create_issue
+
+REDMINE_WRITE_TRIES = 5
 
 NEW, UNDER_WAY, DONE = "new", "indeterminate", "done"
 
@@ -195,7 +198,14 @@ class RedmineSide:
         return issue
 
     def _update(self, key: str, **changes: object) -> None:
-        answer = self.admin.put(f"/issues/{key}.json", json={"issue": changes})
+        # Debian's Redmine on SQLite answers a write 500 now and then while the engine reads
+        # (the database was busy: nothing was written), as the engine's own requests see;
+        # a person would press the button again, and so does this, a few times at most.
+        for _ in range(REDMINE_WRITE_TRIES):
+            answer = self.admin.put(f"/issues/{key}.json", json={"issue": changes})
+            if answer.status_code != 500:
+                break
+            time.sleep(0.5)
         assert answer.status_code in {200, 204}, answer.text
 
     def create(self, summary: str, **more: object) -> str:
