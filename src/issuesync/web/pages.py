@@ -136,6 +136,15 @@ def _guarded(route: Callable[..., object]) -> Callable[..., object]:
     return guarded
 
 
+async def _fragment_session(request: Request) -> Session | Response:
+    """The session of a live part's request, or 401: the page's script then reloads the
+    page, which leads to the login."""
+    session = await _session(request)
+    if session is None:
+        return Response(status_code=HTTPStatus.UNAUTHORIZED, headers=SECURITY_HEADERS)
+    return session
+
+
 async def _posted(request: Request) -> tuple[Session, FormData] | Response:
     """The session and the form of a button's POST, or the answer that sends the user to
     log in or refuses a form without the session's CSRF token."""
@@ -233,9 +242,9 @@ def build_router() -> APIRouter:  # noqa: C901, PLR0915 - one table of pages, re
     @router.get("/fragments/board")
     @_guarded
     async def board_fragment(request: Request) -> Response:
-        session = await _session(request)
-        if session is None:
-            return Response(status_code=HTTPStatus.UNAUTHORIZED, headers=SECURITY_HEADERS)
+        session = await _fragment_session(request)
+        if isinstance(session, Response):
+            return session
         rows = await _read(request, views.board, session, now_ms())
         return render(request, "_board.html", rows=rows)
 
@@ -252,18 +261,18 @@ def build_router() -> APIRouter:  # noqa: C901, PLR0915 - one table of pages, re
     @router.get("/integrations/{key}/fragments/status")
     @_guarded
     async def status_fragment(request: Request, key: str) -> Response:
-        session = await _session(request)
-        if session is None:
-            return Response(status_code=HTTPStatus.UNAUTHORIZED, headers=SECURITY_HEADERS)
+        session = await _fragment_session(request)
+        if isinstance(session, Response):
+            return session
         page = await _read(request, views.integration_page, session, key, now_ms(), live=True)
         return render(request, "_status.html", page=page, chart=_chart(page))
 
     @router.get("/integrations/{key}/fragments/checks")
     @_guarded
     async def checks_fragment(request: Request, key: str) -> Response:
-        session = await _session(request)
-        if session is None:
-            return Response(status_code=HTTPStatus.UNAUTHORIZED, headers=SECURITY_HEADERS)
+        session = await _fragment_session(request)
+        if isinstance(session, Response):
+            return session
         found = await run_in_threadpool(checks, _services(request), session, key)
         return render(request, "_checks.html", checks=found, tested=False)
 
